@@ -1,0 +1,192 @@
+/*
+ * netmesh — encrypted UDP mesh transport, wire-compatible with net-mesh 0.23.
+ *
+ * C11 API. Conventions:
+ *  - Every function returns nm_status (NM_OK = 0, errors < 0). nm_strerror() names a
+ *    status; nm_last_error_message() gives this thread's detail for the last failure.
+ *  - Handles (nm_node_t*, nm_stream_t*) are opaque tokens, not pointers to memory: a freed,
+ *    stale or foreign handle yields an error, never a crash.
+ *  - Buffers are owned by the caller. Config and stats are plain structs; call the
+ *    *_init function to get defaults before changing fields.
+ *  - Every function is thread-safe. The library never calls back into the application;
+ *    use blocking receives with timeouts, or poll nm_node_event_fd().
+ */
+#ifndef NETMESH_H
+#define NETMESH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(NETMESH_BUILDING)
+#define NM_API __attribute__((visibility("default")))
+#else
+#define NM_API
+#endif
+
+#define NM_KEY_SIZE 32
+#define NM_MAX_EVENT_SIZE 8104 /* largest event a net-mesh 0.23 peer can carry */
+#define NM_ADDR_MAX 64         /* room for "[v6 address]:port" plus NUL */
+
+typedef enum nm_status {
+  NM_OK = 0,
+  NM_ERR_INVALID_ARGUMENT = -1, /* NULL pointer, bad size, bad config value */
+  NM_ERR_INVALID_HANDLE = -2,   /* handle freed, never issued, or of the wrong kind */
+  NM_ERR_WRONG_NODE = -3,       /* stream handle belongs to another node */
+  NM_ERR_NOT_CONNECTED = -4,    /* no session, or the stream was closed (stale handle) */
+  NM_ERR_BACKPRESSURE = -5,     /* the stream's credit window is exhausted: retry later */
+  NM_ERR_TRANSPORT = -6,        /* the socket refused the datagram */
+  NM_ERR_TIMEOUT = -7,          /* nothing happened within the timeout */
+  NM_ERR_HANDSHAKE = -8,        /* the handshake failed (no valid answer: wrong PSK/key?) */
+  NM_ERR_EVENT_TOO_LARGE = -9,  /* event longer than the stream allows */
+  NM_ERR_BUFFER_TOO_SMALL = -10,/* caller buffer too small; the needed size is reported */
+  NM_ERR_SHUTDOWN = -11,        /* the node is shutting down or was freed meanwhile */
+  NM_ERR_ADDRESS = -12,         /* address could not be parsed or bound */
+  NM_ERR_CRYPTO = -13,          /* crypto library failure */
+  NM_ERR_INTERNAL = -14
+} nm_status;
+
+typedef struct nm_node nm_node_t;     /* opaque */
+typedef struct nm_stream nm_stream_t; /* opaque */
+
+typedef enum nm_reliability { NM_FIRE_AND_FORGET = 0, NM_RELIABLE = 1 } nm_reliability;
+typedef enum nm_close_behaviour { NM_DRAIN_THEN_CLOSE = 0, NM_DROP_AND_CLOSE = 1 } nm_close_behaviour;
+
+typedef struct nm_node_config {
+  const char* bind_addr;          /* "127.0.0.1:0" by default; "[::1]:0" for IPv6 */
+  uint8_t psk[NM_KEY_SIZE];       /* mesh-wide pre-shared key (required, all-zero refused) */
+  uint8_t identity_seed[NM_KEY_SIZE];  /* ed25519 seed; all-zero = random identity */
+  uint8_t static_private_key[NM_KEY_SIZE]; /* X25519 key; all-zero = random */
+  uint32_t heartbeat_interval_ms; /* 5000 */
+  uint32_t handshake_timeout_ms;  /* per attempt, 5000 */
+  uint32_t handshake_retries;     /* 3 attempts in all */
+  uint32_t session_timeout_ms;    /* 30000: a peer silent for this long is not "active" */
+  uint32_t stream_idle_timeout_ms;/* 300000: idle streams are evicted */
+  uint32_t max_streams;           /* 4096 per session; beyond, the least recently used goes */
+  uint32_t default_window_bytes;  /* 65536: window of streams a peer opens towards us */
+} nm_node_config_t;
+
+typedef struct nm_stream_config {
+  nm_reliability reliability;     /* NM_FIRE_AND_FORGET */
+  uint32_t window_bytes;          /* 65536; 0 = unbounded (no credit) */
+  uint8_t fairness_weight;        /* 1 */
+  nm_close_behaviour close_behaviour; /* NM_DRAIN_THEN_CLOSE */
+} nm_stream_config_t;
+
+typedef struct nm_event {
+  const void* data;
+  size_t len;
+} nm_event_t;
+
+typedef struct nm_stream_stats {
+  uint64_t peer_node_id;
+  uint64_t stream_id;
+  uint64_t tx_seq;                 /* next sequence number to send */
+  uint64_t rx_seq;                 /* highest received sequence + 1 */
+  uint64_t inbound_pending;        /* events received, not yet read */
+  uint64_t last_activity_ns;       /* monotonic clock (CLOCK_MONOTONIC) of last send/receive */
+  uint8_t active;                  /* 1 while the stream is open */
+  uint64_t backpressure_events;    /* sends refused for lack of credit */
+  uint64_t tx_credit_remaining;    /* bytes the stream may still send (UINT64_MAX if unbounded) */
+  uint64_t tx_window;              /* window_bytes */
+  uint64_t credit_grants_received;
+  uint64_t credit_grants_sent;
+  /* beyond the ten contract fields */
+  uint64_t tx_events;
+  uint64_t rx_events;
+  uint64_t rx_duplicates_dropped;  /* reliable: packets seen twice */
+  uint64_t rx_gaps;                /* sequence numbers skipped on arrival */
+  uint8_t reliable;
+} nm_stream_stats_t;
+
+typedef struct nm_node_stats {
+  uint64_t sessions;
+  uint64_t datagrams_received;
+  uint64_t datagrams_sent;
+  uint64_t handshakes_completed;
+  uint64_t heartbeats_sent;
+  uint64_t heartbeats_received;
+  /* drops by reason: nothing hostile crashes the node, everything is counted */
+  uint64_t drop_malformed;         /* too short, bad magic/version, length lies */
+  uint64_t drop_unknown_session;
+  uint64_t drop_auth_failed;       /* AEAD tag did not verify */
+  uint64_t drop_replay;
+  uint64_t drop_handshake_rejected;/* msg1/msg2 that failed Noise (wrong PSK, key, id) */
+  uint64_t drop_unexpected_handshake;
+  uint64_t drop_unknown_subprotocol;
+  uint64_t drop_bad_grant;
+} nm_node_stats_t;
+
+/* ---- library ---- */
+NM_API const char* nm_version(void);
+NM_API const char* nm_strerror(nm_status status);
+/* Detail of the last failing call on this thread ("" if none). */
+NM_API const char* nm_last_error_message(void);
+
+/* ---- node ---- */
+NM_API nm_status nm_node_config_init(nm_node_config_t* config);
+NM_API nm_status nm_node_new(const nm_node_config_t* config, nm_node_t** out_node);
+/* Stops the node; blocked calls on it return NM_ERR_SHUTDOWN. The handle becomes invalid. */
+NM_API nm_status nm_node_free(nm_node_t* node);
+NM_API nm_status nm_node_public_key(nm_node_t* node, uint8_t out_key[NM_KEY_SIZE]);
+NM_API nm_status nm_node_id(nm_node_t* node, uint64_t* out_node_id);
+/* "ip:port" of the bound socket into buf (NM_ADDR_MAX bytes is always enough). */
+NM_API nm_status nm_node_local_addr(nm_node_t* node, char* buf, size_t buf_len);
+NM_API nm_status nm_node_stats(nm_node_t* node, nm_node_stats_t* out);
+/* A file descriptor that is readable while any stream of the node has unread events, and
+ * once the node starts shutting down. Owned by the node: valid until nm_node_free returns. */
+NM_API nm_status nm_node_event_fd(nm_node_t* node, int* out_fd);
+
+/* Initiator: handshake with the peer at addr whose X25519 public key and node id are known
+ * out of band. Blocks up to handshake_timeout_ms x handshake_retries. */
+NM_API nm_status nm_node_connect(nm_node_t* node, const char* addr,
+                                 const uint8_t peer_public_key[NM_KEY_SIZE], uint64_t peer_node_id);
+/* Responder: answer handshakes from peer_node_id from now on (the permission persists, also
+ * for later re-handshakes) and wait up to timeout_ms (-1 = forever, 0 = don't wait) until a
+ * session with it exists. A direct msg1 does not name its sender, so only peers allowed
+ * here or dialled with nm_node_connect can open a session with this node. */
+NM_API nm_status nm_node_accept(nm_node_t* node, uint64_t peer_node_id, int timeout_ms);
+
+/* ---- streams ---- */
+NM_API nm_status nm_stream_config_init(nm_stream_config_t* config);
+/* Opens (or returns the already open) stream stream_id to a connected peer. Idempotent: the
+ * first explicit config wins. config may be NULL for defaults. Free the handle with
+ * nm_stream_free (which does not close the stream). */
+NM_API nm_status nm_node_open_stream(nm_node_t* node, uint64_t peer_node_id, uint64_t stream_id,
+                                     const nm_stream_config_t* config, nm_stream_t** out_stream);
+/* Closes the stream with its close behaviour. Every handle to it becomes stale
+ * (NM_ERR_NOT_CONNECTED); with DRAIN_THEN_CLOSE, events already received stay readable
+ * through those handles until drained. */
+NM_API nm_status nm_node_close_stream(nm_node_t* node, nm_stream_t* stream);
+NM_API nm_status nm_stream_free(nm_stream_t* stream);
+
+/* Sends events in order, packed into as few packets as fit. On NM_ERR_BACKPRESSURE the
+ * first *out_sent events went out and the rest did not (out_sent may be NULL). */
+NM_API nm_status nm_stream_send(nm_stream_t* stream, const nm_event_t* events, size_t count,
+                                size_t* out_sent);
+/* nm_stream_send, retrying on backpressure up to max_retries times with 5 ms -> 200 ms
+ * backoff (woken early when credit arrives). */
+NM_API nm_status nm_stream_send_with_retry(nm_stream_t* stream, const nm_event_t* events,
+                                           size_t count, uint32_t max_retries, size_t* out_sent);
+/* nm_stream_send, waiting for credit as long as needed (timeout_ms, -1 = forever). */
+NM_API nm_status nm_stream_send_blocking(nm_stream_t* stream, const nm_event_t* events,
+                                         size_t count, int timeout_ms, size_t* out_sent);
+/* Receives one event into buf. timeout_ms: 0 = non-blocking, -1 = forever. If buf is too
+ * small, returns NM_ERR_BUFFER_TOO_SMALL with *out_len = the event's size and keeps it queued. */
+NM_API nm_status nm_stream_recv(nm_stream_t* stream, void* buf, size_t buf_len, size_t* out_len,
+                                int timeout_ms);
+NM_API nm_status nm_stream_stats(nm_stream_t* stream, nm_stream_stats_t* out);
+/* Stats of every open stream of the node: fills up to capacity entries and sets *out_count
+ * to the number of streams (call with capacity 0 to size the array). */
+NM_API nm_status nm_node_all_stream_stats(nm_node_t* node, nm_stream_stats_t* out, size_t capacity,
+                                          size_t* out_count);
+/* net-mesh's stream_id_from_key: xxh3-64 of the key bytes. */
+NM_API nm_status nm_stream_id_from_key(const void* key, size_t len, uint64_t* out_stream_id);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NETMESH_H */

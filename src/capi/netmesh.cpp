@@ -1,0 +1,346 @@
+// The C ABI: argument checks, handle lookups and struct conversions around node::Node.
+#include <xxhash.h>
+
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "capi/handles.h"
+#include "netmesh.h"
+#include "node/address.h"
+#include "node/status.h"
+
+using nm::node::fail;
+
+namespace {
+
+constexpr uint64_t kRetryForever = UINT64_MAX;
+
+// No C++ exception may cross the C boundary.
+template <typename F>
+nm_status guarded(F&& body) {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return fail(NM_ERR_INTERNAL, "out of memory");
+  } catch (const std::exception& e) {
+    return fail(NM_ERR_INTERNAL, e.what());
+  }
+}
+
+nm_status null_arg(const char* name) {
+  return fail(NM_ERR_INVALID_ARGUMENT, std::string(name) + " must not be NULL");
+}
+
+nm_status with_node(nm_node_t* handle, std::shared_ptr<nm::node::Node>& out) {
+  if (!handle) return null_arg("node");
+  out = nm::capi::find_node(handle);
+  if (!out) return fail(NM_ERR_INVALID_HANDLE, "node handle is not live (freed or never issued)");
+  return NM_OK;
+}
+
+nm_status with_stream(nm_stream_t* handle, nm::capi::StreamHandle& h,
+                      std::shared_ptr<nm::node::Node>& node) {
+  if (!handle) return null_arg("stream");
+  if (!nm::capi::find_stream(handle, h))
+    return fail(NM_ERR_INVALID_HANDLE, "stream handle is not live (freed or never issued)");
+  node = h.node.lock();
+  if (!node) return fail(NM_ERR_SHUTDOWN, "the stream's node was freed");
+  return NM_OK;
+}
+
+nm::stream::StreamConfig to_stream_config(const nm_stream_config_t& c) {
+  nm::stream::StreamConfig s;
+  s.reliable = c.reliability == NM_RELIABLE;
+  s.window_bytes = c.window_bytes;
+  s.fairness_weight = c.fairness_weight;
+  s.close = c.close_behaviour == NM_DROP_AND_CLOSE ? nm::stream::CloseBehaviour::kDropAndClose
+                                                   : nm::stream::CloseBehaviour::kDrainThenClose;
+  return s;
+}
+
+nm_status check_stream_config(const nm_stream_config_t& c) {
+  if (c.reliability != NM_FIRE_AND_FORGET && c.reliability != NM_RELIABLE)
+    return fail(NM_ERR_INVALID_ARGUMENT, "reliability must be NM_FIRE_AND_FORGET or NM_RELIABLE");
+  if (c.close_behaviour != NM_DRAIN_THEN_CLOSE && c.close_behaviour != NM_DROP_AND_CLOSE)
+    return fail(NM_ERR_INVALID_ARGUMENT, "close_behaviour must be DRAIN_THEN_CLOSE or DROP_AND_CLOSE");
+  if (c.fairness_weight == 0) return fail(NM_ERR_INVALID_ARGUMENT, "fairness_weight must be >= 1");
+  if (c.window_bytes != 0 && c.window_bytes < 8192 + 84)
+    return fail(NM_ERR_INVALID_ARGUMENT, "window_bytes must be 0 or at least one full packet (8276)");
+  return NM_OK;
+}
+
+nm_status send_with(nm_stream_t* stream, const nm_event_t* events, size_t count, size_t* out_sent,
+                    uint64_t max_retries, int timeout_ms) {
+  size_t sent_local = 0;
+  size_t* sent = out_sent ? out_sent : &sent_local;
+  *sent = 0;
+  if (count > 0 && !events) return null_arg("events");
+  nm::capi::StreamHandle h;
+  std::shared_ptr<nm::node::Node> node;
+  if (nm_status s = with_stream(stream, h, node); s != NM_OK) return s;
+  std::span<const nm_event_t> span(events, count);
+  if (max_retries == 0) return node->send(h.stream, span, sent);
+  return node->send_waiting(h.stream, span, max_retries, timeout_ms, sent);
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* nm_version(void) { return NETMESH_VERSION; }
+
+const char* nm_strerror(nm_status status) {
+  switch (status) {
+    case NM_OK: return "ok";
+    case NM_ERR_INVALID_ARGUMENT: return "invalid argument";
+    case NM_ERR_INVALID_HANDLE: return "invalid handle";
+    case NM_ERR_WRONG_NODE: return "handle belongs to another node";
+    case NM_ERR_NOT_CONNECTED: return "not connected";
+    case NM_ERR_BACKPRESSURE: return "backpressure";
+    case NM_ERR_TRANSPORT: return "transport error";
+    case NM_ERR_TIMEOUT: return "timed out";
+    case NM_ERR_HANDSHAKE: return "handshake failed";
+    case NM_ERR_EVENT_TOO_LARGE: return "event too large";
+    case NM_ERR_BUFFER_TOO_SMALL: return "buffer too small";
+    case NM_ERR_SHUTDOWN: return "node shut down";
+    case NM_ERR_ADDRESS: return "bad address";
+    case NM_ERR_CRYPTO: return "crypto failure";
+    case NM_ERR_INTERNAL: return "internal error";
+  }
+  return "unknown status";
+}
+
+const char* nm_last_error_message(void) { return nm::node::last_error_detail(); }
+
+nm_status nm_node_config_init(nm_node_config_t* c) {
+  if (!c) return null_arg("config");
+  std::memset(c, 0, sizeof *c);
+  c->bind_addr = "127.0.0.1:0";
+  c->heartbeat_interval_ms = 5000;
+  c->handshake_timeout_ms = 5000;
+  c->handshake_retries = 3;
+  c->session_timeout_ms = 30000;
+  c->stream_idle_timeout_ms = 300000;
+  c->max_streams = 4096;
+  c->default_window_bytes = 65536;
+  return NM_OK;
+}
+
+nm_status nm_node_new(const nm_node_config_t* c, nm_node_t** out) {
+  return guarded([&] {
+    if (!c) return null_arg("config");
+    if (!out) return null_arg("out_node");
+    *out = nullptr;
+    nm::node::NodeConfig cfg;
+    std::string bind = c->bind_addr ? c->bind_addr : "127.0.0.1:0";
+    if (!nm::node::parse_address(bind, cfg.bind_addr))
+      return fail(NM_ERR_ADDRESS, "cannot parse bind_addr '" + bind + "'");
+    if (c->heartbeat_interval_ms == 0 || c->handshake_timeout_ms == 0)
+      return fail(NM_ERR_INVALID_ARGUMENT, "heartbeat_interval_ms and handshake_timeout_ms must be > 0");
+    if (c->default_window_bytes != 0 && c->default_window_bytes < 8192 + 84)
+      return fail(NM_ERR_INVALID_ARGUMENT, "default_window_bytes must be 0 or >= 8276");
+    std::memcpy(cfg.psk.data(), c->psk, NM_KEY_SIZE);
+    std::memcpy(cfg.identity_seed.data(), c->identity_seed, NM_KEY_SIZE);
+    std::memcpy(cfg.static_private_key.data(), c->static_private_key, NM_KEY_SIZE);
+    cfg.heartbeat_interval_ms = c->heartbeat_interval_ms;
+    cfg.handshake_timeout_ms = c->handshake_timeout_ms;
+    cfg.handshake_retries = c->handshake_retries;
+    cfg.session_timeout_ms = c->session_timeout_ms;
+    cfg.stream_idle_timeout_ms = c->stream_idle_timeout_ms;
+    cfg.max_streams = c->max_streams;
+    cfg.inbound_stream.window_bytes = c->default_window_bytes;
+    std::shared_ptr<nm::node::Node> node;
+    if (nm_status s = nm::node::Node::create(cfg, node); s != NM_OK) return s;
+    *out = nm::capi::register_node(std::move(node));
+    return NM_OK;
+  });
+}
+
+nm_status nm_node_free(nm_node_t* handle) {
+  return guarded([&] {
+    if (!handle) return null_arg("node");
+    auto node = nm::capi::unregister_node(handle);
+    if (!node) return fail(NM_ERR_INVALID_HANDLE, "node handle is not live (double free?)");
+    node->shutdown();  // memory goes when the last in-flight call returns
+    return NM_OK;
+  });
+}
+
+nm_status nm_node_public_key(nm_node_t* handle, uint8_t out_key[NM_KEY_SIZE]) {
+  std::shared_ptr<nm::node::Node> node;
+  if (nm_status s = with_node(handle, node); s != NM_OK) return s;
+  if (!out_key) return null_arg("out_key");
+  std::memcpy(out_key, node->public_key().data(), NM_KEY_SIZE);
+  return NM_OK;
+}
+
+nm_status nm_node_id(nm_node_t* handle, uint64_t* out) {
+  std::shared_ptr<nm::node::Node> node;
+  if (nm_status s = with_node(handle, node); s != NM_OK) return s;
+  if (!out) return null_arg("out_node_id");
+  *out = node->id();
+  return NM_OK;
+}
+
+nm_status nm_node_local_addr(nm_node_t* handle, char* buf, size_t len) {
+  return guarded([&] {
+    std::shared_ptr<nm::node::Node> node;
+    if (nm_status s = with_node(handle, node); s != NM_OK) return s;
+    if (!buf) return null_arg("buf");
+    std::string addr = node->local_address();
+    if (addr.size() + 1 > len)
+      return fail(NM_ERR_BUFFER_TOO_SMALL, "address needs " + std::to_string(addr.size() + 1) + " bytes");
+    std::memcpy(buf, addr.c_str(), addr.size() + 1);
+    return NM_OK;
+  });
+}
+
+nm_status nm_node_stats(nm_node_t* handle, nm_node_stats_t* out) {
+  std::shared_ptr<nm::node::Node> node;
+  if (nm_status s = with_node(handle, node); s != NM_OK) return s;
+  if (!out) return null_arg("out");
+  *out = node->stats();
+  return NM_OK;
+}
+
+nm_status nm_node_event_fd(nm_node_t* handle, int* out_fd) {
+  std::shared_ptr<nm::node::Node> node;
+  if (nm_status s = with_node(handle, node); s != NM_OK) return s;
+  if (!out_fd) return null_arg("out_fd");
+  *out_fd = node->event_fd();
+  return NM_OK;
+}
+
+nm_status nm_node_connect(nm_node_t* handle, const char* addr, const uint8_t key[NM_KEY_SIZE],
+                          uint64_t peer_node_id) {
+  return guarded([&] {
+    std::shared_ptr<nm::node::Node> node;
+    if (nm_status s = with_node(handle, node); s != NM_OK) return s;
+    if (!addr) return null_arg("addr");
+    if (!key) return null_arg("peer_public_key");
+    nm::crypto::Key32 k;
+    std::memcpy(k.data(), key, NM_KEY_SIZE);
+    return node->connect(addr, k, peer_node_id);
+  });
+}
+
+nm_status nm_node_accept(nm_node_t* handle, uint64_t peer_node_id, int timeout_ms) {
+  return guarded([&] {
+    std::shared_ptr<nm::node::Node> node;
+    if (nm_status s = with_node(handle, node); s != NM_OK) return s;
+    return node->accept(peer_node_id, timeout_ms);
+  });
+}
+
+nm_status nm_stream_config_init(nm_stream_config_t* c) {
+  if (!c) return null_arg("config");
+  std::memset(c, 0, sizeof *c);
+  c->reliability = NM_FIRE_AND_FORGET;
+  c->window_bytes = 65536;
+  c->fairness_weight = 1;
+  c->close_behaviour = NM_DRAIN_THEN_CLOSE;
+  return NM_OK;
+}
+
+nm_status nm_node_open_stream(nm_node_t* handle, uint64_t peer_node_id, uint64_t stream_id,
+                              const nm_stream_config_t* config, nm_stream_t** out) {
+  return guarded([&] {
+    std::shared_ptr<nm::node::Node> node;
+    if (nm_status s = with_node(handle, node); s != NM_OK) return s;
+    if (!out) return null_arg("out_stream");
+    *out = nullptr;
+    nm_stream_config_t cfg;
+    nm_stream_config_init(&cfg);
+    if (config) cfg = *config;
+    if (nm_status s = check_stream_config(cfg); s != NM_OK) return s;
+    if (stream_id == UINT64_MAX)
+      return fail(NM_ERR_INVALID_ARGUMENT, "stream id UINT64_MAX is reserved for credit grants");
+    nm::node::StreamPtr st;
+    if (nm_status s = node->open_stream(peer_node_id, stream_id, to_stream_config(cfg), st); s != NM_OK)
+      return s;
+    *out = nm::capi::register_stream(handle, node, std::move(st));
+    return NM_OK;
+  });
+}
+
+nm_status nm_node_close_stream(nm_node_t* handle, nm_stream_t* stream) {
+  return guarded([&] {
+    std::shared_ptr<nm::node::Node> node;
+    if (nm_status s = with_node(handle, node); s != NM_OK) return s;
+    nm::capi::StreamHandle h;
+    std::shared_ptr<nm::node::Node> owner;
+    if (nm_status s = with_stream(stream, h, owner); s != NM_OK) return s;
+    if (h.node_token != nm::capi::node_token(handle))
+      return fail(NM_ERR_WRONG_NODE, "stream handle belongs to another node");
+    return node->close_stream(h.stream);
+  });
+}
+
+nm_status nm_stream_free(nm_stream_t* stream) {
+  return guarded([&] {
+    if (!stream) return null_arg("stream");
+    if (!nm::capi::unregister_stream(stream))
+      return fail(NM_ERR_INVALID_HANDLE, "stream handle is not live (double free?)");
+    return NM_OK;
+  });
+}
+
+nm_status nm_stream_send(nm_stream_t* stream, const nm_event_t* events, size_t count, size_t* out_sent) {
+  return guarded([&] { return send_with(stream, events, count, out_sent, 0, -1); });
+}
+
+nm_status nm_stream_send_with_retry(nm_stream_t* stream, const nm_event_t* events, size_t count,
+                                    uint32_t max_retries, size_t* out_sent) {
+  return guarded([&] { return send_with(stream, events, count, out_sent, max_retries, -1); });
+}
+
+nm_status nm_stream_send_blocking(nm_stream_t* stream, const nm_event_t* events, size_t count,
+                                  int timeout_ms, size_t* out_sent) {
+  return guarded([&] { return send_with(stream, events, count, out_sent, kRetryForever, timeout_ms); });
+}
+
+nm_status nm_stream_recv(nm_stream_t* stream, void* buf, size_t buf_len, size_t* out_len,
+                         int timeout_ms) {
+  return guarded([&] {
+    if (!out_len) return null_arg("out_len");
+    *out_len = 0;
+    nm::capi::StreamHandle h;
+    std::shared_ptr<nm::node::Node> node;
+    if (nm_status s = with_stream(stream, h, node); s != NM_OK) return s;
+    return node->recv(h.stream, buf, buf_len, out_len, timeout_ms);
+  });
+}
+
+nm_status nm_stream_stats(nm_stream_t* stream, nm_stream_stats_t* out) {
+  return guarded([&] {
+    if (!out) return null_arg("out");
+    nm::capi::StreamHandle h;
+    std::shared_ptr<nm::node::Node> node;
+    if (nm_status s = with_stream(stream, h, node); s != NM_OK) return s;
+    return node->stream_stats(h.stream, *out);
+  });
+}
+
+nm_status nm_node_all_stream_stats(nm_node_t* handle, nm_stream_stats_t* out, size_t capacity,
+                                   size_t* out_count) {
+  return guarded([&] {
+    std::shared_ptr<nm::node::Node> node;
+    if (nm_status s = with_node(handle, node); s != NM_OK) return s;
+    if (!out_count) return null_arg("out_count");
+    if (capacity > 0 && !out) return null_arg("out");
+    auto all = node->all_stream_stats();
+    *out_count = all.size();
+    if (capacity > 0) std::memcpy(out, all.data(), std::min(capacity, all.size()) * sizeof(nm_stream_stats_t));
+    return NM_OK;
+  });
+}
+
+nm_status nm_stream_id_from_key(const void* key, size_t len, uint64_t* out) {
+  if (!key && len > 0) return null_arg("key");
+  if (!out) return null_arg("out_stream_id");
+  *out = XXH3_64bits(key, len);
+  return NM_OK;
+}
+
+}  // extern "C"

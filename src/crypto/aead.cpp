@@ -1,0 +1,26 @@
+#include "crypto/aead.h"
+
+#include "crypto/sodium_init.h"
+
+namespace nm::crypto {
+
+void make_nonce(uint32_t prefix, uint64_t counter, uint8_t out[12]) {
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<uint8_t>(prefix >> (8 * i));
+  for (int i = 0; i < 8; ++i) out[4 + i] = static_cast<uint8_t>(counter >> (8 * i));
+}
+
+void aead_seal(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
+               uint8_t* data, size_t len, uint8_t* tag_out) {
+  ensure_sodium();
+  crypto_aead_chacha20poly1305_ietf_encrypt_detached(data, tag_out, nullptr, data, len, aad,
+                                                     aad_len, nullptr, nonce, key.data());
+}
+
+bool aead_open(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
+               uint8_t* data, size_t len, const uint8_t* tag) {
+  ensure_sodium();
+  return crypto_aead_chacha20poly1305_ietf_decrypt_detached(data, nullptr, data, len, tag, aad,
+                                                            aad_len, nonce, key.data()) == 0;
+}
+
+}  // namespace nm::crypto

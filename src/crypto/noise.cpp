@@ -1,0 +1,171 @@
+#include "crypto/noise.h"
+
+#include <sodium.h>
+
+#include <cstring>
+
+#include "crypto/sodium_init.h"
+
+namespace nm::crypto {
+namespace {
+
+constexpr size_t kDhLen = 32;
+constexpr size_t kTagLen = 16;
+
+Key32 random_private_key() {
+  ensure_sodium();
+  Key32 k;
+  randombytes_buf(k.data(), k.size());
+  return k;
+}
+
+Key32 public_key(const Key32& priv) {
+  ensure_sodium();
+  Key32 pub;
+  crypto_scalarmult_base(pub.data(), priv.data());
+  return pub;
+}
+
+// libsodium refuses all-zero results (low-order peer keys); we reject those handshakes.
+bool dh(const Key32& priv, const Key32& pub, Key32& out) {
+  ensure_sodium();
+  return crypto_scalarmult(out.data(), priv.data(), pub.data()) == 0;
+}
+
+// The name is longer than HASHLEN, so h0 = HASH(name) (Noise spec §5.2 InitializeSymmetric).
+Digest initial_hash() {
+  return blake2s(Bytes(reinterpret_cast<const uint8_t*>(kNoiseProtocolName),
+                       sizeof(kNoiseProtocolName) - 1));
+}
+
+// Noise nonce: 4 zero bytes || u64le(n).
+void noise_nonce(uint64_t n, uint8_t out[12]) {
+  std::memset(out, 0, 4);
+  for (int i = 0; i < 8; ++i) out[4 + i] = static_cast<uint8_t>(n >> (8 * i));
+}
+
+}  // namespace
+
+NoiseHandshake NoiseHandshake::initiator(Bytes prologue, const Key32& psk,
+                                         const Key32& responder_static_pub,
+                                         const std::optional<Key32>& ephemeral_private) {
+  NoiseHandshake hs;
+  hs.is_initiator_ = true;
+  hs.rs_ = responder_static_pub;
+  hs.e_priv_ = ephemeral_private ? *ephemeral_private : random_private_key();
+  hs.e_pub_ = public_key(hs.e_priv_);
+  hs.h_ = hs.ck_ = initial_hash();
+  hs.mix_hash(prologue);
+  hs.mix_hash(hs.rs_);  // pre-message "<- s"
+  // The psk token opens msg1 on both sides, so it can be mixed in now and need not be kept.
+  hs.mix_key_and_hash(psk);
+  return hs;
+}
+
+NoiseHandshake NoiseHandshake::responder(Bytes prologue, const Key32& psk,
+                                         const Key32& static_private,
+                                         const std::optional<Key32>& ephemeral_private) {
+  NoiseHandshake hs;
+  hs.s_priv_ = static_private;
+  hs.e_priv_ = ephemeral_private ? *ephemeral_private : random_private_key();
+  hs.e_pub_ = public_key(hs.e_priv_);
+  hs.h_ = hs.ck_ = initial_hash();
+  hs.mix_hash(prologue);
+  hs.mix_hash(public_key(static_private));  // pre-message "<- s"
+  hs.mix_key_and_hash(psk);
+  return hs;
+}
+
+bool NoiseHandshake::write_message(Bytes payload, std::vector<uint8_t>& out) {
+  if (step_ != (is_initiator_ ? 0 : 1)) return false;
+  // Token "e" (psk mode: e.pub also feeds the key), then "es" (msg1) or "ee" (msg2).
+  out.assign(e_pub_.begin(), e_pub_.end());
+  mix_hash(e_pub_);
+  mix_key(e_pub_);
+  Key32 shared;
+  if (!dh(e_priv_, is_initiator_ ? rs_ : re_, shared)) {
+    step_ = -1;
+    return false;
+  }
+  mix_key(shared);
+  encrypt_and_hash(payload, out);
+  ++step_;
+  return true;
+}
+
+bool NoiseHandshake::read_message(Bytes message, std::vector<uint8_t>& payload_out) {
+  payload_out.clear();
+  if (step_ != (is_initiator_ ? 1 : 0) || message.size() < kDhLen + kTagLen) {
+    step_ = -1;
+    return false;
+  }
+  std::memcpy(re_.data(), message.data(), kDhLen);
+  mix_hash(re_);
+  mix_key(re_);
+  // msg1: "es" = DH(s, re) on the responder; msg2: "ee" = DH(e, re) on the initiator.
+  Key32 shared;
+  if (!dh(is_initiator_ ? e_priv_ : s_priv_, re_, shared)) {
+    step_ = -1;
+    return false;
+  }
+  mix_key(shared);
+  if (!decrypt_and_hash(message.subspan(kDhLen), payload_out)) {
+    step_ = -1;
+    return false;
+  }
+  ++step_;
+  return true;
+}
+
+void NoiseHandshake::mix_hash(Bytes data) { h_ = blake2s2(h_, data); }
+
+void NoiseHandshake::mix_key(Bytes ikm) {
+  hkdf(ck_, ikm, ck_, k_);
+  has_key_ = true;
+  n_ = 0;
+}
+
+void NoiseHandshake::mix_key_and_hash(Bytes ikm) {
+  Digest temp_h;
+  hkdf(ck_, ikm, ck_, temp_h, k_);
+  mix_hash(temp_h);
+  has_key_ = true;
+  n_ = 0;
+}
+
+bool NoiseHandshake::encrypt_and_hash(Bytes plaintext, std::vector<uint8_t>& out) {
+  const size_t start = out.size();
+  if (!has_key_) {
+    out.insert(out.end(), plaintext.begin(), plaintext.end());
+  } else {
+    out.resize(start + plaintext.size() + kTagLen);
+    uint8_t nonce[12];
+    noise_nonce(n_++, nonce);
+    crypto_aead_chacha20poly1305_ietf_encrypt(out.data() + start, nullptr, plaintext.data(),
+                                              plaintext.size(), h_.data(), h_.size(), nullptr,
+                                              nonce, k_.data());
+  }
+  mix_hash(Bytes(out).subspan(start));
+  return true;
+}
+
+bool NoiseHandshake::decrypt_and_hash(Bytes ciphertext, std::vector<uint8_t>& out) {
+  if (!has_key_) {
+    out.assign(ciphertext.begin(), ciphertext.end());
+  } else {
+    if (ciphertext.size() < kTagLen) return false;
+    out.resize(ciphertext.size() - kTagLen);
+    uint8_t nonce[12];
+    noise_nonce(n_++, nonce);
+    if (crypto_aead_chacha20poly1305_ietf_decrypt(out.data(), nullptr, nullptr, ciphertext.data(),
+                                                  ciphertext.size(), h_.data(), h_.size(),
+                                                  nonce, k_.data()) != 0) {
+      out.clear();
+      return false;
+    }
+  }
+  mix_hash(ciphertext);
+  return true;
+}
+
+}  // namespace nm::crypto

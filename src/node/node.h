@@ -1,0 +1,148 @@
+// A netmesh node: one UDP socket driven by a libuv loop thread, the sessions with its
+// peers, and the thread-safe operations behind the C API.
+//
+// Concurrency: one mutex guards all session and stream state. The loop thread receives,
+// answers handshakes and sends heartbeats; API threads build and encrypt their packets
+// under the mutex and write them to the socket after releasing it.
+#pragma once
+#include <uv.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "crypto/noise.h"
+#include "netmesh.h"
+#include "node/event_signal.h"
+#include "node/node_config.h"
+#include "node/udp_socket.h"
+#include "session/session.h"
+#include "stream/stream.h"
+
+namespace nm::node {
+
+using StreamPtr = std::shared_ptr<stream::Stream>;
+
+class Node {
+ public:
+  static nm_status create(const NodeConfig& config, std::shared_ptr<Node>& out);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Stops the loop and wakes every blocked call with NM_ERR_SHUTDOWN. Idempotent.
+  void shutdown();
+
+  uint64_t id() const { return node_id_; }
+  const crypto::Key32& public_key() const { return static_public_; }
+  std::string local_address() const;
+  int event_fd() const { return events_.fd(); }
+  nm_node_stats_t stats();
+
+  // Handshakes.
+  nm_status connect(const std::string& addr, const crypto::Key32& peer_public_key, uint64_t peer_id);
+  nm_status accept(uint64_t peer_id, int timeout_ms);
+
+  // Streams.
+  nm_status open_stream(uint64_t peer_id, uint64_t stream_id, const stream::StreamConfig& config,
+                        StreamPtr& out);
+  nm_status close_stream(const StreamPtr& stream);
+  nm_status send(const StreamPtr& stream, std::span<const nm_event_t> events, size_t* sent);
+  // Retries on backpressure, waiting for credit with 5 ms -> 200 ms backoff, until
+  // max_retries retries (UINT64_MAX = no limit) or the deadline (timeout_ms, -1 = none).
+  nm_status send_waiting(const StreamPtr& stream, std::span<const nm_event_t> events,
+                         uint64_t max_retries, int timeout_ms, size_t* sent);
+  nm_status recv(const StreamPtr& stream, void* buf, size_t buf_len, size_t* out_len, int timeout_ms);
+  nm_status stream_stats(const StreamPtr& stream, nm_stream_stats_t& out);
+  std::vector<nm_stream_stats_t> all_stream_stats();
+
+ private:
+  struct Outgoing {
+    session::PacketBuffer packet;
+    sockaddr_storage to;
+  };
+  struct PendingConnect {
+    sockaddr_storage addr;
+    uint64_t peer_id;
+    std::optional<crypto::NoiseHandshake> handshake;
+    bool done = false;
+    std::condition_variable cv;
+  };
+  struct PendingAccept {
+    uint64_t peer_id;
+    std::condition_variable cv;
+  };
+
+  explicit Node(const NodeConfig& config);
+  nm_status start();
+
+  // Loop thread.
+  static void on_readable(uv_poll_t* handle, int status, int events);
+  static void on_tick(uv_timer_t* handle);
+  static void on_stop(uv_async_t* handle);
+  void receive_datagrams();
+  void handle_datagram(std::span<uint8_t> datagram, const sockaddr_storage& from,
+                       std::vector<Outgoing>& out);
+  void handle_handshake(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
+                        std::vector<Outgoing>& out);
+  bool try_respond(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
+                   std::vector<Outgoing>& out);
+  void handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext);
+  void handle_grants(session::Session& s, std::span<const uint8_t> plaintext, uint16_t count);
+  void tick(std::vector<Outgoing>& out);
+  // Writes `out` to the socket in order and clears it. Called with mu_ held through `lk`;
+  // returns with it released. The send lock is taken before mu_ is dropped, so datagrams
+  // leave in the order their TX counters were assigned under mu_ (the peer's replay window
+  // only tolerates 1024 of reordering). Returns how many were sent before an error (*err).
+  size_t flush(std::unique_lock<std::mutex>& lk, std::vector<Outgoing>& out, int wait_ms,
+               int* err = nullptr);
+
+  // Under mu_.
+  void install_session(uint64_t peer_id, const sockaddr_storage& addr, const crypto::SessionKeys& keys);
+  session::Session* session_for(uint64_t peer_id);
+  StreamPtr create_stream(session::Session& s, uint64_t stream_id, const stream::StreamConfig& cfg,
+                          bool by_app);
+  void close_stream_locked(const StreamPtr& st, bool drop_inbound);
+  void evict_idle_streams(session::Session& s, int64_t now);
+  void build_grant(session::Session& s, uint64_t stream_id, uint64_t total, Outgoing& out);
+  void build_handshake_packet(std::span<const uint8_t> noise_msg, const sockaddr_storage& to,
+                              Outgoing& out);
+  nm_status check_sendable(const StreamPtr& st);
+  void fill_stats(const stream::Stream& st, nm_stream_stats_t& out) const;
+
+  NodeConfig config_;
+  uint64_t node_id_ = 0;
+  crypto::Key32 static_private_{}, static_public_{};
+  UdpSocket socket_;
+  EventSignal events_;
+
+  uv_loop_t loop_{};
+  uv_poll_t poll_{};
+  uv_timer_t tick_timer_{};
+  uv_async_t stop_async_{};
+  std::thread loop_thread_;
+
+  std::mutex mu_;
+  std::mutex send_mu_;  // after mu_ in lock order
+  std::atomic<uint64_t> datagrams_sent_{0};
+  bool stopping_ = false;
+  std::unordered_map<uint64_t, std::unique_ptr<session::Session>> sessions_;  // by peer id
+  std::unordered_map<uint64_t, uint64_t> peer_by_session_id_;
+  std::set<uint64_t> known_peers_;  // peers whose handshakes we answer
+  std::unordered_map<uint64_t, std::deque<crypto::Key32>> seen_ephemerals_;  // msg1 replay guard
+  std::vector<PendingConnect*> connects_;
+  std::vector<PendingAccept*> accepts_;
+  nm_node_stats_t stats_{};
+};
+
+}  // namespace nm::node

@@ -1,0 +1,25 @@
+#pragma once
+#include <sys/socket.h>
+
+#include <cstdint>
+
+#include "crypto/noise.h"
+#include "stream/stream_config.h"
+
+namespace nm::node {
+
+struct NodeConfig {
+  sockaddr_storage bind_addr{};
+  crypto::Key32 psk{};
+  crypto::Key32 identity_seed{};       // all-zero = random
+  crypto::Key32 static_private_key{};  // all-zero = random
+  uint32_t heartbeat_interval_ms = 5000;
+  uint32_t handshake_timeout_ms = 5000;
+  uint32_t handshake_retries = 3;
+  uint32_t session_timeout_ms = 30000;
+  uint32_t stream_idle_timeout_ms = 300000;
+  uint32_t max_streams = 4096;
+  stream::StreamConfig inbound_stream;  // config of streams the peer starts
+};
+
+}  // namespace nm::node

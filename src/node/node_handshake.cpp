@@ -1,0 +1,118 @@
+// The direct handshake in both roles (wire spec §3.4).
+#include <algorithm>
+#include <chrono>
+
+#include "crypto/session_keys.h"
+#include "node/address.h"
+#include "node/node.h"
+#include "node/status.h"
+
+namespace nm::node {
+
+namespace {
+constexpr size_t kRememberedEphemerals = 64;
+using Clock = std::chrono::steady_clock;
+}  // namespace
+
+nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_public_key,
+                        uint64_t peer_id) {
+  PendingConnect pc;
+  if (!parse_address(addr_text, pc.addr))
+    return fail(NM_ERR_ADDRESS, "cannot parse address '" + addr_text + "' (want ip:port or [ip6]:port)");
+  pc.peer_id = peer_id;
+  auto prologue = crypto::handshake_prologue(node_id_, peer_id);
+
+  std::unique_lock lk(mu_);
+  if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
+  known_peers_.insert(peer_id);  // so the peer may re-handshake with us later
+  connects_.push_back(&pc);
+  nm_status result = NM_ERR_HANDSHAKE;
+  uint32_t attempts = std::max<uint32_t>(1, config_.handshake_retries);
+  for (uint32_t attempt = 0; attempt < attempts && !stopping_ && !pc.done; ++attempt) {
+    // Every attempt uses a fresh ephemeral key: 0.23 responders drop a repeated msg1.
+    pc.handshake = crypto::NoiseHandshake::initiator(prologue, config_.psk, peer_public_key);
+    std::vector<uint8_t> msg1;
+    pc.handshake->write_message({}, msg1);
+    std::vector<Outgoing> out(1);
+    build_handshake_packet(msg1, pc.addr, out[0]);
+    flush(lk, out, 100);
+    lk.lock();
+    pc.cv.wait_for(lk, std::chrono::milliseconds(config_.handshake_timeout_ms),
+                   [&] { return pc.done || stopping_; });
+  }
+  connects_.erase(std::find(connects_.begin(), connects_.end(), &pc));
+  if (pc.done) return NM_OK;
+  if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
+  return fail(result, "no valid handshake answer from " + addr_text + " after " +
+                          std::to_string(attempts) + " attempt(s) of " +
+                          std::to_string(config_.handshake_timeout_ms) +
+                          " ms (peer down, or wrong PSK, public key or node id?)");
+}
+
+nm_status Node::accept(uint64_t peer_id, int timeout_ms) {
+  std::unique_lock lk(mu_);
+  if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
+  known_peers_.insert(peer_id);
+  PendingAccept pa{peer_id, {}};
+  accepts_.push_back(&pa);
+  auto ready = [&] { return stopping_ || sessions_.count(peer_id) > 0; };
+  if (timeout_ms < 0) {
+    pa.cv.wait(lk, ready);
+  } else {
+    pa.cv.wait_for(lk, std::chrono::milliseconds(timeout_ms), ready);
+  }
+  accepts_.erase(std::find(accepts_.begin(), accepts_.end(), &pa));
+  if (sessions_.count(peer_id)) return NM_OK;
+  if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
+  return fail(NM_ERR_TIMEOUT, "no handshake from peer " + std::to_string(peer_id) + " within " +
+                                  std::to_string(timeout_ms) + " ms");
+}
+
+void Node::handle_handshake(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
+                            std::vector<Outgoing>& out) {
+  // A reply to one of our connects comes from exactly the address we dialled.
+  for (PendingConnect* pc : connects_) {
+    if (pc->done || !pc->handshake || !same_address(pc->addr, from)) continue;
+    crypto::NoiseHandshake attempt = *pc->handshake;  // a failed read spoils the state
+    std::vector<uint8_t> payload;
+    if (attempt.read_message(noise_msg, payload)) {
+      install_session(pc->peer_id, from, crypto::derive_session_keys(attempt.handshake_hash(), true));
+      pc->done = true;
+      pc->cv.notify_all();
+      return;
+    }
+  }
+  if (!try_respond(noise_msg, from, out)) return;
+}
+
+bool Node::try_respond(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
+                       std::vector<Outgoing>& out) {
+  if (known_peers_.empty()) {
+    ++stats_.drop_unexpected_handshake;
+    return false;
+  }
+  // The direct msg1 does not name its sender; the prologue binds the node ids, so only
+  // the right candidate decrypts it (wire spec §14.2).
+  for (uint64_t peer_id : known_peers_) {
+    auto hs = crypto::NoiseHandshake::responder(crypto::handshake_prologue(peer_id, node_id_),
+                                                config_.psk, static_private_);
+    std::vector<uint8_t> payload;
+    if (!hs.read_message(noise_msg, payload)) continue;
+    auto& seen = seen_ephemerals_[peer_id];
+    if (std::find(seen.begin(), seen.end(), hs.remote_ephemeral()) != seen.end()) {
+      ++stats_.drop_replay;  // a replayed msg1 must not replace a live session
+      return false;
+    }
+    seen.push_back(hs.remote_ephemeral());
+    if (seen.size() > kRememberedEphemerals) seen.pop_front();
+    std::vector<uint8_t> msg2;
+    if (!hs.write_message({}, msg2)) break;
+    build_handshake_packet(msg2, from, out.emplace_back());
+    install_session(peer_id, from, crypto::derive_session_keys(hs.handshake_hash(), false));
+    return true;
+  }
+  ++stats_.drop_handshake_rejected;
+  return false;
+}
+
+}  // namespace nm::node

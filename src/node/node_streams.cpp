@@ -1,0 +1,230 @@
+// Stream operations behind the C API: open, close, send (with the explicit retry helpers),
+// receive, stats.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "node/clock.h"
+#include "node/node.h"
+#include "node/status.h"
+#include "wire/frames.h"
+
+namespace nm::node {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+constexpr size_t kPacketsPerLock = 32;  // bounds the buffers one send holds between socket writes
+
+std::string stream_name(const stream::Stream& st) {
+  return "stream " + std::to_string(st.id()) + " to peer " + std::to_string(st.peer_node_id());
+}
+}  // namespace
+
+nm_status Node::open_stream(uint64_t peer_id, uint64_t stream_id, const stream::StreamConfig& config,
+                            StreamPtr& out) {
+  std::lock_guard lk(mu_);
+  if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
+  session::Session* s = session_for(peer_id);
+  if (!s) return fail(NM_ERR_NOT_CONNECTED, "no session with peer " + std::to_string(peer_id));
+  auto it = s->streams.find(stream_id);
+  if (it == s->streams.end()) {
+    out = create_stream(*s, stream_id, config, true);
+  } else {
+    out = it->second;
+    if (!out->opened_by_app()) out->adopt(config);  // first explicit open decides the config
+  }
+  return NM_OK;
+}
+
+nm_status Node::close_stream(const StreamPtr& st) {
+  std::vector<Outgoing> out;
+  std::unique_lock lk(mu_);
+  {
+    if (st->state() != stream::StreamState::kOpen)
+      return fail(NM_ERR_NOT_CONNECTED, stream_name(*st) + " is already closed");
+    session::Session* s = session_for(st->peer_node_id());
+    if (s) {
+      auto it = s->streams.find(st->id());
+      if (it != s->streams.end() && it->second == st) s->streams.erase(it);
+    }
+    close_stream_locked(st, st->config().close == stream::CloseBehaviour::kDropAndClose);
+    // Dropped events still count as consumed: the sender gets its credit back.
+    uint64_t total;
+    if (s && st->grant_due(&total)) build_grant(*s, st->id(), total, out.emplace_back());
+  }
+  flush(lk, out, 100);
+  return NM_OK;
+}
+
+nm_status Node::check_sendable(const StreamPtr& st) {
+  if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
+  if (st->state() != stream::StreamState::kOpen || !session_for(st->peer_node_id()))
+    return fail(NM_ERR_NOT_CONNECTED, stream_name(*st) + " is closed (stale handle)");
+  return NM_OK;
+}
+
+nm_status Node::send(const StreamPtr& st, std::span<const nm_event_t> events, size_t* sent) {
+  *sent = 0;
+  std::vector<std::span<const uint8_t>> views;
+  views.reserve(events.size());
+  for (const nm_event_t& e : events) {
+    if (e.len > 0 && !e.data) return fail(NM_ERR_INVALID_ARGUMENT, "event with NULL data");
+    if (e.len > wire::kMaxEventSize)
+      return fail(NM_ERR_EVENT_TOO_LARGE, "event of " + std::to_string(e.len) + " bytes exceeds " +
+                                              std::to_string(wire::kMaxEventSize));
+    views.emplace_back(static_cast<const uint8_t*>(e.data), e.len);
+  }
+
+  std::vector<Outgoing> out;
+  size_t next = 0;
+  while (next < views.size()) {
+    std::vector<size_t> event_ends;    // index one past the last event of each built packet
+    std::vector<size_t> payload_lens;  // to refund packets the socket refused
+    nm_status status = NM_OK;
+    std::unique_lock lk(mu_);
+    if (nm_status s = check_sendable(st); s != NM_OK) return s;
+    session::Session& s = *session_for(st->peer_node_id());
+    while (next < views.size() && out.size() < kPacketsPerLock) {
+      size_t payload_len = 0;
+      size_t end = wire::pack_until(views, next, wire::kMaxPayloadSize, wire::kMaxEventsPerPacket,
+                                    &payload_len);
+      uint64_t seq;
+      if (!st->begin_packet(payload_len, end - next, &seq, now_ns())) {
+        status = fail(NM_ERR_BACKPRESSURE, stream_name(*st) + ": credit window exhausted (" +
+                                               std::to_string(st->tx_credit().remaining()) +
+                                               " bytes left)");
+        break;
+      }
+      Outgoing& o = out.emplace_back();
+      uint8_t* payload = o.packet.payload();
+      for (size_t i = next; i < end; ++i) payload = wire::write_frame(payload, views[i]);
+      wire::Header h;
+      h.flags = st->config().reliable ? wire::flags::kReliable : 0;
+      h.stream_id = st->id();
+      h.sequence = seq;
+      h.event_count = static_cast<uint16_t>(end - next);
+      s.seal(h, payload_len, o.packet);
+      o.to = s.peer_addr();
+      event_ends.push_back(end);
+      payload_lens.push_back(payload_len);
+      next = end;
+    }
+    size_t built = out.size();
+    int err = 0;
+    size_t sent_packets = flush(lk, out, 1000, &err);
+    if (sent_packets > 0) *sent = event_ends[sent_packets - 1];
+    if (sent_packets < built) {
+      // The socket refused a packet: the credit of the unsent ones goes back.
+      lk.lock();
+      for (size_t j = sent_packets; j < built; ++j) st->refund_packet(payload_lens[j]);
+      return fail(NM_ERR_TRANSPORT, std::string("sendto: ") + std::strerror(err));
+    }
+    if (status != NM_OK) return status;
+  }
+  return NM_OK;
+}
+
+nm_status Node::send_waiting(const StreamPtr& st, std::span<const nm_event_t> events,
+                             uint64_t max_retries, int timeout_ms, size_t* sent) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
+  auto backoff = std::chrono::milliseconds(5);
+  *sent = 0;
+  for (uint64_t retry = 0;; ++retry) {
+    size_t n = 0;
+    nm_status s = send(st, events.subspan(*sent), &n);
+    *sent += n;
+    if (s != NM_ERR_BACKPRESSURE) return s;
+    if (retry >= max_retries) return s;
+    if (timeout_ms >= 0 && Clock::now() >= deadline)
+      return fail(NM_ERR_TIMEOUT, "credit did not return within " + std::to_string(timeout_ms) + " ms");
+    // Wait for a grant, but never longer than the backoff step.
+    std::unique_lock lk(mu_);
+    auto until = Clock::now() + backoff;
+    if (timeout_ms >= 0) until = std::min(until, deadline);
+    st->changed.wait_until(lk, until, [&] {
+      return stopping_ || st->state() != stream::StreamState::kOpen ||
+             st->tx_credit().remaining() >= std::min<uint64_t>(st->tx_credit().window(), 8192 + 84);
+    });
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(200));
+  }
+}
+
+nm_status Node::recv(const StreamPtr& st, void* buf, size_t buf_len, size_t* out_len, int timeout_ms) {
+  *out_len = 0;
+  std::vector<Outgoing> out;
+  std::unique_lock lk(mu_);
+  {
+    auto readable = [&] {
+      return stopping_ || st->inbound_pending() > 0 || st->state() == stream::StreamState::kClosed;
+    };
+    if (timeout_ms < 0) {
+      st->changed.wait(lk, readable);
+    } else if (timeout_ms > 0) {
+      st->changed.wait_for(lk, std::chrono::milliseconds(timeout_ms), readable);
+    }
+    if (st->inbound_pending() == 0) {
+      if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
+      if (st->state() != stream::StreamState::kOpen)
+        return fail(NM_ERR_NOT_CONNECTED, stream_name(*st) + " is closed");
+      return fail(NM_ERR_TIMEOUT, "no event within " + std::to_string(timeout_ms) + " ms");
+    }
+    size_t size = st->front_size();
+    *out_len = size;
+    if (size > buf_len || (size > 0 && !buf))
+      return fail(NM_ERR_BUFFER_TOO_SMALL, "event of " + std::to_string(size) +
+                                               " bytes does not fit a buffer of " +
+                                               std::to_string(buf_len));
+    std::vector<uint8_t> event;
+    st->pop(event);
+    if (size > 0) std::memcpy(buf, event.data(), size);
+    events_.add(-1);
+    if (st->state() == stream::StreamState::kDraining && st->inbound_pending() == 0)
+      st->set_state(stream::StreamState::kClosed);
+    // Credit goes back as the application reads (a stalled reader stalls the sender). A
+    // closed stream still returns what it drains unless the peer already started anew.
+    uint64_t total;
+    session::Session* s = session_for(st->peer_node_id());
+    bool current = s && (!s->streams.count(st->id()) || s->streams.at(st->id()) == st);
+    if (current && st->grant_due(&total)) build_grant(*s, st->id(), total, out.emplace_back());
+  }
+  flush(lk, out, 100);
+  return NM_OK;
+}
+
+void Node::fill_stats(const stream::Stream& st, nm_stream_stats_t& o) const {
+  o = {};
+  o.peer_node_id = st.peer_node_id();
+  o.stream_id = st.id();
+  o.tx_seq = st.tx_seq();
+  o.rx_seq = st.rx_seq();
+  o.inbound_pending = st.inbound_pending();
+  o.last_activity_ns = static_cast<uint64_t>(st.last_activity_ns());
+  o.active = st.state() == stream::StreamState::kOpen;
+  const auto& c = st.counters();
+  o.backpressure_events = c.backpressure_events;
+  o.tx_credit_remaining = st.tx_credit().remaining();
+  o.tx_window = st.tx_credit().window();
+  o.credit_grants_received = c.credit_grants_received;
+  o.credit_grants_sent = c.credit_grants_sent;
+  o.tx_events = c.tx_events;
+  o.rx_events = c.rx_events;
+  o.rx_duplicates_dropped = c.rx_duplicates_dropped;
+  o.rx_gaps = st.rx_gaps();
+  o.reliable = st.config().reliable;
+}
+
+nm_status Node::stream_stats(const StreamPtr& st, nm_stream_stats_t& out) {
+  std::lock_guard lk(mu_);
+  fill_stats(*st, out);
+  return NM_OK;
+}
+
+std::vector<nm_stream_stats_t> Node::all_stream_stats() {
+  std::lock_guard lk(mu_);
+  std::vector<nm_stream_stats_t> all;
+  for (auto& [peer, s] : sessions_)
+    for (auto& [id, st] : s->streams) fill_stats(*st, all.emplace_back());
+  return all;
+}
+
+}  // namespace nm::node

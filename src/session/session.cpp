@@ -1,0 +1,47 @@
+#include "session/session.h"
+
+#include "crypto/aead.h"
+
+namespace nm::session {
+
+Session::Session(uint64_t peer_node_id, const sockaddr_storage& peer_addr,
+                 const crypto::SessionKeys& keys, int64_t now_ns)
+    : peer_node_id_(peer_node_id),
+      peer_addr_(peer_addr),
+      keys_(keys),
+      last_rx_ns_(now_ns),
+      last_heartbeat_rx_ns_(now_ns) {}
+
+void Session::seal(wire::Header& h, size_t payload_len, PacketBuffer& buf) {
+  h.session_id = keys_.session_id;
+  h.payload_len = static_cast<uint16_t>(payload_len);
+  wire::set_nonce(h, keys_.nonce_prefix, tx_counter_++);
+  wire::encode_header(h, buf.bytes.data());
+  uint8_t aad[wire::kAadSize];
+  wire::header_aad(buf.bytes.data(), aad);
+  crypto::aead_seal(keys_.tx, h.nonce, aad, sizeof aad, buf.payload(), payload_len,
+                    buf.payload() + payload_len);
+  buf.len = wire::kHeaderSize + payload_len + wire::kTagSize;
+}
+
+OpenError Session::open(const wire::Header& h, std::span<uint8_t> datagram,
+                        std::span<uint8_t>& plaintext, int64_t now_ns) {
+  if (datagram.size() != wire::kHeaderSize + size_t{h.payload_len} + wire::kTagSize)
+    return OpenError::kLengthMismatch;
+  uint64_t counter = wire::nonce_counter(h);
+  if (!replay_.check(counter)) return OpenError::kReplay;
+  // The nonce prefix comes from our own session id, never from the wire (0.23 does the same).
+  uint8_t nonce[12];
+  crypto::make_nonce(keys_.nonce_prefix, counter, nonce);
+  uint8_t aad[wire::kAadSize];
+  wire::header_aad(datagram.data(), aad);
+  uint8_t* data = datagram.data() + wire::kHeaderSize;
+  if (!crypto::aead_open(keys_.rx, nonce, aad, sizeof aad, data, h.payload_len, data + h.payload_len))
+    return OpenError::kAuthFailed;
+  if (!replay_.commit(counter)) return OpenError::kReplay;
+  last_rx_ns_ = now_ns;
+  plaintext = std::span<uint8_t>(data, h.payload_len);
+  return OpenError::kOk;
+}
+
+}  // namespace nm::session

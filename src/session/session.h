@@ -1,0 +1,58 @@
+// An established session with one peer: traffic keys, the shared TX counter, the replay
+// window and the peer's streams (wire spec §3.6, §5, §7).
+#pragma once
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <unordered_map>
+
+#include "crypto/replay_window.h"
+#include "crypto/session_keys.h"
+#include "session/packet_buffer.h"
+#include "stream/stream.h"
+#include "wire/header.h"
+
+namespace nm::session {
+
+enum class OpenError { kOk, kLengthMismatch, kReplay, kAuthFailed };
+
+class Session {
+ public:
+  Session(uint64_t peer_node_id, const sockaddr_storage& peer_addr, const crypto::SessionKeys& keys,
+          int64_t now_ns);
+
+  uint64_t peer_node_id() const { return peer_node_id_; }
+  uint64_t session_id() const { return keys_.session_id; }
+  const sockaddr_storage& peer_addr() const { return peer_addr_; }
+  int64_t last_rx_ns() const { return last_rx_ns_; }
+  int64_t last_heartbeat_rx_ns() const { return last_heartbeat_rx_ns_; }
+
+  // Fills in session id, nonce (next TX counter) and payload_len, then encrypts the
+  // `payload_len` plaintext bytes already at buf.payload(). `h` supplies everything else.
+  void seal(wire::Header& h, size_t payload_len, PacketBuffer& buf);
+
+  // Verifies and decrypts a received datagram (header already parsed into `h`) in place.
+  // On success `plaintext` views the decrypted payload inside `datagram`.
+  OpenError open(const wire::Header& h, std::span<uint8_t> datagram, std::span<uint8_t>& plaintext,
+                 int64_t now_ns);
+  void note_heartbeat(int64_t now_ns) { last_heartbeat_rx_ns_ = now_ns; }
+
+  uint64_t next_control_seq() { return control_seq_++; }
+
+  // Streams by id. The node owns the policy (creation, eviction); the session the storage.
+  std::unordered_map<uint64_t, std::shared_ptr<stream::Stream>> streams;
+
+ private:
+  uint64_t peer_node_id_;
+  sockaddr_storage peer_addr_;
+  crypto::SessionKeys keys_;
+  uint64_t tx_counter_ = 0;  // one counter for every encrypted packet of this direction
+  uint64_t control_seq_ = 0;
+  crypto::ReplayWindow replay_;
+  int64_t last_rx_ns_;
+  int64_t last_heartbeat_rx_ns_;
+};
+
+}  // namespace nm::session

@@ -1,0 +1,29 @@
+// Event frames: u32le(len) || bytes, concatenated in a packet payload (wire spec §6).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace nm::wire {
+
+inline constexpr size_t kFrameOverhead = 4;
+inline constexpr size_t kMaxEventSize = 8108 - kFrameOverhead;  // 8104: one event alone in a packet
+
+// Writes one frame at `out` (room for 4 + event.size() bytes) and returns its end.
+uint8_t* write_frame(uint8_t* out, std::span<const uint8_t> event);
+// Appends one frame to `payload`.
+void append_frame(std::vector<uint8_t>& payload, std::span<const uint8_t> event);
+
+// Reads up to `event_count` frames from `payload` as 0.23 does: stops silently at the
+// first truncated frame, ignores trailing bytes. Views point into `payload`.
+std::vector<std::span<const uint8_t>> read_frames(std::span<const uint8_t> payload,
+                                                  uint16_t event_count);
+
+// Greedy packing plan (0.23 send_on_stream): events are appended while
+// current + 4 + len <= max_payload; returns the index one past the last event that fits
+// in the packet starting at `first`. Always takes at least one event.
+size_t pack_until(std::span<const std::span<const uint8_t>> events, size_t first,
+                  size_t max_payload, size_t max_events, size_t* payload_bytes);
+
+}  // namespace nm::wire

@@ -1,0 +1,170 @@
+/* The C API's face: defaults, error names, argument checks and handle safety. */
+#include <string.h>
+
+#include "test_support.h"
+
+static void version_and_error_names(void** state) {
+  (void)state;
+  assert_non_null(nm_version());
+  assert_true(strlen(nm_version()) > 0);
+  assert_string_equal(nm_strerror(NM_OK), "ok");
+  for (int s = NM_ERR_INVALID_ARGUMENT; s >= NM_ERR_INTERNAL; --s)
+    assert_string_not_equal(nm_strerror((nm_status)s), "unknown status");
+  assert_string_equal(nm_strerror((nm_status)-999), "unknown status");
+}
+
+static void config_defaults(void** state) {
+  (void)state;
+  nm_node_config_t c;
+  NM_OK_OR_FAIL(nm_node_config_init(&c));
+  assert_string_equal(c.bind_addr, "127.0.0.1:0");
+  assert_int_equal(c.heartbeat_interval_ms, 5000);
+  assert_int_equal(c.handshake_timeout_ms, 5000);
+  assert_int_equal(c.handshake_retries, 3);
+  assert_int_equal(c.stream_idle_timeout_ms, 300000);
+  assert_int_equal(c.max_streams, 4096);
+  assert_int_equal(c.default_window_bytes, 65536);
+  nm_stream_config_t s;
+  NM_OK_OR_FAIL(nm_stream_config_init(&s));
+  assert_int_equal(s.reliability, NM_FIRE_AND_FORGET);
+  assert_int_equal(s.window_bytes, 65536);
+  assert_int_equal(s.fairness_weight, 1);
+  assert_int_equal(s.close_behaviour, NM_DRAIN_THEN_CLOSE);
+}
+
+static void null_arguments_are_errors(void** state) {
+  (void)state;
+  nm_node_t* n = test_node(1);
+  uint64_t u = 0;
+  size_t z = 0;
+  char buf[8];
+  nm_stream_t* st = NULL;
+  assert_int_equal(nm_node_config_init(NULL), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_stream_config_init(NULL), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_new(NULL, &n), NM_ERR_INVALID_ARGUMENT);
+  assert_true(strstr(nm_last_error_message(), "config") != NULL);
+  nm_node_config_t c;
+  test_config(&c, 1);
+  assert_int_equal(nm_node_new(&c, NULL), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_free(NULL), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_id(NULL, &u), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_id(n, NULL), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_public_key(n, NULL), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_local_addr(n, NULL, 8), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_local_addr(n, buf, 4), NM_ERR_BUFFER_TOO_SMALL);
+  assert_int_equal(nm_node_stats(n, NULL), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_event_fd(n, NULL), NM_ERR_INVALID_ARGUMENT);
+  {
+    uint8_t k[NM_KEY_SIZE] = {0};
+    assert_int_equal(nm_node_connect(n, NULL, k, 1), NM_ERR_INVALID_ARGUMENT);
+  }
+  assert_int_equal(nm_node_connect(n, "127.0.0.1:1", NULL, 1), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_open_stream(n, 1, 1, NULL, NULL), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_stream_send(NULL, NULL, 0, &z), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_stream_recv(NULL, buf, sizeof buf, &z, 0), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_stream_stats(NULL, NULL), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_stream_free(NULL), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_all_stream_stats(n, NULL, 0, NULL), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_all_stream_stats(n, NULL, 3, &z), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_stream_id_from_key(NULL, 3, &u), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_stream_id_from_key("x", 1, NULL), NM_ERR_INVALID_ARGUMENT);
+  /* no session yet: opening a stream is "not connected", not a crash */
+  assert_int_equal(nm_node_open_stream(n, 12345, 1, NULL, &st), NM_ERR_NOT_CONNECTED);
+  assert_null(st);
+  NM_OK_OR_FAIL(nm_node_free(n));
+}
+
+static void bad_config_and_addresses(void** state) {
+  (void)state;
+  nm_node_config_t c;
+  nm_node_t* n = NULL;
+  test_config(&c, 0);
+  assert_int_equal(nm_node_new(&c, &n), NM_ERR_INVALID_ARGUMENT); /* all-zero PSK */
+  assert_null(n);
+  const char* bad[] = {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:99999", "300.1.1.1:5", "[::1:5",
+                       "host.invalid:80", "127.0.0.1:12x"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+    test_config(&c, 1);
+    c.bind_addr = bad[i];
+    assert_int_equal(nm_node_new(&c, &n), NM_ERR_ADDRESS);
+  }
+  test_config(&c, 1);
+  c.bind_addr = "[::1]:0";
+  NM_OK_OR_FAIL(nm_node_new(&c, &n));
+  char addr[NM_ADDR_MAX];
+  NM_OK_OR_FAIL(nm_node_local_addr(n, addr, sizeof addr));
+  assert_true(strncmp(addr, "[::1]:", 6) == 0);
+  uint8_t key[NM_KEY_SIZE] = {0};
+  assert_int_equal(nm_node_connect(n, "not an address", key, 1), NM_ERR_ADDRESS);
+  assert_true(strstr(nm_last_error_message(), "not an address") != NULL);
+  NM_OK_OR_FAIL(nm_node_free(n));
+
+  test_config(&c, 1);
+  c.heartbeat_interval_ms = 0;
+  assert_int_equal(nm_node_new(&c, &n), NM_ERR_INVALID_ARGUMENT);
+}
+
+static void identity_is_derived_from_the_seed(void** state) {
+  (void)state;
+  /* RFC 8032 test 1 secret key; its node id is the wire spec's Appendix A.2 value. */
+  static const uint8_t seed[32] = {0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a,
+                                   0xf4, 0x92, 0xec, 0x2c, 0xc4, 0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32,
+                                   0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60};
+  nm_node_config_t c;
+  test_config(&c, 1);
+  memcpy(c.identity_seed, seed, 32);
+  memset(c.static_private_key, 0x11, 32);
+  nm_node_t* n = NULL;
+  NM_OK_OR_FAIL(nm_node_new(&c, &n));
+  uint64_t id = 0;
+  NM_OK_OR_FAIL(nm_node_id(n, &id));
+  assert_true(id == 0x652f03ba688dde03ULL);
+  uint8_t pub[32];
+  NM_OK_OR_FAIL(nm_node_public_key(n, pub));
+  static const uint8_t expected_pub[32] = {  /* X25519(32 x 0x11), Appendix A.2 */
+      0x7b, 0x4e, 0x90, 0x9b, 0xbe, 0x7f, 0xfe, 0x44, 0xc4, 0x65, 0xa2, 0x20, 0x03, 0x7d, 0x60, 0x8e,
+      0xe3, 0x58, 0x97, 0xd3, 0x1e, 0xf9, 0x72, 0xf0, 0x7f, 0x74, 0x89, 0x2c, 0xb0, 0xf7, 0x3f, 0x13};
+  assert_memory_equal(pub, expected_pub, 32);
+  NM_OK_OR_FAIL(nm_node_free(n));
+}
+
+static void freed_and_forged_handles_are_errors(void** state) {
+  (void)state;
+  nm_node_t* n = test_node(1);
+  uint64_t id;
+  NM_OK_OR_FAIL(nm_node_free(n));
+  assert_int_equal(nm_node_free(n), NM_ERR_INVALID_HANDLE); /* double free */
+  assert_int_equal(nm_node_id(n, &id), NM_ERR_INVALID_HANDLE); /* use after free */
+  nm_node_t* forged = (nm_node_t*)(uintptr_t)0xdeadbeef;
+  assert_int_equal(nm_node_id(forged, &id), NM_ERR_INVALID_HANDLE);
+  nm_stream_t* forged_stream = (nm_stream_t*)(uintptr_t)0x1234;
+  nm_stream_stats_t st;
+  assert_int_equal(nm_stream_stats(forged_stream, &st), NM_ERR_INVALID_HANDLE);
+  assert_int_equal(nm_stream_free(forged_stream), NM_ERR_INVALID_HANDLE);
+  /* a node handle used as a stream handle (and the reverse) is rejected by kind */
+  nm_node_t* live = test_node(1);
+  assert_int_equal(nm_stream_stats((nm_stream_t*)live, &st), NM_ERR_INVALID_HANDLE);
+  NM_OK_OR_FAIL(nm_node_free(live));
+}
+
+static void stream_id_from_key_is_xxh3(void** state) {
+  (void)state;
+  uint64_t id = 0;
+  NM_OK_OR_FAIL(nm_stream_id_from_key("hello", 5, &id));
+  assert_true(id == 0x9555e8555c62dcfdULL); /* xxh3_64("hello") */
+  NM_OK_OR_FAIL(nm_stream_id_from_key(NULL, 0, &id));
+  assert_true(id == 0x2d06800538d394c2ULL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(version_and_error_names),
+      cmocka_unit_test(config_defaults),
+      cmocka_unit_test(null_arguments_are_errors),
+      cmocka_unit_test(bad_config_and_addresses),
+      cmocka_unit_test(identity_is_derived_from_the_seed),
+      cmocka_unit_test(freed_and_forged_handles_are_errors),
+      cmocka_unit_test(stream_id_from_key_is_xxh3),
+  };
+  return cmocka_run_group_tests_name("api", tests, NULL, NULL);
+}

@@ -1,0 +1,397 @@
+/* Streams over a live session: both reliability modes, credit and backpressure, stats,
+ * idempotent open, stale handles, close behaviours, bad input. */
+#include <poll.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test_support.h"
+
+static int setup(void** state) {
+  static test_pair p;
+  test_pair_connect(&p);
+  *state = &p;
+  return 0;
+}
+
+static int teardown(void** state) {
+  test_pair_free(*state);
+  return 0;
+}
+
+static void expect_event(nm_stream_t* s, const char* text) {
+  char buf[256];
+  size_t n = 0;
+  NM_OK_OR_FAIL(nm_stream_recv(s, buf, sizeof buf, &n, 2000));
+  assert_int_equal(n, strlen(text));
+  assert_memory_equal(buf, text, n);
+}
+
+static void stream_config(nm_stream_config_t* c, nm_reliability r) {
+  nm_stream_config_init(c);
+  c->reliability = r;
+}
+
+static void exchange_in_mode(test_pair* p, uint64_t id, nm_reliability mode) {
+  nm_stream_config_t cfg;
+  stream_config(&cfg, mode);
+  nm_stream_t *a, *b;
+  test_open_both(p, id, &cfg, &a, &b);
+  nm_event_t ev[3] = {test_event("one"), test_event("two"), test_event("")};
+  size_t sent = 0;
+  NM_OK_OR_FAIL(nm_stream_send(a, ev, 3, &sent));
+  assert_int_equal(sent, 3);
+  expect_event(b, "one");
+  expect_event(b, "two");
+  expect_event(b, "");
+  /* and back */
+  nm_event_t back = test_event("reply");
+  NM_OK_OR_FAIL(nm_stream_send(b, &back, 1, NULL));
+  expect_event(a, "reply");
+  nm_stream_stats_t st;
+  NM_OK_OR_FAIL(nm_stream_stats(a, &st));
+  assert_int_equal(st.reliable, mode == NM_RELIABLE);
+  assert_int_equal(st.tx_seq, 1); /* three small events share one packet */
+  assert_int_equal(st.rx_seq, 1);
+  assert_int_equal(st.tx_events, 3);
+  assert_int_equal(st.rx_events, 1);
+  assert_int_equal(st.active, 1);
+  assert_true(st.last_activity_ns > 0);
+  nm_stream_free(a);
+  nm_stream_free(b);
+}
+
+static void fire_and_forget_round_trip(void** state) { exchange_in_mode(*state, 10, NM_FIRE_AND_FORGET); }
+static void reliable_round_trip(void** state) { exchange_in_mode(*state, 11, NM_RELIABLE); }
+
+static void many_events_arrive_in_order(void** state) {
+  test_pair* p = *state;
+  nm_stream_config_t cfg;
+  stream_config(&cfg, NM_RELIABLE);
+  nm_stream_t *a, *b;
+  test_open_both(p, 12, &cfg, &a, &b);
+  enum { N = 2000 };
+  for (uint32_t i = 0; i < N; ++i) {
+    nm_event_t e = {&i, sizeof i};
+    NM_OK_OR_FAIL(nm_stream_send_blocking(a, &e, 1, 5000, NULL));
+    if (i % 64 == 63) { /* read as we go so credit comes back */
+      for (uint32_t j = i - 63; j <= i; ++j) {
+        uint32_t got;
+        size_t n;
+        NM_OK_OR_FAIL(nm_stream_recv(b, &got, sizeof got, &n, 2000));
+        assert_int_equal(got, j);
+      }
+    }
+  }
+  for (uint32_t j = N - N % 64; j < N; ++j) {
+    uint32_t got;
+    size_t n;
+    NM_OK_OR_FAIL(nm_stream_recv(b, &got, sizeof got, &n, 2000));
+    assert_int_equal(got, j);
+  }
+  nm_stream_stats_t st;
+  nm_stream_stats(b, &st);
+  assert_int_equal(st.rx_seq, N);
+  assert_int_equal(st.rx_gaps, 0);
+  assert_int_equal(st.inbound_pending, 0);
+  assert_true(st.credit_grants_sent > 0);
+  /* everything was read, so all credit comes back (the last grant is in flight) */
+  for (int tries = 0; tries < 100; ++tries) {
+    nm_stream_stats(a, &st);
+    if (st.tx_credit_remaining == st.tx_window) break;
+    usleep(10 * 1000);
+  }
+  assert_true(st.credit_grants_received > 0);
+  assert_int_equal(st.tx_credit_remaining, st.tx_window);
+  nm_stream_free(a);
+  nm_stream_free(b);
+}
+
+static void largest_event_and_oversize(void** state) {
+  test_pair* p = *state;
+  nm_stream_t *a, *b;
+  test_open_both(p, 13, NULL, &a, &b);
+  static uint8_t big[NM_MAX_EVENT_SIZE + 1];
+  for (size_t i = 0; i < sizeof big; ++i) big[i] = (uint8_t)(i * 7);
+  nm_event_t too_big = {big, NM_MAX_EVENT_SIZE + 1};
+  size_t sent = 99;
+  assert_int_equal(nm_stream_send(a, &too_big, 1, &sent), NM_ERR_EVENT_TOO_LARGE);
+  assert_int_equal(sent, 0);
+  nm_event_t max = {big, NM_MAX_EVENT_SIZE};
+  NM_OK_OR_FAIL(nm_stream_send(a, &max, 1, NULL));
+  static uint8_t got[NM_MAX_EVENT_SIZE];
+  size_t n = 0;
+  /* a small buffer reports the size and keeps the event */
+  assert_int_equal(nm_stream_recv(b, got, 10, &n, 2000), NM_ERR_BUFFER_TOO_SMALL);
+  assert_int_equal(n, NM_MAX_EVENT_SIZE);
+  NM_OK_OR_FAIL(nm_stream_recv(b, got, sizeof got, &n, 0));
+  assert_int_equal(n, NM_MAX_EVENT_SIZE);
+  assert_memory_equal(got, big, n);
+  nm_event_t null_data = {NULL, 5};
+  assert_int_equal(nm_stream_send(a, &null_data, 1, NULL), NM_ERR_INVALID_ARGUMENT);
+  nm_stream_free(a);
+  nm_stream_free(b);
+}
+
+static void backpressure_when_the_receiver_does_not_read(void** state) {
+  test_pair* p = *state;
+  nm_stream_t *a, *b;
+  test_open_both(p, 14, NULL, &a, &b); /* window 65536 */
+  static uint8_t kb[1000];
+  nm_event_t e = {kb, sizeof kb};
+  size_t accepted = 0;
+  nm_status s = NM_OK;
+  for (int i = 0; i < 200 && s == NM_OK; ++i) {
+    s = nm_stream_send(a, &e, 1, NULL);
+    if (s == NM_OK) ++accepted;
+  }
+  assert_int_equal(s, NM_ERR_BACKPRESSURE);
+  /* each 1000-byte event costs 4 + 1000 + 84 = 1088 bytes of credit: 60 fit in 65536 */
+  assert_int_equal(accepted, 65536 / 1088);
+  nm_stream_stats_t st;
+  nm_stream_stats(a, &st);
+  assert_int_equal(st.backpressure_events, 1);
+  assert_int_equal(st.tx_credit_remaining, 65536 - 60 * 1088);
+  assert_int_equal(st.tx_window, 65536);
+  /* the retry helper gives up after its retries: nobody reads, so no credit comes */
+  size_t sent = 7;
+  assert_int_equal(nm_stream_send_with_retry(a, &e, 1, 3, &sent), NM_ERR_BACKPRESSURE);
+  assert_int_equal(sent, 0);
+  usleep(200 * 1000);
+  nm_stream_stats(b, &st);
+  assert_int_equal(st.inbound_pending, 60); /* nothing dropped, nothing granted */
+  assert_int_equal(st.credit_grants_sent, 0);
+  /* the reader drains: credit flows back and the blocking helper completes */
+  char buf[1000];
+  size_t n;
+  for (int i = 0; i < 60; ++i) NM_OK_OR_FAIL(nm_stream_recv(b, buf, sizeof buf, &n, 1000));
+  NM_OK_OR_FAIL(nm_stream_send_blocking(a, &e, 1, 2000, &sent));
+  assert_int_equal(sent, 1);
+  NM_OK_OR_FAIL(nm_stream_recv(b, buf, sizeof buf, &n, 2000));
+  nm_stream_stats(a, &st);
+  assert_true(st.credit_grants_received >= 1);
+  nm_stream_free(a);
+  nm_stream_free(b);
+}
+
+static void send_reports_partial_progress(void** state) {
+  test_pair* p = *state;
+  nm_stream_t *a, *b;
+  test_open_both(p, 15, NULL, &a, &b);
+  static uint8_t big[8000];
+  nm_event_t ev[10];
+  for (int i = 0; i < 10; ++i) ev[i] = (nm_event_t){big, sizeof big};
+  size_t sent = 0;
+  /* 8084-byte packets: 8 fit in the window, the 9th is refused */
+  assert_int_equal(nm_stream_send(a, ev, 10, &sent), NM_ERR_BACKPRESSURE);
+  assert_int_equal(sent, 8);
+  nm_stream_free(a);
+  nm_stream_free(b);
+}
+
+static void unbounded_window(void** state) {
+  test_pair* p = *state;
+  nm_stream_config_t cfg;
+  nm_stream_config_init(&cfg);
+  cfg.window_bytes = 0;
+  nm_stream_t *a, *b;
+  test_open_both(p, 16, &cfg, &a, &b);
+  static uint8_t kb[1000];
+  nm_event_t e = {kb, sizeof kb};
+  for (int i = 0; i < 200; ++i) NM_OK_OR_FAIL(nm_stream_send(a, &e, 1, NULL));
+  nm_stream_stats_t st;
+  nm_stream_stats(a, &st);
+  assert_true(st.tx_credit_remaining == UINT64_MAX);
+  assert_int_equal(st.tx_window, 0);
+  usleep(100 * 1000);
+  nm_stream_stats(b, &st);
+  assert_int_equal(st.inbound_pending, 200);
+  assert_int_equal(st.credit_grants_sent, 0); /* a window-0 receiver never grants */
+  nm_stream_free(a);
+  nm_stream_free(b);
+}
+
+static void open_is_idempotent_first_config_wins(void** state) {
+  test_pair* p = *state;
+  nm_stream_config_t rel, ff;
+  stream_config(&rel, NM_RELIABLE);
+  rel.window_bytes = 100000;
+  stream_config(&ff, NM_FIRE_AND_FORGET);
+  nm_stream_t *s1, *s2;
+  NM_OK_OR_FAIL(nm_node_open_stream(p->a, p->b_id, 17, &rel, &s1));
+  NM_OK_OR_FAIL(nm_node_open_stream(p->a, p->b_id, 17, &ff, &s2));
+  nm_stream_stats_t st;
+  nm_stream_stats(s2, &st);
+  assert_int_equal(st.reliable, 1);
+  assert_int_equal(st.tx_window, 100000);
+  /* both handles are the same stream */
+  nm_event_t e = test_event("x");
+  NM_OK_OR_FAIL(nm_stream_send(s1, &e, 1, NULL));
+  NM_OK_OR_FAIL(nm_stream_send(s2, &e, 1, NULL));
+  nm_stream_stats(s1, &st);
+  assert_int_equal(st.tx_seq, 2);
+  size_t count = 0;
+  NM_OK_OR_FAIL(nm_node_all_stream_stats(p->a, NULL, 0, &count));
+  assert_true(count >= 1);
+  nm_stream_free(s1);
+  nm_stream_free(s2);
+}
+
+static void peer_started_stream_takes_the_first_explicit_config(void** state) {
+  test_pair* p = *state;
+  nm_stream_t* a;
+  NM_OK_OR_FAIL(nm_node_open_stream(p->a, p->b_id, 18, NULL, &a));
+  nm_event_t e = test_event("early");
+  NM_OK_OR_FAIL(nm_stream_send(a, &e, 1, NULL));
+  usleep(100 * 1000); /* b has auto-created the stream with defaults */
+  nm_stream_config_t rel;
+  stream_config(&rel, NM_RELIABLE);
+  nm_stream_t* b;
+  NM_OK_OR_FAIL(nm_node_open_stream(p->b, p->a_id, 18, &rel, &b));
+  expect_event(b, "early");
+  nm_stream_stats_t st;
+  nm_stream_stats(b, &st);
+  assert_int_equal(st.reliable, 1);
+  nm_stream_free(a);
+  nm_stream_free(b);
+}
+
+static void stale_handle_after_close_and_reopen(void** state) {
+  test_pair* p = *state;
+  nm_stream_t *old_a, *b;
+  test_open_both(p, 19, NULL, &old_a, &b);
+  NM_OK_OR_FAIL(nm_node_close_stream(p->a, old_a));
+  assert_int_equal(nm_node_close_stream(p->a, old_a), NM_ERR_NOT_CONNECTED);
+  nm_stream_t* new_a;
+  NM_OK_OR_FAIL(nm_node_open_stream(p->a, p->b_id, 19, NULL, &new_a));
+  nm_event_t e = test_event("fresh");
+  assert_int_equal(nm_stream_send(old_a, &e, 1, NULL), NM_ERR_NOT_CONNECTED);
+  nm_stream_stats_t st;
+  nm_stream_stats(old_a, &st);
+  assert_int_equal(st.active, 0);
+  NM_OK_OR_FAIL(nm_stream_send(new_a, &e, 1, NULL));
+  nm_stream_stats(new_a, &st);
+  assert_int_equal(st.tx_seq, 1); /* sequence restarts with the new stream */
+  expect_event(b, "fresh");
+  /* a handle of one node passed to another is refused */
+  assert_int_equal(nm_node_close_stream(p->b, new_a), NM_ERR_WRONG_NODE);
+  /* a freed handle is invalid, the stream itself stays open */
+  NM_OK_OR_FAIL(nm_stream_free(new_a));
+  assert_int_equal(nm_stream_send(new_a, &e, 1, NULL), NM_ERR_INVALID_HANDLE);
+  assert_int_equal(nm_stream_free(new_a), NM_ERR_INVALID_HANDLE);
+  nm_stream_free(old_a);
+  nm_stream_free(b);
+}
+
+static void close_behaviours(void** state) {
+  test_pair* p = *state;
+  nm_stream_config_t drain, drop;
+  nm_stream_config_init(&drain);
+  nm_stream_config_init(&drop);
+  drop.close_behaviour = NM_DROP_AND_CLOSE;
+  nm_stream_t *a1, *b1, *a2, *b2;
+  test_open_both(p, 20, &drain, &a1, &b1);
+  test_open_both(p, 21, &drop, &a2, &b2);
+  nm_event_t ev[2] = {test_event("k1"), test_event("k2")};
+  NM_OK_OR_FAIL(nm_stream_send(a1, ev, 2, NULL));
+  NM_OK_OR_FAIL(nm_stream_send(a2, ev, 2, NULL));
+  usleep(100 * 1000);
+  NM_OK_OR_FAIL(nm_node_close_stream(p->b, b1));
+  NM_OK_OR_FAIL(nm_node_close_stream(p->b, b2));
+  /* drain-then-close: what arrived stays readable, then the handle is stale */
+  expect_event(b1, "k1");
+  expect_event(b1, "k2");
+  char buf[8];
+  size_t n;
+  assert_int_equal(nm_stream_recv(b1, buf, sizeof buf, &n, 100), NM_ERR_NOT_CONNECTED);
+  nm_event_t e = test_event("no");
+  assert_int_equal(nm_stream_send(b1, &e, 1, NULL), NM_ERR_NOT_CONNECTED);
+  /* drop-and-close: queued events are gone at once */
+  assert_int_equal(nm_stream_recv(b2, buf, sizeof buf, &n, 0), NM_ERR_NOT_CONNECTED);
+  /* the dropped and drained events were credited back to the sender */
+  usleep(100 * 1000);
+  nm_stream_stats_t st;
+  nm_stream_stats(a1, &st);
+  assert_int_equal(st.tx_credit_remaining, st.tx_window);
+  nm_stream_stats(a2, &st);
+  assert_int_equal(st.tx_credit_remaining, st.tx_window);
+  nm_stream_free(a1);
+  nm_stream_free(b1);
+  nm_stream_free(a2);
+  nm_stream_free(b2);
+}
+
+static void recv_timeouts(void** state) {
+  test_pair* p = *state;
+  nm_stream_t *a, *b;
+  test_open_both(p, 22, NULL, &a, &b);
+  char buf[8];
+  size_t n;
+  assert_int_equal(nm_stream_recv(b, buf, sizeof buf, &n, 0), NM_ERR_TIMEOUT);
+  assert_int_equal(nm_stream_recv(b, buf, sizeof buf, &n, 50), NM_ERR_TIMEOUT);
+  nm_stream_free(a);
+  nm_stream_free(b);
+}
+
+static void event_fd_signals_pending_events(void** state) {
+  (void)state;
+  test_pair own; /* the fd covers every stream of a node: start from a quiet one */
+  test_pair* p = &own;
+  test_pair_connect(p);
+  nm_stream_t *a, *b;
+  test_open_both(p, 23, NULL, &a, &b);
+  int fd = -1;
+  NM_OK_OR_FAIL(nm_node_event_fd(p->b, &fd));
+  struct pollfd pfd = {fd, POLLIN, 0};
+  assert_int_equal(poll(&pfd, 1, 0), 0);
+  nm_event_t e = test_event("ping");
+  NM_OK_OR_FAIL(nm_stream_send(a, &e, 1, NULL));
+  assert_int_equal(poll(&pfd, 1, 2000), 1);
+  assert_int_equal(poll(&pfd, 1, 0), 1); /* level-triggered: still readable */
+  expect_event(b, "ping");
+  assert_int_equal(poll(&pfd, 1, 0), 0);
+  nm_stream_free(a);
+  nm_stream_free(b);
+  test_pair_free(p);
+}
+
+static void all_stream_stats_lists_open_streams(void** state) {
+  test_pair* p = *state;
+  nm_stream_t *a, *b;
+  test_open_both(p, 24, NULL, &a, &b);
+  size_t count = 0;
+  NM_OK_OR_FAIL(nm_node_all_stream_stats(p->a, NULL, 0, &count));
+  nm_stream_stats_t all[64];
+  assert_true(count <= 64);
+  size_t again = 0;
+  NM_OK_OR_FAIL(nm_node_all_stream_stats(p->a, all, 64, &again));
+  assert_int_equal(again, count);
+  int found = 0;
+  for (size_t i = 0; i < again; ++i) {
+    assert_true(all[i].peer_node_id == p->b_id);
+    if (all[i].stream_id == 24) found = 1;
+  }
+  assert_true(found);
+  nm_stream_free(a);
+  nm_stream_free(b);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(fire_and_forget_round_trip),
+      cmocka_unit_test(reliable_round_trip),
+      cmocka_unit_test(many_events_arrive_in_order),
+      cmocka_unit_test(largest_event_and_oversize),
+      cmocka_unit_test(backpressure_when_the_receiver_does_not_read),
+      cmocka_unit_test(send_reports_partial_progress),
+      cmocka_unit_test(unbounded_window),
+      cmocka_unit_test(open_is_idempotent_first_config_wins),
+      cmocka_unit_test(peer_started_stream_takes_the_first_explicit_config),
+      cmocka_unit_test(stale_handle_after_close_and_reopen),
+      cmocka_unit_test(close_behaviours),
+      cmocka_unit_test(recv_timeouts),
+      cmocka_unit_test(event_fd_signals_pending_events),
+      cmocka_unit_test(all_stream_stats_lists_open_streams),
+  };
+  return cmocka_run_group_tests_name("streams", tests, setup, teardown);
+}

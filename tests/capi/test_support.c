@@ -1,0 +1,65 @@
+#include "test_support.h"
+
+#include <pthread.h>
+#include <string.h>
+
+void test_config(nm_node_config_t* c, uint8_t psk_byte) {
+  nm_node_config_init(c);
+  memset(c->psk, psk_byte, sizeof c->psk);
+  c->handshake_timeout_ms = 1000;
+  c->handshake_retries = 2;
+  c->heartbeat_interval_ms = 200;
+}
+
+nm_node_t* test_node(uint8_t psk_byte) {
+  nm_node_config_t c;
+  test_config(&c, psk_byte);
+  nm_node_t* n = NULL;
+  NM_OK_OR_FAIL(nm_node_new(&c, &n));
+  return n;
+}
+
+typedef struct accept_job {
+  nm_node_t* node;
+  uint64_t peer;
+  nm_status result;
+} accept_job;
+
+static void* accept_main(void* arg) {
+  accept_job* job = arg;
+  job->result = nm_node_accept(job->node, job->peer, 5000);
+  return NULL;
+}
+
+void test_pair_connect(test_pair* p) {
+  p->a = test_node(0x42);
+  p->b = test_node(0x42);
+  NM_OK_OR_FAIL(nm_node_id(p->a, &p->a_id));
+  NM_OK_OR_FAIL(nm_node_id(p->b, &p->b_id));
+  uint8_t key[NM_KEY_SIZE];
+  char addr[NM_ADDR_MAX];
+  NM_OK_OR_FAIL(nm_node_public_key(p->b, key));
+  NM_OK_OR_FAIL(nm_node_local_addr(p->b, addr, sizeof addr));
+  accept_job job = {p->b, p->a_id, NM_ERR_INTERNAL};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, accept_main, &job), 0);
+  NM_OK_OR_FAIL(nm_node_connect(p->a, addr, key, p->b_id));
+  pthread_join(t, NULL);
+  assert_int_equal(job.result, NM_OK);
+}
+
+void test_pair_free(test_pair* p) {
+  NM_OK_OR_FAIL(nm_node_free(p->a));
+  NM_OK_OR_FAIL(nm_node_free(p->b));
+}
+
+void test_open_both(test_pair* p, uint64_t id, const nm_stream_config_t* cfg, nm_stream_t** on_a,
+                    nm_stream_t** on_b) {
+  NM_OK_OR_FAIL(nm_node_open_stream(p->a, p->b_id, id, cfg, on_a));
+  NM_OK_OR_FAIL(nm_node_open_stream(p->b, p->a_id, id, cfg, on_b));
+}
+
+nm_event_t test_event(const char* text) {
+  nm_event_t e = {text, strlen(text)};
+  return e;
+}
