@@ -121,7 +121,6 @@ void NoiseHandshake::mix_hash(Bytes data) { h_ = blake2s2(h_, data); }
 
 void NoiseHandshake::mix_key(Bytes ikm) {
   hkdf(ck_, ikm, ck_, k_);
-  has_key_ = true;
   n_ = 0;
 }
 
@@ -129,40 +128,32 @@ void NoiseHandshake::mix_key_and_hash(Bytes ikm) {
   Digest temp_h;
   hkdf(ck_, ikm, ck_, temp_h, k_);
   mix_hash(temp_h);
-  has_key_ = true;
   n_ = 0;
 }
 
+// In NKpsk0 the psk token keys the cipher before any payload, so both always encrypt.
 bool NoiseHandshake::encrypt_and_hash(Bytes plaintext, std::vector<uint8_t>& out) {
   const size_t start = out.size();
-  if (!has_key_) {
-    out.insert(out.end(), plaintext.begin(), plaintext.end());
-  } else {
-    out.resize(start + plaintext.size() + kTagLen);
-    uint8_t nonce[12];
-    noise_nonce(n_++, nonce);
-    crypto_aead_chacha20poly1305_ietf_encrypt(out.data() + start, nullptr, plaintext.data(),
-                                              plaintext.size(), h_.data(), h_.size(), nullptr,
-                                              nonce, k_.data());
-  }
+  out.resize(start + plaintext.size() + kTagLen);
+  uint8_t nonce[12];
+  noise_nonce(n_++, nonce);
+  crypto_aead_chacha20poly1305_ietf_encrypt(out.data() + start, nullptr, plaintext.data(),
+                                            plaintext.size(), h_.data(), h_.size(), nullptr, nonce,
+                                            k_.data());
   mix_hash(Bytes(out).subspan(start));
   return true;
 }
 
 bool NoiseHandshake::decrypt_and_hash(Bytes ciphertext, std::vector<uint8_t>& out) {
-  if (!has_key_) {
-    out.assign(ciphertext.begin(), ciphertext.end());
-  } else {
-    if (ciphertext.size() < kTagLen) return false;
-    out.resize(ciphertext.size() - kTagLen);
-    uint8_t nonce[12];
-    noise_nonce(n_++, nonce);
-    if (crypto_aead_chacha20poly1305_ietf_decrypt(out.data(), nullptr, nullptr, ciphertext.data(),
-                                                  ciphertext.size(), h_.data(), h_.size(),
-                                                  nonce, k_.data()) != 0) {
-      out.clear();
-      return false;
-    }
+  if (ciphertext.size() < kTagLen) return false;
+  out.resize(ciphertext.size() - kTagLen);
+  uint8_t nonce[12];
+  noise_nonce(n_++, nonce);
+  if (crypto_aead_chacha20poly1305_ietf_decrypt(out.data(), nullptr, nullptr, ciphertext.data(),
+                                                ciphertext.size(), h_.data(), h_.size(), nonce,
+                                                k_.data()) != 0) {
+    out.clear();
+    return false;
   }
   mix_hash(ciphertext);
   return true;

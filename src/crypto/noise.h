@@ -50,7 +50,6 @@ class NoiseHandshake {
   int step_ = 0;  // messages processed so far
   Digest h_{}, ck_{};
   Key32 k_{};
-  bool has_key_ = false;
   uint64_t n_ = 0;
   Key32 s_priv_{}, e_priv_{}, e_pub_{}, rs_{}, re_{};
 };
