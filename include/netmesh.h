@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 #define NM_KEY_SIZE 32
-#define NM_MAX_EVENT_SIZE 8104 /* largest event a net-mesh 0.23 peer can carry */
+#define NM_MAX_EVENT_SIZE 8104 /* largest event in one packet; the limit for 0.23 peers */
 #define NM_ADDR_MAX 64         /* room for "[v6 address]:port" plus NUL */
 
 typedef enum nm_status {
@@ -67,6 +67,11 @@ typedef struct nm_node_config {
   uint32_t stream_idle_timeout_ms;/* 300000: idle streams are evicted */
   uint32_t max_streams;           /* 4096 per session; beyond, the least recently used goes */
   uint32_t default_window_bytes;  /* 65536: window of streams a peer opens towards us */
+  uint32_t max_event_bytes;       /* 16 MiB: largest event sent or accepted (fragmented
+                                     above NM_MAX_EVENT_SIZE, netmesh peers only) */
+  uint32_t drain_timeout_ms;      /* 5000: how long DRAIN_THEN_CLOSE waits for acknowledgements */
+  uint8_t compat_0_23;            /* 0: 1 = behave exactly like a net-mesh 0.23 node (no
+                                     netmesh extensions offered or accepted) */
 } nm_node_config_t;
 
 typedef struct nm_stream_config {
@@ -100,6 +105,16 @@ typedef struct nm_stream_stats {
   uint64_t rx_duplicates_dropped;  /* reliable: packets seen twice */
   uint64_t rx_gaps;                /* sequence numbers skipped on arrival */
   uint8_t reliable;
+  uint8_t recovering;              /* reliable with loss recovery (the peer is netmesh) */
+  uint64_t retransmits;
+  uint64_t nacks_sent;
+  uint64_t nacks_received;
+  uint64_t tx_unacked_packets;     /* kept for retransmission */
+  uint64_t srtt_ns;                /* smoothed round-trip time, 0 before a sample */
+  uint64_t rx_buffered_bytes;      /* received, unread */
+  uint64_t rx_reorder_packets;     /* early packets waiting for a gap to fill */
+  uint64_t rx_incomplete_dropped;  /* fragmented events lost (fire-and-forget) */
+  uint64_t rx_oversize_dropped;    /* fragmented events above max_event_bytes */
 } nm_stream_stats_t;
 
 typedef struct nm_node_stats {
@@ -118,7 +133,38 @@ typedef struct nm_node_stats {
   uint64_t drop_unexpected_handshake;
   uint64_t drop_unknown_subprotocol;
   uint64_t drop_bad_grant;
+  /* fault injection (nm_node_set_impairment), both directions summed */
+  uint64_t impair_seen;
+  uint64_t impair_dropped_loss;
+  uint64_t impair_dropped_burst;
+  uint64_t impair_dropped_rate;
+  uint64_t impair_dropped_oversize;
+  uint64_t impair_duplicated;
+  uint64_t impair_reordered;
+  uint64_t impair_delayed;
+  uint64_t impair_corrupted;
 } nm_node_stats_t;
+
+/* Seeded, reproducible fault injection applied at the node's socket, per peer and per
+ * direction. Decisions happen in this order: oversize, burst loss (Gilbert-Elliott), loss,
+ * rate limit, delay + jitter, reordering hold, duplication, corruption. */
+typedef struct nm_impairment {
+  double loss;                  /* P(drop) per datagram */
+  double burst_enter;           /* P(good -> bad) per datagram; in bad state all are dropped */
+  double burst_exit;            /* P(bad -> good) per datagram */
+  double duplicate;             /* P(an extra copy) */
+  double reorder;               /* P(held back by up to reorder_window_us) */
+  uint32_t reorder_window_us;
+  uint32_t delay_us;            /* fixed extra latency */
+  uint32_t jitter_us;           /* + uniform [0, jitter_us] */
+  uint64_t rate_bytes_per_sec;  /* 0 = unlimited */
+  uint32_t rate_queue_limit_us; /* 200000: longer queueing drops */
+  double corrupt;               /* P(one byte flipped) */
+  uint32_t drop_above_bytes;    /* 0 = off: larger datagrams vanish (MTU black hole) */
+  uint64_t seed;                /* 1: same seed, same decisions */
+} nm_impairment_t;
+
+typedef enum nm_direction { NM_OUTBOUND = 1, NM_INBOUND = 2, NM_BOTH_DIRECTIONS = 3 } nm_direction;
 
 /* ---- library ---- */
 NM_API const char* nm_version(void);
@@ -149,6 +195,13 @@ NM_API nm_status nm_node_connect(nm_node_t* node, const char* addr,
  * session with it exists. A direct msg1 does not name its sender, so only peers allowed
  * here or dialled with nm_node_connect can open a session with this node. */
 NM_API nm_status nm_node_accept(nm_node_t* node, uint64_t peer_node_id, int timeout_ms);
+
+/* ---- fault injection (testing) ---- */
+NM_API nm_status nm_impairment_init(nm_impairment_t* impairment);
+/* Applies `impairment` to datagrams exchanged with peer_node_id (0 = every peer without a
+ * setting of its own) in the given directions; NULL removes it. Counted in nm_node_stats. */
+NM_API nm_status nm_node_set_impairment(nm_node_t* node, uint64_t peer_node_id,
+                                        nm_direction directions, const nm_impairment_t* impairment);
 
 /* ---- streams ---- */
 NM_API nm_status nm_stream_config_init(nm_stream_config_t* config);

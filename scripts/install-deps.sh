@@ -9,6 +9,12 @@ packages=(
   libgtest-dev libcmocka-dev
 )
 
+# Each binding lists the Debian packages it needs in bindings/<lang>/packages.txt.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+for list in "$root"/bindings/*/packages.txt; do
+  [ -f "$list" ] && while read -r p; do [ -n "$p" ] && packages+=("$p"); done <"$list"
+done
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,6 +15,7 @@ using nm::node::fail;
 namespace {
 
 constexpr uint64_t kRetryForever = UINT64_MAX;
+constexpr uint32_t kMaxFragmentedEvent = 65535u * 8104u;  // fragment index is a u16
 
 // No C++ exception may cross the C boundary.
 template <typename F>
@@ -124,6 +125,8 @@ nm_status nm_node_config_init(nm_node_config_t* c) {
   c->stream_idle_timeout_ms = 300000;
   c->max_streams = 4096;
   c->default_window_bytes = 65536;
+  c->max_event_bytes = 16u << 20;
+  c->drain_timeout_ms = 5000;
   return NM_OK;
 }
 
@@ -150,6 +153,11 @@ nm_status nm_node_new(const nm_node_config_t* c, nm_node_t** out) {
     cfg.stream_idle_timeout_ms = c->stream_idle_timeout_ms;
     cfg.max_streams = c->max_streams;
     cfg.inbound_stream.window_bytes = c->default_window_bytes;
+    if (c->max_event_bytes > kMaxFragmentedEvent)
+      return fail(NM_ERR_INVALID_ARGUMENT, "max_event_bytes above " + std::to_string(kMaxFragmentedEvent));
+    cfg.max_event_bytes = c->max_event_bytes;
+    cfg.drain_timeout_ms = c->drain_timeout_ms;
+    cfg.compat_0_23 = c->compat_0_23 != 0;
     std::shared_ptr<nm::node::Node> node;
     if (nm_status s = nm::node::Node::create(cfg, node); s != NM_OK) return s;
     *out = nm::capi::register_node(std::move(node));
@@ -230,6 +238,46 @@ nm_status nm_node_accept(nm_node_t* handle, uint64_t peer_node_id, int timeout_m
     std::shared_ptr<nm::node::Node> node;
     if (nm_status s = with_node(handle, node); s != NM_OK) return s;
     return node->accept(peer_node_id, timeout_ms);
+  });
+}
+
+nm_status nm_impairment_init(nm_impairment_t* imp) {
+  if (!imp) return null_arg("impairment");
+  std::memset(imp, 0, sizeof *imp);
+  imp->rate_queue_limit_us = 200000;
+  imp->seed = 1;
+  return NM_OK;
+}
+
+nm_status nm_node_set_impairment(nm_node_t* handle, uint64_t peer_node_id, nm_direction directions,
+                                 const nm_impairment_t* imp) {
+  return guarded([&] {
+    std::shared_ptr<nm::node::Node> node;
+    if (nm_status s = with_node(handle, node); s != NM_OK) return s;
+    if (directions < NM_OUTBOUND || directions > NM_BOTH_DIRECTIONS)
+      return fail(NM_ERR_INVALID_ARGUMENT, "directions must be NM_OUTBOUND, NM_INBOUND or both");
+    if (!imp) {
+      node->set_impairment(peer_node_id, directions, nullptr);
+      return NM_OK;
+    }
+    for (double p : {imp->loss, imp->burst_enter, imp->burst_exit, imp->duplicate, imp->reorder, imp->corrupt})
+      if (!(p >= 0.0 && p <= 1.0)) return fail(NM_ERR_INVALID_ARGUMENT, "probabilities must be in [0, 1]");
+    nm::node::ImpairmentConfig c;
+    c.loss = imp->loss;
+    c.burst_enter = imp->burst_enter;
+    c.burst_exit = imp->burst_exit;
+    c.duplicate = imp->duplicate;
+    c.reorder = imp->reorder;
+    c.reorder_window_us = imp->reorder_window_us;
+    c.delay_us = imp->delay_us;
+    c.jitter_us = imp->jitter_us;
+    c.rate_bytes_per_sec = imp->rate_bytes_per_sec;
+    c.rate_queue_limit_us = imp->rate_queue_limit_us;
+    c.corrupt = imp->corrupt;
+    c.drop_above_bytes = imp->drop_above_bytes;
+    c.seed = imp->seed;
+    node->set_impairment(peer_node_id, directions, &c);
+    return NM_OK;
   });
 }
 

@@ -15,6 +15,7 @@
 namespace nm::node {
 
 namespace {
+constexpr int kMaxHellos = 4;
 bool all_zero(const crypto::Key32& k) {
   return std::all_of(k.begin(), k.end(), [](uint8_t b) { return b == 0; });
 }
@@ -60,8 +61,15 @@ nm_status Node::start() {
   tick_timer_.data = this;
   uv_timer_start(&tick_timer_, &Node::on_tick, config_.heartbeat_interval_ms,
                  config_.heartbeat_interval_ms);
+  uv_timer_init(&loop_, &recovery_timer_);
+  recovery_timer_.data = this;
+  uv_timer_start(&recovery_timer_, &Node::on_recovery_tick, kRecoveryTickMs, kRecoveryTickMs);
   uv_async_init(&loop_, &stop_async_, &Node::on_stop);
   stop_async_.data = this;
+  uv_async_init(&loop_, &delay_kick_, &Node::on_delay_kick);
+  delay_kick_.data = this;
+  uv_timer_init(&loop_, &delay_timer_);
+  delay_timer_.data = this;
   loop_thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
   return NM_OK;
 }
@@ -90,10 +98,16 @@ Node::~Node() {
 
 void Node::on_stop(uv_async_t* handle) {
   auto* self = static_cast<Node*>(handle->data);
+  std::lock_guard lk(self->mu_);  // kick_delay_timer callers hold mu_ or send_mu_
+  std::lock_guard send_lock(self->send_mu_);
+  self->loop_alive_ = false;
   uv_poll_stop(&self->poll_);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->poll_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->tick_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&self->recovery_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->stop_async_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&self->delay_kick_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&self->delay_timer_), nullptr);
 }
 
 std::string Node::local_address() const { return format_address(socket_.local_address()); }
@@ -103,6 +117,7 @@ nm_node_stats_t Node::stats() {
   nm_node_stats_t s = stats_;
   s.sessions = sessions_.size();
   s.datagrams_sent = datagrams_sent_;
+  add_impairment_counters(s);
   return s;
 }
 
@@ -122,7 +137,8 @@ void Node::receive_datagrams() {
     if (n == 0) break;
     std::unique_lock lk(mu_);
     for (size_t i = 0; i < n; ++i)
-      handle_datagram(std::span<uint8_t>(batch[i].data, batch[i].len), batch[i].from, out);
+      impair_inbound(std::span<uint8_t>(batch[i].data, batch[i].len), batch[i].from, out);
+    send_acks(out);  // one ACK/NACK per stream per batch, not per packet
     flush(lk, out, 0);
   }
 }
@@ -167,42 +183,72 @@ void Node::handle_datagram(std::span<uint8_t> d, const sockaddr_storage& from,
     return;
   }
   if (h.subprotocol_id == wire::kSubprotocolStreamWindow) {
-    handle_grants(s, plaintext, h.event_count);
+    handle_grants(s, plaintext, h.event_count, out);
+  } else if (h.subprotocol_id == wire::kSubprotocolNetmesh && s.has(wire::capability::kRecovery)) {
+    handle_extension(s, plaintext, h.event_count, out);
   } else if (h.subprotocol_id == wire::kSubprotocolData && h.stream_id != wire::kControlStreamId) {
-    handle_data(s, h, plaintext);
+    handle_data(s, h, plaintext, out);
   } else {
     ++stats_.drop_unknown_subprotocol;  // never handed to the application (unlike 0.23)
   }
 }
 
-void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext) {
+void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
+                       std::vector<Outgoing>& out) {
   auto it = s.streams.find(h.stream_id);
-  StreamPtr st;
-  if (it != s.streams.end()) {
-    st = it->second;
-  } else {
-    st = create_stream(s, h.stream_id, config_.inbound_stream, false);
+  StreamPtr st = it != s.streams.end() ? it->second
+                                       : create_stream(s, h.stream_id, config_.inbound_stream, false);
+  stream::RxPacket p;
+  p.seq = h.sequence;
+  p.cost = static_cast<uint32_t>(plaintext.size() + wire::kPacketOverhead);
+  p.frag_flags = s.has(wire::capability::kFragments) ? h.frag_flags : 0;
+  p.frag_index = h.fragment_offset;
+  bool epochs = s.has(wire::capability::kEpochs);
+  if (epochs) {
+    p.epoch = h.subnet_id;
+    p.charged_before = h.origin_hash;
+    p.accounted = !st->config().reliable;
   }
-  auto frames = wire::read_frames(plaintext, h.event_count);
-  size_t before = st->inbound_pending();
-  st->on_packet(h.sequence, frames, plaintext.size(), now_ns());
-  size_t added = st->inbound_pending() - before;
+  for (auto e : wire::read_frames(plaintext, h.event_count)) p.events.emplace_back(e.begin(), e.end());
+  bool ordered = recovery(s, *st);
+  // Duplicates are dropped, except on 0.23 fire-and-forget streams: a 0.23 sender restarts
+  // sequences at 0 when it reopens a stream, and nothing on its wire says so.
+  bool dedup = st->config().reliable || epochs;
+  int64_t now = now_ns();
+  size_t added = st->on_packet(std::move(p), ordered, dedup, config_.max_event_bytes, now);
+  if (ordered && std::find(ack_due_.begin(), ack_due_.end(), st) == ack_due_.end())
+    ack_due_.push_back(st);
+  if (epochs) st->settle_losses(now);
+  grant_if_due(s, st, out);  // fragments and lost packets are credited without a read
   if (added > 0) {
     events_.add(static_cast<int64_t>(added));
     st->changed.notify_all();
   }
 }
 
-void Node::handle_grants(session::Session& s, std::span<const uint8_t> plaintext, uint16_t count) {
+void Node::handle_grants(session::Session& s, std::span<const uint8_t> plaintext, uint16_t count,
+                         std::vector<Outgoing>& out) {
   for (auto frame : wire::read_frames(plaintext, count)) {
     wire::Grant g;
     if (!wire::decode_grant(frame, g)) {
       ++stats_.drop_bad_grant;
       continue;
     }
+    if (g.stream_id == wire::kHelloStreamId && !config_.compat_0_23) {
+      bool first = s.peer_capabilities == 0;
+      s.peer_capabilities = g.total_consumed & wire::capability::kAll;
+      if (g.total_consumed & wire::capability::kSeenYours) s.peer_has_our_hello = true;
+      if (first || !s.peer_has_our_hello) send_hello(s, out);  // confirms we have theirs
+      hello_cv_.notify_all();
+      continue;
+    }
     auto it = s.streams.find(g.stream_id);
     if (it == s.streams.end()) continue;  // closed or never opened here: nothing to credit
-    if (it->second->apply_grant(g.total_consumed)) it->second->changed.notify_all();
+    const StreamPtr& st = it->second;
+    if (st->apply_grant(g.total_consumed)) {
+      if (st->tx_fragmenting()) pump_fragments(s, st, SIZE_MAX, out);
+      st->changed.notify_all();
+    }
   }
 }
 
@@ -220,10 +266,13 @@ void Node::tick(std::vector<Outgoing>& out) {
     // 0.23 needs a verified heartbeat well inside 60 s to keep us Healthy (wire spec §10).
     Outgoing& o = out.emplace_back();
     o.to = s->peer_addr();
+    o.peer = peer;
     wire::Header h;
     h.flags = wire::flags::kHeartbeat;
     s->seal(h, 0, o.packet);
     ++stats_.heartbeats_sent;
+    // A lost hello is repeated a few times; a 0.23 peer never answers and ignores them.
+    if (!s->peer_has_our_hello && s->hellos_sent < kMaxHellos) send_hello(*s, out);
     evict_idle_streams(*s, now);
   }
 }
@@ -235,6 +284,7 @@ size_t Node::flush(std::unique_lock<std::mutex>& lk, std::vector<Outgoing>& out,
   size_t sent = 0;
   for (; sent < out.size(); ++sent) {
     const Outgoing& o = out[sent];
+    if (impair_outbound(o)) continue;
     int e = socket_.send(o.packet.bytes.data(), o.packet.len, o.to, wait_ms);
     if (e != 0) {
       if (err) *err = e;
@@ -249,7 +299,7 @@ size_t Node::flush(std::unique_lock<std::mutex>& lk, std::vector<Outgoing>& out,
 // ---- session and stream bookkeeping (under mu_) ----
 
 void Node::install_session(uint64_t peer_id, const sockaddr_storage& addr,
-                           const crypto::SessionKeys& keys) {
+                           const crypto::SessionKeys& keys, std::vector<Outgoing>& out) {
   auto old = sessions_.find(peer_id);
   if (old != sessions_.end()) {
     // A new handshake replaces the session; streams of the old one become stale.
@@ -257,10 +307,12 @@ void Node::install_session(uint64_t peer_id, const sockaddr_storage& addr,
     for (auto& [sid, st] : old->second->streams) close_stream_locked(st, true);
     sessions_.erase(old);
   }
-  sessions_[peer_id] = std::make_unique<session::Session>(peer_id, addr, keys, now_ns());
+  auto& s = sessions_[peer_id];
+  s = std::make_unique<session::Session>(peer_id, addr, keys, now_ns());
   peer_by_session_id_[keys.session_id] = peer_id;
   known_peers_.insert(peer_id);
   ++stats_.handshakes_completed;
+  send_hello(*s, out);
   for (auto* pa : accepts_)
     if (pa->peer_id == peer_id) pa->cv.notify_all();
 }
@@ -281,12 +333,14 @@ StreamPtr Node::create_stream(session::Session& s, uint64_t stream_id,
     s.streams.erase(lru);
     close_stream_locked(victim, true);
   }
-  auto st = std::make_shared<stream::Stream>(s.peer_node_id(), stream_id, cfg, by_app, now_ns());
+  auto st = std::make_shared<stream::Stream>(s.peer_node_id(), stream_id, cfg, by_app,
+                                             s.next_epoch(stream_id), now_ns());
   s.streams[stream_id] = st;
   return st;
 }
 
 void Node::close_stream_locked(const StreamPtr& st, bool drop_inbound) {
+  st->abandon_transmit();
   if (drop_inbound || st->inbound_pending() == 0) {
     events_.add(-static_cast<int64_t>(st->inbound_pending()));
     st->discard_inbound();
@@ -321,6 +375,12 @@ void Node::build_grant(session::Session& s, uint64_t stream_id, uint64_t total, 
   uint8_t* end = wire::write_frame(out.packet.payload(), grant);
   s.seal(h, end - out.packet.payload(), out.packet);
   out.to = s.peer_addr();
+  out.peer = s.peer_node_id();
+}
+
+void Node::grant_if_due(session::Session& s, const StreamPtr& st, std::vector<Outgoing>& out) {
+  uint64_t total;
+  if (st->grant_due(&total)) build_grant(s, st->id(), total, out.emplace_back());
 }
 
 void Node::build_handshake_packet(std::span<const uint8_t> noise_msg, const sockaddr_storage& to,

@@ -23,15 +23,20 @@
 
 #include "crypto/noise.h"
 #include "netmesh.h"
+#include "node/delay_queue.h"
 #include "node/event_signal.h"
+#include "node/impairment.h"
 #include "node/node_config.h"
 #include "node/udp_socket.h"
 #include "session/session.h"
 #include "stream/stream.h"
+#include "wire/extension.h"
 
 namespace nm::node {
 
 using StreamPtr = std::shared_ptr<stream::Stream>;
+
+inline constexpr uint64_t kRecoveryTickMs = 5;  // retransmission timers and NACK repeats
 
 class Node {
  public:
@@ -66,10 +71,15 @@ class Node {
   nm_status stream_stats(const StreamPtr& stream, nm_stream_stats_t& out);
   std::vector<nm_stream_stats_t> all_stream_stats();
 
+  // Fault injection for one peer (0 = every peer without its own setting) in the given
+  // directions (bit 1 outbound, bit 2 inbound); nullptr removes it.
+  void set_impairment(uint64_t peer_id, int directions, const ImpairmentConfig* config);
+
  private:
   struct Outgoing {
     session::PacketBuffer packet;
     sockaddr_storage to;
+    uint64_t peer = 0;  // 0 while the peer is not known (handshake replies)
   };
   struct PendingConnect {
     sockaddr_storage addr;
@@ -91,15 +101,33 @@ class Node {
   static void on_tick(uv_timer_t* handle);
   static void on_stop(uv_async_t* handle);
   void receive_datagrams();
+  // Fault injection hooks (node_impairment.cpp).
+  Impairment* impairment_for(std::unordered_map<uint64_t, std::unique_ptr<Impairment>>& table,
+                             uint64_t peer_id);
+  void impair_inbound(std::span<uint8_t> datagram, const sockaddr_storage& from,
+                      std::vector<Outgoing>& out);
+  bool impair_outbound(const Outgoing& o);  // true: handled (dropped or delayed)
+  static void on_delay_kick(uv_async_t* handle);
+  static void on_delay_timer(uv_timer_t* handle);
+  void arm_delay_timer();
+  void kick_delay_timer();
+  void add_impairment_counters(nm_node_stats_t& s);
   void handle_datagram(std::span<uint8_t> datagram, const sockaddr_storage& from,
                        std::vector<Outgoing>& out);
   void handle_handshake(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
                         std::vector<Outgoing>& out);
+  void handle_extension(session::Session& s, std::span<const uint8_t> plaintext, uint16_t count,
+                        std::vector<Outgoing>& out);
   bool try_respond(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
                    std::vector<Outgoing>& out);
-  void handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext);
-  void handle_grants(session::Session& s, std::span<const uint8_t> plaintext, uint16_t count);
+  void handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
+                   std::vector<Outgoing>& out);
+  void handle_grants(session::Session& s, std::span<const uint8_t> plaintext, uint16_t count,
+                     std::vector<Outgoing>& out);
   void tick(std::vector<Outgoing>& out);
+  static void on_recovery_tick(uv_timer_t* handle);
+  void recovery_tick(std::vector<Outgoing>& out);
+  void send_acks(std::vector<Outgoing>& out);
   // Writes `out` to the socket in order and clears it. Called with mu_ held through `lk`;
   // returns with it released. The send lock is taken before mu_ is dropped, so datagrams
   // leave in the order their TX counters were assigned under mu_ (the peer's replay window
@@ -108,13 +136,32 @@ class Node {
                int* err = nullptr);
 
   // Under mu_.
-  void install_session(uint64_t peer_id, const sockaddr_storage& addr, const crypto::SessionKeys& keys);
+  void install_session(uint64_t peer_id, const sockaddr_storage& addr, const crypto::SessionKeys& keys,
+                       std::vector<Outgoing>& out);
+  void send_hello(session::Session& s, std::vector<Outgoing>& out);
+  // Waits (briefly) for the peer's capability hello; a 0.23 peer never sends one.
+  void wait_for_hello(std::unique_lock<std::mutex>& lk, uint64_t peer_id);
+  static bool recovery(const session::Session& s, const stream::Stream& st);
+  void seal_data_packet(session::Session& s, const stream::Stream& st, const stream::SentPacket& p,
+                        Outgoing& out);
+  bool build_events_packet(session::Session& s, const StreamPtr& st,
+                           std::span<const std::span<const uint8_t>> events, size_t& next,
+                           std::vector<Outgoing>& out);
+  // Sends fragments of the stream's pending large event while credit lasts; true when done.
+  bool pump_fragments(session::Session& s, const StreamPtr& st, size_t max_packets,
+                      std::vector<Outgoing>& out);
+  void resend(session::Session& s, stream::Stream& st, std::vector<stream::SentPacket*>& packets,
+              std::vector<Outgoing>& out);
+  void build_ext_packet(session::Session& s, std::span<const wire::ExtFrame> frames, Outgoing& out);
+  // Asks the peer to repeat its grant (rate limited); we are stalled on credit.
+  void probe_credit(session::Session& s, stream::Stream& st, std::vector<Outgoing>& out);
   session::Session* session_for(uint64_t peer_id);
   StreamPtr create_stream(session::Session& s, uint64_t stream_id, const stream::StreamConfig& cfg,
                           bool by_app);
   void close_stream_locked(const StreamPtr& st, bool drop_inbound);
   void evict_idle_streams(session::Session& s, int64_t now);
   void build_grant(session::Session& s, uint64_t stream_id, uint64_t total, Outgoing& out);
+  void grant_if_due(session::Session& s, const StreamPtr& st, std::vector<Outgoing>& out);
   void build_handshake_packet(std::span<const uint8_t> noise_msg, const sockaddr_storage& to,
                               Outgoing& out);
   nm_status check_sendable(const StreamPtr& st);
@@ -129,12 +176,16 @@ class Node {
   uv_loop_t loop_{};
   uv_poll_t poll_{};
   uv_timer_t tick_timer_{};
+  uv_timer_t recovery_timer_{};
   uv_async_t stop_async_{};
+  uv_async_t delay_kick_{};
+  uv_timer_t delay_timer_{};
   std::thread loop_thread_;
 
   std::mutex mu_;
   std::mutex send_mu_;  // after mu_ in lock order
   std::atomic<uint64_t> datagrams_sent_{0};
+  std::atomic<bool> loop_alive_{true};
   bool stopping_ = false;
   std::unordered_map<uint64_t, std::unique_ptr<session::Session>> sessions_;  // by peer id
   std::unordered_map<uint64_t, uint64_t> peer_by_session_id_;
@@ -142,6 +193,13 @@ class Node {
   std::unordered_map<uint64_t, std::deque<crypto::Key32>> seen_ephemerals_;  // msg1 replay guard
   std::vector<PendingConnect*> connects_;
   std::vector<PendingAccept*> accepts_;
+  std::vector<StreamPtr> ack_due_;  // reliable streams that received data in this batch
+  std::condition_variable hello_cv_;
+  // Fault injection: inbound under mu_, outbound under send_mu_ (it acts in flush).
+  std::unordered_map<uint64_t, std::unique_ptr<Impairment>> inbound_impairments_;
+  std::unordered_map<uint64_t, std::unique_ptr<Impairment>> outbound_impairments_;
+  ImpairmentCounters retired_impairment_counters_;  // of replaced settings; under send_mu_
+  DelayQueue delayed_;
   nm_node_stats_t stats_{};
 };
 

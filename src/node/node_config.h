@@ -19,6 +19,9 @@ struct NodeConfig {
   uint32_t session_timeout_ms = 30000;
   uint32_t stream_idle_timeout_ms = 300000;
   uint32_t max_streams = 4096;
+  uint32_t max_event_bytes = 16 << 20;  // largest (fragmented) event sent or accepted
+  uint32_t drain_timeout_ms = 5000;     // DrainThenClose waits this long for acknowledgements
+  bool compat_0_23 = false;             // offer/accept no netmesh extensions
   stream::StreamConfig inbound_stream;  // config of streams the peer starts
 };
 

@@ -26,7 +26,6 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
   if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
   known_peers_.insert(peer_id);  // so the peer may re-handshake with us later
   connects_.push_back(&pc);
-  nm_status result = NM_ERR_HANDSHAKE;
   uint32_t attempts = std::max<uint32_t>(1, config_.handshake_retries);
   for (uint32_t attempt = 0; attempt < attempts && !stopping_ && !pc.done; ++attempt) {
     // Every attempt uses a fresh ephemeral key: 0.23 responders drop a repeated msg1.
@@ -41,9 +40,12 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
                    [&] { return pc.done || stopping_; });
   }
   connects_.erase(std::find(connects_.begin(), connects_.end(), &pc));
-  if (pc.done) return NM_OK;
+  if (pc.done) {
+    wait_for_hello(lk, peer_id);
+    return NM_OK;
+  }
   if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
-  return fail(result, "no valid handshake answer from " + addr_text + " after " +
+  return fail(NM_ERR_HANDSHAKE, "no valid handshake answer from " + addr_text + " after " +
                           std::to_string(attempts) + " attempt(s) of " +
                           std::to_string(config_.handshake_timeout_ms) +
                           " ms (peer down, or wrong PSK, public key or node id?)");
@@ -62,7 +64,10 @@ nm_status Node::accept(uint64_t peer_id, int timeout_ms) {
     pa.cv.wait_for(lk, std::chrono::milliseconds(timeout_ms), ready);
   }
   accepts_.erase(std::find(accepts_.begin(), accepts_.end(), &pa));
-  if (sessions_.count(peer_id)) return NM_OK;
+  if (sessions_.count(peer_id)) {
+    wait_for_hello(lk, peer_id);
+    return NM_OK;
+  }
   if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
   return fail(NM_ERR_TIMEOUT, "no handshake from peer " + std::to_string(peer_id) + " within " +
                                   std::to_string(timeout_ms) + " ms");
@@ -76,7 +81,8 @@ void Node::handle_handshake(std::span<const uint8_t> noise_msg, const sockaddr_s
     crypto::NoiseHandshake attempt = *pc->handshake;  // a failed read spoils the state
     std::vector<uint8_t> payload;
     if (attempt.read_message(noise_msg, payload)) {
-      install_session(pc->peer_id, from, crypto::derive_session_keys(attempt.handshake_hash(), true));
+      install_session(pc->peer_id, from, crypto::derive_session_keys(attempt.handshake_hash(), true),
+                      out);
       pc->done = true;
       pc->cv.notify_all();
       return;
@@ -108,7 +114,7 @@ bool Node::try_respond(std::span<const uint8_t> noise_msg, const sockaddr_storag
     std::vector<uint8_t> msg2;
     if (!hs.write_message({}, msg2)) break;
     build_handshake_packet(msg2, from, out.emplace_back());
-    install_session(peer_id, from, crypto::derive_session_keys(hs.handshake_hash(), false));
+    install_session(peer_id, from, crypto::derive_session_keys(hs.handshake_hash(), false), out);
     return true;
   }
   ++stats_.drop_handshake_rejected;

@@ -39,21 +39,30 @@ nm_status Node::open_stream(uint64_t peer_id, uint64_t stream_id, const stream::
 nm_status Node::close_stream(const StreamPtr& st) {
   std::vector<Outgoing> out;
   std::unique_lock lk(mu_);
-  {
-    if (st->state() != stream::StreamState::kOpen)
-      return fail(NM_ERR_NOT_CONNECTED, stream_name(*st) + " is already closed");
-    session::Session* s = session_for(st->peer_node_id());
-    if (s) {
-      auto it = s->streams.find(st->id());
-      if (it != s->streams.end() && it->second == st) s->streams.erase(it);
-    }
-    close_stream_locked(st, st->config().close == stream::CloseBehaviour::kDropAndClose);
-    // Dropped events still count as consumed: the sender gets its credit back.
-    uint64_t total;
-    if (s && st->grant_due(&total)) build_grant(*s, st->id(), total, out.emplace_back());
+  if (st->state() != stream::StreamState::kOpen)
+    return fail(NM_ERR_NOT_CONNECTED, stream_name(*st) + " is already closed");
+  bool drop = st->config().close == stream::CloseBehaviour::kDropAndClose;
+  nm_status result = NM_OK;
+  // No new sends from here on (kDraining). DrainThenClose lets what was sent be
+  // acknowledged, and a large event finish, before the stream goes away.
+  st->set_state(stream::StreamState::kDraining);
+  if (!drop && !st->tx_idle()) {
+    auto drained = [&] { return stopping_ || st->tx_idle() || !session_for(st->peer_node_id()); };
+    if (!st->changed.wait_for(lk, std::chrono::milliseconds(config_.drain_timeout_ms), drained))
+      result = fail(NM_ERR_TIMEOUT, stream_name(*st) + ": unacknowledged data after " +
+                                        std::to_string(config_.drain_timeout_ms) +
+                                        " ms; closed anyway");
   }
+  session::Session* s = session_for(st->peer_node_id());
+  if (s) {
+    auto it = s->streams.find(st->id());
+    if (it != s->streams.end() && it->second == st) s->streams.erase(it);
+  }
+  close_stream_locked(st, drop);
+  // Dropped events still count as consumed: the sender gets its credit back.
+  if (s) grant_if_due(*s, st, out);
   flush(lk, out, 100);
-  return NM_OK;
+  return result;
 }
 
 nm_status Node::check_sendable(const StreamPtr& st) {
@@ -69,59 +78,82 @@ nm_status Node::send(const StreamPtr& st, std::span<const nm_event_t> events, si
   views.reserve(events.size());
   for (const nm_event_t& e : events) {
     if (e.len > 0 && !e.data) return fail(NM_ERR_INVALID_ARGUMENT, "event with NULL data");
-    if (e.len > wire::kMaxEventSize)
-      return fail(NM_ERR_EVENT_TOO_LARGE, "event of " + std::to_string(e.len) + " bytes exceeds " +
-                                              std::to_string(wire::kMaxEventSize));
+    if (e.len > config_.max_event_bytes)
+      return fail(NM_ERR_EVENT_TOO_LARGE, "event of " + std::to_string(e.len) +
+                                              " bytes exceeds max_event_bytes " +
+                                              std::to_string(config_.max_event_bytes));
     views.emplace_back(static_cast<const uint8_t*>(e.data), e.len);
   }
 
+  std::unique_lock lk(mu_);
+  if (nm_status s = check_sendable(st); s != NM_OK) return s;
+  if (!session_for(st->peer_node_id())->has(wire::capability::kFragments)) {
+    for (const auto& v : views)
+      if (v.size() > wire::kMaxEventSize)
+        return fail(NM_ERR_EVENT_TOO_LARGE,
+                    "event of " + std::to_string(v.size()) + " bytes: the peer is a net-mesh 0.23 "
+                    "node, which cannot take events above " + std::to_string(wire::kMaxEventSize));
+  }
   std::vector<Outgoing> out;
+  std::vector<size_t> accepted_after;  // events accepted once each built packet is out
   size_t next = 0;
-  while (next < views.size()) {
-    std::vector<size_t> event_ends;    // index one past the last event of each built packet
-    std::vector<size_t> payload_lens;  // to refund packets the socket refused
-    nm_status status = NM_OK;
-    std::unique_lock lk(mu_);
+  for (;;) {
     if (nm_status s = check_sendable(st); s != NM_OK) return s;
     session::Session& s = *session_for(st->peer_node_id());
-    while (next < views.size() && out.size() < kPacketsPerLock) {
-      size_t payload_len = 0;
-      size_t end = wire::pack_until(views, next, wire::kMaxPayloadSize, wire::kMaxEventsPerPacket,
-                                    &payload_len);
-      uint64_t seq;
-      if (!st->begin_packet(payload_len, end - next, &seq, now_ns())) {
-        status = fail(NM_ERR_BACKPRESSURE, stream_name(*st) + ": credit window exhausted (" +
-                                               std::to_string(st->tx_credit().remaining()) +
-                                               " bytes left)");
+    bool recovering = recovery(s, *st);
+    nm_status status = NM_OK;
+    while (out.size() < kPacketsPerLock) {
+      if (st->tx_fragmenting()) {
+        // A large event in progress goes first; the caller's events wait behind it.
+        if (!pump_fragments(s, st, kPacketsPerLock - out.size(), out) && out.size() < kPacketsPerLock)
+          status = NM_ERR_BACKPRESSURE;
+        accepted_after.resize(out.size(), next);
+        if (status != NM_OK || st->tx_fragmenting()) break;
+        continue;
+      }
+      if (next == views.size()) break;
+      if (views[next].size() > wire::kMaxEventSize) {
+        // Accepted now; its fragments follow as credit allows (also from the loop thread).
+        st->tx_fragmenting() = stream::TxFragmenting{
+            std::vector<uint8_t>(views[next].begin(), views[next].end()), 0, st->next_frag_id(), 0};
+        ++next;
+        *sent = next;
+        continue;
+      }
+      if (!build_events_packet(s, st, views, next, out)) {
+        status = NM_ERR_BACKPRESSURE;
         break;
       }
-      Outgoing& o = out.emplace_back();
-      uint8_t* payload = o.packet.payload();
-      for (size_t i = next; i < end; ++i) payload = wire::write_frame(payload, views[i]);
-      wire::Header h;
-      h.flags = st->config().reliable ? wire::flags::kReliable : 0;
-      h.stream_id = st->id();
-      h.sequence = seq;
-      h.event_count = static_cast<uint16_t>(end - next);
-      s.seal(h, payload_len, o.packet);
-      o.to = s.peer_addr();
-      event_ends.push_back(end);
-      payload_lens.push_back(payload_len);
-      next = end;
+      accepted_after.push_back(next);
     }
     size_t built = out.size();
     int err = 0;
     size_t sent_packets = flush(lk, out, 1000, &err);
-    if (sent_packets > 0) *sent = event_ends[sent_packets - 1];
-    if (sent_packets < built) {
-      // The socket refused a packet: the credit of the unsent ones goes back.
-      lk.lock();
-      for (size_t j = sent_packets; j < built; ++j) st->refund_packet(payload_lens[j]);
+    if (sent_packets > 0) *sent = std::max(*sent, accepted_after[sent_packets - 1]);
+    if (sent_packets < built && !recovering) {
+      // The socket refused a packet: report it (a reliable stream retransmits instead).
       return fail(NM_ERR_TRANSPORT, std::string("sendto: ") + std::strerror(err));
     }
-    if (status != NM_OK) return status;
+    if (sent_packets < built) *sent = std::max(*sent, accepted_after[built - 1]);
+    accepted_after.clear();
+    bool all_accepted = next == views.size();
+    if (status == NM_ERR_BACKPRESSURE) {
+      lk.lock();
+      if (session::Session* sp = session_for(st->peer_node_id())) {
+        probe_credit(*sp, *st, out);
+        flush(lk, out, 0);
+      } else {
+        lk.unlock();
+      }
+      // Fragments of an accepted event continue as grants arrive; anything else is refused.
+      if (all_accepted) return NM_OK;
+      return fail(NM_ERR_BACKPRESSURE, stream_name(*st) + ": credit window exhausted (" +
+                                           std::to_string(*sent) + " of " +
+                                           std::to_string(views.size()) + " events sent)");
+    }
+    lk.lock();
+    if (all_accepted && !st->tx_fragmenting()) return NM_OK;
   }
-  return NM_OK;
 }
 
 nm_status Node::send_waiting(const StreamPtr& st, std::span<const nm_event_t> events,
@@ -211,6 +243,17 @@ void Node::fill_stats(const stream::Stream& st, nm_stream_stats_t& o) const {
   o.rx_duplicates_dropped = c.rx_duplicates_dropped;
   o.rx_gaps = st.rx_gaps();
   o.reliable = st.config().reliable;
+  const session::Session* s = sessions_.count(st.peer_node_id()) ? sessions_.at(st.peer_node_id()).get() : nullptr;
+  o.recovering = s && recovery(*s, st);
+  o.retransmits = c.retransmits;
+  o.nacks_sent = c.nacks_sent;
+  o.nacks_received = c.nacks_received;
+  o.tx_unacked_packets = st.retransmit_size();
+  o.srtt_ns = static_cast<uint64_t>(st.srtt_ns());
+  o.rx_buffered_bytes = st.inbound_bytes();
+  o.rx_reorder_packets = st.reorder().buffered();
+  o.rx_incomplete_dropped = c.rx_incomplete_dropped;
+  o.rx_oversize_dropped = c.rx_oversize_dropped;
 }
 
 nm_status Node::stream_stats(const StreamPtr& st, nm_stream_stats_t& out) {

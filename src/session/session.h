@@ -41,6 +41,15 @@ class Session {
 
   uint64_t next_control_seq() { return control_seq_++; }
 
+  // What the peer told us in its capability hello (0 = a plain 0.23 node, so far).
+  uint64_t peer_capabilities = 0;
+  bool peer_has_our_hello = false;
+  int hellos_sent = 0;
+  bool has(uint64_t capability) const { return (peer_capabilities & capability) != 0; }
+
+  // Each (re)open of a stream id is a new incarnation; its packets carry the epoch.
+  uint32_t next_epoch(uint64_t stream_id) { return ++epochs_[stream_id]; }
+
   // Streams by id. The node owns the policy (creation, eviction); the session the storage.
   std::unordered_map<uint64_t, std::shared_ptr<stream::Stream>> streams;
 
@@ -53,6 +62,7 @@ class Session {
   crypto::ReplayWindow replay_;
   int64_t last_rx_ns_;
   int64_t last_heartbeat_rx_ns_;
+  std::unordered_map<uint64_t, uint32_t> epochs_;
 };
 
 }  // namespace nm::session

@@ -1,18 +1,21 @@
 #include "stream/stream.h"
 
-#include "wire/frames.h"
+#include <utility>
+
+#include "wire/extension.h"
 #include "wire/header.h"
 
 namespace nm::stream {
 
 Stream::Stream(uint64_t peer_node_id, uint64_t stream_id, const StreamConfig& config,
-               bool opened_by_app, int64_t now_ns)
+               bool opened_by_app, uint32_t tx_epoch, int64_t now_ns)
     : peer_node_id_(peer_node_id),
       id_(stream_id),
       config_(config),
       opened_by_app_(opened_by_app),
       last_activity_ns_(now_ns),
-      tx_credit_(config.window_bytes) {}
+      tx_credit_(config.window_bytes),
+      tx_epoch_(tx_epoch) {}
 
 void Stream::adopt(const StreamConfig& config) {
   config_ = config;
@@ -26,6 +29,7 @@ bool Stream::begin_packet(size_t payload_len, size_t events, uint64_t* seq_out, 
     return false;
   }
   *seq_out = tx_seq_++;
+  tx_charged_ += payload_len + wire::kPacketOverhead;
   counters_.tx_events += events;
   last_activity_ns_ = now_ns;
   return true;
@@ -40,44 +44,149 @@ bool Stream::apply_grant(uint64_t total_consumed) {
   return tx_credit_.apply_grant(total_consumed);
 }
 
-bool Stream::on_packet(uint64_t seq, std::span<const std::span<const uint8_t>> events,
-                       size_t payload_len, int64_t now_ns) {
+size_t Stream::on_packet(RxPacket&& p, bool ordered, bool dedup, size_t max_event_bytes,
+                         int64_t now_ns) {
   last_activity_ns_ = now_ns;
-  if (rx_.record(seq, config_.reliable) == RxSequence::Verdict::kDuplicate) {
-    ++counters_.rx_duplicates_dropped;
-    return false;
+  if (p.epoch < rx_epoch_) {
+    ++counters_.rx_stale_dropped;  // a late packet from before the peer reopened the stream
+    return 0;
   }
+  if (p.epoch > rx_epoch_) {
+    reset_receive();
+    rx_epoch_ = p.epoch;
+  }
+  if (!ordered) {
+    if (rx_.record(p.seq, dedup) == RxSequence::Verdict::kDuplicate) {
+      ++counters_.rx_duplicates_dropped;
+      return 0;
+    }
+    // A packet already written off as lost had its credit returned then.
+    if (p.accounted && !ledger_.on_arrival(p.seq, p.charged_before, p.cost, now_ns)) p.cost = 0;
+    return deliver(std::move(p), max_event_bytes);
+  }
+  ack_due_ = true;  // also for duplicates: the sender may have missed our last ACK
+  uint64_t seq = p.seq;
+  switch (reorder_.offer(std::move(p))) {
+    case ReorderBuffer::Offer::kDuplicate: ++counters_.rx_duplicates_dropped; return 0;
+    case ReorderBuffer::Offer::kTooFar: return 0;  // the sender retransmits it later
+    case ReorderBuffer::Offer::kAccepted: break;
+  }
+  rx_.record(seq, false);
+  size_t added = 0;
+  RxPacket ready;
+  while (reorder_.pop_ready(ready)) added += deliver(std::move(ready), max_event_bytes);
+  return added;
+}
+
+size_t Stream::deliver(RxPacket&& p, size_t max_event_bytes) {
+  if (p.frag_flags & wire::frag::kFragment) return deliver_fragment(std::move(p), max_event_bytes);
   // The packet's wire cost (what the sender was charged) is spread over its events and
   // released as the application reads them: credit follows consumption, not arrival.
-  uint32_t overhead = static_cast<uint32_t>(payload_len + wire::kPacketOverhead);
-  for (const auto& e : events) overhead -= static_cast<uint32_t>(e.size());
-  if (events.empty()) {
+  bool credited = p.cost != 0;  // 0: written off as lost earlier, credited back then
+  uint32_t overhead = p.cost;
+  if (credited)
+    for (const auto& e : p.events) overhead -= static_cast<uint32_t>(e.size());
+  if (p.events.empty()) {
     consume(overhead);
-    return true;
+    return 0;
   }
-  for (size_t i = 0; i < events.size(); ++i) {
-    uint32_t credit = static_cast<uint32_t>(events[i].size()) + (i == 0 ? overhead : 0);
-    inbound_.push_back(Inbound{std::vector<uint8_t>(events[i].begin(), events[i].end()), credit});
+  for (size_t i = 0; i < p.events.size(); ++i) {
+    uint32_t credit = credited ? static_cast<uint32_t>(p.events[i].size()) + (i == 0 ? overhead : 0) : 0;
+    inbound_bytes_ += p.events[i].size();
+    inbound_.push_back(Inbound{std::move(p.events[i]), credit});
   }
-  counters_.rx_events += events.size();
-  return true;
+  counters_.rx_events += p.events.size();
+  return p.events.size();
+}
+
+// Fragment credit is released as fragments arrive (an event larger than the window could
+// never complete otherwise), but only while the application keeps up: with events
+// waiting unread it is held back until the queue drains, so memory stays bounded by the
+// window plus one event in reassembly.
+void Stream::consume_or_defer(uint64_t credit) {
+  if (inbound_.empty()) {
+    consume(credit);
+  } else {
+    deferred_credit_ += credit;
+  }
+}
+
+void Stream::abandon_reassembly() {
+  if (reassembling_) ++counters_.rx_incomplete_dropped;
+  reassembling_ = false;
+  reassembly_oversize_ = false;
+  reassembly_.clear();
+  reassembly_.shrink_to_fit();
+}
+
+size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
+  consume_or_defer(p.cost);
+  bool continues = reassembling_ && p.frag_index == reassembly_next_index_ &&
+                   p.seq == reassembly_next_seq_;
+  if (p.frag_index == 0) {
+    abandon_reassembly();  // a new event starts: whatever was pending is incomplete
+    reassembling_ = true;
+  } else if (!continues) {
+    abandon_reassembly();  // a fragment went missing (fire-and-forget): drop the event whole
+    return 0;
+  }
+  reassembly_next_index_ = static_cast<uint16_t>(p.frag_index + 1);
+  reassembly_next_seq_ = p.seq + 1;
+  if (!p.events.empty() && !reassembly_oversize_) {
+    const auto& chunk = p.events.front();
+    if (reassembly_.size() + chunk.size() > max_event_bytes) {
+      reassembly_oversize_ = true;  // keep consuming fragments, keep none of them
+      reassembly_.clear();
+      reassembly_.shrink_to_fit();
+    } else {
+      reassembly_.insert(reassembly_.end(), chunk.begin(), chunk.end());
+    }
+  }
+  if (!(p.frag_flags & wire::frag::kLast)) return 0;
+  reassembling_ = false;
+  if (reassembly_oversize_) {
+    reassembly_oversize_ = false;
+    ++counters_.rx_oversize_dropped;
+    return 0;
+  }
+  inbound_bytes_ += reassembly_.size();
+  inbound_.push_back(Inbound{std::move(reassembly_), 0});
+  reassembly_ = {};
+  ++counters_.rx_events;
+  return 1;
 }
 
 bool Stream::pop(std::vector<uint8_t>& out) {
   if (inbound_.empty()) return false;
   out = std::move(inbound_.front().bytes);
-  uint32_t credit = inbound_.front().credit;
+  consume(inbound_.front().credit);
+  inbound_bytes_ -= out.size();
   inbound_.pop_front();
-  consume(credit);
+  if (inbound_.empty()) consume(std::exchange(deferred_credit_, 0));
   return true;
 }
 
 void Stream::discard_inbound() {
   for (const auto& e : inbound_) consume(e.credit);
   inbound_.clear();
+  inbound_bytes_ = 0;
+  consume(std::exchange(deferred_credit_, 0));
 }
 
-void Stream::consume(uint32_t credit) { consumed_total_ += credit; }
+void Stream::reset_receive() {
+  rx_ = RxSequence();
+  reorder_ = ReorderBuffer();
+  ledger_ = LossLedger();
+  abandon_reassembly();
+}
+
+bool Stream::settle_losses(int64_t now_ns) {
+  uint64_t lost = ledger_.settle(now_ns);
+  if (lost == 0) return false;
+  counters_.rx_lost_credit += lost;
+  consume(lost);
+  return true;
+}
 
 bool Stream::grant_due(uint64_t* total_consumed) {
   // A receiver with window 0 never grants (0.23 rule). Otherwise grant once a quarter of

@@ -1,0 +1,123 @@
+using System;
+using Netmesh.Native;
+
+namespace Netmesh
+{
+    public enum Reliability { FireAndForget = 0, Reliable = 1 }
+    public enum CloseBehaviour { DrainThenClose = 0, DropAndClose = 1 }
+
+    /// <summary>nm_node_config_t. A new instance holds the C defaults (read from
+    /// nm_node_config_init, not duplicated here); Psk must be set before creating a node.</summary>
+    public sealed class NodeConfig
+    {
+        public string BindAddress { get; set; }
+        public byte[] Psk { get; set; }
+        /// <summary>ed25519 seed; all-zero = random identity.</summary>
+        public byte[] IdentitySeed { get; set; }
+        /// <summary>X25519 private key; all-zero = random.</summary>
+        public byte[] StaticPrivateKey { get; set; }
+        public TimeSpan HeartbeatInterval { get; set; }
+        /// <summary>Per attempt.</summary>
+        public TimeSpan HandshakeTimeout { get; set; }
+        /// <summary>Attempts in all.</summary>
+        public uint HandshakeRetries { get; set; }
+        public TimeSpan SessionTimeout { get; set; }
+        public TimeSpan StreamIdleTimeout { get; set; }
+        public uint MaxStreams { get; set; }
+        public uint DefaultWindowBytes { get; set; }
+        /// <summary>Largest event sent or accepted; above Library.MaxEventSize events are
+        /// fragmented (netmesh peers only).</summary>
+        public uint MaxEventBytes { get; set; }
+        /// <summary>How long DrainThenClose waits for acknowledgements.</summary>
+        public TimeSpan DrainTimeout { get; set; }
+        /// <summary>Behave exactly like a net-mesh 0.23 node (no netmesh extensions).</summary>
+        public bool Compat023 { get; set; }
+
+        public NodeConfig()
+        {
+            using (var c = new nm_node_config_t())
+            {
+                Errors.Check(netmesh.nm_node_config_init(c), "nm_node_config_init");
+                BindAddress = c.bind_addr;
+                Psk = c.psk;
+                IdentitySeed = c.identity_seed;
+                StaticPrivateKey = c.static_private_key;
+                HeartbeatInterval = TimeSpan.FromMilliseconds(c.heartbeat_interval_ms);
+                HandshakeTimeout = TimeSpan.FromMilliseconds(c.handshake_timeout_ms);
+                HandshakeRetries = c.handshake_retries;
+                SessionTimeout = TimeSpan.FromMilliseconds(c.session_timeout_ms);
+                StreamIdleTimeout = TimeSpan.FromMilliseconds(c.stream_idle_timeout_ms);
+                MaxStreams = c.max_streams;
+                DefaultWindowBytes = c.default_window_bytes;
+                MaxEventBytes = c.max_event_bytes;
+                DrainTimeout = TimeSpan.FromMilliseconds(c.drain_timeout_ms);
+                Compat023 = c.compat_0_23 != 0;
+            }
+        }
+
+        /// <summary>The native struct; the caller disposes it. bind_addr is passed separately
+        /// (see nm_cs_node_new in netmesh_csharp.i).</summary>
+        internal nm_node_config_t ToNative()
+        {
+            var c = new nm_node_config_t();
+            try
+            {
+                Errors.Check(netmesh.nm_node_config_init(c), "nm_node_config_init");
+                c.psk = Psk;   // the setters check the 32-byte length
+                c.identity_seed = IdentitySeed;
+                c.static_private_key = StaticPrivateKey;
+                c.heartbeat_interval_ms = Ms(HeartbeatInterval);
+                c.handshake_timeout_ms = Ms(HandshakeTimeout);
+                c.handshake_retries = HandshakeRetries;
+                c.session_timeout_ms = Ms(SessionTimeout);
+                c.stream_idle_timeout_ms = Ms(StreamIdleTimeout);
+                c.max_streams = MaxStreams;
+                c.default_window_bytes = DefaultWindowBytes;
+                c.max_event_bytes = MaxEventBytes;
+                c.drain_timeout_ms = Ms(DrainTimeout);
+                c.compat_0_23 = (byte)(Compat023 ? 1 : 0);
+                return c;
+            }
+            catch
+            {
+                c.Dispose();
+                throw;
+            }
+        }
+
+        static uint Ms(TimeSpan t) => checked((uint)t.TotalMilliseconds);
+    }
+
+    /// <summary>nm_stream_config_t, holding the C defaults when new.</summary>
+    public sealed class StreamConfig
+    {
+        public Reliability Reliability { get; set; }
+        /// <summary>0 = unbounded (no credit).</summary>
+        public uint WindowBytes { get; set; }
+        public byte FairnessWeight { get; set; }
+        public CloseBehaviour CloseBehaviour { get; set; }
+
+        public StreamConfig()
+        {
+            using (var c = new nm_stream_config_t())
+            {
+                Errors.Check(netmesh.nm_stream_config_init(c), "nm_stream_config_init");
+                Reliability = (Reliability)(int)c.reliability;
+                WindowBytes = c.window_bytes;
+                FairnessWeight = c.fairness_weight;
+                CloseBehaviour = (CloseBehaviour)(int)c.close_behaviour;
+            }
+        }
+
+        internal nm_stream_config_t ToNative()
+        {
+            var c = new nm_stream_config_t();
+            Errors.Check(netmesh.nm_stream_config_init(c), "nm_stream_config_init");
+            c.reliability = (nm_reliability)(int)Reliability;
+            c.window_bytes = WindowBytes;
+            c.fairness_weight = FairnessWeight;
+            c.close_behaviour = (nm_close_behaviour)(int)CloseBehaviour;
+            return c;
+        }
+    }
+}

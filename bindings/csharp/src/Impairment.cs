@@ -1,0 +1,83 @@
+using System;
+using Netmesh.Native;
+
+namespace Netmesh
+{
+    /// <summary>nm_direction: which datagrams an impairment applies to.</summary>
+    [Flags]
+    public enum Direction { Outbound = 1, Inbound = 2, Both = 3 }
+
+    /// <summary>nm_impairment_t: seeded, reproducible fault injection at a node's socket, for
+    /// tests (see <see cref="Node.SetImpairment"/>). A new instance holds the C defaults (no
+    /// impairment, seed 1). Durations have microsecond resolution in the library.</summary>
+    public sealed class Impairment
+    {
+        /// <summary>P(drop) per datagram.</summary>
+        public double Loss { get; set; }
+        /// <summary>Gilbert-Elliott burst loss: P(good -> bad) per datagram; in bad state all are dropped.</summary>
+        public double BurstEnter { get; set; }
+        /// <summary>P(bad -> good) per datagram.</summary>
+        public double BurstExit { get; set; }
+        public double Duplicate { get; set; }
+        /// <summary>P(held back by up to ReorderWindow).</summary>
+        public double Reorder { get; set; }
+        public TimeSpan ReorderWindow { get; set; }
+        public TimeSpan Delay { get; set; }
+        /// <summary>Extra uniform [0, Jitter] on top of Delay.</summary>
+        public TimeSpan Jitter { get; set; }
+        /// <summary>0 = unlimited.</summary>
+        public ulong RateBytesPerSec { get; set; }
+        /// <summary>Datagrams that would queue longer are dropped.</summary>
+        public TimeSpan RateQueueLimit { get; set; }
+        /// <summary>P(one byte flipped).</summary>
+        public double Corrupt { get; set; }
+        /// <summary>0 = off: larger datagrams vanish (MTU black hole).</summary>
+        public uint DropAboveBytes { get; set; }
+        /// <summary>Same seed, same decisions.</summary>
+        public ulong Seed { get; set; }
+
+        public Impairment()
+        {
+            using (var c = new nm_impairment_t())
+            {
+                Errors.Check(netmesh.nm_impairment_init(c), "nm_impairment_init");
+                Loss = c.loss;
+                BurstEnter = c.burst_enter;
+                BurstExit = c.burst_exit;
+                Duplicate = c.duplicate;
+                Reorder = c.reorder;
+                ReorderWindow = Us(c.reorder_window_us);
+                Delay = Us(c.delay_us);
+                Jitter = Us(c.jitter_us);
+                RateBytesPerSec = c.rate_bytes_per_sec;
+                RateQueueLimit = Us(c.rate_queue_limit_us);
+                Corrupt = c.corrupt;
+                DropAboveBytes = c.drop_above_bytes;
+                Seed = c.seed;
+            }
+        }
+
+        internal nm_impairment_t ToNative()
+        {
+            var c = new nm_impairment_t();
+            Errors.Check(netmesh.nm_impairment_init(c), "nm_impairment_init");
+            c.loss = Loss;
+            c.burst_enter = BurstEnter;
+            c.burst_exit = BurstExit;
+            c.duplicate = Duplicate;
+            c.reorder = Reorder;
+            c.reorder_window_us = Us(ReorderWindow);
+            c.delay_us = Us(Delay);
+            c.jitter_us = Us(Jitter);
+            c.rate_bytes_per_sec = RateBytesPerSec;
+            c.rate_queue_limit_us = Us(RateQueueLimit);
+            c.corrupt = Corrupt;
+            c.drop_above_bytes = DropAboveBytes;
+            c.seed = Seed;
+            return c;
+        }
+
+        static TimeSpan Us(uint us) => TimeSpan.FromTicks(us * 10L);
+        static uint Us(TimeSpan t) => checked((uint)(t.Ticks / 10));
+    }
+}

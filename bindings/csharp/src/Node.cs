@@ -1,0 +1,217 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Threading;
+using Netmesh.Native;
+
+namespace Netmesh
+{
+    /// <summary>A netmesh node: one UDP socket, its sessions and streams.</summary>
+    /// <remarks>Thread-safe, like the C API. Dispose stops the node; calls blocked on it (in any
+    /// thread) then fail with <see cref="ShutdownException"/>. Using it after Dispose fails with
+    /// <see cref="InvalidHandleException"/>: C handles are never-reused tokens, so the stale one
+    /// is simply passed on and the library reports it.</remarks>
+    public sealed class Node : IDisposable
+    {
+        internal readonly IntPtr Handle;
+        int disposed;
+
+        public Node(NodeConfig config)
+        {
+            if (config == null) throw new ArgumentNullException(nameof(config));
+            using (var c = config.ToNative())
+                Errors.Check(netmesh.nm_cs_node_new(c, config.BindAddress, out Handle), "nm_node_new");
+        }
+
+        public ulong Id
+        {
+            get
+            {
+                ulong id;
+                Errors.Check(netmesh.nm_node_id(Handle, out id), "nm_node_id");
+                GC.KeepAlive(this);
+                return id;
+            }
+        }
+
+        /// <summary>This node's X25519 public key (32 bytes), to hand to peers out of band.</summary>
+        public byte[] PublicKey
+        {
+            get
+            {
+                var key = new byte[Library.KeySize];
+                Errors.Check(netmesh.nm_node_public_key(Handle, key), "nm_node_public_key");
+                GC.KeepAlive(this);
+                return key;
+            }
+        }
+
+        /// <summary>"ip:port" of the bound socket ("[v6]:port" for IPv6).</summary>
+        public string LocalAddress
+        {
+            get
+            {
+                var buf = new byte[Library.AddressMax];
+                Errors.Check(netmesh.nm_node_local_addr(Handle, buf, (ulong)buf.Length), "nm_node_local_addr");
+                GC.KeepAlive(this);
+                int len = Array.IndexOf(buf, (byte)0);
+                return Encoding.ASCII.GetString(buf, 0, len < 0 ? buf.Length : len);
+            }
+        }
+
+        /// <summary>A file descriptor readable while any stream has unread events (and once the
+        /// node shuts down). Owned by the node. See <see cref="WaitForEvents"/>.</summary>
+        public int EventFd
+        {
+            get
+            {
+                int fd;
+                Errors.Check(netmesh.nm_node_event_fd(Handle, out fd), "nm_node_event_fd");
+                GC.KeepAlive(this);
+                return fd;
+            }
+        }
+
+        /// <summary>Initiator: handshake with the peer at address, whose public key and node id
+        /// are known out of band. Blocks up to HandshakeTimeout x HandshakeRetries.</summary>
+        public void Connect(string address, byte[] peerPublicKey, ulong peerNodeId)
+        {
+            if (address == null) throw new ArgumentNullException(nameof(address));
+            Library.CheckKey(peerPublicKey, nameof(peerPublicKey));
+            Errors.Check(netmesh.nm_node_connect(Handle, address, peerPublicKey, peerNodeId), "nm_node_connect");
+            GC.KeepAlive(this);
+        }
+
+        /// <summary>Responder: allow handshakes from peerNodeId (the permission persists) and wait
+        /// until a session with it exists. Throws <see cref="NetmeshTimeoutException"/> on timeout.
+        /// Timeout.InfiniteTimeSpan waits forever.</summary>
+        public void Accept(ulong peerNodeId, TimeSpan timeout)
+        {
+            Errors.Check(netmesh.nm_node_accept(Handle, peerNodeId, Library.TimeoutMs(timeout)), "nm_node_accept");
+            GC.KeepAlive(this);
+        }
+
+        /// <summary>Like <see cref="Accept"/>, but returns false on timeout. TryAccept(id,
+        /// TimeSpan.Zero) only records the permission, e.g. before announcing the address.</summary>
+        public bool TryAccept(ulong peerNodeId, TimeSpan timeout)
+        {
+            nm_status s = netmesh.nm_node_accept(Handle, peerNodeId, Library.TimeoutMs(timeout));
+            GC.KeepAlive(this);
+            if (s == nm_status.NM_ERR_TIMEOUT) return false;
+            Errors.Check(s, "nm_node_accept");
+            return true;
+        }
+
+        /// <summary>Opens (or returns the already open) stream to a connected peer. The first
+        /// explicit config wins; null means defaults.</summary>
+        public Stream OpenStream(ulong peerNodeId, ulong streamId, StreamConfig config = null)
+        {
+            IntPtr h;
+            nm_status s;
+            if (config == null)
+            {
+                s = netmesh.nm_node_open_stream(Handle, peerNodeId, streamId, null, out h);
+            }
+            else
+            {
+                using (var c = config.ToNative())
+                    s = netmesh.nm_node_open_stream(Handle, peerNodeId, streamId, c, out h);
+            }
+            Errors.Check(s, "nm_node_open_stream");
+            GC.KeepAlive(this);
+            return new Stream(this, h, peerNodeId, streamId);
+        }
+
+        /// <summary>Fault injection for tests: applies impairment to datagrams exchanged with
+        /// peerNodeId (0 = every peer without a setting of its own) in the given directions;
+        /// null removes it. Counted in <see cref="Stats"/> (Impair*).</summary>
+        public void SetImpairment(ulong peerNodeId, Direction directions, Impairment impairment)
+        {
+            if (impairment == null)
+            {
+                Errors.Check(netmesh.nm_node_set_impairment(Handle, peerNodeId, (nm_direction)(int)directions, null),
+                             "nm_node_set_impairment");
+            }
+            else
+            {
+                using (var c = impairment.ToNative())
+                    Errors.Check(netmesh.nm_node_set_impairment(Handle, peerNodeId, (nm_direction)(int)directions, c),
+                                 "nm_node_set_impairment");
+            }
+            GC.KeepAlive(this);
+        }
+
+        public NodeStats Stats()
+        {
+            using (var s = new nm_node_stats_t())
+            {
+                Errors.Check(netmesh.nm_node_stats(Handle, s), "nm_node_stats");
+                GC.KeepAlive(this);
+                return new NodeStats(s);
+            }
+        }
+
+        /// <summary>Stats of every open stream of the node.</summary>
+        public StreamStats[] AllStreamStats()
+        {
+            ulong count;
+            Errors.Check(netmesh.nm_node_all_stream_stats(Handle, null, 0, out count), "nm_node_all_stream_stats");
+            while (true)
+            {
+                // Streams may open between the sizing call and this one: retry until it fits.
+                int capacity = (int)count + 4;
+                var array = netmesh.new_nm_stream_stats_array(capacity);
+                try
+                {
+                    Errors.Check(netmesh.nm_node_all_stream_stats(Handle, array, (ulong)capacity, out count),
+                                 "nm_node_all_stream_stats");
+                    GC.KeepAlive(this);
+                    if (count > (ulong)capacity) continue;
+                    var result = new StreamStats[count];
+                    for (int i = 0; i < result.Length; i++)
+                        using (var item = netmesh.nm_stream_stats_array_getitem(array, i))
+                            result[i] = new StreamStats(item);
+                    return result;
+                }
+                finally
+                {
+                    netmesh.delete_nm_stream_stats_array(array);
+                }
+            }
+        }
+
+        /// <summary>Waits until some stream of this node has unread events (or the node is shutting
+        /// down); false on timeout. Lets one thread serve many streams, like poll() on the event fd
+        /// in C. Linux only (libc poll).</summary>
+        public bool WaitForEvents(TimeSpan timeout)
+        {
+            var p = new PollFd { Fd = EventFd, Events = 1 /* POLLIN */ };
+            int r = poll(ref p, 1, Library.TimeoutMs(timeout));
+            GC.KeepAlive(this); // the fd belongs to the node: keep it open during poll
+            return r > 0;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        struct PollFd { public int Fd; public short Events; public short Revents; }
+
+        [DllImport("libc", SetLastError = true)]
+        static extern int poll(ref PollFd fds, ulong nfds, int timeout);
+
+        public void Dispose()
+        {
+            Free();
+            GC.SuppressFinalize(this);
+        }
+
+        // A forgotten node still owns a socket and threads. Freeing from the finalizer thread is
+        // safe: every C function is thread-safe. GC.KeepAlive(this) after each native call above
+        // keeps the finalizer from running while a call is still using the handle.
+        ~Node() { Free(); }
+
+        void Free()
+        {
+            // Handle is zero if the constructor failed: nothing to free.
+            if (Interlocked.Exchange(ref disposed, 1) == 0 && Handle != IntPtr.Zero) netmesh.nm_node_free(Handle);
+        }
+    }
+}

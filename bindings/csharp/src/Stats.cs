@@ -1,0 +1,135 @@
+using Netmesh.Native;
+
+namespace Netmesh
+{
+    /// <summary>A snapshot of nm_stream_stats_t.</summary>
+    public sealed class StreamStats
+    {
+        public ulong PeerNodeId { get; }
+        public ulong StreamId { get; }
+        /// <summary>Next sequence number to send.</summary>
+        public ulong TxSeq { get; }
+        /// <summary>Highest received sequence + 1.</summary>
+        public ulong RxSeq { get; }
+        /// <summary>Events received, not yet read.</summary>
+        public ulong InboundPending { get; }
+        /// <summary>CLOCK_MONOTONIC nanoseconds of the last send/receive.</summary>
+        public ulong LastActivityNs { get; }
+        public bool Active { get; }
+        public ulong BackpressureEvents { get; }
+        /// <summary>ulong.MaxValue if the window is unbounded.</summary>
+        public ulong TxCreditRemaining { get; }
+        public ulong TxWindow { get; }
+        public ulong CreditGrantsReceived { get; }
+        public ulong CreditGrantsSent { get; }
+        public ulong TxEvents { get; }
+        public ulong RxEvents { get; }
+        public ulong RxDuplicatesDropped { get; }
+        public ulong RxGaps { get; }
+        public bool Reliable { get; }
+        /// <summary>Reliable with loss recovery (the peer is netmesh).</summary>
+        public bool Recovering { get; }
+        public ulong Retransmits { get; }
+        public ulong NacksSent { get; }
+        public ulong NacksReceived { get; }
+        /// <summary>Packets kept for retransmission.</summary>
+        public ulong TxUnackedPackets { get; }
+        /// <summary>Smoothed round-trip time in ns, 0 before a sample.</summary>
+        public ulong SrttNs { get; }
+        /// <summary>Bytes received, unread.</summary>
+        public ulong RxBufferedBytes { get; }
+        /// <summary>Early packets waiting for a gap to fill.</summary>
+        public ulong RxReorderPackets { get; }
+        /// <summary>Fragmented events lost (fire-and-forget).</summary>
+        public ulong RxIncompleteDropped { get; }
+        /// <summary>Fragmented events above MaxEventBytes.</summary>
+        public ulong RxOversizeDropped { get; }
+
+        internal StreamStats(nm_stream_stats_t s)
+        {
+            PeerNodeId = s.peer_node_id;
+            StreamId = s.stream_id;
+            TxSeq = s.tx_seq;
+            RxSeq = s.rx_seq;
+            InboundPending = s.inbound_pending;
+            LastActivityNs = s.last_activity_ns;
+            Active = s.active != 0;
+            BackpressureEvents = s.backpressure_events;
+            TxCreditRemaining = s.tx_credit_remaining;
+            TxWindow = s.tx_window;
+            CreditGrantsReceived = s.credit_grants_received;
+            CreditGrantsSent = s.credit_grants_sent;
+            TxEvents = s.tx_events;
+            RxEvents = s.rx_events;
+            RxDuplicatesDropped = s.rx_duplicates_dropped;
+            RxGaps = s.rx_gaps;
+            Reliable = s.reliable != 0;
+            Recovering = s.recovering != 0;
+            Retransmits = s.retransmits;
+            NacksSent = s.nacks_sent;
+            NacksReceived = s.nacks_received;
+            TxUnackedPackets = s.tx_unacked_packets;
+            SrttNs = s.srtt_ns;
+            RxBufferedBytes = s.rx_buffered_bytes;
+            RxReorderPackets = s.rx_reorder_packets;
+            RxIncompleteDropped = s.rx_incomplete_dropped;
+            RxOversizeDropped = s.rx_oversize_dropped;
+        }
+    }
+
+    /// <summary>A snapshot of nm_node_stats_t.</summary>
+    public sealed class NodeStats
+    {
+        public ulong Sessions { get; }
+        public ulong DatagramsReceived { get; }
+        public ulong DatagramsSent { get; }
+        public ulong HandshakesCompleted { get; }
+        public ulong HeartbeatsSent { get; }
+        public ulong HeartbeatsReceived { get; }
+        public ulong DropMalformed { get; }
+        public ulong DropUnknownSession { get; }
+        public ulong DropAuthFailed { get; }
+        public ulong DropReplay { get; }
+        public ulong DropHandshakeRejected { get; }
+        public ulong DropUnexpectedHandshake { get; }
+        public ulong DropUnknownSubprotocol { get; }
+        public ulong DropBadGrant { get; }
+        // fault injection (Node.SetImpairment), both directions summed
+        public ulong ImpairSeen { get; }
+        public ulong ImpairDroppedLoss { get; }
+        public ulong ImpairDroppedBurst { get; }
+        public ulong ImpairDroppedRate { get; }
+        public ulong ImpairDroppedOversize { get; }
+        public ulong ImpairDuplicated { get; }
+        public ulong ImpairReordered { get; }
+        public ulong ImpairDelayed { get; }
+        public ulong ImpairCorrupted { get; }
+
+        internal NodeStats(nm_node_stats_t s)
+        {
+            Sessions = s.sessions;
+            DatagramsReceived = s.datagrams_received;
+            DatagramsSent = s.datagrams_sent;
+            HandshakesCompleted = s.handshakes_completed;
+            HeartbeatsSent = s.heartbeats_sent;
+            HeartbeatsReceived = s.heartbeats_received;
+            DropMalformed = s.drop_malformed;
+            DropUnknownSession = s.drop_unknown_session;
+            DropAuthFailed = s.drop_auth_failed;
+            DropReplay = s.drop_replay;
+            DropHandshakeRejected = s.drop_handshake_rejected;
+            DropUnexpectedHandshake = s.drop_unexpected_handshake;
+            DropUnknownSubprotocol = s.drop_unknown_subprotocol;
+            DropBadGrant = s.drop_bad_grant;
+            ImpairSeen = s.impair_seen;
+            ImpairDroppedLoss = s.impair_dropped_loss;
+            ImpairDroppedBurst = s.impair_dropped_burst;
+            ImpairDroppedRate = s.impair_dropped_rate;
+            ImpairDroppedOversize = s.impair_dropped_oversize;
+            ImpairDuplicated = s.impair_duplicated;
+            ImpairReordered = s.impair_reordered;
+            ImpairDelayed = s.impair_delayed;
+            ImpairCorrupted = s.impair_corrupted;
+        }
+    }
+}

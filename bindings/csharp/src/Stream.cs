@@ -1,0 +1,200 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
+using Netmesh.Native;
+
+namespace Netmesh
+{
+    /// <summary>A handle to a stream of a <see cref="Node"/>, from <see cref="Node.OpenStream"/>.</summary>
+    /// <remarks>Dispose frees the handle only (nm_stream_free): the stream stays open, and other
+    /// handles to it keep working. <see cref="CloseStream"/> closes the stream itself. Thread-safe.</remarks>
+    public sealed class Stream : IDisposable
+    {
+        internal readonly IntPtr Handle;
+        int disposed;
+
+        /// <summary>How often <see cref="ReceiveAsync"/> looks at its cancellation token.</summary>
+        static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
+
+        // Per-thread receive buffer: one allocation per thread rather than per event; grown when
+        // the library reports an event larger than it (NM_ERR_BUFFER_TOO_SMALL).
+        [ThreadStatic] static byte[] scratch;
+        const int ScratchMax = 64 * 1024;
+
+        public Node Node { get; }
+        public ulong PeerNodeId { get; }
+        public ulong StreamId { get; }
+
+        internal Stream(Node node, IntPtr handle, ulong peerNodeId, ulong streamId)
+        {
+            Node = node;
+            Handle = handle;
+            PeerNodeId = peerNodeId;
+            StreamId = streamId;
+        }
+
+        /// <summary>Sends the events in order, packed into as few packets as fit, without waiting.
+        /// Returns the number sent (all of them). When the credit window runs out, throws
+        /// <see cref="BackpressureException"/> whose Sent says how many went out first.</summary>
+        public int Send(params byte[][] events) => SendFrames(events, 0, 0, "nm_stream_send");
+
+        /// <summary>Send, retrying on backpressure up to maxRetries times (5 ms .. 200 ms backoff,
+        /// woken early when credit arrives).</summary>
+        public int SendWithRetry(int maxRetries, params byte[][] events)
+        {
+            if (maxRetries < 0) throw new ArgumentOutOfRangeException(nameof(maxRetries));
+            return SendFrames(events, 1, maxRetries, "nm_stream_send_with_retry");
+        }
+
+        /// <summary>Send, waiting for credit up to timeout (Timeout.InfiniteTimeSpan = forever).</summary>
+        public int SendBlocking(TimeSpan timeout, params byte[][] events) =>
+            SendFrames(events, 2, Library.TimeoutMs(timeout), "nm_stream_send_blocking");
+
+        int SendFrames(byte[][] events, int mode, int arg, string what)
+        {
+            byte[] frames = Frames(events);
+            ulong sent;
+            nm_status s = netmesh.nm_bind_send_frames(Handle, frames, (ulong)frames.Length, mode, arg, out sent);
+            Errors.Check(s, what, sent);
+            GC.KeepAlive(this);
+            return (int)sent;
+        }
+
+        /// <summary>The batch as nm_bind_send_frames wants it: u32le(len) || bytes, per event.</summary>
+        static byte[] Frames(byte[][] events)
+        {
+            if (events == null) throw new ArgumentNullException(nameof(events));
+            int total = 0;
+            foreach (byte[] e in events)
+            {
+                if (e == null) throw new ArgumentNullException(nameof(events), "an event is null");
+                total = checked(total + 4 + e.Length);
+            }
+            var frames = new byte[total];
+            int pos = 0;
+            foreach (byte[] e in events)
+            {
+                frames[pos] = (byte)e.Length;
+                frames[pos + 1] = (byte)(e.Length >> 8);
+                frames[pos + 2] = (byte)(e.Length >> 16);
+                frames[pos + 3] = (byte)(e.Length >> 24);
+                Buffer.BlockCopy(e, 0, frames, pos + 4, e.Length);
+                pos += 4 + e.Length;
+            }
+            return frames;
+        }
+
+        /// <summary>Receives one event. TimeSpan.Zero = don't wait, Timeout.InfiniteTimeSpan =
+        /// forever; throws <see cref="NetmeshTimeoutException"/> when nothing arrives in time.</summary>
+        public byte[] Receive(TimeSpan timeout)
+        {
+            byte[] ev;
+            Errors.Check(Recv(Library.TimeoutMs(timeout), out ev), "nm_stream_recv");
+            return ev;
+        }
+
+        /// <summary>Like <see cref="Receive(TimeSpan)"/> but returns false on timeout: cheaper than
+        /// an exception in polling loops.</summary>
+        public bool TryReceive(TimeSpan timeout, out byte[] ev)
+        {
+            nm_status s = Recv(Library.TimeoutMs(timeout), out ev);
+            if (s == nm_status.NM_ERR_TIMEOUT) return false;
+            Errors.Check(s, "nm_stream_recv");
+            return true;
+        }
+
+        nm_status Recv(int timeoutMs, out byte[] ev)
+        {
+            ev = null;
+            byte[] buf = scratch ?? (scratch = new byte[1024]);
+            while (true)
+            {
+                ulong len;
+                nm_status s = netmesh.nm_stream_recv(Handle, buf, (ulong)buf.Length, out len, timeoutMs);
+                GC.KeepAlive(this);
+                if (s != nm_status.NM_ERR_BUFFER_TOO_SMALL)
+                {
+                    if (s == nm_status.NM_OK)
+                    {
+                        if (buf != scratch && len == (ulong)buf.Length)
+                        {
+                            ev = buf; // a one-off buffer sized for this event: no copy
+                        }
+                        else
+                        {
+                            ev = new byte[len];
+                            Buffer.BlockCopy(buf, 0, ev, 0, (int)len);
+                        }
+                    }
+                    return s; // the caller reads the error detail next, still on this thread
+                }
+                // The event stayed queued: read it again into a buffer of its size. Keep that as
+                // the thread's scratch only up to ScratchMax; fragmented events can be megabytes.
+                buf = new byte[(int)len];
+                if (len <= ScratchMax) scratch = buf;
+            }
+        }
+
+        /// <summary>Receives one event into destination without allocating; returns its length.
+        /// If it does not fit, throws <see cref="BufferTooSmallException"/> (NeededSize) and the
+        /// event stays queued.</summary>
+        public unsafe int Receive(Span<byte> destination, TimeSpan timeout)
+        {
+            ulong len;
+            nm_status s;
+            fixed (byte* p = &MemoryMarshal.GetReference(destination))
+                s = netmesh.nm_cs_stream_recv_raw(Handle, (IntPtr)p, (ulong)destination.Length, out len,
+                                                  Library.TimeoutMs(timeout));
+            GC.KeepAlive(this);
+            Errors.Check(s, "nm_stream_recv", len);
+            return (int)len;
+        }
+
+        /// <summary>Receives one event without blocking the caller. The C API has no callbacks, so
+        /// this occupies a thread-pool thread, waiting in short slices so that cancellation is
+        /// noticed within about 50 ms.</summary>
+        public Task<byte[]> ReceiveAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return Task.Run(() =>
+            {
+                byte[] ev;
+                while (!TryReceive(PollInterval, out ev)) cancellationToken.ThrowIfCancellationRequested();
+                return ev;
+            }, cancellationToken);
+        }
+
+        public StreamStats Stats()
+        {
+            using (var s = new nm_stream_stats_t())
+            {
+                Errors.Check(netmesh.nm_stream_stats(Handle, s), "nm_stream_stats");
+                GC.KeepAlive(this);
+                return new StreamStats(s);
+            }
+        }
+
+        /// <summary>Closes the stream (nm_node_close_stream) with its close behaviour. Every handle
+        /// to it becomes stale (<see cref="NotConnectedException"/>); with DrainThenClose, events
+        /// already received stay readable until drained. Dispose is still needed.</summary>
+        public void CloseStream()
+        {
+            Errors.Check(netmesh.nm_node_close_stream(Node.Handle, Handle), "nm_node_close_stream");
+            GC.KeepAlive(this);
+            GC.KeepAlive(Node);
+        }
+
+        public void Dispose()
+        {
+            Free();
+            GC.SuppressFinalize(this);
+        }
+
+        ~Stream() { Free(); } // handles are registry entries in the library: don't leak them
+
+        void Free()
+        {
+            if (Interlocked.Exchange(ref disposed, 1) == 0) netmesh.nm_stream_free(Handle);
+        }
+    }
+}

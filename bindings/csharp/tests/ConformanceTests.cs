@@ -1,0 +1,625 @@
+// The bindings/CONFORMANCE.md scenarios, with the expectations of the C suite in tests/capi/,
+// plus a few checks of what the C# layer adds (buffer growth, spans, async, exceptions).
+using System;
+using System.Linq;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using NUnit.Framework;
+
+namespace Netmesh.Tests
+{
+    [TestFixture]
+    public class ConformanceTests
+    {
+        static readonly TimeSpan Wait = TimeSpan.FromSeconds(2);
+
+        static NodeConfig TestConfig(byte pskByte)
+        {
+            return new NodeConfig
+            {
+                Psk = Enumerable.Repeat(pskByte, 32).ToArray(),
+                HandshakeTimeout = TimeSpan.FromMilliseconds(1000),
+                HandshakeRetries = 2,
+                HeartbeatInterval = TimeSpan.FromMilliseconds(200),
+            };
+        }
+
+        /// <summary>Two nodes on 127.0.0.1: A connects to B while B accepts on another thread.</summary>
+        sealed class Pair : IDisposable
+        {
+            public readonly Node A, B;
+
+            public Pair(NodeConfig a = null, NodeConfig b = null)
+            {
+                A = new Node(a ?? TestConfig(0x42));
+                B = new Node(b ?? TestConfig(0x42));
+            }
+
+            public Pair Connected()
+            {
+                ulong aId = A.Id;
+                // Allow A first: an accept thread that starts late would miss A's first msg1 and
+                // cost a 1 s handshake retry.
+                B.TryAccept(aId, TimeSpan.Zero);
+                Task accept = Task.Run(() => B.Accept(aId, TimeSpan.FromSeconds(5)));
+                A.Connect(B.LocalAddress, B.PublicKey, B.Id);
+                accept.Wait();
+                return this;
+            }
+
+            public void Open(ulong id, StreamConfig cfg, out Stream onA, out Stream onB)
+            {
+                onA = A.OpenStream(B.Id, id, cfg);
+                onB = B.OpenStream(A.Id, id, cfg);
+            }
+
+            public void Dispose()
+            {
+                A.Dispose();
+                B.Dispose();
+            }
+        }
+
+        static byte[] Text(string s) => Encoding.ASCII.GetBytes(s);
+
+        static void ExpectEvent(Stream s, string text) =>
+            Assert.AreEqual(text, Encoding.ASCII.GetString(s.Receive(Wait)));
+
+        static StreamConfig Mode(Reliability r) => new StreamConfig { Reliability = r };
+
+        /// <summary>Polls until cond holds or ~1 s passed (credit grants are in flight).</summary>
+        static void Eventually(Func<bool> cond)
+        {
+            for (int i = 0; i < 100 && !cond(); i++) Thread.Sleep(10);
+        }
+
+        [Test]
+        public void Handshake()
+        {
+            using (var p = new Pair().Connected())
+            {
+                Assert.AreNotEqual(p.A.Id, p.B.Id);
+                Assert.AreEqual(32, p.A.PublicKey.Length);
+                Assert.AreEqual(32, p.B.PublicKey.Length);
+                StringAssert.IsMatch(@"^127\.0\.0\.1:\d+$", p.B.LocalAddress);
+                NodeStats sa = p.A.Stats(), sb = p.B.Stats();
+                Assert.AreEqual(1, sa.Sessions);
+                Assert.AreEqual(1, sb.Sessions);
+                Assert.AreEqual(1, sa.HandshakesCompleted);
+                Assert.AreEqual(1, sb.HandshakesCompleted);
+                p.B.Accept(p.A.Id, TimeSpan.Zero); // existing session: returns at once
+            }
+        }
+
+        [Test]
+        public void WrongPsk()
+        {
+            using (var p = new Pair(TestConfig(0x42), TestConfig(0x43)))
+            {
+                Assert.IsFalse(p.B.TryAccept(p.A.Id, TimeSpan.Zero)); // allow A, don't wait
+                var e = Assert.Throws<HandshakeException>(() => p.A.Connect(p.B.LocalAddress, p.B.PublicKey, p.B.Id));
+                Assert.AreEqual(Status.Handshake, e.Status);
+                StringAssert.Contains("attempt", e.Detail); // nm_last_error_message, same thread
+                Assert.AreEqual(0, p.A.Stats().Sessions);
+                Assert.AreEqual(0, p.B.Stats().Sessions);
+                Assert.AreEqual(2, p.B.Stats().DropHandshakeRejected); // one per attempt
+                Assert.Throws<NetmeshTimeoutException>(() => p.B.Accept(p.A.Id, TimeSpan.Zero));
+            }
+        }
+
+        void Exchange(Reliability mode)
+        {
+            using (var p = new Pair().Connected())
+            {
+                Stream a, b;
+                p.Open(10, Mode(mode), out a, out b);
+                using (a)
+                using (b)
+                {
+                    Assert.AreEqual(3, a.Send(Text("one"), Text("two"), new byte[0]));
+                    ExpectEvent(b, "one");
+                    ExpectEvent(b, "two");
+                    ExpectEvent(b, "");
+                    b.Send(Text("reply"));
+                    ExpectEvent(a, "reply");
+                    StreamStats st = a.Stats();
+                    Assert.AreEqual(mode == Reliability.Reliable, st.Reliable);
+                    Assert.AreEqual(1, st.TxSeq); // three small events share one packet
+                    Assert.AreEqual(1, st.RxSeq);
+                    Assert.AreEqual(3, st.TxEvents);
+                    Assert.AreEqual(1, st.RxEvents);
+                    Assert.IsTrue(st.Active);
+                    Assert.Greater(st.LastActivityNs, 0UL);
+                }
+            }
+        }
+
+        [Test]
+        public void FireAndForget() => Exchange(Reliability.FireAndForget);
+
+        [Test]
+        public void Reliable() => Exchange(Reliability.Reliable);
+
+        [Test]
+        public void ManyEventsInOrder()
+        {
+            const int N = 2000;
+            using (var p = new Pair().Connected())
+            {
+                Stream a, b;
+                p.Open(12, Mode(Reliability.Reliable), out a, out b);
+                using (a)
+                using (b)
+                {
+                    int next = 0;
+                    for (int i = 0; i < N; i++)
+                    {
+                        a.SendBlocking(TimeSpan.FromSeconds(5), BitConverter.GetBytes(i));
+                        if (i % 64 == 63) // read as we go so credit comes back
+                            for (; next <= i; next++) Assert.AreEqual(next, BitConverter.ToInt32(b.Receive(Wait), 0));
+                    }
+                    for (; next < N; next++) Assert.AreEqual(next, BitConverter.ToInt32(b.Receive(Wait), 0));
+                    StreamStats st = b.Stats();
+                    Assert.AreEqual(N, st.RxSeq);
+                    Assert.AreEqual(0, st.RxGaps);
+                    Assert.AreEqual(0, st.InboundPending);
+                    Assert.Greater(st.CreditGrantsSent, 0UL);
+                    Eventually(() => a.Stats().TxCreditRemaining == a.Stats().TxWindow);
+                    st = a.Stats();
+                    Assert.Greater(st.CreditGrantsReceived, 0UL);
+                    Assert.AreEqual(st.TxWindow, st.TxCreditRemaining);
+                }
+            }
+        }
+
+        [Test]
+        public void Backpressure()
+        {
+            using (var p = new Pair().Connected())
+            {
+                Stream a, b;
+                p.Open(14, null, out a, out b); // window 65536
+                using (a)
+                using (b)
+                {
+                    var kb = new byte[1000];
+                    int accepted = 0;
+                    BackpressureException refused = null;
+                    for (int i = 0; i < 200 && refused == null; i++)
+                    {
+                        try { accepted += a.Send(kb); }
+                        catch (BackpressureException e) { refused = e; }
+                    }
+                    Assert.IsNotNull(refused);
+                    Assert.AreEqual(0, refused.Sent);
+                    // each 1000-byte event costs 4 + 1000 + 84 = 1088 bytes of credit
+                    Assert.AreEqual(65536 / 1088, accepted);
+                    StreamStats st = a.Stats();
+                    Assert.AreEqual(1, st.BackpressureEvents);
+                    // nobody reads, so the retry helper gives up
+                    Assert.AreEqual(0, Assert.Throws<BackpressureException>(() => a.SendWithRetry(3, kb)).Sent);
+                    for (int i = 0; i < 60; i++) b.Receive(TimeSpan.FromSeconds(1));
+                    Assert.AreEqual(1, a.SendBlocking(Wait, kb));
+                    Assert.AreEqual(1000, b.Receive(Wait).Length);
+                    Assert.GreaterOrEqual(a.Stats().CreditGrantsReceived, 1UL);
+                }
+            }
+        }
+
+        [Test]
+        public void PartialSendReportsProgress()
+        {
+            using (var p = new Pair().Connected())
+            {
+                Stream a, b;
+                p.Open(15, null, out a, out b);
+                using (a)
+                using (b)
+                {
+                    var big = Enumerable.Repeat(new byte[8000], 10).ToArray();
+                    // 8084-byte packets: 8 fit in the window, the 9th is refused
+                    Assert.AreEqual(8, Assert.Throws<BackpressureException>(() => a.Send(big)).Sent);
+                }
+            }
+        }
+
+        [Test]
+        public void Stats()
+        {
+            using (var p = new Pair().Connected())
+            {
+                Stream a, b;
+                p.Open(14, null, out a, out b);
+                using (a)
+                using (b)
+                {
+                    var kb = new byte[1000];
+                    for (int i = 0; i < 60; i++) a.Send(kb);
+                    StreamStats st = a.Stats();
+                    Assert.AreEqual(p.B.Id, st.PeerNodeId);
+                    Assert.AreEqual(14, st.StreamId);
+                    Assert.AreEqual(60, st.TxSeq);
+                    Assert.AreEqual(65536, st.TxWindow);
+                    Assert.AreEqual(65536 - 60 * 1088, st.TxCreditRemaining);
+                    Assert.AreEqual(0, st.BackpressureEvents);
+                    Assert.IsTrue(st.Active);
+                    Assert.IsFalse(st.Reliable);
+                    Eventually(() => b.Stats().InboundPending == 60);
+                    st = b.Stats();
+                    Assert.AreEqual(60, st.InboundPending); // nothing read, nothing granted
+                    Assert.AreEqual(60, st.RxSeq);
+                    Assert.AreEqual(0, st.CreditGrantsSent);
+                    for (int i = 0; i < 60; i++) b.Receive(Wait);
+                    Assert.AreEqual(0, b.Stats().InboundPending);
+                    Assert.Greater(b.Stats().CreditGrantsSent, 0UL);
+                    Eventually(() => a.Stats().TxCreditRemaining == 65536);
+                    st = a.Stats();
+                    Assert.AreEqual(65536, st.TxCreditRemaining);
+                    Assert.Greater(st.CreditGrantsReceived, 0UL);
+                    // every open stream is listed by the node
+                    Assert.IsTrue(p.A.AllStreamStats().Any(s => s.StreamId == 14 && s.PeerNodeId == p.B.Id));
+                }
+            }
+        }
+
+        [Test]
+        public void UnboundedWindow()
+        {
+            using (var p = new Pair().Connected())
+            {
+                Stream a, b;
+                p.Open(16, new StreamConfig { WindowBytes = 0 }, out a, out b);
+                using (a)
+                using (b)
+                {
+                    for (int i = 0; i < 200; i++) a.Send(new byte[1000]);
+                    Assert.AreEqual(ulong.MaxValue, a.Stats().TxCreditRemaining);
+                    Assert.AreEqual(0, a.Stats().TxWindow);
+                }
+            }
+        }
+
+        [Test]
+        public void IdempotentOpen()
+        {
+            using (var p = new Pair().Connected())
+            using (var s1 = p.A.OpenStream(p.B.Id, 17, new StreamConfig { Reliability = Reliability.Reliable, WindowBytes = 100000 }))
+            using (var s2 = p.A.OpenStream(p.B.Id, 17, Mode(Reliability.FireAndForget)))
+            {
+                StreamStats st = s2.Stats();
+                Assert.IsTrue(st.Reliable); // the first config wins
+                Assert.AreEqual(100000, st.TxWindow);
+                s1.Send(Text("x"));
+                s2.Send(Text("x"));
+                Assert.AreEqual(2, s1.Stats().TxSeq); // both handles are the same stream
+                Assert.GreaterOrEqual(p.A.AllStreamStats().Length, 1);
+            }
+        }
+
+        [Test]
+        public void StaleHandle()
+        {
+            using (var p = new Pair().Connected())
+            {
+                Stream oldA, b;
+                p.Open(19, null, out oldA, out b);
+                using (oldA)
+                using (b)
+                {
+                    oldA.CloseStream();
+                    Assert.Throws<NotConnectedException>(() => oldA.CloseStream());
+                    using (var newA = p.A.OpenStream(p.B.Id, 19))
+                    {
+                        Assert.Throws<NotConnectedException>(() => oldA.Send(Text("fresh")));
+                        Assert.IsFalse(oldA.Stats().Active);
+                        newA.Send(Text("fresh"));
+                        Assert.AreEqual(1, newA.Stats().TxSeq); // sequence restarts
+                        ExpectEvent(b, "fresh");
+                    }
+                }
+            }
+        }
+
+        [Test]
+        public void CloseBehaviours()
+        {
+            using (var p = new Pair().Connected())
+            {
+                Stream a1, b1, a2, b2;
+                p.Open(20, new StreamConfig { CloseBehaviour = CloseBehaviour.DrainThenClose }, out a1, out b1);
+                p.Open(21, new StreamConfig { CloseBehaviour = CloseBehaviour.DropAndClose }, out a2, out b2);
+                using (a1)
+                using (b1)
+                using (a2)
+                using (b2)
+                {
+                    a1.Send(Text("k1"), Text("k2"));
+                    a2.Send(Text("k1"), Text("k2"));
+                    Thread.Sleep(100);
+                    b1.CloseStream();
+                    b2.CloseStream();
+                    // drain-then-close: what arrived stays readable, then the handle is stale
+                    ExpectEvent(b1, "k1");
+                    ExpectEvent(b1, "k2");
+                    Assert.Throws<NotConnectedException>(() => b1.Receive(TimeSpan.FromMilliseconds(100)));
+                    Assert.Throws<NotConnectedException>(() => b1.Send(Text("no")));
+                    // drop-and-close: queued events are gone at once
+                    Assert.Throws<NotConnectedException>(() => b2.Receive(TimeSpan.Zero));
+                    // the drained and dropped events were credited back to the sender
+                    Eventually(() => a1.Stats().TxCreditRemaining == a1.Stats().TxWindow &&
+                                     a2.Stats().TxCreditRemaining == a2.Stats().TxWindow);
+                    Assert.AreEqual(a1.Stats().TxWindow, a1.Stats().TxCreditRemaining);
+                    Assert.AreEqual(a2.Stats().TxWindow, a2.Stats().TxCreditRemaining);
+                }
+            }
+        }
+
+        [Test]
+        public void BadInput()
+        {
+            // 8105 bytes is one more than fits a packet: a net-mesh 0.23 peer cannot take it (netmesh
+            // peers get it fragmented, up to MaxEventBytes), so B runs in 0.23 compatibility mode.
+            var compatB = TestConfig(0x42);
+            compatB.Compat023 = true;
+            var smallA = TestConfig(0x42);
+            smallA.MaxEventBytes = 100000;
+            using (var p = new Pair(smallA, compatB).Connected())
+            {
+                Stream a, b;
+                p.Open(13, null, out a, out b);
+                using (b)
+                {
+                    var big = new byte[Library.MaxEventSize + 1];
+                    for (int i = 0; i < big.Length; i++) big[i] = (byte)(i * 7);
+                    StringAssert.Contains("0.23", Assert.Throws<EventTooLargeException>(() => a.Send(big)).Detail);
+                    Assert.Throws<EventTooLargeException>(() => a.Send(new byte[100001])); // > MaxEventBytes
+                    var max = big.Take(Library.MaxEventSize).ToArray();
+                    a.Send(max);
+                    CollectionAssert.AreEqual(max, b.Receive(Wait)); // grows its buffer past 1 KiB
+                    Assert.Throws<ArgumentNullException>(() => a.Send(Text("x"), null));
+                    Assert.Throws<ArgumentException>(() => p.A.Connect("127.0.0.1:1", new byte[5], 1));
+
+                    // use after close / dispose: errors, never a crash
+                    a.CloseStream();
+                    Assert.Throws<NotConnectedException>(() => a.Send(Text("x")));
+                    a.Dispose();
+                    a.Dispose(); // idempotent
+                    Assert.Throws<InvalidHandleException>(() => a.Send(Text("x")));
+                    Assert.Throws<InvalidHandleException>(() => a.Stats());
+                }
+                p.A.Dispose();
+                Assert.Throws<InvalidHandleException>(() => { var id = p.A.Id; });
+                Assert.Throws<InvalidHandleException>(() => p.A.OpenStream(p.B.Id, 1));
+            }
+
+            // bad addresses
+            foreach (string bad in new[] { "", "127.0.0.1", "127.0.0.1:99999", "300.1.1.1:5", "host.invalid:80" })
+            {
+                var c = TestConfig(1);
+                c.BindAddress = bad;
+                Assert.Throws<AddressException>(() => new Node(c), bad);
+            }
+            using (var n = new Node(TestConfig(1)))
+            {
+                var e = Assert.Throws<AddressException>(() => n.Connect("not an address", new byte[32], 1));
+                StringAssert.Contains("not an address", e.Detail);
+                // no session: opening a stream is "not connected"
+                Assert.Throws<NotConnectedException>(() => n.OpenStream(12345, 1));
+            }
+            Assert.Throws<NetmeshArgumentException>(() => new Node(TestConfig(0))); // all-zero PSK
+            Assert.Throws<ArgumentException>(() => new Node(new NodeConfig { Psk = new byte[3] }));
+        }
+
+        [Test]
+        public void RecvTimeout()
+        {
+            using (var p = new Pair().Connected())
+            {
+                Stream a, b;
+                p.Open(22, null, out a, out b);
+                using (a)
+                using (b)
+                {
+                    Assert.Throws<NetmeshTimeoutException>(() => b.Receive(TimeSpan.Zero));
+                    Assert.Throws<NetmeshTimeoutException>(() => b.Receive(TimeSpan.FromMilliseconds(50)));
+                    byte[] ev;
+                    Assert.IsFalse(b.TryReceive(TimeSpan.FromMilliseconds(10), out ev));
+                    Assert.IsNull(ev);
+                }
+            }
+        }
+
+        [Test]
+        public void ReliableUnderLoss()
+        {
+            const int N = 1000;
+            using (var p = new Pair().Connected())
+            {
+                // 20 % loss both ways (data and acknowledgements), seeded: reproducible
+                p.A.SetImpairment(p.B.Id, Direction.Both, new Impairment { Loss = 0.2, Seed = 7 });
+                Stream a, b;
+                p.Open(30, Mode(Reliability.Reliable), out a, out b);
+                using (a)
+                using (b)
+                {
+                    Assert.IsTrue(a.Stats().Recovering); // both ends are netmesh
+                    var sender = Task.Run(() =>
+                    {
+                        for (int i = 0; i < N; i++) a.SendBlocking(TimeSpan.FromSeconds(10), BitConverter.GetBytes(i));
+                    });
+                    for (int i = 0; i < N; i++)
+                        Assert.AreEqual(i, BitConverter.ToInt32(b.Receive(TimeSpan.FromSeconds(10)), 0));
+                    sender.Wait();
+                    byte[] extra;
+                    Assert.IsFalse(b.TryReceive(TimeSpan.FromMilliseconds(300), out extra)); // exactly once
+                    Assert.Greater(p.A.Stats().ImpairDroppedLoss, 0UL);
+                    Assert.Greater(a.Stats().Retransmits, 0UL);
+                    Assert.AreEqual(N, b.Stats().RxEvents);
+                }
+                p.A.SetImpairment(p.B.Id, Direction.Both, null);
+                Assert.Throws<NetmeshArgumentException>(() => p.A.SetImpairment(0, Direction.Outbound, new Impairment { Loss = 1.5 }));
+                Assert.Throws<NetmeshArgumentException>(() => p.A.SetImpairment(0, 0, new Impairment()));
+            }
+        }
+
+        [Test]
+        public void LargeEventIsFragmented()
+        {
+            using (var p = new Pair().Connected())
+            {
+                Stream a, b;
+                p.Open(31, Mode(Reliability.Reliable), out a, out b);
+                using (a)
+                using (b)
+                {
+                    // one byte more than fits a packet: between netmesh nodes it is fragmented
+                    var max = new byte[Library.MaxEventSize];
+                    var over = Enumerable.Range(0, Library.MaxEventSize + 1).Select(i => (byte)(i * 7)).ToArray();
+                    a.Send(max);
+                    a.Send(over);
+                    Assert.AreEqual(Library.MaxEventSize, b.Receive(Wait).Length);
+                    CollectionAssert.AreEqual(over, b.Receive(Wait));
+                    Assert.AreEqual(3, a.Stats().TxSeq); // 1 + 2 fragments
+                    var big = Enumerable.Range(0, 40000).Select(i => (byte)(i * 13)).ToArray();
+                    a.SendBlocking(Wait, big);
+                    CollectionAssert.AreEqual(big, b.Receive(Wait)); // the receive buffer grows to fit
+                }
+            }
+        }
+
+        // ---- beyond the conformance list: what the C# layer adds ----
+
+        [Test]
+        public void ConfigDefaults()
+        {
+            var c = new NodeConfig();
+            Assert.AreEqual("127.0.0.1:0", c.BindAddress);
+            Assert.AreEqual(TimeSpan.FromMilliseconds(5000), c.HeartbeatInterval);
+            Assert.AreEqual(TimeSpan.FromMilliseconds(5000), c.HandshakeTimeout);
+            Assert.AreEqual(3, c.HandshakeRetries);
+            Assert.AreEqual(TimeSpan.FromMilliseconds(30000), c.SessionTimeout);
+            Assert.AreEqual(TimeSpan.FromMilliseconds(300000), c.StreamIdleTimeout);
+            Assert.AreEqual(4096, c.MaxStreams);
+            Assert.AreEqual(65536, c.DefaultWindowBytes);
+            Assert.AreEqual(16u << 20, c.MaxEventBytes);
+            Assert.AreEqual(TimeSpan.FromMilliseconds(5000), c.DrainTimeout);
+            Assert.IsFalse(c.Compat023);
+            Assert.AreEqual(new byte[32], c.Psk);
+            var imp = new Impairment();
+            Assert.AreEqual(0.0, imp.Loss);
+            Assert.AreEqual(TimeSpan.FromMilliseconds(200), imp.RateQueueLimit);
+            Assert.AreEqual(1, imp.Seed);
+            var s = new StreamConfig();
+            Assert.AreEqual(Reliability.FireAndForget, s.Reliability);
+            Assert.AreEqual(65536, s.WindowBytes);
+            Assert.AreEqual(1, s.FairnessWeight);
+            Assert.AreEqual(CloseBehaviour.DrainThenClose, s.CloseBehaviour);
+            Assert.AreEqual("ok", Library.StatusName(Status.Ok));
+            Assert.IsNotEmpty(Library.Version);
+        }
+
+        [Test]
+        public void IdentityFromSeedAndStreamIdFromKey()
+        {
+            // RFC 8032 test 1 secret key; the wire spec's Appendix A.2 node id and key
+            var c = TestConfig(1);
+            c.IdentitySeed = Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+            c.StaticPrivateKey = Enumerable.Repeat((byte)0x11, 32).ToArray();
+            c.BindAddress = "[::1]:0";
+            using (var n = new Node(c))
+            {
+                Assert.AreEqual(0x652f03ba688dde03UL, n.Id);
+                CollectionAssert.AreEqual(Hex("7b4e909bbe7ffe44c465a220037d608ee35897d31ef972f07f74892cb0f73f13"), n.PublicKey);
+                StringAssert.StartsWith("[::1]:", n.LocalAddress);
+            }
+            Assert.AreEqual(0x9555e8555c62dcfdUL, Library.StreamIdFromKey(Text("hello")));
+            Assert.AreEqual(0x2d06800538d394c2UL, Library.StreamIdFromKey(new byte[0]));
+        }
+
+        static byte[] Hex(string h) =>
+            Enumerable.Range(0, h.Length / 2).Select(i => Convert.ToByte(h.Substring(2 * i, 2), 16)).ToArray();
+
+        [Test]
+        public void SpanReceive()
+        {
+            using (var p = new Pair().Connected())
+            {
+                Stream a, b;
+                p.Open(26, null, out a, out b);
+                using (a)
+                using (b)
+                {
+                    a.Send(Text("hello span"));
+                    var small = new byte[4];
+                    var e = Assert.Throws<BufferTooSmallException>(() => b.Receive(new Span<byte>(small), Wait));
+                    Assert.AreEqual(10, e.NeededSize); // and the event stays queued
+                    var buf = new byte[64];
+                    int n = b.Receive(new Span<byte>(buf, 8, 32), TimeSpan.Zero);
+                    Assert.AreEqual("hello span", Encoding.ASCII.GetString(buf, 8, n));
+                }
+            }
+        }
+
+        [Test]
+        public void ReceiveAsyncAndCancellation()
+        {
+            using (var p = new Pair().Connected())
+            {
+                Stream a, b;
+                p.Open(27, null, out a, out b);
+                using (a)
+                using (b)
+                {
+                    Task<byte[]> pending = b.ReceiveAsync();
+                    a.Send(Text("async"));
+                    Assert.IsTrue(pending.Wait(Wait));
+                    Assert.AreEqual("async", Encoding.ASCII.GetString(pending.Result));
+
+                    var cts = new CancellationTokenSource();
+                    Task<byte[]> cancelled = b.ReceiveAsync(cts.Token);
+                    cts.CancelAfter(100);
+                    var agg = Assert.Throws<AggregateException>(() => cancelled.Wait(Wait));
+                    Assert.IsInstanceOf<OperationCanceledException>(agg.InnerException);
+                    Assert.IsTrue(cancelled.IsCanceled);
+                }
+            }
+        }
+
+        [Test]
+        public void DisposeWakesBlockedReceive()
+        {
+            var p = new Pair().Connected();
+            Stream a, b;
+            p.Open(7, null, out a, out b);
+            Task<byte[]> blocked = Task.Run(() => b.Receive(Timeout.InfiniteTimeSpan));
+            Thread.Sleep(100);
+            p.B.Dispose();
+            var agg = Assert.Throws<AggregateException>(() => blocked.Wait(Wait));
+            Assert.IsInstanceOf<ShutdownException>(agg.InnerException);
+            Assert.Throws<ShutdownException>(() => b.Send(Text("x"))); // the handle outlives its node
+            b.Dispose();
+            a.Dispose();
+            p.A.Dispose();
+        }
+
+        [Test]
+        public void WaitForEvents()
+        {
+            using (var p = new Pair().Connected())
+            {
+                Stream a, b;
+                p.Open(23, null, out a, out b);
+                using (a)
+                using (b)
+                {
+                    Assert.IsFalse(p.B.WaitForEvents(TimeSpan.Zero));
+                    a.Send(Text("ping"));
+                    Assert.IsTrue(p.B.WaitForEvents(Wait));
+                    ExpectEvent(b, "ping");
+                    Assert.IsFalse(p.B.WaitForEvents(TimeSpan.Zero));
+                }
+            }
+        }
+    }
+}

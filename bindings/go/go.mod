@@ -1,0 +1,3 @@
+module netmesh.local/netmesh
+
+go 1.21

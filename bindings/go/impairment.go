@@ -1,0 +1,76 @@
+package netmesh
+
+import (
+	"time"
+
+	"netmesh.local/netmesh/internal/capi"
+)
+
+// Impairment is seeded, reproducible fault injection at a node's socket (for tests).
+// Decisions happen in this order: oversize, burst loss (Gilbert-Elliott), loss, rate limit,
+// delay + jitter, reordering hold, duplication, corruption. Start from DefaultImpairment().
+type Impairment struct {
+	Loss            float64       // P(drop) per datagram
+	BurstEnter      float64       // P(good -> bad) per datagram; in bad state all are dropped
+	BurstExit       float64       // P(bad -> good) per datagram
+	Duplicate       float64       // P(an extra copy)
+	Reorder         float64       // P(held back by up to ReorderWindow)
+	ReorderWindow   time.Duration // microsecond resolution
+	Delay           time.Duration // fixed extra latency
+	Jitter          time.Duration // + uniform [0, Jitter]
+	RateBytesPerSec uint64        // 0 = unlimited
+	RateQueueLimit  time.Duration // 200 ms: longer queueing drops
+	Corrupt         float64       // P(one byte flipped)
+	DropAboveBytes  uint32        // 0 = off: larger datagrams vanish (MTU black hole)
+	Seed            uint64        // 1: same seed, same decisions
+}
+
+// Direction selects which datagrams an impairment applies to.
+type Direction int
+
+const (
+	Outbound Direction = 1 // NM_OUTBOUND
+	Inbound  Direction = 2 // NM_INBOUND
+	Both     Direction = 3 // NM_BOTH_DIRECTIONS
+)
+
+// DefaultImpairment returns nm_impairment_init's values: nothing impaired.
+func DefaultImpairment() Impairment {
+	c := capi.NewNm_impairment_t()
+	defer capi.DeleteNm_impairment_t(c)
+	capi.Nm_impairment_init(c)
+	return Impairment{
+		RateQueueLimit: us(c.GetRate_queue_limit_us()),
+		Seed:           c.GetSeed(),
+	}
+}
+
+func us(v uint) time.Duration { return time.Duration(v) * time.Microsecond }
+
+func toUS(d time.Duration) uint { return uint(d / time.Microsecond) }
+
+// SetImpairment applies imp to datagrams exchanged with peerID (0 = every peer without a
+// setting of its own) in the given directions; nil removes it. Counted in Stats().
+func (n *Node) SetImpairment(peerID uint64, dir Direction, imp *Impairment) error {
+	c := capi.Nm_impairment_t(capi.SwigcptrNm_impairment_t(0)) // NULL: remove
+	if imp != nil {
+		c = capi.NewNm_impairment_t()
+		defer capi.DeleteNm_impairment_t(c)
+		c.SetLoss(imp.Loss)
+		c.SetBurst_enter(imp.BurstEnter)
+		c.SetBurst_exit(imp.BurstExit)
+		c.SetDuplicate(imp.Duplicate)
+		c.SetReorder(imp.Reorder)
+		c.SetReorder_window_us(toUS(imp.ReorderWindow))
+		c.SetDelay_us(toUS(imp.Delay))
+		c.SetJitter_us(toUS(imp.Jitter))
+		c.SetRate_bytes_per_sec(imp.RateBytesPerSec)
+		c.SetRate_queue_limit_us(toUS(imp.RateQueueLimit))
+		c.SetCorrupt(imp.Corrupt)
+		c.SetDrop_above_bytes(uint(imp.DropAboveBytes))
+		c.SetSeed(imp.Seed)
+	}
+	return n.do("nm_node_set_impairment", func(h uintptr) capi.Enum_SS_nm_status {
+		return capi.Nm_node_set_impairment(h, peerID, capi.Enum_SS_nm_direction(dir), c)
+	})
+}

@@ -1,0 +1,302 @@
+// Package netmesh is the Go binding of libnetmesh, an encrypted UDP mesh transport
+// (wire-compatible with net-mesh 0.23).
+//
+// A Node binds a UDP socket and holds sessions with peers; Connect (initiator) and Accept
+// (responder) run the handshake; OpenStream gives a Stream of ordered events to a peer.
+// Blocking calls take a context.Context. Errors wrap sentinel values (ErrBackpressure,
+// ErrNotConnected, ...) for errors.Is, and are *Error values carrying the library's detail.
+//
+// The raw SWIG wrapper is generated at build time into the internal package capi.
+package netmesh
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"netmesh.local/netmesh/internal/capi"
+)
+
+// KeySize is the size of keys, seeds and the PSK; MaxEventSize the largest event a stream
+// can carry.
+const (
+	KeySize      = 32
+	MaxEventSize = 8104
+	addrMax      = 64
+)
+
+// sliceMS is how long one blocking C call may wait before Go looks at the context again.
+// The C API takes timeouts, not cancellation, so blocking calls are cut into slices.
+const sliceMS = 50
+
+// Version is the library's version string.
+func Version() string { return capi.Nm_version() }
+
+// Config configures a node. Start from DefaultConfig(): its zero value is not valid.
+type Config struct {
+	BindAddr           string        // "127.0.0.1:0"; "[::1]:0" for IPv6
+	PSK                [KeySize]byte // mesh-wide pre-shared key, required (all-zero is refused)
+	IdentitySeed       [KeySize]byte // ed25519 seed; all-zero = random identity
+	StaticPrivateKey   [KeySize]byte // X25519 key; all-zero = random
+	HeartbeatInterval  time.Duration // 5 s
+	HandshakeTimeout   time.Duration // per attempt, 5 s
+	HandshakeRetries   uint32        // attempts in all, 3
+	SessionTimeout     time.Duration // 30 s
+	StreamIdleTimeout  time.Duration // 5 min
+	MaxStreams         uint32        // per session, 4096
+	DefaultWindowBytes uint32        // window of streams a peer opens towards us, 65536
+	MaxEventBytes      uint32        // largest event sent or accepted, 16 MiB (fragmented above MaxEventSize)
+	DrainTimeout       time.Duration // how long DrainThenClose waits for acknowledgements, 5 s
+	Compat023          bool          // behave exactly like a net-mesh 0.23 node
+}
+
+// DefaultConfig returns the library's defaults (nm_node_config_init); set PSK before use.
+func DefaultConfig() Config {
+	c := capi.NewNm_node_config_t()
+	defer capi.DeleteNm_node_config_t(c)
+	capi.Nm_node_config_init(c)
+	return Config{
+		BindAddr:           "127.0.0.1:0", // bind_addr is not exposed through SWIG (see netmesh_go.i)
+		HeartbeatInterval:  ms(c.GetHeartbeat_interval_ms()),
+		HandshakeTimeout:   ms(c.GetHandshake_timeout_ms()),
+		HandshakeRetries:   uint32(c.GetHandshake_retries()),
+		SessionTimeout:     ms(c.GetSession_timeout_ms()),
+		StreamIdleTimeout:  ms(c.GetStream_idle_timeout_ms()),
+		MaxStreams:         uint32(c.GetMax_streams()),
+		DefaultWindowBytes: uint32(c.GetDefault_window_bytes()),
+		MaxEventBytes:      uint32(c.GetMax_event_bytes()),
+		DrainTimeout:       ms(c.GetDrain_timeout_ms()),
+		Compat023:          c.GetCompat_0_23() != 0,
+	}
+}
+
+func ms(v uint) time.Duration { return time.Duration(v) * time.Millisecond }
+
+func toMS(d time.Duration) uint { return uint(d / time.Millisecond) }
+
+// Node is one mesh endpoint. It is safe for concurrent use; Close frees it.
+type Node struct {
+	h    atomic.Uintptr // 0 once closed
+	id   uint64
+	pub  [KeySize]byte
+	addr string
+}
+
+// NewNode creates a node and binds its socket.
+func NewNode(cfg Config) (*Node, error) {
+	c := capi.NewNm_node_config_t()
+	defer capi.DeleteNm_node_config_t(c)
+	capi.Nm_node_config_init(c)
+	c.SetPsk(cfg.PSK[:])
+	c.SetIdentity_seed(cfg.IdentitySeed[:])
+	c.SetStatic_private_key(cfg.StaticPrivateKey[:])
+	c.SetHeartbeat_interval_ms(toMS(cfg.HeartbeatInterval))
+	c.SetHandshake_timeout_ms(toMS(cfg.HandshakeTimeout))
+	c.SetHandshake_retries(uint(cfg.HandshakeRetries))
+	c.SetSession_timeout_ms(toMS(cfg.SessionTimeout))
+	c.SetStream_idle_timeout_ms(toMS(cfg.StreamIdleTimeout))
+	c.SetMax_streams(uint(cfg.MaxStreams))
+	c.SetDefault_window_bytes(uint(cfg.DefaultWindowBytes))
+	c.SetMax_event_bytes(uint(cfg.MaxEventBytes))
+	c.SetDrain_timeout_ms(toMS(cfg.DrainTimeout))
+	if cfg.Compat023 {
+		c.SetCompat_0_23(1)
+	}
+
+	var h uintptr
+	if err := call("nm_node_new", func() capi.Enum_SS_nm_status {
+		return capi.Nm_go_node_new(c, cfg.BindAddr, &h)
+	}); err != nil {
+		return nil, err
+	}
+	n := &Node{}
+	n.h.Store(h)
+	// Identity and address never change: read them once so the getters cannot fail.
+	addr := make([]byte, addrMax)
+	err := errors.Join(
+		call("nm_node_id", func() capi.Enum_SS_nm_status { return capi.Nm_node_id(h, &n.id) }),
+		call("nm_node_public_key", func() capi.Enum_SS_nm_status { return capi.Nm_node_public_key(h, n.pub[:]) }),
+		call("nm_node_local_addr", func() capi.Enum_SS_nm_status { return capi.Nm_node_local_addr(h, addr) }),
+	)
+	if err != nil {
+		capi.Nm_node_free(h)
+		return nil, err
+	}
+	n.addr = cString(addr)
+	// A forgotten node would keep its socket and threads: free it with the Go object.
+	runtime.SetFinalizer(n, (*Node).Close)
+	return n, nil
+}
+
+func cString(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
+}
+
+// do runs a C call on the node's handle, or fails with ErrInvalidHandle once closed.
+func (n *Node) do(op string, f func(h uintptr) capi.Enum_SS_nm_status) error {
+	h := n.h.Load()
+	if h == 0 {
+		return closedError(op, "node")
+	}
+	err := call(op, func() capi.Enum_SS_nm_status { return f(h) })
+	runtime.KeepAlive(n) // no finalizer may free the handle during the call
+	return err
+}
+
+// ID is the node id (derived from the identity key).
+func (n *Node) ID() uint64 { return n.id }
+
+// PublicKey is the node's X25519 static public key, which initiators pass to Connect.
+func (n *Node) PublicKey() [KeySize]byte { return n.pub }
+
+// LocalAddr is "ip:port" of the bound socket.
+func (n *Node) LocalAddr() string { return n.addr }
+
+// Connect runs the handshake with the peer at addr whose public key and node id are known
+// out of band. The C call cannot be interrupted: it takes up to HandshakeTimeout x
+// HandshakeRetries. If ctx ends first, Connect returns ctx.Err() at once and the handshake
+// finishes in the background (a session may still come up).
+func (n *Node) Connect(ctx context.Context, addr string, key [KeySize]byte, peerID uint64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	connect := func() error {
+		return n.do("nm_node_connect", func(h uintptr) capi.Enum_SS_nm_status {
+			return capi.Nm_node_connect(h, addr, key[:], peerID)
+		})
+	}
+	if ctx.Done() == nil {
+		return connect()
+	}
+	done := make(chan error, 1) // buffered: the goroutine never blocks on an abandoned result
+	go func() { done <- connect() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Allow lets peerID open a session with this node from now on, without waiting (the
+// permission persists). Accept does the same and then waits.
+func (n *Node) Allow(peerID uint64) error {
+	err := n.do("nm_node_accept", func(h uintptr) capi.Enum_SS_nm_status {
+		return capi.Nm_node_accept(h, peerID, 0)
+	})
+	if errors.Is(err, ErrTimeout) {
+		return nil
+	}
+	return err
+}
+
+// Accept allows peerID (see Allow) and waits until a session with it exists or ctx ends.
+func (n *Node) Accept(ctx context.Context, peerID uint64) error {
+	for {
+		err := n.do("nm_node_accept", func(h uintptr) capi.Enum_SS_nm_status {
+			return capi.Nm_node_accept(h, peerID, sliceTimeout(ctx))
+		})
+		if !errors.Is(err, ErrTimeout) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+// sliceTimeout is the timeout of the next C call: sliceMS, less if ctx ends sooner, 0
+// (don't wait) if it has ended.
+func sliceTimeout(ctx context.Context) int {
+	if ctx.Err() != nil {
+		return 0
+	}
+	t := sliceMS
+	if d, ok := ctx.Deadline(); ok {
+		left := time.Until(d)
+		if left <= 0 {
+			return 0
+		}
+		if m := int((left + time.Millisecond - 1) / time.Millisecond); m < t {
+			t = m
+		}
+	}
+	return t
+}
+
+// EventFD is a descriptor that is readable while any stream of the node has unread events,
+// and once the node shuts down. It belongs to the node: do not close it; it is valid until
+// Close returns.
+func (n *Node) EventFD() (int, error) {
+	var fd int32
+	err := n.do("nm_node_event_fd", func(h uintptr) capi.Enum_SS_nm_status {
+		return capi.Nm_node_event_fd(h, &fd)
+	})
+	return int(fd), err
+}
+
+// Stats returns the node's counters.
+func (n *Node) Stats() (NodeStats, error) {
+	c := capi.NewNm_node_stats_t()
+	defer capi.DeleteNm_node_stats_t(c)
+	err := n.do("nm_node_stats", func(h uintptr) capi.Enum_SS_nm_status { return capi.Nm_node_stats(h, c) })
+	if err != nil {
+		return NodeStats{}, err
+	}
+	return nodeStatsFrom(c), nil
+}
+
+// AllStreamStats returns the stats of every open stream of the node.
+func (n *Node) AllStreamStats() ([]StreamStats, error) {
+	var count uint64
+	none := capi.SwigcptrNm_stream_stats_t(0)
+	err := n.do("nm_node_all_stream_stats", func(h uintptr) capi.Enum_SS_nm_status {
+		return capi.Nm_node_all_stream_stats(h, none, 0, &count)
+	})
+	for err == nil {
+		capacity := count + 8 // streams may open between the two calls
+		arr := capi.Nm_go_stream_stats_array(int64(capacity))
+		err = n.do("nm_node_all_stream_stats", func(h uintptr) capi.Enum_SS_nm_status {
+			return capi.Nm_node_all_stream_stats(h, arr, int64(capacity), &count)
+		})
+		if err == nil && count <= capacity {
+			out := make([]StreamStats, count)
+			for i := range out {
+				out[i] = streamStatsFrom(capi.Nm_go_stream_stats_at(arr, int64(i)))
+			}
+			capi.Nm_go_stream_stats_array_free(arr)
+			return out, nil
+		}
+		capi.Nm_go_stream_stats_array_free(arr)
+	}
+	return nil, err
+}
+
+// Close stops the node and frees it: calls blocked on it return ErrShutdown, and every
+// later call on it or its streams fails. Close is io.Closer; a second Close fails with
+// ErrInvalidHandle.
+func (n *Node) Close() error {
+	h := n.h.Swap(0)
+	if h == 0 {
+		return closedError("nm_node_free", "node")
+	}
+	runtime.SetFinalizer(n, nil)
+	return call("nm_node_free", func() capi.Enum_SS_nm_status { return capi.Nm_node_free(h) })
+}
+
+// StreamIDFromKey is net-mesh's stream_id_from_key: xxh3-64 of the key bytes.
+func StreamIDFromKey(key []byte) uint64 {
+	var id uint64
+	if len(key) == 0 {
+		key = nil // the C API accepts (NULL, 0) for the empty key
+	}
+	capi.Nm_stream_id_from_key(key, &id) // cannot fail with a valid out pointer
+	return id
+}

@@ -1,0 +1,782 @@
+package netmesh
+
+// The binding conformance suite (bindings/CONFORMANCE.md): two nodes in one process on
+// 127.0.0.1, PSK 32 x 0x42, short timers. Expectations mirror tests/capi/*.c.
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"math"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func testConfig(psk byte) Config {
+	c := DefaultConfig()
+	for i := range c.PSK {
+		c.PSK[i] = psk
+	}
+	c.HandshakeTimeout = time.Second
+	c.HandshakeRetries = 2
+	c.HeartbeatInterval = 200 * time.Millisecond
+	return c
+}
+
+func testNode(t *testing.T, psk byte) *Node {
+	t.Helper()
+	return testNodeWith(t, testConfig(psk))
+}
+
+func testNodeWith(t *testing.T, cfg Config) *Node {
+	t.Helper()
+	n, err := NewNode(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// testPair connects a to b while b accepts on another goroutine.
+func testPair(t *testing.T) (a, b *Node) {
+	t.Helper()
+	return testPairWith(t, testConfig(0x42))
+}
+
+func testPairWith(t *testing.T, cfg Config) (a, b *Node) {
+	t.Helper()
+	a, b = testNodeWith(t, cfg), testNodeWith(t, cfg)
+	// Allow a first: a msg1 arriving before b's Accept would be dropped and only the retry
+	// (after HandshakeTimeout) would connect.
+	if err := b.Allow(a.ID()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	accepted := make(chan error, 1)
+	go func() { accepted <- b.Accept(ctx, a.ID()) }()
+	if err := a.Connect(ctx, b.LocalAddr(), b.PublicKey(), b.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-accepted; err != nil {
+		t.Fatal(err)
+	}
+	return a, b
+}
+
+func openBoth(t *testing.T, a, b *Node, id uint64, cfg StreamConfig) (sa, sb *Stream) {
+	t.Helper()
+	sa, err := a.OpenStream(b.ID(), id, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err = b.OpenStream(a.ID(), id, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sa.Close(); sb.Close() })
+	return sa, sb
+}
+
+func within(d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	_ = cancel // released when the timer fires; tests are short-lived
+	return ctx
+}
+
+func expectEvent(t *testing.T, s *Stream, want string) {
+	t.Helper()
+	got, err := s.Recv(within(2 * time.Second))
+	if err != nil {
+		t.Fatalf("recv %q: %v", want, err)
+	}
+	if string(got) != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func mustStats(t *testing.T, s *Stream) StreamStats {
+	t.Helper()
+	st, err := s.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func mustNodeStats(t *testing.T, n *Node) NodeStats {
+	t.Helper()
+	st, err := n.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func expectErr(t *testing.T, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("got error %v, want %v", err, want)
+	}
+}
+
+func TestHandshake(t *testing.T) {
+	a, b := testPair(t)
+	if a.ID() == 0 || b.ID() == 0 || a.ID() == b.ID() {
+		t.Fatalf("node ids %d, %d", a.ID(), b.ID())
+	}
+	if a.PublicKey() == ([KeySize]byte{}) || a.PublicKey() == b.PublicKey() {
+		t.Fatal("public keys missing or equal")
+	}
+	for _, n := range []*Node{a, b} {
+		if !strings.HasPrefix(n.LocalAddr(), "127.0.0.1:") || n.LocalAddr() == "127.0.0.1:0" {
+			t.Fatalf("local address %q", n.LocalAddr())
+		}
+		st := mustNodeStats(t, n)
+		if st.Sessions != 1 || st.HandshakesCompleted != 1 {
+			t.Fatalf("stats %+v", st)
+		}
+	}
+	// accept on an existing session returns at once, even with no time left
+	expired, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := b.Accept(expired, a.ID()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWrongPSK(t *testing.T) {
+	a, b := testNode(t, 0x42), testNode(t, 0x43)
+	if err := b.Allow(a.ID()); err != nil {
+		t.Fatal(err)
+	}
+	err := a.Connect(context.Background(), b.LocalAddr(), b.PublicKey(), b.ID())
+	expectErr(t, err, ErrHandshake)
+	var e *Error
+	if !errors.As(err, &e) || !strings.Contains(e.Detail, "attempt") {
+		t.Fatalf("error detail: %v", err)
+	}
+	sa, sb := mustNodeStats(t, a), mustNodeStats(t, b)
+	if sa.Sessions != 0 || sb.Sessions != 0 {
+		t.Fatalf("sessions %d, %d", sa.Sessions, sb.Sessions)
+	}
+	if sb.DropHandshakeRejected != 2 { // one per attempt
+		t.Fatalf("drop_handshake_rejected = %d, want 2", sb.DropHandshakeRejected)
+	}
+}
+
+func exchange(t *testing.T, id uint64, mode Reliability) {
+	a, b := testPair(t)
+	cfg := DefaultStreamConfig()
+	cfg.Reliability = mode
+	sa, sb := openBoth(t, a, b, id, cfg)
+	n, err := sa.Send([]byte("one"), []byte("two"), []byte{})
+	if err != nil || n != 3 {
+		t.Fatalf("send: %d, %v", n, err)
+	}
+	expectEvent(t, sb, "one")
+	expectEvent(t, sb, "two")
+	expectEvent(t, sb, "")
+	if _, err := sb.Send([]byte("reply")); err != nil {
+		t.Fatal(err)
+	}
+	expectEvent(t, sa, "reply")
+	st := mustStats(t, sa)
+	if st.Reliable != (mode == Reliable) || st.TxSeq != 1 || st.RxSeq != 1 || st.TxEvents != 3 ||
+		st.RxEvents != 1 || !st.Active || st.LastActivityNs == 0 {
+		t.Fatalf("stats %+v", st) // three small events share one packet: tx_seq 1
+	}
+}
+
+func TestFireAndForget(t *testing.T) { exchange(t, 10, FireAndForget) }
+
+func TestReliable(t *testing.T) { exchange(t, 11, Reliable) }
+
+func TestManyEventsInOrder(t *testing.T) {
+	a, b := testPair(t)
+	cfg := DefaultStreamConfig()
+	cfg.Reliability = Reliable
+	sa, sb := openBoth(t, a, b, 12, cfg)
+	const total = 2000
+	next := uint32(0)
+	readUpTo := func(end uint32) {
+		for ; next < end; next++ {
+			got, err := sb.Recv(within(2 * time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := binary.LittleEndian.Uint32(got); v != next {
+				t.Fatalf("got event %d, want %d", v, next)
+			}
+		}
+	}
+	for i := uint32(0); i < total; i++ {
+		if _, err := sa.SendBlocking(within(5*time.Second), binary.LittleEndian.AppendUint32(nil, i)); err != nil {
+			t.Fatal(err)
+		}
+		if i%64 == 63 { // read as we go so credit comes back
+			readUpTo(i + 1)
+		}
+	}
+	readUpTo(total)
+	st := mustStats(t, sb)
+	if st.RxSeq != total || st.RxGaps != 0 || st.InboundPending != 0 || st.CreditGrantsSent == 0 {
+		t.Fatalf("receiver stats %+v", st)
+	}
+	// everything was read, so all credit comes back (the last grant may be in flight)
+	for tries := 0; tries < 100; tries++ {
+		if st = mustStats(t, sa); st.TxCreditRemaining == st.TxWindow {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st.CreditGrantsReceived == 0 || st.TxCreditRemaining != st.TxWindow {
+		t.Fatalf("sender stats %+v", st)
+	}
+}
+
+func TestBackpressure(t *testing.T) {
+	a, b := testPair(t)
+	sa, sb := openBoth(t, a, b, 14, DefaultStreamConfig()) // window 65536
+	kb := make([]byte, 1000)
+	accepted := 0
+	var err error
+	for i := 0; i < 200 && err == nil; i++ {
+		if _, err = sa.Send(kb); err == nil {
+			accepted++
+		}
+	}
+	expectErr(t, err, ErrBackpressure)
+	// each 1000-byte event costs 4 + 1000 + 84 = 1088 bytes of credit: 60 fit in 65536
+	if accepted != 65536/1088 {
+		t.Fatalf("accepted %d events, want %d", accepted, 65536/1088)
+	}
+	st := mustStats(t, sa)
+	if st.BackpressureEvents != 1 || st.TxCreditRemaining != 65536-60*1088 || st.TxWindow != 65536 {
+		t.Fatalf("sender stats %+v", st)
+	}
+	// the retry helper gives up after its retries: nobody reads, so no credit comes
+	n, err := sa.SendWithRetry(3, kb)
+	expectErr(t, err, ErrBackpressure)
+	if n != 0 {
+		t.Fatalf("sent %d", n)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if st = mustStats(t, sb); st.InboundPending != 60 || st.CreditGrantsSent != 0 {
+		t.Fatalf("receiver stats %+v", st) // nothing dropped, nothing granted
+	}
+	for i := 0; i < 60; i++ {
+		if _, err := sb.Recv(within(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err = sa.SendBlocking(within(2*time.Second), kb); err != nil || n != 1 {
+		t.Fatalf("blocking send: %d, %v", n, err)
+	}
+	if _, err := sb.Recv(within(2 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if st = mustStats(t, sa); st.CreditGrantsReceived < 1 {
+		t.Fatalf("sender stats %+v", st)
+	}
+}
+
+func TestStats(t *testing.T) {
+	a, b := testPair(t)
+	sa, sb := openBoth(t, a, b, 15, DefaultStreamConfig())
+	if _, err := sa.Send(make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	for tries := 0; tries < 100 && mustStats(t, sb).InboundPending == 0; tries++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	st := mustStats(t, sa)
+	if st.TxSeq != 1 || st.TxEvents != 1 || st.TxWindow != 65536 || st.TxCreditRemaining != 65536-(4+100+84) ||
+		!st.Active || st.PeerNodeID != b.ID() || st.StreamID != 15 {
+		t.Fatalf("sender stats %+v", st)
+	}
+	if st = mustStats(t, sb); st.RxSeq != 1 || st.InboundPending != 1 || st.CreditGrantsSent != 0 {
+		t.Fatalf("receiver stats %+v", st)
+	}
+
+	// unbounded window: no credit, no grants
+	unbounded := DefaultStreamConfig()
+	unbounded.WindowBytes = 0
+	ua, ub := openBoth(t, a, b, 16, unbounded)
+	for i := 0; i < 200; i++ {
+		if _, err := ua.Send(make([]byte, 1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st = mustStats(t, ua); st.TxCreditRemaining != math.MaxUint64 || st.TxWindow != 0 {
+		t.Fatalf("unbounded sender stats %+v", st)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if st = mustStats(t, ub); st.InboundPending != 200 || st.CreditGrantsSent != 0 {
+		t.Fatalf("unbounded receiver stats %+v", st)
+	}
+
+	// every open stream of the node is listed
+	all, err := a.AllStreamStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, s := range all {
+		if s.PeerNodeID != b.ID() {
+			t.Fatalf("foreign stream %+v", s)
+		}
+		if s.StreamID == 15 || s.StreamID == 16 {
+			found++
+		}
+	}
+	if found != 2 {
+		t.Fatalf("AllStreamStats: %+v", all)
+	}
+	if ns := mustNodeStats(t, a); ns.DatagramsSent == 0 || ns.DropAuthFailed != 0 || ns.DropReplay != 0 {
+		t.Fatalf("node stats %+v", ns)
+	}
+}
+
+func TestIdempotentOpen(t *testing.T) {
+	a, b := testPair(t)
+	rel := DefaultStreamConfig()
+	rel.Reliability = Reliable
+	rel.WindowBytes = 100000
+	s1, err := a.OpenStream(b.ID(), 17, rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s1.Close()
+	s2, err := a.OpenStream(b.ID(), 17, DefaultStreamConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if st := mustStats(t, s2); !st.Reliable || st.TxWindow != 100000 {
+		t.Fatalf("second open did not return the first stream: %+v", st)
+	}
+	for _, s := range []*Stream{s1, s2} { // both handles are the same stream
+		if _, err := s.Send([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := mustStats(t, s1); st.TxSeq != 2 {
+		t.Fatalf("tx_seq = %d, want 2", st.TxSeq)
+	}
+
+	// a stream the peer started takes the first explicit config (the zero config is not one)
+	early, err := a.OpenStream(b.ID(), 18, StreamConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer early.Close()
+	if _, err := early.Send([]byte("early")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // b has auto-created the stream with defaults
+	late, err := b.OpenStream(a.ID(), 18, rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	expectEvent(t, late, "early")
+	if st := mustStats(t, late); !st.Reliable {
+		t.Fatalf("peer-started stream: %+v", st)
+	}
+}
+
+func TestStaleHandle(t *testing.T) {
+	a, b := testPair(t)
+	old, sb := openBoth(t, a, b, 19, DefaultStreamConfig())
+	if err := old.CloseStream(); err != nil {
+		t.Fatal(err)
+	}
+	expectErr(t, old.CloseStream(), ErrNotConnected)
+	fresh, err := a.OpenStream(b.ID(), 19, DefaultStreamConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = old.Send([]byte("fresh"))
+	expectErr(t, err, ErrNotConnected)
+	if st := mustStats(t, old); st.Active {
+		t.Fatalf("stale stream still active: %+v", st)
+	}
+	if _, err := fresh.Send([]byte("fresh")); err != nil {
+		t.Fatal(err)
+	}
+	if st := mustStats(t, fresh); st.TxSeq != 1 { // sequence restarts with the new stream
+		t.Fatalf("tx_seq = %d", st.TxSeq)
+	}
+	expectEvent(t, sb, "fresh")
+	// a closed handle is invalid; the stream itself stays open
+	if err := fresh.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = fresh.Send([]byte("x"))
+	expectErr(t, err, ErrInvalidHandle)
+	expectErr(t, fresh.Close(), ErrInvalidHandle)
+}
+
+func TestCloseBehaviours(t *testing.T) {
+	a, b := testPair(t)
+	drop := DefaultStreamConfig()
+	drop.CloseBehaviour = DropAndClose
+	a1, b1 := openBoth(t, a, b, 20, DefaultStreamConfig())
+	a2, b2 := openBoth(t, a, b, 21, drop)
+	for _, s := range []*Stream{a1, a2} {
+		if _, err := s.Send([]byte("k1"), []byte("k2")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	for _, s := range []*Stream{b1, b2} {
+		if err := s.CloseStream(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// drain-then-close: what arrived stays readable, then the handle is stale
+	expectEvent(t, b1, "k1")
+	expectEvent(t, b1, "k2")
+	_, err := b1.Recv(within(100 * time.Millisecond))
+	expectErr(t, err, ErrNotConnected)
+	_, err = b1.Send([]byte("no"))
+	expectErr(t, err, ErrNotConnected)
+	// drop-and-close: queued events are gone at once
+	_, err = b2.Recv(context.Background())
+	expectErr(t, err, ErrNotConnected)
+	// the dropped and drained events were credited back to the sender
+	time.Sleep(100 * time.Millisecond)
+	for _, s := range []*Stream{a1, a2} {
+		if st := mustStats(t, s); st.TxCreditRemaining != st.TxWindow {
+			t.Fatalf("credit not returned: %+v", st)
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	// MaxEventBytes = MaxEventSize: the single-packet limit of net-mesh 0.23 peers
+	cfg := testConfig(0x42)
+	cfg.MaxEventBytes = MaxEventSize
+	a, b := testPairWith(t, cfg)
+	sa, sb := openBoth(t, a, b, 13, DefaultStreamConfig())
+	big := make([]byte, MaxEventSize+1)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	n, err := sa.Send(big)
+	expectErr(t, err, ErrEventTooLarge)
+	if n != 0 {
+		t.Fatalf("sent %d", n)
+	}
+	// the largest event goes through, and Recv grows its buffer for it
+	if _, err := sa.Send(big[:MaxEventSize]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := sb.Recv(within(2 * time.Second))
+	if err != nil || !bytes.Equal(got, big[:MaxEventSize]) {
+		t.Fatalf("largest event: %d bytes, %v", len(got), err)
+	}
+
+	for _, addr := range []string{"", "127.0.0.1", "127.0.0.1:99999", "300.1.1.1:5", "[::1:5", "host.invalid:80"} {
+		cfg := testConfig(1)
+		cfg.BindAddr = addr
+		_, err := NewNode(cfg)
+		expectErr(t, err, ErrAddress)
+	}
+	err = a.Connect(context.Background(), "not an address", b.PublicKey(), b.ID())
+	expectErr(t, err, ErrAddress)
+	if !strings.Contains(err.Error(), "not an address") {
+		t.Fatalf("error lacks the library's detail: %v", err)
+	}
+	_, err = NewNode(testConfig(0)) // all-zero PSK
+	expectErr(t, err, ErrInvalidArgument)
+	cfg = testConfig(1)
+	cfg.HeartbeatInterval = 0
+	_, err = NewNode(cfg)
+	expectErr(t, err, ErrInvalidArgument)
+	bad := DefaultStreamConfig()
+	bad.FairnessWeight = 0
+	_, err = a.OpenStream(b.ID(), 30, bad)
+	expectErr(t, err, ErrInvalidArgument)
+	_, err = a.OpenStream(12345, 1, DefaultStreamConfig()) // no session with that node
+	expectErr(t, err, ErrNotConnected)
+
+	// use after close is an error, never a crash
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	expectErr(t, b.Close(), ErrInvalidHandle)
+	_, err = b.Stats()
+	expectErr(t, err, ErrInvalidHandle)
+	_, err = b.OpenStream(a.ID(), 1, DefaultStreamConfig())
+	expectErr(t, err, ErrInvalidHandle)
+	_, err = sb.Send([]byte("x")) // a live stream handle of a freed node
+	expectErr(t, err, ErrShutdown)
+	_, err = sb.Stats()
+	expectErr(t, err, ErrShutdown)
+	expectErr(t, sb.CloseStream(), ErrShutdown)
+	if err := sb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = sb.Recv(context.Background())
+	expectErr(t, err, ErrInvalidHandle)
+}
+
+func TestRecvTimeout(t *testing.T) {
+	a, b := testPair(t)
+	_, sb := openBoth(t, a, b, 22, DefaultStreamConfig())
+	start := time.Now()
+	_, err := sb.Recv(within(50 * time.Millisecond))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want context.DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d < 45*time.Millisecond || d > time.Second {
+		t.Fatalf("recv returned after %v", d)
+	}
+	// an ended context polls once without blocking
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := sb.Recv(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	// cancellation from another goroutine wakes a blocked Recv within a slice
+	ctx, cancel = context.WithCancel(context.Background())
+	time.AfterFunc(30*time.Millisecond, cancel)
+	start = time.Now()
+	if _, err := sb.Recv(ctx); !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
+		t.Fatalf("got %v after %v", err, time.Since(start))
+	}
+}
+
+func TestReliableUnderLoss(t *testing.T) {
+	a, b := testPair(t)
+	loss := DefaultImpairment()
+	loss.Loss = 0.2
+	loss.Seed = 7
+	if err := a.SetImpairment(b.ID(), Both, &loss); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultStreamConfig()
+	cfg.Reliability = Reliable
+	sa, sb := openBoth(t, a, b, 40, cfg)
+	const total = 500
+	sendErr := make(chan error, 1)
+	go func() {
+		for i := uint32(0); i < total; i++ {
+			if _, err := sa.SendBlocking(within(20*time.Second), binary.LittleEndian.AppendUint32(nil, i)); err != nil {
+				sendErr <- err
+				return
+			}
+		}
+		sendErr <- nil
+	}()
+	for i := uint32(0); i < total; i++ {
+		got, err := sb.Recv(within(20 * time.Second))
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if v := binary.LittleEndian.Uint32(got); v != i {
+			t.Fatalf("got event %d, want %d", v, i)
+		}
+	}
+	if err := <-sendErr; err != nil {
+		t.Fatal(err)
+	}
+	// exactly once: nothing beyond the last event
+	if got, err := sb.Recv(within(300 * time.Millisecond)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("extra event %x, %v", got, err)
+	}
+	if ns := mustNodeStats(t, a); ns.ImpairDroppedLoss == 0 {
+		t.Fatalf("nothing was dropped: %+v", ns)
+	}
+	if st := mustStats(t, sa); !st.Recovering || st.Retransmits == 0 {
+		t.Fatalf("sender stats %+v", st)
+	}
+	bad := DefaultImpairment()
+	bad.Loss = 2
+	expectErr(t, a.SetImpairment(b.ID(), Both, &bad), ErrInvalidArgument)
+	if err := a.SetImpairment(b.ID(), Both, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLargeEvent(t *testing.T) {
+	a, b := testPair(t) // default MaxEventBytes: events above MaxEventSize are fragmented
+	sa, sb := openBoth(t, a, b, 41, DefaultStreamConfig())
+	big := make([]byte, 20000)
+	for i := range big {
+		big[i] = byte(i * 13)
+	}
+	if _, err := sa.SendBlocking(within(2*time.Second), big); err != nil {
+		t.Fatal(err)
+	}
+	got, err := sb.Recv(within(2 * time.Second))
+	if err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("large event: %d bytes, %v", len(got), err)
+	}
+	_, err = sa.Send(make([]byte, DefaultConfig().MaxEventBytes+1))
+	expectErr(t, err, ErrEventTooLarge)
+}
+
+// Beyond the conformance list: the rest of the C suite that the Go layer touches.
+
+func TestIdentityFromSeed(t *testing.T) {
+	cfg := testConfig(1)
+	// RFC 8032 test 1 secret key; its node id is the wire spec's Appendix A.2 value
+	seed := "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
+	for i := range cfg.IdentitySeed {
+		var v byte
+		for _, c := range seed[2*i : 2*i+2] {
+			v = v<<4 | byte(strings.IndexRune("0123456789abcdef", c))
+		}
+		cfg.IdentitySeed[i] = v
+	}
+	for i := range cfg.StaticPrivateKey {
+		cfg.StaticPrivateKey[i] = 0x11
+	}
+	n, err := NewNode(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if n.ID() != 0x652f03ba688dde03 {
+		t.Fatalf("node id %#x", n.ID())
+	}
+	pub := n.PublicKey()
+	if want := []byte{0x7b, 0x4e, 0x90, 0x9b}; !bytes.HasPrefix(pub[:], want) {
+		t.Fatalf("public key %x", pub)
+	}
+}
+
+func TestDefaultsAndVersion(t *testing.T) {
+	c := DefaultConfig()
+	if c.BindAddr != "127.0.0.1:0" || c.HeartbeatInterval != 5*time.Second || c.HandshakeTimeout != 5*time.Second ||
+		c.HandshakeRetries != 3 || c.StreamIdleTimeout != 300*time.Second || c.MaxStreams != 4096 || c.DefaultWindowBytes != 65536 {
+		t.Fatalf("node defaults %+v", c)
+	}
+	if s := DefaultStreamConfig(); s != (StreamConfig{FireAndForget, 65536, 1, DrainThenClose}) {
+		t.Fatalf("stream defaults %+v", s)
+	}
+	if Version() == "" {
+		t.Fatal("empty version")
+	}
+}
+
+func TestStreamIDFromKey(t *testing.T) {
+	if id := StreamIDFromKey([]byte("hello")); id != 0x9555e8555c62dcfd {
+		t.Fatalf("xxh3(hello) = %#x", id)
+	}
+	if id := StreamIDFromKey(nil); id != 0x2d06800538d394c2 {
+		t.Fatalf("xxh3() = %#x", id)
+	}
+}
+
+func TestEventFD(t *testing.T) {
+	a, b := testPair(t)
+	sa, sb := openBoth(t, a, b, 23, DefaultStreamConfig())
+	fd, err := b.EventFD()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readable := func(timeout time.Duration) bool {
+		var set syscall.FdSet
+		set.Bits[fd/64] |= 1 << (uint(fd) % 64)
+		tv := syscall.NsecToTimeval(int64(timeout))
+		n, err := syscall.Select(fd+1, &set, nil, nil, &tv)
+		return err == nil && n == 1
+	}
+	if readable(0) {
+		t.Fatal("readable before any event")
+	}
+	if _, err := sa.Send([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if !readable(2*time.Second) || !readable(0) { // level-triggered
+		t.Fatal("not readable with an event pending")
+	}
+	t.Logf("event fd readable after %v", time.Since(start))
+	expectEvent(t, sb, "ping")
+	if readable(0) {
+		t.Fatal("readable after the event was read")
+	}
+}
+
+func TestConnectContext(t *testing.T) {
+	a, b := testNode(t, 1), testNode(t, 1)
+	addr, key := b.LocalAddr(), b.PublicKey()
+	b.Close() // its port is closed now: the handshake would take 2 x 1 s
+	start := time.Now()
+	err := a.Connect(within(100*time.Millisecond), addr, key, 99)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 500*time.Millisecond {
+		t.Fatalf("got %v after %v", err, time.Since(start))
+	}
+	expectErr(t, a.Connect(context.Background(), addr, key, 99), ErrHandshake)
+}
+
+func TestConcurrentStreams(t *testing.T) {
+	a, b := testPair(t)
+	const streams, events = 4, 3000
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*streams)
+	for k := uint64(0); k < streams; k++ {
+		sa, sb := openBoth(t, a, b, 100+k, DefaultStreamConfig())
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for i := uint32(1); i <= events; i++ {
+				if _, err := sa.SendBlocking(within(10*time.Second), binary.LittleEndian.AppendUint32(nil, i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for i := uint32(1); i <= events; i++ {
+				got, err := sb.Recv(within(10 * time.Second))
+				if err == nil && binary.LittleEndian.Uint32(got) != i {
+					err = errors.New("out of order")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if st := mustNodeStats(t, b); st.DropReplay != 0 || st.DropAuthFailed != 0 {
+		t.Fatalf("node stats %+v", st)
+	}
+}
+
+func TestCloseWakesBlockedRecv(t *testing.T) {
+	a, b := testPair(t)
+	_, sb := openBoth(t, a, b, 7, DefaultStreamConfig())
+	done := make(chan error, 1)
+	go func() {
+		_, err := sb.Recv(context.Background())
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		expectErr(t, err, ErrShutdown)
+	case <-time.After(2 * time.Second):
+		t.Fatal("Recv still blocked after Close")
+	}
+}

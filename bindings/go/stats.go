@@ -1,0 +1,127 @@
+package netmesh
+
+import (
+	"time"
+
+	"netmesh.local/netmesh/internal/capi"
+)
+
+// NodeStats are a node's counters (nm_node_stats_t).
+type NodeStats struct {
+	Sessions            uint64
+	DatagramsReceived   uint64
+	DatagramsSent       uint64
+	HandshakesCompleted uint64
+	HeartbeatsSent      uint64
+	HeartbeatsReceived  uint64
+	// Drops by reason: nothing hostile crashes the node, everything is counted.
+	DropMalformed           uint64
+	DropUnknownSession      uint64
+	DropAuthFailed          uint64
+	DropReplay              uint64
+	DropHandshakeRejected   uint64 // msg1/msg2 that failed Noise (wrong PSK, key, id)
+	DropUnexpectedHandshake uint64
+	DropUnknownSubprotocol  uint64
+	DropBadGrant            uint64
+	// Fault injection (SetImpairment), both directions summed.
+	ImpairSeen            uint64
+	ImpairDroppedLoss     uint64
+	ImpairDroppedBurst    uint64
+	ImpairDroppedRate     uint64
+	ImpairDroppedOversize uint64
+	ImpairDuplicated      uint64
+	ImpairReordered       uint64
+	ImpairDelayed         uint64
+	ImpairCorrupted       uint64
+}
+
+// StreamStats are a stream's counters (nm_stream_stats_t).
+type StreamStats struct {
+	PeerNodeID           uint64
+	StreamID             uint64
+	TxSeq                uint64 // next sequence number to send
+	RxSeq                uint64 // highest received sequence + 1
+	InboundPending       uint64 // events received, not yet read
+	LastActivityNs       uint64 // CLOCK_MONOTONIC of the last send/receive
+	Active               bool   // the stream is open
+	BackpressureEvents   uint64 // sends refused for lack of credit
+	TxCreditRemaining    uint64 // math.MaxUint64 if unbounded
+	TxWindow             uint64
+	CreditGrantsReceived uint64
+	CreditGrantsSent     uint64
+	TxEvents             uint64
+	RxEvents             uint64
+	RxDuplicatesDropped  uint64
+	RxGaps               uint64
+	Reliable             bool
+	Recovering           bool // reliable with loss recovery (the peer is netmesh)
+	Retransmits          uint64
+	NacksSent            uint64
+	NacksReceived        uint64
+	TxUnackedPackets     uint64        // kept for retransmission
+	SRTT                 time.Duration // smoothed round-trip time, 0 before a sample
+	RxBufferedBytes      uint64        // received, unread
+	RxReorderPackets     uint64        // early packets waiting for a gap to fill
+	RxIncompleteDropped  uint64        // fragmented events lost (fire-and-forget)
+	RxOversizeDropped    uint64        // fragmented events above MaxEventBytes
+}
+
+func nodeStatsFrom(c capi.Nm_node_stats_t) NodeStats {
+	return NodeStats{
+		Sessions:                c.GetSessions(),
+		DatagramsReceived:       c.GetDatagrams_received(),
+		DatagramsSent:           c.GetDatagrams_sent(),
+		HandshakesCompleted:     c.GetHandshakes_completed(),
+		HeartbeatsSent:          c.GetHeartbeats_sent(),
+		HeartbeatsReceived:      c.GetHeartbeats_received(),
+		DropMalformed:           c.GetDrop_malformed(),
+		DropUnknownSession:      c.GetDrop_unknown_session(),
+		DropAuthFailed:          c.GetDrop_auth_failed(),
+		DropReplay:              c.GetDrop_replay(),
+		DropHandshakeRejected:   c.GetDrop_handshake_rejected(),
+		DropUnexpectedHandshake: c.GetDrop_unexpected_handshake(),
+		DropUnknownSubprotocol:  c.GetDrop_unknown_subprotocol(),
+		DropBadGrant:            c.GetDrop_bad_grant(),
+		ImpairSeen:              c.GetImpair_seen(),
+		ImpairDroppedLoss:       c.GetImpair_dropped_loss(),
+		ImpairDroppedBurst:      c.GetImpair_dropped_burst(),
+		ImpairDroppedRate:       c.GetImpair_dropped_rate(),
+		ImpairDroppedOversize:   c.GetImpair_dropped_oversize(),
+		ImpairDuplicated:        c.GetImpair_duplicated(),
+		ImpairReordered:         c.GetImpair_reordered(),
+		ImpairDelayed:           c.GetImpair_delayed(),
+		ImpairCorrupted:         c.GetImpair_corrupted(),
+	}
+}
+
+func streamStatsFrom(c capi.Nm_stream_stats_t) StreamStats {
+	return StreamStats{
+		PeerNodeID:           c.GetPeer_node_id(),
+		StreamID:             c.GetStream_id(),
+		TxSeq:                c.GetTx_seq(),
+		RxSeq:                c.GetRx_seq(),
+		InboundPending:       c.GetInbound_pending(),
+		LastActivityNs:       c.GetLast_activity_ns(),
+		Active:               c.GetActive() != 0,
+		BackpressureEvents:   c.GetBackpressure_events(),
+		TxCreditRemaining:    c.GetTx_credit_remaining(),
+		TxWindow:             c.GetTx_window(),
+		CreditGrantsReceived: c.GetCredit_grants_received(),
+		CreditGrantsSent:     c.GetCredit_grants_sent(),
+		TxEvents:             c.GetTx_events(),
+		RxEvents:             c.GetRx_events(),
+		RxDuplicatesDropped:  c.GetRx_duplicates_dropped(),
+		RxGaps:               c.GetRx_gaps(),
+		Reliable:             c.GetReliable() != 0,
+		Recovering:           c.GetRecovering() != 0,
+		Retransmits:          c.GetRetransmits(),
+		NacksSent:            c.GetNacks_sent(),
+		NacksReceived:        c.GetNacks_received(),
+		TxUnackedPackets:     c.GetTx_unacked_packets(),
+		SRTT:                 time.Duration(c.GetSrtt_ns()),
+		RxBufferedBytes:      c.GetRx_buffered_bytes(),
+		RxReorderPackets:     c.GetRx_reorder_packets(),
+		RxIncompleteDropped:  c.GetRx_incomplete_dropped(),
+		RxOversizeDropped:    c.GetRx_oversize_dropped(),
+	}
+}

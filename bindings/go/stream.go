@@ -1,0 +1,223 @@
+package netmesh
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"math"
+	"runtime"
+	"sync/atomic"
+
+	"netmesh.local/netmesh/internal/capi"
+)
+
+// Reliability of a stream.
+type Reliability int
+
+const (
+	FireAndForget Reliability = iota // NM_FIRE_AND_FORGET
+	Reliable                         // NM_RELIABLE
+)
+
+// CloseBehaviour says what CloseStream does with events received but not yet read.
+type CloseBehaviour int
+
+const (
+	DrainThenClose CloseBehaviour = iota // they stay readable, then the stream is gone
+	DropAndClose                         // they are dropped at once
+)
+
+// StreamConfig configures a stream. The zero value means "library defaults, not an
+// explicit config" (NULL in C): a stream the peer already opened keeps waiting for the
+// first explicit config. Start explicit configs from DefaultStreamConfig().
+type StreamConfig struct {
+	Reliability    Reliability
+	WindowBytes    uint32 // 65536; 0 = unbounded (no credit)
+	FairnessWeight uint8  // 1; must be >= 1
+	CloseBehaviour CloseBehaviour
+}
+
+// DefaultStreamConfig returns the library's defaults (nm_stream_config_init).
+func DefaultStreamConfig() StreamConfig {
+	c := capi.NewNm_stream_config_t()
+	defer capi.DeleteNm_stream_config_t(c)
+	capi.Nm_stream_config_init(c)
+	return StreamConfig{
+		Reliability:    Reliability(c.GetReliability()),
+		WindowBytes:    uint32(c.GetWindow_bytes()),
+		FairnessWeight: c.GetFairness_weight(),
+		CloseBehaviour: CloseBehaviour(c.GetClose_behaviour()),
+	}
+}
+
+// Stream is a handle to one stream with a peer. Several handles may name the same stream
+// (OpenStream is idempotent). Close frees the handle only; CloseStream closes the stream.
+type Stream struct {
+	node *Node
+	h    atomic.Uintptr // 0 once freed
+	peer uint64
+	id   uint64
+}
+
+// OpenStream opens (or returns the already open) stream id to a connected peer. The first
+// explicit config wins.
+func (n *Node) OpenStream(peerID, streamID uint64, cfg StreamConfig) (*Stream, error) {
+	c := capi.Nm_stream_config_t(capi.SwigcptrNm_stream_config_t(0)) // NULL: defaults
+	if cfg != (StreamConfig{}) {
+		c = capi.NewNm_stream_config_t()
+		defer capi.DeleteNm_stream_config_t(c)
+		c.SetReliability(capi.Enum_SS_nm_reliability(cfg.Reliability))
+		c.SetWindow_bytes(uint(cfg.WindowBytes))
+		c.SetFairness_weight(cfg.FairnessWeight)
+		c.SetClose_behaviour(capi.Enum_SS_nm_close_behaviour(cfg.CloseBehaviour))
+	}
+	var h uintptr
+	if err := n.do("nm_node_open_stream", func(nh uintptr) capi.Enum_SS_nm_status {
+		return capi.Nm_node_open_stream(nh, peerID, streamID, c, &h)
+	}); err != nil {
+		return nil, err
+	}
+	s := &Stream{node: n, peer: peerID, id: streamID}
+	s.h.Store(h)
+	runtime.SetFinalizer(s, (*Stream).Close) // handles are small, but not free
+	return s, nil
+}
+
+// ID is the stream id; Peer the peer's node id.
+func (s *Stream) ID() uint64   { return s.id }
+func (s *Stream) Peer() uint64 { return s.peer }
+
+func (s *Stream) do(op string, f func(h uintptr) capi.Enum_SS_nm_status) error {
+	h := s.h.Load()
+	if h == 0 {
+		return closedError(op, "stream handle")
+	}
+	err := call(op, func() capi.Enum_SS_nm_status { return f(h) })
+	runtime.KeepAlive(s)
+	return err
+}
+
+// frames packs events as nm_bind_send_frames expects them: u32le(len) || bytes, repeated.
+// (An array of {pointer, length} pointing into Go memory cannot cross cgo.)
+func frames(events [][]byte) []byte {
+	size := 0
+	for _, e := range events {
+		size += 4 + len(e)
+	}
+	buf := make([]byte, 0, size)
+	for _, e := range events {
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(e)))
+		buf = append(buf, e...)
+	}
+	return buf
+}
+
+const (
+	modeSend     = 0
+	modeRetry    = 1
+	modeBlocking = 2
+)
+
+func (s *Stream) sendFrames(op string, events [][]byte, mode, arg int) (int, error) {
+	if len(events) == 0 {
+		return 0, nil
+	}
+	buf := frames(events)
+	var sent uint64
+	err := s.do(op, func(h uintptr) capi.Enum_SS_nm_status {
+		return capi.Nm_bind_send_frames(h, buf, mode, arg, &sent)
+	})
+	return int(sent), err
+}
+
+// Send sends events in order, packed into as few packets as fit, without waiting. On
+// ErrBackpressure the first n events went out and the rest did not.
+func (s *Stream) Send(events ...[]byte) (n int, err error) {
+	return s.sendFrames("nm_stream_send", events, modeSend, 0)
+}
+
+// SendWithRetry is Send retrying on backpressure up to maxRetries times (5 ms to 200 ms
+// backoff, woken early when credit arrives).
+func (s *Stream) SendWithRetry(maxRetries uint32, events ...[]byte) (n int, err error) {
+	r := int(min(maxRetries, math.MaxInt32))
+	return s.sendFrames("nm_stream_send_with_retry", events, modeRetry, r)
+}
+
+// SendBlocking is Send waiting for credit as long as ctx allows. If ctx ends first it
+// returns the number of events sent and ctx.Err().
+func (s *Stream) SendBlocking(ctx context.Context, events ...[]byte) (n int, err error) {
+	for {
+		sent, err := s.sendFrames("nm_stream_send_blocking", events[n:], modeBlocking, sliceTimeout(ctx))
+		n += sent
+		if !errors.Is(err, ErrTimeout) {
+			return n, err
+		}
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+	}
+}
+
+// recvBufSize fits typical events; larger ones are retried with a buffer of their size.
+const recvBufSize = 512
+
+// Recv returns the next event, waiting as long as ctx allows (ctx.Err() when it ends). A ctx
+// that has already ended makes one non-blocking attempt: use it to poll.
+func (s *Stream) Recv(ctx context.Context) ([]byte, error) {
+	buf := make([]byte, recvBufSize)
+	for {
+		var n uint64
+		err := s.do("nm_stream_recv", func(h uintptr) capi.Enum_SS_nm_status {
+			return capi.Nm_stream_recv(h, buf, &n, sliceTimeout(ctx))
+		})
+		switch {
+		case err == nil:
+			return buf[:n:n], nil
+		case errors.Is(err, ErrBufferTooSmall):
+			buf = make([]byte, n) // the event stays queued: fetch it again, now it fits
+		case errors.Is(err, ErrTimeout):
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+		default:
+			return nil, err
+		}
+	}
+}
+
+// Stats returns the stream's counters (also after CloseStream: Active is then false).
+func (s *Stream) Stats() (StreamStats, error) {
+	c := capi.NewNm_stream_stats_t()
+	defer capi.DeleteNm_stream_stats_t(c)
+	if err := s.do("nm_stream_stats", func(h uintptr) capi.Enum_SS_nm_status {
+		return capi.Nm_stream_stats(h, c)
+	}); err != nil {
+		return StreamStats{}, err
+	}
+	return streamStatsFrom(c), nil
+}
+
+// CloseStream closes the stream with its close behaviour (nm_node_close_stream). Every
+// handle to it becomes stale (ErrNotConnected); the handle itself still needs Close.
+func (s *Stream) CloseStream() error {
+	nh := s.node.h.Load()
+	if nh == 0 {
+		return &Error{Op: "nm_node_close_stream", Status: int(capi.NM_ERR_SHUTDOWN), Detail: "node is closed"}
+	}
+	err := s.do("nm_node_close_stream", func(h uintptr) capi.Enum_SS_nm_status {
+		return capi.Nm_node_close_stream(nh, h)
+	})
+	runtime.KeepAlive(s.node)
+	return err
+}
+
+// Close frees this handle (nm_stream_free); the stream stays open for other handles and
+// the peer. A second Close fails with ErrInvalidHandle.
+func (s *Stream) Close() error {
+	h := s.h.Swap(0)
+	if h == 0 {
+		return closedError("nm_stream_free", "stream handle")
+	}
+	runtime.SetFinalizer(s, nil)
+	return call("nm_stream_free", func() capi.Enum_SS_nm_status { return capi.Nm_stream_free(h) })
+}

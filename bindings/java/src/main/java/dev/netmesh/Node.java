@@ -1,0 +1,142 @@
+package dev.netmesh;
+
+import dev.netmesh.internal.netmesh;
+import dev.netmesh.internal.nm_impairment_t;
+import dev.netmesh.internal.nm_node_stats_t;
+import dev.netmesh.internal.nm_stream_config_t;
+import dev.netmesh.internal.nm_stream_stats_t;
+import java.lang.ref.Cleaner;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A netmesh node: one UDP socket, its sessions and streams. Thread-safe. close() stops it;
+ * calls blocked on it then fail with ShutdownException, later calls with
+ * InvalidHandleException (the C handle is a token, so a stale one is safe to pass on).
+ * Timeouts: a Duration, or null to wait forever.
+ */
+public final class Node implements AutoCloseable {
+  /** Frees handles nobody closed; close() is the contract, this is the safety net. */
+  static final Cleaner CLEANER = Cleaner.create();
+
+  private final long handle;
+  private final Cleaner.Cleanable cleanable;
+
+  public Node(NodeConfig config) {
+    var c = config.toNative();
+    try {
+      handle = netmesh.nm_node_new(c);
+    } finally {
+      c.delete();
+    }
+    long h = handle; // the cleaning action must not capture `this`
+    cleanable = CLEANER.register(this, () -> quietly(() -> netmesh.nm_node_free(h)));
+  }
+
+  /** The node id: derived from the identity seed, announced to peers out of band. */
+  public long id() { return netmesh.nm_node_id(handle); }
+
+  /** The X25519 public key peers need to connect (32 bytes). */
+  public byte[] publicKey() { return netmesh.nm_node_public_key(handle); }
+
+  /** "ip:port" of the bound socket, e.g. "127.0.0.1:40123" or "[::1]:40123". */
+  public String localAddress() { return netmesh.nm_node_local_addr(handle); }
+
+  /** Initiator: handshakes with the peer; blocks up to handshake timeout x retries. */
+  public void connect(String address, byte[] peerPublicKey, long peerNodeId) {
+    netmesh.nm_node_connect(handle, address, peerPublicKey, peerNodeId);
+  }
+
+  /**
+   * Responder: allows peerNodeId to handshake with us from now on, and waits up to timeout
+   * (null = forever, zero = only allow) for the session. Throws NetmeshTimeoutException if
+   * there is none by then; the permission stays.
+   */
+  public void accept(long peerNodeId, Duration timeout) {
+    netmesh.nm_node_accept(handle, peerNodeId, Netmesh.timeoutMillis(timeout));
+  }
+
+  /**
+   * Fault injection (testing): applies impairment to datagrams exchanged with peerNodeId
+   * (0 = every peer without a setting of its own) in the given directions; null removes it.
+   */
+  public void setImpairment(long peerNodeId, Direction directions, Impairment impairment) {
+    nm_impairment_t c = impairment == null ? null : impairment.toNative();
+    try {
+      netmesh.nm_node_set_impairment(handle, peerNodeId, directions.code, c);
+    } finally {
+      if (c != null) c.delete();
+    }
+  }
+
+  /** Opens (or returns the already open) stream; the first explicit config wins. */
+  public Stream openStream(long peerNodeId, long streamId, StreamConfig config) {
+    nm_stream_config_t c = config == null ? null : config.toNative();
+    try {
+      return new Stream(this, netmesh.nm_node_open_stream(handle, peerNodeId, streamId, c), peerNodeId, streamId);
+    } finally {
+      if (c != null) c.delete();
+    }
+  }
+
+  /** Opens a stream with the default config. */
+  public Stream openStream(long peerNodeId, long streamId) { return openStream(peerNodeId, streamId, null); }
+
+  public NodeStats stats() {
+    nm_node_stats_t s = new nm_node_stats_t();
+    try {
+      netmesh.nm_node_stats(handle, s);
+      return NodeStats.from(s);
+    } finally {
+      s.delete();
+    }
+  }
+
+  /** Stats of every open stream of the node. */
+  public List<StreamStats> allStreamStats() {
+    while (true) {
+      long count = netmesh.nm_node_all_stream_stats(handle, null, 0);
+      nm_stream_stats_t array = netmesh.new_nm_stream_stats_array((int) Math.max(count, 1));
+      try {
+        long now = netmesh.nm_node_all_stream_stats(handle, array, count);
+        if (now > count) continue; // streams were opened in between: size again
+        List<StreamStats> out = new ArrayList<>((int) now);
+        for (int i = 0; i < now; ++i) {
+          nm_stream_stats_t item = netmesh.nm_stream_stats_array_getitem(array, i);
+          out.add(StreamStats.from(item));
+          item.delete();
+        }
+        return out;
+      } finally {
+        netmesh.delete_nm_stream_stats_array(array);
+      }
+    }
+  }
+
+  /**
+   * Waits until some stream of this node has unread events (or the node starts shutting
+   * down): Java's stand-in for polling nm_node_event_fd. Returns false on timeout.
+   */
+  public boolean awaitEvents(Duration timeout) {
+    int fd = netmesh.nm_node_event_fd(handle);
+    int r = netmesh.nm_java_poll_readable(fd, Netmesh.timeoutMillis(timeout));
+    if (r < 0) throw new IllegalStateException("poll() on the node's event fd failed");
+    return r > 0;
+  }
+
+  long handle() { return handle; }
+
+  /** Stops the node and frees it. Idempotent. */
+  @Override
+  public void close() { cleanable.clean(); }
+
+  /** Runs a free call whose failure (an already stale handle) changes nothing. */
+  static void quietly(Runnable free) {
+    try {
+      free.run();
+    } catch (NetmeshException ignored) {
+      // already freed or never valid: nothing left to release
+    }
+  }
+}

@@ -1,0 +1,130 @@
+package dev.netmesh;
+
+import dev.netmesh.internal.netmesh;
+import dev.netmesh.internal.nm_node_config_t;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Settings for a {@link Node}, with fluent setters; a new NodeConfig holds the C library's
+ * defaults (read from nm_node_config_init, so they cannot drift). Only the PSK is required.
+ * Keys are copied in and out, so later changes to a caller's array do not leak in.
+ */
+public final class NodeConfig {
+  private String bindAddress;
+  private byte[] psk;
+  private byte[] identitySeed;
+  private byte[] staticPrivateKey;
+  private Duration heartbeatInterval;
+  private Duration handshakeTimeout;
+  private long handshakeRetries;
+  private Duration sessionTimeout;
+  private Duration streamIdleTimeout;
+  private long maxStreams;
+  private long defaultWindowBytes;
+  private long maxEventBytes;
+  private Duration drainTimeout;
+  private boolean compat023;
+
+  public NodeConfig() {
+    nm_node_config_t c = new nm_node_config_t();
+    try {
+      netmesh.nm_node_config_init(c);
+      bindAddress = c.getBind_addr();
+      psk = c.getPsk();
+      identitySeed = c.getIdentity_seed();
+      staticPrivateKey = c.getStatic_private_key();
+      heartbeatInterval = Duration.ofMillis(c.getHeartbeat_interval_ms());
+      handshakeTimeout = Duration.ofMillis(c.getHandshake_timeout_ms());
+      handshakeRetries = c.getHandshake_retries();
+      sessionTimeout = Duration.ofMillis(c.getSession_timeout_ms());
+      streamIdleTimeout = Duration.ofMillis(c.getStream_idle_timeout_ms());
+      maxStreams = c.getMax_streams();
+      defaultWindowBytes = c.getDefault_window_bytes();
+      maxEventBytes = c.getMax_event_bytes();
+      drainTimeout = Duration.ofMillis(c.getDrain_timeout_ms());
+      compat023 = c.getCompat_0_23() != 0;
+    } finally {
+      c.delete();
+    }
+  }
+
+  /** "ip:port" to bind; "127.0.0.1:0" by default, "[::1]:0" for IPv6. */
+  public NodeConfig bindAddress(String v) { bindAddress = Objects.requireNonNull(v); return this; }
+  /** Mesh-wide pre-shared key, 32 bytes, required (all-zero is refused). */
+  public NodeConfig psk(byte[] v) { psk = key(v); return this; }
+  /** ed25519 seed that fixes the node id; all-zero (the default) = random identity. */
+  public NodeConfig identitySeed(byte[] v) { identitySeed = key(v); return this; }
+  /** X25519 private key; all-zero (the default) = random. */
+  public NodeConfig staticPrivateKey(byte[] v) { staticPrivateKey = key(v); return this; }
+  public NodeConfig heartbeatInterval(Duration v) { heartbeatInterval = Objects.requireNonNull(v); return this; }
+  /** Per handshake attempt. */
+  public NodeConfig handshakeTimeout(Duration v) { handshakeTimeout = Objects.requireNonNull(v); return this; }
+  /** Handshake attempts in all. */
+  public NodeConfig handshakeRetries(long v) { handshakeRetries = v; return this; }
+  /** A peer silent this long is no longer active. */
+  public NodeConfig sessionTimeout(Duration v) { sessionTimeout = Objects.requireNonNull(v); return this; }
+  public NodeConfig streamIdleTimeout(Duration v) { streamIdleTimeout = Objects.requireNonNull(v); return this; }
+  /** Per session; beyond, the least recently used stream goes. */
+  public NodeConfig maxStreams(long v) { maxStreams = v; return this; }
+  /** Window of streams a peer opens towards us. */
+  public NodeConfig defaultWindowBytes(long v) { defaultWindowBytes = v; return this; }
+  /** Largest event sent or accepted; above Netmesh.MAX_EVENT_SIZE events are fragmented
+   *  (netmesh peers only). */
+  public NodeConfig maxEventBytes(long v) { maxEventBytes = v; return this; }
+  /** How long DRAIN_THEN_CLOSE waits for acknowledgements. */
+  public NodeConfig drainTimeout(Duration v) { drainTimeout = Objects.requireNonNull(v); return this; }
+  /** Behave exactly like a net-mesh 0.23 node: no netmesh extensions offered or accepted. */
+  public NodeConfig compat023(boolean v) { compat023 = v; return this; }
+
+  public String bindAddress() { return bindAddress; }
+  public byte[] psk() { return psk.clone(); }
+  public byte[] identitySeed() { return identitySeed.clone(); }
+  public byte[] staticPrivateKey() { return staticPrivateKey.clone(); }
+  public Duration heartbeatInterval() { return heartbeatInterval; }
+  public Duration handshakeTimeout() { return handshakeTimeout; }
+  public long handshakeRetries() { return handshakeRetries; }
+  public Duration sessionTimeout() { return sessionTimeout; }
+  public Duration streamIdleTimeout() { return streamIdleTimeout; }
+  public long maxStreams() { return maxStreams; }
+  public long defaultWindowBytes() { return defaultWindowBytes; }
+  public long maxEventBytes() { return maxEventBytes; }
+  public Duration drainTimeout() { return drainTimeout; }
+  public boolean compat023() { return compat023; }
+
+  private static byte[] key(byte[] v) {
+    if (v.length != Netmesh.KEY_SIZE) throw new IllegalArgumentException("keys are " + Netmesh.KEY_SIZE + " bytes, got " + v.length);
+    return v.clone();
+  }
+
+  private static long u32(String what, long v) {
+    if (v < 0 || v > 0xFFFF_FFFFL) throw new IllegalArgumentException(what + " out of range: " + v);
+    return v;
+  }
+
+  /** The C struct; the caller deletes it. */
+  nm_node_config_t toNative() {
+    nm_node_config_t c = new nm_node_config_t();
+    try {
+      netmesh.nm_node_config_init(c);
+      c.setBind_addr(bindAddress);
+      c.setPsk(psk);
+      c.setIdentity_seed(identitySeed);
+      c.setStatic_private_key(staticPrivateKey);
+      c.setHeartbeat_interval_ms(Netmesh.u32Millis("heartbeatInterval", heartbeatInterval));
+      c.setHandshake_timeout_ms(Netmesh.u32Millis("handshakeTimeout", handshakeTimeout));
+      c.setHandshake_retries(u32("handshakeRetries", handshakeRetries));
+      c.setSession_timeout_ms(Netmesh.u32Millis("sessionTimeout", sessionTimeout));
+      c.setStream_idle_timeout_ms(Netmesh.u32Millis("streamIdleTimeout", streamIdleTimeout));
+      c.setMax_streams(u32("maxStreams", maxStreams));
+      c.setDefault_window_bytes(u32("defaultWindowBytes", defaultWindowBytes));
+      c.setMax_event_bytes(u32("maxEventBytes", maxEventBytes));
+      c.setDrain_timeout_ms(Netmesh.u32Millis("drainTimeout", drainTimeout));
+      c.setCompat_0_23((short) (compat023 ? 1 : 0));
+      return c;
+    } catch (RuntimeException e) {
+      c.delete();
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,126 @@
+package dev.netmesh;
+
+import dev.netmesh.internal.netmesh;
+import dev.netmesh.internal.nm_stream_stats_t;
+import java.lang.ref.Cleaner;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * A handle to one stream of a {@link Node}. Thread-safe. close() frees the handle only (the
+ * stream stays open for other handles and the peer); {@link #closeStream()} closes the
+ * stream itself. Events are byte arrays, empty ones included; one batch goes out in order,
+ * packed into as few packets as fit.
+ */
+public final class Stream implements AutoCloseable {
+  // modes of nm_bind_send_frames (bindings/netmesh.i)
+  private static final int SEND = 0, SEND_WITH_RETRY = 1, SEND_BLOCKING = 2;
+  /** Receive buffers are per thread: direct, so the C library writes straight into them. */
+  private static final ThreadLocal<ByteBuffer> RECV_BUFFER =
+      ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(2048));
+
+  private final Node node;
+  private final long handle;
+  private final long peerNodeId;
+  private final long id;
+  private final Cleaner.Cleanable cleanable;
+
+  Stream(Node node, long handle, long peerNodeId, long id) {
+    this.node = node; // keeps the node reachable (and so unfreed) while the stream is
+    this.handle = handle;
+    this.peerNodeId = peerNodeId;
+    this.id = id;
+    cleanable = Node.CLEANER.register(this, () -> Node.quietly(() -> netmesh.nm_stream_free(handle)));
+  }
+
+  public long peerNodeId() { return peerNodeId; }
+
+  public long id() { return id; }
+
+  /**
+   * Sends the events without waiting; returns how many were sent (all of them).
+   * @throws BackpressureException when the window is exhausted; its sent() says how many
+   *     of the batch went out before
+   */
+  public int send(byte[]... events) { return sendFrames(SEND, 0, events); }
+
+  /** Like send, retrying on backpressure up to maxRetries times (5 ms to 200 ms backoff). */
+  public int sendWithRetry(int maxRetries, byte[]... events) {
+    if (maxRetries < 0) throw new IllegalArgumentException("maxRetries: " + maxRetries);
+    return sendFrames(SEND_WITH_RETRY, maxRetries, events);
+  }
+
+  /** Like send, waiting for credit up to timeout (null = forever). */
+  public int sendBlocking(Duration timeout, byte[]... events) {
+    return sendFrames(SEND_BLOCKING, Netmesh.timeoutMillis(timeout), events);
+  }
+
+  /**
+   * Receives the next event, waiting up to timeout (zero = don't wait, null = forever).
+   * @throws NetmeshTimeoutException if none arrived in time
+   * @throws NotConnectedException once the stream is closed (and, for DRAIN_THEN_CLOSE,
+   *     drained)
+   */
+  public byte[] receive(Duration timeout) {
+    int ms = Netmesh.timeoutMillis(timeout);
+    ByteBuffer buf = RECV_BUFFER.get();
+    while (true) {
+      try {
+        int n = (int) netmesh.nm_stream_recv(handle, buf, ms);
+        byte[] out = new byte[n];
+        buf.get(0, out);
+        return out;
+      } catch (BufferTooSmallException e) { // the event stays queued: grow and read it
+        buf = ByteBuffer.allocateDirect(Math.max(e.needed(), 2 * buf.capacity()));
+        RECV_BUFFER.set(buf);
+      }
+    }
+  }
+
+  /**
+   * Zero-copy receive into a direct buffer, from index 0 up to its capacity (position and
+   * limit are ignored, then set to 0 and the event's length). Returns the length.
+   * @throws BufferTooSmallException if the next event needs more than dst's capacity; it
+   *     stays queued
+   */
+  public int receive(ByteBuffer dst, Duration timeout) {
+    int n = (int) netmesh.nm_stream_recv(handle, dst, Netmesh.timeoutMillis(timeout));
+    dst.clear().limit(n);
+    return n;
+  }
+
+  public StreamStats stats() {
+    nm_stream_stats_t s = new nm_stream_stats_t();
+    try {
+      netmesh.nm_stream_stats(handle, s);
+      return StreamStats.from(s);
+    } finally {
+      s.delete();
+    }
+  }
+
+  /**
+   * Closes the stream with its close behaviour: every handle to it becomes stale
+   * (NotConnectedException). This handle still needs close().
+   */
+  public void closeStream() { netmesh.nm_node_close_stream(node.handle(), handle); }
+
+  /** Frees this handle (not the stream). Idempotent; later calls fail with InvalidHandleException. */
+  @Override
+  public void close() { cleanable.clean(); }
+
+  private int sendFrames(int mode, int arg, byte[][] events) {
+    return (int) netmesh.nm_bind_send_frames(handle, frames(events), mode, arg);
+  }
+
+  /** The batch as one buffer of u32le(len) || bytes frames: one JNI crossing per batch. */
+  static byte[] frames(byte[][] events) {
+    int total = 0;
+    for (byte[] e : events) total = Math.addExact(total, 4 + Objects.requireNonNull(e, "event").length);
+    ByteBuffer b = ByteBuffer.allocate(total).order(ByteOrder.LITTLE_ENDIAN);
+    for (byte[] e : events) b.putInt(e.length).put(e);
+    return b.array();
+  }
+}

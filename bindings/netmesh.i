@@ -1,0 +1,62 @@
+/* One SWIG interface for the Go, Java and C# bindings. Language-specific typemaps live in
+ * <lang>/netmesh_<lang>.i; what every language needs is here. */
+%module netmesh
+
+%{
+#include <stdlib.h>
+#include <string.h>
+#include "netmesh.h"
+%}
+
+%include <stdint.i>
+
+#if defined(SWIGGO)
+%include "go/netmesh_go.i"
+#elif defined(SWIGJAVA)
+%include "java/netmesh_java.i"
+#elif defined(SWIGCSHARP)
+%include "csharp/netmesh_csharp.i"
+#endif
+
+/* An array of {pointer, length} structs maps badly to every target language, so the
+ * bindings pass a batch of events as ONE byte buffer of wire-style frames,
+ * u32le(len) || bytes, repeated. mode 0 = nm_stream_send, 1 = nm_stream_send_with_retry
+ * (arg = max_retries), 2 = nm_stream_send_blocking (arg = timeout_ms). */
+%inline %{
+nm_status nm_bind_send_frames(nm_stream_t* stream, const void* frames, size_t frames_len, int mode,
+                              int arg, size_t* out_sent) {
+  const uint8_t* p = (const uint8_t*)frames;
+  size_t count = 0, pos = 0;
+  if (!frames && frames_len) return NM_ERR_INVALID_ARGUMENT;
+  while (frames_len - pos >= 4) { /* count, validating the framing first */
+    uint32_t len = (uint32_t)p[pos] | (uint32_t)p[pos + 1] << 8 | (uint32_t)p[pos + 2] << 16 |
+                   (uint32_t)p[pos + 3] << 24;
+    if (frames_len - pos - 4 < len) return NM_ERR_INVALID_ARGUMENT;
+    pos += 4 + (size_t)len;
+    ++count;
+  }
+  if (pos != frames_len) return NM_ERR_INVALID_ARGUMENT;
+  nm_event_t* events = (nm_event_t*)malloc((count ? count : 1) * sizeof(nm_event_t));
+  if (!events) return NM_ERR_INTERNAL;
+  pos = 0;
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t len = (uint32_t)p[pos] | (uint32_t)p[pos + 1] << 8 | (uint32_t)p[pos + 2] << 16 |
+                   (uint32_t)p[pos + 3] << 24;
+    events[i].data = p + pos + 4;
+    events[i].len = len;
+    pos += 4 + (size_t)len;
+  }
+  nm_status s;
+  if (mode == 1) {
+    s = nm_stream_send_with_retry(stream, events, count, (uint32_t)arg, out_sent);
+  } else if (mode == 2) {
+    s = nm_stream_send_blocking(stream, events, count, arg, out_sent);
+  } else {
+    s = nm_stream_send(stream, events, count, out_sent);
+  }
+  free(events);
+  return s;
+}
+%}
+
+%include "netmesh.h"

@@ -1,0 +1,28 @@
+#include "node/delay_queue.h"
+
+namespace nm::node {
+
+bool DelayQueue::push(DelayedDatagram&& d) {
+  std::lock_guard lk(mu_);
+  d.order = next_order_++;
+  bool earliest = q_.empty() || d.due_ns < q_.top().due_ns;
+  q_.push(std::move(d));
+  return earliest;
+}
+
+std::optional<DelayedDatagram> DelayQueue::pop_due(int64_t now_ns) {
+  std::lock_guard lk(mu_);
+  if (q_.empty() || q_.top().due_ns > now_ns) return std::nullopt;
+  // priority_queue::top is const; the element is moved out right before pop() discards it.
+  DelayedDatagram d = std::move(const_cast<DelayedDatagram&>(q_.top()));
+  q_.pop();
+  return d;
+}
+
+std::optional<int64_t> DelayQueue::next_due() {
+  std::lock_guard lk(mu_);
+  if (q_.empty()) return std::nullopt;
+  return q_.top().due_ns;
+}
+
+}  // namespace nm::node

@@ -1,0 +1,40 @@
+// Datagrams held back by fault injection until their delivery time. Filled from any
+// thread, drained by the loop thread.
+#pragma once
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <queue>
+#include <vector>
+
+namespace nm::node {
+
+struct DelayedDatagram {
+  int64_t due_ns = 0;
+  uint64_t order = 0;    // FIFO among equal due times
+  bool inbound = false;  // true: deliver to ourselves; false: send to `addr`
+  std::vector<uint8_t> bytes;
+  sockaddr_storage addr{};
+};
+
+class DelayQueue {
+ public:
+  // Returns true if this item is now the earliest (the timer must be re-armed).
+  bool push(DelayedDatagram&& d);
+  std::optional<DelayedDatagram> pop_due(int64_t now_ns);
+  std::optional<int64_t> next_due();
+
+ private:
+  struct Later {
+    bool operator()(const DelayedDatagram& a, const DelayedDatagram& b) const {
+      return a.due_ns != b.due_ns ? a.due_ns > b.due_ns : a.order > b.order;
+    }
+  };
+  std::mutex mu_;
+  uint64_t next_order_ = 0;
+  std::priority_queue<DelayedDatagram, std::vector<DelayedDatagram>, Later> q_;
+};
+
+}  // namespace nm::node

@@ -1,0 +1,149 @@
+// Fault injection at the socket boundary: inbound datagrams before the receive path,
+// outbound datagrams in flush. Delayed ones wait in the delay queue for the loop thread.
+#include <cstring>
+
+#include "node/clock.h"
+#include "node/node.h"
+
+namespace nm::node {
+
+namespace {
+void add(ImpairmentCounters& into, const ImpairmentCounters& c) {
+  into.seen += c.seen;
+  into.dropped_loss += c.dropped_loss;
+  into.dropped_burst += c.dropped_burst;
+  into.dropped_rate += c.dropped_rate;
+  into.dropped_oversize += c.dropped_oversize;
+  into.duplicated += c.duplicated;
+  into.reordered += c.reordered;
+  into.delayed += c.delayed;
+  into.corrupted += c.corrupted;
+}
+
+// The session id sits at bytes 24..32 of a direct Net packet; it tells whose datagram it
+// is before anything is decrypted.
+uint64_t session_id_of(std::span<const uint8_t> d) {
+  if (d.size() < 32 || d[0] != 0x45 || d[1] != 0x4E) return 0;
+  uint64_t id = 0;
+  for (int i = 0; i < 8; ++i) id |= static_cast<uint64_t>(d[24 + i]) << (8 * i);
+  return id;
+}
+}  // namespace
+
+void Node::set_impairment(uint64_t peer_id, int directions, const ImpairmentConfig* config) {
+  std::lock_guard lk(mu_);
+  std::lock_guard send_lock(send_mu_);
+  auto apply = [&](std::unordered_map<uint64_t, std::unique_ptr<Impairment>>& table) {
+    if (auto it = table.find(peer_id); it != table.end()) {
+      add(retired_impairment_counters_, it->second->counters());
+      table.erase(it);
+    }
+    if (config && config->enabled()) table[peer_id] = std::make_unique<Impairment>(*config);
+  };
+  if (directions & 1) apply(outbound_impairments_);
+  if (directions & 2) apply(inbound_impairments_);
+}
+
+Impairment* Node::impairment_for(std::unordered_map<uint64_t, std::unique_ptr<Impairment>>& table,
+                                 uint64_t peer_id) {
+  if (table.empty()) return nullptr;
+  auto it = table.find(peer_id);
+  if (it == table.end()) it = table.find(0);
+  return it == table.end() ? nullptr : it->second.get();
+}
+
+void Node::impair_inbound(std::span<uint8_t> d, const sockaddr_storage& from, std::vector<Outgoing>& out) {
+  uint64_t peer = 0;
+  if (!inbound_impairments_.empty()) {
+    auto it = peer_by_session_id_.find(session_id_of(d));
+    if (it != peer_by_session_id_.end()) peer = it->second;
+  }
+  Impairment* imp = impairment_for(inbound_impairments_, peer);
+  if (!imp) {
+    handle_datagram(d, from, out);
+    return;
+  }
+  int64_t now = now_ns();
+  Delivery fate[2];
+  size_t n = imp->decide(d.size(), now, fate);
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<uint8_t> copy(d.begin(), d.end());
+    if (fate[i].corrupt) copy[fate[i].corrupt_offset] ^= fate[i].corrupt_xor;
+    if (fate[i].at_ns <= now) {
+      handle_datagram(copy, from, out);
+    } else if (delayed_.push({fate[i].at_ns, 0, true, std::move(copy), from})) {
+      kick_delay_timer();
+    }
+  }
+}
+
+bool Node::impair_outbound(const Outgoing& o) {
+  Impairment* imp = impairment_for(outbound_impairments_, o.peer);
+  if (!imp) return false;
+  int64_t now = now_ns();
+  Delivery fate[2];
+  size_t n = imp->decide(o.packet.len, now, fate);
+  for (size_t i = 0; i < n; ++i) {
+    if (fate[i].at_ns <= now && !fate[i].corrupt) {
+      socket_.send(o.packet.bytes.data(), o.packet.len, o.to, 0);
+      continue;
+    }
+    std::vector<uint8_t> copy(o.packet.bytes.begin(), o.packet.bytes.begin() + o.packet.len);
+    if (fate[i].corrupt) copy[fate[i].corrupt_offset] ^= fate[i].corrupt_xor;
+    if (fate[i].at_ns <= now) {
+      socket_.send(copy.data(), copy.size(), o.to, 0);
+    } else if (delayed_.push({fate[i].at_ns, 0, false, std::move(copy), o.to})) {
+      kick_delay_timer();
+    }
+  }
+  return true;
+}
+
+void Node::kick_delay_timer() {
+  if (loop_alive_) uv_async_send(&delay_kick_);  // never on a closed handle
+}
+
+void Node::on_delay_kick(uv_async_t* handle) { static_cast<Node*>(handle->data)->arm_delay_timer(); }
+
+void Node::arm_delay_timer() {
+  auto due = delayed_.next_due();
+  if (!due) return;
+  int64_t wait_ns = *due - now_ns();
+  // libuv timers have millisecond resolution: round up so nothing fires early.
+  uint64_t wait_ms = wait_ns <= 0 ? 0 : static_cast<uint64_t>((wait_ns + 999'999) / 1'000'000);
+  uv_timer_start(&delay_timer_, &Node::on_delay_timer, wait_ms, 0);
+}
+
+void Node::on_delay_timer(uv_timer_t* handle) {
+  auto* self = static_cast<Node*>(handle->data);
+  std::vector<Outgoing> out;
+  std::unique_lock lk(self->mu_);
+  while (auto d = self->delayed_.pop_due(now_ns())) {
+    if (d->inbound) {
+      self->handle_datagram(d->bytes, d->addr, out);
+    } else {
+      self->socket_.send(d->bytes.data(), d->bytes.size(), d->addr, 0);
+    }
+  }
+  self->send_acks(out);
+  self->flush(lk, out, 0);
+  self->arm_delay_timer();
+}
+
+void Node::add_impairment_counters(nm_node_stats_t& s) {
+  std::lock_guard send_lock(send_mu_);
+  ImpairmentCounters c = retired_impairment_counters_;
+  for (auto& [peer, imp] : outbound_impairments_) add(c, imp->counters());
+  for (auto& [peer, imp] : inbound_impairments_) add(c, imp->counters());
+  s.impair_seen = c.seen;
+  s.impair_dropped_loss = c.dropped_loss;
+  s.impair_dropped_burst = c.dropped_burst;
+  s.impair_dropped_rate = c.dropped_rate;
+  s.impair_dropped_oversize = c.dropped_oversize;
+  s.impair_duplicated = c.duplicated;
+  s.impair_reordered = c.reordered;
+  s.impair_delayed = c.delayed;
+  s.impair_corrupted = c.corrupted;
+}
+
+}  // namespace nm::node

@@ -1,0 +1,236 @@
+// netmesh-to-netmesh extensions: capability hello, reliable recovery (ACK/NACK,
+// retransmission on NACK or timeout) and fragmentation of large events.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "node/clock.h"
+#include "node/node.h"
+#include "wire/frames.h"
+#include "wire/stream_window.h"
+
+namespace nm::node {
+
+namespace {
+constexpr auto kHelloWait = std::chrono::milliseconds(250);
+constexpr int64_t kNackRepeatNs = 20'000'000;  // re-NACK a persisting gap (the NACK may be lost)
+constexpr size_t kMaxResendPerTick = 64;       // per stream: keeps one tick's burst bounded
+}  // namespace
+
+bool Node::recovery(const session::Session& s, const stream::Stream& st) {
+  return st.config().reliable && s.has(wire::capability::kRecovery);
+}
+
+void Node::send_hello(session::Session& s, std::vector<Outgoing>& out) {
+  if (config_.compat_0_23) return;
+  // Rides in a StreamWindow grant for a stream id nobody opens: 0.23 ignores it.
+  uint64_t caps = wire::capability::kAll;
+  if (s.peer_capabilities != 0) caps |= wire::capability::kSeenYours;
+  build_grant(s, wire::kHelloStreamId, caps, out.emplace_back());
+  ++s.hellos_sent;
+}
+
+void Node::wait_for_hello(std::unique_lock<std::mutex>& lk, uint64_t peer_id) {
+  if (config_.compat_0_23) return;
+  hello_cv_.wait_for(lk, kHelloWait, [&] {
+    session::Session* s = session_for(peer_id);
+    return stopping_ || !s || s->peer_capabilities != 0;
+  });
+}
+
+void Node::seal_data_packet(session::Session& s, const stream::Stream& st,
+                            const stream::SentPacket& p, Outgoing& out) {
+  wire::Header h;
+  h.flags = st.config().reliable ? wire::flags::kReliable : 0;
+  h.frag_flags = p.frag_flags;
+  h.fragment_id = p.frag_id;
+  h.fragment_offset = p.frag_index;
+  h.stream_id = st.id();
+  h.sequence = p.seq;
+  h.event_count = p.event_count;
+  if (s.has(wire::capability::kEpochs)) {
+    h.subnet_id = st.tx_epoch();
+    h.origin_hash = p.charged_before;
+  }
+  std::memcpy(out.packet.payload(), p.payload.data(), p.payload.size());
+  s.seal(h, p.payload.size(), out.packet);
+  out.to = s.peer_addr();
+  out.peer = s.peer_node_id();
+}
+
+bool Node::build_events_packet(session::Session& s, const StreamPtr& st,
+                               std::span<const std::span<const uint8_t>> events, size_t& next,
+                               std::vector<Outgoing>& out) {
+  size_t payload_len = 0;
+  size_t end = wire::pack_until(events, next, wire::kMaxPayloadSize, wire::kMaxEventsPerPacket,
+                                &payload_len);
+  int64_t now = now_ns();
+  stream::SentPacket p;
+  p.charged_before = st->tx_charged();
+  if (!st->begin_packet(payload_len, end - next, &p.seq, now)) return false;
+  p.event_count = static_cast<uint16_t>(end - next);
+  p.payload.resize(payload_len);
+  uint8_t* w = p.payload.data();
+  for (size_t i = next; i < end; ++i) w = wire::write_frame(w, events[i]);
+  p.first_sent_ns = p.last_sent_ns = now;
+  seal_data_packet(s, *st, p, out.emplace_back());
+  if (recovery(s, *st)) st->retransmit().add(std::move(p));
+  next = end;
+  return true;
+}
+
+bool Node::pump_fragments(session::Session& s, const StreamPtr& st, size_t max_packets,
+                          std::vector<Outgoing>& out) {
+  auto& f = st->tx_fragmenting();
+  size_t built = 0;
+  while (f && built < max_packets) {
+    size_t chunk = std::min(wire::kMaxEventSize, f->event.size() - f->offset);
+    bool last = f->offset + chunk == f->event.size();
+    int64_t now = now_ns();
+    stream::SentPacket p;
+    p.charged_before = st->tx_charged();
+    if (!st->begin_packet(wire::kFrameOverhead + chunk, last ? 1 : 0, &p.seq, now)) return false;
+    p.event_count = 1;
+    p.frag_flags = wire::frag::kFragment | (last ? wire::frag::kLast : 0);
+    p.frag_id = f->frag_id;
+    p.frag_index = f->next_index++;
+    p.payload.resize(wire::kFrameOverhead + chunk);
+    wire::write_frame(p.payload.data(), std::span<const uint8_t>(f->event).subspan(f->offset, chunk));
+    p.first_sent_ns = p.last_sent_ns = now;
+    f->offset += chunk;
+    seal_data_packet(s, *st, p, out.emplace_back());
+    if (recovery(s, *st)) st->retransmit().add(std::move(p));
+    ++built;
+    if (last) f.reset();
+  }
+  return !f;
+}
+
+void Node::resend(session::Session& s, stream::Stream& st, std::vector<stream::SentPacket*>& packets,
+                  std::vector<Outgoing>& out) {
+  int64_t now = now_ns();
+  for (stream::SentPacket* p : packets) {
+    p->last_sent_ns = now;
+    ++p->transmissions;
+    ++st.counters().retransmits;
+    seal_data_packet(s, st, *p, out.emplace_back());  // same seq, fresh nonce
+  }
+  packets.clear();
+}
+
+void Node::build_ext_packet(session::Session& s, std::span<const wire::ExtFrame> frames, Outgoing& out) {
+  wire::Header h;
+  h.subprotocol_id = wire::kSubprotocolNetmesh;
+  h.stream_id = wire::kControlStreamId;
+  h.sequence = s.next_control_seq();
+  h.event_count = static_cast<uint16_t>(frames.size());
+  uint8_t* w = out.packet.payload();
+  for (const auto& f : frames) {
+    uint8_t body[wire::kExtFrameSize];
+    size_t n = wire::encode_ext_frame(f, body);
+    w = wire::write_frame(w, std::span<const uint8_t>(body, n));
+  }
+  s.seal(h, static_cast<size_t>(w - out.packet.payload()), out.packet);
+  out.to = s.peer_addr();
+  out.peer = s.peer_node_id();
+}
+
+void Node::handle_extension(session::Session& s, std::span<const uint8_t> plaintext, uint16_t count,
+                            std::vector<Outgoing>& out) {
+  std::vector<stream::SentPacket*> resend_list;
+  for (auto body : wire::read_frames(plaintext, count)) {
+    auto f = wire::decode_ext_frame(body);
+    if (!f) {
+      ++stats_.drop_malformed;
+      continue;
+    }
+    auto it = s.streams.find(f->stream_id);
+    if (it == s.streams.end()) continue;
+    stream::Stream& st = *it->second;
+    if (f->type == wire::ExtType::kCreditProbe) {
+      uint64_t total;
+      if (st.current_grant(&total)) build_grant(s, st.id(), total, out.emplace_back());
+      continue;
+    }
+    bool nack = f->type == wire::ExtType::kNack;
+    if (nack) ++st.counters().nacks_received;
+    st.retransmit().on_report(f->next_expected, f->missing, nack, now_ns(), st.rtt(), resend_list);
+    resend(s, st, resend_list, out);
+    if (st.tx_idle()) st.changed.notify_all();  // a draining close may be waiting
+  }
+}
+
+void Node::probe_credit(session::Session& s, stream::Stream& st, std::vector<Outgoing>& out) {
+  if (!s.has(wire::capability::kRecovery) || st.tx_credit().unbounded() || !st.probe_due(now_ns()))
+    return;
+  wire::ExtFrame f;
+  f.type = wire::ExtType::kCreditProbe;
+  f.stream_id = st.id();
+  build_ext_packet(s, std::span<const wire::ExtFrame>(&f, 1), out.emplace_back());
+}
+
+void Node::send_acks(std::vector<Outgoing>& out) {
+  if (ack_due_.empty()) return;
+  int64_t now = now_ns();
+  // Group by peer so each session gets one packet of frames.
+  std::unordered_map<uint64_t, std::vector<wire::ExtFrame>> by_peer;
+  for (const StreamPtr& st : ack_due_) {
+    if (!st->take_ack_due()) continue;
+    const auto& r = st->reorder();
+    wire::ExtFrame f;
+    f.stream_id = st->id();
+    f.next_expected = r.next_expected();
+    if (r.has_gaps()) {
+      f.type = wire::ExtType::kNack;
+      f.missing = r.missing_bitmap();
+      st->last_nack_ns = now;
+      ++st->counters().nacks_sent;
+    }
+    by_peer[st->peer_node_id()].push_back(f);
+  }
+  ack_due_.clear();
+  constexpr size_t kFramesPerPacket = wire::kMaxPayloadSize / (wire::kFrameOverhead + wire::kExtFrameSize);
+  for (auto& [peer, frames] : by_peer) {
+    session::Session* s = session_for(peer);
+    if (!s) continue;
+    for (size_t i = 0; i < frames.size(); i += kFramesPerPacket) {
+      size_t n = std::min(kFramesPerPacket, frames.size() - i);
+      build_ext_packet(*s, std::span<const wire::ExtFrame>(frames).subspan(i, n), out.emplace_back());
+    }
+  }
+}
+
+void Node::on_recovery_tick(uv_timer_t* handle) {
+  auto* self = static_cast<Node*>(handle->data);
+  std::vector<Outgoing> out;
+  std::unique_lock lk(self->mu_);
+  self->recovery_tick(out);
+  self->flush(lk, out, 0);
+}
+
+void Node::recovery_tick(std::vector<Outgoing>& out) {
+  int64_t now = now_ns();
+  std::vector<stream::SentPacket*> resend_list;
+  for (auto& [peer, s] : sessions_) {
+    if (!s->has(wire::capability::kRecovery)) continue;
+    for (auto& [id, st] : s->streams) {
+      if (!st->config().reliable && st->settle_losses(now)) grant_if_due(*s, st, out);
+      // Sender: tail loss and lost NACKs are recovered by the retransmission timer.
+      if (!st->retransmit().empty()) {
+        st->retransmit().timed_out(now, st->rtt(), kMaxResendPerTick, resend_list);
+        resend(*s, *st, resend_list, out);
+      }
+      if (st->tx_fragmenting() && !pump_fragments(*s, st, kMaxResendPerTick, out) &&
+          st->tx_credit().remaining() < wire::kMaxPacketSize)
+        probe_credit(*s, *st, out);
+      // Receiver: a gap that persists is NACKed again.
+      if (st->reorder().has_gaps() && now - st->last_nack_ns >= kNackRepeatNs) {
+        ack_due_.push_back(st);
+        st->request_ack();
+      }
+    }
+  }
+  send_acks(out);
+}
+
+}  // namespace nm::node

@@ -1,0 +1,47 @@
+// Sender side of reliable recovery: packets kept until the receiver's cumulative ACK
+// passes them, re-sent on a NACK or when their retransmission timer fires.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "stream/rtt_estimator.h"
+
+namespace nm::stream {
+
+// Everything needed to rebuild a data packet with a fresh nonce.
+struct SentPacket {
+  uint64_t seq = 0;
+  uint16_t event_count = 0;
+  uint8_t frag_flags = 0;
+  uint16_t frag_id = 0;
+  uint16_t frag_index = 0;
+  uint64_t charged_before = 0;   // cumulative credit charge before this packet
+  std::vector<uint8_t> payload;  // plaintext frames
+  int64_t first_sent_ns = 0;
+  int64_t last_sent_ns = 0;
+  uint32_t transmissions = 1;
+};
+
+class RetransmitBuffer {
+ public:
+  void add(SentPacket&& p) { unacked_.push_back(std::move(p)); }
+
+  // Receiver report: every seq < next_expected arrived. With `nack`, next_expected and each
+  // bit i of missing (seq next_expected+1+i) are missing and are queued for resend unless
+  // re-sent within the last smoothed RTT. Returns how many packets were released.
+  size_t on_report(uint64_t next_expected, uint64_t missing, bool nack, int64_t now,
+                   RttEstimator& rtt, std::vector<SentPacket*>& resend);
+  // Packets whose timer expired (oldest first, at most `max`), with exponential backoff.
+  void timed_out(int64_t now, const RttEstimator& rtt, size_t max, std::vector<SentPacket*>& resend);
+
+  bool empty() const { return unacked_.empty(); }
+  size_t size() const { return unacked_.size(); }
+  size_t bytes() const;
+
+ private:
+  SentPacket* find(uint64_t seq);
+  std::deque<SentPacket> unacked_;  // ascending seq
+};
+
+}  // namespace nm::stream

@@ -1,0 +1,36 @@
+// Smoothed RTT and retransmission timeout (RFC 6298), per stream.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+
+namespace nm::stream {
+
+class RttEstimator {
+ public:
+  static constexpr int64_t kInitialRto = 200'000'000;  // before any sample
+  static constexpr int64_t kMinRto = 10'000'000;       // covers delayed ACKs and scheduling
+  static constexpr int64_t kMaxRto = 2'000'000'000;
+
+  void sample(int64_t rtt_ns) {
+    if (rtt_ns < 0) return;
+    if (srtt_ == 0) {
+      srtt_ = rtt_ns;
+      rttvar_ = rtt_ns / 2;
+    } else {
+      int64_t err = rtt_ns > srtt_ ? rtt_ns - srtt_ : srtt_ - rtt_ns;
+      rttvar_ = (3 * rttvar_ + err) / 4;
+      srtt_ = (7 * srtt_ + rtt_ns) / 8;
+    }
+  }
+  int64_t srtt() const { return srtt_; }
+  int64_t rto() const {
+    if (srtt_ == 0) return kInitialRto;
+    return std::clamp(srtt_ + 4 * rttvar_, kMinRto, kMaxRto);
+  }
+
+ private:
+  int64_t srtt_ = 0;
+  int64_t rttvar_ = 0;
+};
+
+}  // namespace nm::stream

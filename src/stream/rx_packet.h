@@ -1,0 +1,19 @@
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace nm::stream {
+
+// A decrypted data packet on its way to the application.
+struct RxPacket {
+  uint64_t seq = 0;
+  std::vector<std::vector<uint8_t>> events;
+  uint32_t cost = 0;        // plaintext + 84: the credit the sender was charged
+  uint8_t frag_flags = 0;   // see wire::frag
+  uint16_t frag_index = 0;
+  uint32_t epoch = 0;            // the sender's stream incarnation (0 from a 0.23 peer)
+  uint64_t charged_before = 0;   // the sender's cumulative charge before this packet
+  bool accounted = false;        // charged_before is meaningful (netmesh peer)
+};
+
+}  // namespace nm::stream

@@ -1,0 +1,55 @@
+// netmesh's extensions to the 0.23 wire, used only between netmesh nodes (README,
+// "Protocol"). A 0.23 node never receives anything it does not understand:
+//  - The capability hello rides in a StreamWindow grant (0x0B00) for a stream id nobody
+//    opens; 0.23 ignores grants for unknown streams, a netmesh node reads the capabilities.
+//  - ACK/NACK frames use subprotocol 0x4E4D, sent only to peers whose hello arrived.
+//  - Fragments are ordinary data packets marked in frag_flags (header byte 7) with the
+//    fragment's index in fragment_offset.
+//  - Data packets carry the stream's epoch (incremented on every reopen) in subnet_id and
+//    the sender's cumulative credit charge before the packet in origin_hash, so a receiver
+//    can tell a reopened stream from a late packet and credit back exactly what was lost.
+// Every one of these header fields is covered by the AAD.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+namespace nm::wire {
+
+inline constexpr uint64_t kHelloStreamId = 0x014853454D54454EULL;  // "NETMESH\x01" LE
+inline constexpr uint16_t kSubprotocolNetmesh = 0x4E4D;
+
+namespace capability {
+inline constexpr uint64_t kRecovery = 1 << 0;   // ACK/NACK + retransmission
+inline constexpr uint64_t kFragments = 1 << 1;  // events above 8104 bytes
+inline constexpr uint64_t kEpochs = 1 << 2;     // stream epoch + cumulative charge in headers
+inline constexpr uint64_t kAll = kRecovery | kFragments | kEpochs;
+inline constexpr uint64_t kSeenYours = uint64_t{1} << 63;  // the sender has our hello
+}  // namespace capability
+
+namespace frag {
+inline constexpr uint8_t kFragment = 0x01;
+inline constexpr uint8_t kLast = 0x02;
+}  // namespace frag
+
+enum class ExtType : uint8_t { kAck = 1, kNack = 2, kCreditProbe = 3 };
+
+// ACK / NACK use 0.23's NackPayload semantics (§8): every seq < next_expected arrived; for
+// a NACK next_expected itself and each set bit i (seq next_expected+1+i) are missing.
+// A credit probe (other fields 0) comes from a sender stalled on credit: grants are
+// cumulative but not retransmitted, so a lost last grant would stall it for good; the
+// receiver answers with its current grant.
+struct ExtFrame {
+  ExtType type = ExtType::kAck;
+  uint64_t stream_id = 0;
+  uint64_t next_expected = 0;
+  uint64_t missing = 0;  // NACK only
+};
+
+inline constexpr size_t kExtFrameSize = 25;
+// Writes the frame body (without the u32 frame length) and returns its size.
+size_t encode_ext_frame(const ExtFrame& f, uint8_t* out);
+std::optional<ExtFrame> decode_ext_frame(std::span<const uint8_t> body);
+
+}  // namespace nm::wire

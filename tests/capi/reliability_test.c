@@ -1,0 +1,421 @@
+/* Loss recovery, consumption-driven credit, large events and the 0.23 fallback, under
+ * seeded fault injection. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test_support.h"
+
+/* ---- a transfer: one sender thread, one reader thread, on stream 1 of a fresh pair ---- */
+
+typedef struct transfer {
+  test_pair p;
+  nm_stream_t* tx;
+  nm_stream_t* rx;
+  uint32_t events;
+  size_t event_size; /* >= 4: the first 4 bytes carry the index */
+  /* results */
+  nm_status send_result;
+  uint32_t received;
+  uint32_t out_of_order;
+  uint32_t duplicates;
+  uint32_t corrupt;
+  uint8_t* seen;
+  volatile int sender_done;
+  int reliable;
+} transfer;
+
+static void* transfer_sender(void* arg) {
+  transfer* t = arg;
+  uint8_t* buf = calloc(1, t->event_size);
+  t->send_result = NM_OK;
+  for (uint32_t i = 0; i < t->events && t->send_result == NM_OK; ++i) {
+    memcpy(buf, &i, 4);
+    for (size_t k = 4; k < t->event_size; ++k) buf[k] = (uint8_t)(i + k);
+    nm_event_t e = {buf, t->event_size};
+    t->send_result = nm_stream_send_blocking(t->tx, &e, 1, 20000, NULL);
+  }
+  free(buf);
+  t->sender_done = 1;
+  return NULL;
+}
+
+static void* transfer_reader(void* arg) {
+  transfer* t = arg;
+  uint8_t* buf = malloc(t->event_size + 1);
+  int64_t last = -1;
+  int idle = 0;
+  /* fire-and-forget: what is lost stays lost, so stop 1 s after the sender; reliable:
+   * everything must come, the sender's last fragments may still be in flight */
+  int idle_limit = t->reliable ? 100 : 10;
+  while (t->received < t->events && idle < idle_limit) {
+    size_t n = 0;
+    nm_status s = nm_stream_recv(t->rx, buf, t->event_size + 1, &n, 100);
+    if (s == NM_ERR_TIMEOUT) {
+      if (t->sender_done) ++idle;
+      continue;
+    }
+    if (s != NM_OK || n != t->event_size) {
+      ++t->corrupt;
+      continue;
+    }
+    uint32_t i;
+    memcpy(&i, buf, 4);
+    int ok = i < t->events;
+    for (size_t k = 4; ok && k < t->event_size; ++k) ok = buf[k] == (uint8_t)(i + k);
+    if (!ok) {
+      ++t->corrupt;
+      continue;
+    }
+    if (t->seen[i]) ++t->duplicates;
+    t->seen[i] = 1;
+    if ((int64_t)i < last) ++t->out_of_order;
+    last = i;
+    ++t->received;
+  }
+  free(buf);
+  return NULL;
+}
+
+static void transfer_setup(transfer* t, nm_reliability mode, uint32_t window) {
+  memset(t, 0, sizeof *t);
+  test_pair_connect(&t->p);
+  nm_stream_config_t cfg;
+  nm_stream_config_init(&cfg);
+  cfg.reliability = mode;
+  cfg.window_bytes = window;
+  t->reliable = mode == NM_RELIABLE;
+  test_open_both(&t->p, 1, &cfg, &t->tx, &t->rx);
+}
+
+static void transfer_run(transfer* t, uint32_t events, size_t event_size) {
+  t->events = events;
+  t->event_size = event_size;
+  t->seen = calloc(events, 1);
+  pthread_t s, r;
+  pthread_create(&r, NULL, transfer_reader, t);
+  pthread_create(&s, NULL, transfer_sender, t);
+  pthread_join(s, NULL);
+  pthread_join(r, NULL);
+}
+
+static void transfer_teardown(transfer* t) {
+  free(t->seen);
+  nm_stream_free(t->tx);
+  nm_stream_free(t->rx);
+  test_pair_free(&t->p);
+}
+
+/* Impairs everything a's side of the pair sends and receives: data one way, ACKs, NACKs
+ * and grants the other. */
+static void impair_both_ways(transfer* t, const nm_impairment_t* imp) {
+  NM_OK_OR_FAIL(nm_node_set_impairment(t->p.a, 0, NM_BOTH_DIRECTIONS, imp));
+}
+
+/* ---- the grid ---- */
+
+static const double kLoss[] = {0.0, 0.01, 0.10, 0.30};
+
+static void grid_cell(nm_reliability mode, double loss, int dup, int reorder, int delay, uint64_t seed) {
+  transfer t;
+  transfer_setup(&t, mode, 65536);
+  nm_impairment_t imp;
+  nm_impairment_init(&imp);
+  imp.loss = loss;
+  imp.duplicate = dup ? 0.05 : 0;
+  imp.reorder = reorder ? 0.10 : 0;
+  imp.reorder_window_us = 3000;
+  imp.delay_us = delay ? 1000 : 0;
+  imp.jitter_us = delay ? 1000 : 0;
+  imp.seed = seed;
+  impair_both_ways(&t, &imp);
+  const uint32_t n = 400;
+  transfer_run(&t, n, 64);
+
+  nm_node_stats_t na;
+  nm_node_stats(t.p.a, &na);
+  nm_stream_stats_t tx, rx;
+  nm_stream_stats(t.tx, &tx);
+  nm_stream_stats(t.rx, &rx);
+  printf("  %-8s loss %4.0f%% dup %d reorder %d delay %d: sent %s, got %u/%u, ooo %u, dup %u, "
+         "retransmits %llu, nacks %llu, lost credit ok, injected drops %llu\n",
+         mode == NM_RELIABLE ? "reliable" : "ff", loss * 100, dup, reorder, delay,
+         nm_strerror(t.send_result), t.received, n, t.out_of_order, t.duplicates,
+         (unsigned long long)tx.retransmits, (unsigned long long)rx.nacks_sent,
+         (unsigned long long)(na.impair_dropped_loss));
+  assert_int_equal(t.send_result, NM_OK); /* never stalls: credit always comes back */
+  assert_int_equal(t.corrupt, 0);
+  assert_int_equal(t.duplicates, 0); /* network duplicates are suppressed in both modes */
+  if (mode == NM_RELIABLE) {
+    assert_int_equal(t.received, n); /* exactly once ... */
+    assert_int_equal(t.out_of_order, 0); /* ... and in order */
+    assert_true(tx.recovering);
+    if (loss > 0) assert_true(tx.retransmits > 0);
+  } else {
+    if (!reorder && !delay) assert_int_equal(t.out_of_order, 0);
+    if (loss == 0) assert_int_equal(t.received, n);
+    if (loss >= 0.10) assert_true(t.received < n); /* loss is real ... */
+    assert_true(t.received >= n * (1 - loss) * 0.6); /* ... and bounded */
+  }
+  transfer_teardown(&t);
+}
+
+static void grid(nm_reliability mode) {
+  uint64_t seed = 1;
+  for (size_t l = 0; l < sizeof kLoss / sizeof kLoss[0]; ++l)
+    for (int dup = 0; dup < 2; ++dup)
+      for (int reorder = 0; reorder < 2; ++reorder)
+        for (int delay = 0; delay < 2; ++delay) grid_cell(mode, kLoss[l], dup, reorder, delay, seed++);
+}
+
+static void reliable_grid(void** state) {
+  (void)state;
+  grid(NM_RELIABLE);
+}
+
+static void fire_and_forget_grid(void** state) {
+  (void)state;
+  grid(NM_FIRE_AND_FORGET);
+}
+
+/* ---- flow control on consumption ---- */
+
+static void slow_reader_holds_the_sender_at_its_window(void** state) {
+  (void)state;
+  transfer t;
+  transfer_setup(&t, NM_RELIABLE, 65536);
+  static uint8_t kb[1000];
+  nm_event_t e = {kb, sizeof kb};
+  size_t accepted = 0;
+  nm_status s;
+  while ((s = nm_stream_send(t.tx, &e, 1, NULL)) == NM_OK) ++accepted;
+  assert_int_equal(s, NM_ERR_BACKPRESSURE);
+  assert_int_equal(accepted, 65536 / 1088);
+  /* the reader takes one event at a time; the sender only ever gets that much back
+   * (grants are batched, but a stalled sender's probe fetches what was read) */
+  char buf[1000];
+  size_t n;
+  for (int round = 0; round < 20; ++round) {
+    NM_OK_OR_FAIL(nm_stream_recv(t.rx, buf, sizeof buf, &n, 2000));
+    NM_OK_OR_FAIL(nm_stream_send_blocking(t.tx, &e, 1, 2000, NULL));
+    assert_int_equal(nm_stream_send(t.tx, &e, 1, NULL), NM_ERR_BACKPRESSURE);
+    nm_stream_stats_t rx;
+    nm_stream_stats(t.rx, &rx);
+    /* memory on the receiving side stays within the window */
+    assert_true(rx.rx_buffered_bytes <= 65536);
+    assert_true(rx.inbound_pending <= 60);
+  }
+  nm_stream_stats_t tx;
+  nm_stream_stats(t.tx, &tx);
+  assert_true(tx.backpressure_events >= 1);
+  assert_true(tx.tx_credit_remaining < 1088); /* still held at the window */
+  transfer_teardown(&t);
+}
+
+/* ---- large events ---- */
+
+static void sixteen_mib_events_under_loss(void** state) {
+  (void)state;
+  for (int mode = 0; mode < 2; ++mode) {
+    transfer t;
+    transfer_setup(&t, mode ? NM_RELIABLE : NM_FIRE_AND_FORGET, 65536);
+    nm_impairment_t imp;
+    nm_impairment_init(&imp);
+    imp.loss = mode ? 0.05 : 0.0005; /* fire-and-forget: some events must survive */
+    imp.seed = 42;
+    impair_both_ways(&t, &imp);
+    const size_t size = 16u << 20;
+    transfer_run(&t, 3, size);
+    nm_stream_stats_t rx;
+    nm_stream_stats(t.rx, &rx);
+    printf("  %s: %u of 3 16-MiB events, %llu incomplete dropped\n", mode ? "reliable" : "ff",
+           t.received, (unsigned long long)rx.rx_incomplete_dropped);
+    assert_int_equal(t.send_result, NM_OK);
+    assert_int_equal(t.corrupt, 0);
+    if (mode) {
+      assert_int_equal(t.received, 3);
+      assert_int_equal(t.out_of_order, 0);
+    } else {
+      /* what arrives is whole; what lost a fragment is dropped whole and counted */
+      assert_int_equal(t.received + rx.rx_incomplete_dropped, 3);
+    }
+    transfer_teardown(&t);
+  }
+}
+
+static void max_event_bytes_is_enforced_on_both_sides(void** state) {
+  (void)state;
+  nm_node_config_t small;
+  test_config(&small, 0x42);
+  small.max_event_bytes = 100000;
+  static uint8_t big[200000];
+  nm_event_t e = {big, sizeof big};
+  nm_stream_t *a, *b;
+  test_pair p;
+  /* the sender refuses what exceeds its own limit */
+  test_pair_connect_with(&p, &small, NULL);
+  test_open_both(&p, 5, NULL, &a, &b);
+  assert_int_equal(nm_stream_send(a, &e, 1, NULL), NM_ERR_EVENT_TOO_LARGE);
+  nm_stream_free(a);
+  nm_stream_free(b);
+  test_pair_free(&p);
+  /* the receiver drops (and counts) what exceeds its limit, and the stream goes on */
+  test_pair_connect_with(&p, NULL, &small);
+  test_open_both(&p, 5, NULL, &a, &b);
+  NM_OK_OR_FAIL(nm_stream_send_blocking(a, &e, 1, 5000, NULL));
+  nm_event_t after = test_event("after");
+  NM_OK_OR_FAIL(nm_stream_send_blocking(a, &after, 1, 5000, NULL));
+  char buf[16];
+  size_t n;
+  NM_OK_OR_FAIL(nm_stream_recv(b, buf, sizeof buf, &n, 5000));
+  assert_int_equal(n, 5);
+  nm_stream_stats_t st;
+  nm_stream_stats(b, &st);
+  assert_int_equal(st.rx_oversize_dropped, 1);
+  nm_stream_free(a);
+  nm_stream_free(b);
+  test_pair_free(&p);
+}
+
+/* ---- close ---- */
+
+static void drain_then_close_waits_for_acknowledgement(void** state) {
+  (void)state;
+  transfer t;
+  transfer_setup(&t, NM_RELIABLE, 0);
+  nm_impairment_t imp;
+  nm_impairment_init(&imp);
+  imp.loss = 0.3;
+  imp.seed = 7;
+  impair_both_ways(&t, &imp);
+  static uint8_t ev[100];
+  for (uint32_t i = 0; i < 200; ++i) {
+    memcpy(ev, &i, 4);
+    nm_event_t e = {ev, sizeof ev};
+    NM_OK_OR_FAIL(nm_stream_send(t.tx, &e, 1, NULL));
+  }
+  /* returns once every packet was acknowledged, despite 30% loss both ways */
+  NM_OK_OR_FAIL(nm_node_close_stream(t.p.a, t.tx));
+  nm_stream_stats_t rx;
+  nm_stream_stats(t.rx, &rx);
+  assert_int_equal(rx.inbound_pending, 200);
+  for (uint32_t i = 0; i < 200; ++i) {
+    size_t n;
+    NM_OK_OR_FAIL(nm_stream_recv(t.rx, ev, sizeof ev, &n, 0));
+    uint32_t got;
+    memcpy(&got, ev, 4);
+    assert_int_equal(got, i);
+  }
+  transfer_teardown(&t);
+}
+
+static void reopened_stream_is_not_confused_with_the_old_one(void** state) {
+  (void)state;
+  transfer t;
+  transfer_setup(&t, NM_RELIABLE, 65536);
+  nm_event_t e = test_event("old");
+  for (int i = 0; i < 50; ++i) NM_OK_OR_FAIL(nm_stream_send(t.tx, &e, 1, NULL));
+  NM_OK_OR_FAIL(nm_node_close_stream(t.p.a, t.tx));
+  nm_stream_t* again;
+  nm_stream_config_t cfg;
+  nm_stream_config_init(&cfg);
+  cfg.reliability = NM_RELIABLE;
+  NM_OK_OR_FAIL(nm_node_open_stream(t.p.a, t.p.b_id, 1, &cfg, &again));
+  nm_event_t fresh = test_event("new");
+  for (int i = 0; i < 5; ++i) NM_OK_OR_FAIL(nm_stream_send(again, &fresh, 1, NULL));
+  char buf[8];
+  size_t n;
+  for (int i = 0; i < 55; ++i) {
+    NM_OK_OR_FAIL(nm_stream_recv(t.rx, buf, sizeof buf, &n, 2000));
+    assert_memory_equal(buf, i < 50 ? "old" : "new", 3);
+  }
+  nm_stream_stats_t rx;
+  nm_stream_stats(t.rx, &rx);
+  assert_int_equal(rx.rx_duplicates_dropped, 0); /* seq 0..4 again were not taken as duplicates */
+  nm_stream_free(again);
+  transfer_teardown(&t);
+}
+
+/* ---- a node that speaks only net-mesh 0.23 ---- */
+
+static void compat_peer_gets_only_0_23(void** state) {
+  (void)state;
+  nm_node_config_t c;
+  test_config(&c, 0x42);
+  c.compat_0_23 = 1;
+  nm_node_t* old_node;
+  NM_OK_OR_FAIL(nm_node_new(&c, &old_node));
+  nm_node_t* a = test_node(0x42);
+  uint64_t a_id, old_id;
+  nm_node_id(a, &a_id);
+  nm_node_id(old_node, &old_id);
+  assert_int_equal(nm_node_accept(old_node, a_id, 0), NM_ERR_TIMEOUT);
+  uint8_t key[32];
+  char addr[NM_ADDR_MAX];
+  nm_node_public_key(old_node, key);
+  nm_node_local_addr(old_node, addr, sizeof addr);
+  NM_OK_OR_FAIL(nm_node_connect(a, addr, key, old_id));
+  NM_OK_OR_FAIL(nm_node_accept(old_node, a_id, 1000));
+
+  nm_stream_config_t cfg;
+  nm_stream_config_init(&cfg);
+  cfg.reliability = NM_RELIABLE;
+  nm_stream_t *tx, *rx;
+  NM_OK_OR_FAIL(nm_node_open_stream(a, old_id, 3, &cfg, &tx));
+  NM_OK_OR_FAIL(nm_node_open_stream(old_node, a_id, 3, &cfg, &rx));
+  /* no fragmentation towards 0.23: the largest event is one packet */
+  static uint8_t big[NM_MAX_EVENT_SIZE + 1];
+  nm_event_t over = {big, sizeof big};
+  assert_int_equal(nm_stream_send(tx, &over, 1, NULL), NM_ERR_EVENT_TOO_LARGE);
+  assert_true(strstr(nm_last_error_message(), "0.23") != NULL);
+  nm_event_t max = {big, NM_MAX_EVENT_SIZE};
+  NM_OK_OR_FAIL(nm_stream_send(tx, &max, 1, NULL));
+  size_t n;
+  NM_OK_OR_FAIL(nm_stream_recv(rx, big, sizeof big, &n, 2000));
+  assert_int_equal(n, NM_MAX_EVENT_SIZE);
+  /* reliable is 0.23's reliable: no retransmission state, no extension traffic */
+  nm_stream_stats_t st;
+  nm_stream_stats(tx, &st);
+  assert_int_equal(st.recovering, 0);
+  assert_int_equal(st.tx_unacked_packets, 0);
+  nm_node_stats_t ns;
+  nm_node_stats(old_node, &ns);
+  assert_int_equal(ns.drop_unknown_subprotocol, 0); /* nothing 0.23 does not know was sent */
+  nm_stream_free(tx);
+  nm_stream_free(rx);
+  nm_node_free(a);
+  nm_node_free(old_node);
+}
+
+static void impairment_arguments(void** state) {
+  (void)state;
+  nm_node_t* n = test_node(1);
+  nm_impairment_t imp;
+  nm_impairment_init(&imp);
+  assert_int_equal(imp.seed, 1);
+  imp.loss = 1.5;
+  assert_int_equal(nm_node_set_impairment(n, 0, NM_OUTBOUND, &imp), NM_ERR_INVALID_ARGUMENT);
+  imp.loss = 0.5;
+  assert_int_equal(nm_node_set_impairment(n, 0, (nm_direction)0, &imp), NM_ERR_INVALID_ARGUMENT);
+  NM_OK_OR_FAIL(nm_node_set_impairment(n, 0, NM_OUTBOUND, &imp));
+  NM_OK_OR_FAIL(nm_node_set_impairment(n, 0, NM_OUTBOUND, NULL));
+  assert_int_equal(nm_impairment_init(NULL), NM_ERR_INVALID_ARGUMENT);
+  nm_node_free(n);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(impairment_arguments),
+      cmocka_unit_test(reliable_grid),
+      cmocka_unit_test(fire_and_forget_grid),
+      cmocka_unit_test(slow_reader_holds_the_sender_at_its_window),
+      cmocka_unit_test(sixteen_mib_events_under_loss),
+      cmocka_unit_test(max_event_bytes_is_enforced_on_both_sides),
+      cmocka_unit_test(drain_then_close_waits_for_acknowledgement),
+      cmocka_unit_test(reopened_stream_is_not_confused_with_the_old_one),
+      cmocka_unit_test(compat_peer_gets_only_0_23),
+  };
+  return cmocka_run_group_tests_name("reliability", tests, NULL, NULL);
+}
