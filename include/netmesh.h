@@ -190,10 +190,12 @@ NM_API nm_status nm_node_event_fd(nm_node_t* node, int* out_fd);
  * out of band. Blocks up to handshake_timeout_ms x handshake_retries. */
 NM_API nm_status nm_node_connect(nm_node_t* node, const char* addr,
                                  const uint8_t peer_public_key[NM_KEY_SIZE], uint64_t peer_node_id);
-/* Responder: answer handshakes from peer_node_id from now on (the permission persists, also
- * for later re-handshakes) and wait up to timeout_ms (-1 = forever, 0 = don't wait) until a
- * session with it exists. A direct msg1 does not name its sender, so only peers allowed
- * here or dialled with nm_node_connect can open a session with this node. */
+/* Responder: let peer_node_id handshake with this node from now on (also later
+ * re-handshakes). A direct msg1 does not name its sender, so only peers allowed here, by
+ * nm_node_accept, or dialled with nm_node_connect can open a session with this node. */
+NM_API nm_status nm_node_allow_peer(nm_node_t* node, uint64_t peer_node_id);
+/* Responder: nm_node_allow_peer, then wait up to timeout_ms (-1 = forever, 0 = just check)
+ * until a session with the peer exists. */
 NM_API nm_status nm_node_accept(nm_node_t* node, uint64_t peer_node_id, int timeout_ms);
 
 /* ---- fault injection (testing) ---- */

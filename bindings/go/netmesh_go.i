@@ -12,8 +12,9 @@
              (char* buf, size_t buf_len), (const void* key, size_t len)
 %{ $1 = ($1_ltype)$input.array; $2 = (size_t)$input.len; %}
 
-/* 32-byte keys as []byte. A short slice becomes NULL, which the library reports as
- * NM_ERR_INVALID_ARGUMENT instead of reading or writing past the slice. */
+/* 32-byte keys (parameters, and the config's psk/seed/key members) as []byte. A short slice
+ * becomes NULL, which the library reports as NM_ERR_INVALID_ARGUMENT instead of reading or
+ * writing past the slice. */
 %typemap(gotype) uint8_t KEY[ANY] "[]byte"
 %typemap(in) uint8_t KEY[ANY] %{ $1 = $input.len >= $1_dim0 ? ($1_ltype)$input.array : NULL; %}
 %typemap(memberin) uint8_t KEY[ANY] %{ if ($input) memcpy($1, $input, $1_dim0); %}

@@ -233,6 +233,14 @@ nm_status nm_node_connect(nm_node_t* handle, const char* addr, const uint8_t key
   });
 }
 
+nm_status nm_node_allow_peer(nm_node_t* handle, uint64_t peer_node_id) {
+  return guarded([&] {
+    std::shared_ptr<nm::node::Node> node;
+    if (nm_status s = with_node(handle, node); s != NM_OK) return s;
+    return node->allow_peer(peer_node_id);
+  });
+}
+
 nm_status nm_node_accept(nm_node_t* handle, uint64_t peer_node_id, int timeout_ms) {
   return guarded([&] {
     std::shared_ptr<nm::node::Node> node;

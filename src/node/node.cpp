@@ -203,17 +203,20 @@ void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
   p.cost = static_cast<uint32_t>(plaintext.size() + wire::kPacketOverhead);
   p.frag_flags = s.has(wire::capability::kFragments) ? h.frag_flags : 0;
   p.frag_index = h.fragment_offset;
+  // How to receive follows how the peer sends (its RELIABLE flag), not our own config:
+  // a stream the peer started before we opened it must not change mode midway.
+  bool sender_reliable = h.flags & wire::flags::kReliable;
   bool epochs = s.has(wire::capability::kEpochs);
   if (epochs) {
     p.epoch = h.subnet_id;
     p.charged_before = h.origin_hash;
-    p.accounted = !st->config().reliable;
+    p.accounted = !sender_reliable;
   }
   for (auto e : wire::read_frames(plaintext, h.event_count)) p.events.emplace_back(e.begin(), e.end());
-  bool ordered = recovery(s, *st);
+  bool ordered = sender_reliable && s.has(wire::capability::kRecovery);
   // Duplicates are dropped, except on 0.23 fire-and-forget streams: a 0.23 sender restarts
   // sequences at 0 when it reopens a stream, and nothing on its wire says so.
-  bool dedup = st->config().reliable || epochs;
+  bool dedup = sender_reliable || st->config().reliable || epochs;
   int64_t now = now_ns();
   size_t added = st->on_packet(std::move(p), ordered, dedup, config_.max_event_bytes, now);
   if (ordered && std::find(ack_due_.begin(), ack_due_.end(), st) == ack_due_.end())

@@ -56,6 +56,7 @@ class Node {
 
   // Handshakes.
   nm_status connect(const std::string& addr, const crypto::Key32& peer_public_key, uint64_t peer_id);
+  nm_status allow_peer(uint64_t peer_id);
   nm_status accept(uint64_t peer_id, int timeout_ms);
 
   // Streams.

@@ -51,6 +51,13 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
                           " ms (peer down, or wrong PSK, public key or node id?)");
 }
 
+nm_status Node::allow_peer(uint64_t peer_id) {
+  std::lock_guard lk(mu_);
+  if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
+  known_peers_.insert(peer_id);
+  return NM_OK;
+}
+
 nm_status Node::accept(uint64_t peer_id, int timeout_ms) {
   std::unique_lock lk(mu_);
   if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");

@@ -338,6 +338,61 @@ static void reopened_stream_is_not_confused_with_the_old_one(void** state) {
   transfer_teardown(&t);
 }
 
+typedef struct late_open {
+  test_pair* p;
+  nm_status result;
+} late_open;
+
+static void* send_1000_reliable(void* arg) {
+  late_open* job = arg;
+  nm_stream_config_t cfg;
+  nm_stream_config_init(&cfg);
+  cfg.reliability = NM_RELIABLE;
+  nm_stream_t* s;
+  job->result = nm_node_open_stream(job->p->a, job->p->b_id, 2, &cfg, &s);
+  for (uint32_t i = 0; i < 1000 && job->result == NM_OK; i += 8) {
+    nm_event_t ev[8];
+    uint32_t v[8];
+    for (int k = 0; k < 8; ++k) {
+      v[k] = i + k;
+      ev[k] = (nm_event_t){&v[k], 4};
+    }
+    job->result = nm_stream_send_blocking(s, ev, 8, 10000, NULL);
+  }
+  nm_stream_free(s);
+  return NULL;
+}
+
+static void stream_opened_while_packets_arrive(void** state) {
+  (void)state;
+  /* The peer starts a reliable stream; we open it only after packets (and the peer's
+   * retransmissions of packets we did not yet acknowledge) arrive: delivery stays
+   * exactly once and in order. */
+  for (int delay_us = 500; delay_us <= 4000; delay_us += 700) {
+    test_pair p;
+    test_pair_connect(&p);
+    late_open job = {&p, NM_OK};
+    pthread_t t;
+    pthread_create(&t, NULL, send_1000_reliable, &job);
+    usleep(delay_us);
+    nm_stream_t* b;
+    NM_OK_OR_FAIL(nm_node_open_stream(p.b, p.a_id, 2, NULL, &b));
+    for (uint32_t i = 0; i < 1000; ++i) {
+      uint32_t v;
+      size_t n;
+      NM_OK_OR_FAIL(nm_stream_recv(b, &v, sizeof v, &n, 5000));
+      assert_int_equal(v, i);
+    }
+    uint32_t extra;
+    size_t n;
+    assert_int_equal(nm_stream_recv(b, &extra, sizeof extra, &n, 200), NM_ERR_TIMEOUT);
+    pthread_join(t, NULL);
+    assert_int_equal(job.result, NM_OK);
+    nm_stream_free(b);
+    test_pair_free(&p);
+  }
+}
+
 /* ---- a node that speaks only net-mesh 0.23 ---- */
 
 static void compat_peer_gets_only_0_23(void** state) {
@@ -415,6 +470,7 @@ int main(void) {
       cmocka_unit_test(max_event_bytes_is_enforced_on_both_sides),
       cmocka_unit_test(drain_then_close_waits_for_acknowledgement),
       cmocka_unit_test(reopened_stream_is_not_confused_with_the_old_one),
+      cmocka_unit_test(stream_opened_while_packets_arrive),
       cmocka_unit_test(compat_peer_gets_only_0_23),
   };
   return cmocka_run_group_tests_name("reliability", tests, NULL, NULL);

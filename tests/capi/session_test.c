@@ -49,7 +49,7 @@ static void expect_rejected(uint8_t psk_a, uint8_t psk_b, int wrong_key, int wro
   uint64_t a_id, b_id;
   nm_node_id(a, &a_id);
   nm_node_id(b, &b_id);
-  assert_int_equal(nm_node_accept(b, a_id, 0), NM_ERR_TIMEOUT);
+  NM_OK_OR_FAIL(nm_node_allow_peer(b, a_id));
   uint8_t key[32];
   char addr[NM_ADDR_MAX];
   nm_node_public_key(b, key);
@@ -81,6 +81,26 @@ static void wrong_responder_key_is_rejected(void** state) {
 static void wrong_node_id_is_rejected(void** state) {
   (void)state;
   expect_rejected(0x42, 0x42, 0, 1);
+}
+
+static void unknown_initiator_is_not_answered(void** state) {
+  (void)state;
+  /* b never allowed a: a direct msg1 names nobody, so b cannot and does not answer */
+  nm_node_t* a = test_node(0x42);
+  nm_node_t* b = test_node(0x42);
+  uint64_t b_id;
+  nm_node_id(b, &b_id);
+  uint8_t key[32];
+  char addr[NM_ADDR_MAX];
+  nm_node_public_key(b, key);
+  nm_node_local_addr(b, addr, sizeof addr);
+  assert_int_equal(nm_node_connect(a, addr, key, b_id), NM_ERR_HANDSHAKE);
+  nm_node_stats_t sb;
+  nm_node_stats(b, &sb);
+  assert_int_equal(sb.drop_unexpected_handshake, 2);
+  assert_int_equal(sb.sessions, 0);
+  nm_node_free(a);
+  nm_node_free(b);
 }
 
 static void connect_to_nobody_times_out(void** state) {
@@ -154,6 +174,7 @@ int main(void) {
       cmocka_unit_test(wrong_psk_is_rejected),
       cmocka_unit_test(wrong_responder_key_is_rejected),
       cmocka_unit_test(wrong_node_id_is_rejected),
+      cmocka_unit_test(unknown_initiator_is_not_answered),
       cmocka_unit_test(connect_to_nobody_times_out),
       cmocka_unit_test(heartbeats_flow_both_ways),
       cmocka_unit_test(rehandshake_replaces_the_session),

@@ -44,6 +44,7 @@ void test_pair_connect_with(test_pair* p, const nm_node_config_t* ca, const nm_n
   char addr[NM_ADDR_MAX];
   NM_OK_OR_FAIL(nm_node_public_key(p->b, key));
   NM_OK_OR_FAIL(nm_node_local_addr(p->b, addr, sizeof addr));
+  NM_OK_OR_FAIL(nm_node_allow_peer(p->b, p->a_id)); /* no race with the accept thread */
   accept_job job = {p->b, p->a_id, NM_ERR_INTERNAL};
   pthread_t t;
   assert_int_equal(pthread_create(&t, NULL, accept_main, &job), 0);
