@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
-# Runs the netmesh C demo: netmesh_receiver and netmesh_sender against each other on 127.0.0.1.
+# Runs the netmesh demo: a receiver and a sender against each other on 127.0.0.1, printing
+# both sides' stream and node statistics.
 #
 #   scripts/demo.sh [BUILD_DIR]        (default: build; STREAMS / EVENTS override 3 / 1000)
 #
-# The sender's node id comes from a fixed demo identity seed (--print-id); the receiver
-# announces "READY <addr> <pubkey-hex> <node-id>" on its first stdout line, which is handed
-# to the sender. Prints both outputs, labelled; exits non-zero if either program failed.
+# SENDER / RECEIVER may name any program with the examples' command line (the C ones in
+# BUILD_DIR by default; bindings/cross_test.sh mixes Go, Java and C#). The sender's node id
+# comes from a fixed demo identity seed (--print-id); the receiver announces
+# "READY <addr> <pubkey-hex> <node-id>" on its first stdout line, which is handed to the
+# sender. Exits non-zero if either program failed.
 set -euo pipefail
 
 build_dir=${1:-build}
 streams=${STREAMS:-3}
 events=${EVENTS:-1000}
-ready_timeout_s=10
+ready_timeout_s=20
 # DEMO ONLY: a fixed, public identity seed, so the sender's node id is known in advance.
 seed=0101010101010101010101010101010101010101010101010101010101010101
 
-sender=$build_dir/examples/c/netmesh_sender
-receiver=$build_dir/examples/c/netmesh_receiver
+sender=${SENDER:-$build_dir/examples/c/netmesh_sender}
+receiver=${RECEIVER:-$build_dir/examples/c/netmesh_receiver}
 for prog in "$sender" "$receiver"; do
   [[ -x $prog ]] || { echo "demo: $prog not found (build with NETMESH_BUILD_EXAMPLES=ON)" >&2; exit 2; }
 done
@@ -30,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 
 sender_id=$("$sender" --seed "$seed" --print-id)
-echo "demo: sender node id $sender_id; $streams stream(s) x $events event(s)"
+echo "demo: $sender -> $receiver: sender node id $sender_id; $streams stream(s) x $events event(s)"
 
 : >"$tmp/receiver.out" # exists before the first poll below
 "$receiver" --bind 127.0.0.1:0 --peer-id "$sender_id" --streams "$streams" --events "$events" \

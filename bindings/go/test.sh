@@ -38,13 +38,6 @@ echo "== go test (bindings/go)"
 echo "== examples/go"
 bin=$build_dir/go/examples
 (cd "$repo/examples/go" && go build -o "$bin/" ./...)
-demo=$repo/examples/go/demo.sh
-EVENTS=${EVENTS:-300} "$demo" "$bin/sender" "$bin/receiver" | tail -1
-c=$build_dir/examples/c
-if [[ -x $c/netmesh_sender && -x $c/netmesh_receiver ]]; then
-  EVENTS=${EVENTS:-300} "$demo" "$bin/sender" "$c/netmesh_receiver" | tail -1
-  EVENTS=${EVENTS:-300} "$demo" "$c/netmesh_sender" "$bin/receiver" | tail -1
-else
-  echo "(no C examples in $build_dir: Go <-> C demo skipped)"
-fi
+demo=$repo/scripts/demo.sh
+EVENTS=${EVENTS:-300} SENDER=$bin/sender RECEIVER=$bin/receiver "$demo" | tail -1
 echo "test.sh: OK"
