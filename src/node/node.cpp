@@ -143,6 +143,15 @@ void Node::receive_datagrams() {
   }
 }
 
+void Node::receive_datagram(std::span<const uint8_t> datagram, const sockaddr_storage& from) {
+  std::vector<uint8_t> copy(datagram.begin(), datagram.end());  // decrypted in place
+  std::vector<Outgoing> out;
+  std::unique_lock lk(mu_);
+  impair_inbound(copy, from, out);
+  send_acks(out);
+  flush(lk, out, 0);
+}
+
 void Node::handle_datagram(std::span<uint8_t> d, const sockaddr_storage& from,
                            std::vector<Outgoing>& out) {
   ++stats_.datagrams_received;

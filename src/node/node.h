@@ -72,6 +72,10 @@ class Node {
   nm_status stream_stats(const StreamPtr& stream, nm_stream_stats_t& out);
   std::vector<nm_stream_stats_t> all_stream_stats();
 
+  // Feeds one datagram through the receive path as if it came from `from` (fuzzing and
+  // hostile-input tests; the loop thread does the same for the socket).
+  void receive_datagram(std::span<const uint8_t> datagram, const sockaddr_storage& from);
+
   // Fault injection for one peer (0 = every peer without its own setting) in the given
   // directions (bit 1 outbound, bit 2 inbound); nullptr removes it.
   void set_impairment(uint64_t peer_id, int directions, const ImpairmentConfig* config);
