@@ -76,7 +76,9 @@ typedef struct nm_node_config {
 
 typedef struct nm_stream_config {
   nm_reliability reliability;     /* NM_FIRE_AND_FORGET */
-  uint32_t window_bytes;          /* 65536; 0 = unbounded (no credit) */
+  uint32_t window_bytes;          /* 65536; 0 = unbounded (no credit). Credit is granted as the
+                                     application reads, and the receiving side buffers at most
+                                     this much unread data: give both ends the same window. */
   uint8_t fairness_weight;        /* 1 */
   nm_close_behaviour close_behaviour; /* NM_DRAIN_THEN_CLOSE */
 } nm_stream_config_t;
@@ -90,7 +92,7 @@ typedef struct nm_stream_stats {
   uint64_t peer_node_id;
   uint64_t stream_id;
   uint64_t tx_seq;                 /* next sequence number to send */
-  uint64_t rx_seq;                 /* highest received sequence + 1 */
+  uint64_t rx_seq;                 /* highest sequence received (0 before any), as net-mesh */
   uint64_t inbound_pending;        /* events received, not yet read */
   uint64_t last_activity_ns;       /* monotonic clock (CLOCK_MONOTONIC) of last send/receive */
   uint8_t active;                  /* 1 while the stream is open */
@@ -133,6 +135,11 @@ typedef struct nm_node_stats {
   uint64_t drop_unexpected_handshake;
   uint64_t drop_unknown_subprotocol;
   uint64_t drop_bad_grant;
+  uint64_t drop_unknown_stream;    /* grants, ACKs, NACKs for streams that do not exist */
+  uint64_t drop_bad_fragment;      /* fragments that belong to no event in progress */
+  uint64_t drop_over_window;       /* data beyond the receiving stream's credit window */
+  uint64_t grants_clamped;         /* grants for more than was ever sent (applied up to it) */
+  uint64_t ignored_mesh_packets;   /* pingwaves and keep-alives (mesh discovery: not yet used) */
   /* fault injection (nm_node_set_impairment), both directions summed */
   uint64_t impair_seen;
   uint64_t impair_dropped_loss;

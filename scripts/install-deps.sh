@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libsodium-dev libuv1-dev libb2-dev libxxhash-dev
   libgtest-dev libcmocka-dev
+  clang libclang-rt-14-dev  # libFuzzer targets (tests/fuzz), run by scripts/test.sh
 )
 
 # Each binding lists the Debian packages it needs in bindings/<lang>/packages.txt.

@@ -40,7 +40,7 @@ type StreamStats struct {
 	PeerNodeID           uint64
 	StreamID             uint64
 	TxSeq                uint64 // next sequence number to send
-	RxSeq                uint64 // highest received sequence + 1
+	RxSeq                uint64 // highest sequence received (0 before any), as net-mesh
 	InboundPending       uint64 // events received, not yet read
 	LastActivityNs       uint64 // CLOCK_MONOTONIC of the last send/receive
 	Active               bool   // the stream is open

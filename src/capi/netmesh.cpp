@@ -387,7 +387,7 @@ nm_status nm_node_all_stream_stats(nm_node_t* handle, nm_stream_stats_t* out, si
     if (capacity > 0 && !out) return null_arg("out");
     auto all = node->all_stream_stats();
     *out_count = all.size();
-    if (capacity > 0) std::memcpy(out, all.data(), std::min(capacity, all.size()) * sizeof(nm_stream_stats_t));
+    if (capacity > 0 && !all.empty()) std::memcpy(out, all.data(), std::min(capacity, all.size()) * sizeof(nm_stream_stats_t));
     return NM_OK;
   });
 }

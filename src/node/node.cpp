@@ -155,6 +155,13 @@ void Node::receive_datagram(std::span<const uint8_t> datagram, const sockaddr_st
 void Node::handle_datagram(std::span<uint8_t> d, const sockaddr_storage& from,
                            std::vector<Outgoing>& out) {
   ++stats_.datagrams_received;
+  // Pingwaves (72 bytes, not "EN", health byte 0..3) and punch keep-alives (14 bytes, "PH")
+  // are 0.23 mesh traffic that this node does not use yet (wire spec §0.1, §10).
+  if ((d.size() == 72 && !(d[0] == 0x45 && d[1] == 0x4E) && d[63] <= 3) ||
+      (d.size() == 14 && d[0] == 0x50 && d[1] == 0x48)) {
+    ++stats_.ignored_mesh_packets;
+    return;
+  }
   wire::Header h;
   if (wire::decode_header(d, h) != wire::HeaderError::kOk) {
     // Routed packets, pingwaves and keep-alives (wire spec §0.1) land here too until the
@@ -189,6 +196,10 @@ void Node::handle_datagram(std::span<uint8_t> d, const sockaddr_storage& from,
   if (heartbeat) {
     s.note_heartbeat(now);
     ++stats_.heartbeats_received;
+    return;
+  }
+  if (!wire::frames_exact(plaintext, h.event_count)) {
+    ++stats_.drop_malformed;  // authentic but mis-framed: a broken or hostile peer
     return;
   }
   if (h.subprotocol_id == wire::kSubprotocolStreamWindow) {
@@ -227,7 +238,13 @@ void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
   // sequences at 0 when it reopens a stream, and nothing on its wire says so.
   bool dedup = sender_reliable || st->config().reliable || epochs;
   int64_t now = now_ns();
+  if (st->over_window(p.cost)) {
+    ++stats_.drop_over_window;  // the peer ignores our credit; memory stays bounded
+    return;
+  }
+  uint64_t stray_before = st->stray_fragments();
   size_t added = st->on_packet(std::move(p), ordered, dedup, config_.max_event_bytes, now);
+  stats_.drop_bad_fragment += st->stray_fragments() - stray_before;
   if (ordered && std::find(ack_due_.begin(), ack_due_.end(), st) == ack_due_.end())
     ack_due_.push_back(st);
   if (epochs) st->settle_losses(now);
@@ -255,9 +272,14 @@ void Node::handle_grants(session::Session& s, std::span<const uint8_t> plaintext
       continue;
     }
     auto it = s.streams.find(g.stream_id);
-    if (it == s.streams.end()) continue;  // closed or never opened here: nothing to credit
+    if (it == s.streams.end()) {
+      ++stats_.drop_unknown_stream;  // closed or never opened here: nothing to credit
+      continue;
+    }
     const StreamPtr& st = it->second;
-    if (st->apply_grant(g.total_consumed)) {
+    auto applied = st->apply_grant(g.total_consumed);
+    if (applied == stream::TxCredit::Grant::kClamped) ++stats_.grants_clamped;
+    if (applied != stream::TxCredit::Grant::kStale) {
       if (st->tx_fragmenting()) pump_fragments(s, st, SIZE_MAX, out);
       st->changed.notify_all();
     }
@@ -346,7 +368,7 @@ StreamPtr Node::create_stream(session::Session& s, uint64_t stream_id,
     close_stream_locked(victim, true);
   }
   auto st = std::make_shared<stream::Stream>(s.peer_node_id(), stream_id, cfg, by_app,
-                                             s.next_epoch(stream_id), now_ns());
+                                             s.next_epoch(), now_ns());
   s.streams[stream_id] = st;
   return st;
 }

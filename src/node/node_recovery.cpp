@@ -15,6 +15,7 @@ namespace {
 constexpr auto kHelloWait = std::chrono::milliseconds(250);
 constexpr int64_t kNackRepeatNs = 20'000'000;  // re-NACK a persisting gap (the NACK may be lost)
 constexpr size_t kMaxResendPerTick = 64;       // per stream: keeps one tick's burst bounded
+constexpr uint64_t kMaxNackBlocks = 16;        // 1024 seqs of selective acknowledgement
 }  // namespace
 
 bool Node::recovery(const session::Session& s, const stream::Stream& st) {
@@ -145,16 +146,27 @@ void Node::handle_extension(session::Session& s, std::span<const uint8_t> plaint
       continue;
     }
     auto it = s.streams.find(f->stream_id);
-    if (it == s.streams.end()) continue;
+    if (it == s.streams.end()) {
+      ++stats_.drop_unknown_stream;
+      continue;
+    }
     stream::Stream& st = *it->second;
     if (f->type == wire::ExtType::kCreditProbe) {
       uint64_t total;
       if (st.current_grant(&total)) build_grant(s, st.id(), total, out.emplace_back());
       continue;
     }
-    bool nack = f->type == wire::ExtType::kNack;
-    if (nack) ++st.counters().nacks_received;
-    st.retransmit().on_report(f->next_expected, f->missing, nack, now_ns(), st.rtt(), resend_list);
+    // A report about seqs we never sent must not release (and so lose) unacked data.
+    if (f->next_expected > st.tx_seq() || f->highest >= st.tx_seq() || f->base > st.tx_seq()) {
+      ++stats_.drop_malformed;
+      continue;
+    }
+    int64_t now = now_ns();
+    st.retransmit().on_ack(f->next_expected, f->highest, now, st.rtt());
+    if (f->type == wire::ExtType::kNack) {
+      ++st.counters().nacks_received;
+      st.retransmit().on_nack_block(f->base, f->missing, f->highest, now, st.rtt(), resend_list);
+    }
     resend(s, st, resend_list, out);
     if (st.tx_idle()) st.changed.notify_all();  // a draining close may be waiting
   }
@@ -177,16 +189,27 @@ void Node::send_acks(std::vector<Outgoing>& out) {
   for (const StreamPtr& st : ack_due_) {
     if (!st->take_ack_due()) continue;
     const auto& r = st->reorder();
+    if (r.next_expected() == 0 && !r.has_gaps()) continue;  // nothing received to report
+    auto& frames = by_peer[st->peer_node_id()];
     wire::ExtFrame f;
     f.stream_id = st->id();
     f.next_expected = r.next_expected();
-    if (r.has_gaps()) {
-      f.type = wire::ExtType::kNack;
-      f.missing = r.missing_bitmap();
-      st->last_nack_ns = now;
-      ++st->counters().nacks_sent;
+    f.highest = r.highest();
+    if (!r.has_gaps()) {
+      frames.push_back(f);
+      continue;
     }
-    by_peer[st->peer_node_id()].push_back(f);
+    // One NACK per 64-seq block up to the highest received (bounded): the sender learns
+    // both what to resend and what not to time out.
+    f.type = wire::ExtType::kNack;
+    for (uint64_t base = f.next_expected, blocks = 0; base < f.highest && blocks < kMaxNackBlocks;
+         base += 64, ++blocks) {
+      f.base = base;
+      f.missing = r.missing_bitmap(base);
+      frames.push_back(f);
+    }
+    st->last_nack_ns = now;
+    ++st->counters().nacks_sent;
   }
   ack_due_.clear();
   constexpr size_t kFramesPerPacket = wire::kMaxPayloadSize / (wire::kFrameOverhead + wire::kExtFrameSize);

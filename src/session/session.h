@@ -47,8 +47,9 @@ class Session {
   int hellos_sent = 0;
   bool has(uint64_t capability) const { return (peer_capabilities & capability) != 0; }
 
-  // Each (re)open of a stream id is a new incarnation; its packets carry the epoch.
-  uint32_t next_epoch(uint64_t stream_id) { return ++epochs_[stream_id]; }
+  // Each (re)open of a stream is a new incarnation; its packets carry the epoch. One
+  // counter per session keeps epochs increasing per stream id without per-id state.
+  uint32_t next_epoch() { return ++epoch_counter_; }
 
   // Streams by id. The node owns the policy (creation, eviction); the session the storage.
   std::unordered_map<uint64_t, std::shared_ptr<stream::Stream>> streams;
@@ -62,7 +63,7 @@ class Session {
   crypto::ReplayWindow replay_;
   int64_t last_rx_ns_;
   int64_t last_heartbeat_rx_ns_;
-  std::unordered_map<uint64_t, uint32_t> epochs_;
+  uint32_t epoch_counter_ = 0;
 };
 
 }  // namespace nm::session

@@ -6,6 +6,7 @@ ReorderBuffer::Offer ReorderBuffer::offer(RxPacket&& p) {
   if (p.seq < next_ || ahead_.count(p.seq)) return Offer::kDuplicate;
   if (p.seq - next_ > kMaxAhead) return Offer::kTooFar;
   uint64_t seq = p.seq;
+  bytes_ += p.cost;
   ahead_.emplace(seq, std::move(p));
   return Offer::kAccepted;
 }
@@ -14,17 +15,22 @@ bool ReorderBuffer::pop_ready(RxPacket& out) {
   auto it = ahead_.begin();
   if (it == ahead_.end() || it->first != next_) return false;
   out = std::move(it->second);
+  bytes_ -= out.cost;
   ahead_.erase(it);
   ++next_;
   return true;
 }
 
-uint64_t ReorderBuffer::missing_bitmap() const {
-  if (ahead_.empty()) return 0;
-  uint64_t highest = ahead_.rbegin()->first;
+uint64_t ReorderBuffer::missing_bitmap(uint64_t base) const {
+  uint64_t top = highest();
   uint64_t bits = 0;
-  for (uint64_t i = 0; i < 64 && next_ + 1 + i < highest; ++i)
-    if (!ahead_.count(next_ + 1 + i)) bits |= uint64_t{1} << i;
+  auto it = ahead_.lower_bound(base);
+  for (uint64_t i = 0; i < 64 && base + i < top; ++i) {
+    uint64_t seq = base + i;
+    while (it != ahead_.end() && it->first < seq) ++it;
+    bool present = seq < next_ || (it != ahead_.end() && it->first == seq);
+    if (!present) bits |= uint64_t{1} << i;
+  }
   return bits;
 }
 

@@ -22,13 +22,16 @@ class ReorderBuffer {
 
   uint64_t next_expected() const { return next_; }
   bool has_gaps() const { return !ahead_.empty(); }
-  // Bit i set = seq next_expected+1+i is missing (below the highest buffered seq).
-  uint64_t missing_bitmap() const;
+  uint64_t highest() const { return ahead_.empty() ? next_ - 1 : ahead_.rbegin()->first; }
+  // Bit i set = seq base+i is missing (only seqs below highest() count as missing).
+  uint64_t missing_bitmap(uint64_t base) const;
   size_t buffered() const { return ahead_.size(); }
+  uint64_t bytes() const { return bytes_; }  // wire cost of the packets waiting here
 
  private:
   uint64_t next_ = 0;
   std::map<uint64_t, RxPacket> ahead_;  // seq >= next_
+  uint64_t bytes_ = 0;
 };
 
 }  // namespace nm::stream

@@ -21,17 +21,23 @@ struct SentPacket {
   int64_t first_sent_ns = 0;
   int64_t last_sent_ns = 0;
   uint32_t transmissions = 1;
+  bool sacked = false;   // the receiver reported it received (beyond a gap)
+  bool sampled = false;  // already gave an RTT sample (reports repeat)
 };
 
 class RetransmitBuffer {
  public:
   void add(SentPacket&& p) { unacked_.push_back(std::move(p)); }
 
-  // Receiver report: every seq < next_expected arrived. With `nack`, next_expected and each
-  // bit i of missing (seq next_expected+1+i) are missing and are queued for resend unless
-  // re-sent within the last smoothed RTT. Returns how many packets were released.
-  size_t on_report(uint64_t next_expected, uint64_t missing, bool nack, int64_t now,
-                   RttEstimator& rtt, std::vector<SentPacket*>& resend);
+  // Receiver report: every seq < next_expected arrived, `highest` is the newest arrival.
+  // Releases the acknowledged packets (returns how many) and takes an RTT sample from
+  // `highest` only: packets released behind a filled gap were received long before this
+  // report, and timing them would inflate the RTT (and the RTO) with every loss.
+  size_t on_ack(uint64_t next_expected, uint64_t highest, int64_t now, RttEstimator& rtt);
+  // One NACK block: seqs base+i with bit i set are missing and are queued for resend
+  // unless re-sent within the last smoothed RTT; clear bits up to `highest` arrived.
+  void on_nack_block(uint64_t base, uint64_t missing, uint64_t highest, int64_t now,
+                     const RttEstimator& rtt, std::vector<SentPacket*>& resend);
   // Packets whose timer expired (oldest first, at most `max`), with exponential backoff.
   void timed_out(int64_t now, const RttEstimator& rtt, size_t max, std::vector<SentPacket*>& resend);
 

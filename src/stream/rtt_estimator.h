@@ -10,6 +10,7 @@ class RttEstimator {
   static constexpr int64_t kInitialRto = 200'000'000;  // before any sample
   static constexpr int64_t kMinRto = 10'000'000;       // covers delayed ACKs and scheduling
   static constexpr int64_t kMaxRto = 2'000'000'000;
+  static constexpr int64_t kMinResendGuard = 2'000'000;
 
   void sample(int64_t rtt_ns) {
     if (rtt_ns < 0) return;
@@ -23,6 +24,8 @@ class RttEstimator {
     }
   }
   int64_t srtt() const { return srtt_; }
+  // A NACKed packet re-sent less than this ago is probably still in flight.
+  int64_t resend_guard() const { return std::max<int64_t>(srtt_ + 4 * rttvar_, kMinResendGuard); }
   int64_t rto() const {
     if (srtt_ == 0) return kInitialRto;
     return std::clamp(srtt_ + 4 * rttvar_, kMinRto, kMaxRto);

@@ -39,7 +39,7 @@ void Stream::refund_packet(size_t payload_len) {
   tx_credit_.refund(payload_len + wire::kPacketOverhead);
 }
 
-bool Stream::apply_grant(uint64_t total_consumed) {
+TxCredit::Grant Stream::apply_grant(uint64_t total_consumed) {
   ++counters_.credit_grants_received;
   return tx_credit_.apply_grant(total_consumed);
 }
@@ -93,6 +93,7 @@ size_t Stream::deliver(RxPacket&& p, size_t max_event_bytes) {
   for (size_t i = 0; i < p.events.size(); ++i) {
     uint32_t credit = credited ? static_cast<uint32_t>(p.events[i].size()) + (i == 0 ? overhead : 0) : 0;
     inbound_bytes_ += p.events[i].size();
+    uncredited_ += credit;
     inbound_.push_back(Inbound{std::move(p.events[i]), credit});
   }
   counters_.rx_events += p.events.size();
@@ -127,6 +128,7 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
     abandon_reassembly();  // a new event starts: whatever was pending is incomplete
     reassembling_ = true;
   } else if (!continues) {
+    if (!reassembling_) ++stray_fragments_;  // no event in progress: nothing it can belong to
     abandon_reassembly();  // a fragment went missing (fire-and-forget): drop the event whole
     return 0;
   }
@@ -160,6 +162,7 @@ bool Stream::pop(std::vector<uint8_t>& out) {
   if (inbound_.empty()) return false;
   out = std::move(inbound_.front().bytes);
   consume(inbound_.front().credit);
+  uncredited_ -= inbound_.front().credit;
   inbound_bytes_ -= out.size();
   inbound_.pop_front();
   if (inbound_.empty()) consume(std::exchange(deferred_credit_, 0));
@@ -169,6 +172,7 @@ bool Stream::pop(std::vector<uint8_t>& out) {
 void Stream::discard_inbound() {
   for (const auto& e : inbound_) consume(e.credit);
   inbound_.clear();
+  uncredited_ = 0;
   inbound_bytes_ = 0;
   consume(std::exchange(deferred_credit_, 0));
 }

@@ -65,7 +65,7 @@ class Stream {
   uint64_t tx_seq() const { return tx_seq_; }
   uint32_t tx_epoch() const { return tx_epoch_; }
   uint64_t tx_charged() const { return tx_charged_; }
-  uint64_t rx_seq() const { return rx_.next_seq(); }
+  uint64_t rx_seq() const { return rx_.next_seq() == 0 ? 0 : rx_.next_seq() - 1; }
   uint64_t rx_gaps() const { return rx_.gaps(); }
   size_t inbound_pending() const { return inbound_.size(); }
   size_t inbound_bytes() const { return inbound_bytes_; }
@@ -78,7 +78,7 @@ class Stream {
   // holding `events` events. false = backpressure (counted).
   bool begin_packet(size_t payload_len, size_t events, uint64_t* seq_out, int64_t now_ns);
   void refund_packet(size_t payload_len);
-  bool apply_grant(uint64_t total_consumed);
+  TxCredit::Grant apply_grant(uint64_t total_consumed);
   RetransmitBuffer& retransmit() { return retransmit_; }
   RttEstimator& rtt() { return rtt_; }
   size_t retransmit_size() const { return retransmit_.size(); }
@@ -98,6 +98,15 @@ class Stream {
   // release strictly in sequence, gaps are NACKed. Otherwise arrival order, duplicates
   // suppressed when `dedup`. Returns the number of events queued for the app.
   size_t on_packet(RxPacket&& p, bool ordered, bool dedup, size_t max_event_bytes, int64_t now_ns);
+  // Received but not yet credited back: what a sender honouring our window can have
+  // outstanding. More than the window plus a packet means the peer ignores credit.
+  bool over_window(uint32_t cost) const {
+    return config_.window_bytes != 0 &&
+           uncredited_ + reorder_.bytes() + deferred_credit_ + cost > config_.window_bytes + kWindowSlack;
+  }
+  static constexpr uint64_t kWindowSlack = 8192 + 84;
+  // Fragments that matched no event in progress (counted per node as hostile or lost).
+  uint64_t stray_fragments() const { return stray_fragments_; }
   // Credits back fire-and-forget packets now known to be lost; true if it freed credit.
   bool settle_losses(int64_t now_ns);
   const ReorderBuffer& reorder() const { return reorder_; }
@@ -177,6 +186,8 @@ class Stream {
   uint64_t consumed_total_ = 0;  // wire bytes of packets the application has drained
   uint64_t granted_total_ = 0;   // the last total sent in a grant
   uint64_t deferred_credit_ = 0; // fragment credit held back while the app lags behind
+  uint64_t uncredited_ = 0;      // credit of events in the queue
+  uint64_t stray_fragments_ = 0;
   StreamCounters counters_;
 };
 

@@ -28,15 +28,17 @@ class TxCredit {
     credit_ = std::min<uint64_t>(credit_ + cost, window_);
     sent_ -= cost;
   }
+  enum class Grant { kStale, kApplied, kClamped };
   // 0.23's apply_authoritative_grant: grants are cumulative; stale or inflated totals are
-  // clamped so a peer can never push credit above the window. Returns true if it added credit.
-  bool apply_grant(uint64_t total_consumed) {
-    if (unbounded()) return false;
+  // clamped so a peer can never push credit above the window.
+  Grant apply_grant(uint64_t total_consumed) {
+    if (unbounded()) return Grant::kStale;
+    bool inflated = total_consumed > sent_;
     uint64_t tc = std::min(total_consumed, sent_);
-    if (tc <= max_seen_) return false;
+    if (tc <= max_seen_) return inflated ? Grant::kClamped : Grant::kStale;
     credit_ = std::min<uint64_t>(credit_ + (tc - max_seen_), window_);
     max_seen_ = tc;
-    return true;
+    return inflated ? Grant::kClamped : Grant::kApplied;
   }
 
  private:

@@ -17,7 +17,9 @@ size_t encode_ext_frame(const ExtFrame& f, uint8_t* out) {
   out[0] = static_cast<uint8_t>(f.type);
   put64(out + 1, f.stream_id);
   put64(out + 9, f.next_expected);
-  put64(out + 17, f.missing);
+  put64(out + 17, f.highest);
+  put64(out + 25, f.base);
+  put64(out + 33, f.missing);
   return kExtFrameSize;
 }
 
@@ -29,7 +31,9 @@ std::optional<ExtFrame> decode_ext_frame(std::span<const uint8_t> body) {
     return std::nullopt;
   f.stream_id = get64(body.data() + 1);
   f.next_expected = get64(body.data() + 9);
-  f.missing = get64(body.data() + 17);
+  f.highest = get64(body.data() + 17);
+  f.base = get64(body.data() + 25);
+  f.missing = get64(body.data() + 33);
   return f;
 }
 

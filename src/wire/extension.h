@@ -35,8 +35,11 @@ inline constexpr uint8_t kLast = 0x02;
 
 enum class ExtType : uint8_t { kAck = 1, kNack = 2, kCreditProbe = 3 };
 
-// ACK / NACK use 0.23's NackPayload semantics (§8): every seq < next_expected arrived; for
-// a NACK next_expected itself and each set bit i (seq next_expected+1+i) are missing.
+// ACK / NACK (41 bytes): every seq < next_expected arrived (cumulative), `highest` is the
+// highest seq received. A NACK also says which seqs in [base, base+64) are missing: bit i
+// set = base+i missing (0.23's NackPayload bitmap, generalised to any base); a clear bit
+// at or below `highest` = received, so the sender neither times it out nor resends it.
+// A receiver sends one NACK per 64-seq block between next_expected and highest.
 // A credit probe (other fields 0) comes from a sender stalled on credit: grants are
 // cumulative but not retransmitted, so a lost last grant would stall it for good; the
 // receiver answers with its current grant.
@@ -44,10 +47,12 @@ struct ExtFrame {
   ExtType type = ExtType::kAck;
   uint64_t stream_id = 0;
   uint64_t next_expected = 0;
-  uint64_t missing = 0;  // NACK only
+  uint64_t highest = 0;
+  uint64_t base = 0;
+  uint64_t missing = 0;
 };
 
-inline constexpr size_t kExtFrameSize = 25;
+inline constexpr size_t kExtFrameSize = 41;
 // Writes the frame body (without the u32 frame length) and returns its size.
 size_t encode_ext_frame(const ExtFrame& f, uint8_t* out);
 std::optional<ExtFrame> decode_ext_frame(std::span<const uint8_t> body);

@@ -32,6 +32,19 @@ std::vector<std::span<const uint8_t>> read_frames(std::span<const uint8_t> paylo
   return events;
 }
 
+bool frames_exact(std::span<const uint8_t> payload, uint16_t event_count) {
+  size_t pos = 0;
+  for (uint16_t i = 0; i < event_count; ++i) {
+    if (payload.size() - pos < kFrameOverhead) return false;
+    uint32_t len = 0;
+    for (int b = 0; b < 4; ++b) len |= static_cast<uint32_t>(payload[pos + b]) << (8 * b);
+    pos += kFrameOverhead;
+    if (payload.size() - pos < len) return false;
+    pos += len;
+  }
+  return pos == payload.size();
+}
+
 size_t pack_until(std::span<const std::span<const uint8_t>> events, size_t first,
                   size_t max_payload, size_t max_events, size_t* payload_bytes) {
   size_t end = first;

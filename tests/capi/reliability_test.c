@@ -23,7 +23,7 @@ typedef struct transfer {
   uint32_t duplicates;
   uint32_t corrupt;
   uint8_t* seen;
-  volatile int sender_done;
+  _Atomic int sender_done; /* written by the sender thread, polled by the reader */
   int reliable;
 } transfer;
 

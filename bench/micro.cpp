@@ -1,0 +1,209 @@
+// Micro-benchmarks of netmesh internals (Google Benchmark). Linked against netmesh_core; the
+// headers are the library's own (src/). Run by bench/run.sh, results in results/micro.csv.
+#include <benchmark/benchmark.h>
+#include <sodium.h>
+
+#include <cstring>
+#include <vector>
+
+#include "crypto/aead.h"
+#include "crypto/session_keys.h"
+#include "session/packet_buffer.h"
+#include "session/session.h"
+#include "stream/rx_packet.h"
+#include "stream/stream.h"
+#include "wire/frames.h"
+#include "wire/header.h"
+
+namespace {
+
+using namespace nm;
+
+wire::Header sample_header() {
+  wire::Header h;
+  h.flags = wire::flags::kReliable;
+  h.session_id = 0x1122334455667788ULL;
+  h.stream_id = 42;
+  h.sequence = 1000;
+  h.origin_hash = 77;
+  h.subnet_id = 3;
+  h.payload_len = 1024;
+  h.event_count = 8;
+  wire::set_nonce(h, 0xdeadbeef, 12345);
+  return h;
+}
+
+void BM_HeaderEncode(benchmark::State& state) {
+  wire::Header h = sample_header();
+  uint8_t out[wire::kHeaderSize];
+  for (auto _ : state) {
+    wire::encode_header(h, out);
+    benchmark::DoNotOptimize(out);
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_HeaderEncode);
+
+void BM_HeaderDecode(benchmark::State& state) {
+  uint8_t bytes[wire::kHeaderSize];
+  wire::encode_header(sample_header(), bytes);
+  wire::Header h;
+  for (auto _ : state) {
+    auto e = wire::decode_header(std::span<const uint8_t>(bytes, sizeof bytes), h);
+    benchmark::DoNotOptimize(e);
+    benchmark::DoNotOptimize(h);
+  }
+}
+BENCHMARK(BM_HeaderDecode);
+
+void BM_HeaderAad(benchmark::State& state) {
+  uint8_t bytes[wire::kHeaderSize];
+  wire::encode_header(sample_header(), bytes);
+  uint8_t aad[wire::kAadSize];
+  for (auto _ : state) {
+    wire::header_aad(bytes, aad);
+    benchmark::DoNotOptimize(aad);
+  }
+}
+BENCHMARK(BM_HeaderAad);
+
+crypto::SessionKeys sample_keys() {
+  crypto::SessionKeys k;
+  k.session_id = 0x0102030405060708ULL;
+  randombytes_buf(k.tx.data(), k.tx.size());
+  k.rx = k.tx;  // a session that can open its own packets
+  k.nonce_prefix = static_cast<uint32_t>(k.session_id) ^ static_cast<uint32_t>(k.session_id >> 32);
+  return k;
+}
+
+sockaddr_storage any_addr() {
+  sockaddr_storage a{};
+  a.ss_family = AF_INET;
+  return a;
+}
+
+// Session::seal: header encode + AAD + ChaCha20-Poly1305 of the payload (the send path).
+void BM_SessionSeal(benchmark::State& state) {
+  if (sodium_init() < 0) state.SkipWithError("sodium_init");
+  const size_t len = static_cast<size_t>(state.range(0));
+  session::Session s(1, any_addr(), sample_keys(), 0);
+  session::PacketBuffer buf;
+  std::memset(buf.payload(), 0xab, len);
+  for (auto _ : state) {
+    wire::Header h;
+    h.stream_id = 5;
+    s.seal(h, len, buf);
+    benchmark::DoNotOptimize(buf.bytes.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * len));
+}
+BENCHMARK(BM_SessionSeal)->Arg(64)->Arg(1024)->Arg(8104);
+
+// Session::seal then Session::open (decode header, replay check, AEAD open) of the same packet.
+void BM_SessionSealOpen(benchmark::State& state) {
+  if (sodium_init() < 0) state.SkipWithError("sodium_init");
+  const size_t len = static_cast<size_t>(state.range(0));
+  crypto::SessionKeys k = sample_keys();
+  session::Session tx2(1, any_addr(), k, 0), rx2(1, any_addr(), k, 0);
+  session::PacketBuffer buf;
+  std::memset(buf.payload(), 0xab, len);
+  for (auto _ : state) {
+    wire::Header h;
+    h.stream_id = 5;
+    tx2.seal(h, len, buf);
+    wire::Header parsed;
+    wire::decode_header(std::span<const uint8_t>(buf.bytes.data(), buf.len), parsed);
+    std::span<uint8_t> pt;
+    auto e = rx2.open(parsed, std::span<uint8_t>(buf.bytes.data(), buf.len), pt, 0);
+    if (e != session::OpenError::kOk) {
+      state.SkipWithError("open failed");
+      break;
+    }
+    benchmark::DoNotOptimize(pt.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * len));
+}
+BENCHMARK(BM_SessionSealOpen)->Arg(64)->Arg(1024)->Arg(8104);
+
+// The bare libsodium call for comparison (no header, AAD only).
+void BM_AeadSealRaw(benchmark::State& state) {
+  if (sodium_init() < 0) state.SkipWithError("sodium_init");
+  const size_t len = static_cast<size_t>(state.range(0));
+  crypto::Key32 key{};
+  randombytes_buf(key.data(), key.size());
+  std::vector<uint8_t> data(len, 0xab);
+  uint8_t nonce[12] = {}, aad[wire::kAadSize] = {}, tag[16];
+  uint64_t ctr = 0;
+  for (auto _ : state) {
+    crypto::make_nonce(1, ctr++, nonce);
+    crypto::aead_seal(key, nonce, aad, sizeof aad, data.data(), len, tag);
+    benchmark::DoNotOptimize(tag);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * len));
+}
+BENCHMARK(BM_AeadSealRaw)->Arg(64)->Arg(1024)->Arg(8104);
+
+// Frame packing: plan one packet of events (pack_until) and write the frames, as
+// Node::build_events_packet does (including its per-packet std::vector payload).
+void BM_FramePack(benchmark::State& state) {
+  const size_t ev = static_cast<size_t>(state.range(0));
+  const size_t n = wire::kMaxPayloadSize / (ev + wire::kFrameOverhead);
+  std::vector<uint8_t> storage(ev * n, 0x5a);
+  std::vector<std::span<const uint8_t>> views;
+  for (size_t i = 0; i < n; ++i) views.emplace_back(storage.data() + i * ev, ev);
+  for (auto _ : state) {
+    size_t bytes = 0;
+    size_t end = wire::pack_until(views, 0, wire::kMaxPayloadSize, wire::kMaxEventsPerPacket, &bytes);
+    std::vector<uint8_t> payload(bytes);
+    uint8_t* w = payload.data();
+    for (size_t i = 0; i < end; ++i) w = wire::write_frame(w, views[i]);
+    benchmark::DoNotOptimize(payload.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n * ev));
+}
+BENCHMARK(BM_FramePack)->Arg(64)->Arg(1024)->Arg(8104);
+
+// Frame parsing on receive (read_frames) plus the per-event copies handle_data makes.
+void BM_FrameUnpack(benchmark::State& state) {
+  const size_t ev = static_cast<size_t>(state.range(0));
+  const size_t n = wire::kMaxPayloadSize / (ev + wire::kFrameOverhead);
+  std::vector<uint8_t> event(ev, 0x5a), payload;
+  for (size_t i = 0; i < n; ++i) wire::append_frame(payload, event);
+  for (auto _ : state) {
+    stream::RxPacket p;
+    for (auto e : wire::read_frames(payload, static_cast<uint16_t>(n)))
+      p.events.emplace_back(e.begin(), e.end());
+    benchmark::DoNotOptimize(p.events.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n * ev));
+}
+BENCHMARK(BM_FrameUnpack)->Arg(64)->Arg(1024)->Arg(8104);
+
+// Receive-side stream bookkeeping: on_packet (reliable, in order) then pop every event.
+void BM_StreamDeliverPop(benchmark::State& state) {
+  const size_t ev = static_cast<size_t>(state.range(0));
+  const size_t n = wire::kMaxPayloadSize / (ev + wire::kFrameOverhead);
+  stream::StreamConfig cfg;
+  cfg.reliable = true;
+  stream::Stream st(1, 5, cfg, true, 1, 0);
+  std::vector<uint8_t> event(ev, 0x5a), out;
+  uint64_t seq = 0;
+  for (auto _ : state) {
+    stream::RxPacket p;
+    p.seq = seq++;
+    p.cost = static_cast<uint32_t>(n * (ev + 4) + wire::kPacketOverhead);
+    for (size_t i = 0; i < n; ++i) p.events.push_back(event);
+    st.on_packet(std::move(p), true, true, 16 << 20, 0);
+    while (st.pop(out)) benchmark::DoNotOptimize(out.data());
+    uint64_t total;
+    benchmark::DoNotOptimize(st.grant_due(&total));
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
+}
+BENCHMARK(BM_StreamDeliverPop)->Arg(64)->Arg(1024)->Arg(8104);
+
+}  // namespace
+
+BENCHMARK_MAIN();

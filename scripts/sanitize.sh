@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Sanitizer runs of the C++ (GoogleTest) and C (cmocka) suites — not bindings, not interop:
+#   build-asan: ASan + UBSan (leaks included), build-tsan: TSan.
+# Usage: scripts/sanitize.sh [asan|tsan]...   (default: both). Extra ctest args via CTEST_ARGS.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+"$root/scripts/install-deps.sh"
+kinds=("$@")
+((${#kinds[@]})) || kinds=(asan tsan)
+status=0
+for kind in "${kinds[@]}"; do
+  case "$kind" in
+    asan|tsan) ;;
+    *) echo "unknown sanitizer '$kind' (asan or tsan)" >&2; exit 2 ;;
+  esac
+  echo "=== $kind: configure + build (build-$kind)"
+  (cd "$root" && cmake --preset "$kind" >/dev/null)
+  cmake --build "$root/build-$kind" -j "$(nproc)"
+  echo "=== $kind: ctest"
+  # The ABI check inspects the exported symbols, which sanitizer runtimes change.
+  (cd "$root" && ctest --preset "$kind" -E '^(abi|soak|interop|bindings)\.' ${CTEST_ARGS:-}) || status=1
+done
+exit $status

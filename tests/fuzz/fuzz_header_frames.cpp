@@ -1,0 +1,57 @@
+// libFuzzer: the 68-byte header and the event frames behind it (src/wire/header, frames).
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <span>
+#include <vector>
+
+#include "wire/frames.h"
+#include "wire/header.h"
+
+using namespace nm::wire;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::span<const uint8_t> in(data, size);
+  Header h;
+  HeaderError e = decode_header(in, h);
+  (void)header_error_name(e);
+  if (e != HeaderError::kOk) {
+    if (size >= kHeaderSize && e == HeaderError::kTooShort) std::abort();
+    return 0;
+  }
+  // Re-encoding a valid header reproduces its 68 bytes exactly.
+  uint8_t again[kHeaderSize];
+  encode_header(h, again);
+  if (std::memcmp(again, data, kHeaderSize) != 0) std::abort();
+  if (h.payload_len > kMaxPayloadSize || h.event_count > kMaxEventsPerPacket) std::abort();
+  uint8_t aad[kAadSize];
+  header_aad(data, aad);
+  if (aad[6] != 0) std::abort();
+  (void)nonce_counter(h);
+
+  // Frames as the node reads them: everything after the header, up to event_count.
+  auto payload = in.subspan(kHeaderSize);
+  auto frames = read_frames(payload, h.event_count);
+  if (frames.size() > h.event_count) std::abort();
+  size_t total = 0;
+  for (auto f : frames) {
+    if (f.data() < payload.data() || f.data() + f.size() > payload.data() + payload.size()) std::abort();
+    total += kFrameOverhead + f.size();
+  }
+  if (total > payload.size()) std::abort();
+  // Re-framing what was read reproduces the consumed prefix.
+  std::vector<uint8_t> rebuilt;
+  for (auto f : frames) append_frame(rebuilt, f);
+  if (rebuilt.size() != total || (total && std::memcmp(rebuilt.data(), payload.data(), total) != 0))
+    std::abort();
+  // Packing the same events never exceeds the limits and takes at least one event.
+  std::vector<std::span<const uint8_t>> events(frames.begin(), frames.end());
+  for (size_t first = 0; first < events.size();) {
+    size_t bytes = 0;
+    size_t end = pack_until(events, first, kMaxPayloadSize, kMaxEventsPerPacket, &bytes);
+    if (end <= first || end > events.size()) std::abort();
+    if (end - first > 1 && (bytes > kMaxPayloadSize || end - first > kMaxEventsPerPacket)) std::abort();
+    first = end;
+  }
+  return 0;
+}

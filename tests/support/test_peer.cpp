@@ -1,0 +1,288 @@
+// Test-only hostile peer: real handshake and session keys, arbitrary packets (test_peer.h).
+#include "test_peer.h"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sodium.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/aead.h"
+#include "crypto/noise.h"
+#include "crypto/session_keys.h"
+#include "node/address.h"
+#include "wire/extension.h"
+#include "wire/frames.h"
+#include "wire/header.h"
+#include "wire/stream_window.h"
+
+struct nmt_peer {
+  int fd = -1;
+  uint64_t id = 0;
+  sockaddr_storage target{};
+  std::string target_text;
+  nm::crypto::Key32 target_key{};
+  uint64_t target_id = 0;
+  bool have_keys = false;
+  nm::crypto::SessionKeys keys{};
+  uint64_t tx_counter = 0;
+  uint64_t control_seq = 0;
+  std::optional<nm::crypto::NoiseHandshake> pending;
+};
+
+namespace {
+
+bool recv_from_target(nmt_peer* p, std::vector<uint8_t>& buf, int timeout_ms) {
+  pollfd pfd{p->fd, POLLIN, 0};
+  if (::poll(&pfd, 1, timeout_ms) <= 0) return false;
+  buf.resize(65536);
+  ssize_t n = ::recv(p->fd, buf.data(), buf.size(), 0);
+  if (n < 0) return false;
+  buf.resize(static_cast<size_t>(n));
+  return true;
+}
+
+}  // namespace
+
+extern "C" {
+
+nmt_peer* nmt_peer_new(void) {
+  if (sodium_init() < 0) return nullptr;
+  auto* p = new (std::nothrow) nmt_peer;
+  if (!p) return nullptr;
+  p->fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_storage bind_addr{};
+  nm::node::parse_address("127.0.0.1:0", bind_addr);
+  int size = 4 << 20;
+  setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  if (p->fd < 0 || ::bind(p->fd, reinterpret_cast<sockaddr*>(&bind_addr), sizeof(sockaddr_in)) != 0) {
+    delete p;
+    return nullptr;
+  }
+  while (p->id == 0) randombytes_buf(&p->id, sizeof p->id);
+  return p;
+}
+
+void nmt_peer_free(nmt_peer* p) {
+  if (!p) return;
+  if (p->fd >= 0) ::close(p->fd);
+  delete p;
+}
+
+uint64_t nmt_peer_id(const nmt_peer* p) { return p->id; }
+int nmt_peer_port(const nmt_peer* p) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  if (getsockname(p->fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return -1;
+  return ntohs(a.sin_port);
+}
+uint64_t nmt_peer_next_counter(const nmt_peer* p) { return p->tx_counter; }
+void nmt_peer_set_next_counter(nmt_peer* p, uint64_t c) { p->tx_counter = c; }
+uint64_t nmt_peer_session_id(const nmt_peer* p) { return p->keys.session_id; }
+
+int nmt_peer_target(nmt_peer* p, const char* node_addr, const uint8_t key[32], uint64_t node_id) {
+  if (!nm::node::parse_address(node_addr, p->target)) return -1;
+  p->target_text = node_addr;
+  std::memcpy(p->target_key.data(), key, 32);
+  p->target_id = node_id;
+  return 0;
+}
+
+size_t nmt_peer_build_msg1(nmt_peer* p, const uint8_t psk[32], const uint8_t responder_key[32],
+                           uint8_t* out, size_t cap) {
+  nm::crypto::Key32 k, rk;
+  std::memcpy(k.data(), psk, 32);
+  std::memcpy(rk.data(), responder_key, 32);
+  auto hs = nm::crypto::NoiseHandshake::initiator(nm::crypto::handshake_prologue(p->id, p->target_id), k, rk);
+  std::vector<uint8_t> msg1;
+  if (!hs.write_message({}, msg1)) return 0;
+  if (cap < nm::wire::kHeaderSize + msg1.size()) return 0;
+  nm::wire::Header h;
+  h.flags = nm::wire::flags::kHandshake;
+  h.payload_len = static_cast<uint16_t>(msg1.size());
+  nm::wire::encode_header(h, out);
+  std::memcpy(out + nm::wire::kHeaderSize, msg1.data(), msg1.size());
+  p->pending = hs;
+  return nm::wire::kHeaderSize + msg1.size();
+}
+
+int nmt_peer_handshake(nmt_peer* p, const uint8_t psk[32], uint64_t caps, int timeout_ms) {
+  uint8_t d[256];
+  size_t n = nmt_peer_build_msg1(p, psk, p->target_key.data(), d, sizeof d);
+  if (n == 0 || nmt_peer_send_raw(p, d, n) != 0) return -1;
+  std::vector<uint8_t> buf;
+  while (recv_from_target(p, buf, timeout_ms)) {
+    nm::wire::Header h;
+    if (nm::wire::decode_header(buf, h) != nm::wire::HeaderError::kOk) continue;
+    if (!(h.flags & nm::wire::flags::kHandshake)) continue;
+    auto attempt = *p->pending;
+    std::vector<uint8_t> payload;
+    if (!attempt.read_message(std::span<const uint8_t>(buf).subspan(nm::wire::kHeaderSize), payload))
+      continue;
+    p->keys = nm::crypto::derive_session_keys(attempt.handshake_hash(), true);
+    p->have_keys = true;
+    p->tx_counter = 0;
+    p->control_seq = 0;
+    p->pending.reset();
+    if (caps) {
+      uint8_t frame[64];
+      size_t len = nmt_grant_frame(frame, nm::wire::kHelloStreamId,
+                                   caps | nm::wire::capability::kSeenYours);
+      nmt_packet spec{};
+      spec.subprotocol_id = nm::wire::kSubprotocolStreamWindow;
+      spec.stream_id = nm::wire::kControlStreamId;
+      spec.sequence = p->control_seq++;
+      spec.event_count = 1;
+      uint8_t out[256];
+      size_t dl = nmt_peer_seal(p, &spec, frame, len, out, sizeof out);
+      if (dl == 0 || nmt_peer_send_raw(p, out, dl) != 0) return -1;
+    }
+    return 0;
+  }
+  return -1;
+}
+
+size_t nmt_peer_seal(nmt_peer* p, const nmt_packet* spec, const void* plaintext, size_t len,
+                     uint8_t* out, size_t cap) {
+  if (!p->have_keys || len > 65535 || cap < nm::wire::kHeaderSize + len + nm::wire::kTagSize) return 0;
+  nm::wire::Header h;
+  h.flags = spec->flags;
+  h.frag_flags = spec->frag_flags;
+  h.subprotocol_id = spec->subprotocol_id;
+  h.stream_id = spec->stream_id;
+  h.sequence = spec->sequence;
+  h.origin_hash = spec->origin_hash;
+  h.subnet_id = spec->subnet_id;
+  h.fragment_id = spec->fragment_id;
+  h.fragment_offset = spec->fragment_offset;
+  h.event_count = spec->event_count;
+  h.session_id = p->keys.session_id;
+  h.payload_len = static_cast<uint16_t>(len);
+  uint64_t counter = spec->use_counter ? spec->counter : p->tx_counter++;
+  nm::wire::set_nonce(h, p->keys.nonce_prefix, counter);
+  nm::wire::encode_header(h, out);
+  uint8_t aad[nm::wire::kAadSize];
+  nm::wire::header_aad(out, aad);
+  if (len) std::memcpy(out + nm::wire::kHeaderSize, plaintext, len);
+  nm::crypto::aead_seal(p->keys.tx, h.nonce, aad, sizeof aad, out + nm::wire::kHeaderSize, len,
+                        out + nm::wire::kHeaderSize + len);
+  return nm::wire::kHeaderSize + len + nm::wire::kTagSize;
+}
+
+int nmt_peer_send_raw(nmt_peer* p, const void* data, size_t len) {
+  ssize_t n = ::sendto(p->fd, data, len, 0, reinterpret_cast<const sockaddr*>(&p->target),
+                       nm::node::address_length(p->target));
+  return n == static_cast<ssize_t>(len) ? 0 : -1;
+}
+
+int nmt_send_from_new_port(const char* node_addr, const void* data, size_t len) {
+  sockaddr_storage to{};
+  if (!nm::node::parse_address(node_addr, to)) return -1;
+  int fd = ::socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  ssize_t n = ::sendto(fd, data, len, 0, reinterpret_cast<const sockaddr*>(&to), nm::node::address_length(to));
+  ::close(fd);
+  return n == static_cast<ssize_t>(len) ? 0 : -1;
+}
+
+int nmt_peer_send_events(nmt_peer* p, const nmt_packet* spec, const void* const* events,
+                         const size_t* lens, size_t count) {
+  std::vector<uint8_t> plain;
+  for (size_t i = 0; i < count; ++i)
+    nm::wire::append_frame(plain, std::span<const uint8_t>(static_cast<const uint8_t*>(events[i]), lens[i]));
+  std::vector<uint8_t> out(plain.size() + 128);
+  nmt_packet s = *spec;
+  if (s.event_count == 0) s.event_count = static_cast<uint16_t>(count);
+  size_t n = nmt_peer_seal(p, &s, plain.data(), plain.size(), out.data(), out.size());
+  if (n == 0) return -1;
+  return nmt_peer_send_raw(p, out.data(), n);
+}
+
+size_t nmt_frame(uint8_t* out, const void* data, uint32_t len) {
+  return static_cast<size_t>(
+      nm::wire::write_frame(out, std::span<const uint8_t>(static_cast<const uint8_t*>(data), len)) - out);
+}
+
+size_t nmt_grant_frame(uint8_t* out, uint64_t stream_id, uint64_t total_consumed) {
+  uint8_t g[nm::wire::kGrantSize];
+  nm::wire::encode_grant({stream_id, total_consumed}, g);
+  return nmt_frame(out, g, sizeof g);
+}
+
+size_t nmt_ext_frame(uint8_t* out, uint8_t type, uint64_t stream_id, uint64_t next_expected,
+                     uint64_t missing) {
+  uint8_t body[nm::wire::kExtFrameSize];
+  nm::wire::ExtFrame f;
+  f.type = static_cast<nm::wire::ExtType>(type);
+  f.stream_id = stream_id;
+  f.next_expected = next_expected;
+  f.missing = missing;
+  size_t n = nm::wire::encode_ext_frame(f, body);
+  body[0] = type;  // even types the encoder does not know
+  return nmt_frame(out, body, static_cast<uint32_t>(n));
+}
+
+int nmt_peer_recv(nmt_peer* p, nmt_received* out, int timeout_ms, int skip_control) {
+  std::vector<uint8_t> buf;
+  for (;;) {
+    if (!recv_from_target(p, buf, timeout_ms)) return -1;
+    nm::wire::Header h;
+    if (nm::wire::decode_header(buf, h) != nm::wire::HeaderError::kOk) return -2;
+    if (h.flags & nm::wire::flags::kHandshake) {
+      if (skip_control) continue;
+      return -2;
+    }
+    if (!p->have_keys || h.session_id != p->keys.session_id) return -2;
+    if (buf.size() != nm::wire::kHeaderSize + h.payload_len + nm::wire::kTagSize) return -2;
+    uint8_t nonce[12];
+    nm::crypto::make_nonce(p->keys.nonce_prefix, nm::wire::nonce_counter(h), nonce);
+    uint8_t aad[nm::wire::kAadSize];
+    nm::wire::header_aad(buf.data(), aad);
+    uint8_t* data = buf.data() + nm::wire::kHeaderSize;
+    if (!nm::crypto::aead_open(p->keys.rx, nonce, aad, sizeof aad, data, h.payload_len, data + h.payload_len))
+      return -2;
+    if (skip_control && ((h.flags & nm::wire::flags::kHeartbeat) || h.stream_id == nm::wire::kControlStreamId))
+      continue;
+    out->flags = h.flags;
+    out->subprotocol_id = h.subprotocol_id;
+    out->stream_id = h.stream_id;
+    out->sequence = h.sequence;
+    out->event_count = h.event_count;
+    out->plaintext_len = h.payload_len;
+    std::memcpy(out->plaintext, data, h.payload_len);
+    return 0;
+  }
+}
+
+int nmt_peer_expect_event(nmt_peer* p, uint64_t stream_id, const void* data, size_t len, int timeout_ms) {
+  auto* r = new nmt_received;
+  int result = -1;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (result != 0 && std::chrono::steady_clock::now() < deadline) {
+    if (nmt_peer_recv(p, r, 50, 1) != 0) continue;
+    if (r->stream_id != stream_id) continue;
+    for (auto e : nm::wire::read_frames(std::span<const uint8_t>(r->plaintext, r->plaintext_len), r->event_count))
+      if (e.size() == len && (len == 0 || std::memcmp(e.data(), data, len) == 0)) result = 0;
+  }
+  delete r;
+  return result;
+}
+
+size_t nmt_rss_bytes(void) {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  unsigned long size = 0, resident = 0;
+  int n = std::fscanf(f, "%lu %lu", &size, &resident);
+  std::fclose(f);
+  return n == 2 ? resident * static_cast<size_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+}  // extern "C"
