@@ -29,7 +29,9 @@ def grant(stream, total):
 
 
 def ext(t, stream, nxt, missing=0):
-    return struct.pack("<BQQQ", t, stream, nxt, missing)
+    # src/wire/extension.h: type, stream_id, next_expected, highest, base, missing (41 bytes)
+    highest = nxt + 64 if missing else max(nxt, 1) - 1
+    return struct.pack("<BQQQQQ", t, stream, nxt, highest, nxt, missing)
 
 
 HELLO = 0x014853454D54454E
@@ -58,7 +60,7 @@ def seeds():
     hf.append(header(flags=0x20, session=7) + b"\0" * 16)                  # heartbeat
     hf.append(header(flags=0x10, plen=48) + bytes(range(48)))              # handshake
     hf.append(header(sub=0x0B00, stream=MAX, count=1, plen=20) + frame(grant(3, 1000)))
-    hf.append(header(sub=0x4E4D, stream=MAX, count=2, plen=58) + frame(ext(1, 3, 9)) + frame(ext(2, 3, 9, 5)))
+    hf.append(header(sub=0x4E4D, stream=MAX, count=2, plen=90) + frame(ext(1, 3, 9)) + frame(ext(2, 3, 9, 5)))
     hf.append(header(count=2027, plen=8108) + frame(b"x" * 8104))
     hf.append(header(frag=3, fid=1, foff=7, count=1, plen=8) + frame(b"frag"))
     hf.append(header(version=2))
