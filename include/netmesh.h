@@ -240,6 +240,13 @@ NM_API nm_status nm_stream_send_blocking(nm_stream_t* stream, const nm_event_t* 
  * small, returns NM_ERR_BUFFER_TOO_SMALL with *out_len = the event's size and keeps it queued. */
 NM_API nm_status nm_stream_recv(nm_stream_t* stream, void* buf, size_t buf_len, size_t* out_len,
                                 int timeout_ms);
+/* Receives up to max_events events in one call (one lock round trip, one grant decision):
+ * their bytes back to back in buf, their sizes in lens[0..*out_count). Waits like
+ * nm_stream_recv for the first; takes what is queued after it. The batch stops before an
+ * event that does not fit; if the first does not fit, NM_ERR_BUFFER_TOO_SMALL with its
+ * size in lens[0]. */
+NM_API nm_status nm_stream_recv_batch(nm_stream_t* stream, void* buf, size_t buf_len, size_t* lens,
+                                      size_t max_events, size_t* out_count, int timeout_ms);
 NM_API nm_status nm_stream_stats(nm_stream_t* stream, nm_stream_stats_t* out);
 /* Stats of every open stream of the node: fills up to capacity entries and sets *out_count
  * to the number of streams (call with capacity 0 to size the array). */

@@ -358,13 +358,25 @@ nm_status nm_stream_send_blocking(nm_stream_t* stream, const nm_event_t* events,
 
 nm_status nm_stream_recv(nm_stream_t* stream, void* buf, size_t buf_len, size_t* out_len,
                          int timeout_ms) {
+  if (!out_len) return null_arg("out_len");
+  size_t count = 0;
+  *out_len = 0;
+  return nm_stream_recv_batch(stream, buf, buf_len, out_len, 1, &count, timeout_ms);
+}
+
+nm_status nm_stream_recv_batch(nm_stream_t* stream, void* buf, size_t buf_len, size_t* lens,
+                               size_t max_events, size_t* out_count, int timeout_ms) {
   return guarded([&] {
-    if (!out_len) return null_arg("out_len");
-    *out_len = 0;
+    if (!out_count) return null_arg("out_count");
+    *out_count = 0;
+    if (!lens || max_events == 0) return fail(NM_ERR_INVALID_ARGUMENT, "lens must hold >= 1 entry");
+    if (!buf && buf_len > 0) return null_arg("buf");
     nm::capi::StreamHandle h;
     std::shared_ptr<nm::node::Node> node;
     if (nm_status s = with_stream(stream, h, node); s != NM_OK) return s;
-    return node->recv(h.stream, buf, buf_len, out_len, timeout_ms);
+    static uint8_t empty;  // a valid pointer for zero-length buffers
+    std::span<uint8_t> out(buf ? static_cast<uint8_t*>(buf) : &empty, buf_len);
+    return node->recv(h.stream, out, std::span<size_t>(lens, max_events), out_count, timeout_ms);
   });
 }
 

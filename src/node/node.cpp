@@ -316,13 +316,19 @@ size_t Node::flush(std::unique_lock<std::mutex>& lk, std::vector<Outgoing>& out,
   std::unique_lock send_lock(send_mu_);
   lk.unlock();
   size_t sent = 0;
-  for (; sent < out.size(); ++sent) {
-    const Outgoing& o = out[sent];
-    if (impair_outbound(o)) continue;
-    int e = socket_.send(o.packet.bytes.data(), o.packet.len, o.to, wait_ms);
-    if (e != 0) {
-      if (err) *err = e;
-      break;
+  if (outbound_impairments_.empty()) {
+    std::vector<UdpSocket::Datagram> batch;
+    batch.reserve(out.size());
+    for (const Outgoing& o : out) batch.push_back({o.packet.bytes.data(), o.packet.len, &o.to});
+    sent = socket_.send_many(batch.data(), batch.size(), wait_ms, err);
+  } else {
+    for (; sent < out.size(); ++sent) {
+      const Outgoing& o = out[sent];
+      if (impair_outbound(o)) continue;
+      if (int e = socket_.send(o.packet.bytes.data(), o.packet.len, o.to, wait_ms)) {
+        if (err) *err = e;
+        break;
+      }
     }
   }
   datagrams_sent_ += sent;
@@ -412,9 +418,15 @@ void Node::build_grant(session::Session& s, uint64_t stream_id, uint64_t total, 
   out.peer = s.peer_node_id();
 }
 
-void Node::grant_if_due(session::Session& s, const StreamPtr& st, std::vector<Outgoing>& out) {
+void Node::grant_if_due(session::Session& s, const StreamPtr& st, std::vector<Outgoing>& out,
+                        bool eager) {
+  // Grants go out per quarter window drained. When the queue runs empty the rest goes too:
+  // at once for a 0.23 sender (it cannot ask for a grant it missed), from the next
+  // recovery tick for a netmesh sender, so a ping-pong costs one grant per tick, not per
+  // event (a stalled netmesh sender probes anyway).
   uint64_t total;
-  if (st->grant_due(&total)) build_grant(s, st->id(), total, out.emplace_back());
+  if (st->grant_due(&total, eager || !s.has(wire::capability::kRecovery)))
+    build_grant(s, st->id(), total, out.emplace_back());
 }
 
 void Node::build_handshake_packet(std::span<const uint8_t> noise_msg, const sockaddr_storage& to,

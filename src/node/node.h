@@ -68,7 +68,10 @@ class Node {
   // max_retries retries (UINT64_MAX = no limit) or the deadline (timeout_ms, -1 = none).
   nm_status send_waiting(const StreamPtr& stream, std::span<const nm_event_t> events,
                          uint64_t max_retries, int timeout_ms, size_t* sent);
-  nm_status recv(const StreamPtr& stream, void* buf, size_t buf_len, size_t* out_len, int timeout_ms);
+  // Up to lens.size() events, back to back in buf (their sizes in lens). If the first
+  // event does not fit, NM_ERR_BUFFER_TOO_SMALL with its size in lens[0].
+  nm_status recv(const StreamPtr& stream, std::span<uint8_t> buf, std::span<size_t> lens,
+                 size_t* out_count, int timeout_ms);
   nm_status stream_stats(const StreamPtr& stream, nm_stream_stats_t& out);
   std::vector<nm_stream_stats_t> all_stream_stats();
 
@@ -166,7 +169,8 @@ class Node {
   void close_stream_locked(const StreamPtr& st, bool drop_inbound);
   void evict_idle_streams(session::Session& s, int64_t now);
   void build_grant(session::Session& s, uint64_t stream_id, uint64_t total, Outgoing& out);
-  void grant_if_due(session::Session& s, const StreamPtr& st, std::vector<Outgoing>& out);
+  void grant_if_due(session::Session& s, const StreamPtr& st, std::vector<Outgoing>& out,
+                    bool eager = false);
   void build_handshake_packet(std::span<const uint8_t> noise_msg, const sockaddr_storage& to,
                               Outgoing& out);
   nm_status check_sendable(const StreamPtr& st);

@@ -237,7 +237,8 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
   for (auto& [peer, s] : sessions_) {
     if (!s->has(wire::capability::kRecovery)) continue;
     for (auto& [id, st] : s->streams) {
-      if (st->settle_losses(now)) grant_if_due(*s, st, out);
+      st->settle_losses(now);
+      grant_if_due(*s, st, out, true);  // what an idle reader drained since the last grant
       // Sender: tail loss and lost NACKs are recovered by the retransmission timer.
       if (!st->retransmit().empty()) {
         st->retransmit().timed_out(now, st->rtt(), kMaxResendPerTick, resend_list);

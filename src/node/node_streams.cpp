@@ -60,7 +60,7 @@ nm_status Node::close_stream(const StreamPtr& st) {
   }
   close_stream_locked(st, drop);
   // Dropped events still count as consumed: the sender gets its credit back.
-  if (s) grant_if_due(*s, st, out);
+  if (s) grant_if_due(*s, st, out, true);
   flush(lk, out, 100);
   return result;
 }
@@ -181,44 +181,49 @@ nm_status Node::send_waiting(const StreamPtr& st, std::span<const nm_event_t> ev
   }
 }
 
-nm_status Node::recv(const StreamPtr& st, void* buf, size_t buf_len, size_t* out_len, int timeout_ms) {
-  *out_len = 0;
+nm_status Node::recv(const StreamPtr& st, std::span<uint8_t> buf, std::span<size_t> lens,
+                     size_t* out_count, int timeout_ms) {
+  *out_count = 0;
   std::vector<Outgoing> out;
   std::unique_lock lk(mu_);
-  {
-    auto readable = [&] {
-      return stopping_ || st->inbound_pending() > 0 || st->state() == stream::StreamState::kClosed;
-    };
-    if (timeout_ms < 0) {
-      st->changed.wait(lk, readable);
-    } else if (timeout_ms > 0) {
-      st->changed.wait_for(lk, std::chrono::milliseconds(timeout_ms), readable);
-    }
-    if (st->inbound_pending() == 0) {
-      if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
-      if (st->state() != stream::StreamState::kOpen)
-        return fail(NM_ERR_NOT_CONNECTED, stream_name(*st) + " is closed");
-      return fail(NM_ERR_TIMEOUT, "no event within " + std::to_string(timeout_ms) + " ms");
-    }
+  auto readable = [&] {
+    return stopping_ || st->inbound_pending() > 0 || st->state() == stream::StreamState::kClosed;
+  };
+  if (timeout_ms < 0) {
+    st->changed.wait(lk, readable);
+  } else if (timeout_ms > 0) {
+    st->changed.wait_for(lk, std::chrono::milliseconds(timeout_ms), readable);
+  }
+  if (st->inbound_pending() == 0) {
+    if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
+    if (st->state() != stream::StreamState::kOpen)
+      return fail(NM_ERR_NOT_CONNECTED, stream_name(*st) + " is closed");
+    return fail(NM_ERR_TIMEOUT, "no event within " + std::to_string(timeout_ms) + " ms");
+  }
+  size_t used = 0, count = 0;
+  while (count < lens.size() && st->inbound_pending() > 0) {
     size_t size = st->front_size();
-    *out_len = size;
-    if (size > buf_len || (size > 0 && !buf))
+    if (size > buf.size() - used) {
+      if (count > 0) break;  // the batch ends before an event that does not fit
+      lens[0] = size;
       return fail(NM_ERR_BUFFER_TOO_SMALL, "event of " + std::to_string(size) +
                                                " bytes does not fit a buffer of " +
-                                               std::to_string(buf_len));
-    std::vector<uint8_t> event;
-    st->pop(event);
-    if (size > 0) std::memcpy(buf, event.data(), size);
-    events_.add(-1);
-    if (st->state() == stream::StreamState::kDraining && st->inbound_pending() == 0)
-      st->set_state(stream::StreamState::kClosed);
-    // Credit goes back as the application reads (a stalled reader stalls the sender). A
-    // closed stream still returns what it drains unless the peer already started anew.
-    uint64_t total;
-    session::Session* s = session_for(st->peer_node_id());
-    bool current = s && (!s->streams.count(st->id()) || s->streams.at(st->id()) == st);
-    if (current && st->grant_due(&total)) build_grant(*s, st->id(), total, out.emplace_back());
+                                               std::to_string(buf.size()));
+    }
+    st->pop_into(buf.data() + used);
+    lens[count++] = size;
+    used += size;
   }
+  *out_count = count;
+  events_.add(-static_cast<int64_t>(count));
+  if (st->state() == stream::StreamState::kDraining && st->inbound_pending() == 0)
+    st->set_state(stream::StreamState::kClosed);
+  // Credit goes back as the application reads (a stalled reader stalls the sender). A
+  // closed stream still returns what it drains unless the peer already started anew.
+  session::Session* s = session_for(st->peer_node_id());
+  // (A closed stream is no longer visited by the recovery tick: it grants at once.)
+  if (s && (!s->streams.count(st->id()) || s->streams.at(st->id()) == st))
+    grant_if_due(*s, st, out, st->state() != stream::StreamState::kOpen);
   flush(lk, out, 100);
   return NM_OK;
 }

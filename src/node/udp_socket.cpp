@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -50,6 +51,37 @@ int UdpSocket::send(const uint8_t* data, size_t len, const sockaddr_storage& to,
     if (::poll(&p, 1, wait_ms) <= 0) return EAGAIN;
     wait_ms = 0;  // one wait only: a socket that stays full is a transport failure
   }
+}
+
+size_t UdpSocket::send_many(const Datagram* d, size_t n, int wait_ms, int* err) {
+  size_t done = 0;
+  while (done < n) {
+    mmsghdr msgs[kBatch];
+    iovec iov[kBatch];
+    size_t k = std::min(kBatch, n - done);
+    for (size_t i = 0; i < k; ++i) {
+      const Datagram& g = d[done + i];
+      iov[i] = {const_cast<uint8_t*>(g.data), g.len};
+      std::memset(&msgs[i], 0, sizeof msgs[i]);
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_name = const_cast<sockaddr_storage*>(g.to);
+      msgs[i].msg_hdr.msg_namelen = address_length(*g.to);
+    }
+    int sent = ::sendmmsg(fd_, msgs, static_cast<unsigned>(k), 0);
+    if (sent > 0) {
+      done += static_cast<size_t>(sent);
+      continue;
+    }
+    // Nothing went: let send() apply the EINTR / full-buffer rules to the first one.
+    int e = send(d[done].data, d[done].len, *d[done].to, wait_ms);
+    if (e != 0) {
+      if (err) *err = e;
+      return done;
+    }
+    ++done;
+  }
+  return done;
 }
 
 size_t UdpSocket::receive_batch(Received* out) {

@@ -25,6 +25,15 @@ class UdpSocket {
   // (0 = don't wait). Returns 0 or an errno value.
   int send(const uint8_t* data, size_t len, const sockaddr_storage& to, int wait_ms);
 
+  struct Datagram {
+    const uint8_t* data;
+    size_t len;
+    const sockaddr_storage* to;
+  };
+  // Sends datagrams in order with sendmmsg (one syscall per kBatch). Returns how many went
+  // out; on an error stops there and sets *err (a full buffer is waited on like send()).
+  size_t send_many(const Datagram* datagrams, size_t n, int wait_ms, int* err);
+
   struct Received {
     uint8_t* data;
     size_t len;

@@ -36,7 +36,8 @@ void RetransmitBuffer::on_nack_block(uint64_t base, uint64_t missing, uint64_t h
 
 void RetransmitBuffer::timed_out(int64_t now, const RttEstimator& rtt, size_t max,
                                  std::vector<SentPacket*>& resend) {
-  for (SentPacket& p : unacked_) {
+  for (size_t i = 0; i < unacked_.size(); ++i) {
+    SentPacket& p = unacked_[i];
     if (resend.size() >= max) return;
     if (p.sacked) continue;
     int shift = static_cast<int>(std::min<uint32_t>(p.transmissions - 1, 5));
@@ -47,7 +48,7 @@ void RetransmitBuffer::timed_out(int64_t now, const RttEstimator& rtt, size_t ma
 
 size_t RetransmitBuffer::bytes() const {
   size_t total = 0;
-  for (const auto& p : unacked_) total += p.payload.size();
+  unacked_.for_each([&](const SentPacket& p) { total += p.payload.size(); });
   return total;
 }
 

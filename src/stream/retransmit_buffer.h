@@ -2,9 +2,9 @@
 // passes them, re-sent on a NACK or when their retransmission timer fires.
 #pragma once
 #include <cstdint>
-#include <deque>
 #include <vector>
 
+#include "stream/ring_queue.h"
 #include "stream/rtt_estimator.h"
 
 namespace nm::stream {
@@ -47,7 +47,7 @@ class RetransmitBuffer {
 
  private:
   SentPacket* find(uint64_t seq);
-  std::deque<SentPacket> unacked_;  // ascending seq
+  RingQueue<SentPacket> unacked_;  // ascending, contiguous seqs
 };
 
 }  // namespace nm::stream

@@ -1,5 +1,6 @@
 #include "stream/stream.h"
 
+#include <cstring>
 #include <utility>
 
 #include "wire/extension.h"
@@ -158,19 +159,18 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
   return 1;
 }
 
-bool Stream::pop(std::vector<uint8_t>& out) {
-  if (inbound_.empty()) return false;
-  out = std::move(inbound_.front().bytes);
-  consume(inbound_.front().credit);
-  uncredited_ -= inbound_.front().credit;
-  inbound_bytes_ -= out.size();
+void Stream::pop_into(uint8_t* out) {
+  const Inbound& e = inbound_.front();
+  if (!e.bytes.empty()) std::memcpy(out, e.bytes.data(), e.bytes.size());
+  consume(e.credit);
+  uncredited_ -= e.credit;
+  inbound_bytes_ -= e.bytes.size();
   inbound_.pop_front();
   if (inbound_.empty()) consume(std::exchange(deferred_credit_, 0));
-  return true;
 }
 
 void Stream::discard_inbound() {
-  for (const auto& e : inbound_) consume(e.credit);
+  inbound_.for_each([&](const Inbound& e) { consume(e.credit); });
   inbound_.clear();
   uncredited_ = 0;
   inbound_bytes_ = 0;
@@ -192,12 +192,12 @@ bool Stream::settle_losses(int64_t now_ns) {
   return true;
 }
 
-bool Stream::grant_due(uint64_t* total_consumed) {
+bool Stream::grant_due(uint64_t* total_consumed, bool eager) {
   // A receiver with window 0 never grants (0.23 rule). Otherwise grant once a quarter of
-  // the window was drained, or whenever the queue runs empty so the sender never waits
-  // on a reader that has caught up.
+  // the window was drained (or, eagerly, whenever the queue runs empty).
   if (config_.window_bytes == 0 || consumed_total_ == granted_total_) return false;
-  if (!inbound_.empty() && consumed_total_ - granted_total_ < config_.window_bytes / 4) return false;
+  bool quarter = consumed_total_ - granted_total_ >= config_.window_bytes / 4;
+  if (!quarter && !(eager && inbound_.empty())) return false;
   granted_total_ = consumed_total_;
   ++counters_.credit_grants_sent;
   *total_consumed = consumed_total_;

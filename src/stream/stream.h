@@ -4,7 +4,6 @@
 #pragma once
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <span>
 #include <utility>
@@ -13,6 +12,7 @@
 #include "stream/loss_ledger.h"
 #include "stream/reorder_buffer.h"
 #include "stream/retransmit_buffer.h"
+#include "stream/ring_queue.h"
 #include "stream/rtt_estimator.h"
 #include "stream/rx_packet.h"
 #include "stream/rx_sequence.h"
@@ -115,15 +115,16 @@ class Stream {
   void request_ack() { ack_due_ = true; }
   int64_t last_nack_ns = 0;
 
-  // Pops the next event into `out` if any. Credit for it is released (see grant_due()).
-  bool pop(std::vector<uint8_t>& out);
   size_t front_size() const { return inbound_.front().bytes.size(); }
+  // pop() straight into the caller's buffer (front_size() bytes).
+  void pop_into(uint8_t* out);
   // Drops the inbound queue, releasing its credit so the peer is not stalled by it.
   void discard_inbound();
   // The peer restarted the stream (reset frame): receive state starts over.
   void reset_receive();
   // If a grant should be sent now, returns true and its cumulative total.
-  bool grant_due(uint64_t* total_consumed);
+  // `eager`: also grant whenever the queue runs empty (for peers that cannot probe).
+  bool grant_due(uint64_t* total_consumed, bool eager);
   // Answer to a stalled sender's probe: everything consumed so far, even below the usual
   // batching threshold (false if this side never grants).
   bool current_grant(uint64_t* total_consumed) {
@@ -181,7 +182,7 @@ class Stream {
   uint16_t reassembly_next_index_ = 0;
   std::vector<uint8_t> reassembly_;
 
-  std::deque<Inbound> inbound_;
+  RingQueue<Inbound> inbound_;
   size_t inbound_bytes_ = 0;
   uint64_t consumed_total_ = 0;  // wire bytes of packets the application has drained
   uint64_t granted_total_ = 0;   // the last total sent in a grant

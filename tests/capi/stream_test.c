@@ -331,6 +331,37 @@ static void close_behaviours(void** state) {
   nm_stream_free(b2);
 }
 
+static void batch_receive(void** state) {
+  test_pair* p = *state;
+  nm_stream_t *a, *b;
+  test_open_both(p, 25, NULL, &a, &b);
+  nm_event_t ev[5] = {test_event("alpha"), test_event("be"), test_event(""), test_event("delta"),
+                      test_event("epsilon!")};
+  NM_OK_OR_FAIL(nm_stream_send(a, ev, 5, NULL));
+  char buf[12];
+  size_t lens[8], count = 0;
+  /* waits for the first, then takes what fits: "alpha" "be" "" "delta" = 12 bytes */
+  NM_OK_OR_FAIL(nm_stream_recv_batch(b, buf, sizeof buf, lens, 8, &count, 2000));
+  assert_int_equal(count, 4);
+  assert_int_equal(lens[0], 5);
+  assert_int_equal(lens[1], 2);
+  assert_int_equal(lens[2], 0);
+  assert_int_equal(lens[3], 5);
+  assert_memory_equal(buf, "alphabedelta", 12);
+  /* the next one does not fit a 4-byte buffer: its size is reported, it stays queued */
+  assert_int_equal(nm_stream_recv_batch(b, buf, 4, lens, 8, &count, 0), NM_ERR_BUFFER_TOO_SMALL);
+  assert_int_equal(count, 0);
+  assert_int_equal(lens[0], 8);
+  NM_OK_OR_FAIL(nm_stream_recv_batch(b, buf, sizeof buf, lens, 1, &count, 0));
+  assert_int_equal(count, 1);
+  assert_memory_equal(buf, "epsilon!", 8);
+  assert_int_equal(nm_stream_recv_batch(b, buf, sizeof buf, lens, 8, &count, 0), NM_ERR_TIMEOUT);
+  assert_int_equal(nm_stream_recv_batch(b, buf, sizeof buf, NULL, 8, &count, 0), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_stream_recv_batch(b, buf, sizeof buf, lens, 0, &count, 0), NM_ERR_INVALID_ARGUMENT);
+  nm_stream_free(a);
+  nm_stream_free(b);
+}
+
 static void recv_timeouts(void** state) {
   test_pair* p = *state;
   nm_stream_t *a, *b;
@@ -399,6 +430,7 @@ int main(void) {
       cmocka_unit_test(peer_started_stream_takes_the_first_explicit_config),
       cmocka_unit_test(stale_handle_after_close_and_reopen),
       cmocka_unit_test(close_behaviours),
+      cmocka_unit_test(batch_receive),
       cmocka_unit_test(recv_timeouts),
       cmocka_unit_test(event_fd_signals_pending_events),
       cmocka_unit_test(all_stream_stats_lists_open_streams),
