@@ -60,6 +60,9 @@ typedef struct nm_node_config {
   uint8_t psk[NM_KEY_SIZE];       /* mesh-wide pre-shared key (required, all-zero refused) */
   uint8_t identity_seed[NM_KEY_SIZE];  /* ed25519 seed; all-zero = random identity */
   uint8_t static_private_key[NM_KEY_SIZE]; /* X25519 key; all-zero = random */
+  const char* identity_file;      /* NULL; a path: both keys are loaded from it, or (first
+                                     start) saved to it with mode 0600, so the node id and
+                                     public key peers know survive restarts */
   uint32_t heartbeat_interval_ms; /* 5000 */
   uint32_t handshake_timeout_ms;  /* per attempt, 5000 */
   uint32_t handshake_retries;     /* 3 attempts in all */

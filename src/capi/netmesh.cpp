@@ -146,6 +146,7 @@ nm_status nm_node_new(const nm_node_config_t* c, nm_node_t** out) {
     std::memcpy(cfg.psk.data(), c->psk, NM_KEY_SIZE);
     std::memcpy(cfg.identity_seed.data(), c->identity_seed, NM_KEY_SIZE);
     std::memcpy(cfg.static_private_key.data(), c->static_private_key, NM_KEY_SIZE);
+    if (c->identity_file) cfg.identity_file = c->identity_file;
     cfg.heartbeat_interval_ms = c->heartbeat_interval_ms;
     cfg.handshake_timeout_ms = c->handshake_timeout_ms;
     cfg.handshake_retries = c->handshake_retries;

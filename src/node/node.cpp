@@ -8,6 +8,7 @@
 #include "crypto/session_keys.h"
 #include "node/address.h"
 #include "node/clock.h"
+#include "node/identity_file.h"
 #include "node/status.h"
 #include "wire/frames.h"
 #include "wire/stream_window.h"
@@ -37,15 +38,17 @@ nm_status Node::start() {
   // Identity: ed25519 from a seed; node_id is derived from it exactly as net-mesh does.
   crypto::Key32 seed = config_.identity_seed;
   if (all_zero(seed)) randombytes_buf(seed.data(), seed.size());
+  static_private_ = config_.static_private_key;
+  if (all_zero(static_private_)) randombytes_buf(static_private_.data(), static_private_.size());
+  if (!config_.identity_file.empty())
+    if (nm_status s = load_or_create_identity(config_.identity_file, seed, static_private_); s != NM_OK)
+      return s;
   unsigned char ed_pk[crypto_sign_PUBLICKEYBYTES], ed_sk[crypto_sign_SECRETKEYBYTES];
   crypto_sign_seed_keypair(ed_pk, ed_sk, seed.data());
   sodium_memzero(ed_sk, sizeof ed_sk);
   crypto::Key32 ed_pub;
   std::memcpy(ed_pub.data(), ed_pk, 32);
   node_id_ = crypto::node_id_from_identity(ed_pub);
-
-  static_private_ = config_.static_private_key;
-  if (all_zero(static_private_)) randombytes_buf(static_private_.data(), static_private_.size());
   static_public_ = crypto::x25519_public(static_private_);
 
   if (events_.fd() < 0) return fail(NM_ERR_INTERNAL, "eventfd failed");

@@ -2,6 +2,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <string>
 
 #include "crypto/noise.h"
 #include "stream/stream_config.h"
@@ -13,6 +14,7 @@ struct NodeConfig {
   crypto::Key32 psk{};
   crypto::Key32 identity_seed{};       // all-zero = random
   crypto::Key32 static_private_key{};  // all-zero = random
+  std::string identity_file;           // if set: the keys are loaded from / saved to it
   uint32_t heartbeat_interval_ms = 5000;
   uint32_t handshake_timeout_ms = 5000;
   uint32_t handshake_retries = 3;

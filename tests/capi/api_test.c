@@ -1,5 +1,9 @@
 /* The C API's face: defaults, error names, argument checks and handle safety. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "test_support.h"
 
@@ -128,6 +132,41 @@ static void identity_is_derived_from_the_seed(void** state) {
   NM_OK_OR_FAIL(nm_node_free(n));
 }
 
+static void identity_file_survives_restarts(void** state) {
+  (void)state;
+  char path[] = "/tmp/nm_identity_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  unlink(path); /* the node creates it */
+  nm_node_config_t c;
+  test_config(&c, 1);
+  c.identity_file = path;
+  nm_node_t* n;
+  uint64_t id1, id2;
+  uint8_t k1[32], k2[32];
+  NM_OK_OR_FAIL(nm_node_new(&c, &n));
+  nm_node_id(n, &id1);
+  nm_node_public_key(n, k1);
+  nm_node_free(n);
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+  NM_OK_OR_FAIL(nm_node_new(&c, &n)); /* a restart: same id, same key */
+  nm_node_id(n, &id2);
+  nm_node_public_key(n, k2);
+  nm_node_free(n);
+  assert_true(id1 == id2);
+  assert_memory_equal(k1, k2, 32);
+  /* a file that is not an identity is refused, not overwritten */
+  FILE* f = fopen(path, "w");
+  fputs("garbage", f);
+  fclose(f);
+  assert_int_equal(nm_node_new(&c, &n), NM_ERR_INVALID_ARGUMENT);
+  assert_true(strstr(nm_last_error_message(), "identity") != NULL);
+  unlink(path);
+}
+
 static void freed_and_forged_handles_are_errors(void** state) {
   (void)state;
   nm_node_t* n = test_node(1);
@@ -163,6 +202,7 @@ int main(void) {
       cmocka_unit_test(null_arguments_are_errors),
       cmocka_unit_test(bad_config_and_addresses),
       cmocka_unit_test(identity_is_derived_from_the_seed),
+      cmocka_unit_test(identity_file_survives_restarts),
       cmocka_unit_test(freed_and_forged_handles_are_errors),
       cmocka_unit_test(stream_id_from_key_is_xxh3),
   };

@@ -41,6 +41,7 @@ class NodeConfig(ctypes.Structure):  # nm_node_config_t
         ("psk", Key32),
         ("identity_seed", Key32),
         ("static_private_key", Key32),
+        ("identity_file", ctypes.c_char_p),
         ("heartbeat_interval_ms", ctypes.c_uint32),
         ("handshake_timeout_ms", ctypes.c_uint32),
         ("handshake_retries", ctypes.c_uint32),
