@@ -93,7 +93,7 @@ void BM_SessionSeal(benchmark::State& state) {
     wire::Header h;
     h.stream_id = 5;
     s.seal(h, len, buf);
-    benchmark::DoNotOptimize(buf.bytes.data());
+    benchmark::DoNotOptimize(buf.bytes());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * len));
 }
@@ -112,9 +112,9 @@ void BM_SessionSealOpen(benchmark::State& state) {
     h.stream_id = 5;
     tx2.seal(h, len, buf);
     wire::Header parsed;
-    wire::decode_header(std::span<const uint8_t>(buf.bytes.data(), buf.len), parsed);
+    wire::decode_header(std::span<const uint8_t>(buf.bytes(), buf.len), parsed);
     std::span<uint8_t> pt;
-    auto e = rx2.open(parsed, std::span<uint8_t>(buf.bytes.data(), buf.len), pt, 0);
+    auto e = rx2.open(parsed, std::span<uint8_t>(buf.bytes(), buf.len), pt, 0);
     if (e != session::OpenError::kOk) {
       state.SkipWithError("open failed");
       break;

@@ -75,6 +75,9 @@ typedef struct nm_node_config {
   uint32_t drain_timeout_ms;      /* 5000: how long DRAIN_THEN_CLOSE waits for acknowledgements */
   uint8_t compat_0_23;            /* 0: 1 = behave exactly like a net-mesh 0.23 node (no
                                      netmesh extensions offered or accepted) */
+  uint32_t suspect_after_ms;      /* 60000: a neighbour without heartbeats is Suspected ... */
+  uint32_t fail_after_ms;         /* 90000: ... then Failed; routes through it are dropped */
+  uint8_t pingwave_ttl;           /* 8: hops our route announcements (pingwaves) travel */
 } nm_node_config_t;
 
 typedef struct nm_stream_config {
@@ -142,7 +145,13 @@ typedef struct nm_node_stats {
   uint64_t drop_bad_fragment;      /* fragments that belong to no event in progress */
   uint64_t drop_over_window;       /* data beyond the receiving stream's credit window */
   uint64_t grants_clamped;         /* grants for more than was ever sent (applied up to it) */
-  uint64_t ignored_mesh_packets;   /* pingwaves and keep-alives (mesh discovery: not yet used) */
+  uint64_t ignored_mesh_packets;   /* keep-alives; pingwaves not from a live neighbour */
+  /* mesh */
+  uint64_t pingwaves_sent;
+  uint64_t pingwaves_received;
+  uint64_t forwarded;              /* routed packets relayed for others (never decrypted) */
+  uint64_t forward_no_route;
+  uint64_t forward_ttl_expired;
   /* fault injection (nm_node_set_impairment), both directions summed */
   uint64_t impair_seen;
   uint64_t impair_dropped_loss;
@@ -174,6 +183,27 @@ typedef struct nm_impairment {
   uint64_t seed;                /* 1: same seed, same decisions */
 } nm_impairment_t;
 
+/* A route the node knows: direct neighbours have metric 1 and next_hop == dest. */
+typedef struct nm_route {
+  uint64_t dest;
+  uint64_t next_hop;
+  uint32_t metric;
+  uint64_t age_ns;
+} nm_route_t;
+
+typedef enum nm_peer_event_kind {
+  NM_PEER_CONNECTED = 1, /* a session was established (either role, direct or routed) */
+  NM_PEER_SUSPECTED = 2, /* a neighbour missed heartbeats */
+  NM_PEER_FAILED = 3,    /* ... for fail_after_ms: routes through it were dropped */
+  NM_PEER_RECOVERED = 4  /* a Suspected or Failed neighbour is heard again */
+} nm_peer_event_kind;
+
+typedef struct nm_peer_event {
+  uint64_t peer_node_id;
+  nm_peer_event_kind kind;
+  uint64_t at_ns; /* CLOCK_MONOTONIC */
+} nm_peer_event_t;
+
 typedef enum nm_direction { NM_OUTBOUND = 1, NM_INBOUND = 2, NM_BOTH_DIRECTIONS = 3 } nm_direction;
 
 /* ---- library ---- */
@@ -200,6 +230,19 @@ NM_API nm_status nm_node_event_fd(nm_node_t* node, int* out_fd);
  * out of band. Blocks up to handshake_timeout_ms x handshake_retries. */
 NM_API nm_status nm_node_connect(nm_node_t* node, const char* addr,
                                  const uint8_t peer_public_key[NM_KEY_SIZE], uint64_t peer_node_id);
+/* Initiator, routed form (wire spec §3.5): the handshake travels behind a routing header
+ * to relay_addr, which forwards it towards peer_node_id over the mesh; relay_addr may be
+ * the peer itself (how a started net-mesh 0.23 node accepts new peers). The session's
+ * traffic follows the mesh's routes (netmesh peers; a 0.23 peer must be the relay). */
+NM_API nm_status nm_node_connect_via(nm_node_t* node, const char* relay_addr,
+                                     const uint8_t peer_public_key[NM_KEY_SIZE], uint64_t peer_node_id);
+/* Routes known to the node: fills up to capacity, *out_count = how many exist. */
+NM_API nm_status nm_node_routes(nm_node_t* node, nm_route_t* out, size_t capacity, size_t* out_count);
+/* Next peer event (connected, suspected, failed, recovered); timeout_ms as nm_stream_recv.
+ * The queue keeps the latest 1024. nm_node_peer_event_fd is readable while it is not empty. */
+NM_API nm_status nm_node_next_peer_event(nm_node_t* node, nm_peer_event_t* out, int timeout_ms);
+NM_API nm_status nm_node_peer_event_fd(nm_node_t* node, int* out_fd);
+
 /* Responder: let peer_node_id handshake with this node from now on (also later
  * re-handshakes). A direct msg1 does not name its sender, so only peers allowed here, by
  * nm_node_accept, or dialled with nm_node_connect can open a session with this node. */

@@ -127,6 +127,9 @@ nm_status nm_node_config_init(nm_node_config_t* c) {
   c->default_window_bytes = 65536;
   c->max_event_bytes = 16u << 20;
   c->drain_timeout_ms = 5000;
+  c->suspect_after_ms = 60000;
+  c->fail_after_ms = 90000;
+  c->pingwave_ttl = 8;
   return NM_OK;
 }
 
@@ -159,6 +162,11 @@ nm_status nm_node_new(const nm_node_config_t* c, nm_node_t** out) {
     cfg.max_event_bytes = c->max_event_bytes;
     cfg.drain_timeout_ms = c->drain_timeout_ms;
     cfg.compat_0_23 = c->compat_0_23 != 0;
+    if (c->suspect_after_ms == 0 || c->fail_after_ms < c->suspect_after_ms)
+      return fail(NM_ERR_INVALID_ARGUMENT, "need 0 < suspect_after_ms <= fail_after_ms");
+    cfg.suspect_after_ms = c->suspect_after_ms;
+    cfg.fail_after_ms = c->fail_after_ms;
+    cfg.pingwave_ttl = c->pingwave_ttl;
     std::shared_ptr<nm::node::Node> node;
     if (nm_status s = nm::node::Node::create(cfg, node); s != NM_OK) return s;
     *out = nm::capi::register_node(std::move(node));
@@ -232,6 +240,49 @@ nm_status nm_node_connect(nm_node_t* handle, const char* addr, const uint8_t key
     std::memcpy(k.data(), key, NM_KEY_SIZE);
     return node->connect(addr, k, peer_node_id);
   });
+}
+
+nm_status nm_node_connect_via(nm_node_t* handle, const char* relay_addr, const uint8_t key[NM_KEY_SIZE],
+                              uint64_t peer_node_id) {
+  return guarded([&] {
+    std::shared_ptr<nm::node::Node> node;
+    if (nm_status s = with_node(handle, node); s != NM_OK) return s;
+    if (!relay_addr) return null_arg("relay_addr");
+    if (!key) return null_arg("peer_public_key");
+    nm::crypto::Key32 k;
+    std::memcpy(k.data(), key, NM_KEY_SIZE);
+    return node->connect(relay_addr, k, peer_node_id, true);
+  });
+}
+
+nm_status nm_node_routes(nm_node_t* handle, nm_route_t* out, size_t capacity, size_t* out_count) {
+  return guarded([&] {
+    std::shared_ptr<nm::node::Node> node;
+    if (nm_status s = with_node(handle, node); s != NM_OK) return s;
+    if (!out_count) return null_arg("out_count");
+    if (capacity > 0 && !out) return null_arg("out");
+    auto all = node->routes();
+    *out_count = all.size();
+    if (capacity > 0) std::memcpy(out, all.data(), std::min(capacity, all.size()) * sizeof(nm_route_t));
+    return NM_OK;
+  });
+}
+
+nm_status nm_node_next_peer_event(nm_node_t* handle, nm_peer_event_t* out, int timeout_ms) {
+  return guarded([&] {
+    std::shared_ptr<nm::node::Node> node;
+    if (nm_status s = with_node(handle, node); s != NM_OK) return s;
+    if (!out) return null_arg("out");
+    return node->next_peer_event(*out, timeout_ms);
+  });
+}
+
+nm_status nm_node_peer_event_fd(nm_node_t* handle, int* out_fd) {
+  std::shared_ptr<nm::node::Node> node;
+  if (nm_status s = with_node(handle, node); s != NM_OK) return s;
+  if (!out_fd) return null_arg("out_fd");
+  *out_fd = node->peer_event_fd();
+  return NM_OK;
 }
 
 nm_status nm_node_allow_peer(nm_node_t* handle, uint64_t peer_node_id) {

@@ -9,6 +9,7 @@
 #include "node/address.h"
 #include "node/clock.h"
 #include "node/identity_file.h"
+#include "wire/pingwave.h"
 #include "node/status.h"
 #include "wire/frames.h"
 #include "wire/stream_window.h"
@@ -50,6 +51,10 @@ nm_status Node::start() {
   std::memcpy(ed_pub.data(), ed_pk, 32);
   node_id_ = crypto::node_id_from_identity(ed_pub);
   static_public_ = crypto::x25519_public(static_private_);
+  routes_ = std::make_unique<RoutingTable>(node_id_);
+  failures_ = std::make_unique<FailureDetector>(
+      FailureDetectorConfig{int64_t{config_.suspect_after_ms} * 1000000,
+                            int64_t{config_.fail_after_ms} * 1000000});
 
   if (events_.fd() < 0) return fail(NM_ERR_INTERNAL, "eventfd failed");
   std::string error;
@@ -84,6 +89,9 @@ void Node::shutdown() {
     stopping_ = true;
     for (auto* pc : connects_) pc->cv.notify_all();
     for (auto* pa : accepts_) pa->cv.notify_all();
+    peer_events_cv_.notify_all();
+    hello_cv_.notify_all();
+    peer_events_signal_.raise_forever();
     for (auto& [id, s] : sessions_)
       for (auto& [sid, st] : s->streams) st->changed.notify_all();
     events_.raise_forever();
@@ -158,18 +166,27 @@ void Node::receive_datagram(std::span<const uint8_t> datagram, const sockaddr_st
 void Node::handle_datagram(std::span<uint8_t> d, const sockaddr_storage& from,
                            std::vector<Outgoing>& out) {
   ++stats_.datagrams_received;
-  // Pingwaves (72 bytes, not "EN", health byte 0..3) and punch keep-alives (14 bytes, "PH")
-  // are 0.23 mesh traffic that this node does not use yet (wire spec §0.1, §10).
-  if ((d.size() == 72 && !(d[0] == 0x45 && d[1] == 0x4E) && d[63] <= 3) ||
-      (d.size() == 14 && d[0] == 0x50 && d[1] == 0x48)) {
-    ++stats_.ignored_mesh_packets;
+  // Dispatch order of 0.23 (wire spec §13): keep-alive, pingwave, routed, direct.
+  if (d.size() == 14 && d[0] == 0x50 && d[1] == 0x48) {
+    ++stats_.ignored_mesh_packets;  // NAT punch keep-alive: nothing to do
     return;
   }
+  if (wire::is_pingwave(d)) {
+    handle_pingwave(d, from, out);
+    return;
+  }
+  if (wire::is_routed_datagram(d)) {
+    handle_routed(d, from, out);
+    return;
+  }
+  handle_net_packet(d, from, false, out);
+}
+
+void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from, bool routed,
+                             std::vector<Outgoing>& out) {
   wire::Header h;
   if (wire::decode_header(d, h) != wire::HeaderError::kOk) {
-    // Routed packets, pingwaves and keep-alives (wire spec §0.1) land here too until the
-    // mesh layer handles them; nothing unparseable goes further.
-    ++stats_.drop_malformed;
+    ++stats_.drop_malformed;  // nothing unparseable goes further
     return;
   }
   if (h.flags & wire::flags::kHandshake) {
@@ -197,8 +214,14 @@ void Node::handle_datagram(std::span<uint8_t> d, const sockaddr_storage& from,
     case session::OpenError::kAuthFailed: ++stats_.drop_auth_failed; return;
   }
   if (heartbeat) {
+    // 0.23 drops routed heartbeats; between netmesh nodes they keep routed sessions alive.
+    if (routed && !s.routed) {
+      ++stats_.drop_malformed;
+      return;
+    }
     s.note_heartbeat(now);
     ++stats_.heartbeats_received;
+    if (!s.routed) failures_->heartbeat(s.peer_node_id(), now);
     return;
   }
   if (!wire::frames_exact(plaintext, h.event_count)) {
@@ -302,16 +325,16 @@ void Node::tick(std::vector<Outgoing>& out) {
   for (auto& [peer, s] : sessions_) {
     // 0.23 needs a verified heartbeat well inside 60 s to keep us Healthy (wire spec §10).
     Outgoing& o = out.emplace_back();
-    o.to = s->peer_addr();
-    o.peer = peer;
     wire::Header h;
     h.flags = wire::flags::kHeartbeat;
     s->seal(h, 0, o.packet);
+    address_to(*s, o);
     ++stats_.heartbeats_sent;
     // A lost hello is repeated a few times; a 0.23 peer never answers and ignores them.
     if (!s->peer_has_our_hello && s->hellos_sent < kMaxHellos) send_hello(*s, out);
     evict_idle_streams(*s, now);
   }
+  mesh_tick(now, out);
 }
 
 size_t Node::flush(std::unique_lock<std::mutex>& lk, std::vector<Outgoing>& out, int wait_ms,
@@ -322,13 +345,13 @@ size_t Node::flush(std::unique_lock<std::mutex>& lk, std::vector<Outgoing>& out,
   if (outbound_impairments_.empty()) {
     std::vector<UdpSocket::Datagram> batch;
     batch.reserve(out.size());
-    for (const Outgoing& o : out) batch.push_back({o.packet.bytes.data(), o.packet.len, &o.to});
+    for (const Outgoing& o : out) batch.push_back({o.packet.datagram(), o.packet.datagram_len(), &o.to});
     sent = socket_.send_many(batch.data(), batch.size(), wait_ms, err);
   } else {
     for (; sent < out.size(); ++sent) {
       const Outgoing& o = out[sent];
       if (impair_outbound(o)) continue;
-      if (int e = socket_.send(o.packet.bytes.data(), o.packet.len, o.to, wait_ms)) {
+      if (int e = socket_.send(o.packet.datagram(), o.packet.datagram_len(), o.to, wait_ms)) {
         if (err) *err = e;
         break;
       }
@@ -342,9 +365,13 @@ size_t Node::flush(std::unique_lock<std::mutex>& lk, std::vector<Outgoing>& out,
 // ---- session and stream bookkeeping (under mu_) ----
 
 void Node::install_session(uint64_t peer_id, const sockaddr_storage& addr,
-                           const crypto::SessionKeys& keys, std::vector<Outgoing>& out) {
+                           const crypto::SessionKeys& keys, bool routed, std::vector<Outgoing>& out) {
   auto old = sessions_.find(peer_id);
   if (old != sessions_.end()) {
+    if (!old->second->routed) {
+      routes_->remove_neighbour(peer_id);
+      failures_->remove(peer_id);
+    }
     // A new handshake replaces the session; streams of the old one become stale.
     peer_by_session_id_.erase(old->second->session_id());
     for (auto& [sid, st] : old->second->streams) close_stream_locked(st, true);
@@ -352,9 +379,15 @@ void Node::install_session(uint64_t peer_id, const sockaddr_storage& addr,
   }
   auto& s = sessions_[peer_id];
   s = std::make_unique<session::Session>(peer_id, addr, keys, now_ns());
+  s->routed = routed;
   peer_by_session_id_[keys.session_id] = peer_id;
   known_peers_.insert(peer_id);
   ++stats_.handshakes_completed;
+  if (!routed) {
+    routes_->add_neighbour(peer_id, now_ns());
+    failures_->add(peer_id, now_ns());
+  }
+  emit_peer_event(peer_id, NM_PEER_CONNECTED);
   send_hello(*s, out);
   for (auto* pa : accepts_)
     if (pa->peer_id == peer_id) pa->cv.notify_all();
@@ -417,8 +450,7 @@ void Node::build_grant(session::Session& s, uint64_t stream_id, uint64_t total, 
   wire::encode_grant({stream_id, total}, grant);
   uint8_t* end = wire::write_frame(out.packet.payload(), grant);
   s.seal(h, end - out.packet.payload(), out.packet);
-  out.to = s.peer_addr();
-  out.peer = s.peer_node_id();
+  address_to(s, out);
 }
 
 void Node::grant_if_due(session::Session& s, const StreamPtr& st, std::vector<Outgoing>& out,
@@ -438,9 +470,10 @@ void Node::build_handshake_packet(std::span<const uint8_t> noise_msg, const sock
   wire::Header h;
   h.flags = wire::flags::kHandshake;
   h.payload_len = static_cast<uint16_t>(noise_msg.size());
-  wire::encode_header(h, out.packet.bytes.data());
+  wire::encode_header(h, out.packet.bytes());
   std::memcpy(out.packet.payload(), noise_msg.data(), noise_msg.size());
   out.packet.len = wire::kHeaderSize + noise_msg.size();
+  out.packet.head = session::PacketBuffer::kHeadroom;
   out.to = to;
 }
 

@@ -25,12 +25,15 @@
 #include "netmesh.h"
 #include "node/delay_queue.h"
 #include "node/event_signal.h"
+#include "node/failure_detector.h"
 #include "node/impairment.h"
+#include "node/routing_table.h"
 #include "node/node_config.h"
 #include "node/udp_socket.h"
 #include "session/session.h"
 #include "stream/stream.h"
 #include "wire/extension.h"
+#include "wire/routing_header.h"
 
 namespace nm::node {
 
@@ -55,7 +58,10 @@ class Node {
   nm_node_stats_t stats();
 
   // Handshakes.
-  nm_status connect(const std::string& addr, const crypto::Key32& peer_public_key, uint64_t peer_id);
+  // Direct handshake with the peer at addr, or (via_relay) the routed form sent to a relay
+  // (which may be the peer itself: how a started 0.23 node accepts new peers).
+  nm_status connect(const std::string& addr, const crypto::Key32& peer_public_key, uint64_t peer_id,
+                    bool via_relay = false);
   nm_status allow_peer(uint64_t peer_id);
   nm_status accept(uint64_t peer_id, int timeout_ms);
 
@@ -75,6 +81,11 @@ class Node {
   nm_status stream_stats(const StreamPtr& stream, nm_stream_stats_t& out);
   std::vector<nm_stream_stats_t> all_stream_stats();
 
+  // Mesh: routes, and peer liveness events (a queue the application polls).
+  std::vector<nm_route_t> routes();
+  nm_status next_peer_event(nm_peer_event_t& out, int timeout_ms);
+  int peer_event_fd() const { return peer_events_signal_.fd(); }
+
   // Feeds one datagram through the receive path as if it came from `from` (fuzzing and
   // hostile-input tests; the loop thread does the same for the socket).
   void receive_datagram(std::span<const uint8_t> datagram, const sockaddr_storage& from);
@@ -88,11 +99,14 @@ class Node {
     session::PacketBuffer packet;
     sockaddr_storage to;
     uint64_t peer = 0;  // 0 while the peer is not known (handshake replies)
+    // Non-empty: sent behind this routing header (a peer reached through relays).
+    std::optional<wire::RoutingHeader> route;
   };
   struct PendingConnect {
     sockaddr_storage addr;
     uint64_t peer_id;
     std::optional<crypto::NoiseHandshake> handshake;
+    bool routed = false;  // the routed form (wire spec §3.5): msg2 comes back behind "RT"
     bool done = false;
     std::condition_variable cv;
   };
@@ -122,10 +136,24 @@ class Node {
   void add_impairment_counters(nm_node_stats_t& s);
   void handle_datagram(std::span<uint8_t> datagram, const sockaddr_storage& from,
                        std::vector<Outgoing>& out);
+  // A Net packet (direct, or unwrapped from a routed one) after the dispatch checks.
+  void handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from, bool routed,
+                         std::vector<Outgoing>& out);
   void handle_handshake(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
                         std::vector<Outgoing>& out);
   void handle_extension(session::Session& s, std::span<const uint8_t> plaintext, uint16_t count,
                         std::vector<Outgoing>& out);
+  // Mesh (node_mesh.cpp).
+  void handle_routed(std::span<uint8_t> d, const sockaddr_storage& from, std::vector<Outgoing>& out);
+  void handle_routed_handshake(const wire::RoutingHeader& rh, std::span<const uint8_t> noise_msg,
+                               const sockaddr_storage& from, std::vector<Outgoing>& out);
+  void handle_pingwave(std::span<const uint8_t> d, const sockaddr_storage& from,
+                       std::vector<Outgoing>& out);
+  void mesh_tick(int64_t now, std::vector<Outgoing>& out);
+  void emit_peer_event(uint64_t peer, nm_peer_event_kind kind);
+  uint64_t neighbour_at(const sockaddr_storage& addr) const;
+  // Where packets for session `s` go: its address, or the next hop towards it.
+  void address_to(const session::Session& s, Outgoing& out);
   bool try_respond(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
                    std::vector<Outgoing>& out);
   void handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
@@ -145,7 +173,7 @@ class Node {
 
   // Under mu_.
   void install_session(uint64_t peer_id, const sockaddr_storage& addr, const crypto::SessionKeys& keys,
-                       std::vector<Outgoing>& out);
+                       bool routed, std::vector<Outgoing>& out);
   void send_hello(session::Session& s, std::vector<Outgoing>& out);
   // Waits (briefly) for the peer's capability hello; a 0.23 peer never sends one.
   void wait_for_hello(std::unique_lock<std::mutex>& lk, uint64_t peer_id);
@@ -209,6 +237,14 @@ class Node {
   std::unordered_map<uint64_t, std::unique_ptr<Impairment>> outbound_impairments_;
   ImpairmentCounters retired_impairment_counters_;  // of replaced settings; under send_mu_
   DelayQueue delayed_;
+  // Mesh: routes learned from neighbours and pingwaves, neighbour liveness, peer events.
+  std::unique_ptr<RoutingTable> routes_;
+  std::unique_ptr<FailureDetector> failures_;
+  uint64_t pingwave_seq_ = 0;
+  std::unordered_map<uint64_t, uint64_t> pingwave_seen_;  // origin -> newest seq relayed
+  std::deque<nm_peer_event_t> peer_events_;
+  EventSignal peer_events_signal_;
+  std::condition_variable peer_events_cv_;
   nm_node_stats_t stats_{};
 };
 

@@ -24,6 +24,9 @@ struct NodeConfig {
   uint32_t max_event_bytes = 16 << 20;  // largest (fragmented) event sent or accepted
   uint32_t drain_timeout_ms = 5000;     // DrainThenClose waits this long for acknowledgements
   bool compat_0_23 = false;             // offer/accept no netmesh extensions
+  uint32_t suspect_after_ms = 60000;    // a neighbour silent this long is Suspected
+  uint32_t fail_after_ms = 90000;       // ... and this long Failed: routes avoid it
+  uint8_t pingwave_ttl = 8;             // how far our pingwaves travel
   stream::StreamConfig inbound_stream;  // config of streams the peer starts
 };
 

@@ -15,8 +15,9 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_public_key,
-                        uint64_t peer_id) {
+                        uint64_t peer_id, bool via_relay) {
   PendingConnect pc;
+  pc.routed = via_relay;
   if (!parse_address(addr_text, pc.addr))
     return fail(NM_ERR_ADDRESS, "cannot parse address '" + addr_text + "' (want ip:port or [ip6]:port)");
   pc.peer_id = peer_id;
@@ -31,9 +32,21 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
     // Every attempt uses a fresh ephemeral key: 0.23 responders drop a repeated msg1.
     pc.handshake = crypto::NoiseHandshake::initiator(prologue, config_.psk, peer_public_key);
     std::vector<uint8_t> msg1;
-    pc.handshake->write_message({}, msg1);
     std::vector<Outgoing> out(1);
-    build_handshake_packet(msg1, pc.addr, out[0]);
+    if (via_relay) {
+      // The routed msg1 names its initiator (the responder cannot guess it): u64le(id).
+      uint8_t id[8];
+      for (int i = 0; i < 8; ++i) id[i] = static_cast<uint8_t>(node_id_ >> (8 * i));
+      pc.handshake->write_message(id, msg1);
+      build_handshake_packet(msg1, pc.addr, out[0]);
+      wire::RoutingHeader rh{wire::kDefaultHandshakeTtl, 0, 0, wire::routing_id(node_id_), peer_id};
+      uint8_t encoded[wire::kRoutingHeaderSize];
+      rh.encode(encoded);
+      out[0].packet.prepend_routing_header(encoded);
+    } else {
+      pc.handshake->write_message({}, msg1);
+      build_handshake_packet(msg1, pc.addr, out[0]);
+    }
     flush(lk, out, 100);
     lk.lock();
     pc.cv.wait_for(lk, std::chrono::milliseconds(config_.handshake_timeout_ms),
@@ -84,12 +97,12 @@ void Node::handle_handshake(std::span<const uint8_t> noise_msg, const sockaddr_s
                             std::vector<Outgoing>& out) {
   // A reply to one of our connects comes from exactly the address we dialled.
   for (PendingConnect* pc : connects_) {
-    if (pc->done || !pc->handshake || !same_address(pc->addr, from)) continue;
+    if (pc->done || pc->routed || !pc->handshake || !same_address(pc->addr, from)) continue;
     crypto::NoiseHandshake attempt = *pc->handshake;  // a failed read spoils the state
     std::vector<uint8_t> payload;
     if (attempt.read_message(noise_msg, payload)) {
       install_session(pc->peer_id, from, crypto::derive_session_keys(attempt.handshake_hash(), true),
-                      out);
+                      false, out);
       pc->done = true;
       pc->cv.notify_all();
       return;
@@ -121,7 +134,8 @@ bool Node::try_respond(std::span<const uint8_t> noise_msg, const sockaddr_storag
     std::vector<uint8_t> msg2;
     if (!hs.write_message({}, msg2)) break;
     build_handshake_packet(msg2, from, out.emplace_back());
-    install_session(peer_id, from, crypto::derive_session_keys(hs.handshake_hash(), false), out);
+    install_session(peer_id, from, crypto::derive_session_keys(hs.handshake_hash(), false), false,
+                    out);
     return true;
   }
   ++stats_.drop_handshake_rejected;

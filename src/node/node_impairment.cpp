@@ -82,13 +82,13 @@ bool Node::impair_outbound(const Outgoing& o) {
   if (!imp) return false;
   int64_t now = now_ns();
   Delivery fate[2];
-  size_t n = imp->decide(o.packet.len, now, fate);
+  size_t n = imp->decide(o.packet.datagram_len(), now, fate);
   for (size_t i = 0; i < n; ++i) {
     if (fate[i].at_ns <= now && !fate[i].corrupt) {
-      socket_.send(o.packet.bytes.data(), o.packet.len, o.to, 0);
+      socket_.send(o.packet.datagram(), o.packet.datagram_len(), o.to, 0);
       continue;
     }
-    std::vector<uint8_t> copy(o.packet.bytes.begin(), o.packet.bytes.begin() + o.packet.len);
+    std::vector<uint8_t> copy(o.packet.datagram(), o.packet.datagram() + o.packet.datagram_len());
     if (fate[i].corrupt) copy[fate[i].corrupt_offset] ^= fate[i].corrupt_xor;
     if (fate[i].at_ns <= now) {
       socket_.send(copy.data(), copy.size(), o.to, 0);

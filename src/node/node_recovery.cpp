@@ -55,8 +55,7 @@ void Node::seal_data_packet(session::Session& s, const stream::Stream& st,
   }
   std::memcpy(out.packet.payload(), p.payload.data(), p.payload.size());
   s.seal(h, p.payload.size(), out.packet);
-  out.to = s.peer_addr();
-  out.peer = s.peer_node_id();
+  address_to(s, out);
 }
 
 bool Node::build_events_packet(session::Session& s, const StreamPtr& st,
@@ -132,8 +131,7 @@ void Node::build_ext_packet(session::Session& s, std::span<const wire::ExtFrame>
     w = wire::write_frame(w, std::span<const uint8_t>(body, n));
   }
   s.seal(h, static_cast<size_t>(w - out.packet.payload()), out.packet);
-  out.to = s.peer_addr();
-  out.peer = s.peer_node_id();
+  address_to(s, out);
 }
 
 void Node::handle_extension(session::Session& s, std::span<const uint8_t> plaintext, uint16_t count,

@@ -16,9 +16,9 @@ void Session::seal(wire::Header& h, size_t payload_len, PacketBuffer& buf) {
   h.session_id = keys_.session_id;
   h.payload_len = static_cast<uint16_t>(payload_len);
   wire::set_nonce(h, keys_.nonce_prefix, tx_counter_++);
-  wire::encode_header(h, buf.bytes.data());
+  wire::encode_header(h, buf.bytes());
   uint8_t aad[wire::kAadSize];
-  wire::header_aad(buf.bytes.data(), aad);
+  wire::header_aad(buf.bytes(), aad);
   crypto::aead_seal(keys_.tx, h.nonce, aad, sizeof aad, buf.payload(), payload_len,
                     buf.payload() + payload_len);
   buf.len = wire::kHeaderSize + payload_len + wire::kTagSize;

@@ -23,6 +23,10 @@ class Session {
   Session(uint64_t peer_node_id, const sockaddr_storage& peer_addr, const crypto::SessionKeys& keys,
           int64_t now_ns);
 
+  // Reached through relays: packets go behind a routing header to the next hop (the
+  // address the handshake came from when no route is known).
+  bool routed = false;
+
   uint64_t peer_node_id() const { return peer_node_id_; }
   uint64_t session_id() const { return keys_.session_id; }
   const sockaddr_storage& peer_addr() const { return peer_addr_; }

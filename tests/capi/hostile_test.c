@@ -29,7 +29,7 @@ static uint64_t drops(const nm_node_stats_t* s) {
   return s->drop_malformed + s->drop_unknown_session + s->drop_auth_failed + s->drop_replay +
          s->drop_handshake_rejected + s->drop_unexpected_handshake + s->drop_unknown_subprotocol +
          s->drop_bad_grant + s->drop_unknown_stream + s->drop_bad_fragment + s->drop_over_window +
-         s->grants_clamped;
+         s->grants_clamped + s->forward_no_route + s->forward_ttl_expired;
 }
 
 static nm_node_stats_t stats_of(ctx* c) {
@@ -389,12 +389,14 @@ static void bad_magic_and_version(void** state) {
     m[patches[i][0]] = patches[i][1];
     EXPECT_DROPPED(&c, m, n, drop_malformed);
   }
-  /* a routed "RT" packet wrapping a valid one: not handled, counted */
+  /* a routed "RT" packet wrapping a valid one, for nobody (ttl 0, dest 0): not forwarded */
   memset(m, 0, 18);
   m[0] = 'R';
   m[1] = 'T';
   memcpy(m + 18, d, n);
-  EXPECT_DROPPED(&c, m, n + 18, drop_malformed);
+  EXPECT_DROPPED(&c, m, n + 18, forward_ttl_expired);
+  m[2] = 8; /* with ttl left: no route to node 0 */
+  EXPECT_DROPPED(&c, m, n + 18, forward_no_route);
   assert_usable(&c);
   ctx_free(&c);
 }

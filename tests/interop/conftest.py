@@ -193,6 +193,20 @@ def connect_netmesh_to_rust(nmnode, rust, via=None):
     return elapsed
 
 
+def connect_netmesh_routed_to_rust(nmnode, rust):
+    """Routed form (wire notes §3.5) to an already started Rust node, straight to its address
+    (a one-hop "relay"): how a client reaches a running 0.23 daemon."""
+    rust.start()
+    t0 = time.monotonic()
+    nmnode.connect_via(rust.addr, rust.public_key, rust.node_id)
+    elapsed = time.monotonic() - t0
+    deadline = time.monotonic() + 2
+    while rust.mesh.peer_count() < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert rust.mesh.peer_count() == 1
+    return elapsed
+
+
 def connect_rust_to_netmesh(nmnode, rust):
     """The Rust node dials netmesh (always the direct form); netmesh allows its id first."""
     nmnode.allow_peer(rust.node_id)

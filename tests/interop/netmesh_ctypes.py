@@ -52,6 +52,9 @@ class NodeConfig(ctypes.Structure):  # nm_node_config_t
         ("max_event_bytes", ctypes.c_uint32),
         ("drain_timeout_ms", ctypes.c_uint32),
         ("compat_0_23", ctypes.c_uint8),
+        ("suspect_after_ms", ctypes.c_uint32),
+        ("fail_after_ms", ctypes.c_uint32),
+        ("pingwave_ttl", ctypes.c_uint8),
     ]
 
 
@@ -108,6 +111,7 @@ class NodeStats(ctypes.Structure):  # nm_node_stats_t
         "drop_handshake_rejected", "drop_unexpected_handshake", "drop_unknown_subprotocol",
         "drop_bad_grant", "drop_unknown_stream", "drop_bad_fragment", "drop_over_window",
         "grants_clamped", "ignored_mesh_packets",
+        "pingwaves_sent", "pingwaves_received", "forwarded", "forward_no_route", "forward_ttl_expired",
         "impair_seen", "impair_dropped_loss", "impair_dropped_burst", "impair_dropped_rate",
         "impair_dropped_oversize", "impair_duplicated", "impair_reordered", "impair_delayed",
         "impair_corrupted")]
@@ -159,6 +163,8 @@ _SIGNATURES = {
     "nm_node_event_fd": ([_node_p, _P(ctypes.c_int)], ctypes.c_int),
     "nm_node_connect": ([_node_p, ctypes.c_char_p, _P(ctypes.c_uint8), ctypes.c_uint64],
                         ctypes.c_int),
+    "nm_node_connect_via": ([_node_p, ctypes.c_char_p, _P(ctypes.c_uint8), ctypes.c_uint64],
+                            ctypes.c_int),
     "nm_node_allow_peer": ([_node_p, ctypes.c_uint64], ctypes.c_int),
     "nm_node_accept": ([_node_p, ctypes.c_uint64, ctypes.c_int], ctypes.c_int),
     "nm_impairment_init": ([_P(Impairment)], ctypes.c_int),
@@ -284,6 +290,10 @@ class Node:
     def connect(self, addr, peer_public_key, peer_node_id):
         key = Key32(*peer_public_key)
         return self.lib.call("nm_node_connect", self.handle, addr.encode(), key, peer_node_id)
+
+    def connect_via(self, relay_addr, peer_public_key, peer_node_id):
+        key = Key32(*peer_public_key)
+        return self.lib.call("nm_node_connect_via", self.handle, relay_addr.encode(), key, peer_node_id)
 
     def allow_peer(self, peer_node_id):
         self.lib.call("nm_node_allow_peer", self.handle, peer_node_id)

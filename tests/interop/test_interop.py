@@ -16,7 +16,8 @@ import time
 import pytest
 
 import netmesh_ctypes as nm
-from conftest import (LONG, UdpTap, connect_netmesh_to_rust, connect_rust_to_netmesh,
+from conftest import (LONG, UdpTap, connect_netmesh_routed_to_rust, connect_netmesh_to_rust,
+                      connect_rust_to_netmesh,
                       net, record_timing)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -26,7 +27,7 @@ U64_MAX = 2**64 - 1
 WINDOW = 65536
 OVERHEAD = 84  # 68-byte header + 16-byte tag: the credit charge on top of the plaintext
 SIZES = [1, 1024, 8104]
-DIALS = ["netmesh_dials", "rust_dials"]
+DIALS = ["netmesh_dials", "netmesh_dials_routed", "rust_dials"]
 RELIABILITY = {"fire_and_forget": nm.NM_FIRE_AND_FORGET, "reliable": nm.NM_RELIABLE}
 
 
@@ -52,6 +53,8 @@ def pair(request_param, make_rust, make_netmesh, **rust_kw):
     node = make_netmesh()
     if request_param == "netmesh_dials":
         record_timing("handshake netmesh->rust (direct)", connect_netmesh_to_rust(node, rust))
+    elif request_param == "netmesh_dials_routed":
+        record_timing("handshake netmesh->rust (routed)", connect_netmesh_routed_to_rust(node, rust))
     else:
         record_timing("handshake rust->netmesh (direct)", connect_rust_to_netmesh(node, rust))
     return node, rust
@@ -135,15 +138,18 @@ def test_netmesh_connects_direct_to_rust_in_accept(make_rust, make_netmesh):
     assert rust.mesh.peer_count() == 1
 
 
-@pytest.mark.xfail(strict=True, reason="routed handshake not implemented (issue 7)")
 def test_netmesh_connects_routed_to_started_rust(make_rust, make_netmesh):
     """After start() a 0.23 node drops direct msg1 (wire notes §2): reaching a running Rust
-    node needs the routed form (§3.5)."""
+    node needs the routed form (§3.5), which netmesh sends with nm_node_connect_via."""
     rust = make_rust()
     rust.start()
     node = make_netmesh(handshake_timeout_ms=1000, handshake_retries=2)
-    node.connect(rust.addr, rust.public_key, rust.node_id)
-    assert wait_for(lambda: rust.mesh.peer_count() == 1, 2)
+    with pytest.raises(nm.NetmeshError):
+        node.connect(rust.addr, rust.public_key, rust.node_id)  # the direct form is dropped
+    assert rust.mesh.peer_count() == 0
+    record_timing("handshake netmesh->rust (routed)", connect_netmesh_routed_to_rust(node, rust))
+    st = node.stats()
+    assert st["sessions"] == 1 and st["drop_handshake_rejected"] == 0
 
 
 def test_rust_connects_to_netmesh(make_rust, make_netmesh):

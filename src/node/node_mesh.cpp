@@ -1,0 +1,235 @@
+// The mesh: routed handshakes, forwarding by routing header (no decryption), pingwave
+// route discovery, neighbour failure detection and the peer event queue (wire spec §3.5,
+// §10, §12).
+#include <chrono>
+#include <cstring>
+
+#include "crypto/session_keys.h"
+#include "node/address.h"
+#include "node/clock.h"
+#include "node/node.h"
+#include "node/status.h"
+#include "wire/pingwave.h"
+
+namespace nm::node {
+
+namespace {
+constexpr size_t kMaxPeerEvents = 1024;
+constexpr int64_t kRouteMaxAgeHeartbeats = 4;  // a learned route not refreshed this long is gone
+constexpr size_t kRememberedEphemerals = 64;
+}  // namespace
+
+void Node::address_to(const session::Session& s, Outgoing& out) {
+  out.peer = s.peer_node_id();
+  out.to = s.peer_addr();
+  if (!s.routed) return;
+  // Behind a routing header, to the best next hop (else where the handshake came from).
+  if (auto r = routes_->lookup(s.peer_node_id()); r && r->next_hop != s.peer_node_id()) {
+    if (auto it = sessions_.find(r->next_hop); it != sessions_.end() && !it->second->routed)
+      out.to = it->second->peer_addr();
+  }
+  wire::RoutingHeader rh{wire::kDefaultDataTtl, 0, 0, wire::routing_id(node_id_), s.peer_node_id()};
+  uint8_t encoded[wire::kRoutingHeaderSize];
+  rh.encode(encoded);
+  out.packet.prepend_routing_header(encoded);
+}
+
+uint64_t Node::neighbour_at(const sockaddr_storage& addr) const {
+  for (const auto& [peer, s] : sessions_)
+    if (!s->routed && same_address(s->peer_addr(), addr)) return peer;
+  return 0;
+}
+
+void Node::handle_routed(std::span<uint8_t> d, const sockaddr_storage& from, std::vector<Outgoing>& out) {
+  auto rh = wire::RoutingHeader::decode(d);
+  if (!rh) {
+    ++stats_.drop_malformed;
+    return;
+  }
+  std::span<uint8_t> inner = d.subspan(wire::kRoutingHeaderSize);
+  if (rh->dest_id == node_id_) {
+    bool handshake = inner.size() > 3 && (inner[3] & wire::flags::kHandshake);
+    if (handshake) {
+      handle_routed_handshake(*rh, inner.subspan(std::min(inner.size(), wire::kHeaderSize)), from, out);
+    } else {
+      handle_net_packet(inner, from, true, out);
+    }
+    return;
+  }
+  // Not ours: forward on the header alone (nothing is decrypted), one hop closer.
+  if (!wire::forward(*rh)) {
+    ++stats_.forward_ttl_expired;
+    return;
+  }
+  auto route = routes_->lookup(rh->dest_id);
+  auto next = route ? sessions_.find(route->next_hop) : sessions_.end();
+  if (next == sessions_.end() || next->second->routed || same_address(next->second->peer_addr(), from)) {
+    ++stats_.forward_no_route;
+    return;
+  }
+  Outgoing& o = out.emplace_back();
+  std::memcpy(o.packet.bytes(), inner.data(), inner.size());
+  o.packet.len = inner.size();
+  uint8_t encoded[wire::kRoutingHeaderSize];
+  rh->encode(encoded);
+  o.packet.prepend_routing_header(encoded);
+  o.to = next->second->peer_addr();
+  o.peer = route->next_hop;
+  ++stats_.forwarded;
+}
+
+void Node::handle_routed_handshake(const wire::RoutingHeader& rh, std::span<const uint8_t> noise_msg,
+                                   const sockaddr_storage& from, std::vector<Outgoing>& out) {
+  bool via_relays = rh.hop_count > 0;  // else the peer sent it to us directly
+  // msg2 for one of our routed connects: it names the responder in src_id.
+  for (PendingConnect* pc : connects_) {
+    if (pc->done || !pc->routed || !pc->handshake || wire::routing_id(pc->peer_id) != rh.src_id)
+      continue;
+    crypto::NoiseHandshake attempt = *pc->handshake;
+    std::vector<uint8_t> payload;
+    if (attempt.read_message(noise_msg, payload)) {
+      install_session(pc->peer_id, from, crypto::derive_session_keys(attempt.handshake_hash(), true),
+                      via_relays, out);
+      pc->done = true;
+      pc->cv.notify_all();
+      return;
+    }
+  }
+  // msg1: its payload names the initiator; its routing id keys the prologue.
+  auto hs = crypto::NoiseHandshake::responder(crypto::handshake_prologue(rh.src_id, node_id_),
+                                              config_.psk, static_private_);
+  std::vector<uint8_t> payload;
+  if (noise_msg.size() < 32 || !hs.read_message(noise_msg, payload) || payload.size() < 8) {
+    ++stats_.drop_handshake_rejected;
+    return;
+  }
+  uint64_t initiator = 0;
+  for (int i = 0; i < 8; ++i) initiator |= static_cast<uint64_t>(payload[i]) << (8 * i);
+  if (wire::routing_id(initiator) != rh.src_id || initiator == node_id_) {
+    ++stats_.drop_handshake_rejected;
+    return;
+  }
+  auto& seen = seen_ephemerals_[initiator];
+  if (std::find(seen.begin(), seen.end(), hs.remote_ephemeral()) != seen.end()) {
+    ++stats_.drop_replay;  // 0.23's rotation gate: the same ephemeral twice is a replay
+    return;
+  }
+  seen.push_back(hs.remote_ephemeral());
+  if (seen.size() > kRememberedEphemerals) seen.pop_front();
+  std::vector<uint8_t> msg2;
+  if (!hs.write_message({}, msg2)) return;
+  Outgoing& o = out.emplace_back();
+  build_handshake_packet(msg2, from, o);
+  wire::RoutingHeader reply{wire::kDefaultHandshakeTtl, 0, 0, wire::routing_id(node_id_), initiator};
+  uint8_t encoded[wire::kRoutingHeaderSize];
+  reply.encode(encoded);
+  o.packet.prepend_routing_header(encoded);
+  // msg2 goes back the way msg1 came (the relay that handed it to us).
+  install_session(initiator, from, crypto::derive_session_keys(hs.handshake_hash(), false), via_relays, out);
+}
+
+void Node::handle_pingwave(std::span<const uint8_t> d, const sockaddr_storage& from,
+                           std::vector<Outgoing>& out) {
+  auto pw = wire::Pingwave::decode(d);
+  if (!pw) {
+    ++stats_.drop_malformed;  // 72 bytes that are not a pingwave (bad health byte)
+    return;
+  }
+  uint64_t via = neighbour_at(from);
+  // 0.23's rules: only from direct neighbours, never our own, at most kMaxHops away.
+  if (via == 0 || failures_->state(via) == FailureDetector::State::kFailed) {
+    ++stats_.ignored_mesh_packets;
+    return;
+  }
+  ++stats_.pingwaves_received;
+  routes_->offer_pingwave(pw->origin_node_id, via, pw->hop_count, pw->seq, now_ns());
+  // Re-broadcast each (origin, seq) once — the first copy to arrive came the shortest way —
+  // never back where it came from nor to its origin (split horizon), while ttl lasts.
+  if (pw->origin_node_id == node_id_) return;
+  uint64_t& seen = pingwave_seen_[pw->origin_node_id];
+  if (pw->seq <= seen || !wire::forward(*pw)) return;
+  seen = pw->seq;
+  if (pingwave_seen_.size() > RoutingTable::kDefaultMaxRoutes) pingwave_seen_.clear();
+  for (const auto& [peer, s] : sessions_) {
+    if (s->routed || !RoutingTable::should_forward_pingwave_to(peer, pw->origin_node_id, via)) continue;
+    Outgoing& o = out.emplace_back();
+    pw->encode(o.packet.bytes());
+    o.packet.len = wire::kPingwaveSize;
+    o.to = s->peer_addr();
+    o.peer = peer;
+  }
+}
+
+void Node::mesh_tick(int64_t now, std::vector<Outgoing>& out) {
+  // Liveness of neighbours: transitions become peer events; a failed neighbour's routes go
+  // (traffic takes another path if pingwaves showed one) and come back when it recovers.
+  for (const auto& t : failures_->check(now)) {
+    using State = FailureDetector::State;
+    if (t.to == State::kSuspected) emit_peer_event(t.peer, NM_PEER_SUSPECTED);
+    if (t.to == State::kFailed) {
+      routes_->remove_next_hop(t.peer);  // its direct route and every route through it
+      emit_peer_event(t.peer, NM_PEER_FAILED);
+    }
+    if (t.to == State::kHealthy) {
+      routes_->add_neighbour(t.peer, now);
+      emit_peer_event(t.peer, NM_PEER_RECOVERED);
+    }
+  }
+  routes_->expire(now, kRouteMaxAgeHeartbeats * int64_t{config_.heartbeat_interval_ms} * 1000000);
+  if (config_.compat_0_23) return;
+  // Our own pingwave, after the heartbeats, to every live neighbour (wire spec §10).
+  wire::Pingwave pw;
+  pw.origin_node_id = node_id_;
+  pw.seq = ++pingwave_seq_;
+  pw.ttl = config_.pingwave_ttl;
+  pw.origin_timestamp_us = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::system_clock::now().time_since_epoch()).count());
+  for (const auto& [peer, s] : sessions_) {
+    if (s->routed || failures_->state(peer) == FailureDetector::State::kFailed) continue;
+    Outgoing& o = out.emplace_back();
+    pw.encode(o.packet.bytes());
+    o.packet.len = wire::kPingwaveSize;
+    o.to = s->peer_addr();
+    o.peer = peer;
+    ++stats_.pingwaves_sent;
+  }
+}
+
+void Node::emit_peer_event(uint64_t peer, nm_peer_event_kind kind) {
+  if (peer_events_.size() == kMaxPeerEvents) {
+    peer_events_.pop_front();  // the application is not polling: keep the latest
+    peer_events_signal_.add(-1);
+  }
+  peer_events_.push_back({peer, kind, static_cast<uint64_t>(now_ns())});
+  peer_events_signal_.add(1);
+  peer_events_cv_.notify_all();
+}
+
+nm_status Node::next_peer_event(nm_peer_event_t& out, int timeout_ms) {
+  std::unique_lock lk(mu_);
+  auto ready = [&] { return stopping_ || !peer_events_.empty(); };
+  if (timeout_ms < 0) {
+    peer_events_cv_.wait(lk, ready);
+  } else if (timeout_ms > 0) {
+    peer_events_cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), ready);
+  }
+  if (peer_events_.empty())
+    return stopping_ ? fail(NM_ERR_SHUTDOWN, "node is shutting down")
+                     : fail(NM_ERR_TIMEOUT, "no peer event within " + std::to_string(timeout_ms) + " ms");
+  out = peer_events_.front();
+  peer_events_.pop_front();
+  peer_events_signal_.add(-1);
+  return NM_OK;
+}
+
+std::vector<nm_route_t> Node::routes() {
+  std::lock_guard lk(mu_);
+  int64_t now = now_ns();
+  std::vector<nm_route_t> all;
+  for (const Route& r : routes_->snapshot())
+    all.push_back({r.dest, r.next_hop, r.metric, static_cast<uint64_t>(now - r.updated_ns)});
+  return all;
+}
+
+}  // namespace nm::node
