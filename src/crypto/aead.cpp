@@ -1,12 +1,13 @@
 #include "crypto/aead.h"
 
 #include "crypto/sodium_init.h"
+#include "wire/little_endian.h"
 
 namespace nm::crypto {
 
 void make_nonce(uint32_t prefix, uint64_t counter, uint8_t out[12]) {
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<uint8_t>(prefix >> (8 * i));
-  for (int i = 0; i < 8; ++i) out[4 + i] = static_cast<uint8_t>(counter >> (8 * i));
+  wire::put_le(out, prefix);
+  wire::put_le(out + 4, counter);
 }
 
 void aead_seal(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "crypto/sodium_init.h"
+#include "wire/little_endian.h"
 
 namespace nm::crypto {
 namespace {
@@ -41,7 +42,7 @@ Digest initial_hash() {
 // Noise nonce: 4 zero bytes || u64le(n).
 void noise_nonce(uint64_t n, uint8_t out[12]) {
   std::memset(out, 0, 4);
-  for (int i = 0; i < 8; ++i) out[4 + i] = static_cast<uint8_t>(n >> (8 * i));
+  wire::put_le(out + 4, n);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "crypto/sodium_init.h"
+#include "wire/little_endian.h"
 
 namespace nm::crypto {
 namespace {
@@ -12,22 +13,12 @@ Bytes ascii(std::string_view s) {
   return Bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }
 
-uint64_t u64le(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
-  return v;
-}
-
-void put_u64le(uint8_t* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-
 // 0.23's derive_key: keyed-BLAKE2s extract/expand over h (not RFC 5869 HKDF).
 Key32 kdf(const Digest& prk, std::string_view info) { return blake2s_keyed(prk, ascii(info)); }
 
 uint64_t identity_hash(std::string_view label, const Key32& ed25519_public) {
   // The label is the BLAKE2s key and the public key the message.
-  return u64le(blake2s_keyed(ascii(label), ed25519_public).data());
+  return wire::get_le<uint64_t>(blake2s_keyed(ascii(label), ed25519_public).data());
 }
 
 }  // namespace
@@ -36,8 +27,8 @@ std::array<uint8_t, 32> handshake_prologue(uint64_t initiator_node_id, uint64_t 
   constexpr std::string_view kLabel = "net-handshake-v1";
   std::array<uint8_t, 32> p{};
   std::copy(kLabel.begin(), kLabel.end(), p.begin());
-  put_u64le(p.data() + 16, initiator_node_id & 0xFFFFFFFF);
-  put_u64le(p.data() + 24, responder_node_id & 0xFFFFFFFF);
+  wire::put_le<uint64_t>(p.data() + 16, initiator_node_id & 0xFFFFFFFF);
+  wire::put_le<uint64_t>(p.data() + 24, responder_node_id & 0xFFFFFFFF);
   return p;
 }
 
@@ -47,7 +38,7 @@ SessionKeys derive_session_keys(const Digest& handshake_hash, bool is_initiator)
   const Key32 initiator_rx = kdf(prk, "initiator-rx");
 
   SessionKeys keys;
-  keys.session_id = u64le(handshake_hash.data());
+  keys.session_id = wire::get_le<uint64_t>(handshake_hash.data());
   keys.tx = is_initiator ? initiator_tx : initiator_rx;
   keys.rx = is_initiator ? initiator_rx : initiator_tx;
   keys.nonce_prefix = static_cast<uint32_t>(keys.session_id ^ (keys.session_id >> 32));

@@ -6,6 +6,7 @@
 #include "node/address.h"
 #include "node/node.h"
 #include "node/status.h"
+#include "wire/little_endian.h"
 
 namespace nm::node {
 
@@ -36,7 +37,7 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
     if (via_relay) {
       // The routed msg1 names its initiator (the responder cannot guess it): u64le(id).
       uint8_t id[8];
-      for (int i = 0; i < 8; ++i) id[i] = static_cast<uint8_t>(node_id_ >> (8 * i));
+      wire::put_le(id, node_id_);
       pc.handshake->write_message(id, msg1);
       build_handshake_packet(msg1, pc.addr, out[0]);
       wire::RoutingHeader rh{wire::kDefaultHandshakeTtl, 0, 0, wire::routing_id(node_id_), peer_id};

@@ -4,6 +4,7 @@
 
 #include "node/clock.h"
 #include "node/node.h"
+#include "wire/little_endian.h"
 
 namespace nm::node {
 
@@ -24,9 +25,7 @@ void add(ImpairmentCounters& into, const ImpairmentCounters& c) {
 // is before anything is decrypted.
 uint64_t session_id_of(std::span<const uint8_t> d) {
   if (d.size() < 32 || d[0] != 0x45 || d[1] != 0x4E) return 0;
-  uint64_t id = 0;
-  for (int i = 0; i < 8; ++i) id |= static_cast<uint64_t>(d[24 + i]) << (8 * i);
-  return id;
+  return wire::get_le<uint64_t>(d.data() + 24);
 }
 }  // namespace
 

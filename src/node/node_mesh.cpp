@@ -9,6 +9,7 @@
 #include "node/clock.h"
 #include "node/node.h"
 #include "node/status.h"
+#include "wire/little_endian.h"
 #include "wire/pingwave.h"
 
 namespace nm::node {
@@ -103,8 +104,7 @@ void Node::handle_routed_handshake(const wire::RoutingHeader& rh, std::span<cons
     ++stats_.drop_handshake_rejected;
     return;
   }
-  uint64_t initiator = 0;
-  for (int i = 0; i < 8; ++i) initiator |= static_cast<uint64_t>(payload[i]) << (8 * i);
+  uint64_t initiator = wire::get_le<uint64_t>(payload.data());
   if (wire::routing_id(initiator) != rh.src_id || initiator == node_id_) {
     ++stats_.drop_handshake_rejected;
     return;

@@ -2,11 +2,13 @@
 
 #include <cstring>
 
+#include "wire/little_endian.h"
+
 namespace nm::wire {
 
 uint8_t* write_frame(uint8_t* out, std::span<const uint8_t> event) {
-  const auto len = static_cast<uint32_t>(event.size());
-  for (int i = 0; i < 4; ++i) *out++ = static_cast<uint8_t>(len >> (8 * i));
+  put_le(out, static_cast<uint32_t>(event.size()));
+  out += kFrameOverhead;
   if (!event.empty()) std::memcpy(out, event.data(), event.size());
   return out + event.size();
 }
@@ -22,8 +24,7 @@ std::vector<std::span<const uint8_t>> read_frames(std::span<const uint8_t> paylo
   std::vector<std::span<const uint8_t>> events;
   size_t pos = 0;
   while (events.size() < event_count && payload.size() - pos >= kFrameOverhead) {
-    uint32_t len = 0;
-    for (int i = 0; i < 4; ++i) len |= static_cast<uint32_t>(payload[pos + i]) << (8 * i);
+    uint32_t len = get_le<uint32_t>(payload.data() + pos);
     pos += kFrameOverhead;
     if (payload.size() - pos < len) break;  // truncated frame: 0.23 stops silently
     events.push_back(payload.subspan(pos, len));
@@ -33,16 +34,11 @@ std::vector<std::span<const uint8_t>> read_frames(std::span<const uint8_t> paylo
 }
 
 bool frames_exact(std::span<const uint8_t> payload, uint16_t event_count) {
-  size_t pos = 0;
-  for (uint16_t i = 0; i < event_count; ++i) {
-    if (payload.size() - pos < kFrameOverhead) return false;
-    uint32_t len = 0;
-    for (int b = 0; b < 4; ++b) len |= static_cast<uint32_t>(payload[pos + b]) << (8 * b);
-    pos += kFrameOverhead;
-    if (payload.size() - pos < len) return false;
-    pos += len;
-  }
-  return pos == payload.size();
+  auto frames = read_frames(payload, event_count);
+  if (frames.size() != event_count) return false;
+  size_t used = 0;
+  for (auto f : frames) used += kFrameOverhead + f.size();
+  return used == payload.size();
 }
 
 size_t pack_until(std::span<const std::span<const uint8_t>> events, size_t first,

@@ -1,21 +1,8 @@
 #include "wire/header.h"
 
+#include "wire/little_endian.h"
+
 namespace nm::wire {
-namespace {
-
-template <typename T>
-void put_le(uint8_t* out, T v) {
-  for (size_t i = 0; i < sizeof(T); ++i) out[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-
-template <typename T>
-T get_le(const uint8_t* in) {
-  T v = 0;
-  for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(in[i]) << (8 * i);
-  return v;
-}
-
-}  // namespace
 
 void encode_header(const Header& h, uint8_t* out) {
   put_le<uint16_t>(out + 0, kMagic);

@@ -1,19 +1,9 @@
 #include "wire/pingwave.h"
 
+#include "wire/little_endian.h"
+
 namespace nm::wire {
 namespace {
-
-template <typename T>
-void put_le(uint8_t* out, T v) {
-  for (size_t i = 0; i < sizeof(T); ++i) out[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-
-template <typename T>
-T get_le(const uint8_t* in) {
-  T v = 0;
-  for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(in[i]) << (8 * i);
-  return v;
-}
 
 bool starts_with_net_magic(std::span<const uint8_t> b) {
   return b.size() >= 2 && b[0] == 0x45 && b[1] == 0x4E;
