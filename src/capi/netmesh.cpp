@@ -50,6 +50,18 @@ nm_status with_stream(nm_stream_t* handle, nm::capi::StreamHandle& h,
   return NM_OK;
 }
 
+// Lists go to a caller array: up to `capacity` entries, and the full count (capacity 0
+// asks for the size only).
+template <typename T>
+nm_status copy_out(const std::vector<T>& all, T* out, size_t capacity, size_t* out_count) {
+  if (!out_count) return null_arg("out_count");
+  if (capacity > 0 && !out) return null_arg("out");
+  *out_count = all.size();
+  size_t n = std::min(capacity, all.size());
+  if (n > 0) std::memcpy(out, all.data(), n * sizeof(T));
+  return NM_OK;
+}
+
 nm::stream::StreamConfig to_stream_config(const nm_stream_config_t& c) {
   nm::stream::StreamConfig s;
   s.reliable = c.reliability == NM_RELIABLE;
@@ -259,12 +271,7 @@ nm_status nm_node_routes(nm_node_t* handle, nm_route_t* out, size_t capacity, si
   return guarded([&] {
     std::shared_ptr<nm::node::Node> node;
     if (nm_status s = with_node(handle, node); s != NM_OK) return s;
-    if (!out_count) return null_arg("out_count");
-    if (capacity > 0 && !out) return null_arg("out");
-    auto all = node->routes();
-    *out_count = all.size();
-    if (capacity > 0) std::memcpy(out, all.data(), std::min(capacity, all.size()) * sizeof(nm_route_t));
-    return NM_OK;
+    return copy_out(node->routes(), out, capacity, out_count);
   });
 }
 
@@ -447,12 +454,7 @@ nm_status nm_node_all_stream_stats(nm_node_t* handle, nm_stream_stats_t* out, si
   return guarded([&] {
     std::shared_ptr<nm::node::Node> node;
     if (nm_status s = with_node(handle, node); s != NM_OK) return s;
-    if (!out_count) return null_arg("out_count");
-    if (capacity > 0 && !out) return null_arg("out");
-    auto all = node->all_stream_stats();
-    *out_count = all.size();
-    if (capacity > 0 && !all.empty()) std::memcpy(out, all.data(), std::min(capacity, all.size()) * sizeof(nm_stream_stats_t));
-    return NM_OK;
+    return copy_out(node->all_stream_stats(), out, capacity, out_count);
   });
 }
 
