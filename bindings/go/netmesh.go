@@ -164,13 +164,28 @@ func (n *Node) LocalAddr() string { return n.addr }
 // HandshakeRetries. If ctx ends first, Connect returns ctx.Err() at once and the handshake
 // finishes in the background (a session may still come up).
 func (n *Node) Connect(ctx context.Context, addr string, key [KeySize]byte, peerID uint64) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	connect := func() error {
+	return n.handshake(ctx, func() error {
 		return n.do("nm_node_connect", func(h uintptr) capi.Enum_SS_nm_status {
 			return capi.Nm_node_connect(h, addr, key[:], peerID)
 		})
+	})
+}
+
+// ConnectVia performs the routed handshake through relayAddr (which may be the peer
+// itself: how a started net-mesh 0.23 node accepts new peers). The session's traffic then
+// follows the mesh's routes.
+func (n *Node) ConnectVia(ctx context.Context, relayAddr string, key [KeySize]byte, peerID uint64) error {
+	return n.handshake(ctx, func() error {
+		return n.do("nm_node_connect_via", func(h uintptr) capi.Enum_SS_nm_status {
+			return capi.Nm_node_connect_via(h, relayAddr, key[:], peerID)
+		})
+	})
+}
+
+// handshake runs a blocking connect, returning early (the handshake goes on) when ctx ends.
+func (n *Node) handshake(ctx context.Context, connect func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if ctx.Done() == nil {
 		return connect()
@@ -188,13 +203,9 @@ func (n *Node) Connect(ctx context.Context, addr string, key [KeySize]byte, peer
 // Allow lets peerID open a session with this node from now on, without waiting (the
 // permission persists). Accept does the same and then waits.
 func (n *Node) Allow(peerID uint64) error {
-	err := n.do("nm_node_accept", func(h uintptr) capi.Enum_SS_nm_status {
-		return capi.Nm_node_accept(h, peerID, 0)
+	return n.do("nm_node_allow_peer", func(h uintptr) capi.Enum_SS_nm_status {
+		return capi.Nm_node_allow_peer(h, peerID)
 	})
-	if errors.Is(err, ErrTimeout) {
-		return nil
-	}
-	return err
 }
 
 // Accept allows peerID (see Allow) and waits until a session with it exists or ctx ends.

@@ -780,3 +780,33 @@ func TestCloseWakesBlockedRecv(t *testing.T) {
 		t.Fatal("Recv still blocked after Close")
 	}
 }
+
+// TestConnectVia: a reaches c through relay b (the routed handshake); b only forwards.
+func TestConnectVia(t *testing.T) {
+	cfg := testConfig(0x42)
+	a, b, c := testNodeWith(t, cfg), testNodeWith(t, cfg), testNodeWith(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, link := range [][2]*Node{{a, b}, {b, c}} {
+		if err := link[1].Allow(link[0].ID()); err != nil {
+			t.Fatal(err)
+		}
+		if err := link[0].Connect(ctx, link[1].LocalAddr(), link[1].PublicKey(), link[1].ID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.ConnectVia(ctx, b.LocalAddr(), c.PublicKey(), c.ID()); err != nil {
+		t.Fatal(err)
+	}
+	cfgStream := DefaultStreamConfig()
+	cfgStream.Reliability = Reliable
+	sa, sc := openBoth(t, a, c, 5, cfgStream)
+	if _, err := sa.Send([]byte("through b")); err != nil {
+		t.Fatal(err)
+	}
+	expectEvent(t, sc, "through b")
+	st, err := b.Stats()
+	if err != nil || st.Sessions != 2 {
+		t.Fatalf("relay stats %+v, %v: want 2 sessions (a and c only)", st, err)
+	}
+}
