@@ -306,7 +306,7 @@ void Node::handle_grants(session::Session& s, std::span<const uint8_t> plaintext
     auto applied = st->apply_grant(g.total_consumed);
     if (applied == stream::TxCredit::Grant::kClamped) ++stats_.grants_clamped;
     if (applied != stream::TxCredit::Grant::kStale) {
-      if (st->tx_fragmenting()) pump_fragments(s, st, SIZE_MAX, out);
+      if (st->fragmenting()) pump_fragments(s, st, SIZE_MAX, out);
       st->changed.notify_all();
     }
   }

@@ -238,11 +238,11 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
       st->settle_losses(now);
       grant_if_due(*s, st, out, true);  // what an idle reader drained since the last grant
       // Sender: tail loss and lost NACKs are recovered by the retransmission timer.
-      if (!st->retransmit().empty()) {
+      if (st->has_unacked()) {
         st->retransmit().timed_out(now, st->rtt(), kMaxResendPerTick, resend_list);
         resend(*s, *st, resend_list, out);
       }
-      if (st->tx_fragmenting() && !pump_fragments(*s, st, kMaxResendPerTick, out) &&
+      if (st->fragmenting() && !pump_fragments(*s, st, kMaxResendPerTick, out) &&
           st->tx_credit().remaining() < wire::kMaxPacketSize)
         probe_credit(*s, *st, out);
       // Receiver: a gap that persists is NACKed again.

@@ -103,12 +103,12 @@ nm_status Node::send(const StreamPtr& st, std::span<const nm_event_t> events, si
     bool recovering = recovery(s, *st);
     nm_status status = NM_OK;
     while (out.size() < kPacketsPerLock) {
-      if (st->tx_fragmenting()) {
+      if (st->fragmenting()) {
         // A large event in progress goes first; the caller's events wait behind it.
         if (!pump_fragments(s, st, kPacketsPerLock - out.size(), out) && out.size() < kPacketsPerLock)
           status = NM_ERR_BACKPRESSURE;
         accepted_after.resize(out.size(), next);
-        if (status != NM_OK || st->tx_fragmenting()) break;
+        if (status != NM_OK || st->fragmenting()) break;
         continue;
       }
       if (next == views.size()) break;
@@ -152,7 +152,7 @@ nm_status Node::send(const StreamPtr& st, std::span<const nm_event_t> events, si
                                            std::to_string(views.size()) + " events sent)");
     }
     lk.lock();
-    if (all_accepted && !st->tx_fragmenting()) return NM_OK;
+    if (all_accepted && !st->fragmenting()) return NM_OK;
   }
 }
 

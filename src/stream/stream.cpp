@@ -13,10 +13,10 @@ Stream::Stream(uint64_t peer_node_id, uint64_t stream_id, const StreamConfig& co
     : peer_node_id_(peer_node_id),
       id_(stream_id),
       config_(config),
+      tx_epoch_(tx_epoch),
       opened_by_app_(opened_by_app),
       last_activity_ns_(now_ns),
-      tx_credit_(config.window_bytes),
-      tx_epoch_(tx_epoch) {}
+      tx_credit_(config.window_bytes) {}
 
 void Stream::adopt(const StreamConfig& config) {
   config_ = config;
@@ -57,25 +57,25 @@ size_t Stream::on_packet(RxPacket&& p, bool ordered, bool dedup, size_t max_even
     rx_epoch_ = p.epoch;
   }
   if (!ordered) {
-    if (rx_.record(p.seq, dedup) == RxSequence::Verdict::kDuplicate) {
+    if (rx().seq.record(p.seq, dedup) == RxSequence::Verdict::kDuplicate) {
       ++counters_.rx_duplicates_dropped;
       return 0;
     }
     // A packet already written off as lost had its credit returned then.
-    if (p.accounted && !ledger_.on_arrival(p.seq, p.charged_before, p.cost, now_ns)) p.cost = 0;
+    if (p.accounted && !rx().ledger.on_arrival(p.seq, p.charged_before, p.cost, now_ns)) p.cost = 0;
     return deliver(std::move(p), max_event_bytes);
   }
   ack_due_ = true;  // also for duplicates: the sender may have missed our last ACK
   uint64_t seq = p.seq;
-  switch (reorder_.offer(std::move(p))) {
+  switch (rx().reorder.offer(std::move(p))) {
     case ReorderBuffer::Offer::kDuplicate: ++counters_.rx_duplicates_dropped; return 0;
     case ReorderBuffer::Offer::kTooFar: return 0;  // the sender retransmits it later
     case ReorderBuffer::Offer::kAccepted: break;
   }
-  rx_.record(seq, false);
+  rx().seq.record(seq, false);
   size_t added = 0;
   RxPacket ready;
-  while (reorder_.pop_ready(ready)) added += deliver(std::move(ready), max_event_bytes);
+  while (rx().reorder.pop_ready(ready)) added += deliver(std::move(ready), max_event_bytes);
   return added;
 }
 
@@ -114,47 +114,50 @@ void Stream::consume_or_defer(uint64_t credit) {
 }
 
 void Stream::abandon_reassembly() {
-  if (reassembling_) ++counters_.rx_incomplete_dropped;
-  reassembling_ = false;
-  reassembly_oversize_ = false;
-  reassembly_.clear();
-  reassembly_.shrink_to_fit();
+  if (!rx_) return;
+  RxState& r = *rx_;
+  if (r.reassembling) ++counters_.rx_incomplete_dropped;
+  r.reassembling = false;
+  r.reassembly_oversize = false;
+  r.reassembly.clear();
+  r.reassembly.shrink_to_fit();
 }
 
 size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
   consume_or_defer(p.cost);
-  bool continues = reassembling_ && p.frag_index == reassembly_next_index_ &&
-                   p.seq == reassembly_next_seq_;
+  RxState& r = rx();
+  bool continues = r.reassembling && p.frag_index == r.reassembly_next_index &&
+                   p.seq == r.reassembly_next_seq;
   if (p.frag_index == 0) {
     abandon_reassembly();  // a new event starts: whatever was pending is incomplete
-    reassembling_ = true;
+    r.reassembling = true;
   } else if (!continues) {
-    if (!reassembling_) ++stray_fragments_;  // no event in progress: nothing it can belong to
+    if (!r.reassembling) ++stray_fragments_;  // no event in progress: nothing it can belong to
     abandon_reassembly();  // a fragment went missing (fire-and-forget): drop the event whole
     return 0;
   }
-  reassembly_next_index_ = static_cast<uint16_t>(p.frag_index + 1);
-  reassembly_next_seq_ = p.seq + 1;
-  if (!p.events.empty() && !reassembly_oversize_) {
+  r.reassembly_next_index = static_cast<uint16_t>(p.frag_index + 1);
+  r.reassembly_next_seq = p.seq + 1;
+  if (!p.events.empty() && !r.reassembly_oversize) {
     const auto& chunk = p.events.front();
-    if (reassembly_.size() + chunk.size() > max_event_bytes) {
-      reassembly_oversize_ = true;  // keep consuming fragments, keep none of them
-      reassembly_.clear();
-      reassembly_.shrink_to_fit();
+    if (r.reassembly.size() + chunk.size() > max_event_bytes) {
+      r.reassembly_oversize = true;  // keep consuming fragments, keep none of them
+      r.reassembly.clear();
+      r.reassembly.shrink_to_fit();
     } else {
-      reassembly_.insert(reassembly_.end(), chunk.begin(), chunk.end());
+      r.reassembly.insert(r.reassembly.end(), chunk.begin(), chunk.end());
     }
   }
   if (!(p.frag_flags & wire::frag::kLast)) return 0;
-  reassembling_ = false;
-  if (reassembly_oversize_) {
-    reassembly_oversize_ = false;
+  r.reassembling = false;
+  if (r.reassembly_oversize) {
+    r.reassembly_oversize = false;
     ++counters_.rx_oversize_dropped;
     return 0;
   }
-  inbound_bytes_ += reassembly_.size();
-  inbound_.push_back(Inbound{std::move(reassembly_), 0});
-  reassembly_ = {};
+  inbound_bytes_ += r.reassembly.size();
+  inbound_.push_back(Inbound{std::move(r.reassembly), 0});
+  r.reassembly = {};
   ++counters_.rx_events;
   return 1;
 }
@@ -178,14 +181,13 @@ void Stream::discard_inbound() {
 }
 
 void Stream::reset_receive() {
-  rx_ = RxSequence();
-  reorder_ = ReorderBuffer();
-  ledger_ = LossLedger();
-  abandon_reassembly();
+  abandon_reassembly();  // counts an event cut short
+  rx_.reset();
 }
 
 bool Stream::settle_losses(int64_t now_ns) {
-  uint64_t lost = ledger_.settle(now_ns);
+  if (!rx_) return false;
+  uint64_t lost = rx_->ledger.settle(now_ns);
   if (lost == 0) return false;
   counters_.rx_lost_credit += lost;
   consume(lost);

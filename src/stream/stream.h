@@ -4,6 +4,7 @@
 #pragma once
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <utility>
@@ -21,7 +22,7 @@
 
 namespace nm::stream {
 
-enum class StreamState { kOpen, kDraining, kClosed };
+enum class StreamState : uint8_t { kOpen, kDraining, kClosed };
 
 struct StreamCounters {
   uint64_t backpressure_events = 0;
@@ -65,8 +66,8 @@ class Stream {
   uint64_t tx_seq() const { return tx_seq_; }
   uint32_t tx_epoch() const { return tx_epoch_; }
   uint64_t tx_charged() const { return tx_charged_; }
-  uint64_t rx_seq() const { return rx_.next_seq() == 0 ? 0 : rx_.next_seq() - 1; }
-  uint64_t rx_gaps() const { return rx_.gaps(); }
+  uint64_t rx_seq() const { return rx_ && rx_->seq.next_seq() > 0 ? rx_->seq.next_seq() - 1 : 0; }
+  uint64_t rx_gaps() const { return rx_ ? rx_->seq.gaps() : 0; }
   size_t inbound_pending() const { return inbound_.size(); }
   size_t inbound_bytes() const { return inbound_bytes_; }
 
@@ -79,18 +80,19 @@ class Stream {
   bool begin_packet(size_t payload_len, size_t events, uint64_t* seq_out, int64_t now_ns);
   void refund_packet(size_t payload_len);
   TxCredit::Grant apply_grant(uint64_t total_consumed);
-  RetransmitBuffer& retransmit() { return retransmit_; }
-  RttEstimator& rtt() { return rtt_; }
-  size_t retransmit_size() const { return retransmit_.size(); }
-  int64_t srtt_ns() const { return rtt_.srtt(); }
-  std::optional<TxFragmenting>& tx_fragmenting() { return tx_fragmenting_; }
-  uint16_t next_frag_id() { return next_frag_id_++; }
+  RetransmitBuffer& retransmit() { return tx().retransmit; }
+  RttEstimator& rtt() { return tx().rtt; }
+  bool has_unacked() const { return tx_ && !tx_->retransmit.empty(); }
+  size_t retransmit_size() const { return tx_ ? tx_->retransmit.size() : 0; }
+  int64_t srtt_ns() const { return tx_ ? tx_->rtt.srtt() : 0; }
+  std::optional<TxFragmenting>& tx_fragmenting() { return tx().fragmenting; }
+  bool fragmenting() const { return tx_ && tx_->fragmenting; }  // a large event in progress
+  uint16_t next_frag_id() { return tx().next_frag_id++; }
   // Nothing of ours is waiting to be sent or acknowledged.
-  bool tx_idle() const { return retransmit_.empty() && !tx_fragmenting_; }
+  bool tx_idle() const { return !has_unacked() && !fragmenting(); }
   // The stream is going away: nothing more is sent or retransmitted.
   void abandon_transmit() {
-    retransmit_ = RetransmitBuffer();
-    tx_fragmenting_.reset();
+    tx_.reset();
   }
 
   // --- receiving ---
@@ -102,14 +104,17 @@ class Stream {
   // outstanding. More than the window plus a packet means the peer ignores credit.
   bool over_window(uint32_t cost) const {
     return config_.window_bytes != 0 &&
-           uncredited_ + reorder_.bytes() + deferred_credit_ + cost > config_.window_bytes + kWindowSlack;
+           uncredited_ + reorder().bytes() + deferred_credit_ + cost > config_.window_bytes + kWindowSlack;
   }
   static constexpr uint64_t kWindowSlack = 8192 + 84;
   // Fragments that matched no event in progress (counted per node as hostile or lost).
   uint64_t stray_fragments() const { return stray_fragments_; }
   // Credits back fire-and-forget packets now known to be lost; true if it freed credit.
   bool settle_losses(int64_t now_ns);
-  const ReorderBuffer& reorder() const { return reorder_; }
+  const ReorderBuffer& reorder() const {
+    static const ReorderBuffer kEmpty;
+    return rx_ ? rx_->reorder : kEmpty;
+  }
   // An ACK/NACK should go to the sender (new reliable data or a duplicate arrived).
   bool take_ack_due() { return std::exchange(ack_due_, false); }
   void request_ack() { ack_due_ = true; }
@@ -134,8 +139,8 @@ class Stream {
   }
   // Rate limit for our own credit probes while stalled.
   bool probe_due(int64_t now_ns) {
-    if (now_ns - last_probe_ns_ < kProbeIntervalNs) return false;
-    last_probe_ns_ = now_ns;
+    if (now_ns - tx().last_probe_ns < kProbeIntervalNs) return false;
+    tx().last_probe_ns = now_ns;
     return true;
   }
 
@@ -152,35 +157,52 @@ class Stream {
   void consume(uint64_t credit) { consumed_total_ += credit; }
   void consume_or_defer(uint64_t credit);
 
+  // Small fields first, packed: thousands of idle streams are mostly this object.
   uint64_t peer_node_id_;
   uint64_t id_;
   StreamConfig config_;
-  bool opened_by_app_;
+  uint32_t tx_epoch_;
+  uint32_t rx_epoch_ = 0;
   StreamState state_ = StreamState::kOpen;
+  bool opened_by_app_;
+  bool ack_due_ = false;
   int64_t last_activity_ns_;
 
   TxCredit tx_credit_;
   uint64_t tx_seq_ = 0;
-  uint32_t tx_epoch_;
   uint64_t tx_charged_ = 0;  // cumulative credit charged, never refunded (wire accounting)
   static constexpr int64_t kProbeIntervalNs = 10'000'000;
-  int64_t last_probe_ns_ = 0;
-  RetransmitBuffer retransmit_;
-  RttEstimator rtt_;
-  std::optional<TxFragmenting> tx_fragmenting_;
-  uint16_t next_frag_id_ = 0;
 
-  RxSequence rx_;
-  uint32_t rx_epoch_ = 0;
-  ReorderBuffer reorder_;
-  LossLedger ledger_;
-  bool ack_due_ = false;
-  // Reassembly of a fragmented event: fragments must follow each other in sequence.
-  bool reassembling_ = false;
-  bool reassembly_oversize_ = false;
-  uint64_t reassembly_next_seq_ = 0;
-  uint16_t reassembly_next_index_ = 0;
-  std::vector<uint8_t> reassembly_;
+  // Recovery state exists from the first packet sent / received on: an idle stream (a node
+  // may hold thousands) carries none of it.
+  struct TxState {
+    RetransmitBuffer retransmit;
+    RttEstimator rtt;
+    std::optional<TxFragmenting> fragmenting;
+    uint16_t next_frag_id = 0;
+    int64_t last_probe_ns = 0;
+  };
+  struct RxState {
+    RxSequence seq;
+    ReorderBuffer reorder;
+    LossLedger ledger;
+    // Reassembly of a fragmented event: fragments must follow each other in sequence.
+    bool reassembling = false;
+    bool reassembly_oversize = false;
+    uint64_t reassembly_next_seq = 0;
+    uint16_t reassembly_next_index = 0;
+    std::vector<uint8_t> reassembly;
+  };
+  TxState& tx() {
+    if (!tx_) tx_ = std::make_unique<TxState>();
+    return *tx_;
+  }
+  RxState& rx() {
+    if (!rx_) rx_ = std::make_unique<RxState>();
+    return *rx_;
+  }
+  std::unique_ptr<TxState> tx_;
+  std::unique_ptr<RxState> rx_;
 
   RingQueue<Inbound> inbound_;
   size_t inbound_bytes_ = 0;
