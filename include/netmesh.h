@@ -78,6 +78,10 @@ typedef struct nm_node_config {
   uint32_t suspect_after_ms;      /* 60000: a neighbour without heartbeats is Suspected ... */
   uint32_t fail_after_ms;         /* 90000: ... then Failed; routes through it are dropped */
   uint8_t pingwave_ttl;           /* 8: hops our route announcements (pingwaves) travel */
+  uint64_t session_rate_bytes_per_sec; /* 0 = unpaced. Otherwise each session sends at most
+                                     this rate, and its backlogged streams share it in
+                                     proportion to their fairness_weight (deficit round robin);
+                                     a stream queues at most 1 MiB before backpressure. */
 } nm_node_config_t;
 
 typedef struct nm_stream_config {

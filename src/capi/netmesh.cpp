@@ -179,6 +179,7 @@ nm_status nm_node_new(const nm_node_config_t* c, nm_node_t** out) {
     cfg.suspect_after_ms = c->suspect_after_ms;
     cfg.fail_after_ms = c->fail_after_ms;
     cfg.pingwave_ttl = c->pingwave_ttl;
+    cfg.session_rate_bytes_per_sec = c->session_rate_bytes_per_sec;
     std::shared_ptr<nm::node::Node> node;
     if (nm_status s = nm::node::Node::create(cfg, node); s != NM_OK) return s;
     *out = nm::capi::register_node(std::move(node));

@@ -72,6 +72,9 @@ nm_status Node::start() {
   uv_timer_init(&loop_, &recovery_timer_);
   recovery_timer_.data = this;
   uv_timer_start(&recovery_timer_, &Node::on_recovery_tick, kRecoveryTickMs, kRecoveryTickMs);
+  uv_timer_init(&loop_, &pace_timer_);
+  pace_timer_.data = this;
+  if (pacing()) uv_timer_start(&pace_timer_, &Node::on_pace_tick, 1, 1);
   uv_async_init(&loop_, &stop_async_, &Node::on_stop);
   stop_async_.data = this;
   uv_async_init(&loop_, &delay_kick_, &Node::on_delay_kick);
@@ -116,6 +119,7 @@ void Node::on_stop(uv_async_t* handle) {
   uv_close(reinterpret_cast<uv_handle_t*>(&self->poll_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->tick_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->recovery_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&self->pace_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->stop_async_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->delay_kick_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->delay_timer_), nullptr);

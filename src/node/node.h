@@ -188,6 +188,15 @@ class Node {
                       std::vector<Outgoing>& out);
   void resend(session::Session& s, stream::Stream& st, std::vector<stream::SentPacket*>& packets,
               std::vector<Outgoing>& out);
+  // A new data packet: sealed into `out` now, or queued for the session pacer.
+  void emit_data_packet(session::Session& s, const StreamPtr& st, stream::SentPacket&& p,
+                        std::vector<Outgoing>& out);
+  void transmit(session::Session& s, stream::Stream& st, stream::SentPacket&& p,
+                std::vector<Outgoing>& out);
+  bool pacing() const { return config_.session_rate_bytes_per_sec > 0; }
+  bool pacing_full(const stream::Stream& st) const;
+  static void on_pace_tick(uv_timer_t* handle);
+  void pace(int64_t now, std::vector<Outgoing>& out);
   void build_ext_packet(session::Session& s, std::span<const wire::ExtFrame> frames, Outgoing& out);
   // Asks the peer to repeat its grant (rate limited); we are stalled on credit.
   void probe_credit(session::Session& s, stream::Stream& st, std::vector<Outgoing>& out);
@@ -214,6 +223,7 @@ class Node {
   uv_poll_t poll_{};
   uv_timer_t tick_timer_{};
   uv_timer_t recovery_timer_{};
+  uv_timer_t pace_timer_{};
   uv_async_t stop_async_{};
   uv_async_t delay_kick_{};
   uv_timer_t delay_timer_{};

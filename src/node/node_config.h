@@ -27,6 +27,7 @@ struct NodeConfig {
   uint32_t suspect_after_ms = 60000;    // a neighbour silent this long is Suspected
   uint32_t fail_after_ms = 90000;       // ... and this long Failed: routes avoid it
   uint8_t pingwave_ttl = 8;             // how far our pingwaves travel
+  uint64_t session_rate_bytes_per_sec = 0;  // 0 = unpaced; else weighted fair pacing
   stream::StreamConfig inbound_stream;  // config of streams the peer starts
 };
 

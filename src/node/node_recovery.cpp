@@ -64,6 +64,7 @@ bool Node::build_events_packet(session::Session& s, const StreamPtr& st,
   size_t payload_len = 0;
   size_t end = wire::pack_until(events, next, wire::kMaxPayloadSize, wire::kMaxEventsPerPacket,
                                 &payload_len);
+  if (pacing_full(*st)) return false;
   int64_t now = now_ns();
   stream::SentPacket p;
   p.charged_before = st->tx_charged();
@@ -73,8 +74,7 @@ bool Node::build_events_packet(session::Session& s, const StreamPtr& st,
   uint8_t* w = p.payload.data();
   for (size_t i = next; i < end; ++i) w = wire::write_frame(w, events[i]);
   p.first_sent_ns = p.last_sent_ns = now;
-  seal_data_packet(s, *st, p, out.emplace_back());
-  if (recovery(s, *st)) st->retransmit().add(std::move(p));
+  emit_data_packet(s, st, std::move(p), out);
   next = end;
   return true;
 }
@@ -86,6 +86,7 @@ bool Node::pump_fragments(session::Session& s, const StreamPtr& st, size_t max_p
   while (f && built < max_packets) {
     size_t chunk = std::min(wire::kMaxEventSize, f->event.size() - f->offset);
     bool last = f->offset + chunk == f->event.size();
+    if (pacing_full(*st)) return false;
     int64_t now = now_ns();
     stream::SentPacket p;
     p.charged_before = st->tx_charged();
@@ -98,8 +99,7 @@ bool Node::pump_fragments(session::Session& s, const StreamPtr& st, size_t max_p
     wire::write_frame(p.payload.data(), std::span<const uint8_t>(f->event).subspan(f->offset, chunk));
     p.first_sent_ns = p.last_sent_ns = now;
     f->offset += chunk;
-    seal_data_packet(s, *st, p, out.emplace_back());
-    if (recovery(s, *st)) st->retransmit().add(std::move(p));
+    emit_data_packet(s, st, std::move(p), out);
     ++built;
     if (last) f.reset();
   }

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <span>
 #include <unordered_map>
@@ -50,6 +51,12 @@ class Session {
   bool peer_has_our_hello = false;
   int hellos_sent = 0;
   bool has(uint64_t capability) const { return (peer_capabilities & capability) != 0; }
+
+  // Pacing (when the node has a session rate): a token bucket and the round-robin list of
+  // streams with packets waiting.
+  double pace_tokens = 0;
+  int64_t pace_refill_ns = 0;
+  std::deque<uint64_t> pace_active;
 
   // Each (re)open of a stream is a new incarnation; its packets carry the epoch. One
   // counter per session keeps epochs increasing per stream id without per-id state.

@@ -40,6 +40,15 @@ struct StreamCounters {
   uint64_t rx_lost_credit = 0;         // bytes of lost fire-and-forget packets credited back
 };
 
+// Packets waiting for the session pacer, with the stream's deficit-round-robin state.
+struct Paced {
+  RingQueue<SentPacket> queue;
+  size_t bytes = 0;      // wire bytes queued
+  int64_t deficit = 0;   // bytes this stream may still send in the current round
+  bool active = false;   // in the session's round-robin list
+  bool quantum_given = false;
+};
+
 // A large event still being cut into fragments as credit allows.
 struct TxFragmenting {
   std::vector<uint8_t> event;
@@ -89,7 +98,10 @@ class Stream {
   bool fragmenting() const { return tx_ && tx_->fragmenting; }  // a large event in progress
   uint16_t next_frag_id() { return tx().next_frag_id++; }
   // Nothing of ours is waiting to be sent or acknowledged.
-  bool tx_idle() const { return !has_unacked() && !fragmenting(); }
+  bool tx_idle() const { return !has_unacked() && !fragmenting() && paced_bytes() == 0; }
+  // Packets built but held for the session's pacer (weighted fair sharing of its rate).
+  Paced& paced() { return tx().paced; }
+  size_t paced_bytes() const { return tx_ ? tx_->paced.bytes : 0; }
   // The stream is going away: nothing more is sent or retransmitted.
   void abandon_transmit() {
     tx_.reset();
@@ -181,6 +193,7 @@ class Stream {
     std::optional<TxFragmenting> fragmenting;
     uint16_t next_frag_id = 0;
     int64_t last_probe_ns = 0;
+    Paced paced;
   };
   struct RxState {
     RxSequence seq;

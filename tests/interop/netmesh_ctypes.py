@@ -55,6 +55,7 @@ class NodeConfig(ctypes.Structure):  # nm_node_config_t
         ("suspect_after_ms", ctypes.c_uint32),
         ("fail_after_ms", ctypes.c_uint32),
         ("pingwave_ttl", ctypes.c_uint8),
+        ("session_rate_bytes_per_sec", ctypes.c_uint64),
     ]
 
 
