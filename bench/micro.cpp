@@ -164,7 +164,7 @@ void BM_FramePack(benchmark::State& state) {
 }
 BENCHMARK(BM_FramePack)->Arg(64)->Arg(1024)->Arg(8104);
 
-// Frame parsing on receive (read_frames) plus the per-event copies handle_data makes.
+// Frame parsing on receive (read_frames) plus the packet copy and slices handle_data makes.
 void BM_FrameUnpack(benchmark::State& state) {
   const size_t ev = static_cast<size_t>(state.range(0));
   const size_t n = wire::kMaxPayloadSize / (ev + wire::kFrameOverhead);
@@ -172,8 +172,10 @@ void BM_FrameUnpack(benchmark::State& state) {
   for (size_t i = 0; i < n; ++i) wire::append_frame(payload, event);
   for (auto _ : state) {
     stream::RxPacket p;
-    for (auto e : wire::read_frames(payload, static_cast<uint16_t>(n)))
-      p.events.emplace_back(e.begin(), e.end());
+    auto data = std::make_shared<std::vector<uint8_t>>(payload);
+    for (auto e : wire::read_frames(*data, static_cast<uint16_t>(n)))
+      p.events.push_back({static_cast<uint32_t>(e.data() - data->data()), static_cast<uint32_t>(e.size())});
+    p.data = std::move(data);
     benchmark::DoNotOptimize(p.events.data());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
@@ -188,13 +190,16 @@ void BM_StreamDeliverPop(benchmark::State& state) {
   stream::StreamConfig cfg;
   cfg.reliable = true;
   stream::Stream st(1, 5, cfg, true, 1, 0);
-  std::vector<uint8_t> event(ev, 0x5a), out(ev);
+  std::vector<uint8_t> out(ev);
   uint64_t seq = 0;
   for (auto _ : state) {
     stream::RxPacket p;
     p.seq = seq++;
     p.cost = static_cast<uint32_t>(n * (ev + 4) + wire::kPacketOverhead);
-    for (size_t i = 0; i < n; ++i) p.events.push_back(event);
+    auto data = std::make_shared<std::vector<uint8_t>>(n * ev, 0x5a);
+    for (size_t i = 0; i < n; ++i)
+      p.events.push_back({static_cast<uint32_t>(i * ev), static_cast<uint32_t>(ev)});
+    p.data = std::move(data);
     st.on_packet(std::move(p), true, true, 16 << 20, 0);
     while (st.inbound_pending() > 0) {
       st.pop_into(out.data());

@@ -262,7 +262,10 @@ void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
     p.charged_before = h.origin_hash;
     p.accounted = !sender_reliable;
   }
-  for (auto e : wire::read_frames(plaintext, h.event_count)) p.events.emplace_back(e.begin(), e.end());
+  auto data = std::make_shared<std::vector<uint8_t>>(plaintext.begin(), plaintext.end());
+  for (auto e : wire::read_frames(*data, h.event_count))
+    p.events.push_back({static_cast<uint32_t>(e.data() - data->data()), static_cast<uint32_t>(e.size())});
+  p.data = std::move(data);
   bool ordered = sender_reliable && s.has(wire::capability::kRecovery);
   // Duplicates are dropped, except on 0.23 fire-and-forget streams: a 0.23 sender restarts
   // sequences at 0 when it reopens a stream, and nothing on its wire says so.

@@ -1,19 +1,31 @@
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <vector>
 
 namespace nm::stream {
 
-// A decrypted data packet on its way to the application.
+// A decrypted data packet on its way to the application. Its events are views into one
+// shared copy of the payload: one allocation per packet, not one per event.
 struct RxPacket {
+  struct Slice {
+    uint32_t offset;
+    uint32_t len;
+  };
   uint64_t seq = 0;
-  std::vector<std::vector<uint8_t>> events;
+  std::shared_ptr<const std::vector<uint8_t>> data;
+  std::vector<Slice> events;
   uint32_t cost = 0;        // plaintext + 84: the credit the sender was charged
   uint8_t frag_flags = 0;   // see wire::frag
   uint16_t frag_index = 0;
   uint32_t epoch = 0;            // the sender's stream incarnation (0 from a 0.23 peer)
   uint64_t charged_before = 0;   // the sender's cumulative charge before this packet
   bool accounted = false;        // charged_before is meaningful (netmesh peer)
+
+  std::span<const uint8_t> event(size_t i) const {
+    return {data->data() + events[i].offset, events[i].len};
+  }
 };
 
 }  // namespace nm::stream

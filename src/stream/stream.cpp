@@ -86,16 +86,17 @@ size_t Stream::deliver(RxPacket&& p, size_t max_event_bytes) {
   bool credited = p.cost != 0;  // 0: written off as lost earlier, credited back then
   uint32_t overhead = p.cost;
   if (credited)
-    for (const auto& e : p.events) overhead -= static_cast<uint32_t>(e.size());
+    for (const auto& e : p.events) overhead -= e.len;
   if (p.events.empty()) {
     consume(overhead);
     return 0;
   }
   for (size_t i = 0; i < p.events.size(); ++i) {
-    uint32_t credit = credited ? static_cast<uint32_t>(p.events[i].size()) + (i == 0 ? overhead : 0) : 0;
-    inbound_bytes_ += p.events[i].size();
+    const auto& e = p.events[i];
+    uint32_t credit = credited ? e.len + (i == 0 ? overhead : 0) : 0;
+    inbound_bytes_ += e.len;
     uncredited_ += credit;
-    inbound_.push_back(Inbound{std::move(p.events[i]), credit});
+    inbound_.push_back(Inbound{p.data, e.offset, e.len, credit});
   }
   counters_.rx_events += p.events.size();
   return p.events.size();
@@ -139,7 +140,7 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
   r.reassembly_next_index = static_cast<uint16_t>(p.frag_index + 1);
   r.reassembly_next_seq = p.seq + 1;
   if (!p.events.empty() && !r.reassembly_oversize) {
-    const auto& chunk = p.events.front();
+    auto chunk = p.event(0);
     if (r.reassembly.size() + chunk.size() > max_event_bytes) {
       r.reassembly_oversize = true;  // keep consuming fragments, keep none of them
       r.reassembly.clear();
@@ -155,8 +156,10 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
     ++counters_.rx_oversize_dropped;
     return 0;
   }
-  inbound_bytes_ += r.reassembly.size();
-  inbound_.push_back(Inbound{std::move(r.reassembly), 0});
+  uint32_t size = static_cast<uint32_t>(r.reassembly.size());
+  inbound_bytes_ += size;
+  inbound_.push_back(
+      Inbound{std::make_shared<const std::vector<uint8_t>>(std::move(r.reassembly)), 0, size, 0});
   r.reassembly = {};
   ++counters_.rx_events;
   return 1;
@@ -164,10 +167,10 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
 
 void Stream::pop_into(uint8_t* out) {
   const Inbound& e = inbound_.front();
-  if (!e.bytes.empty()) std::memcpy(out, e.bytes.data(), e.bytes.size());
+  if (e.len > 0) std::memcpy(out, e.data->data() + e.offset, e.len);
   consume(e.credit);
   uncredited_ -= e.credit;
-  inbound_bytes_ -= e.bytes.size();
+  inbound_bytes_ -= e.len;
   inbound_.pop_front();
   if (inbound_.empty()) consume(std::exchange(deferred_credit_, 0));
 }

@@ -132,7 +132,7 @@ class Stream {
   void request_ack() { ack_due_ = true; }
   int64_t last_nack_ns = 0;
 
-  size_t front_size() const { return inbound_.front().bytes.size(); }
+  size_t front_size() const { return inbound_.front().len; }
   // pop() straight into the caller's buffer (front_size() bytes).
   void pop_into(uint8_t* out);
   // Drops the inbound queue, releasing its credit so the peer is not stalled by it.
@@ -160,7 +160,9 @@ class Stream {
 
  private:
   struct Inbound {
-    std::vector<uint8_t> bytes;
+    std::shared_ptr<const std::vector<uint8_t>> data;  // the packet (or reassembled event)
+    uint32_t offset;
+    uint32_t len;
     uint32_t credit;  // this event's share of its packet's wire cost
   };
   size_t deliver(RxPacket&& p, size_t max_event_bytes);
