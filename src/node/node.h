@@ -156,6 +156,8 @@ class Node {
   void address_to(const session::Session& s, Outgoing& out);
   bool try_respond(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
                    std::vector<Outgoing>& out);
+  // Records an initiator's ephemeral key; true (and counted) if it was seen before.
+  bool is_replayed_msg1(uint64_t peer_id, const crypto::Key32& ephemeral);
   void handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
                    std::vector<Outgoing>& out);
   void handle_grants(session::Session& s, std::span<const uint8_t> plaintext, uint16_t count,

@@ -65,6 +65,19 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
                           " ms (peer down, or wrong PSK, public key or node id?)");
 }
 
+bool Node::is_replayed_msg1(uint64_t peer_id, const crypto::Key32& ephemeral) {
+  // A replayed msg1 must not replace a live session (0.23's rotation gate does the same for
+  // routed handshakes): each initiator ephemeral is answered once.
+  auto& seen = seen_ephemerals_[peer_id];
+  if (std::find(seen.begin(), seen.end(), ephemeral) != seen.end()) {
+    ++stats_.drop_replay;
+    return true;
+  }
+  seen.push_back(ephemeral);
+  if (seen.size() > kRememberedEphemerals) seen.pop_front();
+  return false;
+}
+
 nm_status Node::allow_peer(uint64_t peer_id) {
   std::lock_guard lk(mu_);
   if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
@@ -125,13 +138,7 @@ bool Node::try_respond(std::span<const uint8_t> noise_msg, const sockaddr_storag
                                                 config_.psk, static_private_);
     std::vector<uint8_t> payload;
     if (!hs.read_message(noise_msg, payload)) continue;
-    auto& seen = seen_ephemerals_[peer_id];
-    if (std::find(seen.begin(), seen.end(), hs.remote_ephemeral()) != seen.end()) {
-      ++stats_.drop_replay;  // a replayed msg1 must not replace a live session
-      return false;
-    }
-    seen.push_back(hs.remote_ephemeral());
-    if (seen.size() > kRememberedEphemerals) seen.pop_front();
+    if (is_replayed_msg1(peer_id, hs.remote_ephemeral())) return false;
     std::vector<uint8_t> msg2;
     if (!hs.write_message({}, msg2)) break;
     build_handshake_packet(msg2, from, out.emplace_back());

@@ -17,7 +17,6 @@ namespace nm::node {
 namespace {
 constexpr size_t kMaxPeerEvents = 1024;
 constexpr int64_t kRouteMaxAgeHeartbeats = 4;  // a learned route not refreshed this long is gone
-constexpr size_t kRememberedEphemerals = 64;
 }  // namespace
 
 void Node::address_to(const session::Session& s, Outgoing& out) {
@@ -109,13 +108,7 @@ void Node::handle_routed_handshake(const wire::RoutingHeader& rh, std::span<cons
     ++stats_.drop_handshake_rejected;
     return;
   }
-  auto& seen = seen_ephemerals_[initiator];
-  if (std::find(seen.begin(), seen.end(), hs.remote_ephemeral()) != seen.end()) {
-    ++stats_.drop_replay;  // 0.23's rotation gate: the same ephemeral twice is a replay
-    return;
-  }
-  seen.push_back(hs.remote_ephemeral());
-  if (seen.size() > kRememberedEphemerals) seen.pop_front();
+  if (is_replayed_msg1(initiator, hs.remote_ephemeral())) return;
   std::vector<uint8_t> msg2;
   if (!hs.write_message({}, msg2)) return;
   Outgoing& o = out.emplace_back();
