@@ -146,6 +146,8 @@ int main(int argc, char** argv) {
     nm_stream_stats_t st;
     check(nm_stream_stats(streams[k], &st), "nm_stream_stats");
     print_stream_stats(&st);
+    /* closing (not just freeing the handle) hands the sender its last credit back */
+    check(nm_node_close_stream(node, streams[k]), "nm_node_close_stream");
     check(nm_stream_free(streams[k]), "nm_stream_free");
   }
   nm_node_stats_t ns;
