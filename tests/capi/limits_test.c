@@ -4,48 +4,29 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "test_peer.h"
-#include "test_support.h"
+#include "peer_fixture.h"
 
 typedef struct ctx {
-  nm_node_t* node;
-  uint64_t node_id;
-  char addr[NM_ADDR_MAX];
-  uint8_t key[NM_KEY_SIZE];
-  uint8_t psk[NM_KEY_SIZE];
-  nmt_peer* peer;
-  uint64_t peer_id;
+  peer_fixture f;
   uint64_t sent; /* datagrams the peer sent (for pacing) */
   uint64_t received_base;
 } ctx;
 
 static nm_node_stats_t g_stats;
 static nm_node_stats_t* stats_of(ctx* c) {
-  NM_OK_OR_FAIL(nm_node_stats(c->node, &g_stats));
+  NM_OK_OR_FAIL(nm_node_stats(c->f.node, &g_stats));
   return &g_stats;
 }
 
 static void setup(ctx* c, nm_node_config_t* cfg) {
   memset(c, 0, sizeof *c);
-  memcpy(c->psk, cfg->psk, sizeof c->psk);
-  NM_OK_OR_FAIL(nm_node_new(cfg, &c->node));
-  NM_OK_OR_FAIL(nm_node_id(c->node, &c->node_id));
-  NM_OK_OR_FAIL(nm_node_public_key(c->node, c->key));
-  NM_OK_OR_FAIL(nm_node_local_addr(c->node, c->addr, sizeof c->addr));
-  c->peer = nmt_peer_new();
-  c->peer_id = nmt_peer_id(c->peer);
-  nmt_peer_target(c->peer, c->addr, c->key, c->node_id);
-  NM_OK_OR_FAIL(nm_node_allow_peer(c->node, c->peer_id));
-  assert_int_equal(nmt_peer_handshake(c->peer, c->psk, NMT_CAP_ALL, 2000), 0);
-  NM_OK_OR_FAIL(nm_node_accept(c->node, c->peer_id, 2000));
+  peer_fixture_new(&c->f, cfg);
+  peer_fixture_connect(&c->f);
   c->sent = 1; /* the hello */
   c->received_base = stats_of(c)->datagrams_received - 1;
 }
 
-static void teardown(ctx* c) {
-  NM_OK_OR_FAIL(nm_node_free(c->node));
-  nmt_peer_free(c->peer);
-}
+static void teardown(ctx* c) { peer_fixture_free(&c->f); }
 
 /* Keeps the peer at most `ahead` datagrams in front of the node (no kernel drops). */
 static void pace(ctx* c, uint64_t ahead) {
@@ -73,9 +54,9 @@ static void send_data(ctx* c, uint64_t stream, uint64_t seq, uint8_t flags, uint
   p.event_count = 1;
   p.frag_flags = frag_flags;
   p.fragment_offset = frag_index;
-  size_t n = nmt_peer_seal(c->peer, &p, plain, pl, d, sizeof d);
+  size_t n = nmt_peer_seal(c->f.peer, &p, plain, pl, d, sizeof d);
   assert_true(n > 0);
-  assert_int_equal(nmt_peer_send_raw(c->peer, d, n), 0);
+  assert_int_equal(nmt_peer_send_raw(c->f.peer, d, n), 0);
   ++c->sent;
   /* stay well inside the node's socket buffer (rmem_max may be as low as 208 KiB) */
   if (len > 1000 ? c->sent % 8 == 0 : c->sent % 256 == 0) pace(c, len > 1000 ? 8 : 512);
@@ -101,16 +82,16 @@ static void handshake_flood_keeps_memory_bounded(void** state) {
   uint8_t wrong_psk[NM_KEY_SIZE];
   memset(wrong_psk, 0x17, sizeof wrong_psk);
   nmt_peer* forger = nmt_peer_new();
-  nmt_peer_target(forger, c.addr, c.key, c.node_id);
+  nmt_peer_target(forger, c.f.addr, c.f.key, c.f.node_id);
   uint8_t d[256];
   enum { kRounds = 4000 };
   size_t rss_warm = 0;
   nm_node_stats_t* s0 = stats_of(&c);
   uint64_t received0 = s0->datagrams_received, rejected0 = s0->drop_handshake_rejected;
   for (int i = 0; i < kRounds; ++i) {
-    size_t n = nmt_peer_build_msg1(forger, (i % 2) ? wrong_psk : c.psk, (i % 3) ? c.key : wrong_psk, d, sizeof d);
+    size_t n = nmt_peer_build_msg1(forger, (i % 2) ? wrong_psk : c.f.psk, (i % 3) ? c.f.key : wrong_psk, d, sizeof d);
     if (i % 2 == 0 && i % 3 != 0) d[80] ^= 1; /* right PSK and key: corrupt the tag */
-    assert_int_equal(nmt_send_from_new_port(c.addr, d, n), 0);
+    assert_int_equal(nmt_send_from_new_port(c.f.addr, d, n), 0);
     if (i % 200 == 199) {
       for (int w = 0; w < 2000 && stats_of(&c)->datagrams_received < received0 + (uint64_t)i + 1; ++w) usleep(1000);
     }
@@ -140,7 +121,7 @@ static void stream_creation_flood_hits_max_streams(void** state) {
   setup(&c, &cfg);
   /* the app's own stream stays alive when it is recently used */
   nm_stream_t* mine = NULL;
-  NM_OK_OR_FAIL(nm_node_open_stream(c.node, c.peer_id, 1, NULL, &mine));
+  NM_OK_OR_FAIL(nm_node_open_stream(c.f.node, c.f.peer_id, 1, NULL, &mine));
   enum { kStreams = 200000 };
   size_t rss_warm = 0;
   for (uint64_t i = 0; i < kStreams; ++i) {
@@ -149,7 +130,7 @@ static void stream_creation_flood_hits_max_streams(void** state) {
   }
   pace(&c, 0);
   size_t count = 0;
-  NM_OK_OR_FAIL(nm_node_all_stream_stats(c.node, NULL, 0, &count));
+  NM_OK_OR_FAIL(nm_node_all_stream_stats(c.f.node, NULL, 0, &count));
   assert_true(count <= 64);
   size_t rss_end = nmt_rss_bytes();
   printf("stream flood: %d stream ids, %zu open, rss %zu MiB -> %zu MiB\n", kStreams, count,
@@ -178,7 +159,7 @@ static void inbound_queue_bounded_by_credit_window(void** state) {
   ctx c;
   setup(&c, &cfg);
   nm_stream_t* s = NULL;
-  NM_OK_OR_FAIL(nm_node_open_stream(c.node, c.peer_id, 5, NULL, &s));
+  NM_OK_OR_FAIL(nm_node_open_stream(c.f.node, c.f.peer_id, 5, NULL, &s));
   static uint8_t event[8000];
   memset(event, 'q', sizeof event);
   /* 4 MiB at a window of 64 KiB, never read; fire-and-forget and reliable */
@@ -189,7 +170,7 @@ static void inbound_queue_bounded_by_credit_window(void** state) {
   NM_OK_OR_FAIL(nm_stream_stats(s, &ss));
   size_t count = 0;
   nm_stream_stats_t all[8];
-  NM_OK_OR_FAIL(nm_node_all_stream_stats(c.node, all, 8, &count));
+  NM_OK_OR_FAIL(nm_node_all_stream_stats(c.f.node, all, 8, &count));
   uint64_t worst = 0;
   for (size_t i = 0; i < count && i < 8; ++i) {
     uint64_t held = all[i].rx_buffered_bytes + all[i].rx_reorder_packets * 8000;
@@ -212,7 +193,7 @@ static void reassembly_bounded_by_max_event_bytes(void** state) {
   ctx c;
   setup(&c, &cfg);
   nm_stream_t* s = NULL;
-  NM_OK_OR_FAIL(nm_node_open_stream(c.node, c.peer_id, 3, NULL, &s));
+  NM_OK_OR_FAIL(nm_node_open_stream(c.f.node, c.f.peer_id, 3, NULL, &s));
   static uint8_t chunk[8104];
   memset(chunk, 'f', sizeof chunk);
   size_t rss_warm = 0;
