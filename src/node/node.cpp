@@ -228,23 +228,25 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
     if (!s.routed) failures_->heartbeat(s.peer_node_id(), now);
     return;
   }
-  if (!wire::frames_exact(plaintext, h.event_count)) {
+  // Frames are read once here and handed to the handler of the subprotocol.
+  auto frames = wire::read_frames(plaintext, h.event_count);
+  if (!wire::frames_exact(plaintext, frames, h.event_count)) {
     ++stats_.drop_malformed;  // authentic but mis-framed: a broken or hostile peer
     return;
   }
   if (h.subprotocol_id == wire::kSubprotocolStreamWindow) {
-    handle_grants(s, plaintext, h.event_count, out);
+    handle_grants(s, frames, out);
   } else if (h.subprotocol_id == wire::kSubprotocolNetmesh && s.has(wire::capability::kRecovery)) {
-    handle_extension(s, plaintext, h.event_count, out);
+    handle_extension(s, frames, out);
   } else if (h.subprotocol_id == wire::kSubprotocolData && h.stream_id != wire::kControlStreamId) {
-    handle_data(s, h, plaintext, out);
+    handle_data(s, h, plaintext, frames, out);
   } else {
     ++stats_.drop_unknown_subprotocol;  // never handed to the application (unlike 0.23)
   }
 }
 
 void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
-                       std::vector<Outgoing>& out) {
+                       Frames frames, std::vector<Outgoing>& out) {
   auto it = s.streams.find(h.stream_id);
   StreamPtr st = it != s.streams.end() ? it->second
                                        : create_stream(s, h.stream_id, config_.inbound_stream, false);
@@ -263,8 +265,8 @@ void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
     p.accounted = !sender_reliable;
   }
   auto data = std::make_shared<std::vector<uint8_t>>(plaintext.begin(), plaintext.end());
-  for (auto e : wire::read_frames(*data, h.event_count))
-    p.events.push_back({static_cast<uint32_t>(e.data() - data->data()), static_cast<uint32_t>(e.size())});
+  for (auto e : frames)
+    p.events.push_back({static_cast<uint32_t>(e.data() - plaintext.data()), static_cast<uint32_t>(e.size())});
   p.data = std::move(data);
   bool ordered = sender_reliable && s.has(wire::capability::kRecovery);
   // Duplicates are dropped, except on 0.23 fire-and-forget streams: a 0.23 sender restarts
@@ -288,9 +290,8 @@ void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
   }
 }
 
-void Node::handle_grants(session::Session& s, std::span<const uint8_t> plaintext, uint16_t count,
-                         std::vector<Outgoing>& out) {
-  for (auto frame : wire::read_frames(plaintext, count)) {
+void Node::handle_grants(session::Session& s, Frames frames, std::vector<Outgoing>& out) {
+  for (auto frame : frames) {
     wire::Grant g;
     if (!wire::decode_grant(frame, g)) {
       ++stats_.drop_bad_grant;

@@ -141,8 +141,8 @@ class Node {
                          std::vector<Outgoing>& out);
   void handle_handshake(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
                         std::vector<Outgoing>& out);
-  void handle_extension(session::Session& s, std::span<const uint8_t> plaintext, uint16_t count,
-                        std::vector<Outgoing>& out);
+  using Frames = std::span<const std::span<const uint8_t>>;  // a packet's event frames
+  void handle_extension(session::Session& s, Frames frames, std::vector<Outgoing>& out);
   // Mesh (node_mesh.cpp).
   void handle_routed(std::span<uint8_t> d, const sockaddr_storage& from, std::vector<Outgoing>& out);
   void handle_routed_handshake(const wire::RoutingHeader& rh, std::span<const uint8_t> noise_msg,
@@ -159,9 +159,8 @@ class Node {
   // Records an initiator's ephemeral key; true (and counted) if it was seen before.
   bool is_replayed_msg1(uint64_t peer_id, const crypto::Key32& ephemeral);
   void handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
-                   std::vector<Outgoing>& out);
-  void handle_grants(session::Session& s, std::span<const uint8_t> plaintext, uint16_t count,
-                     std::vector<Outgoing>& out);
+                   Frames frames, std::vector<Outgoing>& out);
+  void handle_grants(session::Session& s, Frames frames, std::vector<Outgoing>& out);
   void tick(std::vector<Outgoing>& out);
   static void on_recovery_tick(uv_timer_t* handle);
   void recovery_tick(std::vector<Outgoing>& out);

@@ -134,10 +134,9 @@ void Node::build_ext_packet(session::Session& s, std::span<const wire::ExtFrame>
   address_to(s, out);
 }
 
-void Node::handle_extension(session::Session& s, std::span<const uint8_t> plaintext, uint16_t count,
-                            std::vector<Outgoing>& out) {
+void Node::handle_extension(session::Session& s, Frames frames, std::vector<Outgoing>& out) {
   std::vector<stream::SentPacket*> resend_list;
-  for (auto body : wire::read_frames(plaintext, count)) {
+  for (auto body : frames) {
     auto f = wire::decode_ext_frame(body);
     if (!f) {
       ++stats_.drop_malformed;

@@ -223,8 +223,11 @@ nm_status Node::recv(const StreamPtr& st, std::span<uint8_t> buf, std::span<size
   // closed stream still returns what it drains unless the peer already started anew.
   session::Session* s = session_for(st->peer_node_id());
   // (A closed stream is no longer visited by the recovery tick: it grants at once.)
-  if (s && (!s->streams.count(st->id()) || s->streams.at(st->id()) == st))
-    grant_if_due(*s, st, out, st->state() != stream::StreamState::kOpen);
+  if (s) {
+    auto current = s->streams.find(st->id());
+    if (current == s->streams.end() || current->second == st)
+      grant_if_due(*s, st, out, st->state() != stream::StreamState::kOpen);
+  }
   flush(lk, out, 100);
   return NM_OK;
 }
@@ -249,8 +252,8 @@ void Node::fill_stats(const stream::Stream& st, nm_stream_stats_t& o) const {
   o.rx_duplicates_dropped = c.rx_duplicates_dropped;
   o.rx_gaps = st.rx_gaps();
   o.reliable = st.config().reliable;
-  const session::Session* s = sessions_.count(st.peer_node_id()) ? sessions_.at(st.peer_node_id()).get() : nullptr;
-  o.recovering = s && recovery(*s, st);
+  auto it = sessions_.find(st.peer_node_id());
+  o.recovering = it != sessions_.end() && recovery(*it->second, st);
   o.retransmits = c.retransmits;
   o.nacks_sent = c.nacks_sent;
   o.nacks_received = c.nacks_received;

@@ -33,8 +33,8 @@ std::vector<std::span<const uint8_t>> read_frames(std::span<const uint8_t> paylo
   return events;
 }
 
-bool frames_exact(std::span<const uint8_t> payload, uint16_t event_count) {
-  auto frames = read_frames(payload, event_count);
+bool frames_exact(std::span<const uint8_t> payload, std::span<const std::span<const uint8_t>> frames,
+                  uint16_t event_count) {
   if (frames.size() != event_count) return false;
   size_t used = 0;
   for (auto f : frames) used += kFrameOverhead + f.size();

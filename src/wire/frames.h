@@ -20,9 +20,11 @@ void append_frame(std::vector<uint8_t>& payload, std::span<const uint8_t> event)
 std::vector<std::span<const uint8_t>> read_frames(std::span<const uint8_t> payload,
                                                   uint16_t event_count);
 
-// True iff exactly `event_count` frames fill `payload` to its last byte (what every
-// 0.23 and netmesh sender produces; anything else is a forged or broken packet).
-bool frames_exact(std::span<const uint8_t> payload, uint16_t event_count);
+// True iff `frames` (read_frames of `payload`) are exactly `event_count` frames filling
+// `payload` to its last byte (what every 0.23 and netmesh sender produces; anything else is
+// a forged or broken packet).
+bool frames_exact(std::span<const uint8_t> payload, std::span<const std::span<const uint8_t>> frames,
+                  uint16_t event_count);
 
 // Greedy packing plan (0.23 send_on_stream): events are appended while
 // current + 4 + len <= max_payload; returns the index one past the last event that fits
