@@ -82,7 +82,7 @@ sockaddr_storage any_addr() {
   return a;
 }
 
-// Session::seal: header encode + AAD + ChaCha20-Poly1305 of the payload (the send path).
+// Session::stamp + PacketBuffer::seal: header encode + AAD + ChaCha20-Poly1305 of the payload (the send path).
 void BM_SessionSeal(benchmark::State& state) {
   if (sodium_init() < 0) state.SkipWithError("sodium_init");
   const size_t len = static_cast<size_t>(state.range(0));
@@ -92,14 +92,15 @@ void BM_SessionSeal(benchmark::State& state) {
   for (auto _ : state) {
     wire::Header h;
     h.stream_id = 5;
-    s.seal(h, len, buf);
+    s.stamp(h, len, buf);
+    buf.seal();
     benchmark::DoNotOptimize(buf.bytes());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * len));
 }
 BENCHMARK(BM_SessionSeal)->Arg(64)->Arg(1024)->Arg(8104);
 
-// Session::seal then Session::open (decode header, replay check, AEAD open) of the same packet.
+// Session::stamp + seal then Session::open (decode header, replay check, AEAD open) of the same packet.
 void BM_SessionSealOpen(benchmark::State& state) {
   if (sodium_init() < 0) state.SkipWithError("sodium_init");
   const size_t len = static_cast<size_t>(state.range(0));
@@ -110,7 +111,8 @@ void BM_SessionSealOpen(benchmark::State& state) {
   for (auto _ : state) {
     wire::Header h;
     h.stream_id = 5;
-    tx2.seal(h, len, buf);
+    tx2.stamp(h, len, buf);
+    buf.seal();
     wire::Header parsed;
     wire::decode_header(std::span<const uint8_t>(buf.bytes(), buf.len), parsed);
     std::span<uint8_t> pt;

@@ -150,11 +150,58 @@ void Node::receive_datagrams() {
   for (int round = 0; round < 8; ++round) {
     size_t n = socket_.receive_batch(batch);
     if (n == 0) break;
+    bool decrypted[UdpSocket::kBatch] = {};
+    decrypt_batch(batch, n, decrypted);
     std::unique_lock lk(mu_);
     for (size_t i = 0; i < n; ++i)
-      impair_inbound(std::span<uint8_t>(batch[i].data, batch[i].len), batch[i].from, out);
+      impair_inbound(std::span<uint8_t>(batch[i].data, batch[i].len), batch[i].from, out,
+                     decrypted[i]);
     send_acks(out);  // one ACK/NACK per stream per batch, not per packet
     flush(lk, out, 0);
+  }
+}
+
+// What a datagram is, in 0.23's dispatch order (wire spec §13): keep-alive, pingwave,
+// routed, direct. Only the header is read, so decrypting the payload does not change it.
+enum class DatagramKind { kKeepAlive, kPingwave, kRouted, kNet };
+static DatagramKind classify(std::span<const uint8_t> d) {
+  if (d.size() == 14 && d[0] == 0x50 && d[1] == 0x48) return DatagramKind::kKeepAlive;
+  if (wire::is_pingwave(d)) return DatagramKind::kPingwave;
+  if (wire::is_routed_datagram(d)) return DatagramKind::kRouted;
+  return DatagramKind::kNet;
+}
+
+void Node::decrypt_batch(const UdpSocket::Received* batch, size_t n, bool* decrypted) {
+  struct Job {
+    size_t index;
+    wire::Header h;
+    crypto::SessionKeys keys;
+  };
+  Job jobs[UdpSocket::kBatch];
+  size_t count = 0;
+  {
+    std::lock_guard lk(mu_);
+    if (!inbound_impairments_.empty()) return;  // impairments act on the ciphertext
+    for (size_t i = 0; i < n; ++i) {
+      std::span<const uint8_t> d(batch[i].data, batch[i].len);
+      Job& j = jobs[count];
+      if (classify(d) != DatagramKind::kNet || wire::decode_header(d, j.h) != wire::HeaderError::kOk ||
+          (j.h.flags & wire::flags::kHandshake))
+        continue;
+      auto it = peer_by_session_id_.find(j.h.session_id);
+      if (it == peer_by_session_id_.end()) continue;
+      const session::Session& s = *sessions_.at(it->second);
+      if (!s.admissible(j.h, d)) continue;
+      j.index = i;
+      j.keys = s.keys();
+      ++count;
+    }
+  }
+  for (size_t k = 0; k < count; ++k) {
+    Job& j = jobs[k];
+    decrypted[j.index] =
+        session::decrypt_in_place(j.keys, j.h, std::span<uint8_t>(batch[j.index].data, batch[j.index].len));
+    sodium_memzero(&j.keys, sizeof j.keys);
   }
 }
 
@@ -168,26 +215,18 @@ void Node::receive_datagram(std::span<const uint8_t> datagram, const sockaddr_st
 }
 
 void Node::handle_datagram(std::span<uint8_t> d, const sockaddr_storage& from,
-                           std::vector<Outgoing>& out) {
+                           std::vector<Outgoing>& out, bool decrypted) {
   ++stats_.datagrams_received;
-  // Dispatch order of 0.23 (wire spec §13): keep-alive, pingwave, routed, direct.
-  if (d.size() == 14 && d[0] == 0x50 && d[1] == 0x48) {
-    ++stats_.ignored_mesh_packets;  // NAT punch keep-alive: nothing to do
-    return;
+  switch (classify(d)) {
+    case DatagramKind::kKeepAlive: ++stats_.ignored_mesh_packets; return;  // NAT punch: nothing to do
+    case DatagramKind::kPingwave: handle_pingwave(d, from, out); return;
+    case DatagramKind::kRouted: handle_routed(d, from, out); return;
+    case DatagramKind::kNet: handle_net_packet(d, from, false, out, decrypted); return;
   }
-  if (wire::is_pingwave(d)) {
-    handle_pingwave(d, from, out);
-    return;
-  }
-  if (wire::is_routed_datagram(d)) {
-    handle_routed(d, from, out);
-    return;
-  }
-  handle_net_packet(d, from, false, out);
 }
 
 void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from, bool routed,
-                             std::vector<Outgoing>& out) {
+                             std::vector<Outgoing>& out, bool decrypted) {
   wire::Header h;
   if (wire::decode_header(d, h) != wire::HeaderError::kOk) {
     ++stats_.drop_malformed;  // nothing unparseable goes further
@@ -211,7 +250,7 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
     ++stats_.drop_malformed;
     return;
   }
-  switch (s.open(h, d, plaintext, now)) {
+  switch (s.open(h, d, plaintext, now, decrypted)) {
     case session::OpenError::kOk: break;
     case session::OpenError::kLengthMismatch: ++stats_.drop_malformed; return;
     case session::OpenError::kReplay: ++stats_.drop_replay; return;
@@ -335,7 +374,7 @@ void Node::tick(std::vector<Outgoing>& out) {
     Outgoing& o = out.emplace_back();
     wire::Header h;
     h.flags = wire::flags::kHeartbeat;
-    s->seal(h, 0, o.packet);
+    s->stamp(h, 0, *o.packet);
     address_to(*s, o);
     ++stats_.heartbeats_sent;
     // A lost hello is repeated a few times; a 0.23 peer never answers and ignores them.
@@ -349,17 +388,18 @@ size_t Node::flush(std::unique_lock<std::mutex>& lk, std::vector<Outgoing>& out,
                    int* err) {
   std::unique_lock send_lock(send_mu_);
   lk.unlock();
+  for (Outgoing& o : out) o.packet->seal();  // the AEAD runs outside mu_
   size_t sent = 0;
   if (outbound_impairments_.empty()) {
     std::vector<UdpSocket::Datagram> batch;
     batch.reserve(out.size());
-    for (const Outgoing& o : out) batch.push_back({o.packet.datagram(), o.packet.datagram_len(), &o.to});
+    for (const Outgoing& o : out) batch.push_back({o.packet->datagram(), o.packet->datagram_len(), &o.to});
     sent = socket_.send_many(batch.data(), batch.size(), wait_ms, err);
   } else {
     for (; sent < out.size(); ++sent) {
       const Outgoing& o = out[sent];
       if (impair_outbound(o)) continue;
-      if (int e = socket_.send(o.packet.datagram(), o.packet.datagram_len(), o.to, wait_ms)) {
+      if (int e = socket_.send(o.packet->datagram(), o.packet->datagram_len(), o.to, wait_ms)) {
         if (err) *err = e;
         break;
       }
@@ -456,8 +496,8 @@ void Node::build_grant(session::Session& s, uint64_t stream_id, uint64_t total, 
   h.event_count = 1;
   uint8_t grant[wire::kGrantSize];
   wire::encode_grant({stream_id, total}, grant);
-  uint8_t* end = wire::write_frame(out.packet.payload(), grant);
-  s.seal(h, end - out.packet.payload(), out.packet);
+  uint8_t* end = wire::write_frame(out.packet->payload(), grant);
+  s.stamp(h, end - out.packet->payload(), *out.packet);
   address_to(s, out);
 }
 
@@ -478,10 +518,10 @@ void Node::build_handshake_packet(std::span<const uint8_t> noise_msg, const sock
   wire::Header h;
   h.flags = wire::flags::kHandshake;
   h.payload_len = static_cast<uint16_t>(noise_msg.size());
-  wire::encode_header(h, out.packet.bytes());
-  std::memcpy(out.packet.payload(), noise_msg.data(), noise_msg.size());
-  out.packet.len = wire::kHeaderSize + noise_msg.size();
-  out.packet.head = session::PacketBuffer::kHeadroom;
+  wire::encode_header(h, out.packet->bytes());
+  std::memcpy(out.packet->payload(), noise_msg.data(), noise_msg.size());
+  out.packet->len = wire::kHeaderSize + noise_msg.size();
+  out.packet->head = session::PacketBuffer::kHeadroom;
   out.to = to;
 }
 

@@ -2,8 +2,9 @@
 // peers, and the thread-safe operations behind the C API.
 //
 // Concurrency: one mutex guards all session and stream state. The loop thread receives,
-// answers handshakes and sends heartbeats; API threads build and encrypt their packets
-// under the mutex and write them to the socket after releasing it.
+// answers handshakes and sends heartbeats; API threads build their packets under the
+// mutex, then encrypt them and write them to the socket after releasing it. The loop
+// thread likewise decrypts a received batch before taking the mutex to process it.
 #pragma once
 #include <uv.h>
 
@@ -96,7 +97,7 @@ class Node {
 
  private:
   struct Outgoing {
-    session::PacketBuffer packet;
+    session::PacketPtr packet = session::acquire_packet();
     sockaddr_storage to;
     uint64_t peer = 0;  // 0 while the peer is not known (handshake replies)
     // Non-empty: sent behind this routing header (a peer reached through relays).
@@ -123,11 +124,15 @@ class Node {
   static void on_tick(uv_timer_t* handle);
   static void on_stop(uv_async_t* handle);
   void receive_datagrams();
+  // Decrypts the batch's direct packets of known sessions without holding mu_ (keys and
+  // replay checks are read under it first); marks them in `decrypted`.
+  void decrypt_batch(const UdpSocket::Received* batch, size_t n, bool* decrypted);
   // Fault injection hooks (node_impairment.cpp).
   Impairment* impairment_for(std::unordered_map<uint64_t, std::unique_ptr<Impairment>>& table,
                              uint64_t peer_id);
+  // `decrypted`: decrypt_batch already opened it (no impairment applies to it then).
   void impair_inbound(std::span<uint8_t> datagram, const sockaddr_storage& from,
-                      std::vector<Outgoing>& out);
+                      std::vector<Outgoing>& out, bool decrypted = false);
   bool impair_outbound(const Outgoing& o);  // true: handled (dropped or delayed)
   static void on_delay_kick(uv_async_t* handle);
   static void on_delay_timer(uv_timer_t* handle);
@@ -135,10 +140,10 @@ class Node {
   void kick_delay_timer();
   void add_impairment_counters(nm_node_stats_t& s);
   void handle_datagram(std::span<uint8_t> datagram, const sockaddr_storage& from,
-                       std::vector<Outgoing>& out);
+                       std::vector<Outgoing>& out, bool decrypted = false);
   // A Net packet (direct, or unwrapped from a routed one) after the dispatch checks.
   void handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from, bool routed,
-                         std::vector<Outgoing>& out);
+                         std::vector<Outgoing>& out, bool decrypted = false);
   void handle_handshake(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
                         std::vector<Outgoing>& out);
   using Frames = std::span<const std::span<const uint8_t>>;  // a packet's event frames

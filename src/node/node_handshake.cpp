@@ -43,7 +43,7 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
       wire::RoutingHeader rh{wire::kDefaultHandshakeTtl, 0, 0, wire::routing_id(node_id_), peer_id};
       uint8_t encoded[wire::kRoutingHeaderSize];
       rh.encode(encoded);
-      out[0].packet.prepend_routing_header(encoded);
+      out[0].packet->prepend_routing_header(encoded);
     } else {
       pc.handshake->write_message({}, msg1);
       build_handshake_packet(msg1, pc.addr, out[0]);

@@ -51,8 +51,13 @@ Impairment* Node::impairment_for(std::unordered_map<uint64_t, std::unique_ptr<Im
   return it == table.end() ? nullptr : it->second.get();
 }
 
-void Node::impair_inbound(std::span<uint8_t> d, const sockaddr_storage& from, std::vector<Outgoing>& out) {
+void Node::impair_inbound(std::span<uint8_t> d, const sockaddr_storage& from, std::vector<Outgoing>& out,
+                          bool decrypted) {
   uint64_t peer = 0;
+  if (decrypted) {  // admitted before an impairment was set
+    handle_datagram(d, from, out, true);
+    return;
+  }
   if (!inbound_impairments_.empty()) {
     auto it = peer_by_session_id_.find(session_id_of(d));
     if (it != peer_by_session_id_.end()) peer = it->second;
@@ -81,13 +86,13 @@ bool Node::impair_outbound(const Outgoing& o) {
   if (!imp) return false;
   int64_t now = now_ns();
   Delivery fate[2];
-  size_t n = imp->decide(o.packet.datagram_len(), now, fate);
+  size_t n = imp->decide(o.packet->datagram_len(), now, fate);
   for (size_t i = 0; i < n; ++i) {
     if (fate[i].at_ns <= now && !fate[i].corrupt) {
-      socket_.send(o.packet.datagram(), o.packet.datagram_len(), o.to, 0);
+      socket_.send(o.packet->datagram(), o.packet->datagram_len(), o.to, 0);
       continue;
     }
-    std::vector<uint8_t> copy(o.packet.datagram(), o.packet.datagram() + o.packet.datagram_len());
+    std::vector<uint8_t> copy(o.packet->datagram(), o.packet->datagram() + o.packet->datagram_len());
     if (fate[i].corrupt) copy[fate[i].corrupt_offset] ^= fate[i].corrupt_xor;
     if (fate[i].at_ns <= now) {
       socket_.send(copy.data(), copy.size(), o.to, 0);

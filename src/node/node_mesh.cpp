@@ -31,7 +31,7 @@ void Node::address_to(const session::Session& s, Outgoing& out) {
   wire::RoutingHeader rh{wire::kDefaultDataTtl, 0, 0, wire::routing_id(node_id_), s.peer_node_id()};
   uint8_t encoded[wire::kRoutingHeaderSize];
   rh.encode(encoded);
-  out.packet.prepend_routing_header(encoded);
+  out.packet->prepend_routing_header(encoded);
 }
 
 uint64_t Node::neighbour_at(const sockaddr_storage& addr) const {
@@ -68,11 +68,11 @@ void Node::handle_routed(std::span<uint8_t> d, const sockaddr_storage& from, std
     return;
   }
   Outgoing& o = out.emplace_back();
-  std::memcpy(o.packet.bytes(), inner.data(), inner.size());
-  o.packet.len = inner.size();
+  std::memcpy(o.packet->bytes(), inner.data(), inner.size());
+  o.packet->len = inner.size();
   uint8_t encoded[wire::kRoutingHeaderSize];
   rh->encode(encoded);
-  o.packet.prepend_routing_header(encoded);
+  o.packet->prepend_routing_header(encoded);
   o.to = next->second->peer_addr();
   o.peer = route->next_hop;
   ++stats_.forwarded;
@@ -116,7 +116,7 @@ void Node::handle_routed_handshake(const wire::RoutingHeader& rh, std::span<cons
   wire::RoutingHeader reply{wire::kDefaultHandshakeTtl, 0, 0, wire::routing_id(node_id_), initiator};
   uint8_t encoded[wire::kRoutingHeaderSize];
   reply.encode(encoded);
-  o.packet.prepend_routing_header(encoded);
+  o.packet->prepend_routing_header(encoded);
   // msg2 goes back the way msg1 came (the relay that handed it to us).
   install_session(initiator, from, crypto::derive_session_keys(hs.handshake_hash(), false), via_relays, out);
 }
@@ -146,8 +146,8 @@ void Node::handle_pingwave(std::span<const uint8_t> d, const sockaddr_storage& f
   for (const auto& [peer, s] : sessions_) {
     if (s->routed || !RoutingTable::should_forward_pingwave_to(peer, pw->origin_node_id, via)) continue;
     Outgoing& o = out.emplace_back();
-    pw->encode(o.packet.bytes());
-    o.packet.len = wire::kPingwaveSize;
+    pw->encode(o.packet->bytes());
+    o.packet->len = wire::kPingwaveSize;
     o.to = s->peer_addr();
     o.peer = peer;
   }
@@ -181,8 +181,8 @@ void Node::mesh_tick(int64_t now, std::vector<Outgoing>& out) {
   for (const auto& [peer, s] : sessions_) {
     if (s->routed || failures_->state(peer) == FailureDetector::State::kFailed) continue;
     Outgoing& o = out.emplace_back();
-    pw.encode(o.packet.bytes());
-    o.packet.len = wire::kPingwaveSize;
+    pw.encode(o.packet->bytes());
+    o.packet->len = wire::kPingwaveSize;
     o.to = s->peer_addr();
     o.peer = peer;
     ++stats_.pingwaves_sent;

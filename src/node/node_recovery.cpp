@@ -53,8 +53,8 @@ void Node::seal_data_packet(session::Session& s, const stream::Stream& st,
     h.subnet_id = st.tx_epoch();
     h.origin_hash = p.charged_before;
   }
-  std::memcpy(out.packet.payload(), p.payload.data(), p.payload.size());
-  s.seal(h, p.payload.size(), out.packet);
+  std::memcpy(out.packet->payload(), p.payload.data(), p.payload.size());
+  s.stamp(h, p.payload.size(), *out.packet);
   address_to(s, out);
 }
 
@@ -124,13 +124,13 @@ void Node::build_ext_packet(session::Session& s, std::span<const wire::ExtFrame>
   h.stream_id = wire::kControlStreamId;
   h.sequence = s.next_control_seq();
   h.event_count = static_cast<uint16_t>(frames.size());
-  uint8_t* w = out.packet.payload();
+  uint8_t* w = out.packet->payload();
   for (const auto& f : frames) {
     uint8_t body[wire::kExtFrameSize];
     size_t n = wire::encode_ext_frame(f, body);
     w = wire::write_frame(w, std::span<const uint8_t>(body, n));
   }
-  s.seal(h, static_cast<size_t>(w - out.packet.payload()), out.packet);
+  s.stamp(h, static_cast<size_t>(w - out.packet->payload()), *out.packet);
   address_to(s, out);
 }
 

@@ -1,11 +1,17 @@
 // A datagram being built: header, plaintext written in place, then encrypted with its tag;
 // with room in front for a routing header when the peer is reached through relays.
+//
+// Encryption is deferred: Session::stamp writes the header and arms the buffer with the
+// key and nonce, and seal() encrypts later. The node stamps under its lock (the TX counter
+// is session state) and seals after releasing it, so the AEAD never blocks other threads.
 #pragma once
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 
+#include "crypto/noise.h"
 #include "wire/header.h"
 
 namespace nm::session {
@@ -27,6 +33,25 @@ struct PacketBuffer {
   }
   const uint8_t* datagram() const { return storage.data() + head; }
   size_t datagram_len() const { return len + kHeadroom - head; }
+
+  // Armed by Session::stamp; seal() encrypts the payload in place and disarms (a no-op
+  // for packets that are not encrypted, such as handshakes).
+  void arm(const crypto::Key32& key, const uint8_t nonce[12]);
+  void seal();
+  void reset();  // back to an empty, unarmed buffer (the bytes are not cleared)
+
+ private:
+  bool armed_ = false;
+  crypto::Key32 key_{};
+  uint8_t nonce_[12]{};
 };
+
+// Buffers are recycled through a process-wide free list: a datagram on the hot path costs
+// neither a malloc nor clearing 8 KiB.
+struct PacketRelease {
+  void operator()(PacketBuffer* p) const noexcept;
+};
+using PacketPtr = std::unique_ptr<PacketBuffer, PacketRelease>;
+PacketPtr acquire_packet();
 
 }  // namespace nm::session

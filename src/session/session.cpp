@@ -12,35 +12,41 @@ Session::Session(uint64_t peer_node_id, const sockaddr_storage& peer_addr,
       last_rx_ns_(now_ns),
       last_heartbeat_rx_ns_(now_ns) {}
 
-void Session::seal(wire::Header& h, size_t payload_len, PacketBuffer& buf) {
+void Session::stamp(wire::Header& h, size_t payload_len, PacketBuffer& buf) {
   h.session_id = keys_.session_id;
   h.payload_len = static_cast<uint16_t>(payload_len);
   wire::set_nonce(h, keys_.nonce_prefix, tx_counter_++);
   wire::encode_header(h, buf.bytes());
-  uint8_t aad[wire::kAadSize];
-  wire::header_aad(buf.bytes(), aad);
-  crypto::aead_seal(keys_.tx, h.nonce, aad, sizeof aad, buf.payload(), payload_len,
-                    buf.payload() + payload_len);
   buf.len = wire::kHeaderSize + payload_len + wire::kTagSize;
+  buf.arm(keys_.tx, h.nonce);
+}
+
+bool decrypt_in_place(const crypto::SessionKeys& keys, const wire::Header& h,
+                      std::span<uint8_t> datagram) {
+  // The nonce prefix comes from our own session id, never from the wire (0.23 does the same).
+  uint8_t nonce[12];
+  crypto::make_nonce(keys.nonce_prefix, wire::nonce_counter(h), nonce);
+  uint8_t aad[wire::kAadSize];
+  wire::header_aad(datagram.data(), aad);
+  uint8_t* data = datagram.data() + wire::kHeaderSize;
+  return crypto::aead_open(keys.rx, nonce, aad, sizeof aad, data, h.payload_len, data + h.payload_len);
+}
+
+bool Session::admissible(const wire::Header& h, std::span<const uint8_t> datagram) const {
+  return datagram.size() == wire::kHeaderSize + size_t{h.payload_len} + wire::kTagSize &&
+         replay_.check(wire::nonce_counter(h));
 }
 
 OpenError Session::open(const wire::Header& h, std::span<uint8_t> datagram,
-                        std::span<uint8_t>& plaintext, int64_t now_ns) {
+                        std::span<uint8_t>& plaintext, int64_t now_ns, bool decrypted) {
   if (datagram.size() != wire::kHeaderSize + size_t{h.payload_len} + wire::kTagSize)
     return OpenError::kLengthMismatch;
   uint64_t counter = wire::nonce_counter(h);
   if (!replay_.check(counter)) return OpenError::kReplay;
-  // The nonce prefix comes from our own session id, never from the wire (0.23 does the same).
-  uint8_t nonce[12];
-  crypto::make_nonce(keys_.nonce_prefix, counter, nonce);
-  uint8_t aad[wire::kAadSize];
-  wire::header_aad(datagram.data(), aad);
-  uint8_t* data = datagram.data() + wire::kHeaderSize;
-  if (!crypto::aead_open(keys_.rx, nonce, aad, sizeof aad, data, h.payload_len, data + h.payload_len))
-    return OpenError::kAuthFailed;
+  if (!decrypted && !decrypt_in_place(keys_, h, datagram)) return OpenError::kAuthFailed;
   if (!replay_.commit(counter)) return OpenError::kReplay;
   last_rx_ns_ = now_ns;
-  plaintext = std::span<uint8_t>(data, h.payload_len);
+  plaintext = datagram.subspan(wire::kHeaderSize, h.payload_len);
   return OpenError::kOk;
 }
 

@@ -19,6 +19,11 @@ namespace nm::session {
 
 enum class OpenError { kOk, kLengthMismatch, kReplay, kAuthFailed };
 
+// The AEAD half of Session::open, with copies of the keys: verifies and decrypts the
+// payload of `datagram` in place. Needs no session state, so it can run without locks.
+bool decrypt_in_place(const crypto::SessionKeys& keys, const wire::Header& h,
+                      std::span<uint8_t> datagram);
+
 class Session {
  public:
   Session(uint64_t peer_node_id, const sockaddr_storage& peer_addr, const crypto::SessionKeys& keys,
@@ -34,14 +39,21 @@ class Session {
   int64_t last_rx_ns() const { return last_rx_ns_; }
   int64_t last_heartbeat_rx_ns() const { return last_heartbeat_rx_ns_; }
 
-  // Fills in session id, nonce (next TX counter) and payload_len, then encrypts the
-  // `payload_len` plaintext bytes already at buf.payload(). `h` supplies everything else.
-  void seal(wire::Header& h, size_t payload_len, PacketBuffer& buf);
+  // Fills in session id, nonce (next TX counter) and payload_len, encodes the header and
+  // arms `buf` to encrypt the `payload_len` plaintext bytes already at buf.payload() when
+  // buf.seal() is called. `h` supplies everything else.
+  void stamp(wire::Header& h, size_t payload_len, PacketBuffer& buf);
 
   // Verifies and decrypts a received datagram (header already parsed into `h`) in place.
-  // On success `plaintext` views the decrypted payload inside `datagram`.
+  // On success `plaintext` views the decrypted payload inside `datagram`. `decrypted`:
+  // decrypt_in_place already verified and decrypted it (outside the node lock); only the
+  // replay window is left to update.
   OpenError open(const wire::Header& h, std::span<uint8_t> datagram, std::span<uint8_t>& plaintext,
-                 int64_t now_ns);
+                 int64_t now_ns, bool decrypted = false);
+  // Whether open() could accept the datagram: its length matches and the replay window
+  // admits its counter. (Checked before spending an AEAD on it.)
+  bool admissible(const wire::Header& h, std::span<const uint8_t> datagram) const;
+  const crypto::SessionKeys& keys() const { return keys_; }
   void note_heartbeat(int64_t now_ns) { last_heartbeat_rx_ns_ = now_ns; }
 
   uint64_t next_control_seq() { return control_seq_++; }

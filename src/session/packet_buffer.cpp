@@ -1,0 +1,76 @@
+#include "session/packet_buffer.h"
+
+#include <sodium.h>
+
+#include <mutex>
+#include <vector>
+
+#include "crypto/aead.h"
+
+namespace nm::session {
+
+void PacketBuffer::arm(const crypto::Key32& key, const uint8_t nonce[12]) {
+  key_ = key;
+  std::memcpy(nonce_, nonce, sizeof nonce_);
+  armed_ = true;
+}
+
+void PacketBuffer::seal() {
+  if (!armed_) return;
+  size_t payload_len = len - wire::kHeaderSize - wire::kTagSize;
+  uint8_t aad[wire::kAadSize];
+  wire::header_aad(bytes(), aad);
+  crypto::aead_seal(key_, nonce_, aad, sizeof aad, payload(), payload_len, payload() + payload_len);
+  sodium_memzero(key_.data(), key_.size());
+  armed_ = false;
+}
+
+void PacketBuffer::reset() {
+  if (armed_) sodium_memzero(key_.data(), key_.size());
+  armed_ = false;
+  len = 0;
+  head = kHeadroom;
+}
+
+namespace {
+// Enough for a few threads' worth of in-flight batches; beyond it buffers go back to malloc.
+constexpr size_t kMaxPooled = 256;
+
+struct FreeList {
+  std::mutex mu;
+  std::vector<PacketBuffer*> buffers;
+};
+
+FreeList& free_list() {
+  static FreeList* list = new FreeList;  // never destroyed: buffers may return at exit
+  return *list;
+}
+}  // namespace
+
+void PacketRelease::operator()(PacketBuffer* p) const noexcept {
+  p->reset();
+  FreeList& fl = free_list();
+  {
+    std::lock_guard lk(fl.mu);
+    if (fl.buffers.size() < kMaxPooled) {
+      fl.buffers.push_back(p);
+      return;
+    }
+  }
+  delete p;
+}
+
+PacketPtr acquire_packet() {
+  FreeList& fl = free_list();
+  {
+    std::lock_guard lk(fl.mu);
+    if (!fl.buffers.empty()) {
+      PacketBuffer* p = fl.buffers.back();
+      fl.buffers.pop_back();
+      return PacketPtr(p);
+    }
+  }
+  return PacketPtr(new PacketBuffer);  // default-initialised: the storage is not cleared
+}
+
+}  // namespace nm::session
