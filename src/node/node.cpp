@@ -386,6 +386,10 @@ void Node::tick(std::vector<Outgoing>& out) {
 
 size_t Node::flush(std::unique_lock<std::mutex>& lk, std::vector<Outgoing>& out, int wait_ms,
                    int* err) {
+  if (out.empty()) {  // nothing to order: don't queue behind another thread's sends
+    lk.unlock();
+    return 0;
+  }
   std::unique_lock send_lock(send_mu_);
   lk.unlock();
   for (Outgoing& o : out) o.packet->seal();  // the AEAD runs outside mu_
