@@ -156,7 +156,7 @@ void Node::receive_datagrams() {
     for (size_t i = 0; i < n; ++i)
       impair_inbound(std::span<uint8_t>(batch[i].data, batch[i].len), batch[i].from, out,
                      decrypted[i]);
-    send_acks(out);  // one ACK/NACK per stream per batch, not per packet
+    send_acks(out, true);  // one ACK/NACK per stream per batch, not per packet
     flush(lk, out, 0);
   }
 }
@@ -210,7 +210,7 @@ void Node::receive_datagram(std::span<const uint8_t> datagram, const sockaddr_st
   std::vector<Outgoing> out;
   std::unique_lock lk(mu_);
   impair_inbound(copy, from, out);
-  send_acks(out);
+  send_acks(out, true);
   flush(lk, out, 0);
 }
 

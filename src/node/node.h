@@ -169,7 +169,9 @@ class Node {
   void tick(std::vector<Outgoing>& out);
   static void on_recovery_tick(uv_timer_t* handle);
   void recovery_tick(std::vector<Outgoing>& out);
-  void send_acks(std::vector<Outgoing>& out);
+  // One ACK/NACK packet per peer for the streams in ack_due_. `delay_few`: a stream with
+  // only a few new in-order packets waits for the recovery tick (delayed ACK).
+  void send_acks(std::vector<Outgoing>& out, bool delay_few);
   // Writes `out` to the socket in order and clears it. Called with mu_ held through `lk`;
   // returns with it released. The send lock is taken before mu_ is dropped, so datagrams
   // leave in the order their TX counters were assigned under mu_ (the peer's replay window

@@ -129,7 +129,7 @@ void Node::on_delay_timer(uv_timer_t* handle) {
       self->socket_.send(d->bytes.data(), d->bytes.size(), d->addr, 0);
     }
   }
-  self->send_acks(out);
+  self->send_acks(out, true);
   self->flush(lk, out, 0);
   self->arm_delay_timer();
 }

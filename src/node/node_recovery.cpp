@@ -16,6 +16,7 @@ constexpr auto kHelloWait = std::chrono::milliseconds(250);
 constexpr int64_t kNackRepeatNs = 20'000'000;  // re-NACK a persisting gap (the NACK may be lost)
 constexpr size_t kMaxResendPerTick = 64;       // per stream: keeps one tick's burst bounded
 constexpr uint64_t kMaxNackBlocks = 16;        // 1024 seqs of selective acknowledgement
+constexpr uint32_t kAckEvery = 8;              // in-order packets that are ACKed at once
 }  // namespace
 
 bool Node::recovery(const session::Session& s, const stream::Stream& st) {
@@ -178,14 +179,22 @@ void Node::probe_credit(session::Session& s, stream::Stream& st, std::vector<Out
   build_ext_packet(s, std::span<const wire::ExtFrame>(&f, 1), out.emplace_back());
 }
 
-void Node::send_acks(std::vector<Outgoing>& out) {
+void Node::send_acks(std::vector<Outgoing>& out, bool delay_few) {
   if (ack_due_.empty()) return;
   int64_t now = now_ns();
+  std::vector<StreamPtr> delayed;
   // Group by peer so each session gets one packet of frames.
   std::unordered_map<uint64_t, std::vector<wire::ExtFrame>> by_peer;
   for (const StreamPtr& st : ack_due_) {
-    if (!st->take_ack_due()) continue;
     const auto& r = st->reorder();
+    // Delayed ACK: a few in-order packets are acknowledged by the recovery tick. In
+    // request/response traffic an immediate ACK is a second datagram per message that
+    // competes with the reply; bulk traffic reaches kAckEvery within a batch or two.
+    if (delay_few && st->packets_unacked() < kAckEvery && !r.has_gaps()) {
+      delayed.push_back(st);
+      continue;
+    }
+    if (!st->take_ack_due()) continue;
     if (r.next_expected() == 0 && !r.has_gaps()) continue;  // nothing received to report
     auto& frames = by_peer[st->peer_node_id()];
     wire::ExtFrame f;
@@ -208,7 +217,7 @@ void Node::send_acks(std::vector<Outgoing>& out) {
     st->last_nack_ns = now;
     ++st->counters().nacks_sent;
   }
-  ack_due_.clear();
+  ack_due_ = std::move(delayed);
   constexpr size_t kFramesPerPacket = wire::kMaxPayloadSize / (wire::kFrameOverhead + wire::kExtFrameSize);
   for (auto& [peer, frames] : by_peer) {
     session::Session* s = session_for(peer);
@@ -251,7 +260,7 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
       }
     }
   }
-  send_acks(out);
+  send_acks(out, false);
 }
 
 }  // namespace nm::node

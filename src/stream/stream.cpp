@@ -65,7 +65,7 @@ size_t Stream::on_packet(RxPacket&& p, bool ordered, bool dedup, size_t max_even
     if (p.accounted && !rx().ledger.on_arrival(p.seq, p.charged_before, p.cost, now_ns)) p.cost = 0;
     return deliver(std::move(p), max_event_bytes);
   }
-  ack_due_ = true;  // also for duplicates: the sender may have missed our last ACK
+  ++packets_unacked_;  // also for duplicates: the sender may have missed our last ACK
   uint64_t seq = p.seq;
   switch (rx().reorder.offer(std::move(p))) {
     case ReorderBuffer::Offer::kDuplicate: ++counters_.rx_duplicates_dropped; return 0;

@@ -127,9 +127,11 @@ class Stream {
     static const ReorderBuffer kEmpty;
     return rx_ ? rx_->reorder : kEmpty;
   }
-  // An ACK/NACK should go to the sender (new reliable data or a duplicate arrived).
-  bool take_ack_due() { return std::exchange(ack_due_, false); }
-  void request_ack() { ack_due_ = true; }
+  // Packets (new reliable data or duplicates) received since our last ACK/NACK; the ACK
+  // sender takes the count.
+  uint32_t packets_unacked() const { return packets_unacked_; }
+  uint32_t take_ack_due() { return std::exchange(packets_unacked_, 0); }
+  void request_ack() { packets_unacked_ = std::max<uint32_t>(packets_unacked_, 1); }
   int64_t last_nack_ns = 0;
 
   size_t front_size() const { return inbound_.front().len; }
@@ -179,7 +181,7 @@ class Stream {
   uint32_t rx_epoch_ = 0;
   StreamState state_ = StreamState::kOpen;
   bool opened_by_app_;
-  bool ack_due_ = false;
+  uint32_t packets_unacked_ = 0;
   int64_t last_activity_ns_;
 
   TxCredit tx_credit_;
