@@ -144,17 +144,17 @@ void Node::on_readable(uv_poll_t* handle, int status, int) {
 }
 
 void Node::receive_datagrams() {
-  UdpSocket::Received batch[UdpSocket::kBatch];
   std::vector<Outgoing> out;
   // Bounded per wake-up so timers and the stop request are never starved.
   for (int round = 0; round < 8; ++round) {
-    size_t n = socket_.receive_batch(batch);
-    if (n == 0) break;
-    bool decrypted[UdpSocket::kBatch] = {};
-    decrypt_batch(batch, n, decrypted);
+    std::span<const UdpSocket::Received> batch = socket_.receive_batch();
+    if (batch.empty()) break;
+    bool decrypted[UdpSocket::kBatch * UdpSocket::kMaxSegments] = {};
+    for (size_t i = 0; i < batch.size(); i += UdpSocket::kBatch)
+      decrypt_batch(batch.subspan(i, std::min(UdpSocket::kBatch, batch.size() - i)), decrypted + i);
     std::unique_lock lk(mu_);
-    for (size_t i = 0; i < n; ++i)
-      impair_inbound(std::span<uint8_t>(batch[i].data, batch[i].len), batch[i].from, out,
+    for (size_t i = 0; i < batch.size(); ++i)
+      impair_inbound(std::span<uint8_t>(batch[i].data, batch[i].len), *batch[i].from, out,
                      decrypted[i]);
     send_acks(out, true);  // one ACK/NACK per stream per batch, not per packet
     flush(lk, out, 0);
@@ -171,7 +171,7 @@ static DatagramKind classify(std::span<const uint8_t> d) {
   return DatagramKind::kNet;
 }
 
-void Node::decrypt_batch(const UdpSocket::Received* batch, size_t n, bool* decrypted) {
+void Node::decrypt_batch(std::span<const UdpSocket::Received> batch, bool* decrypted) {
   struct Job {
     size_t index;
     wire::Header h;
@@ -182,7 +182,7 @@ void Node::decrypt_batch(const UdpSocket::Received* batch, size_t n, bool* decry
   {
     std::lock_guard lk(mu_);
     if (!inbound_impairments_.empty()) return;  // impairments act on the ciphertext
-    for (size_t i = 0; i < n; ++i) {
+    for (size_t i = 0; i < batch.size(); ++i) {
       std::span<const uint8_t> d(batch[i].data, batch[i].len);
       Job& j = jobs[count];
       if (classify(d) != DatagramKind::kNet || wire::decode_header(d, j.h) != wire::HeaderError::kOk ||

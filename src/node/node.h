@@ -124,9 +124,10 @@ class Node {
   static void on_tick(uv_timer_t* handle);
   static void on_stop(uv_async_t* handle);
   void receive_datagrams();
-  // Decrypts the batch's direct packets of known sessions without holding mu_ (keys and
-  // replay checks are read under it first); marks them in `decrypted`.
-  void decrypt_batch(const UdpSocket::Received* batch, size_t n, bool* decrypted);
+  // Decrypts the direct packets of known sessions among (at most kBatch) datagrams
+  // without holding mu_ (keys and replay checks are read under it first); marks them in
+  // `decrypted`.
+  void decrypt_batch(std::span<const UdpSocket::Received> batch, bool* decrypted);
   // Fault injection hooks (node_impairment.cpp).
   Impairment* impairment_for(std::unordered_map<uint64_t, std::unique_ptr<Impairment>>& table,
                              uint64_t peer_id);

@@ -85,7 +85,10 @@ bool Node::pump_fragments(session::Session& s, const StreamPtr& st, size_t max_p
   auto& f = st->tx_fragmenting();
   size_t built = 0;
   while (f && built < max_packets) {
-    size_t chunk = std::min(wire::kMaxEventSize, f->event.size() - f->offset);
+    // Equal-sized fragments (not full ones and a stub): runs of equal datagrams go out
+    // as one GSO message, and no packet carries a few bytes at a full packet's cost.
+    size_t pieces = (f->event.size() + wire::kMaxEventSize - 1) / wire::kMaxEventSize;
+    size_t chunk = std::min((f->event.size() + pieces - 1) / pieces, f->event.size() - f->offset);
     bool last = f->offset + chunk == f->event.size();
     if (pacing_full(*st)) return false;
     int64_t now = now_ns();

@@ -1,5 +1,7 @@
 #include "node/udp_socket.h"
 
+#include <linux/udp.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -38,6 +40,17 @@ bool UdpSocket::open(const sockaddr_storage& bind_addr, std::string& error) {
     error = "out of memory";
     return false;
   }
+  received_.resize(kBatch * kMaxSegments);
+  // Offloads are optional: without them every datagram crosses the stack on its own.
+  // NETMESH_DISABLE_UDP_OFFLOAD=1 turns them off (to measure what they bring).
+  const char* off = std::getenv("NETMESH_DISABLE_UDP_OFFLOAD");
+  if (!off || std::strcmp(off, "1") != 0) {
+    int gso_size = 0;
+    socklen_t optlen = sizeof gso_size;
+    gso_ = getsockopt(fd_, IPPROTO_UDP, UDP_SEGMENT, &gso_size, &optlen) == 0;
+    int on = 1;
+    gro_ = setsockopt(fd_, IPPROTO_UDP, UDP_GRO, &on, sizeof on) == 0;
+  }
   return true;
 }
 
@@ -53,24 +66,60 @@ int UdpSocket::send(const uint8_t* data, size_t len, const sockaddr_storage& to,
   }
 }
 
+size_t UdpSocket::gso_run(const Datagram* d, size_t n) const {
+  // Every datagram of a run but the last has the run's segment size; the last may be
+  // shorter. Together they must fit one UDP datagram's 16-bit length.
+  constexpr size_t kMaxRunBytes = 65000;
+  if (!gso()) return 1;
+  size_t seg = d[0].len, total = seg, k = 1;
+  while (k < n && k < kMaxSegments && d[k].len <= seg && total + d[k].len <= kMaxRunBytes &&
+         (d[k].to == d[0].to || same_address(*d[k].to, *d[0].to))) {
+    total += d[k].len;
+    if (d[k++].len < seg) break;
+  }
+  return k;
+}
+
 size_t UdpSocket::send_many(const Datagram* d, size_t n, int wait_ms, int* err) {
+  constexpr size_t kCmsgSpace = CMSG_SPACE(sizeof(uint16_t));
   size_t done = 0;
   while (done < n) {
     mmsghdr msgs[kBatch];
-    iovec iov[kBatch];
-    size_t k = std::min(kBatch, n - done);
-    for (size_t i = 0; i < k; ++i) {
-      const Datagram& g = d[done + i];
-      iov[i] = {const_cast<uint8_t*>(g.data), g.len};
-      std::memset(&msgs[i], 0, sizeof msgs[i]);
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-      msgs[i].msg_hdr.msg_name = const_cast<sockaddr_storage*>(g.to);
-      msgs[i].msg_hdr.msg_namelen = address_length(*g.to);
+    iovec iov[kBatch * kMaxSegments];
+    alignas(cmsghdr) uint8_t control[kBatch][kCmsgSpace];
+    size_t runs[kBatch];
+    size_t k = 0, next = done, used_iov = 0;
+    while (k < kBatch && next < n) {
+      size_t run = gso_run(d + next, n - next);
+      mmsghdr& m = msgs[k];
+      std::memset(&m, 0, sizeof m);
+      for (size_t i = 0; i < run; ++i)
+        iov[used_iov + i] = {const_cast<uint8_t*>(d[next + i].data), d[next + i].len};
+      m.msg_hdr.msg_iov = &iov[used_iov];
+      m.msg_hdr.msg_iovlen = run;
+      m.msg_hdr.msg_name = const_cast<sockaddr_storage*>(d[next].to);
+      m.msg_hdr.msg_namelen = address_length(*d[next].to);
+      if (run > 1) {
+        m.msg_hdr.msg_control = control[k];
+        m.msg_hdr.msg_controllen = kCmsgSpace;
+        cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr);
+        c->cmsg_level = IPPROTO_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        uint16_t seg = static_cast<uint16_t>(d[next].len);
+        std::memcpy(CMSG_DATA(c), &seg, sizeof seg);
+      }
+      used_iov += run;
+      runs[k++] = run;
+      next += run;
     }
     int sent = ::sendmmsg(fd_, msgs, static_cast<unsigned>(k), 0);
     if (sent > 0) {
-      done += static_cast<size_t>(sent);
+      for (int i = 0; i < sent; ++i) done += runs[i];
+      continue;
+    }
+    if (runs[0] > 1 && (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP)) {
+      gso_ = false;  // the device cannot segment (no checksum offload): send plainly from now on
       continue;
     }
     // Nothing went: let send() apply the EINTR / full-buffer rules to the first one.
@@ -84,24 +133,45 @@ size_t UdpSocket::send_many(const Datagram* d, size_t n, int wait_ms, int* err) 
   return done;
 }
 
-size_t UdpSocket::receive_batch(Received* out) {
+std::span<const UdpSocket::Received> UdpSocket::receive_batch() {
+  constexpr size_t kCmsgSpace = CMSG_SPACE(sizeof(int));
   mmsghdr msgs[kBatch];
   iovec iov[kBatch];
+  alignas(cmsghdr) uint8_t control[kBatch][kCmsgSpace];
   for (size_t i = 0; i < kBatch; ++i) {
     iov[i] = {buffers_ + i * kBufferSize, kBufferSize};
     std::memset(&msgs[i], 0, sizeof msgs[i]);
     msgs[i].msg_hdr.msg_iov = &iov[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
-    msgs[i].msg_hdr.msg_name = &out[i].from;
-    msgs[i].msg_hdr.msg_namelen = sizeof out[i].from;
+    msgs[i].msg_hdr.msg_name = &from_[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof from_[i];
+    if (gro_) {
+      msgs[i].msg_hdr.msg_control = control[i];
+      msgs[i].msg_hdr.msg_controllen = kCmsgSpace;
+    }
   }
   int n = ::recvmmsg(fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
-  if (n <= 0) return 0;
+  if (n <= 0) return {};
+  size_t count = 0;
   for (int i = 0; i < n; ++i) {
-    out[i].data = buffers_ + i * kBufferSize;
-    out[i].len = msgs[i].msg_len;
+    uint8_t* data = buffers_ + i * kBufferSize;
+    size_t len = msgs[i].msg_len;
+    size_t seg = len;  // one datagram unless the kernel coalesced a run
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+      if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
+        int size = 0;
+        std::memcpy(&size, CMSG_DATA(c), sizeof size);
+        if (size > 0) seg = static_cast<size_t>(size);
+      }
+    }
+    if (len == 0) {
+      received_[count++] = {data, 0, &from_[i]};  // empty datagram: dropped as malformed later
+      continue;
+    }
+    for (size_t off = 0; off < len && count < received_.size(); off += seg)
+      received_[count++] = {data + off, std::min(seg, len - off), &from_[i]};
   }
-  return static_cast<size_t>(n);
+  return {received_.data(), count};
 }
 
 }  // namespace nm::node

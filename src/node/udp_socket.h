@@ -1,11 +1,19 @@
 // The node's one UDP socket. Receives are batched with recvmmsg on the loop thread;
 // sends come from any thread (sendto on a datagram socket is atomic per call).
+//
+// Where the kernel offers it, runs of equal-sized datagrams to one address leave as one
+// UDP GSO message (UDP_SEGMENT) and the receiver takes coalesced runs (UDP_GRO), so the
+// network stack is crossed once per run instead of once per datagram. The wire is the
+// same either way: the kernel (or the NIC) splits GSO messages into ordinary datagrams.
 #pragma once
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
+#include <vector>
 
 namespace nm::node {
 
@@ -30,25 +38,37 @@ class UdpSocket {
     size_t len;
     const sockaddr_storage* to;
   };
-  // Sends datagrams in order with sendmmsg (one syscall per kBatch). Returns how many went
-  // out; on an error stops there and sets *err (a full buffer is waited on like send()).
+  // Sends datagrams in order with sendmmsg (one syscall per kBatch messages, GSO runs
+  // counting as one). Returns how many went out; on an error stops there and sets *err
+  // (a full buffer is waited on like send()).
   size_t send_many(const Datagram* datagrams, size_t n, int wait_ms, int* err);
 
   struct Received {
     uint8_t* data;
     size_t len;
-    sockaddr_storage from;
+    const sockaddr_storage* from;
   };
   static constexpr size_t kBatch = 32;
   static constexpr size_t kBufferSize = 65536;  // any UDP datagram fits, so none is truncated
-  // Reads up to kBatch datagrams without blocking into internal buffers (valid until the
-  // next call). Returns how many.
-  size_t receive_batch(Received* out);
+  static constexpr size_t kMaxSegments = 64;    // per GSO message / GRO buffer (kernel limit)
+  // Reads up to kBatch messages without blocking into internal buffers and returns their
+  // datagrams (a GRO run split back into datagrams), valid until the next call.
+  std::span<const Received> receive_batch();
+
+  bool gso() const { return gso_.load(std::memory_order_relaxed); }
+  bool gro() const { return gro_; }
 
  private:
+  // How many datagrams from d[0] can go as one GSO message (1 = send it alone).
+  size_t gso_run(const Datagram* d, size_t n) const;
+
   int fd_ = -1;
   sockaddr_storage local_{};
   uint8_t* buffers_ = nullptr;
+  std::atomic<bool> gso_{false};  // UDP_SEGMENT works here (cleared if the device refuses it)
+  bool gro_ = false;
+  sockaddr_storage from_[kBatch];
+  std::vector<Received> received_;
 };
 
 }  // namespace nm::node
