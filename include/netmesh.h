@@ -101,7 +101,7 @@ typedef struct nm_event {
 typedef struct nm_stream_stats {
   uint64_t peer_node_id;
   uint64_t stream_id;
-  uint64_t tx_seq;                 /* next sequence number to send */
+  uint64_t tx_seq;                 /* next sequence number to send (packets sent so far) */
   uint64_t rx_seq;                 /* highest sequence received (0 before any), as net-mesh */
   uint64_t inbound_pending;        /* events received, not yet read */
   uint64_t last_activity_ns;       /* monotonic clock (CLOCK_MONOTONIC) of last send/receive */
@@ -276,7 +276,11 @@ NM_API nm_status nm_node_close_stream(nm_node_t* node, nm_stream_t* stream);
 NM_API nm_status nm_stream_free(nm_stream_t* stream);
 
 /* Sends events in order, packed into as few packets as fit. On NM_ERR_BACKPRESSURE the
- * first *out_sent events went out and the rest did not (out_sent may be NULL). */
+ * first *out_sent events went out and the rest did not (out_sent may be NULL).
+ * Adaptive flush: a send within 20 us of the stream's previous packet (a burst) may leave
+ * its last, partly filled packet open for the next sends; the node's own thread sends it
+ * as soon as it runs. A send after a quiet moment leaves at once. Credit is charged when
+ * an event is accepted either way. */
 NM_API nm_status nm_stream_send(nm_stream_t* stream, const nm_event_t* events, size_t count,
                                 size_t* out_sent);
 /* nm_stream_send, retrying on backpressure up to max_retries times with 5 ms -> 200 ms

@@ -79,6 +79,8 @@ nm_status Node::start() {
   stop_async_.data = this;
   uv_async_init(&loop_, &delay_kick_, &Node::on_delay_kick);
   delay_kick_.data = this;
+  uv_async_init(&loop_, &flush_open_, &Node::on_flush_open);
+  flush_open_.data = this;
   uv_timer_init(&loop_, &delay_timer_);
   delay_timer_.data = this;
   loop_thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
@@ -122,6 +124,7 @@ void Node::on_stop(uv_async_t* handle) {
   uv_close(reinterpret_cast<uv_handle_t*>(&self->pace_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->stop_async_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->delay_kick_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&self->flush_open_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->delay_timer_), nullptr);
 }
 

@@ -192,6 +192,15 @@ class Node {
   bool build_events_packet(session::Session& s, const StreamPtr& st,
                            std::span<const std::span<const uint8_t>> events, size_t& next,
                            std::vector<Outgoing>& out);
+  // Adaptive flush (node_coalesce.cpp). In a burst of sends (the stream emitted a packet
+  // less than kBurstGapNs ago) a partly filled last packet stays open for the next events;
+  // the loop thread sends it as soon as it runs. A lone send goes out at once.
+  enum class Coalesce { kNotBurst, kContinue, kBackpressure };
+  Coalesce add_to_open_packet(session::Session& s, const StreamPtr& st,
+                              std::span<const std::span<const uint8_t>> events, size_t& next,
+                              std::vector<Outgoing>& out);
+  void emit_open_packet(session::Session& s, const StreamPtr& st, std::vector<Outgoing>& out);
+  static void on_flush_open(uv_async_t* handle);
   // Sends fragments of the stream's pending large event while credit lasts; true when done.
   bool pump_fragments(session::Session& s, const StreamPtr& st, size_t max_packets,
                       std::vector<Outgoing>& out);
@@ -235,6 +244,7 @@ class Node {
   uv_timer_t pace_timer_{};
   uv_async_t stop_async_{};
   uv_async_t delay_kick_{};
+  uv_async_t flush_open_{};  // wakes the loop thread to send open packets
   uv_timer_t delay_timer_{};
   std::thread loop_thread_;
 
@@ -250,6 +260,7 @@ class Node {
   std::vector<PendingConnect*> connects_;
   std::vector<PendingAccept*> accepts_;
   std::vector<StreamPtr> ack_due_;  // reliable streams that received data in this batch
+  std::vector<StreamPtr> open_packets_;  // streams with an open packet for the loop to send
   std::condition_variable hello_cv_;
   // Fault injection: inbound under mu_, outbound under send_mu_ (it acts in flush).
   std::unordered_map<uint64_t, std::unique_ptr<Impairment>> inbound_impairments_;

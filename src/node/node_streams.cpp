@@ -46,6 +46,11 @@ nm_status Node::close_stream(const StreamPtr& st) {
   // No new sends from here on (kDraining). DrainThenClose lets what was sent be
   // acknowledged, and a large event finish, before the stream goes away.
   st->set_state(stream::StreamState::kDraining);
+  if (session::Session* s = session_for(st->peer_node_id())) emit_open_packet(*s, st, out);
+  if (!out.empty()) {  // events still in an open packet were accepted: they leave first
+    flush(lk, out, 100);
+    lk.lock();
+  }
   if (!drop && !st->tx_idle()) {
     auto drained = [&] { return stopping_ || st->tx_idle() || !session_for(st->peer_node_id()); };
     if (!st->changed.wait_for(lk, std::chrono::milliseconds(config_.drain_timeout_ms), drained))
@@ -113,11 +118,24 @@ nm_status Node::send(const StreamPtr& st, std::span<const nm_event_t> events, si
       }
       if (next == views.size()) break;
       if (views[next].size() > wire::kMaxEventSize) {
+        emit_open_packet(s, st, out);  // events accepted before it go first
+        accepted_after.resize(out.size(), next);
         // Accepted now; its fragments follow as credit allows (also from the loop thread).
         st->tx_fragmenting() = stream::TxFragmenting{
             std::vector<uint8_t>(views[next].begin(), views[next].end()), 0, st->next_frag_id(), 0};
         ++next;
         *sent = next;
+        continue;
+      }
+      Coalesce c = add_to_open_packet(s, st, views, next, out);
+      if (c != Coalesce::kNotBurst) {
+        // Events in the open packet are accepted: the loop thread sends it shortly.
+        accepted_after.resize(out.size(), next);
+        *sent = std::max(*sent, next);
+        if (c == Coalesce::kBackpressure) {
+          status = NM_ERR_BACKPRESSURE;
+          break;
+        }
         continue;
       }
       if (!build_events_packet(s, st, views, next, out)) {

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "wire/extension.h"
+#include "wire/frames.h"
 #include "wire/header.h"
 
 namespace nm::stream {
@@ -33,6 +34,47 @@ bool Stream::begin_packet(size_t payload_len, size_t events, uint64_t* seq_out, 
   tx_charged_ += payload_len + wire::kPacketOverhead;
   counters_.tx_events += events;
   last_activity_ns_ = now_ns;
+  tx().last_emit_ns = now_ns;
+  return true;
+}
+
+Stream::Join Stream::join_open_packet(std::span<const uint8_t> event, int64_t now_ns) {
+  auto& open = tx().open;
+  size_t frame = wire::kFrameOverhead + event.size();
+  if (open && (open->payload.size() + frame > wire::kMaxPayloadSize ||
+               open->events >= wire::kMaxEventsPerPacket))
+    return Join::kFull;
+  uint64_t cost = frame + (open ? 0 : wire::kPacketOverhead);  // the packet's own cost with its first event
+  if (!tx_credit_.try_acquire(cost)) {
+    ++counters_.backpressure_events;
+    return Join::kNoCredit;
+  }
+  if (!open) {
+    open.emplace();
+    open->payload.reserve(wire::kMaxPayloadSize);
+    open->charged_before = tx_charged_;
+  }
+  size_t at = open->payload.size();
+  open->payload.resize(at + frame);
+  wire::write_frame(open->payload.data() + at, event);
+  ++open->events;
+  tx_charged_ += cost;
+  ++counters_.tx_events;
+  last_activity_ns_ = now_ns;
+  return Join::kAdded;
+}
+
+bool Stream::close_open_packet(SentPacket& out, int64_t now_ns) {
+  if (!has_open_packet()) return false;
+  OpenPacket& open = *tx_->open;
+  out = SentPacket{};
+  out.seq = tx_seq_++;
+  out.event_count = open.events;
+  out.charged_before = open.charged_before;
+  out.payload = std::move(open.payload);
+  out.first_sent_ns = out.last_sent_ns = now_ns;
+  tx_->open.reset();
+  tx_->last_emit_ns = now_ns;
   return true;
 }
 

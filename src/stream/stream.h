@@ -49,6 +49,15 @@ struct Paced {
   bool quantum_given = false;
 };
 
+// The stream's last packet, still open for more events: during a burst of sends, small
+// events accumulate here (charged as they join) and go out when the packet fills or the
+// node's loop thread flushes it (adaptive flush).
+struct OpenPacket {
+  std::vector<uint8_t> payload;  // frames so far
+  uint16_t events = 0;
+  uint64_t charged_before = 0;   // cumulative charge before this packet
+};
+
 // A large event still being cut into fragments as credit allows.
 struct TxFragmenting {
   std::vector<uint8_t> event;
@@ -87,6 +96,14 @@ class Stream {
   // Reserves credit and a sequence number for one packet of `payload_len` plaintext bytes
   // holding `events` events. false = backpressure (counted).
   bool begin_packet(size_t payload_len, size_t events, uint64_t* seq_out, int64_t now_ns);
+  // Adds one event to the open packet, opening it if needed, and charges it.
+  enum class Join { kAdded, kFull, kNoCredit };  // kNoCredit is counted as backpressure
+  Join join_open_packet(std::span<const uint8_t> event, int64_t now_ns);
+  bool has_open_packet() const { return tx_ && tx_->open; }
+  // Takes the open packet as a packet to send (sequence number assigned); false if none.
+  bool close_open_packet(SentPacket& out, int64_t now_ns);
+  // When the stream last emitted a data packet (bursts are told apart from lone sends).
+  int64_t last_emit_ns() const { return tx_ ? tx_->last_emit_ns : 0; }
   void refund_packet(size_t payload_len);
   TxCredit::Grant apply_grant(uint64_t total_consumed);
   RetransmitBuffer& retransmit() { return tx().retransmit; }
@@ -98,7 +115,9 @@ class Stream {
   bool fragmenting() const { return tx_ && tx_->fragmenting; }  // a large event in progress
   uint16_t next_frag_id() { return tx().next_frag_id++; }
   // Nothing of ours is waiting to be sent or acknowledged.
-  bool tx_idle() const { return !has_unacked() && !fragmenting() && paced_bytes() == 0; }
+  bool tx_idle() const {
+    return !has_unacked() && !fragmenting() && paced_bytes() == 0 && !has_open_packet();
+  }
   // Packets built but held for the session's pacer (weighted fair sharing of its rate).
   Paced& paced() { return tx().paced; }
   size_t paced_bytes() const { return tx_ ? tx_->paced.bytes : 0; }
@@ -197,7 +216,9 @@ class Stream {
     std::optional<TxFragmenting> fragmenting;
     uint16_t next_frag_id = 0;
     int64_t last_probe_ns = 0;
+    int64_t last_emit_ns = 0;
     Paced paced;
+    std::optional<OpenPacket> open;
   };
   struct RxState {
     RxSequence seq;

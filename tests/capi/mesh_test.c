@@ -84,6 +84,7 @@ static void reliable_transfer(nm_node_t* a, nm_node_t* dest, uint64_t stream_id,
   for (uint32_t i = 0; i < n; ++i) {
     nm_event_t e = {&i, sizeof i};
     NM_OK_OR_FAIL(nm_stream_send_blocking(tx, &e, 1, 10000, NULL));
+    usleep(50); /* not a burst: one packet per event, so every event crosses the relays */
     uint32_t v;
     size_t len;
     while (nm_stream_recv(rx, &v, sizeof v, &len, 0) == NM_OK) assert_int_equal(v, next++);

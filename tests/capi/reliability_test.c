@@ -16,6 +16,7 @@ typedef struct transfer {
   nm_stream_t* rx;
   uint32_t events;
   size_t event_size; /* >= 4: the first 4 bytes carry the index */
+  unsigned spacing_us; /* pause between sends: > 20 µs sends every event in its own packet */
   /* results */
   nm_status send_result;
   uint32_t received;
@@ -36,6 +37,7 @@ static void* transfer_sender(void* arg) {
     for (size_t k = 4; k < t->event_size; ++k) buf[k] = (uint8_t)(i + k);
     nm_event_t e = {buf, t->event_size};
     t->send_result = nm_stream_send_blocking(t->tx, &e, 1, 20000, NULL);
+    if (t->spacing_us) usleep(t->spacing_us);
   }
   free(buf);
   t->sender_done = 1;
@@ -90,7 +92,8 @@ static void transfer_setup(transfer* t, nm_reliability mode, uint32_t window) {
   test_open_both(&t->p, 1, &cfg, &t->tx, &t->rx);
 }
 
-static void transfer_run(transfer* t, uint32_t events, size_t event_size) {
+static void transfer_run(transfer* t, uint32_t events, size_t event_size, unsigned spacing_us) {
+  t->spacing_us = spacing_us;
   t->events = events;
   t->event_size = event_size;
   t->seen = calloc(events, 1);
@@ -132,7 +135,7 @@ static void grid_cell(nm_reliability mode, double loss, int dup, int reorder, in
   imp.seed = seed;
   impair_both_ways(&t, &imp);
   const uint32_t n = 400;
-  transfer_run(&t, n, 64);
+  transfer_run(&t, n, 64, 50); /* a packet per event: loss hits single events */
 
   nm_node_stats_t na;
   nm_node_stats(t.p.a, &na);
@@ -180,6 +183,44 @@ static void fire_and_forget_grid(void** state) {
   grid(NM_FIRE_AND_FORGET);
 }
 
+/* ---- adaptive flush: back-to-back sends share packets, also under faults ---- */
+
+static void bursts_share_packets_and_survive_faults(void** state) {
+  (void)state;
+  for (int mode = 0; mode < 2; ++mode) {
+    transfer t;
+    transfer_setup(&t, mode ? NM_RELIABLE : NM_FIRE_AND_FORGET, 65536);
+    nm_impairment_t imp;
+    nm_impairment_init(&imp);
+    imp.loss = 0.10;
+    imp.duplicate = 0.05;
+    imp.reorder = 0.10;
+    imp.reorder_window_us = 3000;
+    imp.seed = 77;
+    impair_both_ways(&t, &imp);
+    const uint32_t n = 20000;
+    transfer_run(&t, n, 64, 0); /* one event per call, as fast as the sender can */
+    nm_stream_stats_t tx;
+    nm_stream_stats(t.tx, &tx);
+    printf("  %s: %u events in %llu packets, got %u, retransmits %llu\n", mode ? "reliable" : "ff",
+           n, (unsigned long long)tx.tx_seq, t.received, (unsigned long long)tx.retransmits);
+    assert_int_equal(t.send_result, NM_OK);
+    assert_int_equal(tx.tx_events, n);
+    assert_true(tx.tx_seq < n / 2); /* events shared packets */
+    assert_int_equal(t.corrupt, 0);
+    assert_int_equal(t.duplicates, 0);
+    if (mode) {
+      assert_int_equal(t.received, n);
+      assert_int_equal(t.out_of_order, 0);
+      assert_true(tx.retransmits > 0);
+    } else {
+      assert_true(t.received < n);
+      assert_true(t.received >= n * 0.9 * 0.6);
+    }
+    transfer_teardown(&t);
+  }
+}
+
 /* ---- flow control on consumption ---- */
 
 static void slow_reader_holds_the_sender_at_its_window(void** state) {
@@ -190,7 +231,11 @@ static void slow_reader_holds_the_sender_at_its_window(void** state) {
   nm_event_t e = {kb, sizeof kb};
   size_t accepted = 0;
   nm_status s;
-  while ((s = nm_stream_send(t.tx, &e, 1, NULL)) == NM_OK) ++accepted;
+  /* Sends 50 µs apart are not a burst: every event has a packet (1088 bytes of credit) */
+  while ((s = nm_stream_send(t.tx, &e, 1, NULL)) == NM_OK) {
+    ++accepted;
+    usleep(50);
+  }
   assert_int_equal(s, NM_ERR_BACKPRESSURE);
   assert_int_equal(accepted, 65536 / 1088);
   /* the reader takes one event at a time; the sender only ever gets that much back
@@ -199,6 +244,7 @@ static void slow_reader_holds_the_sender_at_its_window(void** state) {
   size_t n;
   for (int round = 0; round < 20; ++round) {
     NM_OK_OR_FAIL(nm_stream_recv(t.rx, buf, sizeof buf, &n, 2000));
+    usleep(50);
     NM_OK_OR_FAIL(nm_stream_send_blocking(t.tx, &e, 1, 2000, NULL));
     assert_int_equal(nm_stream_send(t.tx, &e, 1, NULL), NM_ERR_BACKPRESSURE);
     nm_stream_stats_t rx;
@@ -227,7 +273,7 @@ static void sixteen_mib_events_under_loss(void** state) {
     imp.seed = 42;
     impair_both_ways(&t, &imp);
     const size_t size = 16u << 20;
-    transfer_run(&t, 3, size);
+    transfer_run(&t, 3, size, 0);
     nm_stream_stats_t rx;
     nm_stream_stats(t.rx, &rx);
     printf("  %s: %u of 3 16-MiB events, %llu incomplete dropped\n", mode ? "reliable" : "ff",
@@ -465,6 +511,7 @@ int main(void) {
       cmocka_unit_test(impairment_arguments),
       cmocka_unit_test(reliable_grid),
       cmocka_unit_test(fire_and_forget_grid),
+      cmocka_unit_test(bursts_share_packets_and_survive_faults),
       cmocka_unit_test(slow_reader_holds_the_sender_at_its_window),
       cmocka_unit_test(sixteen_mib_events_under_loss),
       cmocka_unit_test(max_event_bytes_is_enforced_on_both_sides),

@@ -219,8 +219,9 @@ def test_events_netmesh_to_rust(dial, mode, make_rust, make_netmesh):
     rust.mesh.open_stream(node.node_id, sid, reliability=mode)  # before the first packet
     s = node.open_stream(rust.node_id, sid, RELIABILITY[mode])
     events = [payload(i, n) for i, n in enumerate(SIZES)]
-    for ev in events:  # one packet each
+    for ev in events:  # one packet each: sends more than 20 µs apart are not coalesced
         assert s.send([ev]) == (nm.NM_OK, 1)
+        time.sleep(0.001)
     batch = [payload(10 + i, n) for i, n in enumerate(SIZES)]
     assert s.send(batch) == (nm.NM_OK, 3)  # greedy packing: [1 B, 1 KiB] + [8104 B]
     got = rust.poll_until(6)
