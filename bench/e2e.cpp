@@ -177,7 +177,8 @@ nm_stream_config_t nm_cfg(bool reliable) {
 }
 
 // One stream, events of `size` bytes sent in batches with nm_stream_send_blocking.
-void netmesh_throughput(const char* system, bool reliable, size_t size, uint64_t window) {
+void netmesh_throughput(const char* system, bool reliable, size_t size, uint64_t window,
+                        size_t per_call = 0) {
   NmPair p = nm_pair();
   nm_stream_config_t cfg = nm_cfg(reliable);
   cfg.window_bytes = window;
@@ -185,7 +186,7 @@ void netmesh_throughput(const char* system, bool reliable, size_t size, uint64_t
   nm_check(nm_node_open_stream(p.b, p.ida, 1, &cfg, &rx), "open rx");
   nm_check(nm_node_open_stream(p.a, p.idb, 1, &cfg, &tx), "open tx");
   std::vector<uint8_t> payload(size, 0x5a);
-  std::vector<nm_event_t> batch(batch_for(size), nm_event_t{payload.data(), size});
+  std::vector<nm_event_t> batch(per_call ? per_call : batch_for(size), nm_event_t{payload.data(), size});
 
   auto one = [&]() -> Tp {
     std::atomic<bool> sending{true};
@@ -1013,6 +1014,8 @@ int main(int argc, char** argv) {
       netmesh_throughput("netmesh", true, s, opt.window);
       netmesh_throughput("netmesh", false, s, opt.window);
       netmesh_throughput("netmesh_w64k", true, s, 65536);  // the default window, for contrast
+      // One event per call, as ENet's harness queues them: the adaptive flush at work.
+      if (s <= 1024) netmesh_throughput("netmesh_1pc", true, s, opt.window, 1);
     }
   if (opt.want("enet"))
     for (size_t s : kSizes) {

@@ -174,11 +174,11 @@ void BM_FrameUnpack(benchmark::State& state) {
   for (size_t i = 0; i < n; ++i) wire::append_frame(payload, event);
   for (auto _ : state) {
     stream::RxPacket p;
-    auto data = std::make_shared<std::vector<uint8_t>>(payload);
-    for (auto e : wire::read_frames(*data, static_cast<uint16_t>(n)))
-      p.events.push_back({static_cast<uint32_t>(e.data() - data->data()), static_cast<uint32_t>(e.size())});
-    p.data = std::move(data);
-    benchmark::DoNotOptimize(p.events.data());
+    p.data = stream::SharedPayload::copy_of(payload);
+    for (auto e : wire::read_frames(payload, static_cast<uint16_t>(n)))
+      p.data.slices().push_back(
+          {static_cast<uint32_t>(e.data() - payload.data()), static_cast<uint32_t>(e.size())});
+    benchmark::DoNotOptimize(p.events().data());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n * ev));
@@ -192,16 +192,15 @@ void BM_StreamDeliverPop(benchmark::State& state) {
   stream::StreamConfig cfg;
   cfg.reliable = true;
   stream::Stream st(1, 5, cfg, true, 1, 0);
-  std::vector<uint8_t> out(ev);
+  std::vector<uint8_t> out(ev), block(n * ev, 0x5a);
   uint64_t seq = 0;
   for (auto _ : state) {
     stream::RxPacket p;
     p.seq = seq++;
     p.cost = static_cast<uint32_t>(n * (ev + 4) + wire::kPacketOverhead);
-    auto data = std::make_shared<std::vector<uint8_t>>(n * ev, 0x5a);
+    p.data = stream::SharedPayload::copy_of(block);
     for (size_t i = 0; i < n; ++i)
-      p.events.push_back({static_cast<uint32_t>(i * ev), static_cast<uint32_t>(ev)});
-    p.data = std::move(data);
+      p.data.slices().push_back({static_cast<uint32_t>(i * ev), static_cast<uint32_t>(ev)});
     st.on_packet(std::move(p), true, true, 16 << 20, 0);
     while (st.inbound_pending() > 0) {
       st.pop_into(out.data());

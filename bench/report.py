@@ -64,6 +64,7 @@ SIZES = [64, 1024, 8192, 65536]
 SIZE_NAME = {64: "64 B", 1024: "1 KiB", 8192: "8 KiB", 65536: "64 KiB"}
 TP_SYSTEMS = [("netmesh", "rel", "netmesh reliable"), ("netmesh", "ff", "netmesh fire-and-forget"),
               ("netmesh_w64k", "rel", "netmesh reliable, default 64 KiB window"),
+              ("netmesh_1pc", "rel", "netmesh reliable, one event per send call"),
               ("udp_packed", "ff", "raw UDP, events packed into 8 KiB datagrams (sendmmsg/recvmmsg)"),
               ("udp_mmsg", "ff", "raw UDP, one datagram per event (sendmmsg/recvmmsg)"),
               ("aead_1core", "-", "libsodium ChaCha20-Poly1305 encrypt+decrypt, 1 core"),

@@ -71,6 +71,7 @@ bool Node::build_events_packet(session::Session& s, const StreamPtr& st,
   p.charged_before = st->tx_charged();
   if (!st->begin_packet(payload_len, end - next, &p.seq, now)) return false;
   p.event_count = static_cast<uint16_t>(end - next);
+  p.payload = stream::Payload::pooled(payload_len);
   p.payload.resize(payload_len);
   uint8_t* w = p.payload.data();
   for (size_t i = next; i < end; ++i) w = wire::write_frame(w, events[i]);
@@ -99,6 +100,7 @@ bool Node::pump_fragments(session::Session& s, const StreamPtr& st, size_t max_p
     p.frag_flags = wire::frag::kFragment | (last ? wire::frag::kLast : 0);
     p.frag_id = f->frag_id;
     p.frag_index = f->next_index++;
+    p.payload = stream::Payload::pooled(wire::kFrameOverhead + chunk);
     p.payload.resize(wire::kFrameOverhead + chunk);
     wire::write_frame(p.payload.data(), std::span<const uint8_t>(f->event).subspan(f->offset, chunk));
     p.first_sent_ns = p.last_sent_ns = now;

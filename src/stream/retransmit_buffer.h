@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "stream/payload.h"
 #include "stream/ring_queue.h"
 #include "stream/rtt_estimator.h"
 
@@ -17,7 +18,7 @@ struct SentPacket {
   uint16_t frag_id = 0;
   uint16_t frag_index = 0;
   uint64_t charged_before = 0;   // cumulative credit charge before this packet
-  std::vector<uint8_t> payload;  // plaintext frames
+  Payload payload;               // plaintext frames
   int64_t first_sent_ns = 0;
   int64_t last_sent_ns = 0;
   uint32_t transmissions = 1;

@@ -4,18 +4,15 @@
 #include <span>
 #include <vector>
 
+#include "stream/payload.h"
+
 namespace nm::stream {
 
 // A decrypted data packet on its way to the application. Its events are views into one
-// shared copy of the payload: one allocation per packet, not one per event.
+// shared (pooled) copy of the payload.
 struct RxPacket {
-  struct Slice {
-    uint32_t offset;
-    uint32_t len;
-  };
   uint64_t seq = 0;
-  std::shared_ptr<const std::vector<uint8_t>> data;
-  std::vector<Slice> events;
+  SharedPayload data;       // the payload and its event slices
   uint32_t cost = 0;        // plaintext + 84: the credit the sender was charged
   uint8_t frag_flags = 0;   // see wire::frag
   uint16_t frag_index = 0;
@@ -23,8 +20,9 @@ struct RxPacket {
   uint64_t charged_before = 0;   // the sender's cumulative charge before this packet
   bool accounted = false;        // charged_before is meaningful (netmesh peer)
 
+  const std::vector<EventSlice>& events() const { return data.slices(); }
   std::span<const uint8_t> event(size_t i) const {
-    return {data->data() + events[i].offset, events[i].len};
+    return {data.data() + events()[i].offset, events()[i].len};
   }
 };
 

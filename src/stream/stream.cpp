@@ -51,7 +51,7 @@ Stream::Join Stream::join_open_packet(std::span<const uint8_t> event, int64_t no
   }
   if (!open) {
     open.emplace();
-    open->payload.reserve(wire::kMaxPayloadSize);
+    open->payload = Payload::pooled(wire::kMaxPayloadSize);
     open->charged_before = tx_charged_;
   }
   size_t at = open->payload.size();
@@ -67,7 +67,6 @@ Stream::Join Stream::join_open_packet(std::span<const uint8_t> event, int64_t no
 bool Stream::close_open_packet(SentPacket& out, int64_t now_ns) {
   if (!has_open_packet()) return false;
   OpenPacket& open = *tx_->open;
-  out = SentPacket{};
   out.seq = tx_seq_++;
   out.event_count = open.events;
   out.charged_before = open.charged_before;
@@ -128,20 +127,20 @@ size_t Stream::deliver(RxPacket&& p, size_t max_event_bytes) {
   bool credited = p.cost != 0;  // 0: written off as lost earlier, credited back then
   uint32_t overhead = p.cost;
   if (credited)
-    for (const auto& e : p.events) overhead -= e.len;
-  if (p.events.empty()) {
+    for (const auto& e : p.events()) overhead -= e.len;
+  if (p.events().empty()) {
     consume(overhead);
     return 0;
   }
-  for (size_t i = 0; i < p.events.size(); ++i) {
-    const auto& e = p.events[i];
+  for (size_t i = 0; i < p.events().size(); ++i) {
+    const auto& e = p.events()[i];
     uint32_t credit = credited ? e.len + (i == 0 ? overhead : 0) : 0;
     inbound_bytes_ += e.len;
     uncredited_ += credit;
     inbound_.push_back(Inbound{p.data, e.offset, e.len, credit});
   }
-  counters_.rx_events += p.events.size();
-  return p.events.size();
+  counters_.rx_events += p.events().size();
+  return p.events().size();
 }
 
 // Fragment credit is released as fragments arrive (an event larger than the window could
@@ -181,7 +180,7 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
   }
   r.reassembly_next_index = static_cast<uint16_t>(p.frag_index + 1);
   r.reassembly_next_seq = p.seq + 1;
-  if (!p.events.empty() && !r.reassembly_oversize) {
+  if (!p.events().empty() && !r.reassembly_oversize) {
     auto chunk = p.event(0);
     if (r.reassembly.size() + chunk.size() > max_event_bytes) {
       r.reassembly_oversize = true;  // keep consuming fragments, keep none of them
@@ -200,8 +199,7 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
   }
   uint32_t size = static_cast<uint32_t>(r.reassembly.size());
   inbound_bytes_ += size;
-  inbound_.push_back(
-      Inbound{std::make_shared<const std::vector<uint8_t>>(std::move(r.reassembly)), 0, size, 0});
+  inbound_.push_back(Inbound{SharedPayload::adopt(std::move(r.reassembly)), 0, size, 0});
   r.reassembly = {};
   ++counters_.rx_events;
   return 1;
@@ -209,7 +207,7 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
 
 void Stream::pop_into(uint8_t* out) {
   const Inbound& e = inbound_.front();
-  if (e.len > 0) std::memcpy(out, e.data->data() + e.offset, e.len);
+  if (e.len > 0) std::memcpy(out, e.data.data() + e.offset, e.len);
   consume(e.credit);
   uncredited_ -= e.credit;
   inbound_bytes_ -= e.len;

@@ -53,7 +53,7 @@ struct Paced {
 // events accumulate here (charged as they join) and go out when the packet fills or the
 // node's loop thread flushes it (adaptive flush).
 struct OpenPacket {
-  std::vector<uint8_t> payload;  // frames so far
+  Payload payload;               // frames so far
   uint16_t events = 0;
   uint64_t charged_before = 0;   // cumulative charge before this packet
 };
@@ -181,7 +181,7 @@ class Stream {
 
  private:
   struct Inbound {
-    std::shared_ptr<const std::vector<uint8_t>> data;  // the packet (or reassembled event)
+    SharedPayload data;  // the packet (or reassembled event)
     uint32_t offset;
     uint32_t len;
     uint32_t credit;  // this event's share of its packet's wire cost

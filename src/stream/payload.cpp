@@ -1,0 +1,119 @@
+#include "stream/payload.h"
+
+#include <memory>
+#include <mutex>
+
+#include "wire/header.h"
+
+namespace nm::stream {
+
+namespace {
+// Per size class: enough for the packets in flight on a busy node; beyond it buffers go
+// back to malloc.
+constexpr size_t kMaxPooled = 512;
+// Buffer sizes: small events, mid-sized, one full packet.
+constexpr size_t kClasses[] = {256, 2048, wire::kMaxPayloadSize};
+constexpr size_t kNumClasses = sizeof kClasses / sizeof kClasses[0];
+// A buffer grown past this (a reassembled large event) is not worth keeping.
+constexpr size_t kMaxPooledCapacity = 64 * 1024;
+
+// A mutex-guarded free list. Never destroyed: buffers may come back during exit.
+template <typename T>
+class FreeList {
+ public:
+  bool take(T& out) {
+    std::lock_guard lk(mu_);
+    if (items_.empty()) return false;
+    out = std::move(items_.back());
+    items_.pop_back();
+    return true;
+  }
+  bool give(T&& item) {
+    std::lock_guard lk(mu_);
+    if (items_.size() >= kMaxPooled) return false;
+    items_.push_back(std::move(item));
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<T> items_;
+};
+
+FreeList<std::vector<uint8_t>>& buffers(size_t size_class) {
+  static auto* lists = new FreeList<std::vector<uint8_t>>[kNumClasses];
+  return lists[size_class];
+}
+
+FreeList<SharedPayload::Block*>& blocks() {
+  static auto* list = new FreeList<SharedPayload::Block*>;
+  return *list;
+}
+}  // namespace
+
+Payload Payload::pooled(size_t min_capacity) {
+  Payload p;
+  size_t c = 0;
+  while (c + 1 < kNumClasses && kClasses[c] < min_capacity) ++c;
+  if (kClasses[c] < min_capacity) {  // larger than a packet: not pooled
+    p.bytes_.reserve(min_capacity);
+  } else if (!buffers(c).take(p.bytes_)) {
+    p.bytes_.reserve(kClasses[c]);
+  }
+  return p;
+}
+
+Payload::~Payload() {
+  size_t cap = bytes_.capacity();
+  if (cap < kClasses[0] || cap > kMaxPooledCapacity) return;
+  size_t c = kNumClasses - 1;
+  while (kClasses[c] > cap) --c;  // the largest class it can serve
+  bytes_.clear();
+  buffers(c).give(std::move(bytes_));
+}
+
+Payload& Payload::operator=(Payload&& o) noexcept {
+  if (this != &o) {
+    Payload old(std::move(*this));  // our buffer goes back to the pool
+    bytes_ = std::move(o.bytes_);
+  }
+  return *this;
+}
+
+namespace {
+SharedPayload::Block* new_block() {
+  SharedPayload::Block* b = nullptr;
+  if (blocks().take(b)) {
+    b->refs.store(1, std::memory_order_relaxed);
+    return b;
+  }
+  return new SharedPayload::Block;
+}
+}  // namespace
+
+SharedPayload SharedPayload::copy_of(std::span<const uint8_t> bytes) {
+  Block* b = new_block();
+  if (b->payload.capacity() < bytes.size()) b->payload = Payload::pooled(bytes.size());
+  b->payload.assign(bytes);
+  b->slices.clear();
+  return SharedPayload(b);
+}
+
+SharedPayload SharedPayload::adopt(std::vector<uint8_t>&& bytes) {
+  Block* b = new_block();
+  b->payload = Payload(std::move(bytes));
+  b->slices.clear();
+  return SharedPayload(b);
+}
+
+void SharedPayload::release() {
+  if (!block_ || block_->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  Block* b = block_;
+  block_ = nullptr;
+  // Its buffer goes back to the pool by size (a block kept its buffer, a small payload
+  // would pin a large one).
+  b->payload = Payload();
+  if (!blocks().give(std::move(b))) delete b;
+}
+
+}  // namespace nm::stream

@@ -1,0 +1,84 @@
+// Plaintext payloads come from a process-wide pool of buffers that keep their capacity,
+// so a packet on the hot path allocates nothing: the sender's frames (kept until
+// acknowledged) and the receiver's copy of a decrypted payload (shared by its events).
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace nm::stream {
+
+// One packet's bytes. Move-only; its storage goes back to the pool when destroyed.
+class Payload {
+ public:
+  Payload() = default;  // empty, no buffer yet
+  // Empty, with a pooled buffer of at least `min_capacity` bytes (size classes up to one
+  // packet, so a small packet does not pin a packet-sized buffer).
+  static Payload pooled(size_t min_capacity);
+  explicit Payload(std::vector<uint8_t>&& adopt) : bytes_(std::move(adopt)) {}
+  ~Payload();
+  Payload(Payload&& o) noexcept : bytes_(std::move(o.bytes_)) {}
+  Payload& operator=(Payload&& o) noexcept;
+  Payload(const Payload&) = delete;
+  Payload& operator=(const Payload&) = delete;
+
+  uint8_t* data() { return bytes_.data(); }
+  const uint8_t* data() const { return bytes_.data(); }
+  size_t size() const { return bytes_.size(); }
+  size_t capacity() const { return bytes_.capacity(); }
+  void resize(size_t n) { bytes_.resize(n); }
+  void assign(std::span<const uint8_t> b) { bytes_.assign(b.begin(), b.end()); }
+  operator std::span<const uint8_t>() const { return {bytes_.data(), bytes_.size()}; }
+
+ private:
+  std::vector<uint8_t> bytes_;
+};
+
+// Where one event lies in a received payload.
+struct EventSlice {
+  uint32_t offset;
+  uint32_t len;
+};
+
+// A received payload shared by the events sliced from it: a reference-counted Payload
+// with its event slices, in a pooled block (both keep their capacity between uses).
+class SharedPayload {
+ public:
+  SharedPayload() = default;
+  static SharedPayload copy_of(std::span<const uint8_t> bytes);
+  static SharedPayload adopt(std::vector<uint8_t>&& bytes);  // a reassembled large event
+  SharedPayload(const SharedPayload& o) noexcept : block_(o.block_) { retain(); }
+  SharedPayload(SharedPayload&& o) noexcept : block_(o.block_) { o.block_ = nullptr; }
+  SharedPayload& operator=(SharedPayload o) noexcept {
+    std::swap(block_, o.block_);
+    return *this;
+  }
+  ~SharedPayload() { release(); }
+
+  const uint8_t* data() const { return block_->payload.data(); }
+  size_t size() const { return block_ ? block_->payload.size() : 0; }
+  // The events of a packet (empty for a reassembled event); filled right after copy_of.
+  std::vector<EventSlice>& slices() { return block_->slices; }
+  const std::vector<EventSlice>& slices() const {
+    static const std::vector<EventSlice> kNone;
+    return block_ ? block_->slices : kNone;
+  }
+
+  struct Block {
+    std::atomic<uint32_t> refs{1};
+    Payload payload;
+    std::vector<EventSlice> slices;
+  };
+
+ private:
+  explicit SharedPayload(Block* b) : block_(b) {}
+  void retain() {
+    if (block_) block_->refs.fetch_add(1, std::memory_order_relaxed);
+  }
+  void release();
+  Block* block_ = nullptr;
+};
+
+}  // namespace nm::stream
