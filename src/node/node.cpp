@@ -147,7 +147,7 @@ void Node::on_readable(uv_poll_t* handle, int status, int) {
 }
 
 void Node::receive_datagrams() {
-  std::vector<Outgoing> out;
+  std::vector<Outgoing>& out = loop_out_;
   // Bounded per wake-up so timers and the stop request are never starved.
   for (int round = 0; round < 8; ++round) {
     std::span<const UdpSocket::Received> batch = socket_.receive_batch();
@@ -271,7 +271,8 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
     return;
   }
   // Frames are read once here and handed to the handler of the subprotocol.
-  auto frames = wire::read_frames(plaintext, h.event_count);
+  std::vector<std::span<const uint8_t>>& frames = frames_scratch_;
+  wire::read_frames(plaintext, h.event_count, frames);
   if (!wire::frames_exact(plaintext, frames, h.event_count)) {
     ++stats_.drop_malformed;  // authentic but mis-framed: a broken or hostile peer
     return;
@@ -398,8 +399,8 @@ size_t Node::flush(std::unique_lock<std::mutex>& lk, std::vector<Outgoing>& out,
   for (Outgoing& o : out) o.packet->seal();  // the AEAD runs outside mu_
   size_t sent = 0;
   if (outbound_impairments_.empty()) {
-    std::vector<UdpSocket::Datagram> batch;
-    batch.reserve(out.size());
+    std::vector<UdpSocket::Datagram>& batch = datagrams_scratch_;
+    batch.clear();
     for (const Outgoing& o : out) batch.push_back({o.packet->datagram(), o.packet->datagram_len(), &o.to});
     sent = socket_.send_many(batch.data(), batch.size(), wait_ms, err);
   } else {

@@ -261,6 +261,13 @@ class Node {
   std::vector<PendingAccept*> accepts_;
   std::vector<StreamPtr> ack_due_;  // reliable streams that received data in this batch
   std::vector<StreamPtr> open_packets_;  // streams with an open packet for the loop to send
+  // Reused buffers (capacity kept): a packet's frames on receive (under mu_), a flush's
+  // datagram list (under send_mu_).
+  std::vector<std::span<const uint8_t>> frames_scratch_;
+  std::vector<UdpSocket::Datagram> datagrams_scratch_;
+  std::vector<Outgoing> loop_out_;  // the loop thread's packets to send (receive, flush)
+  std::vector<StreamPtr> acks_delayed_;  // send_acks scratch (under mu_)
+  std::vector<std::pair<uint64_t, wire::ExtFrame>> ack_frames_;
   std::condition_variable hello_cv_;
   // Fault injection: inbound under mu_, outbound under send_mu_ (it acts in flush).
   std::unordered_map<uint64_t, std::unique_ptr<Impairment>> inbound_impairments_;

@@ -187,9 +187,10 @@ void Node::probe_credit(session::Session& s, stream::Stream& st, std::vector<Out
 void Node::send_acks(std::vector<Outgoing>& out, bool delay_few) {
   if (ack_due_.empty()) return;
   int64_t now = now_ns();
-  std::vector<StreamPtr> delayed;
-  // Group by peer so each session gets one packet of frames.
-  std::unordered_map<uint64_t, std::vector<wire::ExtFrame>> by_peer;
+  std::vector<StreamPtr>& delayed = acks_delayed_;  // reused members: no allocation per batch
+  std::vector<std::pair<uint64_t, wire::ExtFrame>>& frames = ack_frames_;  // (peer, frame)
+  delayed.clear();
+  frames.clear();
   for (const StreamPtr& st : ack_due_) {
     const auto& r = st->reorder();
     // Delayed ACK: a few in-order packets are acknowledged by the recovery tick. In
@@ -201,13 +202,13 @@ void Node::send_acks(std::vector<Outgoing>& out, bool delay_few) {
     }
     if (!st->take_ack_due()) continue;
     if (r.next_expected() == 0 && !r.has_gaps()) continue;  // nothing received to report
-    auto& frames = by_peer[st->peer_node_id()];
+    uint64_t peer = st->peer_node_id();
     wire::ExtFrame f;
     f.stream_id = st->id();
     f.next_expected = r.next_expected();
     f.highest = r.highest();
     if (!r.has_gaps()) {
-      frames.push_back(f);
+      frames.emplace_back(peer, f);
       continue;
     }
     // One NACK per 64-seq block up to the highest received (bounded): the sender learns
@@ -217,19 +218,27 @@ void Node::send_acks(std::vector<Outgoing>& out, bool delay_few) {
          base += 64, ++blocks) {
       f.base = base;
       f.missing = r.missing_bitmap(base);
-      frames.push_back(f);
+      frames.emplace_back(peer, f);
     }
     st->last_nack_ns = now;
     ++st->counters().nacks_sent;
   }
-  ack_due_ = std::move(delayed);
+  ack_due_.swap(delayed);
+  // One packet of frames per peer (frames are independent, so their order does not matter).
+  std::sort(frames.begin(), frames.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   constexpr size_t kFramesPerPacket = wire::kMaxPayloadSize / (wire::kFrameOverhead + wire::kExtFrameSize);
-  for (auto& [peer, frames] : by_peer) {
+  wire::ExtFrame packet[kFramesPerPacket];
+  for (size_t i = 0; i < frames.size();) {
+    uint64_t peer = frames[i].first;
     session::Session* s = session_for(peer);
-    if (!s) continue;
-    for (size_t i = 0; i < frames.size(); i += kFramesPerPacket) {
-      size_t n = std::min(kFramesPerPacket, frames.size() - i);
-      build_ext_packet(*s, std::span<const wire::ExtFrame>(frames).subspan(i, n), out.emplace_back());
+    size_t n = 0;
+    for (; i < frames.size() && frames[i].first == peer; ++i) {
+      packet[n++] = frames[i].second;
+      bool last = i + 1 == frames.size() || frames[i + 1].first != peer;
+      if (s && (n == kFramesPerPacket || last)) {
+        build_ext_packet(*s, std::span<const wire::ExtFrame>(packet, n), out.emplace_back());
+        n = 0;
+      }
     }
   }
 }

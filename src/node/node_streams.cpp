@@ -79,8 +79,13 @@ nm_status Node::check_sendable(const StreamPtr& st) {
 
 nm_status Node::send(const StreamPtr& st, std::span<const nm_event_t> events, size_t* sent) {
   *sent = 0;
-  std::vector<std::span<const uint8_t>> views;
-  views.reserve(events.size());
+  // Per calling thread, reused: a send allocates nothing once these have grown.
+  thread_local std::vector<std::span<const uint8_t>> views;
+  thread_local std::vector<Outgoing> out;
+  thread_local std::vector<size_t> accepted_after;  // events accepted once each built packet is out
+  views.clear();
+  out.clear();
+  accepted_after.clear();
   for (const nm_event_t& e : events) {
     if (e.len > 0 && !e.data) return fail(NM_ERR_INVALID_ARGUMENT, "event with NULL data");
     if (e.len > config_.max_event_bytes)
@@ -99,8 +104,6 @@ nm_status Node::send(const StreamPtr& st, std::span<const nm_event_t> events, si
                     "event of " + std::to_string(v.size()) + " bytes: the peer is a net-mesh 0.23 "
                     "node, which cannot take events above " + std::to_string(wire::kMaxEventSize));
   }
-  std::vector<Outgoing> out;
-  std::vector<size_t> accepted_after;  // events accepted once each built packet is out
   size_t next = 0;
   for (;;) {
     if (nm_status s = check_sendable(st); s != NM_OK) return s;
@@ -121,8 +124,9 @@ nm_status Node::send(const StreamPtr& st, std::span<const nm_event_t> events, si
         emit_open_packet(s, st, out);  // events accepted before it go first
         accepted_after.resize(out.size(), next);
         // Accepted now; its fragments follow as credit allows (also from the loop thread).
-        st->tx_fragmenting() = stream::TxFragmenting{
-            std::vector<uint8_t>(views[next].begin(), views[next].end()), 0, st->next_frag_id(), 0};
+        stream::Payload copy = stream::Payload::pooled(views[next].size());
+        copy.assign(views[next]);
+        st->tx_fragmenting() = stream::TxFragmenting{std::move(copy), 0, st->next_frag_id(), 0};
         ++next;
         *sent = next;
         continue;
@@ -203,7 +207,8 @@ nm_status Node::send_waiting(const StreamPtr& st, std::span<const nm_event_t> ev
 nm_status Node::recv(const StreamPtr& st, std::span<uint8_t> buf, std::span<size_t> lens,
                      size_t* out_count, int timeout_ms) {
   *out_count = 0;
-  std::vector<Outgoing> out;
+  thread_local std::vector<Outgoing> out;  // reused: reading allocates nothing
+  out.clear();
   std::unique_lock lk(mu_);
   auto readable = [&] {
     return stopping_ || st->inbound_pending() > 0 || st->state() == stream::StreamState::kClosed;

@@ -3,6 +3,11 @@
 namespace nm::stream {
 
 bool LossLedger::on_arrival(uint64_t seq, uint64_t charged_before, uint32_t cost, int64_t now_ns) {
+  if (seq == next_seq_ && ahead_.empty()) {  // in order: nothing to remember
+    charged_through_ = charged_before + cost;
+    ++next_seq_;
+    return true;
+  }
   if (seq < next_seq_ || ahead_.count(seq)) return false;
   ahead_.emplace(seq, Ahead{charged_before, cost, now_ns});
   advance();

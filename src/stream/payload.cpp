@@ -8,11 +8,12 @@
 namespace nm::stream {
 
 namespace {
-// Per size class: enough for the packets in flight on a busy node; beyond it buffers go
-// back to malloc.
-constexpr size_t kMaxPooled = 512;
-// Buffer sizes: small events, mid-sized, one full packet.
-constexpr size_t kClasses[] = {256, 2048, wire::kMaxPayloadSize};
+// Buffer sizes: small events, mid-sized, a full packet's payload or an 8 KiB event, a
+// large event in pieces. Each class keeps enough for the packets in flight on a busy node
+// (a few MiB in all); beyond it buffers go back to malloc.
+constexpr size_t kClasses[] = {256, 2048, 8320, 64 * 1024};
+static_assert(kClasses[2] >= wire::kMaxPayloadSize);
+constexpr size_t kMaxPooled[] = {512, 512, 512, 32};
 constexpr size_t kNumClasses = sizeof kClasses / sizeof kClasses[0];
 // A buffer grown past this (a reassembled large event) is not worth keeping.
 constexpr size_t kMaxPooledCapacity = 64 * 1024;
@@ -21,6 +22,7 @@ constexpr size_t kMaxPooledCapacity = 64 * 1024;
 template <typename T>
 class FreeList {
  public:
+  explicit FreeList(size_t cap) : cap_(cap) {}
   bool take(T& out) {
     std::lock_guard lk(mu_);
     if (items_.empty()) return false;
@@ -30,7 +32,7 @@ class FreeList {
   }
   bool give(T&& item) {
     std::lock_guard lk(mu_);
-    if (items_.size() >= kMaxPooled) return false;
+    if (items_.size() >= cap_) return false;
     items_.push_back(std::move(item));
     return true;
   }
@@ -38,15 +40,18 @@ class FreeList {
  private:
   std::mutex mu_;
   std::vector<T> items_;
+  size_t cap_;
 };
 
 FreeList<std::vector<uint8_t>>& buffers(size_t size_class) {
-  static auto* lists = new FreeList<std::vector<uint8_t>>[kNumClasses];
+  static auto* lists = new FreeList<std::vector<uint8_t>>[kNumClasses]{
+      FreeList<std::vector<uint8_t>>(kMaxPooled[0]), FreeList<std::vector<uint8_t>>(kMaxPooled[1]),
+      FreeList<std::vector<uint8_t>>(kMaxPooled[2]), FreeList<std::vector<uint8_t>>(kMaxPooled[3])};
   return lists[size_class];
 }
 
 FreeList<SharedPayload::Block*>& blocks() {
-  static auto* list = new FreeList<SharedPayload::Block*>;
+  static auto* list = new FreeList<SharedPayload::Block*>(kMaxPooled[2]);
   return *list;
 }
 }  // namespace
@@ -99,9 +104,9 @@ SharedPayload SharedPayload::copy_of(std::span<const uint8_t> bytes) {
   return SharedPayload(b);
 }
 
-SharedPayload SharedPayload::adopt(std::vector<uint8_t>&& bytes) {
+SharedPayload SharedPayload::adopt(Payload&& bytes) {
   Block* b = new_block();
-  b->payload = Payload(std::move(bytes));
+  b->payload = std::move(bytes);
   b->slices.clear();
   return SharedPayload(b);
 }

@@ -17,7 +17,6 @@ class Payload {
   // Empty, with a pooled buffer of at least `min_capacity` bytes (size classes up to one
   // packet, so a small packet does not pin a packet-sized buffer).
   static Payload pooled(size_t min_capacity);
-  explicit Payload(std::vector<uint8_t>&& adopt) : bytes_(std::move(adopt)) {}
   ~Payload();
   Payload(Payload&& o) noexcept : bytes_(std::move(o.bytes_)) {}
   Payload& operator=(Payload&& o) noexcept;
@@ -30,6 +29,7 @@ class Payload {
   size_t capacity() const { return bytes_.capacity(); }
   void resize(size_t n) { bytes_.resize(n); }
   void assign(std::span<const uint8_t> b) { bytes_.assign(b.begin(), b.end()); }
+  void append(std::span<const uint8_t> b) { bytes_.insert(bytes_.end(), b.begin(), b.end()); }
   operator std::span<const uint8_t>() const { return {bytes_.data(), bytes_.size()}; }
 
  private:
@@ -48,7 +48,7 @@ class SharedPayload {
  public:
   SharedPayload() = default;
   static SharedPayload copy_of(std::span<const uint8_t> bytes);
-  static SharedPayload adopt(std::vector<uint8_t>&& bytes);  // a reassembled large event
+  static SharedPayload adopt(Payload&& bytes);  // a reassembled large event
   SharedPayload(const SharedPayload& o) noexcept : block_(o.block_) { retain(); }
   SharedPayload(SharedPayload&& o) noexcept : block_(o.block_) { o.block_ = nullptr; }
   SharedPayload& operator=(SharedPayload o) noexcept {

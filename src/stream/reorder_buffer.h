@@ -14,9 +14,11 @@ class ReorderBuffer {
   // Bounded by the sender's credit window in practice; the hard cap guards a peer that
   // ignores credit (it retransmits what we drop).
   static constexpr uint64_t kMaxAhead = 16384;
-  enum class Offer { kAccepted, kDuplicate, kTooFar };
+  // kInOrder: `p` is the next packet and nothing waits: it is not stored (the caller
+  // releases it now). kAccepted: moved in to wait for the gap before it.
+  enum class Offer { kInOrder, kAccepted, kDuplicate, kTooFar };
 
-  Offer offer(RxPacket&& p);
+  Offer offer(RxPacket& p);
   // Moves the next in-order packet to `out`.
   bool pop_ready(RxPacket& out);
 

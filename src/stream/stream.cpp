@@ -108,13 +108,16 @@ size_t Stream::on_packet(RxPacket&& p, bool ordered, bool dedup, size_t max_even
   }
   ++packets_unacked_;  // also for duplicates: the sender may have missed our last ACK
   uint64_t seq = p.seq;
-  switch (rx().reorder.offer(std::move(p))) {
+  size_t added = 0;
+  switch (rx().reorder.offer(p)) {
     case ReorderBuffer::Offer::kDuplicate: ++counters_.rx_duplicates_dropped; return 0;
     case ReorderBuffer::Offer::kTooFar: return 0;  // the sender retransmits it later
-    case ReorderBuffer::Offer::kAccepted: break;
+    case ReorderBuffer::Offer::kInOrder:
+      rx().seq.record(seq, false);
+      added = deliver(std::move(p), max_event_bytes);
+      break;
+    case ReorderBuffer::Offer::kAccepted: rx().seq.record(seq, false); break;
   }
-  rx().seq.record(seq, false);
-  size_t added = 0;
   RxPacket ready;
   while (rx().reorder.pop_ready(ready)) added += deliver(std::move(ready), max_event_bytes);
   return added;
@@ -161,8 +164,7 @@ void Stream::abandon_reassembly() {
   if (r.reassembling) ++counters_.rx_incomplete_dropped;
   r.reassembling = false;
   r.reassembly_oversize = false;
-  r.reassembly.clear();
-  r.reassembly.shrink_to_fit();
+  r.reassembly = Payload();
 }
 
 size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
@@ -184,10 +186,10 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
     auto chunk = p.event(0);
     if (r.reassembly.size() + chunk.size() > max_event_bytes) {
       r.reassembly_oversize = true;  // keep consuming fragments, keep none of them
-      r.reassembly.clear();
-      r.reassembly.shrink_to_fit();
+      r.reassembly = Payload();
     } else {
-      r.reassembly.insert(r.reassembly.end(), chunk.begin(), chunk.end());
+      if (r.reassembly.capacity() == 0) r.reassembly = Payload::pooled(64 * 1024);  // grows if larger
+      r.reassembly.append(chunk);
     }
   }
   if (!(p.frag_flags & wire::frag::kLast)) return 0;
@@ -199,8 +201,12 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
   }
   uint32_t size = static_cast<uint32_t>(r.reassembly.size());
   inbound_bytes_ += size;
-  inbound_.push_back(Inbound{SharedPayload::adopt(std::move(r.reassembly)), 0, size, 0});
-  r.reassembly = {};
+  // A right-sized copy waits for the reader, so an unread event pins no more than it needs;
+  // the reassembly buffer goes back to the pool.
+  Payload event = Payload::pooled(size);
+  event.assign(r.reassembly);
+  r.reassembly = Payload();
+  inbound_.push_back(Inbound{SharedPayload::adopt(std::move(event)), 0, size, 0});
   ++counters_.rx_events;
   return 1;
 }

@@ -60,7 +60,7 @@ struct OpenPacket {
 
 // A large event still being cut into fragments as credit allows.
 struct TxFragmenting {
-  std::vector<uint8_t> event;
+  Payload event;
   size_t offset = 0;
   uint16_t frag_id = 0;
   uint16_t next_index = 0;
@@ -229,7 +229,7 @@ class Stream {
     bool reassembly_oversize = false;
     uint64_t reassembly_next_seq = 0;
     uint16_t reassembly_next_index = 0;
-    std::vector<uint8_t> reassembly;
+    Payload reassembly;
   };
   TxState& tx() {
     if (!tx_) tx_ = std::make_unique<TxState>();

@@ -22,6 +22,13 @@ void append_frame(std::vector<uint8_t>& payload, std::span<const uint8_t> event)
 std::vector<std::span<const uint8_t>> read_frames(std::span<const uint8_t> payload,
                                                   uint16_t event_count) {
   std::vector<std::span<const uint8_t>> events;
+  read_frames(payload, event_count, events);
+  return events;
+}
+
+void read_frames(std::span<const uint8_t> payload, uint16_t event_count,
+                 std::vector<std::span<const uint8_t>>& events) {
+  events.clear();
   size_t pos = 0;
   while (events.size() < event_count && payload.size() - pos >= kFrameOverhead) {
     uint32_t len = get_le<uint32_t>(payload.data() + pos);
@@ -30,7 +37,6 @@ std::vector<std::span<const uint8_t>> read_frames(std::span<const uint8_t> paylo
     events.push_back(payload.subspan(pos, len));
     pos += len;
   }
-  return events;
 }
 
 bool frames_exact(std::span<const uint8_t> payload, std::span<const std::span<const uint8_t>> frames,

@@ -19,6 +19,10 @@ void append_frame(std::vector<uint8_t>& payload, std::span<const uint8_t> event)
 // first truncated frame, ignores trailing bytes. Views point into `payload`.
 std::vector<std::span<const uint8_t>> read_frames(std::span<const uint8_t> payload,
                                                   uint16_t event_count);
+// The same into `out` (cleared first; its capacity is reused, so the receive path allocates
+// nothing per packet).
+void read_frames(std::span<const uint8_t> payload, uint16_t event_count,
+                 std::vector<std::span<const uint8_t>>& out);
 
 // True iff `frames` (read_frames of `payload`) are exactly `event_count` frames filling
 // `payload` to its last byte (what every 0.23 and netmesh sender produces; anything else is
