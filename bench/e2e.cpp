@@ -1016,6 +1016,10 @@ int main(int argc, char** argv) {
       netmesh_throughput("netmesh_w64k", true, s, 65536);  // the default window, for contrast
       // One event per call, as ENet's harness queues them: the adaptive flush at work.
       if (s <= 1024) netmesh_throughput("netmesh_1pc", true, s, opt.window, 1);
+      // What UDP GSO/GRO bring: the same run with the offloads off (read at socket open).
+      setenv("NETMESH_DISABLE_UDP_OFFLOAD", "1", 1);
+      netmesh_throughput("netmesh_nooffload", true, s, opt.window);
+      unsetenv("NETMESH_DISABLE_UDP_OFFLOAD");
     }
   if (opt.want("enet"))
     for (size_t s : kSizes) {

@@ -65,6 +65,7 @@ SIZE_NAME = {64: "64 B", 1024: "1 KiB", 8192: "8 KiB", 65536: "64 KiB"}
 TP_SYSTEMS = [("netmesh", "rel", "netmesh reliable"), ("netmesh", "ff", "netmesh fire-and-forget"),
               ("netmesh_w64k", "rel", "netmesh reliable, default 64 KiB window"),
               ("netmesh_1pc", "rel", "netmesh reliable, one event per send call"),
+              ("netmesh_nooffload", "rel", "netmesh reliable, UDP GSO/GRO off"),
               ("udp_packed", "ff", "raw UDP, events packed into 8 KiB datagrams (sendmmsg/recvmmsg)"),
               ("udp_mmsg", "ff", "raw UDP, one datagram per event (sendmmsg/recvmmsg)"),
               ("aead_1core", "-", "libsodium ChaCha20-Poly1305 encrypt+decrypt, 1 core"),
@@ -196,6 +197,22 @@ if os.path.exists(fp):
             p("| %s | %s |" % (r["item"], r["bytes"]))
     p("")
 
+allocs = os.path.join(res, "allocs.csv")
+if os.path.exists(allocs):
+    p("### Heap allocations per packet, steady state (bench/allocs.c)")
+    p("")
+    p("malloc/calloc/realloc calls in the whole process (both nodes, all threads) while 64 MiB")
+    p("of events go through one stream (1 MiB window, batches read with `nm_stream_recv_batch`),")
+    p("after a warm-up transfer of the same size; divided by the data packets sent.")
+    p("")
+    p("| mode | event size | packets | allocations | per packet |")
+    p("|---|---|---|---|---|")
+    with open(allocs) as f:
+        for r in csv.DictReader(f):
+            p("| %s | %s | %s | %s | %.4f |" % (r["mode"], r["size"], r["packets"], r["allocations"],
+                                               float(r["allocations_per_packet"])))
+    p("")
+
 micro = os.path.join(res, "micro.csv")
 if os.path.exists(micro):
     p("### Micro-benchmarks (Google Benchmark, netmesh_core)")
@@ -234,10 +251,14 @@ def verdict(value, limit, higher_better=True):
 
 
 n64 = med("throughput", "netmesh", "rel", 64, 1, "events_per_s")
-r = ratio(n64, med("throughput", "enet_rel", "rel", 64, 1, "events_per_s"))
+enet64 = med("throughput", "enet_rel", "rel", 64, 1, "events_per_s")
+r = ratio(n64, enet64)
 p("| 64 B reliable, one stream ≥ 3x ENet reliable | %s | %s |" % (rfmt(r), verdict(r, 3.0)))
+r = ratio(med("throughput", "netmesh_1pc", "rel", 64, 1, "events_per_s"), enet64)
+p("| ... the same with one event per `nm_stream_send` call (ENet's harness also queues one per call) | %s | %s |" % (
+    rfmt(r), verdict(r, 3.0)))
 r = ratio(n64, udp_limit(64))
-p("| 64 B reliable, one stream ≥ 50%% of the batched raw-UDP limit | %s (%s of %s events/s) | %s |" % (
+p("| 64 B reliable, one stream ≥ 50%% of the batched raw-UDP limit (events packed in 8 KiB datagrams) | %s (%s of %s events/s) | %s |" % (
     "n/a" if r is None else "%.1f%%" % (100 * r), fmt(n64), fmt(udp_limit(64)), verdict(r, 0.5)))
 a8 = med("throughput", "aead_1core", "-", 8192, 1, "MB_per_s")
 for mode in ("rel", "ff"):

@@ -30,7 +30,7 @@ fi
 echo "== building ($build)"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DNETMESH_BUILD_BENCH=ON \
   -DNETMESH_BUILD_TESTS=OFF -DNETMESH_BUILD_EXAMPLES=OFF > "$results/cmake.log"
-cmake --build "$build" -j"$(nproc)" --target netmesh_e2e netmesh_micro netmesh_footprint
+cmake --build "$build" -j"$(nproc)" --target netmesh_e2e netmesh_micro netmesh_footprint netmesh_allocs
 
 # 3. The machine.
 {
@@ -52,6 +52,7 @@ echo "== micro-benchmarks"
   --benchmark_min_time=0.2 --benchmark_format=csv 2>/dev/null \
   | awk -F, 'NR==1 || $1 ~ /_median"?$/' | sed 's/_median"/"/; s/_median,/,/' > "$results/micro.csv"
 "$build/bench/netmesh_footprint" > "$results/footprint.csv"
+"$build/bench/netmesh_allocs" 64 1024 8192 65536 > "$results/allocs.csv"
 
 # 5. End to end, all systems in one process.
 echo "== end to end (${duration}s x ${reps})"
