@@ -27,12 +27,12 @@ void Stream::adopt(const StreamConfig& config) {
 
 bool Stream::begin_packet(size_t payload_len, size_t events, uint64_t* seq_out, int64_t now_ns) {
   if (!tx_credit_.try_acquire(payload_len + wire::kPacketOverhead)) {
-    ++counters_.backpressure_events;
+    ++counters().backpressure_events;
     return false;
   }
   *seq_out = tx_seq_++;
   tx_charged_ += payload_len + wire::kPacketOverhead;
-  counters_.tx_events += events;
+  counters().tx_events += events;
   last_activity_ns_ = now_ns;
   tx().last_emit_ns = now_ns;
   return true;
@@ -46,7 +46,7 @@ Stream::Join Stream::join_open_packet(std::span<const uint8_t> event, int64_t no
     return Join::kFull;
   uint64_t cost = frame + (open ? 0 : wire::kPacketOverhead);  // the packet's own cost with its first event
   if (!tx_credit_.try_acquire(cost)) {
-    ++counters_.backpressure_events;
+    ++counters().backpressure_events;
     return Join::kNoCredit;
   }
   if (!open) {
@@ -59,7 +59,7 @@ Stream::Join Stream::join_open_packet(std::span<const uint8_t> event, int64_t no
   wire::write_frame(open->payload.data() + at, event);
   ++open->events;
   tx_charged_ += cost;
-  ++counters_.tx_events;
+  ++counters().tx_events;
   last_activity_ns_ = now_ns;
   return Join::kAdded;
 }
@@ -82,7 +82,7 @@ void Stream::refund_packet(size_t payload_len) {
 }
 
 TxCredit::Grant Stream::apply_grant(uint64_t total_consumed) {
-  ++counters_.credit_grants_received;
+  ++counters().credit_grants_received;
   return tx_credit_.apply_grant(total_consumed);
 }
 
@@ -90,7 +90,7 @@ size_t Stream::on_packet(RxPacket&& p, bool ordered, bool dedup, size_t max_even
                          int64_t now_ns) {
   last_activity_ns_ = now_ns;
   if (p.epoch < rx_epoch_) {
-    ++counters_.rx_stale_dropped;  // a late packet from before the peer reopened the stream
+    ++counters().rx_stale_dropped;  // a late packet from before the peer reopened the stream
     return 0;
   }
   if (p.epoch > rx_epoch_) {
@@ -99,7 +99,7 @@ size_t Stream::on_packet(RxPacket&& p, bool ordered, bool dedup, size_t max_even
   }
   if (!ordered) {
     if (rx().seq.record(p.seq, dedup) == RxSequence::Verdict::kDuplicate) {
-      ++counters_.rx_duplicates_dropped;
+      ++counters().rx_duplicates_dropped;
       return 0;
     }
     // A packet already written off as lost had its credit returned then.
@@ -110,7 +110,7 @@ size_t Stream::on_packet(RxPacket&& p, bool ordered, bool dedup, size_t max_even
   uint64_t seq = p.seq;
   size_t added = 0;
   switch (rx().reorder.offer(p)) {
-    case ReorderBuffer::Offer::kDuplicate: ++counters_.rx_duplicates_dropped; return 0;
+    case ReorderBuffer::Offer::kDuplicate: ++counters().rx_duplicates_dropped; return 0;
     case ReorderBuffer::Offer::kTooFar: return 0;  // the sender retransmits it later
     case ReorderBuffer::Offer::kInOrder:
       rx().seq.record(seq, false);
@@ -142,7 +142,7 @@ size_t Stream::deliver(RxPacket&& p, size_t max_event_bytes) {
     uncredited_ += credit;
     inbound_.push_back(Inbound{p.data, e.offset, e.len, credit});
   }
-  counters_.rx_events += p.events().size();
+  counters().rx_events += p.events().size();
   return p.events().size();
 }
 
@@ -161,7 +161,7 @@ void Stream::consume_or_defer(uint64_t credit) {
 void Stream::abandon_reassembly() {
   if (!rx_) return;
   RxState& r = *rx_;
-  if (r.reassembling) ++counters_.rx_incomplete_dropped;
+  if (r.reassembling) ++counters().rx_incomplete_dropped;
   r.reassembling = false;
   r.reassembly_oversize = false;
   r.reassembly = Payload();
@@ -196,7 +196,7 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
   r.reassembling = false;
   if (r.reassembly_oversize) {
     r.reassembly_oversize = false;
-    ++counters_.rx_oversize_dropped;
+    ++counters().rx_oversize_dropped;
     return 0;
   }
   uint32_t size = static_cast<uint32_t>(r.reassembly.size());
@@ -207,7 +207,7 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
   event.assign(r.reassembly);
   r.reassembly = Payload();
   inbound_.push_back(Inbound{SharedPayload::adopt(std::move(event)), 0, size, 0});
-  ++counters_.rx_events;
+  ++counters().rx_events;
   return 1;
 }
 
@@ -238,7 +238,7 @@ bool Stream::settle_losses(int64_t now_ns) {
   if (!rx_) return false;
   uint64_t lost = rx_->ledger.settle(now_ns);
   if (lost == 0) return false;
-  counters_.rx_lost_credit += lost;
+  counters().rx_lost_credit += lost;
   consume(lost);
   return true;
 }
@@ -250,7 +250,7 @@ bool Stream::grant_due(uint64_t* total_consumed, bool eager) {
   bool quarter = consumed_total_ - granted_total_ >= config_.window_bytes / 4;
   if (!quarter && !(eager && inbound_.empty())) return false;
   granted_total_ = consumed_total_;
-  ++counters_.credit_grants_sent;
+  ++counters().credit_grants_sent;
   *total_consumed = consumed_total_;
   return true;
 }

@@ -78,8 +78,15 @@ class Stream {
   void set_state(StreamState s) { state_ = s; }
   bool opened_by_app() const { return opened_by_app_; }
   int64_t last_activity_ns() const { return last_activity_ns_; }
-  const StreamCounters& counters() const { return counters_; }
-  StreamCounters& counters() { return counters_; }
+  // Allocated on the first count: an idle stream carries none.
+  const StreamCounters& counters() const {
+    static const StreamCounters kZero;
+    return counters_ ? *counters_ : kZero;
+  }
+  StreamCounters& counters() {
+    if (!counters_) counters_ = std::make_unique<StreamCounters>();
+    return *counters_;
+  }
   const TxCredit& tx_credit() const { return tx_credit_; }
   uint64_t tx_seq() const { return tx_seq_; }
   uint32_t tx_epoch() const { return tx_epoch_; }
@@ -249,7 +256,7 @@ class Stream {
   uint64_t deferred_credit_ = 0; // fragment credit held back while the app lags behind
   uint64_t uncredited_ = 0;      // credit of events in the queue
   uint64_t stray_fragments_ = 0;
-  StreamCounters counters_;
+  std::unique_ptr<StreamCounters> counters_;
 };
 
 }  // namespace nm::stream
