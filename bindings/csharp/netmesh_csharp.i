@@ -83,17 +83,20 @@ NM_KEY_FIELD(psk)
 NM_KEY_FIELD(identity_seed)
 NM_KEY_FIELD(static_private_key)
 
-/* SWIG's setter for a `const char *` member strdup()s and never frees. Keep bind_addr
- * read-only (its getter shows the C default) and pass the address to nm_cs_node_new instead:
- * the marshalled string lives for the call, and nm_node_new parses it during the call. */
+/* SWIG's setter for a `const char *` member strdup()s and never frees. Keep bind_addr and
+ * identity_file read-only (their getters show the C defaults) and pass both strings to
+ * nm_cs_node_new instead: the marshalled strings live for the call, and nm_node_new reads
+ * them during the call (a null C# string arrives as NULL: no identity file). */
 %immutable nm_node_config::bind_addr;
+%immutable nm_node_config::identity_file;
 %inline %{
 nm_status nm_cs_node_new(const nm_node_config_t *config, const char *bind_addr,
-                         nm_node_t **out_node) {
+                         const char *identity_file, nm_node_t **out_node) {
   nm_node_config_t c;
   if (!config) return nm_node_new(NULL, out_node); /* let the library report it */
   c = *config;
   c.bind_addr = bind_addr;
+  c.identity_file = identity_file;
   return nm_node_new(&c, out_node);
 }
 %}
@@ -108,14 +111,49 @@ nm_status nm_cs_stream_recv_raw(nm_stream_t *stream, void *raw_buf, size_t buf_l
 }
 %}
 
-/* nm_node_all_stream_stats fills a C array of structs: allocate and read it with carrays.
- * Forward-declared because netmesh.h is parsed after this file. */
+/* nm_stream_recv_batch: the event bytes go to a byte[] (the `void *buf` typemap above), their
+ * sizes to a ulong[]. The library writes size_t lengths, so they go through a size_t array
+ * and are copied out (no pointer punning, like OUTSIZE); the raw nm_stream_recv_batch, whose
+ * size_t *lens SWIG cannot map, is ignored below. */
+%apply unsigned long long OUTPUT[] { unsigned long long *lens }
+%inline %{
+nm_status nm_cs_stream_recv_batch(nm_stream_t *stream, void *buf, size_t buf_len,
+                                  unsigned long long *lens, size_t max_events, size_t *out_count,
+                                  int timeout_ms) {
+  size_t local[64];
+  size_t *tmp = local;
+  nm_status s;
+  if (!lens || max_events == 0) /* let the library report it */
+    return nm_stream_recv_batch(stream, buf, buf_len, NULL, max_events, out_count, timeout_ms);
+  if (max_events > sizeof local / sizeof local[0]) {
+    tmp = (size_t *)malloc(max_events * sizeof(size_t));
+    if (!tmp) return NM_ERR_INTERNAL;
+  }
+  tmp[0] = 0;
+  s = nm_stream_recv_batch(stream, buf, buf_len, tmp, max_events, out_count, timeout_ms);
+  /* NM_OK: *out_count sizes; NM_ERR_BUFFER_TOO_SMALL: the first event's size in lens[0] */
+  if (s == NM_OK) {
+    for (size_t i = 0; i < *out_count && i < max_events; ++i) lens[i] = tmp[i];
+  } else if (s == NM_ERR_BUFFER_TOO_SMALL) {
+    lens[0] = tmp[0];
+  }
+  if (tmp != local) free(tmp);
+  return s;
+}
+%}
+
+/* nm_node_all_stream_stats and nm_node_routes fill C arrays of structs: allocate and read
+ * them with carrays. Forward-declared because netmesh.h is parsed after this file. */
 typedef struct nm_stream_stats nm_stream_stats_t;
+typedef struct nm_route nm_route_t;
 %include <carrays.i>
 %array_functions(nm_stream_stats_t, nm_stream_stats_array)
+%array_functions(nm_route_t, nm_route_array)
 
 /* The event-array senders need nm_event_t arrays; C# goes through nm_bind_send_frames. */
 %ignore nm_event;
 %ignore nm_stream_send;
 %ignore nm_stream_send_with_retry;
 %ignore nm_stream_send_blocking;
+/* Its size_t *lens array has no C# mapping; C# goes through nm_cs_stream_recv_batch. */
+%ignore nm_stream_recv_batch;

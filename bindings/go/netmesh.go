@@ -35,21 +35,32 @@ const sliceMS = 50
 func Version() string { return capi.Nm_version() }
 
 // Config configures a node. Start from DefaultConfig(): its zero value is not valid.
+//
+// IdentityFile, if set, is a path: both keys are loaded from it, or on first start saved to
+// it (mode 0600), so the node id and public key that peers know survive restarts.
+// SessionRateBytesPerSec, if set, paces each session: its backlogged streams share the rate
+// in proportion to their FairnessWeight, and a stream queues at most 1 MiB before
+// backpressure.
 type Config struct {
-	BindAddr           string        // "127.0.0.1:0"; "[::1]:0" for IPv6
-	PSK                [KeySize]byte // mesh-wide pre-shared key, required (all-zero is refused)
-	IdentitySeed       [KeySize]byte // ed25519 seed; all-zero = random identity
-	StaticPrivateKey   [KeySize]byte // X25519 key; all-zero = random
-	HeartbeatInterval  time.Duration // 5 s
-	HandshakeTimeout   time.Duration // per attempt, 5 s
-	HandshakeRetries   uint32        // attempts in all, 3
-	SessionTimeout     time.Duration // 30 s
-	StreamIdleTimeout  time.Duration // 5 min
-	MaxStreams         uint32        // per session, 4096
-	DefaultWindowBytes uint32        // window of streams a peer opens towards us, 65536
-	MaxEventBytes      uint32        // largest event sent or accepted, 16 MiB (fragmented above MaxEventSize)
-	DrainTimeout       time.Duration // how long DrainThenClose waits for acknowledgements, 5 s
-	Compat023          bool          // behave exactly like a net-mesh 0.23 node
+	BindAddr               string        // "127.0.0.1:0"; "[::1]:0" for IPv6
+	PSK                    [KeySize]byte // mesh-wide pre-shared key, required (all-zero is refused)
+	IdentitySeed           [KeySize]byte // ed25519 seed; all-zero = random identity
+	StaticPrivateKey       [KeySize]byte // X25519 key; all-zero = random
+	IdentityFile           string        // "" = none; else keys are loaded from / saved to it
+	HeartbeatInterval      time.Duration // 5 s
+	HandshakeTimeout       time.Duration // per attempt, 5 s
+	HandshakeRetries       uint32        // attempts in all, 3
+	SessionTimeout         time.Duration // 30 s
+	StreamIdleTimeout      time.Duration // 5 min
+	MaxStreams             uint32        // per session, 4096
+	DefaultWindowBytes     uint32        // window of streams a peer opens towards us, 65536
+	MaxEventBytes          uint32        // largest event sent or accepted, 16 MiB (fragmented above MaxEventSize)
+	DrainTimeout           time.Duration // how long DrainThenClose waits for acknowledgements, 5 s
+	Compat023              bool          // behave exactly like a net-mesh 0.23 node
+	SuspectAfter           time.Duration // a neighbour without heartbeats is Suspected, 60 s ...
+	FailAfter              time.Duration // ... then Failed (routes through it dropped), 90 s
+	PingwaveTTL            uint8         // hops our route announcements (pingwaves) travel, 8
+	SessionRateBytesPerSec uint64        // 0 = unpaced; else the most each session sends
 }
 
 // DefaultConfig returns the library's defaults (nm_node_config_init); set PSK before use.
@@ -58,17 +69,21 @@ func DefaultConfig() Config {
 	defer capi.DeleteNm_node_config_t(c)
 	capi.Nm_node_config_init(c)
 	return Config{
-		BindAddr:           "127.0.0.1:0", // bind_addr is not exposed through SWIG (see netmesh_go.i)
-		HeartbeatInterval:  ms(c.GetHeartbeat_interval_ms()),
-		HandshakeTimeout:   ms(c.GetHandshake_timeout_ms()),
-		HandshakeRetries:   uint32(c.GetHandshake_retries()),
-		SessionTimeout:     ms(c.GetSession_timeout_ms()),
-		StreamIdleTimeout:  ms(c.GetStream_idle_timeout_ms()),
-		MaxStreams:         uint32(c.GetMax_streams()),
-		DefaultWindowBytes: uint32(c.GetDefault_window_bytes()),
-		MaxEventBytes:      uint32(c.GetMax_event_bytes()),
-		DrainTimeout:       ms(c.GetDrain_timeout_ms()),
-		Compat023:          c.GetCompat_0_23() != 0,
+		BindAddr:               "127.0.0.1:0", // bind_addr is not exposed through SWIG (see netmesh_go.i)
+		HeartbeatInterval:      ms(c.GetHeartbeat_interval_ms()),
+		HandshakeTimeout:       ms(c.GetHandshake_timeout_ms()),
+		HandshakeRetries:       uint32(c.GetHandshake_retries()),
+		SessionTimeout:         ms(c.GetSession_timeout_ms()),
+		StreamIdleTimeout:      ms(c.GetStream_idle_timeout_ms()),
+		MaxStreams:             uint32(c.GetMax_streams()),
+		DefaultWindowBytes:     uint32(c.GetDefault_window_bytes()),
+		MaxEventBytes:          uint32(c.GetMax_event_bytes()),
+		DrainTimeout:           ms(c.GetDrain_timeout_ms()),
+		Compat023:              c.GetCompat_0_23() != 0,
+		SuspectAfter:           ms(c.GetSuspect_after_ms()),
+		FailAfter:              ms(c.GetFail_after_ms()),
+		PingwaveTTL:            c.GetPingwave_ttl(),
+		SessionRateBytesPerSec: c.GetSession_rate_bytes_per_sec(),
 	}
 }
 
@@ -89,9 +104,12 @@ func NewNode(cfg Config) (*Node, error) {
 	c := capi.NewNm_node_config_t()
 	defer capi.DeleteNm_node_config_t(c)
 	capi.Nm_node_config_init(c)
-	c.SetPsk(cfg.PSK[:])
-	c.SetIdentity_seed(cfg.IdentitySeed[:])
-	c.SetStatic_private_key(cfg.StaticPrivateKey[:])
+	// Pass copies of the keys: cgo checks the whole Go object a slice points into, and cfg
+	// holds strings, which may be Go pointers (cgo refuses "Go pointer to Go pointer").
+	psk, seed, priv := cfg.PSK, cfg.IdentitySeed, cfg.StaticPrivateKey
+	c.SetPsk(psk[:])
+	c.SetIdentity_seed(seed[:])
+	c.SetStatic_private_key(priv[:])
 	c.SetHeartbeat_interval_ms(toMS(cfg.HeartbeatInterval))
 	c.SetHandshake_timeout_ms(toMS(cfg.HandshakeTimeout))
 	c.SetHandshake_retries(uint(cfg.HandshakeRetries))
@@ -104,10 +122,14 @@ func NewNode(cfg Config) (*Node, error) {
 	if cfg.Compat023 {
 		c.SetCompat_0_23(1)
 	}
+	c.SetSuspect_after_ms(toMS(cfg.SuspectAfter))
+	c.SetFail_after_ms(toMS(cfg.FailAfter))
+	c.SetPingwave_ttl(cfg.PingwaveTTL)
+	c.SetSession_rate_bytes_per_sec(cfg.SessionRateBytesPerSec)
 
 	var h uintptr
 	if err := call("nm_node_new", func() capi.Enum_SS_nm_status {
-		return capi.Nm_go_node_new(c, cfg.BindAddr, &h)
+		return capi.Nm_go_node_new(c, cfg.BindAddr, cfg.IdentityFile, &h)
 	}); err != nil {
 		return nil, err
 	}
@@ -115,16 +137,18 @@ func NewNode(cfg Config) (*Node, error) {
 	n.h.Store(h)
 	// Identity and address never change: read them once so the getters cannot fail.
 	addr := make([]byte, addrMax)
+	var id uint64 // not &n.id, n.pub[:]: n holds a string (see the keys above)
+	var pub [KeySize]byte
 	err := errors.Join(
-		call("nm_node_id", func() capi.Enum_SS_nm_status { return capi.Nm_node_id(h, &n.id) }),
-		call("nm_node_public_key", func() capi.Enum_SS_nm_status { return capi.Nm_node_public_key(h, n.pub[:]) }),
+		call("nm_node_id", func() capi.Enum_SS_nm_status { return capi.Nm_node_id(h, &id) }),
+		call("nm_node_public_key", func() capi.Enum_SS_nm_status { return capi.Nm_node_public_key(h, pub[:]) }),
 		call("nm_node_local_addr", func() capi.Enum_SS_nm_status { return capi.Nm_node_local_addr(h, addr) }),
 	)
 	if err != nil {
 		capi.Nm_node_free(h)
 		return nil, err
 	}
-	n.addr = cString(addr)
+	n.id, n.pub, n.addr = id, pub, cString(addr)
 	// A forgotten node would keep its socket and threads: free it with the Go object.
 	runtime.SetFinalizer(n, (*Node).Close)
 	return n, nil

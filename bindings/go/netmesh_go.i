@@ -46,16 +46,19 @@
 %typemap(gotype) nm_node_t*, nm_stream_t* "uintptr"
 %typemap(in) nm_node_t*, nm_stream_t* %{ $1 = ($1_ltype)(uintptr_t)$input; %}
 
-/* The config's bind_addr is a borrowed const char*: a SWIG setter would have to leave a C
- * copy of the Go string behind (a leak per node, SWIG warning 451). nm_go_node_new takes it
- * as a parameter instead, whose C copy SWIG frees after the call. */
+/* The config's bind_addr and identity_file are borrowed const char*: a SWIG setter would
+ * have to leave a C copy of the Go string behind (a leak per node, SWIG warning 451).
+ * nm_go_node_new takes them as parameters instead, whose C copies SWIG frees after the call
+ * (the library copies both during nm_node_new). An empty identity_file is NULL: no file. */
 %ignore nm_node_config::bind_addr;
+%ignore nm_node_config::identity_file;
 %inline %{
 nm_status nm_go_node_new(const nm_node_config_t* config, const char* bind_addr,
-                         nm_node_t** out_node) {
+                         const char* identity_file, nm_node_t** out_node) {
   if (!config) return nm_node_new(NULL, out_node);
   nm_node_config_t c = *config;
   c.bind_addr = bind_addr;
+  c.identity_file = identity_file && *identity_file ? identity_file : NULL;
   return nm_node_new(&c, out_node);
 }
 %}
@@ -70,6 +73,26 @@ nm_status nm_go_node_new(const nm_node_config_t* config, const char* bind_addr,
 %ignore nm_stream_send_blocking;
 %ignore nm_node_new;
 
+/* nm_stream_recv_batch's lens array (with its length, max_events) as a []uint64. Where
+ * size_t is 64 bits the slice is passed as it is; elsewhere through a C copy. */
+%typemap(gotype) (size_t* lens, size_t max_events) "[]uint64"
+%typemap(in) (size_t* lens, size_t max_events) %{
+  $2 = (size_t)$input.len;
+  if (sizeof(size_t) == sizeof(uint64_t) || $2 == 0) {
+    $1 = ($1_ltype)$input.array;
+  } else {
+    $1 = ($1_ltype)calloc($2, sizeof(size_t)); /* NULL on failure: NM_ERR_INVALID_ARGUMENT */
+  }
+%}
+%typemap(argout) (size_t* lens, size_t max_events) %{
+  if (sizeof(size_t) != sizeof(uint64_t) && $1 && $2) {
+    for (size_t i = 0; i < $2; ++i) ((uint64_t*)$input.array)[i] = (uint64_t)$1[i];
+  }
+%}
+%typemap(freearg) (size_t* lens, size_t max_events) %{
+  if (sizeof(size_t) != sizeof(uint64_t) && $2) free($1);
+%}
+
 /* nm_node_all_stream_stats fills a C array of structs; Go allocates it here and reads each
  * element through its proxy (a pointer into the array, so no copy to delete). */
 %inline %{
@@ -78,4 +101,13 @@ nm_stream_stats_t* nm_go_stream_stats_array(size_t n) {
 }
 nm_stream_stats_t* nm_go_stream_stats_at(nm_stream_stats_t* array, size_t i) { return array + i; }
 void nm_go_stream_stats_array_free(nm_stream_stats_t* array) { free(array); }
+%}
+
+/* nm_node_routes likewise fills an array of nm_route_t. */
+%inline %{
+nm_route_t* nm_go_route_array(size_t n) {
+  return (nm_route_t*)calloc(n ? n : 1, sizeof(nm_route_t));
+}
+nm_route_t* nm_go_route_at(nm_route_t* array, size_t i) { return array + i; }
+void nm_go_route_array_free(nm_route_t* array) { free(array); }
 %}

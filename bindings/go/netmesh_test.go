@@ -9,6 +9,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -503,6 +505,14 @@ func TestBadInput(t *testing.T) {
 	cfg.HeartbeatInterval = 0
 	_, err = NewNode(cfg)
 	expectErr(t, err, ErrInvalidArgument)
+	cfg = testConfig(1)
+	cfg.SuspectAfter = 0
+	_, err = NewNode(cfg)
+	expectErr(t, err, ErrInvalidArgument)
+	cfg = testConfig(1)
+	cfg.FailAfter = cfg.SuspectAfter - time.Millisecond // need SuspectAfter <= FailAfter
+	_, err = NewNode(cfg)
+	expectErr(t, err, ErrInvalidArgument)
 	bad := DefaultStreamConfig()
 	bad.FairnessWeight = 0
 	_, err = a.OpenStream(b.ID(), 30, bad)
@@ -662,7 +672,9 @@ func TestIdentityFromSeed(t *testing.T) {
 func TestDefaultsAndVersion(t *testing.T) {
 	c := DefaultConfig()
 	if c.BindAddr != "127.0.0.1:0" || c.HeartbeatInterval != 5*time.Second || c.HandshakeTimeout != 5*time.Second ||
-		c.HandshakeRetries != 3 || c.StreamIdleTimeout != 300*time.Second || c.MaxStreams != 4096 || c.DefaultWindowBytes != 65536 {
+		c.HandshakeRetries != 3 || c.StreamIdleTimeout != 300*time.Second || c.MaxStreams != 4096 || c.DefaultWindowBytes != 65536 ||
+		c.IdentityFile != "" || c.SuspectAfter != 60*time.Second || c.FailAfter != 90*time.Second || c.PingwaveTTL != 8 ||
+		c.SessionRateBytesPerSec != 0 {
 		t.Fatalf("node defaults %+v", c)
 	}
 	if s := DefaultStreamConfig(); s != (StreamConfig{FireAndForget, 65536, 1, DrainThenClose}) {
@@ -682,6 +694,15 @@ func TestStreamIDFromKey(t *testing.T) {
 	}
 }
 
+// fdReadable says whether fd becomes readable within timeout (0: is readable now).
+func fdReadable(fd int, timeout time.Duration) bool {
+	var set syscall.FdSet
+	set.Bits[fd/64] |= 1 << (uint(fd) % 64)
+	tv := syscall.NsecToTimeval(int64(timeout))
+	n, err := syscall.Select(fd+1, &set, nil, nil, &tv)
+	return err == nil && n == 1
+}
+
 func TestEventFD(t *testing.T) {
 	a, b := testPair(t)
 	sa, sb := openBoth(t, a, b, 23, DefaultStreamConfig())
@@ -689,13 +710,7 @@ func TestEventFD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	readable := func(timeout time.Duration) bool {
-		var set syscall.FdSet
-		set.Bits[fd/64] |= 1 << (uint(fd) % 64)
-		tv := syscall.NsecToTimeval(int64(timeout))
-		n, err := syscall.Select(fd+1, &set, nil, nil, &tv)
-		return err == nil && n == 1
-	}
+	readable := func(timeout time.Duration) bool { return fdReadable(fd, timeout) }
 	if readable(0) {
 		t.Fatal("readable before any event")
 	}
@@ -786,23 +801,85 @@ func TestCloseWakesBlockedRecv(t *testing.T) {
 	}
 }
 
-// TestConnectVia: a reaches c through relay b (the routed handshake); b only forwards.
-func TestConnectVia(t *testing.T) {
-	cfg := testConfig(0x42)
-	a, b, c := testNodeWith(t, cfg), testNodeWith(t, cfg), testNodeWith(t, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, link := range [][2]*Node{{a, b}, {b, c}} {
-		if err := link[1].Allow(link[0].ID()); err != nil {
-			t.Fatal(err)
-		}
-		if err := link[0].Connect(ctx, link[1].LocalAddr(), link[1].PublicKey(), link[1].ID()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := a.ConnectVia(ctx, b.LocalAddr(), c.PublicKey(), c.ID()); err != nil {
+// The mesh (mirrors tests/capi/mesh_test.c): short heartbeat and failure-detector timers.
+func meshConfig() Config {
+	c := testConfig(0x42)
+	c.HeartbeatInterval = 100 * time.Millisecond
+	c.SuspectAfter = 300 * time.Millisecond
+	c.FailAfter = 600 * time.Millisecond
+	return c
+}
+
+// linkNodes makes a direct session between two nodes: b allows a, a dials b.
+func linkNodes(t *testing.T, a, b *Node) {
+	t.Helper()
+	if err := b.Allow(a.ID()); err != nil {
 		t.Fatal(err)
 	}
+	if err := a.Connect(within(5*time.Second), b.LocalAddr(), b.PublicKey(), b.ID()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// connectThrough makes a routed session from a to dest, handing the handshake to relay.
+// dest allows a first, as a responder does (the routed msg1 names its initiator, so the
+// library would also answer without it: mesh_test.c does not allow).
+func connectThrough(t *testing.T, a, relay, dest *Node) {
+	t.Helper()
+	if err := dest.Allow(a.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ConnectVia(within(5*time.Second), relay.LocalAddr(), dest.PublicKey(), dest.ID()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// meshChain is a - b - c: direct sessions a-b and b-c only.
+func meshChain(t *testing.T) (a, b, c *Node) {
+	t.Helper()
+	cfg := meshConfig()
+	a, b, c = testNodeWith(t, cfg), testNodeWith(t, cfg), testNodeWith(t, cfg)
+	linkNodes(t, a, b)
+	linkNodes(t, b, c)
+	return a, b, c
+}
+
+func routeTo(t *testing.T, n *Node, dest uint64) (Route, bool) {
+	t.Helper()
+	routes, err := n.Routes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range routes {
+		if r.Dest == dest {
+			return r, true
+		}
+	}
+	return Route{}, false
+}
+
+// waitForRoute polls n's routes for up to 3 s until it has one to dest of the given metric.
+func waitForRoute(t *testing.T, n *Node, dest uint64, metric uint32) Route {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		r, ok := routeTo(t, n, dest)
+		if ok && r.Metric == metric {
+			return r
+		}
+		if time.Now().After(deadline) {
+			routes, _ := n.Routes()
+			t.Fatalf("no route of metric %d to %d after 3 s: %+v", metric, dest, routes)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestConnectVia: a reaches c through relay b (the routed handshake, which b relays without
+// being able to read it), then a reliable stream a -> c delivers every event once, in order.
+func TestConnectVia(t *testing.T) {
+	a, b, c := meshChain(t)
+	connectThrough(t, a, b, c)
 	cfgStream := DefaultStreamConfig()
 	cfgStream.Reliability = Reliable
 	sa, sc := openBoth(t, a, c, 5, cfgStream)
@@ -810,8 +887,342 @@ func TestConnectVia(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectEvent(t, sc, "through b")
-	st, err := b.Stats()
-	if err != nil || st.Sessions != 2 {
-		t.Fatalf("relay stats %+v, %v: want 2 sessions (a and c only)", st, err)
+	const total = 200
+	next := uint32(0)
+	for i := uint32(0); i < total; i++ {
+		if _, err := sa.SendBlocking(within(5*time.Second), binary.LittleEndian.AppendUint32(nil, i)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Microsecond) // not a burst: one packet per event, each relayed by b
+		for {
+			got, err := sc.Recv(expired)
+			if err != nil {
+				break
+			}
+			if v := binary.LittleEndian.Uint32(got); v != next {
+				t.Fatalf("got event %d, want %d", v, next)
+			}
+			next++
+		}
+	}
+	for ; next < total; next++ {
+		got, err := sc.Recv(within(5 * time.Second))
+		if err != nil {
+			t.Fatalf("event %d: %v", next, err)
+		}
+		if v := binary.LittleEndian.Uint32(got); v != next {
+			t.Fatalf("got event %d, want %d", v, next)
+		}
+	}
+	if got, err := sc.Recv(within(100 * time.Millisecond)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("extra event %x, %v", got, err)
+	}
+	relay, end := mustNodeStats(t, b), mustNodeStats(t, c)
+	if relay.Sessions != 2 || relay.Forwarded < total || relay.DropAuthFailed != 0 {
+		t.Fatalf("relay stats %+v: want 2 sessions (a and c only), >= %d forwarded", relay, total)
+	}
+	if end.Sessions != 2 { // b and a
+		t.Fatalf("end stats %+v", end)
+	}
+}
+
+// expired is a context that has already ended: Recv and NextPeerEvent poll once with it.
+var expired = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+func TestRoutes(t *testing.T) {
+	a, b, c := meshChain(t)
+	// pingwaves: a learns c two hops away through b, and c learns a (as the C suite expects)
+	r := waitForRoute(t, a, c.ID(), 3)
+	if r.NextHop != b.ID() || r.Age < 0 || r.Age > 3*time.Second {
+		t.Fatalf("route a -> c: %+v (b is %d)", r, b.ID())
+	}
+	if r = waitForRoute(t, c, a.ID(), 3); r.NextHop != b.ID() {
+		t.Fatalf("route c -> a: %+v (b is %d)", r, b.ID())
+	}
+	// neighbours: metric 1, next hop the neighbour itself
+	for _, link := range [][2]*Node{{a, b}, {b, a}, {b, c}, {c, b}} {
+		r, ok := routeTo(t, link[0], link[1].ID())
+		if !ok || r.Metric != 1 || r.NextHop != link[1].ID() {
+			t.Fatalf("neighbour route %d -> %d: %+v, %v", link[0].ID(), link[1].ID(), r, ok)
+		}
+	}
+	if _, ok := routeTo(t, a, a.ID()); ok {
+		t.Fatal("a has a route to itself")
+	}
+	if st := mustNodeStats(t, a); st.PingwavesSent == 0 || st.PingwavesReceived == 0 {
+		t.Fatalf("node stats %+v", st)
+	}
+	// a lone node knows no routes; a closed one fails
+	lone := testNodeWith(t, meshConfig())
+	if routes, err := lone.Routes(); err != nil || len(routes) != 0 {
+		t.Fatalf("lone node routes %+v, %v", routes, err)
+	}
+	lone.Close()
+	_, err := lone.Routes()
+	expectErr(t, err, ErrInvalidHandle)
+}
+
+func TestPeerEvents(t *testing.T) {
+	cfg := meshConfig()
+	a, b := testNodeWith(t, cfg), testNodeWith(t, cfg)
+	fd, err := a.PeerEventFD()
+	if err != nil || fd < 0 {
+		t.Fatalf("peer event fd %d, %v", fd, err)
+	}
+	if fdReadable(fd, 0) {
+		t.Fatal("peer event fd readable before any event")
+	}
+	if _, err := a.NextPeerEvent(expired); !errors.Is(err, context.Canceled) {
+		t.Fatalf("poll with nothing queued: %v", err)
+	}
+	linkNodes(t, a, b)
+	if !fdReadable(fd, 2*time.Second) {
+		t.Fatal("peer event fd not readable after the session came up")
+	}
+	ev, err := a.NextPeerEvent(within(time.Second))
+	if err != nil || ev.Kind != PeerConnected || ev.PeerNodeID != b.ID() || ev.AtNs == 0 {
+		t.Fatalf("first event %+v, %v: want Connected for %d", ev, err, b.ID())
+	}
+	if fdReadable(fd, 0) {
+		t.Fatal("peer event fd readable with the queue empty")
+	}
+	start := time.Now()
+	if _, err := a.NextPeerEvent(within(50 * time.Millisecond)); !errors.Is(err, context.DeadlineExceeded) ||
+		time.Since(start) > time.Second {
+		t.Fatalf("got %v after %v, want context.DeadlineExceeded", err, time.Since(start))
+	}
+	if _, ok := routeTo(t, a, b.ID()); !ok {
+		t.Fatal("no route to the neighbour")
+	}
+
+	// b goes away: a suspects it (SuspectAfter 300 ms), then declares it failed (600 ms)
+	b.Close()
+	closed := time.Now()
+	var kinds []PeerEventKind
+	var failedAt time.Duration
+	for len(kinds) < 2 {
+		ev, err := a.NextPeerEvent(within(3 * time.Second))
+		if err != nil {
+			t.Fatalf("after %v, events %v: %v", time.Since(closed), kinds, err)
+		}
+		if ev.PeerNodeID != b.ID() {
+			t.Fatalf("event for unknown peer: %+v", ev)
+		}
+		kinds = append(kinds, ev.Kind)
+		failedAt = time.Since(closed)
+	}
+	if kinds[0] != PeerSuspected || kinds[1] != PeerFailed {
+		t.Fatalf("events %v, want [Suspected Failed]", kinds)
+	}
+	t.Logf("failure declared %v after close", failedAt)
+	// from the last heartbeat heard, at most one interval before the close (as the C suite)
+	if failedAt < cfg.FailAfter-cfg.HeartbeatInterval-50*time.Millisecond {
+		t.Fatalf("failed after only %v", failedAt)
+	}
+	if _, ok := routeTo(t, a, b.ID()); ok {
+		t.Fatal("route through the failed neighbour kept")
+	}
+	if PeerFailed.String() != "Failed" || PeerEventKind(9).String() != "PeerEventKind(9)" {
+		t.Fatalf("kind names %v, %v", PeerFailed, PeerEventKind(9))
+	}
+}
+
+// TestPeerEventsShutdown: a blocked NextPeerEvent returns ErrShutdown when the node closes.
+func TestPeerEventsShutdown(t *testing.T) {
+	a := testNodeWith(t, meshConfig())
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.NextPeerEvent(context.Background())
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrShutdown) && !errors.Is(err, ErrInvalidHandle) {
+			t.Fatalf("got %v, want ErrShutdown or ErrInvalidHandle", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("NextPeerEvent still blocked after Close")
+	}
+	_, err := a.PeerEventFD()
+	expectErr(t, err, ErrInvalidHandle)
+}
+
+func TestIdentityFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "node.identity")
+	cfg := testConfig(0x42)
+	cfg.IdentityFile = path
+	cfg.BindAddr = strings.Clone(cfg.BindAddr) // strings in Go memory, as from flags or files
+	first, err := NewNode(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, key := first.ID(), first.PublicKey()
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("identity file: %v, %v", fi, err)
+	}
+	again := testNodeWith(t, cfg) // same file: same identity
+	if again.ID() != id || again.PublicKey() != key {
+		t.Fatalf("after restart: id %d key %x, want id %d key %x", again.ID(), again.PublicKey(), id, key)
+	}
+	other := testNode(t, 0x42) // no file: a fresh random identity
+	if other.ID() == id || other.PublicKey() == key {
+		t.Fatal("a node without the file has the same identity")
+	}
+	// the restored identity is the one peers know: they handshake with the remembered key
+	if err := again.Allow(other.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Connect(within(5*time.Second), again.LocalAddr(), key, id); err != nil {
+		t.Fatal(err)
+	}
+	// a file that is not an identity is refused, not overwritten
+	bad := filepath.Join(t.TempDir(), "garbage")
+	if err := os.WriteFile(bad, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.IdentityFile = bad
+	_, err = NewNode(cfg)
+	expectErr(t, err, ErrInvalidArgument)
+	if data, _ := os.ReadFile(bad); string(data) != "not a key" {
+		t.Fatalf("bad identity file rewritten: %q", data)
+	}
+}
+
+func TestRecvBatch(t *testing.T) {
+	a, b := testPair(t)
+	cfg := DefaultStreamConfig()
+	cfg.Reliability = Reliable
+	sa, sb := openBoth(t, a, b, 50, cfg)
+	waitPending := func(n uint64) {
+		t.Helper()
+		for tries := 0; tries < 200 && mustStats(t, sb).InboundPending < n; tries++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if st := mustStats(t, sb); st.InboundPending != n {
+			t.Fatalf("pending %d, want %d", st.InboundPending, n)
+		}
+	}
+	want := []string{"alpha", "be", "", "delta", "epsilon"}
+	var events [][]byte
+	for _, w := range want {
+		events = append(events, []byte(w))
+	}
+	if n, err := sa.Send(events...); err != nil || n != len(want) {
+		t.Fatalf("send: %d, %v", n, err)
+	}
+	waitPending(uint64(len(want)))
+	got, err := sb.RecvBatch(within(2*time.Second), 3) // at most 3
+	if err != nil || len(got) != 3 {
+		t.Fatalf("batch of 3: %q, %v", got, err)
+	}
+	rest, err := sb.RecvBatch(within(2*time.Second), 16) // what is left, no more
+	if err != nil || len(rest) != 2 {
+		t.Fatalf("rest: %q, %v", rest, err)
+	}
+	for i, e := range append(got, rest...) {
+		if string(e) != want[i] {
+			t.Fatalf("event %d: %q, want %q", i, e, want[i])
+		}
+	}
+	got[0] = append(got[0], "!!!"...) // events do not share capacity
+	if string(got[1]) != "be" {
+		t.Fatalf("append to one event overwrote the next: %q", got[1])
+	}
+
+	// larger than the initial buffer (512 bytes per event asked for): the batch stops before
+	// an event that does not fit, and one that does not fit alone gets a buffer of its size
+	small, big := bytes.Repeat([]byte{1}, 100), bytes.Repeat([]byte{2}, 3000)
+	if _, err := sa.Send(small, big, small); err != nil {
+		t.Fatal(err)
+	}
+	waitPending(3)
+	got, err = sb.RecvBatch(within(2*time.Second), 2) // 1024-byte buffer
+	if err != nil || len(got) != 1 || !bytes.Equal(got[0], small) {
+		t.Fatalf("first batch: %d events, %v", len(got), err)
+	}
+	got, err = sb.RecvBatch(within(2*time.Second), 1) // 512-byte buffer, grown to 3000
+	if err != nil || len(got) != 1 || !bytes.Equal(got[0], big) {
+		t.Fatalf("big event: %d events, %v", len(got), err)
+	}
+	got, err = sb.RecvBatch(within(2*time.Second), 8)
+	if err != nil || len(got) != 1 || !bytes.Equal(got[0], small) {
+		t.Fatalf("last event: %d events, %v", len(got), err)
+	}
+
+	// waits like Recv; an ended context polls; at least one event must be asked for
+	start := time.Now()
+	if _, err := sb.RecvBatch(within(50*time.Millisecond), 4); !errors.Is(err, context.DeadlineExceeded) ||
+		time.Since(start) < 45*time.Millisecond {
+		t.Fatalf("got %v after %v, want context.DeadlineExceeded", err, time.Since(start))
+	}
+	if _, err := sb.RecvBatch(expired, 4); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		sa.Send([]byte("late"))
+	}()
+	if got, err := sb.RecvBatch(within(2*time.Second), 4); err != nil || len(got) != 1 || string(got[0]) != "late" {
+		t.Fatalf("blocking batch: %q, %v", got, err)
+	}
+	_, err = sb.RecvBatch(within(time.Second), 0)
+	expectErr(t, err, ErrInvalidArgument)
+	if err := sb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = sb.RecvBatch(within(time.Second), 4)
+	expectErr(t, err, ErrInvalidHandle)
+}
+
+// TestSessionPacing: a paced session (10 MB/s) still delivers, in order, and no faster than
+// its rate allows.
+func TestSessionPacing(t *testing.T) {
+	const rate = 10_000_000
+	cfg := testConfig(0x42)
+	cfg.SessionRateBytesPerSec = rate
+	cfg.DefaultWindowBytes = 1 << 20
+	a, b := testPairWith(t, cfg)
+	sc := DefaultStreamConfig()
+	sc.Reliability = Reliable
+	sc.WindowBytes = 1 << 20
+	sa, sb := openBoth(t, a, b, 60, sc)
+	const total, size = 300, 1000
+	events := make([][]byte, total)
+	for i := range events {
+		events[i] = make([]byte, size)
+		binary.LittleEndian.PutUint32(events[i], uint32(i))
+	}
+	start := time.Now()
+	if n, err := sa.SendBlocking(within(5*time.Second), events...); err != nil || n != total {
+		t.Fatalf("send: %d, %v", n, err)
+	}
+	for next := 0; next < total; {
+		got, err := sb.RecvBatch(within(4*time.Second), 64)
+		if err != nil {
+			t.Fatalf("after %d events: %v", next, err)
+		}
+		for _, e := range got {
+			if len(e) != size || binary.LittleEndian.Uint32(e) != uint32(next) {
+				t.Fatalf("event %d: %d bytes, number %d", next, len(e), binary.LittleEndian.Uint32(e))
+			}
+			next++
+		}
+	}
+	elapsed := time.Since(start)
+	t.Logf("%d bytes paced at %d B/s in %v", total*size, rate, elapsed)
+	// the pacer starts with a full bucket of 2 ms of rate; the rest waits for tokens
+	if floor := time.Duration(float64(total*size-rate*2/1000) / rate * float64(time.Second)); elapsed < floor {
+		t.Fatalf("%d bytes took %v: faster than %d B/s allows (%v)", total*size, elapsed, rate, floor)
 	}
 }

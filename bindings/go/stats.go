@@ -23,6 +23,17 @@ type NodeStats struct {
 	DropUnexpectedHandshake uint64
 	DropUnknownSubprotocol  uint64
 	DropBadGrant            uint64
+	DropUnknownStream       uint64 // grants, ACKs, NACKs for streams that do not exist
+	DropBadFragment         uint64 // fragments that belong to no event in progress
+	DropOverWindow          uint64 // data beyond the receiving stream's credit window
+	GrantsClamped           uint64 // grants for more than was ever sent (applied up to it)
+	IgnoredMeshPackets      uint64 // keep-alives; pingwaves not from a live neighbour
+	// Mesh.
+	PingwavesSent     uint64
+	PingwavesReceived uint64
+	Forwarded         uint64 // routed packets relayed for others (never decrypted)
+	ForwardNoRoute    uint64
+	ForwardTTLExpired uint64
 	// Fault injection (SetImpairment), both directions summed.
 	ImpairSeen            uint64
 	ImpairDroppedLoss     uint64
@@ -82,6 +93,16 @@ func nodeStatsFrom(c capi.Nm_node_stats_t) NodeStats {
 		DropUnexpectedHandshake: c.GetDrop_unexpected_handshake(),
 		DropUnknownSubprotocol:  c.GetDrop_unknown_subprotocol(),
 		DropBadGrant:            c.GetDrop_bad_grant(),
+		DropUnknownStream:       c.GetDrop_unknown_stream(),
+		DropBadFragment:         c.GetDrop_bad_fragment(),
+		DropOverWindow:          c.GetDrop_over_window(),
+		GrantsClamped:           c.GetGrants_clamped(),
+		IgnoredMeshPackets:      c.GetIgnored_mesh_packets(),
+		PingwavesSent:           c.GetPingwaves_sent(),
+		PingwavesReceived:       c.GetPingwaves_received(),
+		Forwarded:               c.GetForwarded(),
+		ForwardNoRoute:          c.GetForward_no_route(),
+		ForwardTTLExpired:       c.GetForward_ttl_expired(),
 		ImpairSeen:              c.GetImpair_seen(),
 		ImpairDroppedLoss:       c.GetImpair_dropped_loss(),
 		ImpairDroppedBurst:      c.GetImpair_dropped_burst(),

@@ -185,6 +185,46 @@ func (s *Stream) Recv(ctx context.Context) ([]byte, error) {
 	}
 }
 
+// recvBatchBufSize bounds the buffer RecvBatch starts with (recvBufSize per event up to
+// it); an event that does not fit ends the batch, and a first event that does not fit is
+// retried with a buffer of its size.
+const recvBatchBufSize = 64 << 10
+
+// RecvBatch returns up to maxEvents events in one call, in order: it waits like Recv for
+// the first, then takes what is already queued after it. The events share one buffer; each
+// has its own capacity, so appending to one does not overwrite another. maxEvents < 1 is
+// ErrInvalidArgument.
+func (s *Stream) RecvBatch(ctx context.Context, maxEvents int) ([][]byte, error) {
+	maxEvents = max(maxEvents, 0) // 0: the library refuses an empty lens array
+	buf := make([]byte, min(maxEvents, recvBatchBufSize/recvBufSize)*recvBufSize)
+	lens := make([]uint64, maxEvents)
+	for {
+		var count uint64
+		err := s.do("nm_stream_recv_batch", func(h uintptr) capi.Enum_SS_nm_status {
+			return capi.Nm_stream_recv_batch(h, buf, lens, &count, sliceTimeout(ctx))
+		})
+		switch {
+		case err == nil:
+			out := make([][]byte, count)
+			pos := uint64(0)
+			for i := range out {
+				end := pos + lens[i]
+				out[i] = buf[pos:end:end]
+				pos = end
+			}
+			return out, nil
+		case errors.Is(err, ErrBufferTooSmall) && lens[0] > uint64(len(buf)):
+			buf = make([]byte, lens[0]) // the first event stays queued: fetch again, now it fits
+		case errors.Is(err, ErrTimeout):
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+		default:
+			return nil, err
+		}
+	}
+}
+
 // Stats returns the stream's counters (also after CloseStream: Active is then false).
 func (s *Stream) Stats() (StreamStats, error) {
 	c := capi.NewNm_stream_stats_t()

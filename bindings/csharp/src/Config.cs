@@ -16,6 +16,10 @@ namespace Netmesh
         public byte[] IdentitySeed { get; set; }
         /// <summary>X25519 private key; all-zero = random.</summary>
         public byte[] StaticPrivateKey { get; set; }
+        /// <summary>null (the default) = none. A path: both keys are loaded from it, or on first
+        /// start saved to it (mode 0600), so the node id and public key peers know survive
+        /// restarts. An existing file wins over IdentitySeed and StaticPrivateKey.</summary>
+        public string IdentityFile { get; set; }
         public TimeSpan HeartbeatInterval { get; set; }
         /// <summary>Per attempt.</summary>
         public TimeSpan HandshakeTimeout { get; set; }
@@ -32,6 +36,18 @@ namespace Netmesh
         public TimeSpan DrainTimeout { get; set; }
         /// <summary>Behave exactly like a net-mesh 0.23 node (no netmesh extensions).</summary>
         public bool Compat023 { get; set; }
+        /// <summary>A neighbour without heartbeats this long is Suspected (a
+        /// <see cref="PeerEvent"/>) ...</summary>
+        public TimeSpan SuspectAfter { get; set; }
+        /// <summary>... and Failed after this long (at least SuspectAfter): routes through it are
+        /// dropped.</summary>
+        public TimeSpan FailAfter { get; set; }
+        /// <summary>Hops our route announcements (pingwaves) travel.</summary>
+        public byte PingwaveTtl { get; set; }
+        /// <summary>0 = unpaced. Otherwise each session sends at most this many bytes per second,
+        /// shared by its backlogged streams in proportion to their FairnessWeight; a stream queues
+        /// at most 1 MiB before backpressure.</summary>
+        public ulong SessionRateBytesPerSec { get; set; }
 
         public NodeConfig()
         {
@@ -42,6 +58,7 @@ namespace Netmesh
                 Psk = c.psk;
                 IdentitySeed = c.identity_seed;
                 StaticPrivateKey = c.static_private_key;
+                IdentityFile = c.identity_file;
                 HeartbeatInterval = TimeSpan.FromMilliseconds(c.heartbeat_interval_ms);
                 HandshakeTimeout = TimeSpan.FromMilliseconds(c.handshake_timeout_ms);
                 HandshakeRetries = c.handshake_retries;
@@ -52,11 +69,15 @@ namespace Netmesh
                 MaxEventBytes = c.max_event_bytes;
                 DrainTimeout = TimeSpan.FromMilliseconds(c.drain_timeout_ms);
                 Compat023 = c.compat_0_23 != 0;
+                SuspectAfter = TimeSpan.FromMilliseconds(c.suspect_after_ms);
+                FailAfter = TimeSpan.FromMilliseconds(c.fail_after_ms);
+                PingwaveTtl = c.pingwave_ttl;
+                SessionRateBytesPerSec = c.session_rate_bytes_per_sec;
             }
         }
 
-        /// <summary>The native struct; the caller disposes it. bind_addr is passed separately
-        /// (see nm_cs_node_new in netmesh_csharp.i).</summary>
+        /// <summary>The native struct; the caller disposes it. bind_addr and identity_file are
+        /// passed separately (see nm_cs_node_new in netmesh_csharp.i).</summary>
         internal nm_node_config_t ToNative()
         {
             var c = new nm_node_config_t();
@@ -76,6 +97,10 @@ namespace Netmesh
                 c.max_event_bytes = MaxEventBytes;
                 c.drain_timeout_ms = Ms(DrainTimeout);
                 c.compat_0_23 = (byte)(Compat023 ? 1 : 0);
+                c.suspect_after_ms = Ms(SuspectAfter);
+                c.fail_after_ms = Ms(FailAfter);
+                c.pingwave_ttl = PingwaveTtl;
+                c.session_rate_bytes_per_sec = SessionRateBytesPerSec;
                 return c;
             }
             catch

@@ -1,7 +1,9 @@
 using System;
+using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading;
+using System.Threading.Tasks;
 using Netmesh.Native;
 
 namespace Netmesh
@@ -16,11 +18,14 @@ namespace Netmesh
         internal readonly IntPtr Handle;
         int disposed;
 
+        /// <summary>How often <see cref="NextPeerEventAsync"/> looks at its cancellation token.</summary>
+        static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
+
         public Node(NodeConfig config)
         {
             if (config == null) throw new ArgumentNullException(nameof(config));
             using (var c = config.ToNative())
-                Errors.Check(netmesh.nm_cs_node_new(c, config.BindAddress, out Handle), "nm_node_new");
+                Errors.Check(netmesh.nm_cs_node_new(c, config.BindAddress, config.IdentityFile, out Handle), "nm_node_new");
         }
 
         public ulong Id
@@ -79,6 +84,29 @@ namespace Netmesh
             if (address == null) throw new ArgumentNullException(nameof(address));
             Library.CheckKey(peerPublicKey, nameof(peerPublicKey));
             Errors.Check(netmesh.nm_node_connect(Handle, address, peerPublicKey, peerNodeId), "nm_node_connect");
+            GC.KeepAlive(this);
+        }
+
+        /// <summary>Initiator, routed form: the handshake travels behind a routing header to
+        /// relayAddress, which forwards it towards peerNodeId over the mesh; relayAddress may be
+        /// the peer itself (how a started net-mesh 0.23 node accepts new peers). The session's
+        /// traffic follows the mesh's routes. Blocks like <see cref="Connect"/>.</summary>
+        public void ConnectVia(string relayAddress, byte[] peerPublicKey, ulong peerNodeId)
+        {
+            if (relayAddress == null) throw new ArgumentNullException(nameof(relayAddress));
+            Library.CheckKey(peerPublicKey, nameof(peerPublicKey));
+            Errors.Check(netmesh.nm_node_connect_via(Handle, relayAddress, peerPublicKey, peerNodeId),
+                         "nm_node_connect_via");
+            GC.KeepAlive(this);
+        }
+
+        /// <summary>Responder: let peerNodeId handshake with this node from now on (also later
+        /// re-handshakes), without waiting. A direct handshake does not name its sender, so only
+        /// peers allowed here, by <see cref="Accept"/>, or dialled with <see cref="Connect"/> can
+        /// open a session with this node.</summary>
+        public void AllowPeer(ulong peerNodeId)
+        {
+            Errors.Check(netmesh.nm_node_allow_peer(Handle, peerNodeId), "nm_node_allow_peer");
             GC.KeepAlive(this);
         }
 
@@ -178,6 +206,99 @@ namespace Netmesh
                     netmesh.delete_nm_stream_stats_array(array);
                 }
             }
+        }
+
+        /// <summary>The routes the node knows (direct neighbours: metric 1, NextHop == Dest).</summary>
+        public IReadOnlyList<Route> Routes()
+        {
+            ulong count;
+            Errors.Check(netmesh.nm_node_routes(Handle, null, 0, out count), "nm_node_routes");
+            while (true)
+            {
+                // Routes may appear between the sizing call and this one: retry until they fit.
+                int capacity = (int)count + 4;
+                var array = netmesh.new_nm_route_array(capacity);
+                try
+                {
+                    Errors.Check(netmesh.nm_node_routes(Handle, array, (ulong)capacity, out count), "nm_node_routes");
+                    GC.KeepAlive(this);
+                    if (count > (ulong)capacity) continue;
+                    var result = new Route[count];
+                    for (int i = 0; i < result.Length; i++)
+                        using (var item = netmesh.nm_route_array_getitem(array, i))
+                            result[i] = new Route(item);
+                    return Array.AsReadOnly(result);
+                }
+                finally
+                {
+                    netmesh.delete_nm_route_array(array);
+                }
+            }
+        }
+
+        /// <summary>The next peer event (connected, suspected, failed, recovered), oldest first; the
+        /// node keeps the latest 1024. TimeSpan.Zero = don't wait, Timeout.InfiniteTimeSpan =
+        /// forever; throws <see cref="NetmeshTimeoutException"/> when none comes in time.</summary>
+        public PeerEvent NextPeerEvent(TimeSpan timeout)
+        {
+            using (var e = new nm_peer_event_t())
+            {
+                Errors.Check(netmesh.nm_node_next_peer_event(Handle, e, Library.TimeoutMs(timeout)),
+                             "nm_node_next_peer_event");
+                GC.KeepAlive(this);
+                return new PeerEvent(e);
+            }
+        }
+
+        /// <summary>Like <see cref="NextPeerEvent"/> but returns false (and null) on timeout.</summary>
+        public bool TryNextPeerEvent(TimeSpan timeout, out PeerEvent peerEvent)
+        {
+            peerEvent = null;
+            using (var e = new nm_peer_event_t())
+            {
+                nm_status s = netmesh.nm_node_next_peer_event(Handle, e, Library.TimeoutMs(timeout));
+                GC.KeepAlive(this);
+                if (s == nm_status.NM_ERR_TIMEOUT) return false;
+                Errors.Check(s, "nm_node_next_peer_event");
+                peerEvent = new PeerEvent(e);
+                return true;
+            }
+        }
+
+        /// <summary>The next peer event without blocking the caller. Like
+        /// <see cref="Stream.ReceiveAsync"/>, this occupies a thread-pool thread, waiting in short
+        /// slices so that cancellation is noticed within about 50 ms.</summary>
+        public Task<PeerEvent> NextPeerEventAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return Task.Run(() =>
+            {
+                PeerEvent ev;
+                while (!TryNextPeerEvent(PollInterval, out ev)) cancellationToken.ThrowIfCancellationRequested();
+                return ev;
+            }, cancellationToken);
+        }
+
+        /// <summary>A file descriptor readable while peer events are queued (and once the node
+        /// shuts down). Owned by the node. See <see cref="WaitForPeerEvents"/>.</summary>
+        public int PeerEventFd
+        {
+            get
+            {
+                int fd;
+                Errors.Check(netmesh.nm_node_peer_event_fd(Handle, out fd), "nm_node_peer_event_fd");
+                GC.KeepAlive(this);
+                return fd;
+            }
+        }
+
+        /// <summary>Waits until a peer event is queued (or the node is shutting down); false on
+        /// timeout. Like poll() on the peer event fd in C. Linux only (libc poll).</summary>
+        public bool WaitForPeerEvents(TimeSpan timeout)
+        {
+            var p = new PollFd { Fd = PeerEventFd, Events = 1 /* POLLIN */ };
+            int r = poll(ref p, 1, Library.TimeoutMs(timeout));
+            GC.KeepAlive(this); // the fd belongs to the node: keep it open during poll
+            return r > 0;
         }
 
         /// <summary>Waits until some stream of this node has unread events (or the node is shutting

@@ -9,7 +9,7 @@ namespace Netmesh
         public ulong StreamId { get; }
         /// <summary>Next sequence number to send.</summary>
         public ulong TxSeq { get; }
-        /// <summary>Highest received sequence + 1.</summary>
+        /// <summary>Highest sequence received (0 before any), as net-mesh.</summary>
         public ulong RxSeq { get; }
         /// <summary>Events received, not yet read.</summary>
         public ulong InboundPending { get; }
@@ -94,6 +94,23 @@ namespace Netmesh
         public ulong DropUnexpectedHandshake { get; }
         public ulong DropUnknownSubprotocol { get; }
         public ulong DropBadGrant { get; }
+        /// <summary>Grants, ACKs, NACKs for streams that do not exist.</summary>
+        public ulong DropUnknownStream { get; }
+        /// <summary>Fragments that belong to no event in progress.</summary>
+        public ulong DropBadFragment { get; }
+        /// <summary>Data beyond the receiving stream's credit window.</summary>
+        public ulong DropOverWindow { get; }
+        /// <summary>Grants for more than was ever sent (applied up to it).</summary>
+        public ulong GrantsClamped { get; }
+        /// <summary>Keep-alives; pingwaves not from a live neighbour.</summary>
+        public ulong IgnoredMeshPackets { get; }
+        // mesh
+        public ulong PingwavesSent { get; }
+        public ulong PingwavesReceived { get; }
+        /// <summary>Routed packets relayed for others (never decrypted).</summary>
+        public ulong Forwarded { get; }
+        public ulong ForwardNoRoute { get; }
+        public ulong ForwardTtlExpired { get; }
         // fault injection (Node.SetImpairment), both directions summed
         public ulong ImpairSeen { get; }
         public ulong ImpairDroppedLoss { get; }
@@ -121,6 +138,16 @@ namespace Netmesh
             DropUnexpectedHandshake = s.drop_unexpected_handshake;
             DropUnknownSubprotocol = s.drop_unknown_subprotocol;
             DropBadGrant = s.drop_bad_grant;
+            DropUnknownStream = s.drop_unknown_stream;
+            DropBadFragment = s.drop_bad_fragment;
+            DropOverWindow = s.drop_over_window;
+            GrantsClamped = s.grants_clamped;
+            IgnoredMeshPackets = s.ignored_mesh_packets;
+            PingwavesSent = s.pingwaves_sent;
+            PingwavesReceived = s.pingwaves_received;
+            Forwarded = s.forwarded;
+            ForwardNoRoute = s.forward_no_route;
+            ForwardTtlExpired = s.forward_ttl_expired;
             ImpairSeen = s.impair_seen;
             ImpairDroppedLoss = s.impair_dropped_loss;
             ImpairDroppedBurst = s.impair_dropped_burst;

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
@@ -21,6 +22,8 @@ namespace Netmesh
         // the library reports an event larger than it (NM_ERR_BUFFER_TOO_SMALL).
         [ThreadStatic] static byte[] scratch;
         const int ScratchMax = 64 * 1024;
+        // The same for ReceiveBatch, which wants room for many events at once: starts at ScratchMax.
+        [ThreadStatic] static byte[] batchScratch;
 
         public Node Node { get; }
         public ulong PeerNodeId { get; }
@@ -133,6 +136,69 @@ namespace Netmesh
                 // the thread's scratch only up to ScratchMax; fragmented events can be megabytes.
                 buf = new byte[(int)len];
                 if (len <= ScratchMax) scratch = buf;
+            }
+        }
+
+        /// <summary>Receives up to maxEvents events in one call (one lock round trip, one credit
+        /// decision), in order: waits like <see cref="Receive(TimeSpan)"/> for the first, then takes
+        /// what is queued after it. Throws <see cref="NetmeshTimeoutException"/> when nothing
+        /// arrives in time. Events of any size are returned (the receive buffer grows as needed).</summary>
+        public IReadOnlyList<byte[]> ReceiveBatch(int maxEvents, TimeSpan timeout)
+        {
+            IReadOnlyList<byte[]> events;
+            Errors.Check(RecvBatch(maxEvents, Library.TimeoutMs(timeout), out events), "nm_stream_recv_batch");
+            return events;
+        }
+
+        /// <summary>Like <see cref="ReceiveBatch"/> but returns false (and null) on timeout.</summary>
+        public bool TryReceiveBatch(int maxEvents, TimeSpan timeout, out IReadOnlyList<byte[]> events)
+        {
+            nm_status s = RecvBatch(maxEvents, Library.TimeoutMs(timeout), out events);
+            if (s == nm_status.NM_ERR_TIMEOUT) return false;
+            Errors.Check(s, "nm_stream_recv_batch");
+            return true;
+        }
+
+        nm_status RecvBatch(int maxEvents, int timeoutMs, out IReadOnlyList<byte[]> events)
+        {
+            if (maxEvents < 1) throw new ArgumentOutOfRangeException(nameof(maxEvents), "must be at least 1");
+            events = null;
+            var lens = new ulong[maxEvents];
+            byte[] buf = batchScratch ?? (batchScratch = new byte[ScratchMax]);
+            while (true)
+            {
+                ulong count;
+                nm_status s = netmesh.nm_cs_stream_recv_batch(Handle, buf, (ulong)buf.Length, lens, (ulong)maxEvents,
+                                                              out count, timeoutMs);
+                GC.KeepAlive(this);
+                if (s != nm_status.NM_ERR_BUFFER_TOO_SMALL)
+                {
+                    if (s == nm_status.NM_OK)
+                    {
+                        var result = new byte[count][];
+                        int pos = 0;
+                        for (int i = 0; i < result.Length; i++)
+                        {
+                            int len = (int)lens[i];
+                            if (buf != batchScratch && result.Length == 1 && len == buf.Length)
+                            {
+                                result[i] = buf; // a one-off buffer sized for this event: no copy
+                            }
+                            else
+                            {
+                                result[i] = new byte[len];
+                                Buffer.BlockCopy(buf, pos, result[i], 0, len);
+                            }
+                            pos += len;
+                        }
+                        events = Array.AsReadOnly(result);
+                    }
+                    return s; // the caller reads the error detail next, still on this thread
+                }
+                // The first event does not fit and stayed queued: read it again into a buffer of
+                // its size (the batch then holds just that event). Fragmented events can be
+                // megabytes, so such a buffer is never kept as the thread's scratch.
+                buf = new byte[(int)lens[0]];
             }
         }
 

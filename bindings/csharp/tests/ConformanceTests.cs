@@ -517,6 +517,16 @@ namespace Netmesh.Tests
             Assert.AreEqual(TimeSpan.FromMilliseconds(5000), c.DrainTimeout);
             Assert.IsFalse(c.Compat023);
             Assert.AreEqual(new byte[32], c.Psk);
+            Assert.IsNull(c.IdentityFile);
+            Assert.AreEqual(TimeSpan.FromMilliseconds(60000), c.SuspectAfter);
+            Assert.AreEqual(TimeSpan.FromMilliseconds(90000), c.FailAfter);
+            Assert.AreEqual(8, c.PingwaveTtl);
+            Assert.AreEqual(0, c.SessionRateBytesPerSec);
+            // the new fields reach the library: it checks 0 < SuspectAfter <= FailAfter
+            var swapped = TestConfig(1);
+            swapped.SuspectAfter = TimeSpan.FromSeconds(2);
+            swapped.FailAfter = TimeSpan.FromSeconds(1);
+            StringAssert.Contains("suspect_after_ms", Assert.Throws<NetmeshArgumentException>(() => new Node(swapped)).Detail);
             var imp = new Impairment();
             Assert.AreEqual(0.0, imp.Loss);
             Assert.AreEqual(TimeSpan.FromMilliseconds(200), imp.RateQueueLimit);
