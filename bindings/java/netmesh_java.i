@@ -6,7 +6,9 @@
  *  - a failing nm_status is thrown from the JNI glue as a dev.netmesh.NetmeshException
  *    subclass, with nm_last_error_message() read right there, on the calling thread, before
  *    anything else can overwrite it; freed by that, out-params become return values;
- *  - keys and event batches are byte[]; receive buffers are direct ByteBuffers (no copy);
+ *  - keys and event batches are byte[]; receive buffers are direct ByteBuffers (no copy),
+ *    and a batch receive's event sizes come back in an int[];
+ *  - arrays of structs (stream stats, routes) are carrays.i arrays the caller sizes;
  *  - uint64_t is a Java long (two's complement: UINT64_MAX reads as -1).
  * The idiomatic layer (package dev.netmesh) is written against this. */
 
@@ -54,6 +56,8 @@ static void nmj_throw(JNIEnv* jenv, nm_status status, jlong value) {
   if (!bytes) return;
   (*jenv)->SetByteArrayRegion(jenv, bytes, 0, (jsize)len, (const jbyte*)detail);
   ex = (*jenv)->CallStaticObjectMethod(jenv, cls, of, (jint)status, bytes, value);
+  /* of() itself threw (an Error): that one is pending; else checked, as -Xcheck:jni wants */
+  if ((*jenv)->ExceptionCheck(jenv)) return;
   if (ex) (*jenv)->Throw(jenv, (jthrowable)ex);
 }
 %}
@@ -69,7 +73,7 @@ static void nmj_throw(JNIEnv* jenv, nm_status status, jlong value) {
  * "ret" runs after argout and freearg, so out-values are stored and arrays released
  * before the exception is raised. jresult is SWIG's name for the JNI return value. */
 %typemap(ret) nm_status "if ($1 != NM_OK) nmj_throw(jenv, $1, 0);"
-%typemap(ret) nm_status nm_bind_send_frames, nm_status nm_stream_recv
+%typemap(ret) nm_status nm_bind_send_frames, nm_status nm_stream_recv, nm_status nm_stream_recv_batch
   "if ($1 != NM_OK) nmj_throw(jenv, $1, jresult);"
 
 /* Status-only functions are void in Java. (A function missing from these lists still
@@ -96,6 +100,9 @@ NM_VOID(nm_node_config_init)
 NM_VOID(nm_node_free)
 NM_VOID(nm_node_stats)
 NM_VOID(nm_node_connect)
+NM_VOID(nm_node_connect_via)
+NM_VOID(nm_node_allow_peer)
+NM_VOID(nm_node_next_peer_event)
 NM_VOID(nm_node_accept)
 NM_VOID(nm_impairment_init)
 NM_VOID(nm_node_set_impairment)
@@ -107,10 +114,13 @@ NM_VOID(nm_stream_stats)
 NM_RETURNS(nm_node_new, jlong, long)
 NM_RETURNS(nm_node_id, jlong, long)
 NM_RETURNS(nm_node_event_fd, jint, int)
+NM_RETURNS(nm_node_peer_event_fd, jint, int)
+NM_RETURNS(nm_node_routes, jlong, long)
 NM_RETURNS(nm_node_open_stream, jlong, long)
 NM_RETURNS(nm_node_all_stream_stats, jlong, long)
 NM_RETURNS(nm_stream_id_from_key, jlong, long)
 NM_RETURNS(nm_stream_recv, jlong, long)
+NM_RETURNS(nm_stream_recv_batch, jlong, long)
 NM_RETURNS(nm_bind_send_frames, jlong, long)
 NM_RETURNS(nm_node_public_key, jbyteArray, byte[])
 NM_RETURNS(nm_node_local_addr, jstring, String)
@@ -193,6 +203,42 @@ NM_OUT(int*, out_fd, jint)
   $2 = (size_t)JCALL1(GetDirectBufferCapacity, jenv, $input);
 }
 
+/* ---- batch receive: (lens, max_events, out_count) is one int[] of max_events entries that
+ * receives the events' sizes; the count is the return value. On NM_ERR_BUFFER_TOO_SMALL
+ * the first event's size (lens[0]) is returned instead, so "ret" hands it to the exception
+ * as for nm_stream_recv. A size fits an int: it is at most the direct buffer's capacity. */
+%typemap(jni) (size_t* lens, size_t max_events, size_t* out_count) "jintArray"
+%typemap(jtype) (size_t* lens, size_t max_events, size_t* out_count) "int[]"
+%typemap(jstype) (size_t* lens, size_t max_events, size_t* out_count) "int[]"
+%typemap(javain) (size_t* lens, size_t max_events, size_t* out_count) "$javainput"
+%typemap(in) (size_t* lens, size_t max_events, size_t* out_count) (size_t count = 0) {
+  if (!$input) {
+    SWIG_JavaThrowException(jenv, SWIG_JavaNullPointerException, "lens");
+    return $null;
+  }
+  $2 = (size_t)JCALL1(GetArrayLength, jenv, $input); /* 0 is the library's to refuse */
+  $1 = (size_t*)calloc($2 ? $2 : 1, sizeof(size_t));
+  if (!$1) {
+    SWIG_JavaThrowException(jenv, SWIG_JavaOutOfMemoryError, "recv_batch lens");
+    return $null;
+  }
+  $3 = &count;
+}
+%typemap(argout) (size_t* lens, size_t max_events, size_t* out_count) {
+  if (result == NM_ERR_BUFFER_TOO_SMALL) {
+    $result = (jlong)$1[0];
+  } else if (count$argnum > 0) {
+    jint* sizes = JCALL2(GetIntArrayElements, jenv, $input, NULL);
+    if (sizes) { /* else OutOfMemoryError is pending */
+      size_t i;
+      for (i = 0; i < count$argnum && i < $2; ++i) sizes[i] = (jint)$1[i];
+      JCALL3(ReleaseIntArrayElements, jenv, $input, sizes, 0);
+    }
+    $result = (jlong)count$argnum;
+  }
+}
+%typemap(freearg) (size_t* lens, size_t max_events, size_t* out_count) "free($1);"
+
 /* ---- node config: bind_addr is the one pointer field. SWIG's default setter copies the
  * string and never frees it; this one frees the previous copy, and so does the destructor.
  * The default (a static string from nm_node_config_init) is recognised and left alone. ---- */
@@ -215,9 +261,31 @@ static void nmj_free_bind_addr(nm_node_config_t* c) {
     $1 = copy;
   }
 }
+/* identity_file is NULL by default, so the field only ever holds a copy made here. A copy
+ * that cannot be made throws: silently dropping the path would give the node a new
+ * identity instead of the persistent one. */
+%{
+static void nmj_free_identity_file(nm_node_config_t* c) {
+  free((void*)c->identity_file);
+  c->identity_file = NULL;
+}
+%}
+%typemap(memberin) const char* identity_file {
+  nmj_free_identity_file(arg1);
+  if ($input) {
+    char* copy = (char*)malloc(strlen($input) + 1);
+    if (copy) {
+      strcpy(copy, $input);
+      $1 = copy;
+    } else { /* no return: the Java string is still to be released */
+      SWIG_JavaThrowException(jenv, SWIG_JavaOutOfMemoryError, "identity_file");
+    }
+  }
+}
 %extend nm_node_config {
   ~nm_node_config() {
     nmj_free_bind_addr($self);
+    nmj_free_identity_file($self);
     free($self);
   }
 }
@@ -225,6 +293,8 @@ static void nmj_free_bind_addr(nm_node_config_t* c) {
 /* ---- all-stream stats: a C array of structs, filled by nm_node_all_stream_stats ---- */
 %include <carrays.i>
 %array_functions(nm_stream_stats_t, nm_stream_stats_array)
+/* ---- routes: the same, filled by nm_node_routes ---- */
+%array_functions(nm_route_t, nm_route_array)
 
 /* ---- the event fd, made usable from Java: poll() for readability ---- */
 %{

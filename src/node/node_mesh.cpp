@@ -158,7 +158,10 @@ void Node::mesh_tick(int64_t now, std::vector<Outgoing>& out) {
   // (traffic takes another path if pingwaves showed one) and come back when it recovers.
   for (const auto& t : failures_->check(now)) {
     using State = FailureDetector::State;
-    if (t.to == State::kSuspected) emit_peer_event(t.peer, NM_PEER_SUSPECTED);
+    // A stalled tick can see healthy -> failed at once: the application still gets
+    // suspected before failed, as the header promises.
+    if (t.to == State::kSuspected || (t.to == State::kFailed && t.from == State::kHealthy))
+      emit_peer_event(t.peer, NM_PEER_SUSPECTED);
     if (t.to == State::kFailed) {
       routes_->remove_next_hop(t.peer);  // its direct route and every route through it
       emit_peer_event(t.peer, NM_PEER_FAILED);

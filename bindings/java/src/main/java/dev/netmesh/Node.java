@@ -3,6 +3,8 @@ package dev.netmesh;
 import dev.netmesh.internal.netmesh;
 import dev.netmesh.internal.nm_impairment_t;
 import dev.netmesh.internal.nm_node_stats_t;
+import dev.netmesh.internal.nm_peer_event_t;
+import dev.netmesh.internal.nm_route_t;
 import dev.netmesh.internal.nm_stream_config_t;
 import dev.netmesh.internal.nm_stream_stats_t;
 import java.lang.ref.Cleaner;
@@ -47,6 +49,23 @@ public final class Node implements AutoCloseable {
   public void connect(String address, byte[] peerPublicKey, long peerNodeId) {
     netmesh.nm_node_connect(handle, address, peerPublicKey, peerNodeId);
   }
+
+  /**
+   * Initiator, routed form: the handshake travels behind a routing header to relayAddress,
+   * which forwards it towards peerNodeId over the mesh (relayAddress may be the peer
+   * itself: how a started net-mesh 0.23 node accepts new peers). The session's traffic then
+   * follows the mesh's routes. Blocks up to handshake timeout x retries.
+   */
+  public void connectVia(String relayAddress, byte[] peerPublicKey, long peerNodeId) {
+    netmesh.nm_node_connect_via(handle, relayAddress, peerPublicKey, peerNodeId);
+  }
+
+  /**
+   * Responder: lets peerNodeId handshake with us from now on (also later re-handshakes),
+   * without waiting; {@link #accept} also waits for the session. A direct handshake does not
+   * name its sender, so only peers allowed here, accepted, or dialled by us get a session.
+   */
+  public void allowPeer(long peerNodeId) { netmesh.nm_node_allow_peer(handle, peerNodeId); }
 
   /**
    * Responder: allows peerNodeId to handshake with us from now on, and waits up to timeout
@@ -114,12 +133,58 @@ public final class Node implements AutoCloseable {
     }
   }
 
+  /** The routes this node knows: its live neighbours and what pingwaves taught it. */
+  public List<Route> routes() {
+    while (true) {
+      long count = netmesh.nm_node_routes(handle, null, 0);
+      nm_route_t array = netmesh.new_nm_route_array((int) Math.max(count, 1));
+      try {
+        long now = netmesh.nm_node_routes(handle, array, count);
+        if (now > count) continue; // routes were learnt in between: size again
+        List<Route> out = new ArrayList<>((int) now);
+        for (int i = 0; i < now; ++i) {
+          nm_route_t item = netmesh.nm_route_array_getitem(array, i);
+          out.add(Route.from(item));
+          item.delete();
+        }
+        return out;
+      } finally {
+        netmesh.delete_nm_route_array(array);
+      }
+    }
+  }
+
+  /**
+   * The next peer event (connected, suspected, failed, recovered), waiting up to timeout
+   * (zero = don't wait, null = forever). The node queues the latest 1024.
+   * @throws NetmeshTimeoutException if there was none in time
+   * @throws ShutdownException if the node is closed meanwhile
+   */
+  public PeerEvent nextPeerEvent(Duration timeout) {
+    nm_peer_event_t e = new nm_peer_event_t();
+    try {
+      netmesh.nm_node_next_peer_event(handle, e, Netmesh.timeoutMillis(timeout));
+      return PeerEvent.from(e);
+    } finally {
+      e.delete();
+    }
+  }
+
+  /**
+   * Waits until a peer event is queued (or the node starts shutting down), without taking
+   * it: Java's stand-in for polling nm_node_peer_event_fd. Returns false on timeout.
+   */
+  public boolean awaitPeerEvents(Duration timeout) {
+    return pollReadable(netmesh.nm_node_peer_event_fd(handle), timeout);
+  }
+
   /**
    * Waits until some stream of this node has unread events (or the node starts shutting
    * down): Java's stand-in for polling nm_node_event_fd. Returns false on timeout.
    */
-  public boolean awaitEvents(Duration timeout) {
-    int fd = netmesh.nm_node_event_fd(handle);
+  public boolean awaitEvents(Duration timeout) { return pollReadable(netmesh.nm_node_event_fd(handle), timeout); }
+
+  private static boolean pollReadable(int fd, Duration timeout) {
     int r = netmesh.nm_java_poll_readable(fd, Netmesh.timeoutMillis(timeout));
     if (r < 0) throw new IllegalStateException("poll() on the node's event fd failed");
     return r > 0;

@@ -2,6 +2,7 @@ package dev.netmesh;
 
 import dev.netmesh.internal.netmesh;
 import dev.netmesh.internal.nm_node_config_t;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -15,6 +16,7 @@ public final class NodeConfig {
   private byte[] psk;
   private byte[] identitySeed;
   private byte[] staticPrivateKey;
+  private Path identityFile;
   private Duration heartbeatInterval;
   private Duration handshakeTimeout;
   private long handshakeRetries;
@@ -25,6 +27,10 @@ public final class NodeConfig {
   private long maxEventBytes;
   private Duration drainTimeout;
   private boolean compat023;
+  private Duration suspectAfter;
+  private Duration failAfter;
+  private int pingwaveTtl;
+  private long sessionRateBytesPerSec;
 
   public NodeConfig() {
     nm_node_config_t c = new nm_node_config_t();
@@ -34,6 +40,8 @@ public final class NodeConfig {
       psk = c.getPsk();
       identitySeed = c.getIdentity_seed();
       staticPrivateKey = c.getStatic_private_key();
+      String file = c.getIdentity_file();
+      identityFile = file == null ? null : Path.of(file);
       heartbeatInterval = Duration.ofMillis(c.getHeartbeat_interval_ms());
       handshakeTimeout = Duration.ofMillis(c.getHandshake_timeout_ms());
       handshakeRetries = c.getHandshake_retries();
@@ -44,6 +52,10 @@ public final class NodeConfig {
       maxEventBytes = c.getMax_event_bytes();
       drainTimeout = Duration.ofMillis(c.getDrain_timeout_ms());
       compat023 = c.getCompat_0_23() != 0;
+      suspectAfter = Duration.ofMillis(c.getSuspect_after_ms());
+      failAfter = Duration.ofMillis(c.getFail_after_ms());
+      pingwaveTtl = c.getPingwave_ttl();
+      sessionRateBytesPerSec = c.getSession_rate_bytes_per_sec();
     } finally {
       c.delete();
     }
@@ -57,6 +69,14 @@ public final class NodeConfig {
   public NodeConfig identitySeed(byte[] v) { identitySeed = key(v); return this; }
   /** X25519 private key; all-zero (the default) = random. */
   public NodeConfig staticPrivateKey(byte[] v) { staticPrivateKey = key(v); return this; }
+  /**
+   * Where the node keeps its identity (null, the default: nowhere). Both keys are loaded
+   * from the file, or on first start saved to it (mode 0600) from identitySeed and
+   * staticPrivateKey (random if all-zero), so the node id and public key survive restarts.
+   * A file that is not a netmesh identity makes the Node constructor throw
+   * InvalidArgumentException.
+   */
+  public NodeConfig identityFile(Path v) { identityFile = v; return this; }
   public NodeConfig heartbeatInterval(Duration v) { heartbeatInterval = Objects.requireNonNull(v); return this; }
   /** Per handshake attempt. */
   public NodeConfig handshakeTimeout(Duration v) { handshakeTimeout = Objects.requireNonNull(v); return this; }
@@ -76,11 +96,35 @@ public final class NodeConfig {
   public NodeConfig drainTimeout(Duration v) { drainTimeout = Objects.requireNonNull(v); return this; }
   /** Behave exactly like a net-mesh 0.23 node: no netmesh extensions offered or accepted. */
   public NodeConfig compat023(boolean v) { compat023 = v; return this; }
+  /** A neighbour without heartbeats for this long is Suspected (a {@link PeerEvent}). */
+  public NodeConfig suspectAfter(Duration v) { suspectAfter = Objects.requireNonNull(v); return this; }
+  /**
+   * ... and Failed after this long (at least suspectAfter, else the Node constructor throws
+   * InvalidArgumentException): routes through it are dropped.
+   */
+  public NodeConfig failAfter(Duration v) { failAfter = Objects.requireNonNull(v); return this; }
+  /** Hops our route announcements (pingwaves) travel, 0..255. */
+  public NodeConfig pingwaveTtl(int v) {
+    if (v < 0 || v > 255) throw new IllegalArgumentException("pingwaveTtl out of range: " + v);
+    pingwaveTtl = v;
+    return this;
+  }
+  /**
+   * 0 (the default) = unpaced. Otherwise each session sends at most this many bytes per
+   * second, its backlogged streams sharing the rate in proportion to their fairness weight;
+   * a stream queues at most 1 MiB before backpressure.
+   */
+  public NodeConfig sessionRateBytesPerSec(long v) {
+    if (v < 0) throw new IllegalArgumentException("sessionRateBytesPerSec out of range: " + v);
+    sessionRateBytesPerSec = v;
+    return this;
+  }
 
   public String bindAddress() { return bindAddress; }
   public byte[] psk() { return psk.clone(); }
   public byte[] identitySeed() { return identitySeed.clone(); }
   public byte[] staticPrivateKey() { return staticPrivateKey.clone(); }
+  public Path identityFile() { return identityFile; }
   public Duration heartbeatInterval() { return heartbeatInterval; }
   public Duration handshakeTimeout() { return handshakeTimeout; }
   public long handshakeRetries() { return handshakeRetries; }
@@ -91,6 +135,10 @@ public final class NodeConfig {
   public long maxEventBytes() { return maxEventBytes; }
   public Duration drainTimeout() { return drainTimeout; }
   public boolean compat023() { return compat023; }
+  public Duration suspectAfter() { return suspectAfter; }
+  public Duration failAfter() { return failAfter; }
+  public int pingwaveTtl() { return pingwaveTtl; }
+  public long sessionRateBytesPerSec() { return sessionRateBytesPerSec; }
 
   private static byte[] key(byte[] v) {
     if (v.length != Netmesh.KEY_SIZE) throw new IllegalArgumentException("keys are " + Netmesh.KEY_SIZE + " bytes, got " + v.length);
@@ -111,6 +159,7 @@ public final class NodeConfig {
       c.setPsk(psk);
       c.setIdentity_seed(identitySeed);
       c.setStatic_private_key(staticPrivateKey);
+      c.setIdentity_file(identityFile == null ? null : identityFile.toString());
       c.setHeartbeat_interval_ms(Netmesh.u32Millis("heartbeatInterval", heartbeatInterval));
       c.setHandshake_timeout_ms(Netmesh.u32Millis("handshakeTimeout", handshakeTimeout));
       c.setHandshake_retries(u32("handshakeRetries", handshakeRetries));
@@ -121,6 +170,10 @@ public final class NodeConfig {
       c.setMax_event_bytes(u32("maxEventBytes", maxEventBytes));
       c.setDrain_timeout_ms(Netmesh.u32Millis("drainTimeout", drainTimeout));
       c.setCompat_0_23((short) (compat023 ? 1 : 0));
+      c.setSuspect_after_ms(Netmesh.u32Millis("suspectAfter", suspectAfter));
+      c.setFail_after_ms(Netmesh.u32Millis("failAfter", failAfter));
+      c.setPingwave_ttl((short) pingwaveTtl);
+      c.setSession_rate_bytes_per_sec(sessionRateBytesPerSec);
       return c;
     } catch (RuntimeException e) {
       c.delete();

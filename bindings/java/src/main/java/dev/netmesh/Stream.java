@@ -6,6 +6,8 @@ import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -20,6 +22,10 @@ public final class Stream implements AutoCloseable {
   /** Receive buffers are per thread: direct, so the C library writes straight into them. */
   private static final ThreadLocal<ByteBuffer> RECV_BUFFER =
       ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(2048));
+  /** Batches get their own, larger buffer: a batch stops before an event that does not fit,
+   *  and 64 KiB (the default window) holds all a default stream can have unread. */
+  private static final ThreadLocal<ByteBuffer> BATCH_BUFFER =
+      ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(64 * 1024));
 
   private final Node node;
   private final long handle;
@@ -88,6 +94,55 @@ public final class Stream implements AutoCloseable {
   public int receive(ByteBuffer dst, Duration timeout) {
     int n = (int) netmesh.nm_stream_recv(handle, dst, Netmesh.timeoutMillis(timeout));
     dst.clear().limit(n);
+    return n;
+  }
+
+  /**
+   * Receives up to maxEvents events in one call (one JNI crossing, one lock round trip):
+   * waits up to timeout (zero = don't wait, null = forever) for the first, then takes what
+   * is queued after it, in order. The per-thread buffer grows as needed; a batch also stops
+   * early before an event that does not fit in it (the next call returns that event).
+   * @throws NetmeshTimeoutException if none arrived in time
+   * @throws NotConnectedException once the stream is closed (and, for DRAIN_THEN_CLOSE,
+   *     drained)
+   */
+  public List<byte[]> receiveBatch(int maxEvents, Duration timeout) {
+    if (maxEvents < 1) throw new IllegalArgumentException("maxEvents: " + maxEvents);
+    int ms = Netmesh.timeoutMillis(timeout);
+    int[] lengths = new int[maxEvents];
+    ByteBuffer buf = BATCH_BUFFER.get();
+    while (true) {
+      try {
+        int n = (int) netmesh.nm_stream_recv_batch(handle, buf, lengths, ms);
+        List<byte[]> out = new ArrayList<>(n);
+        int pos = 0;
+        for (int i = 0; i < n; ++i) {
+          byte[] e = new byte[lengths[i]];
+          buf.get(pos, e);
+          pos += e.length;
+          out.add(e);
+        }
+        return out;
+      } catch (BufferTooSmallException e) { // the first event stays queued: grow and read it
+        buf = ByteBuffer.allocateDirect(Math.max(e.needed(), 2 * buf.capacity()));
+        BATCH_BUFFER.set(buf);
+      }
+    }
+  }
+
+  /**
+   * Zero-copy batch receive into a direct buffer: up to lengths.length events, back to back
+   * from index 0 (position and limit are ignored, then set to 0 and the bytes received);
+   * their sizes go to lengths[0..count). Returns the count. Waits like {@link #receiveBatch}.
+   * @throws BufferTooSmallException if the first event needs more than dst's capacity; it
+   *     stays queued
+   */
+  public int receiveBatch(ByteBuffer dst, int[] lengths, Duration timeout) {
+    if (lengths.length == 0) throw new IllegalArgumentException("lengths must hold at least one entry");
+    int n = (int) netmesh.nm_stream_recv_batch(handle, dst, lengths, Netmesh.timeoutMillis(timeout));
+    int total = 0;
+    for (int i = 0; i < n; ++i) total += lengths[i];
+    dst.clear().limit(total);
     return n;
   }
 

@@ -4,12 +4,18 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The rest of the C suite's checks that make sense from Java (tests/capi/*.c). */
 class ApiTest {
@@ -26,9 +32,69 @@ class ApiTest {
     assertEquals(Duration.ofMillis(300000), c.streamIdleTimeout());
     assertEquals(4096, c.maxStreams());
     assertEquals(65536, c.defaultWindowBytes());
+    assertNull(c.identityFile());
+    assertEquals(Duration.ofMillis(60000), c.suspectAfter());
+    assertEquals(Duration.ofMillis(90000), c.failAfter());
+    assertEquals(8, c.pingwaveTtl());
+    assertEquals(0, c.sessionRateBytesPerSec());
     StreamConfig s = StreamConfig.defaults();
     assertEquals(new StreamConfig(Reliability.FIRE_AND_FORGET, 65536, 1, CloseBehaviour.DRAIN_THEN_CLOSE), s);
     assertThrows(InvalidArgumentException.class, () -> new Node(Pair.config(1).heartbeatInterval(Duration.ZERO)));
+    // the library checks 0 < suspect_after_ms <= fail_after_ms
+    assertThrows(InvalidArgumentException.class,
+        () -> new Node(Pair.config(1).suspectAfter(Duration.ofSeconds(2)).failAfter(Duration.ofSeconds(1))));
+    assertThrows(InvalidArgumentException.class, () -> new Node(Pair.config(1).suspectAfter(Duration.ZERO)));
+    assertThrows(IllegalArgumentException.class, () -> c.pingwaveTtl(256));
+    assertThrows(IllegalArgumentException.class, () -> c.sessionRateBytesPerSec(-1));
+  }
+
+  @Test
+  void identityFileKeepsIdAndKeyAcrossRestarts(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("node.identity");
+    NodeConfig cfg = Pair.config(1).identityFile(file);
+    assertEquals(file, cfg.identityFile());
+    long id;
+    byte[] key;
+    try (Node n = new Node(cfg)) { // first start: a random identity, saved
+      id = n.id();
+      key = n.publicKey();
+    }
+    assertTrue(Files.exists(file));
+    assertEquals(PosixFilePermissions.fromString("rw-------"), Files.getPosixFilePermissions(file));
+    try (Node again = new Node(cfg)) { // restart: the same identity
+      assertEquals(id, again.id());
+      assertArrayEquals(key, again.publicKey());
+    }
+    byte[] seed = new byte[Netmesh.KEY_SIZE];
+    Arrays.fill(seed, (byte) 7);
+    try (Node fileWins = new Node(Pair.config(1).identityFile(file).identitySeed(seed));
+         Node other = new Node(Pair.config(1))) { // without the file: a new random identity
+      assertEquals(id, fileWins.id());
+      assertNotEquals(id, other.id());
+      assertFalse(Arrays.equals(key, other.publicKey()));
+    }
+    Path junk = dir.resolve("junk");
+    Files.write(junk, new byte[] {1, 2, 3});
+    InvalidArgumentException e =
+        assertThrows(InvalidArgumentException.class, () -> new Node(Pair.config(1).identityFile(junk)));
+    assertTrue(e.detail().contains("junk"), e.detail());
+  }
+
+  @Test
+  void restartedNodeWithIdentityFileAcceptsThePinnedKey(@TempDir Path dir) {
+    // what the identity file is for: a peer that knows the old key reaches the new process
+    NodeConfig cfg = Pair.config(0x42).identityFile(dir.resolve("b.identity"));
+    long bId;
+    byte[] bKey;
+    try (Node first = new Node(cfg)) {
+      bId = first.id();
+      bKey = first.publicKey();
+    }
+    try (Node a = new Node(Pair.config(0x42)); Node b = new Node(cfg)) {
+      b.allowPeer(a.id());
+      a.connect(b.localAddress(), bKey, bId);
+      assertEquals(1, b.stats().sessions());
+    }
   }
 
   @Test
@@ -72,6 +138,118 @@ class ApiTest {
       assertEquals(big.length, s[1].receive(direct, Duration.ZERO));
       assertEquals(ByteBuffer.wrap(big), direct);
       assertThrows(IllegalArgumentException.class, () -> s[1].receive(ByteBuffer.allocate(10), Duration.ZERO));
+    }
+  }
+
+  @Test
+  void receiveBatchReturnsQueuedEventsInOrder() throws InterruptedException {
+    try (Pair p = Pair.connected()) {
+      Stream[] s = p.open(30, null);
+      assertThrows(NetmeshTimeoutException.class, () -> s[1].receiveBatch(8, Duration.ZERO));
+      s[0].send(ConformanceTest.u32(0), ConformanceTest.u32(1), new byte[0], ConformanceTest.u32(3), ConformanceTest.u32(4));
+      ConformanceTest.eventually(5, () -> s[1].stats().inboundPending());
+      List<byte[]> got = s[1].receiveBatch(8, Duration.ZERO); // all of them, one call
+      assertEquals(5, got.size());
+      assertEquals(List.of(0, 1, 3, 4), List.of(ConformanceTest.u32(got.get(0)), ConformanceTest.u32(got.get(1)),
+          ConformanceTest.u32(got.get(3)), ConformanceTest.u32(got.get(4))));
+      assertEquals(0, got.get(2).length);
+
+      s[0].send(ConformanceTest.u32(5), ConformanceTest.u32(6), ConformanceTest.u32(7));
+      ConformanceTest.eventually(3, () -> s[1].stats().inboundPending());
+      List<byte[]> first = s[1].receiveBatch(2, WAIT); // at most maxEvents
+      assertEquals(2, first.size());
+      assertEquals(5, ConformanceTest.u32(first.get(0)));
+      assertEquals(6, ConformanceTest.u32(first.get(1)));
+      List<byte[]> rest = s[1].receiveBatch(2, WAIT);
+      assertEquals(1, rest.size());
+      assertEquals(7, ConformanceTest.u32(rest.get(0)));
+      assertThrows(IllegalArgumentException.class, () -> s[1].receiveBatch(0, WAIT));
+    }
+  }
+
+  @Test
+  void receiveBatchGrowsItsBuffer() throws Exception {
+    try (Pair p = Pair.connected()) {
+      StreamConfig big = StreamConfig.defaults().withReliability(Reliability.RELIABLE).withWindowBytes(1 << 20);
+      Stream[] s = p.open(31, big);
+      byte[] large = new byte[100_000]; // above the 64 KiB batch buffer a new thread starts with
+      for (int i = 0; i < large.length; ++i) large[i] = (byte) (i * 13);
+      byte[] small = "after".getBytes(UTF_8);
+      s[0].sendBlocking(WAIT, large, small);
+      ConformanceTest.eventually(2, () -> s[1].stats().inboundPending());
+
+      // zero-copy form: too small a buffer reports the first event's size and keeps it queued
+      int[] lengths = new int[4];
+      BufferTooSmallException e = assertThrows(BufferTooSmallException.class,
+          () -> s[1].receiveBatch(ByteBuffer.allocateDirect(1000), lengths, WAIT));
+      assertEquals(large.length, e.needed());
+      assertEquals(2, s[1].stats().inboundPending());
+      assertThrows(IllegalArgumentException.class, () -> s[1].receiveBatch(ByteBuffer.allocate(200_000), lengths, WAIT));
+
+      AtomicReference<List<byte[]>> got = new AtomicReference<>();
+      Thread fresh = new Thread(() -> got.set(s[1].receiveBatch(4, WAIT))); // fresh thread-local buffer
+      fresh.start();
+      fresh.join(5000);
+      List<byte[]> events = got.get();
+      assertNotNull(events);
+      assertArrayEquals(large, events.get(0));
+      if (events.size() == 1) events = List.of(events.get(0), s[1].receive(WAIT));
+      assertEquals(2, events.size());
+      assertArrayEquals(small, events.get(1));
+
+      s[0].send(small, large);
+      ConformanceTest.eventually(2, () -> s[1].stats().inboundPending());
+      ByteBuffer direct = ByteBuffer.allocateDirect(200_000);
+      assertEquals(2, s[1].receiveBatch(direct, lengths, WAIT));
+      assertEquals(small.length, lengths[0]);
+      assertEquals(large.length, lengths[1]);
+      assertEquals(small.length + large.length, direct.limit());
+      assertEquals(ByteBuffer.wrap(small), direct.slice(0, small.length));
+      assertEquals(ByteBuffer.wrap(large), direct.slice(small.length, large.length));
+    }
+  }
+
+  /** Two nodes connected like Pair.connected(), both sending at most rate bytes/s per session. */
+  private static Pair pacedPair(long rate) {
+    Pair p = new Pair(Pair.config(0x42).sessionRateBytesPerSec(rate), Pair.config(0x42).sessionRateBytesPerSec(rate));
+    p.b.allowPeer(p.aId);
+    p.a.connect(p.b.localAddress(), p.b.publicKey(), p.bId);
+    return p;
+  }
+
+  /** Sends count events of size bytes a -> b on a reliable stream; returns the seconds until all arrived. */
+  private static double transfer(Pair p, long streamId, int count, int size) {
+    StreamConfig cfg = StreamConfig.defaults().withReliability(Reliability.RELIABLE).withWindowBytes(1 << 20);
+    Stream[] s = p.open(streamId, cfg);
+    long t0 = System.nanoTime();
+    for (int i = 0; i < count; ++i) {
+      byte[] e = new byte[size];
+      e[0] = (byte) i;
+      s[0].sendBlocking(WAIT, e);
+    }
+    for (int i = 0; i < count; ++i) {
+      byte[] e = s[1].receive(WAIT);
+      assertEquals(size, e.length);
+      assertEquals((byte) i, e[0]); // in order
+    }
+    return (System.nanoTime() - t0) / 1e9;
+  }
+
+  @Test
+  void pacedSessionsDeliver() {
+    try (Pair p = pacedPair(10_000_000)) { // 10 MB/s: a small transfer goes through
+      transfer(p, 32, 100, 1000);
+      assertEquals(0, p.b.stats().dropReplay()); // released in wire order
+    }
+  }
+
+  @Test
+  void pacingLimitsTheRate() {
+    // 200 KB/s with a ~16 KB initial burst: 100 KB cannot arrive in much under 0.4 s. The
+    // lower bound is the check that the setting reaches the library at all.
+    try (Pair p = pacedPair(200_000)) {
+      double seconds = transfer(p, 33, 100, 1000);
+      assertTrue(seconds >= 0.3, seconds + " s");
     }
   }
 

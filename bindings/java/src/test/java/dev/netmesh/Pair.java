@@ -19,9 +19,17 @@ final class Pair implements AutoCloseable {
   }
 
   /** Two nodes, not yet connected. */
-  Pair(int pskA, int pskB) {
-    a = new Node(config(pskA));
-    b = new Node(config(pskB));
+  Pair(int pskA, int pskB) { this(config(pskA), config(pskB)); }
+
+  /** Two nodes with these configs, not yet connected. */
+  Pair(NodeConfig configA, NodeConfig configB) {
+    a = new Node(configA);
+    try {
+      b = new Node(configB);
+    } catch (RuntimeException e) {
+      a.close();
+      throw e;
+    }
     aId = a.id();
     bId = b.id();
   }
