@@ -255,7 +255,7 @@ enet64 = med("throughput", "enet_rel", "rel", 64, 1, "events_per_s")
 r = ratio(n64, enet64)
 p("| 64 B reliable, one stream ≥ 3x ENet reliable | %s | %s |" % (rfmt(r), verdict(r, 3.0)))
 r = ratio(med("throughput", "netmesh_1pc", "rel", 64, 1, "events_per_s"), enet64)
-p("| ... the same with one event per `nm_stream_send` call (ENet's harness also queues one per call) | %s | %s |" % (
+p("| ... the same with one event per `nm_stream_send_blocking` call (ENet's harness queues one event per `enet_peer_send` and flushes once per batch) | %s | %s |" % (
     rfmt(r), verdict(r, 3.0)))
 r = ratio(n64, udp_limit(64))
 p("| 64 B reliable, one stream ≥ 50%% of the batched raw-UDP limit (events packed in 8 KiB datagrams) | %s (%s of %s events/s) | %s |" % (

@@ -36,7 +36,9 @@ Node::Coalesce Node::add_to_open_packet(session::Session& s, const StreamPtr& st
     emit_open_packet(s, st, out);  // a large event follows: the open packet goes first
     return Coalesce::kContinue;
   }
-  if (st->has_open_packet() && !was_open && loop_alive_) {
+  // One wake-up per loop turn, not per packet: the loop sends whatever is open then.
+  if (st->has_open_packet() && !st->flush_requested() && loop_alive_) {
+    st->set_flush_requested(true);
     open_packets_.push_back(st);
     uv_async_send(&flush_open_);
   }
@@ -53,6 +55,7 @@ void Node::on_flush_open(uv_async_t* handle) {
   std::vector<Outgoing>& out = self->loop_out_;
   std::unique_lock lk(self->mu_);
   for (const StreamPtr& st : self->open_packets_) {
+    st->set_flush_requested(false);
     session::Session* s = self->session_for(st->peer_node_id());
     if (s) self->emit_open_packet(*s, st, out);
   }

@@ -111,6 +111,9 @@ class Stream {
   bool close_open_packet(SentPacket& out, int64_t now_ns);
   // When the stream last emitted a data packet (bursts are told apart from lone sends).
   int64_t last_emit_ns() const { return tx_ ? tx_->last_emit_ns : 0; }
+  // The node's loop thread is due to send the open packet (it was asked once already).
+  bool flush_requested() const { return tx_ && tx_->flush_requested; }
+  void set_flush_requested(bool v) { tx().flush_requested = v; }
   void refund_packet(size_t payload_len);
   TxCredit::Grant apply_grant(uint64_t total_consumed);
   RetransmitBuffer& retransmit() { return tx().retransmit; }
@@ -224,6 +227,7 @@ class Stream {
     uint16_t next_frag_id = 0;
     int64_t last_probe_ns = 0;
     int64_t last_emit_ns = 0;
+    bool flush_requested = false;
     Paced paced;
     std::optional<OpenPacket> open;
   };
