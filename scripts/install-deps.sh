@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libsodium-dev libuv1-dev libb2-dev libxxhash-dev
+  libsodium-dev libuv1-dev libb2-dev libxxhash-dev libssl-dev
   libgtest-dev libcmocka-dev
   clang libclang-rt-14-dev  # libFuzzer targets (tests/fuzz), run by scripts/test.sh
 )

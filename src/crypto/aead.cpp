@@ -1,9 +1,93 @@
 #include "crypto/aead.h"
 
+#include <openssl/evp.h>
+
 #include "crypto/sodium_init.h"
 #include "wire/little_endian.h"
 
 namespace nm::crypto {
+
+namespace {
+// Below this many bytes libsodium is the faster of the two (measured on the bench machine:
+// equal near 700 bytes, OpenSSL 2.1x faster at 8108).
+constexpr size_t kOpenSslFrom = 1024;
+
+const EVP_CIPHER* openssl_chacha() {
+  static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "ChaCha20-Poly1305", nullptr);
+  return cipher;
+}
+
+// One encryption and one decryption context per thread, the cipher set once; a packet
+// only sets key and nonce.
+struct ThreadContexts {
+  EVP_CIPHER_CTX* seal = nullptr;
+  EVP_CIPHER_CTX* open = nullptr;
+  ~ThreadContexts() {
+    EVP_CIPHER_CTX_free(seal);
+    EVP_CIPHER_CTX_free(open);
+  }
+};
+
+EVP_CIPHER_CTX* context(bool seal) {
+  thread_local ThreadContexts contexts;
+  EVP_CIPHER_CTX*& ctx = seal ? contexts.seal : contexts.open;
+  if (!ctx) {
+    ctx = EVP_CIPHER_CTX_new();
+    int ok = seal ? EVP_EncryptInit_ex2(ctx, openssl_chacha(), nullptr, nullptr, nullptr)
+                  : EVP_DecryptInit_ex2(ctx, openssl_chacha(), nullptr, nullptr, nullptr);
+    if (ok != 1) {
+      EVP_CIPHER_CTX_free(ctx);
+      ctx = nullptr;
+    }
+  }
+  return ctx;
+}
+
+void sodium_seal(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
+                 uint8_t* data, size_t len, uint8_t* tag_out) {
+  ensure_sodium();
+  uint8_t empty = 0;
+  if (len == 0) data = &empty;  // libsodium declares the buffers nonnull even for 0 bytes
+  crypto_aead_chacha20poly1305_ietf_encrypt_detached(data, tag_out, nullptr, data, len, aad,
+                                                     aad_len, nullptr, nonce, key.data());
+}
+
+bool sodium_open(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
+                 uint8_t* data, size_t len, const uint8_t* tag) {
+  ensure_sodium();
+  uint8_t empty = 0;
+  if (len == 0) data = &empty;
+  return crypto_aead_chacha20poly1305_ietf_decrypt_detached(data, nullptr, data, len, tag, aad,
+                                                            aad_len, nonce, key.data()) == 0;
+}
+
+// false: OpenSSL cannot do it (no cipher, or a context refused the key): nothing changed.
+bool openssl_seal(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
+                  uint8_t* data, size_t len, uint8_t* tag_out) {
+  EVP_CIPHER_CTX* ctx = openssl_chacha() ? context(true) : nullptr;
+  if (!ctx || EVP_EncryptInit_ex2(ctx, nullptr, key.data(), nonce, nullptr) != 1) return false;
+  int n = 0;
+  if (EVP_EncryptUpdate(ctx, nullptr, &n, aad, static_cast<int>(aad_len)) != 1 ||
+      EVP_EncryptUpdate(ctx, data, &n, data, static_cast<int>(len)) != 1 ||
+      EVP_EncryptFinal_ex(ctx, data + n, &n) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag_out) != 1)
+    std::abort();  // a keyed stream cipher cannot fail here; a half-sealed packet must not leave
+  return true;
+}
+
+// -1: OpenSSL cannot do it (nothing changed); otherwise 1 = authentic, 0 = bad tag.
+int openssl_open(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
+                 uint8_t* data, size_t len, const uint8_t* tag) {
+  EVP_CIPHER_CTX* ctx = openssl_chacha() ? context(false) : nullptr;
+  if (!ctx || EVP_DecryptInit_ex2(ctx, nullptr, key.data(), nonce, nullptr) != 1) return -1;
+  int n = 0;
+  if (EVP_DecryptUpdate(ctx, nullptr, &n, aad, static_cast<int>(aad_len)) != 1 ||
+      EVP_DecryptUpdate(ctx, data, &n, data, static_cast<int>(len)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, const_cast<uint8_t*>(tag)) != 1)
+    return 0;
+  return EVP_DecryptFinal_ex(ctx, data + n, &n) == 1 ? 1 : 0;
+}
+}  // namespace
 
 void make_nonce(uint32_t prefix, uint64_t counter, uint8_t out[12]) {
   wire::put_le(out, prefix);
@@ -12,20 +96,30 @@ void make_nonce(uint32_t prefix, uint64_t counter, uint8_t out[12]) {
 
 void aead_seal(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
                uint8_t* data, size_t len, uint8_t* tag_out) {
-  ensure_sodium();
-  uint8_t empty = 0;
-  if (len == 0) data = &empty;  // libsodium declares the buffers nonnull even for 0 bytes
-  crypto_aead_chacha20poly1305_ietf_encrypt_detached(data, tag_out, nullptr, data, len, aad,
-                                                     aad_len, nullptr, nonce, key.data());
+  if (len >= kOpenSslFrom && openssl_seal(key, nonce, aad, aad_len, data, len, tag_out)) return;
+  sodium_seal(key, nonce, aad, aad_len, data, len, tag_out);
 }
 
 bool aead_open(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
                uint8_t* data, size_t len, const uint8_t* tag) {
-  ensure_sodium();
-  uint8_t empty = 0;
-  if (len == 0) data = &empty;  // libsodium declares the buffers nonnull even for 0 bytes
-  return crypto_aead_chacha20poly1305_ietf_decrypt_detached(data, nullptr, data, len, tag, aad,
-                                                            aad_len, nonce, key.data()) == 0;
+  if (len >= kOpenSslFrom) {
+    int r = openssl_open(key, nonce, aad, aad_len, data, len, tag);
+    if (r >= 0) return r == 1;
+  }
+  return sodium_open(key, nonce, aad, aad_len, data, len, tag);
+}
+
+bool aead_seal_with(AeadImpl impl, const Key32& key, const uint8_t nonce[12], const uint8_t* aad,
+                    size_t aad_len, uint8_t* data, size_t len, uint8_t* tag_out) {
+  if (impl == AeadImpl::kOpenSsl) return openssl_seal(key, nonce, aad, aad_len, data, len, tag_out);
+  sodium_seal(key, nonce, aad, aad_len, data, len, tag_out);
+  return true;
+}
+
+bool aead_open_with(AeadImpl impl, const Key32& key, const uint8_t nonce[12], const uint8_t* aad,
+                    size_t aad_len, uint8_t* data, size_t len, const uint8_t* tag) {
+  if (impl == AeadImpl::kOpenSsl) return openssl_open(key, nonce, aad, aad_len, data, len, tag) == 1;
+  return sodium_open(key, nonce, aad, aad_len, data, len, tag);
 }
 
 }  // namespace nm::crypto

@@ -193,6 +193,48 @@ TEST(Aead, EmptyPlaintextStillAuthenticates) {
 
 // ---- Session derivation and identities ----
 
+// aead_seal/aead_open switch implementation by size: both must compute the same function,
+// byte for byte, at every size (around the switch point, full packets, odd lengths).
+TEST(Aead, LibsodiumAndOpenSslAgreeAtEverySize) {
+  std::mt19937 rng(7);
+  Key32 key;
+  for (auto& b : key) b = static_cast<uint8_t>(rng());
+  uint8_t nonce[12], aad[56];
+  for (auto& b : nonce) b = static_cast<uint8_t>(rng());
+  for (auto& b : aad) b = static_cast<uint8_t>(rng());
+  uint8_t probe_tag[16];
+  uint8_t probe_data[1] = {0};
+  if (!aead_seal_with(AeadImpl::kOpenSsl, key, nonce, aad, sizeof aad, probe_data, 0, probe_tag))
+    GTEST_SKIP() << "this OpenSSL has no ChaCha20-Poly1305: libsodium is used throughout";
+  for (size_t len : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{700}, size_t{1023},
+                     size_t{1024}, size_t{1025}, size_t{4096}, size_t{8103}, size_t{8108}}) {
+    std::vector<uint8_t> plain(len);
+    for (auto& b : plain) b = static_cast<uint8_t>(rng());
+    std::vector<uint8_t> a = plain, b = plain, c = plain;
+    uint8_t ta[16], tb[16], tc[16];
+    ASSERT_TRUE(aead_seal_with(AeadImpl::kSodium, key, nonce, aad, sizeof aad, a.data(), len, ta));
+    ASSERT_TRUE(aead_seal_with(AeadImpl::kOpenSsl, key, nonce, aad, sizeof aad, b.data(), len, tb));
+    aead_seal(key, nonce, aad, sizeof aad, c.data(), len, tc);
+    EXPECT_EQ(a, b) << len;
+    EXPECT_EQ(a, c) << len;
+    EXPECT_EQ(0, std::memcmp(ta, tb, 16)) << len;
+    EXPECT_EQ(0, std::memcmp(ta, tc, 16)) << len;
+    // Each opens what the other sealed, and both refuse a flipped tag bit.
+    std::vector<uint8_t> x = a, y = a;
+    EXPECT_TRUE(aead_open_with(AeadImpl::kOpenSsl, key, nonce, aad, sizeof aad, x.data(), len, ta)) << len;
+    EXPECT_TRUE(aead_open_with(AeadImpl::kSodium, key, nonce, aad, sizeof aad, y.data(), len, tb)) << len;
+    EXPECT_EQ(x, plain) << len;
+    EXPECT_EQ(y, plain) << len;
+    ta[len % 16] ^= 1;
+    for (AeadImpl impl : {AeadImpl::kSodium, AeadImpl::kOpenSsl}) {
+      std::vector<uint8_t> z = a;
+      EXPECT_FALSE(aead_open_with(impl, key, nonce, aad, sizeof aad, z.data(), len, ta)) << len;
+    }
+    std::vector<uint8_t> w = a;
+    EXPECT_FALSE(aead_open(key, nonce, aad, sizeof aad, w.data(), len, ta)) << len;
+  }
+}
+
 TEST(SessionKeys, PrologueLayout) {
   EXPECT_EQ(to_hex(handshake_prologue(0x1111222233334444, 0x5555666677778888)),
             "6e65742d68616e647368616b652d763144443333000000008888777700000000");
