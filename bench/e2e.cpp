@@ -180,16 +180,19 @@ nm_stream_config_t nm_cfg(bool reliable) {
 // One stream, events of `size` bytes sent in batches with nm_stream_send_blocking.
 void netmesh_throughput(const char* system, bool reliable, size_t size, uint64_t window,
                         size_t per_call = 0) {
-  NmPair p = nm_pair();
   nm_stream_config_t cfg = nm_cfg(reliable);
   cfg.window_bytes = window;
-  nm_stream_t *tx = nullptr, *rx = nullptr;
-  nm_check(nm_node_open_stream(p.b, p.ida, 1, &cfg, &rx), "open rx");
-  nm_check(nm_node_open_stream(p.a, p.idb, 1, &cfg, &tx), "open tx");
   std::vector<uint8_t> payload(size, 0x5a);
   std::vector<nm_event_t> batch(per_call ? per_call : batch_for(size), nm_event_t{payload.data(), size});
 
+  // Fresh nodes (and so fresh loop threads) per repetition: on 2 vCPUs the scheduler's
+  // placement of the four busy threads decides a lot, and it sticks for a node's life, so
+  // repetitions on one pair would all sample the same placement.
   auto one = [&]() -> Tp {
+    NmPair p = nm_pair();
+    nm_stream_t *tx = nullptr, *rx = nullptr;
+    nm_check(nm_node_open_stream(p.b, p.ida, 1, &cfg, &rx), "open rx");
+    nm_check(nm_node_open_stream(p.a, p.idb, 1, &cfg, &tx), "open tx");
     std::atomic<bool> sending{true};
     std::atomic<uint64_t> sent{0};
     uint64_t delivered = 0;
@@ -230,12 +233,12 @@ void netmesh_throughput(const char* system, bool reliable, size_t size, uint64_t
     r.events = delivered;
     r.seconds = secs(last - t0);
     r.cpu = cpu_seconds() - cpu0;
+    nm_stream_free(tx);
+    nm_stream_free(rx);
+    nm_free_pair(p);
     return r;
   };
   repeat(one, system, reliable ? "rel" : "ff", size, 1);
-  nm_stream_free(tx);
-  nm_stream_free(rx);
-  nm_free_pair(p);
 }
 
 // Many streams: 1 KiB reliable events, 8 per send call, round robin over the streams; the
