@@ -44,11 +44,11 @@ EVP_CIPHER_CTX* context(bool seal) {
 }
 
 void sodium_seal(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
-                 uint8_t* data, size_t len, uint8_t* tag_out) {
+                 const uint8_t* in, size_t len, uint8_t* out, uint8_t* tag_out) {
   ensure_sodium();
   uint8_t empty = 0;
-  if (len == 0) data = &empty;  // libsodium declares the buffers nonnull even for 0 bytes
-  crypto_aead_chacha20poly1305_ietf_encrypt_detached(data, tag_out, nullptr, data, len, aad,
+  if (len == 0) in = out = &empty;  // libsodium declares the buffers nonnull even for 0 bytes
+  crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag_out, nullptr, in, len, aad,
                                                      aad_len, nullptr, nonce, key.data());
 }
 
@@ -63,13 +63,13 @@ bool sodium_open(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, 
 
 // false: OpenSSL cannot do it (no cipher, or a context refused the key): nothing changed.
 bool openssl_seal(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
-                  uint8_t* data, size_t len, uint8_t* tag_out) {
+                  const uint8_t* in, size_t len, uint8_t* out, uint8_t* tag_out) {
   EVP_CIPHER_CTX* ctx = openssl_chacha() ? context(true) : nullptr;
   if (!ctx || EVP_EncryptInit_ex2(ctx, nullptr, key.data(), nonce, nullptr) != 1) return false;
   int n = 0;
   if (EVP_EncryptUpdate(ctx, nullptr, &n, aad, static_cast<int>(aad_len)) != 1 ||
-      EVP_EncryptUpdate(ctx, data, &n, data, static_cast<int>(len)) != 1 ||
-      EVP_EncryptFinal_ex(ctx, data + n, &n) != 1 ||
+      EVP_EncryptUpdate(ctx, out, &n, in, static_cast<int>(len)) != 1 ||
+      EVP_EncryptFinal_ex(ctx, out + n, &n) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag_out) != 1)
     std::abort();  // a keyed stream cipher cannot fail here; a half-sealed packet must not leave
   return true;
@@ -94,10 +94,15 @@ void make_nonce(uint32_t prefix, uint64_t counter, uint8_t out[12]) {
   wire::put_le(out + 4, counter);
 }
 
+void aead_seal_to(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
+                  const uint8_t* in, size_t len, uint8_t* out, uint8_t* tag_out) {
+  if (len >= kOpenSslFrom && openssl_seal(key, nonce, aad, aad_len, in, len, out, tag_out)) return;
+  sodium_seal(key, nonce, aad, aad_len, in, len, out, tag_out);
+}
+
 void aead_seal(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
                uint8_t* data, size_t len, uint8_t* tag_out) {
-  if (len >= kOpenSslFrom && openssl_seal(key, nonce, aad, aad_len, data, len, tag_out)) return;
-  sodium_seal(key, nonce, aad, aad_len, data, len, tag_out);
+  aead_seal_to(key, nonce, aad, aad_len, data, len, data, tag_out);
 }
 
 bool aead_open(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
@@ -111,8 +116,8 @@ bool aead_open(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, si
 
 bool aead_seal_with(AeadImpl impl, const Key32& key, const uint8_t nonce[12], const uint8_t* aad,
                     size_t aad_len, uint8_t* data, size_t len, uint8_t* tag_out) {
-  if (impl == AeadImpl::kOpenSsl) return openssl_seal(key, nonce, aad, aad_len, data, len, tag_out);
-  sodium_seal(key, nonce, aad, aad_len, data, len, tag_out);
+  if (impl == AeadImpl::kOpenSsl) return openssl_seal(key, nonce, aad, aad_len, data, len, data, tag_out);
+  sodium_seal(key, nonce, aad, aad_len, data, len, data, tag_out);
   return true;
 }
 

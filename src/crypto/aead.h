@@ -16,6 +16,9 @@ void make_nonce(uint32_t prefix, uint64_t counter, uint8_t out[12]);
 // Encrypts `len` bytes in place and writes the 16-byte tag to `tag_out`.
 void aead_seal(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
                uint8_t* data, size_t len, uint8_t* tag_out);
+// The same from `in` to `out` (the encryption is the copy; `in` may equal `out`).
+void aead_seal_to(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
+                  const uint8_t* in, size_t len, uint8_t* out, uint8_t* tag_out);
 // Verifies and decrypts `len` bytes in place; returns false (and leaves data undefined)
 // on a bad tag.
 bool aead_open(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,

@@ -98,6 +98,7 @@ class Node {
  private:
   struct Outgoing {
     session::PacketPtr packet = session::acquire_packet();
+    stream::SharedPayload plaintext;  // a data packet's frames, until it is sealed
     sockaddr_storage to;
     uint64_t peer = 0;  // 0 while the peer is not known (handshake replies)
     // Non-empty: sent behind this routing header (a peer reached through relays).

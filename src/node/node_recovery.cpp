@@ -54,8 +54,10 @@ void Node::seal_data_packet(session::Session& s, const stream::Stream& st,
     h.subnet_id = st.tx_epoch();
     h.origin_hash = p.charged_before;
   }
-  std::memcpy(out.packet->payload(), p.payload.data(), p.payload.size());
-  s.stamp(h, p.payload.size(), *out.packet);
+  // The AEAD reads the frames where they are kept (for retransmission) and writes the
+  // ciphertext into the datagram: the only copy between the caller's events and the socket.
+  out.plaintext = p.payload;
+  s.stamp(h, p.payload.size(), *out.packet, out.plaintext.data());
   address_to(s, out);
 }
 
@@ -71,10 +73,11 @@ bool Node::build_events_packet(session::Session& s, const StreamPtr& st,
   p.charged_before = st->tx_charged();
   if (!st->begin_packet(payload_len, end - next, &p.seq, now)) return false;
   p.event_count = static_cast<uint16_t>(end - next);
-  p.payload = stream::Payload::pooled(payload_len);
-  p.payload.resize(payload_len);
-  uint8_t* w = p.payload.data();
+  stream::Payload frames = stream::Payload::pooled(payload_len);
+  frames.resize(payload_len);
+  uint8_t* w = frames.data();
   for (size_t i = next; i < end; ++i) w = wire::write_frame(w, events[i]);
+  p.payload = stream::SharedPayload::adopt(std::move(frames));
   p.first_sent_ns = p.last_sent_ns = now;
   emit_data_packet(s, st, std::move(p), out);
   next = end;
@@ -100,9 +103,10 @@ bool Node::pump_fragments(session::Session& s, const StreamPtr& st, size_t max_p
     p.frag_flags = wire::frag::kFragment | (last ? wire::frag::kLast : 0);
     p.frag_id = f->frag_id;
     p.frag_index = f->next_index++;
-    p.payload = stream::Payload::pooled(wire::kFrameOverhead + chunk);
-    p.payload.resize(wire::kFrameOverhead + chunk);
-    wire::write_frame(p.payload.data(), std::span<const uint8_t>(f->event).subspan(f->offset, chunk));
+    stream::Payload frame = stream::Payload::pooled(wire::kFrameOverhead + chunk);
+    frame.resize(wire::kFrameOverhead + chunk);
+    wire::write_frame(frame.data(), std::span<const uint8_t>(f->event).subspan(f->offset, chunk));
+    p.payload = stream::SharedPayload::adopt(std::move(frame));
     p.first_sent_ns = p.last_sent_ns = now;
     f->offset += chunk;
     emit_data_packet(s, st, std::move(p), out);

@@ -9,9 +9,10 @@
 
 namespace nm::session {
 
-void PacketBuffer::arm(const crypto::Key32& key, const uint8_t nonce[12]) {
+void PacketBuffer::arm(const crypto::Key32& key, const uint8_t nonce[12], const uint8_t* plaintext) {
   key_ = key;
   std::memcpy(nonce_, nonce, sizeof nonce_);
+  plaintext_ = plaintext;
   armed_ = true;
 }
 
@@ -20,14 +21,17 @@ void PacketBuffer::seal() {
   size_t payload_len = len - wire::kHeaderSize - wire::kTagSize;
   uint8_t aad[wire::kAadSize];
   wire::header_aad(bytes(), aad);
-  crypto::aead_seal(key_, nonce_, aad, sizeof aad, payload(), payload_len, payload() + payload_len);
+  crypto::aead_seal_to(key_, nonce_, aad, sizeof aad, plaintext_ ? plaintext_ : payload(), payload_len,
+                       payload(), payload() + payload_len);
   sodium_memzero(key_.data(), key_.size());
   armed_ = false;
+  plaintext_ = nullptr;
 }
 
 void PacketBuffer::reset() {
   if (armed_) sodium_memzero(key_.data(), key_.size());
   armed_ = false;
+  plaintext_ = nullptr;
   len = 0;
   head = kHeadroom;
 }

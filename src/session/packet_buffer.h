@@ -34,14 +34,17 @@ struct PacketBuffer {
   const uint8_t* datagram() const { return storage.data() + head; }
   size_t datagram_len() const { return len + kHeadroom - head; }
 
-  // Armed by Session::stamp; seal() encrypts the payload in place and disarms (a no-op
-  // for packets that are not encrypted, such as handshakes).
-  void arm(const crypto::Key32& key, const uint8_t nonce[12]);
+  // Armed by Session::stamp; seal() encrypts the payload and disarms (a no-op for packets
+  // that are not encrypted, such as handshakes). The plaintext is at payload(), or at
+  // `plaintext` (kept alive by the caller until seal()): then the encryption itself
+  // copies it in, and nothing is copied before.
+  void arm(const crypto::Key32& key, const uint8_t nonce[12], const uint8_t* plaintext = nullptr);
   void seal();
   void reset();  // back to an empty, unarmed buffer (the bytes are not cleared)
 
  private:
   bool armed_ = false;
+  const uint8_t* plaintext_ = nullptr;
   crypto::Key32 key_{};
   uint8_t nonce_[12]{};
 };

@@ -40,9 +40,10 @@ class Session {
   int64_t last_heartbeat_rx_ns() const { return last_heartbeat_rx_ns_; }
 
   // Fills in session id, nonce (next TX counter) and payload_len, encodes the header and
-  // arms `buf` to encrypt the `payload_len` plaintext bytes already at buf.payload() when
-  // buf.seal() is called. `h` supplies everything else.
-  void stamp(wire::Header& h, size_t payload_len, PacketBuffer& buf);
+  // arms `buf` to encrypt the `payload_len` plaintext bytes already at buf.payload() (or
+  // at `plaintext`, see PacketBuffer::arm) when buf.seal() is called. `h` supplies
+  // everything else.
+  void stamp(wire::Header& h, size_t payload_len, PacketBuffer& buf, const uint8_t* plaintext = nullptr);
 
   // Verifies and decrypts a received datagram (header already parsed into `h`) in place.
   // On success `plaintext` views the decrypted payload inside `datagram`. `decrypted`:

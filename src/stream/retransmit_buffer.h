@@ -18,7 +18,7 @@ struct SentPacket {
   uint16_t frag_id = 0;
   uint16_t frag_index = 0;
   uint64_t charged_before = 0;   // cumulative credit charge before this packet
-  Payload payload;               // plaintext frames
+  SharedPayload payload;         // plaintext frames (shared with packets being sealed)
   int64_t first_sent_ns = 0;
   int64_t last_sent_ns = 0;
   uint32_t transmissions = 1;

@@ -70,7 +70,7 @@ bool Stream::close_open_packet(SentPacket& out, int64_t now_ns) {
   out.seq = tx_seq_++;
   out.event_count = open.events;
   out.charged_before = open.charged_before;
-  out.payload = std::move(open.payload);
+  out.payload = SharedPayload::adopt(std::move(open.payload));
   out.first_sent_ns = out.last_sent_ns = now_ns;
   tx_->open.reset();
   tx_->last_emit_ns = now_ns;
