@@ -2,10 +2,8 @@
 
 #include <sodium.h>
 
-#include <mutex>
-#include <vector>
-
 #include "crypto/aead.h"
+#include "stream/free_list.h"
 
 namespace nm::session {
 
@@ -38,42 +36,20 @@ void PacketBuffer::reset() {
 
 namespace {
 // Enough for a few threads' worth of in-flight batches; beyond it buffers go back to malloc.
-constexpr size_t kMaxPooled = 256;
-
-struct FreeList {
-  std::mutex mu;
-  std::vector<PacketBuffer*> buffers;
-};
-
-FreeList& free_list() {
-  static FreeList* list = new FreeList;  // never destroyed: buffers may return at exit
+stream::FreeList<PacketBuffer*>& free_list() {
+  static auto* list = new stream::FreeList<PacketBuffer*>(256);  // never destroyed
   return *list;
 }
 }  // namespace
 
 void PacketRelease::operator()(PacketBuffer* p) const noexcept {
   p->reset();
-  FreeList& fl = free_list();
-  {
-    std::lock_guard lk(fl.mu);
-    if (fl.buffers.size() < kMaxPooled) {
-      fl.buffers.push_back(p);
-      return;
-    }
-  }
-  delete p;
+  if (!free_list().give(std::move(p))) delete p;
 }
 
 PacketPtr acquire_packet() {
-  FreeList& fl = free_list();
-  {
-    std::lock_guard lk(fl.mu);
-    if (!fl.buffers.empty()) {
-      PacketBuffer* p = fl.buffers.back();
-      fl.buffers.pop_back();
-      return PacketPtr(p);
-    }
-  }
+  PacketBuffer* p = nullptr;
+  if (free_list().take(p)) return PacketPtr(p);
   return PacketPtr(new PacketBuffer);  // default-initialised: the storage is not cleared
 }
 
