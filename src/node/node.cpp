@@ -307,10 +307,7 @@ void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
     p.charged_before = h.origin_hash;
     p.accounted = !sender_reliable;
   }
-  p.data = stream::SharedPayload::copy_of(plaintext);
-  for (auto e : frames)
-    p.data.slices().push_back(
-        {static_cast<uint32_t>(e.data() - plaintext.data()), static_cast<uint32_t>(e.size())});
+  p.data = stream::SharedPayload::copy_of(plaintext, frames);
   bool ordered = sender_reliable && s.has(wire::capability::kRecovery);
   // Duplicates are dropped, except on 0.23 fire-and-forget streams: a 0.23 sender restarts
   // sequences at 0 when it reopens a stream, and nothing on its wire says so.

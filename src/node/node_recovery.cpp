@@ -73,11 +73,7 @@ bool Node::build_events_packet(session::Session& s, const StreamPtr& st,
   p.charged_before = st->tx_charged();
   if (!st->begin_packet(payload_len, end - next, &p.seq, now)) return false;
   p.event_count = static_cast<uint16_t>(end - next);
-  stream::Payload frames = stream::Payload::pooled(payload_len);
-  frames.resize(payload_len);
-  uint8_t* w = frames.data();
-  for (size_t i = next; i < end; ++i) w = wire::write_frame(w, events[i]);
-  p.payload = stream::SharedPayload::adopt(std::move(frames));
+  p.payload = stream::SharedPayload::frames_of(events.subspan(next, end - next));
   p.first_sent_ns = p.last_sent_ns = now;
   emit_data_packet(s, st, std::move(p), out);
   next = end;
@@ -103,10 +99,8 @@ bool Node::pump_fragments(session::Session& s, const StreamPtr& st, size_t max_p
     p.frag_flags = wire::frag::kFragment | (last ? wire::frag::kLast : 0);
     p.frag_id = f->frag_id;
     p.frag_index = f->next_index++;
-    stream::Payload frame = stream::Payload::pooled(wire::kFrameOverhead + chunk);
-    frame.resize(wire::kFrameOverhead + chunk);
-    wire::write_frame(frame.data(), std::span<const uint8_t>(f->event).subspan(f->offset, chunk));
-    p.payload = stream::SharedPayload::adopt(std::move(frame));
+    std::span<const uint8_t> piece = std::span<const uint8_t>(f->event).subspan(f->offset, chunk);
+    p.payload = stream::SharedPayload::frames_of({&piece, 1});
     p.first_sent_ns = p.last_sent_ns = now;
     f->offset += chunk;
     emit_data_packet(s, st, std::move(p), out);

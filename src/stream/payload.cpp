@@ -1,8 +1,7 @@
 #include "stream/payload.h"
 
-#include <memory>
-#include <mutex>
-
+#include "stream/free_list.h"
+#include "wire/frames.h"
 #include "wire/header.h"
 
 namespace nm::stream {
@@ -17,31 +16,6 @@ constexpr size_t kMaxPooled[] = {512, 512, 512, 32};
 constexpr size_t kNumClasses = sizeof kClasses / sizeof kClasses[0];
 // A buffer grown past this (a reassembled large event) is not worth keeping.
 constexpr size_t kMaxPooledCapacity = 64 * 1024;
-
-// A mutex-guarded free list. Never destroyed: buffers may come back during exit.
-template <typename T>
-class FreeList {
- public:
-  explicit FreeList(size_t cap) : cap_(cap) {}
-  bool take(T& out) {
-    std::lock_guard lk(mu_);
-    if (items_.empty()) return false;
-    out = std::move(items_.back());
-    items_.pop_back();
-    return true;
-  }
-  bool give(T&& item) {
-    std::lock_guard lk(mu_);
-    if (items_.size() >= cap_) return false;
-    items_.push_back(std::move(item));
-    return true;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<T> items_;
-  size_t cap_;
-};
 
 FreeList<std::vector<uint8_t>>& buffers(size_t size_class) {
   static auto* lists = new FreeList<std::vector<uint8_t>>[kNumClasses]{
@@ -102,6 +76,24 @@ SharedPayload SharedPayload::copy_of(std::span<const uint8_t> bytes) {
   b->payload.assign(bytes);
   b->slices.clear();
   return SharedPayload(b);
+}
+
+SharedPayload SharedPayload::copy_of(std::span<const uint8_t> bytes,
+                                     std::span<const std::span<const uint8_t>> events) {
+  SharedPayload p = copy_of(bytes);
+  for (auto e : events)
+    p.slices().push_back({static_cast<uint32_t>(e.data() - bytes.data()), static_cast<uint32_t>(e.size())});
+  return p;
+}
+
+SharedPayload SharedPayload::frames_of(std::span<const std::span<const uint8_t>> events) {
+  size_t len = 0;
+  for (auto e : events) len += wire::kFrameOverhead + e.size();
+  Payload frames = Payload::pooled(len);
+  frames.resize(len);
+  uint8_t* w = frames.data();
+  for (auto e : events) w = wire::write_frame(w, e);
+  return adopt(std::move(frames));
 }
 
 SharedPayload SharedPayload::adopt(Payload&& bytes) {

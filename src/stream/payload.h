@@ -48,7 +48,12 @@ class SharedPayload {
  public:
   SharedPayload() = default;
   static SharedPayload copy_of(std::span<const uint8_t> bytes);
+  // A received packet: its payload, sliced into `events` (views into `bytes`).
+  static SharedPayload copy_of(std::span<const uint8_t> bytes,
+                               std::span<const std::span<const uint8_t>> events);
   static SharedPayload adopt(Payload&& bytes);  // a reassembled large event
+  // A packet to send: the frames (u32le length + bytes) of `events`, in a pooled buffer.
+  static SharedPayload frames_of(std::span<const std::span<const uint8_t>> events);
   SharedPayload(const SharedPayload& o) noexcept : block_(o.block_) { retain(); }
   SharedPayload(SharedPayload&& o) noexcept : block_(o.block_) { o.block_ = nullptr; }
   SharedPayload& operator=(SharedPayload o) noexcept {
