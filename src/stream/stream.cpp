@@ -25,15 +25,20 @@ void Stream::adopt(const StreamConfig& config) {
   if (tx_seq_ == 0) tx_credit_ = TxCredit(config.window_bytes);  // nothing charged yet
 }
 
-bool Stream::begin_packet(size_t payload_len, size_t events, uint64_t* seq_out, int64_t now_ns) {
-  if (!tx_credit_.try_acquire(payload_len + wire::kPacketOverhead)) {
+bool Stream::charge(uint64_t cost, size_t events, int64_t now_ns) {
+  if (!tx_credit_.try_acquire(cost)) {
     ++counters().backpressure_events;
     return false;
   }
-  *seq_out = tx_seq_++;
-  tx_charged_ += payload_len + wire::kPacketOverhead;
+  tx_charged_ += cost;
   counters().tx_events += events;
   last_activity_ns_ = now_ns;
+  return true;
+}
+
+bool Stream::begin_packet(size_t payload_len, size_t events, uint64_t* seq_out, int64_t now_ns) {
+  if (!charge(payload_len + wire::kPacketOverhead, events, now_ns)) return false;
+  *seq_out = tx_seq_++;
   tx().last_emit_ns = now_ns;
   return true;
 }
@@ -44,23 +49,18 @@ Stream::Join Stream::join_open_packet(std::span<const uint8_t> event, int64_t no
   if (open && (open->payload.size() + frame > wire::kMaxPayloadSize ||
                open->events >= wire::kMaxEventsPerPacket))
     return Join::kFull;
+  uint64_t charged_before = tx_charged_;
   uint64_t cost = frame + (open ? 0 : wire::kPacketOverhead);  // the packet's own cost with its first event
-  if (!tx_credit_.try_acquire(cost)) {
-    ++counters().backpressure_events;
-    return Join::kNoCredit;
-  }
+  if (!charge(cost, 1, now_ns)) return Join::kNoCredit;
   if (!open) {
     open.emplace();
     open->payload = Payload::pooled(wire::kMaxPayloadSize);
-    open->charged_before = tx_charged_;
+    open->charged_before = charged_before;
   }
   size_t at = open->payload.size();
   open->payload.resize(at + frame);
   wire::write_frame(open->payload.data() + at, event);
   ++open->events;
-  tx_charged_ += cost;
-  ++counters().tx_events;
-  last_activity_ns_ = now_ns;
   return Join::kAdded;
 }
 
@@ -75,10 +75,6 @@ bool Stream::close_open_packet(SentPacket& out, int64_t now_ns) {
   tx_->open.reset();
   tx_->last_emit_ns = now_ns;
   return true;
-}
-
-void Stream::refund_packet(size_t payload_len) {
-  tx_credit_.refund(payload_len + wire::kPacketOverhead);
 }
 
 TxCredit::Grant Stream::apply_grant(uint64_t total_consumed) {

@@ -114,7 +114,6 @@ class Stream {
   // The node's loop thread is due to send the open packet (it was asked once already).
   bool flush_requested() const { return tx_ && tx_->flush_requested; }
   void set_flush_requested(bool v) { tx().flush_requested = v; }
-  void refund_packet(size_t payload_len);
   TxCredit::Grant apply_grant(uint64_t total_consumed);
   RetransmitBuffer& retransmit() { return tx().retransmit; }
   RttEstimator& rtt() { return tx().rtt; }
@@ -200,6 +199,9 @@ class Stream {
   size_t deliver_fragment(RxPacket&& p, size_t max_event_bytes);
   void abandon_reassembly();
   void consume(uint64_t credit) { consumed_total_ += credit; }
+  // Charges `cost` bytes of credit for `events` accepted events; false = backpressure
+  // (counted).
+  bool charge(uint64_t cost, size_t events, int64_t now_ns);
   void consume_or_defer(uint64_t credit);
 
   // Small fields first, packed: thousands of idle streams are mostly this object.

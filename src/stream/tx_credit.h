@@ -22,12 +22,6 @@ class TxCredit {
     sent_ += cost;
     return true;
   }
-  // Gives back a charge whose packet never reached the socket.
-  void refund(uint64_t cost) {
-    if (unbounded()) return;
-    credit_ = std::min<uint64_t>(credit_ + cost, window_);
-    sent_ -= cost;
-  }
   enum class Grant { kStale, kApplied, kClamped };
   // 0.23's apply_authoritative_grant: grants are cumulative; stale or inflated totals are
   // clamped so a peer can never push credit above the window.
