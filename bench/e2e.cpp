@@ -38,6 +38,17 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double secs(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// How long a receiver has heard nothing since the sender stopped: it gives up after a
+// limit (lost fire-and-forget events never come).
+struct Silence {
+  Clock::time_point since{};
+  void reset() { since = {}; }
+  bool longer_than(Clock::duration limit) {
+    if (since == Clock::time_point{}) since = Clock::now();
+    return Clock::now() - since > limit;
+  }
+};
+
 // ---------------------------------------------------------------- options and output
 
 struct Options {
@@ -200,7 +211,7 @@ void netmesh_throughput(const char* system, bool reliable, size_t size, uint64_t
     std::thread receiver([&] {
       std::vector<uint8_t> buf(std::max<size_t>(size, 65536));
       std::vector<size_t> lens(buf.size() / size);
-      Clock::time_point quiet_since{};
+      Silence quiet;
       for (;;) {
         size_t got = 0;
         nm_status s = nm_stream_recv_batch(rx, buf.data(), buf.size(), lens.data(), lens.size(),
@@ -214,8 +225,7 @@ void netmesh_throughput(const char* system, bool reliable, size_t size, uint64_t
         if (sending) continue;
         if (reliable && delivered >= sent) break;
         // Fire-and-forget (or a stuck reliable stream): stop after 200 ms of silence.
-        if (quiet_since == Clock::time_point{}) quiet_since = Clock::now();
-        if (Clock::now() - quiet_since > std::chrono::milliseconds(reliable ? 3000 : 200)) break;
+        if (quiet.longer_than(std::chrono::milliseconds(reliable ? 3000 : 200))) break;
       }
     });
     double cpu0 = cpu_seconds();
@@ -264,7 +274,7 @@ void netmesh_streams(size_t nstreams) {
     Clock::time_point last = Clock::now();
     std::thread receiver([&] {
       std::vector<uint8_t> buf(size + 64);
-      Clock::time_point quiet_since{};
+      Silence quiet;
       for (;;) {
         bool any = false;
         for (size_t i = 0; i < nstreams; ++i) {
@@ -276,13 +286,12 @@ void netmesh_streams(size_t nstreams) {
         }
         if (any) {
           last = Clock::now();
-          quiet_since = {};
+          quiet.reset();
           continue;
         }
         if (!sending && delivered >= sent) break;
         if (!sending) {
-          if (quiet_since == Clock::time_point{}) quiet_since = Clock::now();
-          if (Clock::now() - quiet_since > std::chrono::seconds(3)) break;
+          if (quiet.longer_than(std::chrono::seconds(3))) break;
         }
         pollfd pf{efd, POLLIN, 0};
         poll(&pf, 1, 1);
@@ -505,7 +514,7 @@ void udp_throughput(bool packed, size_t size) {
       mmsghdr m[kRx];
       iovec iov[kRx];
       uint32_t cur_event = UINT32_MAX, have = 0;
-      Clock::time_point quiet_since{};
+      Silence quiet;
       for (;;) {
         for (size_t i = 0; i < kRx; ++i) {
           iov[i] = {buf.data() + i * 65536, 65536};
@@ -516,8 +525,7 @@ void udp_throughput(bool packed, size_t size) {
         int n = recvmmsg(rfd, m, kRx, MSG_WAITFORONE, nullptr);
         if (n <= 0) {
           if (sending) continue;
-          if (quiet_since == Clock::time_point{}) quiet_since = Clock::now();
-          if (Clock::now() - quiet_since > std::chrono::milliseconds(200)) break;
+          if (quiet.longer_than(std::chrono::milliseconds(200))) break;
           continue;
         }
         for (int i = 0; i < n; ++i) {
@@ -738,7 +746,7 @@ void enet_throughput(bool reliable, size_t size) {
     Clock::time_point last = Clock::now();
     std::thread receiver([&] {
       ENetEvent ev;
-      Clock::time_point quiet_since{};
+      Silence quiet;
       for (;;) {
         int r = enet_host_service(server, &ev, 1);
         if (r > 0) {
@@ -746,14 +754,13 @@ void enet_throughput(bool reliable, size_t size) {
             if (ev.packet->dataLength == size) ++delivered;
             enet_packet_destroy(ev.packet);
             last = Clock::now();
-            quiet_since = {};
+            quiet.reset();
           }
           continue;
         }
         if (sending) continue;
         if (reliable && delivered >= sent) break;
-        if (quiet_since == Clock::time_point{}) quiet_since = Clock::now();
-        if (Clock::now() - quiet_since > std::chrono::milliseconds(reliable ? 3000 : 200)) break;
+        if (quiet.longer_than(std::chrono::milliseconds(reliable ? 3000 : 200))) break;
       }
     });
     double cpu0 = cpu_seconds();
@@ -904,19 +911,18 @@ void zmq_throughput(size_t size) {
     uint64_t delivered = 0;
     Clock::time_point last = Clock::now();
     std::thread receiver([&] {
-      Clock::time_point quiet_since{};
+      Silence quiet;
       for (;;) {
         int n = zmq_recv(pull, buf.data(), buf.size(), 0);
         if (n >= 0) {
           ++delivered;
           last = Clock::now();
-          quiet_since = {};
+          quiet.reset();
           continue;
         }
         if (sending) continue;
         if (delivered >= sent) break;
-        if (quiet_since == Clock::time_point{}) quiet_since = Clock::now();
-        if (Clock::now() - quiet_since > std::chrono::seconds(3)) break;
+        if (quiet.longer_than(std::chrono::seconds(3))) break;
       }
     });
     double cpu0 = cpu_seconds();
