@@ -166,6 +166,12 @@ typedef struct nm_node_stats {
   uint64_t impair_reordered;
   uint64_t impair_delayed;
   uint64_t impair_corrupted;
+  /* hostile-network defences (SECURITY.md) */
+  uint64_t bytes_received;         /* UDP payload bytes taken off the socket */
+  uint64_t bytes_sent;             /* UDP payload bytes written to the socket */
+  uint64_t forward_refused;        /* routed packets not from a neighbour, or larger than a packet */
+  uint64_t pingwave_origins_refused;  /* new origins beyond a neighbour's allowance */
+  uint64_t pingwave_relays_suppressed;/* re-broadcasts of raw pingwaves over their byte budget */
 } nm_node_stats_t;
 
 /* Seeded, reproducible fault injection applied at the node's socket, per peer and per

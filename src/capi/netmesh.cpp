@@ -62,20 +62,32 @@ nm_status copy_out(const std::vector<T>& all, T* out, size_t capacity, size_t* o
   return NM_OK;
 }
 
+// An enum the caller filled in, read as the integer it stored: loading an out-of-range
+// value as the enum type is undefined behaviour in C++ (and UBSan aborts on it).
+template <typename E>
+int32_t enum_value(const E& e) {
+  static_assert(sizeof(E) == sizeof(int32_t));
+  int32_t v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
+
 nm::stream::StreamConfig to_stream_config(const nm_stream_config_t& c) {
   nm::stream::StreamConfig s;
-  s.reliable = c.reliability == NM_RELIABLE;
+  s.reliable = enum_value(c.reliability) == NM_RELIABLE;
   s.window_bytes = c.window_bytes;
   s.fairness_weight = c.fairness_weight;
-  s.close = c.close_behaviour == NM_DROP_AND_CLOSE ? nm::stream::CloseBehaviour::kDropAndClose
-                                                   : nm::stream::CloseBehaviour::kDrainThenClose;
+  s.close = enum_value(c.close_behaviour) == NM_DROP_AND_CLOSE
+                ? nm::stream::CloseBehaviour::kDropAndClose
+                : nm::stream::CloseBehaviour::kDrainThenClose;
   return s;
 }
 
 nm_status check_stream_config(const nm_stream_config_t& c) {
-  if (c.reliability != NM_FIRE_AND_FORGET && c.reliability != NM_RELIABLE)
+  int32_t reliability = enum_value(c.reliability), close = enum_value(c.close_behaviour);
+  if (reliability != NM_FIRE_AND_FORGET && reliability != NM_RELIABLE)
     return fail(NM_ERR_INVALID_ARGUMENT, "reliability must be NM_FIRE_AND_FORGET or NM_RELIABLE");
-  if (c.close_behaviour != NM_DRAIN_THEN_CLOSE && c.close_behaviour != NM_DROP_AND_CLOSE)
+  if (close != NM_DRAIN_THEN_CLOSE && close != NM_DROP_AND_CLOSE)
     return fail(NM_ERR_INVALID_ARGUMENT, "close_behaviour must be DRAIN_THEN_CLOSE or DROP_AND_CLOSE");
   if (c.fairness_weight == 0) return fail(NM_ERR_INVALID_ARGUMENT, "fairness_weight must be >= 1");
   if (c.window_bytes != 0 && c.window_bytes < 8192 + 84)
@@ -322,10 +334,11 @@ nm_status nm_node_set_impairment(nm_node_t* handle, uint64_t peer_node_id, nm_di
   return guarded([&] {
     std::shared_ptr<nm::node::Node> node;
     if (nm_status s = with_node(handle, node); s != NM_OK) return s;
-    if (directions < NM_OUTBOUND || directions > NM_BOTH_DIRECTIONS)
+    int32_t dirs = enum_value(directions);
+    if (dirs < NM_OUTBOUND || dirs > NM_BOTH_DIRECTIONS)
       return fail(NM_ERR_INVALID_ARGUMENT, "directions must be NM_OUTBOUND, NM_INBOUND or both");
     if (!imp) {
-      node->set_impairment(peer_node_id, directions, nullptr);
+      node->set_impairment(peer_node_id, dirs, nullptr);
       return NM_OK;
     }
     for (double p : {imp->loss, imp->burst_enter, imp->burst_exit, imp->duplicate, imp->reorder, imp->corrupt})
@@ -344,7 +357,7 @@ nm_status nm_node_set_impairment(nm_node_t* handle, uint64_t peer_node_id, nm_di
     c.corrupt = imp->corrupt;
     c.drop_above_bytes = imp->drop_above_bytes;
     c.seed = imp->seed;
-    node->set_impairment(peer_node_id, directions, &c);
+    node->set_impairment(peer_node_id, dirs, &c);
     return NM_OK;
   });
 }

@@ -60,3 +60,29 @@ socklen_t address_length(const sockaddr_storage& addr) {
 }
 
 }  // namespace nm::node
+
+namespace nm::node {
+
+AddressKey address_key(const sockaddr_storage& addr) {
+  AddressKey k;
+  k.bytes[0] = static_cast<uint8_t>(addr.ss_family);
+  if (addr.ss_family == AF_INET6) {
+    const auto* a6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    std::memcpy(k.bytes + 2, &a6->sin6_port, 2);
+    std::memcpy(k.bytes + 4, &a6->sin6_addr, 16);
+  } else {
+    const auto* a4 = reinterpret_cast<const sockaddr_in*>(&addr);
+    std::memcpy(k.bytes + 2, &a4->sin_port, 2);
+    std::memcpy(k.bytes + 4, &a4->sin_addr, 4);
+  }
+  return k;
+}
+
+size_t AddressKeyHash::operator()(const AddressKey& k) const noexcept {
+  // FNV-1a. Only our own sessions' addresses are ever inserted, so flooding is not a concern.
+  uint64_t h = 1469598103934665603ULL;
+  for (uint8_t b : k.bytes) h = (h ^ b) * 1099511628211ULL;
+  return static_cast<size_t>(h);
+}
+
+}  // namespace nm::node

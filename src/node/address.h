@@ -2,6 +2,8 @@
 #pragma once
 #include <sys/socket.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace nm::node {
@@ -11,5 +13,15 @@ bool parse_address(const std::string& text, sockaddr_storage& out);
 std::string format_address(const sockaddr_storage& addr);
 bool same_address(const sockaddr_storage& a, const sockaddr_storage& b);
 socklen_t address_length(const sockaddr_storage& addr);
+
+// An address as a hashable value (family, port, IP), for lookups by datagram source.
+struct AddressKey {
+  uint8_t bytes[20] = {};  // family(1) pad(1) port(2) ip(16)
+  friend bool operator==(const AddressKey&, const AddressKey&) = default;
+};
+AddressKey address_key(const sockaddr_storage& addr);
+struct AddressKeyHash {
+  size_t operator()(const AddressKey& k) const noexcept;
+};
 
 }  // namespace nm::node

@@ -52,6 +52,7 @@ nm_status Node::start() {
   node_id_ = crypto::node_id_from_identity(ed_pub);
   static_public_ = crypto::x25519_public(static_private_);
   routes_ = std::make_unique<RoutingTable>(node_id_);
+  pingwave_relay_ = std::make_unique<PingwaveRelay>(int64_t{config_.heartbeat_interval_ms} * 1000000);
   failures_ = std::make_unique<FailureDetector>(
       FailureDetectorConfig{int64_t{config_.suspect_after_ms} * 1000000,
                             int64_t{config_.fail_after_ms} * 1000000});
@@ -135,6 +136,7 @@ nm_node_stats_t Node::stats() {
   nm_node_stats_t s = stats_;
   s.sessions = sessions_.size();
   s.datagrams_sent = datagrams_sent_;
+  s.bytes_sent = bytes_sent_;
   add_impairment_counters(s);
   return s;
 }
@@ -220,16 +222,18 @@ void Node::receive_datagram(std::span<const uint8_t> datagram, const sockaddr_st
 void Node::handle_datagram(std::span<uint8_t> d, const sockaddr_storage& from,
                            std::vector<Outgoing>& out, bool decrypted) {
   ++stats_.datagrams_received;
+  stats_.bytes_received += d.size();
   switch (classify(d)) {
     case DatagramKind::kKeepAlive: ++stats_.ignored_mesh_packets; return;  // NAT punch: nothing to do
     case DatagramKind::kPingwave: handle_pingwave(d, from, out); return;
     case DatagramKind::kRouted: handle_routed(d, from, out); return;
-    case DatagramKind::kNet: handle_net_packet(d, from, false, out, decrypted); return;
+    case DatagramKind::kNet: handle_net_packet(d, from, nullptr, out, decrypted); return;
   }
 }
 
-void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from, bool routed,
-                             std::vector<Outgoing>& out, bool decrypted) {
+void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
+                             const wire::RoutingHeader* routed, std::vector<Outgoing>& out,
+                             bool decrypted) {
   wire::Header h;
   if (wire::decode_header(d, h) != wire::HeaderError::kOk) {
     ++stats_.drop_malformed;  // nothing unparseable goes further
@@ -237,7 +241,16 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
   }
   if (h.flags & wire::flags::kHandshake) {
     // All bytes after the header are the Noise message (0.23 ignores payload_len here).
-    handle_handshake(d.subspan(wire::kHeaderSize), from, out);
+    std::span<const uint8_t> noise_msg = d.subspan(wire::kHeaderSize);
+    if (noise_msg.size() > kMaxHandshakeMessage) {
+      ++stats_.drop_malformed;  // 48 or 56 bytes in practice: don't hash kilobytes per candidate
+      return;
+    }
+    if (routed) {
+      handle_routed_handshake(*routed, noise_msg, from, out);
+    } else {
+      handle_handshake(noise_msg, from, out);
+    }
     return;
   }
   auto it = peer_by_session_id_.find(h.session_id);
@@ -281,6 +294,9 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
     handle_grants(s, frames, out);
   } else if (h.subprotocol_id == wire::kSubprotocolNetmesh && s.has(wire::capability::kRecovery)) {
     handle_extension(s, frames, out);
+  } else if (h.subprotocol_id == wire::kSubprotocolPingwave &&
+             s.has(wire::capability::kAuthPingwaves) && !routed) {
+    handle_sealed_pingwaves(s, frames, out);
   } else if (h.subprotocol_id == wire::kSubprotocolData && h.stream_id != wire::kControlStreamId) {
     handle_data(s, h, plaintext, frames, out);
   } else {
@@ -411,6 +427,9 @@ size_t Node::flush(std::unique_lock<std::mutex>& lk, std::vector<Outgoing>& out,
     }
   }
   datagrams_sent_ += sent;
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < sent; ++i) bytes += out[i].packet->datagram_len();
+  bytes_sent_ += bytes;
   out.clear();
   return sent;
 }
@@ -424,6 +443,9 @@ void Node::install_session(uint64_t peer_id, const sockaddr_storage& addr,
     if (!old->second->routed) {
       routes_->remove_neighbour(peer_id);
       failures_->remove(peer_id);
+      pingwave_relay_->forget_neighbour(peer_id);
+      auto a = neighbour_by_addr_.find(address_key(old->second->peer_addr()));
+      if (a != neighbour_by_addr_.end() && a->second == peer_id) neighbour_by_addr_.erase(a);
     }
     // A new handshake replaces the session; streams of the old one become stale.
     peer_by_session_id_.erase(old->second->session_id());
@@ -439,6 +461,7 @@ void Node::install_session(uint64_t peer_id, const sockaddr_storage& addr,
   if (!routed) {
     routes_->add_neighbour(peer_id, now_ns());
     failures_->add(peer_id, now_ns());
+    neighbour_by_addr_[address_key(addr)] = peer_id;
   }
   emit_peer_event(peer_id, NM_PEER_CONNECTED);
   send_hello(*s, out);

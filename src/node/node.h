@@ -24,16 +24,19 @@
 
 #include "crypto/noise.h"
 #include "netmesh.h"
+#include "node/address.h"
 #include "node/delay_queue.h"
 #include "node/event_signal.h"
 #include "node/failure_detector.h"
 #include "node/impairment.h"
+#include "node/pingwave_relay.h"
 #include "node/routing_table.h"
 #include "node/node_config.h"
 #include "node/udp_socket.h"
 #include "session/session.h"
 #include "stream/stream.h"
 #include "wire/extension.h"
+#include "wire/pingwave.h"
 #include "wire/routing_header.h"
 
 namespace nm::node {
@@ -41,6 +44,7 @@ namespace nm::node {
 using StreamPtr = std::shared_ptr<stream::Stream>;
 
 inline constexpr uint64_t kRecoveryTickMs = 5;  // retransmission timers and NACK repeats
+inline constexpr size_t kMaxHandshakeMessage = 256;  // Noise msg1/msg2 are 48 or 56 bytes
 
 class Node {
  public:
@@ -143,9 +147,11 @@ class Node {
   void add_impairment_counters(nm_node_stats_t& s);
   void handle_datagram(std::span<uint8_t> datagram, const sockaddr_storage& from,
                        std::vector<Outgoing>& out, bool decrypted = false);
-  // A Net packet (direct, or unwrapped from a routed one) after the dispatch checks.
-  void handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from, bool routed,
-                         std::vector<Outgoing>& out, bool decrypted = false);
+  // A Net packet (direct, or unwrapped from a routed one: `routed` is its routing header)
+  // after the dispatch checks.
+  void handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
+                         const wire::RoutingHeader* routed, std::vector<Outgoing>& out,
+                         bool decrypted = false);
   void handle_handshake(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
                         std::vector<Outgoing>& out);
   using Frames = std::span<const std::span<const uint8_t>>;  // a packet's event frames
@@ -156,6 +162,11 @@ class Node {
                                const sockaddr_storage& from, std::vector<Outgoing>& out);
   void handle_pingwave(std::span<const uint8_t> d, const sockaddr_storage& from,
                        std::vector<Outgoing>& out);
+  void handle_sealed_pingwaves(session::Session& s, Frames frames, std::vector<Outgoing>& out);
+  // A pingwave from direct neighbour `via` (raw: unauthenticated): route, maybe re-broadcast.
+  void on_pingwave(wire::Pingwave pw, uint64_t via, bool raw, std::vector<Outgoing>& out);
+  void send_pingwave(session::Session& s, const wire::Pingwave& pw, std::vector<Outgoing>& out);
+  static size_t pingwave_datagram_size(const session::Session& s);
   void mesh_tick(int64_t now, std::vector<Outgoing>& out);
   void emit_peer_event(uint64_t peer, nm_peer_event_kind kind);
   uint64_t neighbour_at(const sockaddr_storage& addr) const;
@@ -252,10 +263,13 @@ class Node {
   std::mutex mu_;
   std::mutex send_mu_;  // after mu_ in lock order
   std::atomic<uint64_t> datagrams_sent_{0};
+  std::atomic<uint64_t> bytes_sent_{0};
   std::atomic<bool> loop_alive_{true};
   bool stopping_ = false;
   std::unordered_map<uint64_t, std::unique_ptr<session::Session>> sessions_;  // by peer id
   std::unordered_map<uint64_t, uint64_t> peer_by_session_id_;
+  // Direct sessions by peer address: who a datagram's source claims to be.
+  std::unordered_map<AddressKey, uint64_t, AddressKeyHash> neighbour_by_addr_;
   std::set<uint64_t> known_peers_;  // peers whose handshakes we answer
   std::unordered_map<uint64_t, std::deque<crypto::Key32>> seen_ephemerals_;  // msg1 replay guard
   std::vector<PendingConnect*> connects_;
@@ -279,7 +293,7 @@ class Node {
   std::unique_ptr<RoutingTable> routes_;
   std::unique_ptr<FailureDetector> failures_;
   uint64_t pingwave_seq_ = 0;
-  std::unordered_map<uint64_t, uint64_t> pingwave_seen_;  // origin -> newest seq relayed
+  std::unique_ptr<PingwaveRelay> pingwave_relay_;
   std::deque<nm_peer_event_t> peer_events_;
   EventSignal peer_events_signal_;
   std::condition_variable peer_events_cv_;

@@ -22,11 +22,15 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
   if (!parse_address(addr_text, pc.addr))
     return fail(NM_ERR_ADDRESS, "cannot parse address '" + addr_text + "' (want ip:port or [ip6]:port)");
   pc.peer_id = peer_id;
+  if (peer_id == node_id_ || peer_public_key == static_public_)
+    return fail(NM_ERR_INVALID_ARGUMENT, "cannot connect a node to itself");
   auto prologue = crypto::handshake_prologue(node_id_, peer_id);
 
   std::unique_lock lk(mu_);
   if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
-  known_peers_.insert(peer_id);  // so the peer may re-handshake with us later
+  // The peer may answer our dial with its own (crossing dials) and re-handshake later; a
+  // dial that fails leaves nothing allowed behind.
+  bool was_allowed = !known_peers_.insert(peer_id).second;
   connects_.push_back(&pc);
   uint32_t attempts = std::max<uint32_t>(1, config_.handshake_retries);
   for (uint32_t attempt = 0; attempt < attempts && !stopping_ && !pc.done; ++attempt) {
@@ -58,6 +62,7 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
     wait_for_hello(lk, peer_id);
     return NM_OK;
   }
+  if (!was_allowed && !sessions_.count(peer_id)) known_peers_.erase(peer_id);
   if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
   return fail(NM_ERR_HANDSHAKE, "no valid handshake answer from " + addr_text + " after " +
                           std::to_string(attempts) + " attempt(s) of " +

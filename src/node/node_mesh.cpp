@@ -1,6 +1,7 @@
 // The mesh: routed handshakes, forwarding by routing header (no decryption), pingwave
 // route discovery, neighbour failure detection and the peer event queue (wire spec §3.5,
 // §10, §12).
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -9,6 +10,7 @@
 #include "node/clock.h"
 #include "node/node.h"
 #include "node/status.h"
+#include "wire/frames.h"
 #include "wire/little_endian.h"
 #include "wire/pingwave.h"
 
@@ -35,9 +37,8 @@ void Node::address_to(const session::Session& s, Outgoing& out) {
 }
 
 uint64_t Node::neighbour_at(const sockaddr_storage& addr) const {
-  for (const auto& [peer, s] : sessions_)
-    if (!s->routed && same_address(s->peer_addr(), addr)) return peer;
-  return 0;
+  auto it = neighbour_by_addr_.find(address_key(addr));
+  return it == neighbour_by_addr_.end() ? 0 : it->second;
 }
 
 void Node::handle_routed(std::span<uint8_t> d, const sockaddr_storage& from, std::vector<Outgoing>& out) {
@@ -48,15 +49,17 @@ void Node::handle_routed(std::span<uint8_t> d, const sockaddr_storage& from, std
   }
   std::span<uint8_t> inner = d.subspan(wire::kRoutingHeaderSize);
   if (rh->dest_id == node_id_) {
-    bool handshake = inner.size() > 3 && (inner[3] & wire::flags::kHandshake);
-    if (handshake) {
-      handle_routed_handshake(*rh, inner.subspan(std::min(inner.size(), wire::kHeaderSize)), from, out);
-    } else {
-      handle_net_packet(inner, from, true, out);
-    }
+    handle_net_packet(inner, from, &*rh, out);
     return;
   }
-  // Not ours: forward on the header alone (nothing is decrypted), one hop closer.
+  // Not ours: forward on the header alone (nothing is decrypted), one hop closer. Only
+  // for a direct neighbour (else anyone could use us as an open relay), and only what
+  // fits one packet.
+  uint64_t via = neighbour_at(from);
+  if (via == 0 || inner.size() > wire::kMaxPacketSize) {
+    ++stats_.forward_refused;
+    return;
+  }
   if (!wire::forward(*rh)) {
     ++stats_.forward_ttl_expired;
     return;
@@ -128,29 +131,83 @@ void Node::handle_pingwave(std::span<const uint8_t> d, const sockaddr_storage& f
     ++stats_.drop_malformed;  // 72 bytes that are not a pingwave (bad health byte)
     return;
   }
+  // 0.23's rule: only from a direct neighbour. Its source address is all that vouches for a
+  // raw pingwave, so a neighbour that sends them sealed (netmesh) is never believed raw.
   uint64_t via = neighbour_at(from);
-  // 0.23's rules: only from direct neighbours, never our own, at most kMaxHops away.
-  if (via == 0 || failures_->state(via) == FailureDetector::State::kFailed) {
+  session::Session* s = via ? session_for(via) : nullptr;
+  if (!s || s->has(wire::capability::kAuthPingwaves) ||
+      failures_->state(via) == FailureDetector::State::kFailed) {
     ++stats_.ignored_mesh_packets;
     return;
   }
-  ++stats_.pingwaves_received;
-  routes_->offer_pingwave(pw->origin_node_id, via, pw->hop_count, pw->seq, now_ns());
-  // Re-broadcast each (origin, seq) once — the first copy to arrive came the shortest way —
-  // never back where it came from nor to its origin (split horizon), while ttl lasts.
-  if (pw->origin_node_id == node_id_) return;
-  uint64_t& seen = pingwave_seen_[pw->origin_node_id];
-  if (pw->seq <= seen || !wire::forward(*pw)) return;
-  seen = pw->seq;
-  if (pingwave_seen_.size() > RoutingTable::kDefaultMaxRoutes) pingwave_seen_.clear();
-  for (const auto& [peer, s] : sessions_) {
-    if (s->routed || !RoutingTable::should_forward_pingwave_to(peer, pw->origin_node_id, via)) continue;
-    Outgoing& o = out.emplace_back();
-    pw->encode(o.packet->bytes());
-    o.packet->len = wire::kPingwaveSize;
-    o.to = s->peer_addr();
-    o.peer = peer;
+  pingwave_relay_->earn_raw(d.size());
+  on_pingwave(*pw, via, true, out);
+}
+
+void Node::handle_sealed_pingwaves(session::Session& s, Frames frames, std::vector<Outgoing>& out) {
+  if (s.routed || failures_->state(s.peer_node_id()) == FailureDetector::State::kFailed) {
+    ++stats_.ignored_mesh_packets;  // pingwaves are between direct neighbours only
+    return;
   }
+  for (auto frame : frames) {
+    auto pw = wire::Pingwave::decode(frame);
+    if (!pw) {
+      ++stats_.drop_malformed;
+      continue;
+    }
+    on_pingwave(*pw, s.peer_node_id(), false, out);
+  }
+}
+
+void Node::on_pingwave(wire::Pingwave pw, uint64_t via, bool raw, std::vector<Outgoing>& out) {
+  ++stats_.pingwaves_received;
+  if (pw.origin_node_id == node_id_ || pw.origin_node_id == 0) return;
+  int64_t now = now_ns();
+  if (!pingwave_relay_->admit(pw.origin_node_id, via, now)) {
+    ++stats_.pingwave_origins_refused;  // a flood of invented origins from this neighbour
+    return;
+  }
+  routes_->offer_pingwave(pw.origin_node_id, via, pw.hop_count, pw.seq, now);
+  // Re-broadcast (the first copy of a new wave came the shortest way), never back where it
+  // came from nor to its origin (split horizon), at most as far as our own waves travel.
+  pw.ttl = std::min(pw.ttl, config_.pingwave_ttl);
+  if (pw.hop_count + 1 >= wire::kMaxHops || !wire::forward(pw)) return;
+  if (!pingwave_relay_->should_relay(pw.origin_node_id, pw.seq, now)) return;
+  for (const auto& [peer, s] : sessions_) {
+    if (s->routed || !RoutingTable::should_forward_pingwave_to(peer, pw.origin_node_id, via) ||
+        failures_->state(peer) == FailureDetector::State::kFailed)
+      continue;
+    if (raw && !pingwave_relay_->spend_raw(pingwave_datagram_size(*s))) {
+      ++stats_.pingwave_relays_suppressed;  // off-path input never buys more than it paid
+      continue;
+    }
+    send_pingwave(*s, pw, out);
+  }
+}
+
+size_t Node::pingwave_datagram_size(const session::Session& s) {
+  if (!s.has(wire::capability::kAuthPingwaves)) return wire::kPingwaveSize;
+  return wire::kPacketOverhead + wire::kFrameOverhead + wire::kPingwaveSize;
+}
+
+void Node::send_pingwave(session::Session& s, const wire::Pingwave& pw, std::vector<Outgoing>& out) {
+  Outgoing& o = out.emplace_back();
+  if (s.has(wire::capability::kAuthPingwaves)) {
+    wire::Header h;
+    h.subprotocol_id = wire::kSubprotocolPingwave;
+    h.stream_id = wire::kControlStreamId;
+    h.sequence = s.next_control_seq();
+    h.event_count = 1;
+    uint8_t body[wire::kPingwaveSize];
+    pw.encode(body);
+    uint8_t* end = wire::write_frame(o.packet->payload(), body);
+    s.stamp(h, end - o.packet->payload(), *o.packet);
+  } else {
+    pw.encode(o.packet->bytes());
+    o.packet->len = wire::kPingwaveSize;
+  }
+  o.to = s.peer_addr();
+  o.peer = s.peer_node_id();
 }
 
 void Node::mesh_tick(int64_t now, std::vector<Outgoing>& out) {
@@ -172,6 +229,7 @@ void Node::mesh_tick(int64_t now, std::vector<Outgoing>& out) {
     }
   }
   routes_->expire(now, kRouteMaxAgeHeartbeats * int64_t{config_.heartbeat_interval_ms} * 1000000);
+  pingwave_relay_->expire(now);
   if (config_.compat_0_23) return;
   // Our own pingwave, after the heartbeats, to every live neighbour (wire spec §10).
   wire::Pingwave pw;
@@ -183,11 +241,7 @@ void Node::mesh_tick(int64_t now, std::vector<Outgoing>& out) {
           std::chrono::system_clock::now().time_since_epoch()).count());
   for (const auto& [peer, s] : sessions_) {
     if (s->routed || failures_->state(peer) == FailureDetector::State::kFailed) continue;
-    Outgoing& o = out.emplace_back();
-    pw.encode(o.packet->bytes());
-    o.packet->len = wire::kPingwaveSize;
-    o.to = s->peer_addr();
-    o.peer = peer;
+    send_pingwave(*s, pw, out);
     ++stats_.pingwaves_sent;
   }
 }

@@ -3,6 +3,7 @@
 //  - The capability hello rides in a StreamWindow grant (0x0B00) for a stream id nobody
 //    opens; 0.23 ignores grants for unknown streams, a netmesh node reads the capabilities.
 //  - ACK/NACK frames use subprotocol 0x4E4D, sent only to peers whose hello arrived.
+//  - Pingwaves to a neighbour that announced kAuthPingwaves travel sealed (0x4E50).
 //  - Fragments are ordinary data packets marked in frag_flags (header byte 7) with the
 //    fragment's index in fragment_offset.
 //  - Data packets carry the stream's epoch (incremented on every reopen) in subnet_id and
@@ -19,12 +20,16 @@ namespace nm::wire {
 
 inline constexpr uint64_t kHelloStreamId = 0x014853454D54454EULL;  // "NETMESH\x01" LE
 inline constexpr uint16_t kSubprotocolNetmesh = 0x4E4D;
+// Pingwaves between netmesh neighbours: the 72-byte pingwave as the one frame of a session
+// packet, so an off-path forger cannot inject routes (raw pingwaves are unauthenticated).
+inline constexpr uint16_t kSubprotocolPingwave = 0x4E50;
 
 namespace capability {
 inline constexpr uint64_t kRecovery = 1 << 0;   // ACK/NACK + retransmission
 inline constexpr uint64_t kFragments = 1 << 1;  // events above 8104 bytes
 inline constexpr uint64_t kEpochs = 1 << 2;     // stream epoch + cumulative charge in headers
-inline constexpr uint64_t kAll = kRecovery | kFragments | kEpochs;
+inline constexpr uint64_t kAuthPingwaves = 1 << 3;  // pingwaves inside the session, not raw
+inline constexpr uint64_t kAll = kRecovery | kFragments | kEpochs | kAuthPingwaves;
 inline constexpr uint64_t kSeenYours = uint64_t{1} << 63;  // the sender has our hello
 }  // namespace capability
 

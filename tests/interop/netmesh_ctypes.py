@@ -115,7 +115,9 @@ class NodeStats(ctypes.Structure):  # nm_node_stats_t
         "pingwaves_sent", "pingwaves_received", "forwarded", "forward_no_route", "forward_ttl_expired",
         "impair_seen", "impair_dropped_loss", "impair_dropped_burst", "impair_dropped_rate",
         "impair_dropped_oversize", "impair_duplicated", "impair_reordered", "impair_delayed",
-        "impair_corrupted")]
+        "impair_corrupted",
+        "bytes_received", "bytes_sent", "forward_refused", "pingwave_origins_refused",
+        "pingwave_relays_suppressed")]
 
 
 class Impairment(ctypes.Structure):  # nm_impairment_t
