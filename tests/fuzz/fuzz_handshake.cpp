@@ -34,13 +34,7 @@ HandshakeFixture& fixture() {
 }
 
 void feed(HandshakeFixture& f, std::span<const uint8_t> msg) {
-  std::vector<uint8_t> d(nm::wire::kHeaderSize + msg.size());
-  nm::wire::Header h;
-  h.flags = nm::wire::flags::kHandshake;
-  h.payload_len = static_cast<uint16_t>(std::min<size_t>(msg.size(), nm::wire::kMaxPayloadSize));
-  nm::wire::encode_header(h, d.data());
-  if (!msg.empty()) std::memcpy(d.data() + nm::wire::kHeaderSize, msg.data(), msg.size());
-  f.node->receive_datagram(d, f.from);
+  f.node->receive_datagram(nm::fuzz::handshake_datagram(msg), f.from);
 }
 
 }  // namespace

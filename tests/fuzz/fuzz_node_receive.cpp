@@ -2,7 +2,8 @@
 // authenticated session. The first input byte picks how the rest becomes a datagram:
 //   0: raw bytes, as they would arrive from the peer's address;
 //   1: a packet sealed with the real session keys: 36 bytes of header fields (see
-//      sealed()), then the plaintext — reaches data, grant, extension and fragment code;
+//      packet_fields() in fuzz_common.h), then the plaintext — reaches data, grant,
+//      extension, sealed pingwave and fragment code;
 //   2: mutations of a freshly sealed valid data packet: (u16le offset, xor byte) edits;
 //   3: a handshake-flagged packet with the rest as the Noise message.
 #include <vector>
@@ -22,28 +23,11 @@ nm::fuzz::Fixture& fixture() {
   return *f;
 }
 
-uint64_t le(const uint8_t* p, int n) {
-  uint64_t v = 0;
-  for (int i = 0; i < n; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
-  return v;
-}
+using nm::fuzz::le;
 
 void sealed(nm::fuzz::Fixture& f, const uint8_t* d, size_t n) {
-  if (n < 36) return;
-  nmt_packet p{};
-  p.flags = d[0] & ~nm::wire::flags::kHandshake;
-  p.frag_flags = d[1];
-  static const uint16_t subprotocols[] = {nm::wire::kSubprotocolData, nm::wire::kSubprotocolStreamWindow,
-                                          nm::wire::kSubprotocolNetmesh};
-  p.subprotocol_id = d[2] < 240 ? subprotocols[d[2] % 3] : static_cast<uint16_t>(le(d + 3, 2));
-  uint8_t sel = d[5];
-  p.stream_id = sel < 200 ? sel % 8 : sel < 230 ? nm::wire::kControlStreamId : le(d + 6, 8);
-  p.sequence = d[14] < 200 ? d[14] : le(d + 15, 8);
-  p.subnet_id = static_cast<uint32_t>(d[23] % 4);
-  p.origin_hash = le(d + 24, 4);
-  p.fragment_offset = static_cast<uint16_t>(le(d + 28, 2));
-  p.fragment_id = static_cast<uint16_t>(le(d + 30, 2));
-  p.event_count = static_cast<uint16_t>(le(d + 32, 2));
+  if (n < nm::fuzz::kSealFields) return;
+  nmt_packet p = nm::fuzz::packet_fields(d);
   if (d[34] == 0xFF) {
     p.use_counter = 1;
     p.counter = le(d + 35, 1) ? nmt_peer_next_counter(f.peer) - d[35] : UINT64_MAX;
@@ -87,12 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 1: sealed(f, data + 1, size - 1); break;
     case 2: mutated(f, data + 1, size - 1); break;
     case 3: {
-      std::vector<uint8_t> d(nm::wire::kHeaderSize + size - 1);
-      nm::wire::Header h;
-      h.flags = nm::wire::flags::kHandshake;
-      h.payload_len = static_cast<uint16_t>(std::min<size_t>(size - 1, nm::wire::kMaxPayloadSize));
-      nm::wire::encode_header(h, d.data());
-      std::memcpy(d.data() + nm::wire::kHeaderSize, data + 1, size - 1);
+      auto d = nm::fuzz::handshake_datagram(std::span<const uint8_t>(data + 1, size - 1));
       f.feed(d.data(), d.size());
       break;
     }

@@ -52,8 +52,33 @@ def sealed_fields(flags=0, frag=0, sub_sel=0, stream_sel=3, seq=0, subnet=1, ori
     return d
 
 
+# fuzz_mesh (see fuzz_mesh.cpp): byte 0 = kind << 2 | source.
+A, B, S1, S2 = 0, 1, 2, 3
+RAW, ROUTED, ROUTED_HS, ROUTED_M1, DIRECT_HS, DIRECT_M1, MSG2, PINGWAVE, KEEPALIVE, SEALED = range(10)
+# Routing-header selectors: dest (node, A, B, FAR1, FAR2, G1, C, unknown), src (natural, A, B, node, G1, C).
+D_NODE, D_A, D_B, D_FAR1, D_FAR2, D_G1, D_C, D_UNKNOWN = range(8)
+S_NATURAL, S_A, S_B, S_NODE, S_G1, S_C = range(6)
+
+
+def mesh(kind, src, body=b""):
+    return bytes([kind << 2 | src]) + body
+
+
+def rh(ttl=8, hop=0, flags=0, dest=D_NODE, src=S_NATURAL, raw=0):
+    return bytes([ttl, hop, flags, dest, src]) + struct.pack("<Q", raw)
+
+
+def edits(*pairs):
+    return b"".join(struct.pack("<HB", at, x) for at, x in pairs)
+
+
+def pingwave(seq=1, ttl=3, hop=0, health=0, origin=0):
+    return (struct.pack("<Q", origin) + bytes(24) + struct.pack("<QBBQQIBB", seq, ttl, hop, 0, 0, 0, 0, health) +
+            bytes(8))
+
+
 def seeds():
-    s = {"header_frames": [], "grant_ext": [], "node_receive": [], "handshake": []}
+    s = {"header_frames": [], "grant_ext": [], "node_receive": [], "handshake": [], "mesh": []}
     two = frame(b"hello") + frame(b"abc")
     hf = s["header_frames"]
     hf.append(header(plen=len(two), count=2, session=7, stream=3) + two + b"\0" * 16)
@@ -101,6 +126,69 @@ def seeds():
     hs.append(b"\1\2" + b"\x05\x01")    # one flipped bit in the ephemeral key
     hs.append(b"\1\0" + b"\x28\x80")    # in the tag
     hs.append(b"\1\0" + b"\xff\x20")    # truncated to 32 bytes
+    m = s["mesh"]
+    net = hf[0]                                   # a (direct) Net data packet, 107 bytes
+    m += [mesh(RAW, A, net), mesh(RAW, S1, net), mesh(RAW, B, b"RT" + bytes(16) + net), mesh(RAW, S2, b"PH" + bytes(12))]
+    # Forwarding: between the neighbours, towards the learned routes, refused, no route, TTL.
+    for src, dest in ((A, D_B), (B, D_A), (A, D_FAR2), (B, D_FAR1), (S1, D_A), (A, D_UNKNOWN), (A, D_A),
+                      (B, D_G1), (S2, D_C), (A, D_NODE)):
+        m.append(mesh(ROUTED, src, rh(dest=dest) + net))
+    m.append(mesh(ROUTED, A, rh(ttl=0, dest=D_B) + net))
+    m.append(mesh(ROUTED, B, rh(ttl=1, hop=15, dest=D_FAR1, src=S_NODE) + net))
+    m.append(mesh(ROUTED, A, rh(dest=0xFF, raw=2**64 - 2) + net))
+    m.append(mesh(ROUTED, A, rh(dest=D_B) + bytes(8192)))        # the largest forwarded
+    m.append(mesh(ROUTED, A, rh(dest=D_B) + bytes(8193)))        # the heap overflow of handle_routed
+    m.append(mesh(ROUTED, S1, rh(dest=D_A) + bytes(8300)))
+    # Routed handshakes: garbage msg1 / msg2 shapes; valid msg1 from PSK holders; the node's dials.
+    m.append(mesh(ROUTED_HS, S2, rh(ttl=16) + bytes(56)))
+    m.append(mesh(ROUTED_HS, S2, rh(ttl=16, hop=1, src=S_C) + hashlib.sha256(b"msg2").digest() + bytes(16)))
+    m.append(mesh(ROUTED_HS, A, rh(ttl=16, dest=D_B) + bytes(48)))
+    for who in range(4):
+        m.append(mesh(ROUTED_M1, S1 if who != 1 else S2, rh(ttl=16) + bytes([who])))
+    m.append(mesh(ROUTED_M1, A, rh(ttl=16, hop=2) + bytes([0])))   # through relays: a routed session
+    m.append(mesh(ROUTED_M1, B, rh(ttl=16, dest=D_A) + bytes([1])))  # forwarded, not ours
+    m.append(mesh(ROUTED_M1, S1, rh(ttl=16, src=S_A) + bytes([0])))  # src_id is not the initiator's
+    m.append(mesh(ROUTED_M1, S1, rh(ttl=16) + bytes([0]) + edits((100, 1))))
+    m.append(mesh(ROUTED_M1, S1, rh(ttl=16) + bytes([0]) + edits((0xFFFF, 120))))
+    m.append(mesh(DIRECT_HS, S1, bytes(48)))
+    m.append(mesh(DIRECT_HS, A, hashlib.sha256(b"direct").digest() + bytes(24)))
+    for who, src in ((0, S1), (1, S2), (2, S1), (3, A), (0, B)):
+        m.append(mesh(DIRECT_M1, src, bytes([who])))
+    m.append(mesh(DIRECT_M1, S1, bytes([0]) + edits((70, 0x80))))
+    m.append(mesh(MSG2, S1, b"\0" + rh()))                             # the direct dial, from D's address
+    m.append(mesh(MSG2, A, b"\0" + rh()))                              # from elsewhere
+    m.append(mesh(MSG2, S2, b"\1" + rh(ttl=16, hop=1)))                # the routed dial, via a relay
+    m.append(mesh(MSG2, A, b"\1" + rh(ttl=16)))
+    m.append(mesh(MSG2, S1, b"\0" + rh() + edits((80, 4))))
+    # Raw pingwaves: from the 0.23 neighbour (accepted), the netmesh one and strangers (not).
+    for origin in range(8):
+        m.append(mesh(PINGWAVE, B, bytes([origin]) + pingwave(seq=2 + origin)))
+    m.append(mesh(PINGWAVE, B, bytes([0xFF]) + pingwave(origin=0x123456789, ttl=9, hop=3)))
+    m.append(mesh(PINGWAVE, B, bytes([0xFF]) + pingwave(origin=0x4E45, seq=5)))
+    m.append(mesh(PINGWAVE, B, bytes([2]) + pingwave(seq=2**64 - 1, hop=15)))
+    m.append(mesh(PINGWAVE, B, bytes([6]) + pingwave(health=4)))
+    m.append(mesh(PINGWAVE, A, bytes([6]) + pingwave()))
+    m.append(mesh(PINGWAVE, S1, bytes([6]) + pingwave()))
+    m.append(mesh(KEEPALIVE, S2, bytes(12)))
+    m.append(mesh(KEEPALIVE, A))
+    # Sealed: how = bit 0 session (A, B), bit 1 behind a routing header; data always goes to B.
+    pw_frame = frame(pingwave(origin=0x5151515151515151, seq=3))
+    for how, src, fields, plain in (
+            (1, B, sealed_fields(count=2), two),
+            (1, S1, sealed_fields(flags=1, stream_sel=1), frame(b"rel")),
+            (3, S2, sealed_fields(count=2), two),                                          # routed data
+            (0, A, sealed_fields(sub_sel=3, stream_sel=210), pw_frame),                # sealed pingwave
+            (0, S1, sealed_fields(sub_sel=3, stream_sel=210, count=2), pw_frame + frame(pingwave(origin=7))),
+            (2, A, sealed_fields(sub_sel=3, stream_sel=210), pw_frame),                # routed: ignored
+            (1, B, sealed_fields(sub_sel=3, stream_sel=210), pw_frame),                # B has no kAuthPingwaves
+            (0, A, sealed_fields(sub_sel=1, stream_sel=210), frame(grant(HELLO, 3))),  # A drops kAuthPingwaves
+            (1, B, sealed_fields(sub_sel=1, stream_sel=210), frame(grant(HELLO, 15))), # B: kRecovery masked
+            (0, A, sealed_fields(sub_sel=2, stream_sel=210, count=2), frame(ext(1, 1, 1)) + frame(ext(3, 2, 0))),
+            (1, B, sealed_fields(sub_sel=2, stream_sel=210), frame(ext(2, 3, 0, 3))),
+            (0, S2, sealed_fields(flags=0x20, count=0), b""),                          # heartbeat
+            (2, S2, sealed_fields(flags=0x20, count=0), b""),                          # routed heartbeat
+            (1, B, sealed_fields(count=2, counter=1), two)):                                  # a replayed counter
+        m.append(mesh(SEALED, src, bytes([how]) + rh(hop=1 if how & 2 else 0) + fields + plain))
     return s
 
 

@@ -12,7 +12,7 @@ seconds="${1:?usage: run.sh <seconds-per-target> [build-dir] [target...]}"
 build="${2:-$root/build-fuzz}"
 shift $(( $# >= 2 ? 2 : 1 ))
 targets=("$@")
-((${#targets[@]})) || targets=(header_frames grant_ext node_receive handshake)
+((${#targets[@]})) || targets=(header_frames grant_ext node_receive handshake mesh)
 if [ ! -x "$build/tests/fuzz/fuzz_${targets[0]}" ]; then
   (cd "$root" && cmake --preset fuzz -B "$build" >/dev/null)
   cmake --build "$build" --target netmesh_fuzzers -j "$(nproc)"
