@@ -15,8 +15,8 @@
 //
 // Input: byte 0 = source (bits 0-1: A, B, S1, S2) and kind ((byte 0 >> 2) % 10); then
 //   0 raw       the datagram
-//   1 routed    RH (13 bytes, see routing()) + the inner bytes
-//   2 routed_hs RH + the Noise message (behind a handshake header)
+//   1 routed    RH (13 bytes, see routing()) + pad + the inner bytes
+//   2 routed_hs RH + pad + the Noise message (behind a handshake header)
 //   3 routed_m1 RH + who (G1 G2 G3 self) + edits: a valid routed msg1 (PSK)
 //   4 direct_hs the Noise message behind a handshake header
 //   5 direct_m1 who + edits: a valid direct msg1 (PSK)
@@ -26,11 +26,13 @@
 //   8 keepalive the 12 bytes after "PH"
 //   9 sealed    how (bit 0: session A/B, bit 1: behind RH) + RH + 36 header field bytes
 //               (packet_fields() in fuzz_common.h) + the plaintext (keys)
+// pad: the datagram is zero-extended to 64 x this byte (up to 16320 bytes).
 // edits: (u16le offset, xor byte) triples on the whole datagram; offset 0xFFFF truncates
 // or zero-extends it to the byte's length.
 //
 // Invariants checked after each input (abort = a finding):
 //  * the node's stats are readable, count the datagram and its bytes;
+//  * nothing sent is larger than a packet behind a routing header (8210 bytes);
 //  * an input without keys or PSK never completes a handshake;
 //  * amplification: over an input without keys or PSK (or a PSK-built one the node
 //    rejected), bytes_sent grows by at most the bytes fed in. Raw pingwaves may also spend
@@ -226,6 +228,11 @@ struct Mesh : fuzz::Fixture {
     if (after.datagrams_received != before.datagrams_received + 1 ||
         after.bytes_received != before.bytes_received + d.size())
       fail("the datagram was not counted");
+    // No datagram leaves larger than a packet behind a routing header (PacketBuffer's
+    // storage): more means a copy ran past a buffer, even where ASan cannot see it.
+    uint64_t datagrams = after.datagrams_sent - before.datagrams_sent;
+    if (sent > datagrams * (wire::kRoutingHeaderSize + wire::kMaxPacketSize))
+      fail("a datagram larger than a packet was sent");
     bool handshake_done = after.handshakes_completed != before.handshakes_completed;
     if (auth == Auth::kNone && (handshake_done || after.sessions != before.sessions))
       fail("an unauthenticated datagram installed a session");
@@ -355,13 +362,15 @@ struct Mesh : fuzz::Fixture {
     switch (kind) {
       case 0: feed(rest, src, Auth::kNone); break;
       case 1:
-        if (n < kRhFields) return;
-        feed(behind(routing(d, owners[src]), rest.subspan(kRhFields)), src, Auth::kNone);
+      case 2: {
+        if (n < kRhFields + 1) return;
+        auto inner = rest.subspan(kRhFields + 1);
+        auto dg = behind(routing(d, owners[src]), kind == 1 ? inner : fuzz::handshake_datagram(inner));
+        // Sizes far beyond what libFuzzer grows inputs to (a packet is 8192 bytes).
+        dg.resize(std::max<size_t>(dg.size(), size_t{d[kRhFields]} * 64));
+        feed(dg, src, Auth::kNone);
         break;
-      case 2:
-        if (n < kRhFields) return;
-        feed(behind(routing(d, owners[src]), fuzz::handshake_datagram(rest.subspan(kRhFields))), src, Auth::kNone);
-        break;
+      }
       case 3: {
         if (n < kRhFields + 1) return;
         const uint64_t who[] = {kGhosts[0], kGhosts[1], kGhosts[2], node->id()};

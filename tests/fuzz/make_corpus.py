@@ -132,17 +132,19 @@ def seeds():
     # Forwarding: between the neighbours, towards the learned routes, refused, no route, TTL.
     for src, dest in ((A, D_B), (B, D_A), (A, D_FAR2), (B, D_FAR1), (S1, D_A), (A, D_UNKNOWN), (A, D_A),
                       (B, D_G1), (S2, D_C), (A, D_NODE)):
-        m.append(mesh(ROUTED, src, rh(dest=dest) + net))
-    m.append(mesh(ROUTED, A, rh(ttl=0, dest=D_B) + net))
-    m.append(mesh(ROUTED, B, rh(ttl=1, hop=15, dest=D_FAR1, src=S_NODE) + net))
-    m.append(mesh(ROUTED, A, rh(dest=0xFF, raw=2**64 - 2) + net))
-    m.append(mesh(ROUTED, A, rh(dest=D_B) + bytes(8192)))        # the largest forwarded
-    m.append(mesh(ROUTED, A, rh(dest=D_B) + bytes(8193)))        # the heap overflow of handle_routed
-    m.append(mesh(ROUTED, S1, rh(dest=D_A) + bytes(8300)))
+        m.append(mesh(ROUTED, src, rh(dest=dest) + b"\0" + net))
+    m.append(mesh(ROUTED, A, rh(ttl=0, dest=D_B) + b"\0" + net))
+    m.append(mesh(ROUTED, B, rh(ttl=1, hop=15, dest=D_FAR1, src=S_NODE) + b"\0" + net))
+    m.append(mesh(ROUTED, A, rh(dest=0xFF, raw=2**64 - 2) + b"\0" + net))
+    m.append(mesh(ROUTED, A, rh(dest=D_B) + b"\0" + bytes(8192)))  # the largest forwarded
+    m.append(mesh(ROUTED, A, rh(dest=D_B) + b"\0" + bytes(8193)))  # the heap overflow of handle_routed
+    m.append(mesh(ROUTED, B, rh(dest=D_FAR1) + bytes([200]) + net))  # padded to 12800 bytes
+    m.append(mesh(ROUTED, S1, rh(dest=D_A) + bytes([130]) + net))
     # Routed handshakes: garbage msg1 / msg2 shapes; valid msg1 from PSK holders; the node's dials.
-    m.append(mesh(ROUTED_HS, S2, rh(ttl=16) + bytes(56)))
-    m.append(mesh(ROUTED_HS, S2, rh(ttl=16, hop=1, src=S_C) + hashlib.sha256(b"msg2").digest() + bytes(16)))
-    m.append(mesh(ROUTED_HS, A, rh(ttl=16, dest=D_B) + bytes(48)))
+    m.append(mesh(ROUTED_HS, S2, rh(ttl=16) + b"\0" + bytes(56)))
+    m.append(mesh(ROUTED_HS, S2, rh(ttl=16, hop=1, src=S_C) + b"\0" + hashlib.sha256(b"msg2").digest() + bytes(16)))
+    m.append(mesh(ROUTED_HS, A, rh(ttl=16, dest=D_B) + b"\0" + bytes(48)))
+    m.append(mesh(ROUTED_HS, S1, rh(ttl=16) + b"\6" + bytes(48)))  # a Noise message above 256 bytes
     for who in range(4):
         m.append(mesh(ROUTED_M1, S1 if who != 1 else S2, rh(ttl=16) + bytes([who])))
     m.append(mesh(ROUTED_M1, A, rh(ttl=16, hop=2) + bytes([0])))   # through relays: a routed session
