@@ -17,12 +17,13 @@
 //   0 raw       the datagram
 //   1 routed    RH (13 bytes, see routing()) + pad + the inner bytes
 //   2 routed_hs RH + pad + the Noise message (behind a handshake header)
-//   3 routed_m1 RH + who (G1 G2 G3 self) + edits: a valid routed msg1 (PSK)
+//   3 routed_m1 RH + who (see msg1()) + edits: a valid routed msg1 (PSK)
 //   4 direct_hs the Noise message behind a handshake header
 //   5 direct_m1 who + edits: a valid direct msg1 (PSK)
 //   6 msg2      which (bit 0: the routed dial) + RH + edits: the valid msg2 answering the
 //               node's dial (PSK)
-//   7 pingwave  origin selector + up to 72 bytes (a raw pingwave; origin patched in)
+//   7 pingwave  origin selector + up to 72 bytes (a raw pingwave; origin patched in unless
+//               the selector is >= 224; 224..239 feed a burst of invented origins)
 //   8 keepalive the 12 bytes after "PH"
 //   9 sealed    how (bit 0: session A/B, bit 1: behind RH) + RH + 36 header field bytes
 //               (packet_fields() in fuzz_common.h) + the plaintext (keys)
@@ -43,7 +44,6 @@
 //    nothing creates streams on A. So bytes_sent moves only with the input.
 #include <sodium.h>
 
-#include <optional>
 #include <vector>
 
 #include "crypto/session_keys.h"
@@ -73,12 +73,13 @@ struct Mesh : fuzz::Fixture {
     uint64_t id = 0;
     crypto::Key32 priv{}, pub{};
     std::thread thread;
-    std::vector<uint8_t> msg2;  // the Noise msg2 that completes it (empty if msg1 was lost)
+    std::vector<uint8_t> msg2;  // the Noise msg2 that completes it
   };
   sockaddr_storage sources[4];
   uint64_t owners[4];  // who lives at each source: A, B, G1, G2
   Dial direct, routed;
   uint64_t raw_budget = 0;  // >= the node's raw-pingwave relay budget
+  std::vector<uint8_t> last_msg1[4][2];  // by initiator, with/without its id
   uint64_t epoch_inputs = 0;
 
   void init() {
@@ -159,6 +160,7 @@ struct Mesh : fuzz::Fixture {
     create_node();
     raw_budget = 0;
     epoch_inputs = 0;
+    for (auto& m : last_msg1) m[0].clear(), m[1].clear();
     for (auto& s : strangers) s.drain();
     for (auto& p : peers) handshake(p);
     node->allow_peer(kGhosts[0]);
@@ -313,14 +315,22 @@ struct Mesh : fuzz::Fixture {
     }
   }
 
-  std::vector<uint8_t> msg1(uint64_t initiator, bool routed_form) const {
-    auto hs = crypto::NoiseHandshake::initiator(crypto::handshake_prologue(initiator, node->id()), psk,
+  // A valid msg1 from a PSK holder. who: bits 0-1 the initiator (G1, G2, G3, the node
+  // itself), bit 2 no initiator id in the payload (the direct form), bit 3 the same msg1 as
+  // last time (same ephemeral: the replay guard).
+  std::vector<uint8_t> msg1(uint8_t who, bool routed_form, uint64_t* initiator) {
+    const uint64_t ids[] = {kGhosts[0], kGhosts[1], kGhosts[2], node->id()};
+    *initiator = ids[who % 4];
+    bool with_id = routed_form && !(who & 4);
+    std::vector<uint8_t>& last = last_msg1[who % 4][with_id];
+    if ((who & 8) && !last.empty()) return last;
+    auto hs = crypto::NoiseHandshake::initiator(crypto::handshake_prologue(*initiator, node->id()), psk,
                                                 node->public_key());
     uint8_t id[8];
-    wire::put_le(id, initiator);
-    std::vector<uint8_t> m;
-    hs.write_message(routed_form ? std::span<const uint8_t>(id, 8) : std::span<const uint8_t>(), m);
-    return m;
+    wire::put_le(id, *initiator);
+    last.clear();
+    hs.write_message(with_id ? std::span<const uint8_t>(id, 8) : std::span<const uint8_t>(), last);
+    return last;
   }
 
   void sealed(int src, const uint8_t* d, size_t n) {
@@ -373,9 +383,9 @@ struct Mesh : fuzz::Fixture {
       }
       case 3: {
         if (n < kRhFields + 1) return;
-        const uint64_t who[] = {kGhosts[0], kGhosts[1], kGhosts[2], node->id()};
-        uint64_t initiator = who[d[kRhFields] % 4];
-        auto dg = behind(routing(d, initiator), fuzz::handshake_datagram(msg1(initiator, true)));
+        uint64_t initiator = 0;
+        auto m = msg1(d[kRhFields], true, &initiator);
+        auto dg = behind(routing(d, initiator), fuzz::handshake_datagram(m));
         edit(dg, d + kRhFields + 1, n - kRhFields - 1);
         feed(dg, src, Auth::kPsk);
         break;
@@ -383,8 +393,8 @@ struct Mesh : fuzz::Fixture {
       case 4: feed(fuzz::handshake_datagram(rest), src, Auth::kNone); break;
       case 5: {
         if (n < 1) return;
-        const uint64_t who[] = {kGhosts[0], kGhosts[1], kGhosts[2], node->id()};
-        auto dg = fuzz::handshake_datagram(msg1(who[d[0] % 4], false));
+        uint64_t initiator = 0;
+        auto dg = fuzz::handshake_datagram(msg1(d[0], false, &initiator));
         edit(dg, d + 1, n - 1);
         feed(dg, src, Auth::kPsk);
         break;
@@ -404,8 +414,15 @@ struct Mesh : fuzz::Fixture {
         uint8_t pw[wire::kPingwaveSize] = {};
         std::memcpy(pw, d + 1, std::min<size_t>(n - 1, sizeof pw));
         const uint64_t origins[] = {peers[0].id(), peers[1].id(), kFar1, kFar2, node->id(), kGhosts[0], kUnknown, routed.id};
-        if (d[0] < 240) wire::put_le(pw, origins[d[0] % 8]);
-        feed(std::span<const uint8_t>(pw, sizeof pw), src, Auth::kNone);
+        if (d[0] < 224) wire::put_le(pw, origins[d[0] % 8]);
+        // 224..239: a burst of 4..64 waves from invented origins (the input's + i): new-origin
+        // allowance and relay budget run out.
+        size_t burst = d[0] >= 224 && d[0] < 240 ? (d[0] - 223) * 4 : 1;
+        uint64_t origin = le(pw, 8);
+        for (size_t i = 0; i < burst; ++i) {
+          if (burst > 1) wire::put_le(pw, origin + i);
+          feed(std::span<const uint8_t>(pw, sizeof pw), src, Auth::kNone);
+        }
         break;
       }
       case 8: {

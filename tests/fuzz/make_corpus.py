@@ -150,6 +150,8 @@ def seeds():
     m.append(mesh(ROUTED_M1, A, rh(ttl=16, hop=2) + bytes([0])))   # through relays: a routed session
     m.append(mesh(ROUTED_M1, B, rh(ttl=16, dest=D_A) + bytes([1])))  # forwarded, not ours
     m.append(mesh(ROUTED_M1, S1, rh(ttl=16, src=S_A) + bytes([0])))  # src_id is not the initiator's
+    m.append(mesh(ROUTED_M1, S1, rh(ttl=16) + bytes([4])))          # no initiator id in the payload
+    m.append(mesh(ROUTED_M1, S1, rh(ttl=16) + bytes([8])))          # the previous msg1 again (replay)
     m.append(mesh(ROUTED_M1, S1, rh(ttl=16) + bytes([0]) + edits((100, 1))))
     m.append(mesh(ROUTED_M1, S1, rh(ttl=16) + bytes([0]) + edits((0xFFFF, 120))))
     m.append(mesh(DIRECT_HS, S1, bytes(48)))
@@ -157,6 +159,7 @@ def seeds():
     for who, src in ((0, S1), (1, S2), (2, S1), (3, A), (0, B)):
         m.append(mesh(DIRECT_M1, src, bytes([who])))
     m.append(mesh(DIRECT_M1, S1, bytes([0]) + edits((70, 0x80))))
+    m.append(mesh(DIRECT_M1, S2, bytes([9])))                          # the previous msg1 again (replay)
     m.append(mesh(MSG2, S1, b"\0" + rh()))                             # the direct dial, from D's address
     m.append(mesh(MSG2, A, b"\0" + rh()))                              # from elsewhere
     m.append(mesh(MSG2, S2, b"\1" + rh(ttl=16, hop=1)))                # the routed dial, via a relay
@@ -167,6 +170,8 @@ def seeds():
         m.append(mesh(PINGWAVE, B, bytes([origin]) + pingwave(seq=2 + origin)))
     m.append(mesh(PINGWAVE, B, bytes([0xFF]) + pingwave(origin=0x123456789, ttl=9, hop=3)))
     m.append(mesh(PINGWAVE, B, bytes([0xFF]) + pingwave(origin=0x4E45, seq=5)))
+    m.append(mesh(PINGWAVE, B, bytes([239]) + pingwave(origin=0x1000, seq=9)))  # 64 new origins
+    m.append(mesh(PINGWAVE, S1, bytes([226]) + pingwave(origin=0x2000, seq=9)))
     m.append(mesh(PINGWAVE, B, bytes([2]) + pingwave(seq=2**64 - 1, hop=15)))
     m.append(mesh(PINGWAVE, B, bytes([6]) + pingwave(health=4)))
     m.append(mesh(PINGWAVE, A, bytes([6]) + pingwave()))
