@@ -4,7 +4,8 @@
 # Crashes land in <build>/fuzz-artifacts/<target>/ and fail the run.
 #   tests/fuzz/run.sh <seconds-per-target> [build-dir (default: build-fuzz)] [target...]
 # Builds <build> with the fuzz preset first if it has no fuzzers yet.
-# A long run (e.g. overnight, all cores):  JOBS=$(nproc) tests/fuzz/run.sh 28800
+# A long run, one target for an hour:  tests/fuzz/run.sh 3600 build-fuzz mesh
+# (overnight, all cores:  JOBS=$(nproc) tests/fuzz/run.sh 28800; see tests/fuzz/README.md)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -34,7 +35,8 @@ for t in "${targets[@]}"; do
     tail -60 "$build/fuzz-$t.log" >&2
     status=1
   else
-    grep -E "^stat::(number_of_executed_units|new_units_added|peak_rss_mb)" "$build/fuzz-$t.log" || true
+    grep -E "^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)" "$build/fuzz-$t.log" || true
+    grep -E "cov: [0-9]+ ft: [0-9]+" "$build/fuzz-$t.log" | tail -1 || true  # final coverage
   fi
 done
 exit $status
