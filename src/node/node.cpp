@@ -298,14 +298,14 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
              s.has(wire::capability::kAuthPingwaves) && !routed) {
     handle_sealed_pingwaves(s, frames, out);
   } else if (h.subprotocol_id == wire::kSubprotocolData && h.stream_id != wire::kControlStreamId) {
-    handle_data(s, h, plaintext, frames, out);
+    handle_data(s, h, plaintext, out);
   } else {
     ++stats_.drop_unknown_subprotocol;  // never handed to the application (unlike 0.23)
   }
 }
 
 void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
-                       Frames frames, std::vector<Outgoing>& out) {
+                       std::vector<Outgoing>& out) {
   auto it = s.streams.find(h.stream_id);
   StreamPtr st = it != s.streams.end() ? it->second
                                        : create_stream(s, h.stream_id, config_.inbound_stream, false);
@@ -323,7 +323,8 @@ void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
     p.charged_before = h.origin_hash;
     p.accounted = !sender_reliable;
   }
-  p.data = stream::SharedPayload::copy_of(plaintext, frames);
+  p.data = stream::SharedPayload::copy_of(plaintext);  // its frames were checked above
+  p.events = h.event_count;
   bool ordered = sender_reliable && s.has(wire::capability::kRecovery);
   // Duplicates are dropped, except on 0.23 fire-and-forget streams: a 0.23 sender restarts
   // sequences at 0 when it reopens a stream, and nothing on its wire says so.

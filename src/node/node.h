@@ -176,8 +176,9 @@ class Node {
                    std::vector<Outgoing>& out);
   // Records an initiator's ephemeral key; true (and counted) if it was seen before.
   bool is_replayed_msg1(uint64_t peer_id, const crypto::Key32& ephemeral);
+  // A data packet whose frames wire::frames_exact accepted.
   void handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
-                   Frames frames, std::vector<Outgoing>& out);
+                   std::vector<Outgoing>& out);
   void handle_grants(session::Session& s, Frames frames, std::vector<Outgoing>& out);
   void tick(std::vector<Outgoing>& out);
   static void on_recovery_tick(uv_timer_t* handle);

@@ -1,11 +1,12 @@
 #include "stream/stream.h"
 
-#include <cstring>
+#include <algorithm>
 #include <utility>
 
 #include "wire/extension.h"
 #include "wire/frames.h"
 #include "wire/header.h"
+#include "wire/little_endian.h"
 
 namespace nm::stream {
 
@@ -121,25 +122,16 @@ size_t Stream::on_packet(RxPacket&& p, bool ordered, bool dedup, size_t max_even
 
 size_t Stream::deliver(RxPacket&& p, size_t max_event_bytes) {
   if (p.frag_flags & wire::frag::kFragment) return deliver_fragment(std::move(p), max_event_bytes);
-  // The packet's wire cost (what the sender was charged) is spread over its events and
-  // released as the application reads them: credit follows consumption, not arrival.
-  bool credited = p.cost != 0;  // 0: written off as lost earlier, credited back then
-  uint32_t overhead = p.cost;
-  if (credited)
-    for (const auto& e : p.events()) overhead -= e.len;
-  if (p.events().empty()) {
-    consume(overhead);
+  // The packet's wire cost (what the sender was charged) is released as the application
+  // reads its events: credit follows consumption, not arrival. (cost 0: written off as lost
+  // earlier, credited back then.)
+  if (p.events == 0) {
+    consume(p.cost);
     return 0;
   }
-  for (size_t i = 0; i < p.events().size(); ++i) {
-    const auto& e = p.events()[i];
-    uint32_t credit = credited ? e.len + (i == 0 ? overhead : 0) : 0;
-    inbound_bytes_ += e.len;
-    uncredited_ += credit;
-    inbound_.push_back(Inbound{p.data, e.offset, e.len, credit});
-  }
-  counters().rx_events += p.events().size();
-  return p.events().size();
+  inbound_.push(std::move(p.data), p.events, p.cost);
+  counters().rx_events += p.events;
+  return p.events;
 }
 
 // Fragment credit is released as fragments arrive (an event larger than the window could
@@ -171,6 +163,9 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
   if (p.frag_index == 0) {
     abandon_reassembly();  // a new event starts: whatever was pending is incomplete
     r.reassembling = true;
+    // Room for the frame header first; the buffer grows (doubling) up to the largest event.
+    r.reassembly = Payload::exact(std::min<size_t>(64 * 1024, wire::kFrameOverhead + max_event_bytes));
+    r.reassembly.resize(wire::kFrameOverhead);
   } else if (!continues) {
     if (!r.reassembling) ++stray_fragments_;  // no event in progress: nothing it can belong to
     abandon_reassembly();  // a fragment went missing (fire-and-forget): drop the event whole
@@ -178,13 +173,16 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
   }
   r.reassembly_next_index = static_cast<uint16_t>(p.frag_index + 1);
   r.reassembly_next_seq = p.seq + 1;
-  if (!p.events().empty() && !r.reassembly_oversize) {
-    auto chunk = p.event(0);
-    if (r.reassembly.size() + chunk.size() > max_event_bytes) {
+  if (p.events > 0 && !r.reassembly_oversize) {
+    auto chunk = p.first_event();
+    size_t need = r.reassembly.size() + chunk.size();
+    if (need > wire::kFrameOverhead + max_event_bytes) {
       r.reassembly_oversize = true;  // keep consuming fragments, keep none of them
       r.reassembly = Payload();
     } else {
-      if (r.reassembly.capacity() == 0) r.reassembly = Payload::pooled(64 * 1024);  // grows if larger
+      if (need > r.reassembly.capacity())
+        r.reassembly.reserve(std::min(std::max(need, 2 * r.reassembly.capacity()),
+                                      wire::kFrameOverhead + max_event_bytes));
       r.reassembly.append(chunk);
     }
   }
@@ -195,33 +193,27 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
     ++counters().rx_oversize_dropped;
     return 0;
   }
-  uint32_t size = static_cast<uint32_t>(r.reassembly.size());
-  inbound_bytes_ += size;
-  // A right-sized copy waits for the reader, so an unread event pins no more than it needs;
-  // the reassembly buffer goes back to the pool.
-  Payload event = Payload::pooled(size);
-  event.assign(r.reassembly);
-  r.reassembly = Payload();
-  inbound_.push_back(Inbound{SharedPayload::adopt(std::move(event)), 0, size, 0});
+  size_t size = r.reassembly.size();
+  wire::put_le(r.reassembly.data(), static_cast<uint32_t>(size - wire::kFrameOverhead));
+  // A right-sized copy waits for the reader, so an unread event pins no more than it needs.
+  Payload event = std::move(r.reassembly);
+  if (event.capacity() != size) {
+    Payload fit = Payload::exact(size);
+    fit.assign(event);
+    event = std::move(fit);
+  }
+  inbound_.push(SharedPayload::adopt(std::move(event)), 1, 0);
   ++counters().rx_events;
   return 1;
 }
 
 void Stream::pop_into(uint8_t* out) {
-  const Inbound& e = inbound_.front();
-  if (e.len > 0) std::memcpy(out, e.data.data() + e.offset, e.len);
-  consume(e.credit);
-  uncredited_ -= e.credit;
-  inbound_bytes_ -= e.len;
-  inbound_.pop_front();
+  consume(inbound_.pop_into(out));
   if (inbound_.empty()) consume(std::exchange(deferred_credit_, 0));
 }
 
 void Stream::discard_inbound() {
-  inbound_.for_each([&](const Inbound& e) { consume(e.credit); });
-  inbound_.clear();
-  uncredited_ = 0;
-  inbound_bytes_ = 0;
+  consume(inbound_.clear());
   consume(std::exchange(deferred_credit_, 0));
 }
 

@@ -10,10 +10,10 @@
 #include <utility>
 #include <vector>
 
+#include "stream/inbound_queue.h"
 #include "stream/loss_ledger.h"
 #include "stream/reorder_buffer.h"
 #include "stream/retransmit_buffer.h"
-#include "stream/ring_queue.h"
 #include "stream/rtt_estimator.h"
 #include "stream/rx_packet.h"
 #include "stream/rx_sequence.h"
@@ -93,8 +93,8 @@ class Stream {
   uint64_t tx_charged() const { return tx_charged_; }
   uint64_t rx_seq() const { return rx_ && rx_->seq.next_seq() > 0 ? rx_->seq.next_seq() - 1 : 0; }
   uint64_t rx_gaps() const { return rx_ ? rx_->seq.gaps() : 0; }
-  size_t inbound_pending() const { return inbound_.size(); }
-  size_t inbound_bytes() const { return inbound_bytes_; }
+  size_t inbound_pending() const { return inbound_.events(); }
+  size_t inbound_bytes() const { return inbound_.bytes(); }
 
   // The application opened a stream the peer had already started: its config now applies.
   void adopt(const StreamConfig& config);
@@ -144,7 +144,7 @@ class Stream {
   // outstanding. More than the window plus a packet means the peer ignores credit.
   bool over_window(uint32_t cost) const {
     return config_.window_bytes != 0 &&
-           uncredited_ + reorder().bytes() + deferred_credit_ + cost > config_.window_bytes + kWindowSlack;
+           inbound_.credit() + reorder().bytes() + deferred_credit_ + cost > config_.window_bytes + kWindowSlack;
   }
   static constexpr uint64_t kWindowSlack = 8192 + 84;
   // Fragments that matched no event in progress (counted per node as hostile or lost).
@@ -162,7 +162,7 @@ class Stream {
   void request_ack() { packets_unacked_ = std::max<uint32_t>(packets_unacked_, 1); }
   int64_t last_nack_ns = 0;
 
-  size_t front_size() const { return inbound_.front().len; }
+  size_t front_size() const { return inbound_.front_size(); }
   // pop() straight into the caller's buffer (front_size() bytes).
   void pop_into(uint8_t* out);
   // Drops the inbound queue, releasing its credit so the peer is not stalled by it.
@@ -189,12 +189,6 @@ class Stream {
   std::condition_variable changed;  // signalled on new events, credit, close
 
  private:
-  struct Inbound {
-    SharedPayload data;  // the packet (or reassembled event)
-    uint32_t offset;
-    uint32_t len;
-    uint32_t credit;  // this event's share of its packet's wire cost
-  };
   size_t deliver(RxPacket&& p, size_t max_event_bytes);
   size_t deliver_fragment(RxPacket&& p, size_t max_event_bytes);
   void abandon_reassembly();
@@ -242,7 +236,7 @@ class Stream {
     bool reassembly_oversize = false;
     uint64_t reassembly_next_seq = 0;
     uint16_t reassembly_next_index = 0;
-    Payload reassembly;
+    Payload reassembly;  // the event's frame: u32le length (written last), then its bytes
   };
   TxState& tx() {
     if (!tx_) tx_ = std::make_unique<TxState>();
@@ -255,12 +249,10 @@ class Stream {
   std::unique_ptr<TxState> tx_;
   std::unique_ptr<RxState> rx_;
 
-  RingQueue<Inbound> inbound_;
-  size_t inbound_bytes_ = 0;
+  InboundQueue inbound_;
   uint64_t consumed_total_ = 0;  // wire bytes of packets the application has drained
   uint64_t granted_total_ = 0;   // the last total sent in a grant
   uint64_t deferred_credit_ = 0; // fragment credit held back while the app lags behind
-  uint64_t uncredited_ = 0;      // credit of events in the queue
   uint64_t stray_fragments_ = 0;
   std::unique_ptr<StreamCounters> counters_;
 };
