@@ -479,17 +479,20 @@ StreamPtr Node::create_stream(session::Session& s, uint64_t stream_id,
                               const stream::StreamConfig& cfg, bool by_app) {
   if (config_.max_streams > 0 && s.streams.size() >= config_.max_streams) {
     // At the cap the least recently active stream makes room.
-    auto lru = std::min_element(s.streams.begin(), s.streams.end(), [](const auto& a, const auto& b) {
-      return a.second->last_activity_ns() < b.second->last_activity_ns();
-    });
-    StreamPtr victim = lru->second;
-    s.streams.erase(lru);
-    close_stream_locked(victim, true);
+    StreamPtr victim = s.streams.at(s.stream_lru.oldest()->id());
+    remove_stream(s, victim, true);
   }
   auto st = std::make_shared<stream::Stream>(s.peer_node_id(), stream_id, cfg, by_app,
                                              s.next_epoch(), now_ns());
   s.streams[stream_id] = st;
+  s.stream_lru.push_back(st->lru());
   return st;
+}
+
+void Node::remove_stream(session::Session& s, StreamPtr st, bool drop_inbound) {
+  s.streams.erase(st->id());
+  st->lru().unlink();
+  close_stream_locked(st, drop_inbound);
 }
 
 void Node::close_stream_locked(const StreamPtr& st, bool drop_inbound) {
@@ -506,14 +509,12 @@ void Node::close_stream_locked(const StreamPtr& st, bool drop_inbound) {
 
 void Node::evict_idle_streams(session::Session& s, int64_t now) {
   int64_t idle_ns = int64_t{config_.stream_idle_timeout_ms} * 1000000;
-  for (auto it = s.streams.begin(); it != s.streams.end();) {
-    const StreamPtr& st = it->second;
-    if (idle_ns > 0 && st->inbound_pending() == 0 && now - st->last_activity_ns() > idle_ns) {
-      close_stream_locked(st, true);
-      it = s.streams.erase(it);
-    } else {
-      ++it;
-    }
+  if (idle_ns <= 0) return;
+  // Oldest first: the walk ends at the first stream active within the timeout.
+  for (stream::Stream* st = s.stream_lru.oldest(); st && now - st->last_activity_ns() > idle_ns;) {
+    stream::Stream* next = st->lru().newer();
+    if (st->inbound_pending() == 0) remove_stream(s, s.streams.at(st->id()), true);
+    st = next;
   }
 }
 

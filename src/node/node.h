@@ -234,6 +234,9 @@ class Node {
   session::Session* session_for(uint64_t peer_id);
   StreamPtr create_stream(session::Session& s, uint64_t stream_id, const stream::StreamConfig& cfg,
                           bool by_app);
+  // Takes `st` out of its session (the stream map and the LRU order), then closes it. (By
+  // value: callers pass the map's own pointer, which the erase destroys.)
+  void remove_stream(session::Session& s, StreamPtr st, bool drop_inbound);
   void close_stream_locked(const StreamPtr& st, bool drop_inbound);
   void evict_idle_streams(session::Session& s, int64_t now);
   void build_grant(session::Session& s, uint64_t stream_id, uint64_t total, Outgoing& out);

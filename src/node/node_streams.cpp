@@ -59,11 +59,16 @@ nm_status Node::close_stream(const StreamPtr& st) {
                                         " ms; closed anyway");
   }
   session::Session* s = session_for(st->peer_node_id());
+  bool current = false;
   if (s) {
     auto it = s->streams.find(st->id());
-    if (it != s->streams.end() && it->second == st) s->streams.erase(it);
+    current = it != s->streams.end() && it->second == st;
   }
-  close_stream_locked(st, drop);
+  if (current) {
+    remove_stream(*s, st, drop);
+  } else {
+    close_stream_locked(st, drop);
+  }
   // Dropped events still count as consumed: the sender gets its credit back.
   if (s) grant_if_due(*s, st, out, true);
   flush(lk, out, 100);

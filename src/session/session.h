@@ -77,6 +77,8 @@ class Session {
 
   // Streams by id. The node owns the policy (creation, eviction); the session the storage.
   std::unordered_map<uint64_t, std::shared_ptr<stream::Stream>> streams;
+  // The same streams, least recently active first (beyond max_streams the oldest goes).
+  stream::LruList<stream::Stream> stream_lru;
 
  private:
   uint64_t peer_node_id_;

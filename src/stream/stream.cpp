@@ -33,7 +33,7 @@ bool Stream::charge(uint64_t cost, size_t events, int64_t now_ns) {
   }
   tx_charged_ += cost;
   counters().tx_events += events;
-  last_activity_ns_ = now_ns;
+  set_active(now_ns);
   return true;
 }
 
@@ -85,7 +85,7 @@ TxCredit::Grant Stream::apply_grant(uint64_t total_consumed) {
 
 size_t Stream::on_packet(RxPacket&& p, bool ordered, bool dedup, size_t max_event_bytes,
                          int64_t now_ns) {
-  last_activity_ns_ = now_ns;
+  set_active(now_ns);
   if (p.epoch < rx_epoch_) {
     ++counters().rx_stale_dropped;  // a late packet from before the peer reopened the stream
     return 0;

@@ -12,6 +12,7 @@
 
 #include "stream/inbound_queue.h"
 #include "stream/loss_ledger.h"
+#include "stream/lru_list.h"
 #include "stream/reorder_buffer.h"
 #include "stream/retransmit_buffer.h"
 #include "stream/rtt_estimator.h"
@@ -78,6 +79,9 @@ class Stream {
   void set_state(StreamState s) { state_ = s; }
   bool opened_by_app() const { return opened_by_app_; }
   int64_t last_activity_ns() const { return last_activity_ns_; }
+  // The stream's place in its session's least-recently-used order: every activity moves it
+  // to the back, so the session finds the stream to evict without a scan.
+  LruHook<Stream>& lru() { return lru_; }
   // Allocated on the first count: an idle stream carries none.
   const StreamCounters& counters() const {
     static const StreamCounters kZero;
@@ -197,6 +201,10 @@ class Stream {
   // (counted).
   bool charge(uint64_t cost, size_t events, int64_t now_ns);
   void consume_or_defer(uint64_t credit);
+  void set_active(int64_t now_ns) {
+    last_activity_ns_ = now_ns;
+    lru_.touch();
+  }
 
   // Small fields first, packed: thousands of idle streams are mostly this object.
   uint64_t peer_node_id_;
@@ -208,6 +216,7 @@ class Stream {
   bool opened_by_app_;
   uint32_t packets_unacked_ = 0;
   int64_t last_activity_ns_;
+  LruHook<Stream> lru_{this};
 
   TxCredit tx_credit_;
   uint64_t tx_seq_ = 0;
