@@ -210,7 +210,7 @@ void BM_StreamDeliverPop(benchmark::State& state) {
     p.cost = static_cast<uint32_t>(block.size() + wire::kPacketOverhead);
     p.data = stream::SharedPayload::copy_of(block);
     p.events = static_cast<uint16_t>(n);
-    st.on_packet(std::move(p), true, true, 16 << 20, 0);
+    st.on_packet(std::move(p), true, true, {16 << 20}, 0);
     while (st.inbound_pending() > 0) {
       st.pop_into(out.data());
       benchmark::DoNotOptimize(out.data());

@@ -82,6 +82,16 @@ typedef struct nm_node_config {
                                      this rate, and its backlogged streams share it in
                                      proportion to their fairness_weight (deficit round robin);
                                      a stream queues at most 1 MiB before backpressure. */
+  /* Receive budgets: the memory held for peers — events queued unread (the packets they
+   * came in), early packets waiting for a gap, large events in reassembly (each reserves
+   * max_event_bytes when it starts, so an event that started can always finish). A data
+   * packet that would go beyond either budget is dropped and counted in drop_over_budget
+   * (a reliable stream gets it again by retransmission once memory frees, fire-and-forget
+   * loses it, as beyond the window). */
+  uint64_t max_session_buffer_bytes; /* 32 MiB per session; at least max_event_bytes + 2 full
+                                     packets (+ 16552 bytes) */
+  uint64_t max_buffer_bytes;      /* 256 MiB for all sessions together; at least
+                                     max_session_buffer_bytes */
 } nm_node_config_t;
 
 typedef struct nm_stream_config {
@@ -172,6 +182,7 @@ typedef struct nm_node_stats {
   uint64_t forward_refused;        /* routed packets not from a neighbour, or larger than a packet */
   uint64_t pingwave_origins_refused;  /* new origins beyond a neighbour's allowance */
   uint64_t pingwave_relays_suppressed;/* re-broadcasts of raw pingwaves over their byte budget */
+  uint64_t drop_over_budget;       /* data beyond max_session_buffer_bytes / max_buffer_bytes */
 } nm_node_stats_t;
 
 /* Seeded, reproducible fault injection applied at the node's socket, per peer and per

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 #include "crypto/session_keys.h"
@@ -23,7 +24,8 @@ bool all_zero(const crypto::Key32& k) {
 }
 }  // namespace
 
-Node::Node(const NodeConfig& config) : config_(config) {}
+Node::Node(const NodeConfig& config)
+    : config_(config), budget_(config.max_session_buffer_bytes, config.max_buffer_bytes) {}
 
 nm_status Node::create(const NodeConfig& config, std::shared_ptr<Node>& out) {
   if (sodium_init() < 0) return fail(NM_ERR_CRYPTO, "libsodium failed to initialise");
@@ -111,6 +113,15 @@ void Node::shutdown() {
 Node::~Node() {
   shutdown();
   if (loop_.data) uv_loop_close(&loop_);
+#ifndef NDEBUG
+  // Closing every stream must bring the totals back to exactly zero: nothing drifted.
+  check_budget();
+  for (auto& [peer, s] : sessions_) {
+    while (stream::Stream* st = s->stream_lru.oldest()) remove_stream(*s, s->streams.at(st->id()), true);
+    assert(s->rx.held == 0);
+  }
+  assert(budget_.held() == 0);
+#endif
 }
 
 void Node::on_stop(uv_async_t* handle) {
@@ -335,11 +346,18 @@ void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
     return;
   }
   uint64_t stray_before = st->stray_fragments();
-  size_t added = st->on_packet(std::move(p), ordered, dedup, config_.max_event_bytes, now);
+  size_t added;
+  {
+    session::HeldChange charge(budget_, s.rx, *st);
+    stream::RxResult r = st->on_packet(std::move(p), ordered, dedup,
+                                       {config_.max_event_bytes, budget_.room(s.rx)}, now);
+    if (r.over_budget) ++stats_.drop_over_budget;  // a reliable sender retransmits it later
+    added = r.events;
+    if (epochs) st->settle_losses(now);
+  }
   stats_.drop_bad_fragment += st->stray_fragments() - stray_before;
   if (ordered && std::find(ack_due_.begin(), ack_due_.end(), st) == ack_due_.end())
     ack_due_.push_back(st);
-  if (epochs) st->settle_losses(now);
   grant_if_due(s, st, out);  // fragments and lost packets are credited without a read
   if (added > 0) {
     events_.add(static_cast<int64_t>(added));
@@ -399,6 +417,7 @@ void Node::tick(std::vector<Outgoing>& out) {
     if (!s->peer_has_our_hello && s->hellos_sent < kMaxHellos) send_hello(*s, out);
     evict_idle_streams(*s, now);
   }
+  check_budget();
   mesh_tick(now, out);
 }
 
@@ -448,8 +467,11 @@ void Node::install_session(uint64_t peer_id, const sockaddr_storage& addr,
       auto a = neighbour_by_addr_.find(address_key(old->second->peer_addr()));
       if (a != neighbour_by_addr_.end() && a->second == peer_id) neighbour_by_addr_.erase(a);
     }
-    // A new handshake replaces the session; streams of the old one become stale.
+    // A new handshake replaces the session; streams of the old one become stale, and what
+    // they held leaves the budget with it.
     peer_by_session_id_.erase(old->second->session_id());
+    check_budget();
+    budget_.release(old->second->rx);
     for (auto& [sid, st] : old->second->streams) close_stream_locked(st, true);
     sessions_.erase(old);
   }
@@ -475,6 +497,13 @@ session::Session* Node::session_for(uint64_t peer_id) {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
+session::Session* Node::session_of(const StreamPtr& st) {
+  session::Session* s = session_for(st->peer_node_id());
+  if (!s) return nullptr;
+  auto it = s->streams.find(st->id());
+  return it != s->streams.end() && it->second == st ? s : nullptr;
+}
+
 StreamPtr Node::create_stream(session::Session& s, uint64_t stream_id,
                               const stream::StreamConfig& cfg, bool by_app) {
   if (config_.max_streams > 0 && s.streams.size() >= config_.max_streams) {
@@ -492,11 +521,15 @@ StreamPtr Node::create_stream(session::Session& s, uint64_t stream_id,
 void Node::remove_stream(session::Session& s, StreamPtr st, bool drop_inbound) {
   s.streams.erase(st->id());
   st->lru().unlink();
+  // Out of the session, out of its budget: what a draining stream keeps readable is the
+  // application's to read or free.
+  budget_.update(s.rx, st->held_bytes(), 0);
   close_stream_locked(st, drop_inbound);
 }
 
 void Node::close_stream_locked(const StreamPtr& st, bool drop_inbound) {
   st->abandon_transmit();
+  st->abandon_receive();
   if (drop_inbound || st->inbound_pending() == 0) {
     events_.add(-static_cast<int64_t>(st->inbound_pending()));
     st->discard_inbound();
@@ -553,6 +586,19 @@ void Node::build_handshake_packet(std::span<const uint8_t> noise_msg, const sock
   out.packet->len = wire::kHeaderSize + noise_msg.size();
   out.packet->head = session::PacketBuffer::kHeadroom;
   out.to = to;
+}
+
+void Node::check_budget() const {
+#ifndef NDEBUG
+  uint64_t total = 0;
+  for (const auto& [peer, s] : sessions_) {
+    uint64_t held = 0;
+    for (const auto& [id, st] : s->streams) held += st->held_bytes();
+    assert(held == s->rx.held);
+    total += s->rx.held;
+  }
+  assert(total == budget_.held());
+#endif
 }
 
 }  // namespace nm::node

@@ -232,12 +232,18 @@ class Node {
   // Asks the peer to repeat its grant (rate limited); we are stalled on credit.
   void probe_credit(session::Session& s, stream::Stream& st, std::vector<Outgoing>& out);
   session::Session* session_for(uint64_t peer_id);
+  // The session `st` belongs to and is charged to; nullptr once it left it (closed,
+  // evicted, or its session replaced).
+  session::Session* session_of(const StreamPtr& st);
   StreamPtr create_stream(session::Session& s, uint64_t stream_id, const stream::StreamConfig& cfg,
                           bool by_app);
   // Takes `st` out of its session (the stream map and the LRU order), then closes it. (By
   // value: callers pass the map's own pointer, which the erase destroys.)
   void remove_stream(session::Session& s, StreamPtr st, bool drop_inbound);
   void close_stream_locked(const StreamPtr& st, bool drop_inbound);
+  // Debug builds: every session's account is the sum of what its streams hold, and the
+  // node's total the sum of the accounts.
+  void check_budget() const;
   void evict_idle_streams(session::Session& s, int64_t now);
   void build_grant(session::Session& s, uint64_t stream_id, uint64_t total, Outgoing& out);
   void grant_if_due(session::Session& s, const StreamPtr& st, std::vector<Outgoing>& out,
@@ -302,6 +308,7 @@ class Node {
   EventSignal peer_events_signal_;
   std::condition_variable peer_events_cv_;
   nm_node_stats_t stats_{};
+  session::RxBudget budget_;  // memory held for peers (session/rx_budget.h)
 };
 
 }  // namespace nm::node

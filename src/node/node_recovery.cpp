@@ -255,7 +255,20 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
   for (auto& [peer, s] : sessions_) {
     if (!s->has(wire::capability::kRecovery)) continue;
     for (auto& [id, st] : s->streams) {
-      st->settle_losses(now);
+      {
+        session::HeldChange charge(budget_, s->rx, *st);
+        st->settle_losses(now);  // may drop an event that can no longer complete
+        // Delivery waiting for room for a large event's reservation: memory may have freed.
+        if (st->stalled()) {
+          size_t added = st->resume({config_.max_event_bytes, budget_.room(s->rx)}).events;
+          if (added > 0) {
+            events_.add(static_cast<int64_t>(added));
+            st->changed.notify_all();
+            ack_due_.push_back(st);  // the sender learns what was released
+            st->request_ack();
+          }
+        }
+      }
       grant_if_due(*s, st, out, true);  // what an idle reader drained since the last grant
       // Sender: tail loss and lost NACKs are recovered by the retransmission timer.
       if (st->has_unacked()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "node/clock.h"
 #include "node/node.h"
@@ -59,13 +60,8 @@ nm_status Node::close_stream(const StreamPtr& st) {
                                         " ms; closed anyway");
   }
   session::Session* s = session_for(st->peer_node_id());
-  bool current = false;
-  if (s) {
-    auto it = s->streams.find(st->id());
-    current = it != s->streams.end() && it->second == st;
-  }
-  if (current) {
-    remove_stream(*s, st, drop);
+  if (session::Session* owner = session_of(st)) {
+    remove_stream(*owner, st, drop);
   } else {
     close_stream_locked(st, drop);
   }
@@ -230,18 +226,23 @@ nm_status Node::recv(const StreamPtr& st, std::span<uint8_t> buf, std::span<size
     return fail(NM_ERR_TIMEOUT, "no event within " + std::to_string(timeout_ms) + " ms");
   }
   size_t used = 0, count = 0;
-  while (count < lens.size() && st->inbound_pending() > 0) {
-    size_t size = st->front_size();
-    if (size > buf.size() - used) {
-      if (count > 0) break;  // the batch ends before an event that does not fit
-      lens[0] = size;
-      return fail(NM_ERR_BUFFER_TOO_SMALL, "event of " + std::to_string(size) +
-                                               " bytes does not fit a buffer of " +
-                                               std::to_string(buf.size()));
+  {
+    // What the events read pinned leaves the budget (while the stream is its session's).
+    std::optional<session::HeldChange<stream::Stream>> charge;
+    if (session::Session* owner = session_of(st)) charge.emplace(budget_, owner->rx, *st);
+    while (count < lens.size() && st->inbound_pending() > 0) {
+      size_t size = st->front_size();
+      if (size > buf.size() - used) {
+        if (count > 0) break;  // the batch ends before an event that does not fit
+        lens[0] = size;
+        return fail(NM_ERR_BUFFER_TOO_SMALL, "event of " + std::to_string(size) +
+                                                 " bytes does not fit a buffer of " +
+                                                 std::to_string(buf.size()));
+      }
+      st->pop_into(buf.data() + used);
+      lens[count++] = size;
+      used += size;
     }
-    st->pop_into(buf.data() + used);
-    lens[count++] = size;
-    used += size;
   }
   *out_count = count;
   events_.add(-static_cast<int64_t>(count));

@@ -12,6 +12,7 @@
 #include "crypto/replay_window.h"
 #include "crypto/session_keys.h"
 #include "session/packet_buffer.h"
+#include "session/rx_budget.h"
 #include "stream/stream.h"
 #include "wire/header.h"
 
@@ -79,6 +80,8 @@ class Session {
   std::unordered_map<uint64_t, std::shared_ptr<stream::Stream>> streams;
   // The same streams, least recently active first (beyond max_streams the oldest goes).
   stream::LruList<stream::Stream> stream_lru;
+  // What the streams hold for the peer: the sum of their held_bytes().
+  RxAccount rx;
 
  private:
   uint64_t peer_node_id_;

@@ -10,7 +10,7 @@ namespace {
 // Buffer sizes: small events, mid-sized, a full packet's payload or an 8 KiB event, a
 // large event in pieces. Each class keeps enough for the packets in flight on a busy node
 // (a few MiB in all); beyond it buffers go back to malloc.
-constexpr size_t kClasses[] = {256, 2048, 8320, 64 * 1024};
+constexpr size_t kClasses[] = {256, 2048, Payload::kPacketClass, 64 * 1024};
 static_assert(kClasses[2] >= wire::kMaxPayloadSize);
 constexpr size_t kMaxPooled[] = {512, 512, 512, 32};
 constexpr size_t kNumClasses = sizeof kClasses / sizeof kClasses[0];

@@ -15,6 +15,9 @@ namespace nm::stream {
 // One packet's bytes. Move-only; its storage goes back to the pool when destroyed.
 class Payload {
  public:
+  // The size class of a full packet's payload (8108 bytes) or an 8 KiB event.
+  static constexpr size_t kPacketClass = 8320;
+
   Payload() = default;  // empty, no buffer yet
   // Empty, with a pooled buffer of at least `min_capacity` bytes (size classes up to one
   // packet, so a small packet does not pin a packet-sized buffer).

@@ -13,6 +13,8 @@ namespace nm::stream {
 // receive budget: the shared block, the packet's slot in the inbound queue or its node in
 // the reorder map, and the allocator's headers (rx_packet_test checks it covers them).
 inline constexpr size_t kPacketBookkeeping = 192;
+// What a full packet pins while it is kept.
+inline constexpr size_t kFullPacketHeld = Payload::kPacketClass + kPacketBookkeeping;
 
 // A decrypted data packet on its way to the application: one shared (pooled) copy of its
 // payload, `events` frames that wire::frames_exact checked on receipt, so walking them

@@ -20,6 +20,7 @@
 #include "stream/rx_sequence.h"
 #include "stream/stream_config.h"
 #include "stream/tx_credit.h"
+#include "wire/frames.h"
 
 namespace nm::stream {
 
@@ -57,6 +58,19 @@ struct OpenPacket {
   Payload payload;               // frames so far
   uint16_t events = 0;
   uint64_t charged_before = 0;   // cumulative charge before this packet
+};
+
+// What the node lets one receive operation add: the largest event, and the room its
+// session's and the node's receive budgets have left (bytes the stream may come to hold
+// beyond what it holds now).
+struct RxLimits {
+  size_t max_event_bytes = 16 << 20;
+  uint64_t room = UINT64_MAX;
+};
+
+struct RxResult {
+  size_t events = 0;         // queued for the application
+  bool over_budget = false;  // the packet was dropped: it did not fit the room
 };
 
 // A large event still being cut into fragments as credit allows.
@@ -139,11 +153,27 @@ class Stream {
     tx_.reset();
   }
 
-  // --- receiving ---
+  // --- receiving (stream_receive.cpp) ---
   // Takes one decrypted data packet. `ordered`: reliable recovery with a netmesh peer —
   // release strictly in sequence, gaps are NACKed. Otherwise arrival order, duplicates
-  // suppressed when `dedup`. Returns the number of events queued for the app.
-  size_t on_packet(RxPacket&& p, bool ordered, bool dedup, size_t max_event_bytes, int64_t now_ns);
+  // suppressed when `dedup`. A packet that would make the stream hold more than
+  // limits.room allows is dropped (over_budget).
+  RxResult on_packet(RxPacket&& p, bool ordered, bool dedup, const RxLimits& limits, int64_t now_ns);
+  // Delivery stopped at an event start whose reservation did not fit the room: it waits
+  // in the reorder buffer (acknowledged) until resume() finds room.
+  bool stalled() const { return rx_ && rx_->stalled; }
+  RxResult resume(const RxLimits& limits);
+  // The memory the stream holds for its peer, as charged to the receive budget: its queued
+  // packets, its early packets, and the reservation of an event in reassembly (which
+  // covers the reassembly buffer). Maintained, O(1).
+  uint64_t held_bytes() const {
+    return inbound_.held() + (rx_ ? rx_->reorder.held() + rx_->reserved : 0);
+  }
+  // What a large event reserves when it starts: its largest frame and the bookkeeping of
+  // the packet it becomes, so it can always complete within it.
+  static uint64_t event_reservation(size_t max_event_bytes) {
+    return max_event_bytes + wire::kFrameOverhead + kPacketBookkeeping;
+  }
   // Received but not yet credited back: what a sender honouring our window can have
   // outstanding. More than the window plus a packet means the peer ignores credit.
   bool over_window(uint32_t cost) const {
@@ -173,6 +203,9 @@ class Stream {
   void discard_inbound();
   // The peer restarted the stream (reset frame): receive state starts over.
   void reset_receive();
+  // Nothing more will arrive (the stream was closed): early packets and a partial event go;
+  // what was queued stays readable.
+  void abandon_receive();
   // If a grant should be sent now, returns true and its cumulative total.
   // `eager`: also grant whenever the queue runs empty (for peers that cannot probe).
   bool grant_due(uint64_t* total_consumed, bool eager);
@@ -193,6 +226,18 @@ class Stream {
   std::condition_variable changed;  // signalled on new events, credit, close
 
  private:
+  // The most one receive operation may bring held_bytes() to.
+  struct Allowance {
+    uint64_t limit;
+    size_t max_event_bytes;
+  };
+  Allowance allowance(const RxLimits& limits) const;
+  bool fits(uint64_t more, const Allowance& a) const { return held_bytes() + more <= a.limit; }
+  // What delivering `p` adds to held_bytes() (not counting its leaving the reorder buffer).
+  uint64_t delivery_cost(const RxPacket& p, size_t max_event_bytes) const;
+  // Delivers the packets now in sequence from the reorder buffer, up to a start that does
+  // not fit (stalled).
+  size_t deliver_ready(const Allowance& a);
   size_t deliver(RxPacket&& p, size_t max_event_bytes);
   size_t deliver_fragment(RxPacket&& p, size_t max_event_bytes);
   void abandon_reassembly();
@@ -246,6 +291,8 @@ class Stream {
     uint64_t reassembly_next_seq = 0;
     uint16_t reassembly_next_index = 0;
     Payload reassembly;  // the event's frame: u32le length (written last), then its bytes
+    uint64_t reserved = 0;  // event_reservation() while an event is being reassembled
+    bool stalled = false;   // see stalled()
   };
   TxState& tx() {
     if (!tx_) tx_ = std::make_unique<TxState>();

@@ -131,7 +131,7 @@ TEST(StreamInbound, GrantsAfterEachReadMatchPerEventCredit) {
       {100, 0, 0, 3000}, {8104}, {0, 0, 0, 0, 0, 0, 0}, {1, 4000, 1, 4000}, {77}};
   for (bool reliable : {false, true}) {
     Reader r(reliable);
-    for (size_t i = 0; i < packets.size(); ++i) r.st.on_packet(packet(i, packets[i]), reliable, true, 1 << 20, 0);
+    for (size_t i = 0; i < packets.size(); ++i) r.st.on_packet(packet(i, packets[i]), reliable, true, {1 << 20}, 0);
     size_t total_events = 0;
     for (const auto& p : packets) total_events += p.size();
     ASSERT_EQ(r.st.inbound_pending(), total_events);
@@ -157,8 +157,8 @@ TEST(StreamInbound, GrantsAfterEachReadMatchPerEventCredit) {
 TEST(StreamInbound, DiscardReturnsTheRestOfTheCredit) {
   Reader r(false);
   std::vector<uint32_t> a = {5, 6, 7}, b = {0, 0};
-  r.st.on_packet(packet(0, a), false, true, 1 << 20, 0);
-  r.st.on_packet(packet(1, b), false, true, 1 << 20, 0);
+  r.st.on_packet(packet(0, a), false, true, {1 << 20}, 0);
+  r.st.on_packet(packet(1, b), false, true, {1 << 20}, 0);
   uint8_t out[16];
   r.st.pop_into(out);
   r.st.discard_inbound();
@@ -171,7 +171,7 @@ TEST(StreamInbound, PacketWithoutEventsIsCreditedAtOnce) {
   RxPacket p;
   p.data = SharedPayload::copy_of({});
   p.cost = wire::kPacketOverhead;
-  r.st.on_packet(std::move(p), false, true, 1 << 20, 0);
+  r.st.on_packet(std::move(p), false, true, {1 << 20}, 0);
   EXPECT_EQ(r.st.inbound_pending(), 0u);
   EXPECT_EQ(r.granted(), wire::kPacketOverhead);
 }
@@ -193,7 +193,7 @@ TEST(StreamInbound, ReassembledEventIsOneFrameReadWhole) {
     p.frag_flags = wire::frag::kFragment | (i == 3 ? wire::frag::kLast : 0);
     p.frag_index = i;
     charged += p.cost;
-    r.st.on_packet(std::move(p), true, true, 1 << 20, 0);
+    r.st.on_packet(std::move(p), true, true, {1 << 20}, 0);
   }
   ASSERT_EQ(r.st.inbound_pending(), 1u);
   EXPECT_EQ(r.st.inbound_bytes(), event.size());

@@ -84,7 +84,7 @@ TEST(LruList, StreamsMoveToTheBackOnEveryActivity) {
   p.data = SharedPayload::copy_of(payload);
   p.events = 1;
   p.cost = static_cast<uint32_t>(payload.size() + wire::kPacketOverhead);
-  streams[0]->on_packet(std::move(p), false, true, 1 << 20, 10);
+  streams[0]->on_packet(std::move(p), false, true, {1 << 20}, 10);
   EXPECT_EQ(oldest(), 1u);
   // ... and so does sending.
   uint64_t seq;
