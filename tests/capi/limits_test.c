@@ -10,6 +10,7 @@
 
 typedef struct ctx {
   peer_fixture f;
+  nmt_peer* sender; /* the peer send_packet sends from (f.peer unless changed) */
   uint64_t sent; /* datagrams the peer sent (for pacing) */
   uint64_t received_base;
 } ctx;
@@ -24,6 +25,7 @@ static void setup(ctx* c, nm_node_config_t* cfg) {
   memset(c, 0, sizeof *c);
   peer_fixture_new(&c->f, cfg);
   peer_fixture_connect(&c->f);
+  c->sender = c->f.peer;
   c->sent = 1; /* the hello */
   c->received_base = stats_of(c)->datagrams_received - 1;
 }
@@ -57,9 +59,9 @@ static void send_packet(ctx* c, uint64_t stream, uint64_t seq, uint8_t flags, ui
   p.event_count = events;
   p.frag_flags = frag_flags;
   p.fragment_offset = frag_index;
-  size_t n = nmt_peer_seal(c->f.peer, &p, plain, len, d, sizeof d);
+  size_t n = nmt_peer_seal(c->sender, &p, plain, len, d, sizeof d);
   assert_true(n > 0);
-  assert_int_equal(nmt_peer_send_raw(c->f.peer, d, n), 0);
+  assert_int_equal(nmt_peer_send_raw(c->sender, d, n), 0);
   ++c->sent;
   if (len > 1000 ? c->sent % 8 == 0 : c->sent % 256 == 0) pace(c, len > 1000 ? 8 : 512);
 }
@@ -386,6 +388,56 @@ static void empty_events_cost_what_their_packets_cost(void** state) {
   teardown(&c);
 }
 
+/* (4) Two peers flooding at once: each session stays within its own budget, both together
+ * within the node's (6 MiB here: one session and a half). */
+static void sessions_share_the_node_budget(void** state) {
+  (void)state;
+  nm_node_config_t cfg;
+  budget_config(&cfg);
+  cfg.max_buffer_bytes = 6u << 20;
+  ctx c;
+  setup(&c, &cfg);
+  nmt_peer* second = nmt_peer_new();
+  assert_int_equal(nmt_peer_target(second, c.f.addr, c.f.key, c.f.node_id), 0);
+  NM_OK_OR_FAIL(nm_node_allow_peer(c.f.node, nmt_peer_id(second)));
+  assert_int_equal(nmt_peer_handshake(second, c.f.psk, NMT_CAP_ALL, 2000), 0);
+  NM_OK_OR_FAIL(nm_node_accept(c.f.node, nmt_peer_id(second), 2000));
+  c.sent += 2; /* its msg1 and hello */
+  enum { kStreams = 100, kPackets = 6, kEvents = 2027, kTotal = 2 * kStreams * kPackets };
+  static uint8_t plain[kEvents * 4];
+  nmt_peer* peers[2] = {c.f.peer, second};
+  for (int i = 0; i < 2; ++i) {
+    c.sender = peers[i];
+    for (uint64_t p = 0; p < kPackets; ++p)
+      for (uint64_t s = 0; s < kStreams; ++s) send_packet(&c, 100 + s, p, 0, 0, 0, plain, sizeof plain, kEvents);
+  }
+  /* Every packet ends up queued or dropped over budget. */
+  static nm_stream_stats_t all[2 * kStreams];
+  uint64_t kept[2] = {0, 0}, dropped = 0;
+  for (int wait = 0; wait < 5000; ++wait) {
+    size_t n = 0;
+    NM_OK_OR_FAIL(nm_node_all_stream_stats(c.f.node, all, 2 * kStreams, &n));
+    kept[0] = kept[1] = 0;
+    for (size_t i = 0; i < n && i < 2 * kStreams; ++i)
+      kept[all[i].peer_node_id == c.f.peer_id ? 0 : 1] += all[i].inbound_pending / kEvents;
+    dropped = over_budget(&c);
+    if (kept[0] + kept[1] + dropped == kTotal) break;
+    usleep(1000);
+  }
+  printf("two sessions: %d packets each, kept %llu + %llu (%.1f + %.1f MiB of payload), dropped %llu\n",
+         kTotal / 2, (unsigned long long)kept[0], (unsigned long long)kept[1],
+         (double)kept[0] * sizeof plain / (1 << 20), (double)kept[1] * sizeof plain / (1 << 20),
+         (unsigned long long)dropped);
+  assert_int_equal(kept[0] + kept[1] + dropped, kTotal);
+  /* The first session filled its own budget; the second got what the node had left. */
+  assert_true(kept[0] * sizeof plain <= cfg.max_session_buffer_bytes);
+  assert_true(kept[0] * sizeof plain > cfg.max_session_buffer_bytes / 2);
+  assert_true(kept[1] > 0 && kept[1] < kept[0]);
+  assert_true((kept[0] + kept[1]) * sizeof plain <= cfg.max_buffer_bytes);
+  nmt_peer_free(second);
+  teardown(&c);
+}
+
 /* (3) A million stream ids, one packet each, at the default max_streams: every packet past
  * the cap evicts the least recently used stream. That must not cost a scan of the streams. */
 static void million_stream_ids_cost_flat_time(void** state) {
@@ -428,6 +480,7 @@ int main(void) {
       cmocka_unit_test(reassembly_bounded_by_max_event_bytes),
       cmocka_unit_test(unfinished_events_stay_within_session_budget),
       cmocka_unit_test(empty_events_cost_what_their_packets_cost),
+      cmocka_unit_test(sessions_share_the_node_budget),
       cmocka_unit_test(million_stream_ids_cost_flat_time),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
