@@ -82,6 +82,10 @@ typedef struct nm_node_config {
                                      this rate, and its backlogged streams share it in
                                      proportion to their fairness_weight (deficit round robin);
                                      a stream queues at most 1 MiB before backpressure. */
+  uint32_t max_sessions;          /* 1024: sessions plus unconfirmed handshakes; when full, the
+                                     oldest unconfirmed one gives way, else handshakes are refused */
+  uint32_t handshake_rate_per_sec;/* 500: msg1s examined per second (each costs an X25519);
+                                     beyond, they are dropped unexamined. 0 = unlimited */
 } nm_node_config_t;
 
 typedef struct nm_stream_config {
@@ -172,6 +176,12 @@ typedef struct nm_node_stats {
   uint64_t forward_refused;        /* routed packets not from a neighbour, or larger than a packet */
   uint64_t pingwave_origins_refused;  /* new origins beyond a neighbour's allowance */
   uint64_t pingwave_relays_suppressed;/* re-broadcasts of raw pingwaves over their byte budget */
+  uint64_t drop_handshake_rate_limited; /* msg1s beyond handshake_rate_per_sec, unexamined */
+  uint64_t drop_session_limit;     /* handshakes refused: max_sessions confirmed sessions */
+  uint64_t sessions_pruned;        /* unconfirmed sessions expired or evicted, silent ones pruned */
+  uint64_t sessions_unconfirmed;   /* now: responder sessions no authenticated packet has confirmed */
+  uint64_t responses_deferred;     /* retransmissions, ACKs, probe answers held back by a peer's
+                                     response budget (2x what it sent + what it acknowledged) */
 } nm_node_stats_t;
 
 /* Seeded, reproducible fault injection applied at the node's socket, per peer and per

@@ -154,6 +154,8 @@ nm_status nm_node_config_init(nm_node_config_t* c) {
   c->suspect_after_ms = 60000;
   c->fail_after_ms = 90000;
   c->pingwave_ttl = 8;
+  c->max_sessions = 1024;
+  c->handshake_rate_per_sec = 500;
   return NM_OK;
 }
 
@@ -192,6 +194,8 @@ nm_status nm_node_new(const nm_node_config_t* c, nm_node_t** out) {
     cfg.fail_after_ms = c->fail_after_ms;
     cfg.pingwave_ttl = c->pingwave_ttl;
     cfg.session_rate_bytes_per_sec = c->session_rate_bytes_per_sec;
+    cfg.max_sessions = c->max_sessions;
+    cfg.handshake_rate_per_sec = c->handshake_rate_per_sec;
     std::shared_ptr<nm::node::Node> node;
     if (nm_status s = nm::node::Node::create(cfg, node); s != NM_OK) return s;
     *out = nm::capi::register_node(std::move(node));

@@ -12,6 +12,7 @@
 #include "crypto/replay_window.h"
 #include "crypto/session_keys.h"
 #include "session/packet_buffer.h"
+#include "session/response_budget.h"
 #include "stream/stream.h"
 #include "wire/header.h"
 
@@ -32,6 +33,16 @@ class Session {
   // Reached through relays: packets go behind a routing header to the next hop (the
   // address the handshake came from when no route is known).
   bool routed = false;
+  // Which side sent msg1 (crossing dials keep the handshake of the lower node id).
+  bool we_initiated = false;
+  // A responder's session is unconfirmed until an authenticated packet arrives on it: a
+  // replayed msg1 makes one that never is. Unconfirmed sessions send no heartbeats, hellos
+  // or pingwaves, are not neighbours, never replace a confirmed session, and expire.
+  bool confirmed = false;
+  int64_t established_ns() const { return established_ns_; }
+  int64_t last_heartbeat_tx_ns = 0;
+  // What this peer's packets may make us send beyond new data (see response_budget.h).
+  ResponseBudget budget;
 
   uint64_t peer_node_id() const { return peer_node_id_; }
   uint64_t session_id() const { return keys_.session_id; }
@@ -85,6 +96,7 @@ class Session {
   uint64_t tx_counter_ = 0;  // one counter for every encrypted packet of this direction
   uint64_t control_seq_ = 0;
   crypto::ReplayWindow replay_;
+  int64_t established_ns_;
   int64_t last_rx_ns_;
   int64_t last_heartbeat_rx_ns_;
   uint32_t epoch_counter_ = 0;

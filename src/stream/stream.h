@@ -179,6 +179,13 @@ class Stream {
     *total_consumed = consumed_total_;
     return config_.window_bytes != 0;
   }
+  // A stalled sender's probe is answered at most once per probe interval (a sender probes
+  // no faster; more would only amplify a flood of probes).
+  bool probe_answer_due(int64_t now_ns) {
+    if (now_ns - last_probe_answer_ns_ < kProbeIntervalNs) return false;
+    last_probe_answer_ns_ = now_ns;
+    return true;
+  }
   // Rate limit for our own credit probes while stalled.
   bool probe_due(int64_t now_ns) {
     if (now_ns - tx().last_probe_ns < kProbeIntervalNs) return false;
@@ -219,6 +226,7 @@ class Stream {
   uint64_t tx_seq_ = 0;
   uint64_t tx_charged_ = 0;  // cumulative credit charged, never refunded (wire accounting)
   static constexpr int64_t kProbeIntervalNs = 10'000'000;
+  int64_t last_probe_answer_ns_ = INT64_MIN / 2;
 
   // Recovery state exists from the first packet sent / received on: an idle stream (a node
   // may hold thousands) carries none of it.
