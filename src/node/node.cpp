@@ -349,6 +349,7 @@ void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
     ++stats_.drop_over_window;  // the peer ignores our credit; memory stays bounded
     return;
   }
+  s.ticking.insert(st->id());
   uint64_t stray_before = st->stray_fragments();
   size_t added = st->on_packet(std::move(p), ordered, dedup, config_.max_event_bytes, now);
   stats_.drop_bad_fragment += st->stray_fragments() - stray_before;
@@ -383,6 +384,7 @@ void Node::handle_grants(session::Session& s, Frames frames, std::vector<Outgoin
       continue;
     }
     const StreamPtr& st = it->second;
+    s.ticking.insert(st->id());
     auto applied = st->apply_grant(g.total_consumed);
     if (applied == stream::TxCredit::Grant::kClamped) ++stats_.grants_clamped;
     if (applied != stream::TxCredit::Grant::kStale) {

@@ -322,6 +322,7 @@ class Node {
   std::vector<StreamPtr> acks_delayed_;  // send_acks scratch (under mu_)
   std::vector<std::pair<uint64_t, wire::ExtFrame>> ack_frames_;
   std::vector<wire::Grant> grant_scratch_;  // probe answers (under mu_)
+  std::vector<uint64_t> tick_scratch_;       // recovery tick (under mu_)
   std::condition_variable hello_cv_;
   // Fault injection: inbound under mu_, outbound under send_mu_ (it acts in flush).
   std::unordered_map<uint64_t, std::unique_ptr<Impairment>> inbound_impairments_;

@@ -159,6 +159,7 @@ void Node::handle_extension(session::Session& s, Frames frames, std::vector<Outg
       continue;
     }
     stream::Stream& st = *it->second;
+    s.ticking.insert(st.id());
     if (f->type == wire::ExtType::kCreditProbe) {
       uint64_t total;
       if (st.probe_answer_due(now_ns()) && st.current_grant(&total)) answers.push_back({st.id(), total});
@@ -289,7 +290,15 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
   std::vector<stream::SentPacket*> resend_list;
   for (auto& [peer, s] : sessions_) {
     if (!s->has(wire::capability::kRecovery)) continue;
-    for (auto& [id, st] : s->streams) {
+    std::vector<uint64_t>& ids = tick_scratch_;  // the work below may mark streams again
+    ids.assign(s->ticking.begin(), s->ticking.end());
+    for (uint64_t id : ids) {
+      auto found = s->streams.find(id);
+      if (found == s->streams.end() || !found->second->needs_tick()) {
+        s->ticking.erase(id);
+        continue;
+      }
+      const StreamPtr& st = found->second;
       st->settle_losses(now);
       grant_if_due(*s, st, out, true);  // what an idle reader drained since the last grant
       // Sender: tail loss and lost NACKs are recovered by the retransmission timer.

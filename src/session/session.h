@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "crypto/replay_window.h"
 #include "crypto/session_keys.h"
@@ -85,6 +86,10 @@ class Session {
   // Each (re)open of a stream is a new incarnation; its packets carry the epoch. One
   // counter per session keeps epochs increasing per stream id without per-id state.
   uint32_t next_epoch() { return ++epoch_counter_; }
+
+  // Streams the recovery tick visits (by id): every stream something happened on, until it
+  // has nothing left to do. An idle stream costs the tick nothing.
+  std::unordered_set<uint64_t> ticking;
 
   // Streams by id. The node owns the policy (creation, eviction); the session the storage.
   std::unordered_map<uint64_t, std::shared_ptr<stream::Stream>> streams;

@@ -20,6 +20,7 @@ class LossLedger {
   bool on_arrival(uint64_t seq, uint64_t charged_before, uint32_t cost, int64_t now_ns);
   // Writes off the gaps reordering can no longer explain; returns the credit they carried.
   uint64_t settle(int64_t now_ns);
+  bool pending() const { return !ahead_.empty(); }  // gaps not settled yet
 
  private:
   struct Ahead {

@@ -186,6 +186,13 @@ class Stream {
     last_probe_answer_ns_ = now_ns;
     return true;
   }
+  // Whether the recovery tick has anything to do here: retransmission timers, fragments to
+  // pump, gaps to NACK again, losses to settle, drained credit to grant.
+  bool needs_tick() const {
+    // (Credit drained but not granted with events still queued waits for the next read.)
+    return has_unacked() || fragmenting() || reorder().has_gaps() || (rx_ && rx_->ledger.pending()) ||
+           (config_.window_bytes != 0 && consumed_total_ != granted_total_ && inbound_.empty());
+  }
   // Rate limit for our own credit probes while stalled.
   bool probe_due(int64_t now_ns) {
     if (now_ns - tx().last_probe_ns < kProbeIntervalNs) return false;
