@@ -198,12 +198,34 @@ std::optional<NoiseResponder::Accepted> NoiseResponder::read_msg1(
   if (!dh(s_priv_, shared.re_, es)) return std::nullopt;
   shared.mix_key(es);
   sodium_memzero(es.data(), es.size());
+  // Per candidate only the Poly1305 tag over (AD = h) is checked, with the one-time key
+  // (the same for all: same cipher key and nonce) derived once (RFC 8439 §2.6, §2.8).
+  Bytes ciphertext = msg1.subspan(kDhLen, msg1.size() - kDhLen - kTagLen);
+  Bytes tag = msg1.subspan(msg1.size() - kTagLen);
+  uint8_t one_time_key[32] = {}, nonce[12];
+  noise_nonce(shared.n_, nonce);
+  crypto_stream_chacha20_ietf_xor(one_time_key, one_time_key, sizeof one_time_key, nonce, shared.k_.data());
+  static constexpr uint8_t kZeros[16] = {};
+  uint8_t lengths[16];
+  wire::put_le<uint64_t>(lengths, 32);  // the AD is h
+  wire::put_le<uint64_t>(lengths + 8, ciphertext.size());
   for (size_t i = 0; i < candidates.size(); ++i) {
+    Digest h = blake2s2(candidates[i], shared.re_);
+    crypto_onetimeauth_poly1305_state mac;
+    crypto_onetimeauth_poly1305_init(&mac, one_time_key);
+    crypto_onetimeauth_poly1305_update(&mac, h.data(), h.size());  // 32 bytes: no padding
+    crypto_onetimeauth_poly1305_update(&mac, ciphertext.data(), ciphertext.size());
+    crypto_onetimeauth_poly1305_update(&mac, kZeros, (16 - ciphertext.size() % 16) % 16);
+    crypto_onetimeauth_poly1305_update(&mac, lengths, sizeof lengths);
+    uint8_t expected[kTagLen];
+    crypto_onetimeauth_poly1305_final(&mac, expected);
+    if (sodium_memcmp(expected, tag.data(), kTagLen) != 0) continue;
+    // The match: the full AEAD open (decrypts the payload and checks the tag again).
     NoiseHandshake hs = shared;
-    hs.h_ = candidates[i];
-    hs.mix_hash(hs.re_);
+    hs.h_ = h;
     std::vector<uint8_t> payload;
     if (!hs.decrypt_and_hash(msg1.subspan(kDhLen), payload)) continue;
+    sodium_memzero(one_time_key, sizeof one_time_key);
     hs.step_ = 1;
     if (ephemeral_private) {
       hs.e_priv_ = *ephemeral_private;
@@ -212,6 +234,7 @@ std::optional<NoiseResponder::Accepted> NoiseResponder::read_msg1(
     }
     return Accepted{i, std::move(hs), std::move(payload)};
   }
+  sodium_memzero(one_time_key, sizeof one_time_key);
   return std::nullopt;
 }
 
