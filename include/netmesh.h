@@ -212,7 +212,9 @@ typedef struct nm_route {
 } nm_route_t;
 
 typedef enum nm_peer_event_kind {
-  NM_PEER_CONNECTED = 1, /* a session was established (either role, direct or routed) */
+  NM_PEER_CONNECTED = 1, /* a session was established (either role, direct or routed) and
+                            confirmed: as responder, once the peer's first authenticated
+                            packet arrived (SECURITY.md) */
   NM_PEER_SUSPECTED = 2, /* a neighbour missed heartbeats */
   NM_PEER_FAILED = 3,    /* ... for fail_after_ms: routes through it were dropped */
   NM_PEER_RECOVERED = 4  /* a Suspected or Failed neighbour is heard again */
@@ -268,7 +270,10 @@ NM_API nm_status nm_node_peer_event_fd(nm_node_t* node, int* out_fd);
  * nm_node_accept, or dialled with nm_node_connect can open a session with this node. */
 NM_API nm_status nm_node_allow_peer(nm_node_t* node, uint64_t peer_node_id);
 /* Responder: nm_node_allow_peer, then wait up to timeout_ms (-1 = forever, 0 = just check)
- * until a session with the peer exists. */
+ * until a session with the peer exists. The session may still be unconfirmed (the peer's
+ * msg1 arrived, none of its packets yet; a net-mesh 0.23 initiator may stay silent for a
+ * heartbeat interval): it is usable for sending, and a replayed msg1 can never make one
+ * replace a confirmed session (SECURITY.md). */
 NM_API nm_status nm_node_accept(nm_node_t* node, uint64_t peer_node_id, int timeout_ms);
 
 /* ---- fault injection (testing) ---- */

@@ -60,7 +60,6 @@ session::Session& Node::activate(std::unique_ptr<session::Session> s, std::vecto
   }
   peer_by_session_id_[s->session_id()] = peer;
   session::Session& active = *(sessions_[peer] = std::move(s));
-  emit_peer_event(peer, NM_PEER_CONNECTED);
   for (auto* pa : accepts_)
     if (pa->peer_id == peer) pa->cv.notify_all();
   if (active.confirmed) on_confirmed(active, out);
@@ -100,6 +99,8 @@ void Node::on_confirmed(session::Session& s, std::vector<Outgoing>& out) {
     neighbour_by_addr_[address_key(s.peer_addr())] = peer;
   }
   send_hello(s, out);
+  // Only now: an application that greets new peers must not greet a replayed msg1.
+  emit_peer_event(peer, NM_PEER_CONNECTED);
 }
 
 std::unique_ptr<session::Session> Node::take_active(uint64_t peer_id) {
