@@ -15,6 +15,8 @@
 
 enum {
   kLiveStream = 77,
+  kBarrierToVictim = 78,
+  kBarrierToLegit = 79,
   kStreamPad = 48,           /* events are 16 + (n % 48) bytes */
   kPaceDatagrams = 64,       /* attack datagrams the victim may have queued, at most ... */
   kPaceBytes = 64 * 1024,    /* ... and bytes (rmem_max may be as low as 208 KiB) */
@@ -175,7 +177,6 @@ int adv_setup(void** state) {
   adv* a = calloc(1, sizeof *a);
   assert_non_null(a);
   a->spec = spec;
-  a->marker_fd = -1;
   for (int i = 0; i < ADV_MAX_STRANGERS; ++i) a->stranger_fd[i] = -1;
   *state = a;
 
@@ -219,12 +220,15 @@ int adv_setup(void** state) {
   }
   nm_node_stats_t vs = adv_victim_stats(a);
   assert_int_equal(vs.sessions, (uint64_t)a->n_neighbours + 1);
-  a->marker_fd = udp_socket_on("127.0.0.1", NULL);
 
-  /* the live stream */
+  /* the live stream, and the barrier streams */
   nm_stream_config_t sc;
   nm_stream_config_init(&sc);
   sc.reliability = NM_RELIABLE;
+  NM_OK_OR_FAIL(nm_node_open_stream(a->legit, a->victim_id, kBarrierToVictim, &sc, &a->bar_legit_tx));
+  NM_OK_OR_FAIL(nm_node_open_stream(a->victim, a->legit_id, kBarrierToVictim, &sc, &a->bar_victim_rx));
+  NM_OK_OR_FAIL(nm_node_open_stream(a->victim, a->legit_id, kBarrierToLegit, &sc, &a->bar_victim_tx));
+  NM_OK_OR_FAIL(nm_node_open_stream(a->legit, a->victim_id, kBarrierToLegit, &sc, &a->bar_legit_rx));
   NM_OK_OR_FAIL(nm_node_open_stream(a->legit, a->victim_id, kLiveStream, &sc, &a->tx));
   NM_OK_OR_FAIL(nm_node_open_stream(a->victim, a->legit_id, kLiveStream, &sc, &a->rx));
   assert_int_equal(pthread_create(&a->receiver, NULL, receiver_main, a), 0);
@@ -261,15 +265,15 @@ int adv_teardown(void** state) {
   adv* a = *state;
   if (!a) return 0;
   stop_threads(a);
-  if (a->tx) nm_stream_free(a->tx);
-  if (a->rx) nm_stream_free(a->rx);
+  nm_stream_t* handles[] = {a->tx, a->rx, a->bar_legit_tx, a->bar_victim_rx, a->bar_victim_tx, a->bar_legit_rx};
+  for (size_t i = 0; i < sizeof handles / sizeof handles[0]; ++i)
+    if (handles[i]) nm_stream_free(handles[i]);
   if (a->victim) nm_node_free(a->victim);
   if (a->legit) nm_node_free(a->legit);
   for (int i = 0; i < ADV_MAX_NEIGHBOURS; ++i)
     if (a->nb[i]) nmt_peer_free(a->nb[i]);
   for (int i = 0; i < ADV_MAX_STRANGERS; ++i)
     if (a->stranger_fd[i] >= 0) close(a->stranger_fd[i]);
-  if (a->marker_fd >= 0) close(a->marker_fd);
   free(a);
   *state = NULL;
   return 0;
@@ -322,23 +326,18 @@ static uint64_t foreign_processed(adv* a, const nm_node_stats_t* l, const nm_nod
   return all > legit ? all - legit : 0;
 }
 
-/* Waits until the victim has processed all attack datagrams but `slack`. The legit
- * node's count is read first: the socket is FIFO, so once the victim has taken as many
- * datagrams as both sent up to then, it has taken every attack datagram sent before. */
+/* Pacing: waits until the victim has taken all attack datagrams but `slack` off its
+ * socket. Best effort (the legit node counts a datagram only after sending it, so the
+ * estimate can run a few ahead or behind): it gives up after a few seconds without
+ * failing; the barriers, not this, decide when an attack has been processed. */
 static void wait_processed(adv* a, uint64_t slack) {
-  uint64_t target = a->attack_datagrams + a->victim_markers;
-  target = target > slack ? target - slack : 0;
-  double dl = adv_now() + ADV_DEADLINE_S;
+  uint64_t target = a->attack_datagrams > slack ? a->attack_datagrams - slack : 0;
+  double dl = adv_now() + 5.0;
   for (;;) {
     nm_node_stats_t l = adv_legit_stats(a);
-    for (int i = 0; i < 200; ++i) {
-      nm_node_stats_t v = adv_victim_stats(a);
-      if (foreign_processed(a, &l, &v) >= target) return;
-      if (adv_now() > dl)
-        fail_msg("the victim took only %llu of %llu attack datagrams in %.0f s",
-                 (unsigned long long)foreign_processed(a, &l, &v), (unsigned long long)target, ADV_DEADLINE_S);
-      usleep(500);
-    }
+    nm_node_stats_t v = adv_victim_stats(a);
+    if (foreign_processed(a, &l, &v) >= target || adv_now() > dl) return;
+    usleep(500);
   }
 }
 
@@ -475,31 +474,36 @@ void adv_drain(adv* a) {
   }
 }
 
-/* Everything the attack caused has been processed, sent, and received by the legit node. */
+/* A token from `from` over `tx` arrives at `rx`. Everything sent to that node before the
+ * token (by anyone) has been taken off its socket and processed when the token is read. */
+static void barrier(adv* a, nm_stream_t* tx, nm_stream_t* rx, const char* what) {
+  uint64_t token = ++a->barrier_token;
+  nm_event_t ev = {&token, sizeof token};
+  NM_OK_OR_FAIL(nm_stream_send_blocking(tx, &ev, 1, (int)(ADV_DEADLINE_S * 1000), NULL));
+  double dl = adv_now() + ADV_DEADLINE_S;
+  for (;;) {
+    uint64_t got = 0;
+    size_t len = 0;
+    nm_status s = nm_stream_recv(rx, &got, sizeof got, &len, 100);
+    if (s == NM_OK && len == sizeof got && got == token) return;
+    if (s != NM_OK && s != NM_ERR_TIMEOUT) fail_msg("barrier to the %s: %s", what, nm_strerror(s));
+    if (adv_now() > dl) fail_msg("barrier to the %s: no token in %.0f s", what, ADV_DEADLINE_S);
+  }
+}
+
+/* Everything sent to the victim so far has been processed, and everything that caused
+ * has been sent: the victim's loop sends what a batch caused before it takes the next
+ * batch, and the second token left after the first arrived, so it is in a later batch. */
 static void settle(adv* a) {
   wait_processed(a, 0);
-  /* the victim's loop sends what a batch caused after the batch: a marker taken after the
-   * last attack datagram was taken is in a later batch, so once it is taken, all of that
-   * went out */
-  uint8_t junk = 0;
-  send_to(a->marker_fd, a->victim_addr, &junk, 1);
-  a->victim_markers++;
-  wait_processed(a, 0);
+  barrier(a, a->bar_legit_tx, a->bar_victim_rx, "victim");
+  barrier(a, a->bar_legit_tx, a->bar_victim_rx, "victim");
 }
 
 /* The legit node has processed everything the victim sent before this call. */
 static nm_node_stats_t legit_barrier(adv* a) {
-  nm_node_stats_t l0 = adv_legit_stats(a), l;
-  uint8_t junk = 0;
-  send_to(a->marker_fd, a->legit_addr, &junk, 1);
-  a->legit_markers++;
-  double dl = adv_now() + ADV_DEADLINE_S;
-  for (;;) {
-    l = adv_legit_stats(a);
-    if (l.drop_malformed > l0.drop_malformed) return l;
-    if (adv_now() > dl) fail_msg("the legitimate node did not take a datagram in %.0f s", ADV_DEADLINE_S);
-    usleep(500);
-  }
+  barrier(a, a->bar_victim_tx, a->bar_legit_rx, "legitimate node");
+  return adv_legit_stats(a);
 }
 
 static void snapshot(adv* a, adv_snap* s, int settled_end) {
@@ -522,8 +526,6 @@ static void snapshot(adv* a, adv_snap* s, int settled_end) {
   s->cap = a->cap;
   s->attack_datagrams = a->attack_datagrams;
   s->attack_bytes = a->attack_bytes;
-  s->legit_markers = a->legit_markers;
-  s->victim_markers = a->victim_markers;
   s->stream_sent = atomic_load(&a->sent);
   s->stream_received = atomic_load(&a->received);
   s->rss = nmt_rss_bytes();
@@ -560,10 +562,10 @@ adv_traffic adv_traffic_between(const adv* a, const adv_snap* b, const adv_snap*
   t.in_datagrams = e->attack_datagrams - b->attack_datagrams;
   t.in_bytes = e->attack_bytes - b->attack_bytes;
   t.victim_bytes_sent = e->v.bytes_sent - b->v.bytes_sent;
-  /* to the legit node: all it received (its markers aside) minus the pingwaves the victim
-   * sealed for it, plus those of them that were the victim's own (every tick, one per
-   * neighbour: those the neighbours did not get went to the legit node) */
-  uint64_t legit_in = (e->l.bytes_received - b->l.bytes_received) - (e->legit_markers - b->legit_markers);
+  /* to the legit node: all it received minus the pingwaves the victim sealed for it, plus
+   * those of them that were the victim's own (every tick, one per neighbour: those the
+   * neighbours did not get went to the legit node) */
+  uint64_t legit_in = e->l.bytes_received - b->l.bytes_received;
   uint64_t legit_pw = e->l.pingwaves_received - b->l.pingwaves_received;
   uint64_t own_pw = e->v.pingwaves_sent - b->v.pingwaves_sent;
   uint64_t own_pw_nb = e->cap.own_pingwaves - b->cap.own_pingwaves;
@@ -575,6 +577,8 @@ adv_traffic adv_traffic_between(const adv* a, const adv_snap* b, const adv_snap*
   uint64_t overhead = t.legit_overhead + t.periodic_overhead;
   t.caused_bytes = t.victim_bytes_sent > overhead ? t.victim_bytes_sent - overhead : 0;
   t.captured_bytes = (e->cap.bytes - b->cap.bytes) - t.periodic_overhead;
+  t.sealed_relays = legit_pw > own_pw_legit ? legit_pw - own_pw_legit : 0;
+  t.observed_bytes = t.captured_bytes + t.sealed_relays * ADV_SEALED_PINGWAVE_BYTES;
   return t;
 }
 
@@ -592,19 +596,24 @@ adv_traffic adv_traffic_between(const adv* a, const adv_snap* b, const adv_snap*
 void adv_report(const char* what, const adv* a, const adv_snap* b, const adv_snap* e) {
   adv_traffic t = adv_traffic_between(a, b, e);
   printf("  %s: in %llu B / %llu dgrams; victim sent %llu B (stream %llu, periodic %llu, caused %llu"
-         " = %.3f of in; captured %llu); %.0f ms, stream +%llu events, RSS %+ld KiB\n",
+         " = %.3f of in; observed %llu = %llu at neighbours/strangers + %llu sealed relays);"
+         " %.0f ms, stream +%llu events, RSS %+ld KiB\n",
          what, (unsigned long long)t.in_bytes, (unsigned long long)t.in_datagrams,
          (unsigned long long)t.victim_bytes_sent, (unsigned long long)t.legit_overhead,
          (unsigned long long)t.periodic_overhead, (unsigned long long)t.caused_bytes,
          t.in_bytes ? (double)t.caused_bytes / (double)t.in_bytes : 0.0,
-         (unsigned long long)t.captured_bytes, (e->t - b->t) * 1000,
+         (unsigned long long)t.observed_bytes, (unsigned long long)t.captured_bytes,
+         (unsigned long long)t.sealed_relays, (e->t - b->t) * 1000,
          (unsigned long long)(e->stream_received - b->stream_received),
          ((long)e->rss - (long)b->rss) / 1024);
   printf("    victim:");
-#define ADV_PRINT(f)                                                                    \
-  if (e->v.f != b->v.f && strcmp(#f, "datagrams_received") && strcmp(#f, "datagrams_sent") && \
-      strcmp(#f, "bytes_received") && strcmp(#f, "bytes_sent"))                          \
-    printf(" %s +%llu", #f, (unsigned long long)(e->v.f - b->v.f));
+#define ADV_PRINT(f)                                                                           \
+  {                                                                                            \
+    uint64_t d_ = e->v.f - b->v.f;                                                             \
+    if (d_ && strcmp(#f, "datagrams_received") && strcmp(#f, "datagrams_sent") &&              \
+        strcmp(#f, "bytes_received") && strcmp(#f, "bytes_sent"))                             \
+      printf(" %s +%llu", #f, (unsigned long long)d_);                                         \
+  }
   ADV_STATS_FIELDS(ADV_PRINT)
 #undef ADV_PRINT
   printf("\n");

@@ -12,8 +12,9 @@
  * loopback addresses, from a neighbour's own socket, or with a forged source address),
  * paced so the victim's socket buffer never overflows (nothing is lost in the kernel, so
  * every counter can be checked exactly). adv_attack_end settles the victim (all attack
- * datagrams processed and everything they caused sent and received), captures what the
- * neighbours and strangers got back, and checks the live stream progressed.
+ * datagrams processed and everything they caused sent and received: barrier tokens on
+ * two more reliable streams, which queue behind everything sent before them), captures what
+ * the neighbours and strangers got back, and checks the live stream progressed.
  *
  * After the scenario function returns, adv_run stops the sender and asserts, for every
  * scenario: the victim is alive, the stream delivered every event sent exactly once and in
@@ -79,21 +80,24 @@ typedef struct adv_snap {
   nm_node_stats_t l;             /* the legitimate node */
   adv_capture cap;
   uint64_t attack_datagrams, attack_bytes;  /* sent to the victim by the adv_send_* calls */
-  uint64_t legit_markers;        /* 1-byte barrier datagrams the harness sent to the legit node */
-  uint64_t victim_markers;       /* ... and to the victim (counted in its drop_malformed) */
   uint64_t stream_sent, stream_received;
   size_t rss;
 } adv_snap;
 
 /* What an attack window cost the victim (b -> e). */
 typedef struct adv_traffic {
-  uint64_t in_bytes, in_datagrams;   /* attack datagrams (markers excluded) */
+  uint64_t in_bytes, in_datagrams;   /* attack datagrams */
   uint64_t victim_bytes_sent;        /* everything the victim sent */
   uint64_t legit_overhead;           /* of which: stream ACKs/grants/heartbeats to the legit
                                         node and its own pingwaves there */
   uint64_t periodic_overhead;        /* of which: periodic traffic to the neighbours */
-  uint64_t caused_bytes;             /* the rest: what the attack made the victim send */
+  uint64_t caused_bytes;             /* the rest: what the attack made the victim send, by
+                                        its own counter (also to addresses nobody watches).
+                                        The two nodes' counters are not read atomically: it
+                                        may err by a few stream ACKs (ADV_COUNTER_SLACK). */
   uint64_t captured_bytes;           /* non-periodic bytes captured at neighbours + strangers */
+  uint64_t sealed_relays;            /* pingwaves (not its own) the victim sealed for the legit node */
+  uint64_t observed_bytes;           /* captured + sealed relays: what was seen to arrive (exact) */
 } adv_traffic;
 
 struct adv {
@@ -114,12 +118,14 @@ struct adv {
   int n_strangers;
   int stranger_fd[ADV_MAX_STRANGERS];
   char stranger_addr[ADV_MAX_STRANGERS][NM_ADDR_MAX];
-  int marker_fd;
+  /* barriers: reliable streams 78 (legit -> victim) and 79 (victim -> legit) carry tokens */
+  nm_stream_t *bar_legit_tx, *bar_victim_rx, *bar_victim_tx, *bar_legit_rx;
+  uint64_t barrier_token;
   /* running totals */
   adv_capture cap;
   adv_relay relays[ADV_MAX_RELAY_RECORDS];
   size_t n_relays;
-  uint64_t attack_datagrams, attack_bytes, legit_markers, victim_markers, pace_bytes;
+  uint64_t attack_datagrams, attack_bytes, pace_bytes;
   /* baselines for "datagrams the victim took that the legit node did not send" */
   uint64_t base_v_received, base_l_sent;
   int spoof_unavailable;
@@ -188,4 +194,7 @@ double adv_now(void);
   } while (0)
 
 #define ADV_D(b, e, field) ((e)->v.field - (b)->v.field) /* victim counter delta */
+/* What adv_traffic's counter-based caused_bytes may err by when a stream ACK's flush is
+ * counted by one node and not yet by the other (the observed_bytes have no such error). */
+#define ADV_COUNTER_SLACK 1024
 #endif
