@@ -65,13 +65,18 @@ static size_t make_event(uint64_t n, uint8_t* buf) {
   return 16 + pad;
 }
 
+/* The first failure of either stream thread, for the main thread to report. */
+static pthread_mutex_t failure_mu = PTHREAD_MUTEX_INITIALIZER;
 static void stream_fail(adv* a, const char* fmt, ...) {
-  int expected = 0;
-  if (!atomic_compare_exchange_strong(&a->failed, &expected, 1)) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(a->failure, sizeof a->failure, fmt, ap);
-  va_end(ap);
+  pthread_mutex_lock(&failure_mu);
+  if (!atomic_load(&a->failed)) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->failure, sizeof a->failure, fmt, ap);
+    va_end(ap);
+    atomic_store(&a->failed, 1); /* after the text: readers check the flag first */
+  }
+  pthread_mutex_unlock(&failure_mu);
 }
 
 static void* sender_main(void* arg) {

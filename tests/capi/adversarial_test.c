@@ -131,7 +131,10 @@ static int is_invented(const adv* a, uint64_t dest, const void* arg) {
 /* 500 forged pingwaves with distinct invented origins and TTL 255 from one raw (0.23-like)
  * neighbour's address. Bounds: the victim sends at most the bytes it received because of
  * them; at most the neighbour's new-origin allowance (32, refilled at 32 per interval) of
- * routes; relayed copies carry at most the victim's own pingwave TTL; refusals counted. */
+ * routes; relayed copies carry at most the victim's own pingwave TTL; refusals counted.
+ * The heartbeat interval is 10 s, so the allowance barely refills during the flood; the
+ * victim's periodic traffic in the window (if a tick falls in it) is measured at the
+ * neighbours and subtracted (adv_traffic.periodic_overhead), as are the live stream's ACKs. */
 static void pingwave_flood_of_invented_origins(adv* a) {
   const origin_set origins = {0xF100D, 500};
   uint8_t pw[72];
