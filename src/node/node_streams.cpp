@@ -109,6 +109,7 @@ nm_status Node::send(const StreamPtr& st, std::span<const nm_event_t> events, si
   for (;;) {
     if (nm_status s = check_sendable(st); s != NM_OK) return s;
     session::Session& s = *session_for(st->peer_node_id());
+    s.ticking.insert(st->id());  // a large event may wait for credit
     bool recovering = recovery(s, *st);
     nm_status status = NM_OK;
     while (out.size() < kPacketsPerLock) {
@@ -256,6 +257,7 @@ nm_status Node::recv(const StreamPtr& st, std::span<uint8_t> buf, std::span<size
     auto current = s->streams.find(st->id());
     if (current == s->streams.end() || current->second == st)
       grant_if_due(*s, st, out, st->state() != stream::StreamState::kOpen);
+    s->ticking.insert(st->id());  // what is left of the drained credit goes on the tick
   }
   flush(lk, out, 100);
   return NM_OK;

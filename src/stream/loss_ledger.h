@@ -22,6 +22,7 @@ class LossLedger {
   uint64_t settle(int64_t now_ns);
   // Every seq below has arrived or was written off.
   uint64_t next_seq() const { return next_seq_; }
+  bool pending() const { return !ahead_.empty(); }  // gaps not settled yet
 
  private:
   struct Ahead {

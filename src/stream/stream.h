@@ -216,6 +216,22 @@ class Stream {
     *total_consumed = consumed_total_;
     return config_.window_bytes != 0;
   }
+  // A stalled sender's probe is answered at most once per probe interval (a sender probes
+  // no faster; more would only amplify a flood of probes).
+  bool probe_answer_due(int64_t now_ns) {
+    if (now_ns - last_probe_answer_ns_ < kProbeIntervalNs) return false;
+    last_probe_answer_ns_ = now_ns;
+    return true;
+  }
+  // Whether the recovery tick has anything to do here: retransmission timers, fragments to
+  // pump, gaps to NACK again, losses to settle, drained credit to grant, delivery stalled
+  // for want of room.
+  bool needs_tick() const {
+    // (Credit drained but not granted with events still queued waits for the next read.)
+    return has_unacked() || fragmenting() || reorder().has_gaps() || stalled() ||
+           (rx_ && rx_->ledger.pending()) ||
+           (config_.window_bytes != 0 && consumed_total_ != granted_total_ && inbound_.empty());
+  }
   // Rate limit for our own credit probes while stalled.
   bool probe_due(int64_t now_ns) {
     if (now_ns - tx().last_probe_ns < kProbeIntervalNs) return false;
@@ -267,6 +283,7 @@ class Stream {
   uint64_t tx_seq_ = 0;
   uint64_t tx_charged_ = 0;  // cumulative credit charged, never refunded (wire accounting)
   static constexpr int64_t kProbeIntervalNs = 10'000'000;
+  int64_t last_probe_answer_ns_ = INT64_MIN / 2;
 
   // Recovery state exists from the first packet sent / received on: an idle stream (a node
   // may hold thousands) carries none of it.
