@@ -82,6 +82,20 @@ typedef struct nm_node_config {
                                      this rate, and its backlogged streams share it in
                                      proportion to their fairness_weight (deficit round robin);
                                      a stream queues at most 1 MiB before backpressure. */
+  uint32_t max_sessions;          /* 1024: sessions plus unconfirmed handshakes; when full, the
+                                     oldest unconfirmed one gives way, else handshakes are refused */
+  uint32_t handshake_rate_per_sec;/* 500: msg1s examined per second (each costs an X25519);
+                                     beyond, they are dropped unexamined. 0 = unlimited */
+  /* Receive budgets: the memory held for peers — events queued unread (the packets they
+   * came in), early packets waiting for a gap, large events in reassembly (each reserves
+   * max_event_bytes when it starts, so an event that started can always finish). A data
+   * packet that would go beyond either budget is dropped and counted in drop_over_budget
+   * (a reliable stream gets it again by retransmission once memory frees, fire-and-forget
+   * loses it, as beyond the window). */
+  uint64_t max_session_buffer_bytes; /* 32 MiB per session; at least max_event_bytes + 2 full
+                                     packets (+ 16552 bytes) */
+  uint64_t max_buffer_bytes;      /* 256 MiB for all sessions together; at least
+                                     max_session_buffer_bytes */
 } nm_node_config_t;
 
 typedef struct nm_stream_config {
@@ -172,6 +186,13 @@ typedef struct nm_node_stats {
   uint64_t forward_refused;        /* routed packets not from a neighbour, or larger than a packet */
   uint64_t pingwave_origins_refused;  /* new origins beyond a neighbour's allowance */
   uint64_t pingwave_relays_suppressed;/* re-broadcasts of raw pingwaves over their byte budget */
+  uint64_t drop_handshake_rate_limited; /* msg1s beyond handshake_rate_per_sec, unexamined */
+  uint64_t drop_session_limit;     /* handshakes refused: max_sessions confirmed sessions */
+  uint64_t sessions_pruned;        /* unconfirmed sessions expired or evicted, silent ones pruned */
+  uint64_t sessions_unconfirmed;   /* now: responder sessions no authenticated packet has confirmed */
+  uint64_t responses_deferred;     /* retransmissions, ACKs, probe answers held back by a peer's
+                                     response budget (2x what it sent + what it acknowledged) */
+  uint64_t drop_over_budget;       /* data beyond max_session_buffer_bytes / max_buffer_bytes */
 } nm_node_stats_t;
 
 /* Seeded, reproducible fault injection applied at the node's socket, per peer and per
@@ -202,7 +223,9 @@ typedef struct nm_route {
 } nm_route_t;
 
 typedef enum nm_peer_event_kind {
-  NM_PEER_CONNECTED = 1, /* a session was established (either role, direct or routed) */
+  NM_PEER_CONNECTED = 1, /* a session was established (either role, direct or routed) and
+                            confirmed: as responder, once the peer's first authenticated
+                            packet arrived (SECURITY.md) */
   NM_PEER_SUSPECTED = 2, /* a neighbour missed heartbeats */
   NM_PEER_FAILED = 3,    /* ... for fail_after_ms: routes through it were dropped */
   NM_PEER_RECOVERED = 4  /* a Suspected or Failed neighbour is heard again */
@@ -258,7 +281,10 @@ NM_API nm_status nm_node_peer_event_fd(nm_node_t* node, int* out_fd);
  * nm_node_accept, or dialled with nm_node_connect can open a session with this node. */
 NM_API nm_status nm_node_allow_peer(nm_node_t* node, uint64_t peer_node_id);
 /* Responder: nm_node_allow_peer, then wait up to timeout_ms (-1 = forever, 0 = just check)
- * until a session with the peer exists. */
+ * until a session with the peer exists. The session may still be unconfirmed (the peer's
+ * msg1 arrived, none of its packets yet; a net-mesh 0.23 initiator may stay silent for a
+ * heartbeat interval): it is usable for sending, and a replayed msg1 can never make one
+ * replace a confirmed session (SECURITY.md). */
 NM_API nm_status nm_node_accept(nm_node_t* node, uint64_t peer_node_id, int timeout_ms);
 
 /* ---- fault injection (testing) ---- */

@@ -61,6 +61,11 @@ type Config struct {
 	FailAfter              time.Duration // ... then Failed (routes through it dropped), 90 s
 	PingwaveTTL            uint8         // hops our route announcements (pingwaves) travel, 8
 	SessionRateBytesPerSec uint64        // 0 = unpaced; else the most each session sends
+	// Limits that bound what hostile peers cost (SECURITY.md).
+	MaxSessions           uint32 // sessions plus unconfirmed handshakes, 1024
+	HandshakeRatePerSec   uint32 // msg1s examined per second, 500 (0 = unlimited)
+	MaxSessionBufferBytes uint64 // memory held for one peer's unread/early/large events, 32 MiB
+	MaxBufferBytes        uint64 // the same for all peers together, 256 MiB
 }
 
 // DefaultConfig returns the library's defaults (nm_node_config_init); set PSK before use.
@@ -84,6 +89,10 @@ func DefaultConfig() Config {
 		FailAfter:              ms(c.GetFail_after_ms()),
 		PingwaveTTL:            c.GetPingwave_ttl(),
 		SessionRateBytesPerSec: c.GetSession_rate_bytes_per_sec(),
+		MaxSessions:            uint32(c.GetMax_sessions()),
+		HandshakeRatePerSec:    uint32(c.GetHandshake_rate_per_sec()),
+		MaxSessionBufferBytes:  c.GetMax_session_buffer_bytes(),
+		MaxBufferBytes:         c.GetMax_buffer_bytes(),
 	}
 }
 
@@ -126,6 +135,10 @@ func NewNode(cfg Config) (*Node, error) {
 	c.SetFail_after_ms(toMS(cfg.FailAfter))
 	c.SetPingwave_ttl(cfg.PingwaveTTL)
 	c.SetSession_rate_bytes_per_sec(cfg.SessionRateBytesPerSec)
+	c.SetMax_sessions(uint(cfg.MaxSessions))
+	c.SetHandshake_rate_per_sec(uint(cfg.HandshakeRatePerSec))
+	c.SetMax_session_buffer_bytes(cfg.MaxSessionBufferBytes)
+	c.SetMax_buffer_bytes(cfg.MaxBufferBytes)
 
 	var h uintptr
 	if err := call("nm_node_new", func() capi.Enum_SS_nm_status {

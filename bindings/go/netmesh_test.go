@@ -674,8 +674,15 @@ func TestDefaultsAndVersion(t *testing.T) {
 	if c.BindAddr != "127.0.0.1:0" || c.HeartbeatInterval != 5*time.Second || c.HandshakeTimeout != 5*time.Second ||
 		c.HandshakeRetries != 3 || c.StreamIdleTimeout != 300*time.Second || c.MaxStreams != 4096 || c.DefaultWindowBytes != 65536 ||
 		c.IdentityFile != "" || c.SuspectAfter != 60*time.Second || c.FailAfter != 90*time.Second || c.PingwaveTTL != 8 ||
-		c.SessionRateBytesPerSec != 0 {
+		c.SessionRateBytesPerSec != 0 || c.MaxSessions != 1024 || c.HandshakeRatePerSec != 500 ||
+		c.MaxSessionBufferBytes != 32<<20 || c.MaxBufferBytes != 256<<20 {
 		t.Fatalf("node defaults %+v", c)
+	}
+	tiny := c
+	tiny.PSK[0] = 1
+	tiny.MaxSessionBufferBytes = 1024 // below one max-size event: the library refuses it
+	if _, err := NewNode(tiny); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("tiny session budget: %v", err)
 	}
 	if s := DefaultStreamConfig(); s != (StreamConfig{FireAndForget, 65536, 1, DrainThenClose}) {
 		t.Fatalf("stream defaults %+v", s)

@@ -44,6 +44,18 @@ type NodeStats struct {
 	ImpairReordered       uint64
 	ImpairDelayed         uint64
 	ImpairCorrupted       uint64
+	// Hostile-network defences (SECURITY.md).
+	BytesReceived            uint64 // UDP payload bytes taken off the socket
+	BytesSent                uint64 // UDP payload bytes written to the socket
+	ForwardRefused           uint64 // routed packets not from a neighbour, or larger than a packet
+	PingwaveOriginsRefused   uint64 // new origins beyond a neighbour's allowance
+	PingwaveRelaysSuppressed uint64 // re-broadcasts of raw pingwaves over their byte budget
+	DropHandshakeRateLimited uint64 // msg1s beyond HandshakeRatePerSec, unexamined
+	DropSessionLimit         uint64 // handshakes refused at MaxSessions
+	SessionsPruned           uint64 // unconfirmed sessions expired or evicted, silent ones pruned
+	SessionsUnconfirmed      uint64 // now: responder sessions not yet confirmed by the peer
+	ResponsesDeferred        uint64 // retransmissions, ACKs, probe answers held back by a peer's response budget
+	DropOverBudget           uint64 // data beyond MaxSessionBufferBytes / MaxBufferBytes
 }
 
 // StreamStats are a stream's counters (nm_stream_stats_t).
@@ -112,6 +124,17 @@ func nodeStatsFrom(c capi.Nm_node_stats_t) NodeStats {
 		ImpairReordered:         c.GetImpair_reordered(),
 		ImpairDelayed:           c.GetImpair_delayed(),
 		ImpairCorrupted:         c.GetImpair_corrupted(),
+		BytesReceived:            c.GetBytes_received(),
+		BytesSent:                c.GetBytes_sent(),
+		ForwardRefused:           c.GetForward_refused(),
+		PingwaveOriginsRefused:   c.GetPingwave_origins_refused(),
+		PingwaveRelaysSuppressed: c.GetPingwave_relays_suppressed(),
+		DropHandshakeRateLimited: c.GetDrop_handshake_rate_limited(),
+		DropSessionLimit:         c.GetDrop_session_limit(),
+		SessionsPruned:           c.GetSessions_pruned(),
+		SessionsUnconfirmed:      c.GetSessions_unconfirmed(),
+		ResponsesDeferred:        c.GetResponses_deferred(),
+		DropOverBudget:           c.GetDrop_over_budget(),
 	}
 }
 

@@ -154,6 +154,10 @@ nm_status nm_node_config_init(nm_node_config_t* c) {
   c->suspect_after_ms = 60000;
   c->fail_after_ms = 90000;
   c->pingwave_ttl = 8;
+  c->max_sessions = 1024;
+  c->handshake_rate_per_sec = 500;
+  c->max_session_buffer_bytes = 32u << 20;
+  c->max_buffer_bytes = 256u << 20;
   return NM_OK;
 }
 
@@ -192,6 +196,18 @@ nm_status nm_node_new(const nm_node_config_t* c, nm_node_t** out) {
     cfg.fail_after_ms = c->fail_after_ms;
     cfg.pingwave_ttl = c->pingwave_ttl;
     cfg.session_rate_bytes_per_sec = c->session_rate_bytes_per_sec;
+    cfg.max_sessions = c->max_sessions;
+    cfg.handshake_rate_per_sec = c->handshake_rate_per_sec;
+    // A session must hold one largest event (its reservation) and still take packets.
+    constexpr uint64_t kFullPacket = 8192 + 84;
+    if (c->max_session_buffer_bytes < uint64_t{c->max_event_bytes} + 2 * kFullPacket)
+      return fail(NM_ERR_INVALID_ARGUMENT,
+                  "max_session_buffer_bytes must be at least max_event_bytes + 2 full packets (" +
+                      std::to_string(uint64_t{c->max_event_bytes} + 2 * kFullPacket) + ")");
+    if (c->max_buffer_bytes < c->max_session_buffer_bytes)
+      return fail(NM_ERR_INVALID_ARGUMENT, "max_buffer_bytes must be at least max_session_buffer_bytes");
+    cfg.max_session_buffer_bytes = c->max_session_buffer_bytes;
+    cfg.max_buffer_bytes = c->max_buffer_bytes;
     std::shared_ptr<nm::node::Node> node;
     if (nm_status s = nm::node::Node::create(cfg, node); s != NM_OK) return s;
     *out = nm::capi::register_node(std::move(node));

@@ -55,6 +55,7 @@ NoiseHandshake NoiseHandshake::initiator(Bytes prologue, const Key32& psk,
   hs.rs_ = responder_static_pub;
   hs.e_priv_ = ephemeral_private ? *ephemeral_private : random_private_key();
   hs.e_pub_ = public_key(hs.e_priv_);
+  hs.has_e_ = true;
   hs.h_ = hs.ck_ = initial_hash();
   hs.mix_hash(prologue);
   hs.mix_hash(hs.rs_);  // pre-message "<- s"
@@ -66,19 +67,34 @@ NoiseHandshake NoiseHandshake::initiator(Bytes prologue, const Key32& psk,
 NoiseHandshake NoiseHandshake::responder(Bytes prologue, const Key32& psk,
                                          const Key32& static_private,
                                          const std::optional<Key32>& ephemeral_private) {
+  NoiseHandshake hs = responder_with(prologue, psk, static_private, public_key(static_private));
+  if (ephemeral_private) {
+    hs.e_priv_ = *ephemeral_private;
+    hs.e_pub_ = public_key(hs.e_priv_);
+    hs.has_e_ = true;
+  }
+  return hs;
+}
+
+NoiseHandshake NoiseHandshake::responder_with(Bytes prologue, const Key32& psk,
+                                              const Key32& static_private,
+                                              const Key32& static_public) {
   NoiseHandshake hs;
   hs.s_priv_ = static_private;
-  hs.e_priv_ = ephemeral_private ? *ephemeral_private : random_private_key();
-  hs.e_pub_ = public_key(hs.e_priv_);
   hs.h_ = hs.ck_ = initial_hash();
   hs.mix_hash(prologue);
-  hs.mix_hash(public_key(static_private));  // pre-message "<- s"
+  hs.mix_hash(static_public);  // pre-message "<- s"
   hs.mix_key_and_hash(psk);
   return hs;
 }
 
 bool NoiseHandshake::write_message(Bytes payload, std::vector<uint8_t>& out) {
   if (step_ != (is_initiator_ ? 0 : 1)) return false;
+  if (!is_initiator_ && !has_e_) {  // made only for a msg1 that authenticated
+    e_priv_ = random_private_key();
+    e_pub_ = public_key(e_priv_);
+    has_e_ = true;
+  }
   // Token "e" (psk mode: e.pub also feeds the key), then "es" (msg1) or "ee" (msg2).
   out.assign(e_pub_.begin(), e_pub_.end());
   mix_hash(e_pub_);
@@ -158,6 +174,68 @@ bool NoiseHandshake::decrypt_and_hash(Bytes ciphertext, std::vector<uint8_t>& ou
   }
   mix_hash(ciphertext);
   return true;
+}
+
+NoiseResponder::NoiseResponder(const Key32& psk, const Key32& static_private)
+    : psk_(psk), s_priv_(static_private), s_pub_(public_key(static_private)) {
+  // ck and k after the psk token do not depend on the prologue (it only enters h).
+  base_ = NoiseHandshake::responder_with({}, psk_, s_priv_, s_pub_);
+}
+
+Digest NoiseResponder::candidate(Bytes prologue) const {
+  return NoiseHandshake::responder_with(prologue, psk_, s_priv_, s_pub_).h_;
+}
+
+std::optional<NoiseResponder::Accepted> NoiseResponder::read_msg1(
+    Bytes msg1, std::span<const Digest> candidates,
+    const std::optional<Key32>& ephemeral_private) const {
+  if (msg1.size() < kDhLen + kTagLen || candidates.empty()) return std::nullopt;
+  // Tokens e (psk mode: also MixKey) and es, once; then each candidate's h.
+  NoiseHandshake shared = base_;
+  std::memcpy(shared.re_.data(), msg1.data(), kDhLen);
+  shared.mix_key(shared.re_);
+  Key32 es;
+  if (!dh(s_priv_, shared.re_, es)) return std::nullopt;
+  shared.mix_key(es);
+  sodium_memzero(es.data(), es.size());
+  // Per candidate only the Poly1305 tag over (AD = h) is checked, with the one-time key
+  // (the same for all: same cipher key and nonce) derived once (RFC 8439 §2.6, §2.8).
+  Bytes ciphertext = msg1.subspan(kDhLen, msg1.size() - kDhLen - kTagLen);
+  Bytes tag = msg1.subspan(msg1.size() - kTagLen);
+  uint8_t one_time_key[32] = {}, nonce[12];
+  noise_nonce(shared.n_, nonce);
+  crypto_stream_chacha20_ietf_xor(one_time_key, one_time_key, sizeof one_time_key, nonce, shared.k_.data());
+  static constexpr uint8_t kZeros[16] = {};
+  uint8_t lengths[16];
+  wire::put_le<uint64_t>(lengths, 32);  // the AD is h
+  wire::put_le<uint64_t>(lengths + 8, ciphertext.size());
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    Digest h = blake2s2(candidates[i], shared.re_);
+    crypto_onetimeauth_poly1305_state mac;
+    crypto_onetimeauth_poly1305_init(&mac, one_time_key);
+    crypto_onetimeauth_poly1305_update(&mac, h.data(), h.size());  // 32 bytes: no padding
+    crypto_onetimeauth_poly1305_update(&mac, ciphertext.data(), ciphertext.size());
+    crypto_onetimeauth_poly1305_update(&mac, kZeros, (16 - ciphertext.size() % 16) % 16);
+    crypto_onetimeauth_poly1305_update(&mac, lengths, sizeof lengths);
+    uint8_t expected[kTagLen];
+    crypto_onetimeauth_poly1305_final(&mac, expected);
+    if (sodium_memcmp(expected, tag.data(), kTagLen) != 0) continue;
+    // The match: the full AEAD open (decrypts the payload and checks the tag again).
+    NoiseHandshake hs = shared;
+    hs.h_ = h;
+    std::vector<uint8_t> payload;
+    if (!hs.decrypt_and_hash(msg1.subspan(kDhLen), payload)) continue;
+    sodium_memzero(one_time_key, sizeof one_time_key);
+    hs.step_ = 1;
+    if (ephemeral_private) {
+      hs.e_priv_ = *ephemeral_private;
+      hs.e_pub_ = public_key(hs.e_priv_);
+      hs.has_e_ = true;
+    }
+    return Accepted{i, std::move(hs), std::move(payload)};
+  }
+  sodium_memzero(one_time_key, sizeof one_time_key);
+  return std::nullopt;
 }
 
 }  // namespace nm::crypto

@@ -39,7 +39,12 @@ class NoiseHandshake {
   const Key32& remote_ephemeral() const { return re_; }
 
  private:
+  friend class NoiseResponder;
   NoiseHandshake() = default;
+  // Responder state before msg1 (prologue, pre-message s, psk), with our public key known.
+  static NoiseHandshake responder_with(Bytes prologue, const Key32& psk, const Key32& static_private,
+                                       const Key32& static_public);
+  bool has_e_ = false;  // a responder makes its ephemeral when it writes msg2
   void mix_hash(Bytes data);
   void mix_key(Bytes ikm);
   void mix_key_and_hash(Bytes ikm);
@@ -52,6 +57,30 @@ class NoiseHandshake {
   Key32 k_{};
   uint64_t n_ = 0;
   Key32 s_priv_{}, e_priv_{}, e_pub_{}, rs_{}, re_{};
+};
+
+// The responder's msg1 for a node that answers several possible initiators: a direct msg1
+// does not name its sender, so each allowed initiator's prologue is tried (wire spec
+// §14.2). Only the handshake hash h depends on the prologue; the chaining key, the cipher
+// key and the one X25519 ("es") are the same for every candidate, so they are computed
+// once per message and each candidate costs a BLAKE2s and a 16-byte Poly1305 check.
+class NoiseResponder {
+ public:
+  NoiseResponder(const Key32& psk, const Key32& static_private);
+  // h before msg1 for this prologue: precompute it per allowed initiator.
+  Digest candidate(Bytes prologue) const;
+  struct Accepted {
+    size_t index;  // into the candidates
+    NoiseHandshake handshake;  // ready to write msg2
+    std::vector<uint8_t> payload;
+  };
+  // Reads msg1 against each candidate in order; the first that authenticates, or nullopt.
+  std::optional<Accepted> read_msg1(Bytes msg1, std::span<const Digest> candidates,
+                                    const std::optional<Key32>& ephemeral_private = std::nullopt) const;
+
+ private:
+  Key32 psk_{}, s_priv_{}, s_pub_{};
+  NoiseHandshake base_;  // after the psk token; its h is not used
 };
 
 }  // namespace nm::crypto

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 #include "crypto/session_keys.h"
@@ -23,7 +24,8 @@ bool all_zero(const crypto::Key32& k) {
 }
 }  // namespace
 
-Node::Node(const NodeConfig& config) : config_(config) {}
+Node::Node(const NodeConfig& config)
+    : config_(config), budget_(config.max_session_buffer_bytes, config.max_buffer_bytes) {}
 
 nm_status Node::create(const NodeConfig& config, std::shared_ptr<Node>& out) {
   if (sodium_init() < 0) return fail(NM_ERR_CRYPTO, "libsodium failed to initialise");
@@ -52,6 +54,11 @@ nm_status Node::start() {
   node_id_ = crypto::node_id_from_identity(ed_pub);
   static_public_ = crypto::x25519_public(static_private_);
   routes_ = std::make_unique<RoutingTable>(node_id_);
+  responder_ = std::make_unique<crypto::NoiseResponder>(config_.psk, static_private_);
+  // Replays are refused across restarts exactly when the static key survives them.
+  handshake_guard_ = std::make_unique<HandshakeGuard>(
+      config_.handshake_rate_per_sec,
+      config_.identity_file.empty() ? std::string() : config_.identity_file + ".replay");
   pingwave_relay_ = std::make_unique<PingwaveRelay>(int64_t{config_.heartbeat_interval_ms} * 1000000);
   failures_ = std::make_unique<FailureDetector>(
       FailureDetectorConfig{int64_t{config_.suspect_after_ms} * 1000000,
@@ -111,6 +118,15 @@ void Node::shutdown() {
 Node::~Node() {
   shutdown();
   if (loop_.data) uv_loop_close(&loop_);
+#ifndef NDEBUG
+  // Closing every stream must bring the totals back to exactly zero: nothing drifted.
+  check_budget();
+  for (auto& [peer, s] : sessions_) {
+    while (stream::Stream* st = s->stream_lru.oldest()) remove_stream(*s, s->streams.at(st->id()), true);
+    assert(s->rx.held == 0);
+  }
+  assert(budget_.held() == 0);
+#endif
 }
 
 void Node::on_stop(uv_async_t* handle) {
@@ -135,6 +151,8 @@ nm_node_stats_t Node::stats() {
   std::lock_guard lk(mu_);
   nm_node_stats_t s = stats_;
   s.sessions = sessions_.size();
+  s.sessions_unconfirmed = pending_.size();
+  for (const auto& [peer, session] : sessions_) s.sessions_unconfirmed += !session->confirmed;
   s.datagrams_sent = datagrams_sent_;
   s.bytes_sent = bytes_sent_;
   add_impairment_counters(s);
@@ -253,12 +271,15 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
     }
     return;
   }
-  auto it = peer_by_session_id_.find(h.session_id);
-  if (it == peer_by_session_id_.end()) {
+  session::Session* found = nullptr;
+  if (auto it = peer_by_session_id_.find(h.session_id); it != peer_by_session_id_.end()) {
+    found = sessions_.at(it->second).get();
+  } else if (auto p = pending_.find(h.session_id); p != pending_.end()) {
+    found = p->second.get();  // an authenticated packet confirms it (below)
+  } else {
     ++stats_.drop_unknown_session;
     return;
   }
-  session::Session& s = *sessions_.at(it->second);
   int64_t now = now_ns();
   std::span<uint8_t> plaintext;
   bool heartbeat = h.flags & wire::flags::kHeartbeat;
@@ -266,12 +287,18 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
     ++stats_.drop_malformed;
     return;
   }
-  switch (s.open(h, d, plaintext, now, decrypted)) {
+  switch (found->open(h, d, plaintext, now, decrypted)) {
     case session::OpenError::kOk: break;
     case session::OpenError::kLengthMismatch: ++stats_.drop_malformed; return;
     case session::OpenError::kReplay: ++stats_.drop_replay; return;
     case session::OpenError::kAuthFailed: ++stats_.drop_auth_failed; return;
   }
+  if (!found->confirmed && !(found = confirm(*found, out))) {
+    ++stats_.drop_unknown_session;  // the other side of crossing dials: about to be dropped
+    return;
+  }
+  session::Session& s = *found;
+  s.budget.on_received(d.size() + (routed ? wire::kRoutingHeaderSize : 0));
   if (heartbeat) {
     // 0.23 drops routed heartbeats; between netmesh nodes they keep routed sessions alive.
     if (routed && !s.routed) {
@@ -298,14 +325,14 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
              s.has(wire::capability::kAuthPingwaves) && !routed) {
     handle_sealed_pingwaves(s, frames, out);
   } else if (h.subprotocol_id == wire::kSubprotocolData && h.stream_id != wire::kControlStreamId) {
-    handle_data(s, h, plaintext, frames, out);
+    handle_data(s, h, plaintext, out);
   } else {
     ++stats_.drop_unknown_subprotocol;  // never handed to the application (unlike 0.23)
   }
 }
 
 void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
-                       Frames frames, std::vector<Outgoing>& out) {
+                       std::vector<Outgoing>& out) {
   auto it = s.streams.find(h.stream_id);
   StreamPtr st = it != s.streams.end() ? it->second
                                        : create_stream(s, h.stream_id, config_.inbound_stream, false);
@@ -323,7 +350,8 @@ void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
     p.charged_before = h.origin_hash;
     p.accounted = !sender_reliable;
   }
-  p.data = stream::SharedPayload::copy_of(plaintext, frames);
+  p.data = stream::SharedPayload::copy_of(plaintext);  // its frames were checked above
+  p.events = h.event_count;
   bool ordered = sender_reliable && s.has(wire::capability::kRecovery);
   // Duplicates are dropped, except on 0.23 fire-and-forget streams: a 0.23 sender restarts
   // sequences at 0 when it reopens a stream, and nothing on its wire says so.
@@ -333,12 +361,20 @@ void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
     ++stats_.drop_over_window;  // the peer ignores our credit; memory stays bounded
     return;
   }
+  s.ticking.insert(st->id());
   uint64_t stray_before = st->stray_fragments();
-  size_t added = st->on_packet(std::move(p), ordered, dedup, config_.max_event_bytes, now);
+  size_t added;
+  {
+    session::HeldChange charge(budget_, s.rx, *st);
+    stream::RxResult r = st->on_packet(std::move(p), ordered, dedup,
+                                       {config_.max_event_bytes, budget_.room(s.rx)}, now);
+    if (r.over_budget) ++stats_.drop_over_budget;  // a reliable sender retransmits it later
+    added = r.events;
+    if (epochs) st->settle_losses(now);
+  }
   stats_.drop_bad_fragment += st->stray_fragments() - stray_before;
   if (ordered && std::find(ack_due_.begin(), ack_due_.end(), st) == ack_due_.end())
     ack_due_.push_back(st);
-  if (epochs) st->settle_losses(now);
   grant_if_due(s, st, out);  // fragments and lost packets are credited without a read
   if (added > 0) {
     events_.add(static_cast<int64_t>(added));
@@ -367,6 +403,7 @@ void Node::handle_grants(session::Session& s, Frames frames, std::vector<Outgoin
       continue;
     }
     const StreamPtr& st = it->second;
+    s.ticking.insert(st->id());
     auto applied = st->apply_grant(g.total_consumed);
     if (applied == stream::TxCredit::Grant::kClamped) ++stats_.grants_clamped;
     if (applied != stream::TxCredit::Grant::kStale) {
@@ -386,18 +423,22 @@ void Node::on_tick(uv_timer_t* handle) {
 
 void Node::tick(std::vector<Outgoing>& out) {
   int64_t now = now_ns();
+  prune_sessions(now);
   for (auto& [peer, s] : sessions_) {
+    evict_idle_streams(*s, now);
+    if (!heartbeat_due(*s, now)) continue;
     // 0.23 needs a verified heartbeat well inside 60 s to keep us Healthy (wire spec §10).
     Outgoing& o = out.emplace_back();
     wire::Header h;
     h.flags = wire::flags::kHeartbeat;
     s->stamp(h, 0, *o.packet);
     address_to(*s, o);
+    s->last_heartbeat_tx_ns = now;
     ++stats_.heartbeats_sent;
     // A lost hello is repeated a few times; a 0.23 peer never answers and ignores them.
     if (!s->peer_has_our_hello && s->hellos_sent < kMaxHellos) send_hello(*s, out);
-    evict_idle_streams(*s, now);
   }
+  check_budget();
   mesh_tick(now, out);
 }
 
@@ -436,63 +477,44 @@ size_t Node::flush(std::unique_lock<std::mutex>& lk, std::vector<Outgoing>& out,
 
 // ---- session and stream bookkeeping (under mu_) ----
 
-void Node::install_session(uint64_t peer_id, const sockaddr_storage& addr,
-                           const crypto::SessionKeys& keys, bool routed, std::vector<Outgoing>& out) {
-  auto old = sessions_.find(peer_id);
-  if (old != sessions_.end()) {
-    if (!old->second->routed) {
-      routes_->remove_neighbour(peer_id);
-      failures_->remove(peer_id);
-      pingwave_relay_->forget_neighbour(peer_id);
-      auto a = neighbour_by_addr_.find(address_key(old->second->peer_addr()));
-      if (a != neighbour_by_addr_.end() && a->second == peer_id) neighbour_by_addr_.erase(a);
-    }
-    // A new handshake replaces the session; streams of the old one become stale.
-    peer_by_session_id_.erase(old->second->session_id());
-    for (auto& [sid, st] : old->second->streams) close_stream_locked(st, true);
-    sessions_.erase(old);
-  }
-  auto& s = sessions_[peer_id];
-  s = std::make_unique<session::Session>(peer_id, addr, keys, now_ns());
-  s->routed = routed;
-  peer_by_session_id_[keys.session_id] = peer_id;
-  known_peers_.insert(peer_id);
-  ++stats_.handshakes_completed;
-  if (!routed) {
-    routes_->add_neighbour(peer_id, now_ns());
-    failures_->add(peer_id, now_ns());
-    neighbour_by_addr_[address_key(addr)] = peer_id;
-  }
-  emit_peer_event(peer_id, NM_PEER_CONNECTED);
-  send_hello(*s, out);
-  for (auto* pa : accepts_)
-    if (pa->peer_id == peer_id) pa->cv.notify_all();
-}
-
 session::Session* Node::session_for(uint64_t peer_id) {
   auto it = sessions_.find(peer_id);
   return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+session::Session* Node::session_of(const StreamPtr& st) {
+  session::Session* s = session_for(st->peer_node_id());
+  if (!s) return nullptr;
+  auto it = s->streams.find(st->id());
+  return it != s->streams.end() && it->second == st ? s : nullptr;
 }
 
 StreamPtr Node::create_stream(session::Session& s, uint64_t stream_id,
                               const stream::StreamConfig& cfg, bool by_app) {
   if (config_.max_streams > 0 && s.streams.size() >= config_.max_streams) {
     // At the cap the least recently active stream makes room.
-    auto lru = std::min_element(s.streams.begin(), s.streams.end(), [](const auto& a, const auto& b) {
-      return a.second->last_activity_ns() < b.second->last_activity_ns();
-    });
-    StreamPtr victim = lru->second;
-    s.streams.erase(lru);
-    close_stream_locked(victim, true);
+    StreamPtr victim = s.streams.at(s.stream_lru.oldest()->id());
+    remove_stream(s, victim, true);
   }
   auto st = std::make_shared<stream::Stream>(s.peer_node_id(), stream_id, cfg, by_app,
                                              s.next_epoch(), now_ns());
   s.streams[stream_id] = st;
+  s.stream_lru.push_back(st->lru());
   return st;
+}
+
+void Node::remove_stream(session::Session& s, StreamPtr st, bool drop_inbound) {
+  s.streams.erase(st->id());
+  st->lru().unlink();
+  // Out of the session, out of its budget: what a draining stream keeps readable is the
+  // application's to read or free.
+  budget_.update(s.rx, st->held_bytes(), 0);
+  close_stream_locked(st, drop_inbound);
 }
 
 void Node::close_stream_locked(const StreamPtr& st, bool drop_inbound) {
   st->abandon_transmit();
+  st->abandon_receive();
   if (drop_inbound || st->inbound_pending() == 0) {
     events_.add(-static_cast<int64_t>(st->inbound_pending()));
     st->discard_inbound();
@@ -505,26 +527,32 @@ void Node::close_stream_locked(const StreamPtr& st, bool drop_inbound) {
 
 void Node::evict_idle_streams(session::Session& s, int64_t now) {
   int64_t idle_ns = int64_t{config_.stream_idle_timeout_ms} * 1000000;
-  for (auto it = s.streams.begin(); it != s.streams.end();) {
-    const StreamPtr& st = it->second;
-    if (idle_ns > 0 && st->inbound_pending() == 0 && now - st->last_activity_ns() > idle_ns) {
-      close_stream_locked(st, true);
-      it = s.streams.erase(it);
-    } else {
-      ++it;
-    }
+  if (idle_ns <= 0) return;
+  // Oldest first: the walk ends at the first stream active within the timeout.
+  for (stream::Stream* st = s.stream_lru.oldest(); st && now - st->last_activity_ns() > idle_ns;) {
+    stream::Stream* next = st->lru().newer();
+    if (st->inbound_pending() == 0) remove_stream(s, s.streams.at(st->id()), true);
+    st = next;
   }
 }
 
 void Node::build_grant(session::Session& s, uint64_t stream_id, uint64_t total, Outgoing& out) {
+  wire::Grant g{stream_id, total};
+  build_grants(s, std::span<const wire::Grant>(&g, 1), out);
+}
+
+void Node::build_grants(session::Session& s, std::span<const wire::Grant> grants, Outgoing& out) {
   wire::Header h;
   h.subprotocol_id = wire::kSubprotocolStreamWindow;
   h.stream_id = wire::kControlStreamId;
   h.sequence = s.next_control_seq();
-  h.event_count = 1;
-  uint8_t grant[wire::kGrantSize];
-  wire::encode_grant({stream_id, total}, grant);
-  uint8_t* end = wire::write_frame(out.packet->payload(), grant);
+  h.event_count = static_cast<uint16_t>(grants.size());
+  uint8_t* end = out.packet->payload();
+  for (const wire::Grant& g : grants) {
+    uint8_t frame[wire::kGrantSize];
+    wire::encode_grant(g, frame);
+    end = wire::write_frame(end, frame);
+  }
   s.stamp(h, end - out.packet->payload(), *out.packet);
   address_to(s, out);
 }
@@ -551,6 +579,28 @@ void Node::build_handshake_packet(std::span<const uint8_t> noise_msg, const sock
   out.packet->len = wire::kHeaderSize + noise_msg.size();
   out.packet->head = session::PacketBuffer::kHeadroom;
   out.to = to;
+}
+
+void Node::check_budget(const session::Session& s) const {
+#ifndef NDEBUG
+  uint64_t held = 0;
+  for (const auto& [id, st] : s.streams) held += st->held_bytes();
+  assert(held == s.rx.held);
+#else
+  (void)s;
+#endif
+}
+
+void Node::check_budget() const {
+#ifndef NDEBUG
+  uint64_t total = 0;
+  for (const auto& [peer, s] : sessions_) {
+    check_budget(*s);
+    total += s->rx.held;
+  }
+  for (const auto& [sid, s] : pending_) total += s->rx.held;  // nothing: never received data
+  assert(total == budget_.held());
+#endif
 }
 
 }  // namespace nm::node

@@ -25,9 +25,11 @@
 #include "crypto/noise.h"
 #include "netmesh.h"
 #include "node/address.h"
+#include "node/allowed_peers.h"
 #include "node/delay_queue.h"
 #include "node/event_signal.h"
 #include "node/failure_detector.h"
+#include "node/handshake_guard.h"
 #include "node/impairment.h"
 #include "node/pingwave_relay.h"
 #include "node/routing_table.h"
@@ -38,6 +40,7 @@
 #include "wire/extension.h"
 #include "wire/pingwave.h"
 #include "wire/routing_header.h"
+#include "wire/stream_window.h"
 
 namespace nm::node {
 
@@ -114,6 +117,7 @@ class Node {
     std::optional<crypto::NoiseHandshake> handshake;
     bool routed = false;  // the routed form (wire spec §3.5): msg2 comes back behind "RT"
     bool done = false;
+    uint32_t reads = 0;   // msg2 candidates tried this attempt (each costs an X25519)
     std::condition_variable cv;
   };
   struct PendingAccept {
@@ -167,17 +171,22 @@ class Node {
   void on_pingwave(wire::Pingwave pw, uint64_t via, bool raw, std::vector<Outgoing>& out);
   void send_pingwave(session::Session& s, const wire::Pingwave& pw, std::vector<Outgoing>& out);
   static size_t pingwave_datagram_size(const session::Session& s);
+  std::array<uint8_t, 32> prologue_as_responder(uint64_t initiator) const;
   void mesh_tick(int64_t now, std::vector<Outgoing>& out);
   void emit_peer_event(uint64_t peer, nm_peer_event_kind kind);
   uint64_t neighbour_at(const sockaddr_storage& addr) const;
   // Where packets for session `s` go: its address, or the next hop towards it.
   void address_to(const session::Session& s, Outgoing& out);
-  bool try_respond(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
-                   std::vector<Outgoing>& out);
-  // Records an initiator's ephemeral key; true (and counted) if it was seen before.
-  bool is_replayed_msg1(uint64_t peer_id, const crypto::Key32& ephemeral);
+  // Responder to a direct msg1 from an allowed peer (node_handshake.cpp).
+  void respond_direct(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
+                      std::vector<Outgoing>& out);
+  // Rate limit and replay cache, before any public-key work; counts what it refuses.
+  bool admit_msg1(std::span<const uint8_t> noise_msg);
+  // Whether our pending connect may spend an X25519 on one more msg2 candidate.
+  static bool may_read_msg2(PendingConnect& pc);
+  // A data packet whose frames wire::frames_exact accepted.
   void handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
-                   Frames frames, std::vector<Outgoing>& out);
+                   std::vector<Outgoing>& out);
   void handle_grants(session::Session& s, Frames frames, std::vector<Outgoing>& out);
   void tick(std::vector<Outgoing>& out);
   static void on_recovery_tick(uv_timer_t* handle);
@@ -192,9 +201,32 @@ class Node {
   size_t flush(std::unique_lock<std::mutex>& lk, std::vector<Outgoing>& out, int wait_ms,
                int* err = nullptr);
 
-  // Under mu_.
-  void install_session(uint64_t peer_id, const sockaddr_storage& addr, const crypto::SessionKeys& keys,
-                       bool routed, std::vector<Outgoing>& out);
+  // Under mu_. Session lifecycle (node_sessions.cpp): msg2 read as initiator makes a
+  // confirmed session; msg1 answered as responder an unconfirmed one, which becomes the
+  // peer's session only while the peer has no confirmed one, and otherwise waits (pending)
+  // until an authenticated packet confirms it.
+  void complete_initiator(uint64_t peer_id, const sockaddr_storage& addr,
+                          const crypto::SessionKeys& keys, bool routed, std::vector<Outgoing>& out);
+  void complete_responder(uint64_t peer_id, const sockaddr_storage& addr,
+                          const crypto::SessionKeys& keys, bool routed, std::vector<Outgoing>& out);
+  std::unique_ptr<session::Session> new_session(uint64_t peer_id, const sockaddr_storage& addr,
+                                                const crypto::SessionKeys& keys, bool routed);
+  // Makes `s` the peer's session: a confirmed predecessor is retired, an unconfirmed one
+  // kept pending (it may be the peer's crossing dial).
+  session::Session& activate(std::unique_ptr<session::Session> s, std::vector<Outgoing>& out);
+  // An authenticated packet arrived on an unconfirmed session (active or pending); returns
+  // the session to go on with, or nullptr when the packet's session lost a crossing-dial
+  // tie-break and was discarded.
+  session::Session* confirm(session::Session& s, std::vector<Outgoing>& out);
+  void on_confirmed(session::Session& s, std::vector<Outgoing>& out);
+  std::unique_ptr<session::Session> take_active(uint64_t peer_id);
+  void park(std::unique_ptr<session::Session> s);
+  void retire(std::unique_ptr<session::Session> s);
+  // Room for one more session under max_sessions (evicting the oldest unconfirmed one).
+  bool make_room_for_session();
+  // Expires unconfirmed and pending sessions, prunes long-silent ones (tick).
+  void prune_sessions(int64_t now);
+  bool heartbeat_due(const session::Session& s, int64_t now) const;
   void send_hello(session::Session& s, std::vector<Outgoing>& out);
   // Waits (briefly) for the peer's capability hello; a 0.23 peer never sends one.
   void wait_for_hello(std::unique_lock<std::mutex>& lk, uint64_t peer_id);
@@ -231,11 +263,23 @@ class Node {
   // Asks the peer to repeat its grant (rate limited); we are stalled on credit.
   void probe_credit(session::Session& s, stream::Stream& st, std::vector<Outgoing>& out);
   session::Session* session_for(uint64_t peer_id);
+  // The session `st` belongs to and is charged to; nullptr once it left it (closed,
+  // evicted, or its session replaced).
+  session::Session* session_of(const StreamPtr& st);
   StreamPtr create_stream(session::Session& s, uint64_t stream_id, const stream::StreamConfig& cfg,
                           bool by_app);
+  // Takes `st` out of its session (the stream map and the LRU order), then closes it. (By
+  // value: callers pass the map's own pointer, which the erase destroys.)
+  void remove_stream(session::Session& s, StreamPtr st, bool drop_inbound);
   void close_stream_locked(const StreamPtr& st, bool drop_inbound);
+  // Debug builds: every session's account is the sum of what its streams hold, and the
+  // node's total the sum of the accounts.
+  void check_budget() const;
+  void check_budget(const session::Session& s) const;
   void evict_idle_streams(session::Session& s, int64_t now);
   void build_grant(session::Session& s, uint64_t stream_id, uint64_t total, Outgoing& out);
+  // Several grants in one StreamWindow packet (at most wire::kMaxGrantsPerPacket).
+  void build_grants(session::Session& s, std::span<const wire::Grant> grants, Outgoing& out);
   void grant_if_due(session::Session& s, const StreamPtr& st, std::vector<Outgoing>& out,
                     bool eager = false);
   void build_handshake_packet(std::span<const uint8_t> noise_msg, const sockaddr_storage& to,
@@ -270,8 +314,13 @@ class Node {
   std::unordered_map<uint64_t, uint64_t> peer_by_session_id_;
   // Direct sessions by peer address: who a datagram's source claims to be.
   std::unordered_map<AddressKey, uint64_t, AddressKeyHash> neighbour_by_addr_;
-  std::set<uint64_t> known_peers_;  // peers whose handshakes we answer
-  std::unordered_map<uint64_t, std::deque<crypto::Key32>> seen_ephemerals_;  // msg1 replay guard
+  // Peers whose direct msg1 we answer: allowed by the application, or confirmed peers.
+  AllowedPeers allowed_;
+  std::set<uint64_t> app_allowed_;
+  std::unique_ptr<crypto::NoiseResponder> responder_;
+  std::unique_ptr<HandshakeGuard> handshake_guard_;
+  // Unconfirmed sessions that wait for an authenticated packet, by session id.
+  std::unordered_map<uint64_t, std::unique_ptr<session::Session>> pending_;
   std::vector<PendingConnect*> connects_;
   std::vector<PendingAccept*> accepts_;
   std::vector<StreamPtr> ack_due_;  // reliable streams that received data in this batch
@@ -283,6 +332,8 @@ class Node {
   std::vector<Outgoing> loop_out_;  // the loop thread's packets to send (receive, flush)
   std::vector<StreamPtr> acks_delayed_;  // send_acks scratch (under mu_)
   std::vector<std::pair<uint64_t, wire::ExtFrame>> ack_frames_;
+  std::vector<wire::Grant> grant_scratch_;  // probe answers (under mu_)
+  std::vector<uint64_t> tick_scratch_;       // recovery tick (under mu_)
   std::condition_variable hello_cv_;
   // Fault injection: inbound under mu_, outbound under send_mu_ (it acts in flush).
   std::unordered_map<uint64_t, std::unique_ptr<Impairment>> inbound_impairments_;
@@ -298,6 +349,7 @@ class Node {
   EventSignal peer_events_signal_;
   std::condition_variable peer_events_cv_;
   nm_node_stats_t stats_{};
+  session::RxBudget budget_;  // memory held for peers (session/rx_budget.h)
 };
 
 }  // namespace nm::node

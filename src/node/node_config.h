@@ -28,6 +28,10 @@ struct NodeConfig {
   uint32_t fail_after_ms = 90000;       // ... and this long Failed: routes avoid it
   uint8_t pingwave_ttl = 8;             // how far our pingwaves travel
   uint64_t session_rate_bytes_per_sec = 0;  // 0 = unpaced; else weighted fair pacing
+  uint32_t max_sessions = 1024;          // sessions and pending handshakes together
+  uint32_t handshake_rate_per_sec = 500;  // msg1s examined per second (0 = unlimited)
+  uint64_t max_session_buffer_bytes = 32 << 20;  // held for one peer (session/rx_budget.h)
+  uint64_t max_buffer_bytes = 256 << 20;         // held for all peers together
   stream::StreamConfig inbound_stream;  // config of streams the peer starts
 };
 

@@ -1,9 +1,10 @@
-// The direct handshake in both roles (wire spec §3.4).
+// The direct handshake in both roles (wire spec §3.4), and what guards the responder.
 #include <algorithm>
 #include <chrono>
 
 #include "crypto/session_keys.h"
 #include "node/address.h"
+#include "node/clock.h"
 #include "node/node.h"
 #include "node/status.h"
 #include "wire/little_endian.h"
@@ -11,8 +12,10 @@
 namespace nm::node {
 
 namespace {
-constexpr size_t kRememberedEphemerals = 64;
-using Clock = std::chrono::steady_clock;
+// A flood of forged msg2s from the address we dialled costs one X25519 each: an attempt
+// reads at most this many, then waits for its retry.
+constexpr uint32_t kMaxMsg2ReadsPerAttempt = 16;
+constexpr size_t kNoiseKeySize = 32;
 }  // namespace
 
 nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_public_key,
@@ -30,12 +33,14 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
   if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
   // The peer may answer our dial with its own (crossing dials) and re-handshake later; a
   // dial that fails leaves nothing allowed behind.
-  bool was_allowed = !known_peers_.insert(peer_id).second;
+  bool was_allowed = !app_allowed_.insert(peer_id).second;
+  allowed_.add(peer_id, responder_->candidate(prologue_as_responder(peer_id)));
   connects_.push_back(&pc);
   uint32_t attempts = std::max<uint32_t>(1, config_.handshake_retries);
   for (uint32_t attempt = 0; attempt < attempts && !stopping_ && !pc.done; ++attempt) {
     // Every attempt uses a fresh ephemeral key: 0.23 responders drop a repeated msg1.
     pc.handshake = crypto::NoiseHandshake::initiator(prologue, config_.psk, peer_public_key);
+    pc.reads = 0;
     std::vector<uint8_t> msg1;
     std::vector<Outgoing> out(1);
     if (via_relay) {
@@ -62,7 +67,10 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
     wait_for_hello(lk, peer_id);
     return NM_OK;
   }
-  if (!was_allowed && !sessions_.count(peer_id)) known_peers_.erase(peer_id);
+  if (!was_allowed) {
+    app_allowed_.erase(peer_id);
+    if (!sessions_.count(peer_id)) allowed_.remove(peer_id);
+  }
   if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
   return fail(NM_ERR_HANDSHAKE, "no valid handshake answer from " + addr_text + " after " +
                           std::to_string(attempts) + " attempt(s) of " +
@@ -70,30 +78,22 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
                           " ms (peer down, or wrong PSK, public key or node id?)");
 }
 
-bool Node::is_replayed_msg1(uint64_t peer_id, const crypto::Key32& ephemeral) {
-  // A replayed msg1 must not replace a live session (0.23's rotation gate does the same for
-  // routed handshakes): each initiator ephemeral is answered once.
-  auto& seen = seen_ephemerals_[peer_id];
-  if (std::find(seen.begin(), seen.end(), ephemeral) != seen.end()) {
-    ++stats_.drop_replay;
-    return true;
-  }
-  seen.push_back(ephemeral);
-  if (seen.size() > kRememberedEphemerals) seen.pop_front();
-  return false;
+std::array<uint8_t, 32> Node::prologue_as_responder(uint64_t initiator) const {
+  return crypto::handshake_prologue(initiator, node_id_);
 }
 
 nm_status Node::allow_peer(uint64_t peer_id) {
   std::lock_guard lk(mu_);
   if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
-  known_peers_.insert(peer_id);
+  if (peer_id == node_id_) return fail(NM_ERR_INVALID_ARGUMENT, "a node cannot allow itself");
+  app_allowed_.insert(peer_id);
+  allowed_.add(peer_id, responder_->candidate(prologue_as_responder(peer_id)));
   return NM_OK;
 }
 
 nm_status Node::accept(uint64_t peer_id, int timeout_ms) {
+  if (nm_status s = allow_peer(peer_id); s != NM_OK) return s;
   std::unique_lock lk(mu_);
-  if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
-  known_peers_.insert(peer_id);
   PendingAccept pa{peer_id, {}};
   accepts_.push_back(&pa);
   auto ready = [&] { return stopping_ || sessions_.count(peer_id) > 0; };
@@ -112,47 +112,70 @@ nm_status Node::accept(uint64_t peer_id, int timeout_ms) {
                                   std::to_string(timeout_ms) + " ms");
 }
 
+bool Node::may_read_msg2(PendingConnect& pc) {
+  return !pc.done && pc.handshake && pc.reads++ < kMaxMsg2ReadsPerAttempt;
+}
+
 void Node::handle_handshake(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
                             std::vector<Outgoing>& out) {
   // A reply to one of our connects comes from exactly the address we dialled.
   for (PendingConnect* pc : connects_) {
-    if (pc->done || pc->routed || !pc->handshake || !same_address(pc->addr, from)) continue;
+    if (pc->routed || !same_address(pc->addr, from) || !may_read_msg2(*pc)) continue;
     crypto::NoiseHandshake attempt = *pc->handshake;  // a failed read spoils the state
     std::vector<uint8_t> payload;
     if (attempt.read_message(noise_msg, payload)) {
-      install_session(pc->peer_id, from, crypto::derive_session_keys(attempt.handshake_hash(), true),
-                      false, out);
+      complete_initiator(pc->peer_id, from, crypto::derive_session_keys(attempt.handshake_hash(), true),
+                         false, out);
       pc->done = true;
       pc->cv.notify_all();
       return;
     }
   }
-  if (!try_respond(noise_msg, from, out)) return;
+  respond_direct(noise_msg, from, out);
 }
 
-bool Node::try_respond(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
-                       std::vector<Outgoing>& out) {
-  if (known_peers_.empty()) {
-    ++stats_.drop_unexpected_handshake;
+bool Node::admit_msg1(std::span<const uint8_t> noise_msg) {
+  if (noise_msg.size() < kNoiseKeySize + 16) {
+    ++stats_.drop_handshake_rejected;
     return false;
   }
-  // The direct msg1 does not name its sender; the prologue binds the node ids, so only
-  // the right candidate decrypts it (wire spec §14.2).
-  for (uint64_t peer_id : known_peers_) {
-    auto hs = crypto::NoiseHandshake::responder(crypto::handshake_prologue(peer_id, node_id_),
-                                                config_.psk, static_private_);
-    std::vector<uint8_t> payload;
-    if (!hs.read_message(noise_msg, payload)) continue;
-    if (is_replayed_msg1(peer_id, hs.remote_ephemeral())) return false;
-    std::vector<uint8_t> msg2;
-    if (!hs.write_message({}, msg2)) break;
-    build_handshake_packet(msg2, from, out.emplace_back());
-    install_session(peer_id, from, crypto::derive_session_keys(hs.handshake_hash(), false), false,
-                    out);
-    return true;
+  if (!handshake_guard_->admit(now_ns())) {
+    ++stats_.drop_handshake_rate_limited;  // a flood: not worth an X25519 each
+    return false;
   }
-  ++stats_.drop_handshake_rejected;
-  return false;
+  crypto::Key32 ephemeral;
+  std::copy_n(noise_msg.begin(), kNoiseKeySize, ephemeral.begin());
+  if (handshake_guard_->seen(ephemeral)) {
+    ++stats_.drop_replay;  // each msg1 is answered once
+    return false;
+  }
+  return true;
+}
+
+void Node::respond_direct(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
+                          std::vector<Outgoing>& out) {
+  if (allowed_.empty()) {
+    ++stats_.drop_unexpected_handshake;
+    return;
+  }
+  if (!admit_msg1(noise_msg)) return;
+  // The direct msg1 does not name its sender; the prologue binds the node ids, so only the
+  // right candidate authenticates it (wire spec §14.2). One X25519 for all candidates.
+  auto accepted = responder_->read_msg1(noise_msg, allowed_.hashes());
+  if (!accepted) {
+    ++stats_.drop_handshake_rejected;
+    return;
+  }
+  handshake_guard_->remember(accepted->handshake.remote_ephemeral());
+  if (!make_room_for_session()) {
+    ++stats_.drop_session_limit;
+    return;
+  }
+  std::vector<uint8_t> msg2;
+  if (!accepted->handshake.write_message({}, msg2)) return;
+  build_handshake_packet(msg2, from, out.emplace_back());
+  complete_responder(allowed_.id(accepted->index), from,
+                     crypto::derive_session_keys(accepted->handshake.handshake_hash(), false), false, out);
 }
 
 }  // namespace nm::node

@@ -86,34 +86,38 @@ void Node::handle_routed_handshake(const wire::RoutingHeader& rh, std::span<cons
   bool via_relays = rh.hop_count > 0;  // else the peer sent it to us directly
   // msg2 for one of our routed connects: it names the responder in src_id.
   for (PendingConnect* pc : connects_) {
-    if (pc->done || !pc->routed || !pc->handshake || wire::routing_id(pc->peer_id) != rh.src_id)
-      continue;
+    if (!pc->routed || wire::routing_id(pc->peer_id) != rh.src_id || !may_read_msg2(*pc)) continue;
     crypto::NoiseHandshake attempt = *pc->handshake;
     std::vector<uint8_t> payload;
     if (attempt.read_message(noise_msg, payload)) {
-      install_session(pc->peer_id, from, crypto::derive_session_keys(attempt.handshake_hash(), true),
-                      via_relays, out);
+      complete_initiator(pc->peer_id, from, crypto::derive_session_keys(attempt.handshake_hash(), true),
+                         via_relays, out);
       pc->done = true;
       pc->cv.notify_all();
       return;
     }
   }
-  // msg1: its payload names the initiator; its routing id keys the prologue.
-  auto hs = crypto::NoiseHandshake::responder(crypto::handshake_prologue(rh.src_id, node_id_),
-                                              config_.psk, static_private_);
-  std::vector<uint8_t> payload;
-  if (noise_msg.size() < 32 || !hs.read_message(noise_msg, payload) || payload.size() < 8) {
+  // msg1 from any PSK holder (how a started node accepts new peers): its payload names the
+  // initiator; its routing id keys the prologue.
+  if (!admit_msg1(noise_msg)) return;
+  crypto::Digest candidate = responder_->candidate(crypto::handshake_prologue(rh.src_id, node_id_));
+  auto accepted = responder_->read_msg1(noise_msg, std::span<const crypto::Digest>(&candidate, 1));
+  if (!accepted || accepted->payload.size() < 8) {
     ++stats_.drop_handshake_rejected;
     return;
   }
-  uint64_t initiator = wire::get_le<uint64_t>(payload.data());
-  if (wire::routing_id(initiator) != rh.src_id || initiator == node_id_) {
+  uint64_t initiator = wire::get_le<uint64_t>(accepted->payload.data());
+  if (wire::routing_id(initiator) != rh.src_id || initiator == node_id_ || initiator == 0) {
     ++stats_.drop_handshake_rejected;
     return;
   }
-  if (is_replayed_msg1(initiator, hs.remote_ephemeral())) return;
+  handshake_guard_->remember(accepted->handshake.remote_ephemeral());
+  if (!make_room_for_session()) {
+    ++stats_.drop_session_limit;
+    return;
+  }
   std::vector<uint8_t> msg2;
-  if (!hs.write_message({}, msg2)) return;
+  if (!accepted->handshake.write_message({}, msg2)) return;
   Outgoing& o = out.emplace_back();
   build_handshake_packet(msg2, from, o);
   wire::RoutingHeader reply{wire::kDefaultHandshakeTtl, 0, 0, wire::routing_id(node_id_), initiator};
@@ -121,7 +125,8 @@ void Node::handle_routed_handshake(const wire::RoutingHeader& rh, std::span<cons
   reply.encode(encoded);
   o.packet->prepend_routing_header(encoded);
   // msg2 goes back the way msg1 came (the relay that handed it to us).
-  install_session(initiator, from, crypto::derive_session_keys(hs.handshake_hash(), false), via_relays, out);
+  complete_responder(initiator, from, crypto::derive_session_keys(accepted->handshake.handshake_hash(), false),
+                     via_relays, out);
 }
 
 void Node::handle_pingwave(std::span<const uint8_t> d, const sockaddr_storage& from,

@@ -24,6 +24,7 @@ void Node::transmit(session::Session& s, stream::Stream& st, stream::SentPacket&
                     std::vector<Outgoing>& out) {
   seal_data_packet(s, st, p, out.emplace_back());
   if (recovery(s, st)) st.retransmit().add(std::move(p));
+  s.ticking.insert(st.id());
 }
 
 void Node::emit_data_packet(session::Session& s, const StreamPtr& st, stream::SentPacket&& p,

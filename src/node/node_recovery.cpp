@@ -114,6 +114,11 @@ void Node::resend(session::Session& s, stream::Stream& st, std::vector<stream::S
                   std::vector<Outgoing>& out) {
   int64_t now = now_ns();
   for (stream::SentPacket* p : packets) {
+    // Within what the peer paid for (response_budget.h); the rest waits for the timer.
+    if (!s.budget.spend(p->payload.size() + wire::kPacketOverhead)) {
+      ++stats_.responses_deferred;
+      break;
+    }
     p->last_sent_ns = now;
     ++p->transmissions;
     ++st.counters().retransmits;
@@ -140,6 +145,8 @@ void Node::build_ext_packet(session::Session& s, std::span<const wire::ExtFrame>
 
 void Node::handle_extension(session::Session& s, Frames frames, std::vector<Outgoing>& out) {
   std::vector<stream::SentPacket*> resend_list;
+  std::vector<wire::Grant>& answers = grant_scratch_;  // to credit probes, one packet for all
+  answers.clear();
   for (auto body : frames) {
     auto f = wire::decode_ext_frame(body);
     if (!f) {
@@ -152,9 +159,10 @@ void Node::handle_extension(session::Session& s, Frames frames, std::vector<Outg
       continue;
     }
     stream::Stream& st = *it->second;
+    s.ticking.insert(st.id());
     if (f->type == wire::ExtType::kCreditProbe) {
       uint64_t total;
-      if (st.current_grant(&total)) build_grant(s, st.id(), total, out.emplace_back());
+      if (st.probe_answer_due(now_ns()) && st.current_grant(&total)) answers.push_back({st.id(), total});
       continue;
     }
     // A report about seqs we never sent must not release (and so lose) unacked data.
@@ -168,14 +176,27 @@ void Node::handle_extension(session::Session& s, Frames frames, std::vector<Outg
       ++st.counters().nacks_received;
       st.retransmit().on_nack_block(f->base, f->missing, f->highest, now, st.rtt(), resend_list);
     }
+    s.budget.on_acknowledged(st.retransmit().take_acknowledged_bytes());
     resend(s, st, resend_list, out);
     if (st.tx_idle()) st.changed.notify_all();  // a draining close may be waiting
+  }
+  for (size_t i = 0; i < answers.size(); i += wire::kMaxGrantsPerPacket) {
+    size_t n = std::min(wire::kMaxGrantsPerPacket, answers.size() - i);
+    if (!s.budget.spend(wire::kPacketOverhead + n * (wire::kFrameOverhead + wire::kGrantSize))) {
+      ++stats_.responses_deferred;
+      break;
+    }
+    build_grants(s, std::span(answers).subspan(i, n), out.emplace_back());
   }
 }
 
 void Node::probe_credit(session::Session& s, stream::Stream& st, std::vector<Outgoing>& out) {
   if (!s.has(wire::capability::kRecovery) || st.tx_credit().unbounded() || !st.probe_due(now_ns()))
     return;
+  if (!s.budget.spend(wire::kPacketOverhead + wire::kFrameOverhead + wire::kExtFrameSize)) {
+    ++stats_.responses_deferred;  // a peer that withholds credit and sends nothing
+    return;
+  }
   wire::ExtFrame f;
   f.type = wire::ExtType::kCreditProbe;
   f.stream_id = st.id();
@@ -198,9 +219,24 @@ void Node::send_acks(std::vector<Outgoing>& out, bool delay_few) {
       delayed.push_back(st);
       continue;
     }
-    if (!st->take_ack_due()) continue;
-    if (r.next_expected() == 0 && !r.has_gaps()) continue;  // nothing received to report
+    if (st->packets_unacked() == 0) continue;
+    if (r.next_expected() == 0 && !r.has_gaps()) {  // nothing received to report
+      st->take_ack_due();
+      continue;
+    }
     uint64_t peer = st->peer_node_id();
+    session::Session* s = session_for(peer);
+    uint64_t blocks = r.has_gaps() ? std::min(kMaxNackBlocks, (r.highest() - r.next_expected() + 63) / 64) : 1;
+    if (!s) {
+      st->take_ack_due();
+      continue;
+    }
+    if (!s->budget.spend(wire::kPacketOverhead + blocks * (wire::kFrameOverhead + wire::kExtFrameSize))) {
+      ++stats_.responses_deferred;  // a peer that makes gaps on purpose; asked again later
+      delayed.push_back(st);
+      continue;
+    }
+    st->take_ack_due();
     wire::ExtFrame f;
     f.stream_id = st->id();
     f.next_expected = r.next_expected();
@@ -254,8 +290,29 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
   std::vector<stream::SentPacket*> resend_list;
   for (auto& [peer, s] : sessions_) {
     if (!s->has(wire::capability::kRecovery)) continue;
-    for (auto& [id, st] : s->streams) {
-      st->settle_losses(now);
+    std::vector<uint64_t>& ids = tick_scratch_;  // the work below may mark streams again
+    ids.assign(s->ticking.begin(), s->ticking.end());
+    for (uint64_t id : ids) {
+      auto found = s->streams.find(id);
+      if (found == s->streams.end() || !found->second->needs_tick()) {
+        s->ticking.erase(id);
+        continue;
+      }
+      const StreamPtr& st = found->second;
+      {
+        session::HeldChange charge(budget_, s->rx, *st);
+        st->settle_losses(now);  // may drop an event that can no longer complete
+        // Delivery waiting for room for a large event's reservation: memory may have freed.
+        if (st->stalled()) {
+          size_t added = st->resume({config_.max_event_bytes, budget_.room(s->rx)}).events;
+          if (added > 0) {
+            events_.add(static_cast<int64_t>(added));
+            st->changed.notify_all();
+            ack_due_.push_back(st);  // the sender learns what was released
+            st->request_ack();
+          }
+        }
+      }
       grant_if_due(*s, st, out, true);  // what an idle reader drained since the last grant
       // Sender: tail loss and lost NACKs are recovered by the retransmission timer.
       if (st->has_unacked()) {

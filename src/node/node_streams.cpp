@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "node/clock.h"
 #include "node/node.h"
@@ -59,11 +60,11 @@ nm_status Node::close_stream(const StreamPtr& st) {
                                         " ms; closed anyway");
   }
   session::Session* s = session_for(st->peer_node_id());
-  if (s) {
-    auto it = s->streams.find(st->id());
-    if (it != s->streams.end() && it->second == st) s->streams.erase(it);
+  if (session::Session* owner = session_of(st)) {
+    remove_stream(*owner, st, drop);
+  } else {
+    close_stream_locked(st, drop);
   }
-  close_stream_locked(st, drop);
   // Dropped events still count as consumed: the sender gets its credit back.
   if (s) grant_if_due(*s, st, out, true);
   flush(lk, out, 100);
@@ -108,6 +109,7 @@ nm_status Node::send(const StreamPtr& st, std::span<const nm_event_t> events, si
   for (;;) {
     if (nm_status s = check_sendable(st); s != NM_OK) return s;
     session::Session& s = *session_for(st->peer_node_id());
+    s.ticking.insert(st->id());  // a large event may wait for credit
     bool recovering = recovery(s, *st);
     nm_status status = NM_OK;
     while (out.size() < kPacketsPerLock) {
@@ -225,18 +227,23 @@ nm_status Node::recv(const StreamPtr& st, std::span<uint8_t> buf, std::span<size
     return fail(NM_ERR_TIMEOUT, "no event within " + std::to_string(timeout_ms) + " ms");
   }
   size_t used = 0, count = 0;
-  while (count < lens.size() && st->inbound_pending() > 0) {
-    size_t size = st->front_size();
-    if (size > buf.size() - used) {
-      if (count > 0) break;  // the batch ends before an event that does not fit
-      lens[0] = size;
-      return fail(NM_ERR_BUFFER_TOO_SMALL, "event of " + std::to_string(size) +
-                                               " bytes does not fit a buffer of " +
-                                               std::to_string(buf.size()));
+  {
+    // What the events read pinned leaves the budget (while the stream is its session's).
+    std::optional<session::HeldChange<stream::Stream>> charge;
+    if (session::Session* owner = session_of(st)) charge.emplace(budget_, owner->rx, *st);
+    while (count < lens.size() && st->inbound_pending() > 0) {
+      size_t size = st->front_size();
+      if (size > buf.size() - used) {
+        if (count > 0) break;  // the batch ends before an event that does not fit
+        lens[0] = size;
+        return fail(NM_ERR_BUFFER_TOO_SMALL, "event of " + std::to_string(size) +
+                                                 " bytes does not fit a buffer of " +
+                                                 std::to_string(buf.size()));
+      }
+      st->pop_into(buf.data() + used);
+      lens[count++] = size;
+      used += size;
     }
-    st->pop_into(buf.data() + used);
-    lens[count++] = size;
-    used += size;
   }
   *out_count = count;
   events_.add(-static_cast<int64_t>(count));
@@ -250,6 +257,7 @@ nm_status Node::recv(const StreamPtr& st, std::span<uint8_t> buf, std::span<size
     auto current = s->streams.find(st->id());
     if (current == s->streams.end() || current->second == st)
       grant_if_due(*s, st, out, st->state() != stream::StreamState::kOpen);
+    s->ticking.insert(st->id());  // what is left of the drained credit goes on the tick
   }
   flush(lk, out, 100);
   return NM_OK;

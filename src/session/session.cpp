@@ -9,6 +9,7 @@ Session::Session(uint64_t peer_node_id, const sockaddr_storage& peer_addr,
     : peer_node_id_(peer_node_id),
       peer_addr_(peer_addr),
       keys_(keys),
+      established_ns_(now_ns),
       last_rx_ns_(now_ns),
       last_heartbeat_rx_ns_(now_ns) {}
 

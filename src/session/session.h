@@ -8,10 +8,13 @@
 #include <memory>
 #include <span>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "crypto/replay_window.h"
 #include "crypto/session_keys.h"
 #include "session/packet_buffer.h"
+#include "session/rx_budget.h"
+#include "session/response_budget.h"
 #include "stream/stream.h"
 #include "wire/header.h"
 
@@ -32,6 +35,16 @@ class Session {
   // Reached through relays: packets go behind a routing header to the next hop (the
   // address the handshake came from when no route is known).
   bool routed = false;
+  // Which side sent msg1 (crossing dials keep the handshake of the lower node id).
+  bool we_initiated = false;
+  // A responder's session is unconfirmed until an authenticated packet arrives on it: a
+  // replayed msg1 makes one that never is. Unconfirmed sessions send no heartbeats, hellos
+  // or pingwaves, are not neighbours, never replace a confirmed session, and expire.
+  bool confirmed = false;
+  int64_t established_ns() const { return established_ns_; }
+  int64_t last_heartbeat_tx_ns = 0;
+  // What this peer's packets may make us send beyond new data (see response_budget.h).
+  ResponseBudget budget;
 
   uint64_t peer_node_id() const { return peer_node_id_; }
   uint64_t session_id() const { return keys_.session_id; }
@@ -75,8 +88,16 @@ class Session {
   // counter per session keeps epochs increasing per stream id without per-id state.
   uint32_t next_epoch() { return ++epoch_counter_; }
 
+  // Streams the recovery tick visits (by id): every stream something happened on, until it
+  // has nothing left to do. An idle stream costs the tick nothing.
+  std::unordered_set<uint64_t> ticking;
+
   // Streams by id. The node owns the policy (creation, eviction); the session the storage.
   std::unordered_map<uint64_t, std::shared_ptr<stream::Stream>> streams;
+  // The same streams, least recently active first (beyond max_streams the oldest goes).
+  stream::LruList<stream::Stream> stream_lru;
+  // What the streams hold for the peer: the sum of their held_bytes().
+  RxAccount rx;
 
  private:
   uint64_t peer_node_id_;
@@ -85,6 +106,7 @@ class Session {
   uint64_t tx_counter_ = 0;  // one counter for every encrypted packet of this direction
   uint64_t control_seq_ = 0;
   crypto::ReplayWindow replay_;
+  int64_t established_ns_;
   int64_t last_rx_ns_;
   int64_t last_heartbeat_rx_ns_;
   uint32_t epoch_counter_ = 0;

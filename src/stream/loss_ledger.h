@@ -20,6 +20,9 @@ class LossLedger {
   bool on_arrival(uint64_t seq, uint64_t charged_before, uint32_t cost, int64_t now_ns);
   // Writes off the gaps reordering can no longer explain; returns the credit they carried.
   uint64_t settle(int64_t now_ns);
+  // Every seq below has arrived or was written off.
+  uint64_t next_seq() const { return next_seq_; }
+  bool pending() const { return !ahead_.empty(); }  // gaps not settled yet
 
  private:
   struct Ahead {

@@ -10,12 +10,10 @@ namespace {
 // Buffer sizes: small events, mid-sized, a full packet's payload or an 8 KiB event, a
 // large event in pieces. Each class keeps enough for the packets in flight on a busy node
 // (a few MiB in all); beyond it buffers go back to malloc.
-constexpr size_t kClasses[] = {256, 2048, 8320, 64 * 1024};
+constexpr size_t kClasses[] = {256, 2048, Payload::kPacketClass, 64 * 1024};
 static_assert(kClasses[2] >= wire::kMaxPayloadSize);
 constexpr size_t kMaxPooled[] = {512, 512, 512, 32};
 constexpr size_t kNumClasses = sizeof kClasses / sizeof kClasses[0];
-// A buffer grown past this (a reassembled large event) is not worth keeping.
-constexpr size_t kMaxPooledCapacity = 64 * 1024;
 
 FreeList<std::vector<uint8_t>>& buffers(size_t size_class) {
   static auto* lists = new FreeList<std::vector<uint8_t>>[kNumClasses]{
@@ -42,13 +40,24 @@ Payload Payload::pooled(size_t min_capacity) {
   return p;
 }
 
+Payload Payload::exact(size_t capacity) {
+  for (size_t c : kClasses)
+    if (c == capacity) return pooled(capacity);
+  Payload p;
+  p.bytes_.reserve(capacity);
+  return p;
+}
+
 Payload::~Payload() {
+  // Only buffers of exactly a class's capacity are kept: a pooled buffer never pins more
+  // than its class (a grown or exact one is freed).
   size_t cap = bytes_.capacity();
-  if (cap < kClasses[0] || cap > kMaxPooledCapacity) return;
-  size_t c = kNumClasses - 1;
-  while (kClasses[c] > cap) --c;  // the largest class it can serve
-  bytes_.clear();
-  buffers(c).give(std::move(bytes_));
+  for (size_t c = 0; c < kNumClasses; ++c) {
+    if (kClasses[c] != cap) continue;
+    bytes_.clear();
+    buffers(c).give(std::move(bytes_));
+    return;
+  }
 }
 
 Payload& Payload::operator=(Payload&& o) noexcept {
@@ -74,16 +83,7 @@ SharedPayload SharedPayload::copy_of(std::span<const uint8_t> bytes) {
   Block* b = new_block();
   if (b->payload.capacity() < bytes.size()) b->payload = Payload::pooled(bytes.size());
   b->payload.assign(bytes);
-  b->slices.clear();
   return SharedPayload(b);
-}
-
-SharedPayload SharedPayload::copy_of(std::span<const uint8_t> bytes,
-                                     std::span<const std::span<const uint8_t>> events) {
-  SharedPayload p = copy_of(bytes);
-  for (auto e : events)
-    p.slices().push_back({static_cast<uint32_t>(e.data() - bytes.data()), static_cast<uint32_t>(e.size())});
-  return p;
 }
 
 SharedPayload SharedPayload::frames_of(std::span<const std::span<const uint8_t>> events) {
@@ -99,7 +99,6 @@ SharedPayload SharedPayload::frames_of(std::span<const std::span<const uint8_t>>
 SharedPayload SharedPayload::adopt(Payload&& bytes) {
   Block* b = new_block();
   b->payload = std::move(bytes);
-  b->slices.clear();
   return SharedPayload(b);
 }
 

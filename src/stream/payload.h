@@ -1,6 +1,8 @@
 // Plaintext payloads come from a process-wide pool of buffers that keep their capacity,
 // so a packet on the hot path allocates nothing: the sender's frames (kept until
 // acknowledged) and the receiver's copy of a decrypted payload (shared by its events).
+// Pooled buffers have exactly their size class's capacity, so what a payload pins is known
+// from its size (the receive budget charges capacity, not size).
 #pragma once
 #include <atomic>
 #include <cstddef>
@@ -13,10 +15,16 @@ namespace nm::stream {
 // One packet's bytes. Move-only; its storage goes back to the pool when destroyed.
 class Payload {
  public:
+  // The size class of a full packet's payload (8108 bytes) or an 8 KiB event.
+  static constexpr size_t kPacketClass = 8320;
+
   Payload() = default;  // empty, no buffer yet
   // Empty, with a pooled buffer of at least `min_capacity` bytes (size classes up to one
   // packet, so a small packet does not pin a packet-sized buffer).
   static Payload pooled(size_t min_capacity);
+  // Empty, with a capacity of exactly `capacity` bytes (from the pool if that is a size
+  // class): a buffer that must not pin more than it holds.
+  static Payload exact(size_t capacity);
   ~Payload();
   Payload(Payload&& o) noexcept : bytes_(std::move(o.bytes_)) {}
   Payload& operator=(Payload&& o) noexcept;
@@ -28,6 +36,7 @@ class Payload {
   size_t size() const { return bytes_.size(); }
   size_t capacity() const { return bytes_.capacity(); }
   void resize(size_t n) { bytes_.resize(n); }
+  void reserve(size_t n) { bytes_.reserve(n); }  // exactly n (libstdc++), if above capacity()
   void assign(std::span<const uint8_t> b) { bytes_.assign(b.begin(), b.end()); }
   void append(std::span<const uint8_t> b) { bytes_.insert(bytes_.end(), b.begin(), b.end()); }
   operator std::span<const uint8_t>() const { return {bytes_.data(), bytes_.size()}; }
@@ -36,21 +45,13 @@ class Payload {
   std::vector<uint8_t> bytes_;
 };
 
-// Where one event lies in a received payload.
-struct EventSlice {
-  uint32_t offset;
-  uint32_t len;
-};
-
-// A received payload shared by the events sliced from it: a reference-counted Payload
-// with its event slices, in a pooled block (both keep their capacity between uses).
+// A payload shared by whoever reads it (the packet queued for the application, the packet
+// kept for retransmission and the datagram being sealed from it): a reference-counted
+// Payload in a pooled block.
 class SharedPayload {
  public:
   SharedPayload() = default;
-  static SharedPayload copy_of(std::span<const uint8_t> bytes);
-  // A received packet: its payload, sliced into `events` (views into `bytes`).
-  static SharedPayload copy_of(std::span<const uint8_t> bytes,
-                               std::span<const std::span<const uint8_t>> events);
+  static SharedPayload copy_of(std::span<const uint8_t> bytes);  // a received packet
   static SharedPayload adopt(Payload&& bytes);  // a reassembled large event
   // A packet to send: the frames (u32le length + bytes) of `events`, in a pooled buffer.
   static SharedPayload frames_of(std::span<const std::span<const uint8_t>> events);
@@ -64,17 +65,11 @@ class SharedPayload {
 
   const uint8_t* data() const { return block_->payload.data(); }
   size_t size() const { return block_ ? block_->payload.size() : 0; }
-  // The events of a packet (empty for a reassembled event); filled right after copy_of.
-  std::vector<EventSlice>& slices() { return block_->slices; }
-  const std::vector<EventSlice>& slices() const {
-    static const std::vector<EventSlice> kNone;
-    return block_ ? block_->slices : kNone;
-  }
+  size_t capacity() const { return block_ ? block_->payload.capacity() : 0; }
 
   struct Block {
     std::atomic<uint32_t> refs{1};
     Payload payload;
-    std::vector<EventSlice> slices;
   };
 
  private:

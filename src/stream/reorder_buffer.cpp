@@ -2,17 +2,23 @@
 
 namespace nm::stream {
 
-ReorderBuffer::Offer ReorderBuffer::offer(RxPacket& p) {
-  if (p.seq == next_ && ahead_.empty()) {  // the common case: no map node
-    ++next_;
-    return Offer::kInOrder;
-  }
-  if (p.seq < next_ || ahead_.count(p.seq)) return Offer::kDuplicate;
-  if (p.seq - next_ > kMaxAhead) return Offer::kTooFar;
-  uint64_t seq = p.seq;
+ReorderBuffer::Place ReorderBuffer::place(uint64_t seq) const {
+  if (seq < next_ || ahead_.count(seq)) return Place::kDuplicate;
+  if (seq == next_) return Place::kNext;
+  if (seq - next_ > kMaxAhead) return Place::kTooFar;
+  return Place::kAhead;
+}
+
+void ReorderBuffer::hold(RxPacket&& p) {
   bytes_ += p.cost;
+  held_ += p.held();
+  uint64_t seq = p.seq;
   ahead_.emplace(seq, std::move(p));
-  return Offer::kAccepted;
+}
+
+const RxPacket* ReorderBuffer::ready() const {
+  auto it = ahead_.begin();
+  return it != ahead_.end() && it->first == next_ ? &it->second : nullptr;
 }
 
 bool ReorderBuffer::pop_ready(RxPacket& out) {
@@ -20,9 +26,15 @@ bool ReorderBuffer::pop_ready(RxPacket& out) {
   if (it == ahead_.end() || it->first != next_) return false;
   out = std::move(it->second);
   bytes_ -= out.cost;
+  held_ -= out.held();
   ahead_.erase(it);
   ++next_;
   return true;
+}
+
+void ReorderBuffer::clear() {
+  ahead_.clear();
+  bytes_ = held_ = 0;
 }
 
 uint64_t ReorderBuffer::missing_bitmap(uint64_t base) const {

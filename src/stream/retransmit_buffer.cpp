@@ -2,21 +2,25 @@
 
 #include <algorithm>
 
+#include "wire/header.h"
+
 namespace nm::stream {
 
-size_t RetransmitBuffer::on_ack(uint64_t next_expected, uint64_t highest, int64_t now,
-                                RttEstimator& rtt) {
+namespace {
+uint64_t wire_bytes(const SentPacket& p) { return p.payload.size() + wire::kPacketOverhead; }
+}  // namespace
+
+void RetransmitBuffer::on_ack(uint64_t next_expected, uint64_t highest, int64_t now,
+                              RttEstimator& rtt) {
   // Karn: a packet sent more than once gives no sample (which copy arrived is unknown).
   if (SentPacket* p = find(highest); p && p->transmissions == 1 && !p->sampled) {
     p->sampled = true;
     rtt.sample(now - p->last_sent_ns);
   }
-  size_t released = 0;
   while (!unacked_.empty() && unacked_.front().seq < next_expected) {
+    if (!unacked_.front().sacked) acknowledged_bytes_ += wire_bytes(unacked_.front());
     unacked_.pop_front();
-    ++released;
   }
-  return released;
 }
 
 void RetransmitBuffer::on_nack_block(uint64_t base, uint64_t missing, uint64_t highest, int64_t now,
@@ -26,6 +30,7 @@ void RetransmitBuffer::on_nack_block(uint64_t base, uint64_t missing, uint64_t h
     SentPacket* p = find(base + i);
     if (!p) continue;
     if (!(missing & (uint64_t{1} << i))) {
+      if (!p->sacked) acknowledged_bytes_ += wire_bytes(*p);
       p->sacked = true;
     } else if (now - p->last_sent_ns >= guard &&
                std::find(resend.begin(), resend.end(), p) == resend.end()) {

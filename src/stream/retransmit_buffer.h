@@ -2,6 +2,7 @@
 // passes them, re-sent on a NACK or when their retransmission timer fires.
 #pragma once
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "stream/payload.h"
@@ -31,16 +32,20 @@ class RetransmitBuffer {
   void add(SentPacket&& p) { unacked_.push_back(std::move(p)); }
 
   // Receiver report: every seq < next_expected arrived, `highest` is the newest arrival.
-  // Releases the acknowledged packets (returns how many) and takes an RTT sample from
+  // Releases the acknowledged packets and takes an RTT sample from
   // `highest` only: packets released behind a filled gap were received long before this
   // report, and timing them would inflate the RTT (and the RTO) with every loss.
-  size_t on_ack(uint64_t next_expected, uint64_t highest, int64_t now, RttEstimator& rtt);
+  void on_ack(uint64_t next_expected, uint64_t highest, int64_t now, RttEstimator& rtt);
   // One NACK block: seqs base+i with bit i set are missing and are queued for resend
   // unless re-sent within the last smoothed RTT; clear bits up to `highest` arrived.
   void on_nack_block(uint64_t base, uint64_t missing, uint64_t highest, int64_t now,
                      const RttEstimator& rtt, std::vector<SentPacket*>& resend);
   // Packets whose timer expired (oldest first, at most `max`), with exponential backoff.
   void timed_out(int64_t now, const RttEstimator& rtt, size_t max, std::vector<SentPacket*>& resend);
+
+  // Wire bytes of packets acknowledged (cumulatively or selectively) for the first time
+  // since the last call: what a peer proved it received.
+  uint64_t take_acknowledged_bytes() { return std::exchange(acknowledged_bytes_, 0); }
 
   bool empty() const { return unacked_.empty(); }
   size_t size() const { return unacked_.size(); }
@@ -49,6 +54,7 @@ class RetransmitBuffer {
  private:
   SentPacket* find(uint64_t seq);
   RingQueue<SentPacket> unacked_;  // ascending, contiguous seqs
+  uint64_t acknowledged_bytes_ = 0;
 };
 
 }  // namespace nm::stream

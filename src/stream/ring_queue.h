@@ -26,7 +26,11 @@ class RingQueue {
   void pop_front() {
     slots_[head_] = T();  // release what the element owns now, not when overwritten
     head_ = (head_ + 1) & (capacity_ - 1);
-    if (--size_ == 0) head_ = 0;
+    if (--size_ > 0) return;
+    head_ = 0;
+    // Emptied after a burst: the slots go too, so a queue that once held thousands of
+    // entries does not keep their room for good.
+    if (capacity_ > kKeptWhenEmpty) clear();
   }
   void clear() {
     slots_.reset();
@@ -38,6 +42,7 @@ class RingQueue {
   }
 
  private:
+  static constexpr size_t kKeptWhenEmpty = 16;
   void grow() {
     size_t capacity = capacity_ ? capacity_ * 2 : 4;  // powers of two: index by mask
     auto slots = std::make_unique<T[]>(capacity);

@@ -1,18 +1,28 @@
 #pragma once
+#include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
-#include <vector>
 
 #include "stream/payload.h"
+#include "wire/frames.h"
+#include "wire/little_endian.h"
 
 namespace nm::stream {
 
-// A decrypted data packet on its way to the application. Its events are views into one
-// shared (pooled) copy of the payload.
+// What the receiver keeps per packet besides its payload buffer, as charged to the
+// receive budget: the shared block, the packet's slot in the inbound queue or its node in
+// the reorder map, and the allocator's headers (rx_packet_test checks it covers them).
+inline constexpr size_t kPacketBookkeeping = 192;
+// What a full packet pins while it is kept.
+inline constexpr size_t kFullPacketHeld = Payload::kPacketClass + kPacketBookkeeping;
+
+// A decrypted data packet on its way to the application: one shared (pooled) copy of its
+// payload, `events` frames that wire::frames_exact checked on receipt, so walking them
+// needs no further checks.
 struct RxPacket {
   uint64_t seq = 0;
-  SharedPayload data;       // the payload and its event slices
+  SharedPayload data;       // the payload: `events` frames
+  uint16_t events = 0;
   uint32_t cost = 0;        // plaintext + 84: the credit the sender was charged
   uint8_t frag_flags = 0;   // see wire::frag
   uint16_t frag_index = 0;
@@ -20,10 +30,12 @@ struct RxPacket {
   uint64_t charged_before = 0;   // the sender's cumulative charge before this packet
   bool accounted = false;        // charged_before is meaningful (netmesh peer)
 
-  const std::vector<EventSlice>& events() const { return data.slices(); }
-  std::span<const uint8_t> event(size_t i) const {
-    return {data.data() + events()[i].offset, events()[i].len};
+  // The first event (a fragment's only one); needs events > 0.
+  std::span<const uint8_t> first_event() const {
+    return {data.data() + wire::kFrameOverhead, wire::get_le<uint32_t>(data.data())};
   }
+  // The memory the packet pins while it is kept.
+  size_t held() const { return data.capacity() + kPacketBookkeeping; }
 };
 
 }  // namespace nm::stream

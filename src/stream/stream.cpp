@@ -1,6 +1,5 @@
 #include "stream/stream.h"
 
-#include <cstring>
 #include <utility>
 
 #include "wire/extension.h"
@@ -32,7 +31,7 @@ bool Stream::charge(uint64_t cost, size_t events, int64_t now_ns) {
   }
   tx_charged_ += cost;
   counters().tx_events += events;
-  last_activity_ns_ = now_ns;
+  set_active(now_ns);
   return true;
 }
 
@@ -80,175 +79,6 @@ bool Stream::close_open_packet(SentPacket& out, int64_t now_ns) {
 TxCredit::Grant Stream::apply_grant(uint64_t total_consumed) {
   ++counters().credit_grants_received;
   return tx_credit_.apply_grant(total_consumed);
-}
-
-size_t Stream::on_packet(RxPacket&& p, bool ordered, bool dedup, size_t max_event_bytes,
-                         int64_t now_ns) {
-  last_activity_ns_ = now_ns;
-  if (p.epoch < rx_epoch_) {
-    ++counters().rx_stale_dropped;  // a late packet from before the peer reopened the stream
-    return 0;
-  }
-  if (p.epoch > rx_epoch_) {
-    reset_receive();
-    rx_epoch_ = p.epoch;
-  }
-  if (!ordered) {
-    if (rx().seq.record(p.seq, dedup) == RxSequence::Verdict::kDuplicate) {
-      ++counters().rx_duplicates_dropped;
-      return 0;
-    }
-    // A packet already written off as lost had its credit returned then.
-    if (p.accounted && !rx().ledger.on_arrival(p.seq, p.charged_before, p.cost, now_ns)) p.cost = 0;
-    return deliver(std::move(p), max_event_bytes);
-  }
-  ++packets_unacked_;  // also for duplicates: the sender may have missed our last ACK
-  uint64_t seq = p.seq;
-  size_t added = 0;
-  switch (rx().reorder.offer(p)) {
-    case ReorderBuffer::Offer::kDuplicate: ++counters().rx_duplicates_dropped; return 0;
-    case ReorderBuffer::Offer::kTooFar: return 0;  // the sender retransmits it later
-    case ReorderBuffer::Offer::kInOrder:
-      rx().seq.record(seq, false);
-      added = deliver(std::move(p), max_event_bytes);
-      break;
-    case ReorderBuffer::Offer::kAccepted: rx().seq.record(seq, false); break;
-  }
-  RxPacket ready;
-  while (rx().reorder.pop_ready(ready)) added += deliver(std::move(ready), max_event_bytes);
-  return added;
-}
-
-size_t Stream::deliver(RxPacket&& p, size_t max_event_bytes) {
-  if (p.frag_flags & wire::frag::kFragment) return deliver_fragment(std::move(p), max_event_bytes);
-  // The packet's wire cost (what the sender was charged) is spread over its events and
-  // released as the application reads them: credit follows consumption, not arrival.
-  bool credited = p.cost != 0;  // 0: written off as lost earlier, credited back then
-  uint32_t overhead = p.cost;
-  if (credited)
-    for (const auto& e : p.events()) overhead -= e.len;
-  if (p.events().empty()) {
-    consume(overhead);
-    return 0;
-  }
-  for (size_t i = 0; i < p.events().size(); ++i) {
-    const auto& e = p.events()[i];
-    uint32_t credit = credited ? e.len + (i == 0 ? overhead : 0) : 0;
-    inbound_bytes_ += e.len;
-    uncredited_ += credit;
-    inbound_.push_back(Inbound{p.data, e.offset, e.len, credit});
-  }
-  counters().rx_events += p.events().size();
-  return p.events().size();
-}
-
-// Fragment credit is released as fragments arrive (an event larger than the window could
-// never complete otherwise), but only while the application keeps up: with events
-// waiting unread it is held back until the queue drains, so memory stays bounded by the
-// window plus one event in reassembly.
-void Stream::consume_or_defer(uint64_t credit) {
-  if (inbound_.empty()) {
-    consume(credit);
-  } else {
-    deferred_credit_ += credit;
-  }
-}
-
-void Stream::abandon_reassembly() {
-  if (!rx_) return;
-  RxState& r = *rx_;
-  if (r.reassembling) ++counters().rx_incomplete_dropped;
-  r.reassembling = false;
-  r.reassembly_oversize = false;
-  r.reassembly = Payload();
-}
-
-size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
-  consume_or_defer(p.cost);
-  RxState& r = rx();
-  bool continues = r.reassembling && p.frag_index == r.reassembly_next_index &&
-                   p.seq == r.reassembly_next_seq;
-  if (p.frag_index == 0) {
-    abandon_reassembly();  // a new event starts: whatever was pending is incomplete
-    r.reassembling = true;
-  } else if (!continues) {
-    if (!r.reassembling) ++stray_fragments_;  // no event in progress: nothing it can belong to
-    abandon_reassembly();  // a fragment went missing (fire-and-forget): drop the event whole
-    return 0;
-  }
-  r.reassembly_next_index = static_cast<uint16_t>(p.frag_index + 1);
-  r.reassembly_next_seq = p.seq + 1;
-  if (!p.events().empty() && !r.reassembly_oversize) {
-    auto chunk = p.event(0);
-    if (r.reassembly.size() + chunk.size() > max_event_bytes) {
-      r.reassembly_oversize = true;  // keep consuming fragments, keep none of them
-      r.reassembly = Payload();
-    } else {
-      if (r.reassembly.capacity() == 0) r.reassembly = Payload::pooled(64 * 1024);  // grows if larger
-      r.reassembly.append(chunk);
-    }
-  }
-  if (!(p.frag_flags & wire::frag::kLast)) return 0;
-  r.reassembling = false;
-  if (r.reassembly_oversize) {
-    r.reassembly_oversize = false;
-    ++counters().rx_oversize_dropped;
-    return 0;
-  }
-  uint32_t size = static_cast<uint32_t>(r.reassembly.size());
-  inbound_bytes_ += size;
-  // A right-sized copy waits for the reader, so an unread event pins no more than it needs;
-  // the reassembly buffer goes back to the pool.
-  Payload event = Payload::pooled(size);
-  event.assign(r.reassembly);
-  r.reassembly = Payload();
-  inbound_.push_back(Inbound{SharedPayload::adopt(std::move(event)), 0, size, 0});
-  ++counters().rx_events;
-  return 1;
-}
-
-void Stream::pop_into(uint8_t* out) {
-  const Inbound& e = inbound_.front();
-  if (e.len > 0) std::memcpy(out, e.data.data() + e.offset, e.len);
-  consume(e.credit);
-  uncredited_ -= e.credit;
-  inbound_bytes_ -= e.len;
-  inbound_.pop_front();
-  if (inbound_.empty()) consume(std::exchange(deferred_credit_, 0));
-}
-
-void Stream::discard_inbound() {
-  inbound_.for_each([&](const Inbound& e) { consume(e.credit); });
-  inbound_.clear();
-  uncredited_ = 0;
-  inbound_bytes_ = 0;
-  consume(std::exchange(deferred_credit_, 0));
-}
-
-void Stream::reset_receive() {
-  abandon_reassembly();  // counts an event cut short
-  rx_.reset();
-}
-
-bool Stream::settle_losses(int64_t now_ns) {
-  if (!rx_) return false;
-  uint64_t lost = rx_->ledger.settle(now_ns);
-  if (lost == 0) return false;
-  counters().rx_lost_credit += lost;
-  consume(lost);
-  return true;
-}
-
-bool Stream::grant_due(uint64_t* total_consumed, bool eager) {
-  // A receiver with window 0 never grants (0.23 rule). Otherwise grant once a quarter of
-  // the window was drained (or, eagerly, whenever the queue runs empty).
-  if (config_.window_bytes == 0 || consumed_total_ == granted_total_) return false;
-  bool quarter = consumed_total_ - granted_total_ >= config_.window_bytes / 4;
-  if (!quarter && !(eager && inbound_.empty())) return false;
-  granted_total_ = consumed_total_;
-  ++counters().credit_grants_sent;
-  *total_consumed = consumed_total_;
-  return true;
 }
 
 }  // namespace nm::stream

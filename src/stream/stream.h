@@ -10,15 +10,17 @@
 #include <utility>
 #include <vector>
 
+#include "stream/inbound_queue.h"
 #include "stream/loss_ledger.h"
+#include "stream/lru_list.h"
 #include "stream/reorder_buffer.h"
 #include "stream/retransmit_buffer.h"
-#include "stream/ring_queue.h"
 #include "stream/rtt_estimator.h"
 #include "stream/rx_packet.h"
 #include "stream/rx_sequence.h"
 #include "stream/stream_config.h"
 #include "stream/tx_credit.h"
+#include "wire/frames.h"
 
 namespace nm::stream {
 
@@ -58,6 +60,19 @@ struct OpenPacket {
   uint64_t charged_before = 0;   // cumulative charge before this packet
 };
 
+// What the node lets one receive operation add: the largest event, and the room its
+// session's and the node's receive budgets have left (bytes the stream may come to hold
+// beyond what it holds now).
+struct RxLimits {
+  size_t max_event_bytes = 16 << 20;
+  uint64_t room = UINT64_MAX;
+};
+
+struct RxResult {
+  size_t events = 0;         // queued for the application
+  bool over_budget = false;  // the packet was dropped: it did not fit the room
+};
+
 // A large event still being cut into fragments as credit allows.
 struct TxFragmenting {
   Payload event;
@@ -78,6 +93,9 @@ class Stream {
   void set_state(StreamState s) { state_ = s; }
   bool opened_by_app() const { return opened_by_app_; }
   int64_t last_activity_ns() const { return last_activity_ns_; }
+  // The stream's place in its session's least-recently-used order: every activity moves it
+  // to the back, so the session finds the stream to evict without a scan.
+  LruHook<Stream>& lru() { return lru_; }
   // Allocated on the first count: an idle stream carries none.
   const StreamCounters& counters() const {
     static const StreamCounters kZero;
@@ -93,8 +111,8 @@ class Stream {
   uint64_t tx_charged() const { return tx_charged_; }
   uint64_t rx_seq() const { return rx_ && rx_->seq.next_seq() > 0 ? rx_->seq.next_seq() - 1 : 0; }
   uint64_t rx_gaps() const { return rx_ ? rx_->seq.gaps() : 0; }
-  size_t inbound_pending() const { return inbound_.size(); }
-  size_t inbound_bytes() const { return inbound_bytes_; }
+  size_t inbound_pending() const { return inbound_.events(); }
+  size_t inbound_bytes() const { return inbound_.bytes(); }
 
   // The application opened a stream the peer had already started: its config now applies.
   void adopt(const StreamConfig& config);
@@ -135,16 +153,32 @@ class Stream {
     tx_.reset();
   }
 
-  // --- receiving ---
+  // --- receiving (stream_receive.cpp) ---
   // Takes one decrypted data packet. `ordered`: reliable recovery with a netmesh peer —
   // release strictly in sequence, gaps are NACKed. Otherwise arrival order, duplicates
-  // suppressed when `dedup`. Returns the number of events queued for the app.
-  size_t on_packet(RxPacket&& p, bool ordered, bool dedup, size_t max_event_bytes, int64_t now_ns);
+  // suppressed when `dedup`. A packet that would make the stream hold more than
+  // limits.room allows is dropped (over_budget).
+  RxResult on_packet(RxPacket&& p, bool ordered, bool dedup, const RxLimits& limits, int64_t now_ns);
+  // Delivery stopped at an event start whose reservation did not fit the room: it waits
+  // in the reorder buffer (acknowledged) until resume() finds room.
+  bool stalled() const { return rx_ && rx_->stalled; }
+  RxResult resume(const RxLimits& limits);
+  // The memory the stream holds for its peer, as charged to the receive budget: its queued
+  // packets, its early packets, and the reservation of an event in reassembly (which
+  // covers the reassembly buffer). Maintained, O(1).
+  uint64_t held_bytes() const {
+    return inbound_.held() + (rx_ ? rx_->reorder.held() + rx_->reserved : 0);
+  }
+  // What a large event reserves when it starts: its largest frame and the bookkeeping of
+  // the packet it becomes, so it can always complete within it.
+  static uint64_t event_reservation(size_t max_event_bytes) {
+    return max_event_bytes + wire::kFrameOverhead + kPacketBookkeeping;
+  }
   // Received but not yet credited back: what a sender honouring our window can have
   // outstanding. More than the window plus a packet means the peer ignores credit.
   bool over_window(uint32_t cost) const {
     return config_.window_bytes != 0 &&
-           uncredited_ + reorder().bytes() + deferred_credit_ + cost > config_.window_bytes + kWindowSlack;
+           inbound_.credit() + reorder().bytes() + deferred_credit_ + cost > config_.window_bytes + kWindowSlack;
   }
   static constexpr uint64_t kWindowSlack = 8192 + 84;
   // Fragments that matched no event in progress (counted per node as hostile or lost).
@@ -162,13 +196,16 @@ class Stream {
   void request_ack() { packets_unacked_ = std::max<uint32_t>(packets_unacked_, 1); }
   int64_t last_nack_ns = 0;
 
-  size_t front_size() const { return inbound_.front().len; }
+  size_t front_size() const { return inbound_.front_size(); }
   // pop() straight into the caller's buffer (front_size() bytes).
   void pop_into(uint8_t* out);
   // Drops the inbound queue, releasing its credit so the peer is not stalled by it.
   void discard_inbound();
   // The peer restarted the stream (reset frame): receive state starts over.
   void reset_receive();
+  // Nothing more will arrive (the stream was closed): early packets and a partial event go;
+  // what was queued stays readable.
+  void abandon_receive();
   // If a grant should be sent now, returns true and its cumulative total.
   // `eager`: also grant whenever the queue runs empty (for peers that cannot probe).
   bool grant_due(uint64_t* total_consumed, bool eager);
@@ -178,6 +215,22 @@ class Stream {
     granted_total_ = consumed_total_;
     *total_consumed = consumed_total_;
     return config_.window_bytes != 0;
+  }
+  // A stalled sender's probe is answered at most once per probe interval (a sender probes
+  // no faster; more would only amplify a flood of probes).
+  bool probe_answer_due(int64_t now_ns) {
+    if (now_ns - last_probe_answer_ns_ < kProbeIntervalNs) return false;
+    last_probe_answer_ns_ = now_ns;
+    return true;
+  }
+  // Whether the recovery tick has anything to do here: retransmission timers, fragments to
+  // pump, gaps to NACK again, losses to settle, drained credit to grant, delivery stalled
+  // for want of room.
+  bool needs_tick() const {
+    // (Credit drained but not granted with events still queued waits for the next read.)
+    return has_unacked() || fragmenting() || reorder().has_gaps() || stalled() ||
+           (rx_ && rx_->ledger.pending()) ||
+           (config_.window_bytes != 0 && consumed_total_ != granted_total_ && inbound_.empty());
   }
   // Rate limit for our own credit probes while stalled.
   bool probe_due(int64_t now_ns) {
@@ -189,12 +242,18 @@ class Stream {
   std::condition_variable changed;  // signalled on new events, credit, close
 
  private:
-  struct Inbound {
-    SharedPayload data;  // the packet (or reassembled event)
-    uint32_t offset;
-    uint32_t len;
-    uint32_t credit;  // this event's share of its packet's wire cost
+  // The most one receive operation may bring held_bytes() to.
+  struct Allowance {
+    uint64_t limit;
+    size_t max_event_bytes;
   };
+  Allowance allowance(const RxLimits& limits) const;
+  bool fits(uint64_t more, const Allowance& a) const { return held_bytes() + more <= a.limit; }
+  // What delivering `p` adds to held_bytes() (not counting its leaving the reorder buffer).
+  uint64_t delivery_cost(const RxPacket& p, size_t max_event_bytes) const;
+  // Delivers the packets now in sequence from the reorder buffer, up to a start that does
+  // not fit (stalled).
+  size_t deliver_ready(const Allowance& a);
   size_t deliver(RxPacket&& p, size_t max_event_bytes);
   size_t deliver_fragment(RxPacket&& p, size_t max_event_bytes);
   void abandon_reassembly();
@@ -203,6 +262,10 @@ class Stream {
   // (counted).
   bool charge(uint64_t cost, size_t events, int64_t now_ns);
   void consume_or_defer(uint64_t credit);
+  void set_active(int64_t now_ns) {
+    last_activity_ns_ = now_ns;
+    lru_.touch();
+  }
 
   // Small fields first, packed: thousands of idle streams are mostly this object.
   uint64_t peer_node_id_;
@@ -214,11 +277,13 @@ class Stream {
   bool opened_by_app_;
   uint32_t packets_unacked_ = 0;
   int64_t last_activity_ns_;
+  LruHook<Stream> lru_{this};
 
   TxCredit tx_credit_;
   uint64_t tx_seq_ = 0;
   uint64_t tx_charged_ = 0;  // cumulative credit charged, never refunded (wire accounting)
   static constexpr int64_t kProbeIntervalNs = 10'000'000;
+  int64_t last_probe_answer_ns_ = INT64_MIN / 2;
 
   // Recovery state exists from the first packet sent / received on: an idle stream (a node
   // may hold thousands) carries none of it.
@@ -242,7 +307,9 @@ class Stream {
     bool reassembly_oversize = false;
     uint64_t reassembly_next_seq = 0;
     uint16_t reassembly_next_index = 0;
-    Payload reassembly;
+    Payload reassembly;  // the event's frame: u32le length (written last), then its bytes
+    uint64_t reserved = 0;  // event_reservation() while an event is being reassembled
+    bool stalled = false;   // see stalled()
   };
   TxState& tx() {
     if (!tx_) tx_ = std::make_unique<TxState>();
@@ -255,12 +322,10 @@ class Stream {
   std::unique_ptr<TxState> tx_;
   std::unique_ptr<RxState> rx_;
 
-  RingQueue<Inbound> inbound_;
-  size_t inbound_bytes_ = 0;
+  InboundQueue inbound_;
   uint64_t consumed_total_ = 0;  // wire bytes of packets the application has drained
   uint64_t granted_total_ = 0;   // the last total sent in a grant
   uint64_t deferred_credit_ = 0; // fragment credit held back while the app lags behind
-  uint64_t uncredited_ = 0;      // credit of events in the queue
   uint64_t stray_fragments_ = 0;
   std::unique_ptr<StreamCounters> counters_;
 };

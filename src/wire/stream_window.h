@@ -7,6 +7,9 @@
 namespace nm::wire {
 
 inline constexpr size_t kGrantSize = 16;
+// Grants one StreamWindow packet can carry (each in a u32-length frame). netmesh batches
+// answers to credit probes; to a 0.23 peer it sends one grant per packet, as 0.23 does.
+inline constexpr size_t kMaxGrantsPerPacket = 8108 / (4 + kGrantSize);
 
 struct Grant {
   uint64_t stream_id = 0;

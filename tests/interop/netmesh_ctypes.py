@@ -56,6 +56,10 @@ class NodeConfig(ctypes.Structure):  # nm_node_config_t
         ("fail_after_ms", ctypes.c_uint32),
         ("pingwave_ttl", ctypes.c_uint8),
         ("session_rate_bytes_per_sec", ctypes.c_uint64),
+        ("max_sessions", ctypes.c_uint32),
+        ("handshake_rate_per_sec", ctypes.c_uint32),
+        ("max_session_buffer_bytes", ctypes.c_uint64),
+        ("max_buffer_bytes", ctypes.c_uint64),
     ]
 
 
@@ -117,7 +121,8 @@ class NodeStats(ctypes.Structure):  # nm_node_stats_t
         "impair_dropped_oversize", "impair_duplicated", "impair_reordered", "impair_delayed",
         "impair_corrupted",
         "bytes_received", "bytes_sent", "forward_refused", "pingwave_origins_refused",
-        "pingwave_relays_suppressed")]
+        "pingwave_relays_suppressed", "drop_handshake_rate_limited", "drop_session_limit",
+        "sessions_pruned", "sessions_unconfirmed", "responses_deferred", "drop_over_budget")]
 
 
 class Impairment(ctypes.Structure):  # nm_impairment_t

@@ -8,6 +8,7 @@ payloads here are ASCII.
 import ctypes
 import os
 import shutil
+import socket
 import struct
 import subprocess
 import threading
@@ -379,6 +380,110 @@ def test_10k_events_rust_to_netmesh(mode, make_rust, make_netmesh):
 
 # --------------------------------------------------------------------------------------
 # The netmesh capability hello (a StreamWindow grant for stream 0x014853454D54454E)
+
+
+# --------------------------------------------------------------------------------------
+# Hostile handshakes (SECURITY.md): a msg1 the Rust node sent, replayed by anyone, never
+# disturbs the live session; the Rust node's own re-dial replaces it, once the first
+# authenticated packet of the new session arrives.
+
+
+def rust_dials_through_tap(node, rust, cleanup):
+    """The Rust node dials netmesh through a recording relay (to capture its msg1)."""
+    tap = UdpTap(node.local_addr)
+    cleanup.append(tap)
+    node.allow_peer(rust.node_id)
+    rust.mesh.connect(tap.addr, node.public_key.hex(), node.node_id)
+    if not rust.started:
+        rust.start()
+    assert node.accept(rust.node_id, 2000) == nm.NM_OK
+    return tap
+
+
+def msg1s(tap):
+    return [d for d in tap.datagrams("to_rust")
+            if is_net_packet(d) and parse_header(d)["flags"] == 0x10 and len(d) == 116]
+
+
+def send_from_stranger(node, datagram):
+    """Sends from a fresh port; returns the socket, to check what comes back."""
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    host, port = node.local_addr.rsplit(":", 1)
+    u.sendto(datagram, (host, int(port)))
+    return u
+
+
+def nothing_comes_back(sock, wait_s=0.3):
+    sock.settimeout(wait_s)
+    try:
+        sock.recvfrom(65536)
+        return False
+    except socket.timeout:
+        return True
+    finally:
+        sock.close()
+
+
+def test_replayed_rust_msg1_is_refused_and_the_session_lives_on(make_rust, make_netmesh, cleanup):
+    node, rust = make_netmesh(), make_rust()
+    tap = rust_dials_through_tap(node, rust, cleanup)
+    s = node.open_stream(rust.node_id, 4, nm.NM_RELIABLE)
+    rs = rust.mesh.open_stream(node.node_id, 4, reliability="reliable")
+    rust.mesh.send_on_stream(rs, [b"before"])
+    assert s.recv(3000) == b"before"
+    before = node.stats()
+    stranger = send_from_stranger(node, msg1s(tap)[0])
+    assert wait_for(lambda: node.stats()["drop_replay"] == before["drop_replay"] + 1)
+    assert nothing_comes_back(stranger)  # not even a msg2
+    after = node.stats()
+    assert after["handshakes_completed"] == before["handshakes_completed"]
+    assert after["sessions"] == 1 and after["sessions_unconfirmed"] == 0
+    rust.mesh.send_on_stream(rs, [b"after"])
+    assert s.recv(3000) == b"after"
+    assert s.send([b"back"]) == (nm.NM_OK, 1)
+    assert rust.poll_until(1) == ["back"]
+
+
+def test_rust_redial_replaces_the_session_once_its_first_packet_arrives(make_rust, make_netmesh, cleanup):
+    node, rust = make_netmesh(), make_rust()
+    tap = rust_dials_through_tap(node, rust, cleanup)
+    s = node.open_stream(rust.node_id, 4, nm.NM_RELIABLE)
+    rs = rust.mesh.open_stream(node.node_id, 4, reliability="reliable")
+    rust.mesh.send_on_stream(rs, [b"one"])
+    assert s.recv(3000) == b"one"
+    # 0.23 replaces its own session at once on a new connect (its streams go stale);
+    # netmesh keeps the live one until the new one is confirmed.
+    rust.mesh.connect(tap.addr, node.public_key.hex(), node.node_id)
+    st = node.stats()
+    assert st["handshakes_completed"] == 2 and st["sessions_unconfirmed"] == 1
+    assert s.stats()["active"] == 1
+    rs = rust.mesh.open_stream(node.node_id, 4, reliability="reliable")
+    rust.mesh.send_on_stream(rs, [b"two"])
+    assert wait_for(lambda: node.stats()["sessions_unconfirmed"] == 0)
+    with pytest.raises(nm.NetmeshError) as e:
+        s.recv(0)  # the old session's stream went with it
+    assert e.value.status == nm.NM_ERR_NOT_CONNECTED
+    s2 = node.open_stream(rust.node_id, 4, nm.NM_RELIABLE)
+    assert s2.recv(3000) == b"two"
+    assert s2.send([b"back"]) == (nm.NM_OK, 1)
+    assert rust.poll_until(1) == ["back"]
+    assert len(msg1s(tap)) == 2
+
+
+def test_replay_refused_after_a_restart_with_identity_file(make_rust, make_netmesh, cleanup, tmp_path):
+    ident = str(tmp_path / "identity").encode()
+    node, rust = make_netmesh(identity_file=ident), make_rust()
+    captured = msg1s(rust_dials_through_tap(node, rust, cleanup))[0]
+    node.free()
+    cleanup.remove(node)
+    restarted = make_netmesh(identity_file=ident)  # same keys, same replay cache
+    restarted.allow_peer(rust.node_id)
+    stranger = send_from_stranger(restarted, captured)
+    assert wait_for(lambda: restarted.stats()["drop_replay"] == 1)
+    assert nothing_comes_back(stranger)
+    st = restarted.stats()
+    assert st["handshakes_completed"] == 0 and st["sessions"] == 0 and st["bytes_sent"] == 0
 
 
 @pytest.mark.parametrize("dial", DIALS)

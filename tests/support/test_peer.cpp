@@ -2,11 +2,14 @@
 #include "test_peer.h"
 
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sodium.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -22,6 +25,8 @@
 #include "wire/extension.h"
 #include "wire/frames.h"
 #include "wire/header.h"
+#include "wire/pingwave.h"
+#include "wire/routing_header.h"
 #include "wire/stream_window.h"
 
 struct nmt_peer {
@@ -230,6 +235,30 @@ size_t nmt_ext_frame(uint8_t* out, uint8_t type, uint64_t stream_id, uint64_t ne
   return nmt_frame(out, body, static_cast<uint32_t>(n));
 }
 
+int nmt_peer_open(nmt_peer* p, const void* datagram, size_t len, nmt_received* out) {
+  std::vector<uint8_t> buf(static_cast<const uint8_t*>(datagram), static_cast<const uint8_t*>(datagram) + len);
+  nm::wire::Header h;
+  if (nm::wire::decode_header(buf, h) != nm::wire::HeaderError::kOk) return -2;
+  if (h.flags & nm::wire::flags::kHandshake) return -2;
+  if (!p->have_keys || h.session_id != p->keys.session_id) return -2;
+  if (buf.size() != nm::wire::kHeaderSize + h.payload_len + nm::wire::kTagSize) return -2;
+  uint8_t nonce[12];
+  nm::crypto::make_nonce(p->keys.nonce_prefix, nm::wire::nonce_counter(h), nonce);
+  uint8_t aad[nm::wire::kAadSize];
+  nm::wire::header_aad(buf.data(), aad);
+  uint8_t* data = buf.data() + nm::wire::kHeaderSize;
+  if (!nm::crypto::aead_open(p->keys.rx, nonce, aad, sizeof aad, data, h.payload_len, data + h.payload_len))
+    return -2;
+  out->flags = h.flags;
+  out->subprotocol_id = h.subprotocol_id;
+  out->stream_id = h.stream_id;
+  out->sequence = h.sequence;
+  out->event_count = h.event_count;
+  out->plaintext_len = h.payload_len;
+  std::memcpy(out->plaintext, data, h.payload_len);
+  return 0;
+}
+
 int nmt_peer_recv(nmt_peer* p, nmt_received* out, int timeout_ms, int skip_control) {
   std::vector<uint8_t> buf;
   for (;;) {
@@ -240,26 +269,72 @@ int nmt_peer_recv(nmt_peer* p, nmt_received* out, int timeout_ms, int skip_contr
       if (skip_control) continue;
       return -2;
     }
-    if (!p->have_keys || h.session_id != p->keys.session_id) return -2;
-    if (buf.size() != nm::wire::kHeaderSize + h.payload_len + nm::wire::kTagSize) return -2;
-    uint8_t nonce[12];
-    nm::crypto::make_nonce(p->keys.nonce_prefix, nm::wire::nonce_counter(h), nonce);
-    uint8_t aad[nm::wire::kAadSize];
-    nm::wire::header_aad(buf.data(), aad);
-    uint8_t* data = buf.data() + nm::wire::kHeaderSize;
-    if (!nm::crypto::aead_open(p->keys.rx, nonce, aad, sizeof aad, data, h.payload_len, data + h.payload_len))
-      return -2;
-    if (skip_control && ((h.flags & nm::wire::flags::kHeartbeat) || h.stream_id == nm::wire::kControlStreamId))
+    if (nmt_peer_open(p, buf.data(), buf.size(), out) != 0) return -2;
+    if (skip_control && ((out->flags & nm::wire::flags::kHeartbeat) || out->stream_id == nm::wire::kControlStreamId))
       continue;
-    out->flags = h.flags;
-    out->subprotocol_id = h.subprotocol_id;
-    out->stream_id = h.stream_id;
-    out->sequence = h.sequence;
-    out->event_count = h.event_count;
-    out->plaintext_len = h.payload_len;
-    std::memcpy(out->plaintext, data, h.payload_len);
     return 0;
   }
+}
+
+int nmt_peer_recv_datagram(nmt_peer* p, void* buf, size_t cap, int timeout_ms) {
+  pollfd pfd{p->fd, POLLIN, 0};
+  if (::poll(&pfd, 1, timeout_ms) <= 0) return -1;
+  ssize_t n = ::recv(p->fd, buf, cap, MSG_DONTWAIT);
+  return n < 0 ? -1 : static_cast<int>(n);
+}
+
+size_t nmt_pingwave(uint8_t out[72], uint64_t origin, uint64_t seq, uint8_t ttl, uint8_t hop_count) {
+  nm::wire::Pingwave pw;
+  pw.origin_node_id = origin;
+  pw.seq = seq;
+  pw.ttl = ttl;
+  pw.hop_count = hop_count;
+  pw.encode(out);
+  return nm::wire::kPingwaveSize;
+}
+
+size_t nmt_routed(uint8_t* out, size_t cap, uint8_t ttl, uint8_t hop_count, uint32_t src_id,
+                  uint64_t dest_id, const void* inner, size_t inner_len) {
+  if (cap < nm::wire::kRoutingHeaderSize + inner_len) return 0;
+  nm::wire::RoutingHeader rh{ttl, hop_count, 0, src_id, dest_id};
+  rh.encode(out);
+  if (inner_len) std::memcpy(out + nm::wire::kRoutingHeaderSize, inner, inner_len);
+  return nm::wire::kRoutingHeaderSize + inner_len;
+}
+
+int nmt_send_spoofed(const char* from_addr, const char* to_addr, const void* data, size_t len) {
+  sockaddr_storage from{}, to{};
+  if (!nm::node::parse_address(from_addr, from) || !nm::node::parse_address(to_addr, to) ||
+      from.ss_family != AF_INET || to.ss_family != AF_INET || len > 65535 - 28)
+    return -1;
+  const auto& src = reinterpret_cast<const sockaddr_in&>(from);
+  const auto& dst = reinterpret_cast<const sockaddr_in&>(to);
+  int fd = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);  // IP_HDRINCL implied
+  if (fd < 0) return errno == EPERM || errno == EACCES ? -2 : -1;
+  std::vector<uint8_t> d(sizeof(iphdr) + sizeof(udphdr) + len);
+  iphdr ip{};
+  ip.version = 4;
+  ip.ihl = 5;
+  ip.ttl = 64;
+  ip.protocol = IPPROTO_UDP;
+  ip.tot_len = htons(static_cast<uint16_t>(d.size()));  // the kernel fills it (and the checksum)
+  ip.saddr = src.sin_addr.s_addr;
+  ip.daddr = dst.sin_addr.s_addr;
+  udphdr udp{};
+  udp.source = src.sin_port;
+  udp.dest = dst.sin_port;
+  udp.len = htons(static_cast<uint16_t>(sizeof(udphdr) + len));
+  udp.check = 0;  // IPv4: no checksum
+  std::memcpy(d.data(), &ip, sizeof ip);
+  std::memcpy(d.data() + sizeof ip, &udp, sizeof udp);
+  if (len) std::memcpy(d.data() + sizeof ip + sizeof udp, data, len);
+  sockaddr_in dest = dst;
+  dest.sin_port = 0;
+  ssize_t n = ::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&dest), sizeof dest);
+  int e = errno;
+  ::close(fd);
+  if (n == static_cast<ssize_t>(d.size())) return 0;
+  return e == EPERM || e == EACCES ? -2 : -1;
 }
 
 int nmt_peer_expect_event(nmt_peer* p, uint64_t stream_id, const void* data, size_t len, int timeout_ms) {

@@ -90,6 +90,26 @@ int nmt_peer_recv(nmt_peer* p, nmt_received* out, int timeout_ms, int skip_contr
 int nmt_peer_expect_event(nmt_peer* p, uint64_t stream_id, const void* data, size_t len,
                           int timeout_ms);
 
+/* Decrypts a datagram the peer received from the node (read with nmt_peer_recv_datagram).
+ * 0 ok, -2 not a packet of this peer's session or undecryptable (handshakes included). */
+int nmt_peer_open(nmt_peer* p, const void* datagram, size_t len, nmt_received* out);
+/* Next datagram the node sent to the peer's socket, raw (nothing decrypted or skipped):
+ * its length, or -1 if none arrived within timeout_ms (0 = only what is queued). */
+int nmt_peer_recv_datagram(nmt_peer* p, void* buf, size_t cap, int timeout_ms);
+
+/* ---- datagrams for mesh attacks (nothing authenticated: anyone can build these) ---- */
+
+/* The 72-byte raw pingwave of 0.23 (health Healthy, other fields 0). Returns 72. */
+size_t nmt_pingwave(uint8_t out[72], uint64_t origin, uint64_t seq, uint8_t ttl, uint8_t hop_count);
+/* An 18-byte routing header ("RT", ttl, hop_count, flags 0, src_id, dest_id) followed by
+ * `inner`; returns the datagram length (0 if cap is too small). */
+size_t nmt_routed(uint8_t* out, size_t cap, uint8_t ttl, uint8_t hop_count, uint32_t src_id,
+                  uint64_t dest_id, const void* inner, size_t inner_len);
+/* Sends `data` from a UDP source address that is not ours ("ip:port", IPv4: a raw socket
+ * writes the IP and UDP headers, so the node cannot tell it from a datagram its peer at
+ * `from_addr` sent). 0 ok, -2 not permitted (needs CAP_NET_RAW), -1 other errors. */
+int nmt_send_spoofed(const char* from_addr, const char* to_addr, const void* data, size_t len);
+
 /* Resident set size of this process in bytes (from /proc/self/statm). */
 size_t nmt_rss_bytes(void);
 

@@ -562,5 +562,63 @@ TEST_F(NetVectors, WrongNodeIdInPrologueFailsAtResponder) {
   EXPECT_EQ(crypto::handshake_prologue(kInitiatorId ^ (uint64_t{1} << 40), kResponderId), prologue_);
 }
 
+// The multi-candidate responder finds the initiator among many prologues with one X25519,
+// and the handshake it returns is the one a single-candidate responder would have made.
+TEST(NoiseResponder, FindsTheInitiatorAmongCandidatesAndMatchesTheClassicResponder) {
+  const Key32 psk = filled(0x42), resp_static = filled(0x11), resp_eph = filled(0x22);
+  const Key32 resp_pub = crypto::x25519_public(resp_static);
+  constexpr uint64_t kResponder = 0xABCDEF;
+  crypto::NoiseResponder responder(psk, resp_static);
+  std::vector<crypto::Digest> candidates;
+  for (uint64_t id = 1; id <= 64; ++id)
+    candidates.push_back(responder.candidate(crypto::handshake_prologue(id, kResponder)));
+  for (uint64_t initiator_id : {1, 17, 64}) {
+    const auto prologue = crypto::handshake_prologue(initiator_id, kResponder);
+    auto init = NoiseHandshake::initiator(prologue, psk, resp_pub);
+    std::vector<uint8_t> m1, m2, m2_classic, p;
+    ASSERT_TRUE(init.write_message(u64le(initiator_id), m1));
+
+    auto accepted = responder.read_msg1(m1, candidates, resp_eph);
+    ASSERT_TRUE(accepted);
+    EXPECT_EQ(accepted->index, initiator_id - 1);
+    EXPECT_EQ(accepted->payload, u64le(initiator_id));
+    EXPECT_TRUE(std::equal(m1.begin(), m1.begin() + 32, accepted->handshake.remote_ephemeral().begin()));
+    ASSERT_TRUE(accepted->handshake.write_message({}, m2));
+
+    auto classic = NoiseHandshake::responder(prologue, psk, resp_static, resp_eph);
+    ASSERT_TRUE(classic.read_message(m1, p));
+    ASSERT_TRUE(classic.write_message({}, m2_classic));
+    EXPECT_EQ(m2, m2_classic);
+    EXPECT_EQ(accepted->handshake.handshake_hash(), classic.handshake_hash());
+
+    ASSERT_TRUE(init.read_message(m2, p));
+    EXPECT_EQ(init.handshake_hash(), accepted->handshake.handshake_hash());
+  }
+}
+
+TEST(NoiseResponder, RejectsWrongPskUnknownInitiatorAndTampering) {
+  const Key32 psk = filled(0x42), resp_static = filled(0x11);
+  const Key32 resp_pub = crypto::x25519_public(resp_static);
+  crypto::NoiseResponder responder(psk, resp_static);
+  std::vector<crypto::Digest> candidates{responder.candidate(crypto::handshake_prologue(1, 9)),
+                                         responder.candidate(crypto::handshake_prologue(2, 9))};
+  auto msg1 = [&](uint64_t id, const Key32& k) {
+    std::vector<uint8_t> m1;
+    EXPECT_TRUE(NoiseHandshake::initiator(crypto::handshake_prologue(id, 9), k, resp_pub).write_message({}, m1));
+    return m1;
+  };
+  EXPECT_TRUE(responder.read_msg1(msg1(2, psk), candidates));
+  EXPECT_FALSE(responder.read_msg1(msg1(3, psk), candidates));          // not allowed
+  EXPECT_FALSE(responder.read_msg1(msg1(1, filled(0x43)), candidates));  // wrong psk
+  EXPECT_FALSE(responder.read_msg1(msg1(1, psk), {}));                   // nobody allowed
+  auto m1 = msg1(1, psk);
+  for (size_t i = 0; i < m1.size(); ++i) {
+    auto bad = m1;
+    bad[i] ^= 0x01;
+    EXPECT_FALSE(responder.read_msg1(bad, candidates)) << "byte " << i;
+  }
+  EXPECT_FALSE(responder.read_msg1(std::span(m1).first(47), candidates));
+}
+
 }  // namespace
 }  // namespace nm

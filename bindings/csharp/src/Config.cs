@@ -48,6 +48,14 @@ namespace Netmesh
         /// shared by its backlogged streams in proportion to their FairnessWeight; a stream queues
         /// at most 1 MiB before backpressure.</summary>
         public ulong SessionRateBytesPerSec { get; set; }
+        /// <summary>Sessions plus unconfirmed handshakes (1024); see SECURITY.md.</summary>
+        public uint MaxSessions { get; set; }
+        /// <summary>msg1s examined per second (500; 0 = unlimited); beyond, dropped unexamined.</summary>
+        public uint HandshakeRatePerSec { get; set; }
+        /// <summary>Memory held for one peer's unread, early and large events (32 MiB).</summary>
+        public ulong MaxSessionBufferBytes { get; set; }
+        /// <summary>The same for all peers together (256 MiB).</summary>
+        public ulong MaxBufferBytes { get; set; }
 
         public NodeConfig()
         {
@@ -73,6 +81,10 @@ namespace Netmesh
                 FailAfter = TimeSpan.FromMilliseconds(c.fail_after_ms);
                 PingwaveTtl = c.pingwave_ttl;
                 SessionRateBytesPerSec = c.session_rate_bytes_per_sec;
+                MaxSessions = c.max_sessions;
+                HandshakeRatePerSec = c.handshake_rate_per_sec;
+                MaxSessionBufferBytes = c.max_session_buffer_bytes;
+                MaxBufferBytes = c.max_buffer_bytes;
             }
         }
 
@@ -101,6 +113,10 @@ namespace Netmesh
                 c.fail_after_ms = Ms(FailAfter);
                 c.pingwave_ttl = PingwaveTtl;
                 c.session_rate_bytes_per_sec = SessionRateBytesPerSec;
+                c.max_sessions = MaxSessions;
+                c.handshake_rate_per_sec = HandshakeRatePerSec;
+                c.max_session_buffer_bytes = MaxSessionBufferBytes;
+                c.max_buffer_bytes = MaxBufferBytes;
                 return c;
             }
             catch

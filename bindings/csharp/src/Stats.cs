@@ -121,6 +121,29 @@ namespace Netmesh
         public ulong ImpairReordered { get; }
         public ulong ImpairDelayed { get; }
         public ulong ImpairCorrupted { get; }
+        // hostile-network defences (SECURITY.md)
+        /// <summary>UDP payload bytes taken off the socket.</summary>
+        public ulong BytesReceived { get; }
+        /// <summary>UDP payload bytes written to the socket.</summary>
+        public ulong BytesSent { get; }
+        /// <summary>Routed packets not from a neighbour, or larger than a packet.</summary>
+        public ulong ForwardRefused { get; }
+        /// <summary>New pingwave origins beyond a neighbour's allowance.</summary>
+        public ulong PingwaveOriginsRefused { get; }
+        /// <summary>Re-broadcasts of raw pingwaves over their byte budget.</summary>
+        public ulong PingwaveRelaysSuppressed { get; }
+        /// <summary>msg1s beyond HandshakeRatePerSec, unexamined.</summary>
+        public ulong DropHandshakeRateLimited { get; }
+        /// <summary>Handshakes refused at MaxSessions.</summary>
+        public ulong DropSessionLimit { get; }
+        /// <summary>Unconfirmed sessions expired or evicted, silent ones pruned.</summary>
+        public ulong SessionsPruned { get; }
+        /// <summary>Now: responder sessions the peer has not confirmed yet.</summary>
+        public ulong SessionsUnconfirmed { get; }
+        /// <summary>Retransmissions, ACKs, probe answers held back by a peer's response budget.</summary>
+        public ulong ResponsesDeferred { get; }
+        /// <summary>Data beyond MaxSessionBufferBytes / MaxBufferBytes.</summary>
+        public ulong DropOverBudget { get; }
 
         internal NodeStats(nm_node_stats_t s)
         {
@@ -157,6 +180,17 @@ namespace Netmesh
             ImpairReordered = s.impair_reordered;
             ImpairDelayed = s.impair_delayed;
             ImpairCorrupted = s.impair_corrupted;
+            BytesReceived = s.bytes_received;
+            BytesSent = s.bytes_sent;
+            ForwardRefused = s.forward_refused;
+            PingwaveOriginsRefused = s.pingwave_origins_refused;
+            PingwaveRelaysSuppressed = s.pingwave_relays_suppressed;
+            DropHandshakeRateLimited = s.drop_handshake_rate_limited;
+            DropSessionLimit = s.drop_session_limit;
+            SessionsPruned = s.sessions_pruned;
+            SessionsUnconfirmed = s.sessions_unconfirmed;
+            ResponsesDeferred = s.responses_deferred;
+            DropOverBudget = s.drop_over_budget;
         }
     }
 }

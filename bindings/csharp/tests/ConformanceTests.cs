@@ -522,6 +522,13 @@ namespace Netmesh.Tests
             Assert.AreEqual(TimeSpan.FromMilliseconds(90000), c.FailAfter);
             Assert.AreEqual(8, c.PingwaveTtl);
             Assert.AreEqual(0, c.SessionRateBytesPerSec);
+            Assert.AreEqual(1024, c.MaxSessions);
+            Assert.AreEqual(500, c.HandshakeRatePerSec);
+            Assert.AreEqual(32UL << 20, c.MaxSessionBufferBytes);
+            Assert.AreEqual(256UL << 20, c.MaxBufferBytes);
+            var tiny = TestConfig(1);
+            tiny.MaxSessionBufferBytes = 1024;  // below one max-size event: the library refuses it
+            Assert.Throws<NetmeshArgumentException>(() => new Node(tiny));
             // the new fields reach the library: it checks 0 < SuspectAfter <= FailAfter
             var swapped = TestConfig(1);
             swapped.SuspectAfter = TimeSpan.FromSeconds(2);

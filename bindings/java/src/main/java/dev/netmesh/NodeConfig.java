@@ -31,6 +31,10 @@ public final class NodeConfig {
   private Duration failAfter;
   private int pingwaveTtl;
   private long sessionRateBytesPerSec;
+  private long maxSessions;
+  private long handshakeRatePerSec;
+  private long maxSessionBufferBytes;
+  private long maxBufferBytes;
 
   public NodeConfig() {
     nm_node_config_t c = new nm_node_config_t();
@@ -56,6 +60,10 @@ public final class NodeConfig {
       failAfter = Duration.ofMillis(c.getFail_after_ms());
       pingwaveTtl = c.getPingwave_ttl();
       sessionRateBytesPerSec = c.getSession_rate_bytes_per_sec();
+      maxSessions = c.getMax_sessions();
+      handshakeRatePerSec = c.getHandshake_rate_per_sec();
+      maxSessionBufferBytes = c.getMax_session_buffer_bytes();
+      maxBufferBytes = c.getMax_buffer_bytes();
     } finally {
       c.delete();
     }
@@ -120,6 +128,23 @@ public final class NodeConfig {
     return this;
   }
 
+  /** Sessions plus unconfirmed handshakes (1024); see SECURITY.md. */
+  public NodeConfig maxSessions(long v) { maxSessions = u32("maxSessions", v); return this; }
+  /** msg1s examined per second (500; 0 = unlimited); beyond, dropped unexamined. */
+  public NodeConfig handshakeRatePerSec(long v) { handshakeRatePerSec = u32("handshakeRatePerSec", v); return this; }
+  /** Memory held for one peer's unread, early and large events (32 MiB). */
+  public NodeConfig maxSessionBufferBytes(long v) {
+    if (v < 0) throw new IllegalArgumentException("maxSessionBufferBytes out of range: " + v);
+    maxSessionBufferBytes = v;
+    return this;
+  }
+  /** The same for all peers together (256 MiB). */
+  public NodeConfig maxBufferBytes(long v) {
+    if (v < 0) throw new IllegalArgumentException("maxBufferBytes out of range: " + v);
+    maxBufferBytes = v;
+    return this;
+  }
+
   public String bindAddress() { return bindAddress; }
   public byte[] psk() { return psk.clone(); }
   public byte[] identitySeed() { return identitySeed.clone(); }
@@ -139,6 +164,10 @@ public final class NodeConfig {
   public Duration failAfter() { return failAfter; }
   public int pingwaveTtl() { return pingwaveTtl; }
   public long sessionRateBytesPerSec() { return sessionRateBytesPerSec; }
+  public long maxSessions() { return maxSessions; }
+  public long handshakeRatePerSec() { return handshakeRatePerSec; }
+  public long maxSessionBufferBytes() { return maxSessionBufferBytes; }
+  public long maxBufferBytes() { return maxBufferBytes; }
 
   private static byte[] key(byte[] v) {
     if (v.length != Netmesh.KEY_SIZE) throw new IllegalArgumentException("keys are " + Netmesh.KEY_SIZE + " bytes, got " + v.length);
@@ -174,6 +203,10 @@ public final class NodeConfig {
       c.setFail_after_ms(Netmesh.u32Millis("failAfter", failAfter));
       c.setPingwave_ttl((short) pingwaveTtl);
       c.setSession_rate_bytes_per_sec(sessionRateBytesPerSec);
+      c.setMax_sessions(maxSessions);
+      c.setHandshake_rate_per_sec(handshakeRatePerSec);
+      c.setMax_session_buffer_bytes(maxSessionBufferBytes);
+      c.setMax_buffer_bytes(maxBufferBytes);
       return c;
     } catch (RuntimeException e) {
       c.delete();

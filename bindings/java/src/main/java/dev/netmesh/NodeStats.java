@@ -17,7 +17,19 @@ public record NodeStats(long sessions, long datagramsReceived, long datagramsSen
                         long forwarded, long forwardNoRoute, long forwardTtlExpired, long impairSeen,
                         long impairDroppedLoss, long impairDroppedBurst, long impairDroppedRate,
                         long impairDroppedOversize, long impairDuplicated, long impairReordered,
-                        long impairDelayed, long impairCorrupted) {
+                        long impairDelayed, long impairCorrupted,
+                        // hostile-network defences (SECURITY.md)
+                        long bytesReceived,
+                        long bytesSent,
+                        long forwardRefused,
+                        long pingwaveOriginsRefused,
+                        long pingwaveRelaysSuppressed,
+                        long dropHandshakeRateLimited,
+                        long dropSessionLimit,
+                        long sessionsPruned,
+                        long sessionsUnconfirmed,
+                        long responsesDeferred,
+                        long dropOverBudget) {
   static NodeStats from(nm_node_stats_t s) {
     return new NodeStats(s.getSessions(), s.getDatagrams_received(), s.getDatagrams_sent(),
         s.getHandshakes_completed(), s.getHeartbeats_sent(), s.getHeartbeats_received(),
@@ -29,6 +41,7 @@ public record NodeStats(long sessions, long datagramsReceived, long datagramsSen
         s.getForwarded(), s.getForward_no_route(), s.getForward_ttl_expired(), s.getImpair_seen(),
         s.getImpair_dropped_loss(), s.getImpair_dropped_burst(), s.getImpair_dropped_rate(),
         s.getImpair_dropped_oversize(), s.getImpair_duplicated(), s.getImpair_reordered(),
-        s.getImpair_delayed(), s.getImpair_corrupted());
+        s.getImpair_delayed(), s.getImpair_corrupted(),
+        s.getBytes_received(), s.getBytes_sent(), s.getForward_refused(), s.getPingwave_origins_refused(), s.getPingwave_relays_suppressed(), s.getDrop_handshake_rate_limited(), s.getDrop_session_limit(), s.getSessions_pruned(), s.getSessions_unconfirmed(), s.getResponses_deferred(), s.getDrop_over_budget());
   }
 }

@@ -37,6 +37,10 @@ class ApiTest {
     assertEquals(Duration.ofMillis(90000), c.failAfter());
     assertEquals(8, c.pingwaveTtl());
     assertEquals(0, c.sessionRateBytesPerSec());
+    assertEquals(1024, c.maxSessions());
+    assertEquals(500, c.handshakeRatePerSec());
+    assertEquals(32L << 20, c.maxSessionBufferBytes());
+    assertEquals(256L << 20, c.maxBufferBytes());
     StreamConfig s = StreamConfig.defaults();
     assertEquals(new StreamConfig(Reliability.FIRE_AND_FORGET, 65536, 1, CloseBehaviour.DRAIN_THEN_CLOSE), s);
     assertThrows(InvalidArgumentException.class, () -> new Node(Pair.config(1).heartbeatInterval(Duration.ZERO)));
@@ -46,6 +50,8 @@ class ApiTest {
     assertThrows(InvalidArgumentException.class, () -> new Node(Pair.config(1).suspectAfter(Duration.ZERO)));
     assertThrows(IllegalArgumentException.class, () -> c.pingwaveTtl(256));
     assertThrows(IllegalArgumentException.class, () -> c.sessionRateBytesPerSec(-1));
+    // the budgets reach the library: it refuses a session budget below one max-size event
+    assertThrows(InvalidArgumentException.class, () -> new Node(Pair.config(1).maxSessionBufferBytes(1024)));
   }
 
   @Test

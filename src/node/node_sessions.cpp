@@ -1,0 +1,203 @@
+// Session lifecycle: which handshake becomes a peer's session and when, crossing dials,
+// the session limit, and pruning (SECURITY.md, "Handshakes and sessions").
+//
+// A session made as initiator is confirmed by msg2 itself. One made as responder is not:
+// msg1 may be a replay (anyone who saw it can send it again), and nobody but the real
+// initiator can send an authenticated packet on it. So a responder's session
+//  * becomes the peer's session at once only while the peer has no confirmed session
+//    (so accept() returns and the application can send), and otherwise waits as pending;
+//  * sends nothing on its own (no heartbeats, hellos or pingwaves) and is not a
+//    neighbour (no forwarding, no pingwaves accepted) until confirmed;
+//  * is confirmed by the first authenticated packet on it, and then replaces the peer's
+//    older session;
+//  * expires after session_timeout_ms if that never happens.
+#include "node/clock.h"
+#include "node/node.h"
+
+namespace nm::node {
+
+namespace {
+constexpr size_t kMaxPendingPerPeer = 4;
+// 0.23 deletes a peer that failed and was not heard for 30 session timeouts (wire spec §10).
+constexpr int64_t kPruneAfterSessionTimeouts = 30;
+}  // namespace
+
+std::unique_ptr<session::Session> Node::new_session(uint64_t peer_id, const sockaddr_storage& addr,
+                                                    const crypto::SessionKeys& keys, bool routed) {
+  auto s = std::make_unique<session::Session>(peer_id, addr, keys, now_ns());
+  s->routed = routed;
+  ++stats_.handshakes_completed;
+  return s;
+}
+
+void Node::complete_initiator(uint64_t peer_id, const sockaddr_storage& addr,
+                              const crypto::SessionKeys& keys, bool routed, std::vector<Outgoing>& out) {
+  auto s = new_session(peer_id, addr, keys, routed);
+  s->we_initiated = true;
+  s->confirmed = true;  // msg2 authenticated it
+  activate(std::move(s), out);
+}
+
+void Node::complete_responder(uint64_t peer_id, const sockaddr_storage& addr,
+                              const crypto::SessionKeys& keys, bool routed, std::vector<Outgoing>& out) {
+  auto s = new_session(peer_id, addr, keys, routed);
+  session::Session* current = session_for(peer_id);
+  if (current && current->confirmed) {
+    park(std::move(s));  // a live session is never disturbed by an unconfirmed handshake
+    return;
+  }
+  activate(std::move(s), out);
+}
+
+session::Session& Node::activate(std::unique_ptr<session::Session> s, std::vector<Outgoing>& out) {
+  uint64_t peer = s->peer_node_id();
+  if (auto old = take_active(peer)) {
+    if (old->confirmed) {
+      retire(std::move(old));
+    } else {
+      park(std::move(old));  // may be the peer's crossing dial: it can still confirm
+    }
+  }
+  peer_by_session_id_[s->session_id()] = peer;
+  session::Session& active = *(sessions_[peer] = std::move(s));
+  for (auto* pa : accepts_)
+    if (pa->peer_id == peer) pa->cv.notify_all();
+  if (active.confirmed) on_confirmed(active, out);
+  return active;
+}
+
+session::Session* Node::confirm(session::Session& s, std::vector<Outgoing>& out) {
+  auto it = pending_.find(s.session_id());
+  if (it == pending_.end()) {  // the peer's active session
+    on_confirmed(s, out);
+    return &s;
+  }
+  std::unique_ptr<session::Session> candidate = std::move(it->second);
+  pending_.erase(it);
+  candidate->confirmed = true;
+  session::Session* current = session_for(candidate->peer_node_id());
+  // Crossing dials: each side answered the other's msg1 while its own was in flight, so
+  // each holds two confirmed handshakes. Both keep the one whose initiator has the lower
+  // node id, so they end up on the same session.
+  if (current && current->confirmed && current->we_initiated != candidate->we_initiated &&
+      now_ns() - current->established_ns() < int64_t{config_.handshake_timeout_ms} * 1000000) {
+    uint64_t current_initiator = current->we_initiated ? node_id_ : current->peer_node_id();
+    uint64_t candidate_initiator = candidate->we_initiated ? node_id_ : candidate->peer_node_id();
+    if (current_initiator < candidate_initiator) return nullptr;  // discarded
+  }
+  return &activate(std::move(candidate), out);
+}
+
+void Node::on_confirmed(session::Session& s, std::vector<Outgoing>& out) {
+  s.confirmed = true;
+  uint64_t peer = s.peer_node_id();
+  allowed_.add(peer, responder_->candidate(prologue_as_responder(peer)));  // may re-handshake later
+  if (!s.routed) {
+    int64_t now = now_ns();
+    routes_->add_neighbour(peer, now);
+    failures_->add(peer, now);
+    neighbour_by_addr_[address_key(s.peer_addr())] = peer;
+  }
+  send_hello(s, out);
+  // Only now: an application that greets new peers must not greet a replayed msg1.
+  emit_peer_event(peer, NM_PEER_CONNECTED);
+}
+
+std::unique_ptr<session::Session> Node::take_active(uint64_t peer_id) {
+  auto it = sessions_.find(peer_id);
+  if (it == sessions_.end()) return nullptr;
+  std::unique_ptr<session::Session> s = std::move(it->second);
+  sessions_.erase(it);
+  peer_by_session_id_.erase(s->session_id());
+  if (!s->routed && s->confirmed) {
+    routes_->remove_neighbour(peer_id);
+    failures_->remove(peer_id);
+    pingwave_relay_->forget_neighbour(peer_id);
+    auto a = neighbour_by_addr_.find(address_key(s->peer_addr()));
+    if (a != neighbour_by_addr_.end() && a->second == peer_id) neighbour_by_addr_.erase(a);
+  }
+  return s;
+}
+
+void Node::park(std::unique_ptr<session::Session> s) {
+  // Bounded per peer: the oldest unconfirmed candidate of this peer makes room.
+  uint64_t peer = s->peer_node_id();
+  size_t mine = 0;
+  auto oldest = pending_.end();
+  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+    if (it->second->peer_node_id() != peer) continue;
+    ++mine;
+    if (oldest == pending_.end() || it->second->established_ns() < oldest->second->established_ns())
+      oldest = it;
+  }
+  if (mine >= kMaxPendingPerPeer) pending_.erase(oldest);
+  pending_[s->session_id()] = std::move(s);
+}
+
+void Node::retire(std::unique_ptr<session::Session> s) {
+  // Its streams become stale handles; what they received stays readable unless the stream
+  // drops on close. Everything they held leaves the receive budget with the session.
+  check_budget(*s);
+  budget_.release(s->rx);
+  for (auto& [sid, st] : s->streams)
+    close_stream_locked(st, st->config().close == stream::CloseBehaviour::kDropAndClose);
+  hello_cv_.notify_all();
+}
+
+bool Node::make_room_for_session() {
+  if (config_.max_sessions == 0 || sessions_.size() + pending_.size() < config_.max_sessions) return true;
+  // The oldest unconfirmed session (pending or active) gives way; confirmed ones never do.
+  int64_t oldest_ns = INT64_MAX;
+  uint64_t oldest_pending = 0, oldest_active = 0;
+  for (const auto& [sid, s] : pending_)
+    if (s->established_ns() < oldest_ns) {
+      oldest_ns = s->established_ns();
+      oldest_pending = sid;
+      oldest_active = 0;
+    }
+  for (const auto& [peer, s] : sessions_)
+    if (!s->confirmed && s->established_ns() < oldest_ns) {
+      oldest_ns = s->established_ns();
+      oldest_active = peer;
+      oldest_pending = 0;
+    }
+  if (oldest_active) {
+    retire(take_active(oldest_active));
+  } else if (oldest_ns != INT64_MAX) {
+    pending_.erase(oldest_pending);
+  } else {
+    return false;
+  }
+  ++stats_.sessions_pruned;
+  return true;
+}
+
+void Node::prune_sessions(int64_t now) {
+  int64_t unconfirmed_ns = int64_t{config_.session_timeout_ms} * 1000000;
+  int64_t silent_ns = kPruneAfterSessionTimeouts * unconfirmed_ns;
+  stats_.sessions_pruned += std::erase_if(pending_, [&](const auto& kv) {
+    return now - kv.second->established_ns() > unconfirmed_ns;
+  });
+  std::vector<uint64_t> gone;
+  for (const auto& [peer, s] : sessions_) {
+    bool expired = s->confirmed ? now - s->last_rx_ns() > silent_ns
+                                : now - s->established_ns() > unconfirmed_ns;
+    if (expired) gone.push_back(peer);
+  }
+  for (uint64_t peer : gone) {
+    retire(take_active(peer));
+    if (!app_allowed_.count(peer)) allowed_.remove(peer);
+    ++stats_.sessions_pruned;
+  }
+}
+
+bool Node::heartbeat_due(const session::Session& s, int64_t now) const {
+  if (!s.confirmed) return false;
+  // A failed neighbour gets one heartbeat per fail_after_ms, enough for both sides to
+  // recover after a partition, and not a stream of datagrams towards a silent address.
+  if (failures_->state(s.peer_node_id()) == FailureDetector::State::kFailed)
+    return now - s.last_heartbeat_tx_ns >= int64_t{config_.fail_after_ms} * 1000000;
+  return true;
+}
+
+}  // namespace nm::node

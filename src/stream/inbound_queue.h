@@ -1,0 +1,51 @@
+// The events received and not yet read, kept as the packets they came in: one entry per
+// packet (its shared payload, the offset of its next unread frame, the events left), each
+// event's length read from its frame header when the application takes it. Nothing is kept
+// per event beyond what the sender paid for: 2,027 empty events cost their packet, not
+// 2,027 entries.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "stream/payload.h"
+#include "stream/ring_queue.h"
+
+namespace nm::stream {
+
+class InboundQueue {
+ public:
+  // Queues a packet of `events` (> 0) frames, valid as wire::frames_exact checks them.
+  // `credit`: its wire cost, released as it is read (0 = nothing to release).
+  void push(SharedPayload data, uint16_t events, uint32_t credit);
+
+  bool empty() const { return packets_.empty(); }
+  size_t events() const { return events_; }    // unread events
+  size_t bytes() const { return bytes_; }      // their bytes, frame headers excluded
+  uint64_t credit() const { return credit_; }  // not yet released
+  uint64_t held() const { return held_; }      // memory pinned: buffers + bookkeeping
+
+  size_t front_size() const;
+  // Copies the next event (front_size() bytes) to `out` and returns the credit its reading
+  // releases: the packet's own overhead (header, tag, frame headers) with its first event,
+  // each event's length with the event, so the credit follows what the application drained.
+  uint32_t pop_into(uint8_t* out);
+  // Drops everything; returns the credit not yet released.
+  uint64_t clear();
+
+ private:
+  struct Packet {
+    SharedPayload data;
+    uint32_t next = 0;         // offset of the next unread frame
+    uint32_t credit = 0;       // not yet released
+    uint16_t events = 0;       // not yet read
+  };
+  static size_t held(const Packet& p);
+
+  RingQueue<Packet> packets_;
+  size_t events_ = 0;
+  size_t bytes_ = 0;
+  uint64_t credit_ = 0;
+  uint64_t held_ = 0;
+};
+
+}  // namespace nm::stream

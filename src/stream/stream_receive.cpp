@@ -1,0 +1,250 @@
+// The receiving half of a stream: ordering, reassembly, the inbound queue, credit back to
+// the sender, and admission within the receive budget the node passes in (RxLimits).
+//
+// Admission: every packet that would make the stream hold more must fit the room left in
+// its session's and the node's budgets, or it is dropped (a reliable sender retransmits).
+// Three rules keep that from ever wedging a stream:
+//  - A large event reserves max_event_bytes when its first fragment is delivered; its
+//    next fragments and its completion are covered by the reservation and always admitted,
+//    so an event that started always finishes.
+//  - An early packet (it waits for a gap) leaves room for what fills gaps: a full packet,
+//    and a reservation unless this stream is reassembling already.
+//  - An event start that reaches the head of the reorder buffer without room for its
+//    reservation waits there (the stream is stalled; the node resumes it on its recovery
+//    tick) instead of being delivered beyond the budget.
+#include <algorithm>
+#include <utility>
+
+#include "stream/stream.h"
+#include "wire/extension.h"
+#include "wire/frames.h"
+#include "wire/header.h"
+#include "wire/little_endian.h"
+
+namespace nm::stream {
+
+Stream::Allowance Stream::allowance(const RxLimits& limits) const {
+  uint64_t held = held_bytes();
+  uint64_t limit = limits.room > UINT64_MAX - held ? UINT64_MAX : held + limits.room;
+  return {limit, limits.max_event_bytes};
+}
+
+uint64_t Stream::delivery_cost(const RxPacket& p, size_t max_event_bytes) const {
+  if (p.frag_flags & wire::frag::kFragment) {
+    // A start takes over the reservation of an event it abandons; other fragments are
+    // covered by the reservation or kept nowhere.
+    uint64_t reserved = rx_ ? rx_->reserved : 0;
+    return p.frag_index == 0 ? event_reservation(max_event_bytes) - reserved : 0;
+  }
+  return p.events > 0 ? p.held() : 0;
+}
+
+RxResult Stream::on_packet(RxPacket&& p, bool ordered, bool dedup, const RxLimits& limits,
+                           int64_t now_ns) {
+  set_active(now_ns);
+  if (p.epoch < rx_epoch_) {
+    ++counters().rx_stale_dropped;  // a late packet from before the peer reopened the stream
+    return {};
+  }
+  if (p.epoch > rx_epoch_) {
+    reset_receive();
+    rx_epoch_ = p.epoch;
+  }
+  const Allowance a = allowance(limits);
+  if (!ordered) {
+    if (rx().seq.record(p.seq, dedup) == RxSequence::Verdict::kDuplicate) {
+      ++counters().rx_duplicates_dropped;
+      return {};
+    }
+    // Refused before the loss ledger sees it: it is written off as lost, its credit returned.
+    if (!fits(delivery_cost(p, a.max_event_bytes), a)) return {0, true};
+    // A packet already written off as lost had its credit returned then.
+    if (p.accounted && !rx().ledger.on_arrival(p.seq, p.charged_before, p.cost, now_ns)) p.cost = 0;
+    return {deliver(std::move(p), a.max_event_bytes)};
+  }
+  ++packets_unacked_;  // also for duplicates: the sender may have missed our last ACK
+  RxResult result;
+  RxState& r = rx();
+  switch (r.reorder.place(p.seq)) {
+    case ReorderBuffer::Place::kDuplicate: ++counters().rx_duplicates_dropped; return {};
+    case ReorderBuffer::Place::kTooFar: return {};  // the sender retransmits it later
+    case ReorderBuffer::Place::kNext:
+      if (!fits(delivery_cost(p, a.max_event_bytes), a)) return {0, true};
+      r.reorder.take_next();
+      r.seq.record(p.seq, false);
+      result.events = deliver(std::move(p), a.max_event_bytes);
+      break;
+    case ReorderBuffer::Place::kAhead: {
+      uint64_t gap_room = kFullPacketHeld + (r.reserved ? 0 : event_reservation(a.max_event_bytes));
+      if (!fits(p.held() + gap_room, a)) return {0, true};
+      r.seq.record(p.seq, false);
+      r.reorder.hold(std::move(p));
+      break;
+    }
+  }
+  result.events += deliver_ready(a);
+  return result;
+}
+
+RxResult Stream::resume(const RxLimits& limits) {
+  if (!stalled()) return {};
+  return {deliver_ready(allowance(limits))};
+}
+
+size_t Stream::deliver_ready(const Allowance& a) {
+  RxState& r = rx();
+  size_t added = 0;
+  while (const RxPacket* next = r.reorder.ready()) {
+    // Leaving the buffer releases what the packet pinned there.
+    if (held_bytes() + delivery_cost(*next, a.max_event_bytes) > a.limit + next->held()) {
+      r.stalled = true;
+      return added;
+    }
+    RxPacket p;
+    r.reorder.pop_ready(p);
+    added += deliver(std::move(p), a.max_event_bytes);
+  }
+  r.stalled = false;
+  return added;
+}
+
+size_t Stream::deliver(RxPacket&& p, size_t max_event_bytes) {
+  if (p.frag_flags & wire::frag::kFragment) return deliver_fragment(std::move(p), max_event_bytes);
+  // The packet's wire cost (what the sender was charged) is released as the application
+  // reads its events: credit follows consumption, not arrival. (cost 0: written off as lost
+  // earlier, credited back then.)
+  if (p.events == 0) {
+    consume(p.cost);
+    return 0;
+  }
+  inbound_.push(std::move(p.data), p.events, p.cost);
+  counters().rx_events += p.events;
+  return p.events;
+}
+
+// Fragment credit is released as fragments arrive (an event larger than the window could
+// never complete otherwise), but only while the application keeps up: with events
+// waiting unread it is held back until the queue drains, so memory stays bounded by the
+// window plus one event in reassembly.
+void Stream::consume_or_defer(uint64_t credit) {
+  if (inbound_.empty()) {
+    consume(credit);
+  } else {
+    deferred_credit_ += credit;
+  }
+}
+
+void Stream::abandon_reassembly() {
+  if (!rx_) return;
+  RxState& r = *rx_;
+  if (r.reassembling) ++counters().rx_incomplete_dropped;
+  r.reassembling = false;
+  r.reassembly_oversize = false;
+  r.reassembly = Payload();
+  r.reserved = 0;
+}
+
+size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
+  consume_or_defer(p.cost);
+  RxState& r = rx();
+  bool continues = r.reassembling && p.frag_index == r.reassembly_next_index &&
+                   p.seq == r.reassembly_next_seq;
+  size_t max_frame = wire::kFrameOverhead + max_event_bytes;
+  if (p.frag_index == 0) {
+    abandon_reassembly();  // a new event starts: whatever was pending is incomplete
+    r.reassembling = true;
+    r.reserved = event_reservation(max_event_bytes);
+    // Room for the frame header first; the buffer grows (doubling) up to the largest frame,
+    // never beyond: the reservation covers it.
+    r.reassembly = Payload::exact(std::min<size_t>(64 * 1024, max_frame));
+    r.reassembly.resize(wire::kFrameOverhead);
+  } else if (!continues) {
+    if (!r.reassembling) ++stray_fragments_;  // no event in progress: nothing it can belong to
+    abandon_reassembly();  // a fragment went missing (fire-and-forget): drop the event whole
+    return 0;
+  }
+  r.reassembly_next_index = static_cast<uint16_t>(p.frag_index + 1);
+  r.reassembly_next_seq = p.seq + 1;
+  if (p.events > 0 && !r.reassembly_oversize) {
+    auto chunk = p.first_event();
+    size_t need = r.reassembly.size() + chunk.size();
+    if (need > max_frame) {
+      r.reassembly_oversize = true;  // keep consuming fragments, keep none of them
+      r.reassembly = Payload();
+      r.reserved = 0;
+    } else {
+      if (need > r.reassembly.capacity())
+        r.reassembly.reserve(std::min(std::max(need, 2 * r.reassembly.capacity()), max_frame));
+      r.reassembly.append(chunk);
+    }
+  }
+  if (!(p.frag_flags & wire::frag::kLast)) return 0;
+  r.reassembling = false;
+  if (r.reassembly_oversize) {
+    r.reassembly_oversize = false;
+    ++counters().rx_oversize_dropped;
+    return 0;
+  }
+  size_t size = r.reassembly.size();
+  wire::put_le(r.reassembly.data(), static_cast<uint32_t>(size - wire::kFrameOverhead));
+  // A right-sized copy waits for the reader, so an unread event pins no more than it needs
+  // (and no more than its reservation, which it replaces).
+  Payload event = std::move(r.reassembly);
+  if (event.capacity() != size) {
+    Payload fit = Payload::exact(size);
+    fit.assign(event);
+    event = std::move(fit);
+  }
+  r.reserved = 0;
+  inbound_.push(SharedPayload::adopt(std::move(event)), 1, 0);
+  ++counters().rx_events;
+  return 1;
+}
+
+void Stream::pop_into(uint8_t* out) {
+  consume(inbound_.pop_into(out));
+  if (inbound_.empty()) consume(std::exchange(deferred_credit_, 0));
+}
+
+void Stream::discard_inbound() {
+  consume(inbound_.clear());
+  consume(std::exchange(deferred_credit_, 0));
+}
+
+void Stream::reset_receive() {
+  abandon_reassembly();  // counts an event cut short
+  rx_.reset();
+}
+
+void Stream::abandon_receive() {
+  abandon_reassembly();
+  if (!rx_) return;
+  rx_->reorder.clear();
+  rx_->stalled = false;
+}
+
+bool Stream::settle_losses(int64_t now_ns) {
+  if (!rx_) return false;
+  uint64_t lost = rx_->ledger.settle(now_ns);
+  // A fire-and-forget event whose next fragment was written off can never complete: its
+  // reservation goes now, not when the stream next hears from the peer.
+  if (rx_->reassembling && rx_->reassembly_next_seq < rx_->ledger.next_seq()) abandon_reassembly();
+  if (lost == 0) return false;
+  counters().rx_lost_credit += lost;
+  consume(lost);
+  return true;
+}
+
+bool Stream::grant_due(uint64_t* total_consumed, bool eager) {
+  // A receiver with window 0 never grants (0.23 rule). Otherwise grant once a quarter of
+  // the window was drained (or, eagerly, whenever the queue runs empty).
+  if (config_.window_bytes == 0 || consumed_total_ == granted_total_) return false;
+  bool quarter = consumed_total_ - granted_total_ >= config_.window_bytes / 4;
+  if (!quarter && !(eager && inbound_.empty())) return false;
+  granted_total_ = consumed_total_;
+  ++counters().credit_grants_sent;
+  *total_consumed = consumed_total_;
+  return true;
+}
+
+}  // namespace nm::stream
