@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "crypto/aead.h"
+#include "crypto/session_keys.h"
 #include "node/address.h"
 #include "node/node.h"
 #include "test_peer.h"
@@ -38,6 +40,9 @@ inline node::NodeConfig fuzz_config() {
   c.max_event_bytes = 1 << 20;
   c.drain_timeout_ms = 10;
   c.inbound_stream.window_bytes = 65536;
+  // Every msg1 examined: a rate limit would make the same input behave differently with
+  // the clock (fuzz_mesh turns it on in some epochs).
+  c.handshake_rate_per_sec = 0;
   return c;
 }
 
@@ -112,6 +117,33 @@ inline nmt_packet packet_fields(const uint8_t* d) {
   return p;
 }
 
+// Seals like nmt_peer_seal, with any session keys (sessions the fixture completed itself).
+inline std::vector<uint8_t> seal_with(const crypto::SessionKeys& keys, uint64_t counter, const nmt_packet& spec,
+                                      std::span<const uint8_t> plaintext) {
+  wire::Header h;
+  h.flags = spec.flags;
+  h.frag_flags = spec.frag_flags;
+  h.subprotocol_id = spec.subprotocol_id;
+  h.stream_id = spec.stream_id;
+  h.sequence = spec.sequence;
+  h.origin_hash = spec.origin_hash;
+  h.subnet_id = spec.subnet_id;
+  h.fragment_id = spec.fragment_id;
+  h.fragment_offset = spec.fragment_offset;
+  h.event_count = spec.event_count;
+  h.session_id = keys.session_id;
+  h.payload_len = static_cast<uint16_t>(plaintext.size());
+  wire::set_nonce(h, keys.nonce_prefix, counter);
+  std::vector<uint8_t> out(wire::kHeaderSize + plaintext.size() + wire::kTagSize);
+  wire::encode_header(h, out.data());
+  uint8_t aad[wire::kAadSize];
+  wire::header_aad(out.data(), aad);
+  if (!plaintext.empty()) std::memcpy(out.data() + wire::kHeaderSize, plaintext.data(), plaintext.size());
+  crypto::aead_seal(keys.tx, h.nonce, aad, sizeof aad, out.data() + wire::kHeaderSize, plaintext.size(),
+                    out.data() + wire::kHeaderSize + plaintext.size());
+  return out;
+}
+
 // A handshake datagram: the 68-byte header with only HANDSHAKE and payload_len, then msg.
 inline std::vector<uint8_t> handshake_datagram(std::span<const uint8_t> msg) {
   std::vector<uint8_t> d(wire::kHeaderSize + msg.size());
@@ -181,9 +213,21 @@ struct Fixture {
     delete r;
   }
 
+  // A real handshake over UDP, as initiator. A responder's session is confirmed by the
+  // peer's first authenticated packet: the hello, or for a 0.23 peer (no hello) a
+  // heartbeat. Returns once the node has taken both and answered.
   void handshake(Peer& p) {
     drain(p.p);
+    uint64_t before = node->stats().datagrams_received;
     if (nmt_peer_handshake(p.p, psk.data(), p.caps, 2000) != 0) die("handshake failed");
+    if (p.caps == 0) {
+      nmt_packet hb{};
+      hb.flags = wire::flags::kHeartbeat;
+      uint8_t out[128];
+      size_t n = nmt_peer_seal(p.p, &hb, nullptr, 0, out, sizeof out);
+      if (n == 0 || nmt_peer_send_raw(p.p, out, n) != 0) die("heartbeat failed");
+    }
+    settle(before + 2);
   }
 
   // (Re)handshakes peer 0: a fresh session drops every stream state the inputs built up.

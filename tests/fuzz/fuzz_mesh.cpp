@@ -4,16 +4,20 @@
 // built with the PSK too), raw pingwaves, keep-alives, and sealed packets of every
 // subprotocol, direct or behind a routing header.
 //
-// The node has two direct neighbours with sessions and routes: A (peers[0], netmesh,
-// sealed pingwaves) and B (peers[1], a net-mesh 0.23 peer: no hello, raw pingwaves);
-// routes to FAR1 (via A) and FAR2 (via B) learned from their pingwaves; two strangers S1,
-// S2 (bound sockets, nobody's neighbour); and two dials of its own waiting for an answer:
-// a direct one to D at S1 and a routed one to C via S2, so msg2-shaped input has
-// something to complete. PSK holders without a socket (G1, G2 allowed, G3 not) exist
-// only as ids in handshakes. Every 4096 inputs the fixture checks that A and B still
-// exchange events with the node both ways, then starts over with a fresh node.
+// The node has two direct neighbours with confirmed sessions and routes: A (peers[0],
+// netmesh, sealed pingwaves) and B (peers[1], a net-mesh 0.23 peer: no hello, raw
+// pingwaves); routes to FAR1 (via A) and FAR2 (via B) learned from their pingwaves; two
+// strangers S1, S2 (bound sockets, nobody's neighbour); and two dials of its own waiting
+// for an answer: a direct one to D at S1 and a routed one to C via S2, so msg2-shaped input
+// has something to complete. PSK holders without a socket (G1, G2 allowed, G3 not) exist
+// as ids in handshakes; when the node accepts one of their msg1s from a stranger's
+// address, the fixture reads msg2 there and keeps the session keys ("ghosts"), so the
+// input can confirm and use those sessions (G1 does this at the start of each epoch).
+// Every 4096 inputs the fixture checks that A and B still exchange events with the node
+// both ways, then starts over with a fresh node; every other node limits handshakes
+// (50 msg1s/s, 8 sessions), the others examine every msg1.
 //
-// Input: byte 0 = source (bits 0-1: A, B, S1, S2) and kind ((byte 0 >> 2) % 10); then
+// Input: byte 0 = source (bits 0-1: A, B, S1, S2) and kind ((byte 0 >> 2) % 11); then
 //   0 raw       the datagram
 //   1 routed    RH (13 bytes, see routing()) + pad + the inner bytes
 //   2 routed_hs RH + pad + the Noise message (behind a handshake header)
@@ -27,6 +31,7 @@
 //   8 keepalive the 12 bytes after "PH"
 //   9 sealed    how (bit 0: session A/B, bit 1: behind RH) + RH + 36 header field bytes
 //               (packet_fields() in fuzz_common.h) + the plaintext (keys)
+//  10 ghost     the same with a ghost's keys (how >> 2 picks the ghost)
 // pad: the datagram is zero-extended to 64 x this byte (up to 16320 bytes).
 // edits: (u16le offset, xor byte) triples on the whole datagram; offset 0xFFFF truncates
 // or zero-extends it to the byte's length.
@@ -39,11 +44,12 @@
 //    rejected), bytes_sent grows by at most the bytes fed in. Raw pingwaves may also spend
 //    what earlier raw pingwaves earned (PingwaveRelay's byte budget): the fixture keeps an
 //    upper bound of that budget and allows it. The node sends nothing on its own here:
-//    heartbeat ticks are a day apart, and the recovery tick has nothing to do, because data
-//    packets only go to B (no kRecovery; hellos sealed for B have kRecovery masked) and
-//    nothing creates streams on A. So bytes_sent moves only with the input.
+//    heartbeat ticks are a day apart, and the recovery tick has nothing to do, because
+//    only A's session has kRecovery (hellos sealed for B and the ghosts have it masked)
+//    and data packets never go to A. So bytes_sent moves only with the input.
 #include <sodium.h>
 
+#include <optional>
 #include <vector>
 
 #include "crypto/session_keys.h"
@@ -79,8 +85,20 @@ struct Mesh : fuzz::Fixture {
   uint64_t owners[4];  // who lives at each source: A, B, G1, G2
   Dial direct, routed;
   uint64_t raw_budget = 0;  // >= the node's raw-pingwave relay budget
-  std::vector<uint8_t> last_msg1[4][2];  // by initiator, with/without its id
-  uint64_t epoch_inputs = 0;
+  struct Msg1 {
+    std::vector<uint8_t> bytes;
+    std::optional<crypto::NoiseHandshake> hs;  // to read the node's msg2
+  };
+  Msg1 last_msg1[8][2];  // by initiator, with/without its id
+  // Sessions the node accepted from a PSK holder whose msg2 came back to a stranger's
+  // socket: the fixture completed the handshake, so it can confirm and use them.
+  struct Ghost {
+    uint64_t id = 0;
+    crypto::SessionKeys keys;
+    uint64_t counter = 0;
+  };
+  std::vector<Ghost> ghosts;
+  uint64_t epoch = 0, epoch_inputs = 0;
 
   void init() {
     config.heartbeat_interval_ms = 24 * 3600 * 1000;  // no ticks: the node never talks first
@@ -141,33 +159,43 @@ struct Mesh : fuzz::Fixture {
     if (!on || !node) return;
     nm_node_stats_t s = node->stats();
     std::fprintf(stderr,
-                 "fuzz_mesh epoch: sessions %llu handshakes %llu forwarded %llu refused %llu no_route %llu "
-                 "ttl %llu pingwaves rx %llu relays_suppressed %llu origins_refused %llu ignored %llu "
-                 "rejected %llu replay %llu auth_failed %llu malformed %llu routes %zu\n",
-                 (unsigned long long)s.sessions, (unsigned long long)s.handshakes_completed,
+                 "fuzz_mesh epoch %llu: sessions %llu unconfirmed %llu handshakes %llu rate_limited %llu "
+                 "session_limit %llu pruned %llu forwarded %llu refused %llu no_route %llu ttl %llu "
+                 "pingwaves rx %llu relays_suppressed %llu origins_refused %llu ignored %llu rejected %llu "
+                 "replay %llu auth_failed %llu malformed %llu ghosts %zu routes %zu\n",
+                 (unsigned long long)epoch, (unsigned long long)s.sessions,
+                 (unsigned long long)s.sessions_unconfirmed, (unsigned long long)s.handshakes_completed,
+                 (unsigned long long)s.drop_handshake_rate_limited, (unsigned long long)s.drop_session_limit,
+                 (unsigned long long)s.sessions_pruned,
                  (unsigned long long)s.forwarded, (unsigned long long)s.forward_refused,
                  (unsigned long long)s.forward_no_route, (unsigned long long)s.forward_ttl_expired,
                  (unsigned long long)s.pingwaves_received, (unsigned long long)s.pingwave_relays_suppressed,
                  (unsigned long long)s.pingwave_origins_refused, (unsigned long long)s.ignored_mesh_packets,
                  (unsigned long long)s.drop_handshake_rejected, (unsigned long long)s.drop_replay,
-                 (unsigned long long)s.drop_auth_failed, (unsigned long long)s.drop_malformed,
+                 (unsigned long long)s.drop_auth_failed, (unsigned long long)s.drop_malformed, ghosts.size(),
                  node->routes().size());
   }
 
   void begin_epoch() {
     report();
     end_epoch();
+    // Every other node limits handshakes (rate, session count), so the limits are fuzzed too;
+    // the others examine every msg1 (the same input then does the same whatever the clock).
+    bool limited = epoch++ % 2;
+    config.handshake_rate_per_sec = limited ? 50 : 0;
+    config.max_sessions = limited ? 8 : 1024;
     create_node();
     raw_budget = 0;
     epoch_inputs = 0;
-    for (auto& m : last_msg1) m[0].clear(), m[1].clear();
+    for (auto& m : last_msg1) m[0] = m[1] = Msg1{};
+    ghosts.clear();
     for (auto& s : strangers) s.drain();
     for (auto& p : peers) handshake(p);
     node->allow_peer(kGhosts[0]);
     node->allow_peer(kGhosts[1]);
     dial(direct, strangers[0], false);
     dial(routed, strangers[1], true);
-    settle(3);  // A's msg1 and hello, B's msg1
+    settle(node->stats().datagrams_received);  // the dials' msg1s have left
     // Routes beyond the neighbours: FAR1 from A's sealed pingwave, FAR2 from B's raw one.
     wire::Pingwave pw;
     pw.ttl = 3;
@@ -186,6 +214,12 @@ struct Mesh : fuzz::Fixture {
     pw.origin_node_id = kFar2;
     pw.encode(out);
     feed(std::span<const uint8_t>(out, wire::kPingwaveSize), 1, Auth::kNone);
+    // G1, a PSK holder, handshakes from S1: a session the fixture holds keys for, left
+    // unconfirmed for the input to confirm (kind 10) or not.
+    uint64_t g1 = 0;
+    Msg1& m = msg1(0, false, &g1);
+    feed_msg1(fuzz::handshake_datagram(m.bytes), 2, m, g1, false);
+    if (ghosts.empty()) fuzz::die("G1's handshake did not complete");
     auto r = node->routes();
     if (std::none_of(r.begin(), r.end(), [](const nm_route_t& x) { return x.dest == kFar1; }) ||
         std::none_of(r.begin(), r.end(), [](const nm_route_t& x) { return x.dest == kFar2; }))
@@ -315,57 +349,89 @@ struct Mesh : fuzz::Fixture {
     }
   }
 
-  // A valid msg1 from a PSK holder. who: bits 0-1 the initiator (G1, G2, G3, the node
-  // itself), bit 2 no initiator id in the payload (the direct form), bit 3 the same msg1 as
-  // last time (same ephemeral: the replay guard).
-  std::vector<uint8_t> msg1(uint8_t who, bool routed_form, uint64_t* initiator) {
-    const uint64_t ids[] = {kGhosts[0], kGhosts[1], kGhosts[2], node->id()};
-    *initiator = ids[who % 4];
-    bool with_id = routed_form && !(who & 4);
-    std::vector<uint8_t>& last = last_msg1[who % 4][with_id];
-    if ((who & 8) && !last.empty()) return last;
-    auto hs = crypto::NoiseHandshake::initiator(crypto::handshake_prologue(*initiator, node->id()), psk,
+  // A valid msg1 from a PSK holder. who: bits 0-2 the initiator (G1, G2, G3, the node
+  // itself, A, B, C, D: a PSK holder may name anyone, the node's dial targets too), bit 3
+  // no initiator id in the payload (the direct form), bit 4 the same msg1 as last time
+  // (same ephemeral: the replay guard).
+  Msg1& msg1(uint8_t who, bool routed_form, uint64_t* initiator) {
+    const uint64_t ids[] = {kGhosts[0], kGhosts[1], kGhosts[2], node->id(),
+                            peers[0].id(), peers[1].id(), routed.id, direct.id};
+    *initiator = ids[who % 8];
+    bool with_id = routed_form && !(who & 8);
+    Msg1& last = last_msg1[who % 8][with_id];
+    if ((who & 16) && last.hs) return last;
+    last.hs = crypto::NoiseHandshake::initiator(crypto::handshake_prologue(*initiator, node->id()), psk,
                                                 node->public_key());
     uint8_t id[8];
     wire::put_le(id, *initiator);
-    last.clear();
-    hs.write_message(with_id ? std::span<const uint8_t>(id, 8) : std::span<const uint8_t>(), last);
+    last.bytes.clear();
+    last.hs->write_message(with_id ? std::span<const uint8_t>(id, 8) : std::span<const uint8_t>(), last.bytes);
     return last;
   }
 
-  void sealed(int src, const uint8_t* d, size_t n) {
-    if (n < 1 + kRhFields + fuzz::kSealFields) return;
+  // Feeds a PSK-built msg1. When the node accepted it from a stranger's address, reads its
+  // msg2 there and keeps the session keys (not for A and B: their sessions stay the
+  // fixture's, so a PSK holder naming them only ever leaves an unconfirmed session).
+  void feed_msg1(std::vector<uint8_t> dg, int src, const Msg1& m, uint64_t initiator, bool routed_form) {
+    if (src >= 2) strangers[src - 2].drain();
+    uint64_t before = node->stats().handshakes_completed;
+    feed(dg, src, Auth::kPsk);
+    if (src < 2 || initiator == peers[0].id() || initiator == peers[1].id() ||
+        node->stats().handshakes_completed == before)
+      return;
+    std::vector<uint8_t> got = strangers[src - 2].recv(200);
+    size_t skip = (routed_form ? wire::kRoutingHeaderSize : 0) + wire::kHeaderSize;
+    crypto::NoiseHandshake hs = *m.hs;
+    std::vector<uint8_t> payload;
+    if (got.size() <= skip || !hs.read_message(std::span<const uint8_t>(got).subspan(skip), payload)) return;
+    auto keys = crypto::derive_session_keys(hs.handshake_hash(), true);
+    auto g = std::find_if(ghosts.begin(), ghosts.end(), [&](const Ghost& x) { return x.id == initiator; });
+    if (g == ghosts.end()) g = ghosts.insert(ghosts.end(), Ghost{initiator, {}, 0});
+    g->keys = keys;
+    g->counter = 0;
+  }
+
+  // how: bit 1 behind RH; bit 0 the session (A, B) for kind 9, how >> 2 the ghost for kind 10.
+  void sealed(int src, const uint8_t* d, size_t n, bool ghost) {
+    if (n < 1 + kRhFields + fuzz::kSealFields || (ghost && ghosts.empty())) return;
     const uint8_t* f = d + 1 + kRhFields;
     nmt_packet p = fuzz::packet_fields(f);
-    // Data only on B's session: streams on a session with kRecovery would make the
-    // recovery tick talk (ACKs, NACK repeats, grants) and blur the amplification check.
-    size_t who = p.subprotocol_id == wire::kSubprotocolData ? 1 : d[0] & 1;
-    Peer& peer = peers[who];
-    if (f[34] == 0xFF && f[35] && nmt_peer_next_counter(peer.p) >= f[35]) {
-      p.use_counter = 1;  // a replay of a recent counter (never one ahead: the session stays usable)
-      p.counter = nmt_peer_next_counter(peer.p) - f[35];
-    }
     std::vector<uint8_t> plain(f + fuzz::kSealFields, d + std::min<size_t>(n, 1 + kRhFields + fuzz::kSealFields + 8192));
-    if (who == 1 && p.subprotocol_id == wire::kSubprotocolStreamWindow) {
-      // B stays without kRecovery (see above), whatever its hellos say.
+    // Data never on A's session: streams on a session with kRecovery would make the
+    // recovery tick talk (ACKs, NACK repeats, grants) and blur the amplification check.
+    Peer* peer = ghost ? nullptr : &peers[p.subprotocol_id == wire::kSubprotocolData ? 1 : d[0] & 1];
+    Ghost* g = ghost ? &ghosts[(d[0] >> 2) % ghosts.size()] : nullptr;
+    uint64_t id = peer ? peer->id() : g->id;
+    if (id != peers[0].id() && p.subprotocol_id == wire::kSubprotocolStreamWindow) {
+      // Only A ever has kRecovery (see above), whatever the other hellos say.
       for (auto frame : wire::read_frames(plain, p.event_count)) {
-        wire::Grant g;
-        if (!wire::decode_grant(frame, g) || g.stream_id != wire::kHelloStreamId) continue;
-        g.total_consumed &= ~wire::capability::kRecovery;
-        wire::encode_grant(g, const_cast<uint8_t*>(frame.data()));
+        wire::Grant gr;
+        if (!wire::decode_grant(frame, gr) || gr.stream_id != wire::kHelloStreamId) continue;
+        gr.total_consumed &= ~wire::capability::kRecovery;
+        wire::encode_grant(gr, const_cast<uint8_t*>(frame.data()));
       }
     }
-    std::vector<uint8_t> out(plain.size() + 128);
-    size_t dl = nmt_peer_seal(peer.p, &p, plain.data(), plain.size(), out.data(), out.size());
-    if (!dl) return;
-    out.resize(dl);
-    if (d[0] & 2) out = behind(routing(d + 1, peer.id()), out);
+    // [34] == 0xFF: a replay of the counter [35] back (never one ahead: sessions stay usable).
+    uint64_t next = peer ? nmt_peer_next_counter(peer->p) : g->counter;
+    bool replay = f[34] == 0xFF && f[35] && next >= f[35];
+    std::vector<uint8_t> out;
+    if (g) {
+      out = fuzz::seal_with(g->keys, replay ? next - f[35] : g->counter++, p, plain);
+    } else {
+      p.use_counter = replay;
+      p.counter = next - f[35];
+      out.resize(plain.size() + 128);
+      size_t dl = nmt_peer_seal(peer->p, &p, plain.data(), plain.size(), out.data(), out.size());
+      if (!dl) return;
+      out.resize(dl);
+    }
+    if (d[0] & 2) out = behind(routing(d + 1, id), out);
     feed(out, src, Auth::kKeys);
   }
 
   void input(const uint8_t* data, size_t size) {
     int src = data[0] & 3;
-    int kind = (data[0] >> 2) % 10;
+    int kind = (data[0] >> 2) % 11;
     const uint8_t* d = data + 1;
     size_t n = size - 1;
     std::span<const uint8_t> rest(d, n);
@@ -384,19 +450,20 @@ struct Mesh : fuzz::Fixture {
       case 3: {
         if (n < kRhFields + 1) return;
         uint64_t initiator = 0;
-        auto m = msg1(d[kRhFields], true, &initiator);
-        auto dg = behind(routing(d, initiator), fuzz::handshake_datagram(m));
+        Msg1& m = msg1(d[kRhFields], true, &initiator);
+        auto dg = behind(routing(d, initiator), fuzz::handshake_datagram(m.bytes));
         edit(dg, d + kRhFields + 1, n - kRhFields - 1);
-        feed(dg, src, Auth::kPsk);
+        feed_msg1(std::move(dg), src, m, initiator, true);
         break;
       }
       case 4: feed(fuzz::handshake_datagram(rest), src, Auth::kNone); break;
       case 5: {
         if (n < 1) return;
         uint64_t initiator = 0;
-        auto dg = fuzz::handshake_datagram(msg1(d[0], false, &initiator));
+        Msg1& m = msg1(d[0], false, &initiator);
+        auto dg = fuzz::handshake_datagram(m.bytes);
         edit(dg, d + 1, n - 1);
-        feed(dg, src, Auth::kPsk);
+        feed_msg1(std::move(dg), src, m, initiator, false);
         break;
       }
       case 6: {
@@ -431,7 +498,8 @@ struct Mesh : fuzz::Fixture {
         feed(std::span<const uint8_t>(ka, sizeof ka), src, Auth::kNone);
         break;
       }
-      case 9: sealed(src, d, n); break;
+      case 9: sealed(src, d, n, false); break;
+      case 10: sealed(src, d, n, true); break;
     }
   }
 };

@@ -54,7 +54,10 @@ def sealed_fields(flags=0, frag=0, sub_sel=0, stream_sel=3, seq=0, subnet=1, ori
 
 # fuzz_mesh (see fuzz_mesh.cpp): byte 0 = kind << 2 | source.
 A, B, S1, S2 = 0, 1, 2, 3
-RAW, ROUTED, ROUTED_HS, ROUTED_M1, DIRECT_HS, DIRECT_M1, MSG2, PINGWAVE, KEEPALIVE, SEALED = range(10)
+RAW, ROUTED, ROUTED_HS, ROUTED_M1, DIRECT_HS, DIRECT_M1, MSG2, PINGWAVE, KEEPALIVE, SEALED, GHOST = range(11)
+# msg1 initiators (who bits 0-2), bit 3 no id in the payload, bit 4 the previous msg1 again.
+G1, G2, G3, SELF, PEER_A, PEER_B, DIAL_C, DIAL_D = range(8)
+NO_ID, AGAIN = 8, 16
 # Routing-header selectors: dest (node, A, B, FAR1, FAR2, G1, C, unknown), src (natural, A, B, node, G1, C).
 D_NODE, D_A, D_B, D_FAR1, D_FAR2, D_G1, D_C, D_UNKNOWN = range(8)
 S_NATURAL, S_A, S_B, S_NODE, S_G1, S_C = range(6)
@@ -145,21 +148,22 @@ def seeds():
     m.append(mesh(ROUTED_HS, S2, rh(ttl=16, hop=1, src=S_C) + b"\0" + hashlib.sha256(b"msg2").digest() + bytes(16)))
     m.append(mesh(ROUTED_HS, A, rh(ttl=16, dest=D_B) + b"\0" + bytes(48)))
     m.append(mesh(ROUTED_HS, S1, rh(ttl=16) + b"\6" + bytes(48)))  # a Noise message above 256 bytes
-    for who in range(4):
+    for who in range(8):
         m.append(mesh(ROUTED_M1, S1 if who != 1 else S2, rh(ttl=16) + bytes([who])))
     m.append(mesh(ROUTED_M1, A, rh(ttl=16, hop=2) + bytes([0])))   # through relays: a routed session
     m.append(mesh(ROUTED_M1, B, rh(ttl=16, dest=D_A) + bytes([1])))  # forwarded, not ours
     m.append(mesh(ROUTED_M1, S1, rh(ttl=16, src=S_A) + bytes([0])))  # src_id is not the initiator's
-    m.append(mesh(ROUTED_M1, S1, rh(ttl=16) + bytes([4])))          # no initiator id in the payload
-    m.append(mesh(ROUTED_M1, S1, rh(ttl=16) + bytes([8])))          # the previous msg1 again (replay)
+    m.append(mesh(ROUTED_M1, S1, rh(ttl=16) + bytes([NO_ID])))      # no initiator id in the payload
+    m.append(mesh(ROUTED_M1, S1, rh(ttl=16) + bytes([AGAIN])))      # the previous msg1 again (replay)
+    m.append(mesh(ROUTED_M1, A, rh(ttl=16) + bytes([PEER_A])))      # naming A from A's address
     m.append(mesh(ROUTED_M1, S1, rh(ttl=16) + bytes([0]) + edits((100, 1))))
     m.append(mesh(ROUTED_M1, S1, rh(ttl=16) + bytes([0]) + edits((0xFFFF, 120))))
     m.append(mesh(DIRECT_HS, S1, bytes(48)))
     m.append(mesh(DIRECT_HS, A, hashlib.sha256(b"direct").digest() + bytes(24)))
-    for who, src in ((0, S1), (1, S2), (2, S1), (3, A), (0, B)):
+    for who, src in ((G1, S1), (G2, S2), (G3, S1), (SELF, A), (G1, B), (PEER_B, S2), (DIAL_D, S1), (DIAL_C, S2)):
         m.append(mesh(DIRECT_M1, src, bytes([who])))
     m.append(mesh(DIRECT_M1, S1, bytes([0]) + edits((70, 0x80))))
-    m.append(mesh(DIRECT_M1, S2, bytes([9])))                          # the previous msg1 again (replay)
+    m.append(mesh(DIRECT_M1, S2, bytes([AGAIN | G2])))                # the previous msg1 again (replay)
     m.append(mesh(MSG2, S1, b"\0" + rh()))                             # the direct dial, from D's address
     m.append(mesh(MSG2, A, b"\0" + rh()))                              # from elsewhere
     m.append(mesh(MSG2, S2, b"\1" + rh(ttl=16, hop=1)))                # the routed dial, via a relay
@@ -196,6 +200,15 @@ def seeds():
             (2, S2, sealed_fields(flags=0x20, count=0), b""),                          # routed heartbeat
             (1, B, sealed_fields(count=2, counter=1), two)):                                  # a replayed counter
         m.append(mesh(SEALED, src, bytes([how]) + rh(hop=1 if how & 2 else 0) + fields + plain))
+    # A ghost (G1's session from the epoch start, or one an input made): confirm it with a
+    # heartbeat or a hello, then use it.
+    for how, src, fields, plain in (
+            (0, S1, sealed_fields(flags=0x20, count=0), b""),
+            (0, S2, sealed_fields(sub_sel=1, stream_sel=210), frame(grant(HELLO, 15 | 1 << 63))),
+            (2, A, sealed_fields(flags=0x20, count=0), b""),
+            (4, S1, sealed_fields(count=2), two),
+            (0, S1, sealed_fields(sub_sel=3, stream_sel=210), pw_frame)):
+        m.append(mesh(GHOST, src, bytes([how]) + rh(hop=1 if how & 2 else 0) + fields + plain))
     return s
 
 
