@@ -334,6 +334,11 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
 void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
                        std::vector<Outgoing>& out) {
   auto it = s.streams.find(h.stream_id);
+  bool at_cap = config_.max_streams > 0 && s.streams.size() >= config_.max_streams;
+  if (it == s.streams.end() && !at_cap && budget_.room(s.rx) < session::kStreamCharge) {
+    ++stats_.drop_over_budget;  // a new stream is memory too (at the cap, one is evicted for it)
+    return;
+  }
   StreamPtr st = it != s.streams.end() ? it->second
                                        : create_stream(s, h.stream_id, config_.inbound_stream, false);
   stream::RxPacket p;
@@ -499,6 +504,7 @@ StreamPtr Node::create_stream(session::Session& s, uint64_t stream_id,
   auto st = std::make_shared<stream::Stream>(s.peer_node_id(), stream_id, cfg, by_app,
                                              s.next_epoch(), now_ns());
   s.streams[stream_id] = st;
+  budget_.update(s.rx, 0, session::kStreamCharge);  // the application's streams too, never refused
   s.stream_lru.push_back(st->lru());
   return st;
 }
@@ -508,7 +514,7 @@ void Node::remove_stream(session::Session& s, StreamPtr st, bool drop_inbound) {
   st->lru().unlink();
   // Out of the session, out of its budget: what a draining stream keeps readable is the
   // application's to read or free.
-  budget_.update(s.rx, st->held_bytes(), 0);
+  budget_.update(s.rx, st->held_bytes() + session::kStreamCharge, 0);
   close_stream_locked(st, drop_inbound);
 }
 
@@ -584,7 +590,7 @@ void Node::build_handshake_packet(std::span<const uint8_t> noise_msg, const sock
 void Node::check_budget(const session::Session& s) const {
 #ifndef NDEBUG
   uint64_t held = 0;
-  for (const auto& [id, st] : s.streams) held += st->held_bytes();
+  for (const auto& [id, st] : s.streams) held += st->held_bytes() + session::kStreamCharge;
   assert(held == s.rx.held);
 #else
   (void)s;

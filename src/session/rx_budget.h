@@ -10,25 +10,30 @@
 // that keep this from wedging a stream. Streams report what they hold
 // (Stream::held_bytes); the node carries each change to the budget (HeldChange).
 //
-// Worst case, memory held for one session (S streams = max_streams, W = window_bytes,
-// E = max_event_bytes):
+// Worst case, memory held for one session (S streams = max_streams, E = max_event_bytes):
 //
 //   max_session_buffer_bytes            charged: queued + early packets + reservations
-//   + S x 4 KiB at most                 fixed per stream with receive state: the Stream
-//                                       (352 B), its counters (120 B) and receive state
-//                                       (352 B: sequence bitmap, reorder map, ledger), map
-//                                       node and bucket (56 B); up to 31 loss-ledger
-//                                       entries (2.5 KiB, for 20 ms) and 16 empty queue
-//                                       slots (0.4 KiB) on top. Typically ~0.9 KiB.
+//                                       + kStreamCharge (1.5 KiB) per stream, which covers
+//                                       the Stream (352 B), its counters (120 B), receive
+//                                       state (352 B: sequence bitmap, reorder map, ledger),
+//                                       map node and bucket (56 B) and up to 16 kept queue
+//                                       slots (0.4 KiB)
+//   + up to 31 loss-ledger entries      2.5 KiB per stream that has them, each for at most
+//     per stream                        20 ms (gaps older or 32 sequences behind settle):
+//                                       bounded by the peer's packet rate, not its count
 //   + ~2 KiB                            the session: keys, replay window, maps
 //   + one packet in flight              the datagram being decrypted and its copy
 //
-// and for the node: min(sessions x the above, max_buffer_bytes + sessions x the fixed
-// part), plus process-wide caches that do not grow with peers: the payload pools (at most
-// 512 x 256 + 512 x 2048 + 512 x 8320 + 32 x 64 KiB = 7.2 MiB) and the socket's batch
-// buffers. Streams the application closed with DRAIN_THEN_CLOSE keep what was already
-// queued readable outside the budget (the application decides when it goes), and the
-// sending side is bounded by the application's own windows, not by these budgets.
+// and for the node: max_buffer_bytes (it covers every session's charges, streams
+// included) + max_sessions x 2 KiB + streams the local application opened beyond the
+// budget (charged, never refused) + process-wide caches that do not grow with peers: the
+// payload pools (at most 512 x 256 + 512 x 2048 + 512 x 8320 + 32 x 64 KiB = 7.2 MiB),
+// the replay cache (16,384 entries, ~1 MiB), the socket's batch buffers (2 MiB), and the
+// mesh tables (65,536 routes and 65,536 pingwave origins at most, ~10 MiB). With the
+// defaults: 256 + 2 + 7.2 + 3 + 10 MiB = about 280 MiB. Streams the application
+// closed with DRAIN_THEN_CLOSE keep what was already queued readable outside the budget
+// (the application decides when it goes), and the sending side is bounded by the
+// application's own windows, not by these budgets.
 //
 // Every event that started can finish: its reservation covers it. With the defaults
 // (32 MiB per session, E = 16 MiB) one large event at a time is in reassembly per session
@@ -39,6 +44,12 @@
 #include <cstdint>
 
 namespace nm::session {
+
+// What every stream of a session costs the budget besides what it holds: the Stream, its
+// counters and receive state, its map entry and the queue slots it keeps (~1.3 KiB; see
+// above). Charged from creation to removal, so a peer that starts streams by the thousand
+// runs into its budget like one that sends data, and the node's total covers streams too.
+inline constexpr uint64_t kStreamCharge = 1536;
 
 // What one session holds, as the budget sees it.
 struct RxAccount {

@@ -206,7 +206,11 @@ static void bursts_share_packets_and_survive_faults(void** state) {
            n, (unsigned long long)tx.tx_seq, t.received, (unsigned long long)tx.retransmits);
     assert_int_equal(t.send_result, NM_OK);
     assert_int_equal(tx.tx_events, n);
-    assert_true(tx.tx_seq < n / 2); /* events shared packets */
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    /* Events shared packets. A send joins the open packet when it comes within 20 us of the
+     * last one, a matter of speed: under a sanitizer's runtime one call can take longer. */
+    assert_true(tx.tx_seq < n / 2);
+#endif
     assert_int_equal(t.corrupt, 0);
     assert_int_equal(t.duplicates, 0);
     if (mode) {
