@@ -6,7 +6,8 @@
 #
 # The venv lives in <build-dir>/interop-venv. If the wheel cannot be installed (no
 # registry, no cp311 manylinux wheel for this Python/platform) it prints
-# "interop: SKIPPED (reason)" and exits 0: skipped, never reported as passed.
+# "interop: SKIPPED (reason)" and exits 77, which CTest reports as skipped (SKIP_RETURN_CODE),
+# never as passed.
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,7 +25,7 @@ fi
 
 skip() {
   echo "interop: SKIPPED ($1)"
-  exit 0
+  exit 77
 }
 
 python="${INTEROP_PYTHON:-python3}"
