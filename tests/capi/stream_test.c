@@ -173,10 +173,8 @@ static void backpressure_when_the_receiver_does_not_read(void** state) {
   size_t sent = 7;
   assert_int_equal(nm_stream_send_with_retry(a, &e, 1, 3, &sent), NM_ERR_BACKPRESSURE);
   assert_int_equal(sent, 0);
-  usleep(200 * 1000);
-  nm_stream_stats(b, &st);
-  assert_int_equal(st.inbound_pending, accepted); /* nothing dropped, nothing granted */
-  assert_int_equal(st.credit_grants_sent, 0);
+  ASSERT_EVENTUALLY(test_stream_stats(b).inbound_pending == accepted, 5000); /* nothing dropped */
+  assert_int_equal(test_stream_stats(b).credit_grants_sent, 0); /* nothing read, nothing granted */
   /* the reader drains: credit flows back and the blocking helper completes */
   char buf[1000];
   size_t n;
@@ -219,10 +217,8 @@ static void unbounded_window(void** state) {
   nm_stream_stats(a, &st);
   assert_true(st.tx_credit_remaining == UINT64_MAX);
   assert_int_equal(st.tx_window, 0);
-  usleep(100 * 1000);
-  nm_stream_stats(b, &st);
-  assert_int_equal(st.inbound_pending, 200);
-  assert_int_equal(st.credit_grants_sent, 0); /* a window-0 receiver never grants */
+  ASSERT_EVENTUALLY(test_stream_stats(b).inbound_pending == 200, 5000);
+  assert_int_equal(test_stream_stats(b).credit_grants_sent, 0); /* a window-0 receiver never grants */
   nm_stream_free(a);
   nm_stream_free(b);
 }
@@ -253,13 +249,24 @@ static void open_is_idempotent_first_config_wins(void** state) {
   nm_stream_free(s2);
 }
 
+/* Whether `node` has a stream `id` (e.g. one the peer started). */
+static int stream_exists(nm_node_t* node, uint64_t id) {
+  nm_stream_stats_t all[64];
+  size_t n = 0;
+  NM_OK_OR_FAIL(nm_node_all_stream_stats(node, all, 64, &n));
+  for (size_t i = 0; i < n && i < 64; ++i)
+    if (all[i].stream_id == id) return 1;
+  return 0;
+}
+
 static void peer_started_stream_takes_the_first_explicit_config(void** state) {
   test_pair* p = *state;
   nm_stream_t* a;
   NM_OK_OR_FAIL(nm_node_open_stream(p->a, p->b_id, 18, NULL, &a));
   nm_event_t e = test_event("early");
   NM_OK_OR_FAIL(nm_stream_send(a, &e, 1, NULL));
-  usleep(100 * 1000); /* b has auto-created the stream with defaults */
+  /* b auto-creates the stream with defaults when the event arrives */
+  ASSERT_EVENTUALLY(stream_exists(p->b, 18), 5000);
   nm_stream_config_t rel;
   stream_config(&rel, NM_RELIABLE);
   nm_stream_t* b;
@@ -311,7 +318,7 @@ static void close_behaviours(void** state) {
   nm_event_t ev[2] = {test_event("k1"), test_event("k2")};
   NM_OK_OR_FAIL(nm_stream_send(a1, ev, 2, NULL));
   NM_OK_OR_FAIL(nm_stream_send(a2, ev, 2, NULL));
-  usleep(100 * 1000);
+  ASSERT_EVENTUALLY(test_stream_stats(b1).inbound_pending == 2 && test_stream_stats(b2).inbound_pending == 2, 5000);
   NM_OK_OR_FAIL(nm_node_close_stream(p->b, b1));
   NM_OK_OR_FAIL(nm_node_close_stream(p->b, b2));
   /* drain-then-close: what arrived stays readable, then the handle is stale */
@@ -325,12 +332,8 @@ static void close_behaviours(void** state) {
   /* drop-and-close: queued events are gone at once */
   assert_int_equal(nm_stream_recv(b2, buf, sizeof buf, &n, 0), NM_ERR_NOT_CONNECTED);
   /* the dropped and drained events were credited back to the sender */
-  usleep(100 * 1000);
-  nm_stream_stats_t st;
-  nm_stream_stats(a1, &st);
-  assert_int_equal(st.tx_credit_remaining, st.tx_window);
-  nm_stream_stats(a2, &st);
-  assert_int_equal(st.tx_credit_remaining, st.tx_window);
+  ASSERT_EVENTUALLY(test_stream_stats(a1).tx_credit_remaining == test_stream_stats(a1).tx_window, 5000);
+  ASSERT_EVENTUALLY(test_stream_stats(a2).tx_credit_remaining == test_stream_stats(a2).tx_window, 5000);
   nm_stream_free(a1);
   nm_stream_free(b1);
   nm_stream_free(a2);

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 void test_config(nm_node_config_t* c, uint8_t psk_byte) {
   nm_node_config_init(c);
@@ -67,4 +68,22 @@ void test_open_both(test_pair* p, uint64_t id, const nm_stream_config_t* cfg, nm
 nm_event_t test_event(const char* text) {
   nm_event_t e = {text, strlen(text)};
   return e;
+}
+
+double test_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+nm_stream_stats_t test_stream_stats(nm_stream_t* s) {
+  nm_stream_stats_t st;
+  NM_OK_OR_FAIL(nm_stream_stats(s, &st));
+  return st;
+}
+
+nm_node_stats_t test_node_stats(nm_node_t* n) {
+  nm_node_stats_t st;
+  NM_OK_OR_FAIL(nm_node_stats(n, &st));
+  return st;
 }

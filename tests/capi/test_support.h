@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "netmesh.h"
@@ -34,4 +35,21 @@ void test_pair_free(test_pair* p);
 void test_open_both(test_pair* p, uint64_t id, const nm_stream_config_t* cfg, nm_stream_t** on_a,
                     nm_stream_t** on_b);
 nm_event_t test_event(const char* text);
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+double test_now_ms(void);
+/* Tests never sleep and then assert: they wait for the condition, with a deadline that
+ * only a broken library misses (a busy 2-core machine must never fail them). */
+#define ASSERT_EVENTUALLY(cond, timeout_ms)                                                   \
+  do {                                                                                       \
+    double deadline_ = test_now_ms() + (timeout_ms);                                         \
+    while (!(cond)) {                                                                        \
+      if (test_now_ms() > deadline_)                                                         \
+        fail_msg("%s:%d: not within %d ms: %s", __FILE__, __LINE__, (int)(timeout_ms), #cond); \
+      usleep(1000);                                                                          \
+    }                                                                                        \
+  } while (0)
+/* A stream's stats (failing the test if the call fails), for use in conditions. */
+nm_stream_stats_t test_stream_stats(nm_stream_t* s);
+nm_node_stats_t test_node_stats(nm_node_t* n);
 #endif
