@@ -691,7 +691,8 @@ adv_traffic adv_traffic_between(const adv* a, const adv_snap* b, const adv_snap*
   X(drop_over_window) X(grants_clamped) X(ignored_mesh_packets) X(pingwaves_sent)               \
   X(pingwaves_received) X(forwarded) X(forward_no_route) X(forward_ttl_expired)                 \
   X(bytes_received) X(bytes_sent) X(forward_refused) X(pingwave_origins_refused)                \
-  X(pingwave_relays_suppressed)
+  X(pingwave_relays_suppressed) X(drop_handshake_rate_limited) X(drop_session_limit) X(sessions_pruned) \
+  X(responses_deferred) X(drop_over_budget)
 
 void adv_report(const char* what, const adv* a, const adv_snap* b, const adv_snap* e) {
   adv_traffic t = adv_traffic_between(a, b, e);
