@@ -365,8 +365,9 @@ uint64_t adv_victim_kernel_drops(const adv* a) {
   while (fgets(line, sizeof line, f)) {
     char local[64];
     if (sscanf(line, " %*[0-9]: %63s", local) != 1 || strcmp(local, want) != 0) continue;
-    char* last = strrchr(line, ' ');
-    if (last) drops = strtoull(last + 1, NULL, 10);
+    char *tok, *last = NULL, *save = NULL;
+    for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) last = tok;
+    if (last) drops = strtoull(last, NULL, 10);
   }
   fclose(f);
   return drops;
