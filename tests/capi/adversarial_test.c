@@ -704,6 +704,14 @@ static void nack_flood_cannot_amplify(adv* a) {
   size_t sent = 0;
   NM_OK_OR_FAIL(nm_stream_send(h, ev, kNackPackets, &sent));
   assert_int_equal(sent, kNackPackets);
+  nm_stream_stats_t ss;
+  /* all 64 are out (the last may have waited, open, for the loop thread): else a NACK of
+   * seq 63 would name a packet not yet sent, and be refused as malformed */
+  for (double dl = adv_now() + ADV_DEADLINE_S;; usleep(500)) {
+    NM_OK_OR_FAIL(nm_stream_stats(h, &ss));
+    if (ss.tx_seq == kNackPackets) break;
+    if (adv_now() > dl) fail_msg("the victim sent %llu of %d packets", (unsigned long long)ss.tx_seq, kNackPackets);
+  }
   uint64_t nacks = 0;
   for (double t0 = adv_now(); adv_now() - t0 < 2.0; ++nacks) {
     size_t n = control_packet(a, 0x4E4D, plain, pl, 1, d, sizeof d);
@@ -711,7 +719,6 @@ static void nack_flood_cannot_amplify(adv* a) {
     usleep(250);
   }
   adv_attack_end(a, &e);
-  nm_stream_stats_t ss;
   NM_OK_OR_FAIL(nm_stream_stats(h, &ss));
   nm_stream_free(h);
   adv_report("NACK flood", a, &b, &e);
