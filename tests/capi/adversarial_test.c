@@ -516,7 +516,7 @@ static const double kFloodWindowS = 0.25;
  * strangers while the live stream runs flat out (batches of 64 events, a 1 MiB window): the
  * live stream's throughput in 6 windows of 0.25 s without the flood and 6 with it,
  * alternating, so that other load on the machine falls on both alike; compared best to
- * best. Bounds: at most handshake_rate_per_sec msg1s examined (the rest dropped unexamined,
+ * best (6 more of each if that looks like a failure). Bounds: at most handshake_rate_per_sec msg1s examined (the rest dropped unexamined,
  * counted), nothing sent to anyone, and (assert_ratio) flooded >= 50 % of unflooded. */
 static void msg1_flood(adv* a, int allowed, int assert_ratio) {
   for (int i = 1; i < allowed; ++i) NM_OK_OR_FAIL(nm_node_allow_peer(a->victim, invented_id(0xA110, (uint64_t)i)));
@@ -534,39 +534,43 @@ static void msg1_flood(adv* a, int allowed, int assert_ratio) {
   memcpy(f.header, tmpl, sizeof f.header);
   nmt_peer_free(forger);
 
-  double unloaded[kFloodRounds], loaded[kFloodRounds], rate[kFloodRounds];
+  double unloaded[2 * kFloodRounds], loaded[2 * kFloodRounds], rate[2 * kFloodRounds];
+  double best_u = 0, best_l = 0, min_rate = 1e12;
+  int rounds = 0;
   uint64_t flood_sent = 0;
   uint64_t drops0 = adv_victim_kernel_drops(a);
   adv_snap b, e;
   adv_attack_begin(a, &b);
   adv_live_saturate(a, 1);
   (void)live_rate(a, 0.2); /* warm up */
-  for (int r = 0; r < kFloodRounds; ++r) {
-    unloaded[r] = live_rate(a, kFloodWindowS);
-    pthread_t t;
-    f.sent = 0;
-    atomic_store(&f.stop, 0);
-    assert_int_equal(pthread_create(&t, NULL, flood_main, &f), 0);
-    (void)live_rate(a, 0.05); /* the token bucket's burst goes first */
-    loaded[r] = live_rate(a, kFloodWindowS);
-    atomic_store(&f.stop, 1);
-    pthread_join(t, NULL);
-    rate[r] = (double)f.sent / (f.t1 - f.t0);
-    flood_sent += f.sent;
+  /* A second set of rounds only if the first looks like a failure: another process may
+   * have taken the CPU in just the flooded windows (the flood without its defence costs
+   * 95 %, which no retry hides). */
+  for (int set = 0; set < 2 && (set == 0 || (assert_ratio && best_l < 0.5 * best_u)); ++set) {
+    for (int k = 0; k < kFloodRounds; ++k, ++rounds) {
+      unloaded[rounds] = live_rate(a, kFloodWindowS);
+      pthread_t t;
+      f.sent = 0;
+      atomic_store(&f.stop, 0);
+      assert_int_equal(pthread_create(&t, NULL, flood_main, &f), 0);
+      (void)live_rate(a, 0.05); /* the token bucket's burst goes first */
+      loaded[rounds] = live_rate(a, kFloodWindowS);
+      atomic_store(&f.stop, 1);
+      pthread_join(t, NULL);
+      rate[rounds] = (double)f.sent / (f.t1 - f.t0);
+      flood_sent += f.sent;
+      if (unloaded[rounds] > best_u) best_u = unloaded[rounds];
+      if (loaded[rounds] > best_l) best_l = loaded[rounds];
+      if (rate[rounds] < min_rate) min_rate = rate[rounds];
+    }
   }
   adv_live_saturate(a, 0);
   adv_count_input(a, flood_sent, flood_sent * kDirectMsg1);
   adv_attack_end(a, &e);
   uint64_t kernel_drops = adv_victim_kernel_drops(a) - drops0;
-  double best_u = 0, best_l = 0, min_rate = 1e12;
-  for (int r = 0; r < kFloodRounds; ++r) {
-    if (unloaded[r] > best_u) best_u = unloaded[r];
-    if (loaded[r] > best_l) best_l = loaded[r];
-    if (rate[r] < min_rate) min_rate = rate[r];
-  }
   adv_report(allowed > 1 ? "msg1 flood, 64 allowed peers" : "msg1 flood, 1 allowed peer", a, &b, &e);
   printf("    live stream, events/s without / with the flood:");
-  for (int r = 0; r < kFloodRounds; ++r) printf(" %.2fM/%.2fM", unloaded[r] / 1e6, loaded[r] / 1e6);
+  for (int r = 0; r < rounds; ++r) printf(" %.2fM/%.2fM", unloaded[r] / 1e6, loaded[r] / 1e6);
   printf("\n    best %.0f vs %.0f = %.2f; flood at least %.0f msg1/s (%llu sent, %llu dropped by the kernel)\n",
          best_l, best_u, best_l / best_u, min_rate, (unsigned long long)flood_sent,
          (unsigned long long)kernel_drops);
