@@ -354,22 +354,32 @@ static uint64_t foreign_processed(adv* a, const nm_node_stats_t* l, const nm_nod
   return all > legit ? all - legit : 0;
 }
 
-uint64_t adv_victim_kernel_drops(const adv* a) {
-  /* /proc/net/udp: "sl local_address rem_address st ... drops", the address as hex
-   * (0100007F:PORT for 127.0.0.1), the drops last */
+/* The victim socket's line in /proc/net/udp: "sl local_address rem_address st
+ * tx_queue:rx_queue ... drops", the address as hex (0100007F:PORT for 127.0.0.1). */
+static int victim_socket(const adv* a, uint64_t* drops, uint64_t* rx_queue) {
   FILE* f = fopen("/proc/net/udp", "r");
   if (!f) return 0;
   char line[512], want[32];
   snprintf(want, sizeof want, "0100007F:%04X", (unsigned)a->victim_port);
-  uint64_t drops = 0;
-  while (fgets(line, sizeof line, f)) {
+  int found = 0;
+  while (!found && fgets(line, sizeof line, f)) {
     char local[64];
-    if (sscanf(line, " %*[0-9]: %63s", local) != 1 || strcmp(local, want) != 0) continue;
+    unsigned long long rxq = 0;
+    if (sscanf(line, " %*[0-9]: %63s %*s %*x %*x:%llx", local, &rxq) != 2 || strcmp(local, want) != 0)
+      continue;
     char *tok, *last = NULL, *save = NULL;
     for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) last = tok;
-    if (last) drops = strtoull(last, NULL, 10);
+    *drops = last ? strtoull(last, NULL, 10) : 0;
+    *rx_queue = rxq;
+    found = 1;
   }
   fclose(f);
+  return found;
+}
+
+uint64_t adv_victim_kernel_drops(const adv* a) {
+  uint64_t drops = 0, rx_queue = 0;
+  victim_socket(a, &drops, &rx_queue);
   return drops;
 }
 
@@ -379,17 +389,24 @@ void adv_count_input(adv* a, uint64_t datagrams, uint64_t bytes) {
 }
 
 /* Pacing: waits until the victim has taken all attack datagrams but `slack` off its
- * socket (or the kernel dropped them: only an unpaced flood overflows its buffer). Best effort (the legit node counts a datagram only after sending it, so the
- * estimate can run a few ahead or behind): it gives up after a few seconds without
- * failing; the barriers, not this, decide when an attack has been processed. */
+ * socket, or the kernel dropped them (only an unpaced flood overflows its buffer), or its
+ * socket is found empty twice in a row (nothing left to wait for: the kernel counts a
+ * dropped GSO batch of the legit node's as one drop). Best effort (the legit node counts a
+ * datagram only after sending it, so the estimate can run a few ahead or behind): it gives
+ * up after a few seconds without failing; the barriers, not this, decide when an attack
+ * has been processed. */
 static void wait_processed(adv* a, uint64_t slack) {
   uint64_t target = a->attack_datagrams > slack ? a->attack_datagrams - slack : 0;
   double dl = adv_now() + 5.0;
-  for (;;) {
+  for (int empty = 0;;) {
     nm_node_stats_t l = adv_legit_stats(a);
     nm_node_stats_t v = adv_victim_stats(a);
-    uint64_t dropped = adv_victim_kernel_drops(a) - a->base_kernel_drops;
+    uint64_t drops = 0, rx_queue = 1;
+    int known = victim_socket(a, &drops, &rx_queue);
+    uint64_t dropped = drops - a->base_kernel_drops;
     if (foreign_processed(a, &l, &v) + dropped >= target || adv_now() > dl) return;
+    empty = known && rx_queue == 0 ? empty + 1 : 0;
+    if (empty >= 2) return;
     usleep(500);
   }
 }
