@@ -844,10 +844,12 @@ static void seal_and_send(adv* a, uint64_t stream, uint64_t seq, uint8_t frag_fl
 
 /* With small budgets (4 MiB per session, 8 MiB in all, events of at most 1 MiB, 256 streams),
  * a scripted neighbour uses 20,000 stream ids, starts large events on 64 streams and never
- * finishes them (32 fragments of 8104 bytes each: 16 MiB), and sends 8 packets of 2,027 empty
- * events (a window's worth) on 192 more (12 MiB), never read. Bounds: at most max_streams streams; what its streams hold
- * within its budget (the rest dropped, counted); RSS growth within the rx_budget.h formula;
- * the live stream (another session) unaffected. */
+ * finishes them (32 fragments of 8104 bytes each: 16 MiB), and sends 8 packets of 2,027
+ * empty events (a window's worth) on 192 more (12 MiB), never read. Bounds: at most
+ * max_streams streams; what its streams hold within its budget (the rest dropped, counted);
+ * RSS growth within the rx_budget.h formula; the live stream (another session) unaffected.
+ * (A million stream ids stay in tests/capi/limits_test.c: 14 s on this machine, minutes
+ * under the sanitizers.) */
 static void psk_holder_holds_every_receive_limit_open(adv* a) {
   enum { kIds = 20000, kLarge = 64, kFragments = 32, kEmpty = 192, kEmptyPackets = 8, kEvents = 2027 };
   nm_node_config_t cfg;
