@@ -367,7 +367,11 @@ static uint64_t replay_everywhere(adv* a, int stranger, const uint8_t* msg1, siz
   return sent + 1;
 }
 
-/* A refused replay: counted, nothing sent anywhere, nothing made, the live session as it was. */
+/* A refused replay: counted, nothing sent anywhere, nothing made, the live session as it was.
+ * "Nothing sent" is what arrived at the neighbours and strangers (exact), and the victim's
+ * own byte counter (caused_bytes, within the slack); the harness's count of sealed relays to
+ * the legitimate node (observed_bytes) is left out: with 100 ms heartbeats a pingwave of the
+ * victim's own can fall between the two nodes' counters at the window's start. */
 static void assert_replays_refused(adv* a, const adv_snap* b, const adv_snap* e, uint64_t replays) {
   adv_traffic t = adv_traffic_between(a, b, e);
   assert_int_equal(ADV_D(b, e, drop_replay), replays);
@@ -375,7 +379,7 @@ static void assert_replays_refused(adv* a, const adv_snap* b, const adv_snap* e,
   assert_int_equal(ADV_D(b, e, drop_handshake_rejected), 0);
   assert_int_equal(e->v.sessions, b->v.sessions);
   assert_int_equal(e->v.sessions_unconfirmed, 0);
-  assert_int_equal(t.observed_bytes, 0); /* not even msg2, to nobody */
+  assert_int_equal(t.captured_bytes, 0); /* not even msg2, to nobody (see above) */
   assert_true(t.caused_bytes <= ADV_COUNTER_SLACK);
   assert_legit_untouched(b, e);
 }
@@ -419,7 +423,7 @@ static void replayed_msg1_cannot_take_over_a_session(adv* a) {
   assert_int_equal(ADV_D(&b, &e, drop_replay), 1);
   assert_int_equal(msg2s, 1);
   assert_true(msg2_bytes <= nn);                 /* no larger than the msg1 */
-  assert_int_equal(t.observed_bytes, msg2_bytes); /* and nothing else, anywhere */
+  assert_int_equal(t.captured_bytes, msg2_bytes); /* and nothing else, anywhere */
   assert_true(t.caused_bytes <= msg2_bytes + ADV_COUNTER_SLACK);
   assert_int_equal(e.v.sessions, b.v.sessions); /* it waits as pending ... */
   assert_int_equal(e.v.sessions_unconfirmed, 1);
@@ -589,7 +593,7 @@ static void msg1_flood(adv* a, int allowed, int assert_ratio) {
   assert_true(limited + examined + kernel_drops >= flood_sent); /* every one is accounted for */
   assert_true(examined <= 500 * span + 500 + 1);
   assert_int_equal(ADV_D(&b, &e, handshakes_completed), 0);
-  assert_int_equal(t.observed_bytes, 0);
+  assert_int_equal(t.captured_bytes, 0);
   assert_true(t.caused_bytes <= ADV_COUNTER_SLACK);
   assert_legit_untouched(&b, &e);
 }
@@ -658,7 +662,7 @@ static void routed_handshakes_with_invented_ids(adv* a) {
   assert_int_equal(to_stranger, accepted);                   /* msg2s, nothing else */
   assert_int_equal(to_stranger_bytes, accepted * kRoutedMsg2);
   assert_true(to_stranger_bytes <= t.in_bytes);
-  assert_int_equal(t.observed_bytes, to_stranger_bytes);     /* and nothing to anyone else */
+  assert_int_equal(t.captured_bytes, to_stranger_bytes);     /* and nothing to anyone else */
   assert_true(t.caused_bytes <= to_stranger_bytes + ADV_COUNTER_SLACK);
   assert_true(e.v.sessions <= kRoutedMaxSessions);
   assert_int_equal(confirmed + e.v.sessions_unconfirmed, kRoutedMaxSessions); /* full, ... */
