@@ -383,6 +383,12 @@ uint64_t adv_victim_kernel_drops(const adv* a) {
   return drops;
 }
 
+uint64_t adv_victim_rx_queue(const adv* a) {
+  uint64_t drops = 0, rx_queue = 0;
+  victim_socket(a, &drops, &rx_queue);
+  return rx_queue;
+}
+
 void adv_count_input(adv* a, uint64_t datagrams, uint64_t bytes) {
   a->attack_datagrams += datagrams;
   a->attack_bytes += bytes;

@@ -186,6 +186,8 @@ int adv_send_spoofed(adv* a, const char* from_addr, const void* data, size_t len
 void adv_count_input(adv* a, uint64_t datagrams, uint64_t bytes);
 /* Datagrams the kernel dropped at the victim's socket (buffer full), since the process began. */
 uint64_t adv_victim_kernel_drops(const adv* a);
+/* Bytes queued in the victim's socket now (not yet taken by its loop thread). */
+uint64_t adv_victim_rx_queue(const adv* a);
 
 /* ---- the live stream ---- */
 /* 1: the sender sends batches back to back, as fast as credit allows (throughput
