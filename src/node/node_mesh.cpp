@@ -179,7 +179,8 @@ void Node::on_pingwave(wire::Pingwave pw, uint64_t via, bool raw, std::vector<Ou
   if (pw.hop_count + 1 >= wire::kMaxHops || !wire::forward(pw)) return;
   if (!pingwave_relay_->should_relay(pw.origin_node_id, pw.seq, now)) return;
   for (const auto& [peer, s] : sessions_) {
-    if (s->routed || !RoutingTable::should_forward_pingwave_to(peer, pw.origin_node_id, via) ||
+    // Not to an unconfirmed session: its msg1 may be a replay, its address anyone's.
+    if (!s->confirmed || s->routed || !RoutingTable::should_forward_pingwave_to(peer, pw.origin_node_id, via) ||
         failures_->state(peer) == FailureDetector::State::kFailed)
       continue;
     if (raw && !pingwave_relay_->spend_raw(pingwave_datagram_size(*s))) {
@@ -245,7 +246,8 @@ void Node::mesh_tick(int64_t now, std::vector<Outgoing>& out) {
       std::chrono::duration_cast<std::chrono::microseconds>(
           std::chrono::system_clock::now().time_since_epoch()).count());
   for (const auto& [peer, s] : sessions_) {
-    if (s->routed || failures_->state(peer) == FailureDetector::State::kFailed) continue;
+    // Live confirmed neighbours only: an unconfirmed session sends nothing on its own.
+    if (!s->confirmed || s->routed || failures_->state(peer) == FailureDetector::State::kFailed) continue;
     send_pingwave(*s, pw, out);
     ++stats_.pingwaves_sent;
   }

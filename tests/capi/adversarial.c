@@ -79,52 +79,70 @@ static void stream_fail(adv* a, const char* fmt, ...) {
   pthread_mutex_unlock(&failure_mu);
 }
 
+enum { kSaturateBatch = 64 }; /* events per send call while saturating */
+
 static void* sender_main(void* arg) {
   adv* a = arg;
-  uint8_t buf[16 + kStreamPad];
-  for (uint64_t n = 0; !atomic_load(&a->stop_sender); ++n) {
-    nm_event_t e = {buf, make_event(n, buf)};
-    nm_status s = nm_stream_send_blocking(a->tx, &e, 1, 20000, NULL);
+  static _Thread_local uint8_t buf[kSaturateBatch][16 + kStreamPad];
+  nm_event_t ev[kSaturateBatch];
+  for (uint64_t n = 0; !atomic_load(&a->stop_sender);) {
+    /* paced: one event, then a pause; saturating: batches back to back (credit permitting) */
+    size_t count = atomic_load(&a->saturate) ? kSaturateBatch : 1;
+    for (size_t i = 0; i < count; ++i) ev[i] = (nm_event_t){buf[i], make_event(n + i, buf[i])};
+    size_t sent = 0;
+    nm_status s = nm_stream_send_blocking(a->tx, ev, count, 20000, &sent);
     if (s != NM_OK) {
-      stream_fail(a, "sender: event %llu: %s (%s)", (unsigned long long)n, nm_strerror(s),
+      stream_fail(a, "sender: events %llu..+%zu: %s (%s)", (unsigned long long)n, count, nm_strerror(s),
                   nm_last_error_message());
       break;
     }
-    atomic_store(&a->sent, n + 1);
-    sleep_us(kSenderGapUs);
+    n += count;
+    atomic_store(&a->sent, n);
+    if (count == 1) sleep_us(kSenderGapUs);
   }
   return NULL;
 }
 
+enum { kRecvBatch = 256 };
+
 static void* receiver_main(void* arg) {
   adv* a = arg;
-  uint8_t buf[256], want[16 + kStreamPad];
+  static _Thread_local uint8_t buf[kRecvBatch * (16 + kStreamPad)];
+  static _Thread_local size_t lens[kRecvBatch];
+  uint8_t want[16 + kStreamPad];
   uint64_t next = 0;
   while (!atomic_load(&a->stop_receiver)) {
-    size_t len = 0;
-    nm_status s = nm_stream_recv(a->rx, buf, sizeof buf, &len, 20);
+    size_t count = 0;
+    nm_status s = nm_stream_recv_batch(a->rx, buf, sizeof buf, lens, kRecvBatch, &count, 20);
     if (s == NM_ERR_TIMEOUT) continue;
     if (s != NM_OK) {
       stream_fail(a, "receiver: after %llu events: %s (%s)", (unsigned long long)next, nm_strerror(s),
                   nm_last_error_message());
       break;
     }
-    uint64_t n = 0;
-    if (len >= 8) memcpy(&n, buf, 8);
-    size_t wl = make_event(next, want);
-    if (n != next) {
-      stream_fail(a, "receiver: expected event %llu, got %llu (%s)", (unsigned long long)next,
-                  (unsigned long long)n, n < next ? "duplicate or reordered" : "gap");
-      break;
+    const uint8_t* e = buf;
+    for (size_t i = 0; i < count; e += lens[i], ++i) {
+      size_t len = lens[i];
+      uint64_t n = 0;
+      if (len >= 8) memcpy(&n, e, 8);
+      size_t wl = make_event(next, want);
+      if (n != next) {
+        stream_fail(a, "receiver: expected event %llu, got %llu (%s)", (unsigned long long)next,
+                    (unsigned long long)n, n < next ? "duplicate or reordered" : "gap");
+        return NULL;
+      }
+      if (len != wl || memcmp(e, want, wl) != 0) {
+        stream_fail(a, "receiver: event %llu corrupted (%zu bytes)", (unsigned long long)n, len);
+        return NULL;
+      }
+      ++next;
     }
-    if (len != wl || memcmp(buf, want, wl) != 0) {
-      stream_fail(a, "receiver: event %llu corrupted (%zu bytes)", (unsigned long long)n, len);
-      break;
-    }
-    atomic_store(&a->received, ++next);
+    atomic_store(&a->received, next);
   }
   return NULL;
 }
+
+void adv_live_saturate(adv* a, int on) { atomic_store(&a->saturate, on); }
 
 /* ---- set-up ---- */
 
@@ -190,6 +208,7 @@ int adv_setup(void** state) {
   if (spec->pingwave_ttl) vc.pingwave_ttl = spec->pingwave_ttl;
   a->victim_pingwave_ttl = vc.pingwave_ttl;
   node_config(spec, &lc);
+  if (spec->victim_config) spec->victim_config(&vc);
   memcpy(a->psk, vc.psk, sizeof a->psk);
   NM_OK_OR_FAIL(nm_node_new(&vc, &a->victim));
   NM_OK_OR_FAIL(nm_node_new(&lc, &a->legit));
@@ -230,12 +249,14 @@ int adv_setup(void** state) {
   nm_stream_config_t sc;
   nm_stream_config_init(&sc);
   sc.reliability = NM_RELIABLE;
+  nm_stream_config_t live = sc;
+  if (spec->live_window_bytes) live.window_bytes = spec->live_window_bytes;
   NM_OK_OR_FAIL(nm_node_open_stream(a->legit, a->victim_id, kBarrierToVictim, &sc, &a->bar_legit_tx));
   NM_OK_OR_FAIL(nm_node_open_stream(a->victim, a->legit_id, kBarrierToVictim, &sc, &a->bar_victim_rx));
   NM_OK_OR_FAIL(nm_node_open_stream(a->victim, a->legit_id, kBarrierToLegit, &sc, &a->bar_victim_tx));
   NM_OK_OR_FAIL(nm_node_open_stream(a->legit, a->victim_id, kBarrierToLegit, &sc, &a->bar_legit_rx));
-  NM_OK_OR_FAIL(nm_node_open_stream(a->legit, a->victim_id, kLiveStream, &sc, &a->tx));
-  NM_OK_OR_FAIL(nm_node_open_stream(a->victim, a->legit_id, kLiveStream, &sc, &a->rx));
+  NM_OK_OR_FAIL(nm_node_open_stream(a->legit, a->victim_id, kLiveStream, &live, &a->tx));
+  NM_OK_OR_FAIL(nm_node_open_stream(a->victim, a->legit_id, kLiveStream, &live, &a->rx));
   assert_int_equal(pthread_create(&a->receiver, NULL, receiver_main, a), 0);
   assert_int_equal(pthread_create(&a->sender, NULL, sender_main, a), 0);
   double dl = adv_now() + ADV_DEADLINE_S;
@@ -249,6 +270,8 @@ int adv_setup(void** state) {
   vs = adv_victim_stats(a);
   a->base_l_sent = ls.datagrams_sent;
   a->base_v_received = vs.datagrams_received;
+  a->victim_port = atoi(strrchr(a->victim_addr, ':') + 1);
+  a->base_kernel_drops = adv_victim_kernel_drops(a);
   a->rss_ready = nmt_rss_bytes();
   return 0;
 }
@@ -331,17 +354,65 @@ static uint64_t foreign_processed(adv* a, const nm_node_stats_t* l, const nm_nod
   return all > legit ? all - legit : 0;
 }
 
+/* The victim socket's line in /proc/net/udp: "sl local_address rem_address st
+ * tx_queue:rx_queue ... drops", the address as hex (0100007F:PORT for 127.0.0.1). */
+static int victim_socket(const adv* a, uint64_t* drops, uint64_t* rx_queue) {
+  FILE* f = fopen("/proc/net/udp", "r");
+  if (!f) return 0;
+  char line[512], want[32];
+  snprintf(want, sizeof want, "0100007F:%04X", (unsigned)a->victim_port);
+  int found = 0;
+  while (!found && fgets(line, sizeof line, f)) {
+    char local[64];
+    unsigned long long rxq = 0;
+    if (sscanf(line, " %*[0-9]: %63s %*s %*x %*x:%llx", local, &rxq) != 2 || strcmp(local, want) != 0)
+      continue;
+    char *tok, *last = NULL, *save = NULL;
+    for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) last = tok;
+    *drops = last ? strtoull(last, NULL, 10) : 0;
+    *rx_queue = rxq;
+    found = 1;
+  }
+  fclose(f);
+  return found;
+}
+
+uint64_t adv_victim_kernel_drops(const adv* a) {
+  uint64_t drops = 0, rx_queue = 0;
+  victim_socket(a, &drops, &rx_queue);
+  return drops;
+}
+
+uint64_t adv_victim_rx_queue(const adv* a) {
+  uint64_t drops = 0, rx_queue = 0;
+  victim_socket(a, &drops, &rx_queue);
+  return rx_queue;
+}
+
+void adv_count_input(adv* a, uint64_t datagrams, uint64_t bytes) {
+  a->attack_datagrams += datagrams;
+  a->attack_bytes += bytes;
+}
+
 /* Pacing: waits until the victim has taken all attack datagrams but `slack` off its
- * socket. Best effort (the legit node counts a datagram only after sending it, so the
- * estimate can run a few ahead or behind): it gives up after a few seconds without
- * failing; the barriers, not this, decide when an attack has been processed. */
+ * socket, or the kernel dropped them (only an unpaced flood overflows its buffer), or its
+ * socket is found empty twice in a row (nothing left to wait for: the kernel counts a
+ * dropped GSO batch of the legit node's as one drop). Best effort (the legit node counts a
+ * datagram only after sending it, so the estimate can run a few ahead or behind): it gives
+ * up after a few seconds without failing; the barriers, not this, decide when an attack
+ * has been processed. */
 static void wait_processed(adv* a, uint64_t slack) {
   uint64_t target = a->attack_datagrams > slack ? a->attack_datagrams - slack : 0;
   double dl = adv_now() + 5.0;
-  for (;;) {
+  for (int empty = 0;;) {
     nm_node_stats_t l = adv_legit_stats(a);
     nm_node_stats_t v = adv_victim_stats(a);
-    if (foreign_processed(a, &l, &v) >= target || adv_now() > dl) return;
+    uint64_t drops = 0, rx_queue = 1;
+    int known = victim_socket(a, &drops, &rx_queue);
+    uint64_t dropped = drops - a->base_kernel_drops;
+    if (foreign_processed(a, &l, &v) + dropped >= target || adv_now() > dl) return;
+    empty = known && rx_queue == 0 ? empty + 1 : 0;
+    if (empty >= 2) return;
     usleep(500);
   }
 }
@@ -390,6 +461,38 @@ int adv_send_spoofed(adv* a, const char* from_addr, const void* data, size_t len
   return 0;
 }
 
+/* ---- scripted neighbours ---- */
+
+void adv_neighbour_usable(adv* a, int i) {
+  assert_true(i >= 0 && i < a->n_neighbours);
+  int k = a->usable_checks++;
+  uint64_t stream = 5000 + (uint64_t)k;
+  char msg[32], reply[32], buf[64];
+  int n = snprintf(msg, sizeof msg, "usable %d", k);
+  int rn = snprintf(reply, sizeof reply, "still here %d", k);
+  nm_stream_t* h = NULL;
+  NM_OK_OR_FAIL(nm_node_open_stream(a->victim, a->nb_id[i], stream, NULL, &h));
+  nmt_packet p;
+  memset(&p, 0, sizeof p);
+  p.stream_id = stream;
+  p.subnet_id = 1; /* the stream's epoch */
+  p.event_count = 1;
+  const void* ev[1] = {msg};
+  size_t lens[1] = {(size_t)n};
+  assert_int_equal(nmt_peer_send_events(a->nb[i], &p, ev, lens, 1), 0);
+  adv_count_input(a, 1, 68 + 4 + (uint64_t)n + 16);
+  size_t got = 0;
+  nm_status s = nm_stream_recv(h, buf, sizeof buf, &got, (int)(ADV_DEADLINE_S * 1000));
+  if (s != NM_OK) fail_msg("neighbour %d's event did not reach the victim: %s", i, nm_strerror(s));
+  assert_int_equal(got, (size_t)n);
+  assert_memory_equal(buf, msg, (size_t)n);
+  nm_event_t e = {reply, (size_t)rn};
+  NM_OK_OR_FAIL(nm_stream_send(h, &e, 1, NULL));
+  if (nmt_peer_expect_event(a->nb[i], stream, reply, (size_t)rn, (int)(ADV_DEADLINE_S * 1000)) != 0)
+    fail_msg("the victim's answer did not reach neighbour %d", i);
+  nm_stream_free(h);
+}
+
 /* ---- observing ---- */
 
 static int classify_neighbour_datagram(adv* a, int i, const uint8_t* d, size_t n) {
@@ -418,7 +521,21 @@ static int classify_neighbour_datagram(adv* a, int i, const uint8_t* d, size_t n
   static nmt_received r; /* 8 KiB: not on the stack (drained on the main thread only) */
   if (nmt_peer_open(a->nb[i], d, n, &r) == 0) {
     if (r.flags & 0x20) return 1;                                 /* heartbeat */
-    if (r.stream_id == UINT64_MAX && r.subprotocol_id == 0x0B00) return 1; /* hello, grants */
+    if (r.stream_id == UINT64_MAX && r.subprotocol_id == 0x0B00) {         /* hello, grants */
+      uint64_t grants = 0;
+      size_t off = 0;
+      for (uint16_t k = 0; k < r.event_count && off + 4 + 16 <= r.plaintext_len; ++k, off += 4 + 16) {
+        uint64_t stream;
+        memcpy(&stream, r.plaintext + off + 4, 8);
+        if (stream != 0x014853454D54454EULL) ++grants; /* not the capability hello */
+      }
+      if (grants) {
+        a->cap.grant_frames[i] += grants;
+        a->cap.grant_datagrams[i]++;
+        a->cap.grant_bytes[i] += n;
+      }
+      return 1;
+    }
     if (r.stream_id == UINT64_MAX && r.subprotocol_id == 0x4E50) {         /* sealed pingwaves */
       int own = 0, other = 0;
       size_t off = 0;
@@ -461,8 +578,10 @@ void adv_drain(adv* a) {
     while ((n = nmt_peer_recv_datagram(a->nb[i], buf, sizeof buf, 0)) >= 0) {
       a->cap.datagrams++;
       a->cap.bytes += (uint64_t)n;
+      a->cap.nb_bytes[i] += (uint64_t)n;
       if (classify_neighbour_datagram(a, i, buf, (size_t)n)) {
         a->cap.periodic_bytes += (uint64_t)n;
+        a->cap.nb_periodic_bytes[i] += (uint64_t)n;
       } else {
         a->cap.per_neighbour[i]++;
       }
@@ -596,7 +715,8 @@ adv_traffic adv_traffic_between(const adv* a, const adv_snap* b, const adv_snap*
   X(drop_over_window) X(grants_clamped) X(ignored_mesh_packets) X(pingwaves_sent)               \
   X(pingwaves_received) X(forwarded) X(forward_no_route) X(forward_ttl_expired)                 \
   X(bytes_received) X(bytes_sent) X(forward_refused) X(pingwave_origins_refused)                \
-  X(pingwave_relays_suppressed)
+  X(pingwave_relays_suppressed) X(drop_handshake_rate_limited) X(drop_session_limit) X(sessions_pruned) \
+  X(responses_deferred) X(drop_over_budget)
 
 void adv_report(const char* what, const adv* a, const adv_snap* b, const adv_snap* e) {
   adv_traffic t = adv_traffic_between(a, b, e);

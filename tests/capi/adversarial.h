@@ -50,6 +50,8 @@ typedef struct adv_spec {
   int sealed_neighbours;     /* how many of them (the last ones) announce sealed pingwaves */
   uint8_t pingwave_ttl;      /* the victim's pingwave_ttl; 0 = the default (8) */
   uint32_t rss_growth_mib;   /* 0 = 32 (checked without sanitizers only) */
+  void (*victim_config)(nm_node_config_t* c); /* the scenario's limits, after the defaults */
+  uint32_t live_window_bytes;/* the live stream's window (both ends); 0 = 64 KiB */
 } adv_spec;
 
 /* A pingwave the victim sent to a neighbour, raw or sealed, not its own nor the legit node's. */
@@ -72,6 +74,11 @@ typedef struct adv_capture {
   uint64_t other, other_bytes;           /* anything else sent to a neighbour */
   uint64_t stranger, stranger_bytes;     /* anything sent to a stranger's socket */
   uint64_t per_neighbour[ADV_MAX_NEIGHBOURS]; /* non-periodic datagrams per neighbour */
+  uint64_t nb_bytes[ADV_MAX_NEIGHBOURS];          /* everything, per neighbour */
+  uint64_t nb_periodic_bytes[ADV_MAX_NEIGHBOURS]; /* of which periodic (as periodic_bytes) */
+  /* credit grants (not the hello) among the periodic: frames, and the datagrams carrying them */
+  uint64_t grant_frames[ADV_MAX_NEIGHBOURS], grant_datagrams[ADV_MAX_NEIGHBOURS],
+      grant_bytes[ADV_MAX_NEIGHBOURS];
 } adv_capture;
 
 typedef struct adv_snap {
@@ -128,17 +135,21 @@ struct adv {
   uint64_t attack_datagrams, attack_bytes, pace_bytes;
   /* baselines for "datagrams the victim took that the legit node did not send" */
   uint64_t base_v_received, base_l_sent;
+  int victim_port;
+  uint64_t base_kernel_drops; /* the victim socket's, from /proc/net/udp */
   int spoof_unavailable;
   /* the live stream, legit -> victim */
   nm_stream_t* tx;
   nm_stream_t* rx;
   pthread_t sender, receiver;
   atomic_int stop_sender, stop_receiver;
+  atomic_int saturate;
   atomic_uint_fast64_t sent, received;
   atomic_int failed;
   char failure[256];
   /* attack windows */
   int windows;
+  int usable_checks;
   uint64_t window_sent_at_begin, window_received_at_begin;
   double window_begin;
   size_t rss_ready;
@@ -169,6 +180,25 @@ void adv_send_as_neighbour(adv* a, int i, const void* data, size_t len);
 /* With a forged source address (raw socket). 0 sent; -2 not permitted here (no
  * CAP_NET_RAW): the call is then a no-op, and a->spoof_unavailable is set. */
 int adv_send_spoofed(adv* a, const char* from_addr, const void* data, size_t len);
+
+/* An unpaced flood (a scenario's own sockets): counts it as attack input. The window's
+ * settling then waits until the victim took each datagram or the kernel dropped it. */
+void adv_count_input(adv* a, uint64_t datagrams, uint64_t bytes);
+/* Datagrams the kernel dropped at the victim's socket (buffer full), since the process began. */
+uint64_t adv_victim_kernel_drops(const adv* a);
+/* Bytes queued in the victim's socket now (not yet taken by its loop thread). */
+uint64_t adv_victim_rx_queue(const adv* a);
+
+/* ---- the live stream ---- */
+/* 1: the sender sends batches back to back, as fast as credit allows (throughput
+ * measurements: atomic_load(&a->received) over time); 0: paced (the default). */
+void adv_live_saturate(adv* a, int on);
+
+/* ---- scripted neighbours ---- */
+/* Scripted neighbour i's session still works both ways: an event it sends on a new stream
+ * reaches the victim's application, and the application's answer reaches it. Reads the
+ * neighbour's socket (what arrives meanwhile is not captured): call it between windows. */
+void adv_neighbour_usable(adv* a, int i);
 
 /* ---- observing ---- */
 nm_node_stats_t adv_victim_stats(adv* a);

@@ -25,6 +25,7 @@
 #include "wire/extension.h"
 #include "wire/frames.h"
 #include "wire/header.h"
+#include "wire/little_endian.h"
 #include "wire/pingwave.h"
 #include "wire/routing_header.h"
 #include "wire/stream_window.h"
@@ -41,6 +42,7 @@ struct nmt_peer {
   uint64_t tx_counter = 0;
   uint64_t control_seq = 0;
   std::optional<nm::crypto::NoiseHandshake> pending;
+  std::vector<uint8_t> last_msg1;
 };
 
 namespace {
@@ -116,7 +118,39 @@ size_t nmt_peer_build_msg1(nmt_peer* p, const uint8_t psk[32], const uint8_t res
   nm::wire::encode_header(h, out);
   std::memcpy(out + nm::wire::kHeaderSize, msg1.data(), msg1.size());
   p->pending = hs;
+  p->last_msg1.assign(out, out + nm::wire::kHeaderSize + msg1.size());
   return nm::wire::kHeaderSize + msg1.size();
+}
+
+size_t nmt_peer_last_msg1(const nmt_peer* p, uint8_t* out, size_t cap) {
+  if (p->last_msg1.empty() || cap < p->last_msg1.size()) return 0;
+  std::memcpy(out, p->last_msg1.data(), p->last_msg1.size());
+  return p->last_msg1.size();
+}
+
+size_t nmt_routed_msg1(const uint8_t psk[32], const uint8_t responder_key[32], uint64_t responder_id,
+                       uint64_t initiator_id, uint8_t hop_count, uint8_t* out, size_t cap) {
+  if (sodium_init() < 0) return 0;
+  nm::crypto::Key32 k, rk;
+  std::memcpy(k.data(), psk, 32);
+  std::memcpy(rk.data(), responder_key, 32);
+  auto hs = nm::crypto::NoiseHandshake::initiator(
+      nm::crypto::handshake_prologue(initiator_id, responder_id), k, rk);
+  uint8_t id[8];
+  nm::wire::put_le(id, initiator_id);
+  std::vector<uint8_t> msg1;
+  if (!hs.write_message(id, msg1)) return 0;
+  size_t total = nm::wire::kRoutingHeaderSize + nm::wire::kHeaderSize + msg1.size();
+  if (cap < total) return 0;
+  nm::wire::RoutingHeader rh{nm::wire::kDefaultHandshakeTtl, hop_count, 0,
+                             nm::wire::routing_id(initiator_id), responder_id};
+  rh.encode(out);
+  nm::wire::Header h;
+  h.flags = nm::wire::flags::kHandshake;
+  h.payload_len = static_cast<uint16_t>(msg1.size());
+  nm::wire::encode_header(h, out + nm::wire::kRoutingHeaderSize);
+  std::memcpy(out + nm::wire::kRoutingHeaderSize + nm::wire::kHeaderSize, msg1.data(), msg1.size());
+  return total;
 }
 
 int nmt_peer_handshake(nmt_peer* p, const uint8_t psk[32], uint64_t caps, int timeout_ms) {
@@ -232,6 +266,21 @@ size_t nmt_ext_frame(uint8_t* out, uint8_t type, uint64_t stream_id, uint64_t ne
   f.missing = missing;
   size_t n = nm::wire::encode_ext_frame(f, body);
   body[0] = type;  // even types the encoder does not know
+  return nmt_frame(out, body, static_cast<uint32_t>(n));
+}
+
+size_t nmt_ext_frame_full(uint8_t* out, uint8_t type, uint64_t stream_id, uint64_t next_expected,
+                          uint64_t highest, uint64_t base, uint64_t missing) {
+  uint8_t body[nm::wire::kExtFrameSize];
+  nm::wire::ExtFrame f;
+  f.type = static_cast<nm::wire::ExtType>(type);
+  f.stream_id = stream_id;
+  f.next_expected = next_expected;
+  f.highest = highest;
+  f.base = base;
+  f.missing = missing;
+  size_t n = nm::wire::encode_ext_frame(f, body);
+  body[0] = type;
   return nmt_frame(out, body, static_cast<uint32_t>(n));
 }
 

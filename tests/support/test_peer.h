@@ -61,6 +61,16 @@ int nmt_peer_handshake(nmt_peer* p, const uint8_t psk[32], uint64_t caps, int ti
  * responder key (not sent). Returns its length. */
 size_t nmt_peer_build_msg1(nmt_peer* p, const uint8_t psk[32], const uint8_t responder_key[32],
                            uint8_t* out, size_t cap);
+/* The last handshake datagram nmt_peer_build_msg1 built (nmt_peer_handshake included), as it
+ * went out: what an on-path attacker captures to replay. Returns its length (0: none). */
+size_t nmt_peer_last_msg1(const nmt_peer* p, uint8_t* out, size_t cap);
+/* A routed msg1 (wire spec 3.5) from a PSK holder claiming node id `initiator_id`: the
+ * 18-byte routing header (TTL 16, `hop_count`, src_id = low 32 bits of initiator_id, dest =
+ * responder_id), the 68-byte handshake header and the Noise msg1 whose payload is
+ * u64le(initiator_id), as nm_node_connect_via sends it. Nothing is kept (the handshake can
+ * never complete). Returns its length (0 on error). */
+size_t nmt_routed_msg1(const uint8_t psk[32], const uint8_t responder_key[32], uint64_t responder_id,
+                       uint64_t initiator_id, uint8_t hop_count, uint8_t* out, size_t cap);
 
 /* Seals `plaintext` with the session keys; returns the datagram length (0 on error).
  * payload_len is the true length (patch the bytes to lie). */
@@ -81,6 +91,10 @@ size_t nmt_grant_frame(uint8_t* out, uint64_t stream_id, uint64_t total_consumed
 /* ACK = 1, NACK = 2, credit probe = 3 (25-byte body inside a frame). */
 size_t nmt_ext_frame(uint8_t* out, uint8_t type, uint64_t stream_id, uint64_t next_expected,
                      uint64_t missing);
+/* The same with every field: `highest` received seq, and the 64-seq block at `base` whose
+ * set bits in `missing` are missing (a NACK). */
+size_t nmt_ext_frame_full(uint8_t* out, uint8_t type, uint64_t stream_id, uint64_t next_expected,
+                          uint64_t highest, uint64_t base, uint64_t missing);
 
 /* Receives and decrypts the next packet from the node (skips handshakes/heartbeats when
  * skip_control). 0 ok, -1 timeout, -2 undecryptable. */
