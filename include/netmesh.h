@@ -103,8 +103,8 @@ typedef struct nm_stream_config {
   uint32_t window_bytes;          /* 65536; 0 = unbounded (no credit). Credit is granted as the
                                      application reads, and the receiving side buffers at most
                                      this much unread data: give both ends the same window. */
-  uint8_t fairness_weight;        /* 1 */
-  nm_close_behaviour close_behaviour; /* NM_DRAIN_THEN_CLOSE */
+  uint8_t fairness_weight;        /* 1; 0 is taken as 1 (as net-mesh) */
+  nm_close_behaviour close_behaviour; /* NM_DROP_AND_CLOSE (net-mesh's default) */
 } nm_stream_config_t;
 
 typedef struct nm_event {
@@ -118,7 +118,7 @@ typedef struct nm_stream_stats {
   uint64_t tx_seq;                 /* next sequence number to send (packets sent so far) */
   uint64_t rx_seq;                 /* highest sequence received (0 before any), as net-mesh */
   uint64_t inbound_pending;        /* events received, not yet read */
-  uint64_t last_activity_ns;       /* monotonic clock (CLOCK_MONOTONIC) of last send/receive */
+  uint64_t last_activity_ns;       /* last send/receive, ns since the Unix epoch (as net-mesh) */
   uint8_t active;                  /* 1 while the stream is open */
   uint64_t backpressure_events;    /* sends refused for lack of credit */
   uint64_t tx_credit_remaining;    /* bytes the stream may still send (UINT64_MAX if unbounded) */

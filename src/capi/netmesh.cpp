@@ -76,7 +76,7 @@ nm::stream::StreamConfig to_stream_config(const nm_stream_config_t& c) {
   nm::stream::StreamConfig s;
   s.reliable = enum_value(c.reliability) == NM_RELIABLE;
   s.window_bytes = c.window_bytes;
-  s.fairness_weight = c.fairness_weight;
+  s.fairness_weight = c.fairness_weight == 0 ? 1 : c.fairness_weight;  // net-mesh clamps 0 to 1
   s.close = enum_value(c.close_behaviour) == NM_DROP_AND_CLOSE
                 ? nm::stream::CloseBehaviour::kDropAndClose
                 : nm::stream::CloseBehaviour::kDrainThenClose;
@@ -89,7 +89,6 @@ nm_status check_stream_config(const nm_stream_config_t& c) {
     return fail(NM_ERR_INVALID_ARGUMENT, "reliability must be NM_FIRE_AND_FORGET or NM_RELIABLE");
   if (close != NM_DRAIN_THEN_CLOSE && close != NM_DROP_AND_CLOSE)
     return fail(NM_ERR_INVALID_ARGUMENT, "close_behaviour must be DRAIN_THEN_CLOSE or DROP_AND_CLOSE");
-  if (c.fairness_weight == 0) return fail(NM_ERR_INVALID_ARGUMENT, "fairness_weight must be >= 1");
   if (c.window_bytes != 0 && c.window_bytes < 8192 + 84)
     return fail(NM_ERR_INVALID_ARGUMENT, "window_bytes must be 0 or at least one full packet (8276)");
   return NM_OK;
@@ -384,7 +383,7 @@ nm_status nm_stream_config_init(nm_stream_config_t* c) {
   c->reliability = NM_FIRE_AND_FORGET;
   c->window_bytes = 65536;
   c->fairness_weight = 1;
-  c->close_behaviour = NM_DRAIN_THEN_CLOSE;
+  c->close_behaviour = NM_DROP_AND_CLOSE;
   return NM_OK;
 }
 

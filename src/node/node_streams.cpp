@@ -270,7 +270,7 @@ void Node::fill_stats(const stream::Stream& st, nm_stream_stats_t& o) const {
   o.tx_seq = st.tx_seq();
   o.rx_seq = st.rx_seq();
   o.inbound_pending = st.inbound_pending();
-  o.last_activity_ns = static_cast<uint64_t>(st.last_activity_ns());
+  o.last_activity_ns = to_unix_ns(st.last_activity_ns());
   o.active = st.state() == stream::StreamState::kOpen;
   const auto& c = st.counters();
   o.backpressure_events = c.backpressure_events;

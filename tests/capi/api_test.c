@@ -33,7 +33,23 @@ static void config_defaults(void** state) {
   assert_int_equal(s.reliability, NM_FIRE_AND_FORGET);
   assert_int_equal(s.window_bytes, 65536);
   assert_int_equal(s.fairness_weight, 1);
-  assert_int_equal(s.close_behaviour, NM_DRAIN_THEN_CLOSE);
+  assert_int_equal(s.close_behaviour, NM_DROP_AND_CLOSE); /* net-mesh's defaults */
+}
+
+/* A fairness weight of 0 is taken as 1, as net-mesh does (not an error). */
+static void zero_fairness_weight_is_one(void** state) {
+  (void)state;
+  test_pair p;
+  test_pair_connect(&p);
+  nm_stream_config_t c;
+  nm_stream_config_init(&c);
+  c.fairness_weight = 0;
+  nm_stream_t* s;
+  NM_OK_OR_FAIL(nm_node_open_stream(p.a, p.b_id, 5, &c, &s));
+  nm_event_t e = test_event("w0");
+  NM_OK_OR_FAIL(nm_stream_send(s, &e, 1, NULL));
+  nm_stream_free(s);
+  test_pair_free(&p);
 }
 
 static void null_arguments_are_errors(void** state) {
@@ -199,6 +215,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(version_and_error_names),
       cmocka_unit_test(config_defaults),
+      cmocka_unit_test(zero_fairness_weight_is_one),
       cmocka_unit_test(null_arguments_are_errors),
       cmocka_unit_test(bad_config_and_addresses),
       cmocka_unit_test(identity_is_derived_from_the_seed),

@@ -88,6 +88,7 @@ static void transfer_setup(transfer* t, nm_reliability mode, uint32_t window) {
   nm_stream_config_init(&cfg);
   cfg.reliability = mode;
   cfg.window_bytes = window;
+  cfg.close_behaviour = NM_DRAIN_THEN_CLOSE;  /* the drain tests close through it */
   t->reliable = mode == NM_RELIABLE;
   test_open_both(&t->p, 1, &cfg, &t->tx, &t->rx);
 }
