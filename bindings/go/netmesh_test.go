@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -100,6 +101,39 @@ func expectEvent(t *testing.T, s *Stream, want string) {
 	if string(got) != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
+}
+
+// waitLong is the deadline of waitUntil in these tests: generous, so that only a broken
+// library misses it, however busy the machine (polls return as soon as the condition holds).
+const waitLong = 10 * time.Second
+
+// waitUntil polls cond every few milliseconds until it holds, and fails the test naming
+// what it waited for if it does not within timeout. The rule of these tests: never sleep,
+// then assert; wait for the condition the assertion checks, with a deadline.
+func waitUntil(t *testing.T, timeout time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting until %s", timeout, what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// streamExists: n has an open stream id with peer (one the peer's data auto-created, say).
+func streamExists(t *testing.T, n *Node, peer, id uint64) bool {
+	t.Helper()
+	all, err := n.AllStreamStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range all {
+		if s.PeerNodeID == peer && s.StreamID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func mustStats(t *testing.T, s *Stream) StreamStats {
@@ -233,12 +267,8 @@ func TestManyEventsInOrder(t *testing.T) {
 		t.Fatalf("receiver stats %+v, sender tx_seq %d", st, tx.TxSeq)
 	}
 	// everything was read, so all credit comes back (the last grant may be in flight)
-	for tries := 0; tries < 100; tries++ {
-		if st = mustStats(t, sa); st.TxCreditRemaining == st.TxWindow {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, waitLong, func() bool { st = mustStats(t, sa); return st.TxCreditRemaining == st.TxWindow },
+		"the sender has its whole window of credit back")
 	if st.CreditGrantsReceived == 0 || st.TxCreditRemaining != st.TxWindow {
 		t.Fatalf("sender stats %+v", st)
 	}
@@ -271,7 +301,8 @@ func TestBackpressure(t *testing.T) {
 	if n != 0 {
 		t.Fatalf("sent %d", n)
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitUntil(t, waitLong, func() bool { return mustStats(t, sb).InboundPending == 60 },
+		"the receiver has the 60 accepted events pending")
 	if st = mustStats(t, sb); st.InboundPending != 60 || st.CreditGrantsSent != 0 {
 		t.Fatalf("receiver stats %+v", st) // nothing dropped, nothing granted
 	}
@@ -297,9 +328,7 @@ func TestStats(t *testing.T) {
 	if _, err := sa.Send(make([]byte, 100)); err != nil {
 		t.Fatal(err)
 	}
-	for tries := 0; tries < 100 && mustStats(t, sb).InboundPending == 0; tries++ {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, waitLong, func() bool { return mustStats(t, sb).InboundPending == 1 }, "the receiver has the event pending")
 	st := mustStats(t, sa)
 	if st.TxSeq != 1 || st.TxEvents != 1 || st.TxWindow != 65536 || st.TxCreditRemaining != 65536-(4+100+84) ||
 		!st.Active || st.PeerNodeID != b.ID() || st.StreamID != 15 {
@@ -321,7 +350,8 @@ func TestStats(t *testing.T) {
 	if st = mustStats(t, ua); st.TxCreditRemaining != math.MaxUint64 || st.TxWindow != 0 {
 		t.Fatalf("unbounded sender stats %+v", st)
 	}
-	time.Sleep(100 * time.Millisecond)
+	waitUntil(t, waitLong, func() bool { return mustStats(t, ub).InboundPending == 200 },
+		"the unbounded receiver has all 200 events pending")
 	if st = mustStats(t, ub); st.InboundPending != 200 || st.CreditGrantsSent != 0 {
 		t.Fatalf("unbounded receiver stats %+v", st)
 	}
@@ -384,7 +414,8 @@ func TestIdempotentOpen(t *testing.T) {
 	if _, err := early.Send([]byte("early")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // b has auto-created the stream with defaults
+	// b auto-creates the stream with defaults when "early" arrives
+	waitUntil(t, waitLong, func() bool { return streamExists(t, b, a.ID(), 18) }, "b has auto-created stream 18")
 	late, err := b.OpenStream(a.ID(), 18, rel)
 	if err != nil {
 		t.Fatal(err)
@@ -439,7 +470,9 @@ func TestCloseBehaviours(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(100 * time.Millisecond)
+	waitUntil(t, waitLong, func() bool {
+		return mustStats(t, b1).InboundPending == 2 && mustStats(t, b2).InboundPending == 2
+	}, "both receiving streams have k1 and k2 pending")
 	for _, s := range []*Stream{b1, b2} {
 		if err := s.CloseStream(); err != nil {
 			t.Fatal(err)
@@ -456,7 +489,14 @@ func TestCloseBehaviours(t *testing.T) {
 	_, err = b2.Recv(context.Background())
 	expectErr(t, err, ErrNotConnected)
 	// the dropped and drained events were credited back to the sender
-	time.Sleep(100 * time.Millisecond)
+	waitUntil(t, waitLong, func() bool {
+		for _, s := range []*Stream{a1, a2} {
+			if st := mustStats(t, s); st.TxCreditRemaining != st.TxWindow {
+				return false
+			}
+		}
+		return true
+	}, "both senders have their whole window of credit back")
 	for _, s := range []*Stream{a1, a2} {
 		if st := mustStats(t, s); st.TxCreditRemaining != st.TxWindow {
 			t.Fatalf("credit not returned: %+v", st)
@@ -796,6 +836,9 @@ func TestCloseWakesBlockedRecv(t *testing.T) {
 		_, err := sb.Recv(context.Background())
 		done <- err
 	}()
+	// Not a wait before an assertion: it gives Recv time to block, so that Close has a
+	// blocked call to wake. A Recv that starts after Close gets ErrShutdown all the same
+	// (the stream handle outlives its node), so the check holds whatever the scheduling.
 	time.Sleep(100 * time.Millisecond)
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
@@ -865,21 +908,16 @@ func routeTo(t *testing.T, n *Node, dest uint64) (Route, bool) {
 	return Route{}, false
 }
 
-// waitForRoute polls n's routes for up to 3 s until it has one to dest of the given metric.
+// waitForRoute polls n's routes until it has one to dest of the given metric.
 func waitForRoute(t *testing.T, n *Node, dest uint64, metric uint32) Route {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		r, ok := routeTo(t, n, dest)
-		if ok && r.Metric == metric {
-			return r
-		}
-		if time.Now().After(deadline) {
-			routes, _ := n.Routes()
-			t.Fatalf("no route of metric %d to %d after 3 s: %+v", metric, dest, routes)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var r Route
+	waitUntil(t, waitLong, func() bool {
+		var ok bool
+		r, ok = routeTo(t, n, dest)
+		return ok && r.Metric == metric
+	}, fmt.Sprintf("node %d has a route of metric %d to %d", n.ID(), metric, dest))
+	return r
 }
 
 // TestConnectVia: a reaches c through relay b (the routed handshake, which b relays without
@@ -1046,6 +1084,9 @@ func TestPeerEventsShutdown(t *testing.T) {
 		_, err := a.NextPeerEvent(context.Background())
 		done <- err
 	}()
+	// Not a wait before an assertion: it gives NextPeerEvent time to block, so that Close
+	// has a blocked call to wake; one that starts after Close fails with ErrInvalidHandle,
+	// which the check accepts too.
 	time.Sleep(100 * time.Millisecond)
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
@@ -1113,9 +1154,8 @@ func TestRecvBatch(t *testing.T) {
 	sa, sb := openBoth(t, a, b, 50, cfg)
 	waitPending := func(n uint64) {
 		t.Helper()
-		for tries := 0; tries < 200 && mustStats(t, sb).InboundPending < n; tries++ {
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitUntil(t, waitLong, func() bool { return mustStats(t, sb).InboundPending >= n },
+			fmt.Sprintf("the receiver has %d events pending", n))
 		if st := mustStats(t, sb); st.InboundPending != n {
 			t.Fatalf("pending %d, want %d", st.InboundPending, n)
 		}
@@ -1177,6 +1217,8 @@ func TestRecvBatch(t *testing.T) {
 		t.Fatalf("got %v, want context.Canceled", err)
 	}
 	go func() {
+		// Not a wait: RecvBatch should be blocked when "late" is sent; if it is not yet, it
+		// finds the event queued and returns it all the same.
 		time.Sleep(30 * time.Millisecond)
 		sa.Send([]byte("late"))
 	}()

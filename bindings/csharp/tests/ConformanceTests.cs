@@ -68,12 +68,6 @@ namespace Netmesh.Tests
 
         static StreamConfig Mode(Reliability r) => new StreamConfig { Reliability = r };
 
-        /// <summary>Polls until cond holds or ~1 s passed (credit grants are in flight).</summary>
-        static void Eventually(Func<bool> cond)
-        {
-            for (int i = 0; i < 100 && !cond(); i++) Thread.Sleep(10);
-        }
-
         [Test]
         public void Handshake()
         {
@@ -167,7 +161,8 @@ namespace Netmesh.Tests
                     Assert.AreEqual(0, st.RxGaps);
                     Assert.AreEqual(0, st.InboundPending);
                     Assert.Greater(st.CreditGrantsSent, 0UL);
-                    Eventually(() => a.Stats().TxCreditRemaining == a.Stats().TxWindow);
+                    Poll.WaitUntil(() => a.Stats().TxCreditRemaining == a.Stats().TxWindow,
+                                   "the sender has its whole window of credit back");
                     st = a.Stats();
                     Assert.Greater(st.CreditGrantsReceived, 0UL);
                     Assert.AreEqual(st.TxWindow, st.TxCreditRemaining);
@@ -252,7 +247,7 @@ namespace Netmesh.Tests
                     Assert.AreEqual(0, st.BackpressureEvents);
                     Assert.IsTrue(st.Active);
                     Assert.IsFalse(st.Reliable);
-                    Eventually(() => b.Stats().InboundPending == 60);
+                    Poll.WaitUntil(() => b.Stats().InboundPending == 60, "the receiver has the 60 events pending");
                     st = b.Stats();
                     Assert.AreEqual(60, st.InboundPending); // nothing read, nothing granted
                     Assert.AreEqual(59, st.RxSeq);
@@ -260,7 +255,7 @@ namespace Netmesh.Tests
                     for (int i = 0; i < 60; i++) b.Receive(Wait);
                     Assert.AreEqual(0, b.Stats().InboundPending);
                     Assert.Greater(b.Stats().CreditGrantsSent, 0UL);
-                    Eventually(() => a.Stats().TxCreditRemaining == 65536);
+                    Poll.WaitUntil(() => a.Stats().TxCreditRemaining == 65536, "the sender has its whole window of credit back");
                     st = a.Stats();
                     Assert.AreEqual(65536, st.TxCreditRemaining);
                     Assert.Greater(st.CreditGrantsReceived, 0UL);
@@ -343,7 +338,8 @@ namespace Netmesh.Tests
                 {
                     a1.Send(Text("k1"), Text("k2"));
                     a2.Send(Text("k1"), Text("k2"));
-                    Thread.Sleep(100);
+                    Poll.WaitUntil(() => b1.Stats().InboundPending == 2 && b2.Stats().InboundPending == 2,
+                                   "both receiving streams have k1 and k2 pending");
                     b1.CloseStream();
                     b2.CloseStream();
                     // drain-then-close: what arrived stays readable, then the handle is stale
@@ -354,8 +350,9 @@ namespace Netmesh.Tests
                     // drop-and-close: queued events are gone at once
                     Assert.Throws<NotConnectedException>(() => b2.Receive(TimeSpan.Zero));
                     // the drained and dropped events were credited back to the sender
-                    Eventually(() => a1.Stats().TxCreditRemaining == a1.Stats().TxWindow &&
-                                     a2.Stats().TxCreditRemaining == a2.Stats().TxWindow);
+                    Poll.WaitUntil(() => a1.Stats().TxCreditRemaining == a1.Stats().TxWindow &&
+                                         a2.Stats().TxCreditRemaining == a2.Stats().TxWindow,
+                                   "both senders have their whole window of credit back");
                     Assert.AreEqual(a1.Stats().TxWindow, a1.Stats().TxCreditRemaining);
                     Assert.AreEqual(a2.Stats().TxWindow, a2.Stats().TxCreditRemaining);
                 }
@@ -621,6 +618,9 @@ namespace Netmesh.Tests
             Stream a, b;
             p.Open(7, null, out a, out b);
             Task<byte[]> blocked = Task.Run(() => b.Receive(Timeout.InfiniteTimeSpan));
+            // Not a wait before an assertion: it gives Receive time to block, so that Dispose has
+            // a blocked call to wake. A Receive that starts after Dispose throws ShutdownException
+            // all the same (the stream handle outlives its node), so the checks hold either way.
             Thread.Sleep(100);
             p.B.Dispose();
             var agg = Assert.Throws<AggregateException>(() => blocked.Wait(Wait));

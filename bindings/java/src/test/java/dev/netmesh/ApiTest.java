@@ -1,5 +1,8 @@
 package dev.netmesh;
 
+import static dev.netmesh.Await.DEADLINE;
+import static dev.netmesh.Await.awaitEquals;
+import static dev.netmesh.Await.awaitTrue;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -148,12 +151,12 @@ class ApiTest {
   }
 
   @Test
-  void receiveBatchReturnsQueuedEventsInOrder() throws InterruptedException {
+  void receiveBatchReturnsQueuedEventsInOrder() {
     try (Pair p = Pair.connected()) {
       Stream[] s = p.open(30, null);
       assertThrows(NetmeshTimeoutException.class, () -> s[1].receiveBatch(8, Duration.ZERO));
       s[0].send(ConformanceTest.u32(0), ConformanceTest.u32(1), new byte[0], ConformanceTest.u32(3), ConformanceTest.u32(4));
-      ConformanceTest.eventually(5, () -> s[1].stats().inboundPending());
+      awaitEquals(5, () -> s[1].stats().inboundPending(), "the receiver's pending events");
       List<byte[]> got = s[1].receiveBatch(8, Duration.ZERO); // all of them, one call
       assertEquals(5, got.size());
       assertEquals(List.of(0, 1, 3, 4), List.of(ConformanceTest.u32(got.get(0)), ConformanceTest.u32(got.get(1)),
@@ -161,7 +164,7 @@ class ApiTest {
       assertEquals(0, got.get(2).length);
 
       s[0].send(ConformanceTest.u32(5), ConformanceTest.u32(6), ConformanceTest.u32(7));
-      ConformanceTest.eventually(3, () -> s[1].stats().inboundPending());
+      awaitEquals(3, () -> s[1].stats().inboundPending(), "the receiver's pending events");
       List<byte[]> first = s[1].receiveBatch(2, WAIT); // at most maxEvents
       assertEquals(2, first.size());
       assertEquals(5, ConformanceTest.u32(first.get(0)));
@@ -182,7 +185,7 @@ class ApiTest {
       for (int i = 0; i < large.length; ++i) large[i] = (byte) (i * 13);
       byte[] small = "after".getBytes(UTF_8);
       s[0].sendBlocking(WAIT, large, small);
-      ConformanceTest.eventually(2, () -> s[1].stats().inboundPending());
+      awaitEquals(2, () -> s[1].stats().inboundPending(), "the receiver's pending events");
 
       // zero-copy form: too small a buffer reports the first event's size and keeps it queued
       int[] lengths = new int[4];
@@ -204,7 +207,7 @@ class ApiTest {
       assertArrayEquals(small, events.get(1));
 
       s[0].send(small, large);
-      ConformanceTest.eventually(2, () -> s[1].stats().inboundPending());
+      awaitEquals(2, () -> s[1].stats().inboundPending(), "the receiver's pending events");
       ByteBuffer direct = ByteBuffer.allocateDirect(200_000);
       assertEquals(2, s[1].receiveBatch(direct, lengths, WAIT));
       assertEquals(small.length, lengths[0]);
@@ -271,23 +274,25 @@ class ApiTest {
   }
 
   @Test
-  void unboundedWindow() throws InterruptedException {
+  void unboundedWindow() {
     try (Pair p = Pair.connected()) {
       Stream[] s = p.open(16, StreamConfig.defaults().withWindowBytes(0));
       for (int i = 0; i < 200; ++i) s[0].send(new byte[1000]);
       StreamStats st = s[0].stats();
       assertEquals(-1L, st.txCreditRemaining()); // UINT64_MAX
       assertEquals(0, st.txWindow());
-      ConformanceTest.eventually(200, () -> s[1].stats().inboundPending());
+      awaitEquals(200, () -> s[1].stats().inboundPending(), "the receiver's pending events");
       assertEquals(0, s[1].stats().creditGrantsSent()); // a window-0 receiver never grants
     }
   }
 
   @Test
-  void peerStartedStreamTakesTheFirstExplicitConfig() throws InterruptedException {
+  void peerStartedStreamTakesTheFirstExplicitConfig() {
     try (Pair p = Pair.connected()) {
       p.a.openStream(p.bId, 18).send("early".getBytes(UTF_8));
-      Thread.sleep(100); // b has auto-created the stream with defaults
+      // b auto-creates the stream with defaults when "early" arrives
+      awaitTrue(DEADLINE, () -> p.b.allStreamStats().stream().anyMatch(x -> x.peerNodeId() == p.aId && x.streamId() == 18),
+          "b has auto-created stream 18");
       Stream b = p.b.openStream(p.aId, 18, StreamConfig.defaults().withReliability(Reliability.RELIABLE));
       assertEquals("early", new String(b.receive(WAIT), UTF_8));
       assertTrue(b.stats().reliable());
@@ -331,6 +336,8 @@ class ApiTest {
         return e;
       }
     });
+    // Not a wait before an assertion: it gives receive time to block, so that close has a
+    // blocked call to wake; one that starts after close fails too, as the check accepts.
     Thread.sleep(100);
     p.close();
     Throwable t = blocked.get();

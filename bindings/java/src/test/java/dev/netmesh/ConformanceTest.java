@@ -1,5 +1,6 @@
 package dev.netmesh;
 
+import static dev.netmesh.Await.awaitEquals;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -7,7 +8,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.LongSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -27,12 +27,6 @@ class ConformanceTest {
   static byte[] text(String s) { return s.getBytes(UTF_8); }
 
   static void expect(Stream s, String text) { assertEquals(text, new String(s.receive(WAIT), UTF_8)); }
-
-  /** Polls until value() == want or ~1 s passed (credit grants are in flight). */
-  static void eventually(long want, LongSupplier value) throws InterruptedException {
-    for (int i = 0; i < 100 && value.getAsLong() != want; ++i) Thread.sleep(10);
-    assertEquals(want, value.getAsLong());
-  }
 
   @Test
   void handshake() {
@@ -90,7 +84,7 @@ class ConformanceTest {
   void reliable() { exchangeInMode(11, Reliability.RELIABLE); }
 
   @Test
-  void manyEventsInOrder() throws InterruptedException {
+  void manyEventsInOrder() {
     p = Pair.connected();
     Stream[] s = p.open(12, StreamConfig.defaults().withReliability(Reliability.RELIABLE));
     try (Stream a = s[0]; Stream b = s[1]) {
@@ -111,7 +105,7 @@ class ConformanceTest {
       assertEquals(0, rx.inboundPending());
       assertTrue(rx.creditGrantsSent() > 0);
       // everything was read, so all credit comes back (the last grant may be in flight)
-      eventually(a.stats().txWindow(), () -> a.stats().txCreditRemaining());
+      awaitEquals(a.stats().txWindow(), () -> a.stats().txCreditRemaining(), "the sender's credit");
       assertTrue(a.stats().creditGrantsReceived() > 0);
     }
   }
@@ -143,9 +137,8 @@ class ConformanceTest {
       // the retry helper gives up: nobody reads, so no credit comes
       BackpressureException e = assertThrows(BackpressureException.class, () -> a.sendWithRetry(3, kb));
       assertEquals(0, e.sent());
-      Thread.sleep(200);
-      assertEquals(60, b.stats().inboundPending()); // nothing dropped, nothing granted
-      assertEquals(0, b.stats().creditGrantsSent());
+      awaitEquals(60, () -> b.stats().inboundPending(), "the receiver's pending events"); // nothing dropped
+      assertEquals(0, b.stats().creditGrantsSent()); // nothing read, nothing granted
       // the reader drains: credit flows back and the blocking send completes
       for (int i = 0; i < 60; ++i) assertEquals(1000, b.receive(Duration.ofSeconds(1)).length);
       assertEquals(1, a.sendBlocking(WAIT, kb));
@@ -155,7 +148,7 @@ class ConformanceTest {
   }
 
   @Test
-  void stats() throws InterruptedException {
+  void stats() {
     p = Pair.connected();
     Stream[] s = p.open(25, null);
     try (Stream a = s[0]; Stream b = s[1]) {
@@ -168,7 +161,7 @@ class ConformanceTest {
       assertTrue(st.active());
       assertFalse(st.reliable());
       a.send(new byte[1000]);
-      eventually(1, () -> b.stats().inboundPending());
+      awaitEquals(1, () -> b.stats().inboundPending(), "the receiver's pending events");
       st = a.stats();
       assertEquals(1, st.txSeq());
       assertEquals(1, st.txEvents());
@@ -181,8 +174,8 @@ class ConformanceTest {
       assertEquals(0, rx.inboundPending());
       assertEquals(1, rx.rxEvents());
       // read empty: the consumed bytes are granted (within a recovery tick, 5 ms)
-      eventually(1, () -> b.stats().creditGrantsSent());
-      eventually(65536, () -> a.stats().txCreditRemaining());
+      awaitEquals(1, () -> b.stats().creditGrantsSent(), "the receiver's grants sent");
+      awaitEquals(65536, () -> a.stats().txCreditRemaining(), "the sender's credit");
       assertEquals(1, a.stats().creditGrantsReceived());
       assertEquals(0, a.stats().backpressureEvents());
     }
@@ -225,14 +218,15 @@ class ConformanceTest {
   }
 
   @Test
-  void closeBehaviours() throws InterruptedException {
+  void closeBehaviours() {
     p = Pair.connected();
     Stream[] s1 = p.open(20, StreamConfig.defaults());
     Stream[] s2 = p.open(21, StreamConfig.defaults().withCloseBehaviour(CloseBehaviour.DROP_AND_CLOSE));
     try (Stream a1 = s1[0]; Stream b1 = s1[1]; Stream a2 = s2[0]; Stream b2 = s2[1]) {
       a1.send(text("k1"), text("k2"));
       a2.send(text("k1"), text("k2"));
-      Thread.sleep(100);
+      awaitEquals(2, () -> b1.stats().inboundPending(), "drain-then-close receiver's pending events");
+      awaitEquals(2, () -> b2.stats().inboundPending(), "drop-and-close receiver's pending events");
       b1.closeStream();
       b2.closeStream();
       // drain-then-close: what arrived stays readable, then the handle is stale
@@ -243,8 +237,8 @@ class ConformanceTest {
       // drop-and-close: queued events are gone at once
       assertThrows(NotConnectedException.class, () -> b2.receive(Duration.ZERO));
       // the dropped and drained events were credited back to the sender
-      eventually(a1.stats().txWindow(), () -> a1.stats().txCreditRemaining());
-      eventually(a2.stats().txWindow(), () -> a2.stats().txCreditRemaining());
+      awaitEquals(a1.stats().txWindow(), () -> a1.stats().txCreditRemaining(), "drain-then-close sender's credit");
+      awaitEquals(a2.stats().txWindow(), () -> a2.stats().txCreditRemaining(), "drop-and-close sender's credit");
     }
   }
 

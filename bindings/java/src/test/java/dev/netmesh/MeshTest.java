@@ -1,5 +1,7 @@
 package dev.netmesh;
 
+import static dev.netmesh.Await.DEADLINE;
+import static dev.netmesh.Await.awaitTrue;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.time.Duration;
@@ -54,18 +56,15 @@ class MeshTest {
     return n.routes().stream().filter(r -> r.dest() == dest).findFirst();
   }
 
-  /** wait_for_route(): polls up to ~3 s for a route of that metric. */
-  static Route waitForRoute(Node n, long dest, long metric) throws InterruptedException {
-    for (int i = 0; i < 300; ++i) {
-      Optional<Route> r = routeTo(n, dest);
-      if (r.isPresent() && r.get().metric() == metric) return r.get();
-      Thread.sleep(10);
-    }
-    return fail("no route of metric " + metric + " to " + Long.toUnsignedString(dest) + ": " + n.routes());
+  /** wait_for_route(): polls until n has a route of that metric to dest. */
+  static Route waitForRoute(Node n, long dest, long metric) {
+    awaitTrue(DEADLINE, () -> routeTo(n, dest).filter(r -> r.metric() == metric).isPresent(),
+        Long.toUnsignedString(n.id()) + " has a route of metric " + metric + " to " + Long.toUnsignedString(dest));
+    return routeTo(n, dest).orElseThrow();
   }
 
   /** reliable_transfer(): n events from a to dest over the mesh, exactly once and in order. */
-  static void reliableTransfer(Node a, Node dest, long streamId, int n) throws InterruptedException {
+  static void reliableTransfer(Node a, Node dest, long streamId, int n) {
     StreamConfig cfg = StreamConfig.defaults().withReliability(Reliability.RELIABLE);
     try (Stream tx = a.openStream(dest.id(), streamId, cfg); Stream rx = dest.openStream(a.id(), streamId, cfg)) {
       int next = 0;
@@ -79,7 +78,7 @@ class MeshTest {
   }
 
   @Test
-  void threeNodeChain() throws InterruptedException {
+  void threeNodeChain() {
     Node a = meshNode(), b = meshNode(), c = meshNode();
     link(a, b);
     link(b, c);
@@ -96,7 +95,7 @@ class MeshTest {
   }
 
   @Test
-  void routedHandshakeStraightToThePeer() throws InterruptedException {
+  void routedHandshakeStraightToThePeer() {
     // the degenerate one-hop form a started 0.23 node needs: relay == destination
     Node a = meshNode(), b = meshNode();
     connectThrough(a, b, b);
@@ -113,7 +112,7 @@ class MeshTest {
   }
 
   @Test
-  void pingwavesTeachRoutes() throws InterruptedException {
+  void pingwavesTeachRoutes() {
     Node a = meshNode(), b = meshNode(), c = meshNode();
     assertEquals(List.of(), a.routes());
     link(a, b);
@@ -128,14 +127,24 @@ class MeshTest {
   }
 
   @Test
-  void pingwaveTtlLimitsHowFarRoutesTravel() throws InterruptedException {
+  void pingwaveTtlLimitsHowFarRoutesTravel() {
     // c's pingwaves have ttl 0: b hears them but does not pass them on, so a never learns
     // c, while a's (ttl 8) reach c through b
     Node a = meshNode(), b = meshNode(), c = meshNode(meshConfig().pingwaveTtl(0));
     link(a, b);
     link(b, c);
     waitForRoute(c, a.id(), 3);
-    Thread.sleep(500); // five more rounds of c's pingwaves
+    // Five more rounds of c's pingwaves, every one taken in by b (whose only sources are a's
+    // and c's own pingwaves), then one more pingwave from b to a: a relay of c's by b would
+    // have gone out before it, so a would know c by then.
+    long b0 = b.stats().pingwavesReceived(); // first: in-flight ones only make the wait shorter
+    long a0 = a.stats().pingwavesSent(), c0 = c.stats().pingwavesSent();
+    awaitTrue(DEADLINE, () -> c.stats().pingwavesSent() >= c0 + 5, "c has sent five more pingwaves");
+    long sent = a.stats().pingwavesSent() - a0 + c.stats().pingwavesSent() - c0;
+    awaitTrue(DEADLINE, () -> b.stats().pingwavesReceived() - b0 >= sent,
+        "b has received the " + sent + " pingwaves a and c sent meanwhile");
+    long a1 = a.stats().pingwavesReceived();
+    awaitTrue(DEADLINE, () -> a.stats().pingwavesReceived() > a1, "a has received b's next pingwave");
     assertEquals(Optional.empty(), routeTo(a, c.id()));
     assertTrue(routeTo(a, b.id()).isPresent());
   }
@@ -177,6 +186,8 @@ class MeshTest {
         return e;
       }
     });
+    // Not a wait before an assertion: it gives nextPeerEvent time to block, so that close has
+    // a blocked call to wake; one that starts after close fails too, as the check accepts.
     Thread.sleep(100);
     a.close();
     Throwable t = blocked.get();
