@@ -193,6 +193,8 @@ typedef struct nm_node_stats {
   uint64_t responses_deferred;     /* retransmissions, ACKs, probe answers held back by a peer's
                                      response budget (2x what it sent + what it acknowledged) */
   uint64_t drop_over_budget;       /* data beyond max_session_buffer_bytes / max_buffer_bytes */
+  uint64_t tx_abandoned_packets;   /* reliable packets unacknowledged when their session was
+                                     replaced (the peer re-handshook) or pruned: lost */
 } nm_node_stats_t;
 
 /* Seeded, reproducible fault injection applied at the node's socket, per peer and per

@@ -461,9 +461,10 @@ func TestStaleHandle(t *testing.T) {
 
 func TestCloseBehaviours(t *testing.T) {
 	a, b := testPair(t)
-	drop := DefaultStreamConfig()
-	drop.CloseBehaviour = DropAndClose
-	a1, b1 := openBoth(t, a, b, 20, DefaultStreamConfig())
+	drop := DefaultStreamConfig() // DropAndClose, net-mesh's default
+	drain := DefaultStreamConfig()
+	drain.CloseBehaviour = DrainThenClose
+	a1, b1 := openBoth(t, a, b, 20, drain)
 	a2, b2 := openBoth(t, a, b, 21, drop)
 	for _, s := range []*Stream{a1, a2} {
 		if _, err := s.Send([]byte("k1"), []byte("k2")); err != nil {
@@ -554,9 +555,14 @@ func TestBadInput(t *testing.T) {
 	_, err = NewNode(cfg)
 	expectErr(t, err, ErrInvalidArgument)
 	bad := DefaultStreamConfig()
-	bad.FairnessWeight = 0
+	bad.Reliability = Reliability(7)
 	_, err = a.OpenStream(b.ID(), 30, bad)
 	expectErr(t, err, ErrInvalidArgument)
+	zero := DefaultStreamConfig()
+	zero.FairnessWeight = 0 // taken as 1, as net-mesh does
+	if _, err = a.OpenStream(b.ID(), 31, zero); err != nil {
+		t.Fatalf("weight 0: %v", err)
+	}
 	_, err = a.OpenStream(12345, 1, DefaultStreamConfig()) // no session with that node
 	expectErr(t, err, ErrNotConnected)
 
@@ -724,7 +730,7 @@ func TestDefaultsAndVersion(t *testing.T) {
 	if _, err := NewNode(tiny); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("tiny session budget: %v", err)
 	}
-	if s := DefaultStreamConfig(); s != (StreamConfig{FireAndForget, 65536, 1, DrainThenClose}) {
+	if s := DefaultStreamConfig(); s != (StreamConfig{FireAndForget, 65536, 1, DropAndClose}) {
 		t.Fatalf("stream defaults %+v", s)
 	}
 	if Version() == "" {

@@ -56,6 +56,7 @@ type NodeStats struct {
 	SessionsUnconfirmed      uint64 // now: responder sessions not yet confirmed by the peer
 	ResponsesDeferred        uint64 // retransmissions, ACKs, probe answers held back by a peer's response budget
 	DropOverBudget           uint64 // data beyond MaxSessionBufferBytes / MaxBufferBytes
+	TxAbandonedPackets       uint64 // reliable packets unacknowledged when their session was replaced or pruned
 }
 
 // StreamStats are a stream's counters (nm_stream_stats_t).
@@ -65,7 +66,7 @@ type StreamStats struct {
 	TxSeq                uint64 // next sequence number to send
 	RxSeq                uint64 // highest sequence received (0 before any), as net-mesh
 	InboundPending       uint64 // events received, not yet read
-	LastActivityNs       uint64 // CLOCK_MONOTONIC of the last send/receive
+	LastActivityNs       uint64 // last send/receive, ns since the Unix epoch (as net-mesh)
 	Active               bool   // the stream is open
 	BackpressureEvents   uint64 // sends refused for lack of credit
 	TxCreditRemaining    uint64 // math.MaxUint64 if unbounded
@@ -91,39 +92,39 @@ type StreamStats struct {
 
 func nodeStatsFrom(c capi.Nm_node_stats_t) NodeStats {
 	return NodeStats{
-		Sessions:                c.GetSessions(),
-		DatagramsReceived:       c.GetDatagrams_received(),
-		DatagramsSent:           c.GetDatagrams_sent(),
-		HandshakesCompleted:     c.GetHandshakes_completed(),
-		HeartbeatsSent:          c.GetHeartbeats_sent(),
-		HeartbeatsReceived:      c.GetHeartbeats_received(),
-		DropMalformed:           c.GetDrop_malformed(),
-		DropUnknownSession:      c.GetDrop_unknown_session(),
-		DropAuthFailed:          c.GetDrop_auth_failed(),
-		DropReplay:              c.GetDrop_replay(),
-		DropHandshakeRejected:   c.GetDrop_handshake_rejected(),
-		DropUnexpectedHandshake: c.GetDrop_unexpected_handshake(),
-		DropUnknownSubprotocol:  c.GetDrop_unknown_subprotocol(),
-		DropBadGrant:            c.GetDrop_bad_grant(),
-		DropUnknownStream:       c.GetDrop_unknown_stream(),
-		DropBadFragment:         c.GetDrop_bad_fragment(),
-		DropOverWindow:          c.GetDrop_over_window(),
-		GrantsClamped:           c.GetGrants_clamped(),
-		IgnoredMeshPackets:      c.GetIgnored_mesh_packets(),
-		PingwavesSent:           c.GetPingwaves_sent(),
-		PingwavesReceived:       c.GetPingwaves_received(),
-		Forwarded:               c.GetForwarded(),
-		ForwardNoRoute:          c.GetForward_no_route(),
-		ForwardTTLExpired:       c.GetForward_ttl_expired(),
-		ImpairSeen:              c.GetImpair_seen(),
-		ImpairDroppedLoss:       c.GetImpair_dropped_loss(),
-		ImpairDroppedBurst:      c.GetImpair_dropped_burst(),
-		ImpairDroppedRate:       c.GetImpair_dropped_rate(),
-		ImpairDroppedOversize:   c.GetImpair_dropped_oversize(),
-		ImpairDuplicated:        c.GetImpair_duplicated(),
-		ImpairReordered:         c.GetImpair_reordered(),
-		ImpairDelayed:           c.GetImpair_delayed(),
-		ImpairCorrupted:         c.GetImpair_corrupted(),
+		Sessions:                 c.GetSessions(),
+		DatagramsReceived:        c.GetDatagrams_received(),
+		DatagramsSent:            c.GetDatagrams_sent(),
+		HandshakesCompleted:      c.GetHandshakes_completed(),
+		HeartbeatsSent:           c.GetHeartbeats_sent(),
+		HeartbeatsReceived:       c.GetHeartbeats_received(),
+		DropMalformed:            c.GetDrop_malformed(),
+		DropUnknownSession:       c.GetDrop_unknown_session(),
+		DropAuthFailed:           c.GetDrop_auth_failed(),
+		DropReplay:               c.GetDrop_replay(),
+		DropHandshakeRejected:    c.GetDrop_handshake_rejected(),
+		DropUnexpectedHandshake:  c.GetDrop_unexpected_handshake(),
+		DropUnknownSubprotocol:   c.GetDrop_unknown_subprotocol(),
+		DropBadGrant:             c.GetDrop_bad_grant(),
+		DropUnknownStream:        c.GetDrop_unknown_stream(),
+		DropBadFragment:          c.GetDrop_bad_fragment(),
+		DropOverWindow:           c.GetDrop_over_window(),
+		GrantsClamped:            c.GetGrants_clamped(),
+		IgnoredMeshPackets:       c.GetIgnored_mesh_packets(),
+		PingwavesSent:            c.GetPingwaves_sent(),
+		PingwavesReceived:        c.GetPingwaves_received(),
+		Forwarded:                c.GetForwarded(),
+		ForwardNoRoute:           c.GetForward_no_route(),
+		ForwardTTLExpired:        c.GetForward_ttl_expired(),
+		ImpairSeen:               c.GetImpair_seen(),
+		ImpairDroppedLoss:        c.GetImpair_dropped_loss(),
+		ImpairDroppedBurst:       c.GetImpair_dropped_burst(),
+		ImpairDroppedRate:        c.GetImpair_dropped_rate(),
+		ImpairDroppedOversize:    c.GetImpair_dropped_oversize(),
+		ImpairDuplicated:         c.GetImpair_duplicated(),
+		ImpairReordered:          c.GetImpair_reordered(),
+		ImpairDelayed:            c.GetImpair_delayed(),
+		ImpairCorrupted:          c.GetImpair_corrupted(),
 		BytesReceived:            c.GetBytes_received(),
 		BytesSent:                c.GetBytes_sent(),
 		ForwardRefused:           c.GetForward_refused(),
@@ -135,6 +136,7 @@ func nodeStatsFrom(c capi.Nm_node_stats_t) NodeStats {
 		SessionsUnconfirmed:      c.GetSessions_unconfirmed(),
 		ResponsesDeferred:        c.GetResponses_deferred(),
 		DropOverBudget:           c.GetDrop_over_budget(),
+		TxAbandonedPackets:       c.GetTx_abandoned_packets(),
 	}
 }
 

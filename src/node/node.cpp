@@ -272,10 +272,12 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
     return;
   }
   session::Session* found = nullptr;
+  bool parked = false;
   if (auto it = peer_by_session_id_.find(h.session_id); it != peer_by_session_id_.end()) {
     found = sessions_.at(it->second).get();
   } else if (auto p = pending_.find(h.session_id); p != pending_.end()) {
     found = p->second.get();  // an authenticated packet confirms it (below)
+    parked = true;
   } else {
     ++stats_.drop_unknown_session;
     return;
@@ -293,8 +295,8 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
     case session::OpenError::kReplay: ++stats_.drop_replay; return;
     case session::OpenError::kAuthFailed: ++stats_.drop_auth_failed; return;
   }
-  if (!found->confirmed && !(found = confirm(*found, out))) {
-    ++stats_.drop_unknown_session;  // the other side of crossing dials: about to be dropped
+  if ((parked || !found->confirmed) && !(found = confirm(*found, is_hello(h, plaintext), out))) {
+    ++stats_.drop_unknown_session;  // the losing side of crossing dials
     return;
   }
   session::Session& s = *found;
@@ -329,6 +331,17 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
   } else {
     ++stats_.drop_unknown_subprotocol;  // never handed to the application (unlike 0.23)
   }
+}
+
+// A capability hello: a StreamWindow packet whose first frame is a grant for the hello
+// stream id (the first thing a netmesh node sends on a session).
+bool Node::is_hello(const wire::Header& h, std::span<const uint8_t> plaintext) {
+  wire::Grant g;
+  return h.subprotocol_id == wire::kSubprotocolStreamWindow && plaintext.size() >= wire::kFrameOverhead &&
+         wire::decode_grant(plaintext.subspan(wire::kFrameOverhead,
+                                              std::min(plaintext.size() - wire::kFrameOverhead, wire::kGrantSize)),
+                            g) &&
+         g.stream_id == wire::kHelloStreamId;
 }
 
 void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
@@ -388,6 +401,7 @@ void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
 }
 
 void Node::handle_grants(session::Session& s, Frames frames, std::vector<Outgoing>& out) {
+  bool first_hello = false;
   for (auto frame : frames) {
     wire::Grant g;
     if (!wire::decode_grant(frame, g)) {
@@ -396,6 +410,7 @@ void Node::handle_grants(session::Session& s, Frames frames, std::vector<Outgoin
     }
     if (g.stream_id == wire::kHelloStreamId && !config_.compat_0_23) {
       bool first = s.peer_capabilities == 0;
+      first_hello |= first;
       s.peer_capabilities = g.total_consumed & wire::capability::kAll;
       if (g.total_consumed & wire::capability::kSeenYours) s.peer_has_our_hello = true;
       if (first || !s.peer_has_our_hello) send_hello(s, out);  // confirms we have theirs
@@ -416,6 +431,8 @@ void Node::handle_grants(session::Session& s, Frames frames, std::vector<Outgoin
       st->changed.notify_all();
     }
   }
+  // Now we know the peer is netmesh: crossing dials resolve by node id on both sides.
+  if (first_hello) settle_crossing(s.peer_node_id(), out);
 }
 
 void Node::on_tick(uv_timer_t* handle) {

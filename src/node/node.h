@@ -214,14 +214,24 @@ class Node {
   // Makes `s` the peer's session: a confirmed predecessor is retired, an unconfirmed one
   // kept pending (it may be the peer's crossing dial).
   session::Session& activate(std::unique_ptr<session::Session> s, std::vector<Outgoing>& out);
-  // An authenticated packet arrived on an unconfirmed session (active or pending); returns
-  // the session to go on with, or nullptr when the packet's session lost a crossing-dial
-  // tie-break and was discarded.
-  session::Session* confirm(session::Session& s, std::vector<Outgoing>& out);
+  // An authenticated packet arrived on an unconfirmed or parked session (`hello`: it is a
+  // capability hello); returns the session to go on with, or nullptr when that session
+  // loses to the peer's other handshake (crossing dials) and stays parked.
+  session::Session* confirm(session::Session& s, bool hello, std::vector<Outgoing>& out);
+  static bool is_hello(const wire::Header& h, std::span<const uint8_t> plaintext);
+  // Crossing dials (node_sessions.cpp): two confirmed handshakes of one peer, one of each
+  // side's, made within a dial's lifetime; which one both sides keep.
+  bool crossing(const session::Session& a, const session::Session& b) const;
+  bool keeps_first(const session::Session& a, const session::Session& b, bool netmesh) const;
+  // A hello from a peer with a parked crossing handshake may change the verdict.
+  void settle_crossing(uint64_t peer_id, std::vector<Outgoing>& out);
+  // The application's connect() for this peer is satisfied by the session `s` just made.
+  void notify_connects(const session::Session& s);
   void on_confirmed(session::Session& s, std::vector<Outgoing>& out);
   std::unique_ptr<session::Session> take_active(uint64_t peer_id);
   void park(std::unique_ptr<session::Session> s);
   void retire(std::unique_ptr<session::Session> s);
+  void retire_streams(session::Session& s);
   // Room for one more session under max_sessions (evicting the oldest unconfirmed one).
   bool make_room_for_session();
   // Expires unconfirmed and pending sessions, prunes long-silent ones (tick).

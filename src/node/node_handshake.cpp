@@ -36,8 +36,15 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
   bool was_allowed = !app_allowed_.insert(peer_id).second;
   allowed_.add(peer_id, responder_->candidate(prologue_as_responder(peer_id)));
   connects_.push_back(&pc);
+  int64_t started = now_ns();
+  // The peer's own dial may give us the session first (crossing dials): that counts.
+  auto have_new_session = [&] {
+    session::Session* s = session_for(peer_id);
+    return s && s->confirmed && s->established_ns() >= started;
+  };
   uint32_t attempts = std::max<uint32_t>(1, config_.handshake_retries);
-  for (uint32_t attempt = 0; attempt < attempts && !stopping_ && !pc.done; ++attempt) {
+  for (uint32_t attempt = 0; attempt < attempts && !stopping_ && !pc.done && !have_new_session();
+       ++attempt) {
     // Every attempt uses a fresh ephemeral key: 0.23 responders drop a repeated msg1.
     pc.handshake = crypto::NoiseHandshake::initiator(prologue, config_.psk, peer_public_key);
     pc.reads = 0;
@@ -60,10 +67,16 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
     flush(lk, out, 100);
     lk.lock();
     pc.cv.wait_for(lk, std::chrono::milliseconds(config_.handshake_timeout_ms),
-                   [&] { return pc.done || stopping_; });
+                   [&] { return pc.done || stopping_ || have_new_session(); });
   }
   connects_.erase(std::find(connects_.begin(), connects_.end(), &pc));
-  if (pc.done) {
+  // OK whenever a usable session with the peer exists: ours, the peer's crossing dial, or
+  // (our dial refused, as 0.23 refuses a second handshake from a live peer) the one we had.
+  session::Session* s = session_for(peer_id);
+  bool usable = s && s->confirmed &&
+                (pc.done || s->established_ns() >= started ||
+                 now_ns() - s->last_rx_ns() < int64_t{config_.session_timeout_ms} * 1000000);
+  if (usable && !stopping_) {
     wait_for_hello(lk, peer_id);
     return NM_OK;
   }

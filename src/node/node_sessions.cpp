@@ -11,6 +11,9 @@
 //  * is confirmed by the first authenticated packet on it, and then replaces the peer's
 //    older session;
 //  * expires after session_timeout_ms if that never happens.
+#include <algorithm>
+#include <cstdlib>
+
 #include "node/clock.h"
 #include "node/node.h"
 
@@ -35,6 +38,12 @@ void Node::complete_initiator(uint64_t peer_id, const sockaddr_storage& addr,
   auto s = new_session(peer_id, addr, keys, routed);
   s->we_initiated = true;
   s->confirmed = true;  // msg2 authenticated it
+  session::Session* current = session_for(peer_id);
+  if (current && crossing(*current, *s) && keeps_first(*current, *s, current->peer_capabilities != 0)) {
+    notify_connects(*current);  // our connect is satisfied by the peer's handshake
+    park(std::move(s));
+    return;
+  }
   activate(std::move(s), out);
 }
 
@@ -52,10 +61,12 @@ void Node::complete_responder(uint64_t peer_id, const sockaddr_storage& addr,
 session::Session& Node::activate(std::unique_ptr<session::Session> s, std::vector<Outgoing>& out) {
   uint64_t peer = s->peer_node_id();
   if (auto old = take_active(peer)) {
-    if (old->confirmed) {
-      retire(std::move(old));
+    bool keep_parked = !old->confirmed || crossing(*old, *s);  // it may still be the one
+    if (keep_parked) {
+      retire_streams(*old);
+      park(std::move(old));
     } else {
-      park(std::move(old));  // may be the peer's crossing dial: it can still confirm
+      retire(std::move(old));
     }
   }
   peer_by_session_id_[s->session_id()] = peer;
@@ -66,26 +77,58 @@ session::Session& Node::activate(std::unique_ptr<session::Session> s, std::vecto
   return active;
 }
 
-session::Session* Node::confirm(session::Session& s, std::vector<Outgoing>& out) {
+session::Session* Node::confirm(session::Session& s, bool hello, std::vector<Outgoing>& out) {
   auto it = pending_.find(s.session_id());
   if (it == pending_.end()) {  // the peer's active session
     on_confirmed(s, out);
     return &s;
   }
+  session::Session* current = session_for(s.peer_node_id());
+  s.confirmed = true;
+  if (current && crossing(*current, s) &&
+      keeps_first(*current, s, hello || current->peer_capabilities != 0 || s.peer_capabilities != 0))
+    return nullptr;  // stays parked
   std::unique_ptr<session::Session> candidate = std::move(it->second);
   pending_.erase(it);
-  candidate->confirmed = true;
-  session::Session* current = session_for(candidate->peer_node_id());
-  // Crossing dials: each side answered the other's msg1 while its own was in flight, so
-  // each holds two confirmed handshakes. Both keep the one whose initiator has the lower
-  // node id, so they end up on the same session.
-  if (current && current->confirmed && current->we_initiated != candidate->we_initiated &&
-      now_ns() - current->established_ns() < int64_t{config_.handshake_timeout_ms} * 1000000) {
-    uint64_t current_initiator = current->we_initiated ? node_id_ : current->peer_node_id();
-    uint64_t candidate_initiator = candidate->we_initiated ? node_id_ : candidate->peer_node_id();
-    if (current_initiator < candidate_initiator) return nullptr;  // discarded
-  }
   return &activate(std::move(candidate), out);
+}
+
+bool Node::crossing(const session::Session& a, const session::Session& b) const {
+  int64_t window = int64_t{config_.handshake_timeout_ms} * std::max<uint32_t>(1, config_.handshake_retries) * 1000000;
+  return a.confirmed && b.confirmed && a.we_initiated != b.we_initiated &&
+         std::abs(a.established_ns() - b.established_ns()) < window;
+}
+
+bool Node::keeps_first(const session::Session& a, const session::Session& b, bool netmesh) const {
+  if (netmesh) {  // both sides apply this: the handshake of the lower node id
+    uint64_t a_initiator = a.we_initiated ? node_id_ : a.peer_node_id();
+    uint64_t b_initiator = b.we_initiated ? node_id_ : b.peer_node_id();
+    return a_initiator < b_initiator;
+  }
+  // net-mesh 0.23 always ends on the session its own connect() completed, and sends on
+  // nothing else: keep the peer's dial, unless it is the other one the peer is sending on.
+  const session::Session& peers_dial = a.we_initiated ? b : a;
+  const session::Session& ours = a.we_initiated ? a : b;
+  bool keep_peers = peers_dial.heard() || !ours.heard();
+  return keep_peers == !a.we_initiated;
+}
+
+void Node::settle_crossing(uint64_t peer_id, std::vector<Outgoing>& out) {
+  session::Session* current = session_for(peer_id);
+  if (!current) return;
+  for (auto& [sid, parked] : pending_) {
+    if (parked->peer_node_id() != peer_id || !crossing(*current, *parked)) continue;
+    if (keeps_first(*current, *parked, true)) return;
+    std::unique_ptr<session::Session> winner = std::move(parked);
+    pending_.erase(sid);
+    activate(std::move(winner), out);
+    return;
+  }
+}
+
+void Node::notify_connects(const session::Session& s) {
+  for (PendingConnect* pc : connects_)
+    if (pc->peer_id == s.peer_node_id() && s.confirmed) pc->cv.notify_all();
 }
 
 void Node::on_confirmed(session::Session& s, std::vector<Outgoing>& out) {
@@ -101,6 +144,7 @@ void Node::on_confirmed(session::Session& s, std::vector<Outgoing>& out) {
   send_hello(s, out);
   // Only now: an application that greets new peers must not greet a replayed msg1.
   emit_peer_event(peer, NM_PEER_CONNECTED);
+  notify_connects(s);
 }
 
 std::unique_ptr<session::Session> Node::take_active(uint64_t peer_id) {
@@ -134,13 +178,22 @@ void Node::park(std::unique_ptr<session::Session> s) {
   pending_[s->session_id()] = std::move(s);
 }
 
-void Node::retire(std::unique_ptr<session::Session> s) {
+void Node::retire(std::unique_ptr<session::Session> s) { retire_streams(*s); }
+
+void Node::retire_streams(session::Session& s) {
   // Its streams become stale handles; what they received stays readable unless the stream
-  // drops on close. Everything they held leaves the receive budget with the session.
-  check_budget(*s);
-  budget_.release(s->rx);
-  for (auto& [sid, st] : s->streams)
+  // drops on close. Everything they held leaves the receive budget with them. Reliable
+  // data not yet acknowledged is lost with the session (the new one starts over, as the
+  // peer's side does), and counted.
+  check_budget(s);
+  budget_.release(s.rx);
+  for (auto& [sid, st] : s.streams) {
+    if (recovery(s, *st)) stats_.tx_abandoned_packets += st->retransmit_size();
+    st->lru().unlink();
     close_stream_locked(st, st->config().close == stream::CloseBehaviour::kDropAndClose);
+  }
+  s.streams.clear();
+  s.ticking.clear();
   hello_cv_.notify_all();
 }
 

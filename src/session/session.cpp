@@ -47,6 +47,7 @@ OpenError Session::open(const wire::Header& h, std::span<uint8_t> datagram,
   if (!decrypted && !decrypt_in_place(keys_, h, datagram)) return OpenError::kAuthFailed;
   if (!replay_.commit(counter)) return OpenError::kReplay;
   last_rx_ns_ = now_ns;
+  heard_ = true;
   plaintext = datagram.subspan(wire::kHeaderSize, h.payload_len);
   return OpenError::kOk;
 }

@@ -50,6 +50,7 @@ class Session {
   uint64_t session_id() const { return keys_.session_id; }
   const sockaddr_storage& peer_addr() const { return peer_addr_; }
   int64_t last_rx_ns() const { return last_rx_ns_; }
+  bool heard() const { return heard_; }  // an authenticated packet arrived on it
   int64_t last_heartbeat_rx_ns() const { return last_heartbeat_rx_ns_; }
 
   // Fills in session id, nonce (next TX counter) and payload_len, encodes the header and
@@ -109,6 +110,7 @@ class Session {
   int64_t established_ns_;
   int64_t last_rx_ns_;
   int64_t last_heartbeat_rx_ns_;
+  bool heard_ = false;
   uint32_t epoch_counter_ = 0;
 };
 

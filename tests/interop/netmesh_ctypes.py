@@ -122,7 +122,7 @@ class NodeStats(ctypes.Structure):  # nm_node_stats_t
         "impair_corrupted",
         "bytes_received", "bytes_sent", "forward_refused", "pingwave_origins_refused",
         "pingwave_relays_suppressed", "drop_handshake_rate_limited", "drop_session_limit",
-        "sessions_pruned", "sessions_unconfirmed", "responses_deferred", "drop_over_budget")]
+        "sessions_pruned", "sessions_unconfirmed", "responses_deferred", "drop_over_budget", "tx_abandoned_packets")]
 
 
 class Impairment(ctypes.Structure):  # nm_impairment_t

@@ -14,6 +14,7 @@ namespace Netmesh
         /// <summary>Events received, not yet read.</summary>
         public ulong InboundPending { get; }
         /// <summary>CLOCK_MONOTONIC nanoseconds of the last send/receive.</summary>
+        /// <summary>Last send/receive, nanoseconds since the Unix epoch (as net-mesh).</summary>
         public ulong LastActivityNs { get; }
         public bool Active { get; }
         public ulong BackpressureEvents { get; }
@@ -144,6 +145,8 @@ namespace Netmesh
         public ulong ResponsesDeferred { get; }
         /// <summary>Data beyond MaxSessionBufferBytes / MaxBufferBytes.</summary>
         public ulong DropOverBudget { get; }
+        /// <summary>Reliable packets unacknowledged when their session was replaced or pruned.</summary>
+        public ulong TxAbandonedPackets { get; }
 
         internal NodeStats(nm_node_stats_t s)
         {
@@ -191,6 +194,7 @@ namespace Netmesh
             SessionsUnconfirmed = s.sessions_unconfirmed;
             ResponsesDeferred = s.responses_deferred;
             DropOverBudget = s.drop_over_budget;
+            TxAbandonedPackets = s.tx_abandoned_packets;
         }
     }
 }

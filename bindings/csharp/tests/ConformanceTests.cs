@@ -539,7 +539,7 @@ namespace Netmesh.Tests
             Assert.AreEqual(Reliability.FireAndForget, s.Reliability);
             Assert.AreEqual(65536, s.WindowBytes);
             Assert.AreEqual(1, s.FairnessWeight);
-            Assert.AreEqual(CloseBehaviour.DrainThenClose, s.CloseBehaviour);
+            Assert.AreEqual(CloseBehaviour.DropAndClose, s.CloseBehaviour);
             Assert.AreEqual("ok", Library.StatusName(Status.Ok));
             Assert.IsNotEmpty(Library.Version);
         }

@@ -29,7 +29,8 @@ public record NodeStats(long sessions, long datagramsReceived, long datagramsSen
                         long sessionsPruned,
                         long sessionsUnconfirmed,
                         long responsesDeferred,
-                        long dropOverBudget) {
+                        long dropOverBudget,
+                        long txAbandonedPackets) {
   static NodeStats from(nm_node_stats_t s) {
     return new NodeStats(s.getSessions(), s.getDatagrams_received(), s.getDatagrams_sent(),
         s.getHandshakes_completed(), s.getHeartbeats_sent(), s.getHeartbeats_received(),
@@ -42,6 +43,6 @@ public record NodeStats(long sessions, long datagramsReceived, long datagramsSen
         s.getImpair_dropped_loss(), s.getImpair_dropped_burst(), s.getImpair_dropped_rate(),
         s.getImpair_dropped_oversize(), s.getImpair_duplicated(), s.getImpair_reordered(),
         s.getImpair_delayed(), s.getImpair_corrupted(),
-        s.getBytes_received(), s.getBytes_sent(), s.getForward_refused(), s.getPingwave_origins_refused(), s.getPingwave_relays_suppressed(), s.getDrop_handshake_rate_limited(), s.getDrop_session_limit(), s.getSessions_pruned(), s.getSessions_unconfirmed(), s.getResponses_deferred(), s.getDrop_over_budget());
+        s.getBytes_received(), s.getBytes_sent(), s.getForward_refused(), s.getPingwave_origins_refused(), s.getPingwave_relays_suppressed(), s.getDrop_handshake_rate_limited(), s.getDrop_session_limit(), s.getSessions_pruned(), s.getSessions_unconfirmed(), s.getResponses_deferred(), s.getDrop_over_budget(), s.getTx_abandoned_packets());
   }
 }

@@ -5,8 +5,8 @@ import dev.netmesh.internal.nm_stream_stats_t;
 /**
  * A snapshot of one stream's counters (the C nm_stream_stats_t). Counters are unsigned
  * 64-bit values in Java longs: txCreditRemaining is -1 (UINT64_MAX) on an unbounded stream;
- * print with Long.toUnsignedString. lastActivityNs is CLOCK_MONOTONIC time of the last
- * send/receive. recovering: reliable with loss recovery (the peer is netmesh).
+ * print with Long.toUnsignedString. lastActivityNs is the last send/receive in nanoseconds
+ * since the Unix epoch (as net-mesh). recovering: reliable with loss recovery (netmesh peer).
  */
 public record StreamStats(long peerNodeId, long streamId, long txSeq, long rxSeq, long inboundPending,
                           long lastActivityNs, boolean active, long backpressureEvents,

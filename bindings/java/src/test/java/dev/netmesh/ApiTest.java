@@ -45,7 +45,7 @@ class ApiTest {
     assertEquals(32L << 20, c.maxSessionBufferBytes());
     assertEquals(256L << 20, c.maxBufferBytes());
     StreamConfig s = StreamConfig.defaults();
-    assertEquals(new StreamConfig(Reliability.FIRE_AND_FORGET, 65536, 1, CloseBehaviour.DRAIN_THEN_CLOSE), s);
+    assertEquals(new StreamConfig(Reliability.FIRE_AND_FORGET, 65536, 1, CloseBehaviour.DROP_AND_CLOSE), s);
     assertThrows(InvalidArgumentException.class, () -> new Node(Pair.config(1).heartbeatInterval(Duration.ZERO)));
     // the library checks 0 < suspect_after_ms <= fail_after_ms
     assertThrows(InvalidArgumentException.class,

@@ -220,8 +220,8 @@ class ConformanceTest {
   @Test
   void closeBehaviours() {
     p = Pair.connected();
-    Stream[] s1 = p.open(20, StreamConfig.defaults());
-    Stream[] s2 = p.open(21, StreamConfig.defaults().withCloseBehaviour(CloseBehaviour.DROP_AND_CLOSE));
+    Stream[] s1 = p.open(20, StreamConfig.defaults().withCloseBehaviour(CloseBehaviour.DRAIN_THEN_CLOSE));
+    Stream[] s2 = p.open(21, StreamConfig.defaults());  // DROP_AND_CLOSE, net-mesh's default
     try (Stream a1 = s1[0]; Stream b1 = s1[1]; Stream a2 = s2[0]; Stream b2 = s2[1]) {
       a1.send(text("k1"), text("k2"));
       a2.send(text("k1"), text("k2"));
