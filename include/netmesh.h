@@ -141,6 +141,8 @@ typedef struct nm_stream_stats {
   uint64_t rx_reorder_packets;     /* early packets waiting for a gap to fill */
   uint64_t rx_incomplete_dropped;  /* fragmented events lost (fire-and-forget) */
   uint64_t rx_oversize_dropped;    /* fragmented events above max_event_bytes */
+  uint64_t rx_restarts;            /* a net-mesh 0.23 sender reopened the stream (its sequences
+                                      start again at 0): received as new, not as duplicates */
 } nm_stream_stats_t;
 
 typedef struct nm_node_stats {

@@ -88,6 +88,7 @@ type StreamStats struct {
 	RxReorderPackets     uint64        // early packets waiting for a gap to fill
 	RxIncompleteDropped  uint64        // fragmented events lost (fire-and-forget)
 	RxOversizeDropped    uint64        // fragmented events above MaxEventBytes
+	RxRestarts           uint64        // a net-mesh 0.23 sender reopened the stream (sequences from 0)
 }
 
 func nodeStatsFrom(c capi.Nm_node_stats_t) NodeStats {
@@ -169,5 +170,6 @@ func streamStatsFrom(c capi.Nm_stream_stats_t) StreamStats {
 		RxReorderPackets:     c.GetRx_reorder_packets(),
 		RxIncompleteDropped:  c.GetRx_incomplete_dropped(),
 		RxOversizeDropped:    c.GetRx_oversize_dropped(),
+		RxRestarts:           c.GetRx_restarts(),
 	}
 }

@@ -367,6 +367,10 @@ void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
     p.epoch = h.subnet_id;
     p.charged_before = h.origin_hash;
     p.accounted = !sender_reliable;
+  } else {
+    // A 0.23 sender reopens streams with nothing on the wire to say so. (A netmesh peer's
+    // hello comes within an RTT: until a second has passed, it may just not be here yet.)
+    p.may_restart = config_.compat_0_23 || now_ns() - s.established_ns() > kHelloGraceNs;
   }
   p.data = stream::SharedPayload::copy_of(plaintext);  // its frames were checked above
   p.events = h.event_count;

@@ -48,6 +48,7 @@ using StreamPtr = std::shared_ptr<stream::Stream>;
 
 inline constexpr uint64_t kRecoveryTickMs = 5;  // retransmission timers and NACK repeats
 inline constexpr size_t kMaxHandshakeMessage = 256;  // Noise msg1/msg2 are 48 or 56 bytes
+inline constexpr int64_t kHelloGraceNs = 1'000'000'000;  // a peer without a hello by then is 0.23
 
 class Node {
  public:

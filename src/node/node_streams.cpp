@@ -294,6 +294,7 @@ void Node::fill_stats(const stream::Stream& st, nm_stream_stats_t& o) const {
   o.rx_reorder_packets = st.reorder().buffered();
   o.rx_incomplete_dropped = c.rx_incomplete_dropped;
   o.rx_oversize_dropped = c.rx_oversize_dropped;
+  o.rx_restarts = c.rx_restarts;
 }
 
 nm_status Node::stream_stats(const StreamPtr& st, nm_stream_stats_t& out) {

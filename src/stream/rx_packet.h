@@ -28,7 +28,8 @@ struct RxPacket {
   uint16_t frag_index = 0;
   uint32_t epoch = 0;            // the sender's stream incarnation (0 from a 0.23 peer)
   uint64_t charged_before = 0;   // the sender's cumulative charge before this packet
-  bool accounted = false;        // charged_before is meaningful (netmesh peer)
+  bool accounted = false;
+  bool may_restart = false;      // the sender has no epochs: see RxSequence::kRestartSeqs        // charged_before is meaningful (netmesh peer)
 
   // The first event (a fragment's only one); needs events > 0.
   std::span<const uint8_t> first_event() const {

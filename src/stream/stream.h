@@ -39,6 +39,7 @@ struct StreamCounters {
   uint64_t rx_incomplete_dropped = 0;  // fragmented events that could not be completed
   uint64_t rx_oversize_dropped = 0;    // fragmented events above the node's max_event_bytes
   uint64_t rx_stale_dropped = 0;       // packets of an earlier incarnation of the stream
+  uint64_t rx_restarts = 0;            // a 0.23 sender reopened the stream (sequence from 0)
   uint64_t rx_lost_credit = 0;         // bytes of lost fire-and-forget packets credited back
 };
 

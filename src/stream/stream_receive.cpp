@@ -52,9 +52,10 @@ RxResult Stream::on_packet(RxPacket&& p, bool ordered, bool dedup, const RxLimit
   }
   const Allowance a = allowance(limits);
   if (!ordered) {
-    if (rx().seq.record(p.seq, dedup) == RxSequence::Verdict::kDuplicate) {
-      ++counters().rx_duplicates_dropped;
-      return {};
+    switch (rx().seq.record(p.seq, dedup, p.may_restart)) {
+      case RxSequence::Verdict::kDuplicate: ++counters().rx_duplicates_dropped; return {};
+      case RxSequence::Verdict::kRestart: ++counters().rx_restarts; break;
+      case RxSequence::Verdict::kNew: break;
     }
     // Refused before the loss ledger sees it: it is written off as lost, its credit returned.
     if (!fits(delivery_cost(p, a.max_event_bytes), a)) return {0, true};

@@ -105,6 +105,7 @@ class StreamStats(ctypes.Structure):  # nm_stream_stats_t
         ("rx_reorder_packets", ctypes.c_uint64),
         ("rx_incomplete_dropped", ctypes.c_uint64),
         ("rx_oversize_dropped", ctypes.c_uint64),
+        ("rx_restarts", ctypes.c_uint64),
     ]
 
 

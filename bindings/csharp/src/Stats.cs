@@ -45,6 +45,8 @@ namespace Netmesh
         public ulong RxIncompleteDropped { get; }
         /// <summary>Fragmented events above MaxEventBytes.</summary>
         public ulong RxOversizeDropped { get; }
+        /// <summary>A net-mesh 0.23 sender reopened the stream (its sequences start again at 0).</summary>
+        public ulong RxRestarts { get; }
 
         internal StreamStats(nm_stream_stats_t s)
         {
@@ -75,6 +77,7 @@ namespace Netmesh
             RxReorderPackets = s.rx_reorder_packets;
             RxIncompleteDropped = s.rx_incomplete_dropped;
             RxOversizeDropped = s.rx_oversize_dropped;
+            RxRestarts = s.rx_restarts;
         }
     }
 

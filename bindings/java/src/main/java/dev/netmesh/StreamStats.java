@@ -15,7 +15,7 @@ public record StreamStats(long peerNodeId, long streamId, long txSeq, long rxSeq
                           long rxGaps, boolean reliable, boolean recovering, long retransmits,
                           long nacksSent, long nacksReceived, long txUnackedPackets, long srttNs,
                           long rxBufferedBytes, long rxReorderPackets, long rxIncompleteDropped,
-                          long rxOversizeDropped) {
+                          long rxOversizeDropped, long rxRestarts) {
   static StreamStats from(nm_stream_stats_t s) {
     return new StreamStats(s.getPeer_node_id(), s.getStream_id(), s.getTx_seq(), s.getRx_seq(),
         s.getInbound_pending(), s.getLast_activity_ns(), s.getActive() != 0, s.getBackpressure_events(),
@@ -24,6 +24,6 @@ public record StreamStats(long peerNodeId, long streamId, long txSeq, long rxSeq
         s.getRx_gaps(), s.getReliable() != 0, s.getRecovering() != 0, s.getRetransmits(),
         s.getNacks_sent(), s.getNacks_received(), s.getTx_unacked_packets(), s.getSrtt_ns(),
         s.getRx_buffered_bytes(), s.getRx_reorder_packets(), s.getRx_incomplete_dropped(),
-        s.getRx_oversize_dropped());
+        s.getRx_oversize_dropped(), s.getRx_restarts());
   }
 }
