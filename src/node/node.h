@@ -226,6 +226,9 @@ class Node {
   bool keeps_first(const session::Session& a, const session::Session& b, bool netmesh) const;
   // A hello from a peer with a parked crossing handshake may change the verdict.
   void settle_crossing(uint64_t peer_id, std::vector<Outgoing>& out);
+  // End of our connect() to a peer that sent no hello (0.23) while it also dialled us:
+  // switch to its dial (node_sessions.cpp).
+  void prefer_peers_dial(uint64_t peer_id, int64_t since, std::vector<Outgoing>& out);
   // The application's connect() for this peer is satisfied by the session `s` just made.
   void notify_connects(const session::Session& s);
   void on_confirmed(session::Session& s, std::vector<Outgoing>& out);

@@ -78,6 +78,9 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
                  now_ns() - s->last_rx_ns() < int64_t{config_.session_timeout_ms} * 1000000);
   if (usable && !stopping_) {
     wait_for_hello(lk, peer_id);
+    std::vector<Outgoing> out;
+    prefer_peers_dial(peer_id, started, out);
+    flush(lk, out, 100);
     return NM_OK;
   }
   if (!was_allowed) {

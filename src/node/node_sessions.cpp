@@ -61,7 +61,8 @@ void Node::complete_responder(uint64_t peer_id, const sockaddr_storage& addr,
 session::Session& Node::activate(std::unique_ptr<session::Session> s, std::vector<Outgoing>& out) {
   uint64_t peer = s->peer_node_id();
   if (auto old = take_active(peer)) {
-    bool keep_parked = !old->confirmed || crossing(*old, *s);  // it may still be the one
+    // It may still be the one the peer uses: unconfirmed, or one of crossing dials.
+    bool keep_parked = !old->confirmed || !s->confirmed || crossing(*old, *s);
     if (keep_parked) {
       retire_streams(*old);
       park(std::move(old));
@@ -124,6 +125,24 @@ void Node::settle_crossing(uint64_t peer_id, std::vector<Outgoing>& out) {
     activate(std::move(winner), out);
     return;
   }
+}
+
+void Node::prefer_peers_dial(uint64_t peer_id, int64_t since, std::vector<Outgoing>& out) {
+  session::Session* current = session_for(peer_id);
+  if (!current || !current->we_initiated || current->peer_capabilities != 0 || current->heard()) return;
+  // No hello by now: a 0.23 peer, which ends on its own dial if it got our answer. Take the
+  // newest one it made during ours now, before the application uses ours.
+  auto newest = pending_.end();
+  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+    const session::Session& p = *it->second;
+    if (p.peer_node_id() == peer_id && !p.we_initiated && p.established_ns() >= since &&
+        (newest == pending_.end() || p.established_ns() > newest->second->established_ns()))
+      newest = it;
+  }
+  if (newest == pending_.end()) return;
+  std::unique_ptr<session::Session> peers = std::move(newest->second);
+  pending_.erase(newest);
+  activate(std::move(peers), out);
 }
 
 void Node::notify_connects(const session::Session& s) {

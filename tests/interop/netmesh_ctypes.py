@@ -312,8 +312,9 @@ class Node:
 
     # -- streams --
     def open_stream(self, peer_node_id, stream_id, reliability=NM_FIRE_AND_FORGET,
-                    window_bytes=65536):
-        cfg = self.lib.stream_config(reliability=reliability, window_bytes=window_bytes)
+                    window_bytes=65536, close_behaviour=NM_DROP_AND_CLOSE):
+        cfg = self.lib.stream_config(reliability=reliability, window_bytes=window_bytes,
+                                     close_behaviour=close_behaviour)
         h = _stream_p()
         self.lib.call("nm_node_open_stream", self.handle, peer_node_id, stream_id,
                       ctypes.byref(cfg), ctypes.byref(h))

@@ -486,6 +486,108 @@ def test_replay_refused_after_a_restart_with_identity_file(make_rust, make_netme
     assert st["handshakes_completed"] == 0 and st["sessions"] == 0 and st["bytes_sent"] == 0
 
 
+# --------------------------------------------------------------------------------------
+# Sessions through real life with a 0.23 node: crossing dials, a restart with the same
+# identity, a dead peer, a reopened reliable stream.
+
+
+def test_crossing_dials_with_rust_end_on_one_working_session(make_rust, make_netmesh):
+    """Both dial at the same moment (netmesh routed, as to a started 0.23 node; 0.23
+    direct): both connects return OK, and both ends use the 0.23 node's own dial."""
+    for _ in range(3):
+        rust, node = make_rust(), make_netmesh()
+        rust.start()
+        node.allow_peer(rust.node_id)
+        results = {}
+        start = threading.Barrier(2)
+
+        def rust_dials():
+            start.wait()
+            try:
+                rust.mesh.connect(node.local_addr, node.public_key.hex(), node.node_id)
+                results["rust"] = "ok"
+            except Exception as e:  # noqa: BLE001 - reported below
+                results["rust"] = repr(e)
+
+        t = threading.Thread(target=rust_dials)
+        t.start()
+        start.wait()
+        try:
+            node.connect_via(rust.addr, rust.public_key, rust.node_id)
+            results["netmesh"] = "ok"
+        except nm.NetmeshError as e:
+            results["netmesh"] = repr(e)
+        t.join(30)
+        assert results == {"rust": "ok", "netmesh": "ok"}
+        assert node.stats()["sessions"] == 1
+        s = node.open_stream(rust.node_id, 4, nm.NM_RELIABLE)
+        rs = rust.mesh.open_stream(node.node_id, 4, reliability="reliable")
+        rust.mesh.send_on_stream(rs, [b"from rust"])
+        assert s.recv(5000) == b"from rust"
+        assert s.send([b"from netmesh"]) == (nm.NM_OK, 1)
+        assert rust.poll_until(1) == ["from netmesh"]
+
+
+def test_rust_restart_with_same_identity_keeps_drained_events(make_rust, make_netmesh):
+    seed = os.urandom(32)
+    node = make_netmesh()
+    rust = make_rust(identity_seed=seed)
+    connect_rust_to_netmesh(node, rust)
+    drain = node.open_stream(rust.node_id, 4, nm.NM_RELIABLE, close_behaviour=nm.NM_DRAIN_THEN_CLOSE)
+    rs = rust.mesh.open_stream(node.node_id, 4, reliability="reliable")
+    for i in range(20):
+        rust.mesh.send_on_stream(rs, [b"old %d" % i])
+    assert wait_for(lambda: drain.stats()["inbound_pending"] == 20)
+    rust.shutdown()  # gone without a word; a new process with the same identity dials
+    again = make_rust(identity_seed=seed)
+    assert again.node_id == rust.node_id
+    again.mesh.connect(node.local_addr, node.public_key.hex(), node.node_id)
+    again.start()
+    rs2 = again.mesh.open_stream(node.node_id, 8, reliability="reliable")
+    again.mesh.send_on_stream(rs2, [b"new"])  # its first packet confirms the new session
+    assert wait_for(lambda: node.stats()["sessions_unconfirmed"] == 0 and drain.stats()["active"] == 0)
+    assert [drain.recv(0) for _ in range(20)] == [b"old %d" % i for i in range(20)]
+    with pytest.raises(nm.NetmeshError) as e:
+        drain.recv(0)
+    assert e.value.status == nm.NM_ERR_NOT_CONNECTED
+    s2 = node.open_stream(again.node_id, 8, nm.NM_RELIABLE)
+    assert s2.recv(5000) == b"new"
+    assert s2.send([b"back"]) == (nm.NM_OK, 1)
+    assert again.poll_until(1) == ["back"]
+
+
+def test_dead_rust_peer_is_pruned(make_rust, make_netmesh):
+    node = make_netmesh(heartbeat_interval_ms=50, session_timeout_ms=50, suspect_after_ms=150,
+                        fail_after_ms=300)
+    rust = make_rust()
+    connect_rust_to_netmesh(node, rust)
+    assert wait_for(lambda: node.stats()["sessions_unconfirmed"] == 0, timeout=10)  # its heartbeat
+    rust.shutdown()
+    assert wait_for(lambda: node.stats()["sessions"] == 0, timeout=10)  # 30 x 50 ms of silence
+    assert node.stats()["sessions_pruned"] == 1
+    assert node.all_stream_stats() == []
+
+
+def test_rust_reopened_reliable_stream_delivers_everything(make_rust, make_netmesh):
+    """0.23 restarts a stream's sequences at 0 when it closes and reopens it."""
+    node, rust = make_netmesh(), make_rust()
+    connect_rust_to_netmesh(node, rust)
+    time.sleep(1.2)  # netmesh takes a peer for 0.23 once no hello came for a second (a rule, not a wait)
+    s = node.open_stream(rust.node_id, 4, nm.NM_RELIABLE)
+    sent = []
+    for incarnation, count in enumerate((30, 40)):
+        rs = rust.mesh.open_stream(node.node_id, 4, reliability="reliable")
+        for _ in range(count):
+            ev = b"n%d" % len(sent)
+            rust.mesh.send_on_stream(rs, [ev])  # one packet per call: sequences advance
+            sent.append(ev)
+        if incarnation == 0:
+            rust.mesh.close_stream(node.node_id, 4)
+    assert [s.recv(5000) for _ in sent] == sent
+    st = s.stats()
+    assert st["rx_restarts"] == 1 and st["rx_events"] == 70
+
+
 @pytest.mark.parametrize("dial", DIALS)
 def test_capability_hello_ignored_by_rust(dial, make_rust, make_netmesh):
     # one shard: anything the Rust node delivered, for any stream id, shows in poll()
