@@ -62,20 +62,20 @@ static uint64_t run(nm_stream_t* tx, nm_stream_t* rx, size_t size, unsigned long
   pthread_t t;
   pthread_create(&t, NULL, read_all, &r);
   nm_stream_stats_t before, after;
-  check(nm_stream_stats(tx, &before), "stats");
+  check(nm_stream_stats(tx, &before, sizeof before), "stats");
   for (unsigned long sent = 0; sent < events;) {
     size_t n = 0, want = events - sent < per_call ? events - sent : per_call;
     check(nm_stream_send_blocking(tx, batch, want, 10000, &n), "send");
     sent += n;
   }
   pthread_join(t, NULL);
-  check(nm_stream_stats(tx, &after), "stats");
+  check(nm_stream_stats(tx, &after, sizeof after), "stats");
   return after.tx_seq - before.tx_seq;
 }
 
 int main(int argc, char** argv) {
   nm_node_config_t c;
-  nm_node_config_init(&c);
+  nm_node_config_init(&c, sizeof c);
   memset(c.psk, 7, sizeof c.psk);
   nm_node_t *a, *b;
   check(nm_node_new(&c, &a), "node");
@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < nsizes; ++i) {
       size_t size = argc > 1 ? strtoul(argv[i + 1], NULL, 10) : kDefault[i];
       nm_stream_config_t sc;
-      nm_stream_config_init(&sc);
+      nm_stream_config_init(&sc, sizeof sc);
       sc.reliability = mode ? NM_RELIABLE : NM_FIRE_AND_FORGET;
       sc.window_bytes = 1 << 20;
       uint64_t id = 100 + mode * 10 + i;

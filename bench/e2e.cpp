@@ -148,7 +148,7 @@ struct NmPair {
 
 nm_node_t* nm_new_node(uint32_t max_streams) {
   nm_node_config_t c;
-  nm_check(nm_node_config_init(&c), "config_init");
+  nm_check(nm_node_config_init(&c, sizeof c), "config_init");
   memset(c.psk, 0x42, sizeof c.psk);
   c.max_streams = max_streams;
   nm_node_t* n = nullptr;
@@ -183,7 +183,7 @@ void nm_free_pair(NmPair& p) {
 
 nm_stream_config_t nm_cfg(bool reliable) {
   nm_stream_config_t c;
-  nm_stream_config_init(&c);
+  nm_stream_config_init(&c, sizeof c);
   c.reliability = reliable ? NM_RELIABLE : NM_FIRE_AND_FORGET;
   return c;
 }

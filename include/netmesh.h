@@ -2,14 +2,49 @@
  * netmesh — encrypted UDP mesh transport, wire-compatible with net-mesh 0.23.
  *
  * C11 API. Conventions:
- *  - Every function returns nm_status (NM_OK = 0, errors < 0). nm_strerror() names a
- *    status; nm_last_error_message() gives this thread's detail for the last failure.
+ *  - Every function but the three string getters returns nm_status (NM_OK = 0, errors < 0).
+ *    nm_strerror() names a status; nm_last_error_message() gives this thread's detail for
+ *    the last failure.
  *  - Handles (nm_node_t*, nm_stream_t*) are opaque tokens, not pointers to memory: a freed,
- *    stale or foreign handle yields an error, never a crash.
- *  - Buffers are owned by the caller. Config and stats are plain structs; call the
- *    *_init function to get defaults before changing fields.
+ *    stale or foreign handle yields an error, never a crash. Tokens are never reused.
+ *  - Handle lifetime: nm_node_free stops the node at once. Afterwards the node handle gives
+ *    NM_ERR_INVALID_HANDLE everywhere; stream handles opened on it stay valid *as handles*
+ *    until nm_stream_free (which returns NM_OK and must still be called), and every other
+ *    call on them returns NM_ERR_SHUTDOWN. Calls blocked on the node or its streams when it
+ *    is freed return NM_ERR_SHUTDOWN (or the status they had already reached).
+ *  - Pointers passed in (strings, keys, buffers, configs, event arrays) are borrowed for the
+ *    duration of the call only: the library never keeps them, so they may be freed or
+ *    reused as soon as the call returns. Strings are NUL-terminated UTF-8.
+ *  - Blocking: a call blocks only where its comment says so, and never longer than stated
+ *    (give or take scheduling). Calls without such a note take at most a node-wide lock
+ *    for a short time; none does network round trips.
  *  - Every function is thread-safe. The library never calls back into the application;
  *    use blocking receives with timeouts, or poll nm_node_event_fd().
+ *
+ * ABI stability (from 0.2.0; the library's symbols carry the version node NETMESH_0.2):
+ *  - Config structs (nm_node_config_t, nm_stream_config_t, and nm_impairment_t in
+ *    netmesh_testing.h) start with uint32_t struct_size. Their *_init function takes the
+ *    caller's sizeof, fills struct_size with it and writes defaults. The library then reads
+ *    only struct_size bytes: fields a newer library added beyond them keep their defaults,
+ *    so a program built against an older (smaller) struct keeps working. A struct_size
+ *    smaller than the 0.2.0 layout is NM_ERR_INVALID_ARGUMENT; so is a larger struct
+ *    whose bytes beyond this library's struct are not all zero (the caller set a field this
+ *    library does not know: refusing beats silently ignoring it).
+ *  - Output structs (stats, routes, peer events) are written through the caller's size
+ *    (out_size / elem_size, i.e. sizeof *out): at most that many bytes per struct. A
+ *    larger caller struct (a newer header) gets its unknown tail zeroed; a size smaller
+ *    than the 0.2.0 layout is NM_ERR_INVALID_ARGUMENT.
+ *  - Structs grow only by appending fields at the end (never reordering, resizing or
+ *    removing). They hold fixed-width integers only (the enums below are named constants
+ *    for those integers) and no implicit padding: bytes named reserved* fill what would
+ *    be padding. Reserved bytes must be zero in inputs (the *_init functions zero them;
+ *    other values are NM_ERR_INVALID_ARGUMENT) and are written as zero in outputs; a later
+ *    version may give them a meaning, with zero meaning today's behaviour.
+ *  - Sizes and offsets of every struct are checked at build time against one field list
+ *    per struct (src/capi/struct_fields.h); tests/abi/ runs a program built against the
+ *    frozen 0.2.0 layouts against the current library.
+ *
+ * Fault injection for tests is in netmesh_testing.h, not here.
  */
 #ifndef NETMESH_H
 #define NETMESH_H
@@ -27,9 +62,18 @@ extern "C" {
 #define NM_API
 #endif
 
+/* The version of this header; nm_version() returns the library's as "MAJOR.MINOR.PATCH".
+ * Within one major version (the SONAME, libnetmesh.so.MAJOR) a program built against an
+ * older header runs against a newer library. */
+#define NM_VERSION_MAJOR 0
+#define NM_VERSION_MINOR 2
+#define NM_VERSION_PATCH 0
+
 #define NM_KEY_SIZE 32
-#define NM_MAX_EVENT_SIZE 8104 /* largest event in one packet; the limit for 0.23 peers */
-#define NM_ADDR_MAX 64         /* room for "[v6 address]:port" plus NUL */
+#define NM_MAX_EVENT_SIZE 8104    /* largest event in one packet; the limit for 0.23 peers */
+#define NM_ADDR_MAX 64            /* room for "[v6 address]:port" plus NUL */
+#define NM_MIN_WINDOW_BYTES 8276  /* smallest non-zero window: one full packet and its 84
+                                     bytes of overhead (credit is charged per packet) */
 
 typedef enum nm_status {
   NM_OK = 0,
@@ -52,40 +96,49 @@ typedef enum nm_status {
 typedef struct nm_node nm_node_t;     /* opaque */
 typedef struct nm_stream nm_stream_t; /* opaque */
 
+/* Named constants for the uint8_t fields of nm_stream_config_t. */
 typedef enum nm_reliability { NM_FIRE_AND_FORGET = 0, NM_RELIABLE = 1 } nm_reliability;
 typedef enum nm_close_behaviour { NM_DRAIN_THEN_CLOSE = 0, NM_DROP_AND_CLOSE = 1 } nm_close_behaviour;
 
+/* Node settings (200 bytes in 0.2.0 on LP64). nm_node_config_init(&c, sizeof c) first,
+ * then change fields. */
 typedef struct nm_node_config {
-  const char* bind_addr;          /* "127.0.0.1:0" by default; "[::1]:0" for IPv6 */
+  uint32_t struct_size;           /* sizeof the caller's struct: set by nm_node_config_init */
+  uint8_t compat_0_23;            /* 0: 1 = behave exactly like a net-mesh 0.23 node (no
+                                     netmesh extensions offered or accepted) */
+  uint8_t pingwave_ttl;           /* 8: hops our route announcements (pingwaves) travel */
+  uint8_t reserved0[2];           /* zero */
+  const char* bind_addr;          /* "127.0.0.1:0" by default; "[::1]:0" for IPv6. Read during
+                                     nm_node_new only (borrowed for that call) */
+  const char* identity_file;      /* NULL; a path: both keys are loaded from it, or (first
+                                     start) saved to it with mode 0600, so the node id and
+                                     public key peers know survive restarts. Read during
+                                     nm_node_new only (borrowed for that call) */
   uint8_t psk[NM_KEY_SIZE];       /* mesh-wide pre-shared key (required, all-zero refused) */
   uint8_t identity_seed[NM_KEY_SIZE];  /* ed25519 seed; all-zero = random identity */
   uint8_t static_private_key[NM_KEY_SIZE]; /* X25519 key; all-zero = random */
-  const char* identity_file;      /* NULL; a path: both keys are loaded from it, or (first
-                                     start) saved to it with mode 0600, so the node id and
-                                     public key peers know survive restarts */
   uint32_t heartbeat_interval_ms; /* 5000 */
   uint32_t handshake_timeout_ms;  /* per attempt, 5000 */
   uint32_t handshake_retries;     /* 3 attempts in all */
   uint32_t session_timeout_ms;    /* 30000: a peer silent for this long is not "active" */
   uint32_t stream_idle_timeout_ms;/* 300000: idle streams are evicted */
   uint32_t max_streams;           /* 4096 per session; beyond, the least recently used goes */
-  uint32_t default_window_bytes;  /* 65536: window of streams a peer opens towards us */
+  uint32_t default_window_bytes;  /* 65536: window of streams a peer opens towards us
+                                     (0 = unbounded, else at least NM_MIN_WINDOW_BYTES) */
   uint32_t max_event_bytes;       /* 16 MiB: largest event sent or accepted (fragmented
                                      above NM_MAX_EVENT_SIZE, netmesh peers only) */
   uint32_t drain_timeout_ms;      /* 5000: how long DRAIN_THEN_CLOSE waits for acknowledgements */
-  uint8_t compat_0_23;            /* 0: 1 = behave exactly like a net-mesh 0.23 node (no
-                                     netmesh extensions offered or accepted) */
   uint32_t suspect_after_ms;      /* 60000: a neighbour without heartbeats is Suspected ... */
   uint32_t fail_after_ms;         /* 90000: ... then Failed; routes through it are dropped */
-  uint8_t pingwave_ttl;           /* 8: hops our route announcements (pingwaves) travel */
-  uint64_t session_rate_bytes_per_sec; /* 0 = unpaced. Otherwise each session sends at most
-                                     this rate, and its backlogged streams share it in
-                                     proportion to their fairness_weight (deficit round robin);
-                                     a stream queues at most 1 MiB before backpressure. */
   uint32_t max_sessions;          /* 1024: sessions plus unconfirmed handshakes; when full, the
                                      oldest unconfirmed one gives way, else handshakes are refused */
   uint32_t handshake_rate_per_sec;/* 500: msg1s examined per second (each costs an X25519);
                                      beyond, they are dropped unexamined. 0 = unlimited */
+  uint32_t reserved1;             /* zero */
+  uint64_t session_rate_bytes_per_sec; /* 0 = unpaced. Otherwise each session sends at most
+                                     this rate, and its backlogged streams share it in
+                                     proportion to their fairness_weight (deficit round robin);
+                                     a stream queues at most 1 MiB before backpressure. */
   /* Receive budgets: the memory held for peers — events queued unread (the packets they
    * came in), early packets waiting for a gap, large events in reassembly (each reserves
    * max_event_bytes when it starts, so an event that started can always finish). A data
@@ -93,45 +146,55 @@ typedef struct nm_node_config {
    * (a reliable stream gets it again by retransmission once memory frees, fire-and-forget
    * loses it, as beyond the window). */
   uint64_t max_session_buffer_bytes; /* 32 MiB per session; at least max_event_bytes + 2 full
-                                     packets (+ 16552 bytes) */
+                                     packets (+ 2 x NM_MIN_WINDOW_BYTES) */
   uint64_t max_buffer_bytes;      /* 256 MiB for all sessions together; at least
                                      max_session_buffer_bytes */
+  /* New settings are appended here. */
 } nm_node_config_t;
 
+/* Stream settings (12 bytes in 0.2.0). nm_stream_config_init(&c, sizeof c) first. */
 typedef struct nm_stream_config {
-  nm_reliability reliability;     /* NM_FIRE_AND_FORGET */
-  uint32_t window_bytes;          /* 65536; 0 = unbounded (no credit). Credit is granted as the
-                                     application reads, and the receiving side buffers at most
-                                     this much unread data: give both ends the same window. */
+  uint32_t struct_size;           /* sizeof the caller's struct: set by nm_stream_config_init */
+  uint8_t reliability;            /* NM_FIRE_AND_FORGET (default) or NM_RELIABLE */
+  uint8_t close_behaviour;        /* NM_DROP_AND_CLOSE (net-mesh's default) or NM_DRAIN_THEN_CLOSE */
   uint8_t fairness_weight;        /* 1; 0 is taken as 1 (as net-mesh) */
-  nm_close_behaviour close_behaviour; /* NM_DROP_AND_CLOSE (net-mesh's default) */
+  uint8_t reserved0;              /* zero */
+  uint32_t window_bytes;          /* 65536; 0 = unbounded (no credit), else at least
+                                     NM_MIN_WINDOW_BYTES. Credit is granted as the application
+                                     reads, and the receiving side buffers at most this much
+                                     unread data: give both ends the same window. */
+  /* New settings are appended here. */
 } nm_stream_config_t;
 
+/* One event to send (an array element of nm_stream_send*): its layout is fixed for good. */
 typedef struct nm_event {
   const void* data;
   size_t len;
 } nm_event_t;
 
+/* A stream's counters (208 bytes in 0.2.0); read with nm_stream_stats(s, &st, sizeof st). */
 typedef struct nm_stream_stats {
   uint64_t peer_node_id;
   uint64_t stream_id;
+  uint8_t active;                  /* 1 while the stream is open */
+  uint8_t reliable;                /* 1 for an NM_RELIABLE stream */
+  uint8_t recovering;              /* reliable with loss recovery (the peer is netmesh) */
+  uint8_t reserved0[5];            /* zero (room for more flags) */
+  /* the ten net-mesh contract fields (with active) */
   uint64_t tx_seq;                 /* next sequence number to send (packets sent so far) */
   uint64_t rx_seq;                 /* highest sequence received (0 before any), as net-mesh */
   uint64_t inbound_pending;        /* events received, not yet read */
   uint64_t last_activity_ns;       /* last send/receive, ns since the Unix epoch (as net-mesh) */
-  uint8_t active;                  /* 1 while the stream is open */
   uint64_t backpressure_events;    /* sends refused for lack of credit */
   uint64_t tx_credit_remaining;    /* bytes the stream may still send (UINT64_MAX if unbounded) */
   uint64_t tx_window;              /* window_bytes */
   uint64_t credit_grants_received;
   uint64_t credit_grants_sent;
-  /* beyond the ten contract fields */
+  /* beyond the contract */
   uint64_t tx_events;
   uint64_t rx_events;
   uint64_t rx_duplicates_dropped;  /* reliable: packets seen twice */
   uint64_t rx_gaps;                /* sequence numbers skipped on arrival */
-  uint8_t reliable;
-  uint8_t recovering;              /* reliable with loss recovery (the peer is netmesh) */
   uint64_t retransmits;
   uint64_t nacks_sent;
   uint64_t nacks_received;
@@ -143,8 +206,10 @@ typedef struct nm_stream_stats {
   uint64_t rx_oversize_dropped;    /* fragmented events above max_event_bytes */
   uint64_t rx_restarts;            /* a net-mesh 0.23 sender reopened the stream (its sequences
                                       start again at 0): received as new, not as duplicates */
+  /* New counters are appended here. */
 } nm_stream_stats_t;
 
+/* A node's counters (288 bytes in 0.2.0); read with nm_node_stats(n, &st, sizeof st). */
 typedef struct nm_node_stats {
   uint64_t sessions;
   uint64_t datagrams_received;
@@ -172,16 +237,6 @@ typedef struct nm_node_stats {
   uint64_t forwarded;              /* routed packets relayed for others (never decrypted) */
   uint64_t forward_no_route;
   uint64_t forward_ttl_expired;
-  /* fault injection (nm_node_set_impairment), both directions summed */
-  uint64_t impair_seen;
-  uint64_t impair_dropped_loss;
-  uint64_t impair_dropped_burst;
-  uint64_t impair_dropped_rate;
-  uint64_t impair_dropped_oversize;
-  uint64_t impair_duplicated;
-  uint64_t impair_reordered;
-  uint64_t impair_delayed;
-  uint64_t impair_corrupted;
   /* hostile-network defences (SECURITY.md) */
   uint64_t bytes_received;         /* UDP payload bytes taken off the socket */
   uint64_t bytes_sent;             /* UDP payload bytes written to the socket */
@@ -197,35 +252,21 @@ typedef struct nm_node_stats {
   uint64_t drop_over_budget;       /* data beyond max_session_buffer_bytes / max_buffer_bytes */
   uint64_t tx_abandoned_packets;   /* reliable packets unacknowledged when their session was
                                      replaced (the peer re-handshook) or pruned: lost */
+  /* New counters are appended here. */
 } nm_node_stats_t;
 
-/* Seeded, reproducible fault injection applied at the node's socket, per peer and per
- * direction. Decisions happen in this order: oversize, burst loss (Gilbert-Elliott), loss,
- * rate limit, delay + jitter, reordering hold, duplication, corruption. */
-typedef struct nm_impairment {
-  double loss;                  /* P(drop) per datagram */
-  double burst_enter;           /* P(good -> bad) per datagram; in bad state all are dropped */
-  double burst_exit;            /* P(bad -> good) per datagram */
-  double duplicate;             /* P(an extra copy) */
-  double reorder;               /* P(held back by up to reorder_window_us) */
-  uint32_t reorder_window_us;
-  uint32_t delay_us;            /* fixed extra latency */
-  uint32_t jitter_us;           /* + uniform [0, jitter_us] */
-  uint64_t rate_bytes_per_sec;  /* 0 = unlimited */
-  uint32_t rate_queue_limit_us; /* 200000: longer queueing drops */
-  double corrupt;               /* P(one byte flipped) */
-  uint32_t drop_above_bytes;    /* 0 = off: larger datagrams vanish (MTU black hole) */
-  uint64_t seed;                /* 1: same seed, same decisions */
-} nm_impairment_t;
-
-/* A route the node knows: direct neighbours have metric 1 and next_hop == dest. */
+/* A route the node knows (32 bytes in 0.2.0): direct neighbours have metric 1 and
+ * next_hop == dest. */
 typedef struct nm_route {
   uint64_t dest;
   uint64_t next_hop;
   uint32_t metric;
-  uint64_t age_ns;
+  uint32_t reserved0;              /* zero (room for route flags) */
+  uint64_t age_ns;                 /* since the route was last confirmed */
+  /* New fields are appended here. */
 } nm_route_t;
 
+/* Named constants for nm_peer_event_t.kind. */
 typedef enum nm_peer_event_kind {
   NM_PEER_CONNECTED = 1, /* a session was established (either role, direct or routed) and
                             confirmed: as responder, once the peer's first authenticated
@@ -235,49 +276,78 @@ typedef enum nm_peer_event_kind {
   NM_PEER_RECOVERED = 4  /* a Suspected or Failed neighbour is heard again */
 } nm_peer_event_kind;
 
+/* A change in a peer's liveness (24 bytes in 0.2.0). */
 typedef struct nm_peer_event {
   uint64_t peer_node_id;
-  nm_peer_event_kind kind;
-  uint64_t at_ns; /* CLOCK_MONOTONIC */
+  uint32_t kind;                   /* an nm_peer_event_kind; later versions may add kinds */
+  uint32_t reserved0;              /* zero (room for event flags) */
+  uint64_t at_ns;                  /* CLOCK_MONOTONIC */
+  /* New fields are appended here. */
 } nm_peer_event_t;
 
-typedef enum nm_direction { NM_OUTBOUND = 1, NM_INBOUND = 2, NM_BOTH_DIRECTIONS = 3 } nm_direction;
-
 /* ---- library ---- */
+
+/* "MAJOR.MINOR.PATCH" of the library (static storage; equals NM_VERSION_* of the header
+ * the library was built with). */
 NM_API const char* nm_version(void);
-NM_API const char* nm_strerror(nm_status status);
-/* Detail of the last failing call on this thread ("" if none). */
+/* A short name for status (static storage); "unknown status" for a value that is not one. */
+NM_API const char* nm_strerror(int32_t status);
+/* Detail of the last failing call on this thread ("" if none). The string belongs to the
+ * library and stays valid until the next call fails on the same thread. */
 NM_API const char* nm_last_error_message(void);
 
 /* ---- node ---- */
-NM_API nm_status nm_node_config_init(nm_node_config_t* config);
+
+/* Writes the defaults into config, sets config->struct_size = config_size and zeroes any
+ * bytes beyond this library's struct. Pass sizeof *config. */
+NM_API nm_status nm_node_config_init(nm_node_config_t* config, size_t config_size);
+/* Creates a node: binds its UDP socket, loads or creates the identity (reading or writing
+ * identity_file if set) and starts its loop thread. Blocks for that setup only (file and
+ * socket calls, no network traffic). config and its strings are borrowed for the call. */
 NM_API nm_status nm_node_new(const nm_node_config_t* config, nm_node_t** out_node);
-/* Stops the node; blocked calls on it return NM_ERR_SHUTDOWN. The handle becomes invalid. */
+/* Stops the node and frees its handle (see "Handle lifetime" above): sessions end without a
+ * word to peers, calls blocked on the node or its streams return NM_ERR_SHUTDOWN, and the
+ * event fds stop being valid when this returns. Blocks until the node's loop thread has
+ * exited (normally well under a millisecond; never waits for the network). Memory still
+ * used by calls in flight on other threads goes when the last of them returns. */
 NM_API nm_status nm_node_free(nm_node_t* node);
 NM_API nm_status nm_node_public_key(nm_node_t* node, uint8_t out_key[NM_KEY_SIZE]);
 NM_API nm_status nm_node_id(nm_node_t* node, uint64_t* out_node_id);
 /* "ip:port" of the bound socket into buf (NM_ADDR_MAX bytes is always enough). */
 NM_API nm_status nm_node_local_addr(nm_node_t* node, char* buf, size_t buf_len);
-NM_API nm_status nm_node_stats(nm_node_t* node, nm_node_stats_t* out);
+/* The node's counters, written through out_size = sizeof *out (see "ABI stability"). */
+NM_API nm_status nm_node_stats(nm_node_t* node, nm_node_stats_t* out, size_t out_size);
 /* A file descriptor that is readable while any stream of the node has unread events, and
- * once the node starts shutting down. Owned by the node: valid until nm_node_free returns. */
+ * once the node starts shutting down. Owned by the node: do not close or read it; valid
+ * until nm_node_free returns. */
 NM_API nm_status nm_node_event_fd(nm_node_t* node, int* out_fd);
 
 /* Initiator: handshake with the peer at addr whose X25519 public key and node id are known
- * out of band. Blocks up to handshake_timeout_ms x handshake_retries. */
+ * out of band. Blocks until the session is up, or up to handshake_timeout_ms x
+ * handshake_retries (at least one attempt) when no answer comes; once up, waits up to
+ * 250 ms more for a netmesh peer's capability hello (not with compat_0_23). Returns
+ * NM_ERR_SHUTDOWN if the node is freed meanwhile. */
 NM_API nm_status nm_node_connect(nm_node_t* node, const char* addr,
                                  const uint8_t peer_public_key[NM_KEY_SIZE], uint64_t peer_node_id);
 /* Initiator, routed form (wire spec §3.5): the handshake travels behind a routing header
  * to relay_addr, which forwards it towards peer_node_id over the mesh; relay_addr may be
  * the peer itself (how a started net-mesh 0.23 node accepts new peers). The session's
- * traffic follows the mesh's routes (netmesh peers; a 0.23 peer must be the relay). */
+ * traffic follows the mesh's routes (netmesh peers; a 0.23 peer must be the relay).
+ * Blocks as nm_node_connect. */
 NM_API nm_status nm_node_connect_via(nm_node_t* node, const char* relay_addr,
                                      const uint8_t peer_public_key[NM_KEY_SIZE], uint64_t peer_node_id);
-/* Routes known to the node: fills up to capacity, *out_count = how many exist. */
-NM_API nm_status nm_node_routes(nm_node_t* node, nm_route_t* out, size_t capacity, size_t* out_count);
-/* Next peer event (connected, suspected, failed, recovered); timeout_ms as nm_stream_recv.
- * The queue keeps the latest 1024. nm_node_peer_event_fd is readable while it is not empty. */
-NM_API nm_status nm_node_next_peer_event(nm_node_t* node, nm_peer_event_t* out, int timeout_ms);
+/* Routes known to the node: writes up to capacity entries of elem_size bytes each
+ * (elem_size = sizeof *out; see "ABI stability") and sets *out_count to how many exist
+ * (capacity 0 and out NULL ask for the count only). */
+NM_API nm_status nm_node_routes(nm_node_t* node, nm_route_t* out, size_t capacity, size_t elem_size,
+                                size_t* out_count);
+/* Next peer event (connected, suspected, failed, recovered), written through
+ * out_size = sizeof *out. Blocks up to timeout_ms (0 = just check, -1 = forever) and
+ * returns NM_ERR_TIMEOUT if none came. The queue keeps the latest 1024.
+ * nm_node_peer_event_fd is readable while it is not empty. */
+NM_API nm_status nm_node_next_peer_event(nm_node_t* node, nm_peer_event_t* out, size_t out_size,
+                                         int timeout_ms);
+/* Readable while peer events are queued. Owned by the node, as nm_node_event_fd. */
 NM_API nm_status nm_node_peer_event_fd(nm_node_t* node, int* out_fd);
 
 /* Responder: let peer_node_id handshake with this node from now on (also later
@@ -285,34 +355,38 @@ NM_API nm_status nm_node_peer_event_fd(nm_node_t* node, int* out_fd);
  * nm_node_accept, or dialled with nm_node_connect can open a session with this node. */
 NM_API nm_status nm_node_allow_peer(nm_node_t* node, uint64_t peer_node_id);
 /* Responder: nm_node_allow_peer, then wait up to timeout_ms (-1 = forever, 0 = just check)
- * until a session with the peer exists. The session may still be unconfirmed (the peer's
- * msg1 arrived, none of its packets yet; a net-mesh 0.23 initiator may stay silent for a
- * heartbeat interval): it is usable for sending, and a replayed msg1 can never make one
- * replace a confirmed session (SECURITY.md). */
+ * until a session with the peer exists, plus up to 250 ms for a netmesh peer's capability
+ * hello once it does (not with compat_0_23). The session may still be unconfirmed (the
+ * peer's msg1 arrived, none of its packets yet; a net-mesh 0.23 initiator may stay silent
+ * for a heartbeat interval): it is usable for sending, and a replayed msg1 can never make
+ * one replace a confirmed session (SECURITY.md). */
 NM_API nm_status nm_node_accept(nm_node_t* node, uint64_t peer_node_id, int timeout_ms);
 
-/* ---- fault injection (testing) ---- */
-NM_API nm_status nm_impairment_init(nm_impairment_t* impairment);
-/* Applies `impairment` to datagrams exchanged with peer_node_id (0 = every peer without a
- * setting of its own) in the given directions; NULL removes it. Counted in nm_node_stats. */
-NM_API nm_status nm_node_set_impairment(nm_node_t* node, uint64_t peer_node_id,
-                                        nm_direction directions, const nm_impairment_t* impairment);
-
 /* ---- streams ---- */
-NM_API nm_status nm_stream_config_init(nm_stream_config_t* config);
-/* Opens (or returns the already open) stream stream_id to a connected peer. Idempotent: the
- * first explicit config wins. config may be NULL for defaults. Free the handle with
- * nm_stream_free (which does not close the stream). */
+
+/* Writes the defaults into config, sets config->struct_size = config_size and zeroes any
+ * bytes beyond this library's struct. Pass sizeof *config. */
+NM_API nm_status nm_stream_config_init(nm_stream_config_t* config, size_t config_size);
+/* Opens (or returns the already open) stream stream_id to a connected peer. Local: sends
+ * nothing and does not block. Idempotent: the first explicit config wins. config may be
+ * NULL for defaults. The handle stays valid until nm_stream_free, also after the stream is
+ * closed (calls then return NM_ERR_NOT_CONNECTED) or its node freed (NM_ERR_SHUTDOWN);
+ * nm_stream_free does not close the stream. */
 NM_API nm_status nm_node_open_stream(nm_node_t* node, uint64_t peer_node_id, uint64_t stream_id,
                                      const nm_stream_config_t* config, nm_stream_t** out_stream);
 /* Closes the stream with its close behaviour. Every handle to it becomes stale
  * (NM_ERR_NOT_CONNECTED); with DRAIN_THEN_CLOSE, events already received stay readable
- * through those handles until drained. */
+ * through those handles until drained. DROP_AND_CLOSE does not block; DRAIN_THEN_CLOSE
+ * blocks until everything sent is acknowledged, up to drain_timeout_ms (then closes anyway
+ * and returns NM_ERR_TIMEOUT). */
 NM_API nm_status nm_node_close_stream(nm_node_t* node, nm_stream_t* stream);
+/* Frees the handle only (the stream stays open for other handles and the peer). Valid on
+ * the handles of a closed stream or a freed node, and required for them too. */
 NM_API nm_status nm_stream_free(nm_stream_t* stream);
 
-/* Sends events in order, packed into as few packets as fit. On NM_ERR_BACKPRESSURE the
- * first *out_sent events went out and the rest did not (out_sent may be NULL).
+/* Sends events in order, packed into as few packets as fit. Does not block: on
+ * NM_ERR_BACKPRESSURE the first *out_sent events went out and the rest did not (out_sent
+ * may be NULL). The library copies the events' bytes before returning.
  * Adaptive flush: a send within 20 us of the stream's previous packet (a burst) may leave
  * its last, partly filled packet open for the next sends; the node's own thread sends it
  * as soon as it runs. A send after a quiet moment leaves at once. Credit is charged when
@@ -320,29 +394,35 @@ NM_API nm_status nm_stream_free(nm_stream_t* stream);
 NM_API nm_status nm_stream_send(nm_stream_t* stream, const nm_event_t* events, size_t count,
                                 size_t* out_sent);
 /* nm_stream_send, retrying on backpressure up to max_retries times with 5 ms -> 200 ms
- * backoff (woken early when credit arrives). */
+ * backoff (woken early when credit arrives): blocks at most the sum of the backoffs,
+ * 5+10+20+40+80+160 ms then 200 ms per further retry. */
 NM_API nm_status nm_stream_send_with_retry(nm_stream_t* stream, const nm_event_t* events,
                                            size_t count, uint32_t max_retries, size_t* out_sent);
-/* nm_stream_send, waiting for credit as long as needed (timeout_ms, -1 = forever). */
+/* nm_stream_send, waiting for credit as long as needed: blocks up to timeout_ms (-1 =
+ * forever), then NM_ERR_TIMEOUT with *out_sent events sent. */
 NM_API nm_status nm_stream_send_blocking(nm_stream_t* stream, const nm_event_t* events,
                                          size_t count, int timeout_ms, size_t* out_sent);
-/* Receives one event into buf. timeout_ms: 0 = non-blocking, -1 = forever. If buf is too
- * small, returns NM_ERR_BUFFER_TOO_SMALL with *out_len = the event's size and keeps it queued. */
+/* Receives one event into buf. Blocks up to timeout_ms (0 = non-blocking, -1 = forever)
+ * for one to arrive, then NM_ERR_TIMEOUT. If buf is too small, returns
+ * NM_ERR_BUFFER_TOO_SMALL with *out_len = the event's size and keeps it queued. */
 NM_API nm_status nm_stream_recv(nm_stream_t* stream, void* buf, size_t buf_len, size_t* out_len,
                                 int timeout_ms);
 /* Receives up to max_events events in one call (one lock round trip, one grant decision):
  * their bytes back to back in buf, their sizes in lens[0..*out_count). Waits like
- * nm_stream_recv for the first; takes what is queued after it. The batch stops before an
- * event that does not fit; if the first does not fit, NM_ERR_BUFFER_TOO_SMALL with its
- * size in lens[0]. */
+ * nm_stream_recv for the first; takes what is queued after it without waiting. The batch
+ * stops before an event that does not fit; if the first does not fit,
+ * NM_ERR_BUFFER_TOO_SMALL with its size in lens[0]. */
 NM_API nm_status nm_stream_recv_batch(nm_stream_t* stream, void* buf, size_t buf_len, size_t* lens,
                                       size_t max_events, size_t* out_count, int timeout_ms);
-NM_API nm_status nm_stream_stats(nm_stream_t* stream, nm_stream_stats_t* out);
-/* Stats of every open stream of the node: fills up to capacity entries and sets *out_count
- * to the number of streams (call with capacity 0 to size the array). */
+/* The stream's counters, written through out_size = sizeof *out (see "ABI stability");
+ * also after the stream was closed (active = 0). */
+NM_API nm_status nm_stream_stats(nm_stream_t* stream, nm_stream_stats_t* out, size_t out_size);
+/* Stats of every open stream of the node: writes up to capacity entries of elem_size bytes
+ * each (elem_size = sizeof *out) and sets *out_count to the number of streams (call with
+ * capacity 0 and out NULL to size the array). */
 NM_API nm_status nm_node_all_stream_stats(nm_node_t* node, nm_stream_stats_t* out, size_t capacity,
-                                          size_t* out_count);
-/* net-mesh's stream_id_from_key: xxh3-64 of the key bytes. */
+                                          size_t elem_size, size_t* out_count);
+/* net-mesh's stream_id_from_key: xxh3-64 of the key bytes. Needs no node. */
 NM_API nm_status nm_stream_id_from_key(const void* key, size_t len, uint64_t* out_stream_id);
 
 #ifdef __cplusplus

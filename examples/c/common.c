@@ -47,7 +47,7 @@ void demo_psk(uint8_t out[NM_KEY_SIZE]) {
 }
 
 void demo_stream_config(uint64_t stream_id, nm_stream_config_t* config) {
-  check(nm_stream_config_init(config), "nm_stream_config_init");
+  check(nm_stream_config_init(config, sizeof *config), "nm_stream_config_init");
   config->reliability = stream_id == 1 ? NM_FIRE_AND_FORGET : NM_RELIABLE;
 }
 

@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   if (!have_peer) usage();
 
   nm_node_config_t cfg;
-  check(nm_node_config_init(&cfg), "nm_node_config_init");
+  check(nm_node_config_init(&cfg, sizeof cfg), "nm_node_config_init");
   cfg.bind_addr = bind;
   demo_psk(cfg.psk);
   nm_node_t* node = NULL;
@@ -144,14 +144,14 @@ int main(int argc, char** argv) {
          ok ? "OK" : "FAILED", count, events, peer_id);
   for (uint64_t k = 0; k < count; ++k) {
     nm_stream_stats_t st;
-    check(nm_stream_stats(streams[k], &st), "nm_stream_stats");
+    check(nm_stream_stats(streams[k], &st, sizeof st), "nm_stream_stats");
     print_stream_stats(&st);
     /* closing (not just freeing the handle) hands the sender its last credit back */
     check(nm_node_close_stream(node, streams[k]), "nm_node_close_stream");
     check(nm_stream_free(streams[k]), "nm_stream_free");
   }
   nm_node_stats_t ns;
-  check(nm_node_stats(node, &ns), "nm_node_stats");
+  check(nm_node_stats(node, &ns, sizeof ns), "nm_node_stats");
   print_node_stats(&ns);
   check(nm_node_free(node), "nm_node_free");
   free(streams);

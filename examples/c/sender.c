@@ -53,7 +53,7 @@ static void send_batch(nm_stream_t* stream, uint64_t id, uint64_t from, uint64_t
 static int all_credit_back(nm_stream_t** streams, uint64_t count) {
   for (uint64_t k = 0; k < count; ++k) {
     nm_stream_stats_t st;
-    check(nm_stream_stats(streams[k], &st), "nm_stream_stats");
+    check(nm_stream_stats(streams[k], &st, sizeof st), "nm_stream_stats");
     if (st.tx_credit_remaining != st.tx_window) return 0;
   }
   return 1;
@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
   if (!seed_hex || (!print_id && (!addr || !key_hex || !have_id))) usage();
 
   nm_node_config_t cfg;
-  check(nm_node_config_init(&cfg), "nm_node_config_init");
+  check(nm_node_config_init(&cfg, sizeof cfg), "nm_node_config_init");
   demo_psk(cfg.psk);
   if (hex_decode_key(seed_hex, cfg.identity_seed) != 0) {
     fprintf(stderr, "error: --seed needs %d hex characters\n", KEY_HEX_LEN);
@@ -138,12 +138,12 @@ int main(int argc, char** argv) {
          my_id, count, events, peer_id, all_credit_back(streams, count) ? "yes" : "not within 1 s");
   for (uint64_t k = 0; k < count; ++k) {
     nm_stream_stats_t st;
-    check(nm_stream_stats(streams[k], &st), "nm_stream_stats");
+    check(nm_stream_stats(streams[k], &st, sizeof st), "nm_stream_stats");
     print_stream_stats(&st);
     check(nm_stream_free(streams[k]), "nm_stream_free");
   }
   nm_node_stats_t ns;
-  check(nm_node_stats(node, &ns), "nm_node_stats");
+  check(nm_node_stats(node, &ns, sizeof ns), "nm_node_stats");
   print_node_stats(&ns);
   check(nm_node_free(node), "nm_node_free");
   free(streams);

@@ -155,7 +155,6 @@ nm_node_stats_t Node::stats() {
   for (const auto& [peer, session] : sessions_) s.sessions_unconfirmed += !session->confirmed;
   s.datagrams_sent = datagrams_sent_;
   s.bytes_sent = bytes_sent_;
-  add_impairment_counters(s);
   return s;
 }
 

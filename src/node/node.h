@@ -102,6 +102,7 @@ class Node {
   // Fault injection for one peer (0 = every peer without its own setting) in the given
   // directions (bit 1 outbound, bit 2 inbound); nullptr removes it.
   void set_impairment(uint64_t peer_id, int directions, const ImpairmentConfig* config);
+  ImpairmentCounters impairment_counters();  // every setting's, current and replaced
 
  private:
   struct Outgoing {
@@ -149,7 +150,6 @@ class Node {
   static void on_delay_timer(uv_timer_t* handle);
   void arm_delay_timer();
   void kick_delay_timer();
-  void add_impairment_counters(nm_node_stats_t& s);
   void handle_datagram(std::span<uint8_t> datagram, const sockaddr_storage& from,
                        std::vector<Outgoing>& out, bool decrypted = false);
   // A Net packet (direct, or unwrapped from a routed one: `routed` is its routing header)

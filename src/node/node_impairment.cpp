@@ -134,20 +134,12 @@ void Node::on_delay_timer(uv_timer_t* handle) {
   self->arm_delay_timer();
 }
 
-void Node::add_impairment_counters(nm_node_stats_t& s) {
+ImpairmentCounters Node::impairment_counters() {
   std::lock_guard send_lock(send_mu_);
   ImpairmentCounters c = retired_impairment_counters_;
   for (auto& [peer, imp] : outbound_impairments_) add(c, imp->counters());
   for (auto& [peer, imp] : inbound_impairments_) add(c, imp->counters());
-  s.impair_seen = c.seen;
-  s.impair_dropped_loss = c.dropped_loss;
-  s.impair_dropped_burst = c.dropped_burst;
-  s.impair_dropped_rate = c.dropped_rate;
-  s.impair_dropped_oversize = c.dropped_oversize;
-  s.impair_duplicated = c.duplicated;
-  s.impair_reordered = c.reordered;
-  s.impair_delayed = c.delayed;
-  s.impair_corrupted = c.corrupted;
+  return c;
 }
 
 }  // namespace nm::node

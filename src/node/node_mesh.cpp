@@ -258,7 +258,8 @@ void Node::emit_peer_event(uint64_t peer, nm_peer_event_kind kind) {
     peer_events_.pop_front();  // the application is not polling: keep the latest
     peer_events_signal_.add(-1);
   }
-  peer_events_.push_back({peer, kind, static_cast<uint64_t>(now_ns())});
+  peer_events_.push_back(
+      {.peer_node_id = peer, .kind = kind, .reserved0 = 0, .at_ns = static_cast<uint64_t>(now_ns())});
   peer_events_signal_.add(1);
   peer_events_cv_.notify_all();
 }
@@ -285,7 +286,8 @@ std::vector<nm_route_t> Node::routes() {
   int64_t now = now_ns();
   std::vector<nm_route_t> all;
   for (const Route& r : routes_->snapshot())
-    all.push_back({r.dest, r.next_hop, r.metric, static_cast<uint64_t>(now - r.updated_ns)});
+    all.push_back({.dest = r.dest, .next_hop = r.next_hop, .metric = r.metric, .reserved0 = 0,
+                   .age_ns = static_cast<uint64_t>(now - r.updated_ns)});
   return all;
 }
 

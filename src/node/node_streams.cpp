@@ -200,7 +200,7 @@ nm_status Node::send_waiting(const StreamPtr& st, std::span<const nm_event_t> ev
     if (timeout_ms >= 0) until = std::min(until, deadline);
     st->changed.wait_until(lk, until, [&] {
       return stopping_ || st->state() != stream::StreamState::kOpen ||
-             st->tx_credit().remaining() >= std::min<uint64_t>(st->tx_credit().window(), 8192 + 84);
+             st->tx_credit().remaining() >= std::min<uint64_t>(st->tx_credit().window(), wire::kMaxPacketCredit);
     });
     backoff = std::min(backoff * 2, std::chrono::milliseconds(200));
   }

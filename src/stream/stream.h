@@ -21,6 +21,7 @@
 #include "stream/stream_config.h"
 #include "stream/tx_credit.h"
 #include "wire/frames.h"
+#include "wire/header.h"
 
 namespace nm::stream {
 
@@ -181,7 +182,7 @@ class Stream {
     return config_.window_bytes != 0 &&
            inbound_.credit() + reorder().bytes() + deferred_credit_ + cost > config_.window_bytes + kWindowSlack;
   }
-  static constexpr uint64_t kWindowSlack = 8192 + 84;
+  static constexpr uint64_t kWindowSlack = wire::kMaxPacketCredit;
   // Fragments that matched no event in progress (counted per node as hostile or lost).
   uint64_t stray_fragments() const { return stray_fragments_; }
   // Credits back fire-and-forget packets now known to be lost; true if it freed credit.

@@ -13,6 +13,9 @@ inline constexpr size_t kMaxPacketSize = 8192;
 inline constexpr size_t kMaxPayloadSize = kMaxPacketSize - kHeaderSize - kTagSize;  // 8108
 inline constexpr size_t kMaxEventsPerPacket = kMaxPayloadSize / 4;                 // 2027
 inline constexpr size_t kPacketOverhead = kHeaderSize + kTagSize;                   // 84: credit cost
+// The credit of a full-size packet and its overhead: no packet costs more, so a window
+// must hold at least this much (the smallest non-zero window, NM_MIN_WINDOW_BYTES).
+inline constexpr uint64_t kMaxPacketCredit = kMaxPacketSize + kPacketOverhead;  // 8276
 inline constexpr uint16_t kMagic = 0x4E45;  // wire bytes "EN"
 inline constexpr uint8_t kVersion = 1;
 

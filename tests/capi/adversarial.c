@@ -37,13 +37,13 @@ static void sleep_us(long us) {
 
 nm_node_stats_t adv_victim_stats(adv* a) {
   nm_node_stats_t s;
-  NM_OK_OR_FAIL(nm_node_stats(a->victim, &s));
+  NM_OK_OR_FAIL(nm_node_stats(a->victim, &s, sizeof s));
   return s;
 }
 
 nm_node_stats_t adv_legit_stats(adv* a) {
   nm_node_stats_t s;
-  NM_OK_OR_FAIL(nm_node_stats(a->legit, &s));
+  NM_OK_OR_FAIL(nm_node_stats(a->legit, &s, sizeof s));
   return s;
 }
 
@@ -247,7 +247,7 @@ int adv_setup(void** state) {
 
   /* the live stream, and the barrier streams */
   nm_stream_config_t sc;
-  nm_stream_config_init(&sc);
+  nm_stream_config_init(&sc, sizeof sc);
   sc.reliability = NM_RELIABLE;
   nm_stream_config_t live = sc;
   if (spec->live_window_bytes) live.window_bytes = spec->live_window_bytes;
@@ -746,11 +746,11 @@ void adv_report(const char* what, const adv* a, const adv_snap* b, const adv_sna
 
 size_t adv_count_routes(adv* a, int (*pred)(const adv* a, uint64_t dest, const void* arg), const void* arg) {
   size_t count = 0;
-  NM_OK_OR_FAIL(nm_node_routes(a->victim, NULL, 0, &count));
+  NM_OK_OR_FAIL(nm_node_routes(a->victim, NULL, 0, sizeof(nm_route_t), &count));
   nm_route_t* routes = calloc(count + 64, sizeof *routes);
   assert_non_null(routes);
   size_t n = 0;
-  NM_OK_OR_FAIL(nm_node_routes(a->victim, routes, count + 64, &n));
+  NM_OK_OR_FAIL(nm_node_routes(a->victim, routes, count + 64, sizeof *routes, &n));
   size_t matched = 0;
   for (size_t i = 0; i < n && i < count + 64; ++i)
     if (!pred || pred(a, routes[i].dest, arg)) ++matched;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "adversarial.h"
+#include "netmesh_testing.h"
 
 static uint64_t mix(uint64_t x) {
   x += 0x9E3779B97F4A7C15ULL;
@@ -300,28 +301,28 @@ static double timed_status(nm_status* out, nm_status s, double t0) {
 static void c_api_bad_enums_and_self_connect(adv* a) {
   nm_route_t before_routes[64];
   size_t routes_before = 0, routes_after = 0;
-  NM_OK_OR_FAIL(nm_node_routes(a->victim, before_routes, 64, &routes_before));
+  NM_OK_OR_FAIL(nm_node_routes(a->victim, before_routes, 64, sizeof *before_routes, &routes_before));
   adv_snap b, e;
   adv_attack_begin(a, &b);
   nm_stream_config_t c;
   nm_stream_t* s = NULL;
   const uint64_t ids[] = {900, 77 /* the live stream */};
   for (size_t k = 0; k < 2; ++k) {
-    nm_stream_config_init(&c);
-    c.reliability = (nm_reliability)7;
+    nm_stream_config_init(&c, sizeof c);
+    c.reliability = 7;
     EXPECT_QUICK_INVALID(nm_node_open_stream(a->victim, a->legit_id, ids[k], &c, &s));
-    nm_stream_config_init(&c);
-    c.close_behaviour = (nm_close_behaviour)-3;
+    nm_stream_config_init(&c, sizeof c);
+    c.close_behaviour = (uint8_t)-3;
     EXPECT_QUICK_INVALID(nm_node_open_stream(a->victim, a->legit_id, ids[k], &c, &s));
     EXPECT_QUICK_INVALID(nm_node_open_stream(a->legit, a->victim_id, ids[k], &c, &s));
   }
   assert_null(s);
   nm_impairment_t imp;
-  nm_impairment_init(&imp);
+  nm_impairment_init(&imp, sizeof imp);
   const int dirs[] = {9, 0, -1, 4};
   for (size_t k = 0; k < 4; ++k) {
-    EXPECT_QUICK_INVALID(nm_node_set_impairment(a->victim, a->legit_id, (nm_direction)dirs[k], &imp));
-    EXPECT_QUICK_INVALID(nm_node_set_impairment(a->victim, 0, (nm_direction)dirs[k], NULL));
+    EXPECT_QUICK_INVALID(nm_node_set_impairment(a->victim, a->legit_id, (uint32_t)dirs[k], &imp));
+    EXPECT_QUICK_INVALID(nm_node_set_impairment(a->victim, 0, (uint32_t)dirs[k], NULL));
   }
   uint8_t legit_key[NM_KEY_SIZE];
   NM_OK_OR_FAIL(nm_node_public_key(a->legit, legit_key));
@@ -334,14 +335,14 @@ static void c_api_bad_enums_and_self_connect(adv* a) {
   adv_report("C API misuse", a, &b, &e);
   assert_int_equal(e.v.sessions, b.v.sessions);
   assert_int_equal(ADV_D(&b, &e, handshakes_completed), 0);
-  NM_OK_OR_FAIL(nm_node_routes(a->victim, NULL, 0, &routes_after));
+  NM_OK_OR_FAIL(nm_node_routes(a->victim, NULL, 0, sizeof(nm_route_t), &routes_after));
   assert_int_equal(routes_after, routes_before);
   nm_peer_event_t ev;
-  while (nm_node_next_peer_event(a->victim, &ev, 0) == NM_OK)
+  while (nm_node_next_peer_event(a->victim, &ev, sizeof ev, 0) == NM_OK)
     assert_true(ev.peer_node_id != a->victim_id);
   /* the live stream is still the reliable one it was */
   nm_stream_stats_t ss;
-  NM_OK_OR_FAIL(nm_stream_stats(a->rx, &ss));
+  NM_OK_OR_FAIL(nm_stream_stats(a->rx, &ss, sizeof ss));
   assert_int_equal(ss.reliable, 1);
   assert_int_equal(ss.active, 1);
 }
@@ -742,7 +743,7 @@ static size_t control_packet(adv* a, uint16_t subprotocol, const uint8_t* plain,
 static void nack_flood_cannot_amplify(adv* a) {
   const uint64_t stream = 900;
   nm_stream_config_t sc;
-  nm_stream_config_init(&sc);
+  nm_stream_config_init(&sc, sizeof sc);
   sc.reliability = NM_RELIABLE;
   sc.window_bytes = 1u << 20; /* all 64 go out at once */
   nm_stream_t* h = NULL;
@@ -762,7 +763,7 @@ static void nack_flood_cannot_amplify(adv* a) {
   /* all 64 are out (the last may have waited, open, for the loop thread): else a NACK of
    * seq 63 would name a packet not yet sent, and be refused as malformed */
   for (double dl = adv_now() + ADV_DEADLINE_S;; usleep(500)) {
-    NM_OK_OR_FAIL(nm_stream_stats(h, &ss));
+    NM_OK_OR_FAIL(nm_stream_stats(h, &ss, sizeof ss));
     if (ss.tx_seq == kNackPackets) break;
     if (adv_now() > dl) fail_msg("the victim sent %llu of %d packets", (unsigned long long)ss.tx_seq, kNackPackets);
   }
@@ -773,7 +774,7 @@ static void nack_flood_cannot_amplify(adv* a) {
     usleep(250);
   }
   adv_attack_end(a, &e);
-  NM_OK_OR_FAIL(nm_stream_stats(h, &ss));
+  NM_OK_OR_FAIL(nm_stream_stats(h, &ss, sizeof ss));
   nm_stream_free(h);
   adv_report("NACK flood", a, &b, &e);
   uint64_t in = e.attack_bytes - b.attack_bytes;
@@ -820,7 +821,7 @@ static void credit_probe_flood_is_answered_in_batches(adv* a) {
   static nm_stream_stats_t all[kStreams + 16];
   for (double dl = adv_now() + ADV_DEADLINE_S;; usleep(1000)) {
     size_t n = 0, count = 0;
-    NM_OK_OR_FAIL(nm_node_all_stream_stats(a->victim, all, kStreams + 16, &n));
+    NM_OK_OR_FAIL(nm_node_all_stream_stats(a->victim, all, kStreams + 16, sizeof *all, &n));
     for (size_t i = 0; i < n && i < kStreams + 16; ++i) count += all[i].peer_node_id == a->nb_id[0];
     if (count == kStreams) break;
     if (adv_now() > dl) fail_msg("the neighbour's streams did not appear (%zu of %d)", count, kStreams);
@@ -901,7 +902,7 @@ static void seal_and_send(adv* a, uint64_t stream, uint64_t seq, uint8_t frag_fl
 static void psk_holder_holds_every_receive_limit_open(adv* a) {
   enum { kIds = 20000, kLarge = 64, kFragments = 32, kEmpty = 192, kEmptyPackets = 8, kEvents = 2027 };
   nm_node_config_t cfg;
-  nm_node_config_init(&cfg);
+  nm_node_config_init(&cfg, sizeof cfg);
   small_budgets(&cfg);
   static uint8_t frame[8], chunk[8104 + 4], empties[kEvents * 4];
   size_t fl = nmt_frame(frame, "s", 1);
@@ -918,7 +919,7 @@ static void psk_holder_holds_every_receive_limit_open(adv* a) {
   adv_report("PSK holder holding every receive limit", a, &b, &e);
   static nm_stream_stats_t all[1024];
   size_t n = 0, streams = 0;
-  NM_OK_OR_FAIL(nm_node_all_stream_stats(a->victim, all, 1024, &n));
+  NM_OK_OR_FAIL(nm_node_all_stream_stats(a->victim, all, 1024, sizeof *all, &n));
   uint64_t queued_bytes = 0, empty_packets = 0;
   for (size_t i = 0; i < n && i < 1024; ++i) {
     if (all[i].peer_node_id != a->nb_id[0]) continue;

@@ -20,7 +20,7 @@ static void version_and_error_names(void** state) {
 static void config_defaults(void** state) {
   (void)state;
   nm_node_config_t c;
-  NM_OK_OR_FAIL(nm_node_config_init(&c));
+  NM_OK_OR_FAIL(nm_node_config_init(&c, sizeof c));
   assert_string_equal(c.bind_addr, "127.0.0.1:0");
   assert_int_equal(c.heartbeat_interval_ms, 5000);
   assert_int_equal(c.handshake_timeout_ms, 5000);
@@ -29,7 +29,7 @@ static void config_defaults(void** state) {
   assert_int_equal(c.max_streams, 4096);
   assert_int_equal(c.default_window_bytes, 65536);
   nm_stream_config_t s;
-  NM_OK_OR_FAIL(nm_stream_config_init(&s));
+  NM_OK_OR_FAIL(nm_stream_config_init(&s, sizeof s));
   assert_int_equal(s.reliability, NM_FIRE_AND_FORGET);
   assert_int_equal(s.window_bytes, 65536);
   assert_int_equal(s.fairness_weight, 1);
@@ -42,7 +42,7 @@ static void zero_fairness_weight_is_one(void** state) {
   test_pair p;
   test_pair_connect(&p);
   nm_stream_config_t c;
-  nm_stream_config_init(&c);
+  nm_stream_config_init(&c, sizeof c);
   c.fairness_weight = 0;
   nm_stream_t* s;
   NM_OK_OR_FAIL(nm_node_open_stream(p.a, p.b_id, 5, &c, &s));
@@ -59,8 +59,8 @@ static void null_arguments_are_errors(void** state) {
   size_t z = 0;
   char buf[8];
   nm_stream_t* st = NULL;
-  assert_int_equal(nm_node_config_init(NULL), NM_ERR_INVALID_ARGUMENT);
-  assert_int_equal(nm_stream_config_init(NULL), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_config_init(NULL, sizeof(nm_node_config_t)), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_stream_config_init(NULL, sizeof(nm_stream_config_t)), NM_ERR_INVALID_ARGUMENT);
   assert_int_equal(nm_node_new(NULL, &n), NM_ERR_INVALID_ARGUMENT);
   assert_true(strstr(nm_last_error_message(), "config") != NULL);
   nm_node_config_t c;
@@ -72,7 +72,7 @@ static void null_arguments_are_errors(void** state) {
   assert_int_equal(nm_node_public_key(n, NULL), NM_ERR_INVALID_ARGUMENT);
   assert_int_equal(nm_node_local_addr(n, NULL, 8), NM_ERR_INVALID_ARGUMENT);
   assert_int_equal(nm_node_local_addr(n, buf, 4), NM_ERR_BUFFER_TOO_SMALL);
-  assert_int_equal(nm_node_stats(n, NULL), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_stats(n, NULL, sizeof(nm_node_stats_t)), NM_ERR_INVALID_ARGUMENT);
   assert_int_equal(nm_node_event_fd(n, NULL), NM_ERR_INVALID_ARGUMENT);
   {
     uint8_t k[NM_KEY_SIZE] = {0};
@@ -82,10 +82,10 @@ static void null_arguments_are_errors(void** state) {
   assert_int_equal(nm_node_open_stream(n, 1, 1, NULL, NULL), NM_ERR_INVALID_ARGUMENT);
   assert_int_equal(nm_stream_send(NULL, NULL, 0, &z), NM_ERR_INVALID_ARGUMENT);
   assert_int_equal(nm_stream_recv(NULL, buf, sizeof buf, &z, 0), NM_ERR_INVALID_ARGUMENT);
-  assert_int_equal(nm_stream_stats(NULL, NULL), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_stream_stats(NULL, NULL, sizeof(nm_stream_stats_t)), NM_ERR_INVALID_ARGUMENT);
   assert_int_equal(nm_stream_free(NULL), NM_ERR_INVALID_ARGUMENT);
-  assert_int_equal(nm_node_all_stream_stats(n, NULL, 0, NULL), NM_ERR_INVALID_ARGUMENT);
-  assert_int_equal(nm_node_all_stream_stats(n, NULL, 3, &z), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_all_stream_stats(n, NULL, 0, sizeof(nm_stream_stats_t), NULL), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_all_stream_stats(n, NULL, 3, sizeof(nm_stream_stats_t), &z), NM_ERR_INVALID_ARGUMENT);
   assert_int_equal(nm_stream_id_from_key(NULL, 3, &u), NM_ERR_INVALID_ARGUMENT);
   assert_int_equal(nm_stream_id_from_key("x", 1, NULL), NM_ERR_INVALID_ARGUMENT);
   /* no session yet: opening a stream is "not connected", not a crash */
@@ -194,11 +194,11 @@ static void freed_and_forged_handles_are_errors(void** state) {
   assert_int_equal(nm_node_id(forged, &id), NM_ERR_INVALID_HANDLE);
   nm_stream_t* forged_stream = (nm_stream_t*)(uintptr_t)0x1234;
   nm_stream_stats_t st;
-  assert_int_equal(nm_stream_stats(forged_stream, &st), NM_ERR_INVALID_HANDLE);
+  assert_int_equal(nm_stream_stats(forged_stream, &st, sizeof st), NM_ERR_INVALID_HANDLE);
   assert_int_equal(nm_stream_free(forged_stream), NM_ERR_INVALID_HANDLE);
   /* a node handle used as a stream handle (and the reverse) is rejected by kind */
   nm_node_t* live = test_node(1);
-  assert_int_equal(nm_stream_stats((nm_stream_t*)live, &st), NM_ERR_INVALID_HANDLE);
+  assert_int_equal(nm_stream_stats((nm_stream_t*)live, &st, sizeof st), NM_ERR_INVALID_HANDLE);
   NM_OK_OR_FAIL(nm_node_free(live));
 }
 

@@ -27,7 +27,7 @@ static uint64_t drops(const nm_node_stats_t* s) {
 
 static nm_node_stats_t stats_of(ctx* c) {
   nm_node_stats_t s;
-  NM_OK_OR_FAIL(nm_node_stats(c->f.node, &s));
+  NM_OK_OR_FAIL(nm_node_stats(c->f.node, &s, sizeof s));
   return s;
 }
 
@@ -120,7 +120,7 @@ static void assert_usable(ctx* c) {
   NM_OK_OR_FAIL(nm_stream_send(c->app, &e, 1, NULL));
   assert_int_equal(nmt_peer_expect_event(c->f.peer, kUsableStream, msg, (size_t)n, 2000), 0);
   nm_stream_stats_t ss;
-  NM_OK_OR_FAIL(nm_stream_stats(c->app, &ss));
+  NM_OK_OR_FAIL(nm_stream_stats(c->app, &ss, sizeof ss));
   assert_int_equal(ss.active, 1);
 }
 
@@ -545,7 +545,7 @@ static void inflated_grant_cannot_overflow_credit(void** state) {
   nm_event_t e = {payload, sizeof payload};
   NM_OK_OR_FAIL(nm_stream_send(c.app, &e, 1, NULL));
   nm_stream_stats_t ss;
-  NM_OK_OR_FAIL(nm_stream_stats(c.app, &ss));
+  NM_OK_OR_FAIL(nm_stream_stats(c.app, &ss, sizeof ss));
   uint64_t window = ss.tx_window;
   const uint64_t totals[] = {UINT64_MAX, UINT64_MAX - 1, UINT64_MAX - window, (uint64_t)1 << 63};
   for (size_t i = 0; i < sizeof totals / sizeof totals[0]; ++i) {
@@ -554,7 +554,7 @@ static void inflated_grant_cannot_overflow_credit(void** state) {
     send_control(&c, 0x0B00, plain, pl, 1, d, &n);
     /* a grant beyond what was ever sent is a lie: it must be refused and counted */
     EXPECT_DROPPED(&c, d, n, any);
-    NM_OK_OR_FAIL(nm_stream_stats(c.app, &ss));
+    NM_OK_OR_FAIL(nm_stream_stats(c.app, &ss, sizeof ss));
     assert_true(ss.tx_credit_remaining <= window);
   }
   /* sending still works and credit accounting did not wrap */
@@ -563,7 +563,7 @@ static void inflated_grant_cannot_overflow_credit(void** state) {
     if (s == NM_ERR_BACKPRESSURE) break;
     NM_OK_OR_FAIL(s);
   }
-  NM_OK_OR_FAIL(nm_stream_stats(c.app, &ss));
+  NM_OK_OR_FAIL(nm_stream_stats(c.app, &ss, sizeof ss));
   assert_true(ss.tx_credit_remaining <= window);
   assert_true(ss.tx_events <= window / 1000 + 2); /* never more than a window in flight */
   /* The window is used up (how much is left depends on how the sends shared packets) and
@@ -573,7 +573,7 @@ static void inflated_grant_cannot_overflow_credit(void** state) {
   size_t n, pl = nmt_grant_frame(plain, kUsableStream, UINT64_MAX);
   send_control(&c, 0x0B00, plain, pl, 1, d, &n);
   EXPECT_DROPPED(&c, d, n, grants_clamped);
-  NM_OK_OR_FAIL(nm_stream_stats(c.app, &ss));
+  NM_OK_OR_FAIL(nm_stream_stats(c.app, &ss, sizeof ss));
   assert_int_equal(ss.tx_credit_remaining, window);
   assert_usable(&c);
   ctx_free(&c);
@@ -620,14 +620,14 @@ static void absurd_ack_does_not_release_unsent_data(void** state) {
   uint8_t plain[256], d[8300];
   size_t n, pl;
   nm_stream_config_t rc;
-  nm_stream_config_init(&rc);
+  nm_stream_config_init(&rc, sizeof rc);
   rc.reliability = NM_RELIABLE;
   nm_stream_t* r = NULL;
   NM_OK_OR_FAIL(nm_node_open_stream(c.f.node, c.f.peer_id, 21, &rc, &r));
   nm_event_t e = {"keep", 4};
   NM_OK_OR_FAIL(nm_stream_send(r, &e, 1, NULL));
   nm_stream_stats_t ss;
-  NM_OK_OR_FAIL(nm_stream_stats(r, &ss));
+  NM_OK_OR_FAIL(nm_stream_stats(r, &ss, sizeof ss));
   assert_int_equal(ss.tx_unacked_packets, 1);
   const struct { uint8_t type; uint64_t next; uint64_t missing; } frames[] = {
       {1, UINT64_MAX, 0},              /* ACK: "everything arrived" */
@@ -640,7 +640,7 @@ static void absurd_ack_does_not_release_unsent_data(void** state) {
     nm_node_stats_t b = stats_of(&c);
     assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
     nm_node_stats_t a = wait_received(&c, &b, 1);
-    NM_OK_OR_FAIL(nm_stream_stats(r, &ss));
+    NM_OK_OR_FAIL(nm_stream_stats(r, &ss, sizeof ss));
     if (ss.tx_unacked_packets != 1)
       fail_msg("frame %zu (type %u, next_expected %llu) released unsent data", i, frames[i].type,
                (unsigned long long)frames[i].next);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "test_support.h"
+#include "netmesh_testing.h"
 
 typedef struct node_info {
   nm_node_t* node;
@@ -114,10 +115,10 @@ static void restarted_peer_replaces_the_session_and_drained_events_stay(void** s
   ASSERT_EVENTUALLY(test_node_stats(a.node).sessions == 1 && test_node_stats(a.node).sessions_unconfirmed == 0, 5000);
 
   nm_stream_config_t drain, drop, rel;
-  nm_stream_config_init(&drain);
+  nm_stream_config_init(&drain, sizeof drain);
   drain.close_behaviour = NM_DRAIN_THEN_CLOSE;
-  nm_stream_config_init(&drop);
-  nm_stream_config_init(&rel);
+  nm_stream_config_init(&drop, sizeof drop);
+  nm_stream_config_init(&rel, sizeof rel);
   rel.reliability = NM_RELIABLE;
   nm_stream_t *a_drain, *a_drop, *a_rel, *b_drain, *b_drop;
   NM_OK_OR_FAIL(nm_node_open_stream(a.node, b.id, 1, &drain, &a_drain));
@@ -136,7 +137,7 @@ static void restarted_peer_replaces_the_session_and_drained_events_stay(void** s
   /* Reliable data towards the peer that never gets acknowledged: it is lost with the
    * session (the peer restarts), and counted. */
   nm_impairment_t blackhole;
-  nm_impairment_init(&blackhole);
+  nm_impairment_init(&blackhole, sizeof blackhole);
   blackhole.loss = 1.0;
   NM_OK_OR_FAIL(nm_node_set_impairment(a.node, b.id, NM_OUTBOUND, &blackhole));
   NM_OK_OR_FAIL(nm_node_open_stream(a.node, b.id, 3, &rel, &a_rel));
@@ -196,7 +197,7 @@ static void dead_peer_is_pruned_and_left_alone(void** state) {
   nm_peer_event_t ev;
   int failed = 0;
   while (!failed) {
-    NM_OK_OR_FAIL(nm_node_next_peer_event(a.node, &ev, 5000));
+    NM_OK_OR_FAIL(nm_node_next_peer_event(a.node, &ev, sizeof ev, 5000));
     failed = ev.peer_node_id == b.id && ev.kind == NM_PEER_FAILED;
   }
   ASSERT_EVENTUALLY(test_node_stats(a.node).sessions == 1, 10000);
@@ -230,7 +231,7 @@ static void reopened_023_reliable_stream_delivers_everything(void** state) {
    * condition to wait for. */
   usleep(1200 * 1000);
   nm_stream_config_t rel;
-  nm_stream_config_init(&rel);
+  nm_stream_config_init(&rel, sizeof rel);
   rel.reliability = NM_RELIABLE;
   nm_stream_t *tx, *rx;
   NM_OK_OR_FAIL(nm_node_open_stream(s.node, r.id, 8, &rel, &tx));

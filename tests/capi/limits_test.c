@@ -17,7 +17,7 @@ typedef struct ctx {
 
 static nm_node_stats_t g_stats;
 static nm_node_stats_t* stats_of(ctx* c) {
-  NM_OK_OR_FAIL(nm_node_stats(c->f.node, &g_stats));
+  NM_OK_OR_FAIL(nm_node_stats(c->f.node, &g_stats, sizeof g_stats));
   return &g_stats;
 }
 
@@ -144,7 +144,7 @@ static void stream_creation_flood_hits_max_streams(void** state) {
   }
   pace(&c, 0);
   size_t count = 0;
-  NM_OK_OR_FAIL(nm_node_all_stream_stats(c.f.node, NULL, 0, &count));
+  NM_OK_OR_FAIL(nm_node_all_stream_stats(c.f.node, NULL, 0, sizeof(nm_stream_stats_t), &count));
   assert_true(count <= 64);
   size_t rss_end = nmt_rss_bytes();
   printf("stream flood: %d stream ids, %zu open, rss %zu MiB -> %zu MiB\n", kStreams, count,
@@ -181,10 +181,10 @@ static void inbound_queue_bounded_by_credit_window(void** state) {
   for (uint64_t i = 0; i < 512; ++i) send_data(&c, 6, i, 1, 0, 0, event, sizeof event);
   pace(&c, 0);
   nm_stream_stats_t ss;
-  NM_OK_OR_FAIL(nm_stream_stats(s, &ss));
+  NM_OK_OR_FAIL(nm_stream_stats(s, &ss, sizeof ss));
   size_t count = 0;
   nm_stream_stats_t all[8];
-  NM_OK_OR_FAIL(nm_node_all_stream_stats(c.f.node, all, 8, &count));
+  NM_OK_OR_FAIL(nm_node_all_stream_stats(c.f.node, all, 8, sizeof *all, &count));
   uint64_t worst = 0;
   for (size_t i = 0; i < count && i < 8; ++i) {
     uint64_t held = all[i].rx_buffered_bytes + all[i].rx_reorder_packets * 8000;
@@ -220,7 +220,7 @@ static void reassembly_bounded_by_max_event_bytes(void** state) {
   pace(&c, 0);
   size_t rss_end = nmt_rss_bytes();
   nm_stream_stats_t ss;
-  NM_OK_OR_FAIL(nm_stream_stats(s, &ss));
+  NM_OK_OR_FAIL(nm_stream_stats(s, &ss, sizeof ss));
   printf("reassembly: rss %zu MiB -> %zu MiB, oversize dropped %llu\n", mib(rss_warm), mib(rss_end),
          (unsigned long long)ss.rx_oversize_dropped);
   assert_int_equal(ss.rx_oversize_dropped, 1);
@@ -270,7 +270,7 @@ static uint64_t over_budget(ctx* c) { return stats_of(c)->drop_over_budget; }
 static void pending(ctx* c, uint64_t* events, uint64_t* bytes, size_t* streams) {
   static nm_stream_stats_t all[512];
   size_t n = 0;
-  NM_OK_OR_FAIL(nm_node_all_stream_stats(c->f.node, all, 512, &n));
+  NM_OK_OR_FAIL(nm_node_all_stream_stats(c->f.node, all, 512, sizeof *all, &n));
   *events = *bytes = 0;
   for (size_t i = 0; i < n && i < 512; ++i) {
     *events += all[i].inbound_pending;
@@ -418,7 +418,7 @@ static void sessions_share_the_node_budget(void** state) {
   uint64_t kept[2] = {0, 0}, dropped = 0;
   for (int wait = 0; wait < 5000; ++wait) {
     size_t n = 0;
-    NM_OK_OR_FAIL(nm_node_all_stream_stats(c.f.node, all, 2 * kStreams, &n));
+    NM_OK_OR_FAIL(nm_node_all_stream_stats(c.f.node, all, 2 * kStreams, sizeof *all, &n));
     kept[0] = kept[1] = 0;
     for (size_t i = 0; i < n && i < 2 * kStreams; ++i)
       kept[all[i].peer_node_id == c.f.peer_id ? 0 : 1] += all[i].inbound_pending / kEvents;
@@ -462,7 +462,7 @@ static void million_stream_ids_cost_flat_time(void** state) {
   }
   double total = now_s() - start;
   size_t count = 0;
-  NM_OK_OR_FAIL(nm_node_all_stream_stats(c.f.node, NULL, 0, &count));
+  NM_OK_OR_FAIL(nm_node_all_stream_stats(c.f.node, NULL, 0, sizeof(nm_stream_stats_t), &count));
   printf("stream ids: %d packets in %.2f s, %.2f us/packet (first 100k %.2f, last 100k %.2f), "
          "%zu streams\n",
          kIds, total, total * 1e6 / kIds, first * 1e6 / kPhase, last * 1e6 / kPhase, count);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "test_support.h"
+#include "netmesh_testing.h"
 
 enum { kMaxNodes = 5 };
 
@@ -48,7 +49,7 @@ static void connect_through(nm_node_t* a, nm_node_t* relay, nm_node_t* dest) {
 static int route_to(nm_node_t* n, uint64_t dest, nm_route_t* found) {
   nm_route_t routes[32];
   size_t count = 0;
-  NM_OK_OR_FAIL(nm_node_routes(n, routes, 32, &count));
+  NM_OK_OR_FAIL(nm_node_routes(n, routes, 32, sizeof *routes, &count));
   for (size_t i = 0; i < count && i < 32; ++i)
     if (routes[i].dest == dest) {
       if (found) *found = routes[i];
@@ -75,7 +76,7 @@ static double now_s(void) {
 /* n reliable events a -> dest over the mesh, checked exactly once and in order. */
 static void reliable_transfer(nm_node_t* a, nm_node_t* dest, uint64_t stream_id, uint32_t n) {
   nm_stream_config_t cfg;
-  nm_stream_config_init(&cfg);
+  nm_stream_config_init(&cfg, sizeof cfg);
   cfg.reliability = NM_RELIABLE;
   nm_stream_t *tx, *rx;
   NM_OK_OR_FAIL(nm_node_open_stream(a, id_of(dest), stream_id, &cfg, &tx));
@@ -113,8 +114,8 @@ static void three_node_chain(void** state) {
   reliable_transfer(n[0], n[2], 8, 500);
   reliable_transfer(n[2], n[0], 9, 200); /* and back */
   nm_node_stats_t relay, end;
-  nm_node_stats(n[1], &relay);
-  nm_node_stats(n[2], &end);
+  nm_node_stats(n[1], &relay, sizeof relay);
+  nm_node_stats(n[2], &end, sizeof end);
   assert_true(relay.forwarded >= 700);
   assert_int_equal(relay.drop_auth_failed, 0);
   assert_int_equal(relay.sessions, 2); /* b has no session with the traffic it carries */
@@ -136,19 +137,19 @@ static void five_node_chain_discovers_routes_and_survives_loss(void** state) {
   connect_through(n[0], n[1], n[4]);
   /* 10% loss on both ends' traffic: recovered end to end across three relays */
   nm_impairment_t imp;
-  nm_impairment_init(&imp);
+  nm_impairment_init(&imp, sizeof imp);
   imp.loss = 0.10;
   imp.seed = 5;
   NM_OK_OR_FAIL(nm_node_set_impairment(n[0], 0, NM_BOTH_DIRECTIONS, &imp));
   reliable_transfer(n[0], n[4], 12, 400);
   nm_stream_stats_t st;
   (void)st;
-  nm_node_stats_t a;
-  nm_node_stats(n[0], &a);
-  assert_true(a.impair_dropped_loss > 0);
+  nm_impairment_stats_t a;
+  NM_OK_OR_FAIL(nm_node_impairment_stats(n[0], &a, sizeof a));
+  assert_true(a.dropped_loss > 0);
   for (int i = 1; i < 4; ++i) {
     nm_node_stats_t relay;
-    nm_node_stats(n[i], &relay);
+    nm_node_stats(n[i], &relay, sizeof relay);
     assert_true(relay.forwarded > 0);
   }
   for (int i = kMaxNodes - 1; i >= 0; --i) nm_node_free(n[i]);
@@ -195,7 +196,7 @@ static void diamond_reroutes_when_a_relay_dies(void** state) {
   connect_through(a, used, d);
 
   nm_stream_config_t cfg;
-  nm_stream_config_init(&cfg);
+  nm_stream_config_init(&cfg, sizeof cfg);
   cfg.reliability = NM_RELIABLE;
   flow f = {0};
   NM_OK_OR_FAIL(nm_node_open_stream(a, id_of(d), 30, &cfg, &f.tx));
@@ -227,7 +228,7 @@ static void diamond_reroutes_when_a_relay_dies(void** state) {
    * other relay's fresher pingwaves win once the dead one's stop coming) */
   nm_peer_event_t ev;
   int failed_seen = 0;
-  while (!failed_seen && nm_node_next_peer_event(a, &ev, 2000) == NM_OK)
+  while (!failed_seen && nm_node_next_peer_event(a, &ev, sizeof ev, 2000) == NM_OK)
     if (ev.kind == NM_PEER_FAILED && ev.peer_node_id == dead) failed_seen = 1;
   assert_true(failed_seen);
   assert_true(now_s() - t0 >= 0.6 - 0.1 - 0.05); /* from the last heartbeat heard */
@@ -249,27 +250,27 @@ static void peer_events_report_connect_suspect_fail_recover(void** state) {
   nm_node_t *a = mesh_node(), *b = mesh_node();
   link_nodes(a, b);
   nm_peer_event_t ev;
-  NM_OK_OR_FAIL(nm_node_next_peer_event(a, &ev, 1000));
+  NM_OK_OR_FAIL(nm_node_next_peer_event(a, &ev, sizeof ev, 1000));
   assert_int_equal(ev.kind, NM_PEER_CONNECTED);
   assert_true(ev.peer_node_id == id_of(b));
   int fd;
   NM_OK_OR_FAIL(nm_node_peer_event_fd(a, &fd));
   /* b goes silent: all of its datagrams are dropped on the way to a */
   nm_impairment_t imp;
-  nm_impairment_init(&imp);
+  nm_impairment_init(&imp, sizeof imp);
   imp.loss = 1.0;
   NM_OK_OR_FAIL(nm_node_set_impairment(a, id_of(b), NM_INBOUND, &imp));
-  NM_OK_OR_FAIL(nm_node_next_peer_event(a, &ev, 2000));
+  NM_OK_OR_FAIL(nm_node_next_peer_event(a, &ev, sizeof ev, 2000));
   assert_int_equal(ev.kind, NM_PEER_SUSPECTED);
-  NM_OK_OR_FAIL(nm_node_next_peer_event(a, &ev, 2000));
+  NM_OK_OR_FAIL(nm_node_next_peer_event(a, &ev, sizeof ev, 2000));
   assert_int_equal(ev.kind, NM_PEER_FAILED);
   assert_false(route_to(a, id_of(b), NULL));
   /* and comes back */
   NM_OK_OR_FAIL(nm_node_set_impairment(a, id_of(b), NM_INBOUND, NULL));
-  NM_OK_OR_FAIL(nm_node_next_peer_event(a, &ev, 2000));
+  NM_OK_OR_FAIL(nm_node_next_peer_event(a, &ev, sizeof ev, 2000));
   assert_int_equal(ev.kind, NM_PEER_RECOVERED);
   assert_true(route_to(a, id_of(b), NULL));
-  assert_int_equal(nm_node_next_peer_event(a, &ev, 0), NM_ERR_TIMEOUT);
+  assert_int_equal(nm_node_next_peer_event(a, &ev, sizeof ev, 0), NM_ERR_TIMEOUT);
   nm_node_free(a);
   nm_node_free(b);
 }
@@ -281,7 +282,7 @@ static void routed_handshake_straight_to_the_peer(void** state) {
   connect_through(a, b, b);
   reliable_transfer(a, b, 3, 100);
   nm_node_stats_t sb;
-  nm_node_stats(b, &sb);
+  nm_node_stats(b, &sb, sizeof sb);
   assert_int_equal(sb.sessions, 1);
   assert_int_equal(sb.forwarded, 0);
   nm_node_free(a);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "test_support.h"
+#include "netmesh_testing.h"
 
 static void double_free_is_an_error(void** state) {
   (void)state;
@@ -54,20 +55,20 @@ static void use_after_free_is_an_error(void** state) {
   assert_int_equal(nm_node_public_key(p.a, key), NM_ERR_INVALID_HANDLE);
   assert_int_equal(nm_node_id(p.a, &id), NM_ERR_INVALID_HANDLE);
   assert_int_equal(nm_node_local_addr(p.a, addr, sizeof addr), NM_ERR_INVALID_HANDLE);
-  assert_int_equal(nm_node_stats(p.a, &st), NM_ERR_INVALID_HANDLE);
+  assert_int_equal(nm_node_stats(p.a, &st, sizeof st), NM_ERR_INVALID_HANDLE);
   assert_int_equal(nm_node_event_fd(p.a, &fd), NM_ERR_INVALID_HANDLE);
   assert_int_equal(nm_node_connect(p.a, "127.0.0.1:9", key, 1), NM_ERR_INVALID_HANDLE);
   assert_int_equal(nm_node_allow_peer(p.a, 1), NM_ERR_INVALID_HANDLE);
   assert_int_equal(nm_node_accept(p.a, 1, 0), NM_ERR_INVALID_HANDLE);
   assert_int_equal(nm_node_open_stream(p.a, p.b_id, 3, NULL, &s2), NM_ERR_INVALID_HANDLE);
-  assert_int_equal(nm_node_all_stream_stats(p.a, NULL, 0, &count), NM_ERR_INVALID_HANDLE);
+  assert_int_equal(nm_node_all_stream_stats(p.a, NULL, 0, sizeof(nm_stream_stats_t), &count), NM_ERR_INVALID_HANDLE);
   assert_int_equal(nm_node_close_stream(p.a, s), NM_ERR_INVALID_HANDLE);
   assert_int_equal(nm_node_set_impairment(p.a, 0, NM_BOTH_DIRECTIONS, NULL), NM_ERR_INVALID_HANDLE);
   /* its stream handles report the shutdown */
   nm_stream_stats_t ss;
   assert_int_equal(nm_stream_send(s, &e, 1, NULL), NM_ERR_SHUTDOWN);
   assert_int_equal(nm_stream_recv(s, buf, sizeof buf, &n, 0), NM_ERR_SHUTDOWN);
-  assert_int_equal(nm_stream_stats(s, &ss), NM_ERR_SHUTDOWN);
+  assert_int_equal(nm_stream_stats(s, &ss, sizeof ss), NM_ERR_SHUTDOWN);
   NM_OK_OR_FAIL(nm_stream_free(s));
   NM_OK_OR_FAIL(nm_node_free(p.b));
 }
@@ -83,8 +84,8 @@ static void stream_of_another_node_is_refused(void** state) {
   /* handles of the wrong kind and forged tokens */
   assert_int_equal(nm_node_close_stream(p.a, (nm_stream_t*)p.a), NM_ERR_INVALID_HANDLE);
   nm_node_stats_t st;
-  assert_int_equal(nm_node_stats((nm_node_t*)on_a, &st), NM_ERR_INVALID_HANDLE);
-  assert_int_equal(nm_node_stats((nm_node_t*)(uintptr_t)0x1234, &st), NM_ERR_INVALID_HANDLE);
+  assert_int_equal(nm_node_stats((nm_node_t*)on_a, &st, sizeof st), NM_ERR_INVALID_HANDLE);
+  assert_int_equal(nm_node_stats((nm_node_t*)(uintptr_t)0x1234, &st, sizeof st), NM_ERR_INVALID_HANDLE);
   assert_int_equal(nm_stream_free((nm_stream_t*)p.b), NM_ERR_INVALID_HANDLE);
   assert_int_equal(nm_node_free((nm_node_t*)on_b), NM_ERR_INVALID_HANDLE);
   /* both still work */
@@ -128,11 +129,11 @@ static void* hammer_main(void* arg) {
       case 0: if (!s) r = nm_node_open_stream(h->node, h->peer, sid, NULL, &s); break;
       case 1: if (s) r = nm_stream_send(s, &e, 1, NULL); break;
       case 2: if (s) r = nm_stream_recv(s, buf, sizeof buf, &n, 1); break;
-      case 3: { nm_node_stats_t st; r = nm_node_stats(h->node, &st); break; }
-      case 4: { nm_stream_stats_t all[4]; r = nm_node_all_stream_stats(h->node, all, 4, &n); break; }
+      case 3: { nm_node_stats_t st; r = nm_node_stats(h->node, &st, sizeof st); break; }
+      case 4: { nm_stream_stats_t all[4]; r = nm_node_all_stream_stats(h->node, all, 4, sizeof *all, &n); break; }
       case 5: if (s && h->calls % 27 == 5) r = nm_node_close_stream(h->node, s); break;
       case 6: if (s && h->calls % 18 == 6) { r = nm_stream_free(s); s = NULL; } break;
-      case 7: if (s) { nm_stream_stats_t ss; r = nm_stream_stats(s, &ss); } break;
+      case 7: if (s) { nm_stream_stats_t ss; r = nm_stream_stats(s, &ss, sizeof ss); } break;
       case 8: { int fd; r = nm_node_event_fd(h->node, &fd); break; }
     }
     if (!acceptable(r)) {

@@ -76,7 +76,7 @@ static double measured_share(uint8_t w0, uint8_t w1, double* rate_out) {
   uint8_t weights[2] = {w0, w1};
   for (int i = 0; i < 2; ++i) {
     nm_stream_config_t sc;
-    nm_stream_config_init(&sc);
+    nm_stream_config_init(&sc, sizeof sc);
     sc.window_bytes = kWindow;
     sc.fairness_weight = weights[i];
     tx[i] = (sender){NULL, &stop, NM_OK};

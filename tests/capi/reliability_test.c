@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "test_support.h"
+#include "netmesh_testing.h"
 
 /* ---- a transfer: one sender thread, one reader thread, on stream 1 of a fresh pair ---- */
 
@@ -85,7 +86,7 @@ static void transfer_setup(transfer* t, nm_reliability mode, uint32_t window) {
   memset(t, 0, sizeof *t);
   test_pair_connect(&t->p);
   nm_stream_config_t cfg;
-  nm_stream_config_init(&cfg);
+  nm_stream_config_init(&cfg, sizeof cfg);
   cfg.reliability = mode;
   cfg.window_bytes = window;
   cfg.close_behaviour = NM_DRAIN_THEN_CLOSE;  /* the drain tests close through it */
@@ -126,7 +127,7 @@ static void grid_cell(nm_reliability mode, double loss, int dup, int reorder, in
   transfer t;
   transfer_setup(&t, mode, 65536);
   nm_impairment_t imp;
-  nm_impairment_init(&imp);
+  nm_impairment_init(&imp, sizeof imp);
   imp.loss = loss;
   imp.duplicate = dup ? 0.05 : 0;
   imp.reorder = reorder ? 0.10 : 0;
@@ -138,17 +139,17 @@ static void grid_cell(nm_reliability mode, double loss, int dup, int reorder, in
   const uint32_t n = 400;
   transfer_run(&t, n, 64, 50); /* a packet per event: loss hits single events */
 
-  nm_node_stats_t na;
-  nm_node_stats(t.p.a, &na);
+  nm_impairment_stats_t ia;
+  nm_node_impairment_stats(t.p.a, &ia, sizeof ia);
   nm_stream_stats_t tx, rx;
-  nm_stream_stats(t.tx, &tx);
-  nm_stream_stats(t.rx, &rx);
+  nm_stream_stats(t.tx, &tx, sizeof tx);
+  nm_stream_stats(t.rx, &rx, sizeof rx);
   printf("  %-8s loss %4.0f%% dup %d reorder %d delay %d: sent %s, got %u/%u, ooo %u, dup %u, "
          "retransmits %llu, nacks %llu, lost credit ok, injected drops %llu\n",
          mode == NM_RELIABLE ? "reliable" : "ff", loss * 100, dup, reorder, delay,
          nm_strerror(t.send_result), t.received, n, t.out_of_order, t.duplicates,
          (unsigned long long)tx.retransmits, (unsigned long long)rx.nacks_sent,
-         (unsigned long long)(na.impair_dropped_loss));
+         (unsigned long long)(ia.dropped_loss));
   assert_int_equal(t.send_result, NM_OK); /* never stalls: credit always comes back */
   assert_int_equal(t.corrupt, 0);
   assert_int_equal(t.duplicates, 0); /* network duplicates are suppressed in both modes */
@@ -192,7 +193,7 @@ static void bursts_share_packets_and_survive_faults(void** state) {
     transfer t;
     transfer_setup(&t, mode ? NM_RELIABLE : NM_FIRE_AND_FORGET, 65536);
     nm_impairment_t imp;
-    nm_impairment_init(&imp);
+    nm_impairment_init(&imp, sizeof imp);
     imp.loss = 0.10;
     imp.duplicate = 0.05;
     imp.reorder = 0.10;
@@ -202,7 +203,7 @@ static void bursts_share_packets_and_survive_faults(void** state) {
     const uint32_t n = 20000;
     transfer_run(&t, n, 64, 0); /* one event per call, as fast as the sender can */
     nm_stream_stats_t tx;
-    nm_stream_stats(t.tx, &tx);
+    nm_stream_stats(t.tx, &tx, sizeof tx);
     printf("  %s: %u events in %llu packets, got %u, retransmits %llu\n", mode ? "reliable" : "ff",
            n, (unsigned long long)tx.tx_seq, t.received, (unsigned long long)tx.retransmits);
     assert_int_equal(t.send_result, NM_OK);
@@ -253,13 +254,13 @@ static void slow_reader_holds_the_sender_at_its_window(void** state) {
     NM_OK_OR_FAIL(nm_stream_send_blocking(t.tx, &e, 1, 2000, NULL));
     assert_int_equal(nm_stream_send(t.tx, &e, 1, NULL), NM_ERR_BACKPRESSURE);
     nm_stream_stats_t rx;
-    nm_stream_stats(t.rx, &rx);
+    nm_stream_stats(t.rx, &rx, sizeof rx);
     /* memory on the receiving side stays within the window */
     assert_true(rx.rx_buffered_bytes <= 65536);
     assert_true(rx.inbound_pending <= 60);
   }
   nm_stream_stats_t tx;
-  nm_stream_stats(t.tx, &tx);
+  nm_stream_stats(t.tx, &tx, sizeof tx);
   assert_true(tx.backpressure_events >= 1);
   assert_true(tx.tx_credit_remaining < 1088); /* still held at the window */
   transfer_teardown(&t);
@@ -273,14 +274,14 @@ static void sixteen_mib_events_under_loss(void** state) {
     transfer t;
     transfer_setup(&t, mode ? NM_RELIABLE : NM_FIRE_AND_FORGET, 65536);
     nm_impairment_t imp;
-    nm_impairment_init(&imp);
+    nm_impairment_init(&imp, sizeof imp);
     imp.loss = mode ? 0.05 : 0.0005; /* fire-and-forget: some events must survive */
     imp.seed = 42;
     impair_both_ways(&t, &imp);
     const size_t size = 16u << 20;
     transfer_run(&t, 3, size, 0);
     nm_stream_stats_t rx;
-    nm_stream_stats(t.rx, &rx);
+    nm_stream_stats(t.rx, &rx, sizeof rx);
     printf("  %s: %u of 3 16-MiB events, %llu incomplete dropped\n", mode ? "reliable" : "ff",
            t.received, (unsigned long long)rx.rx_incomplete_dropped);
     assert_int_equal(t.send_result, NM_OK);
@@ -323,7 +324,7 @@ static void max_event_bytes_is_enforced_on_both_sides(void** state) {
   NM_OK_OR_FAIL(nm_stream_recv(b, buf, sizeof buf, &n, 5000));
   assert_int_equal(n, 5);
   nm_stream_stats_t st;
-  nm_stream_stats(b, &st);
+  nm_stream_stats(b, &st, sizeof st);
   assert_int_equal(st.rx_oversize_dropped, 1);
   nm_stream_free(a);
   nm_stream_free(b);
@@ -337,7 +338,7 @@ static void drain_then_close_waits_for_acknowledgement(void** state) {
   transfer t;
   transfer_setup(&t, NM_RELIABLE, 0);
   nm_impairment_t imp;
-  nm_impairment_init(&imp);
+  nm_impairment_init(&imp, sizeof imp);
   imp.loss = 0.3;
   imp.seed = 7;
   impair_both_ways(&t, &imp);
@@ -350,7 +351,7 @@ static void drain_then_close_waits_for_acknowledgement(void** state) {
   /* returns once every packet was acknowledged, despite 30% loss both ways */
   NM_OK_OR_FAIL(nm_node_close_stream(t.p.a, t.tx));
   nm_stream_stats_t rx;
-  nm_stream_stats(t.rx, &rx);
+  nm_stream_stats(t.rx, &rx, sizeof rx);
   assert_int_equal(rx.inbound_pending, 200);
   for (uint32_t i = 0; i < 200; ++i) {
     size_t n;
@@ -371,7 +372,7 @@ static void reopened_stream_is_not_confused_with_the_old_one(void** state) {
   NM_OK_OR_FAIL(nm_node_close_stream(t.p.a, t.tx));
   nm_stream_t* again;
   nm_stream_config_t cfg;
-  nm_stream_config_init(&cfg);
+  nm_stream_config_init(&cfg, sizeof cfg);
   cfg.reliability = NM_RELIABLE;
   NM_OK_OR_FAIL(nm_node_open_stream(t.p.a, t.p.b_id, 1, &cfg, &again));
   nm_event_t fresh = test_event("new");
@@ -383,7 +384,7 @@ static void reopened_stream_is_not_confused_with_the_old_one(void** state) {
     assert_memory_equal(buf, i < 50 ? "old" : "new", 3);
   }
   nm_stream_stats_t rx;
-  nm_stream_stats(t.rx, &rx);
+  nm_stream_stats(t.rx, &rx, sizeof rx);
   assert_int_equal(rx.rx_duplicates_dropped, 0); /* seq 0..4 again were not taken as duplicates */
   nm_stream_free(again);
   transfer_teardown(&t);
@@ -397,7 +398,7 @@ typedef struct late_open {
 static void* send_1000_reliable(void* arg) {
   late_open* job = arg;
   nm_stream_config_t cfg;
-  nm_stream_config_init(&cfg);
+  nm_stream_config_init(&cfg, sizeof cfg);
   cfg.reliability = NM_RELIABLE;
   nm_stream_t* s;
   job->result = nm_node_open_stream(job->p->a, job->p->b_id, 2, &cfg, &s);
@@ -466,7 +467,7 @@ static void compat_peer_gets_only_0_23(void** state) {
   NM_OK_OR_FAIL(nm_node_accept(old_node, a_id, 1000));
 
   nm_stream_config_t cfg;
-  nm_stream_config_init(&cfg);
+  nm_stream_config_init(&cfg, sizeof cfg);
   cfg.reliability = NM_RELIABLE;
   nm_stream_t *tx, *rx;
   NM_OK_OR_FAIL(nm_node_open_stream(a, old_id, 3, &cfg, &tx));
@@ -483,11 +484,11 @@ static void compat_peer_gets_only_0_23(void** state) {
   assert_int_equal(n, NM_MAX_EVENT_SIZE);
   /* reliable is 0.23's reliable: no retransmission state, no extension traffic */
   nm_stream_stats_t st;
-  nm_stream_stats(tx, &st);
+  nm_stream_stats(tx, &st, sizeof st);
   assert_int_equal(st.recovering, 0);
   assert_int_equal(st.tx_unacked_packets, 0);
   nm_node_stats_t ns;
-  nm_node_stats(old_node, &ns);
+  nm_node_stats(old_node, &ns, sizeof ns);
   assert_int_equal(ns.drop_unknown_subprotocol, 0); /* nothing 0.23 does not know was sent */
   nm_stream_free(tx);
   nm_stream_free(rx);
@@ -499,15 +500,15 @@ static void impairment_arguments(void** state) {
   (void)state;
   nm_node_t* n = test_node(1);
   nm_impairment_t imp;
-  nm_impairment_init(&imp);
+  nm_impairment_init(&imp, sizeof imp);
   assert_int_equal(imp.seed, 1);
   imp.loss = 1.5;
   assert_int_equal(nm_node_set_impairment(n, 0, NM_OUTBOUND, &imp), NM_ERR_INVALID_ARGUMENT);
   imp.loss = 0.5;
-  assert_int_equal(nm_node_set_impairment(n, 0, (nm_direction)0, &imp), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_set_impairment(n, 0, 0, &imp), NM_ERR_INVALID_ARGUMENT);
   NM_OK_OR_FAIL(nm_node_set_impairment(n, 0, NM_OUTBOUND, &imp));
   NM_OK_OR_FAIL(nm_node_set_impairment(n, 0, NM_OUTBOUND, NULL));
-  assert_int_equal(nm_impairment_init(NULL), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_impairment_init(NULL, sizeof(nm_impairment_t)), NM_ERR_INVALID_ARGUMENT);
   nm_node_free(n);
 }
 

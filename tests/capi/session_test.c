@@ -10,8 +10,8 @@ static void handshake_establishes_a_session(void** state) {
   test_pair p;
   test_pair_connect(&p);
   nm_node_stats_t sa, sb;
-  NM_OK_OR_FAIL(nm_node_stats(p.a, &sa));
-  NM_OK_OR_FAIL(nm_node_stats(p.b, &sb));
+  NM_OK_OR_FAIL(nm_node_stats(p.a, &sa, sizeof sa));
+  NM_OK_OR_FAIL(nm_node_stats(p.b, &sb, sizeof sb));
   assert_int_equal(sa.sessions, 1);
   assert_int_equal(sb.sessions, 1);
   assert_int_equal(sa.handshakes_completed, 1);
@@ -58,8 +58,8 @@ static void expect_rejected(uint8_t psk_a, uint8_t psk_b, int wrong_key, int wro
   assert_int_equal(nm_node_connect(a, addr, key, wrong_id ? b_id + 1 : b_id), NM_ERR_HANDSHAKE);
   assert_true(strstr(nm_last_error_message(), "attempt") != NULL);
   nm_node_stats_t sa, sb;
-  nm_node_stats(a, &sa);
-  nm_node_stats(b, &sb);
+  nm_node_stats(a, &sa, sizeof sa);
+  nm_node_stats(b, &sb, sizeof sb);
   assert_int_equal(sa.sessions, 0);
   assert_int_equal(sb.sessions, 0);
   assert_int_equal(sb.drop_handshake_rejected, 2); /* one per attempt */
@@ -96,7 +96,7 @@ static void unknown_initiator_is_not_answered(void** state) {
   nm_node_local_addr(b, addr, sizeof addr);
   assert_int_equal(nm_node_connect(a, addr, key, b_id), NM_ERR_HANDSHAKE);
   nm_node_stats_t sb;
-  nm_node_stats(b, &sb);
+  nm_node_stats(b, &sb, sizeof sb);
   assert_int_equal(sb.drop_unexpected_handshake, 2);
   assert_int_equal(sb.sessions, 0);
   nm_node_free(a);
@@ -146,7 +146,7 @@ static void rehandshake_replaces_the_session(void** state) {
   nm_event_t e = test_event("late");
   assert_int_equal(nm_stream_send(sa, &e, 1, NULL), NM_ERR_NOT_CONNECTED);
   nm_node_stats_t st;
-  nm_node_stats(p.b, &st);
+  nm_node_stats(p.b, &st, sizeof st);
   assert_int_equal(st.handshakes_completed, 2);
   assert_int_equal(st.sessions, 1);
   /* new streams work over the new session */

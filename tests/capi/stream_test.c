@@ -29,7 +29,7 @@ static void expect_event(nm_stream_t* s, const char* text) {
 }
 
 static void stream_config(nm_stream_config_t* c, nm_reliability r) {
-  nm_stream_config_init(c);
+  nm_stream_config_init(c, sizeof *c);
   c->reliability = r;
 }
 
@@ -50,7 +50,7 @@ static void exchange_in_mode(test_pair* p, uint64_t id, nm_reliability mode) {
   NM_OK_OR_FAIL(nm_stream_send(b, &back, 1, NULL));
   expect_event(a, "reply");
   nm_stream_stats_t st;
-  NM_OK_OR_FAIL(nm_stream_stats(a, &st));
+  NM_OK_OR_FAIL(nm_stream_stats(a, &st, sizeof st));
   assert_int_equal(st.reliable, mode == NM_RELIABLE);
   assert_int_equal(st.tx_seq, 1); /* three small events share one packet */
   assert_int_equal(st.rx_seq, 0); /* highest sequence received, as in net-mesh */
@@ -95,8 +95,8 @@ static void many_events_arrive_in_order(void** state) {
     assert_int_equal(got, j);
   }
   nm_stream_stats_t st, sent_st;
-  nm_stream_stats(b, &st);
-  nm_stream_stats(a, &sent_st);
+  nm_stream_stats(b, &st, sizeof st);
+  nm_stream_stats(a, &sent_st, sizeof sent_st);
   /* back-to-back sends share packets (adaptive flush): every packet arrived */
   assert_int_equal(st.rx_events, N);
   assert_true(sent_st.tx_seq >= 1 && sent_st.tx_seq <= N);
@@ -106,7 +106,7 @@ static void many_events_arrive_in_order(void** state) {
   assert_true(st.credit_grants_sent > 0);
   /* everything was read, so all credit comes back (the last grant is in flight) */
   for (int tries = 0; tries < 100; ++tries) {
-    nm_stream_stats(a, &st);
+    nm_stream_stats(a, &st, sizeof st);
     if (st.tx_credit_remaining == st.tx_window) break;
     usleep(10 * 1000);
   }
@@ -139,7 +139,7 @@ static void largest_event_and_oversize(void** state) {
   assert_int_equal(n, NM_MAX_EVENT_SIZE + 1);
   assert_memory_equal(got, big, n);
   nm_stream_stats_t st;
-  nm_stream_stats(a, &st);
+  nm_stream_stats(a, &st, sizeof st);
   assert_int_equal(st.tx_seq, 3); /* 1 + 2 fragments */
   /* above max_event_bytes (16 MiB by default) is refused before anything is sent */
   nm_event_t huge = {big, (16u << 20) + 1}; /* never read: refused on its length */
@@ -169,7 +169,7 @@ static void backpressure_when_the_receiver_does_not_read(void** state) {
    * in 65536 one per packet, up to 65 when back-to-back sends share packets */
   assert_true(accepted >= 65536 / 1088 && accepted <= 65536 / 1004);
   nm_stream_stats_t st;
-  nm_stream_stats(a, &st);
+  nm_stream_stats(a, &st, sizeof st);
   assert_int_equal(st.backpressure_events, 1);
   assert_int_equal(st.tx_credit_remaining, 65536 - accepted * 1004 - st.tx_seq * 84);
   assert_true(st.tx_credit_remaining < 1004 + 84); /* the window is used up */
@@ -187,7 +187,7 @@ static void backpressure_when_the_receiver_does_not_read(void** state) {
   NM_OK_OR_FAIL(nm_stream_send_blocking(a, &e, 1, 2000, &sent));
   assert_int_equal(sent, 1);
   NM_OK_OR_FAIL(nm_stream_recv(b, buf, sizeof buf, &n, 2000));
-  nm_stream_stats(a, &st);
+  nm_stream_stats(a, &st, sizeof st);
   assert_true(st.credit_grants_received >= 1);
   nm_stream_free(a);
   nm_stream_free(b);
@@ -211,7 +211,7 @@ static void send_reports_partial_progress(void** state) {
 static void unbounded_window(void** state) {
   test_pair* p = *state;
   nm_stream_config_t cfg;
-  nm_stream_config_init(&cfg);
+  nm_stream_config_init(&cfg, sizeof cfg);
   cfg.window_bytes = 0;
   nm_stream_t *a, *b;
   test_open_both(p, 16, &cfg, &a, &b);
@@ -219,7 +219,7 @@ static void unbounded_window(void** state) {
   nm_event_t e = {kb, sizeof kb};
   for (int i = 0; i < 200; ++i) NM_OK_OR_FAIL(nm_stream_send(a, &e, 1, NULL));
   nm_stream_stats_t st;
-  nm_stream_stats(a, &st);
+  nm_stream_stats(a, &st, sizeof st);
   assert_true(st.tx_credit_remaining == UINT64_MAX);
   assert_int_equal(st.tx_window, 0);
   ASSERT_EVENTUALLY(test_stream_stats(b).inbound_pending == 200, 5000);
@@ -238,17 +238,17 @@ static void open_is_idempotent_first_config_wins(void** state) {
   NM_OK_OR_FAIL(nm_node_open_stream(p->a, p->b_id, 17, &rel, &s1));
   NM_OK_OR_FAIL(nm_node_open_stream(p->a, p->b_id, 17, &ff, &s2));
   nm_stream_stats_t st;
-  nm_stream_stats(s2, &st);
+  nm_stream_stats(s2, &st, sizeof st);
   assert_int_equal(st.reliable, 1);
   assert_int_equal(st.tx_window, 100000);
   /* both handles are the same stream */
   nm_event_t e = test_event("x");
   NM_OK_OR_FAIL(nm_stream_send(s1, &e, 1, NULL));
   NM_OK_OR_FAIL(nm_stream_send(s2, &e, 1, NULL));
-  nm_stream_stats(s1, &st);
+  nm_stream_stats(s1, &st, sizeof st);
   assert_int_equal(st.tx_events, 2);
   size_t count = 0;
-  NM_OK_OR_FAIL(nm_node_all_stream_stats(p->a, NULL, 0, &count));
+  NM_OK_OR_FAIL(nm_node_all_stream_stats(p->a, NULL, 0, sizeof(nm_stream_stats_t), &count));
   assert_true(count >= 1);
   nm_stream_free(s1);
   nm_stream_free(s2);
@@ -258,7 +258,7 @@ static void open_is_idempotent_first_config_wins(void** state) {
 static int stream_exists(nm_node_t* node, uint64_t id) {
   nm_stream_stats_t all[64];
   size_t n = 0;
-  NM_OK_OR_FAIL(nm_node_all_stream_stats(node, all, 64, &n));
+  NM_OK_OR_FAIL(nm_node_all_stream_stats(node, all, 64, sizeof *all, &n));
   for (size_t i = 0; i < n && i < 64; ++i)
     if (all[i].stream_id == id) return 1;
   return 0;
@@ -278,7 +278,7 @@ static void peer_started_stream_takes_the_first_explicit_config(void** state) {
   NM_OK_OR_FAIL(nm_node_open_stream(p->b, p->a_id, 18, &rel, &b));
   expect_event(b, "early");
   nm_stream_stats_t st;
-  nm_stream_stats(b, &st);
+  nm_stream_stats(b, &st, sizeof st);
   assert_int_equal(st.reliable, 1);
   nm_stream_free(a);
   nm_stream_free(b);
@@ -295,10 +295,10 @@ static void stale_handle_after_close_and_reopen(void** state) {
   nm_event_t e = test_event("fresh");
   assert_int_equal(nm_stream_send(old_a, &e, 1, NULL), NM_ERR_NOT_CONNECTED);
   nm_stream_stats_t st;
-  nm_stream_stats(old_a, &st);
+  nm_stream_stats(old_a, &st, sizeof st);
   assert_int_equal(st.active, 0);
   NM_OK_OR_FAIL(nm_stream_send(new_a, &e, 1, NULL));
-  nm_stream_stats(new_a, &st);
+  nm_stream_stats(new_a, &st, sizeof st);
   assert_int_equal(st.tx_seq, 1); /* sequence restarts with the new stream */
   expect_event(b, "fresh");
   /* a handle of one node passed to another is refused */
@@ -314,8 +314,8 @@ static void stale_handle_after_close_and_reopen(void** state) {
 static void close_behaviours(void** state) {
   test_pair* p = *state;
   nm_stream_config_t drain, drop;
-  nm_stream_config_init(&drain);
-  nm_stream_config_init(&drop);
+  nm_stream_config_init(&drain, sizeof drain);
+  nm_stream_config_init(&drop, sizeof drop);
   drain.close_behaviour = NM_DRAIN_THEN_CLOSE;
   assert_int_equal(drop.close_behaviour, NM_DROP_AND_CLOSE); /* the default */
   nm_stream_t *a1, *b1, *a2, *b2;
@@ -416,11 +416,11 @@ static void all_stream_stats_lists_open_streams(void** state) {
   nm_stream_t *a, *b;
   test_open_both(p, 24, NULL, &a, &b);
   size_t count = 0;
-  NM_OK_OR_FAIL(nm_node_all_stream_stats(p->a, NULL, 0, &count));
+  NM_OK_OR_FAIL(nm_node_all_stream_stats(p->a, NULL, 0, sizeof(nm_stream_stats_t), &count));
   nm_stream_stats_t all[64];
   assert_true(count <= 64);
   size_t again = 0;
-  NM_OK_OR_FAIL(nm_node_all_stream_stats(p->a, all, 64, &again));
+  NM_OK_OR_FAIL(nm_node_all_stream_stats(p->a, all, 64, sizeof *all, &again));
   assert_int_equal(again, count);
   int found = 0;
   for (size_t i = 0; i < again; ++i) {

@@ -5,7 +5,7 @@
 #include <time.h>
 
 void test_config(nm_node_config_t* c, uint8_t psk_byte) {
-  nm_node_config_init(c);
+  nm_node_config_init(c, sizeof *c);
   memset(c->psk, psk_byte, sizeof c->psk);
   c->handshake_timeout_ms = 1000;
   c->handshake_retries = 2;
@@ -78,12 +78,12 @@ double test_now_ms(void) {
 
 nm_stream_stats_t test_stream_stats(nm_stream_t* s) {
   nm_stream_stats_t st;
-  NM_OK_OR_FAIL(nm_stream_stats(s, &st));
+  NM_OK_OR_FAIL(nm_stream_stats(s, &st, sizeof st));
   return st;
 }
 
 nm_node_stats_t test_node_stats(nm_node_t* n) {
   nm_node_stats_t st;
-  NM_OK_OR_FAIL(nm_node_stats(n, &st));
+  NM_OK_OR_FAIL(nm_node_stats(n, &st, sizeof st));
   return st;
 }

@@ -63,7 +63,7 @@ static void concurrent_streams_from_many_threads(void** state) {
   /* concurrent senders share one TX counter: the wire order must stay inside the replay
    * window, or the receiver would drop packets as replays */
   nm_node_stats_t st;
-  nm_node_stats(p.b, &st);
+  nm_node_stats(p.b, &st, sizeof st);
   assert_int_equal(st.drop_replay, 0);
   assert_int_equal(st.drop_auth_failed, 0);
   test_pair_free(&p);
@@ -97,7 +97,7 @@ static void free_wakes_blocked_callers(void** state) {
   assert_int_equal(bl.result, NM_ERR_SHUTDOWN);
   /* the stream handle outlives its node safely */
   nm_stream_stats_t st;
-  assert_int_equal(nm_stream_stats(b, &st), NM_ERR_SHUTDOWN);
+  assert_int_equal(nm_stream_stats(b, &st, sizeof st), NM_ERR_SHUTDOWN);
   nm_event_t e = test_event("x");
   assert_int_equal(nm_stream_send(b, &e, 1, NULL), NM_ERR_SHUTDOWN);
   NM_OK_OR_FAIL(nm_stream_free(b));

@@ -1,8 +1,10 @@
 """A small ctypes wrapper over include/netmesh.h for the interop tests.
 
-Struct layouts mirror the header field by field (ctypes applies the same natural
-alignment as the C compiler; test_interop.py::test_struct_layout_matches_header checks the
-sizes and offsets against the real header with the system C compiler).
+Struct layouts mirror include/netmesh.h and include/netmesh_testing.h field by field (ctypes
+applies the same natural alignment as the C compiler; test_interop.py::
+test_struct_layout_matches_header checks the sizes and offsets against the real headers with
+the system C compiler, and tests/abi/check_fields.py checks that every struct lists exactly
+the fields of its list in src/capi/struct_fields.h, in order).
 """
 import ctypes
 import os
@@ -37,11 +39,15 @@ Key32 = ctypes.c_uint8 * NM_KEY_SIZE
 
 class NodeConfig(ctypes.Structure):  # nm_node_config_t
     _fields_ = [
+        ("struct_size", ctypes.c_uint32),
+        ("compat_0_23", ctypes.c_uint8),
+        ("pingwave_ttl", ctypes.c_uint8),
+        ("reserved0", ctypes.c_uint8 * 2),
         ("bind_addr", ctypes.c_char_p),
+        ("identity_file", ctypes.c_char_p),
         ("psk", Key32),
         ("identity_seed", Key32),
         ("static_private_key", Key32),
-        ("identity_file", ctypes.c_char_p),
         ("heartbeat_interval_ms", ctypes.c_uint32),
         ("handshake_timeout_ms", ctypes.c_uint32),
         ("handshake_retries", ctypes.c_uint32),
@@ -51,13 +57,12 @@ class NodeConfig(ctypes.Structure):  # nm_node_config_t
         ("default_window_bytes", ctypes.c_uint32),
         ("max_event_bytes", ctypes.c_uint32),
         ("drain_timeout_ms", ctypes.c_uint32),
-        ("compat_0_23", ctypes.c_uint8),
         ("suspect_after_ms", ctypes.c_uint32),
         ("fail_after_ms", ctypes.c_uint32),
-        ("pingwave_ttl", ctypes.c_uint8),
-        ("session_rate_bytes_per_sec", ctypes.c_uint64),
         ("max_sessions", ctypes.c_uint32),
         ("handshake_rate_per_sec", ctypes.c_uint32),
+        ("reserved1", ctypes.c_uint32),
+        ("session_rate_bytes_per_sec", ctypes.c_uint64),
         ("max_session_buffer_bytes", ctypes.c_uint64),
         ("max_buffer_bytes", ctypes.c_uint64),
     ]
@@ -65,10 +70,12 @@ class NodeConfig(ctypes.Structure):  # nm_node_config_t
 
 class StreamConfig(ctypes.Structure):  # nm_stream_config_t
     _fields_ = [
-        ("reliability", ctypes.c_int),  # nm_reliability (an int-sized C enum)
-        ("window_bytes", ctypes.c_uint32),
+        ("struct_size", ctypes.c_uint32),
+        ("reliability", ctypes.c_uint8),  # NM_FIRE_AND_FORGET / NM_RELIABLE
+        ("close_behaviour", ctypes.c_uint8),  # NM_DRAIN_THEN_CLOSE / NM_DROP_AND_CLOSE
         ("fairness_weight", ctypes.c_uint8),
-        ("close_behaviour", ctypes.c_int),  # nm_close_behaviour
+        ("reserved0", ctypes.c_uint8),
+        ("window_bytes", ctypes.c_uint32),
     ]
 
 
@@ -80,33 +87,16 @@ class StreamStats(ctypes.Structure):  # nm_stream_stats_t
     _fields_ = [
         ("peer_node_id", ctypes.c_uint64),
         ("stream_id", ctypes.c_uint64),
-        ("tx_seq", ctypes.c_uint64),
-        ("rx_seq", ctypes.c_uint64),
-        ("inbound_pending", ctypes.c_uint64),
-        ("last_activity_ns", ctypes.c_uint64),
         ("active", ctypes.c_uint8),
-        ("backpressure_events", ctypes.c_uint64),
-        ("tx_credit_remaining", ctypes.c_uint64),
-        ("tx_window", ctypes.c_uint64),
-        ("credit_grants_received", ctypes.c_uint64),
-        ("credit_grants_sent", ctypes.c_uint64),
-        ("tx_events", ctypes.c_uint64),
-        ("rx_events", ctypes.c_uint64),
-        ("rx_duplicates_dropped", ctypes.c_uint64),
-        ("rx_gaps", ctypes.c_uint64),
         ("reliable", ctypes.c_uint8),
         ("recovering", ctypes.c_uint8),
-        ("retransmits", ctypes.c_uint64),
-        ("nacks_sent", ctypes.c_uint64),
-        ("nacks_received", ctypes.c_uint64),
-        ("tx_unacked_packets", ctypes.c_uint64),
-        ("srtt_ns", ctypes.c_uint64),
-        ("rx_buffered_bytes", ctypes.c_uint64),
-        ("rx_reorder_packets", ctypes.c_uint64),
-        ("rx_incomplete_dropped", ctypes.c_uint64),
-        ("rx_oversize_dropped", ctypes.c_uint64),
-        ("rx_restarts", ctypes.c_uint64),
-    ]
+        ("reserved0", ctypes.c_uint8 * 5),
+    ] + [(name, ctypes.c_uint64) for name in (
+        "tx_seq", "rx_seq", "inbound_pending", "last_activity_ns", "backpressure_events",
+        "tx_credit_remaining", "tx_window", "credit_grants_received", "credit_grants_sent",
+        "tx_events", "rx_events", "rx_duplicates_dropped", "rx_gaps", "retransmits", "nacks_sent",
+        "nacks_received", "tx_unacked_packets", "srtt_ns", "rx_buffered_bytes",
+        "rx_reorder_packets", "rx_incomplete_dropped", "rx_oversize_dropped", "rx_restarts")]
 
 
 class NodeStats(ctypes.Structure):  # nm_node_stats_t
@@ -118,34 +108,60 @@ class NodeStats(ctypes.Structure):  # nm_node_stats_t
         "drop_bad_grant", "drop_unknown_stream", "drop_bad_fragment", "drop_over_window",
         "grants_clamped", "ignored_mesh_packets",
         "pingwaves_sent", "pingwaves_received", "forwarded", "forward_no_route", "forward_ttl_expired",
-        "impair_seen", "impair_dropped_loss", "impair_dropped_burst", "impair_dropped_rate",
-        "impair_dropped_oversize", "impair_duplicated", "impair_reordered", "impair_delayed",
-        "impair_corrupted",
         "bytes_received", "bytes_sent", "forward_refused", "pingwave_origins_refused",
         "pingwave_relays_suppressed", "drop_handshake_rate_limited", "drop_session_limit",
         "sessions_pruned", "sessions_unconfirmed", "responses_deferred", "drop_over_budget", "tx_abandoned_packets")]
 
 
+class Route(ctypes.Structure):  # nm_route_t
+    _fields_ = [
+        ("dest", ctypes.c_uint64),
+        ("next_hop", ctypes.c_uint64),
+        ("metric", ctypes.c_uint32),
+        ("reserved0", ctypes.c_uint32),
+        ("age_ns", ctypes.c_uint64),
+    ]
+
+
+class PeerEvent(ctypes.Structure):  # nm_peer_event_t
+    _fields_ = [
+        ("peer_node_id", ctypes.c_uint64),
+        ("kind", ctypes.c_uint32),
+        ("reserved0", ctypes.c_uint32),
+        ("at_ns", ctypes.c_uint64),
+    ]
+
+
+# netmesh_testing.h
+
+
 class Impairment(ctypes.Structure):  # nm_impairment_t
     _fields_ = [
-        ("loss", ctypes.c_double),
+        ("struct_size", ctypes.c_uint32),
+        ("drop_above_bytes", ctypes.c_uint32),
         ("burst_enter", ctypes.c_double),
         ("burst_exit", ctypes.c_double),
-        ("duplicate", ctypes.c_double),
-        ("reorder", ctypes.c_double),
-        ("reorder_window_us", ctypes.c_uint32),
-        ("delay_us", ctypes.c_uint32),
-        ("jitter_us", ctypes.c_uint32),
+        ("loss", ctypes.c_double),
         ("rate_bytes_per_sec", ctypes.c_uint64),
         ("rate_queue_limit_us", ctypes.c_uint32),
+        ("delay_us", ctypes.c_uint32),
+        ("jitter_us", ctypes.c_uint32),
+        ("reorder_window_us", ctypes.c_uint32),
+        ("reorder", ctypes.c_double),
+        ("duplicate", ctypes.c_double),
         ("corrupt", ctypes.c_double),
-        ("drop_above_bytes", ctypes.c_uint32),
         ("seed", ctypes.c_uint64),
     ]
 
 
+class ImpairmentStats(ctypes.Structure):  # nm_impairment_stats_t
+    _fields_ = [(name, ctypes.c_uint64) for name in (
+        "seen", "dropped_loss", "dropped_burst", "dropped_rate", "dropped_oversize",
+        "duplicated", "reordered", "delayed", "corrupted")]
+
+
 def stats_dict(s):
-    return {name: getattr(s, name) for name, _ in s._fields_}
+    return {name: getattr(s, name) for name, _ in s._fields_ if not name.startswith("reserved")}
 
 
 class NetmeshError(Exception):
@@ -160,26 +176,31 @@ _stream_p = ctypes.c_void_p
 
 _SIGNATURES = {
     "nm_version": ([], ctypes.c_char_p),
-    "nm_strerror": ([ctypes.c_int], ctypes.c_char_p),
+    "nm_strerror": ([ctypes.c_int32], ctypes.c_char_p),
     "nm_last_error_message": ([], ctypes.c_char_p),
-    "nm_node_config_init": ([_P(NodeConfig)], ctypes.c_int),
+    "nm_node_config_init": ([_P(NodeConfig), ctypes.c_size_t], ctypes.c_int),
     "nm_node_new": ([_P(NodeConfig), _P(_node_p)], ctypes.c_int),
     "nm_node_free": ([_node_p], ctypes.c_int),
     "nm_node_public_key": ([_node_p, _P(ctypes.c_uint8)], ctypes.c_int),
     "nm_node_id": ([_node_p, _P(ctypes.c_uint64)], ctypes.c_int),
     "nm_node_local_addr": ([_node_p, ctypes.c_char_p, ctypes.c_size_t], ctypes.c_int),
-    "nm_node_stats": ([_node_p, _P(NodeStats)], ctypes.c_int),
+    "nm_node_stats": ([_node_p, _P(NodeStats), ctypes.c_size_t], ctypes.c_int),
     "nm_node_event_fd": ([_node_p, _P(ctypes.c_int)], ctypes.c_int),
     "nm_node_connect": ([_node_p, ctypes.c_char_p, _P(ctypes.c_uint8), ctypes.c_uint64],
                         ctypes.c_int),
     "nm_node_connect_via": ([_node_p, ctypes.c_char_p, _P(ctypes.c_uint8), ctypes.c_uint64],
                             ctypes.c_int),
+    "nm_node_routes": ([_node_p, _P(Route), ctypes.c_size_t, ctypes.c_size_t,
+                        _P(ctypes.c_size_t)], ctypes.c_int),
+    "nm_node_next_peer_event": ([_node_p, _P(PeerEvent), ctypes.c_size_t, ctypes.c_int],
+                                ctypes.c_int),
     "nm_node_allow_peer": ([_node_p, ctypes.c_uint64], ctypes.c_int),
     "nm_node_accept": ([_node_p, ctypes.c_uint64, ctypes.c_int], ctypes.c_int),
-    "nm_impairment_init": ([_P(Impairment)], ctypes.c_int),
-    "nm_node_set_impairment": ([_node_p, ctypes.c_uint64, ctypes.c_int, _P(Impairment)],
+    "nm_impairment_init": ([_P(Impairment), ctypes.c_size_t], ctypes.c_int),
+    "nm_node_set_impairment": ([_node_p, ctypes.c_uint64, ctypes.c_uint32, _P(Impairment)],
                                ctypes.c_int),
-    "nm_stream_config_init": ([_P(StreamConfig)], ctypes.c_int),
+    "nm_node_impairment_stats": ([_node_p, _P(ImpairmentStats), ctypes.c_size_t], ctypes.c_int),
+    "nm_stream_config_init": ([_P(StreamConfig), ctypes.c_size_t], ctypes.c_int),
     "nm_node_open_stream": ([_node_p, ctypes.c_uint64, ctypes.c_uint64, _P(StreamConfig),
                              _P(_stream_p)], ctypes.c_int),
     "nm_node_close_stream": ([_node_p, _stream_p], ctypes.c_int),
@@ -192,8 +213,8 @@ _SIGNATURES = {
                                  _P(ctypes.c_size_t)], ctypes.c_int),
     "nm_stream_recv": ([_stream_p, ctypes.c_void_p, ctypes.c_size_t, _P(ctypes.c_size_t),
                         ctypes.c_int], ctypes.c_int),
-    "nm_stream_stats": ([_stream_p, _P(StreamStats)], ctypes.c_int),
-    "nm_node_all_stream_stats": ([_node_p, _P(StreamStats), ctypes.c_size_t,
+    "nm_stream_stats": ([_stream_p, _P(StreamStats), ctypes.c_size_t], ctypes.c_int),
+    "nm_node_all_stream_stats": ([_node_p, _P(StreamStats), ctypes.c_size_t, ctypes.c_size_t,
                                   _P(ctypes.c_size_t)], ctypes.c_int),
     "nm_stream_id_from_key": ([ctypes.c_void_p, ctypes.c_size_t, _P(ctypes.c_uint64)],
                               ctypes.c_int),
@@ -224,7 +245,7 @@ class Library:
 
     def node_config(self, **fields):
         cfg = NodeConfig()
-        self.call("nm_node_config_init", ctypes.byref(cfg))
+        self.call("nm_node_config_init", ctypes.byref(cfg), ctypes.sizeof(cfg))
         for k, v in fields.items():
             if k in ("psk", "identity_seed", "static_private_key"):
                 assert len(v) == NM_KEY_SIZE
@@ -237,7 +258,7 @@ class Library:
 
     def stream_config(self, **fields):
         cfg = StreamConfig()
-        self.call("nm_stream_config_init", ctypes.byref(cfg))
+        self.call("nm_stream_config_init", ctypes.byref(cfg), ctypes.sizeof(cfg))
         for k, v in fields.items():
             setattr(cfg, k, v)
         return cfg
@@ -285,14 +306,15 @@ class Node:
 
     def stats(self):
         s = NodeStats()
-        self.lib.call("nm_node_stats", self.handle, ctypes.byref(s))
+        self.lib.call("nm_node_stats", self.handle, ctypes.byref(s), ctypes.sizeof(s))
         return stats_dict(s)
 
     def all_stream_stats(self):
         n = ctypes.c_size_t()
-        self.lib.call("nm_node_all_stream_stats", self.handle, None, 0, ctypes.byref(n))
+        size = ctypes.sizeof(StreamStats)
+        self.lib.call("nm_node_all_stream_stats", self.handle, None, 0, size, ctypes.byref(n))
         arr = (StreamStats * max(1, n.value))()
-        self.lib.call("nm_node_all_stream_stats", self.handle, arr, len(arr), ctypes.byref(n))
+        self.lib.call("nm_node_all_stream_stats", self.handle, arr, len(arr), size, ctypes.byref(n))
         return [stats_dict(arr[i]) for i in range(min(n.value, len(arr)))]
 
     # -- sessions --
@@ -375,7 +397,7 @@ class Stream:
 
     def stats(self):
         s = StreamStats()
-        self.lib.call("nm_stream_stats", self.handle, ctypes.byref(s))
+        self.lib.call("nm_stream_stats", self.handle, ctypes.byref(s), ctypes.sizeof(s))
         return stats_dict(s)
 
     def close(self):

@@ -84,7 +84,8 @@ def is_net_packet(d):
 LAYOUT_STRUCTS = {
     "nm_node_config_t": nm.NodeConfig, "nm_stream_config_t": nm.StreamConfig,
     "nm_event_t": nm.Event, "nm_stream_stats_t": nm.StreamStats,
-    "nm_node_stats_t": nm.NodeStats, "nm_impairment_t": nm.Impairment,
+    "nm_node_stats_t": nm.NodeStats, "nm_route_t": nm.Route, "nm_peer_event_t": nm.PeerEvent,
+    "nm_impairment_t": nm.Impairment, "nm_impairment_stats_t": nm.ImpairmentStats,
 }
 
 
@@ -93,6 +94,7 @@ def test_struct_layout_matches_header(tmp_path):
     if not cc:
         pytest.skip("no C compiler to read the header's layouts")
     lines = ['#include <stdio.h>', '#include <stddef.h>', '#include "netmesh.h"',
+             '#include "netmesh_testing.h"',
              'int main(void) {']
     for cname, cls in LAYOUT_STRUCTS.items():
         lines.append(f'printf("{cname} sizeof %zu\\n", sizeof({cname}));')

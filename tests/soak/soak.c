@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "netmesh.h"
+#include "netmesh_testing.h"
 
 #define CHECK(expr)                                                                              \
   do {                                                                                           \
@@ -68,7 +69,7 @@ static void* sender_main(void* arg) {
     CHECK(nm_stream_send_blocking(s->tx, ev, n, 60000, &sent));
     i += n;
     nm_stream_stats_t st;
-    nm_stream_stats(s->tx, &st);
+    nm_stream_stats(s->tx, &st, sizeof st);
     if (st.tx_unacked_packets > s->peak_unacked) s->peak_unacked = st.tx_unacked_packets;
   }
   free(buf);
@@ -85,7 +86,7 @@ int main(int argc, char** argv) {
   if (s.event_bytes < 8) s.event_bytes = 8;
 
   nm_node_config_t c;
-  nm_node_config_init(&c);
+  nm_node_config_init(&c, sizeof c);
   memset(c.psk, 0x42, sizeof c.psk);
   nm_node_t *a, *b;
   CHECK(nm_node_new(&c, &a));
@@ -101,7 +102,7 @@ int main(int argc, char** argv) {
   CHECK(nm_node_connect(a, addr, key, b_id));
 
   nm_impairment_t imp;
-  nm_impairment_init(&imp);
+  nm_impairment_init(&imp, sizeof imp);
   imp.loss = 0.10;
   imp.duplicate = 0.05;
   imp.reorder = 0.10;
@@ -110,7 +111,7 @@ int main(int argc, char** argv) {
   CHECK(nm_node_set_impairment(a, 0, NM_BOTH_DIRECTIONS, &imp));
 
   nm_stream_config_t cfg;
-  nm_stream_config_init(&cfg);
+  nm_stream_config_init(&cfg, sizeof cfg);
   cfg.reliability = NM_RELIABLE;
   CHECK(nm_node_open_stream(a, b_id, 1, &cfg, &s.tx));
   CHECK(nm_node_open_stream(b, a_id, 1, &cfg, &s.rx));
@@ -134,7 +135,7 @@ int main(int argc, char** argv) {
     ++s.received;
     if ((i & 1023) == 0) {
       nm_stream_stats_t st;
-      nm_stream_stats(s.rx, &st);
+      nm_stream_stats(s.rx, &st, sizeof st);
       if (st.rx_buffered_bytes > s.peak_rx_buffered) s.peak_rx_buffered = st.rx_buffered_bytes;
       if (st.rx_reorder_packets > s.peak_reorder) s.peak_reorder = st.rx_reorder_packets;
     }
@@ -145,15 +146,15 @@ int main(int argc, char** argv) {
   nm_status extra = nm_stream_recv(s.rx, got, s.event_bytes, &n, 300);
 
   nm_stream_stats_t tx, rx;
-  nm_node_stats_t na;
-  nm_stream_stats(s.tx, &tx);
-  nm_stream_stats(s.rx, &rx);
-  nm_node_stats(a, &na);
+  nm_impairment_stats_t ia;
+  nm_stream_stats(s.tx, &tx, sizeof tx);
+  nm_stream_stats(s.rx, &rx, sizeof rx);
+  nm_node_impairment_stats(a, &ia, sizeof ia);
   printf("soak: %llu events of %zu B delivered exactly once and in order in %.1f s (%.0f events/s)\n",
          (unsigned long long)s.received, s.event_bytes, elapsed, s.received / elapsed);
   printf("soak: injected: %llu datagrams seen, %llu dropped, %llu duplicated, %llu reordered\n",
-         (unsigned long long)na.impair_seen, (unsigned long long)na.impair_dropped_loss,
-         (unsigned long long)na.impair_duplicated, (unsigned long long)na.impair_reordered);
+         (unsigned long long)ia.seen, (unsigned long long)ia.dropped_loss,
+         (unsigned long long)ia.duplicated, (unsigned long long)ia.reordered);
   printf("soak: packets sent %llu, retransmits %llu, NACKs sent %llu, duplicates suppressed %llu\n",
          (unsigned long long)tx.tx_seq, (unsigned long long)tx.retransmits,
          (unsigned long long)rx.nacks_sent, (unsigned long long)rx.rx_duplicates_dropped);
