@@ -6,9 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include "netmesh.h"
+#include "netmesh_testing.h"
 %}
 
 %include <stdint.i>
+
+/* The ABI's size parameters (include/netmesh.h, "ABI stability") are the struct's sizeof as
+ * this wrapper was compiled, never a caller's choice: the bindings hide them. Every struct
+ * the bindings allocate is a whole struct of this header, made by SWIG with sizeof. */
+%typemap(in, numinputs=0) size_t config_size, size_t impairment_size "$1 = sizeof(*arg1);"
+%typemap(in, numinputs=0) size_t out_size, size_t elem_size "$1 = sizeof(*arg2);"
+
+/* struct_size is set by the *_init functions and reserved bytes stay zero: neither is a
+ * setting, so no binding exposes them (tests/abi/check_fields.py knows). */
+%ignore nm_node_config::struct_size;
+%ignore nm_node_config::reserved0;
+%ignore nm_node_config::reserved1;
+%ignore nm_stream_config::struct_size;
+%ignore nm_stream_config::reserved0;
+%ignore nm_stream_stats::reserved0;
+%ignore nm_route::reserved0;
+%ignore nm_peer_event::reserved0;
+%ignore nm_impairment::struct_size;
 
 #if defined(SWIGGO)
 %include "go/netmesh_go.i"
@@ -60,3 +79,5 @@ nm_status nm_bind_send_frames(nm_stream_t* stream, const void* frames, size_t fr
 %}
 
 %include "netmesh.h"
+/* Fault injection (testing): each binding keeps it apart from its product API. */
+%include "netmesh_testing.h"

@@ -53,7 +53,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	msg := fmt.Sprintf("netmesh: %s: %s", e.Op, capi.Nm_strerror(capi.Enum_SS_nm_status(e.Status)))
+	msg := fmt.Sprintf("netmesh: %s: %s", e.Op, capi.Nm_strerror(e.Status))
 	if e.Detail != "" {
 		msg += " (" + e.Detail + ")"
 	}

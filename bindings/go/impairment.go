@@ -6,6 +6,9 @@ import (
 	"netmesh.local/netmesh/internal/capi"
 )
 
+// Fault injection for tests (the C API's netmesh_testing.h): everything in this file is
+// test tooling, not needed to use netmesh.
+
 // Impairment is seeded, reproducible fault injection at a node's socket (for tests).
 // Decisions happen in this order: oversize, burst loss (Gilbert-Elliott), loss, rate limit,
 // delay + jitter, reordering hold, duplication, corruption. Start from DefaultImpairment().
@@ -40,8 +43,19 @@ func DefaultImpairment() Impairment {
 	defer capi.DeleteNm_impairment_t(c)
 	capi.Nm_impairment_init(c)
 	return Impairment{
-		RateQueueLimit: us(c.GetRate_queue_limit_us()),
-		Seed:           c.GetSeed(),
+		Loss:            c.GetLoss(),
+		BurstEnter:      c.GetBurst_enter(),
+		BurstExit:       c.GetBurst_exit(),
+		Duplicate:       c.GetDuplicate(),
+		Reorder:         c.GetReorder(),
+		ReorderWindow:   us(c.GetReorder_window_us()),
+		Delay:           us(c.GetDelay_us()),
+		Jitter:          us(c.GetJitter_us()),
+		RateBytesPerSec: c.GetRate_bytes_per_sec(),
+		RateQueueLimit:  us(c.GetRate_queue_limit_us()),
+		Corrupt:         c.GetCorrupt(),
+		DropAboveBytes:  uint32(c.GetDrop_above_bytes()),
+		Seed:            c.GetSeed(),
 	}
 }
 
@@ -50,12 +64,13 @@ func us(v uint) time.Duration { return time.Duration(v) * time.Microsecond }
 func toUS(d time.Duration) uint { return uint(d / time.Microsecond) }
 
 // SetImpairment applies imp to datagrams exchanged with peerID (0 = every peer without a
-// setting of its own) in the given directions; nil removes it. Counted in Stats().
+// setting of its own) in the given directions; nil removes it. Counted in ImpairmentStats().
 func (n *Node) SetImpairment(peerID uint64, dir Direction, imp *Impairment) error {
 	c := capi.Nm_impairment_t(capi.SwigcptrNm_impairment_t(0)) // NULL: remove
 	if imp != nil {
 		c = capi.NewNm_impairment_t()
 		defer capi.DeleteNm_impairment_t(c)
+		capi.Nm_impairment_init(c)
 		c.SetLoss(imp.Loss)
 		c.SetBurst_enter(imp.BurstEnter)
 		c.SetBurst_exit(imp.BurstExit)
@@ -71,6 +86,43 @@ func (n *Node) SetImpairment(peerID uint64, dir Direction, imp *Impairment) erro
 		c.SetSeed(imp.Seed)
 	}
 	return n.do("nm_node_set_impairment", func(h uintptr) capi.Enum_SS_nm_status {
-		return capi.Nm_node_set_impairment(h, peerID, capi.Enum_SS_nm_direction(dir), c)
+		return capi.Nm_node_set_impairment(h, peerID, uint(dir), c)
 	})
+}
+
+// ImpairmentStats are what a node's impairments did, every peer and both directions summed
+// (nm_impairment_stats_t).
+type ImpairmentStats struct {
+	Seen            uint64 // datagrams that went through an impairment
+	DroppedLoss     uint64
+	DroppedBurst    uint64
+	DroppedRate     uint64
+	DroppedOversize uint64
+	Duplicated      uint64
+	Reordered       uint64
+	Delayed         uint64
+	Corrupted       uint64
+}
+
+// ImpairmentStats returns the node's fault-injection counters.
+func (n *Node) ImpairmentStats() (ImpairmentStats, error) {
+	c := capi.NewNm_impairment_stats_t()
+	defer capi.DeleteNm_impairment_stats_t(c)
+	err := n.do("nm_node_impairment_stats", func(h uintptr) capi.Enum_SS_nm_status {
+		return capi.Nm_node_impairment_stats(h, c)
+	})
+	if err != nil {
+		return ImpairmentStats{}, err
+	}
+	return ImpairmentStats{
+		Seen:            c.GetSeen(),
+		DroppedLoss:     c.GetDropped_loss(),
+		DroppedBurst:    c.GetDropped_burst(),
+		DroppedRate:     c.GetDropped_rate(),
+		DroppedOversize: c.GetDropped_oversize(),
+		Duplicated:      c.GetDuplicated(),
+		Reordered:       c.GetReordered(),
+		Delayed:         c.GetDelayed(),
+		Corrupted:       c.GetCorrupted(),
+	}, nil
 }

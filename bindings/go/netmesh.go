@@ -74,7 +74,8 @@ func DefaultConfig() Config {
 	defer capi.DeleteNm_node_config_t(c)
 	capi.Nm_node_config_init(c)
 	return Config{
-		BindAddr:               "127.0.0.1:0", // bind_addr is not exposed through SWIG (see netmesh_go.i)
+		BindAddr:               c.GetBind_addr(),
+		IdentityFile:           c.GetIdentity_file(), // "" (NULL)
 		HeartbeatInterval:      ms(c.GetHeartbeat_interval_ms()),
 		HandshakeTimeout:       ms(c.GetHandshake_timeout_ms()),
 		HandshakeRetries:       uint32(c.GetHandshake_retries()),

@@ -47,17 +47,18 @@
 %typemap(in) nm_node_t*, nm_stream_t* %{ $1 = ($1_ltype)(uintptr_t)$input; %}
 
 /* The config's bind_addr and identity_file are borrowed const char*: a SWIG setter would
- * have to leave a C copy of the Go string behind (a leak per node, SWIG warning 451).
- * nm_go_node_new takes them as parameters instead, whose C copies SWIG frees after the call
- * (the library copies both during nm_node_new). An empty identity_file is NULL: no file. */
-%ignore nm_node_config::bind_addr;
-%ignore nm_node_config::identity_file;
+ * have to leave a C copy of the Go string behind (a leak per node, SWIG warning 451). They
+ * are read-only here (DefaultConfig reads the defaults), and nm_go_node_new takes them as
+ * parameters instead, whose C copies SWIG frees after the call (the library copies both
+ * during nm_node_new). An empty identity_file is NULL: no file. */
+%immutable nm_node_config::bind_addr;
+%immutable nm_node_config::identity_file;
 %inline %{
 nm_status nm_go_node_new(const nm_node_config_t* config, const char* bind_addr,
                          const char* identity_file, nm_node_t** out_node) {
   if (!config) return nm_node_new(NULL, out_node);
   nm_node_config_t c = *config;
-  c.bind_addr = bind_addr;
+  c.bind_addr = bind_addr;  /* set by hand: see above (tests/abi/check_fields.py looks here) */
   c.identity_file = identity_file && *identity_file ? identity_file : NULL;
   return nm_node_new(&c, out_node);
 }

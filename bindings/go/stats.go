@@ -34,16 +34,6 @@ type NodeStats struct {
 	Forwarded         uint64 // routed packets relayed for others (never decrypted)
 	ForwardNoRoute    uint64
 	ForwardTTLExpired uint64
-	// Fault injection (SetImpairment), both directions summed.
-	ImpairSeen            uint64
-	ImpairDroppedLoss     uint64
-	ImpairDroppedBurst    uint64
-	ImpairDroppedRate     uint64
-	ImpairDroppedOversize uint64
-	ImpairDuplicated      uint64
-	ImpairReordered       uint64
-	ImpairDelayed         uint64
-	ImpairCorrupted       uint64
 	// Hostile-network defences (SECURITY.md).
 	BytesReceived            uint64 // UDP payload bytes taken off the socket
 	BytesSent                uint64 // UDP payload bytes written to the socket
@@ -117,15 +107,6 @@ func nodeStatsFrom(c capi.Nm_node_stats_t) NodeStats {
 		Forwarded:                c.GetForwarded(),
 		ForwardNoRoute:           c.GetForward_no_route(),
 		ForwardTTLExpired:        c.GetForward_ttl_expired(),
-		ImpairSeen:               c.GetImpair_seen(),
-		ImpairDroppedLoss:        c.GetImpair_dropped_loss(),
-		ImpairDroppedBurst:       c.GetImpair_dropped_burst(),
-		ImpairDroppedRate:        c.GetImpair_dropped_rate(),
-		ImpairDroppedOversize:    c.GetImpair_dropped_oversize(),
-		ImpairDuplicated:         c.GetImpair_duplicated(),
-		ImpairReordered:          c.GetImpair_reordered(),
-		ImpairDelayed:            c.GetImpair_delayed(),
-		ImpairCorrupted:          c.GetImpair_corrupted(),
 		BytesReceived:            c.GetBytes_received(),
 		BytesSent:                c.GetBytes_sent(),
 		ForwardRefused:           c.GetForward_refused(),

@@ -66,10 +66,11 @@ func (n *Node) OpenStream(peerID, streamID uint64, cfg StreamConfig) (*Stream, e
 	if cfg != (StreamConfig{}) {
 		c = capi.NewNm_stream_config_t()
 		defer capi.DeleteNm_stream_config_t(c)
-		c.SetReliability(capi.Enum_SS_nm_reliability(cfg.Reliability))
+		capi.Nm_stream_config_init(c)
+		c.SetReliability(byte(cfg.Reliability))
 		c.SetWindow_bytes(uint(cfg.WindowBytes))
 		c.SetFairness_weight(cfg.FairnessWeight)
-		c.SetClose_behaviour(capi.Enum_SS_nm_close_behaviour(cfg.CloseBehaviour))
+		c.SetClose_behaviour(byte(cfg.CloseBehaviour))
 	}
 	var h uintptr
 	if err := n.do("nm_node_open_stream", func(nh uintptr) capi.Enum_SS_nm_status {

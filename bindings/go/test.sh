@@ -25,7 +25,7 @@ export CGO_ENABLED=1
 # cmd/go reruns swig only when the .swig file changes, not when netmesh.h, netmesh.i or
 # netmesh_go.i do; a stale wrapper would allocate structs of the old size. The hash in
 # CGO_CFLAGS (part of go's cache key) forces a rebuild whenever the interface changes.
-iface=$(cat "$repo/include/netmesh.h" "$repo/bindings/netmesh.i" "$here/netmesh_go.i" | sha256sum | cut -c1-16)
+iface=$(cat "$repo/include/netmesh.h" "$repo/include/netmesh_testing.h" "$repo/bindings/netmesh.i" "$here/netmesh_go.i" | sha256sum | cut -c1-16)
 export CGO_CFLAGS="${CGO_CFLAGS:--O2 -g} -I$repo/include -DNETMESH_IFACE_HASH=$iface"
 export CGO_LDFLAGS="${CGO_LDFLAGS:-} -L$build_dir -Wl,-rpath,$build_dir"
 export LD_LIBRARY_PATH=$build_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}

@@ -106,6 +106,7 @@ NM_VOID(nm_node_next_peer_event)
 NM_VOID(nm_node_accept)
 NM_VOID(nm_impairment_init)
 NM_VOID(nm_node_set_impairment)
+NM_VOID(nm_node_impairment_stats)
 NM_VOID(nm_stream_config_init)
 NM_VOID(nm_node_close_stream)
 NM_VOID(nm_stream_free)
@@ -245,7 +246,7 @@ NM_OUT(int*, out_fd, jint)
 %{
 static const char* nmj_default_bind_addr(void) {
   nm_node_config_t d;
-  nm_node_config_init(&d);
+  nm_node_config_init(&d, sizeof d);
   return d.bind_addr;
 }
 static void nmj_free_bind_addr(nm_node_config_t* c) {

@@ -154,10 +154,10 @@ namespace Netmesh
         {
             var c = new nm_stream_config_t();
             Errors.Check(netmesh.nm_stream_config_init(c), "nm_stream_config_init");
-            c.reliability = (nm_reliability)(int)Reliability;
+            c.reliability = (byte)Reliability;
             c.window_bytes = WindowBytes;
             c.fairness_weight = FairnessWeight;
-            c.close_behaviour = (nm_close_behaviour)(int)CloseBehaviour;
+            c.close_behaviour = (byte)CloseBehaviour;
             return c;
         }
     }

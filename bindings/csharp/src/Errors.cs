@@ -104,7 +104,7 @@ namespace Netmesh
         public static string Version => netmesh.nm_version();
 
         /// <summary>nm_strerror: the short name of a status.</summary>
-        public static string StatusName(Status status) => netmesh.nm_strerror((nm_status)(int)status);
+        public static string StatusName(Status status) => netmesh.nm_strerror((int)status);
 
         /// <summary>net-mesh's stream_id_from_key (xxh3-64 of the key bytes).</summary>
         public static ulong StreamIdFromKey(byte[] key)

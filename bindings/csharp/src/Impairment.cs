@@ -7,6 +7,9 @@ namespace Netmesh
     [Flags]
     public enum Direction { Outbound = 1, Inbound = 2, Both = 3 }
 
+    // Fault injection for tests (the C API's netmesh_testing.h): everything in this file is
+    // test tooling, not needed to use netmesh.
+
     /// <summary>nm_impairment_t: seeded, reproducible fault injection at a node's socket, for
     /// tests (see <see cref="Node.SetImpairment"/>). A new instance holds the C defaults (no
     /// impairment, seed 1). Durations have microsecond resolution in the library.</summary>
@@ -79,5 +82,34 @@ namespace Netmesh
 
         static TimeSpan Us(uint us) => TimeSpan.FromTicks(us * 10L);
         static uint Us(TimeSpan t) => checked((uint)(t.Ticks / 10));
+    }
+
+    /// <summary>nm_impairment_stats_t: what a node's impairments did, every peer and both
+    /// directions summed (fault injection, for tests; see <see cref="Node.ImpairmentStats"/>).</summary>
+    public sealed class ImpairmentStats
+    {
+        /// <summary>Datagrams that went through an impairment.</summary>
+        public ulong Seen { get; }
+        public ulong DroppedLoss { get; }
+        public ulong DroppedBurst { get; }
+        public ulong DroppedRate { get; }
+        public ulong DroppedOversize { get; }
+        public ulong Duplicated { get; }
+        public ulong Reordered { get; }
+        public ulong Delayed { get; }
+        public ulong Corrupted { get; }
+
+        internal ImpairmentStats(nm_impairment_stats_t s)
+        {
+            Seen = s.seen;
+            DroppedLoss = s.dropped_loss;
+            DroppedBurst = s.dropped_burst;
+            DroppedRate = s.dropped_rate;
+            DroppedOversize = s.dropped_oversize;
+            Duplicated = s.duplicated;
+            Reordered = s.reordered;
+            Delayed = s.delayed;
+            Corrupted = s.corrupted;
+        }
     }
 }

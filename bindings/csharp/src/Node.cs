@@ -152,21 +152,32 @@ namespace Netmesh
 
         /// <summary>Fault injection for tests: applies impairment to datagrams exchanged with
         /// peerNodeId (0 = every peer without a setting of its own) in the given directions;
-        /// null removes it. Counted in <see cref="Stats"/> (Impair*).</summary>
+        /// null removes it. Counted in <see cref="ImpairmentStats"/>.</summary>
         public void SetImpairment(ulong peerNodeId, Direction directions, Impairment impairment)
         {
             if (impairment == null)
             {
-                Errors.Check(netmesh.nm_node_set_impairment(Handle, peerNodeId, (nm_direction)(int)directions, null),
+                Errors.Check(netmesh.nm_node_set_impairment(Handle, peerNodeId, (uint)directions, null),
                              "nm_node_set_impairment");
             }
             else
             {
                 using (var c = impairment.ToNative())
-                    Errors.Check(netmesh.nm_node_set_impairment(Handle, peerNodeId, (nm_direction)(int)directions, c),
+                    Errors.Check(netmesh.nm_node_set_impairment(Handle, peerNodeId, (uint)directions, c),
                                  "nm_node_set_impairment");
             }
             GC.KeepAlive(this);
+        }
+
+        /// <summary>Fault injection for tests: what this node's impairments did so far.</summary>
+        public ImpairmentStats ImpairmentStats()
+        {
+            using (var s = new nm_impairment_stats_t())
+            {
+                Errors.Check(netmesh.nm_node_impairment_stats(Handle, s), "nm_node_impairment_stats");
+                GC.KeepAlive(this);
+                return new ImpairmentStats(s);
+            }
         }
 
         public NodeStats Stats()

@@ -115,16 +115,6 @@ namespace Netmesh
         public ulong Forwarded { get; }
         public ulong ForwardNoRoute { get; }
         public ulong ForwardTtlExpired { get; }
-        // fault injection (Node.SetImpairment), both directions summed
-        public ulong ImpairSeen { get; }
-        public ulong ImpairDroppedLoss { get; }
-        public ulong ImpairDroppedBurst { get; }
-        public ulong ImpairDroppedRate { get; }
-        public ulong ImpairDroppedOversize { get; }
-        public ulong ImpairDuplicated { get; }
-        public ulong ImpairReordered { get; }
-        public ulong ImpairDelayed { get; }
-        public ulong ImpairCorrupted { get; }
         // hostile-network defences (SECURITY.md)
         /// <summary>UDP payload bytes taken off the socket.</summary>
         public ulong BytesReceived { get; }
@@ -177,15 +167,6 @@ namespace Netmesh
             Forwarded = s.forwarded;
             ForwardNoRoute = s.forward_no_route;
             ForwardTtlExpired = s.forward_ttl_expired;
-            ImpairSeen = s.impair_seen;
-            ImpairDroppedLoss = s.impair_dropped_loss;
-            ImpairDroppedBurst = s.impair_dropped_burst;
-            ImpairDroppedRate = s.impair_dropped_rate;
-            ImpairDroppedOversize = s.impair_dropped_oversize;
-            ImpairDuplicated = s.impair_duplicated;
-            ImpairReordered = s.impair_reordered;
-            ImpairDelayed = s.impair_delayed;
-            ImpairCorrupted = s.impair_corrupted;
             BytesReceived = s.bytes_received;
             BytesSent = s.bytes_sent;
             ForwardRefused = s.forward_refused;

@@ -461,7 +461,7 @@ namespace Netmesh.Tests
                     sender.Wait();
                     byte[] extra;
                     Assert.IsFalse(b.TryReceive(TimeSpan.FromMilliseconds(300), out extra)); // exactly once
-                    Assert.Greater(p.A.Stats().ImpairDroppedLoss, 0UL);
+                    Assert.Greater(p.A.ImpairmentStats().DroppedLoss, 0UL);
                     Assert.Greater(a.Stats().Retransmits, 0UL);
                     Assert.AreEqual(N, b.Stats().RxEvents);
                 }

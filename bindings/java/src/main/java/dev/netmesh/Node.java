@@ -1,6 +1,7 @@
 package dev.netmesh;
 
 import dev.netmesh.internal.netmesh;
+import dev.netmesh.internal.nm_impairment_stats_t;
 import dev.netmesh.internal.nm_impairment_t;
 import dev.netmesh.internal.nm_node_stats_t;
 import dev.netmesh.internal.nm_peer_event_t;
@@ -79,6 +80,7 @@ public final class Node implements AutoCloseable {
   /**
    * Fault injection (testing): applies impairment to datagrams exchanged with peerNodeId
    * (0 = every peer without a setting of its own) in the given directions; null removes it.
+   * Counted in {@link #impairmentStats()}.
    */
   public void setImpairment(long peerNodeId, Direction directions, Impairment impairment) {
     nm_impairment_t c = impairment == null ? null : impairment.toNative();
@@ -86,6 +88,17 @@ public final class Node implements AutoCloseable {
       netmesh.nm_node_set_impairment(handle, peerNodeId, directions.code, c);
     } finally {
       if (c != null) c.delete();
+    }
+  }
+
+  /** Fault injection (testing): what this node's impairments did so far. */
+  public ImpairmentStats impairmentStats() {
+    nm_impairment_stats_t s = new nm_impairment_stats_t();
+    try {
+      netmesh.nm_node_impairment_stats(handle, s);
+      return ImpairmentStats.from(s);
+    } finally {
+      s.delete();
     }
   }
 

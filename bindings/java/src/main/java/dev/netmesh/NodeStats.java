@@ -4,8 +4,8 @@ import dev.netmesh.internal.nm_node_stats_t;
 
 /**
  * A snapshot of a node's counters (the C nm_node_stats_t): traffic, drops by reason (nothing
- * hostile crashes the node), the mesh (pingwaves, packets relayed for others) and fault
- * injection, both directions summed.
+ * hostile crashes the node), the mesh (pingwaves, packets relayed for others) and the
+ * hostile-network defences. Fault injection has its own, {@link ImpairmentStats}.
  */
 public record NodeStats(long sessions, long datagramsReceived, long datagramsSent, long handshakesCompleted,
                         long heartbeatsSent, long heartbeatsReceived, long dropMalformed,
@@ -14,10 +14,7 @@ public record NodeStats(long sessions, long datagramsReceived, long datagramsSen
                         long dropUnknownSubprotocol, long dropBadGrant, long dropUnknownStream,
                         long dropBadFragment, long dropOverWindow, long grantsClamped,
                         long ignoredMeshPackets, long pingwavesSent, long pingwavesReceived,
-                        long forwarded, long forwardNoRoute, long forwardTtlExpired, long impairSeen,
-                        long impairDroppedLoss, long impairDroppedBurst, long impairDroppedRate,
-                        long impairDroppedOversize, long impairDuplicated, long impairReordered,
-                        long impairDelayed, long impairCorrupted,
+                        long forwarded, long forwardNoRoute, long forwardTtlExpired,
                         // hostile-network defences (SECURITY.md)
                         long bytesReceived,
                         long bytesSent,
@@ -39,10 +36,7 @@ public record NodeStats(long sessions, long datagramsReceived, long datagramsSen
         s.getDrop_unknown_subprotocol(), s.getDrop_bad_grant(), s.getDrop_unknown_stream(),
         s.getDrop_bad_fragment(), s.getDrop_over_window(), s.getGrants_clamped(),
         s.getIgnored_mesh_packets(), s.getPingwaves_sent(), s.getPingwaves_received(),
-        s.getForwarded(), s.getForward_no_route(), s.getForward_ttl_expired(), s.getImpair_seen(),
-        s.getImpair_dropped_loss(), s.getImpair_dropped_burst(), s.getImpair_dropped_rate(),
-        s.getImpair_dropped_oversize(), s.getImpair_duplicated(), s.getImpair_reordered(),
-        s.getImpair_delayed(), s.getImpair_corrupted(),
+        s.getForwarded(), s.getForward_no_route(), s.getForward_ttl_expired(),
         s.getBytes_received(), s.getBytes_sent(), s.getForward_refused(), s.getPingwave_origins_refused(), s.getPingwave_relays_suppressed(), s.getDrop_handshake_rate_limited(), s.getDrop_session_limit(), s.getSessions_pruned(), s.getSessions_unconfirmed(), s.getResponses_deferred(), s.getDrop_over_budget(), s.getTx_abandoned_packets());
   }
 }

@@ -8,6 +8,6 @@ import dev.netmesh.internal.nm_peer_event_t;
  */
 public record PeerEvent(long peerNodeId, PeerEventKind kind, long atNs) {
   static PeerEvent from(nm_peer_event_t e) {
-    return new PeerEvent(e.getPeer_node_id(), PeerEventKind.of(e.getKind()), e.getAt_ns());
+    return new PeerEvent(e.getPeer_node_id(), PeerEventKind.of((int) e.getKind()), e.getAt_ns());
   }
 }

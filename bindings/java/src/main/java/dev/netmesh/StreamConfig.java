@@ -33,10 +33,10 @@ public record StreamConfig(Reliability reliability, long windowBytes, int fairne
     if (fairnessWeight < 0 || fairnessWeight > 255) throw new IllegalArgumentException("fairnessWeight: " + fairnessWeight);
     nm_stream_config_t c = new nm_stream_config_t();
     netmesh.nm_stream_config_init(c);
-    c.setReliability(reliability.code);
+    c.setReliability((short) reliability.code);
     c.setWindow_bytes(windowBytes);
     c.setFairness_weight((short) fairnessWeight);
-    c.setClose_behaviour(closeBehaviour.code);
+    c.setClose_behaviour((short) closeBehaviour.code);
     return c;
   }
 

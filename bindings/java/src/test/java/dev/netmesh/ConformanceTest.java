@@ -319,7 +319,7 @@ class ConformanceTest {
       assertThrows(NetmeshTimeoutException.class, () -> b.receive(Duration.ofMillis(300)));
       assertTrue(a.stats().recovering());
       assertTrue(a.stats().retransmits() > 0, a.stats().toString());
-      assertTrue(p.a.stats().impairDroppedLoss() > 0);
+      assertTrue(p.a.impairmentStats().droppedLoss() > 0);
       assertEquals(n, b.stats().rxEvents());
     }
   }
