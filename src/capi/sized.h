@@ -71,11 +71,13 @@ nm_status read_sized(const T* in, T& out, const char* what) {
   if (!in) return node::fail(NM_ERR_INVALID_ARGUMENT, std::string(what) + " must not be NULL");
   uint32_t size;
   std::memcpy(&size, in, sizeof size);
-  if (nm_status s = check_size<T>(size, what); s != NM_OK)
-    return size == 0 ? node::fail(NM_ERR_INVALID_ARGUMENT,
-                                  std::string(what) + ".struct_size is 0: initialise it with its "
-                                                      "*_init function")
-                     : s;
+  if (size == 0) {  // nm_x_t is initialised by nm_x_init
+    std::string type = Fields<T>::kName;
+    return node::fail(NM_ERR_INVALID_ARGUMENT, std::string(what) + ".struct_size is 0: initialise the " +
+                                                   type + " with " + type.substr(0, type.size() - 2) +
+                                                   "_init first");
+  }
+  if (nm_status s = check_size<T>(size, what); s != NM_OK) return s;
   const auto* bytes = reinterpret_cast<const uint8_t*>(in);
   for (size_t i = sizeof(T); i < size; ++i)
     if (bytes[i] != 0)
