@@ -14,7 +14,7 @@
  *    is freed return NM_ERR_SHUTDOWN (or the status they had already reached).
  *  - Pointers passed in (strings, keys, buffers, configs, event arrays) are borrowed for the
  *    duration of the call only: the library never keeps them, so they may be freed or
- *    reused as soon as the call returns. Strings are NUL-terminated UTF-8.
+ *    reused as soon as the call returns. Strings are NUL-terminated.
  *  - Blocking: a call blocks only where its comment says so, and never longer than stated
  *    (give or take scheduling). Calls without such a note take at most a node-wide lock
  *    for a short time; none does network round trips.
@@ -27,17 +27,18 @@
  *    caller's sizeof, fills struct_size with it and writes defaults. The library then reads
  *    only struct_size bytes: fields a newer library added beyond them keep their defaults,
  *    so a program built against an older (smaller) struct keeps working. A struct_size
- *    smaller than the 0.2.0 layout is NM_ERR_INVALID_ARGUMENT; so is a larger struct
- *    whose bytes beyond this library's struct are not all zero (the caller set a field this
+ *    smaller than the 0.2.0 layout (or not a size the struct ever had, or absurdly large:
+ *    an uninitialised struct) is NM_ERR_INVALID_ARGUMENT; so is a larger struct whose
+ *    bytes beyond this library's struct are not all zero (the caller set a field this
  *    library does not know: refusing beats silently ignoring it).
  *  - Output structs (stats, routes, peer events) are written through the caller's size
  *    (out_size / elem_size, i.e. sizeof *out): at most that many bytes per struct. A
  *    larger caller struct (a newer header) gets its unknown tail zeroed; a size smaller
  *    than the 0.2.0 layout is NM_ERR_INVALID_ARGUMENT.
  *  - Structs grow only by appending fields at the end (never reordering, resizing or
- *    removing). They hold fixed-width integers only (the enums below are named constants
- *    for those integers) and no implicit padding: bytes named reserved* fill what would
- *    be padding. Reserved bytes must be zero in inputs (the *_init functions zero them;
+ *    removing). Their integer fields are fixed-width, never enum-typed (the enums below
+ *    are named constants for them), and they have no implicit padding: bytes named
+ *    reserved* fill what would be padding. Reserved bytes must be zero in inputs (the *_init functions zero them;
  *    other values are NM_ERR_INVALID_ARGUMENT) and are written as zero in outputs; a later
  *    version may give them a meaning, with zero meaning today's behaviour.
  *  - Sizes and offsets of every struct are checked at build time against one field list
@@ -307,18 +308,20 @@ NM_API nm_status nm_node_config_init(nm_node_config_t* config, size_t config_siz
 NM_API nm_status nm_node_new(const nm_node_config_t* config, nm_node_t** out_node);
 /* Stops the node and frees its handle (see "Handle lifetime" above): sessions end without a
  * word to peers, calls blocked on the node or its streams return NM_ERR_SHUTDOWN, and the
- * event fds stop being valid when this returns. Blocks until the node's loop thread has
+ * event fds must not be used once this returns. Blocks until the node's loop thread has
  * exited (normally well under a millisecond; never waits for the network). Memory still
  * used by calls in flight on other threads goes when the last of them returns. */
 NM_API nm_status nm_node_free(nm_node_t* node);
+/* The node's X25519 static public key: what initiators pass to nm_node_connect. */
 NM_API nm_status nm_node_public_key(nm_node_t* node, uint8_t out_key[NM_KEY_SIZE]);
+/* The node id (derived from the ed25519 identity): what peers pass as peer_node_id. */
 NM_API nm_status nm_node_id(nm_node_t* node, uint64_t* out_node_id);
 /* "ip:port" of the bound socket into buf (NM_ADDR_MAX bytes is always enough). */
 NM_API nm_status nm_node_local_addr(nm_node_t* node, char* buf, size_t buf_len);
 /* The node's counters, written through out_size = sizeof *out (see "ABI stability"). */
 NM_API nm_status nm_node_stats(nm_node_t* node, nm_node_stats_t* out, size_t out_size);
 /* A file descriptor that is readable while any stream of the node has unread events, and
- * once the node starts shutting down. Owned by the node: do not close or read it; valid
+ * once the node starts shutting down: poll it, do not close it. Owned by the node, valid
  * until nm_node_free returns. */
 NM_API nm_status nm_node_event_fd(nm_node_t* node, int* out_fd);
 
@@ -370,8 +373,8 @@ NM_API nm_status nm_stream_config_init(nm_stream_config_t* config, size_t config
 /* Opens (or returns the already open) stream stream_id to a connected peer. Local: sends
  * nothing and does not block. Idempotent: the first explicit config wins. config may be
  * NULL for defaults. The handle stays valid until nm_stream_free, also after the stream is
- * closed (calls then return NM_ERR_NOT_CONNECTED) or its node freed (NM_ERR_SHUTDOWN);
- * nm_stream_free does not close the stream. */
+ * closed (sends and receives then return NM_ERR_NOT_CONNECTED, stats still work) or its
+ * node freed (everything but nm_stream_free returns NM_ERR_SHUTDOWN). */
 NM_API nm_status nm_node_open_stream(nm_node_t* node, uint64_t peer_node_id, uint64_t stream_id,
                                      const nm_stream_config_t* config, nm_stream_t** out_stream);
 /* Closes the stream with its close behaviour. Every handle to it becomes stale
