@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "stream/inbound_queue.h"
+#include "stream/ack_policy.h"
 #include "stream/loss_ledger.h"
 #include "stream/lru_list.h"
 #include "stream/reorder_buffer.h"
@@ -190,12 +191,9 @@ class Stream {
     static const ReorderBuffer kEmpty;
     return rx_ ? rx_->reorder : kEmpty;
   }
-  // Packets (new reliable data or duplicates) received since our last ACK/NACK; the ACK
-  // sender takes the count.
-  uint32_t packets_unacked() const { return packets_unacked_; }
-  uint32_t take_ack_due() { return std::exchange(packets_unacked_, 0); }
-  void request_ack() { packets_unacked_ = std::max<uint32_t>(packets_unacked_, 1); }
-  int64_t last_nack_ns = 0;
+  // When and what this (reliable) receiver reports to the sender.
+  AckPolicy& ack() { return ack_; }
+  const AckPolicy& ack() const { return ack_; }
 
   size_t front_size() const { return inbound_.front_size(); }
   // pop() straight into the caller's buffer (front_size() bytes).
@@ -276,8 +274,8 @@ class Stream {
   uint32_t rx_epoch_ = 0;
   StreamState state_ = StreamState::kOpen;
   bool opened_by_app_;
-  uint32_t packets_unacked_ = 0;
   int64_t last_activity_ns_;
+  AckPolicy ack_;
   LruHook<Stream> lru_{this};
 
   TxCredit tx_credit_;
