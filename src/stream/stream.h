@@ -44,13 +44,10 @@ struct StreamCounters {
   uint64_t rx_lost_credit = 0;         // bytes of lost fire-and-forget packets credited back
 };
 
-// Packets waiting for the session pacer, with the stream's deficit-round-robin state.
+// Packets waiting for the session's sender to release them (session/sender.h).
 struct Paced {
   RingQueue<SentPacket> queue;
   size_t bytes = 0;      // wire bytes queued
-  int64_t deficit = 0;   // bytes this stream may still send in the current round
-  bool active = false;   // in the session's round-robin list
-  bool quantum_given = false;
 };
 
 // The stream's last packet, still open for more events: during a burst of sends, small
