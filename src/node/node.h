@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -185,6 +186,10 @@ class Node {
   bool admit_msg1(std::span<const uint8_t> noise_msg);
   // Whether our pending connect may spend an X25519 on one more msg2 candidate.
   static bool may_read_msg2(PendingConnect& pc);
+  // msg2 for one of our dials that `mine` accepts (direct: from the address we dialled;
+  // routed: naming the responder we dialled): completes the session. false if none.
+  bool finish_dial(std::span<const uint8_t> noise_msg, const sockaddr_storage& from, bool routed,
+                   std::vector<Outgoing>& out, const std::function<bool(const PendingConnect&)>& mine);
   // A data packet whose frames wire::frames_exact accepted.
   void handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
                    std::vector<Outgoing>& out);

@@ -135,19 +135,27 @@ bool Node::may_read_msg2(PendingConnect& pc) {
 void Node::handle_handshake(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
                             std::vector<Outgoing>& out) {
   // A reply to one of our connects comes from exactly the address we dialled.
+  bool ours = finish_dial(noise_msg, from, false, out, [&](const PendingConnect& pc) {
+    return !pc.routed && same_address(pc.addr, from);
+  });
+  if (!ours) respond_direct(noise_msg, from, out);
+}
+
+bool Node::finish_dial(std::span<const uint8_t> noise_msg, const sockaddr_storage& from, bool routed,
+                       std::vector<Outgoing>& out, const std::function<bool(const PendingConnect&)>& mine) {
   for (PendingConnect* pc : connects_) {
-    if (pc->routed || !same_address(pc->addr, from) || !may_read_msg2(*pc)) continue;
+    if (!mine(*pc) || !may_read_msg2(*pc)) continue;
     crypto::NoiseHandshake attempt = *pc->handshake;  // a failed read spoils the state
     std::vector<uint8_t> payload;
     if (attempt.read_message(noise_msg, payload)) {
       complete_initiator(pc->peer_id, from, crypto::derive_session_keys(attempt.handshake_hash(), true),
-                         false, out);
+                         routed, out);
       pc->done = true;
       pc->cv.notify_all();
-      return;
+      return true;
     }
   }
-  respond_direct(noise_msg, from, out);
+  return false;
 }
 
 bool Node::admit_msg1(std::span<const uint8_t> noise_msg) {

@@ -85,18 +85,10 @@ void Node::handle_routed_handshake(const wire::RoutingHeader& rh, std::span<cons
                                    const sockaddr_storage& from, std::vector<Outgoing>& out) {
   bool via_relays = rh.hop_count > 0;  // else the peer sent it to us directly
   // msg2 for one of our routed connects: it names the responder in src_id.
-  for (PendingConnect* pc : connects_) {
-    if (!pc->routed || wire::routing_id(pc->peer_id) != rh.src_id || !may_read_msg2(*pc)) continue;
-    crypto::NoiseHandshake attempt = *pc->handshake;
-    std::vector<uint8_t> payload;
-    if (attempt.read_message(noise_msg, payload)) {
-      complete_initiator(pc->peer_id, from, crypto::derive_session_keys(attempt.handshake_hash(), true),
-                         via_relays, out);
-      pc->done = true;
-      pc->cv.notify_all();
-      return;
-    }
-  }
+  if (finish_dial(noise_msg, from, via_relays, out, [&](const PendingConnect& pc) {
+        return pc.routed && wire::routing_id(pc.peer_id) == rh.src_id;
+      }))
+    return;
   // msg1 from any PSK holder (how a started node accepts new peers): its payload names the
   // initiator; its routing id keys the prologue.
   if (!admit_msg1(noise_msg)) return;
