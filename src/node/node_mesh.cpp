@@ -256,12 +256,12 @@ void Node::emit_peer_event(uint64_t peer, nm_peer_event_kind kind) {
 }
 
 nm_status Node::next_peer_event(nm_peer_event_t& out, int timeout_ms) {
-  std::unique_lock lk(mu_);
-  auto ready = [&] { return stopping_ || !peer_events_.empty(); };
+  MutexLock lk(mu_);
+  auto ready = [&]() REQUIRES(mu_) { return stopping_ || !peer_events_.empty(); };
   if (timeout_ms < 0) {
-    peer_events_cv_.wait(lk, ready);
+    peer_events_cv_.wait(lk.native(), ready);
   } else if (timeout_ms > 0) {
-    peer_events_cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), ready);
+    peer_events_cv_.wait_for(lk.native(), std::chrono::milliseconds(timeout_ms), ready);
   }
   if (peer_events_.empty())
     return stopping_ ? fail(NM_ERR_SHUTDOWN, "node is shutting down")
@@ -273,7 +273,7 @@ nm_status Node::next_peer_event(nm_peer_event_t& out, int timeout_ms) {
 }
 
 std::vector<nm_route_t> Node::routes() {
-  std::lock_guard lk(mu_);
+  MutexLock lk(mu_);
   int64_t now = now_ns();
   std::vector<nm_route_t> all;
   for (const Route& r : routes_->snapshot())

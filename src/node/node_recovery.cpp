@@ -29,9 +29,9 @@ void Node::send_hello(session::Session& s, std::vector<Outgoing>& out) {
   ++s.hellos_sent;
 }
 
-void Node::wait_for_hello(std::unique_lock<std::mutex>& lk, uint64_t peer_id) {
+void Node::wait_for_hello(MutexLock& lk, uint64_t peer_id) {
   if (config_.compat_0_23) return;
-  hello_cv_.wait_for(lk, kHelloWait, [&] {
+  hello_cv_.wait_for(lk.native(), kHelloWait, [&]() REQUIRES(mu_) {
     session::Session* s = session_for(peer_id);
     return stopping_ || !s || s->peer_capabilities != 0;
   });
@@ -251,7 +251,7 @@ void Node::send_acks(std::vector<Outgoing>& out, bool delay_few) {
 void Node::on_recovery_tick(uv_timer_t* handle) {
   auto* self = static_cast<Node*>(handle->data);
   std::vector<Outgoing> out;
-  std::unique_lock lk(self->mu_);
+  MutexLock lk(self->mu_);
   self->recovery_tick(out);
   self->flush(lk, out, 0);
 }
