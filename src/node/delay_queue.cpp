@@ -3,7 +3,7 @@
 namespace nm::node {
 
 bool DelayQueue::push(DelayedDatagram&& d) {
-  std::lock_guard lk(mu_);
+  MutexLock lk(mu_);
   d.order = next_order_++;
   bool earliest = q_.empty() || d.due_ns < q_.top().due_ns;
   q_.push(std::move(d));
@@ -11,7 +11,7 @@ bool DelayQueue::push(DelayedDatagram&& d) {
 }
 
 std::optional<DelayedDatagram> DelayQueue::pop_due(int64_t now_ns) {
-  std::lock_guard lk(mu_);
+  MutexLock lk(mu_);
   if (q_.empty() || q_.top().due_ns > now_ns) return std::nullopt;
   // priority_queue::top is const; the element is moved out right before pop() discards it.
   DelayedDatagram d = std::move(const_cast<DelayedDatagram&>(q_.top()));
@@ -20,7 +20,7 @@ std::optional<DelayedDatagram> DelayQueue::pop_due(int64_t now_ns) {
 }
 
 std::optional<int64_t> DelayQueue::next_due() {
-  std::lock_guard lk(mu_);
+  MutexLock lk(mu_);
   if (q_.empty()) return std::nullopt;
   return q_.top().due_ns;
 }

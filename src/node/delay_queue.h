@@ -4,10 +4,11 @@
 #include <sys/socket.h>
 
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <queue>
 #include <vector>
+
+#include "node/mutex.h"
 
 namespace nm::node {
 
@@ -32,9 +33,9 @@ class DelayQueue {
       return a.due_ns != b.due_ns ? a.due_ns > b.due_ns : a.order > b.order;
     }
   };
-  std::mutex mu_;
-  uint64_t next_order_ = 0;
-  std::priority_queue<DelayedDatagram, std::vector<DelayedDatagram>, Later> q_;
+  Mutex mu_;
+  uint64_t next_order_ GUARDED_BY(mu_) = 0;
+  std::priority_queue<DelayedDatagram, std::vector<DelayedDatagram>, Later> q_ GUARDED_BY(mu_);
 };
 
 }  // namespace nm::node

@@ -1,7 +1,8 @@
 // A netmesh node: one UDP socket driven by a libuv loop thread, the sessions with its
 // peers, and the thread-safe operations behind the C API.
 //
-// Concurrency: one mutex guards all session and stream state. The loop thread receives,
+// Concurrency: one mutex guards all session and stream state (annotated below; the
+// clang-tsa preset checks the rules, node/mutex.h). The loop thread receives,
 // answers handshakes and sends heartbeats; API threads build their packets under the
 // mutex, then encrypt them and write them to the socket after releasing it. The loop
 // thread likewise decrypts a received batch before taking the mutex to process it.
@@ -12,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -31,6 +33,7 @@
 #include "node/failure_detector.h"
 #include "node/handshake_guard.h"
 #include "node/impairment.h"
+#include "node/mutex.h"
 #include "node/pingwave_relay.h"
 #include "node/routing_table.h"
 #include "node/node_config.h"
@@ -58,51 +61,52 @@ class Node {
   Node& operator=(const Node&) = delete;
 
   // Stops the loop and wakes every blocked call with NM_ERR_SHUTDOWN. Idempotent.
-  void shutdown();
+  void shutdown() EXCLUDES(mu_);
 
   uint64_t id() const { return node_id_; }
   const crypto::Key32& public_key() const { return static_public_; }
   std::string local_address() const;
   int event_fd() const { return events_.fd(); }
-  nm_node_stats_t stats();
+  nm_node_stats_t stats() EXCLUDES(mu_);
 
   // Handshakes.
   // Direct handshake with the peer at addr, or (via_relay) the routed form sent to a relay
   // (which may be the peer itself: how a started 0.23 node accepts new peers).
   nm_status connect(const std::string& addr, const crypto::Key32& peer_public_key, uint64_t peer_id,
-                    bool via_relay = false);
-  nm_status allow_peer(uint64_t peer_id);
-  nm_status accept(uint64_t peer_id, int timeout_ms);
+                    bool via_relay = false) EXCLUDES(mu_);
+  nm_status allow_peer(uint64_t peer_id) EXCLUDES(mu_);
+  nm_status accept(uint64_t peer_id, int timeout_ms) EXCLUDES(mu_);
 
   // Streams.
   nm_status open_stream(uint64_t peer_id, uint64_t stream_id, const stream::StreamConfig& config,
-                        StreamPtr& out);
-  nm_status close_stream(const StreamPtr& stream);
-  nm_status send(const StreamPtr& stream, std::span<const nm_event_t> events, size_t* sent);
+                        StreamPtr& out) EXCLUDES(mu_);
+  nm_status close_stream(const StreamPtr& stream) EXCLUDES(mu_);
+  nm_status send(const StreamPtr& stream, std::span<const nm_event_t> events, size_t* sent) EXCLUDES(mu_);
   // Retries on backpressure, waiting for credit with 5 ms -> 200 ms backoff, until
   // max_retries retries (UINT64_MAX = no limit) or the deadline (timeout_ms, -1 = none).
   nm_status send_waiting(const StreamPtr& stream, std::span<const nm_event_t> events,
-                         uint64_t max_retries, int timeout_ms, size_t* sent);
+                         uint64_t max_retries, int timeout_ms, size_t* sent) EXCLUDES(mu_);
   // Up to lens.size() events, back to back in buf (their sizes in lens). If the first
   // event does not fit, NM_ERR_BUFFER_TOO_SMALL with its size in lens[0].
   nm_status recv(const StreamPtr& stream, std::span<uint8_t> buf, std::span<size_t> lens,
-                 size_t* out_count, int timeout_ms);
-  nm_status stream_stats(const StreamPtr& stream, nm_stream_stats_t& out);
-  std::vector<nm_stream_stats_t> all_stream_stats();
+                 size_t* out_count, int timeout_ms) EXCLUDES(mu_);
+  nm_status stream_stats(const StreamPtr& stream, nm_stream_stats_t& out) EXCLUDES(mu_);
+  std::vector<nm_stream_stats_t> all_stream_stats() EXCLUDES(mu_);
 
   // Mesh: routes, and peer liveness events (a queue the application polls).
-  std::vector<nm_route_t> routes();
-  nm_status next_peer_event(nm_peer_event_t& out, int timeout_ms);
+  std::vector<nm_route_t> routes() EXCLUDES(mu_);
+  nm_status next_peer_event(nm_peer_event_t& out, int timeout_ms) EXCLUDES(mu_);
   int peer_event_fd() const { return peer_events_signal_.fd(); }
 
   // Feeds one datagram through the receive path as if it came from `from` (fuzzing and
   // hostile-input tests; the loop thread does the same for the socket).
-  void receive_datagram(std::span<const uint8_t> datagram, const sockaddr_storage& from);
+  void receive_datagram(std::span<const uint8_t> datagram, const sockaddr_storage& from) EXCLUDES(mu_);
 
   // Fault injection for one peer (0 = every peer without its own setting) in the given
   // directions (bit 1 outbound, bit 2 inbound); nullptr removes it.
-  void set_impairment(uint64_t peer_id, int directions, const ImpairmentConfig* config);
-  ImpairmentCounters impairment_counters();  // every setting's, current and replaced
+  void set_impairment(uint64_t peer_id, int directions, const ImpairmentConfig* config) EXCLUDES(mu_);
+  // Every setting's counters, current and replaced.
+  ImpairmentCounters impairment_counters() EXCLUDES(mu_, send_mu_);
 
  private:
   struct Outgoing {
@@ -134,172 +138,180 @@ class Node {
   static void on_readable(uv_poll_t* handle, int status, int events);
   static void on_tick(uv_timer_t* handle);
   static void on_stop(uv_async_t* handle);
-  void receive_datagrams();
+  void receive_datagrams() EXCLUDES(mu_);
   // Decrypts the direct packets of known sessions among (at most kBatch) datagrams
   // without holding mu_ (keys and replay checks are read under it first); marks them in
   // `decrypted`.
-  void decrypt_batch(std::span<const UdpSocket::Received> batch, bool* decrypted);
+  void decrypt_batch(std::span<const UdpSocket::Received> batch, bool* decrypted) EXCLUDES(mu_);
   // Fault injection hooks (node_impairment.cpp).
   Impairment* impairment_for(std::unordered_map<uint64_t, std::unique_ptr<Impairment>>& table,
                              uint64_t peer_id);
   // `decrypted`: decrypt_batch already opened it (no impairment applies to it then).
   void impair_inbound(std::span<uint8_t> datagram, const sockaddr_storage& from,
-                      std::vector<Outgoing>& out, bool decrypted = false);
-  bool impair_outbound(const Outgoing& o);  // true: handled (dropped or delayed)
-  static void on_delay_kick(uv_async_t* handle);
+                      std::vector<Outgoing>& out, bool decrypted = false) REQUIRES(mu_);
+  // true: handled (dropped or delayed).
+  bool impair_outbound(const Outgoing& o) REQUIRES(send_mu_);
+  static void on_delay_kick(uv_async_t* handle) REQUIRES(send_mu_);
   static void on_delay_timer(uv_timer_t* handle);
   void arm_delay_timer();
   void kick_delay_timer();
   void handle_datagram(std::span<uint8_t> datagram, const sockaddr_storage& from,
-                       std::vector<Outgoing>& out, bool decrypted = false);
+                       std::vector<Outgoing>& out, bool decrypted = false) REQUIRES(mu_);
   // A Net packet (direct, or unwrapped from a routed one: `routed` is its routing header)
   // after the dispatch checks.
   void handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
                          const wire::RoutingHeader* routed, std::vector<Outgoing>& out,
-                         bool decrypted = false);
+                         bool decrypted = false) REQUIRES(mu_);
   void handle_handshake(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
-                        std::vector<Outgoing>& out);
+                        std::vector<Outgoing>& out) REQUIRES(mu_);
   using Frames = std::span<const std::span<const uint8_t>>;  // a packet's event frames
-  void handle_extension(session::Session& s, Frames frames, std::vector<Outgoing>& out);
+  void handle_extension(session::Session& s, Frames frames, std::vector<Outgoing>& out) REQUIRES(mu_);
   // Mesh (node_mesh.cpp).
-  void handle_routed(std::span<uint8_t> d, const sockaddr_storage& from, std::vector<Outgoing>& out);
+  void handle_routed(std::span<uint8_t> d, const sockaddr_storage& from, std::vector<Outgoing>& out) REQUIRES(mu_);
   void handle_routed_handshake(const wire::RoutingHeader& rh, std::span<const uint8_t> noise_msg,
-                               const sockaddr_storage& from, std::vector<Outgoing>& out);
+                               const sockaddr_storage& from, std::vector<Outgoing>& out) REQUIRES(mu_);
   void handle_pingwave(std::span<const uint8_t> d, const sockaddr_storage& from,
-                       std::vector<Outgoing>& out);
-  void handle_sealed_pingwaves(session::Session& s, Frames frames, std::vector<Outgoing>& out);
+                       std::vector<Outgoing>& out) REQUIRES(mu_);
+  void handle_sealed_pingwaves(session::Session& s, Frames frames, std::vector<Outgoing>& out) REQUIRES(mu_);
   // A pingwave from direct neighbour `via` (raw: unauthenticated): route, maybe re-broadcast.
-  void on_pingwave(wire::Pingwave pw, uint64_t via, bool raw, std::vector<Outgoing>& out);
-  void send_pingwave(session::Session& s, const wire::Pingwave& pw, std::vector<Outgoing>& out);
+  void on_pingwave(wire::Pingwave pw, uint64_t via, bool raw, std::vector<Outgoing>& out) REQUIRES(mu_);
+  void send_pingwave(session::Session& s, const wire::Pingwave& pw, std::vector<Outgoing>& out) REQUIRES(mu_);
   static size_t pingwave_datagram_size(const session::Session& s);
   std::array<uint8_t, 32> prologue_as_responder(uint64_t initiator) const;
-  void mesh_tick(int64_t now, std::vector<Outgoing>& out);
-  void emit_peer_event(uint64_t peer, nm_peer_event_kind kind);
-  uint64_t neighbour_at(const sockaddr_storage& addr) const;
+  void mesh_tick(int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
+  void emit_peer_event(uint64_t peer, nm_peer_event_kind kind) REQUIRES(mu_);
+  uint64_t neighbour_at(const sockaddr_storage& addr) const REQUIRES(mu_);
   // Where packets for session `s` go: its address, or the next hop towards it.
-  void address_to(const session::Session& s, Outgoing& out);
+  void address_to(const session::Session& s, Outgoing& out) REQUIRES(mu_);
   // Responder to a direct msg1 from an allowed peer (node_handshake.cpp).
   void respond_direct(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
-                      std::vector<Outgoing>& out);
+                      std::vector<Outgoing>& out) REQUIRES(mu_);
   // Rate limit and replay cache, before any public-key work; counts what it refuses.
-  bool admit_msg1(std::span<const uint8_t> noise_msg);
+  bool admit_msg1(std::span<const uint8_t> noise_msg) REQUIRES(mu_);
   // Whether our pending connect may spend an X25519 on one more msg2 candidate.
   static bool may_read_msg2(PendingConnect& pc);
+  // msg2 for one of our dials that `mine` accepts (direct: from the address we dialled;
+  // routed: naming the responder we dialled): completes the session. false if none.
+  bool finish_dial(std::span<const uint8_t> noise_msg, const sockaddr_storage& from, bool routed,
+                   std::vector<Outgoing>& out, const std::function<bool(const PendingConnect&)>& mine) REQUIRES(mu_);
   // A data packet whose frames wire::frames_exact accepted.
   void handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
-                   std::vector<Outgoing>& out);
-  void handle_grants(session::Session& s, Frames frames, std::vector<Outgoing>& out);
-  void tick(std::vector<Outgoing>& out);
+                   std::vector<Outgoing>& out) REQUIRES(mu_);
+  void handle_grants(session::Session& s, Frames frames, std::vector<Outgoing>& out) REQUIRES(mu_);
+  void tick(std::vector<Outgoing>& out) REQUIRES(mu_);
   static void on_recovery_tick(uv_timer_t* handle);
-  void recovery_tick(std::vector<Outgoing>& out);
+  void recovery_tick(std::vector<Outgoing>& out) REQUIRES(mu_);
   // One ACK/NACK packet per peer for the streams in ack_due_. `delay_few`: a stream with
   // only a few new in-order packets waits for the recovery tick (delayed ACK).
-  void send_acks(std::vector<Outgoing>& out, bool delay_few);
+  void send_acks(std::vector<Outgoing>& out, bool delay_few) REQUIRES(mu_);
   // Writes `out` to the socket in order and clears it. Called with mu_ held through `lk`;
   // returns with it released. The send lock is taken before mu_ is dropped, so datagrams
   // leave in the order their TX counters were assigned under mu_ (the peer's replay window
   // only tolerates 1024 of reordering). Returns how many were sent before an error (*err).
-  size_t flush(std::unique_lock<std::mutex>& lk, std::vector<Outgoing>& out, int wait_ms,
-               int* err = nullptr);
+  size_t flush(MutexLock& lk, std::vector<Outgoing>& out, int wait_ms,
+               int* err = nullptr) RELEASE(mu_);
+  // The socket/batch layer under flush: seals `out` and writes it (through the outbound
+  // fault injection, if any), counts what went, clears `out`.
+  size_t write_out(std::vector<Outgoing>& out, int wait_ms, int* err) REQUIRES(send_mu_);
 
   // Under mu_. Session lifecycle (node_sessions.cpp): msg2 read as initiator makes a
   // confirmed session; msg1 answered as responder an unconfirmed one, which becomes the
   // peer's session only while the peer has no confirmed one, and otherwise waits (pending)
   // until an authenticated packet confirms it.
   void complete_initiator(uint64_t peer_id, const sockaddr_storage& addr,
-                          const crypto::SessionKeys& keys, bool routed, std::vector<Outgoing>& out);
+                          const crypto::SessionKeys& keys, bool routed, std::vector<Outgoing>& out) REQUIRES(mu_);
   void complete_responder(uint64_t peer_id, const sockaddr_storage& addr,
-                          const crypto::SessionKeys& keys, bool routed, std::vector<Outgoing>& out);
+                          const crypto::SessionKeys& keys, bool routed, std::vector<Outgoing>& out) REQUIRES(mu_);
   std::unique_ptr<session::Session> new_session(uint64_t peer_id, const sockaddr_storage& addr,
-                                                const crypto::SessionKeys& keys, bool routed);
+                                                const crypto::SessionKeys& keys, bool routed) REQUIRES(mu_);
   // Makes `s` the peer's session: a confirmed predecessor is retired, an unconfirmed one
   // kept pending (it may be the peer's crossing dial).
-  session::Session& activate(std::unique_ptr<session::Session> s, std::vector<Outgoing>& out);
+  session::Session& activate(std::unique_ptr<session::Session> s, std::vector<Outgoing>& out) REQUIRES(mu_);
   // An authenticated packet arrived on an unconfirmed or parked session (`hello`: it is a
   // capability hello); returns the session to go on with, or nullptr when that session
   // loses to the peer's other handshake (crossing dials) and stays parked.
-  session::Session* confirm(session::Session& s, bool hello, std::vector<Outgoing>& out);
+  session::Session* confirm(session::Session& s, bool hello, std::vector<Outgoing>& out) REQUIRES(mu_);
   static bool is_hello(const wire::Header& h, std::span<const uint8_t> plaintext);
   // Crossing dials (node_sessions.cpp): two confirmed handshakes of one peer, one of each
   // side's, made within a dial's lifetime; which one both sides keep.
-  bool crossing(const session::Session& a, const session::Session& b) const;
-  bool keeps_first(const session::Session& a, const session::Session& b, bool netmesh) const;
+  bool crossing(const session::Session& a, const session::Session& b) const REQUIRES(mu_);
+  bool keeps_first(const session::Session& a, const session::Session& b, bool netmesh) const REQUIRES(mu_);
   // A hello from a peer with a parked crossing handshake may change the verdict.
-  void settle_crossing(uint64_t peer_id, std::vector<Outgoing>& out);
+  void settle_crossing(uint64_t peer_id, std::vector<Outgoing>& out) REQUIRES(mu_);
   // End of our connect() to a peer that sent no hello (0.23) while it also dialled us:
   // switch to its dial (node_sessions.cpp).
-  void prefer_peers_dial(uint64_t peer_id, int64_t since, std::vector<Outgoing>& out);
+  void prefer_peers_dial(uint64_t peer_id, int64_t since, std::vector<Outgoing>& out) REQUIRES(mu_);
   // The application's connect() for this peer is satisfied by the session `s` just made.
-  void notify_connects(const session::Session& s);
-  void on_confirmed(session::Session& s, std::vector<Outgoing>& out);
-  std::unique_ptr<session::Session> take_active(uint64_t peer_id);
-  void park(std::unique_ptr<session::Session> s);
-  void retire(std::unique_ptr<session::Session> s);
-  void retire_streams(session::Session& s);
+  void notify_connects(const session::Session& s) REQUIRES(mu_);
+  void on_confirmed(session::Session& s, std::vector<Outgoing>& out) REQUIRES(mu_);
+  std::unique_ptr<session::Session> take_active(uint64_t peer_id) REQUIRES(mu_);
+  void park(std::unique_ptr<session::Session> s) REQUIRES(mu_);
+  void retire(std::unique_ptr<session::Session> s) REQUIRES(mu_);
+  void retire_streams(session::Session& s) REQUIRES(mu_);
   // Room for one more session under max_sessions (evicting the oldest unconfirmed one).
-  bool make_room_for_session();
+  bool make_room_for_session() REQUIRES(mu_);
   // Expires unconfirmed and pending sessions, prunes long-silent ones (tick).
-  void prune_sessions(int64_t now);
-  bool heartbeat_due(const session::Session& s, int64_t now) const;
-  void send_hello(session::Session& s, std::vector<Outgoing>& out);
+  void prune_sessions(int64_t now) REQUIRES(mu_);
+  bool heartbeat_due(const session::Session& s, int64_t now) const REQUIRES(mu_);
+  void send_hello(session::Session& s, std::vector<Outgoing>& out) REQUIRES(mu_);
   // Waits (briefly) for the peer's capability hello; a 0.23 peer never sends one.
-  void wait_for_hello(std::unique_lock<std::mutex>& lk, uint64_t peer_id);
+  void wait_for_hello(MutexLock& lk, uint64_t peer_id) REQUIRES(mu_);
   static bool recovery(const session::Session& s, const stream::Stream& st);
   void seal_data_packet(session::Session& s, const stream::Stream& st, const stream::SentPacket& p,
-                        Outgoing& out);
+                        Outgoing& out) REQUIRES(mu_);
   bool build_events_packet(session::Session& s, const StreamPtr& st,
                            std::span<const std::span<const uint8_t>> events, size_t& next,
-                           std::vector<Outgoing>& out);
+                           std::vector<Outgoing>& out) REQUIRES(mu_);
   // Adaptive flush (node_coalesce.cpp). In a burst of sends (the stream emitted a packet
   // less than kBurstGapNs ago) a partly filled last packet stays open for the next events;
   // the loop thread sends it as soon as it runs. A lone send goes out at once.
   enum class Coalesce { kNotBurst, kContinue, kBackpressure };
   Coalesce add_to_open_packet(session::Session& s, const StreamPtr& st,
                               std::span<const std::span<const uint8_t>> events, size_t& next,
-                              std::vector<Outgoing>& out);
-  void emit_open_packet(session::Session& s, const StreamPtr& st, std::vector<Outgoing>& out);
+                              std::vector<Outgoing>& out) REQUIRES(mu_);
+  void emit_open_packet(session::Session& s, const StreamPtr& st, std::vector<Outgoing>& out) REQUIRES(mu_);
   static void on_flush_open(uv_async_t* handle);
   // Sends fragments of the stream's pending large event while credit lasts; true when done.
   bool pump_fragments(session::Session& s, const StreamPtr& st, size_t max_packets,
-                      std::vector<Outgoing>& out);
+                      std::vector<Outgoing>& out) REQUIRES(mu_);
   void resend(session::Session& s, stream::Stream& st, std::vector<stream::SentPacket*>& packets,
-              std::vector<Outgoing>& out);
+              std::vector<Outgoing>& out) REQUIRES(mu_);
   // A new data packet: sealed into `out` now, or queued for the session pacer.
   void emit_data_packet(session::Session& s, const StreamPtr& st, stream::SentPacket&& p,
-                        std::vector<Outgoing>& out);
+                        std::vector<Outgoing>& out) REQUIRES(mu_);
   void transmit(session::Session& s, stream::Stream& st, stream::SentPacket&& p,
-                std::vector<Outgoing>& out);
+                std::vector<Outgoing>& out) REQUIRES(mu_);
   bool pacing() const { return config_.session_rate_bytes_per_sec > 0; }
   bool pacing_full(const stream::Stream& st) const;
   static void on_pace_tick(uv_timer_t* handle);
-  void pace(int64_t now, std::vector<Outgoing>& out);
-  void build_ext_packet(session::Session& s, std::span<const wire::ExtFrame> frames, Outgoing& out);
+  void pace(int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
+  void build_ext_packet(session::Session& s, std::span<const wire::ExtFrame> frames, Outgoing& out) REQUIRES(mu_);
   // Asks the peer to repeat its grant (rate limited); we are stalled on credit.
-  void probe_credit(session::Session& s, stream::Stream& st, std::vector<Outgoing>& out);
-  session::Session* session_for(uint64_t peer_id);
+  void probe_credit(session::Session& s, stream::Stream& st, std::vector<Outgoing>& out) REQUIRES(mu_);
+  session::Session* session_for(uint64_t peer_id) REQUIRES(mu_);
   // The session `st` belongs to and is charged to; nullptr once it left it (closed,
   // evicted, or its session replaced).
-  session::Session* session_of(const StreamPtr& st);
+  session::Session* session_of(const StreamPtr& st) REQUIRES(mu_);
   StreamPtr create_stream(session::Session& s, uint64_t stream_id, const stream::StreamConfig& cfg,
-                          bool by_app);
+                          bool by_app) REQUIRES(mu_);
   // Takes `st` out of its session (the stream map and the LRU order), then closes it. (By
   // value: callers pass the map's own pointer, which the erase destroys.)
-  void remove_stream(session::Session& s, StreamPtr st, bool drop_inbound);
-  void close_stream_locked(const StreamPtr& st, bool drop_inbound);
+  void remove_stream(session::Session& s, StreamPtr st, bool drop_inbound) REQUIRES(mu_);
+  void close_stream_locked(const StreamPtr& st, bool drop_inbound) REQUIRES(mu_);
   // Debug builds: every session's account is the sum of what its streams hold, and the
   // node's total the sum of the accounts.
-  void check_budget() const;
-  void check_budget(const session::Session& s) const;
-  void evict_idle_streams(session::Session& s, int64_t now);
-  void build_grant(session::Session& s, uint64_t stream_id, uint64_t total, Outgoing& out);
+  void check_budget() const REQUIRES(mu_);
+  void check_budget(const session::Session& s) const REQUIRES(mu_);
+  void evict_idle_streams(session::Session& s, int64_t now) REQUIRES(mu_);
+  void build_grant(session::Session& s, uint64_t stream_id, uint64_t total, Outgoing& out) REQUIRES(mu_);
   // Several grants in one StreamWindow packet (at most wire::kMaxGrantsPerPacket).
-  void build_grants(session::Session& s, std::span<const wire::Grant> grants, Outgoing& out);
+  void build_grants(session::Session& s, std::span<const wire::Grant> grants, Outgoing& out) REQUIRES(mu_);
   void grant_if_due(session::Session& s, const StreamPtr& st, std::vector<Outgoing>& out,
-                    bool eager = false);
+                    bool eager = false) REQUIRES(mu_);
   void build_handshake_packet(std::span<const uint8_t> noise_msg, const sockaddr_storage& to,
-                              Outgoing& out);
-  nm_status check_sendable(const StreamPtr& st);
-  void fill_stats(const stream::Stream& st, nm_stream_stats_t& out) const;
+                              Outgoing& out) REQUIRES(mu_);
+  nm_status check_sendable(const StreamPtr& st) REQUIRES(mu_);
+  void fill_stats(const stream::Stream& st, nm_stream_stats_t& out) const REQUIRES(mu_);
 
   NodeConfig config_;
   uint64_t node_id_ = 0;
@@ -318,52 +330,52 @@ class Node {
   uv_timer_t delay_timer_{};
   std::thread loop_thread_;
 
-  std::mutex mu_;
-  std::mutex send_mu_;  // after mu_ in lock order
+  Mutex mu_;                           // the node's state: sessions, streams, mesh
+  Mutex send_mu_ ACQUIRED_AFTER(mu_);  // the socket's send order (see flush)
   std::atomic<uint64_t> datagrams_sent_{0};
   std::atomic<uint64_t> bytes_sent_{0};
   std::atomic<bool> loop_alive_{true};
-  bool stopping_ = false;
-  std::unordered_map<uint64_t, std::unique_ptr<session::Session>> sessions_;  // by peer id
-  std::unordered_map<uint64_t, uint64_t> peer_by_session_id_;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::unordered_map<uint64_t, std::unique_ptr<session::Session>> sessions_ GUARDED_BY(mu_);  // by peer id
+  std::unordered_map<uint64_t, uint64_t> peer_by_session_id_ GUARDED_BY(mu_);
   // Direct sessions by peer address: who a datagram's source claims to be.
-  std::unordered_map<AddressKey, uint64_t, AddressKeyHash> neighbour_by_addr_;
+  std::unordered_map<AddressKey, uint64_t, AddressKeyHash> neighbour_by_addr_ GUARDED_BY(mu_);
   // Peers whose direct msg1 we answer: allowed by the application, or confirmed peers.
-  AllowedPeers allowed_;
-  std::set<uint64_t> app_allowed_;
+  AllowedPeers allowed_ GUARDED_BY(mu_);
+  std::set<uint64_t> app_allowed_ GUARDED_BY(mu_);
   std::unique_ptr<crypto::NoiseResponder> responder_;
-  std::unique_ptr<HandshakeGuard> handshake_guard_;
+  std::unique_ptr<HandshakeGuard> handshake_guard_ PT_GUARDED_BY(mu_);
   // Unconfirmed sessions that wait for an authenticated packet, by session id.
-  std::unordered_map<uint64_t, std::unique_ptr<session::Session>> pending_;
-  std::vector<PendingConnect*> connects_;
-  std::vector<PendingAccept*> accepts_;
-  std::vector<StreamPtr> ack_due_;  // reliable streams that received data in this batch
-  std::vector<StreamPtr> open_packets_;  // streams with an open packet for the loop to send
+  std::unordered_map<uint64_t, std::unique_ptr<session::Session>> pending_ GUARDED_BY(mu_);
+  std::vector<PendingConnect*> connects_ GUARDED_BY(mu_);
+  std::vector<PendingAccept*> accepts_ GUARDED_BY(mu_);
+  std::vector<StreamPtr> ack_due_ GUARDED_BY(mu_);  // reliable streams that received data in this batch
+  std::vector<StreamPtr> open_packets_ GUARDED_BY(mu_);  // streams with an open packet for the loop to send
   // Reused buffers (capacity kept): a packet's frames on receive (under mu_), a flush's
   // datagram list (under send_mu_).
-  std::vector<std::span<const uint8_t>> frames_scratch_;
-  std::vector<UdpSocket::Datagram> datagrams_scratch_;
+  std::vector<std::span<const uint8_t>> frames_scratch_ GUARDED_BY(mu_);
+  std::vector<UdpSocket::Datagram> datagrams_scratch_ GUARDED_BY(send_mu_);
   std::vector<Outgoing> loop_out_;  // the loop thread's packets to send (receive, flush)
-  std::vector<StreamPtr> acks_delayed_;  // send_acks scratch (under mu_)
-  std::vector<std::pair<uint64_t, wire::ExtFrame>> ack_frames_;
-  std::vector<wire::Grant> grant_scratch_;  // probe answers (under mu_)
-  std::vector<uint64_t> tick_scratch_;       // recovery tick (under mu_)
+  std::vector<StreamPtr> acks_delayed_ GUARDED_BY(mu_);  // send_acks scratch (under mu_)
+  std::vector<std::pair<uint64_t, wire::ExtFrame>> ack_frames_ GUARDED_BY(mu_);
+  std::vector<wire::Grant> grant_scratch_ GUARDED_BY(mu_);  // probe answers (under mu_)
+  std::vector<uint64_t> tick_scratch_ GUARDED_BY(mu_);       // recovery tick (under mu_)
   std::condition_variable hello_cv_;
   // Fault injection: inbound under mu_, outbound under send_mu_ (it acts in flush).
-  std::unordered_map<uint64_t, std::unique_ptr<Impairment>> inbound_impairments_;
-  std::unordered_map<uint64_t, std::unique_ptr<Impairment>> outbound_impairments_;
-  ImpairmentCounters retired_impairment_counters_;  // of replaced settings; under send_mu_
+  std::unordered_map<uint64_t, std::unique_ptr<Impairment>> inbound_impairments_ GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, std::unique_ptr<Impairment>> outbound_impairments_ GUARDED_BY(send_mu_);
+  ImpairmentCounters retired_impairment_counters_ GUARDED_BY(send_mu_);  // of replaced settings; under send_mu_
   DelayQueue delayed_;
   // Mesh: routes learned from neighbours and pingwaves, neighbour liveness, peer events.
-  std::unique_ptr<RoutingTable> routes_;
-  std::unique_ptr<FailureDetector> failures_;
-  uint64_t pingwave_seq_ = 0;
-  std::unique_ptr<PingwaveRelay> pingwave_relay_;
-  std::deque<nm_peer_event_t> peer_events_;
+  std::unique_ptr<RoutingTable> routes_ PT_GUARDED_BY(mu_);
+  std::unique_ptr<FailureDetector> failures_ PT_GUARDED_BY(mu_);
+  uint64_t pingwave_seq_ GUARDED_BY(mu_) = 0;
+  std::unique_ptr<PingwaveRelay> pingwave_relay_ PT_GUARDED_BY(mu_);
+  std::deque<nm_peer_event_t> peer_events_ GUARDED_BY(mu_);
   EventSignal peer_events_signal_;
   std::condition_variable peer_events_cv_;
-  nm_node_stats_t stats_{};
-  session::RxBudget budget_;  // memory held for peers (session/rx_budget.h)
+  nm_node_stats_t stats_ GUARDED_BY(mu_){};
+  session::RxBudget budget_ GUARDED_BY(mu_);  // memory held for peers (session/rx_budget.h)
 };
 
 }  // namespace nm::node

@@ -53,7 +53,7 @@ void Node::emit_open_packet(session::Session& s, const StreamPtr& st, std::vecto
 void Node::on_flush_open(uv_async_t* handle) {
   auto* self = static_cast<Node*>(handle->data);
   std::vector<Outgoing>& out = self->loop_out_;
-  std::unique_lock lk(self->mu_);
+  MutexLock lk(self->mu_);
   for (const StreamPtr& st : self->open_packets_) {
     st->set_flush_requested(false);
     session::Session* s = self->session_for(st->peer_node_id());

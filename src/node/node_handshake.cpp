@@ -29,7 +29,7 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
     return fail(NM_ERR_INVALID_ARGUMENT, "cannot connect a node to itself");
   auto prologue = crypto::handshake_prologue(node_id_, peer_id);
 
-  std::unique_lock lk(mu_);
+  MutexLock lk(mu_);
   if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
   // The peer may answer our dial with its own (crossing dials) and re-handshake later; a
   // dial that fails leaves nothing allowed behind.
@@ -38,7 +38,7 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
   connects_.push_back(&pc);
   int64_t started = now_ns();
   // The peer's own dial may give us the session first (crossing dials): that counts.
-  auto have_new_session = [&] {
+  auto have_new_session = [&]() REQUIRES(mu_) {
     session::Session* s = session_for(peer_id);
     return s && s->confirmed && s->established_ns() >= started;
   };
@@ -66,8 +66,8 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
     }
     flush(lk, out, 100);
     lk.lock();
-    pc.cv.wait_for(lk, std::chrono::milliseconds(config_.handshake_timeout_ms),
-                   [&] { return pc.done || stopping_ || have_new_session(); });
+    pc.cv.wait_for(lk.native(), std::chrono::milliseconds(config_.handshake_timeout_ms),
+                   [&]() REQUIRES(mu_) { return pc.done || stopping_ || have_new_session(); });
   }
   connects_.erase(std::find(connects_.begin(), connects_.end(), &pc));
   // OK whenever a usable session with the peer exists: ours, the peer's crossing dial, or
@@ -99,7 +99,7 @@ std::array<uint8_t, 32> Node::prologue_as_responder(uint64_t initiator) const {
 }
 
 nm_status Node::allow_peer(uint64_t peer_id) {
-  std::lock_guard lk(mu_);
+  MutexLock lk(mu_);
   if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
   if (peer_id == node_id_) return fail(NM_ERR_INVALID_ARGUMENT, "a node cannot allow itself");
   app_allowed_.insert(peer_id);
@@ -109,14 +109,14 @@ nm_status Node::allow_peer(uint64_t peer_id) {
 
 nm_status Node::accept(uint64_t peer_id, int timeout_ms) {
   if (nm_status s = allow_peer(peer_id); s != NM_OK) return s;
-  std::unique_lock lk(mu_);
+  MutexLock lk(mu_);
   PendingAccept pa{peer_id, {}};
   accepts_.push_back(&pa);
-  auto ready = [&] { return stopping_ || sessions_.count(peer_id) > 0; };
+  auto ready = [&]() REQUIRES(mu_) { return stopping_ || sessions_.count(peer_id) > 0; };
   if (timeout_ms < 0) {
-    pa.cv.wait(lk, ready);
+    pa.cv.wait(lk.native(), ready);
   } else {
-    pa.cv.wait_for(lk, std::chrono::milliseconds(timeout_ms), ready);
+    pa.cv.wait_for(lk.native(), std::chrono::milliseconds(timeout_ms), ready);
   }
   accepts_.erase(std::find(accepts_.begin(), accepts_.end(), &pa));
   if (sessions_.count(peer_id)) {
@@ -135,19 +135,27 @@ bool Node::may_read_msg2(PendingConnect& pc) {
 void Node::handle_handshake(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
                             std::vector<Outgoing>& out) {
   // A reply to one of our connects comes from exactly the address we dialled.
+  bool ours = finish_dial(noise_msg, from, false, out, [&](const PendingConnect& pc) {
+    return !pc.routed && same_address(pc.addr, from);
+  });
+  if (!ours) respond_direct(noise_msg, from, out);
+}
+
+bool Node::finish_dial(std::span<const uint8_t> noise_msg, const sockaddr_storage& from, bool routed,
+                       std::vector<Outgoing>& out, const std::function<bool(const PendingConnect&)>& mine) {
   for (PendingConnect* pc : connects_) {
-    if (pc->routed || !same_address(pc->addr, from) || !may_read_msg2(*pc)) continue;
+    if (!mine(*pc) || !may_read_msg2(*pc)) continue;
     crypto::NoiseHandshake attempt = *pc->handshake;  // a failed read spoils the state
     std::vector<uint8_t> payload;
     if (attempt.read_message(noise_msg, payload)) {
       complete_initiator(pc->peer_id, from, crypto::derive_session_keys(attempt.handshake_hash(), true),
-                         false, out);
+                         routed, out);
       pc->done = true;
       pc->cv.notify_all();
-      return;
+      return true;
     }
   }
-  respond_direct(noise_msg, from, out);
+  return false;
 }
 
 bool Node::admit_msg1(std::span<const uint8_t> noise_msg) {

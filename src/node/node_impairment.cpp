@@ -30,9 +30,9 @@ uint64_t session_id_of(std::span<const uint8_t> d) {
 }  // namespace
 
 void Node::set_impairment(uint64_t peer_id, int directions, const ImpairmentConfig* config) {
-  std::lock_guard lk(mu_);
-  std::lock_guard send_lock(send_mu_);
-  auto apply = [&](std::unordered_map<uint64_t, std::unique_ptr<Impairment>>& table) {
+  MutexLock lk(mu_);
+  MutexLock send_lock(send_mu_);
+  auto apply = [&](std::unordered_map<uint64_t, std::unique_ptr<Impairment>>& table) REQUIRES(send_mu_) {
     if (auto it = table.find(peer_id); it != table.end()) {
       add(retired_impairment_counters_, it->second->counters());
       table.erase(it);
@@ -121,7 +121,7 @@ void Node::arm_delay_timer() {
 void Node::on_delay_timer(uv_timer_t* handle) {
   auto* self = static_cast<Node*>(handle->data);
   std::vector<Outgoing> out;
-  std::unique_lock lk(self->mu_);
+  MutexLock lk(self->mu_);
   while (auto d = self->delayed_.pop_due(now_ns())) {
     if (d->inbound) {
       self->handle_datagram(d->bytes, d->addr, out);
@@ -135,7 +135,8 @@ void Node::on_delay_timer(uv_timer_t* handle) {
 }
 
 ImpairmentCounters Node::impairment_counters() {
-  std::lock_guard send_lock(send_mu_);
+  MutexLock lk(mu_);  // inbound_impairments_
+  MutexLock send_lock(send_mu_);
   ImpairmentCounters c = retired_impairment_counters_;
   for (auto& [peer, imp] : outbound_impairments_) add(c, imp->counters());
   for (auto& [peer, imp] : inbound_impairments_) add(c, imp->counters());

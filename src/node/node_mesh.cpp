@@ -85,18 +85,10 @@ void Node::handle_routed_handshake(const wire::RoutingHeader& rh, std::span<cons
                                    const sockaddr_storage& from, std::vector<Outgoing>& out) {
   bool via_relays = rh.hop_count > 0;  // else the peer sent it to us directly
   // msg2 for one of our routed connects: it names the responder in src_id.
-  for (PendingConnect* pc : connects_) {
-    if (!pc->routed || wire::routing_id(pc->peer_id) != rh.src_id || !may_read_msg2(*pc)) continue;
-    crypto::NoiseHandshake attempt = *pc->handshake;
-    std::vector<uint8_t> payload;
-    if (attempt.read_message(noise_msg, payload)) {
-      complete_initiator(pc->peer_id, from, crypto::derive_session_keys(attempt.handshake_hash(), true),
-                         via_relays, out);
-      pc->done = true;
-      pc->cv.notify_all();
-      return;
-    }
-  }
+  if (finish_dial(noise_msg, from, via_relays, out, [&](const PendingConnect& pc) {
+        return pc.routed && wire::routing_id(pc.peer_id) == rh.src_id;
+      }))
+    return;
   // msg1 from any PSK holder (how a started node accepts new peers): its payload names the
   // initiator; its routing id keys the prologue.
   if (!admit_msg1(noise_msg)) return;
@@ -265,12 +257,12 @@ void Node::emit_peer_event(uint64_t peer, nm_peer_event_kind kind) {
 }
 
 nm_status Node::next_peer_event(nm_peer_event_t& out, int timeout_ms) {
-  std::unique_lock lk(mu_);
-  auto ready = [&] { return stopping_ || !peer_events_.empty(); };
+  MutexLock lk(mu_);
+  auto ready = [&]() REQUIRES(mu_) { return stopping_ || !peer_events_.empty(); };
   if (timeout_ms < 0) {
-    peer_events_cv_.wait(lk, ready);
+    peer_events_cv_.wait(lk.native(), ready);
   } else if (timeout_ms > 0) {
-    peer_events_cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), ready);
+    peer_events_cv_.wait_for(lk.native(), std::chrono::milliseconds(timeout_ms), ready);
   }
   if (peer_events_.empty())
     return stopping_ ? fail(NM_ERR_SHUTDOWN, "node is shutting down")
@@ -282,7 +274,7 @@ nm_status Node::next_peer_event(nm_peer_event_t& out, int timeout_ms) {
 }
 
 std::vector<nm_route_t> Node::routes() {
-  std::lock_guard lk(mu_);
+  MutexLock lk(mu_);
   int64_t now = now_ns();
   std::vector<nm_route_t> all;
   for (const Route& r : routes_->snapshot())

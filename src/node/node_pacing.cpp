@@ -11,9 +11,7 @@
 namespace nm::node {
 
 namespace {
-constexpr int64_t kQuantum = wire::kMaxPacketSize;     // bytes per weight unit per round
-constexpr size_t kMaxPacedBytes = 1 << 20;             // per stream, then backpressure
-constexpr int64_t kBurstNs = 2'000'000;                // token bucket depth: 2 ms of rate
+constexpr size_t kMaxPacedBytes = 1 << 20;  // per stream, then backpressure
 }  // namespace
 
 bool Node::pacing_full(const stream::Stream& st) const {
@@ -29,78 +27,70 @@ void Node::transmit(session::Session& s, stream::Stream& st, stream::SentPacket&
 
 void Node::emit_data_packet(session::Session& s, const StreamPtr& st, stream::SentPacket&& p,
                             std::vector<Outgoing>& out) {
-  if (!pacing()) {
+  if (!s.sender.paced()) {
     transmit(s, *st, std::move(p), out);
     return;
   }
   stream::Paced& q = st->paced();
   q.bytes += p.payload.size() + wire::kPacketOverhead;
   q.queue.push_back(std::move(p));
-  if (!q.active) {
-    q.active = true;
-    s.pace_active.push_back(st->id());
-  }
+  s.sender.backlogged(st->id());
 }
 
 void Node::on_pace_tick(uv_timer_t* handle) {
   auto* self = static_cast<Node*>(handle->data);
   std::vector<Outgoing> out;
-  std::unique_lock lk(self->mu_);
+  MutexLock lk(self->mu_);
   self->pace(now_ns(), out);
   self->flush(lk, out, 0);
 }
 
+namespace {
+// The session's streams' queues, as its Sender sees them (session/sender.h). Released
+// packets are sealed then, so the TX counter follows wire order.
+template <typename Send>
+struct PacedQueues {
+  session::Session& s;
+  int64_t now;
+  Send send;
+
+  stream::Stream* find(uint64_t id) {
+    auto it = s.streams.find(id);
+    return it == s.streams.end() ? nullptr : it->second.get();
+  }
+  int64_t head_cost(uint64_t id) {
+    stream::Stream* st = find(id);
+    if (!st || st->paced_bytes() == 0) return 0;
+    return static_cast<int64_t>(st->paced().queue.front().payload.size() + wire::kPacketOverhead);
+  }
+  uint32_t weight(uint64_t id) {
+    stream::Stream* st = find(id);
+    return st ? st->config().fairness_weight : 1;
+  }
+  // (Called by Node::pace, which holds mu_: the analysis cannot see that through `send`.)
+  void send_head(uint64_t id) NO_THREAD_SAFETY_ANALYSIS {
+    stream::Stream& st = *find(id);
+    stream::Paced& q = st.paced();
+    stream::SentPacket p = std::move(q.queue.front());
+    q.queue.pop_front();
+    q.bytes -= p.payload.size() + wire::kPacketOverhead;
+    p.first_sent_ns = p.last_sent_ns = now;
+    send(st, std::move(p));
+  }
+  void drained(uint64_t id) {
+    if (stream::Stream* st = find(id)) st->changed.notify_all();  // a draining close may wait
+  }
+};
+}  // namespace
+
 void Node::pace(int64_t now, std::vector<Outgoing>& out) {
-  double rate = static_cast<double>(config_.session_rate_bytes_per_sec);
-  double burst = std::max<double>(2 * kQuantum, rate * kBurstNs / 1e9);
   for (auto& [peer, s] : sessions_) {
-    if (s->pace_active.empty()) {
-      s->pace_refill_ns = now;
-      s->pace_tokens = burst;  // an idle session starts a backlog with a full bucket
-      continue;
-    }
-    s->pace_tokens = std::min(burst, s->pace_tokens + rate * (now - s->pace_refill_ns) / 1e9);
-    s->pace_refill_ns = now;
-    while (!s->pace_active.empty()) {
-      auto it = s->streams.find(s->pace_active.front());
-      stream::Stream* st = it == s->streams.end() ? nullptr : it->second.get();
-      if (!st || st->paced_bytes() == 0) {  // closed or drained meanwhile
-        if (st) st->paced().active = false;
-        s->pace_active.pop_front();
-        continue;
-      }
-      stream::Paced& q = st->paced();
-      if (!q.quantum_given) {
-        q.deficit += kQuantum * st->config().fairness_weight;
-        q.quantum_given = true;
-      }
-      bool out_of_tokens = false;
-      while (!q.queue.empty()) {
-        int64_t cost = static_cast<int64_t>(q.queue.front().payload.size() + wire::kPacketOverhead);
-        if (cost > q.deficit) break;
-        if (cost > s->pace_tokens) {
-          out_of_tokens = true;
-          break;
-        }
-        stream::SentPacket p = std::move(q.queue.front());
-        q.queue.pop_front();
-        q.bytes -= cost;
-        q.deficit -= cost;
-        s->pace_tokens -= cost;
-        p.first_sent_ns = p.last_sent_ns = now;
-        transmit(*s, *st, std::move(p), out);
-      }
-      if (out_of_tokens) break;  // this stream keeps its turn (and its quantum) for the next tick
-      s->pace_active.pop_front();
-      q.quantum_given = false;
-      if (q.queue.empty()) {
-        q.deficit = 0;
-        q.active = false;
-        st->changed.notify_all();  // a draining close may be waiting
-      } else {
-        s->pace_active.push_back(st->id());
-      }
-    }
+    session::Session& session = *s;
+    auto send = [&](stream::Stream& st, stream::SentPacket&& p) REQUIRES(mu_) {
+      transmit(session, st, std::move(p), out);
+    };
+    PacedQueues<decltype(send)> queues{session, now, send};
+    session.sender.release(now, queues);
   }
 }
 

@@ -13,10 +13,7 @@ namespace nm::node {
 
 namespace {
 constexpr auto kHelloWait = std::chrono::milliseconds(250);
-constexpr int64_t kNackRepeatNs = 20'000'000;  // re-NACK a persisting gap (the NACK may be lost)
 constexpr size_t kMaxResendPerTick = 64;       // per stream: keeps one tick's burst bounded
-constexpr uint64_t kMaxNackBlocks = 16;        // 1024 seqs of selective acknowledgement
-constexpr uint32_t kAckEvery = 8;              // in-order packets that are ACKed at once
 }  // namespace
 
 bool Node::recovery(const session::Session& s, const stream::Stream& st) {
@@ -32,9 +29,9 @@ void Node::send_hello(session::Session& s, std::vector<Outgoing>& out) {
   ++s.hellos_sent;
 }
 
-void Node::wait_for_hello(std::unique_lock<std::mutex>& lk, uint64_t peer_id) {
+void Node::wait_for_hello(MutexLock& lk, uint64_t peer_id) {
   if (config_.compat_0_23) return;
-  hello_cv_.wait_for(lk, kHelloWait, [&] {
+  hello_cv_.wait_for(lk.native(), kHelloWait, [&]() REQUIRES(mu_) {
     session::Session* s = session_for(peer_id);
     return stopping_ || !s || s->peer_capabilities != 0;
   });
@@ -211,51 +208,25 @@ void Node::send_acks(std::vector<Outgoing>& out, bool delay_few) {
   delayed.clear();
   frames.clear();
   for (const StreamPtr& st : ack_due_) {
-    const auto& r = st->reorder();
-    // Delayed ACK: a few in-order packets are acknowledged by the recovery tick. In
-    // request/response traffic an immediate ACK is a second datagram per message that
-    // competes with the reply; bulk traffic reaches kAckEvery within a batch or two.
-    if (delay_few && st->packets_unacked() < kAckEvery && !r.has_gaps()) {
-      delayed.push_back(st);
-      continue;
+    stream::AckPolicy& ack = st->ack();
+    switch (ack.when(st->reorder(), delay_few)) {
+      case stream::AckPolicy::When::kNothing: continue;
+      case stream::AckPolicy::When::kLater: delayed.push_back(st); continue;
+      case stream::AckPolicy::When::kNow: break;
     }
-    if (st->packets_unacked() == 0) continue;
-    if (r.next_expected() == 0 && !r.has_gaps()) {  // nothing received to report
-      st->take_ack_due();
-      continue;
-    }
-    uint64_t peer = st->peer_node_id();
-    session::Session* s = session_for(peer);
-    uint64_t blocks = r.has_gaps() ? std::min(kMaxNackBlocks, (r.highest() - r.next_expected() + 63) / 64) : 1;
-    if (!s) {
-      st->take_ack_due();
-      continue;
-    }
-    if (!s->budget.spend(wire::kPacketOverhead + blocks * (wire::kFrameOverhead + wire::kExtFrameSize))) {
+    session::Session* s = session_for(st->peer_node_id());
+    size_t n = stream::AckPolicy::frames_needed(st->reorder());
+    if (s && n > 0 &&
+        !s->budget.spend(wire::kPacketOverhead + n * (wire::kFrameOverhead + wire::kExtFrameSize))) {
       ++stats_.responses_deferred;  // a peer that makes gaps on purpose; asked again later
       delayed.push_back(st);
       continue;
     }
-    st->take_ack_due();
-    wire::ExtFrame f;
-    f.stream_id = st->id();
-    f.next_expected = r.next_expected();
-    f.highest = r.highest();
-    if (!r.has_gaps()) {
-      frames.emplace_back(peer, f);
-      continue;
-    }
-    // One NACK per 64-seq block up to the highest received (bounded): the sender learns
-    // both what to resend and what not to time out.
-    f.type = wire::ExtType::kNack;
-    for (uint64_t base = f.next_expected, blocks = 0; base < f.highest && blocks < kMaxNackBlocks;
-         base += 64, ++blocks) {
-      f.base = base;
-      f.missing = r.missing_bitmap(base);
-      frames.emplace_back(peer, f);
-    }
-    st->last_nack_ns = now;
-    ++st->counters().nacks_sent;
+    wire::ExtFrame report[stream::AckPolicy::kMaxNackBlocks];
+    n = ack.report(st->reorder(), st->id(), now, report);
+    if (!s) continue;
+    for (size_t i = 0; i < n; ++i) frames.emplace_back(st->peer_node_id(), report[i]);
+    if (n > 0 && report[0].type == wire::ExtType::kNack) ++st->counters().nacks_sent;
   }
   ack_due_.swap(delayed);
   // One packet of frames per peer (frames are independent, so their order does not matter).
@@ -280,7 +251,7 @@ void Node::send_acks(std::vector<Outgoing>& out, bool delay_few) {
 void Node::on_recovery_tick(uv_timer_t* handle) {
   auto* self = static_cast<Node*>(handle->data);
   std::vector<Outgoing> out;
-  std::unique_lock lk(self->mu_);
+  MutexLock lk(self->mu_);
   self->recovery_tick(out);
   self->flush(lk, out, 0);
 }
@@ -309,7 +280,7 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
             events_.add(static_cast<int64_t>(added));
             st->changed.notify_all();
             ack_due_.push_back(st);  // the sender learns what was released
-            st->request_ack();
+            st->ack().request();
           }
         }
       }
@@ -323,9 +294,9 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
           st->tx_credit().remaining() < wire::kMaxPacketSize)
         probe_credit(*s, *st, out);
       // Receiver: a gap that persists is NACKed again.
-      if (st->reorder().has_gaps() && now - st->last_nack_ns >= kNackRepeatNs) {
+      if (st->ack().repeat_due(st->reorder(), now)) {
         ack_due_.push_back(st);
-        st->request_ack();
+        st->ack().request();
       }
     }
   }

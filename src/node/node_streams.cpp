@@ -23,7 +23,7 @@ std::string stream_name(const stream::Stream& st) {
 
 nm_status Node::open_stream(uint64_t peer_id, uint64_t stream_id, const stream::StreamConfig& config,
                             StreamPtr& out) {
-  std::lock_guard lk(mu_);
+  MutexLock lk(mu_);
   if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
   session::Session* s = session_for(peer_id);
   if (!s) return fail(NM_ERR_NOT_CONNECTED, "no session with peer " + std::to_string(peer_id));
@@ -39,7 +39,7 @@ nm_status Node::open_stream(uint64_t peer_id, uint64_t stream_id, const stream::
 
 nm_status Node::close_stream(const StreamPtr& st) {
   std::vector<Outgoing> out;
-  std::unique_lock lk(mu_);
+  MutexLock lk(mu_);
   if (st->state() != stream::StreamState::kOpen)
     return fail(NM_ERR_NOT_CONNECTED, stream_name(*st) + " is already closed");
   bool drop = st->config().close == stream::CloseBehaviour::kDropAndClose;
@@ -53,8 +53,8 @@ nm_status Node::close_stream(const StreamPtr& st) {
     lk.lock();
   }
   if (!drop && !st->tx_idle()) {
-    auto drained = [&] { return stopping_ || st->tx_idle() || !session_for(st->peer_node_id()); };
-    if (!st->changed.wait_for(lk, std::chrono::milliseconds(config_.drain_timeout_ms), drained))
+    auto drained = [&]() REQUIRES(mu_) { return stopping_ || st->tx_idle() || !session_for(st->peer_node_id()); };
+    if (!st->changed.wait_for(lk.native(), std::chrono::milliseconds(config_.drain_timeout_ms), drained))
       result = fail(NM_ERR_TIMEOUT, stream_name(*st) + ": unacknowledged data after " +
                                         std::to_string(config_.drain_timeout_ms) +
                                         " ms; closed anyway");
@@ -96,7 +96,7 @@ nm_status Node::send(const StreamPtr& st, std::span<const nm_event_t> events, si
     views.emplace_back(static_cast<const uint8_t*>(e.data), e.len);
   }
 
-  std::unique_lock lk(mu_);
+  MutexLock lk(mu_);
   if (nm_status s = check_sendable(st); s != NM_OK) return s;
   if (!session_for(st->peer_node_id())->has(wire::capability::kFragments)) {
     for (const auto& v : views)
@@ -195,10 +195,10 @@ nm_status Node::send_waiting(const StreamPtr& st, std::span<const nm_event_t> ev
     if (timeout_ms >= 0 && Clock::now() >= deadline)
       return fail(NM_ERR_TIMEOUT, "credit did not return within " + std::to_string(timeout_ms) + " ms");
     // Wait for a grant, but never longer than the backoff step.
-    std::unique_lock lk(mu_);
+    MutexLock lk(mu_);
     auto until = Clock::now() + backoff;
     if (timeout_ms >= 0) until = std::min(until, deadline);
-    st->changed.wait_until(lk, until, [&] {
+    st->changed.wait_until(lk.native(), until, [&]() REQUIRES(mu_) {
       return stopping_ || st->state() != stream::StreamState::kOpen ||
              st->tx_credit().remaining() >= std::min<uint64_t>(st->tx_credit().window(), wire::kMaxPacketCredit);
     });
@@ -211,14 +211,14 @@ nm_status Node::recv(const StreamPtr& st, std::span<uint8_t> buf, std::span<size
   *out_count = 0;
   thread_local std::vector<Outgoing> out;  // reused: reading allocates nothing
   out.clear();
-  std::unique_lock lk(mu_);
-  auto readable = [&] {
+  MutexLock lk(mu_);
+  auto readable = [&]() REQUIRES(mu_) {
     return stopping_ || st->inbound_pending() > 0 || st->state() == stream::StreamState::kClosed;
   };
   if (timeout_ms < 0) {
-    st->changed.wait(lk, readable);
+    st->changed.wait(lk.native(), readable);
   } else if (timeout_ms > 0) {
-    st->changed.wait_for(lk, std::chrono::milliseconds(timeout_ms), readable);
+    st->changed.wait_for(lk.native(), std::chrono::milliseconds(timeout_ms), readable);
   }
   if (st->inbound_pending() == 0) {
     if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
@@ -298,13 +298,13 @@ void Node::fill_stats(const stream::Stream& st, nm_stream_stats_t& o) const {
 }
 
 nm_status Node::stream_stats(const StreamPtr& st, nm_stream_stats_t& out) {
-  std::lock_guard lk(mu_);
+  MutexLock lk(mu_);
   fill_stats(*st, out);
   return NM_OK;
 }
 
 std::vector<nm_stream_stats_t> Node::all_stream_stats() {
-  std::lock_guard lk(mu_);
+  MutexLock lk(mu_);
   std::vector<nm_stream_stats_t> all;
   for (auto& [peer, s] : sessions_)
     for (auto& [id, st] : s->streams) fill_stats(*st, all.emplace_back());

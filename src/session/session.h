@@ -15,6 +15,7 @@
 #include "session/packet_buffer.h"
 #include "session/rx_budget.h"
 #include "session/response_budget.h"
+#include "session/sender.h"
 #include "stream/stream.h"
 #include "wire/header.h"
 
@@ -79,11 +80,8 @@ class Session {
   int hellos_sent = 0;
   bool has(uint64_t capability) const { return (peer_capabilities & capability) != 0; }
 
-  // Pacing (when the node has a session rate): a token bucket and the round-robin list of
-  // streams with packets waiting.
-  double pace_tokens = 0;
-  int64_t pace_refill_ns = 0;
-  std::deque<uint64_t> pace_active;
+  // When data packets leave and which stream goes next (pacing, weighted fair sharing).
+  Sender sender;
 
   // Each (re)open of a stream is a new incarnation; its packets carry the epoch. One
   // counter per session keeps epochs increasing per stream id without per-id state.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "stream/inbound_queue.h"
+#include "stream/ack_policy.h"
 #include "stream/loss_ledger.h"
 #include "stream/lru_list.h"
 #include "stream/reorder_buffer.h"
@@ -44,13 +45,10 @@ struct StreamCounters {
   uint64_t rx_lost_credit = 0;         // bytes of lost fire-and-forget packets credited back
 };
 
-// Packets waiting for the session pacer, with the stream's deficit-round-robin state.
+// Packets waiting for the session's sender to release them (session/sender.h).
 struct Paced {
   RingQueue<SentPacket> queue;
   size_t bytes = 0;      // wire bytes queued
-  int64_t deficit = 0;   // bytes this stream may still send in the current round
-  bool active = false;   // in the session's round-robin list
-  bool quantum_given = false;
 };
 
 // The stream's last packet, still open for more events: during a burst of sends, small
@@ -191,12 +189,9 @@ class Stream {
     static const ReorderBuffer kEmpty;
     return rx_ ? rx_->reorder : kEmpty;
   }
-  // Packets (new reliable data or duplicates) received since our last ACK/NACK; the ACK
-  // sender takes the count.
-  uint32_t packets_unacked() const { return packets_unacked_; }
-  uint32_t take_ack_due() { return std::exchange(packets_unacked_, 0); }
-  void request_ack() { packets_unacked_ = std::max<uint32_t>(packets_unacked_, 1); }
-  int64_t last_nack_ns = 0;
+  // When and what this (reliable) receiver reports to the sender.
+  AckPolicy& ack() { return ack_; }
+  const AckPolicy& ack() const { return ack_; }
 
   size_t front_size() const { return inbound_.front_size(); }
   // pop() straight into the caller's buffer (front_size() bytes).
@@ -277,8 +272,8 @@ class Stream {
   uint32_t rx_epoch_ = 0;
   StreamState state_ = StreamState::kOpen;
   bool opened_by_app_;
-  uint32_t packets_unacked_ = 0;
   int64_t last_activity_ns_;
+  AckPolicy ack_;
   LruHook<Stream> lru_{this};
 
   TxCredit tx_credit_;

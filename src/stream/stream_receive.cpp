@@ -63,7 +63,7 @@ RxResult Stream::on_packet(RxPacket&& p, bool ordered, bool dedup, const RxLimit
     if (p.accounted && !rx().ledger.on_arrival(p.seq, p.charged_before, p.cost, now_ns)) p.cost = 0;
     return {deliver(std::move(p), a.max_event_bytes)};
   }
-  ++packets_unacked_;  // also for duplicates: the sender may have missed our last ACK
+  ack_.on_packet();  // also for duplicates: the sender may have missed our last ACK
   RxResult result;
   RxState& r = rx();
   switch (r.reorder.place(p.seq)) {

@@ -1,0 +1,48 @@
+#include "session/congestion.h"
+
+#include "session/cubic.h"
+#include "session/new_reno.h"
+
+namespace nm::session {
+
+CongestionController::CongestionController(uint64_t max_datagram)
+    : mds_(max_datagram), cwnd_(kInitialPackets * max_datagram) {}
+
+void CongestionController::set_max_datagram(uint64_t bytes) {
+  cwnd_ = cwnd_ / mds_ * bytes;
+  if (ssthresh_ != UINT64_MAX) ssthresh_ = ssthresh_ / mds_ * bytes;
+  mds_ = bytes;
+  cwnd_ = std::max(cwnd_, min_window());
+}
+
+void CongestionController::on_acked(int64_t now_ns, uint64_t bytes, int64_t sent_ns, const RttStats& rtt,
+                                    uint64_t prior_in_flight) {
+  // Grow only while the window is what limits the sender: in slow start a flight of half
+  // the window, in congestion avoidance one within a few datagrams of it.
+  bool limited = in_slow_start() ? 2 * prior_in_flight >= cwnd_ : prior_in_flight + 3 * mds_ >= cwnd_;
+  in_flight_ -= std::min(in_flight_, bytes);
+  if (in_recovery(sent_ns) || !limited) return;
+  grow(now_ns, bytes, sent_ns, rtt);
+}
+
+void CongestionController::on_lost(int64_t now_ns, uint64_t bytes, int64_t newest_sent_ns) {
+  in_flight_ -= std::min(in_flight_, bytes);
+  if (in_recovery(newest_sent_ns)) return;  // the same event: one reduction per round trip
+  recovery_start_ns_ = now_ns;
+  reduce(now_ns);
+  cwnd_ = std::max(cwnd_, min_window());
+}
+
+void CongestionController::on_persistent_congestion() {
+  cwnd_ = min_window();
+  recovery_start_ns_ = INT64_MIN;
+  collapse();
+}
+
+std::unique_ptr<CongestionController> make_congestion_controller(CongestionAlgorithm algorithm,
+                                                                 uint64_t max_datagram) {
+  if (algorithm == CongestionAlgorithm::kNewReno) return std::make_unique<NewReno>(max_datagram);
+  return std::make_unique<Cubic>(max_datagram);
+}
+
+}  // namespace nm::session

@@ -1,0 +1,73 @@
+// A session's congestion controller: how many bytes may be in flight, over all its
+// streams, retransmissions included (RFC 9002 §7). The credit windows of streams stay flow
+// control only. Pure logic: time in nanoseconds passed in, no sockets.
+//
+// The window starts at kInitialPackets datagrams and never goes below kMinimumPackets. A
+// congestion event (a lost datagram) shrinks it at most once per round trip: losses of
+// datagrams sent before the current recovery period began are part of the same event.
+// Persistent congestion (RFC 9002 §7.6) collapses it to the minimum. The window grows only
+// while the sender uses it (not when the application is what limits the rate).
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+
+#include "session/rtt_stats.h"
+
+namespace nm::session {
+
+class CongestionController {
+ public:
+  static constexpr uint64_t kInitialPackets = 10;
+  static constexpr uint64_t kMinimumPackets = 2;
+
+  explicit CongestionController(uint64_t max_datagram);
+  virtual ~CongestionController() = default;
+
+  uint64_t window() const { return cwnd_; }
+  uint64_t in_flight() const { return in_flight_; }
+  bool can_send(uint64_t bytes) const { return in_flight_ + bytes <= cwnd_; }
+  bool in_slow_start() const { return cwnd_ < ssthresh_; }
+  uint64_t ssthresh() const { return ssthresh_; }
+  uint64_t max_datagram() const { return mds_; }
+  // The path's datagram size changed (path MTU): the window keeps its packet count.
+  void set_max_datagram(uint64_t bytes);
+
+  void on_sent(uint64_t bytes) { in_flight_ += bytes; }
+  // A datagram sent at sent_ns was acknowledged. `prior_in_flight`: the bytes in flight
+  // before the acknowledgement that carries it was processed (all datagrams one
+  // acknowledgement covers are judged against the same flight).
+  void on_acked(int64_t now_ns, uint64_t bytes, int64_t sent_ns, const RttStats& rtt,
+                uint64_t prior_in_flight);
+  // Datagrams were declared lost; the newest of them was sent at newest_sent_ns.
+  void on_lost(int64_t now_ns, uint64_t bytes, int64_t newest_sent_ns);
+  void on_persistent_congestion();
+  // A datagram left the flight without being acknowledged or lost (its stream went away).
+  void on_discarded(uint64_t bytes) { in_flight_ -= std::min(in_flight_, bytes); }
+
+  virtual const char* name() const = 0;
+
+ protected:
+  // How the window grows after `bytes` were acknowledged, outside recovery.
+  virtual void grow(int64_t now_ns, uint64_t bytes, int64_t sent_ns, const RttStats& rtt) = 0;
+  // The window after a congestion event (sets ssthresh_ and cwnd_).
+  virtual void reduce(int64_t now_ns) = 0;
+  virtual void collapse() {}  // persistent congestion: forget the state of the last epoch
+
+  uint64_t min_window() const { return kMinimumPackets * mds_; }
+
+  uint64_t mds_;
+  uint64_t cwnd_;
+  uint64_t ssthresh_ = UINT64_MAX;
+  uint64_t in_flight_ = 0;
+  int64_t recovery_start_ns_ = INT64_MIN;
+
+ private:
+  bool in_recovery(int64_t sent_ns) const { return sent_ns <= recovery_start_ns_; }
+};
+
+enum class CongestionAlgorithm : uint8_t { kCubic = 0, kNewReno = 1 };
+std::unique_ptr<CongestionController> make_congestion_controller(CongestionAlgorithm algorithm,
+                                                                 uint64_t max_datagram);
+
+}  // namespace nm::session

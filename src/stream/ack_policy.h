@@ -1,0 +1,79 @@
+// A reliable receiver's acknowledgement policy: when it reports to the sender and what the
+// report says (README, "Reliable"; the frames are wire/extension.h's ACK and NACK). Pure
+// logic beside the ReorderBuffer it reads: time passed in, no sockets.
+//
+//  * Any gap is reported at once; kAckEvery new packets in order are acknowledged at once;
+//    fewer wait for the recovery tick (delayed ACK: in request/response traffic an
+//    immediate ACK is a second datagram per message that competes with the reply).
+//  * A duplicate also asks for a report: the sender may have missed our last one.
+//  * A gap that persists is NACKed again every kNackRepeatNs (the NACK may be lost).
+//  * The report: one ACK frame (cumulative next_expected and the highest received), or
+//    one NACK frame per 64-sequence block from the first gap up to the highest received,
+//    at most kMaxNackBlocks (1024 sequences of selective acknowledgement): the sender
+//    learns both what to resend and what not to time out.
+#pragma once
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "stream/reorder_buffer.h"
+#include "wire/extension.h"
+
+namespace nm::stream {
+
+class AckPolicy {
+ public:
+  static constexpr uint32_t kAckEvery = 8;
+  static constexpr uint64_t kMaxNackBlocks = 16;
+  static constexpr int64_t kNackRepeatNs = 20'000'000;
+
+  void on_packet() { ++unreported_; }  // a reliable packet arrived (new or duplicate)
+  void request() { unreported_ = std::max<uint32_t>(unreported_, 1); }
+  uint32_t unreported() const { return unreported_; }
+
+  enum class When { kNothing, kLater, kNow };
+  // `delay_few`: a batch of arrivals (a few in-order packets may wait for the tick);
+  // otherwise the recovery tick, which reports whatever is pending.
+  When when(const ReorderBuffer& r, bool delay_few) const {
+    if (unreported_ == 0) return When::kNothing;
+    if (delay_few && unreported_ < kAckEvery && !r.has_gaps()) return When::kLater;
+    return When::kNow;
+  }
+  // Frames the report takes (0: nothing received yet, nothing to report).
+  static size_t frames_needed(const ReorderBuffer& r) {
+    if (!r.has_gaps()) return r.next_expected() == 0 ? 0 : 1;
+    return std::min(kMaxNackBlocks, (r.highest() - r.next_expected() + 63) / 64);
+  }
+  // Writes the report into `out` (room for frames_needed) and clears what was pending;
+  // returns the frame count. A NACK starts the repeat timer.
+  size_t report(const ReorderBuffer& r, uint64_t stream_id, int64_t now_ns, wire::ExtFrame* out) {
+    unreported_ = 0;
+    size_t n = frames_needed(r);
+    wire::ExtFrame f;
+    f.stream_id = stream_id;
+    f.next_expected = r.next_expected();
+    f.highest = r.highest();
+    if (n == 0 || !r.has_gaps()) {
+      if (n) out[0] = f;
+      return n;
+    }
+    f.type = wire::ExtType::kNack;
+    for (size_t i = 0; i < n; ++i) {
+      f.base = f.next_expected + 64 * i;
+      f.missing = r.missing_bitmap(f.base);
+      out[i] = f;
+    }
+    last_nack_ns_ = now_ns;
+    return n;
+  }
+  // A gap still open since the last NACK, long enough ago to say it again.
+  bool repeat_due(const ReorderBuffer& r, int64_t now_ns) const {
+    return r.has_gaps() && now_ns - last_nack_ns_ >= kNackRepeatNs;
+  }
+
+ private:
+  uint32_t unreported_ = 0;
+  int64_t last_nack_ns_ = 0;
+};
+
+}  // namespace nm::stream

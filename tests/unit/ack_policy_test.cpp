@@ -1,0 +1,90 @@
+// AckPolicy: when a reliable receiver reports, and what the report says.
+#include "stream/ack_policy.h"
+
+#include <gtest/gtest.h>
+
+namespace nm::stream {
+namespace {
+
+RxPacket packet(uint64_t seq) {
+  RxPacket p;
+  p.seq = seq;
+  p.cost = 100;
+  return p;
+}
+
+void receive(ReorderBuffer& r, AckPolicy& a, uint64_t seq) {
+  switch (r.place(seq)) {
+    case ReorderBuffer::Place::kNext: {
+      r.take_next();
+      RxPacket ready;
+      while (r.pop_ready(ready)) {
+      }
+      break;
+    }
+    case ReorderBuffer::Place::kAhead: r.hold(packet(seq)); break;
+    default: break;
+  }
+  a.on_packet();
+}
+
+TEST(AckPolicy, AFewInOrderPacketsWaitForTheTickEightGoAtOnce) {
+  ReorderBuffer r;
+  AckPolicy a;
+  EXPECT_EQ(a.when(r, true), AckPolicy::When::kNothing);
+  for (uint64_t s = 0; s < AckPolicy::kAckEvery - 1; ++s) receive(r, a, s);
+  EXPECT_EQ(a.when(r, true), AckPolicy::When::kLater);
+  EXPECT_EQ(a.when(r, false), AckPolicy::When::kNow);  // the tick reports what waits
+  receive(r, a, AckPolicy::kAckEvery - 1);
+  EXPECT_EQ(a.when(r, true), AckPolicy::When::kNow);
+  wire::ExtFrame f[AckPolicy::kMaxNackBlocks];
+  ASSERT_EQ(a.report(r, 42, 0, f), 1u);
+  EXPECT_EQ(f[0].type, wire::ExtType::kAck);
+  EXPECT_EQ(f[0].stream_id, 42u);
+  EXPECT_EQ(f[0].next_expected, AckPolicy::kAckEvery);
+  EXPECT_EQ(a.when(r, false), AckPolicy::When::kNothing);  // reported
+}
+
+TEST(AckPolicy, AGapIsNackedAtOnceBlockByBlockAndRepeatedLater) {
+  ReorderBuffer r;
+  AckPolicy a;
+  receive(r, a, 0);
+  receive(r, a, 200);  // 1..199 missing: blocks from 1 to 200
+  EXPECT_EQ(a.when(r, true), AckPolicy::When::kNow);
+  EXPECT_EQ(AckPolicy::frames_needed(r), 4u);
+  wire::ExtFrame f[AckPolicy::kMaxNackBlocks];
+  ASSERT_EQ(a.report(r, 7, 1000, f), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(f[i].type, wire::ExtType::kNack);
+    EXPECT_EQ(f[i].base, 1 + 64 * i);
+    EXPECT_EQ(f[i].highest, 200u);
+  }
+  EXPECT_EQ(f[0].missing, ~uint64_t{0});          // 1..64 all missing
+  EXPECT_FALSE(f[3].missing & (uint64_t{1} << 7));  // 200 = 193 + 7 arrived
+  EXPECT_FALSE(a.repeat_due(r, 1000 + AckPolicy::kNackRepeatNs - 1));
+  EXPECT_TRUE(a.repeat_due(r, 1000 + AckPolicy::kNackRepeatNs));
+}
+
+TEST(AckPolicy, NackBlocksAreBoundedAndNothingReceivedMeansNoReport) {
+  ReorderBuffer r;
+  AckPolicy a;
+  a.request();
+  EXPECT_EQ(AckPolicy::frames_needed(r), 0u);  // nothing received yet
+  wire::ExtFrame f[AckPolicy::kMaxNackBlocks];
+  EXPECT_EQ(a.report(r, 1, 0, f), 0u);
+  receive(r, a, 5000);
+  EXPECT_EQ(AckPolicy::frames_needed(r), AckPolicy::kMaxNackBlocks);
+}
+
+TEST(AckPolicy, ADuplicateAsksForAReport) {
+  ReorderBuffer r;
+  AckPolicy a;
+  receive(r, a, 0);
+  wire::ExtFrame f[AckPolicy::kMaxNackBlocks];
+  a.report(r, 1, 0, f);
+  a.on_packet();  // seq 0 again: the sender may have missed our ACK
+  EXPECT_EQ(a.when(r, false), AckPolicy::When::kNow);
+}
+
+}  // namespace
+}  // namespace nm::stream

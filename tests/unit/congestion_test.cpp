@@ -1,0 +1,140 @@
+// Congestion control: RttStats (RFC 9002 §5), NewReno (RFC 9002 §7) and CUBIC with
+// HyStart++ (RFC 9438, RFC 9406), driven through simulated round trips.
+#include <gtest/gtest.h>
+
+#include "session/congestion.h"
+#include "session/cubic.h"
+#include "session/new_reno.h"
+#include "session/rtt_stats.h"
+
+namespace nm::session {
+namespace {
+
+constexpr uint64_t kMds = 1200;
+constexpr int64_t kMs = 1'000'000;
+
+TEST(RttStats, FirstSampleThenSmoothingWithTrustedAckDelay) {
+  RttStats r;
+  EXPECT_FALSE(r.has_sample());
+  EXPECT_EQ(r.smoothed(), RttStats::kInitialRttNs);
+  r.on_sample(100 * kMs, 50 * kMs, 25 * kMs);  // the first sample ignores ack delay
+  EXPECT_EQ(r.smoothed(), 100 * kMs);
+  EXPECT_EQ(r.rttvar(), 50 * kMs);
+  EXPECT_EQ(r.min(), 100 * kMs);
+  r.on_sample(130 * kMs, 50 * kMs, 25 * kMs);  // delay trusted up to 25 ms: adjusted 105
+  EXPECT_EQ(r.smoothed(), (7 * 100 + 105) * kMs / 8);
+  r.on_sample(101 * kMs, 10 * kMs, 25 * kMs);  // would go below min + delay: not adjusted
+  EXPECT_EQ(r.min(), 100 * kMs);
+  EXPECT_EQ(r.latest(), 101 * kMs);
+  EXPECT_GT(r.pto(25 * kMs), r.smoothed() + 25 * kMs);
+}
+
+// Sends a full window, then acknowledges it all one RTT later (loss-free round).
+void round_trip(CongestionController& cc, RttStats& rtt, int64_t& now, int64_t rtt_ns) {
+  uint64_t n = cc.window() / kMds;
+  int64_t sent = now;
+  for (uint64_t i = 0; i < n; ++i) cc.on_sent(kMds);
+  now += rtt_ns;
+  uint64_t prior = cc.in_flight();  // one acknowledgement covers the whole flight
+  for (uint64_t i = 0; i < n; ++i) {
+    rtt.on_sample(rtt_ns, 0, 0);
+    cc.on_acked(now, kMds, sent, rtt, prior);
+  }
+}
+
+TEST(NewReno, SlowStartDoublesThenAvoidanceAddsOneDatagramPerWindow) {
+  NewReno cc(kMds);
+  RttStats rtt;
+  int64_t now = 1000 * kMs;
+  EXPECT_EQ(cc.window(), 10 * kMds);
+  round_trip(cc, rtt, now, 50 * kMs);
+  EXPECT_EQ(cc.window(), 20 * kMds);
+  cc.on_sent(kMds);
+  cc.on_lost(now, kMds, now - 1);  // sent before any recovery: a congestion event
+  EXPECT_EQ(cc.window(), 10 * kMds);
+  EXPECT_FALSE(cc.in_slow_start());
+  now += kMs;
+  round_trip(cc, rtt, now, 50 * kMs);
+  EXPECT_EQ(cc.window(), 11 * kMds);
+}
+
+TEST(NewReno, LossesOfOneRoundTripAreOneEvent) {
+  NewReno cc(kMds);
+  int64_t now = 1000 * kMs;
+  for (int i = 0; i < 10; ++i) cc.on_sent(kMds);
+  cc.on_lost(now, kMds, now - 10 * kMs);
+  uint64_t after = cc.window();
+  cc.on_lost(now + kMs, kMds, now - 5 * kMs);  // sent before recovery began: same event
+  EXPECT_EQ(cc.window(), after);
+  cc.on_lost(now + 2 * kMs, kMds, now + kMs);  // sent after: a new event
+  EXPECT_LT(cc.window(), after);
+  cc.on_persistent_congestion();
+  EXPECT_EQ(cc.window(), CongestionController::kMinimumPackets * kMds);
+}
+
+TEST(NewReno, AnApplicationLimitedSenderDoesNotGrowTheWindow) {
+  NewReno cc(kMds);
+  RttStats rtt;
+  for (int i = 0; i < 100; ++i) {  // one datagram in flight at a time
+    cc.on_sent(kMds);
+    rtt.on_sample(10 * kMs, 0, 0);
+    cc.on_acked(i * 10 * kMs, kMds, i * 10 * kMs - 1, rtt, cc.in_flight());
+  }
+  EXPECT_EQ(cc.window(), 10 * kMds);
+  EXPECT_EQ(cc.in_flight(), 0u);
+}
+
+TEST(Cubic, ReducesToBetaAndGrowsBackPastTheOldMaximum) {
+  Cubic cc(kMds);
+  RttStats rtt;
+  int64_t now = 1000 * kMs;
+  for (int i = 0; i < 4; ++i) round_trip(cc, rtt, now, 20 * kMs);  // 160 datagrams
+  uint64_t before = cc.window();
+  cc.on_sent(kMds);
+  cc.on_lost(now, kMds, now - 1);
+  EXPECT_EQ(cc.window(), static_cast<uint64_t>(before * Cubic::kBeta));
+  // K = cbrt(W_max (1 - beta) / C) in datagrams: about 4.9 s for 160 datagrams.
+  int64_t end = now + 10'000 * kMs;
+  bool reached = false;
+  while (now < end) {
+    round_trip(cc, rtt, now, 20 * kMs);
+    reached |= cc.window() >= before;
+  }
+  EXPECT_TRUE(reached);
+  EXPECT_GT(cc.window(), before);  // convex growth beyond the old maximum
+}
+
+TEST(Cubic, HyStartEndsSlowStartWhenTheRttRises) {
+  Cubic cc(kMds);
+  RttStats rtt;
+  int64_t now = 1000 * kMs;
+  int64_t base = 40 * kMs;
+  round_trip(cc, rtt, now, base);
+  round_trip(cc, rtt, now, base);
+  EXPECT_TRUE(cc.in_slow_start());
+  // The bottleneck queue fills: each round 10 ms slower (above the 5 ms threshold).
+  for (int i = 1; i <= 8 && cc.in_slow_start(); ++i) round_trip(cc, rtt, now, base + i * 10 * kMs);
+  EXPECT_FALSE(cc.in_slow_start());  // ended by HyStart++, without any loss
+  EXPECT_LT(cc.window(), 200 * kMds * 4);
+}
+
+TEST(Cubic, SteadyRttKeepsSlowStartGoing) {
+  Cubic cc(kMds);
+  RttStats rtt;
+  int64_t now = 1000 * kMs;
+  for (int i = 0; i < 6; ++i) round_trip(cc, rtt, now, 40 * kMs);
+  EXPECT_TRUE(cc.in_slow_start());
+  EXPECT_FALSE(cc.in_conservative_slow_start());
+  EXPECT_EQ(cc.window(), 10 * kMds << 6);
+}
+
+TEST(Congestion, TheMaximumDatagramChangeKeepsThePacketCount) {
+  auto cc = make_congestion_controller(CongestionAlgorithm::kCubic, 1200);
+  cc->set_max_datagram(8192);
+  EXPECT_EQ(cc->window(), 10u * 8192);
+  EXPECT_STREQ(cc->name(), "cubic");
+  EXPECT_STREQ(make_congestion_controller(CongestionAlgorithm::kNewReno, 1200)->name(), "newreno");
+}
+
+}  // namespace
+}  // namespace nm::session

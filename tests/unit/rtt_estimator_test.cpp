@@ -1,0 +1,77 @@
+// Smoothed RTT and retransmission timeout (stream/rtt_estimator.h, RFC 6298 arithmetic).
+#include "stream/rtt_estimator.h"
+
+#include <gtest/gtest.h>
+
+namespace nm::stream {
+namespace {
+
+constexpr int64_t kMs = 1'000'000;
+
+TEST(RttEstimator, BeforeAnySampleTheInitialRtoAndTheMinimumGuardApply) {
+  RttEstimator r;
+  EXPECT_EQ(r.srtt(), 0);
+  EXPECT_EQ(r.rto(), RttEstimator::kInitialRto);
+  EXPECT_EQ(r.resend_guard(), RttEstimator::kMinResendGuard);
+}
+
+TEST(RttEstimator, TheFirstSampleSetsSrttAndHalfOfItAsVariance) {
+  RttEstimator r;
+  r.sample(40 * kMs);
+  EXPECT_EQ(r.srtt(), 40 * kMs);
+  EXPECT_EQ(r.rto(), 40 * kMs + 4 * 20 * kMs);  // srtt + 4 * rttvar, rttvar = srtt / 2
+  EXPECT_EQ(r.resend_guard(), 120 * kMs);
+}
+
+TEST(RttEstimator, LaterSamplesAreSmoothedWithTheOldSrtt) {
+  RttEstimator r;
+  r.sample(40 * kMs);
+  r.sample(80 * kMs);
+  // rttvar = 3/4 * 20 + 1/4 * |40 - 80| = 25; srtt = 7/8 * 40 + 1/8 * 80 = 45.
+  EXPECT_EQ(r.srtt(), 45 * kMs);
+  EXPECT_EQ(r.rto(), 145 * kMs);
+  r.sample(45 * kMs);  // rttvar = 3/4 * 25 + 0 = 18.75
+  EXPECT_EQ(r.srtt(), 45 * kMs);
+  EXPECT_EQ(r.rto(), 45 * kMs + 75 * kMs);
+}
+
+TEST(RttEstimator, AStableRttLetsTheRtoConvergeOnIt) {
+  RttEstimator r;
+  for (int i = 0; i < 100; ++i) r.sample(50 * kMs);
+  EXPECT_EQ(r.srtt(), 50 * kMs);
+  EXPECT_LT(r.rto(), 51 * kMs);
+  EXPECT_GE(r.rto(), 50 * kMs);
+}
+
+TEST(RttEstimator, NegativeSamplesAreIgnored) {
+  RttEstimator r;
+  r.sample(-5 * kMs);
+  EXPECT_EQ(r.srtt(), 0);
+  EXPECT_EQ(r.rto(), RttEstimator::kInitialRto);
+  r.sample(30 * kMs);
+  r.sample(-1);
+  EXPECT_EQ(r.srtt(), 30 * kMs);
+  EXPECT_EQ(r.rto(), 90 * kMs);
+}
+
+TEST(RttEstimator, TheRtoIsClampedToItsFloorAndCeiling) {
+  RttEstimator fast;
+  fast.sample(1 * kMs);  // srtt + 4 rttvar = 3 ms
+  EXPECT_EQ(fast.rto(), RttEstimator::kMinRto);
+  EXPECT_EQ(fast.resend_guard(), 3 * kMs);  // the guard has its own, lower floor
+
+  RttEstimator slow;
+  slow.sample(1'000 * kMs);  // 3 s
+  EXPECT_EQ(slow.rto(), RttEstimator::kMaxRto);
+  EXPECT_EQ(slow.resend_guard(), 3'000 * kMs);  // not capped
+}
+
+TEST(RttEstimator, TheResendGuardHasAFloor) {
+  RttEstimator r;
+  r.sample(100'000);  // 0.1 ms: srtt + 4 rttvar = 0.3 ms
+  EXPECT_EQ(r.resend_guard(), RttEstimator::kMinResendGuard);
+  EXPECT_EQ(r.rto(), RttEstimator::kMinRto);
+}
+
+}  // namespace
+}  // namespace nm::stream
