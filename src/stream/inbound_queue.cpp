@@ -60,4 +60,9 @@ uint64_t InboundQueue::clear() {
   return credit;
 }
 
+void InboundQueue::forget_credit() {
+  packets_.for_each([](Packet& p) { p.credit = 0; });
+  credit_ = 0;
+}
+
 }  // namespace nm::stream

@@ -31,6 +31,8 @@ class InboundQueue {
   uint32_t pop_into(uint8_t* out);
   // Drops everything; returns the credit not yet released.
   uint64_t clear();
+  // The events stay readable but release no credit any more (their sender's stream is gone).
+  void forget_credit();
 
  private:
   struct Packet {

@@ -29,6 +29,7 @@ class ReorderBuffer {
 
   uint64_t next_expected() const { return next_; }
   bool has_gaps() const { return !ahead_.empty(); }
+  // The highest sequence received (UINT64_MAX, i.e. -1, before any: check next_expected()).
   uint64_t highest() const { return ahead_.empty() ? next_ - 1 : ahead_.rbegin()->first; }
   // Bit i set = seq base+i is missing (only seqs below highest() count as missing).
   uint64_t missing_bitmap(uint64_t base) const;

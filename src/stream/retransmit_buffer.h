@@ -37,7 +37,8 @@ class RetransmitBuffer {
   // report, and timing them would inflate the RTT (and the RTO) with every loss.
   void on_ack(uint64_t next_expected, uint64_t highest, int64_t now, RttEstimator& rtt);
   // One NACK block: seqs base+i with bit i set are missing and are queued for resend
-  // unless re-sent within the last smoothed RTT; clear bits up to `highest` arrived.
+  // unless sent less than RttEstimator::resend_guard() ago (smoothed RTT + 4 x its
+  // variance, at least 2 ms); clear bits up to `highest` arrived.
   void on_nack_block(uint64_t base, uint64_t missing, uint64_t highest, int64_t now,
                      const RttEstimator& rtt, std::vector<SentPacket*>& resend);
   // Packets whose timer expired (oldest first, at most `max`), with exponential backoff.

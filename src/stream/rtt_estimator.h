@@ -14,6 +14,7 @@ class RttEstimator {
 
   void sample(int64_t rtt_ns) {
     if (rtt_ns < 0) return;
+    rtt_ns = std::max<int64_t>(rtt_ns, 1);  // 0 would read as "no sample yet"
     if (srtt_ == 0) {
       srtt_ = rtt_ns;
       rttvar_ = rtt_ns / 2;

@@ -21,7 +21,7 @@ Stream::Stream(uint64_t peer_node_id, uint64_t stream_id, const StreamConfig& co
 void Stream::adopt(const StreamConfig& config) {
   config_ = config;
   opened_by_app_ = true;
-  if (tx_seq_ == 0) tx_credit_ = TxCredit(config.window_bytes);  // nothing charged yet
+  if (tx_charged_ == 0) tx_credit_ = TxCredit(config.window_bytes);  // nothing charged yet
 }
 
 bool Stream::charge(uint64_t cost, size_t events, int64_t now_ns) {

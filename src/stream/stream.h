@@ -255,6 +255,7 @@ class Stream {
   size_t deliver_fragment(RxPacket&& p, size_t max_event_bytes);
   void abandon_reassembly();
   void consume(uint64_t credit) { consumed_total_ += credit; }
+  void restart_credit();
   // Charges `cost` bytes of credit for `events` accepted events; false = backpressure
   // (counted).
   bool charge(uint64_t cost, size_t events, int64_t now_ns);

@@ -48,13 +48,17 @@ RxResult Stream::on_packet(RxPacket&& p, bool ordered, bool dedup, const RxLimit
   }
   if (p.epoch > rx_epoch_) {
     reset_receive();
+    restart_credit();
     rx_epoch_ = p.epoch;
   }
   const Allowance a = allowance(limits);
   if (!ordered) {
     switch (rx().seq.record(p.seq, dedup, p.may_restart)) {
       case RxSequence::Verdict::kDuplicate: ++counters().rx_duplicates_dropped; return {};
-      case RxSequence::Verdict::kRestart: ++counters().rx_restarts; break;
+      case RxSequence::Verdict::kRestart:
+        ++counters().rx_restarts;
+        restart_credit();
+        break;
       case RxSequence::Verdict::kNew: break;
     }
     // Refused before the loss ledger sees it: it is written off as lost, its credit returned.
@@ -96,8 +100,10 @@ size_t Stream::deliver_ready(const Allowance& a) {
   RxState& r = rx();
   size_t added = 0;
   while (const RxPacket* next = r.reorder.ready()) {
-    // Leaving the buffer releases what the packet pinned there.
-    if (held_bytes() + delivery_cost(*next, a.max_event_bytes) > a.limit + next->held()) {
+    // Leaving the buffer releases what the packet pinned there (compared without overflow:
+    // an unlimited room is UINT64_MAX).
+    uint64_t cost = delivery_cost(*next, a.max_event_bytes), freed = next->held();
+    if (held_bytes() + cost > freed && held_bytes() + cost - freed > a.limit) {
       r.stalled = true;
       return added;
     }
@@ -210,6 +216,13 @@ void Stream::pop_into(uint8_t* out) {
 void Stream::discard_inbound() {
   consume(inbound_.clear());
   consume(std::exchange(deferred_credit_, 0));
+}
+
+// A new incarnation of the peer's stream: its sender starts counting credit from 0, so our
+// grants do too; what the old one left unread stays readable but returns nothing to it.
+void Stream::restart_credit() {
+  inbound_.forget_credit();
+  consumed_total_ = granted_total_ = deferred_credit_ = 0;
 }
 
 void Stream::reset_receive() {

@@ -241,7 +241,7 @@ TEST(Stream, UnorderedDeliveryIsInArrivalOrder) {
   EXPECT_EQ(st.inbound_bytes(), 3u + 4 + 5 + 3);
   EXPECT_EQ(read_all(st), (std::vector<std::string>{"two", "zero", "zero'", "one"}));
   EXPECT_EQ(st.counters().rx_events, 4u);
-  EXPECT_EQ(st.packets_unacked(), 0u);  // nothing to acknowledge unordered
+  EXPECT_EQ(st.ack().unreported(), 0u);  // nothing to acknowledge unordered
 }
 
 TEST(Stream, UnorderedDuplicatesAreDroppedOnlyWithDedup) {
@@ -265,12 +265,11 @@ TEST(Stream, OrderedDeliveryReleasesStrictlyInSequence) {
   EXPECT_FALSE(st.reorder().has_gaps());
   EXPECT_EQ(st.reorder().bytes(), 0u);
   EXPECT_EQ(read_all(st), (std::vector<std::string>{"0", "1", "2", "3a", "3b"}));
-  EXPECT_EQ(st.packets_unacked(), 4u);
+  EXPECT_EQ(st.ack().unreported(), 4u);
   // A duplicate is dropped but still asks for an ACK (ours may have been lost).
   EXPECT_EQ(receive(st, data(1, {"1"}), true), 0u);
   EXPECT_EQ(st.counters().rx_duplicates_dropped, 1u);
-  EXPECT_EQ(st.take_ack_due(), 5u);
-  EXPECT_EQ(st.packets_unacked(), 0u);
+  EXPECT_EQ(st.ack().unreported(), 5u);
 }
 
 TEST(Stream, OrderedPacketsTooFarAheadAreDroppedQuietly) {
@@ -585,11 +584,48 @@ TEST(Stream, ProbesAndProbeAnswersAreRateLimited) {
 // stream.h documents RxLimits::room = UINT64_MAX as the default (no budget), yet with it an
 // ordered stream stalls on its first early packet: deliver_ready compares against
 // a.limit + next->held(), which overflows when the limit is UINT64_MAX.
-TEST(Stream, DISABLED_EarlyPacketsAreDeliveredWithTheDefaultUnlimitedRoom) {
+TEST(Stream, EarlyPacketsAreDeliveredWithTheDefaultUnlimitedRoom) {
   Stream st(1, 9, config(65536, true), true, 1, 0);
   EXPECT_EQ(st.on_packet(data(1, {"1"}), true, true, RxLimits{}, 0).events, 0u);
   EXPECT_EQ(st.on_packet(data(0, {"0"}), true, true, RxLimits{}, 0).events, 2u);
   EXPECT_FALSE(st.stalled());
+}
+
+}  // namespace
+}  // namespace nm::stream
+
+namespace nm::stream {
+namespace {
+
+// The peer reopened the stream (a new epoch): its new sender counts credit from 0, so our
+// grants do too, and what the old incarnation left unread returns nothing to the new one.
+TEST(Stream, ANewIncarnationIsGrantedOnlyWhatItSent) {
+  Stream st(1, 9, config(8000), true, 1, 0);
+  receive(st, sized(0, 1000, 1), false);
+  receive(st, sized(1, 1000, 1), false);  // two unread events of the old incarnation
+  receive(st, sized(0, 500, 2), false);   // the reopened stream's first packet
+  EXPECT_EQ(st.inbound_pending(), 3u);
+  EXPECT_EQ(read_all(st).size(), 3u);  // all still readable
+  uint64_t total = 0;
+  ASSERT_TRUE(st.current_grant(&total));
+  EXPECT_EQ(total, 500u + 4 + 84);  // only the new incarnation's packet
+}
+
+// The same for a 0.23 sender's restart, which only the sequences show.
+TEST(Stream, A023RestartIsGrantedOnlyWhatItSentAfter) {
+  Stream st(1, 9, config(8000, true), true, 1, 0);
+  auto from_023 = [](uint64_t seq, size_t size) {
+    RxPacket p = sized(seq, size, 0);
+    p.may_restart = true;
+    return p;
+  };
+  for (uint64_t s = 0; s < 10; ++s) receive(st, from_023(s, 100), false);
+  receive(st, from_023(0, 300), false);  // restarted
+  EXPECT_EQ(st.counters().rx_restarts, 1u);
+  EXPECT_EQ(read_all(st).size(), 11u);
+  uint64_t total = 0;
+  ASSERT_TRUE(st.current_grant(&total));
+  EXPECT_EQ(total, 300u + 4 + 84);
 }
 
 }  // namespace

@@ -1,0 +1,122 @@
+#include "session/loss_detector.h"
+
+#include <algorithm>
+
+namespace nm::session {
+
+void LossDetector::on_sent(const SentDatagram& d) {
+  sent_.push_back(SentDatagram(d));
+  ++outstanding_;
+  last_sent_ns_ = d.sent_ns;
+}
+
+SentDatagram* LossDetector::find(uint64_t pn) {
+  // Binary search: numbers increase along the queue (with gaps: not every datagram is here).
+  size_t lo = 0, hi = sent_.size();
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (sent_[mid].pn < pn) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo < sent_.size() && sent_[lo].pn == pn ? &sent_[lo] : nullptr;
+}
+
+void LossDetector::resolve(SentDatagram& d) {
+  d.resolved = true;
+  --outstanding_;
+}
+
+void LossDetector::trim() {
+  while (!sent_.empty() && sent_.front().resolved) sent_.pop_front();
+}
+
+void LossDetector::on_ack(const wire::AckFrame& f, int64_t now_ns, RttStats& rtt, AckResult& out) {
+  out.acked.clear();
+  out.lost.clear();
+  out.rtt_sampled = false;
+  out.persistent_congestion = false;
+  if (f.ranges.empty()) return;
+  uint64_t largest = f.ranges.front().last;
+  // Newly acknowledged datagrams, range by range (each a walk from its lowest number).
+  for (const wire::AckRange& r : f.ranges) {
+    size_t lo = 0, hi = sent_.size();
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      if (sent_[mid].pn < r.first) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    for (size_t i = lo; i < sent_.size() && sent_[i].pn <= r.last; ++i) {
+      if (sent_[i].resolved) continue;
+      resolve(sent_[i]);
+      out.acked.push_back(sent_[i]);
+    }
+  }
+  if (out.acked.empty()) return;  // nothing new (a late or repeated frame)
+  if (!any_acked_ || largest > largest_acked_) largest_acked_ = largest;
+  any_acked_ = true;
+  // RTT from the largest number, if this frame newly acknowledged it.
+  auto newest = std::max_element(out.acked.begin(), out.acked.end(),
+                                 [](const SentDatagram& a, const SentDatagram& b) { return a.pn < b.pn; });
+  if (newest->pn == largest) {
+    rtt.on_sample(now_ns - newest->sent_ns, int64_t{f.ack_delay_us} * 1000, max_ack_delay_ns_);
+    out.rtt_sampled = true;
+    probes_ = 0;  // the backoff is held until a sample shows the path answers
+  }
+  detect_lost(now_ns, rtt, out.lost);
+  // Persistent congestion: losses spanning several probe timeouts with no acknowledgement
+  // of anything sent in between (RFC 9002 §7.6).
+  if (out.lost.size() >= 2 && rtt.has_sample()) {
+    int64_t span = out.lost.back().sent_ns - out.lost.front().sent_ns;
+    int64_t threshold = rtt.pto(max_ack_delay_ns_) * kPersistentCongestionThreshold;
+    bool acked_between = std::any_of(out.acked.begin(), out.acked.end(), [&](const SentDatagram& a) {
+      return a.sent_ns > out.lost.front().sent_ns && a.sent_ns < out.lost.back().sent_ns;
+    });
+    out.persistent_congestion = span > threshold && !acked_between;
+  }
+  trim();
+}
+
+void LossDetector::detect_lost(int64_t now_ns, const RttStats& rtt, std::vector<SentDatagram>& lost) {
+  loss_time_ns_ = INT64_MAX;
+  if (!any_acked_) return;
+  int64_t loss_delay = std::max<int64_t>(std::max(rtt.latest(), rtt.smoothed()) * 9 / 8, RttStats::kGranularityNs);
+  int64_t lost_before = now_ns - loss_delay;
+  for (size_t i = 0; i < sent_.size() && sent_[i].pn < largest_acked_; ++i) {
+    SentDatagram& d = sent_[i];
+    if (d.resolved) continue;
+    if (d.sent_ns <= lost_before || largest_acked_ >= d.pn + kPacketThreshold) {
+      resolve(d);
+      lost.push_back(d);
+    } else {
+      loss_time_ns_ = std::min(loss_time_ns_, d.sent_ns + loss_delay);
+    }
+  }
+}
+
+void LossDetector::on_loss_timer(int64_t now_ns, const RttStats& rtt, std::vector<SentDatagram>& lost) {
+  if (loss_time_ns_ == INT64_MAX || now_ns < loss_time_ns_) return;
+  detect_lost(now_ns, rtt, lost);
+  trim();
+}
+
+int64_t LossDetector::deadline(const RttStats& rtt) const {
+  if (loss_time_ns_ != INT64_MAX) return loss_time_ns_;
+  if (outstanding_ == 0) return INT64_MAX;
+  int64_t pto = rtt.pto(max_ack_delay_ns_) << std::min(probes_, 16);
+  return last_sent_ns_ + pto;
+}
+
+std::vector<SentDatagram> LossDetector::oldest(size_t max) const {
+  std::vector<SentDatagram> out;
+  for (size_t i = 0; i < sent_.size() && out.size() < max; ++i)
+    if (!sent_[i].resolved) out.push_back(sent_[i]);
+  return out;
+}
+
+}  // namespace nm::session

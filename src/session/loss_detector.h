@@ -1,0 +1,84 @@
+// The sending side of session acknowledgements: loss detection and probe timeouts in the
+// manner of RFC 9002 §6, over the session's datagrams by packet number. Pure logic, time
+// passed in; the node acts on what it reports (congestion control, retransmission).
+//
+//  * A datagram is acknowledged when a range of an ACK frame covers its number. The
+//    acknowledgement of the largest number, if it is new and the datagram carried data,
+//    gives an RTT sample (unambiguous: a retransmission is a new datagram).
+//  * A datagram still unacknowledged is lost once kPacketThreshold later ones were
+//    acknowledged, or once it is kTimeThreshold x max(srtt, latest RTT) older than the
+//    newest acknowledged one; until then the loss timer waits for that moment.
+//  * Losses spanning more than kPersistentCongestionThreshold probe timeouts, with nothing
+//    acknowledged in between, are persistent congestion.
+//  * With data in flight and nothing heard, the probe timeout fires after
+//    pto x 2^probes; the node then sends one or two datagrams, not the whole flight. The
+//    backoff is kept until an acknowledgement brings an RTT sample.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "session/rtt_stats.h"
+#include "stream/ring_queue.h"
+#include "wire/ack_frame.h"
+
+namespace nm::session {
+
+struct SentDatagram {
+  uint64_t pn = 0;           // its packet number (nonce counter)
+  int64_t sent_ns = 0;
+  uint32_t bytes = 0;        // counted in flight
+  uint64_t stream_id = 0;    // the stream data it carried
+  uint64_t stream_seq = 0;
+  bool resolved = false;     // acknowledged or declared lost
+};
+
+class LossDetector {
+ public:
+  static constexpr uint64_t kPacketThreshold = 3;
+  static constexpr int kPersistentCongestionThreshold = 3;
+
+  explicit LossDetector(int64_t max_ack_delay_ns) : max_ack_delay_ns_(max_ack_delay_ns) {}
+
+  // Datagrams in increasing packet number order (only those that carry data).
+  void on_sent(const SentDatagram& d);
+
+  struct AckResult {
+    std::vector<SentDatagram> acked;
+    std::vector<SentDatagram> lost;
+    bool rtt_sampled = false;
+    bool persistent_congestion = false;
+  };
+  // An ACK frame arrived: updates `rtt`, fills `out` (cleared first).
+  void on_ack(const wire::AckFrame& f, int64_t now_ns, RttStats& rtt, AckResult& out);
+  // The loss timer: datagrams lost by time now (appended to `lost`).
+  void on_loss_timer(int64_t now_ns, const RttStats& rtt, std::vector<SentDatagram>& lost);
+  // When the next timer is due: the loss timer if armed, else the probe timeout if data is
+  // in flight; INT64_MAX if nothing.
+  int64_t deadline(const RttStats& rtt) const;
+  bool loss_timer_armed() const { return loss_time_ns_ != INT64_MAX; }
+  // The probe timeout fired (the node sends its probes): the next one waits twice as long.
+  void on_probe_timeout() { ++probes_; }
+  int probes() const { return probes_; }
+  // The oldest datagrams still unresolved, to resend as probes (at most `max`).
+  std::vector<SentDatagram> oldest(size_t max) const;
+  size_t outstanding() const { return outstanding_; }
+  uint64_t largest_acked() const { return largest_acked_; }
+
+ private:
+  SentDatagram* find(uint64_t pn);
+  void detect_lost(int64_t now_ns, const RttStats& rtt, std::vector<SentDatagram>& lost);
+  void resolve(SentDatagram& d);
+  void trim();
+
+  int64_t max_ack_delay_ns_;
+  stream::RingQueue<SentDatagram> sent_;  // increasing pn; resolved ones trimmed from the front
+  size_t outstanding_ = 0;
+  uint64_t largest_acked_ = 0;
+  bool any_acked_ = false;
+  int64_t loss_time_ns_ = INT64_MAX;
+  int64_t last_sent_ns_ = 0;
+  int probes_ = 0;
+};
+
+}  // namespace nm::session

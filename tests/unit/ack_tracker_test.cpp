@@ -1,0 +1,62 @@
+// AckTracker: ranges of received packet numbers, and when to acknowledge them.
+#include "session/ack_tracker.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace nm::session {
+namespace {
+
+constexpr int64_t kMs = 1'000'000;
+
+TEST(AckTracker, InOrderArrivalsMakeOneRangeAcknowledgedEverySecondOne) {
+  AckTracker t;
+  t.on_packet(0, true, 0);
+  EXPECT_EQ(t.when(0), AckTracker::When::kLater);
+  t.on_packet(1, true, 0);
+  EXPECT_EQ(t.when(0), AckTracker::When::kNow);
+  auto f = t.take(kMs);
+  EXPECT_EQ(f.ranges, (std::vector<wire::AckRange>{{0, 1}}));
+  EXPECT_EQ(f.ack_delay_us, 1000u);
+  EXPECT_EQ(t.when(kMs), AckTracker::When::kNothing);
+  t.on_packet(2, false, kMs);  // not ack-eliciting: recorded, not a reason to acknowledge
+  EXPECT_EQ(t.when(kMs), AckTracker::When::kNothing);
+}
+
+TEST(AckTracker, AGapIsReportedAtOnceAndLateArrivalsJoinTheRanges) {
+  AckTracker t;
+  for (uint64_t pn : {0, 1, 2}) t.on_packet(pn, true, 0);
+  t.take(0);
+  t.on_packet(5, true, 0);  // 3 and 4 missing
+  EXPECT_EQ(t.when(0), AckTracker::When::kNow);
+  EXPECT_EQ(t.take(0).ranges, (std::vector<wire::AckRange>{{5, 5}, {0, 2}}));
+  t.on_packet(3, true, 0);
+  EXPECT_EQ(t.when(0), AckTracker::When::kNow);  // out of order
+  EXPECT_EQ(t.take(0).ranges, (std::vector<wire::AckRange>{{5, 5}, {0, 3}}));
+  t.on_packet(4, true, 0);  // fills the gap: one range again
+  EXPECT_EQ(t.take(0).ranges, (std::vector<wire::AckRange>{{0, 5}}));
+  t.on_packet(4, true, 0);  // a duplicate changes nothing but asks for a report
+  EXPECT_EQ(t.take(0).ranges, (std::vector<wire::AckRange>{{0, 5}}));
+}
+
+TEST(AckTracker, ALoneArrivalWaitsAtMostTheMaxAckDelay) {
+  AckTracker t;
+  t.on_packet(0, true, 0);
+  EXPECT_EQ(t.when(AckTracker::kMaxAckDelayNs - 1), AckTracker::When::kLater);
+  EXPECT_EQ(t.when(AckTracker::kMaxAckDelayNs), AckTracker::When::kNow);
+}
+
+TEST(AckTracker, OnlyTheNewestRangesAreKept) {
+  AckTracker t;
+  for (uint64_t pn = 0; pn < 2 * wire::kMaxAckRanges * 2; pn += 2) t.on_packet(pn, true, 0);
+  auto f = t.take(0);
+  ASSERT_EQ(f.ranges.size(), wire::kMaxAckRanges);
+  EXPECT_EQ(f.ranges.front().last, 2 * wire::kMaxAckRanges * 2 - 2);
+  std::vector<uint8_t> body(wire::ack_frame_size(f));
+  wire::encode_ack_frame(f, body.data());
+  EXPECT_TRUE(wire::decode_ack_frame(body));  // always a valid frame
+}
+
+}  // namespace
+}  // namespace nm::session

@@ -1,0 +1,105 @@
+// LossDetector: acknowledgements, RTT samples, packet- and time-threshold loss, persistent
+// congestion and probe timeouts (RFC 9002 §6, §7.6).
+#include "session/loss_detector.h"
+
+#include <gtest/gtest.h>
+
+namespace nm::session {
+namespace {
+
+constexpr int64_t kMs = 1'000'000;
+
+SentDatagram datagram(uint64_t pn, int64_t sent_ns) {
+  SentDatagram d;
+  d.pn = pn;
+  d.sent_ns = sent_ns;
+  d.bytes = 1200;
+  d.stream_id = 7;
+  d.stream_seq = pn;
+  return d;
+}
+
+wire::AckFrame ack(std::vector<wire::AckRange> ranges, uint32_t delay_us = 0) {
+  wire::AckFrame f;
+  f.ranges = std::move(ranges);
+  f.ack_delay_us = delay_us;
+  return f;
+}
+
+TEST(LossDetector, AcknowledgesRangesAndSamplesTheRttFromTheLargest) {
+  LossDetector ld(10 * kMs);
+  RttStats rtt;
+  for (uint64_t pn = 0; pn < 5; ++pn) ld.on_sent(datagram(pn * 2, pn * kMs));  // numbers 0,2,..8
+  LossDetector::AckResult r;
+  ld.on_ack(ack({{0, 8}}, 2000), 50 * kMs, rtt, r);
+  EXPECT_EQ(r.acked.size(), 5u);
+  EXPECT_TRUE(r.lost.empty());
+  ASSERT_TRUE(r.rtt_sampled);
+  EXPECT_EQ(rtt.latest(), 50 * kMs - 4 * kMs);  // from datagram 8, sent at 4 ms
+  EXPECT_EQ(ld.outstanding(), 0u);
+  ld.on_ack(ack({{0, 8}}), 60 * kMs, rtt, r);  // repeated: nothing new, no sample
+  EXPECT_TRUE(r.acked.empty());
+  EXPECT_FALSE(r.rtt_sampled);
+}
+
+TEST(LossDetector, ThreeLaterAcknowledgedMeansLost) {
+  LossDetector ld(10 * kMs);
+  RttStats rtt;
+  for (uint64_t pn = 0; pn < 6; ++pn) ld.on_sent(datagram(pn, 0));
+  LossDetector::AckResult r;
+  ld.on_ack(ack({{3, 4}, {0, 0}}), 100 * kMs, rtt, r);  // 1 and 2 missing, largest 4
+  ASSERT_EQ(r.lost.size(), 1u);                          // 1: 4 >= 1 + 3
+  EXPECT_EQ(r.lost[0].pn, 1u);
+  EXPECT_TRUE(ld.loss_timer_armed());  // 2 is only one threshold away: the timer decides
+  std::vector<SentDatagram> lost;
+  ld.on_loss_timer(100 * kMs + 1, rtt, lost);
+  EXPECT_TRUE(lost.empty());  // too soon
+  ld.on_loss_timer(100 * kMs * 9 / 8 + 1, rtt, lost);
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_EQ(lost[0].pn, 2u);
+  EXPECT_EQ(ld.outstanding(), 1u);  // 5 is still in flight
+}
+
+TEST(LossDetector, ProbeTimeoutBacksOffUntilASample) {
+  LossDetector ld(10 * kMs);
+  RttStats rtt;
+  ld.on_sent(datagram(0, 0));
+  int64_t first = ld.deadline(rtt);
+  EXPECT_EQ(first, rtt.pto(10 * kMs));
+  ld.on_probe_timeout();
+  EXPECT_EQ(ld.deadline(rtt), 2 * rtt.pto(10 * kMs));
+  EXPECT_EQ(ld.oldest(2).size(), 1u);
+  ld.on_sent(datagram(1, first));  // the probe
+  LossDetector::AckResult r;
+  ld.on_ack(ack({{1, 1}}), first + 30 * kMs, rtt, r);
+  EXPECT_TRUE(r.rtt_sampled);
+  EXPECT_EQ(ld.probes(), 0);
+  ASSERT_EQ(r.lost.size(), 1u);  // the original, sent long before the answered probe
+  EXPECT_EQ(r.lost[0].pn, 0u);
+  EXPECT_EQ(ld.outstanding(), 0u);
+}
+
+TEST(LossDetector, LossesSpanningSeveralProbeTimeoutsArePersistentCongestion) {
+  LossDetector ld(0);
+  RttStats rtt;
+  rtt.on_sample(10 * kMs, 0, 0);
+  for (uint64_t pn = 0; pn < 10; ++pn) ld.on_sent(datagram(pn, static_cast<int64_t>(pn) * 50 * kMs));
+  ld.on_sent(datagram(10, 500 * kMs));
+  LossDetector::AckResult r;
+  ld.on_ack(ack({{10, 10}}), 510 * kMs, rtt, r);
+  EXPECT_EQ(r.lost.size(), 10u);  // 450 ms of losses, PTO ~ 30 ms
+  EXPECT_TRUE(r.persistent_congestion);
+}
+
+TEST(LossDetector, ANewerAcknowledgedDatagramBetweenLossesIsNotPersistentCongestion) {
+  LossDetector ld(0);
+  RttStats rtt;
+  rtt.on_sample(10 * kMs, 0, 0);
+  for (uint64_t pn = 0; pn < 11; ++pn) ld.on_sent(datagram(pn, static_cast<int64_t>(pn) * 50 * kMs));
+  LossDetector::AckResult r;
+  ld.on_ack(ack({{10, 10}, {5, 5}}), 510 * kMs, rtt, r);
+  EXPECT_FALSE(r.persistent_congestion);
+}
+
+}  // namespace
+}  // namespace nm::session
