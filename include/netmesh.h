@@ -67,7 +67,7 @@ extern "C" {
  * Within one major version (the SONAME, libnetmesh.so.MAJOR) a program built against an
  * older header runs against a newer library. */
 #define NM_VERSION_MAJOR 0
-#define NM_VERSION_MINOR 2
+#define NM_VERSION_MINOR 3
 #define NM_VERSION_PATCH 0
 
 #define NM_KEY_SIZE 32
@@ -256,6 +256,31 @@ typedef struct nm_node_stats {
   /* New counters are appended here. */
 } nm_node_stats_t;
 
+/* The path to one peer as its session sees it (112 bytes in 0.3.0); read with
+ * nm_node_session_stats(n, peer, &st, sizeof st). Round-trip figures are 0 before the
+ * first sample: a dialled session has one from its handshake; after that, samples come from
+ * session acknowledgements, which netmesh peers exchange (session_acks = 1) and a net-mesh
+ * 0.23 peer does not. The flight and loss counters count data datagrams. */
+typedef struct nm_session_stats {
+  uint64_t peer_node_id;
+  uint8_t session_acks;            /* 1: the peer acknowledges datagrams (netmesh) */
+  uint8_t routed;                  /* 1: reached through relays */
+  uint8_t reserved0[6];            /* zero (room for more flags) */
+  uint64_t srtt_ns;                /* smoothed round-trip time (RFC 9002) */
+  uint64_t rttvar_ns;              /* its mean deviation */
+  uint64_t min_rtt_ns;
+  uint64_t latest_rtt_ns;
+  uint64_t rtt_samples;            /* the handshake's and one per acknowledgement that gave one */
+  uint64_t bytes_in_flight;        /* data datagrams sent, neither acknowledged nor declared lost */
+  uint64_t datagrams_in_flight;
+  uint64_t datagrams_acked;
+  uint64_t datagrams_lost;         /* declared lost: 3 later ones acknowledged, or 9/8 RTT older */
+  uint64_t probe_timeouts;         /* nothing acknowledged for a probe timeout with data in flight */
+  uint64_t acks_sent;              /* session acknowledgement packets */
+  uint64_t acks_received;
+  /* New counters are appended here. */
+} nm_session_stats_t;
+
 /* A route the node knows (32 bytes in 0.2.0): direct neighbours have metric 1 and
  * next_hop == dest. */
 typedef struct nm_route {
@@ -342,6 +367,10 @@ NM_API nm_status nm_node_connect_via(nm_node_t* node, const char* relay_addr,
 /* Routes known to the node: writes up to capacity entries of elem_size bytes each
  * (elem_size = sizeof *out; see "ABI stability") and sets *out_count to how many exist
  * (capacity 0 and out NULL ask for the count only). */
+/* The path to the peer as its session sees it (nm_session_stats_t); NM_ERR_NOT_CONNECTED
+ * without a session. Since 0.3.0. */
+NM_API nm_status nm_node_session_stats(nm_node_t* node, uint64_t peer_node_id, nm_session_stats_t* out,
+                                       size_t out_size);
 NM_API nm_status nm_node_routes(nm_node_t* node, nm_route_t* out, size_t capacity, size_t elem_size,
                                 size_t* out_count);
 /* Next peer event (connected, suspected, failed, recovered), written through

@@ -178,6 +178,17 @@ nm_status nm_node_connect_via(nm_node_t* handle, const char* relay_addr, const u
   });
 }
 
+nm_status nm_node_session_stats(nm_node_t* handle, uint64_t peer_node_id, nm_session_stats_t* out,
+                                size_t out_size) {
+  return entry(handle, [&](NodeRef& n) {
+    if (!out) return null_arg("out");
+    if (nm_status s = nm::capi::check_size<nm_session_stats_t>(out_size, "out"); s != NM_OK) return s;
+    nm_session_stats_t st{};
+    if (nm_status s = n->session_stats(peer_node_id, st); s != NM_OK) return s;
+    return nm::capi::write_sized(st, out, out_size, "out");
+  });
+}
+
 nm_status nm_node_routes(nm_node_t* handle, nm_route_t* out, size_t capacity, size_t elem_size,
                          size_t* out_count) {
   return entry(handle, [&](NodeRef& n) {

@@ -135,6 +135,24 @@
   X(T, NODE, drop_over_budget)           \
   X(T, NODE, tx_abandoned_packets)
 
+#define NM_FIELDS_nm_session_stats_t(X, T) \
+  X(T, NODE, peer_node_id)                 \
+  X(T, NODE, session_acks)                 \
+  X(T, NODE, routed)                       \
+  X(T, RESERVED, reserved0)                \
+  X(T, NODE, srtt_ns)                      \
+  X(T, NODE, rttvar_ns)                    \
+  X(T, NODE, min_rtt_ns)                   \
+  X(T, NODE, latest_rtt_ns)                \
+  X(T, NODE, rtt_samples)                  \
+  X(T, NODE, bytes_in_flight)              \
+  X(T, NODE, datagrams_in_flight)          \
+  X(T, NODE, datagrams_acked)              \
+  X(T, NODE, datagrams_lost)               \
+  X(T, NODE, probe_timeouts)               \
+  X(T, NODE, acks_sent)                    \
+  X(T, NODE, acks_received)
+
 #define NM_FIELDS_nm_route_t(X, T) \
   X(T, NODE, dest)                 \
   X(T, NODE, next_hop)             \
@@ -248,6 +266,7 @@ NM_DECLARE_FIELDS(nm_node_config_t, kNodeConfigFirstSize);
 NM_DECLARE_FIELDS(nm_stream_config_t, 12);
 NM_DECLARE_FIELDS(nm_stream_stats_t, 208);
 NM_DECLARE_FIELDS(nm_node_stats_t, 288);
+NM_DECLARE_FIELDS(nm_session_stats_t, 112);
 NM_DECLARE_FIELDS(nm_route_t, 32);
 NM_DECLARE_FIELDS(nm_peer_event_t, 24);
 NM_DECLARE_FIELDS(nm_impairment_t, 88);
@@ -257,6 +276,7 @@ NM_CHECK_FIELDS(nm_node_config_t);
 NM_CHECK_FIELDS(nm_stream_config_t);
 NM_CHECK_FIELDS(nm_stream_stats_t);
 NM_CHECK_FIELDS(nm_node_stats_t);
+NM_CHECK_FIELDS(nm_session_stats_t);
 NM_CHECK_FIELDS(nm_route_t);
 NM_CHECK_FIELDS(nm_peer_event_t);
 NM_CHECK_FIELDS(nm_impairment_t);

@@ -300,6 +300,9 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
   }
   session::Session& s = *found;
   s.budget.on_received(d.size() + (routed ? wire::kRoutingHeaderSize : 0));
+  uint64_t pn = wire::nonce_counter(h);
+  bool data = !heartbeat && h.subprotocol_id == wire::kSubprotocolData && h.stream_id != wire::kControlStreamId;
+  if (!data) note_arrival(s, pn, false, now);  // data: once it is known to be taken
   if (heartbeat) {
     // 0.23 drops routed heartbeats; between netmesh nodes they keep routed sessions alive.
     if (routed && !s.routed) {
@@ -325,8 +328,10 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
   } else if (h.subprotocol_id == wire::kSubprotocolPingwave &&
              s.has(wire::capability::kAuthPingwaves) && !routed) {
     handle_sealed_pingwaves(s, frames, out);
-  } else if (h.subprotocol_id == wire::kSubprotocolData && h.stream_id != wire::kControlStreamId) {
-    handle_data(s, h, plaintext, out);
+  } else if (h.subprotocol_id == wire::kSubprotocolAck && s.has(wire::capability::kSessionAck)) {
+    handle_session_ack(s, frames, out);
+  } else if (data) {
+    if (handle_data(s, h, plaintext, out)) note_arrival(s, pn, true, now);
   } else {
     ++stats_.drop_unknown_subprotocol;  // never handed to the application (unlike 0.23)
   }
@@ -343,13 +348,13 @@ bool Node::is_hello(const wire::Header& h, std::span<const uint8_t> plaintext) {
          g.stream_id == wire::kHelloStreamId;
 }
 
-void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
+bool Node::handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
                        std::vector<Outgoing>& out) {
   auto it = s.streams.find(h.stream_id);
   bool at_cap = config_.max_streams > 0 && s.streams.size() >= config_.max_streams;
   if (it == s.streams.end() && !at_cap && budget_.room(s.rx) < session::kStreamCharge) {
     ++stats_.drop_over_budget;  // a new stream is memory too (at the cap, one is evicted for it)
-    return;
+    return false;
   }
   StreamPtr st = it != s.streams.end() ? it->second
                                        : create_stream(s, h.stream_id, config_.inbound_stream, false);
@@ -380,16 +385,18 @@ void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
   int64_t now = now_ns();
   if (st->over_window(p.cost)) {
     ++stats_.drop_over_window;  // the peer ignores our credit; memory stays bounded
-    return;
+    return false;
   }
   s.ticking.insert(st->id());
   uint64_t stray_before = st->stray_fragments();
   size_t added;
+  bool taken;
   {
     session::HeldChange charge(budget_, s.rx, *st);
     stream::RxResult r = st->on_packet(std::move(p), ordered, dedup,
                                        {config_.max_event_bytes, budget_.room(s.rx)}, now);
     if (r.over_budget) ++stats_.drop_over_budget;  // a reliable sender retransmits it later
+    taken = !r.over_budget;
     added = r.events;
     if (epochs) st->settle_losses(now);
   }
@@ -401,6 +408,7 @@ void Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
     events_.add(static_cast<int64_t>(added));
     st->changed.notify_all();
   }
+  return taken;
 }
 
 void Node::handle_grants(session::Session& s, Frames frames, std::vector<Outgoing>& out) {

@@ -91,6 +91,8 @@ class Node {
   nm_status recv(const StreamPtr& stream, std::span<uint8_t> buf, std::span<size_t> lens,
                  size_t* out_count, int timeout_ms) EXCLUDES(mu_);
   nm_status stream_stats(const StreamPtr& stream, nm_stream_stats_t& out) EXCLUDES(mu_);
+  // The path to a peer as its session sees it (round trip, flight, losses).
+  nm_status session_stats(uint64_t peer_id, nm_session_stats_t& out) EXCLUDES(mu_);
   std::vector<nm_stream_stats_t> all_stream_stats() EXCLUDES(mu_);
 
   // Mesh: routes, and peer liveness events (a queue the application polls).
@@ -124,6 +126,7 @@ class Node {
     bool routed = false;  // the routed form (wire spec §3.5): msg2 comes back behind "RT"
     bool done = false;
     uint32_t reads = 0;   // msg2 candidates tried this attempt (each costs an X25519)
+    int64_t msg1_sent_ns = 0;  // this attempt's: msg2's arrival is the first RTT sample
     std::condition_variable cv;
   };
   struct PendingAccept {
@@ -194,8 +197,9 @@ class Node {
   // routed: naming the responder we dialled): completes the session. false if none.
   bool finish_dial(std::span<const uint8_t> noise_msg, const sockaddr_storage& from, bool routed,
                    std::vector<Outgoing>& out, const std::function<bool(const PendingConnect&)>& mine) REQUIRES(mu_);
-  // A data packet whose frames wire::frames_exact accepted.
-  void handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
+  // A data packet whose frames wire::frames_exact accepted. false: dropped for lack of
+  // credit or memory (not acknowledged, so the sender learns it was lost).
+  bool handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
                    std::vector<Outgoing>& out) REQUIRES(mu_);
   void handle_grants(session::Session& s, Frames frames, std::vector<Outgoing>& out) REQUIRES(mu_);
   void tick(std::vector<Outgoing>& out) REQUIRES(mu_);
@@ -204,7 +208,18 @@ class Node {
   // One ACK/NACK packet per peer for the streams in ack_due_. `delay_few`: a stream with
   // only a few new in-order packets waits for the recovery tick (delayed ACK).
   void send_acks(std::vector<Outgoing>& out, bool delay_few) REQUIRES(mu_);
-  // Writes `out` to the socket in order and clears it. Called with mu_ held through `lk`;
+  // Session acknowledgements (node_acks.cpp), with peers that have kSessionAck. An
+  // authenticated datagram arrived (`eliciting`: data the peer waits to hear about).
+  void note_arrival(session::Session& s, uint64_t pn, bool eliciting, int64_t now) REQUIRES(mu_);
+  // A data datagram left with packet number pn.
+  void note_sent(session::Session& s, const stream::Stream& st, const stream::SentPacket& p, uint64_t pn,
+                 size_t bytes) REQUIRES(mu_);
+  // Acknowledgements that are due now, one packet per session.
+  void send_session_acks(std::vector<Outgoing>& out) REQUIRES(mu_);
+  void handle_session_ack(session::Session& s, Frames frames, std::vector<Outgoing>& out) REQUIRES(mu_);
+  // The loss timer and the probe timeout of each session (recovery tick).
+  void session_loss_tick(session::Session& s, int64_t now) REQUIRES(mu_);
+  void on_lost(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);  // Writes `out` to the socket in order and clears it. Called with mu_ held through `lk`;
   // returns with it released. The send lock is taken before mu_ is dropped, so datagrams
   // leave in the order their TX counters were assigned under mu_ (the peer's replay window
   // only tolerates 1024 of reordering). Returns how many were sent before an error (*err).
@@ -218,8 +233,8 @@ class Node {
   // confirmed session; msg1 answered as responder an unconfirmed one, which becomes the
   // peer's session only while the peer has no confirmed one, and otherwise waits (pending)
   // until an authenticated packet confirms it.
-  void complete_initiator(uint64_t peer_id, const sockaddr_storage& addr,
-                          const crypto::SessionKeys& keys, bool routed, std::vector<Outgoing>& out) REQUIRES(mu_);
+  void complete_initiator(uint64_t peer_id, const sockaddr_storage& addr, const crypto::SessionKeys& keys,
+                          bool routed, int64_t handshake_rtt_ns, std::vector<Outgoing>& out) REQUIRES(mu_);
   void complete_responder(uint64_t peer_id, const sockaddr_storage& addr,
                           const crypto::SessionKeys& keys, bool routed, std::vector<Outgoing>& out) REQUIRES(mu_);
   std::unique_ptr<session::Session> new_session(uint64_t peer_id, const sockaddr_storage& addr,
@@ -350,6 +365,8 @@ class Node {
   std::vector<PendingConnect*> connects_ GUARDED_BY(mu_);
   std::vector<PendingAccept*> accepts_ GUARDED_BY(mu_);
   std::vector<StreamPtr> ack_due_ GUARDED_BY(mu_);  // reliable streams that received data in this batch
+  std::vector<uint64_t> session_acks_due_ GUARDED_BY(mu_);  // peers owed a session acknowledgement
+  session::LossDetector::AckResult ack_result_ GUARDED_BY(mu_);  // handle_session_ack scratch
   std::vector<StreamPtr> open_packets_ GUARDED_BY(mu_);  // streams with an open packet for the loop to send
   // Reused buffers (capacity kept): a packet's frames on receive (under mu_), a flush's
   // datagram list (under send_mu_).

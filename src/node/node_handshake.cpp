@@ -64,6 +64,7 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
       pc.handshake->write_message({}, msg1);
       build_handshake_packet(msg1, pc.addr, out[0]);
     }
+    pc.msg1_sent_ns = now_ns();
     flush(lk, out, 100);
     lk.lock();
     pc.cv.wait_for(lk.native(), std::chrono::milliseconds(config_.handshake_timeout_ms),
@@ -149,7 +150,7 @@ bool Node::finish_dial(std::span<const uint8_t> noise_msg, const sockaddr_storag
     std::vector<uint8_t> payload;
     if (attempt.read_message(noise_msg, payload)) {
       complete_initiator(pc->peer_id, from, crypto::derive_session_keys(attempt.handshake_hash(), true),
-                         routed, out);
+                         routed, now_ns() - pc->msg1_sent_ns, out);
       pc->done = true;
       pc->cv.notify_all();
       return true;

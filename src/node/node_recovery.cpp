@@ -54,8 +54,9 @@ void Node::seal_data_packet(session::Session& s, const stream::Stream& st,
   // The AEAD reads the frames where they are kept (for retransmission) and writes the
   // ciphertext into the datagram: the only copy between the caller's events and the socket.
   out.plaintext = p.payload;
-  s.stamp(h, p.payload.size(), *out.packet, out.plaintext.data());
+  uint64_t pn = s.stamp(h, p.payload.size(), *out.packet, out.plaintext.data());
   address_to(s, out);
+  if (s.has(wire::capability::kSessionAck)) note_sent(s, st, p, pn, out.packet->len);
 }
 
 bool Node::build_events_packet(session::Session& s, const StreamPtr& st,
@@ -201,6 +202,7 @@ void Node::probe_credit(session::Session& s, stream::Stream& st, std::vector<Out
 }
 
 void Node::send_acks(std::vector<Outgoing>& out, bool delay_few) {
+  send_session_acks(out);
   if (ack_due_.empty()) return;
   int64_t now = now_ns();
   std::vector<StreamPtr>& delayed = acks_delayed_;  // reused members: no allocation per batch
@@ -260,6 +262,7 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
   int64_t now = now_ns();
   std::vector<stream::SentPacket*> resend_list;
   for (auto& [peer, s] : sessions_) {
+    session_loss_tick(*s, now);
     if (!s->has(wire::capability::kRecovery)) continue;
     std::vector<uint64_t>& ids = tick_scratch_;  // the work below may mark streams again
     ids.assign(s->ticking.begin(), s->ticking.end());

@@ -34,10 +34,13 @@ std::unique_ptr<session::Session> Node::new_session(uint64_t peer_id, const sock
   return s;
 }
 
-void Node::complete_initiator(uint64_t peer_id, const sockaddr_storage& addr,
-                              const crypto::SessionKeys& keys, bool routed, std::vector<Outgoing>& out) {
+void Node::complete_initiator(uint64_t peer_id, const sockaddr_storage& addr, const crypto::SessionKeys& keys,
+                              bool routed, int64_t handshake_rtt_ns, std::vector<Outgoing>& out) {
   auto s = new_session(peer_id, addr, keys, routed);
   s->we_initiated = true;
+  // msg1 -> msg2 is a round trip (RFC 9002 seeds from the handshake too); no ack delay.
+  s->rtt.on_sample(handshake_rtt_ns, 0, 0);
+  ++s->path.rtt_samples;
   s->confirmed = true;  // msg2 authenticated it
   session::Session* current = session_for(peer_id);
   if (current && crossing(*current, *s) && keeps_first(*current, *s, current->peer_capabilities != 0)) {

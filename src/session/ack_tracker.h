@@ -26,6 +26,7 @@ class AckTracker {
   // The acknowledgement of everything recorded, with the delay since the largest arrived.
   wire::AckFrame take(int64_t now_ns);
   bool any() const { return !ranges_.empty(); }
+  size_t ranges() const { return ranges_.size(); }  // in the next acknowledgement
 
  private:
   std::vector<wire::AckRange> ranges_;  // descending

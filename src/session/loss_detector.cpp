@@ -4,10 +4,20 @@
 
 namespace nm::session {
 
-void LossDetector::on_sent(const SentDatagram& d) {
+std::optional<SentDatagram> LossDetector::on_sent(const SentDatagram& d) {
+  std::optional<SentDatagram> given_up;
+  if (sent_.size() >= kMaxTracked) {
+    trim();
+    if (sent_.size() >= kMaxTracked) {  // the front is unresolved after trim()
+      resolve(sent_.front());
+      given_up = sent_.front();
+      trim();
+    }
+  }
   sent_.push_back(SentDatagram(d));
   ++outstanding_;
   last_sent_ns_ = d.sent_ns;
+  return given_up;
 }
 
 SentDatagram* LossDetector::find(uint64_t pn) {

@@ -37,11 +37,15 @@ class LossDetector {
  public:
   static constexpr uint64_t kPacketThreshold = 3;
   static constexpr int kPersistentCongestionThreshold = 3;
+  // Datagrams remembered at most: a peer that stops acknowledging costs bounded memory
+  // (~3 MiB); beyond it the oldest is given up as lost.
+  static constexpr size_t kMaxTracked = 65536;
 
   explicit LossDetector(int64_t max_ack_delay_ns) : max_ack_delay_ns_(max_ack_delay_ns) {}
 
-  // Datagrams in increasing packet number order (only those that carry data).
-  void on_sent(const SentDatagram& d);
+  // Datagrams in increasing packet number order (only those that carry data). With
+  // kMaxTracked remembered, the oldest unresolved one is given up as lost: returned.
+  std::optional<SentDatagram> on_sent(const SentDatagram& d);
 
   struct AckResult {
     std::vector<SentDatagram> acked;

@@ -13,13 +13,15 @@ Session::Session(uint64_t peer_node_id, const sockaddr_storage& peer_addr,
       last_rx_ns_(now_ns),
       last_heartbeat_rx_ns_(now_ns) {}
 
-void Session::stamp(wire::Header& h, size_t payload_len, PacketBuffer& buf, const uint8_t* plaintext) {
+uint64_t Session::stamp(wire::Header& h, size_t payload_len, PacketBuffer& buf, const uint8_t* plaintext) {
   h.session_id = keys_.session_id;
   h.payload_len = static_cast<uint16_t>(payload_len);
-  wire::set_nonce(h, keys_.nonce_prefix, tx_counter_++);
+  uint64_t pn = tx_counter_++;
+  wire::set_nonce(h, keys_.nonce_prefix, pn);
   wire::encode_header(h, buf.bytes());
   buf.len = wire::kHeaderSize + payload_len + wire::kTagSize;
   buf.arm(keys_.tx, h.nonce, plaintext);
+  return pn;
 }
 
 bool decrypt_in_place(const crypto::SessionKeys& keys, const wire::Header& h,

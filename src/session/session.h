@@ -12,9 +12,12 @@
 
 #include "crypto/replay_window.h"
 #include "crypto/session_keys.h"
+#include "session/ack_tracker.h"
+#include "session/loss_detector.h"
 #include "session/packet_buffer.h"
 #include "session/rx_budget.h"
 #include "session/response_budget.h"
+#include "session/rtt_stats.h"
 #include "session/sender.h"
 #include "stream/stream.h"
 #include "wire/header.h"
@@ -57,8 +60,8 @@ class Session {
   // Fills in session id, nonce (next TX counter) and payload_len, encodes the header and
   // arms `buf` to encrypt the `payload_len` plaintext bytes already at buf.payload() (or
   // at `plaintext`, see PacketBuffer::arm) when buf.seal() is called. `h` supplies
-  // everything else.
-  void stamp(wire::Header& h, size_t payload_len, PacketBuffer& buf, const uint8_t* plaintext = nullptr);
+  // everything else. Returns the datagram's packet number (its nonce counter).
+  uint64_t stamp(wire::Header& h, size_t payload_len, PacketBuffer& buf, const uint8_t* plaintext = nullptr);
 
   // Verifies and decrypts a received datagram (header already parsed into `h`) in place.
   // On success `plaintext` views the decrypted payload inside `datagram`. `decrypted`:
@@ -82,6 +85,25 @@ class Session {
 
   // When data packets leave and which stream goes next (pacing, weighted fair sharing).
   Sender sender;
+
+  // Session acknowledgements (wire/ack_frame.h), with peers that have kSessionAck: what
+  // arrived from the peer (acks), what became of the data datagrams we sent (loss), and
+  // the round-trip estimate they give (seeded by the handshake when we dialled).
+  AckTracker acks;
+  bool ack_queued = false;  // the node holds this peer in its list of acknowledgements due
+  LossDetector loss{AckTracker::kMaxAckDelayNs};
+  RttStats rtt;
+  struct PathCounters {
+    uint64_t rtt_samples = 0;
+    uint64_t bytes_in_flight = 0;  // data datagrams neither acknowledged nor declared lost
+    uint64_t datagrams_acked = 0;
+    uint64_t datagrams_lost = 0;
+    uint64_t probe_timeouts = 0;
+    uint64_t acks_sent = 0;
+    uint64_t acks_received = 0;
+  } path;
+  // Packet numbers this session has used so far (an acknowledgement of more is a lie).
+  uint64_t packets_sent() const { return tx_counter_; }
 
   // Each (re)open of a stream is a new incarnation; its packets carry the epoch. One
   // counter per session keeps epochs increasing per stream id without per-id state.

@@ -101,5 +101,20 @@ TEST(LossDetector, ANewerAcknowledgedDatagramBetweenLossesIsNotPersistentCongest
   EXPECT_FALSE(r.persistent_congestion);
 }
 
+TEST(LossDetector, APeerThatNeverAcknowledgesCostsBoundedMemory) {
+  LossDetector ld(10 * kMs);
+  for (uint64_t pn = 0; pn < LossDetector::kMaxTracked; ++pn) EXPECT_FALSE(ld.on_sent(datagram(pn, 0)));
+  auto given_up = ld.on_sent(datagram(LossDetector::kMaxTracked, kMs));
+  ASSERT_TRUE(given_up.has_value());
+  EXPECT_EQ(given_up->pn, 0u);  // the oldest goes
+  EXPECT_EQ(ld.outstanding(), LossDetector::kMaxTracked);
+  // Acknowledged ones make room without giving anything up.
+  LossDetector::AckResult r;
+  RttStats rtt;
+  ld.on_ack(ack({{1, 100}}), 2 * kMs, rtt, r);
+  EXPECT_EQ(r.acked.size(), 100u);
+  EXPECT_FALSE(ld.on_sent(datagram(LossDetector::kMaxTracked + 1, 3 * kMs)));
+}
+
 }  // namespace
 }  // namespace nm::session

@@ -1,0 +1,126 @@
+// Session acknowledgements between netmesh peers (capability kSessionAck; wire/ack_frame.h):
+// the receiver reports which datagrams arrived by packet number (AckTracker), the sender
+// learns from it what arrived, what was lost and how long the round trip takes
+// (LossDetector, RttStats). Only data datagrams are tracked: they are what the peer's
+// acknowledgements are for.
+#include <string>
+
+#include "node/clock.h"
+#include "node/node.h"
+#include "node/status.h"
+#include "wire/ack_frame.h"
+#include "wire/frames.h"
+
+namespace nm::node {
+
+void Node::note_arrival(session::Session& s, uint64_t pn, bool eliciting, int64_t now) {
+  // Recorded before the peer's hello too: its first datagrams are then acknowledged as well.
+  s.acks.on_packet(pn, eliciting, now);
+  if (eliciting && !s.ack_queued && s.has(wire::capability::kSessionAck)) {
+    s.ack_queued = true;
+    session_acks_due_.push_back(s.peer_node_id());
+  }
+}
+
+void Node::note_sent(session::Session& s, const stream::Stream& st, const stream::SentPacket& p, uint64_t pn,
+                     size_t bytes) {
+  session::SentDatagram d{pn, p.last_sent_ns, static_cast<uint32_t>(bytes), st.id(), p.seq};
+  if (auto given_up = s.loss.on_sent(d)) on_lost(s, *given_up);
+  s.path.bytes_in_flight += bytes;
+}
+
+void Node::on_lost(session::Session& s, const session::SentDatagram& d) {
+  s.path.bytes_in_flight -= std::min<uint64_t>(s.path.bytes_in_flight, d.bytes);
+  ++s.path.datagrams_lost;
+}
+
+void Node::send_session_acks(std::vector<Outgoing>& out) {
+  int64_t now = now_ns();
+  size_t kept = 0;
+  for (uint64_t peer : session_acks_due_) {
+    session::Session* s = session_for(peer);
+    if (!s || !s->ack_queued) continue;
+    switch (s->acks.when(now)) {
+      case session::AckTracker::When::kNothing: s->ack_queued = false; continue;
+      case session::AckTracker::When::kLater: session_acks_due_[kept++] = peer; continue;
+      case session::AckTracker::When::kNow: break;
+    }
+    size_t frame = wire::kAckFrameHeader + s->acks.ranges() * wire::kAckRangeSize;
+    if (!s->budget.spend(wire::kPacketOverhead + wire::kFrameOverhead + frame)) {
+      ++stats_.responses_deferred;  // a peer that sends tiny datagrams to be acknowledged
+      session_acks_due_[kept++] = peer;
+      continue;
+    }
+    s->ack_queued = false;
+    uint8_t body[wire::kAckFrameHeader + wire::kMaxAckRanges * wire::kAckRangeSize];
+    size_t n = wire::encode_ack_frame(s->acks.take(now), body);
+    Outgoing& o = out.emplace_back();
+    wire::Header h;
+    h.subprotocol_id = wire::kSubprotocolAck;
+    h.stream_id = wire::kControlStreamId;
+    h.sequence = s->next_control_seq();
+    h.event_count = 1;
+    uint8_t* end = wire::write_frame(o.packet->payload(), std::span<const uint8_t>(body, n));
+    s->stamp(h, static_cast<size_t>(end - o.packet->payload()), *o.packet);
+    address_to(*s, o);
+    ++s->path.acks_sent;
+  }
+  session_acks_due_.resize(kept);
+}
+
+void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Outgoing>&) {
+  std::optional<wire::AckFrame> f;
+  if (frames.size() != 1 || !(f = wire::decode_ack_frame(frames[0])) ||
+      f->ranges.front().last >= s.packets_sent()) {
+    ++stats_.drop_malformed;  // an acknowledgement of datagrams we never sent is a lie
+    return;
+  }
+  ++s.path.acks_received;
+  session::LossDetector::AckResult& r = ack_result_;
+  s.loss.on_ack(*f, now_ns(), s.rtt, r);
+  if (r.rtt_sampled) ++s.path.rtt_samples;
+  for (const session::SentDatagram& d : r.acked) {
+    s.path.bytes_in_flight -= std::min<uint64_t>(s.path.bytes_in_flight, d.bytes);
+    ++s.path.datagrams_acked;
+  }
+  for (const session::SentDatagram& d : r.lost) on_lost(s, d);
+}
+
+void Node::session_loss_tick(session::Session& s, int64_t now) {
+  if (!s.has(wire::capability::kSessionAck) || now < s.loss.deadline(s.rtt)) return;
+  if (s.loss.loss_timer_armed()) {
+    std::vector<session::SentDatagram>& lost = ack_result_.lost;
+    lost.clear();
+    s.loss.on_loss_timer(now, s.rtt, lost);
+    for (const session::SentDatagram& d : lost) on_lost(s, d);
+  } else {
+    s.loss.on_probe_timeout();  // nothing heard for a probe timeout: the next waits longer
+    ++s.path.probe_timeouts;
+  }
+}
+
+nm_status Node::session_stats(uint64_t peer_id, nm_session_stats_t& out) {
+  MutexLock lk(mu_);
+  session::Session* s = session_for(peer_id);
+  if (!s) return fail(NM_ERR_NOT_CONNECTED, "no session with peer " + std::to_string(peer_id));
+  const session::RttStats& rtt = s->rtt;
+  bool sampled = s->path.rtt_samples > 0;
+  out.peer_node_id = peer_id;
+  out.session_acks = s->has(wire::capability::kSessionAck);
+  out.routed = s->routed;
+  out.srtt_ns = sampled ? static_cast<uint64_t>(rtt.smoothed()) : 0;
+  out.rttvar_ns = sampled ? static_cast<uint64_t>(rtt.rttvar()) : 0;
+  out.min_rtt_ns = sampled ? static_cast<uint64_t>(rtt.min()) : 0;
+  out.latest_rtt_ns = sampled ? static_cast<uint64_t>(rtt.latest()) : 0;
+  out.rtt_samples = s->path.rtt_samples;
+  out.bytes_in_flight = s->path.bytes_in_flight;
+  out.datagrams_in_flight = s->loss.outstanding();
+  out.datagrams_acked = s->path.datagrams_acked;
+  out.datagrams_lost = s->path.datagrams_lost;
+  out.probe_timeouts = s->path.probe_timeouts;
+  out.acks_sent = s->path.acks_sent;
+  out.acks_received = s->path.acks_received;
+  return NM_OK;
+}
+
+}  // namespace nm::node

@@ -1,0 +1,147 @@
+/* The path to a peer as its session sees it (nm_node_session_stats): round-trip samples
+ * from the handshake and from session acknowledgements, data in flight, losses. */
+#include <string.h>
+
+#include "netmesh_testing.h"
+#include "test_support.h"
+
+static nm_session_stats_t session_stats(nm_node_t* n, uint64_t peer) {
+  nm_session_stats_t st;
+  memset(&st, 0xA5, sizeof st);
+  NM_OK_OR_FAIL(nm_node_session_stats(n, peer, &st, sizeof st));
+  return st;
+}
+
+/* Sends `count` reliable events a -> b and reads them all on b. */
+static void transfer(test_pair* p, uint64_t stream_id, int count) {
+  nm_stream_config_t cfg;
+  nm_stream_config_init(&cfg, sizeof cfg);
+  cfg.reliability = NM_RELIABLE;
+  cfg.window_bytes = 0;
+  nm_stream_t *sa, *sb;
+  test_open_both(p, stream_id, &cfg, &sa, &sb);
+  char payload[1000];
+  memset(payload, 'x', sizeof payload);
+  nm_event_t ev = {payload, sizeof payload};
+  for (int i = 0; i < count; ++i) NM_OK_OR_FAIL(nm_stream_send_blocking(sa, &ev, 1, 5000, NULL));
+  char buf[2048];
+  size_t len;
+  for (int i = 0; i < count; ++i) {
+    NM_OK_OR_FAIL(nm_stream_recv(sb, buf, sizeof buf, &len, 10000));
+    assert_int_equal(len, sizeof payload);
+  }
+  nm_stream_free(sa);
+  nm_stream_free(sb);
+}
+
+static void dialled_session_has_the_handshake_rtt(void** state) {
+  (void)state;
+  test_pair p;
+  test_pair_connect(&p);
+  nm_session_stats_t a = session_stats(p.a, p.b_id);
+  assert_int_equal(a.peer_node_id, p.b_id);
+  assert_true(a.rtt_samples >= 1);  /* msg1 -> msg2 */
+  assert_true(a.srtt_ns > 0 && a.srtt_ns < 1000000000ull);
+  assert_true(a.min_rtt_ns > 0 && a.min_rtt_ns <= a.srtt_ns + a.rttvar_ns * 4);
+  assert_int_equal(a.routed, 0);
+  assert_int_equal(a.reserved0[0], 0);
+  test_pair_free(&p);
+}
+
+static void acknowledgements_sample_rtt_and_empty_the_flight(void** state) {
+  (void)state;
+  test_pair p;
+  test_pair_connect(&p);
+  ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).session_acks == 1, 2000);
+  ASSERT_EVENTUALLY(session_stats(p.b, p.a_id).session_acks == 1, 2000);
+  transfer(&p, 1, 200);
+  /* Every data datagram a sent is acknowledged by b's session acknowledgements. */
+  ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).bytes_in_flight == 0, 5000);
+  nm_session_stats_t a = session_stats(p.a, p.b_id);
+  nm_session_stats_t b = session_stats(p.b, p.a_id);
+  assert_int_equal(a.datagrams_in_flight, 0);
+  assert_true(a.datagrams_acked >= 1);
+  assert_true(a.rtt_samples >= 2);  /* the handshake's and at least one acknowledgement's */
+  assert_true(a.acks_received >= 1);
+  assert_true(b.acks_sent >= a.acks_received);
+  assert_int_equal(a.datagrams_lost, 0);  /* loopback, no impairment */
+  print_message("srtt %llu ns (min %llu), %llu samples, %llu datagrams acknowledged by %llu acks\n",
+                (unsigned long long)a.srtt_ns, (unsigned long long)a.min_rtt_ns,
+                (unsigned long long)a.rtt_samples, (unsigned long long)a.datagrams_acked,
+                (unsigned long long)a.acks_received);
+  test_pair_free(&p);
+}
+
+static void losses_are_detected_and_data_still_arrives(void** state) {
+  (void)state;
+  test_pair p;
+  test_pair_connect(&p);
+  ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).session_acks == 1, 2000);
+  nm_impairment_t imp;
+  nm_impairment_init(&imp, sizeof imp);
+  imp.loss = 0.1;
+  imp.seed = 7;
+  NM_OK_OR_FAIL(nm_node_set_impairment(p.a, p.b_id, NM_OUTBOUND, &imp));
+  transfer(&p, 2, 300);
+  nm_node_set_impairment(p.a, p.b_id, NM_OUTBOUND, NULL);
+  ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).bytes_in_flight == 0, 5000);
+  nm_session_stats_t a = session_stats(p.a, p.b_id);
+  assert_true(a.datagrams_lost >= 1);
+  assert_true(a.datagrams_acked >= 1);
+  print_message("%llu datagrams lost, %llu acknowledged, %llu probe timeouts\n",
+                (unsigned long long)a.datagrams_lost, (unsigned long long)a.datagrams_acked,
+                (unsigned long long)a.probe_timeouts);
+  test_pair_free(&p);
+}
+
+static void a_0_23_peer_has_no_session_acknowledgements(void** state) {
+  (void)state;
+  nm_node_config_t ca, cb;
+  test_config(&ca, 0x42);
+  test_config(&cb, 0x42);
+  cb.compat_0_23 = 1;
+  test_pair p;
+  test_pair_connect_with(&p, &ca, &cb);
+  transfer(&p, 3, 20);
+  nm_session_stats_t a = session_stats(p.a, p.b_id);
+  nm_session_stats_t b = session_stats(p.b, p.a_id);
+  assert_int_equal(a.session_acks, 0);
+  assert_int_equal(b.session_acks, 0);
+  assert_int_equal(a.acks_sent + a.acks_received + b.acks_sent + b.acks_received, 0);
+  assert_int_equal(a.datagrams_in_flight, 0);  /* nothing tracked without acknowledgements */
+  assert_int_equal(a.rtt_samples, 1);          /* the handshake only */
+  assert_int_equal(b.rtt_samples, 0);          /* the responder has none */
+  assert_int_equal(b.srtt_ns, 0);
+  test_pair_free(&p);
+}
+
+static void bad_arguments_are_refused(void** state) {
+  (void)state;
+  test_pair p;
+  test_pair_connect(&p);
+  nm_session_stats_t st;
+  assert_int_equal(nm_node_session_stats(p.a, p.b_id + 1, &st, sizeof st), NM_ERR_NOT_CONNECTED);
+  assert_int_equal(nm_node_session_stats(p.a, p.b_id, NULL, sizeof st), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_session_stats(p.a, p.b_id, &st, 8), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_session_stats(NULL, p.b_id, &st, sizeof st), NM_ERR_INVALID_ARGUMENT);
+  /* A larger (newer) struct: the tail is zeroed. */
+  struct {
+    nm_session_stats_t st;
+    uint64_t more;
+  } big;
+  memset(&big, 0xA5, sizeof big);
+  NM_OK_OR_FAIL(nm_node_session_stats(p.a, p.b_id, &big.st, sizeof big));
+  assert_int_equal(big.more, 0);
+  test_pair_free(&p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(dialled_session_has_the_handshake_rtt),
+      cmocka_unit_test(acknowledgements_sample_rtt_and_empty_the_flight),
+      cmocka_unit_test(losses_are_detected_and_data_still_arrives),
+      cmocka_unit_test(a_0_23_peer_has_no_session_acknowledgements),
+      cmocka_unit_test(bad_arguments_are_refused),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
