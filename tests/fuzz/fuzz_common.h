@@ -24,6 +24,7 @@
 #include "node/address.h"
 #include "node/node.h"
 #include "test_peer.h"
+#include "wire/ack_frame.h"
 #include "wire/extension.h"
 #include "wire/header.h"
 
@@ -105,7 +106,9 @@ inline nmt_packet packet_fields(const uint8_t* d) {
   p.frag_flags = d[1];
   static const uint16_t subprotocols[] = {wire::kSubprotocolData, wire::kSubprotocolStreamWindow,
                                           wire::kSubprotocolNetmesh, wire::kSubprotocolPingwave};
-  p.subprotocol_id = d[2] < 240 ? subprotocols[d[2] % 4] : static_cast<uint16_t>(le(d + 3, 2));
+  p.subprotocol_id = d[2] < 200   ? subprotocols[d[2] % 4]
+                     : d[2] < 240 ? wire::kSubprotocolAck  // session acknowledgements
+                                  : static_cast<uint16_t>(le(d + 3, 2));
   uint8_t sel = d[5];
   p.stream_id = sel < 200 ? sel % 8 : sel < 230 ? wire::kControlStreamId : le(d + 6, 8);
   p.sequence = d[14] < 200 ? d[14] : le(d + 15, 8);
@@ -173,7 +176,7 @@ struct Fixture {
 
   // One netmesh peer (fuzz_node_receive); other fixtures add peers/strangers first.
   void start() {
-    if (peers.empty()) add_peer(NMT_CAP_ALL);
+    if (peers.empty()) add_peer(NMT_CAP_ALL | wire::capability::kSessionAck);
     create_node();
     connect();
   }

@@ -104,7 +104,7 @@ struct Mesh : fuzz::Fixture {
     config.heartbeat_interval_ms = 24 * 3600 * 1000;  // no ticks: the node never talks first
     config.handshake_timeout_ms = 24 * 3600 * 1000;   // the dials wait for the whole epoch
     config.handshake_retries = 1;
-    add_peer(NMT_CAP_ALL | wire::capability::kAuthPingwaves);  // A
+    add_peer(NMT_CAP_ALL | wire::capability::kAuthPingwaves | wire::capability::kSessionAck);  // A
     add_peer(0);                                                // B
     add_stranger();
     add_stranger();

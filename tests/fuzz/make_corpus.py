@@ -38,6 +38,14 @@ HELLO = 0x014853454D54454E
 MAX = 2**64 - 1
 
 
+def ack_frame(largest, ranges, delay_us=0):
+    """A session acknowledgement (wire/ack_frame.h): ranges as (gap, length) pairs."""
+    b = struct.pack("<QIH", largest, delay_us, len(ranges))
+    for gap, length in ranges:
+        b += struct.pack("<QQ", gap, length)
+    return b
+
+
 def sealed_fields(flags=0, frag=0, sub_sel=0, stream_sel=3, seq=0, subnet=1, origin=0, foff=0, count=1,
                   sub_raw=0, stream_raw=0, seq_raw=None, counter=None):
     d = bytes([flags, frag, sub_sel]) + struct.pack("<H", sub_raw)
@@ -112,6 +120,9 @@ def seeds():
     nr.append(b"\1" + sealed_fields(sub_sel=1, stream_sel=210, count=1) + frame(grant(HELLO, 7)))
     nr.append(b"\1" + sealed_fields(sub_sel=2, stream_sel=210, count=3) + frame(ext(1, 1, 1)) +
               frame(ext(2, 1, 0, 3)) + frame(ext(3, 2, 0)))
+    nr.append(b"\1" + sealed_fields(sub_sel=200, stream_sel=210) + frame(ack_frame(3, [(0, 4)])))
+    nr.append(b"\1" + sealed_fields(sub_sel=200, stream_sel=210) + frame(ack_frame(9, [(0, 2), (3, 2)], 500)))
+    nr.append(b"\1" + sealed_fields(sub_sel=200, stream_sel=210) + frame(ack_frame(MAX, [(0, 1)])))
     nr.append(b"\1" + sealed_fields(flags=0x20, count=0))
     nr.append(b"\1" + sealed_fields(count=5) + two)
     nr.append(b"\1" + sealed_fields(seq_raw=MAX, flags=1, stream_sel=1) + frame(b"far"))
