@@ -651,6 +651,51 @@ static void absurd_ack_does_not_release_unsent_data(void** state) {
   ctx_free(&c);
 }
 
+/* A session acknowledgement (wire/ack_frame.h) of one range [largest - len + 1, largest]
+ * (len 0: no range at all) inside a frame at plain; returns the frame's length. */
+static size_t session_ack_frame(uint8_t* plain, uint64_t largest, uint64_t len) {
+  uint8_t body[14 + 16] = {0};
+  for (int i = 0; i < 8; ++i) body[i] = (uint8_t)(largest >> (8 * i));
+  body[12] = len ? 1 : 0;
+  for (int i = 0; i < 8; ++i) body[22 + i] = (uint8_t)(len >> (8 * i));
+  return nmt_frame(plain, body, len ? sizeof body : 14);
+}
+
+static uint64_t session_acks_received(ctx* c) {
+  nm_session_stats_t st;
+  NM_OK_OR_FAIL(nm_node_session_stats(c->f.node, c->f.peer_id, &st, sizeof st));
+  return st.session_acks ? st.acks_received : UINT64_MAX;
+}
+
+static void lying_session_acknowledgements_are_dropped(void** state) {
+  (void)state;
+  ctx c;
+  ctx_setup(&c, NULL);
+  uint8_t plain[256], d[8300];
+  size_t n, pl;
+  /* The peer announces session acknowledgements (a second hello). */
+  pl = nmt_grant_frame(plain, 0x014853454D54454EULL, NMT_CAP_ALL | 16u | (1ULL << 63));
+  send_control(&c, 0x0B00, plain, pl, 1, d, &n);
+  assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+  ASSERT_EVENTUALLY(session_acks_received(&c) == 0, 2000);
+  /* Datagrams up to number 10^6 "arrived": the node sent far fewer. */
+  send_control(&c, 0x4E41, plain, session_ack_frame(plain, 1000000, 1), 1, d, &n);
+  EXPECT_DROPPED(&c, d, n, drop_malformed);
+  /* No range at all. */
+  send_control(&c, 0x4E41, plain, session_ack_frame(plain, 0, 0), 1, d, &n);
+  EXPECT_DROPPED(&c, d, n, drop_malformed);
+  /* A range below 0. */
+  send_control(&c, 0x4E41, plain, session_ack_frame(plain, 0, 2), 1, d, &n);
+  EXPECT_DROPPED(&c, d, n, drop_malformed);
+  assert_int_equal(session_acks_received(&c), 0);
+  /* The truth: its first datagram arrived. */
+  send_control(&c, 0x4E41, plain, session_ack_frame(plain, 0, 1), 1, d, &n);
+  assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+  ASSERT_EVENTUALLY(session_acks_received(&c) == 1, 2000);
+  assert_usable(&c);
+  ctx_free(&c);
+}
+
 static void hostile_data_on_a_stream_the_app_reads(void** state) {
   (void)state;
   /* absurd sequence numbers and epochs on the app's own stream: the app keeps reading */
@@ -696,6 +741,7 @@ int main(void) {
       cmocka_unit_test(malformed_extension_frames),
       cmocka_unit_test(ack_nack_for_unknown_streams_are_counted),
       cmocka_unit_test(absurd_ack_does_not_release_unsent_data),
+      cmocka_unit_test(lying_session_acknowledgements_are_dropped),
       cmocka_unit_test(hostile_data_on_a_stream_the_app_reads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
