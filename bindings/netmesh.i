@@ -15,7 +15,16 @@
  * this wrapper was compiled, never a caller's choice: the bindings hide them. Every struct
  * the bindings allocate is a whole struct of this header, made by SWIG with sizeof. */
 %typemap(in, numinputs=0) size_t config_size, size_t impairment_size "$1 = sizeof(*arg1);"
-%typemap(in, numinputs=0) size_t out_size, size_t elem_size "$1 = sizeof(*arg2);"
+%typemap(in, numinputs=0) size_t elem_size "$1 = sizeof(*arg2);"
+/* out_size is the size of the struct just before it: arg2 for nm_node_stats(node, out,
+ * out_size), arg3 for nm_node_session_stats(node, peer, out, out_size). $argnum is the size's
+ * position; a new position fails to compile here instead of passing a wrong size. */
+%{
+#define NM_BIND_OUT_BEFORE(argnum) NM_BIND_OUT_BEFORE_##argnum
+#define NM_BIND_OUT_BEFORE_3 arg2
+#define NM_BIND_OUT_BEFORE_4 arg3
+%}
+%typemap(in, numinputs=0) size_t out_size "$1 = sizeof(*NM_BIND_OUT_BEFORE($argnum));"
 
 /* struct_size is set by the *_init functions and reserved bytes stay zero: neither is a
  * setting, so no binding exposes them (tests/abi/check_fields.py knows). */
@@ -25,6 +34,7 @@
 %ignore nm_stream_config::struct_size;
 %ignore nm_stream_config::reserved0;
 %ignore nm_stream_stats::reserved0;
+%ignore nm_session_stats::reserved0;
 %ignore nm_route::reserved0;
 %ignore nm_peer_event::reserved0;
 %ignore nm_impairment::struct_size;

@@ -378,6 +378,50 @@ func TestStats(t *testing.T) {
 	}
 }
 
+func mustSessionStats(t *testing.T, n *Node, peer uint64) SessionStats {
+	t.Helper()
+	st, err := n.SessionStats(peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestSessionStats(t *testing.T) {
+	a, b := testPair(t)
+	// session acknowledgements are agreed on just after the handshake
+	waitUntil(t, waitLong, func() bool { return mustSessionStats(t, a, b.ID()).SessionAcks },
+		"a's session with b has acknowledgements")
+	cfg := DefaultStreamConfig()
+	cfg.Reliability = Reliable
+	sa, sb := openBoth(t, a, b, 26, cfg)
+	for i := 0; i < 5; i++ {
+		if _, err := sa.Send([]byte(fmt.Sprintf("event %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 5; i++ {
+		expectEvent(t, sb, fmt.Sprintf("event %d", i))
+	}
+	// the handshake's sample and at least one acknowledgement's; then nothing left in flight
+	waitUntil(t, waitLong, func() bool {
+		st := mustSessionStats(t, a, b.ID())
+		return st.RTTSamples >= 2 && st.BytesInFlight == 0
+	}, "a has RTT samples from acknowledgements and nothing in flight")
+	st := mustSessionStats(t, a, b.ID())
+	if st.PeerNodeID != b.ID() || !st.SessionAcks || st.Routed || st.SRTT <= 0 || st.MinRTT <= 0 ||
+		st.DatagramsInFlight != 0 || st.DatagramsAcked == 0 || st.AcksReceived == 0 ||
+		st.DatagramsLost != 0 { // loopback, no impairment
+		t.Fatalf("sender session stats %+v", st)
+	}
+	if rx := mustSessionStats(t, b, a.ID()); rx.AcksSent == 0 {
+		t.Fatalf("receiver session stats %+v", rx)
+	}
+	// no session with that peer
+	_, err := a.SessionStats(b.ID() + 1)
+	expectErr(t, err, ErrNotConnected)
+}
+
 func TestIdempotentOpen(t *testing.T) {
 	a, b := testPair(t)
 	rel := DefaultStreamConfig()

@@ -99,6 +99,7 @@ static void nmj_throw(JNIEnv* jenv, nm_status status, jlong value) {
 NM_VOID(nm_node_config_init)
 NM_VOID(nm_node_free)
 NM_VOID(nm_node_stats)
+NM_VOID(nm_node_session_stats)
 NM_VOID(nm_node_connect)
 NM_VOID(nm_node_connect_via)
 NM_VOID(nm_node_allow_peer)

@@ -40,6 +40,8 @@ STRUCTS = {
     "nm_stream_config_t": ("in", [GO + "stream.go"], [JAVA + "StreamConfig.java"], [CS + "Config.cs"], "StreamConfig"),
     "nm_stream_stats_t": ("out", [GO + "stats.go"], [JAVA + "StreamStats.java"], [CS + "Stats.cs"], "StreamStats"),
     "nm_node_stats_t": ("out", [GO + "stats.go"], [JAVA + "NodeStats.java"], [CS + "Stats.cs"], "NodeStats"),
+    "nm_session_stats_t": ("out", [GO + "session_stats.go"], [JAVA + "SessionStats.java"], [CS + "SessionStats.cs"],
+                           "SessionStats"),
     "nm_route_t": ("out", [GO + "mesh.go"], [JAVA + "Route.java"], [CS + "Mesh.cs"], "Route"),
     "nm_peer_event_t": ("out", [GO + "mesh.go"], [JAVA + "PeerEvent.java"], [CS + "Mesh.cs"], "PeerEvent"),
     "nm_impairment_t": ("in", [GO + "impairment.go"], [JAVA + "Impairment.java"], [CS + "Impairment.cs"], "Impairment"),

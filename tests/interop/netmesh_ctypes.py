@@ -113,6 +113,18 @@ class NodeStats(ctypes.Structure):  # nm_node_stats_t
         "sessions_pruned", "sessions_unconfirmed", "responses_deferred", "drop_over_budget", "tx_abandoned_packets")]
 
 
+class SessionStats(ctypes.Structure):  # nm_session_stats_t
+    _fields_ = [
+        ("peer_node_id", ctypes.c_uint64),
+        ("session_acks", ctypes.c_uint8),
+        ("routed", ctypes.c_uint8),
+        ("reserved0", ctypes.c_uint8 * 6),
+    ] + [(name, ctypes.c_uint64) for name in (
+        "srtt_ns", "rttvar_ns", "min_rtt_ns", "latest_rtt_ns", "rtt_samples", "bytes_in_flight",
+        "datagrams_in_flight", "datagrams_acked", "datagrams_lost", "probe_timeouts", "acks_sent",
+        "acks_received")]
+
+
 class Route(ctypes.Structure):  # nm_route_t
     _fields_ = [
         ("dest", ctypes.c_uint64),
@@ -190,6 +202,8 @@ _SIGNATURES = {
                         ctypes.c_int),
     "nm_node_connect_via": ([_node_p, ctypes.c_char_p, _P(ctypes.c_uint8), ctypes.c_uint64],
                             ctypes.c_int),
+    "nm_node_session_stats": ([_node_p, ctypes.c_uint64, _P(SessionStats), ctypes.c_size_t],
+                              ctypes.c_int),
     "nm_node_routes": ([_node_p, _P(Route), ctypes.c_size_t, ctypes.c_size_t,
                         _P(ctypes.c_size_t)], ctypes.c_int),
     "nm_node_next_peer_event": ([_node_p, _P(PeerEvent), ctypes.c_size_t, ctypes.c_int],
@@ -307,6 +321,12 @@ class Node:
     def stats(self):
         s = NodeStats()
         self.lib.call("nm_node_stats", self.handle, ctypes.byref(s), ctypes.sizeof(s))
+        return stats_dict(s)
+
+    def session_stats(self, peer_node_id):
+        s = SessionStats()
+        self.lib.call("nm_node_session_stats", self.handle, peer_node_id, ctypes.byref(s),
+                      ctypes.sizeof(s))
         return stats_dict(s)
 
     def all_stream_stats(self):

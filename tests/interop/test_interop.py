@@ -84,7 +84,8 @@ def is_net_packet(d):
 LAYOUT_STRUCTS = {
     "nm_node_config_t": nm.NodeConfig, "nm_stream_config_t": nm.StreamConfig,
     "nm_event_t": nm.Event, "nm_stream_stats_t": nm.StreamStats,
-    "nm_node_stats_t": nm.NodeStats, "nm_route_t": nm.Route, "nm_peer_event_t": nm.PeerEvent,
+    "nm_node_stats_t": nm.NodeStats, "nm_session_stats_t": nm.SessionStats, "nm_route_t": nm.Route,
+    "nm_peer_event_t": nm.PeerEvent,
     "nm_impairment_t": nm.Impairment, "nm_impairment_stats_t": nm.ImpairmentStats,
 }
 

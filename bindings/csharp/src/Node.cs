@@ -190,6 +190,18 @@ namespace Netmesh
             }
         }
 
+        /// <summary>The path to peerNodeId as its session sees it: round-trip times, data in
+        /// flight, losses. <see cref="NotConnectedException"/> without a session with that peer.</summary>
+        public SessionStats SessionStats(ulong peerNodeId)
+        {
+            using (var s = new nm_session_stats_t())
+            {
+                Errors.Check(netmesh.nm_node_session_stats(Handle, peerNodeId, s), "nm_node_session_stats");
+                GC.KeepAlive(this);
+                return new SessionStats(s);
+            }
+        }
+
         /// <summary>Stats of every open stream of the node.</summary>
         public StreamStats[] AllStreamStats()
         {

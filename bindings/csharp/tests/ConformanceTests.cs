@@ -266,6 +266,43 @@ namespace Netmesh.Tests
         }
 
         [Test]
+        public void SessionStats()
+        {
+            using (var p = new Pair().Connected())
+            {
+                // session acknowledgements are agreed on just after the handshake
+                Poll.WaitUntil(() => p.A.SessionStats(p.B.Id).SessionAcks, "A's session with B has acknowledgements");
+                Stream a, b;
+                p.Open(26, Mode(Reliability.Reliable), out a, out b);
+                using (a)
+                using (b)
+                {
+                    for (int i = 0; i < 5; i++) a.Send(Text("event " + i));
+                    for (int i = 0; i < 5; i++) ExpectEvent(b, "event " + i);
+                    // the handshake's sample and at least one acknowledgement's; then nothing in flight
+                    Poll.WaitUntil(() =>
+                    {
+                        var s = p.A.SessionStats(p.B.Id);
+                        return s.RttSamples >= 2 && s.BytesInFlight == 0;
+                    }, "A has RTT samples from acknowledgements and nothing in flight");
+                    var st = p.A.SessionStats(p.B.Id);
+                    Assert.AreEqual(p.B.Id, st.PeerNodeId);
+                    Assert.IsTrue(st.SessionAcks);
+                    Assert.IsFalse(st.Routed);
+                    Assert.Greater(st.SrttNs, 0UL);
+                    Assert.Greater(st.MinRttNs, 0UL);
+                    Assert.AreEqual(0, st.DatagramsInFlight);
+                    Assert.Greater(st.DatagramsAcked, 0UL);
+                    Assert.Greater(st.AcksReceived, 0UL);
+                    Assert.AreEqual(0, st.DatagramsLost); // loopback, no impairment
+                    Assert.Greater(p.B.SessionStats(p.A.Id).AcksSent, 0UL);
+                }
+                // no session with that peer
+                Assert.Throws<NotConnectedException>(() => p.A.SessionStats(p.B.Id + 1));
+            }
+        }
+
+        [Test]
         public void UnboundedWindow()
         {
             using (var p = new Pair().Connected())

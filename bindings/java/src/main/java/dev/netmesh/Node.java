@@ -6,6 +6,7 @@ import dev.netmesh.internal.nm_impairment_t;
 import dev.netmesh.internal.nm_node_stats_t;
 import dev.netmesh.internal.nm_peer_event_t;
 import dev.netmesh.internal.nm_route_t;
+import dev.netmesh.internal.nm_session_stats_t;
 import dev.netmesh.internal.nm_stream_config_t;
 import dev.netmesh.internal.nm_stream_stats_t;
 import java.lang.ref.Cleaner;
@@ -120,6 +121,20 @@ public final class Node implements AutoCloseable {
     try {
       netmesh.nm_node_stats(handle, s);
       return NodeStats.from(s);
+    } finally {
+      s.delete();
+    }
+  }
+
+  /**
+   * The path to peerNodeId as its session sees it: round-trip times, data in flight, losses.
+   * NotConnectedException without a session with that peer.
+   */
+  public SessionStats sessionStats(long peerNodeId) {
+    nm_session_stats_t s = new nm_session_stats_t();
+    try {
+      netmesh.nm_node_session_stats(handle, peerNodeId, s);
+      return SessionStats.from(s);
     } finally {
       s.delete();
     }

@@ -182,6 +182,36 @@ class ConformanceTest {
   }
 
   @Test
+  void sessionStats() {
+    p = Pair.connected();
+    // session acknowledgements are agreed on just after the handshake
+    Await.awaitTrue(Await.DEADLINE, () -> p.a.sessionStats(p.bId).sessionAcks(), "a's session with b has acknowledgements");
+    Stream[] s = p.open(26, StreamConfig.defaults().withReliability(Reliability.RELIABLE));
+    try (Stream a = s[0]; Stream b = s[1]) {
+      for (int i = 0; i < 5; ++i) a.send(text("event " + i));
+      for (int i = 0; i < 5; ++i) expect(b, "event " + i);
+      // the handshake's sample and at least one acknowledgement's; then nothing left in flight
+      Await.awaitTrue(Await.DEADLINE, () -> {
+        SessionStats st = p.a.sessionStats(p.bId);
+        return st.rttSamples() >= 2 && st.bytesInFlight() == 0;
+      }, "a has RTT samples from acknowledgements and nothing in flight");
+      SessionStats st = p.a.sessionStats(p.bId);
+      assertEquals(p.bId, st.peerNodeId());
+      assertTrue(st.sessionAcks());
+      assertFalse(st.routed());
+      assertTrue(st.srttNs() > 0);
+      assertTrue(st.minRttNs() > 0);
+      assertEquals(0, st.datagramsInFlight());
+      assertTrue(st.datagramsAcked() >= 1);
+      assertTrue(st.acksReceived() >= 1);
+      assertEquals(0, st.datagramsLost()); // loopback, no impairment
+      assertTrue(p.b.sessionStats(p.aId).acksSent() >= 1);
+    }
+    // no session with that peer
+    assertThrows(NotConnectedException.class, () -> p.a.sessionStats(p.bId + 1));
+  }
+
+  @Test
   void idempotentOpen() {
     p = Pair.connected();
     StreamConfig rel = StreamConfig.defaults().withReliability(Reliability.RELIABLE).withWindowBytes(100000);

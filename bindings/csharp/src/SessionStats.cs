@@ -1,0 +1,56 @@
+using Netmesh.Native;
+
+namespace Netmesh
+{
+    /// <summary>A snapshot of nm_session_stats_t: the path to one peer as its session sees it.
+    /// Round-trip times are nanoseconds, 0 before the first sample: a dialled session has one
+    /// from its handshake; after that, samples come from session acknowledgements, which netmesh
+    /// peers exchange (<see cref="SessionAcks"/>) and a net-mesh 0.23 peer does not. The flight
+    /// and loss counters count data datagrams.</summary>
+    public sealed class SessionStats
+    {
+        public ulong PeerNodeId { get; }
+        /// <summary>The peer acknowledges datagrams (netmesh).</summary>
+        public bool SessionAcks { get; }
+        /// <summary>Reached through relays.</summary>
+        public bool Routed { get; }
+        /// <summary>Smoothed round-trip time in ns (RFC 9002).</summary>
+        public ulong SrttNs { get; }
+        /// <summary>Its mean deviation in ns.</summary>
+        public ulong RttvarNs { get; }
+        public ulong MinRttNs { get; }
+        public ulong LatestRttNs { get; }
+        /// <summary>The handshake's and one per acknowledgement that gave one.</summary>
+        public ulong RttSamples { get; }
+        /// <summary>Data datagrams sent, neither acknowledged nor declared lost.</summary>
+        public ulong BytesInFlight { get; }
+        public ulong DatagramsInFlight { get; }
+        public ulong DatagramsAcked { get; }
+        /// <summary>Declared lost: 3 later ones acknowledged, or 9/8 RTT older.</summary>
+        public ulong DatagramsLost { get; }
+        /// <summary>Nothing acknowledged for a probe timeout with data in flight.</summary>
+        public ulong ProbeTimeouts { get; }
+        /// <summary>Session acknowledgement packets.</summary>
+        public ulong AcksSent { get; }
+        public ulong AcksReceived { get; }
+
+        internal SessionStats(nm_session_stats_t s)
+        {
+            PeerNodeId = s.peer_node_id;
+            SessionAcks = s.session_acks != 0;
+            Routed = s.routed != 0;
+            SrttNs = s.srtt_ns;
+            RttvarNs = s.rttvar_ns;
+            MinRttNs = s.min_rtt_ns;
+            LatestRttNs = s.latest_rtt_ns;
+            RttSamples = s.rtt_samples;
+            BytesInFlight = s.bytes_in_flight;
+            DatagramsInFlight = s.datagrams_in_flight;
+            DatagramsAcked = s.datagrams_acked;
+            DatagramsLost = s.datagrams_lost;
+            ProbeTimeouts = s.probe_timeouts;
+            AcksSent = s.acks_sent;
+            AcksReceived = s.acks_received;
+        }
+    }
+}

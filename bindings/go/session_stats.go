@@ -1,0 +1,64 @@
+package netmesh
+
+import (
+	"time"
+
+	"netmesh.local/netmesh/internal/capi"
+)
+
+// SessionStats are the path to one peer as its session sees it (nm_session_stats_t).
+// Round-trip times are 0 before the first sample: a dialled session has one from its
+// handshake; after that, samples come from session acknowledgements, which netmesh peers
+// exchange (SessionAcks) and a net-mesh 0.23 peer does not. The flight and loss counters
+// count data datagrams.
+type SessionStats struct {
+	PeerNodeID        uint64
+	SessionAcks       bool          // the peer acknowledges datagrams (netmesh)
+	Routed            bool          // reached through relays
+	SRTT              time.Duration // smoothed round-trip time (RFC 9002)
+	RTTVar            time.Duration // its mean deviation
+	MinRTT            time.Duration
+	LatestRTT         time.Duration
+	RTTSamples        uint64 // the handshake's and one per acknowledgement that gave one
+	BytesInFlight     uint64 // data datagrams sent, neither acknowledged nor declared lost
+	DatagramsInFlight uint64
+	DatagramsAcked    uint64
+	DatagramsLost     uint64 // declared lost: 3 later ones acknowledged, or 9/8 RTT older
+	ProbeTimeouts     uint64 // nothing acknowledged for a probe timeout with data in flight
+	AcksSent          uint64 // session acknowledgement packets
+	AcksReceived      uint64
+}
+
+// SessionStats returns the path to peerID as its session sees it: round-trip times, data in
+// flight, losses. ErrNotConnected without a session with that peer.
+func (n *Node) SessionStats(peerID uint64) (SessionStats, error) {
+	c := capi.NewNm_session_stats_t()
+	defer capi.DeleteNm_session_stats_t(c)
+	err := n.do("nm_node_session_stats", func(h uintptr) capi.Enum_SS_nm_status {
+		return capi.Nm_node_session_stats(h, peerID, c)
+	})
+	if err != nil {
+		return SessionStats{}, err
+	}
+	return sessionStatsFrom(c), nil
+}
+
+func sessionStatsFrom(c capi.Nm_session_stats_t) SessionStats {
+	return SessionStats{
+		PeerNodeID:        c.GetPeer_node_id(),
+		SessionAcks:       c.GetSession_acks() != 0,
+		Routed:            c.GetRouted() != 0,
+		SRTT:              time.Duration(c.GetSrtt_ns()),
+		RTTVar:            time.Duration(c.GetRttvar_ns()),
+		MinRTT:            time.Duration(c.GetMin_rtt_ns()),
+		LatestRTT:         time.Duration(c.GetLatest_rtt_ns()),
+		RTTSamples:        c.GetRtt_samples(),
+		BytesInFlight:     c.GetBytes_in_flight(),
+		DatagramsInFlight: c.GetDatagrams_in_flight(),
+		DatagramsAcked:    c.GetDatagrams_acked(),
+		DatagramsLost:     c.GetDatagrams_lost(),
+		ProbeTimeouts:     c.GetProbe_timeouts(),
+		AcksSent:          c.GetAcks_sent(),
+		AcksReceived:      c.GetAcks_received(),
+	}
+}

@@ -1,0 +1,23 @@
+package dev.netmesh;
+
+import dev.netmesh.internal.nm_session_stats_t;
+
+/**
+ * The path to one peer as its session sees it (the C nm_session_stats_t). Round-trip figures
+ * are nanoseconds, 0 before the first sample: a dialled session has one from its handshake;
+ * after that, samples come from session acknowledgements, which netmesh peers exchange
+ * (sessionAcks) and a net-mesh 0.23 peer does not. routed: reached through relays. The flight
+ * and loss counters count data datagrams; datagramsLost: 3 later ones acknowledged, or 9/8
+ * RTT older; probeTimeouts: nothing acknowledged for a probe timeout with data in flight.
+ */
+public record SessionStats(long peerNodeId, boolean sessionAcks, boolean routed, long srttNs, long rttvarNs,
+                           long minRttNs, long latestRttNs, long rttSamples, long bytesInFlight,
+                           long datagramsInFlight, long datagramsAcked, long datagramsLost,
+                           long probeTimeouts, long acksSent, long acksReceived) {
+  static SessionStats from(nm_session_stats_t s) {
+    return new SessionStats(s.getPeer_node_id(), s.getSession_acks() != 0, s.getRouted() != 0, s.getSrtt_ns(),
+        s.getRttvar_ns(), s.getMin_rtt_ns(), s.getLatest_rtt_ns(), s.getRtt_samples(), s.getBytes_in_flight(),
+        s.getDatagrams_in_flight(), s.getDatagrams_acked(), s.getDatagrams_lost(), s.getProbe_timeouts(),
+        s.getAcks_sent(), s.getAcks_received());
+  }
+}
