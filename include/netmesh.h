@@ -256,7 +256,7 @@ typedef struct nm_node_stats {
   /* New counters are appended here. */
 } nm_node_stats_t;
 
-/* The path to one peer as its session sees it (112 bytes in 0.3.0); read with
+/* The path to one peer as its session sees it (136 bytes in 0.3.0); read with
  * nm_node_session_stats(n, peer, &st, sizeof st). Round-trip figures are 0 before the
  * first sample: a dialled session has one from its handshake; after that, samples come from
  * session acknowledgements, which netmesh peers exchange (session_acks = 1) and a net-mesh
@@ -278,6 +278,10 @@ typedef struct nm_session_stats {
   uint64_t probe_timeouts;         /* nothing acknowledged for a probe timeout with data in flight */
   uint64_t acks_sent;              /* session acknowledgement packets */
   uint64_t acks_received;
+  /* congestion control (netmesh peers; 0 towards a 0.23 peer) */
+  uint64_t cwnd_bytes;             /* congestion window: bytes the session may have in flight */
+  uint64_t pacing_rate_bytes_per_sec; /* 1.25 x cwnd / srtt (or session_rate_bytes_per_sec, if lower) */
+  uint64_t max_datagram_bytes;     /* the largest datagram the session sends */
   /* New counters are appended here. */
 } nm_session_stats_t;
 

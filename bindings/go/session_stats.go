@@ -27,6 +27,9 @@ type SessionStats struct {
 	ProbeTimeouts     uint64 // nothing acknowledged for a probe timeout with data in flight
 	AcksSent          uint64 // session acknowledgement packets
 	AcksReceived      uint64
+	CwndBytes         uint64 // congestion window (0 towards a net-mesh 0.23 peer)
+	PacingRate        uint64 // bytes per second: 1.25 x cwnd / srtt
+	MaxDatagramBytes  uint64
 }
 
 // SessionStats returns the path to peerID as its session sees it: round-trip times, data in
@@ -60,5 +63,8 @@ func sessionStatsFrom(c capi.Nm_session_stats_t) SessionStats {
 		ProbeTimeouts:     c.GetProbe_timeouts(),
 		AcksSent:          c.GetAcks_sent(),
 		AcksReceived:      c.GetAcks_received(),
+		CwndBytes:         c.GetCwnd_bytes(),
+		PacingRate:        c.GetPacing_rate_bytes_per_sec(),
+		MaxDatagramBytes:  c.GetMax_datagram_bytes(),
 	}
 }

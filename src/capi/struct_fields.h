@@ -151,7 +151,10 @@
   X(T, NODE, datagrams_lost)               \
   X(T, NODE, probe_timeouts)               \
   X(T, NODE, acks_sent)                    \
-  X(T, NODE, acks_received)
+  X(T, NODE, acks_received)                \
+  X(T, NODE, cwnd_bytes)                   \
+  X(T, NODE, pacing_rate_bytes_per_sec)    \
+  X(T, NODE, max_datagram_bytes)
 
 #define NM_FIELDS_nm_route_t(X, T) \
   X(T, NODE, dest)                 \
@@ -266,7 +269,7 @@ NM_DECLARE_FIELDS(nm_node_config_t, kNodeConfigFirstSize);
 NM_DECLARE_FIELDS(nm_stream_config_t, 12);
 NM_DECLARE_FIELDS(nm_stream_stats_t, 208);
 NM_DECLARE_FIELDS(nm_node_stats_t, 288);
-NM_DECLARE_FIELDS(nm_session_stats_t, 112);
+NM_DECLARE_FIELDS(nm_session_stats_t, 136);
 NM_DECLARE_FIELDS(nm_route_t, 32);
 NM_DECLARE_FIELDS(nm_peer_event_t, 24);
 NM_DECLARE_FIELDS(nm_impairment_t, 88);

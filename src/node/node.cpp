@@ -82,7 +82,8 @@ nm_status Node::start() {
   uv_timer_start(&recovery_timer_, &Node::on_recovery_tick, kRecoveryTickMs, kRecoveryTickMs);
   uv_timer_init(&loop_, &pace_timer_);
   pace_timer_.data = this;
-  if (pacing()) uv_timer_start(&pace_timer_, &Node::on_pace_tick, 1, 1);
+  uv_async_init(&loop_, &pace_kick_, &Node::on_pace_kick);
+  pace_kick_.data = this;
   uv_async_init(&loop_, &stop_async_, &Node::on_stop);
   stop_async_.data = this;
   uv_async_init(&loop_, &delay_kick_, &Node::on_delay_kick);
@@ -142,6 +143,7 @@ void Node::on_stop(uv_async_t* handle) {
   uv_close(reinterpret_cast<uv_handle_t*>(&self->stop_async_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->delay_kick_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->flush_open_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&self->pace_kick_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->delay_timer_), nullptr);
 }
 
@@ -302,7 +304,9 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
   s.budget.on_received(d.size() + (routed ? wire::kRoutingHeaderSize : 0));
   uint64_t pn = wire::nonce_counter(h);
   bool data = !heartbeat && h.subprotocol_id == wire::kSubprotocolData && h.stream_id != wire::kControlStreamId;
-  if (!data) note_arrival(s, pn, false, now);  // data: once it is known to be taken
+  // Data counts once it is known to be taken; an empty acknowledgement packet is a ping.
+  bool ping = h.subprotocol_id == wire::kSubprotocolAck && h.event_count == 0;
+  if (!data) note_arrival(s, pn, ping, now);
   if (heartbeat) {
     // 0.23 drops routed heartbeats; between netmesh nodes they keep routed sessions alive.
     if (routed && !s.routed) {
@@ -424,6 +428,7 @@ void Node::handle_grants(session::Session& s, Frames frames, std::vector<Outgoin
       first_hello |= first;
       s.peer_capabilities = g.total_consumed & wire::capability::kAll;
       if (g.total_consumed & wire::capability::kSeenYours) s.peer_has_our_hello = true;
+      if (s.has(wire::capability::kSessionAck)) start_congestion_control(s);
       if (first || !s.peer_has_our_hello) send_hello(s, out);  // confirms we have theirs
       hello_cv_.notify_all();
       continue;

@@ -49,7 +49,9 @@ namespace nm::node {
 
 using StreamPtr = std::shared_ptr<stream::Stream>;
 
-inline constexpr uint64_t kRecoveryTickMs = 5;  // retransmission timers and NACK repeats
+inline constexpr int64_t kMaxHandshakeRttNs = 1'000'000'000;  // longer: not taken as an RTT sample
+inline constexpr uint64_t kRecoveryTickMs = 5;
+inline constexpr int kProbeDatagrams = 2;  // sent beyond the congestion window on a probe timeout  // retransmission timers and NACK repeats
 inline constexpr size_t kMaxHandshakeMessage = 256;  // Noise msg1/msg2 are 48 or 56 bytes
 inline constexpr int64_t kHelloGraceNs = 1'000'000'000;  // a peer without a hello by then is 0.23
 
@@ -218,7 +220,11 @@ class Node {
   void send_session_acks(std::vector<Outgoing>& out) REQUIRES(mu_);
   void handle_session_ack(session::Session& s, Frames frames, std::vector<Outgoing>& out) REQUIRES(mu_);
   // The loss timer and the probe timeout of each session (recovery tick).
-  void session_loss_tick(session::Session& s, int64_t now) REQUIRES(mu_);
+  void session_loss_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
+  // A datagram the peer will acknowledge (data, or a ping).
+  void track(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);
+  // An empty session acknowledgement packet: the peer acknowledges it (probe timeout).
+  void send_ping(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
   void on_lost(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);  // Writes `out` to the socket in order and clears it. Called with mu_ held through `lk`;
   // returns with it released. The send lock is taken before mu_ is dropped, so datagrams
   // leave in the order their TX counters were assigned under mu_ (the peer's replay window
@@ -296,9 +302,14 @@ class Node {
                         std::vector<Outgoing>& out) REQUIRES(mu_);
   void transmit(session::Session& s, stream::Stream& st, stream::SentPacket&& p,
                 std::vector<Outgoing>& out) REQUIRES(mu_);
-  bool pacing() const { return config_.session_rate_bytes_per_sec > 0; }
   bool pacing_full(const stream::Stream& st) const;
   static void on_pace_tick(uv_timer_t* handle);
+  static void on_pace_kick(uv_async_t* handle);
+  // Releases what the session's pacer and congestion window allow now; if packets are
+  // left waiting, makes sure the pace timer runs (it stops once nothing waits).
+  void pace_session(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
+  // The peer's hello shows it acknowledges datagrams: congestion control and pacing start.
+  void start_congestion_control(session::Session& s) REQUIRES(mu_);
   void pace(int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
   void build_ext_packet(session::Session& s, std::span<const wire::ExtFrame> frames, Outgoing& out) REQUIRES(mu_);
   // Asks the peer to repeat its grant (rate limited); we are stalled on credit.
@@ -342,6 +353,7 @@ class Node {
   uv_async_t stop_async_{};
   uv_async_t delay_kick_{};
   uv_async_t flush_open_{};  // wakes the loop thread to send open packets
+  uv_async_t pace_kick_{};   // wakes the loop thread to start the pace timer
   uv_timer_t delay_timer_{};
   std::thread loop_thread_;
 
@@ -366,6 +378,7 @@ class Node {
   std::vector<PendingAccept*> accepts_ GUARDED_BY(mu_);
   std::vector<StreamPtr> ack_due_ GUARDED_BY(mu_);  // reliable streams that received data in this batch
   std::vector<uint64_t> session_acks_due_ GUARDED_BY(mu_);  // peers owed a session acknowledgement
+  bool pace_timer_running_ GUARDED_BY(mu_) = false;  // or asked to start (pace_kick_ sent)
   session::LossDetector::AckResult ack_result_ GUARDED_BY(mu_);  // handle_session_ack scratch
   std::vector<StreamPtr> open_packets_ GUARDED_BY(mu_);  // streams with an open packet for the loop to send
   // Reused buffers (capacity kept): a packet's frames on receive (under mu_), a flush's

@@ -24,14 +24,19 @@ void Node::note_arrival(session::Session& s, uint64_t pn, bool eliciting, int64_
 
 void Node::note_sent(session::Session& s, const stream::Stream& st, const stream::SentPacket& p, uint64_t pn,
                      size_t bytes) {
-  session::SentDatagram d{pn, p.last_sent_ns, static_cast<uint32_t>(bytes), st.id(), p.seq};
+  track(s, session::SentDatagram{pn, p.last_sent_ns, static_cast<uint32_t>(bytes), st.id(), p.seq});
+}
+
+void Node::track(session::Session& s, const session::SentDatagram& d) {
   if (auto given_up = s.loss.on_sent(d)) on_lost(s, *given_up);
-  s.path.bytes_in_flight += bytes;
+  s.path.bytes_in_flight += d.bytes;
+  if (s.cc) s.cc->on_sent(d.bytes);
 }
 
 void Node::on_lost(session::Session& s, const session::SentDatagram& d) {
   s.path.bytes_in_flight -= std::min<uint64_t>(s.path.bytes_in_flight, d.bytes);
   ++s.path.datagrams_lost;
+  if (s.cc) s.cc->on_lost(now_ns(), d.bytes, d.sent_ns);
 }
 
 void Node::send_session_acks(std::vector<Outgoing>& out) {
@@ -68,7 +73,10 @@ void Node::send_session_acks(std::vector<Outgoing>& out) {
   session_acks_due_.resize(kept);
 }
 
-void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Outgoing>&) {
+void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Outgoing>& out) {
+  if (frames.empty()) {  // a ping: the peer's probe timeout asks to hear from us
+    return;
+  }
   std::optional<wire::AckFrame> f;
   if (frames.size() != 1 || !(f = wire::decode_ack_frame(frames[0])) ||
       f->ranges.front().last >= s.packets_sent()) {
@@ -76,27 +84,54 @@ void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Ou
     return;
   }
   ++s.path.acks_received;
+  int64_t now = now_ns();
   session::LossDetector::AckResult& r = ack_result_;
-  s.loss.on_ack(*f, now_ns(), s.rtt, r);
+  s.loss.on_ack(*f, now, s.rtt, r);
   if (r.rtt_sampled) ++s.path.rtt_samples;
+  uint64_t prior_in_flight = s.cc ? s.cc->in_flight() : 0;
   for (const session::SentDatagram& d : r.acked) {
     s.path.bytes_in_flight -= std::min<uint64_t>(s.path.bytes_in_flight, d.bytes);
     ++s.path.datagrams_acked;
+    if (s.cc) s.cc->on_acked(now, d.bytes, d.sent_ns, s.rtt, prior_in_flight);
   }
   for (const session::SentDatagram& d : r.lost) on_lost(s, d);
+  if (r.persistent_congestion && s.cc) s.cc->on_persistent_congestion();
+  s.probe_allowance = 0;  // the path answers
+  s.update_pacing_rate(static_cast<double>(config_.session_rate_bytes_per_sec));
+  pace_session(s, now, out);  // the acknowledgement opened the window
 }
 
-void Node::session_loss_tick(session::Session& s, int64_t now) {
+void Node::session_loss_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) {
   if (!s.has(wire::capability::kSessionAck) || now < s.loss.deadline(s.rtt)) return;
   if (s.loss.loss_timer_armed()) {
     std::vector<session::SentDatagram>& lost = ack_result_.lost;
     lost.clear();
     s.loss.on_loss_timer(now, s.rtt, lost);
     for (const session::SentDatagram& d : lost) on_lost(s, d);
+    s.update_pacing_rate(static_cast<double>(config_.session_rate_bytes_per_sec));
   } else {
-    s.loss.on_probe_timeout();  // nothing heard for a probe timeout: the next waits longer
+    // Nothing heard for a probe timeout: one or two datagrams beyond the window (waiting
+    // data, or a ping when nothing waits) ask the peer to answer; the next waits longer.
+    s.loss.on_probe_timeout();
     ++s.path.probe_timeouts;
+    s.probe_allowance = kProbeDatagrams;
+    if (s.sender.idle()) send_ping(s, now, out);
   }
+  pace_session(s, now, out);
+}
+
+void Node::send_ping(session::Session& s, int64_t now, std::vector<Outgoing>& out) {
+  s.probe_allowance = 0;
+  Outgoing& o = out.emplace_back();
+  wire::Header h;
+  h.subprotocol_id = wire::kSubprotocolAck;
+  h.stream_id = wire::kControlStreamId;
+  h.sequence = s.next_control_seq();
+  h.event_count = 0;
+  uint64_t pn = s.stamp(h, 0, *o.packet);
+  address_to(s, o);
+  // Tracked like data: its acknowledgement samples the RTT and ends the backoff.
+  track(s, session::SentDatagram{pn, now, static_cast<uint32_t>(o.packet->len), wire::kControlStreamId, 0});
 }
 
 nm_status Node::session_stats(uint64_t peer_id, nm_session_stats_t& out) {
@@ -120,6 +155,11 @@ nm_status Node::session_stats(uint64_t peer_id, nm_session_stats_t& out) {
   out.probe_timeouts = s->path.probe_timeouts;
   out.acks_sent = s->path.acks_sent;
   out.acks_received = s->path.acks_received;
+  if (s->cc) {
+    out.cwnd_bytes = s->cc->window();
+    out.pacing_rate_bytes_per_sec = static_cast<uint64_t>(s->sender.rate());
+    out.max_datagram_bytes = s->cc->max_datagram();
+  }
   return NM_OK;
 }
 

@@ -1,8 +1,10 @@
-// Optional per-session pacing with weighted fair sharing between local streams: with a
-// session rate set, data packets wait in their stream's queue and a 1 ms tick releases them
-// by deficit round robin, each backlogged stream getting fairness_weight quanta per round.
-// Packets are sealed when released, so the TX counter (and the peer's replay window) sees
-// them in wire order.
+// Per-session pacing with weighted fair sharing between local streams: with a session
+// rate (congestion control towards netmesh peers, or the node's session_rate_bytes_per_sec)
+// data packets wait in their stream's queue and leave as the token bucket and the
+// congestion window allow, by deficit round robin, each backlogged stream getting
+// fairness_weight quanta per round: at once when sent, on each acknowledgement, and on a
+// 1 ms tick that runs only while packets wait. Packets are sealed when released, so the TX
+// counter (and the peer's replay window) sees them in wire order.
 #include <algorithm>
 
 #include "node/clock.h"
@@ -14,9 +16,7 @@ namespace {
 constexpr size_t kMaxPacedBytes = 1 << 20;  // per stream, then backpressure
 }  // namespace
 
-bool Node::pacing_full(const stream::Stream& st) const {
-  return pacing() && st.paced_bytes() >= kMaxPacedBytes;
-}
+bool Node::pacing_full(const stream::Stream& st) const { return st.paced_bytes() >= kMaxPacedBytes; }
 
 void Node::transmit(session::Session& s, stream::Stream& st, stream::SentPacket&& p,
                     std::vector<Outgoing>& out) {
@@ -35,6 +35,7 @@ void Node::emit_data_packet(session::Session& s, const StreamPtr& st, stream::Se
   q.bytes += p.payload.size() + wire::kPacketOverhead;
   q.queue.push_back(std::move(p));
   s.sender.backlogged(st->id());
+  pace_session(s, now_ns(), out);  // what the bucket and the window allow leaves now
 }
 
 void Node::on_pace_tick(uv_timer_t* handle) {
@@ -42,7 +43,19 @@ void Node::on_pace_tick(uv_timer_t* handle) {
   std::vector<Outgoing> out;
   MutexLock lk(self->mu_);
   self->pace(now_ns(), out);
+  bool waiting = false;
+  for (auto& [peer, s] : self->sessions_) waiting |= !s->sender.idle();
+  if (!waiting) {  // nothing left to release: no wake-ups until packets wait again
+    uv_timer_stop(&self->pace_timer_);
+    self->pace_timer_running_ = false;
+  }
   self->flush(lk, out, 0);
+}
+
+void Node::on_pace_kick(uv_async_t* handle) {
+  auto* self = static_cast<Node*>(handle->data);
+  MutexLock lk(self->mu_);
+  if (self->pace_timer_running_) uv_timer_start(&self->pace_timer_, &Node::on_pace_tick, 1, 1);
 }
 
 namespace {
@@ -62,6 +75,13 @@ struct PacedQueues {
     stream::Stream* st = find(id);
     if (!st || st->paced_bytes() == 0) return 0;
     return static_cast<int64_t>(st->paced().queue.front().payload.size() + wire::kPacketOverhead);
+  }
+  // Asked right before a packet would go: a probe timeout's allowance is spent here.
+  bool window_allows(int64_t bytes) {
+    if (!s.cc || s.cc->can_send(static_cast<uint64_t>(bytes))) return true;
+    if (s.probe_allowance == 0) return false;
+    --s.probe_allowance;
+    return true;
   }
   uint32_t weight(uint64_t id) {
     stream::Stream* st = find(id);
@@ -84,14 +104,24 @@ struct PacedQueues {
 }  // namespace
 
 void Node::pace(int64_t now, std::vector<Outgoing>& out) {
-  for (auto& [peer, s] : sessions_) {
-    session::Session& session = *s;
-    auto send = [&](stream::Stream& st, stream::SentPacket&& p) REQUIRES(mu_) {
-      transmit(session, st, std::move(p), out);
-    };
-    PacedQueues<decltype(send)> queues{session, now, send};
-    session.sender.release(now, queues);
+  for (auto& [peer, s] : sessions_) pace_session(*s, now, out);
+}
+
+void Node::pace_session(session::Session& s, int64_t now, std::vector<Outgoing>& out) {
+  if (s.sender.idle()) return;
+  auto send = [&](stream::Stream& st, stream::SentPacket&& p) REQUIRES(mu_) { transmit(s, st, std::move(p), out); };
+  PacedQueues<decltype(send)> queues{s, now, send};
+  s.sender.release(now, queues);
+  if (!s.sender.idle() && !pace_timer_running_ && loop_alive_) {
+    pace_timer_running_ = true;
+    uv_async_send(&pace_kick_);  // timers belong to the loop thread
   }
+}
+
+void Node::start_congestion_control(session::Session& s) {
+  if (s.cc) return;
+  s.cc = session::make_congestion_controller(session::CongestionAlgorithm::kCubic, wire::kMaxPacketSize);
+  s.update_pacing_rate(static_cast<double>(config_.session_rate_bytes_per_sec));
 }
 
 }  // namespace nm::node

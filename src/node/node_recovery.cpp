@@ -262,7 +262,7 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
   int64_t now = now_ns();
   std::vector<stream::SentPacket*> resend_list;
   for (auto& [peer, s] : sessions_) {
-    session_loss_tick(*s, now);
+    session_loss_tick(*s, now, out);
     if (!s->has(wire::capability::kRecovery)) continue;
     std::vector<uint64_t>& ids = tick_scratch_;  // the work below may mark streams again
     ids.assign(s->ticking.begin(), s->ticking.end());

@@ -156,6 +156,13 @@ void Node::notify_connects(const session::Session& s) {
 
 void Node::on_confirmed(session::Session& s, std::vector<Outgoing>& out) {
   s.confirmed = true;
+  int64_t since_msg2 = now_ns() - s.established_ns();
+  if (!s.we_initiated && s.path.rtt_samples == 0 && since_msg2 < kMaxHandshakeRttNs) {
+    // msg2 sent -> the initiator's first packet (sent when msg2 arrived): a round trip.
+    // (A late confirmation, of a parked crossing dial, says nothing about the path.)
+    s.rtt.on_sample(since_msg2, 0, 0);
+    ++s.path.rtt_samples;
+  }
   uint64_t peer = s.peer_node_id();
   allowed_.add(peer, responder_->candidate(prologue_as_responder(peer)));  // may re-handshake later
   if (!s.routed) {

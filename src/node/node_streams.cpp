@@ -150,7 +150,7 @@ nm_status Node::send(const StreamPtr& st, std::span<const nm_event_t> events, si
       }
       accepted_after.push_back(next);
     }
-    if (pacing()) *sent = next;  // queued for the pacer counts as sent (credit is charged)
+    if (s.sender.paced()) *sent = next;  // queued for the pacer counts as sent (credit is charged)
     size_t built = out.size();
     int err = 0;
     size_t sent_packets = flush(lk, out, 1000, &err);

@@ -3,7 +3,8 @@
 // and does the sending.
 //
 // With a rate set, packets wait in their stream's queue and release() lets them go within
-// a token bucket (rate, kBurstNs of depth, at least two packets), taking backlogged
+// a token bucket (rate, kBurstNs of depth, at least two packets) and the congestion
+// window (the node's `queues` say whether it has room), taking backlogged
 // streams by deficit round robin: each turn a stream may send kQuantum x its fairness
 // weight bytes, so backlogged streams share the rate in proportion to their weights.
 // Without a rate (0) the node sends at once and nothing waits here.
@@ -24,6 +25,7 @@ class Sender {
   // release() takes any `queues` with these members (a template, so the hot path has no
   // virtual calls):
   //   int64_t head_cost(uint64_t stream)  wire bytes of its next waiting packet, 0 if none
+  //   bool window_allows(int64_t bytes)   the congestion window has room for them
   //   uint32_t weight(uint64_t stream)    its fairness weight
   //   void send_head(uint64_t stream)     sends its next waiting packet
   //   void drained(uint64_t stream)       its queue ran empty
@@ -75,7 +77,7 @@ int64_t Sender::release(int64_t now_ns, Queues& queues) {
     bool out_of_tokens = false;
     for (int64_t cost; (cost = queues.head_cost(id)) > 0;) {
       if (cost > turn.deficit) break;
-      if (cost > tokens_) {
+      if (cost > tokens_ || !queues.window_allows(cost)) {
         out_of_tokens = true;
         break;
       }

@@ -13,6 +13,15 @@ Session::Session(uint64_t peer_node_id, const sockaddr_storage& peer_addr,
       last_rx_ns_(now_ns),
       last_heartbeat_rx_ns_(now_ns) {}
 
+void Session::update_pacing_rate(double configured_rate) {
+  double rate = configured_rate;
+  if (cc) {
+    double window_rate = 1.25 * static_cast<double>(cc->window()) * 1e9 / static_cast<double>(rtt.smoothed());
+    rate = rate > 0 ? std::min(rate, window_rate) : window_rate;
+  }
+  sender.set_rate(rate);
+}
+
 uint64_t Session::stamp(wire::Header& h, size_t payload_len, PacketBuffer& buf, const uint8_t* plaintext) {
   h.session_id = keys_.session_id;
   h.payload_len = static_cast<uint16_t>(payload_len);

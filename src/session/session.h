@@ -13,6 +13,7 @@
 #include "crypto/replay_window.h"
 #include "crypto/session_keys.h"
 #include "session/ack_tracker.h"
+#include "session/congestion.h"
 #include "session/loss_detector.h"
 #include "session/packet_buffer.h"
 #include "session/rx_budget.h"
@@ -93,6 +94,13 @@ class Session {
   bool ack_queued = false;  // the node holds this peer in its list of acknowledgements due
   LossDetector loss{AckTracker::kMaxAckDelayNs};
   RttStats rtt;
+  // How much may be in flight, over all streams, retransmissions included; set once the
+  // peer's hello shows it acknowledges datagrams (none towards 0.23: its wire stays 0.23's).
+  std::unique_ptr<CongestionController> cc;
+  int probe_allowance = 0;  // datagrams a probe timeout lets out beyond the window
+  // Data packets leave through `sender` at 1.25 x cwnd / srtt (and no faster than the
+  // node's session_rate_bytes_per_sec, if set).
+  void update_pacing_rate(double configured_rate);
   struct PathCounters {
     uint64_t rtt_samples = 0;
     uint64_t bytes_in_flight = 0;  // data datagrams neither acknowledged nor declared lost

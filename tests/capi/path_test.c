@@ -34,10 +34,11 @@ static void transfer(test_pair* p, uint64_t stream_id, int count) {
   nm_stream_free(sb);
 }
 
-static void dialled_session_has_the_handshake_rtt(void** state) {
+static void both_sides_have_the_handshake_rtt(void** state) {
   (void)state;
   test_pair p;
   test_pair_connect(&p);
+  ASSERT_EVENTUALLY(session_stats(p.b, p.a_id).rtt_samples >= 1, 2000);  /* once confirmed */
   nm_session_stats_t a = session_stats(p.a, p.b_id);
   assert_int_equal(a.peer_node_id, p.b_id);
   assert_true(a.rtt_samples >= 1);  /* msg1 -> msg2 */
@@ -65,6 +66,9 @@ static void acknowledgements_sample_rtt_and_empty_the_flight(void** state) {
   assert_true(a.acks_received >= 1);
   assert_true(b.acks_sent >= a.acks_received);
   assert_int_equal(a.datagrams_lost, 0);  /* loopback, no impairment */
+  assert_true(a.cwnd_bytes >= 2 * a.max_datagram_bytes);  /* never below the minimum window */
+  assert_int_equal(a.max_datagram_bytes, 8192);
+  assert_true(a.pacing_rate_bytes_per_sec > 0);
   print_message("srtt %llu ns (min %llu), %llu samples, %llu datagrams acknowledged by %llu acks\n",
                 (unsigned long long)a.srtt_ns, (unsigned long long)a.min_rtt_ns,
                 (unsigned long long)a.rtt_samples, (unsigned long long)a.datagrams_acked,
@@ -109,9 +113,10 @@ static void a_0_23_peer_has_no_session_acknowledgements(void** state) {
   assert_int_equal(b.session_acks, 0);
   assert_int_equal(a.acks_sent + a.acks_received + b.acks_sent + b.acks_received, 0);
   assert_int_equal(a.datagrams_in_flight, 0);  /* nothing tracked without acknowledgements */
-  assert_int_equal(a.rtt_samples, 1);          /* the handshake only */
-  assert_int_equal(b.rtt_samples, 0);          /* the responder has none */
-  assert_int_equal(b.srtt_ns, 0);
+  assert_int_equal(a.cwnd_bytes + a.pacing_rate_bytes_per_sec + a.max_datagram_bytes, 0);
+  assert_int_equal(a.rtt_samples, 1);          /* the handshake only: msg1 -> msg2 */
+  assert_int_equal(b.rtt_samples, 1);          /* msg2 -> the initiator's first packet */
+  assert_true(b.srtt_ns > 0);
   test_pair_free(&p);
 }
 
@@ -137,7 +142,7 @@ static void bad_arguments_are_refused(void** state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(dialled_session_has_the_handshake_rtt),
+      cmocka_unit_test(both_sides_have_the_handshake_rtt),
       cmocka_unit_test(acknowledgements_sample_rtt_and_empty_the_flight),
       cmocka_unit_test(losses_are_detected_and_data_still_arrives),
       cmocka_unit_test(a_0_23_peer_has_no_session_acknowledgements),

@@ -122,7 +122,7 @@ class SessionStats(ctypes.Structure):  # nm_session_stats_t
     ] + [(name, ctypes.c_uint64) for name in (
         "srtt_ns", "rttvar_ns", "min_rtt_ns", "latest_rtt_ns", "rtt_samples", "bytes_in_flight",
         "datagrams_in_flight", "datagrams_acked", "datagrams_lost", "probe_timeouts", "acks_sent",
-        "acks_received")]
+        "acks_received", "cwnd_bytes", "pacing_rate_bytes_per_sec", "max_datagram_bytes")]
 
 
 class Route(ctypes.Structure):  # nm_route_t

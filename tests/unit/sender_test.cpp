@@ -18,10 +18,13 @@ struct FakeQueues {
   std::vector<uint64_t> sent;
   std::vector<uint64_t> drained_streams;
 
+  int64_t window = INT64_MAX;           // bytes the congestion window lets out
   int64_t head_cost(uint64_t id) { return waiting[id] > 0 ? kPacket : 0; }
+  bool window_allows(int64_t bytes) { return bytes <= window; }
   uint32_t weight(uint64_t id) { return weights.count(id) ? weights[id] : 1; }
   void send_head(uint64_t id) {
     --waiting[id];
+    if (window != INT64_MAX) window -= kPacket;
     sent.push_back(id);
   }
   void drained(uint64_t id) { drained_streams.push_back(id); }
@@ -31,6 +34,24 @@ struct FakeQueues {
     return n;
   }
 };
+
+TEST(Sender, TheCongestionWindowHoldsPacketsTheRateWouldLetGo) {
+  Sender s;
+  s.set_rate(kPacket * 1e6);  // the rate is no limit here
+  FakeQueues q;
+  q.waiting[1] = 10;
+  q.waiting[2] = 10;
+  s.backlogged(1);
+  s.backlogged(2);
+  q.window = 3 * kPacket;
+  EXPECT_EQ(s.release(0, q), 3 * kPacket);
+  EXPECT_EQ(s.release(1'000'000, q), 0);  // tokens, but no window: the streams keep waiting
+  EXPECT_FALSE(s.idle());
+  q.window = 2 * kPacket;  // an acknowledgement opened the window
+  EXPECT_EQ(s.release(2'000'000, q), 2 * kPacket);
+  EXPECT_EQ(q.count(1) + q.count(2), 5u);
+  EXPECT_GE(q.count(2), 2u);  // the blocked stream kept its turn: both got to send
+}
 
 TEST(Sender, ReleasesAtTheRateAfterABurstOfTwoPackets) {
   Sender s;

@@ -33,6 +33,11 @@ namespace Netmesh
         /// <summary>Session acknowledgement packets.</summary>
         public ulong AcksSent { get; }
         public ulong AcksReceived { get; }
+        /// <summary>Congestion window in bytes (0 towards a net-mesh 0.23 peer).</summary>
+        public ulong CwndBytes { get; }
+        /// <summary>Bytes per second: 1.25 x cwnd / srtt.</summary>
+        public ulong PacingRateBytesPerSec { get; }
+        public ulong MaxDatagramBytes { get; }
 
         internal SessionStats(nm_session_stats_t s)
         {
@@ -51,6 +56,9 @@ namespace Netmesh
             ProbeTimeouts = s.probe_timeouts;
             AcksSent = s.acks_sent;
             AcksReceived = s.acks_received;
+            CwndBytes = s.cwnd_bytes;
+            PacingRateBytesPerSec = s.pacing_rate_bytes_per_sec;
+            MaxDatagramBytes = s.max_datagram_bytes;
         }
     }
 }
