@@ -155,8 +155,7 @@ wan_delay_start() {
   ip netns exec "$WAN_NS_R" "$WAN_BIN/nmwan_delay_line" --if-a r0 --if-b r1 --delay-us "$us" \
     --rt "${WAN_DELAY_RT:-10}" "$@" >"$WAN_DELAY_OUT" 2>>"$WAN_LOG" &
   WAN_DELAY_PID=$!
-  local i
-  for i in $(seq 1 50); do
+  for _ in {1..50}; do
     grep -q READY "$WAN_DELAY_OUT" 2>/dev/null && return 0
     kill -0 "$WAN_DELAY_PID" 2>/dev/null || break
     sleep 0.1
@@ -202,6 +201,7 @@ wan_setup() {
       got=$(wan_ping 5 0.2) || got=""
       if [[ -n "$got" ]] && awk -v g="$got" -v r="$rtt" -v s="${WAN_PING_SLACK_MS:-15}" \
         'BEGIN { split(g, a, " "); exit !(a[1] >= r * 0.98 && a[3] <= r + s) }'; then
+        # shellcheck disable=SC2034 # read by run.sh
         WAN_PING_RTT="$got"
         wan_log "path ready: RTT min/avg/max $got ms (target $rtt)"
         return 0

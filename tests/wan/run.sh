@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317 # case_* functions, cleanup and the hook are called by name
 # The WAN test bed runner (tests/wan/README.md): netmesh and TCP flows through namespaces, a
 # tbf bottleneck and a user-space delay line (bed.sh), one markdown table row per flow.
 #
@@ -323,9 +324,9 @@ bed_note() {
   local json
   json=$(wan_delay_stop)
   BED_DROPS=$(jq -r '.ab.drop_queue_full + .ba.drop_queue_full + .kernel_drops_a + .kernel_drops_b' \
-    <<<"$json" 2>/dev/null) || BED_DROPS=?
+    <<<"$json" 2>/dev/null) || BED_DROPS='?'
   BED_LATE_MS=$(jq -r '[.ab.late_max_us, .ba.late_max_us] | max / 100 | round / 10' <<<"$json" 2>/dev/null) ||
-    BED_LATE_MS=?
+    BED_LATE_MS='?'
   NOTES+=("$1: ping RTT min/avg/max ${WAN_PING_RTT:-?} ms; delay line: ${BED_DROPS:-?} frames dropped, frames late by at most ${BED_LATE_MS:-?} ms")
 }
 
