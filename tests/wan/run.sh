@@ -48,7 +48,10 @@ done
 
 WAN_TMP=$(mktemp -d /tmp/nmwan-run.XXXXXX)
 WAN_LOG=$WAN_TMP/bed.log
+FLOW_PIDS=() # every flow process started (its `timeout`, which passes TERM on)
 cleanup() {
+  local pid
+  for pid in "${FLOW_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   wan_bed_down
   rm -rf "$WAN_TMP"
 }
@@ -106,6 +109,7 @@ run_flows() {
     fi
     pid=$!
     pids+=("$pid")
+    FLOW_PIDS+=("$pid")
     await_ready "$WAN_TMP/$label.recv" "$pid" || wan_log "receiver $label did not start"
   done
   left=$(((t0 - $(now_ns)) / 1000000))
@@ -124,6 +128,7 @@ run_flows() {
         >"$WAN_TMP/$label.send" 2>"$WAN_TMP/$label.serr" &
     fi
     pids+=($!)
+    FLOW_PIDS+=($!)
   done
   [[ -n "$HOOK" ]] && "$HOOK" "$t0"
   for pid in "${pids[@]}"; do
@@ -333,13 +338,17 @@ bed_note() {
 run_case() {
   local c=$1
   wan_log "case $c"
-  if ! "case_$c"; then
+  GP=() GPF=() RTX=() LAT99=() JAIN=0 # no target may read an earlier case's numbers
+  if "case_$c"; then
+    targets "$c"
+  else
     ROWS+=("| $c | setup failed | | | | | | | | |")
     echo "${ROWS[-1]}"
     tail -n 5 "$WAN_LOG" >&2
+    [[ "$WAN_TARGETS" == 1 ]] && NOTES+=("$c: not measured, its targets FAIL") &&
+      TARGET_FAILS=$((TARGET_FAILS + 1))
   fi
   [[ $c != blackhole ]] && bed_note "$c"
-  targets "$c"
   wan_bed_down
 }
 
