@@ -53,7 +53,7 @@ static void usage(void) {
 }
 
 static void node_config(nm_node_config_t* cfg, uint64_t seed, const char* bind, uint64_t window) {
-  check(nm_node_config_init(cfg), "nm_node_config_init");
+  check(nm_node_config_init(cfg, sizeof *cfg), "nm_node_config_init");
   memset(cfg->psk, PSK_BYTE, NM_KEY_SIZE);
   for (int i = 0; i < NM_KEY_SIZE; ++i) {
     cfg->identity_seed[i] = (uint8_t)(seed * 131 + (uint64_t)i + 1);
@@ -76,14 +76,14 @@ static void identity_of(uint64_t seed, uint64_t* id, uint8_t key[NM_KEY_SIZE]) {
 }
 
 static void stream_config(nm_stream_config_t* sc, const opts_t* o) {
-  check(nm_stream_config_init(sc), "nm_stream_config_init");
+  check(nm_stream_config_init(sc, sizeof *sc), "nm_stream_config_init");
   sc->reliability = o->faf ? NM_FIRE_AND_FORGET : NM_RELIABLE;
   sc->window_bytes = (uint32_t)o->window;
 }
 
 static void print_node_stats(nm_node_t* node) {
   nm_node_stats_t ns;
-  check(nm_node_stats(node, &ns), "nm_node_stats");
+  check(nm_node_stats(node, &ns, sizeof ns), "nm_node_stats");
   printf(",\"node\":{\"datagrams_sent\":%" PRIu64 ",\"datagrams_received\":%" PRIu64
          ",\"bytes_sent\":%" PRIu64 ",\"bytes_received\":%" PRIu64 ",\"drop_over_window\":%" PRIu64
          ",\"drop_over_budget\":%" PRIu64 ",\"drop_bad_fragment\":%" PRIu64
@@ -95,7 +95,7 @@ static void print_node_stats(nm_node_t* node) {
 
 static void print_stream_stats(nm_stream_t* s) {
   nm_stream_stats_t st;
-  check(nm_stream_stats(s, &st), "nm_stream_stats");
+  check(nm_stream_stats(s, &st, sizeof st), "nm_stream_stats");
   printf(",\"stream\":{\"tx_seq\":%" PRIu64 ",\"tx_events\":%" PRIu64 ",\"retransmits\":%" PRIu64
          ",\"nacks_sent\":%" PRIu64 ",\"nacks_received\":%" PRIu64 ",\"srtt_ms\":%.3f"
          ",\"backpressure_events\":%" PRIu64 ",\"rx_events\":%" PRIu64 ",\"rx_gaps\":%" PRIu64
@@ -221,7 +221,7 @@ static int run_send(const opts_t* o) {
   int drained = 0;
   while (mono_ns() < grace_end) {
     nm_stream_stats_t ss;
-    check(nm_stream_stats(st, &ss), "nm_stream_stats");
+    check(nm_stream_stats(st, &ss, sizeof ss), "nm_stream_stats");
     if (ss.tx_credit_remaining == ss.tx_window && ss.tx_unacked_packets == 0) {
       drained = 1;
       break;
