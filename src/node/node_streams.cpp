@@ -150,16 +150,21 @@ nm_status Node::send(const StreamPtr& st, std::span<const nm_event_t> events, si
       }
       accepted_after.push_back(next);
     }
-    if (s.sender.paced()) *sent = next;  // queued for the pacer counts as sent (credit is charged)
+    // Paced: what the stream queued counts as sent (its credit is charged), and `out` holds
+    // whatever the pacer released, of any stream; unpaced: `out` is this call's packets.
+    bool paced = s.sender.paced();
+    if (paced) *sent = next;
     size_t built = out.size();
     int err = 0;
     size_t sent_packets = flush(lk, out, 1000, &err);
-    if (sent_packets > 0) *sent = std::max(*sent, accepted_after[sent_packets - 1]);
-    if (sent_packets < built && !recovering) {
-      // The socket refused a packet: report it (a reliable stream retransmits instead).
-      return fail(NM_ERR_TRANSPORT, std::string("sendto: ") + std::strerror(err));
+    if (!paced) {
+      if (sent_packets > 0) *sent = std::max(*sent, accepted_after[sent_packets - 1]);
+      if (sent_packets < built && !recovering) {
+        // The socket refused a packet: report it (a reliable stream retransmits instead).
+        return fail(NM_ERR_TRANSPORT, std::string("sendto: ") + std::strerror(err));
+      }
+      if (sent_packets < built) *sent = std::max(*sent, accepted_after[built - 1]);
     }
-    if (sent_packets < built) *sent = std::max(*sent, accepted_after[built - 1]);
     accepted_after.clear();
     bool all_accepted = next == views.size();
     if (status == NM_ERR_BACKPRESSURE) {

@@ -120,6 +120,51 @@ static void a_0_23_peer_has_no_session_acknowledgements(void** state) {
   test_pair_free(&p);
 }
 
+/* Under congestion control every data packet leaves through the session's pacer, often
+ * released by a later call: each call must still report exactly the events it accepted.
+ * Numbered events, many small sends, an unbounded window: all arrive, once, in order. */
+static void paced_sends_deliver_every_event_in_order(void** state) {
+  (void)state;
+  test_pair p;
+  test_pair_connect(&p);
+  ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).cwnd_bytes > 0, 2000);
+  nm_stream_config_t cfg;
+  nm_stream_config_init(&cfg, sizeof cfg);
+  cfg.reliability = NM_RELIABLE;
+  cfg.window_bytes = 0;
+  nm_stream_t *sa, *sb;
+  test_open_both(&p, 4, &cfg, &sa, &sb);
+  enum { kEvents = 20000, kBatch = 7 };
+  uint32_t next_to_send = 0;
+  while (next_to_send < kEvents) {
+    uint32_t numbers[kBatch][64];
+    nm_event_t ev[kBatch];
+    size_t n = 0;
+    for (; n < kBatch && next_to_send + n < kEvents; ++n) {
+      for (int w = 0; w < 64; ++w) numbers[n][w] = next_to_send + (uint32_t)n;
+      ev[n].data = numbers[n];
+      ev[n].len = sizeof numbers[n];
+    }
+    size_t sent = 0;
+    nm_status st = nm_stream_send_blocking(sa, ev, n, 5000, &sent);
+    assert_true(sent <= n);
+    if (st != NM_OK) fail_msg("send: %s after %u events", nm_strerror(st), next_to_send);
+    next_to_send += (uint32_t)sent;
+  }
+  uint32_t buf[64];
+  for (uint32_t i = 0; i < kEvents; ++i) {
+    size_t len = 0;
+    NM_OK_OR_FAIL(nm_stream_recv(sb, buf, sizeof buf, &len, 10000));
+    assert_int_equal(len, sizeof buf);
+    if (buf[0] != i || buf[63] != i) fail_msg("event %u arrived as %u", i, buf[0]);
+  }
+  size_t len;
+  assert_int_equal(nm_stream_recv(sb, buf, sizeof buf, &len, 100), NM_ERR_TIMEOUT);
+  nm_stream_free(sa);
+  nm_stream_free(sb);
+  test_pair_free(&p);
+}
+
 static void bad_arguments_are_refused(void** state) {
   (void)state;
   test_pair p;
@@ -146,6 +191,7 @@ int main(void) {
       cmocka_unit_test(acknowledgements_sample_rtt_and_empty_the_flight),
       cmocka_unit_test(losses_are_detected_and_data_still_arrives),
       cmocka_unit_test(a_0_23_peer_has_no_session_acknowledgements),
+      cmocka_unit_test(paced_sends_deliver_every_event_in_order),
       cmocka_unit_test(bad_arguments_are_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -53,7 +53,7 @@ cleanup() {
   local pid
   for pid in "${FLOW_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   wan_bed_down
-  rm -rf "$WAN_TMP"
+  [[ -n "${WAN_KEEP:-}" ]] || rm -rf "$WAN_TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
