@@ -136,10 +136,12 @@ typedef struct nm_node_config {
   uint32_t handshake_rate_per_sec;/* 500: msg1s examined per second (each costs an X25519);
                                      beyond, they are dropped unexamined. 0 = unlimited */
   uint32_t reserved1;             /* zero */
-  uint64_t session_rate_bytes_per_sec; /* 0 = unpaced. Otherwise each session sends at most
-                                     this rate, and its backlogged streams share it in
-                                     proportion to their fairness_weight (deficit round robin);
-                                     a stream queues at most 1 MiB before backpressure. */
+  uint64_t session_rate_bytes_per_sec; /* 0 = no cap. Otherwise each session sends at most
+                                     this rate. Paced sessions (this cap, or congestion
+                                     control towards netmesh peers) share their rate among
+                                     backlogged streams in proportion to their fairness_weight
+                                     (deficit round robin); a stream queues at most 1 MiB
+                                     before backpressure. */
   /* Receive budgets: the memory held for peers — events queued unread (the packets they
    * came in), early packets waiting for a gap, large events in reassembly (each reserves
    * max_event_bytes when it starts, so an event that started can always finish). A data
