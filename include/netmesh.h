@@ -359,7 +359,8 @@ NM_API nm_status nm_node_event_fd(nm_node_t* node, int* out_fd);
 /* Initiator: handshake with the peer at addr whose X25519 public key and node id are known
  * out of band. Blocks until the session is up, or up to handshake_timeout_ms x
  * handshake_retries (at least one attempt) when no answer comes; once up, waits up to
- * 250 ms more for a netmesh peer's capability hello (not with compat_0_23). Returns
+ * 250 ms more (2 x the handshake's round trip on a longer path, at most 3 s) for a netmesh
+ * peer's capability hello (not with compat_0_23); a net-mesh 0.23 peer sends none. Returns
  * NM_ERR_SHUTDOWN if the node is freed meanwhile. */
 NM_API nm_status nm_node_connect(nm_node_t* node, const char* addr,
                                  const uint8_t peer_public_key[NM_KEY_SIZE], uint64_t peer_node_id);
@@ -393,8 +394,9 @@ NM_API nm_status nm_node_peer_event_fd(nm_node_t* node, int* out_fd);
  * nm_node_accept, or dialled with nm_node_connect can open a session with this node. */
 NM_API nm_status nm_node_allow_peer(nm_node_t* node, uint64_t peer_node_id);
 /* Responder: nm_node_allow_peer, then wait up to timeout_ms (-1 = forever, 0 = just check)
- * until a session with the peer exists, plus up to 250 ms for a netmesh peer's capability
- * hello once it does (not with compat_0_23). The session may still be unconfirmed (the
+ * until a session with the peer exists, plus up to 250 ms (2 x the round trip on a longer
+ * path, at most 3 s) for a netmesh peer's capability hello once it does (not with
+ * compat_0_23). The session may still be unconfirmed (the
  * peer's msg1 arrived, none of its packets yet; a net-mesh 0.23 initiator may stay silent
  * for a heartbeat interval): it is usable for sending, and a replayed msg1 can never make
  * one replace a confirmed session (SECURITY.md). */

@@ -21,7 +21,12 @@ bool Node::pacing_full(const stream::Stream& st) const { return st.paced_bytes()
 void Node::transmit(session::Session& s, stream::Stream& st, stream::SentPacket&& p,
                     std::vector<Outgoing>& out) {
   seal_data_packet(s, st, p, out.emplace_back());
-  if (recovery(s, st)) st.retransmit().add(std::move(p));
+  if (recovery(s, st)) {
+    // A stream's retransmission timer starts from what the session knows of the path
+    // (its handshake RTT): the 200 ms default would resend everything on a longer path.
+    if (st.rtt().srtt() == 0 && s.path.rtt_samples > 0) st.rtt().sample(s.rtt.smoothed());
+    st.retransmit().add(std::move(p));
+  }
   s.ticking.insert(st.id());
 }
 

@@ -13,6 +13,7 @@ namespace nm::node {
 
 namespace {
 constexpr auto kHelloWait = std::chrono::milliseconds(250);
+constexpr auto kMaxHelloWait = std::chrono::milliseconds(3000);
 constexpr size_t kMaxResendPerTick = 64;       // per stream: keeps one tick's burst bounded
 }  // namespace
 
@@ -31,7 +32,15 @@ void Node::send_hello(session::Session& s, std::vector<Outgoing>& out) {
 
 void Node::wait_for_hello(MutexLock& lk, uint64_t peer_id) {
   if (config_.compat_0_23) return;
-  hello_cv_.wait_for(lk.native(), kHelloWait, [&]() REQUIRES(mu_) {
+  // The peer's hello comes about a round trip after the handshake: on a long path, wait
+  // that long (data sent before it goes without recovery, as to a 0.23 peer, and a loss
+  // there could never be repaired).
+  auto wait = kHelloWait;
+  if (session::Session* s = session_for(peer_id); s && s->path.rtt_samples > 0)
+    wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::nanoseconds(2 * s->rtt.smoothed())),
+                      kHelloWait, kMaxHelloWait);
+  hello_cv_.wait_for(lk.native(), wait, [&]() REQUIRES(mu_) {
     session::Session* s = session_for(peer_id);
     return stopping_ || !s || s->peer_capabilities != 0;
   });
@@ -297,7 +306,7 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
           st->tx_credit().remaining() < wire::kMaxPacketSize)
         probe_credit(*s, *st, out);
       // Receiver: a gap that persists is NACKed again.
-      if (st->ack().repeat_due(st->reorder(), now)) {
+      if (st->ack().repeat_due(st->reorder(), now, s->path.rtt_samples ? s->rtt.smoothed() : 0)) {
         ack_due_.push_back(st);
         st->ack().request();
       }

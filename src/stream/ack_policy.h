@@ -6,7 +6,8 @@
 //    fewer wait for the recovery tick (delayed ACK: in request/response traffic an
 //    immediate ACK is a second datagram per message that competes with the reply).
 //  * A duplicate also asks for a report: the sender may have missed our last one.
-//  * A gap that persists is NACKed again every kNackRepeatNs (the NACK may be lost).
+//  * A gap that persists is NACKed again every kNackRepeatNs, or every smoothed RTT when
+//    that is longer (the NACK may be lost; sooner, the resend cannot have arrived yet).
 //  * The report: one ACK frame (cumulative next_expected and the highest received), or
 //    one NACK frame per 64-sequence block from the first gap up to the highest received,
 //    at most kMaxNackBlocks (1024 sequences of selective acknowledgement): the sender
@@ -66,9 +67,10 @@ class AckPolicy {
     last_nack_ns_ = now_ns;
     return n;
   }
-  // A gap still open since the last NACK, long enough ago to say it again.
-  bool repeat_due(const ReorderBuffer& r, int64_t now_ns) const {
-    return r.has_gaps() && now_ns - last_nack_ns_ >= kNackRepeatNs;
+  // A gap still open since the last NACK, long enough ago to say it again (`srtt_ns`: the
+  // session's smoothed RTT, 0 if unknown).
+  bool repeat_due(const ReorderBuffer& r, int64_t now_ns, int64_t srtt_ns = 0) const {
+    return r.has_gaps() && now_ns - last_nack_ns_ >= std::max(kNackRepeatNs, srtt_ns);
   }
 
  private:

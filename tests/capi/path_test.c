@@ -165,6 +165,59 @@ static void paced_sends_deliver_every_event_in_order(void** state) {
   test_pair_free(&p);
 }
 
+/* A 300 ms round trip with loss from the first packet on: the peer's capability hello
+ * takes a round trip, and data sent before it would go without recovery (as to a 0.23
+ * peer): a loss there was never repaired (184 of 3000 events arrived). connect() waits
+ * for the hello as long as the path needs. */
+static void a_long_path_with_loss_delivers_everything(void** state) {
+  (void)state;
+  nm_node_t* a = test_node(0x42);
+  nm_node_t* b = test_node(0x42);
+  uint64_t a_id, b_id;
+  nm_node_id(a, &a_id);
+  nm_node_id(b, &b_id);
+  nm_impairment_t imp;
+  nm_impairment_init(&imp, sizeof imp);
+  imp.delay_us = 150000;
+  imp.loss = 0.03;
+  imp.seed = 11;
+  NM_OK_OR_FAIL(nm_node_set_impairment(a, 0, NM_OUTBOUND, &imp));
+  NM_OK_OR_FAIL(nm_node_set_impairment(b, 0, NM_OUTBOUND, &imp));
+  uint8_t key[NM_KEY_SIZE];
+  char addr[NM_ADDR_MAX];
+  nm_node_public_key(b, key);
+  nm_node_local_addr(b, addr, sizeof addr);
+  NM_OK_OR_FAIL(nm_node_allow_peer(b, a_id));
+  NM_OK_OR_FAIL(nm_node_connect(a, addr, key, b_id));
+  NM_OK_OR_FAIL(nm_node_accept(b, a_id, 5000));
+  assert_int_equal(session_stats(a, b_id).session_acks, 1);  /* known before any data */
+  nm_stream_config_t cfg;
+  nm_stream_config_init(&cfg, sizeof cfg);
+  cfg.reliability = NM_RELIABLE;
+  cfg.window_bytes = 0;
+  nm_stream_t *sa, *sb;
+  NM_OK_OR_FAIL(nm_node_open_stream(a, b_id, 5, &cfg, &sa));
+  NM_OK_OR_FAIL(nm_node_open_stream(b, a_id, 5, &cfg, &sb));
+  enum { kEvents = 1000 };
+  for (uint32_t i = 0; i < kEvents; ++i) {
+    uint32_t ev[256];
+    for (int w = 0; w < 256; ++w) ev[w] = i;
+    nm_event_t e = {ev, sizeof ev};
+    NM_OK_OR_FAIL(nm_stream_send_blocking(sa, &e, 1, 10000, NULL));
+  }
+  uint32_t buf[256];
+  for (uint32_t i = 0; i < kEvents; ++i) {
+    size_t len = 0;
+    nm_status st = nm_stream_recv(sb, buf, sizeof buf, &len, 30000);
+    if (st != NM_OK) fail_msg("event %u: %s", i, nm_strerror(st));
+    if (buf[0] != i) fail_msg("event %u arrived as %u", i, buf[0]);
+  }
+  nm_stream_free(sa);
+  nm_stream_free(sb);
+  nm_node_free(a);
+  nm_node_free(b);
+}
+
 static void bad_arguments_are_refused(void** state) {
   (void)state;
   test_pair p;
@@ -192,6 +245,7 @@ int main(void) {
       cmocka_unit_test(losses_are_detected_and_data_still_arrives),
       cmocka_unit_test(a_0_23_peer_has_no_session_acknowledgements),
       cmocka_unit_test(paced_sends_deliver_every_event_in_order),
+      cmocka_unit_test(a_long_path_with_loss_delivers_everything),
       cmocka_unit_test(bad_arguments_are_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,6 +63,9 @@ TEST(AckPolicy, AGapIsNackedAtOnceBlockByBlockAndRepeatedLater) {
   EXPECT_FALSE(f[3].missing & (uint64_t{1} << 7));  // 200 = 193 + 7 arrived
   EXPECT_FALSE(a.repeat_due(r, 1000 + AckPolicy::kNackRepeatNs - 1));
   EXPECT_TRUE(a.repeat_due(r, 1000 + AckPolicy::kNackRepeatNs));
+  // On a long path, not before a round trip has passed (the resend cannot be back sooner).
+  EXPECT_FALSE(a.repeat_due(r, 1000 + 299'000'000, 300'000'000));
+  EXPECT_TRUE(a.repeat_due(r, 1000 + 300'000'000, 300'000'000));
 }
 
 TEST(AckPolicy, NackBlocksAreBoundedAndNothingReceivedMeansNoReport) {
