@@ -20,6 +20,7 @@ class CongestionController {
  public:
   static constexpr uint64_t kInitialPackets = 10;
   static constexpr uint64_t kMinimumPackets = 2;
+  static constexpr uint64_t kTcpSegmentBytes = 1460;  // see growth_unit()
 
   explicit CongestionController(uint64_t max_datagram);
   virtual ~CongestionController() = default;
@@ -55,6 +56,10 @@ class CongestionController {
   virtual void collapse() {}  // persistent congestion: forget the state of the last epoch
 
   uint64_t min_window() const { return kMinimumPackets * mds_; }
+  // What congestion avoidance adds per round trip (Reno) and scales CUBIC's curve by: a
+  // TCP segment, not a datagram, so a session with large datagrams (8 KiB between netmesh
+  // nodes until path MTU discovery) grows no faster than the TCP flows it shares a path with.
+  uint64_t growth_unit() const { return std::min<uint64_t>(mds_, kTcpSegmentBytes); }
 
   uint64_t mds_;
   uint64_t cwnd_;

@@ -43,7 +43,7 @@ void Cubic::slow_start(int64_t now_ns, uint64_t bytes, int64_t sent_ns, const Rt
 
 double Cubic::w_cubic(double t_s) const {
   double d = t_s - k_s_;
-  return kC * d * d * d * static_cast<double>(mds_) + w_max_;
+  return kC * d * d * d * static_cast<double>(growth_unit()) + w_max_;
 }
 
 void Cubic::avoid_congestion(int64_t now_ns, uint64_t bytes, const RttStats& rtt) {
@@ -51,7 +51,7 @@ void Cubic::avoid_congestion(int64_t now_ns, uint64_t bytes, const RttStats& rtt
   if (epoch_start_ns_ == 0) {
     epoch_start_ns_ = now_ns;
     if (cwnd < w_max_) {
-      k_s_ = std::cbrt((w_max_ - cwnd) / static_cast<double>(mds_) / kC);
+      k_s_ = std::cbrt((w_max_ - cwnd) / static_cast<double>(growth_unit()) / kC);
     } else {
       k_s_ = 0;
       w_max_ = cwnd;
@@ -62,7 +62,7 @@ void Cubic::avoid_congestion(int64_t now_ns, uint64_t bytes, const RttStats& rtt
   double target = std::clamp(w_cubic(t + static_cast<double>(rtt.smoothed()) / 1e9), cwnd, 1.5 * cwnd);
   // Reno-friendly: what a Reno flow with the same loss rate would reach (RFC 9438 §4.3).
   double alpha = w_est_ >= w_max_ ? 1.0 : 3 * (1 - kBeta) / (1 + kBeta);
-  w_est_ += alpha * static_cast<double>(bytes) * static_cast<double>(mds_) / cwnd;
+  w_est_ += alpha * static_cast<double>(bytes) * static_cast<double>(growth_unit()) / cwnd;
   double next = w_cubic(t) < w_est_ ? w_est_ : cwnd + (target - cwnd) * static_cast<double>(bytes) / cwnd;
   cwnd_ = static_cast<uint64_t>(std::max(next, cwnd));
 }

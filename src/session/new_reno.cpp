@@ -10,7 +10,7 @@ void NewReno::grow(int64_t, uint64_t bytes, int64_t, const RttStats&) {
   acked_in_window_ += bytes;
   if (acked_in_window_ >= cwnd_) {
     acked_in_window_ -= cwnd_;
-    cwnd_ += mds_;
+    cwnd_ += growth_unit();
   }
 }
 

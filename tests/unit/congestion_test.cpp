@@ -42,6 +42,25 @@ void round_trip(CongestionController& cc, RttStats& rtt, int64_t& now, int64_t r
   }
 }
 
+TEST(NewReno, LargeDatagramsGrowByATcpSegmentPerWindow) {
+  constexpr uint64_t kBig = 8192;
+  NewReno cc(kBig);
+  RttStats rtt;
+  int64_t now = 1000 * kMs;
+  cc.on_sent(kBig);
+  cc.on_lost(now, kBig, now - 1);  // out of slow start at 5 datagrams
+  uint64_t before = cc.window();
+  now += kMs;
+  int64_t sent = now;
+  uint64_t n = before / kBig;
+  for (uint64_t i = 0; i < n; ++i) cc.on_sent(kBig);
+  now += 50 * kMs;
+  uint64_t prior = cc.in_flight();
+  for (uint64_t i = 0; i < n; ++i) cc.on_acked(now, kBig, sent, rtt, prior);
+  // A whole window acknowledged: one segment more, as a TCP flow on the same path.
+  EXPECT_EQ(cc.window(), before + CongestionController::kTcpSegmentBytes);
+}
+
 TEST(NewReno, SlowStartDoublesThenAvoidanceAddsOneDatagramPerWindow) {
   NewReno cc(kMds);
   RttStats rtt;
