@@ -106,6 +106,17 @@ static void print_stream_stats(nm_stream_t* s) {
          st.rx_incomplete_dropped, st.tx_unacked_packets, st.tx_credit_remaining, st.tx_window);
 }
 
+/* The sender's view of the path: congestion window, RTT, losses (nm_node_session_stats). */
+static void print_session_stats(nm_node_t* node, uint64_t peer) {
+  nm_session_stats_t ss;
+  if (nm_node_session_stats(node, peer, &ss, sizeof ss) != NM_OK) return;
+  printf(",\"session\":{\"srtt_ms\":%.3f,\"min_rtt_ms\":%.3f,\"cwnd_bytes\":%" PRIu64
+         ",\"pacing_mbit\":%.3f,\"datagrams_acked\":%" PRIu64 ",\"datagrams_lost\":%" PRIu64
+         ",\"probe_timeouts\":%" PRIu64 "}",
+         ss.srtt_ns / 1e6, ss.min_rtt_ns / 1e6, ss.cwnd_bytes, ss.pacing_rate_bytes_per_sec * 8 / 1e6,
+         ss.datagrams_acked, ss.datagrams_lost, ss.probe_timeouts);
+}
+
 static int run_recv(const opts_t* o) {
   nm_node_config_t cfg;
   uint64_t peer_id;
@@ -239,6 +250,7 @@ static int run_send(const opts_t* o) {
          rel_s(t_stop, o->t0), rel_s(t_drained, o->t0));
   print_stream_stats(st);
   print_node_stats(node);
+  print_session_stats(node, peer_id);
   printf("}\n");
   fflush(stdout);
   nm_stream_free(st);
