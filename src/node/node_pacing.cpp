@@ -22,9 +22,12 @@ void Node::transmit(session::Session& s, stream::Stream& st, stream::SentPacket&
                     std::vector<Outgoing>& out) {
   seal_data_packet(s, st, p, out.emplace_back());
   if (recovery(s, st)) {
-    // A stream's retransmission timer starts from what the session knows of the path
-    // (its handshake RTT): the 200 ms default would resend everything on a longer path.
-    if (st.rtt().srtt() == 0 && s.path.rtt_samples > 0) st.rtt().sample(s.rtt.smoothed());
+    // On a long path a stream's first retransmission timer comes from what the session knows
+    // of it (its handshake RTT): the 200 ms default would resend everything there. Shorter
+    // paths keep the default until the stream's own sample (a loaded host delays ACKs).
+    if (st.rtt().srtt() == 0 && s.path.rtt_samples > 0 &&
+        3 * s.rtt.smoothed() > stream::RttEstimator::kInitialRto)
+      st.rtt().sample(s.rtt.smoothed());
     st.retransmit().add(std::move(p));
   }
   s.ticking.insert(st.id());

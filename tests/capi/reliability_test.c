@@ -383,9 +383,10 @@ static void reopened_stream_is_not_confused_with_the_old_one(void** state) {
     NM_OK_OR_FAIL(nm_stream_recv(t.rx, buf, sizeof buf, &n, 2000));
     assert_memory_equal(buf, i < 50 ? "old" : "new", 3);
   }
-  nm_stream_stats_t rx;
-  nm_stream_stats(t.rx, &rx, sizeof rx);
-  assert_int_equal(rx.rx_duplicates_dropped, 0); /* seq 0..4 again were not taken as duplicates */
+  /* Nothing else: seq 0..4 again were neither dropped as duplicates of the old stream (the
+   * loop above got them) nor delivered twice. (Duplicates dropped are not asserted: a slow
+   * host makes retransmissions that arrive twice, and they are rightly dropped.) */
+  assert_int_equal(nm_stream_recv(t.rx, buf, sizeof buf, &n, 200), NM_ERR_TIMEOUT);
   nm_stream_free(again);
   transfer_teardown(&t);
 }
