@@ -29,12 +29,10 @@ void Node::note_sent(session::Session& s, const stream::Stream& st, const stream
 
 void Node::track(session::Session& s, const session::SentDatagram& d) {
   if (auto given_up = s.loss.on_sent(d)) on_lost(s, *given_up);
-  s.path.bytes_in_flight += d.bytes;
   if (s.cc) s.cc->on_sent(d.bytes);
 }
 
 void Node::on_lost(session::Session& s, const session::SentDatagram& d) {
-  s.path.bytes_in_flight -= std::min<uint64_t>(s.path.bytes_in_flight, d.bytes);
   ++s.path.datagrams_lost;
   if (s.cc) s.cc->on_lost(now_ns(), d.bytes, d.sent_ns);
 }
@@ -90,7 +88,6 @@ void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Ou
   if (r.rtt_sampled) ++s.path.rtt_samples;
   uint64_t prior_in_flight = s.cc ? s.cc->in_flight() : 0;
   for (const session::SentDatagram& d : r.acked) {
-    s.path.bytes_in_flight -= std::min<uint64_t>(s.path.bytes_in_flight, d.bytes);
     ++s.path.datagrams_acked;
     if (s.cc) s.cc->on_acked(now, d.bytes, d.sent_ns, s.rtt, prior_in_flight);
   }
@@ -148,7 +145,8 @@ nm_status Node::session_stats(uint64_t peer_id, nm_session_stats_t& out) {
   out.min_rtt_ns = sampled ? static_cast<uint64_t>(rtt.min()) : 0;
   out.latest_rtt_ns = sampled ? static_cast<uint64_t>(rtt.latest()) : 0;
   out.rtt_samples = s->path.rtt_samples;
-  out.bytes_in_flight = s->path.bytes_in_flight;
+  // The congestion controller keeps the flight (it exists whenever datagrams are tracked).
+  out.bytes_in_flight = s->cc ? s->cc->in_flight() : 0;
   out.datagrams_in_flight = s->loss.outstanding();
   out.datagrams_acked = s->path.datagrams_acked;
   out.datagrams_lost = s->path.datagrams_lost;

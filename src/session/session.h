@@ -103,7 +103,6 @@ class Session {
   void update_pacing_rate(double configured_rate);
   struct PathCounters {
     uint64_t rtt_samples = 0;
-    uint64_t bytes_in_flight = 0;  // data datagrams neither acknowledged nor declared lost
     uint64_t datagrams_acked = 0;
     uint64_t datagrams_lost = 0;
     uint64_t probe_timeouts = 0;
