@@ -229,13 +229,17 @@ void Node::decrypt_batch(std::span<const UdpSocket::Received> batch, bool* decry
   }
 }
 
-void Node::receive_datagram(std::span<const uint8_t> datagram, const sockaddr_storage& from) {
+Node::Answer Node::receive_datagram(std::span<const uint8_t> datagram, const sockaddr_storage& from) {
   std::vector<uint8_t> copy(datagram.begin(), datagram.end());  // decrypted in place
   std::vector<Outgoing> out;
   MutexLock lk(mu_);
   impair_inbound(copy, from, out);
   send_acks(out, true);
+  Answer answer;
+  answer.datagrams = out.size();  // an upper bound: an outbound impairment may drop some
+  for (const Outgoing& o : out) answer.bytes += o.packet->datagram_len();
   flush(lk, out, 0);
+  return answer;
 }
 
 void Node::handle_datagram(std::span<uint8_t> d, const sockaddr_storage& from,

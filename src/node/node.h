@@ -103,8 +103,13 @@ class Node {
   int peer_event_fd() const { return peer_events_signal_.fd(); }
 
   // Feeds one datagram through the receive path as if it came from `from` (fuzzing and
-  // hostile-input tests; the loop thread does the same for the socket).
-  void receive_datagram(std::span<const uint8_t> datagram, const sockaddr_storage& from) EXCLUDES(mu_);
+  // hostile-input tests; the loop thread does the same for the socket). Returns what the
+  // node sent in answer to it alone: the loop thread's timers may send at the same time,
+  // so a stats delta cannot tell the two apart.
+  struct Answer {
+    uint64_t datagrams = 0, bytes = 0;
+  };
+  Answer receive_datagram(std::span<const uint8_t> datagram, const sockaddr_storage& from) EXCLUDES(mu_);
 
   // Fault injection for one peer (0 = every peer without its own setting) in the given
   // directions (bit 1 outbound, bit 2 inbound); nullptr removes it.

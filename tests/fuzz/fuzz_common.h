@@ -256,8 +256,8 @@ struct Fixture {
   }
 
   // One datagram into the node's receive path, as if from `from` (no socket involved).
-  void feed_from(const uint8_t* data, size_t size, const sockaddr_storage& from) {
-    node->receive_datagram(std::span<const uint8_t>(data, size), from);
+  node::Node::Answer feed_from(const uint8_t* data, size_t size, const sockaddr_storage& from) {
+    return node->receive_datagram(std::span<const uint8_t>(data, size), from);
   }
 
   // fuzz_node_receive: from peer 0's address; the session is renewed every 4096 inputs.
