@@ -234,10 +234,10 @@ Node::Answer Node::receive_datagram(std::span<const uint8_t> datagram, const soc
   std::vector<Outgoing> out;
   MutexLock lk(mu_);
   impair_inbound(copy, from, out);
-  send_acks(out, true);
   Answer answer;
   answer.datagrams = out.size();  // an upper bound: an outbound impairment may drop some
   for (const Outgoing& o : out) answer.bytes += o.packet->datagram_len();
+  send_acks(out, true);  // acknowledgements due, of this datagram or of earlier ones: not counted
   flush(lk, out, 0);
   return answer;
 }

@@ -104,8 +104,9 @@ class Node {
 
   // Feeds one datagram through the receive path as if it came from `from` (fuzzing and
   // hostile-input tests; the loop thread does the same for the socket). Returns what the
-  // node sent in answer to it alone: the loop thread's timers may send at the same time,
-  // so a stats delta cannot tell the two apart.
+  // node sent in answer to it alone, without the acknowledgements then due (of it or of
+  // earlier datagrams) and what the loop thread's timers send meanwhile: a stats delta
+  // cannot tell those apart.
   struct Answer {
     uint64_t datagrams = 0, bytes = 0;
   };
