@@ -311,6 +311,8 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
   // Data counts once it is known to be taken; an empty acknowledgement packet is a ping.
   bool ping = h.subprotocol_id == wire::kSubprotocolAck && h.event_count == 0;
   if (!data) note_arrival(s, pn, ping, now);
+  // Nothing else in a ping: its padding (a path MTU probe) only gives it a size.
+  if (ping && !heartbeat && s.has(wire::capability::kSessionAck)) return;
   if (heartbeat) {
     // 0.23 drops routed heartbeats; between netmesh nodes they keep routed sessions alive.
     if (routed && !s.routed) {
@@ -432,6 +434,7 @@ void Node::handle_grants(session::Session& s, Frames frames, std::vector<Outgoin
       first_hello |= first;
       s.peer_capabilities = g.total_consumed & wire::capability::kAll;
       if (g.total_consumed & wire::capability::kSeenYours) s.peer_has_our_hello = true;
+      start_path_mtu(s, now_ns(), out);  // before the congestion window, which counts its datagrams
       if (s.has(wire::capability::kSessionAck)) start_congestion_control(s);
       if (first || !s.peer_has_our_hello) send_hello(s, out);  // confirms we have theirs
       hello_cv_.notify_all();
@@ -503,7 +506,8 @@ size_t Node::write_out(std::vector<Outgoing>& out, int wait_ms, int* err) {
   if (outbound_impairments_.empty()) {
     std::vector<UdpSocket::Datagram>& batch = datagrams_scratch_;
     batch.clear();
-    for (const Outgoing& o : out) batch.push_back({o.packet->datagram(), o.packet->datagram_len(), &o.to});
+    for (const Outgoing& o : out)
+      batch.push_back({o.packet->datagram(), o.packet->datagram_len(), &o.to, o.dont_fragment});
     sent = socket_.send_many(batch.data(), batch.size(), wait_ms, err);
   } else {
     for (; sent < out.size(); ++sent) {

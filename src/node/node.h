@@ -126,6 +126,7 @@ class Node {
     uint64_t peer = 0;  // 0 while the peer is not known (handshake replies)
     // Non-empty: sent behind this routing header (a peer reached through relays).
     std::optional<wire::RoutingHeader> route;
+    bool dont_fragment = false;  // sized by the session's path MTU discovery
   };
   struct PendingConnect {
     sockaddr_storage addr;
@@ -231,7 +232,17 @@ class Node {
   void track(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);
   // An empty session acknowledgement packet: the peer acknowledges it (probe timeout).
   void send_ping(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
-  void on_lost(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);  // Writes `out` to the socket in order and clears it. Called with mu_ held through `lk`;
+  void on_lost(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);
+  // Path MTU discovery (node_pmtu.cpp): starts with the peer's hello (kPmtud), and sends
+  // the probe the search wants, if the congestion window has room for it.
+  void start_path_mtu(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
+  void probe_path_mtu(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
+  // What acknowledgements and losses tell the search (the datagram size changes with it).
+  // pmtu_on_lost returns true for a probe: its loss is not congestion.
+  void pmtu_on_acked(session::Session& s, const session::SentDatagram& d, int64_t now) REQUIRES(mu_);
+  bool pmtu_on_lost(session::Session& s, const session::SentDatagram& d, int64_t now) REQUIRES(mu_);
+
+  // Writes `out` to the socket in order and clears it. Called with mu_ held through `lk`;
   // returns with it released. The send lock is taken before mu_ is dropped, so datagrams
   // leave in the order their TX counters were assigned under mu_ (the peer's replay window
   // only tolerates 1024 of reordering). Returns how many were sent before an error (*err).

@@ -33,6 +33,7 @@ void Node::track(session::Session& s, const session::SentDatagram& d) {
 }
 
 void Node::on_lost(session::Session& s, const session::SentDatagram& d) {
+  if (pmtu_on_lost(s, d, now_ns())) return;  // a probe: no congestion
   ++s.path.datagrams_lost;
   if (s.cc) s.cc->on_lost(now_ns(), d.bytes, d.sent_ns);
 }
@@ -90,15 +91,18 @@ void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Ou
   for (const session::SentDatagram& d : r.acked) {
     ++s.path.datagrams_acked;
     if (s.cc) s.cc->on_acked(now, d.bytes, d.sent_ns, s.rtt, prior_in_flight);
+    pmtu_on_acked(s, d, now);
   }
   for (const session::SentDatagram& d : r.lost) on_lost(s, d);
   if (r.persistent_congestion && s.cc) s.cc->on_persistent_congestion();
   s.probe_allowance = 0;  // the path answers
   s.update_pacing_rate(static_cast<double>(config_.session_rate_bytes_per_sec));
   pace_session(s, now, out);  // the acknowledgement opened the window
+  probe_path_mtu(s, now, out);
 }
 
 void Node::session_loss_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) {
+  probe_path_mtu(s, now, out);  // a search due again, or a probe the window had no room for
   if (!s.has(wire::capability::kSessionAck) || now < s.loss.deadline(s.rtt)) return;
   if (s.loss.loss_timer_armed()) {
     std::vector<session::SentDatagram>& lost = ack_result_.lost;

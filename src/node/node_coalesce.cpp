@@ -20,8 +20,8 @@ Node::Coalesce Node::add_to_open_packet(session::Session& s, const StreamPtr& st
   bool was_open = st->has_open_packet();
   if (!was_open && (pacing_full(*st) || now - st->last_emit_ns() >= kBurstGapNs))
     return Coalesce::kNotBurst;
-  for (; next < events.size() && events[next].size() <= wire::kMaxEventSize; ++next) {
-    switch (st->join_open_packet(events[next], now)) {
+  for (; next < events.size() && events[next].size() <= s.max_event_in_packet(); ++next) {
+    switch (st->join_open_packet(events[next], now, s.payload_capacity())) {
       case stream::Stream::Join::kAdded: continue;
       case stream::Stream::Join::kFull:
         emit_open_packet(s, st, out);

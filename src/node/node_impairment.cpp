@@ -89,13 +89,13 @@ bool Node::impair_outbound(const Outgoing& o) {
   size_t n = imp->decide(o.packet->datagram_len(), now, fate);
   for (size_t i = 0; i < n; ++i) {
     if (fate[i].at_ns <= now && !fate[i].corrupt) {
-      socket_.send(o.packet->datagram(), o.packet->datagram_len(), o.to, 0);
+      socket_.send(o.packet->datagram(), o.packet->datagram_len(), o.to, 0, o.dont_fragment);
       continue;
     }
     std::vector<uint8_t> copy(o.packet->datagram(), o.packet->datagram() + o.packet->datagram_len());
     if (fate[i].corrupt) copy[fate[i].corrupt_offset] ^= fate[i].corrupt_xor;
     if (fate[i].at_ns <= now) {
-      socket_.send(copy.data(), copy.size(), o.to, 0);
+      socket_.send(copy.data(), copy.size(), o.to, 0, o.dont_fragment);
     } else if (delayed_.push({fate[i].at_ns, 0, false, std::move(copy), o.to})) {
       kick_delay_timer();
     }

@@ -72,7 +72,7 @@ bool Node::build_events_packet(session::Session& s, const StreamPtr& st,
                                std::span<const std::span<const uint8_t>> events, size_t& next,
                                std::vector<Outgoing>& out) {
   size_t payload_len = 0;
-  size_t end = wire::pack_until(events, next, wire::kMaxPayloadSize, wire::kMaxEventsPerPacket,
+  size_t end = wire::pack_until(events, next, s.payload_capacity(), wire::kMaxEventsPerPacket,
                                 &payload_len);
   if (pacing_full(*st)) return false;
   int64_t now = now_ns();
@@ -93,8 +93,11 @@ bool Node::pump_fragments(session::Session& s, const StreamPtr& st, size_t max_p
   size_t built = 0;
   while (f && built < max_packets) {
     // Equal-sized fragments (not full ones and a stub): runs of equal datagrams go out
-    // as one GSO message, and no packet carries a few bytes at a full packet's cost.
-    size_t pieces = (f->event.size() + wire::kMaxEventSize - 1) / wire::kMaxEventSize;
+    // as one GSO message, and no packet carries a few bytes at a full packet's cost. The
+    // fragment index is 16 bits: an event too large for 65,535 packets of the path's size
+    // gets larger fragments (and IP fragments them).
+    size_t piece_max = std::max(s.max_event_in_packet(), (f->event.size() + 65534) / 65535);
+    size_t pieces = (f->event.size() + piece_max - 1) / piece_max;
     size_t chunk = std::min((f->event.size() + pieces - 1) / pieces, f->event.size() - f->offset);
     bool last = f->offset + chunk == f->event.size();
     if (pacing_full(*st)) return false;
@@ -242,16 +245,21 @@ void Node::send_acks(std::vector<Outgoing>& out, bool delay_few) {
   ack_due_.swap(delayed);
   // One packet of frames per peer (frames are independent, so their order does not matter).
   std::sort(frames.begin(), frames.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  constexpr size_t kFramesPerPacket = wire::kMaxPayloadSize / (wire::kFrameOverhead + wire::kExtFrameSize);
-  wire::ExtFrame packet[kFramesPerPacket];
+  constexpr size_t kFrameBytes = wire::kFrameOverhead + wire::kExtFrameSize;
+  wire::ExtFrame packet[wire::kMaxPayloadSize / kFrameBytes];
   for (size_t i = 0; i < frames.size();) {
     uint64_t peer = frames[i].first;
     session::Session* s = session_for(peer);
+    if (!s) {
+      while (i < frames.size() && frames[i].first == peer) ++i;
+      continue;
+    }
+    size_t per_packet = s->payload_capacity() / kFrameBytes;
     size_t n = 0;
     for (; i < frames.size() && frames[i].first == peer; ++i) {
       packet[n++] = frames[i].second;
       bool last = i + 1 == frames.size() || frames[i + 1].first != peer;
-      if (s && (n == kFramesPerPacket || last)) {
+      if (n == per_packet || last) {
         build_ext_packet(*s, std::span<const wire::ExtFrame>(packet, n), out.emplace_back());
         n = 0;
       }

@@ -122,7 +122,7 @@ nm_status Node::send(const StreamPtr& st, std::span<const nm_event_t> events, si
         continue;
       }
       if (next == views.size()) break;
-      if (views[next].size() > wire::kMaxEventSize) {
+      if (views[next].size() > s.max_event_in_packet()) {
         emit_open_packet(s, st, out);  // events accepted before it go first
         accepted_after.resize(out.size(), next);
         // Accepted now; its fragments follow as credit allows (also from the loop thread).

@@ -54,7 +54,39 @@ bool UdpSocket::open(const sockaddr_storage& bind_addr, std::string& error) {
   return true;
 }
 
-int UdpSocket::send(const uint8_t* data, size_t len, const sockaddr_storage& to, int wait_ms) {
+void UdpSocket::set_dont_fragment(bool on) {
+  if (on == dont_fragment_) return;
+  // PROBE: DF set, and the kernel's own path MTU ignored (netmesh searches it itself);
+  // WANT: the default, under which IP fragments what is too large.
+  int v4 = on ? IP_PMTUDISC_PROBE : IP_PMTUDISC_WANT;
+  setsockopt(fd_, IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof v4);
+  if (local_.ss_family == AF_INET6) {
+    int v6 = on ? IPV6_PMTUDISC_PROBE : IPV6_PMTUDISC_WANT;
+    setsockopt(fd_, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v6, sizeof v6);
+  }
+  dont_fragment_ = on;
+}
+
+uint32_t UdpSocket::route_payload_limit(const sockaddr_storage& to) {
+  int fd = ::socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  uint32_t limit = 0;
+  bool v6 = to.ss_family == AF_INET6;
+  int mtu = 0;
+  socklen_t len = sizeof mtu;
+  // connect() on a datagram socket only picks the route: nothing is sent.
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), address_length(to)) == 0 &&
+      getsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MTU : IP_MTU, &mtu, &len) == 0) {
+    int headers = v6 ? 40 + 8 : 20 + 8;
+    if (mtu > headers) limit = static_cast<uint32_t>(mtu - headers);
+  }
+  ::close(fd);
+  return limit;
+}
+
+int UdpSocket::send(const uint8_t* data, size_t len, const sockaddr_storage& to, int wait_ms,
+                    bool dont_fragment) {
+  set_dont_fragment(dont_fragment);
   for (;;) {
     ssize_t n = ::sendto(fd_, data, len, 0, reinterpret_cast<const sockaddr*>(&to), address_length(to));
     if (n >= 0) return 0;
@@ -73,6 +105,7 @@ size_t UdpSocket::gso_run(const Datagram* d, size_t n) const {
   if (!gso()) return 1;
   size_t seg = d[0].len, total = seg, k = 1;
   while (k < n && k < kMaxSegments && d[k].len <= seg && total + d[k].len <= kMaxRunBytes &&
+         d[k].dont_fragment == d[0].dont_fragment &&
          (d[k].to == d[0].to || same_address(*d[k].to, *d[0].to))) {
     total += d[k].len;
     if (d[k++].len < seg) break;
@@ -89,7 +122,8 @@ size_t UdpSocket::send_many(const Datagram* d, size_t n, int wait_ms, int* err) 
     alignas(cmsghdr) uint8_t control[kBatch][kCmsgSpace];
     size_t runs[kBatch];
     size_t k = 0, next = done, used_iov = 0;
-    while (k < kBatch && next < n) {
+    set_dont_fragment(d[done].dont_fragment);
+    while (k < kBatch && next < n && d[next].dont_fragment == d[done].dont_fragment) {
       size_t run = gso_run(d + next, n - next);
       mmsghdr& m = msgs[k];
       std::memset(&m, 0, sizeof m);
@@ -123,7 +157,12 @@ size_t UdpSocket::send_many(const Datagram* d, size_t n, int wait_ms, int* err) 
       continue;
     }
     // Nothing went: let send() apply the EINTR / full-buffer rules to the first one.
-    int e = send(d[done].data, d[done].len, *d[done].to, wait_ms);
+    int e = send(d[done].data, d[done].len, *d[done].to, wait_ms, d[done].dont_fragment);
+    if (e == EMSGSIZE && d[done].dont_fragment) {
+      ++too_big_;  // what follows it still goes
+      ++done;
+      continue;
+    }
     if (e != 0) {
       if (err) *err = e;
       return done;

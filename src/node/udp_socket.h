@@ -1,5 +1,6 @@
 // The node's one UDP socket. Receives are batched with recvmmsg on the loop thread;
-// sends come from any thread (sendto on a datagram socket is atomic per call).
+// sends come from any thread (sendto on a datagram socket is atomic per call), serialized
+// by the caller when they mix datagrams with and without DF.
 //
 // Where the kernel offers it, runs of equal-sized datagrams to one address leave as one
 // UDP GSO message (UDP_SEGMENT) and the receiver takes coalesced runs (UDP_GRO), so the
@@ -30,18 +31,27 @@ class UdpSocket {
   const sockaddr_storage& local_address() const { return local_; }
 
   // Sends one datagram. If the socket buffer is full, waits up to `wait_ms` for room
-  // (0 = don't wait). Returns 0 or an errno value.
-  int send(const uint8_t* data, size_t len, const sockaddr_storage& to, int wait_ms);
+  // (0 = don't wait). Returns 0 or an errno value. `dont_fragment`: with DF set, and never
+  // fragmented here either (EMSGSIZE if larger than the interface allows).
+  int send(const uint8_t* data, size_t len, const sockaddr_storage& to, int wait_ms,
+           bool dont_fragment = false);
 
   struct Datagram {
     const uint8_t* data;
     size_t len;
     const sockaddr_storage* to;
+    bool dont_fragment = false;  // sized by path MTU discovery: IP must not cut it
   };
   // Sends datagrams in order with sendmmsg (one syscall per kBatch messages, GSO runs
   // counting as one). Returns how many went out; on an error stops there and sets *err
-  // (a full buffer is waited on like send()).
+  // (a full buffer is waited on like send()). A DF datagram larger than the interface
+  // allows counts as gone (too_big() counts it): to its sender it is a lost probe.
   size_t send_many(const Datagram* datagrams, size_t n, int wait_ms, int* err);
+  uint64_t too_big() const { return too_big_; }
+
+  // The largest UDP payload the local route to `to` allows (the interface's MTU, or a
+  // smaller path MTU the kernel learned, less the IP and UDP headers); 0 if unknown.
+  static uint32_t route_payload_limit(const sockaddr_storage& to);
 
   struct Received {
     uint8_t* data;
@@ -61,12 +71,17 @@ class UdpSocket {
  private:
   // How many datagrams from d[0] can go as one GSO message (1 = send it alone).
   size_t gso_run(const Datagram* d, size_t n) const;
+  // DF is a socket option (Linux has no per-datagram control for IPv4): set when it
+  // changes. Callers serialize sends (the node's send_mu_), so it holds for the next send.
+  void set_dont_fragment(bool on);
 
   int fd_ = -1;
   sockaddr_storage local_{};
   uint8_t* buffers_ = nullptr;
   std::atomic<bool> gso_{false};  // UDP_SEGMENT works here (cleared if the device refuses it)
   bool gro_ = false;
+  bool dont_fragment_ = false;
+  uint64_t too_big_ = 0;
   sockaddr_storage from_[kBatch];
   std::vector<Received> received_;
 };

@@ -9,9 +9,10 @@ CongestionController::CongestionController(uint64_t max_datagram)
     : mds_(max_datagram), cwnd_(kInitialPackets * max_datagram) {}
 
 void CongestionController::set_max_datagram(uint64_t bytes) {
-  cwnd_ = cwnd_ / mds_ * bytes;
-  if (ssthresh_ != UINT64_MAX) ssthresh_ = ssthresh_ / mds_ * bytes;
   mds_ = bytes;
+  // The window is bytes the path holds: it stays, except that before the first congestion
+  // event the initial window is taken again at the new size (RFC 9002 §7.2).
+  if (ssthresh_ == UINT64_MAX) cwnd_ = std::max(cwnd_, kInitialPackets * mds_);
   cwnd_ = std::max(cwnd_, min_window());
 }
 

@@ -31,7 +31,8 @@ class CongestionController {
   bool in_slow_start() const { return cwnd_ < ssthresh_; }
   uint64_t ssthresh() const { return ssthresh_; }
   uint64_t max_datagram() const { return mds_; }
-  // The path's datagram size changed (path MTU): the window keeps its packet count.
+  // The path's datagram size changed (path MTU discovery): the window keeps its bytes
+  // (before any loss, at least the initial window at the new size; at least the minimum).
   void set_max_datagram(uint64_t bytes);
 
   void on_sent(uint64_t bytes) { in_flight_ += bytes; }

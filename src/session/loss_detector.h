@@ -31,6 +31,7 @@ struct SentDatagram {
   uint64_t stream_id = 0;    // the stream data it carried
   uint64_t stream_seq = 0;
   bool resolved = false;     // acknowledged or declared lost
+  bool pmtu_probe = false;   // a path MTU probe: its loss says nothing about congestion
 };
 
 class LossDetector {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <span>
 #include <unordered_map>
 #include <unordered_set>
@@ -16,11 +17,13 @@
 #include "session/congestion.h"
 #include "session/loss_detector.h"
 #include "session/packet_buffer.h"
+#include "session/pmtu_search.h"
 #include "session/rx_budget.h"
 #include "session/response_budget.h"
 #include "session/rtt_stats.h"
 #include "session/sender.h"
 #include "stream/stream.h"
+#include "wire/frames.h"
 #include "wire/header.h"
 
 namespace nm::session {
@@ -98,6 +101,15 @@ class Session {
   // peer's hello shows it acknowledges datagrams (none towards 0.23: its wire stays 0.23's).
   std::unique_ptr<CongestionController> cc;
   int probe_allowance = 0;  // datagrams a probe timeout lets out beyond the window
+  // Path MTU discovery (pmtu_search.h), towards netmesh peers reached directly that have
+  // kPmtud (and kSessionAck, which confirms probes): data datagrams are then at most its
+  // size, with DF set. Otherwise packets are 0.23's, up to 8192 bytes, and IP fragments them.
+  std::optional<PmtuSearch> pmtu;
+  bool sized_by_pmtu() const { return pmtu && !routed; }
+  // The largest datagram a data packet may be, and what its payload and one event hold.
+  size_t max_packet() const { return sized_by_pmtu() ? pmtu->current() : wire::kMaxPacketSize; }
+  size_t payload_capacity() const { return max_packet() - wire::kPacketOverhead; }
+  size_t max_event_in_packet() const { return payload_capacity() - wire::kFrameOverhead; }
   // Data packets leave through `sender` at 1.25 x cwnd / srtt (and no faster than the
   // node's session_rate_bytes_per_sec, if set).
   void update_pacing_rate(double configured_rate);

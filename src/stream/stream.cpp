@@ -42,10 +42,10 @@ bool Stream::begin_packet(size_t payload_len, size_t events, uint64_t* seq_out, 
   return true;
 }
 
-Stream::Join Stream::join_open_packet(std::span<const uint8_t> event, int64_t now_ns) {
+Stream::Join Stream::join_open_packet(std::span<const uint8_t> event, int64_t now_ns, size_t capacity) {
   auto& open = tx().open;
   size_t frame = wire::kFrameOverhead + event.size();
-  if (open && (open->payload.size() + frame > wire::kMaxPayloadSize ||
+  if (open && (open->payload.size() + frame > capacity ||
                open->events >= wire::kMaxEventsPerPacket))
     return Join::kFull;
   uint64_t charged_before = tx_charged_;

@@ -121,9 +121,11 @@ class Stream {
   // Reserves credit and a sequence number for one packet of `payload_len` plaintext bytes
   // holding `events` events. false = backpressure (counted).
   bool begin_packet(size_t payload_len, size_t events, uint64_t* seq_out, int64_t now_ns);
-  // Adds one event to the open packet, opening it if needed, and charges it.
+  // Adds one event to the open packet, opening it if needed, and charges it. `capacity`:
+  // the payload a packet holds on this session's path.
   enum class Join { kAdded, kFull, kNoCredit };  // kNoCredit is counted as backpressure
-  Join join_open_packet(std::span<const uint8_t> event, int64_t now_ns);
+  Join join_open_packet(std::span<const uint8_t> event, int64_t now_ns,
+                        size_t capacity = wire::kMaxPayloadSize);
   bool has_open_packet() const { return tx_ && tx_->open; }
   // Takes the open packet as a packet to send (sequence number assigned); false if none.
   bool close_open_packet(SentPacket& out, int64_t now_ns);

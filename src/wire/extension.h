@@ -30,7 +30,8 @@ inline constexpr uint64_t kFragments = 1 << 1;  // events above 8104 bytes
 inline constexpr uint64_t kEpochs = 1 << 2;     // stream epoch + cumulative charge in headers
 inline constexpr uint64_t kAuthPingwaves = 1 << 3;  // pingwaves inside the session, not raw
 inline constexpr uint64_t kSessionAck = 1 << 4;  // session acknowledgements by packet number
-inline constexpr uint64_t kAll = kRecovery | kFragments | kEpochs | kAuthPingwaves | kSessionAck;
+inline constexpr uint64_t kPmtud = 1 << 5;       // datagrams sized by path MTU discovery (padded pings)
+inline constexpr uint64_t kAll = kRecovery | kFragments | kEpochs | kAuthPingwaves | kSessionAck | kPmtud;
 inline constexpr uint64_t kSeenYours = uint64_t{1} << 63;  // the sender has our hello
 }  // namespace capability
 

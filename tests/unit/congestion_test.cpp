@@ -147,10 +147,17 @@ TEST(Cubic, SteadyRttKeepsSlowStartGoing) {
   EXPECT_EQ(cc.window(), 10 * kMds << 6);
 }
 
-TEST(Congestion, TheMaximumDatagramChangeKeepsThePacketCount) {
+TEST(Congestion, TheMaximumDatagramChangeKeepsTheWindowsBytes) {
   auto cc = make_congestion_controller(CongestionAlgorithm::kCubic, 1200);
-  cc->set_max_datagram(8192);
+  cc->set_max_datagram(8192);  // before any loss: the initial window at the new size
   EXPECT_EQ(cc->window(), 10u * 8192);
+  cc->on_sent(8192);
+  cc->on_lost(1'000'000, 8192, 0);
+  uint64_t after_loss = cc->window();
+  cc->set_max_datagram(1200);  // a black hole: the bytes the path held stay
+  EXPECT_EQ(cc->window(), after_loss);
+  cc->set_max_datagram(100'000);  // never below two datagrams
+  EXPECT_EQ(cc->window(), 200'000u);
   EXPECT_STREQ(cc->name(), "cubic");
   EXPECT_STREQ(make_congestion_controller(CongestionAlgorithm::kNewReno, 1200)->name(), "newreno");
 }

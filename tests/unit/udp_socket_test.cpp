@@ -116,5 +116,48 @@ TEST(UdpSocket, RunsGoToOneAddressOnly) {
     EXPECT_EQ(i % 4 < 2 ? at_rx[r++] : at_other[o++], dgrams[i]) << "datagram " << i;
 }
 
+TEST(UdpSocket, DatagramsWithAndWithoutDfKeepTheirOrder) {
+  Pair p;
+  auto sent = make({1200, 1200, 3000, 1200, 1200, 900, 8192, 8192});
+  std::vector<UdpSocket::Datagram> batch;
+  for (size_t i = 0; i < sent.size(); ++i)
+    batch.push_back({sent[i].data(), sent[i].size(), &p.rx.local_address(), i % 3 != 2});
+  ASSERT_EQ(p.tx.send_many(batch.data(), batch.size(), 1000, nullptr), batch.size());
+  std::vector<std::vector<uint8_t>> got;
+  while (got.size() < sent.size()) {
+    pollfd pfd{p.rx.fd(), POLLIN, 0};
+    if (poll(&pfd, 1, 2000) <= 0) break;
+    for (const auto& r : p.rx.receive_batch()) got.emplace_back(r.data, r.data + r.len);
+  }
+  ASSERT_EQ(got, sent);
+}
+
+TEST(UdpSocket, ADfDatagramTooLargeToSendIsCountedAndTheRestStillGo) {
+  Pair p;
+  auto sent = make({1000, 65600, 1000});  // above what one UDP datagram can hold
+  std::vector<UdpSocket::Datagram> batch;
+  for (const auto& d : sent) batch.push_back({d.data(), d.size(), &p.rx.local_address(), true});
+  int err = 0;
+  EXPECT_EQ(p.tx.send_many(batch.data(), batch.size(), 1000, &err), batch.size()) << err;
+  EXPECT_EQ(p.tx.too_big(), 1u);
+  std::vector<std::vector<uint8_t>> got;
+  while (got.size() < 2) {
+    pollfd pfd{p.rx.fd(), POLLIN, 0};
+    if (poll(&pfd, 1, 2000) <= 0) break;
+    for (const auto& r : p.rx.receive_batch()) got.emplace_back(r.data, r.data + r.len);
+  }
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], sent[0]);
+  EXPECT_EQ(got[1], sent[2]);
+}
+
+TEST(UdpSocket, TheRouteLimitIsTheInterfaceMtuLessHeaders) {
+  sockaddr_storage lo;
+  ASSERT_TRUE(parse_address("127.0.0.1:9", lo));
+  uint32_t limit = UdpSocket::route_payload_limit(lo);
+  EXPECT_GE(limit, 1200u);     // loopback's MTU is 64 KiB on Linux (at least IPv4's minimum)
+  EXPECT_LE(limit, 65535u - 28);
+}
+
 }  // namespace
 }  // namespace nm::node

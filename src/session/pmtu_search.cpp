@@ -1,0 +1,76 @@
+#include "session/pmtu_search.h"
+
+namespace nm::session {
+
+PmtuSearch::PmtuSearch(uint32_t ceiling, int64_t now_ns)
+    : ceiling_(ceiling > kBase ? ceiling : kBase), last_large_ack_ns_(now_ns) {
+  if (ceiling_ > kBase) start_search(now_ns);
+}
+
+void PmtuSearch::start_search(int64_t) {
+  searching_ = true;
+  high_ = ceiling_;
+  try_high_ = true;
+  outstanding_ = 0;
+  failures_ = 0;
+}
+
+void PmtuSearch::finish_search(int64_t now_ns) {
+  searching_ = false;
+  outstanding_ = 0;
+  next_search_ns_ = now_ns + kRaiseIntervalNs;
+}
+
+uint32_t PmtuSearch::candidate() const {
+  return try_high_ ? high_ : current_ + (high_ - current_ + 1) / 2;
+}
+
+uint32_t PmtuSearch::probe_due(int64_t now_ns) {
+  if (!searching_ && current_ + kResolution <= ceiling_ && now_ns >= next_search_ns_) start_search(now_ns);
+  if (!searching_ || outstanding_ != 0) return 0;
+  return candidate();
+}
+
+bool PmtuSearch::on_probe_acked(uint32_t size, int64_t now_ns) {
+  if (size == outstanding_) {
+    outstanding_ = 0;
+    failures_ = 0;
+    try_high_ = false;
+  }
+  bool raised = size > current_;
+  if (raised) current_ = size;  // whenever it was sent, the path carried it
+  if (searching_ && (high_ <= current_ || high_ - current_ < kResolution)) finish_search(now_ns);
+  return raised;
+}
+
+void PmtuSearch::on_probe_lost(uint32_t size, int64_t now_ns) {
+  ++probes_lost_;
+  if (size != outstanding_) return;  // from before a restart
+  outstanding_ = 0;
+  if (++failures_ < kMaxProbes) return;  // a probe can be lost to congestion: try again
+  failures_ = 0;
+  try_high_ = false;
+  high_ = size - 1;
+  if (high_ <= current_ || high_ - current_ < kResolution) finish_search(now_ns);
+}
+
+void PmtuSearch::on_acked(uint32_t size, int64_t now_ns) {
+  if (size <= kBase) return;
+  last_large_ack_ns_ = now_ns;
+  large_losses_ = 0;
+}
+
+bool PmtuSearch::on_lost(uint32_t size, int64_t now_ns, int64_t pto_ns) {
+  if (size <= kBase || current_ <= kBase) return false;
+  // Congestion loses some large datagrams while others get through; a black hole loses
+  // every one of them, for longer than the peer takes to acknowledge anything.
+  if (++large_losses_ < kBlackHoleLosses || now_ns - last_large_ack_ns_ <= pto_ns) return false;
+  current_ = kBase;
+  ++black_holes_;
+  large_losses_ = 0;
+  last_large_ack_ns_ = now_ns;
+  start_search(now_ns);
+  return true;
+}
+
+}  // namespace nm::session

@@ -1,0 +1,66 @@
+// Path MTU discovery for one session (RFC 8899, DPLPMTUD): the largest datagram its path
+// carries, learned from padded probes the peer acknowledges, so that events are cut by
+// netmesh and never by IP. Datagrams leave with DF set, starting at kBase; probes search
+// upward to the ceiling (what the local route allows); a black hole (datagrams above kBase
+// lost, none of them acknowledged, for longer than a probe timeout) falls back to kBase and
+// searches again. Pure logic: time in nanoseconds passed in, no sockets.
+#pragma once
+#include <cstdint>
+
+namespace nm::session {
+
+class PmtuSearch {
+ public:
+  static constexpr uint32_t kBase = 1200;      // BASE_PLPMTU: what any IPv6 path carries
+  static constexpr int kMaxProbes = 3;         // MAX_PROBES: losses before a size is too big
+  static constexpr uint32_t kResolution = 16;  // the search ends when the gap is smaller
+  static constexpr int64_t kRaiseIntervalNs = 600'000'000'000;  // PMTU_RAISE_TIMER: search again
+  static constexpr int kBlackHoleLosses = 3;   // large datagrams lost since one was acknowledged
+
+  // `ceiling`: the largest UDP payload to try (the local route's MTU less the IP and UDP
+  // headers, at most the largest packet either side takes); kBase or less: no search.
+  PmtuSearch(uint32_t ceiling, int64_t now_ns);
+
+  uint32_t current() const { return current_; }  // PLPMTU: no datagram is larger
+  uint32_t ceiling() const { return ceiling_; }
+  bool searching() const { return searching_; }
+
+  // The size of the probe to send now, 0 for none: one outstanding at a time, while a
+  // search runs (or is due again).
+  uint32_t probe_due(int64_t now_ns);
+  void on_probe_sent(uint32_t size) { outstanding_ = size; ++probes_sent_; }
+  // Returns true when current() changed.
+  bool on_probe_acked(uint32_t size, int64_t now_ns);
+  void on_probe_lost(uint32_t size, int64_t now_ns);
+
+  // Data datagrams, for black-hole detection. `pto_ns`: the session's probe timeout.
+  void on_acked(uint32_t size, int64_t now_ns);
+  // Returns true when this loss made it fall back to kBase.
+  bool on_lost(uint32_t size, int64_t now_ns, int64_t pto_ns);
+
+  uint64_t probes_sent() const { return probes_sent_; }
+  uint64_t probes_lost() const { return probes_lost_; }
+  uint64_t black_holes() const { return black_holes_; }
+
+ private:
+  void start_search(int64_t now_ns);
+  void finish_search(int64_t now_ns);
+  uint32_t candidate() const;
+
+  uint32_t ceiling_;
+  uint32_t current_ = kBase;
+  bool searching_ = false;
+  // The search: current_ works; sizes above high_ do not (high_ itself is untried, except
+  // at the start, when high_ = ceiling_ is tried first: the usual answer, in one round trip).
+  uint32_t high_ = 0;
+  bool try_high_ = true;
+  uint32_t outstanding_ = 0;  // the probe in flight (0: none)
+  int failures_ = 0;          // of the size being probed
+  int64_t next_search_ns_ = 0;
+  // Black-hole detection.
+  int64_t last_large_ack_ns_;
+  int large_losses_ = 0;
+  uint64_t probes_sent_ = 0, probes_lost_ = 0, black_holes_ = 0;
+};
+
+}  // namespace nm::session

@@ -1,0 +1,139 @@
+// PmtuSearch: probing up to the route's ceiling, the binary search below a limit further
+// along the path, retries of lost probes, black holes, and the periodic new search.
+#include "session/pmtu_search.h"
+
+#include <gtest/gtest.h>
+
+namespace nm::session {
+namespace {
+
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kPto = 100 * kMs;
+
+// Answers every probe as a path carrying `limit` bytes would, until the search ends.
+// Returns the number of probes it took.
+int search(PmtuSearch& p, uint32_t limit, int64_t& now) {
+  int probes = 0;
+  while (uint32_t size = p.probe_due(now)) {
+    p.on_probe_sent(size);
+    ++probes;
+    now += 10 * kMs;
+    if (size <= limit)
+      p.on_probe_acked(size, now);
+    else
+      p.on_probe_lost(size, now);
+    if (probes > 200) break;
+  }
+  return probes;
+}
+
+TEST(PmtuSearch, StartsAtTheBaseAndFindsTheCeilingInOneProbe) {
+  int64_t now = 0;
+  PmtuSearch p(1472, now);
+  EXPECT_EQ(p.current(), PmtuSearch::kBase);
+  EXPECT_EQ(p.probe_due(now), 1472u);
+  EXPECT_EQ(search(p, 1472, now), 1);
+  EXPECT_EQ(p.current(), 1472u);
+  EXPECT_FALSE(p.searching());
+  EXPECT_EQ(p.probe_due(now), 0u);
+}
+
+TEST(PmtuSearch, OneProbeAtATime) {
+  PmtuSearch p(8192, 0);
+  uint32_t size = p.probe_due(0);
+  p.on_probe_sent(size);
+  EXPECT_EQ(p.probe_due(0), 0u);
+  p.on_probe_lost(size, 1);
+  EXPECT_EQ(p.probe_due(1), size);  // a lost probe is tried again
+}
+
+TEST(PmtuSearch, BinarySearchBelowALimitFurtherAlongThePath) {
+  int64_t now = 0;
+  PmtuSearch p(1472, now);
+  int probes = search(p, 1252, now);
+  EXPECT_LE(p.current(), 1252u);
+  EXPECT_GT(p.current() + PmtuSearch::kResolution, 1252u);
+  EXPECT_FALSE(p.searching());
+  EXPECT_LT(probes, 40);
+  EXPECT_EQ(p.probes_lost() % PmtuSearch::kMaxProbes, 0u);  // each failed size, MAX_PROBES times
+}
+
+TEST(PmtuSearch, ASingleLostProbeIsNotAFailure) {
+  int64_t now = 0;
+  PmtuSearch p(1472, now);
+  p.on_probe_sent(p.probe_due(now));
+  p.on_probe_lost(1472, now);  // congestion
+  uint32_t again = p.probe_due(now);
+  EXPECT_EQ(again, 1472u);
+  p.on_probe_sent(again);
+  EXPECT_TRUE(p.on_probe_acked(again, now));
+  EXPECT_EQ(p.current(), 1472u);
+}
+
+TEST(PmtuSearch, NoSearchWhenTheRouteAllowsNoMore) {
+  PmtuSearch p(1000, 0);
+  EXPECT_EQ(p.current(), PmtuSearch::kBase);
+  EXPECT_FALSE(p.searching());
+  EXPECT_EQ(p.probe_due(PmtuSearch::kRaiseIntervalNs * 2), 0u);
+}
+
+TEST(PmtuSearch, SearchesAgainAfterTheRaiseInterval) {
+  int64_t now = 0;
+  PmtuSearch p(1472, now);
+  search(p, 1300, now);
+  uint32_t found = p.current();
+  EXPECT_EQ(p.probe_due(now + PmtuSearch::kRaiseIntervalNs / 2), 0u);
+  now += PmtuSearch::kRaiseIntervalNs;
+  EXPECT_EQ(p.probe_due(now), 1472u);  // the ceiling first: the path may have grown
+  search(p, 1472, now);
+  EXPECT_GT(p.current(), found);
+}
+
+TEST(PmtuSearch, CongestionLossesAreNotABlackHole) {
+  int64_t now = 0;
+  PmtuSearch p(1472, now);
+  search(p, 1472, now);
+  // A burst of losses declared by the acknowledgement that acknowledged later datagrams.
+  p.on_acked(1472, now);
+  for (int i = 0; i < 20; ++i) EXPECT_FALSE(p.on_lost(1472, now, kPto));
+  // Losses spread out, with acknowledgements between them.
+  for (int i = 0; i < 20; ++i) {
+    now += 50 * kMs;
+    EXPECT_FALSE(p.on_lost(1472, now, kPto));
+    p.on_acked(1472, now);
+  }
+  EXPECT_EQ(p.current(), 1472u);
+  EXPECT_EQ(p.black_holes(), 0u);
+}
+
+TEST(PmtuSearch, ABlackHoleFallsBackToTheBaseAndSearchesAgain) {
+  int64_t now = 0;
+  PmtuSearch p(1472, now);
+  search(p, 1472, now);
+  p.on_acked(1472, now);
+  now += 2 * kPto;  // nothing large acknowledged since
+  EXPECT_FALSE(p.on_lost(1472, now, kPto));
+  EXPECT_FALSE(p.on_lost(1472, now, kPto));
+  EXPECT_FALSE(p.on_lost(800, now, kPto));  // small datagrams say nothing about the size
+  EXPECT_TRUE(p.on_lost(1472, now, kPto));
+  EXPECT_EQ(p.current(), PmtuSearch::kBase);
+  EXPECT_EQ(p.black_holes(), 1u);
+  EXPECT_FALSE(p.on_lost(1472, now, kPto));  // what was in flight before: already handled
+  EXPECT_TRUE(p.searching());
+  search(p, 1252, now);  // the path now carries 1280-byte IP packets
+  EXPECT_LE(p.current(), 1252u);
+  EXPECT_GT(p.current(), PmtuSearch::kBase);
+}
+
+TEST(PmtuSearch, AStaleProbeResultDoesNotDisturbTheSearch) {
+  int64_t now = 0;
+  PmtuSearch p(1472, now);
+  uint32_t first = p.probe_due(now);
+  p.on_probe_sent(first);
+  p.on_probe_lost(1300, now);  // not the outstanding one
+  EXPECT_EQ(p.probe_due(now), 0u);
+  EXPECT_TRUE(p.on_probe_acked(first, now));
+}
+
+}  // namespace
+}  // namespace nm::session
