@@ -13,6 +13,7 @@
 #include "wire/pingwave.h"
 #include "node/status.h"
 #include "wire/frames.h"
+#include "wire/piece.h"
 #include "wire/stream_window.h"
 
 namespace nm::node {
@@ -340,6 +341,8 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
     handle_sealed_pingwaves(s, frames, out);
   } else if (h.subprotocol_id == wire::kSubprotocolAck && s.has(wire::capability::kSessionAck)) {
     handle_session_ack(s, frames, out);
+  } else if (h.subprotocol_id == wire::kSubprotocolPiece && s.has(wire::capability::kPmtud)) {
+    handle_piece(s, frames, pn, now, out);
   } else if (data) {
     if (handle_data(s, h, plaintext, out)) note_arrival(s, pn, true, now);
   } else {

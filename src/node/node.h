@@ -241,6 +241,12 @@ class Node {
   // pmtu_on_lost returns true for a probe: its loss is not congestion.
   void pmtu_on_acked(session::Session& s, const session::SentDatagram& d, int64_t now) REQUIRES(mu_);
   bool pmtu_on_lost(session::Session& s, const session::SentDatagram& d, int64_t now) REQUIRES(mu_);
+  // A data packet larger than the path now carries, as pieces (wire/piece.h); and the
+  // peer's pieces, put back together and taken as the data packet they were.
+  void send_in_pieces(session::Session& s, const stream::Stream& st, const stream::SentPacket& p,
+                      wire::Header& h, std::vector<Outgoing>& out) REQUIRES(mu_);
+  void handle_piece(session::Session& s, Frames frames, uint64_t pn, int64_t now,
+                    std::vector<Outgoing>& out) REQUIRES(mu_);
 
   // Writes `out` to the socket in order and clears it. Called with mu_ held through `lk`;
   // returns with it released. The send lock is taken before mu_ is dropped, so datagrams
@@ -295,8 +301,9 @@ class Node {
   // Waits (briefly) for the peer's capability hello; a 0.23 peer never sends one.
   void wait_for_hello(MutexLock& lk, uint64_t peer_id) REQUIRES(mu_);
   static bool recovery(const session::Session& s, const stream::Stream& st);
+  // Seals one data packet into `out` (as pieces if the path's size fell below it).
   void seal_data_packet(session::Session& s, const stream::Stream& st, const stream::SentPacket& p,
-                        Outgoing& out) REQUIRES(mu_);
+                        std::vector<Outgoing>& out) REQUIRES(mu_);
   bool build_events_packet(session::Session& s, const StreamPtr& st,
                            std::span<const std::span<const uint8_t>> events, size_t& next,
                            std::vector<Outgoing>& out) REQUIRES(mu_);
@@ -401,6 +408,7 @@ class Node {
   // Reused buffers (capacity kept): a packet's frames on receive (under mu_), a flush's
   // datagram list (under send_mu_).
   std::vector<std::span<const uint8_t>> frames_scratch_ GUARDED_BY(mu_);
+  std::vector<uint8_t> piece_scratch_ GUARDED_BY(mu_);  // a packet put back together from pieces
   std::vector<UdpSocket::Datagram> datagrams_scratch_ GUARDED_BY(send_mu_);
   std::vector<Outgoing> loop_out_;  // the loop thread's packets to send (receive, flush)
   std::vector<StreamPtr> acks_delayed_ GUARDED_BY(mu_);  // send_acks scratch (under mu_)

@@ -24,9 +24,8 @@ constexpr int64_t kRouteMaxAgeHeartbeats = 4;  // a learned route not refreshed 
 void Node::address_to(const session::Session& s, Outgoing& out) {
   out.peer = s.peer_node_id();
   out.to = s.peer_addr();
-  // DF on what fits the discovered path MTU; a packet built before the size fell (a
-  // retransmission) is left to IP.
-  out.dont_fragment = s.sized_by_pmtu() && out.packet->datagram_len() <= s.max_packet();
+  // Sized by path MTU discovery (larger packets leave as pieces): IP must not cut it.
+  out.dont_fragment = s.sized_by_pmtu();
   if (!s.routed) return;
   // Behind a routing header, to the best next hop (else where the handshake came from).
   if (auto r = routes_->lookup(s.peer_node_id()); r && r->next_hop != s.peer_node_id()) {

@@ -20,7 +20,7 @@ bool Node::pacing_full(const stream::Stream& st) const { return st.paced_bytes()
 
 void Node::transmit(session::Session& s, stream::Stream& st, stream::SentPacket&& p,
                     std::vector<Outgoing>& out) {
-  seal_data_packet(s, st, p, out.emplace_back());
+  seal_data_packet(s, st, p, out);
   if (recovery(s, st)) {
     // On a long path a stream's first retransmission timer comes from what the session knows
     // of it (its handshake RTT): the 200 ms default would resend everything there. Shorter

@@ -6,6 +6,8 @@
 #include <cstring>
 
 #include "node/node.h"
+#include "wire/frames.h"
+#include "wire/piece.h"
 
 namespace nm::node {
 
@@ -59,6 +61,68 @@ bool Node::pmtu_on_lost(session::Session& s, const session::SentDatagram& d, int
   if (s.pmtu && s.pmtu->on_lost(d.bytes, now, s.rtt.pto(session::AckTracker::kMaxAckDelayNs)) && s.cc)
     s.cc->set_max_datagram(s.max_packet());
   return false;
+}
+
+void Node::send_in_pieces(session::Session& s, const stream::Stream& st, const stream::SentPacket& p,
+                          wire::Header& h, std::vector<Outgoing>& out) {
+  h.payload_len = static_cast<uint16_t>(p.payload.size());
+  uint8_t packet[wire::kMaxPacketSize];
+  wire::encode_header(h, packet);
+  std::memcpy(packet + wire::kHeaderSize, p.payload.data(), p.payload.size());
+  size_t total = wire::kHeaderSize + p.payload.size();
+  size_t room = s.payload_capacity() - wire::kFrameOverhead - wire::kPieceHeader;
+  size_t count = (total + room - 1) / room;
+  size_t each = (total + count - 1) / count;  // equal pieces: no stub of a few bytes
+  uint32_t id = s.next_piece_id++;
+  for (size_t offset = 0; offset < total; offset += each) {
+    wire::Piece piece{id, static_cast<uint16_t>(total), static_cast<uint16_t>(offset),
+                      std::span<const uint8_t>(packet + offset, std::min(each, total - offset))};
+    uint8_t body[wire::kPieceHeader + wire::kMaxPacketSize];
+    size_t n = wire::encode_piece(piece, body);
+    Outgoing& o = out.emplace_back();
+    wire::Header ph;
+    ph.subprotocol_id = wire::kSubprotocolPiece;
+    ph.stream_id = wire::kControlStreamId;
+    ph.sequence = s.next_control_seq();
+    ph.event_count = 1;
+    uint8_t* end = wire::write_frame(o.packet->payload(), std::span<const uint8_t>(body, n));
+    uint64_t pn = s.stamp(ph, static_cast<size_t>(end - o.packet->payload()), *o.packet);
+    address_to(s, o);
+    note_sent(s, st, p, pn, o.packet->len);  // each piece is data the peer acknowledges
+  }
+}
+
+void Node::handle_piece(session::Session& s, Frames frames, uint64_t pn, int64_t now,
+                        std::vector<Outgoing>& out) {
+  std::optional<wire::Piece> piece;
+  if (frames.size() != 1 || !(piece = wire::decode_piece(frames[0]))) {
+    ++stats_.drop_malformed;
+    return;
+  }
+  note_arrival(s, pn, true, now);
+  switch (s.pieces.add(*piece)) {
+    case session::PieceReassembly::Result::kIncomplete: return;
+    case session::PieceReassembly::Result::kRefused: ++stats_.drop_malformed; return;
+    case session::PieceReassembly::Result::kComplete: break;
+  }
+  // What the pieces make must be a data packet, checked as one that arrived whole.
+  std::vector<uint8_t>& packet = piece_scratch_;
+  packet.assign(s.pieces.whole().begin(), s.pieces.whole().end());
+  wire::Header h;
+  std::vector<std::span<const uint8_t>> inner_frames;
+  bool ok = wire::decode_header(packet, h) == wire::HeaderError::kOk &&
+            packet.size() == wire::kHeaderSize + h.payload_len && h.subprotocol_id == wire::kSubprotocolData &&
+            h.stream_id != wire::kControlStreamId && !(h.flags & (wire::flags::kHandshake | wire::flags::kHeartbeat));
+  std::span<uint8_t> plaintext = std::span<uint8_t>(packet).subspan(std::min(packet.size(), wire::kHeaderSize));
+  if (ok) {
+    wire::read_frames(plaintext, h.event_count, inner_frames);
+    ok = wire::frames_exact(plaintext, inner_frames, h.event_count);
+  }
+  if (!ok) {
+    ++stats_.drop_malformed;
+    return;
+  }
+  handle_data(s, h, plaintext, out);
 }
 
 }  // namespace nm::node

@@ -47,7 +47,7 @@ void Node::wait_for_hello(MutexLock& lk, uint64_t peer_id) {
 }
 
 void Node::seal_data_packet(session::Session& s, const stream::Stream& st,
-                            const stream::SentPacket& p, Outgoing& out) {
+                            const stream::SentPacket& p, std::vector<Outgoing>& outs) {
   wire::Header h;
   h.flags = st.config().reliable ? wire::flags::kReliable : 0;
   h.frag_flags = p.frag_flags;
@@ -60,8 +60,13 @@ void Node::seal_data_packet(session::Session& s, const stream::Stream& st,
     h.subnet_id = st.tx_epoch();
     h.origin_hash = p.charged_before;
   }
+  if (s.sized_by_pmtu() && wire::kPacketOverhead + p.payload.size() > s.max_packet()) {
+    send_in_pieces(s, st, p, h, outs);
+    return;
+  }
   // The AEAD reads the frames where they are kept (for retransmission) and writes the
   // ciphertext into the datagram: the only copy between the caller's events and the socket.
+  Outgoing& out = outs.emplace_back();
   out.plaintext = p.payload;
   uint64_t pn = s.stamp(h, p.payload.size(), *out.packet, out.plaintext.data());
   address_to(s, out);
@@ -132,7 +137,7 @@ void Node::resend(session::Session& s, stream::Stream& st, std::vector<stream::S
     p->last_sent_ns = now;
     ++p->transmissions;
     ++st.counters().retransmits;
-    seal_data_packet(s, st, *p, out.emplace_back());  // same seq, fresh nonce
+    seal_data_packet(s, st, *p, out);  // same seq, fresh nonce
   }
   packets.clear();
 }

@@ -17,6 +17,7 @@
 #include "session/congestion.h"
 #include "session/loss_detector.h"
 #include "session/packet_buffer.h"
+#include "session/piece_reassembly.h"
 #include "session/pmtu_search.h"
 #include "session/rx_budget.h"
 #include "session/response_budget.h"
@@ -110,6 +111,10 @@ class Session {
   size_t max_packet() const { return sized_by_pmtu() ? pmtu->current() : wire::kMaxPacketSize; }
   size_t payload_capacity() const { return max_packet() - wire::kPacketOverhead; }
   size_t max_event_in_packet() const { return payload_capacity() - wire::kFrameOverhead; }
+  // Packets larger than that (kept for retransmission from before the size fell) travel
+  // as pieces (wire/piece.h): ours are numbered here, the peer's put back together here.
+  uint32_t next_piece_id = 0;
+  PieceReassembly pieces;
   // Data packets leave through `sender` at 1.25 x cwnd / srtt (and no faster than the
   // node's session_rate_bytes_per_sec, if set).
   void update_pacing_rate(double configured_rate);
