@@ -27,6 +27,7 @@
 #include "wire/ack_frame.h"
 #include "wire/extension.h"
 #include "wire/header.h"
+#include "wire/piece.h"
 
 namespace nm::fuzz {
 
@@ -94,8 +95,8 @@ struct Stranger {
 
 // Header fields of a sealed packet chosen by 36 input bytes (the format of
 // fuzz_node_receive mode 1 and fuzz_mesh kind 9):
-//   [0] flags (HANDSHAKE cleared)  [1] frag_flags  [2] subprotocol: < 240 one of
-//   data/StreamWindow/netmesh/pingwave, else [3..5) raw  [5] stream: < 200 id % 8, < 230
+//   [0] flags (HANDSHAKE cleared)  [1] frag_flags  [2] subprotocol: < 200 one of
+//   data/StreamWindow/netmesh/pingwave, < 220 session ACK, < 240 piece, else [3..5) raw  [5] stream: < 200 id % 8, < 230
 //   the control stream, else [6..14) raw  [14] sequence (< 200 itself, else [15..23))
 //   [23] subnet % 4  [24..28) origin_hash  [28..30) fragment_offset  [30..32) fragment_id
 //   [32..34) event_count  [34] == 0xFF: [35] picks the nonce counter (caller's rule).
@@ -107,7 +108,8 @@ inline nmt_packet packet_fields(const uint8_t* d) {
   static const uint16_t subprotocols[] = {wire::kSubprotocolData, wire::kSubprotocolStreamWindow,
                                           wire::kSubprotocolNetmesh, wire::kSubprotocolPingwave};
   p.subprotocol_id = d[2] < 200   ? subprotocols[d[2] % 4]
-                     : d[2] < 240 ? wire::kSubprotocolAck  // session acknowledgements
+                     : d[2] < 220 ? wire::kSubprotocolAck    // session acknowledgements
+                     : d[2] < 240 ? wire::kSubprotocolPiece  // pieces of a data packet
                                   : static_cast<uint16_t>(le(d + 3, 2));
   uint8_t sel = d[5];
   p.stream_id = sel < 200 ? sel % 8 : sel < 230 ? wire::kControlStreamId : le(d + 6, 8);
@@ -176,7 +178,9 @@ struct Fixture {
 
   // One netmesh peer (fuzz_node_receive); other fixtures add peers/strangers first.
   void start() {
-    if (peers.empty()) add_peer(NMT_CAP_ALL | wire::capability::kSessionAck);
+    // Session acknowledgements and path MTU discovery: sealed packets reach the ACK and
+    // packet-piece handlers, and the node probes (the peer never answers).
+    if (peers.empty()) add_peer(NMT_CAP_ALL | wire::capability::kSessionAck | wire::capability::kPmtud);
     create_node();
     connect();
   }
