@@ -116,7 +116,11 @@ void Node::session_loss_tick(session::Session& s, int64_t now, std::vector<Outgo
     s.loss.on_probe_timeout();
     ++s.path.probe_timeouts;
     s.probe_allowance = kProbeDatagrams;
-    if (s.sender.idle()) send_ping(s, now, out);
+    // A ping also when datagrams are larger than the path's base size: in a black hole the
+    // data probes vanish too, and only an answer to a small one lets the large ones be
+    // declared lost (and the black hole found).
+    bool large = s.sized_by_pmtu() && s.pmtu->current() > session::PmtuSearch::kBase;
+    if (s.sender.idle() || large) send_ping(s, now, out);
   }
   pace_session(s, now, out);
 }
