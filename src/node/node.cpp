@@ -598,11 +598,7 @@ void Node::build_grant(session::Session& s, uint64_t stream_id, uint64_t total, 
 }
 
 void Node::build_grants(session::Session& s, std::span<const wire::Grant> grants, Outgoing& out) {
-  wire::Header h;
-  h.subprotocol_id = wire::kSubprotocolStreamWindow;
-  h.stream_id = wire::kControlStreamId;
-  h.sequence = s.next_control_seq();
-  h.event_count = static_cast<uint16_t>(grants.size());
+  wire::Header h = s.control_header(wire::kSubprotocolStreamWindow, static_cast<uint16_t>(grants.size()));
   uint8_t* end = out.packet->payload();
   for (const wire::Grant& g : grants) {
     uint8_t frame[wire::kGrantSize];

@@ -59,11 +59,7 @@ void Node::send_session_acks(std::vector<Outgoing>& out) {
     uint8_t body[wire::kAckFrameHeader + wire::kMaxAckRanges * wire::kAckRangeSize];
     size_t n = wire::encode_ack_frame(s->acks.take(now), body);
     Outgoing& o = out.emplace_back();
-    wire::Header h;
-    h.subprotocol_id = wire::kSubprotocolAck;
-    h.stream_id = wire::kControlStreamId;
-    h.sequence = s->next_control_seq();
-    h.event_count = 1;
+    wire::Header h = s->control_header(wire::kSubprotocolAck, 1);
     uint8_t* end = wire::write_frame(o.packet->payload(), std::span<const uint8_t>(body, n));
     s->stamp(h, static_cast<size_t>(end - o.packet->payload()), *o.packet);
     address_to(*s, o);
@@ -128,11 +124,7 @@ void Node::session_loss_tick(session::Session& s, int64_t now, std::vector<Outgo
 void Node::send_ping(session::Session& s, int64_t now, std::vector<Outgoing>& out) {
   s.probe_allowance = 0;
   Outgoing& o = out.emplace_back();
-  wire::Header h;
-  h.subprotocol_id = wire::kSubprotocolAck;
-  h.stream_id = wire::kControlStreamId;
-  h.sequence = s.next_control_seq();
-  h.event_count = 0;
+  wire::Header h = s.control_header(wire::kSubprotocolAck, 0);
   uint64_t pn = s.stamp(h, 0, *o.packet);
   address_to(s, o);
   // Tracked like data: its acknowledgement samples the RTT and ends the backoff.

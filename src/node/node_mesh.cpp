@@ -193,11 +193,7 @@ size_t Node::pingwave_datagram_size(const session::Session& s) {
 void Node::send_pingwave(session::Session& s, const wire::Pingwave& pw, std::vector<Outgoing>& out) {
   Outgoing& o = out.emplace_back();
   if (s.has(wire::capability::kAuthPingwaves)) {
-    wire::Header h;
-    h.subprotocol_id = wire::kSubprotocolPingwave;
-    h.stream_id = wire::kControlStreamId;
-    h.sequence = s.next_control_seq();
-    h.event_count = 1;
+    wire::Header h = s.control_header(wire::kSubprotocolPingwave, 1);
     uint8_t body[wire::kPingwaveSize];
     pw.encode(body);
     uint8_t* end = wire::write_frame(o.packet->payload(), body);

@@ -29,11 +29,7 @@ void Node::probe_path_mtu(session::Session& s, int64_t now, std::vector<Outgoing
   if (size == 0 || (s.cc && !s.cc->can_send(size))) return;
   s.pmtu->on_probe_sent(size);
   Outgoing& o = out.emplace_back();
-  wire::Header h;
-  h.subprotocol_id = wire::kSubprotocolAck;
-  h.stream_id = wire::kControlStreamId;
-  h.sequence = s.next_control_seq();
-  h.event_count = 0;
+  wire::Header h = s.control_header(wire::kSubprotocolAck, 0);
   size_t padding = size - wire::kPacketOverhead;
   std::memset(o.packet->payload(), 0, padding);
   uint64_t pn = s.stamp(h, padding, *o.packet);
@@ -80,11 +76,7 @@ void Node::send_in_pieces(session::Session& s, const stream::Stream& st, const s
     uint8_t body[wire::kPieceHeader + wire::kMaxPacketSize];
     size_t n = wire::encode_piece(piece, body);
     Outgoing& o = out.emplace_back();
-    wire::Header ph;
-    ph.subprotocol_id = wire::kSubprotocolPiece;
-    ph.stream_id = wire::kControlStreamId;
-    ph.sequence = s.next_control_seq();
-    ph.event_count = 1;
+    wire::Header ph = s.control_header(wire::kSubprotocolPiece, 1);
     uint8_t* end = wire::write_frame(o.packet->payload(), std::span<const uint8_t>(body, n));
     uint64_t pn = s.stamp(ph, static_cast<size_t>(end - o.packet->payload()), *o.packet);
     address_to(s, o);

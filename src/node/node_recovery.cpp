@@ -143,11 +143,7 @@ void Node::resend(session::Session& s, stream::Stream& st, std::vector<stream::S
 }
 
 void Node::build_ext_packet(session::Session& s, std::span<const wire::ExtFrame> frames, Outgoing& out) {
-  wire::Header h;
-  h.subprotocol_id = wire::kSubprotocolNetmesh;
-  h.stream_id = wire::kControlStreamId;
-  h.sequence = s.next_control_seq();
-  h.event_count = static_cast<uint16_t>(frames.size());
+  wire::Header h = s.control_header(wire::kSubprotocolNetmesh, static_cast<uint16_t>(frames.size()));
   uint8_t* w = out.packet->payload();
   for (const auto& f : frames) {
     uint8_t body[wire::kExtFrameSize];

@@ -80,7 +80,16 @@ class Session {
   const crypto::SessionKeys& keys() const { return keys_; }
   void note_heartbeat(int64_t now_ns) { last_heartbeat_rx_ns_ = now_ns; }
 
-  uint64_t next_control_seq() { return control_seq_++; }
+  // The header of a packet on the control stream (grants, acknowledgements, pings, pieces),
+  // each with the next control sequence number.
+  wire::Header control_header(uint16_t subprotocol, uint16_t event_count) {
+    wire::Header h;
+    h.subprotocol_id = subprotocol;
+    h.stream_id = wire::kControlStreamId;
+    h.sequence = control_seq_++;
+    h.event_count = event_count;
+    return h;
+  }
 
   // What the peer told us in its capability hello (0 = a plain 0.23 node, so far).
   uint64_t peer_capabilities = 0;

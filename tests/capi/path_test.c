@@ -34,6 +34,29 @@ static void transfer(test_pair* p, uint64_t stream_id, int count) {
   nm_stream_free(sb);
 }
 
+/* Sends `count` numbered 1 KiB events (every word is the event's number), each within
+ * 10 s; `before(i)`, if set, runs before event i. */
+static void send_numbered(nm_stream_t* s, uint32_t count, void (*before)(uint32_t, void*), void* arg) {
+  for (uint32_t i = 0; i < count; ++i) {
+    if (before) before(i, arg);
+    uint32_t ev[256];
+    for (int w = 0; w < 256; ++w) ev[w] = i;
+    nm_event_t e = {ev, sizeof ev};
+    NM_OK_OR_FAIL(nm_stream_send_blocking(s, &e, 1, 10000, NULL));
+  }
+}
+
+/* Reads `count` numbered events: each once, in order, within 30 s. */
+static void expect_numbered(nm_stream_t* s, uint32_t count) {
+  uint32_t buf[256];
+  for (uint32_t i = 0; i < count; ++i) {
+    size_t len = 0;
+    nm_status st = nm_stream_recv(s, buf, sizeof buf, &len, 30000);
+    if (st != NM_OK) fail_msg("event %u: %s", i, nm_strerror(st));
+    if (len != sizeof buf || buf[0] != i || buf[255] != i) fail_msg("event %u arrived as %u", i, buf[0]);
+  }
+}
+
 static void both_sides_have_the_handshake_rtt(void** state) {
   (void)state;
   test_pair p;
@@ -199,24 +222,21 @@ static void a_long_path_with_loss_delivers_everything(void** state) {
   nm_stream_t *sa, *sb;
   NM_OK_OR_FAIL(nm_node_open_stream(a, b_id, 5, &cfg, &sa));
   NM_OK_OR_FAIL(nm_node_open_stream(b, a_id, 5, &cfg, &sb));
-  enum { kEvents = 1000 };
-  for (uint32_t i = 0; i < kEvents; ++i) {
-    uint32_t ev[256];
-    for (int w = 0; w < 256; ++w) ev[w] = i;
-    nm_event_t e = {ev, sizeof ev};
-    NM_OK_OR_FAIL(nm_stream_send_blocking(sa, &e, 1, 10000, NULL));
-  }
-  uint32_t buf[256];
-  for (uint32_t i = 0; i < kEvents; ++i) {
-    size_t len = 0;
-    nm_status st = nm_stream_recv(sb, buf, sizeof buf, &len, 30000);
-    if (st != NM_OK) fail_msg("event %u: %s", i, nm_strerror(st));
-    if (buf[0] != i) fail_msg("event %u arrived as %u", i, buf[0]);
-  }
+  send_numbered(sa, 1000, NULL, NULL);
+  expect_numbered(sb, 1000);
   nm_stream_free(sa);
   nm_stream_free(sb);
   nm_node_free(a);
   nm_node_free(b);
+}
+
+static void open_black_hole_at_1000(uint32_t i, void* arg) {
+  if (i != 1000) return;
+  test_pair* p = arg;
+  nm_impairment_t imp;
+  nm_impairment_init(&imp, sizeof imp);
+  imp.drop_above_bytes = 1280;
+  NM_OK_OR_FAIL(nm_node_set_impairment(p->a, p->b_id, NM_OUTBOUND, &imp));
 }
 
 /* Path MTU discovery: on loopback the first probe finds the largest packet; then a black
@@ -234,26 +254,9 @@ static void a_black_hole_mid_transfer_loses_nothing(void** state) {
   cfg.window_bytes = 0;
   nm_stream_t *sa, *sb;
   test_open_both(&p, 6, &cfg, &sa, &sb);
-  enum { kEvents = 3000, kHoleAt = 1000 };
-  for (uint32_t i = 0; i < kEvents; ++i) {
-    if (i == kHoleAt) {
-      nm_impairment_t imp;
-      nm_impairment_init(&imp, sizeof imp);
-      imp.drop_above_bytes = 1280;
-      NM_OK_OR_FAIL(nm_node_set_impairment(p.a, p.b_id, NM_OUTBOUND, &imp));
-    }
-    uint32_t ev[256];
-    for (int w = 0; w < 256; ++w) ev[w] = i;
-    nm_event_t e = {ev, sizeof ev};
-    NM_OK_OR_FAIL(nm_stream_send_blocking(sa, &e, 1, 10000, NULL));
-  }
+  send_numbered(sa, 3000, open_black_hole_at_1000, &p);
+  expect_numbered(sb, 3000);
   uint32_t buf[256];
-  for (uint32_t i = 0; i < kEvents; ++i) {
-    size_t len = 0;
-    nm_status st = nm_stream_recv(sb, buf, sizeof buf, &len, 30000);
-    if (st != NM_OK) fail_msg("event %u: %s", i, nm_strerror(st));
-    if (len != sizeof buf || buf[0] != i || buf[255] != i) fail_msg("event %u arrived as %u", i, buf[0]);
-  }
   size_t len;
   assert_int_equal(nm_stream_recv(sb, buf, sizeof buf, &len, 100), NM_ERR_TIMEOUT);
   nm_impairment_stats_t imp_st;

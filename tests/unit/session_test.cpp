@@ -252,8 +252,12 @@ TEST_F(SessionTest, EpochsAndControlSequencesCountUpPerSession) {
   EXPECT_EQ(a.next_epoch(), 1u);
   EXPECT_EQ(a.next_epoch(), 2u);
   EXPECT_EQ(b.next_epoch(), 1u);  // per session
-  EXPECT_EQ(a.next_control_seq(), 0u);
-  EXPECT_EQ(a.next_control_seq(), 1u);
+  wire::Header first = a.control_header(wire::kSubprotocolStreamWindow, 3);
+  EXPECT_EQ(first.sequence, 0u);
+  EXPECT_EQ(first.stream_id, wire::kControlStreamId);
+  EXPECT_EQ(first.subprotocol_id, wire::kSubprotocolStreamWindow);
+  EXPECT_EQ(first.event_count, 3u);
+  EXPECT_EQ(a.control_header(wire::kSubprotocolStreamWindow, 0).sequence, 1u);
 }
 
 }  // namespace
