@@ -380,6 +380,15 @@ ctest_main() {
   check "netmesh reliable 4 MiB: every event intact, in order, by the deadline ($STATUS)" "$OK == 1"
   bed_note wan.bed
   check "the delay line dropped no frame (${BED_DROPS})" "${BED_DROPS:-1} == 0"
+  # (c) a 1280-byte MTU that drops every IP fragment: only datagrams sized by path MTU
+  # discovery get through (8 KiB ones never did).
+  WAN_MTU=1280 wan_setup 40 || { echo "wan.bed: FAIL the MTU-1280 bed could not be built"; cat "$WAN_LOG"; exit 1; }
+  wan_loss 1000 both 1 || { echo "wan.bed: FAIL could not drop fragments"; exit 1; }
+  FLOWS=("nm nm-4MiB-mtu1280 $NM64K --count 4096")
+  run_flows 30
+  rows wan.bed "40 ms, MTU 1280, fragments dropped" 30 0 nm-4MiB-mtu1280
+  check "netmesh reliable 4 MiB over MTU 1280 without fragments: every event, in order, by the deadline ($STATUS)" "$OK == 1"
+  bed_note wan.bed
   printf '%s\n' "${NOTES[@]}"
   ((FAILS == 0)) || { echo "wan.bed: $FAILS check(s) failed; bed log:"; cat "$WAN_LOG"; exit 1; }
   echo "wan.bed: passed"
