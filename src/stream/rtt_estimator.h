@@ -8,7 +8,11 @@ namespace nm::stream {
 class RttEstimator {
  public:
   static constexpr int64_t kInitialRto = 200'000'000;  // before any sample
-  static constexpr int64_t kMinRto = 10'000'000;       // covers delayed ACKs and scheduling
+  // TCP's floor (Linux tcp_rto_min): a queue filling up raises the RTT faster than the
+  // estimator follows, and a timer below it resends packets that were only queued (at 40 ms
+  // through a 20 Mbit/s bottleneck, a 10 ms floor resent 1,822 packets, 1,522 of which
+  // arrived twice). Gaps are NACKed at once; the timer only covers tail losses.
+  static constexpr int64_t kMinRto = 200'000'000;
   static constexpr int64_t kMaxRto = 2'000'000'000;
   static constexpr int64_t kMinResendGuard = 2'000'000;
 

@@ -17,30 +17,30 @@ TEST(RttEstimator, BeforeAnySampleTheInitialRtoAndTheMinimumGuardApply) {
 
 TEST(RttEstimator, TheFirstSampleSetsSrttAndHalfOfItAsVariance) {
   RttEstimator r;
-  r.sample(40 * kMs);
-  EXPECT_EQ(r.srtt(), 40 * kMs);
-  EXPECT_EQ(r.rto(), 40 * kMs + 4 * 20 * kMs);  // srtt + 4 * rttvar, rttvar = srtt / 2
-  EXPECT_EQ(r.resend_guard(), 120 * kMs);
+  r.sample(80 * kMs);
+  EXPECT_EQ(r.srtt(), 80 * kMs);
+  EXPECT_EQ(r.rto(), 80 * kMs + 4 * 40 * kMs);  // srtt + 4 * rttvar, rttvar = srtt / 2
+  EXPECT_EQ(r.resend_guard(), 240 * kMs);
 }
 
 TEST(RttEstimator, LaterSamplesAreSmoothedWithTheOldSrtt) {
   RttEstimator r;
-  r.sample(40 * kMs);
   r.sample(80 * kMs);
-  // rttvar = 3/4 * 20 + 1/4 * |40 - 80| = 25; srtt = 7/8 * 40 + 1/8 * 80 = 45.
-  EXPECT_EQ(r.srtt(), 45 * kMs);
-  EXPECT_EQ(r.rto(), 145 * kMs);
-  r.sample(45 * kMs);  // rttvar = 3/4 * 25 + 0 = 18.75
-  EXPECT_EQ(r.srtt(), 45 * kMs);
-  EXPECT_EQ(r.rto(), 45 * kMs + 75 * kMs);
+  r.sample(160 * kMs);
+  // rttvar = 3/4 * 40 + 1/4 * |80 - 160| = 50; srtt = 7/8 * 80 + 1/8 * 160 = 90.
+  EXPECT_EQ(r.srtt(), 90 * kMs);
+  EXPECT_EQ(r.rto(), 290 * kMs);
+  r.sample(90 * kMs);  // rttvar = 3/4 * 50 + 0 = 37.5
+  EXPECT_EQ(r.srtt(), 90 * kMs);
+  EXPECT_EQ(r.rto(), 90 * kMs + 150 * kMs);
 }
 
 TEST(RttEstimator, AStableRttLetsTheRtoConvergeOnIt) {
   RttEstimator r;
-  for (int i = 0; i < 100; ++i) r.sample(50 * kMs);
-  EXPECT_EQ(r.srtt(), 50 * kMs);
-  EXPECT_LT(r.rto(), 51 * kMs);
-  EXPECT_GE(r.rto(), 50 * kMs);
+  for (int i = 0; i < 100; ++i) r.sample(250 * kMs);
+  EXPECT_EQ(r.srtt(), 250 * kMs);
+  EXPECT_LT(r.rto(), 251 * kMs);
+  EXPECT_GE(r.rto(), 250 * kMs);
 }
 
 TEST(RttEstimator, NegativeSamplesAreIgnored) {
@@ -48,17 +48,17 @@ TEST(RttEstimator, NegativeSamplesAreIgnored) {
   r.sample(-5 * kMs);
   EXPECT_EQ(r.srtt(), 0);
   EXPECT_EQ(r.rto(), RttEstimator::kInitialRto);
-  r.sample(30 * kMs);
+  r.sample(100 * kMs);
   r.sample(-1);
-  EXPECT_EQ(r.srtt(), 30 * kMs);
-  EXPECT_EQ(r.rto(), 90 * kMs);
+  EXPECT_EQ(r.srtt(), 100 * kMs);
+  EXPECT_EQ(r.rto(), 300 * kMs);
 }
 
 TEST(RttEstimator, TheRtoIsClampedToItsFloorAndCeiling) {
   RttEstimator fast;
-  fast.sample(1 * kMs);  // srtt + 4 rttvar = 3 ms
+  fast.sample(40 * kMs);  // srtt + 4 rttvar = 120 ms
   EXPECT_EQ(fast.rto(), RttEstimator::kMinRto);
-  EXPECT_EQ(fast.resend_guard(), 3 * kMs);  // the guard has its own, lower floor
+  EXPECT_EQ(fast.resend_guard(), 120 * kMs);  // the guard has its own, lower floor
 
   RttEstimator slow;
   slow.sample(1'000 * kMs);  // 3 s

@@ -518,6 +518,10 @@ namespace Netmesh.Tests
                 using (a)
                 using (b)
                 {
+                    // Path MTU discovery starts at 1200-byte datagrams; on loopback its first
+                    // probe reaches the largest packet, where 0.23's event limit fits one.
+                    Poll.WaitUntil(() => p.A.SessionStats(p.B.Id).MaxDatagramBytes == 8192,
+                                   "the session's datagrams have reached 8192 bytes");
                     // one byte more than fits a packet: between netmesh nodes it is fragmented
                     var max = new byte[Library.MaxEventSize];
                     var over = Enumerable.Range(0, Library.MaxEventSize + 1).Select(i => (byte)(i * 7)).ToArray();
