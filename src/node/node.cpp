@@ -437,8 +437,11 @@ void Node::handle_grants(session::Session& s, Frames frames, std::vector<Outgoin
       first_hello |= first;
       s.peer_capabilities = g.total_consumed & wire::capability::kAll;
       if (g.total_consumed & wire::capability::kSeenYours) s.peer_has_our_hello = true;
-      start_path_mtu(s, now_ns(), out);  // before the congestion window, which counts its datagrams
+      // The search first (the window starts at its datagram size), then the window, then
+      // the first probe: every tracked datagram must be in the window's flight.
+      start_path_mtu(s, now_ns());
       if (s.has(wire::capability::kSessionAck)) start_congestion_control(s);
+      probe_path_mtu(s, now_ns(), out);
       if (first || !s.peer_has_our_hello) send_hello(s, out);  // confirms we have theirs
       hello_cv_.notify_all();
       continue;

@@ -233,9 +233,9 @@ class Node {
   // An empty session acknowledgement packet: the peer acknowledges it (probe timeout).
   void send_ping(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
   void on_lost(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);
-  // Path MTU discovery (node_pmtu.cpp): starts with the peer's hello (kPmtud), and sends
-  // the probe the search wants, if the congestion window has room for it.
-  void start_path_mtu(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
+  // Path MTU discovery (node_pmtu.cpp): starts with the peer's hello (kPmtud); sends the
+  // probe the search wants, if the congestion window has room for it.
+  void start_path_mtu(session::Session& s, int64_t now) REQUIRES(mu_);
   void probe_path_mtu(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
   // What acknowledgements and losses tell the search (the datagram size changes with it).
   // pmtu_on_lost returns true for a probe: its loss is not congestion.

@@ -11,7 +11,7 @@
 
 namespace nm::node {
 
-void Node::start_path_mtu(session::Session& s, int64_t now, std::vector<Outgoing>& out) {
+void Node::start_path_mtu(session::Session& s, int64_t now) {
   using namespace wire::capability;
   // Fragments: an event above the (smaller) packet size must be cut, which 0.23 cannot take.
   constexpr uint64_t kNeeded = kPmtud | kSessionAck | kFragments;
@@ -20,7 +20,6 @@ void Node::start_path_mtu(session::Session& s, int64_t now, std::vector<Outgoing
   uint32_t ceiling = limit == 0 ? wire::kMaxPacketSize : std::min<uint32_t>(limit, wire::kMaxPacketSize);
   s.pmtu.emplace(ceiling, now);
   if (s.cc) s.cc->set_max_datagram(s.max_packet());
-  probe_path_mtu(s, now, out);
 }
 
 void Node::probe_path_mtu(session::Session& s, int64_t now, std::vector<Outgoing>& out) {
