@@ -308,7 +308,7 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
   session::Session& s = *found;
   s.budget.on_received(d.size() + (routed ? wire::kRoutingHeaderSize : 0));
   uint64_t pn = wire::nonce_counter(h);
-  bool data = !heartbeat && h.subprotocol_id == wire::kSubprotocolData && h.stream_id != wire::kControlStreamId;
+  bool data = wire::carries_stream_data(h);  // (handshakes were handled above)
   // Data counts once it is known to be taken; an empty acknowledgement packet is a ping.
   bool ping = h.subprotocol_id == wire::kSubprotocolAck && h.event_count == 0;
   if (!data) note_arrival(s, pn, ping, now);
@@ -439,9 +439,10 @@ void Node::handle_grants(session::Session& s, Frames frames, std::vector<Outgoin
       if (g.total_consumed & wire::capability::kSeenYours) s.peer_has_our_hello = true;
       // The search first (the window starts at its datagram size), then the window, then
       // the first probe: every tracked datagram must be in the window's flight.
-      start_path_mtu(s, now_ns());
+      int64_t now = now_ns();
+      start_path_mtu(s, now);
       if (s.has(wire::capability::kSessionAck)) start_congestion_control(s);
-      probe_path_mtu(s, now_ns(), out);
+      probe_path_mtu(s, now, out);
       if (first || !s.peer_has_our_hello) send_hello(s, out);  // confirms we have theirs
       hello_cv_.notify_all();
       continue;

@@ -50,8 +50,8 @@ namespace nm::node {
 using StreamPtr = std::shared_ptr<stream::Stream>;
 
 inline constexpr int64_t kMaxHandshakeRttNs = 1'000'000'000;  // longer: not taken as an RTT sample
-inline constexpr uint64_t kRecoveryTickMs = 5;
-inline constexpr int kProbeDatagrams = 2;  // sent beyond the congestion window on a probe timeout  // retransmission timers and NACK repeats
+inline constexpr uint64_t kRecoveryTickMs = 5;  // retransmission timers and NACK repeats
+inline constexpr int kProbeDatagrams = 2;  // sent beyond the congestion window on a probe timeout
 inline constexpr size_t kMaxHandshakeMessage = 256;  // Noise msg1/msg2 are 48 or 56 bytes
 inline constexpr int64_t kHelloGraceNs = 1'000'000'000;  // a peer without a hello by then is 0.23
 
@@ -230,8 +230,10 @@ class Node {
   void session_loss_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
   // A datagram the peer will acknowledge (data, or a ping).
   void track(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);
-  // An empty session acknowledgement packet: the peer acknowledges it (probe timeout).
-  void send_ping(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
+  // A session acknowledgement packet without frames, which the peer acknowledges: after a
+  // probe timeout, or padded to `probe_size` as a path MTU probe.
+  void send_ping(session::Session& s, int64_t now, std::vector<Outgoing>& out, uint32_t probe_size = 0)
+      REQUIRES(mu_);
   void on_lost(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);
   // Path MTU discovery (node_pmtu.cpp): starts with the peer's hello (kPmtud); sends the
   // probe the search wants, if the congestion window has room for it.
@@ -408,7 +410,6 @@ class Node {
   // Reused buffers (capacity kept): a packet's frames on receive (under mu_), a flush's
   // datagram list (under send_mu_).
   std::vector<std::span<const uint8_t>> frames_scratch_ GUARDED_BY(mu_);
-  std::vector<uint8_t> piece_scratch_ GUARDED_BY(mu_);  // a packet put back together from pieces
   std::vector<UdpSocket::Datagram> datagrams_scratch_ GUARDED_BY(send_mu_);
   std::vector<Outgoing> loop_out_;  // the loop thread's packets to send (receive, flush)
   std::vector<StreamPtr> acks_delayed_ GUARDED_BY(mu_);  // send_acks scratch (under mu_)

@@ -3,6 +3,7 @@
 // learns from it what arrived, what was lost and how long the round trip takes
 // (LossDetector, RttStats). Only data datagrams are tracked: they are what the peer's
 // acknowledgements are for.
+#include <cstring>
 #include <string>
 
 #include "node/clock.h"
@@ -69,10 +70,7 @@ void Node::send_session_acks(std::vector<Outgoing>& out) {
 }
 
 void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Outgoing>& out) {
-  if (frames.empty()) {  // a ping: the peer's probe timeout asks to hear from us
-    return;
-  }
-  std::optional<wire::AckFrame> f;
+  std::optional<wire::AckFrame> f;  // (pings, without frames, stop in handle_net_packet)
   if (frames.size() != 1 || !(f = wire::decode_ack_frame(frames[0])) ||
       f->ranges.front().last >= s.packets_sent()) {
     ++stats_.drop_malformed;  // an acknowledgement of datagrams we never sent is a lie
@@ -111,24 +109,28 @@ void Node::session_loss_tick(session::Session& s, int64_t now, std::vector<Outgo
     // data, or a ping when nothing waits) ask the peer to answer; the next waits longer.
     s.loss.on_probe_timeout();
     ++s.path.probe_timeouts;
-    s.probe_allowance = kProbeDatagrams;
-    // A ping also when datagrams are larger than the path's base size: in a black hole the
-    // data probes vanish too, and only an answer to a small one lets the large ones be
-    // declared lost (and the black hole found).
+    // A ping instead also when datagrams are larger than the path's base size: in a black
+    // hole the data probes vanish too, and only an answer to a small one lets the large
+    // ones be declared lost (and the black hole found).
     bool large = s.sized_by_pmtu() && s.pmtu->current() > session::PmtuSearch::kBase;
-    if (s.sender.idle() || large) send_ping(s, now, out);
+    bool ping = s.sender.idle() || large;
+    s.probe_allowance = ping ? 0 : kProbeDatagrams;
+    if (ping) send_ping(s, now, out);
   }
   pace_session(s, now, out);
 }
 
-void Node::send_ping(session::Session& s, int64_t now, std::vector<Outgoing>& out) {
-  s.probe_allowance = 0;
+void Node::send_ping(session::Session& s, int64_t now, std::vector<Outgoing>& out, uint32_t probe_size) {
   Outgoing& o = out.emplace_back();
   wire::Header h = s.control_header(wire::kSubprotocolAck, 0);
-  uint64_t pn = s.stamp(h, 0, *o.packet);
+  size_t padding = probe_size ? probe_size - wire::kPacketOverhead : 0;
+  std::memset(o.packet->payload(), 0, padding);
+  uint64_t pn = s.stamp(h, padding, *o.packet);
   address_to(s, o);
   // Tracked like data: its acknowledgement samples the RTT and ends the backoff.
-  track(s, session::SentDatagram{pn, now, static_cast<uint32_t>(o.packet->len), wire::kControlStreamId, 0});
+  session::SentDatagram d{pn, now, static_cast<uint32_t>(o.packet->len), wire::kControlStreamId, 0};
+  d.pmtu_probe = probe_size != 0;
+  track(s, d);
 }
 
 nm_status Node::session_stats(uint64_t peer_id, nm_session_stats_t& out) {

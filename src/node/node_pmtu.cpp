@@ -27,15 +27,7 @@ void Node::probe_path_mtu(session::Session& s, int64_t now, std::vector<Outgoing
   uint32_t size = s.pmtu->probe_due(now);
   if (size == 0 || (s.cc && !s.cc->can_send(size))) return;
   s.pmtu->on_probe_sent(size);
-  Outgoing& o = out.emplace_back();
-  wire::Header h = s.control_header(wire::kSubprotocolAck, 0);
-  size_t padding = size - wire::kPacketOverhead;
-  std::memset(o.packet->payload(), 0, padding);
-  uint64_t pn = s.stamp(h, padding, *o.packet);
-  address_to(s, o);
-  session::SentDatagram d{pn, now, size, wire::kControlStreamId, 0};
-  d.pmtu_probe = true;
-  track(s, d);
+  send_ping(s, now, out, size);
 }
 
 void Node::pmtu_on_acked(session::Session& s, const session::SentDatagram& d, int64_t now) {
@@ -97,14 +89,12 @@ void Node::handle_piece(session::Session& s, Frames frames, uint64_t pn, int64_t
     case session::PieceReassembly::Result::kComplete: break;
   }
   // What the pieces make must be a data packet, checked as one that arrived whole.
-  std::vector<uint8_t>& packet = piece_scratch_;
-  packet.assign(s.pieces.whole().begin(), s.pieces.whole().end());
+  std::span<uint8_t> packet = s.pieces.whole();
   wire::Header h;
   std::vector<std::span<const uint8_t>> inner_frames;
   bool ok = wire::decode_header(packet, h) == wire::HeaderError::kOk &&
-            packet.size() == wire::kHeaderSize + h.payload_len && h.subprotocol_id == wire::kSubprotocolData &&
-            h.stream_id != wire::kControlStreamId && !(h.flags & (wire::flags::kHandshake | wire::flags::kHeartbeat));
-  std::span<uint8_t> plaintext = std::span<uint8_t>(packet).subspan(std::min(packet.size(), wire::kHeaderSize));
+            packet.size() == wire::kHeaderSize + h.payload_len && wire::carries_stream_data(h);
+  std::span<uint8_t> plaintext = packet.subspan(std::min(packet.size(), wire::kHeaderSize));
   if (ok) {
     wire::read_frames(plaintext, h.event_count, inner_frames);
     ok = wire::frames_exact(plaintext, inner_frames, h.event_count);

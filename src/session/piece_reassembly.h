@@ -17,9 +17,10 @@ class PieceReassembly {
   static constexpr size_t kMaxPieces = 16;  // per packet (a path MTU of 1200 needs 8)
 
   enum class Result { kIncomplete, kComplete, kRefused };
-  // On kComplete, whole() is the packet until the next call.
+  // On kComplete, whole() is the packet until the next call (decrypted bytes the caller
+  // may read in place, as a packet that arrived whole).
   Result add(const wire::Piece& piece);
-  std::span<const uint8_t> whole() const { return whole_; }
+  std::span<uint8_t> whole() { return whole_; }
 
  private:
   struct Slot {

@@ -62,6 +62,12 @@ enum class HeaderError {
   kTooManyEvents,   // event_count > 2027
 };
 
+// A data packet of a stream (not a handshake, heartbeat or control-stream packet).
+inline bool carries_stream_data(const Header& h) {
+  return !(h.flags & (flags::kHandshake | flags::kHeartbeat)) && h.subprotocol_id == kSubprotocolData &&
+         h.stream_id != kControlStreamId;
+}
+
 // Writes exactly kHeaderSize bytes (magic included) to `out`.
 void encode_header(const Header& h, uint8_t* out);
 

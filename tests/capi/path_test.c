@@ -12,12 +12,18 @@ static nm_session_stats_t session_stats(nm_node_t* n, uint64_t peer) {
   return st;
 }
 
-/* Sends `count` reliable events a -> b and reads them all on b. */
-static void transfer(test_pair* p, uint64_t stream_id, int count) {
+/* A reliable stream with an unbounded window (congestion control alone limits it). */
+static nm_stream_config_t reliable_unbounded(void) {
   nm_stream_config_t cfg;
   nm_stream_config_init(&cfg, sizeof cfg);
   cfg.reliability = NM_RELIABLE;
   cfg.window_bytes = 0;
+  return cfg;
+}
+
+/* Sends `count` reliable events a -> b and reads them all on b. */
+static void transfer(test_pair* p, uint64_t stream_id, int count) {
+  nm_stream_config_t cfg = reliable_unbounded();
   nm_stream_t *sa, *sb;
   test_open_both(p, stream_id, &cfg, &sa, &sb);
   char payload[1000];
@@ -156,10 +162,7 @@ static void paced_sends_deliver_every_event_in_order(void** state) {
   test_pair p;
   test_pair_connect(&p);
   ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).cwnd_bytes > 0, 2000);
-  nm_stream_config_t cfg;
-  nm_stream_config_init(&cfg, sizeof cfg);
-  cfg.reliability = NM_RELIABLE;
-  cfg.window_bytes = 0;
+  nm_stream_config_t cfg = reliable_unbounded();
   nm_stream_t *sa, *sb;
   test_open_both(&p, 4, &cfg, &sa, &sb);
   enum { kEvents = 20000, kBatch = 7 };
@@ -219,10 +222,7 @@ static void a_long_path_with_loss_delivers_everything(void** state) {
   NM_OK_OR_FAIL(nm_node_connect(a, addr, key, b_id));
   NM_OK_OR_FAIL(nm_node_accept(b, a_id, 5000));
   assert_int_equal(session_stats(a, b_id).session_acks, 1);  /* known before any data */
-  nm_stream_config_t cfg;
-  nm_stream_config_init(&cfg, sizeof cfg);
-  cfg.reliability = NM_RELIABLE;
-  cfg.window_bytes = 0;
+  nm_stream_config_t cfg = reliable_unbounded();
   nm_stream_t *sa, *sb;
   NM_OK_OR_FAIL(nm_node_open_stream(a, b_id, 5, &cfg, &sa));
   NM_OK_OR_FAIL(nm_node_open_stream(b, a_id, 5, &cfg, &sb));
@@ -252,10 +252,7 @@ static void a_black_hole_mid_transfer_loses_nothing(void** state) {
   test_pair p;
   test_pair_connect(&p);
   ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).max_datagram_bytes == 8192, 5000);
-  nm_stream_config_t cfg;
-  nm_stream_config_init(&cfg, sizeof cfg);
-  cfg.reliability = NM_RELIABLE;
-  cfg.window_bytes = 0;
+  nm_stream_config_t cfg = reliable_unbounded();
   nm_stream_t *sa, *sb;
   test_open_both(&p, 6, &cfg, &sa, &sb);
   /* 2 KiB events: every packet is above the hole's limit, however the sends coalesce. */
