@@ -696,6 +696,105 @@ static void lying_session_acknowledgements_are_dropped(void** state) {
   ctx_free(&c);
 }
 
+/* ---- packet pieces (path MTU discovery, wire/piece.h) ---- */
+
+/* One piece frame: u32le id, u16le total, u16le offset, then the bytes. Returns its framed
+ * length in `plain`. */
+static size_t piece_frame(uint8_t* plain, uint32_t id, uint16_t total, uint16_t offset,
+                          const uint8_t* bytes, size_t len) {
+  uint8_t body[8 + 8300];
+  for (int i = 0; i < 4; ++i) body[i] = (uint8_t)(id >> (8 * i));
+  body[4] = (uint8_t)total, body[5] = (uint8_t)(total >> 8);
+  body[6] = (uint8_t)offset, body[7] = (uint8_t)(offset >> 8);
+  if (len) memcpy(body + 8, bytes, len);
+  return nmt_frame(plain, body, (uint32_t)(8 + len));
+}
+
+/* The packet pieces carry: a sealed packet's 68-byte header (cleartext) and its plaintext. */
+static size_t inner_packet(ctx* c, const nmt_packet* spec, const uint8_t* plain, size_t len, uint8_t* out) {
+  uint8_t sealed[8400];
+  seal(c, spec, plain, len, sealed, sizeof sealed);
+  memcpy(out, sealed, 68);
+  memcpy(out + 68, plain, len);
+  return 68 + len;
+}
+
+static void send_piece(ctx* c, uint32_t id, const uint8_t* inner, size_t total, size_t offset, size_t len,
+                       uint8_t* d, size_t* n) {
+  uint8_t plain[8400];
+  size_t pl = piece_frame(plain, id, (uint16_t)total, (uint16_t)offset, inner + offset, len);
+  send_control(c, 0x4E43, plain, pl, 1, d, n);
+}
+
+static void hostile_packet_pieces(void** state) {
+  (void)state;
+  ctx c;
+  ctx_setup(&c, NULL);
+  uint8_t plain[8400], d[8400], inner[8400], junk[9000] = {0};
+  size_t n, pl;
+  /* The peer announces session acknowledgements and path MTU discovery (a second hello). */
+  nm_node_stats_t b = stats_of(&c);
+  pl = nmt_grant_frame(plain, 0x014853454D54454EULL, NMT_CAP_ALL | 16u | 32u | (1ULL << 63));
+  send_control(&c, 0x0B00, plain, pl, 1, d, &n);
+  assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+  wait_received(&c, &b, 1);
+  /* Malformed piece frames: no bytes, a total shorter than a header or longer than a packet,
+   * bytes past the total, two frames in one packet. */
+  const struct { uint16_t total, offset; size_t len; } bad[] = {
+      {200, 0, 0}, {40, 0, 20}, {9000, 0, 20}, {8177, 0, 20}, {100, 90, 20}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+    pl = piece_frame(plain, 1, bad[i].total, bad[i].offset, junk, bad[i].len);
+    send_control(&c, 0x4E43, plain, pl, 1, d, &n);
+    EXPECT_DROPPED(&c, d, n, drop_malformed);
+  }
+  pl = piece_frame(plain, 2, 200, 0, junk, 20);
+  pl += piece_frame(plain + pl, 2, 200, 20, junk, 20);
+  send_control(&c, 0x4E43, plain, pl, 2, d, &n);
+  EXPECT_DROPPED(&c, d, n, drop_malformed);
+  /* Overlapping pieces: the second would let the count reach the total with a hole left. */
+  send_piece(&c, 3, junk, 200, 0, 100, d, &n);
+  b = stats_of(&c);
+  assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+  nm_node_stats_t a = wait_received(&c, &b, 1);
+  assert_int_equal(drops(&a), drops(&b));
+  send_piece(&c, 3, junk, 200, 50, 150, d, &n);
+  EXPECT_DROPPED(&c, d, n, drop_malformed);
+  /* Complete, but a control-stream packet, not stream data. */
+  nmt_packet control;
+  memset(&control, 0, sizeof control);
+  control.stream_id = UINT64_MAX;
+  control.event_count = 1;
+  size_t fl = nmt_frame(plain, "x", 1);
+  size_t total = inner_packet(&c, &control, plain, fl, inner);
+  send_piece(&c, 4, inner, total, 0, 40, d, &n);
+  assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+  send_piece(&c, 4, inner, total, 40, total - 40, d, &n);
+  EXPECT_DROPPED(&c, d, n, drop_malformed);
+  /* A data packet in two pieces reaches the app once; its second piece replayed from
+   * another address is a replay, and nothing is assembled again. */
+  static const char msg[] = "in pieces";
+  nmt_packet spec = data_spec(&c, kUsableStream, 4 + sizeof msg - 1);
+  spec.event_count = 1;
+  fl = nmt_frame(plain, msg, sizeof msg - 1);
+  total = inner_packet(&c, &spec, plain, fl, inner);
+  send_piece(&c, 5, inner, total, 0, 50, d, &n);
+  assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+  send_piece(&c, 5, inner, total, 50, total - 50, d, &n);
+  assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+  char got[64];
+  size_t len = 0;
+  NM_OK_OR_FAIL(nm_stream_recv(c.app, got, sizeof got, &len, 2000));
+  assert_int_equal(len, sizeof msg - 1);
+  assert_memory_equal(got, msg, len);
+  b = stats_of(&c);
+  assert_int_equal(nmt_send_from_new_port(c.f.addr, d, n), 0);
+  a = wait_received(&c, &b, 1);
+  assert_int_equal(a.drop_replay, b.drop_replay + 1);
+  assert_int_equal(nm_stream_recv(c.app, got, sizeof got, &len, 200), NM_ERR_TIMEOUT);
+  assert_usable(&c);
+  ctx_free(&c);
+}
+
 static void hostile_data_on_a_stream_the_app_reads(void** state) {
   (void)state;
   /* absurd sequence numbers and epochs on the app's own stream: the app keeps reading */
@@ -742,6 +841,7 @@ int main(void) {
       cmocka_unit_test(ack_nack_for_unknown_streams_are_counted),
       cmocka_unit_test(absurd_ack_does_not_release_unsent_data),
       cmocka_unit_test(lying_session_acknowledgements_are_dropped),
+      cmocka_unit_test(hostile_packet_pieces),
       cmocka_unit_test(hostile_data_on_a_stream_the_app_reads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
