@@ -51,8 +51,10 @@ static void* transfer_reader(void* arg) {
   int64_t last = -1;
   int idle = 0;
   /* fire-and-forget: what is lost stays lost, so stop 1 s after the sender; reliable:
-   * everything must come, the sender's last fragments may still be in flight */
-  int idle_limit = t->reliable ? 100 : 10;
+   * everything must come, the sender's last packets may still be in flight. A lost tail
+   * waits for the retransmission timer, which starts at 200 ms (kMinRto) and backs off to
+   * 2 s (kMaxRto): at 30% loss both ways a dozen tries (about 20 s) can be needed. */
+  int idle_limit = t->reliable ? 300 : 10;
   while (t->received < t->events && idle < idle_limit) {
     size_t n = 0;
     nm_status s = nm_stream_recv(t->rx, buf, t->event_size + 1, &n, 100);
