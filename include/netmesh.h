@@ -100,6 +100,11 @@ typedef struct nm_stream nm_stream_t; /* opaque */
 /* Named constants for the uint8_t fields of nm_stream_config_t. */
 typedef enum nm_reliability { NM_FIRE_AND_FORGET = 0, NM_RELIABLE = 1 } nm_reliability;
 typedef enum nm_close_behaviour { NM_DRAIN_THEN_CLOSE = 0, NM_DROP_AND_CLOSE = 1 } nm_close_behaviour;
+/* The congestion controller of sessions towards netmesh peers (nm_node_config_t). */
+typedef enum nm_congestion_control {
+  NM_CC_CUBIC = 0,     /* CUBIC with HyStart++ (RFC 9438, RFC 9406): the default */
+  NM_CC_NEW_RENO = 1   /* NewReno (RFC 9002 §7) */
+} nm_congestion_control;
 
 /* Node settings (200 bytes in 0.2.0 on LP64). nm_node_config_init(&c, sizeof c) first,
  * then change fields. */
@@ -152,6 +157,9 @@ typedef struct nm_node_config {
                                      packets (+ 2 x NM_MIN_WINDOW_BYTES) */
   uint64_t max_buffer_bytes;      /* 256 MiB for all sessions together; at least
                                      max_session_buffer_bytes */
+  uint32_t congestion_control;    /* NM_CC_CUBIC (default) or NM_CC_NEW_RENO: the controller
+                                     of each session towards a netmesh peer */
+  uint32_t reserved2;             /* zero */
   /* New settings are appended here. */
 } nm_node_config_t;
 
@@ -258,7 +266,7 @@ typedef struct nm_node_stats {
   /* New counters are appended here. */
 } nm_node_stats_t;
 
-/* The path to one peer as its session sees it (136 bytes in 0.3.0); read with
+/* The path to one peer as its session sees it (176 bytes in 0.3.0); read with
  * nm_node_session_stats(n, peer, &st, sizeof st). Round-trip figures are 0 before the
  * first sample: a dialled session has one from its handshake; after that, samples come from
  * session acknowledgements, which netmesh peers exchange (session_acks = 1) and a net-mesh
@@ -267,7 +275,8 @@ typedef struct nm_session_stats {
   uint64_t peer_node_id;
   uint8_t session_acks;            /* 1: the peer acknowledges datagrams (netmesh) */
   uint8_t routed;                  /* 1: reached through relays */
-  uint8_t reserved0[6];            /* zero (room for more flags) */
+  uint8_t congestion_control;      /* NM_CC_*: the session's controller (cwnd_bytes is 0 without) */
+  uint8_t reserved0[5];            /* zero (room for more flags) */
   uint64_t srtt_ns;                /* smoothed round-trip time (RFC 9002) */
   uint64_t rttvar_ns;              /* its mean deviation */
   uint64_t min_rtt_ns;
@@ -284,6 +293,17 @@ typedef struct nm_session_stats {
   uint64_t cwnd_bytes;             /* congestion window: bytes the session may have in flight */
   uint64_t pacing_rate_bytes_per_sec; /* 1.25 x cwnd / srtt (or session_rate_bytes_per_sec, if lower) */
   uint64_t max_datagram_bytes;     /* the largest datagram the session sends */
+  uint64_t congestion_events;      /* window reductions (at most one per round trip), persistent
+                                      congestion included */
+  uint64_t spurious_retransmissions; /* datagrams declared lost that the peer acknowledged later:
+                                      their loss was a false alarm, and the reliable data they
+                                      carried was resent for nothing (each is in datagrams_lost).
+                                      Resends by a stream's own timer are not judged here: the
+                                      receiver's rx_duplicates_dropped counts every copy too many */
+  /* path MTU discovery (direct sessions between netmesh peers) */
+  uint64_t pmtu_probes_sent;       /* padded pings of the size being tried */
+  uint64_t pmtu_probes_lost;       /* each is a "no" for its size, not congestion */
+  uint64_t pmtu_black_holes;       /* fallbacks to 1200 bytes: large datagrams stopped arriving */
   /* New counters are appended here. */
 } nm_session_stats_t;
 

@@ -66,7 +66,17 @@ type Config struct {
 	HandshakeRatePerSec   uint32 // msg1s examined per second, 500 (0 = unlimited)
 	MaxSessionBufferBytes uint64 // memory held for one peer's unread/early/large events, 32 MiB
 	MaxBufferBytes        uint64 // the same for all peers together, 256 MiB
+	// The congestion controller of sessions towards netmesh peers: Cubic (default) or NewReno.
+	CongestionControl CongestionControl
 }
+
+// CongestionControl is the congestion controller of a session towards a netmesh peer.
+type CongestionControl int
+
+const (
+	Cubic   CongestionControl = iota // NM_CC_CUBIC: CUBIC with HyStart++ (RFC 9438, RFC 9406)
+	NewReno                          // NM_CC_NEW_RENO: NewReno (RFC 9002 §7)
+)
 
 // DefaultConfig returns the library's defaults (nm_node_config_init); set PSK before use.
 func DefaultConfig() Config {
@@ -94,6 +104,7 @@ func DefaultConfig() Config {
 		HandshakeRatePerSec:    uint32(c.GetHandshake_rate_per_sec()),
 		MaxSessionBufferBytes:  c.GetMax_session_buffer_bytes(),
 		MaxBufferBytes:         c.GetMax_buffer_bytes(),
+		CongestionControl:      CongestionControl(c.GetCongestion_control()),
 	}
 }
 
@@ -140,6 +151,7 @@ func NewNode(cfg Config) (*Node, error) {
 	c.SetHandshake_rate_per_sec(uint(cfg.HandshakeRatePerSec))
 	c.SetMax_session_buffer_bytes(cfg.MaxSessionBufferBytes)
 	c.SetMax_buffer_bytes(cfg.MaxBufferBytes)
+	c.SetCongestion_control(uint(cfg.CongestionControl))
 
 	var h uintptr
 	if err := call("nm_node_new", func() capi.Enum_SS_nm_status {

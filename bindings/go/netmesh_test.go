@@ -388,13 +388,15 @@ func mustSessionStats(t *testing.T, n *Node, peer uint64) SessionStats {
 }
 
 func TestSessionStats(t *testing.T) {
-	a, b := testPair(t)
+	cfg := testConfig(0x42)
+	cfg.CongestionControl = NewReno
+	a, b := testPairWith(t, cfg)
 	// session acknowledgements are agreed on just after the handshake
 	waitUntil(t, waitLong, func() bool { return mustSessionStats(t, a, b.ID()).SessionAcks },
 		"a's session with b has acknowledgements")
-	cfg := DefaultStreamConfig()
-	cfg.Reliability = Reliable
-	sa, sb := openBoth(t, a, b, 26, cfg)
+	scfg := DefaultStreamConfig()
+	scfg.Reliability = Reliable
+	sa, sb := openBoth(t, a, b, 26, scfg)
 	for i := 0; i < 5; i++ {
 		if _, err := sa.Send([]byte(fmt.Sprintf("event %d", i))); err != nil {
 			t.Fatal(err)
@@ -406,12 +408,14 @@ func TestSessionStats(t *testing.T) {
 	// the handshake's sample and at least one acknowledgement's; then nothing left in flight
 	waitUntil(t, waitLong, func() bool {
 		st := mustSessionStats(t, a, b.ID())
-		return st.RTTSamples >= 2 && st.BytesInFlight == 0
-	}, "a has RTT samples from acknowledgements and nothing in flight")
+		return st.RTTSamples >= 2 && st.BytesInFlight == 0 && st.PMTUProbesSent >= 1
+	}, "a has RTT samples from acknowledgements, a path MTU probe sent and nothing in flight")
 	st := mustSessionStats(t, a, b.ID())
 	if st.PeerNodeID != b.ID() || !st.SessionAcks || st.Routed || st.SRTT <= 0 || st.MinRTT <= 0 ||
 		st.DatagramsInFlight != 0 || st.DatagramsAcked == 0 || st.AcksReceived == 0 ||
-		st.DatagramsLost != 0 { // loopback, no impairment
+		st.CongestionControl != NewReno || st.CwndBytes == 0 ||
+		st.DatagramsLost != 0 || st.SpuriousRetransmissions != 0 || st.CongestionEvents != 0 ||
+		st.PMTUBlackHoles != 0 { // loopback, no impairment
 		t.Fatalf("sender session stats %+v", st)
 	}
 	if rx := mustSessionStats(t, b, a.ID()); rx.AcksSent == 0 {
@@ -765,7 +769,7 @@ func TestDefaultsAndVersion(t *testing.T) {
 		c.HandshakeRetries != 3 || c.StreamIdleTimeout != 300*time.Second || c.MaxStreams != 4096 || c.DefaultWindowBytes != 65536 ||
 		c.IdentityFile != "" || c.SuspectAfter != 60*time.Second || c.FailAfter != 90*time.Second || c.PingwaveTTL != 8 ||
 		c.SessionRateBytesPerSec != 0 || c.MaxSessions != 1024 || c.HandshakeRatePerSec != 500 ||
-		c.MaxSessionBufferBytes != 32<<20 || c.MaxBufferBytes != 256<<20 {
+		c.MaxSessionBufferBytes != 32<<20 || c.MaxBufferBytes != 256<<20 || c.CongestionControl != Cubic {
 		t.Fatalf("node defaults %+v", c)
 	}
 	tiny := c

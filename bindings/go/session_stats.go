@@ -13,8 +13,9 @@ import (
 // count data datagrams.
 type SessionStats struct {
 	PeerNodeID        uint64
-	SessionAcks       bool          // the peer acknowledges datagrams (netmesh)
-	Routed            bool          // reached through relays
+	SessionAcks       bool // the peer acknowledges datagrams (netmesh)
+	Routed            bool // reached through relays
+	CongestionControl CongestionControl
 	SRTT              time.Duration // smoothed round-trip time (RFC 9002)
 	RTTVar            time.Duration // its mean deviation
 	MinRTT            time.Duration
@@ -30,6 +31,13 @@ type SessionStats struct {
 	CwndBytes         uint64 // congestion window (0 towards a net-mesh 0.23 peer)
 	PacingRate        uint64 // bytes per second: 1.25 x cwnd / srtt
 	MaxDatagramBytes  uint64
+	CongestionEvents  uint64 // window reductions (at most one per round trip)
+	// Datagrams declared lost that the peer acknowledged later: the resend of their reliable
+	// data was needless (each is also in DatagramsLost).
+	SpuriousRetransmissions uint64
+	PMTUProbesSent          uint64 // path MTU discovery: padded pings of the size tried
+	PMTUProbesLost          uint64 // each a "no" for its size, not congestion
+	PMTUBlackHoles          uint64 // fallbacks to 1200 bytes
 }
 
 // SessionStats returns the path to peerID as its session sees it: round-trip times, data in
@@ -48,23 +56,29 @@ func (n *Node) SessionStats(peerID uint64) (SessionStats, error) {
 
 func sessionStatsFrom(c capi.Nm_session_stats_t) SessionStats {
 	return SessionStats{
-		PeerNodeID:        c.GetPeer_node_id(),
-		SessionAcks:       c.GetSession_acks() != 0,
-		Routed:            c.GetRouted() != 0,
-		SRTT:              time.Duration(c.GetSrtt_ns()),
-		RTTVar:            time.Duration(c.GetRttvar_ns()),
-		MinRTT:            time.Duration(c.GetMin_rtt_ns()),
-		LatestRTT:         time.Duration(c.GetLatest_rtt_ns()),
-		RTTSamples:        c.GetRtt_samples(),
-		BytesInFlight:     c.GetBytes_in_flight(),
-		DatagramsInFlight: c.GetDatagrams_in_flight(),
-		DatagramsAcked:    c.GetDatagrams_acked(),
-		DatagramsLost:     c.GetDatagrams_lost(),
-		ProbeTimeouts:     c.GetProbe_timeouts(),
-		AcksSent:          c.GetAcks_sent(),
-		AcksReceived:      c.GetAcks_received(),
-		CwndBytes:         c.GetCwnd_bytes(),
-		PacingRate:        c.GetPacing_rate_bytes_per_sec(),
-		MaxDatagramBytes:  c.GetMax_datagram_bytes(),
+		PeerNodeID:              c.GetPeer_node_id(),
+		SessionAcks:             c.GetSession_acks() != 0,
+		Routed:                  c.GetRouted() != 0,
+		SRTT:                    time.Duration(c.GetSrtt_ns()),
+		RTTVar:                  time.Duration(c.GetRttvar_ns()),
+		MinRTT:                  time.Duration(c.GetMin_rtt_ns()),
+		LatestRTT:               time.Duration(c.GetLatest_rtt_ns()),
+		RTTSamples:              c.GetRtt_samples(),
+		BytesInFlight:           c.GetBytes_in_flight(),
+		DatagramsInFlight:       c.GetDatagrams_in_flight(),
+		DatagramsAcked:          c.GetDatagrams_acked(),
+		DatagramsLost:           c.GetDatagrams_lost(),
+		ProbeTimeouts:           c.GetProbe_timeouts(),
+		AcksSent:                c.GetAcks_sent(),
+		AcksReceived:            c.GetAcks_received(),
+		CwndBytes:               c.GetCwnd_bytes(),
+		PacingRate:              c.GetPacing_rate_bytes_per_sec(),
+		MaxDatagramBytes:        c.GetMax_datagram_bytes(),
+		CongestionControl:       CongestionControl(c.GetCongestion_control()),
+		CongestionEvents:        c.GetCongestion_events(),
+		SpuriousRetransmissions: c.GetSpurious_retransmissions(),
+		PMTUProbesSent:          c.GetPmtu_probes_sent(),
+		PMTUProbesLost:          c.GetPmtu_probes_lost(),
+		PMTUBlackHoles:          c.GetPmtu_black_holes(),
 	}
 }

@@ -20,6 +20,8 @@ constexpr const char* kDefaultBindAddr = "127.0.0.1:0";
 constexpr uint32_t kMaxFragmentedEvent = 65535u * NM_MAX_EVENT_SIZE;  // fragment index is a u16
 
 static_assert(wire::kMaxPacketCredit == NM_MIN_WINDOW_BYTES);
+static_assert(static_cast<int>(session::CongestionAlgorithm::kCubic) == NM_CC_CUBIC &&
+              static_cast<int>(session::CongestionAlgorithm::kNewReno) == NM_CC_NEW_RENO);
 
 // One COPY field: same type on both sides, but for flags (uint8_t in C, bool in C++) and
 // keys (uint8_t[N] in C, std::array in C++). Anything else is a compile error: a field
@@ -83,6 +85,7 @@ nm_node_config_t make_default_node_config() {
   c.bind_addr = kDefaultBindAddr;
   c.identity_file = nullptr;
   c.default_window_bytes = cpp.inbound_stream.window_bytes;
+  c.congestion_control = static_cast<uint32_t>(cpp.congestion_control);
   return c;
 }
 
@@ -126,6 +129,9 @@ nm_status to_node_config(const nm_node_config_t& c, node::NodeConfig& cfg) {
     return fail(NM_ERR_ADDRESS, "cannot parse bind_addr '" + bind + "'");
   cfg.identity_file = c.identity_file ? c.identity_file : "";
   cfg.inbound_stream.window_bytes = c.default_window_bytes;
+  if (c.congestion_control != NM_CC_CUBIC && c.congestion_control != NM_CC_NEW_RENO)
+    return fail(NM_ERR_INVALID_ARGUMENT, "congestion_control must be NM_CC_CUBIC or NM_CC_NEW_RENO");
+  cfg.congestion_control = static_cast<session::CongestionAlgorithm>(c.congestion_control);
   if (c.heartbeat_interval_ms == 0 || c.handshake_timeout_ms == 0)
     return fail(NM_ERR_INVALID_ARGUMENT, "heartbeat_interval_ms and handshake_timeout_ms must be > 0");
   if (c.default_window_bytes != 0 && c.default_window_bytes < NM_MIN_WINDOW_BYTES)

@@ -56,7 +56,9 @@
   X(T, RESERVED, reserved1)              \
   X(T, COPY, session_rate_bytes_per_sec) \
   X(T, COPY, max_session_buffer_bytes)   \
-  X(T, COPY, max_buffer_bytes)
+  X(T, COPY, max_buffer_bytes)           \
+  X(T, CONVERT, congestion_control)      \
+  X(T, RESERVED, reserved2)
 
 #define NM_FIELDS_nm_stream_config_t(X, T) \
   X(T, SIZE, struct_size)                  \
@@ -139,6 +141,7 @@
   X(T, NODE, peer_node_id)                 \
   X(T, NODE, session_acks)                 \
   X(T, NODE, routed)                       \
+  X(T, NODE, congestion_control)           \
   X(T, RESERVED, reserved0)                \
   X(T, NODE, srtt_ns)                      \
   X(T, NODE, rttvar_ns)                    \
@@ -154,7 +157,12 @@
   X(T, NODE, acks_received)                \
   X(T, NODE, cwnd_bytes)                   \
   X(T, NODE, pacing_rate_bytes_per_sec)    \
-  X(T, NODE, max_datagram_bytes)
+  X(T, NODE, max_datagram_bytes)           \
+  X(T, NODE, congestion_events)            \
+  X(T, NODE, spurious_retransmissions)     \
+  X(T, NODE, pmtu_probes_sent)             \
+  X(T, NODE, pmtu_probes_lost)             \
+  X(T, NODE, pmtu_black_holes)
 
 #define NM_FIELDS_nm_route_t(X, T) \
   X(T, NODE, dest)                 \
@@ -269,7 +277,7 @@ NM_DECLARE_FIELDS(nm_node_config_t, kNodeConfigFirstSize);
 NM_DECLARE_FIELDS(nm_stream_config_t, 12);
 NM_DECLARE_FIELDS(nm_stream_stats_t, 208);
 NM_DECLARE_FIELDS(nm_node_stats_t, 288);
-NM_DECLARE_FIELDS(nm_session_stats_t, 136);
+NM_DECLARE_FIELDS(nm_session_stats_t, 176);
 NM_DECLARE_FIELDS(nm_route_t, 32);
 NM_DECLARE_FIELDS(nm_peer_event_t, 24);
 NM_DECLARE_FIELDS(nm_impairment_t, 88);

@@ -81,6 +81,7 @@ void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Ou
   session::LossDetector::AckResult& r = ack_result_;
   s.loss.on_ack(*f, now, s.rtt, r);
   if (r.rtt_sampled) ++s.path.rtt_samples;
+  s.path.spurious_losses += r.spurious;
   uint64_t prior_in_flight = s.cc ? s.cc->in_flight() : 0;
   for (const session::SentDatagram& d : r.acked) {
     ++s.path.datagrams_acked;
@@ -142,6 +143,7 @@ nm_status Node::session_stats(uint64_t peer_id, nm_session_stats_t& out) {
   out.peer_node_id = peer_id;
   out.session_acks = s->has(wire::capability::kSessionAck);
   out.routed = s->routed;
+  out.congestion_control = static_cast<uint8_t>(config_.congestion_control);
   out.srtt_ns = sampled ? static_cast<uint64_t>(rtt.smoothed()) : 0;
   out.rttvar_ns = sampled ? static_cast<uint64_t>(rtt.rttvar()) : 0;
   out.min_rtt_ns = sampled ? static_cast<uint64_t>(rtt.min()) : 0;
@@ -159,6 +161,13 @@ nm_status Node::session_stats(uint64_t peer_id, nm_session_stats_t& out) {
     out.cwnd_bytes = s->cc->window();
     out.pacing_rate_bytes_per_sec = static_cast<uint64_t>(s->sender.rate());
     out.max_datagram_bytes = s->cc->max_datagram();
+    out.congestion_events = s->cc->congestion_events();
+  }
+  out.spurious_retransmissions = s->path.spurious_losses;
+  if (s->pmtu) {
+    out.pmtu_probes_sent = s->pmtu->probes_sent();
+    out.pmtu_probes_lost = s->pmtu->probes_lost();
+    out.pmtu_black_holes = s->pmtu->black_holes();
   }
   return NM_OK;
 }

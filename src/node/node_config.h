@@ -5,6 +5,7 @@
 #include <string>
 
 #include "crypto/noise.h"
+#include "session/congestion.h"
 #include "stream/stream_config.h"
 
 namespace nm::node {
@@ -32,6 +33,7 @@ struct NodeConfig {
   uint32_t handshake_rate_per_sec = 500;  // msg1s examined per second (0 = unlimited)
   uint64_t max_session_buffer_bytes = 32 << 20;  // held for one peer (session/rx_budget.h)
   uint64_t max_buffer_bytes = 256 << 20;         // held for all peers together
+  session::CongestionAlgorithm congestion_control = session::CongestionAlgorithm::kCubic;
   stream::StreamConfig inbound_stream;  // config of streams the peer starts
 };
 

@@ -128,7 +128,7 @@ void Node::pace_session(session::Session& s, int64_t now, std::vector<Outgoing>&
 
 void Node::start_congestion_control(session::Session& s) {
   if (s.cc) return;
-  s.cc = session::make_congestion_controller(session::CongestionAlgorithm::kCubic, s.max_packet());
+  s.cc = session::make_congestion_controller(config_.congestion_control, s.max_packet());
   s.update_pacing_rate(static_cast<double>(config_.session_rate_bytes_per_sec));
 }
 

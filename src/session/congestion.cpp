@@ -30,11 +30,13 @@ void CongestionController::on_lost(int64_t now_ns, uint64_t bytes, int64_t newes
   in_flight_ -= std::min(in_flight_, bytes);
   if (in_recovery(newest_sent_ns)) return;  // the same event: one reduction per round trip
   recovery_start_ns_ = now_ns;
+  ++congestion_events_;
   reduce(now_ns);
   cwnd_ = std::max(cwnd_, min_window());
 }
 
 void CongestionController::on_persistent_congestion() {
+  ++congestion_events_;
   cwnd_ = min_window();
   recovery_start_ns_ = INT64_MIN;
   collapse();

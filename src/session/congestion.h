@@ -16,6 +16,8 @@
 
 namespace nm::session {
 
+enum class CongestionAlgorithm : uint8_t { kCubic = 0, kNewReno = 1 };
+
 class CongestionController {
  public:
   static constexpr uint64_t kInitialPackets = 10;
@@ -47,7 +49,9 @@ class CongestionController {
   // A datagram left the flight without being acknowledged or lost (its stream went away).
   void on_discarded(uint64_t bytes) { in_flight_ -= std::min(in_flight_, bytes); }
 
-  virtual const char* name() const = 0;
+  virtual CongestionAlgorithm algorithm() const = 0;
+  // Window reductions so far: one per congestion event, persistent congestion included.
+  uint64_t congestion_events() const { return congestion_events_; }
 
  protected:
   // How the window grows after `bytes` were acknowledged, outside recovery.
@@ -69,10 +73,10 @@ class CongestionController {
   int64_t recovery_start_ns_ = INT64_MIN;
 
  private:
+  uint64_t congestion_events_ = 0;
   bool in_recovery(int64_t sent_ns) const { return sent_ns <= recovery_start_ns_; }
 };
 
-enum class CongestionAlgorithm : uint8_t { kCubic = 0, kNewReno = 1 };
 std::unique_ptr<CongestionController> make_congestion_controller(CongestionAlgorithm algorithm,
                                                                  uint64_t max_datagram);
 

@@ -24,7 +24,7 @@ class Cubic : public CongestionController {
   static constexpr int kCssRounds = 5;
 
   using CongestionController::CongestionController;
-  const char* name() const override { return "cubic"; }
+  CongestionAlgorithm algorithm() const override { return CongestionAlgorithm::kCubic; }
   bool in_conservative_slow_start() const { return css_rounds_ >= 0; }
 
  protected:

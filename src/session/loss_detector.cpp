@@ -4,12 +4,29 @@
 
 namespace nm::session {
 
+namespace {
+// The index of the first element numbered `pn` or above, in a queue of increasing numbers.
+template <class Queue>
+size_t first_from(const Queue& q, uint64_t pn) {
+  size_t lo = 0, hi = q.size();
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (q[mid].pn < pn) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+}  // namespace
+
 std::optional<SentDatagram> LossDetector::on_sent(const SentDatagram& d) {
   std::optional<SentDatagram> given_up;
   if (sent_.size() >= kMaxTracked) {
     trim();
     if (sent_.size() >= kMaxTracked) {  // the front is unresolved after trim()
-      resolve(sent_.front());
+      declare_lost(sent_.front());
       given_up = sent_.front();
       trim();
     }
@@ -21,22 +38,31 @@ std::optional<SentDatagram> LossDetector::on_sent(const SentDatagram& d) {
 }
 
 SentDatagram* LossDetector::find(uint64_t pn) {
-  // Binary search: numbers increase along the queue (with gaps: not every datagram is here).
-  size_t lo = 0, hi = sent_.size();
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (sent_[mid].pn < pn) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
+  // Numbers increase along the queue (with gaps: not every datagram is here).
+  size_t lo = first_from(sent_, pn);
   return lo < sent_.size() && sent_[lo].pn == pn ? &sent_[lo] : nullptr;
 }
 
 void LossDetector::resolve(SentDatagram& d) {
   d.resolved = true;
   --outstanding_;
+}
+
+void LossDetector::declare_lost(SentDatagram& d) {
+  resolve(d);
+  if (d.pmtu_probe) return;  // a lost probe is an answer about its size, not a loss
+  if (recently_lost_.size() == kLostRemembered) recently_lost_.pop_front();
+  recently_lost_.push_back(Lost{d.pn});
+}
+
+uint64_t LossDetector::count_spurious(const wire::AckRange& r) {
+  uint64_t n = 0;
+  for (size_t i = first_from(recently_lost_, r.first); i < recently_lost_.size() && recently_lost_[i].pn <= r.last; ++i) {
+    if (recently_lost_[i].acked) continue;
+    recently_lost_[i].acked = true;
+    ++n;
+  }
+  return n;
 }
 
 void LossDetector::trim() {
@@ -48,20 +74,13 @@ void LossDetector::on_ack(const wire::AckFrame& f, int64_t now_ns, RttStats& rtt
   out.lost.clear();
   out.rtt_sampled = false;
   out.persistent_congestion = false;
+  out.spurious = 0;
   if (f.ranges.empty()) return;
   uint64_t largest = f.ranges.front().last;
   // Newly acknowledged datagrams, range by range (each a walk from its lowest number).
   for (const wire::AckRange& r : f.ranges) {
-    size_t lo = 0, hi = sent_.size();
-    while (lo < hi) {
-      size_t mid = (lo + hi) / 2;
-      if (sent_[mid].pn < r.first) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
-    for (size_t i = lo; i < sent_.size() && sent_[i].pn <= r.last; ++i) {
+    out.spurious += count_spurious(r);
+    for (size_t i = first_from(sent_, r.first); i < sent_.size() && sent_[i].pn <= r.last; ++i) {
       if (sent_[i].resolved) continue;
       resolve(sent_[i]);
       out.acked.push_back(sent_[i]);
@@ -101,7 +120,7 @@ void LossDetector::detect_lost(int64_t now_ns, const RttStats& rtt, std::vector<
     SentDatagram& d = sent_[i];
     if (d.resolved) continue;
     if (d.sent_ns <= lost_before || largest_acked_ >= d.pn + kPacketThreshold) {
-      resolve(d);
+      declare_lost(d);
       lost.push_back(d);
     } else {
       loss_time_ns_ = std::min(loss_time_ns_, d.sent_ns + loss_delay);

@@ -10,6 +10,9 @@
 //    newest acknowledged one; until then the loss timer waits for that moment.
 //  * Losses spanning more than kPersistentCongestionThreshold probe timeouts, with nothing
 //    acknowledged in between, are persistent congestion.
+//  * An acknowledgement of a datagram already declared lost makes that loss spurious (the
+//    path reordered beyond the thresholds, or an acknowledgement was late): counted, from
+//    the last kLostRemembered losses (path MTU probes aside).
 //  * With data in flight and nothing heard, the probe timeout fires after
 //    pto x 2^probes; the node then sends one or two datagrams, not the whole flight. The
 //    backoff is kept until an acknowledgement brings an RTT sample.
@@ -41,6 +44,7 @@ class LossDetector {
   // Datagrams remembered at most: a peer that stops acknowledging costs bounded memory
   // (~3 MiB); beyond it the oldest is given up as lost.
   static constexpr size_t kMaxTracked = 65536;
+  static constexpr size_t kLostRemembered = 1024;
 
   explicit LossDetector(int64_t max_ack_delay_ns) : max_ack_delay_ns_(max_ack_delay_ns) {}
 
@@ -53,6 +57,7 @@ class LossDetector {
     std::vector<SentDatagram> lost;
     bool rtt_sampled = false;
     bool persistent_congestion = false;
+    uint64_t spurious = 0;  // datagrams declared lost earlier that this frame acknowledges
   };
   // An ACK frame arrived: updates `rtt`, fills `out` (cleared first).
   void on_ack(const wire::AckFrame& f, int64_t now_ns, RttStats& rtt, AckResult& out);
@@ -74,10 +79,19 @@ class LossDetector {
   SentDatagram* find(uint64_t pn);
   void detect_lost(int64_t now_ns, const RttStats& rtt, std::vector<SentDatagram>& lost);
   void resolve(SentDatagram& d);
+  void declare_lost(SentDatagram& d);
+  uint64_t count_spurious(const wire::AckRange& r);
   void trim();
 
   int64_t max_ack_delay_ns_;
   stream::RingQueue<SentDatagram> sent_;  // increasing pn; resolved ones trimmed from the front
+  // Numbers declared lost, increasing (a loss implies the loss of every unresolved older
+  // datagram, so they are declared in order); `acked` once an acknowledgement covered one.
+  struct Lost {
+    uint64_t pn = 0;
+    bool acked = false;
+  };
+  stream::RingQueue<Lost> recently_lost_;
   size_t outstanding_ = 0;
   uint64_t largest_acked_ = 0;
   bool any_acked_ = false;

@@ -8,7 +8,7 @@ namespace nm::session {
 class NewReno : public CongestionController {
  public:
   using CongestionController::CongestionController;
-  const char* name() const override { return "newreno"; }
+  CongestionAlgorithm algorithm() const override { return CongestionAlgorithm::kNewReno; }
 
  protected:
   void grow(int64_t now_ns, uint64_t bytes, int64_t sent_ns, const RttStats& rtt) override;

@@ -131,6 +131,7 @@ class Session {
     uint64_t rtt_samples = 0;
     uint64_t datagrams_acked = 0;
     uint64_t datagrams_lost = 0;
+    uint64_t spurious_losses = 0;
     uint64_t probe_timeouts = 0;
     uint64_t acks_sent = 0;
     uint64_t acks_received = 0;

@@ -99,9 +99,14 @@ static void acknowledgements_sample_rtt_and_empty_the_flight(void** state) {
   assert_true(a.acks_received >= 1);
   assert_true(b.acks_sent >= a.acks_received);
   assert_int_equal(a.datagrams_lost, 0);  /* loopback, no impairment */
+  assert_int_equal(a.spurious_retransmissions + a.congestion_events, 0);
+  assert_int_equal(a.congestion_control, NM_CC_CUBIC);
   assert_true(a.cwnd_bytes >= 2 * a.max_datagram_bytes);  /* never below the minimum window */
   /* Path MTU discovery: from 1200 bytes to the largest packet (loopback carries it). */
   ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).max_datagram_bytes == 8192, 5000);
+  a = session_stats(p.a, p.b_id);
+  assert_true(a.pmtu_probes_sent >= 1);
+  assert_int_equal(a.pmtu_black_holes, 0);
   assert_true(a.pacing_rate_bytes_per_sec > 0);
   print_message("srtt %llu ns (min %llu), %llu samples, %llu datagrams acknowledged by %llu acks\n",
                 (unsigned long long)a.srtt_ns, (unsigned long long)a.min_rtt_ns,
@@ -112,8 +117,11 @@ static void acknowledgements_sample_rtt_and_empty_the_flight(void** state) {
 
 static void losses_are_detected_and_data_still_arrives(void** state) {
   (void)state;
+  nm_node_config_t cfg;
+  test_config(&cfg, 0x42);
+  cfg.congestion_control = NM_CC_NEW_RENO;
   test_pair p;
-  test_pair_connect(&p);
+  test_pair_connect_with(&p, &cfg, &cfg);
   ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).session_acks == 1, 2000);
   nm_impairment_t imp;
   nm_impairment_init(&imp, sizeof imp);
@@ -126,9 +134,34 @@ static void losses_are_detected_and_data_still_arrives(void** state) {
   nm_session_stats_t a = session_stats(p.a, p.b_id);
   assert_true(a.datagrams_lost >= 1);
   assert_true(a.datagrams_acked >= 1);
-  print_message("%llu datagrams lost, %llu acknowledged, %llu probe timeouts\n",
+  assert_int_equal(a.congestion_control, NM_CC_NEW_RENO);
+  assert_true(a.congestion_events >= 1 && a.congestion_events <= a.datagrams_lost);
+  print_message("%llu datagrams lost, %llu acknowledged, %llu probe timeouts, %llu congestion events\n",
                 (unsigned long long)a.datagrams_lost, (unsigned long long)a.datagrams_acked,
-                (unsigned long long)a.probe_timeouts);
+                (unsigned long long)a.probe_timeouts, (unsigned long long)a.congestion_events);
+  test_pair_free(&p);
+}
+
+/* A datagram held back 50 ms while later ones pass is declared lost (loopback's round trip
+ * is far shorter), then acknowledged when it arrives: a spurious loss, counted as such. */
+static void reordering_beyond_the_thresholds_shows_as_spurious_retransmissions(void** state) {
+  (void)state;
+  test_pair p;
+  test_pair_connect(&p);
+  ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).session_acks == 1, 2000);
+  nm_impairment_t imp;
+  nm_impairment_init(&imp, sizeof imp);
+  imp.reorder = 0.2;
+  imp.reorder_window_us = 50000;
+  imp.seed = 11;
+  NM_OK_OR_FAIL(nm_node_set_impairment(p.a, p.b_id, NM_OUTBOUND, &imp));
+  transfer(&p, 6, 300);
+  ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).spurious_retransmissions >= 1, 10000);
+  nm_node_set_impairment(p.a, p.b_id, NM_OUTBOUND, NULL);
+  nm_session_stats_t a = session_stats(p.a, p.b_id);
+  assert_true(a.spurious_retransmissions <= a.datagrams_lost);
+  print_message("%llu datagrams lost, %llu of them spurious\n", (unsigned long long)a.datagrams_lost,
+                (unsigned long long)a.spurious_retransmissions);
   test_pair_free(&p);
 }
 
@@ -254,7 +287,7 @@ static void a_black_hole_mid_transfer_loses_nothing(void** state) {
   ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).max_datagram_bytes == 8192, 5000);
   nm_stream_config_t cfg = reliable_unbounded();
   nm_stream_t *sa, *sb;
-  test_open_both(&p, 6, &cfg, &sa, &sb);
+  test_open_both(&p, 7, &cfg, &sa, &sb);
   /* 2 KiB events: every packet is above the hole's limit, however the sends coalesce. */
   send_numbered(sa, 3000, 512, open_black_hole_at_1000, &p);
   expect_numbered(sb, 3000, 512);
@@ -268,9 +301,13 @@ static void a_black_hole_mid_transfer_loses_nothing(void** state) {
   ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).max_datagram_bytes > 1264, 20000);
   nm_session_stats_t a = session_stats(p.a, p.b_id);
   assert_true(a.max_datagram_bytes <= 1280);
-  print_message("after the black hole: %llu-byte datagrams, %llu dropped by it, %llu lost\n",
+  assert_true(a.pmtu_black_holes >= 1);
+  assert_true(a.pmtu_probes_lost >= 1);  /* the new search tried sizes above the hole */
+  print_message("after the black hole: %llu-byte datagrams, %llu dropped by it, %llu lost, "
+                "%llu probes (%llu lost)\n",
                 (unsigned long long)a.max_datagram_bytes, (unsigned long long)imp_st.dropped_oversize,
-                (unsigned long long)a.datagrams_lost);
+                (unsigned long long)a.datagrams_lost, (unsigned long long)a.pmtu_probes_sent,
+                (unsigned long long)a.pmtu_probes_lost);
   nm_node_set_impairment(p.a, p.b_id, NM_OUTBOUND, NULL);
   nm_stream_free(sa);
   nm_stream_free(sb);
@@ -302,6 +339,7 @@ int main(void) {
       cmocka_unit_test(both_sides_have_the_handshake_rtt),
       cmocka_unit_test(acknowledgements_sample_rtt_and_empty_the_flight),
       cmocka_unit_test(losses_are_detected_and_data_still_arrives),
+      cmocka_unit_test(reordering_beyond_the_thresholds_shows_as_spurious_retransmissions),
       cmocka_unit_test(a_0_23_peer_has_no_session_acknowledgements),
       cmocka_unit_test(paced_sends_deliver_every_event_in_order),
       cmocka_unit_test(a_long_path_with_loss_delivers_everything),

@@ -65,6 +65,8 @@ class NodeConfig(ctypes.Structure):  # nm_node_config_t
         ("session_rate_bytes_per_sec", ctypes.c_uint64),
         ("max_session_buffer_bytes", ctypes.c_uint64),
         ("max_buffer_bytes", ctypes.c_uint64),
+        ("congestion_control", ctypes.c_uint32),
+        ("reserved2", ctypes.c_uint32),
     ]
 
 
@@ -118,11 +120,14 @@ class SessionStats(ctypes.Structure):  # nm_session_stats_t
         ("peer_node_id", ctypes.c_uint64),
         ("session_acks", ctypes.c_uint8),
         ("routed", ctypes.c_uint8),
-        ("reserved0", ctypes.c_uint8 * 6),
+        ("congestion_control", ctypes.c_uint8),
+        ("reserved0", ctypes.c_uint8 * 5),
     ] + [(name, ctypes.c_uint64) for name in (
         "srtt_ns", "rttvar_ns", "min_rtt_ns", "latest_rtt_ns", "rtt_samples", "bytes_in_flight",
         "datagrams_in_flight", "datagrams_acked", "datagrams_lost", "probe_timeouts", "acks_sent",
-        "acks_received", "cwnd_bytes", "pacing_rate_bytes_per_sec", "max_datagram_bytes")]
+        "acks_received", "cwnd_bytes", "pacing_rate_bytes_per_sec", "max_datagram_bytes",
+        "congestion_events", "spurious_retransmissions", "pmtu_probes_sent", "pmtu_probes_lost",
+        "pmtu_black_holes")]
 
 
 class Route(ctypes.Structure):  # nm_route_t

@@ -85,10 +85,12 @@ TEST(NewReno, LossesOfOneRoundTripAreOneEvent) {
   uint64_t after = cc.window();
   cc.on_lost(now + kMs, kMds, now - 5 * kMs);  // sent before recovery began: same event
   EXPECT_EQ(cc.window(), after);
+  EXPECT_EQ(cc.congestion_events(), 1u);
   cc.on_lost(now + 2 * kMs, kMds, now + kMs);  // sent after: a new event
   EXPECT_LT(cc.window(), after);
   cc.on_persistent_congestion();
   EXPECT_EQ(cc.window(), CongestionController::kMinimumPackets * kMds);
+  EXPECT_EQ(cc.congestion_events(), 3u);
 }
 
 TEST(NewReno, AnApplicationLimitedSenderDoesNotGrowTheWindow) {
@@ -158,8 +160,8 @@ TEST(Congestion, TheMaximumDatagramChangeKeepsTheWindowsBytes) {
   EXPECT_EQ(cc->window(), after_loss);
   cc->set_max_datagram(100'000);  // never below two datagrams
   EXPECT_EQ(cc->window(), 200'000u);
-  EXPECT_STREQ(cc->name(), "cubic");
-  EXPECT_STREQ(make_congestion_controller(CongestionAlgorithm::kNewReno, 1200)->name(), "newreno");
+  EXPECT_EQ(cc->algorithm(), CongestionAlgorithm::kCubic);
+  EXPECT_EQ(make_congestion_controller(CongestionAlgorithm::kNewReno, 1200)->algorithm(), CongestionAlgorithm::kNewReno);
 }
 
 }  // namespace

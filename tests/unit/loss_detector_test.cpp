@@ -60,6 +60,22 @@ TEST(LossDetector, ThreeLaterAcknowledgedMeansLost) {
   EXPECT_EQ(ld.outstanding(), 1u);  // 5 is still in flight
 }
 
+TEST(LossDetector, AnAcknowledgementOfADatagramDeclaredLostMakesTheLossSpurious) {
+  LossDetector ld(10 * kMs);
+  RttStats rtt;
+  for (uint64_t pn = 0; pn < 6; ++pn) ld.on_sent(datagram(pn, 0));
+  LossDetector::AckResult r;
+  ld.on_ack(ack({{3, 4}, {0, 0}}), 100 * kMs, rtt, r);
+  ASSERT_EQ(r.lost.size(), 1u);  // 1, reordered beyond the packet threshold
+  EXPECT_EQ(r.spurious, 0u);
+  ld.on_ack(ack({{3, 4}, {0, 1}}), 101 * kMs, rtt, r);  // ... then it arrives after all
+  EXPECT_TRUE(r.acked.empty());
+  EXPECT_EQ(r.spurious, 1u);
+  ld.on_ack(ack({{5, 5}, {0, 4}}), 102 * kMs, rtt, r);  // repeated ranges count once
+  EXPECT_EQ(r.acked.size(), 2u);                        // 2 and 5
+  EXPECT_EQ(r.spurious, 0u);
+}
+
 TEST(LossDetector, ProbeTimeoutBacksOffUntilASample) {
   LossDetector ld(10 * kMs);
   RttStats rtt;

@@ -5,6 +5,9 @@ namespace Netmesh
 {
     public enum Reliability { FireAndForget = 0, Reliable = 1 }
     public enum CloseBehaviour { DrainThenClose = 0, DropAndClose = 1 }
+    /// <summary>The congestion controller of a session towards a netmesh peer: CUBIC with
+    /// HyStart++ (the default) or NewReno.</summary>
+    public enum CongestionControl { Cubic = 0, NewReno = 1 }
 
     /// <summary>nm_node_config_t. A new instance holds the C defaults (read from
     /// nm_node_config_init, not duplicated here); Psk must be set before creating a node.</summary>
@@ -56,6 +59,8 @@ namespace Netmesh
         public ulong MaxSessionBufferBytes { get; set; }
         /// <summary>The same for all peers together (256 MiB).</summary>
         public ulong MaxBufferBytes { get; set; }
+        /// <summary>The congestion controller of sessions towards netmesh peers.</summary>
+        public CongestionControl CongestionControl { get; set; }
 
         public NodeConfig()
         {
@@ -85,6 +90,7 @@ namespace Netmesh
                 HandshakeRatePerSec = c.handshake_rate_per_sec;
                 MaxSessionBufferBytes = c.max_session_buffer_bytes;
                 MaxBufferBytes = c.max_buffer_bytes;
+                CongestionControl = (CongestionControl)c.congestion_control;
             }
         }
 
@@ -117,6 +123,7 @@ namespace Netmesh
                 c.handshake_rate_per_sec = HandshakeRatePerSec;
                 c.max_session_buffer_bytes = MaxSessionBufferBytes;
                 c.max_buffer_bytes = MaxBufferBytes;
+                c.congestion_control = (uint)CongestionControl;
                 return c;
             }
             catch

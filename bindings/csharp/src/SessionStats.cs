@@ -14,6 +14,7 @@ namespace Netmesh
         public bool SessionAcks { get; }
         /// <summary>Reached through relays.</summary>
         public bool Routed { get; }
+        public CongestionControl CongestionControl { get; }
         /// <summary>Smoothed round-trip time in ns (RFC 9002).</summary>
         public ulong SrttNs { get; }
         /// <summary>Its mean deviation in ns.</summary>
@@ -38,12 +39,24 @@ namespace Netmesh
         /// <summary>Bytes per second: 1.25 x cwnd / srtt.</summary>
         public ulong PacingRateBytesPerSec { get; }
         public ulong MaxDatagramBytes { get; }
+        /// <summary>Window reductions (at most one per round trip).</summary>
+        public ulong CongestionEvents { get; }
+        /// <summary>Datagrams declared lost that the peer acknowledged later: the resend of their
+        /// reliable data was needless (each is also in DatagramsLost).</summary>
+        public ulong SpuriousRetransmissions { get; }
+        /// <summary>Path MTU discovery: padded pings of the size tried.</summary>
+        public ulong PmtuProbesSent { get; }
+        /// <summary>Each a "no" for its size, not congestion.</summary>
+        public ulong PmtuProbesLost { get; }
+        /// <summary>Fallbacks to 1200 bytes: large datagrams stopped arriving.</summary>
+        public ulong PmtuBlackHoles { get; }
 
         internal SessionStats(nm_session_stats_t s)
         {
             PeerNodeId = s.peer_node_id;
             SessionAcks = s.session_acks != 0;
             Routed = s.routed != 0;
+            CongestionControl = (CongestionControl)s.congestion_control;
             SrttNs = s.srtt_ns;
             RttvarNs = s.rttvar_ns;
             MinRttNs = s.min_rtt_ns;
@@ -59,6 +72,11 @@ namespace Netmesh
             CwndBytes = s.cwnd_bytes;
             PacingRateBytesPerSec = s.pacing_rate_bytes_per_sec;
             MaxDatagramBytes = s.max_datagram_bytes;
+            CongestionEvents = s.congestion_events;
+            SpuriousRetransmissions = s.spurious_retransmissions;
+            PmtuProbesSent = s.pmtu_probes_sent;
+            PmtuProbesLost = s.pmtu_probes_lost;
+            PmtuBlackHoles = s.pmtu_black_holes;
         }
     }
 }

@@ -268,7 +268,9 @@ namespace Netmesh.Tests
         [Test]
         public void SessionStats()
         {
-            using (var p = new Pair().Connected())
+            var cfg = TestConfig(0x42);
+            cfg.CongestionControl = CongestionControl.NewReno;
+            using (var p = new Pair(cfg, cfg).Connected())
             {
                 // session acknowledgements are agreed on just after the handshake
                 Poll.WaitUntil(() => p.A.SessionStats(p.B.Id).SessionAcks, "A's session with B has acknowledgements");
@@ -283,8 +285,8 @@ namespace Netmesh.Tests
                     Poll.WaitUntil(() =>
                     {
                         var s = p.A.SessionStats(p.B.Id);
-                        return s.RttSamples >= 2 && s.BytesInFlight == 0;
-                    }, "A has RTT samples from acknowledgements and nothing in flight");
+                        return s.RttSamples >= 2 && s.BytesInFlight == 0 && s.PmtuProbesSent >= 1;
+                    }, "A has RTT samples from acknowledgements, a path MTU probe sent and nothing in flight");
                     var st = p.A.SessionStats(p.B.Id);
                     Assert.AreEqual(p.B.Id, st.PeerNodeId);
                     Assert.IsTrue(st.SessionAcks);
@@ -294,7 +296,12 @@ namespace Netmesh.Tests
                     Assert.AreEqual(0, st.DatagramsInFlight);
                     Assert.Greater(st.DatagramsAcked, 0UL);
                     Assert.Greater(st.AcksReceived, 0UL);
+                    Assert.AreEqual(CongestionControl.NewReno, st.CongestionControl);
+                    Assert.Greater(st.CwndBytes, 0UL);
                     Assert.AreEqual(0, st.DatagramsLost); // loopback, no impairment
+                    Assert.AreEqual(0, st.SpuriousRetransmissions);
+                    Assert.AreEqual(0, st.CongestionEvents);
+                    Assert.AreEqual(0, st.PmtuBlackHoles);
                     Assert.Greater(p.B.SessionStats(p.A.Id).AcksSent, 0UL);
                 }
                 // no session with that peer
@@ -564,6 +571,7 @@ namespace Netmesh.Tests
             Assert.AreEqual(500, c.HandshakeRatePerSec);
             Assert.AreEqual(32UL << 20, c.MaxSessionBufferBytes);
             Assert.AreEqual(256UL << 20, c.MaxBufferBytes);
+            Assert.AreEqual(CongestionControl.Cubic, c.CongestionControl);
             var tiny = TestConfig(1);
             tiny.MaxSessionBufferBytes = 1024;  // below one max-size event: the library refuses it
             Assert.Throws<NetmeshArgumentException>(() => new Node(tiny));

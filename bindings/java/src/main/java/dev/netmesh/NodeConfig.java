@@ -35,6 +35,7 @@ public final class NodeConfig {
   private long handshakeRatePerSec;
   private long maxSessionBufferBytes;
   private long maxBufferBytes;
+  private CongestionControl congestionControl;
 
   public NodeConfig() {
     nm_node_config_t c = new nm_node_config_t();
@@ -64,6 +65,7 @@ public final class NodeConfig {
       handshakeRatePerSec = c.getHandshake_rate_per_sec();
       maxSessionBufferBytes = c.getMax_session_buffer_bytes();
       maxBufferBytes = c.getMax_buffer_bytes();
+      congestionControl = CongestionControl.of(c.getCongestion_control());
     } finally {
       c.delete();
     }
@@ -145,6 +147,9 @@ public final class NodeConfig {
     return this;
   }
 
+  /** The congestion controller of sessions towards netmesh peers (CUBIC by default). */
+  public NodeConfig congestionControl(CongestionControl v) { congestionControl = Objects.requireNonNull(v); return this; }
+
   public String bindAddress() { return bindAddress; }
   public byte[] psk() { return psk.clone(); }
   public byte[] identitySeed() { return identitySeed.clone(); }
@@ -168,6 +173,7 @@ public final class NodeConfig {
   public long handshakeRatePerSec() { return handshakeRatePerSec; }
   public long maxSessionBufferBytes() { return maxSessionBufferBytes; }
   public long maxBufferBytes() { return maxBufferBytes; }
+  public CongestionControl congestionControl() { return congestionControl; }
 
   private static byte[] key(byte[] v) {
     if (v.length != Netmesh.KEY_SIZE) throw new IllegalArgumentException("keys are " + Netmesh.KEY_SIZE + " bytes, got " + v.length);
@@ -207,6 +213,7 @@ public final class NodeConfig {
       c.setHandshake_rate_per_sec(handshakeRatePerSec);
       c.setMax_session_buffer_bytes(maxSessionBufferBytes);
       c.setMax_buffer_bytes(maxBufferBytes);
+      c.setCongestion_control(congestionControl.code);
       return c;
     } catch (RuntimeException e) {
       c.delete();

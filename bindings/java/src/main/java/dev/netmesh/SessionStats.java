@@ -9,19 +9,28 @@ import dev.netmesh.internal.nm_session_stats_t;
  * (sessionAcks) and a net-mesh 0.23 peer does not. routed: reached through relays. The flight
  * and loss counters count data datagrams; datagramsLost: 3 later ones acknowledged, or 9/8
  * RTT older; probeTimeouts: nothing acknowledged for a probe timeout with data in flight.
- * cwndBytes, pacingRateBytesPerSec (1.25 x cwnd / srtt), maxDatagramBytes: congestion control,
- * 0 towards a net-mesh 0.23 peer.
+ * congestionControl, cwndBytes, pacingRateBytesPerSec (1.25 x cwnd / srtt), maxDatagramBytes,
+ * congestionEvents (window reductions): congestion control, 0 towards a net-mesh 0.23 peer.
+ * spuriousRetransmissions: datagrams declared lost that the peer acknowledged later (the
+ * resend of their reliable data was needless; each is also in datagramsLost). pmtuProbesSent,
+ * pmtuProbesLost, pmtuBlackHoles: path MTU discovery (padded pings of the size tried; each
+ * lost one is a "no" for its size; fallbacks to 1200 bytes).
  */
-public record SessionStats(long peerNodeId, boolean sessionAcks, boolean routed, long srttNs, long rttvarNs,
+public record SessionStats(long peerNodeId, boolean sessionAcks, boolean routed,
+                           CongestionControl congestionControl, long srttNs, long rttvarNs,
                            long minRttNs, long latestRttNs, long rttSamples, long bytesInFlight,
                            long datagramsInFlight, long datagramsAcked, long datagramsLost,
                            long probeTimeouts, long acksSent, long acksReceived, long cwndBytes,
-                           long pacingRateBytesPerSec, long maxDatagramBytes) {
+                           long pacingRateBytesPerSec, long maxDatagramBytes, long congestionEvents,
+                           long spuriousRetransmissions, long pmtuProbesSent, long pmtuProbesLost,
+                           long pmtuBlackHoles) {
   static SessionStats from(nm_session_stats_t s) {
-    return new SessionStats(s.getPeer_node_id(), s.getSession_acks() != 0, s.getRouted() != 0, s.getSrtt_ns(),
+    return new SessionStats(s.getPeer_node_id(), s.getSession_acks() != 0, s.getRouted() != 0,
+        CongestionControl.of(s.getCongestion_control()), s.getSrtt_ns(),
         s.getRttvar_ns(), s.getMin_rtt_ns(), s.getLatest_rtt_ns(), s.getRtt_samples(), s.getBytes_in_flight(),
         s.getDatagrams_in_flight(), s.getDatagrams_acked(), s.getDatagrams_lost(), s.getProbe_timeouts(),
         s.getAcks_sent(), s.getAcks_received(), s.getCwnd_bytes(), s.getPacing_rate_bytes_per_sec(),
-        s.getMax_datagram_bytes());
+        s.getMax_datagram_bytes(), s.getCongestion_events(), s.getSpurious_retransmissions(),
+        s.getPmtu_probes_sent(), s.getPmtu_probes_lost(), s.getPmtu_black_holes());
   }
 }

@@ -44,6 +44,7 @@ class ApiTest {
     assertEquals(500, c.handshakeRatePerSec());
     assertEquals(32L << 20, c.maxSessionBufferBytes());
     assertEquals(256L << 20, c.maxBufferBytes());
+    assertEquals(CongestionControl.CUBIC, c.congestionControl());
     StreamConfig s = StreamConfig.defaults();
     assertEquals(new StreamConfig(Reliability.FIRE_AND_FORGET, 65536, 1, CloseBehaviour.DROP_AND_CLOSE), s);
     assertThrows(InvalidArgumentException.class, () -> new Node(Pair.config(1).heartbeatInterval(Duration.ZERO)));

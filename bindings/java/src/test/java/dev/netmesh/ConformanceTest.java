@@ -183,7 +183,7 @@ class ConformanceTest {
 
   @Test
   void sessionStats() {
-    p = Pair.connected();
+    p = Pair.connected(Pair.config(0x42).congestionControl(CongestionControl.NEW_RENO));
     // session acknowledgements are agreed on just after the handshake
     Await.awaitTrue(Await.DEADLINE, () -> p.a.sessionStats(p.bId).sessionAcks(), "a's session with b has acknowledgements");
     Stream[] s = p.open(26, StreamConfig.defaults().withReliability(Reliability.RELIABLE));
@@ -193,8 +193,8 @@ class ConformanceTest {
       // the handshake's sample and at least one acknowledgement's; then nothing left in flight
       Await.awaitTrue(Await.DEADLINE, () -> {
         SessionStats st = p.a.sessionStats(p.bId);
-        return st.rttSamples() >= 2 && st.bytesInFlight() == 0;
-      }, "a has RTT samples from acknowledgements and nothing in flight");
+        return st.rttSamples() >= 2 && st.bytesInFlight() == 0 && st.pmtuProbesSent() >= 1;
+      }, "a has RTT samples from acknowledgements, a path MTU probe sent and nothing in flight");
       SessionStats st = p.a.sessionStats(p.bId);
       assertEquals(p.bId, st.peerNodeId());
       assertTrue(st.sessionAcks());
@@ -204,7 +204,12 @@ class ConformanceTest {
       assertEquals(0, st.datagramsInFlight());
       assertTrue(st.datagramsAcked() >= 1);
       assertTrue(st.acksReceived() >= 1);
+      assertEquals(CongestionControl.NEW_RENO, st.congestionControl());
+      assertTrue(st.cwndBytes() > 0);
       assertEquals(0, st.datagramsLost()); // loopback, no impairment
+      assertEquals(0, st.spuriousRetransmissions());
+      assertEquals(0, st.congestionEvents());
+      assertEquals(0, st.pmtuBlackHoles());
       assertTrue(p.b.sessionStats(p.aId).acksSent() >= 1);
     }
     // no session with that peer

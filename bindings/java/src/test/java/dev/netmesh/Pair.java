@@ -35,8 +35,11 @@ final class Pair implements AutoCloseable {
   }
 
   /** Two connected nodes: b accepts on another thread while a connects. */
-  static Pair connected() {
-    Pair p = new Pair(0x42, 0x42);
+  static Pair connected() { return connected(config(0x42)); }
+
+  /** Two connected nodes with this config. */
+  static Pair connected(NodeConfig cfg) {
+    Pair p = new Pair(cfg, cfg);
     CompletableFuture<Void> accepted = CompletableFuture.runAsync(() -> p.b.accept(p.aId, Duration.ofSeconds(5)));
     p.a.connect(p.b.localAddress(), p.b.publicKey(), p.bId);
     accepted.join();
