@@ -3,7 +3,12 @@
 #
 #   nmwan-a (senders)         nmwan-r (the path)              nmwan-b (receivers)
 #   a0 10.77.0.1/24 ==veth== r0 [delay_line: L2 bridge] r1 ==veth== b0 10.77.0.2/24
-#   tbf on a0 (the bottleneck, a -> b)                nftables loss on b0 (and a0) ingress
+#                 tbf on r1 (the bottleneck, a -> b)   nftables loss on b0 (and a0) ingress
+#
+# The bottleneck is a router's drop-tail queue: the delay line forwards a -> b frames into
+# r1, whose tbf drops them when full (delay_line counts drop_bottleneck). Not on a0: there
+# the senders' own qdisc would hold TCP back through TCP Small Queues, without a loss,
+# while UDP filled the queue (a TCP flow then starves at cwnd 126 with 0 retransmissions).
 #
 # Everything lives in namespaces named nmwan-*, created here and deleted by wan_bed_down;
 # interfaces are created inside them (never in the host's namespace), addresses are private
@@ -97,8 +102,8 @@ wan_bed_up() {
   # Static neighbours: no ARP through the delay line, nothing but the flows on the path.
   ip -n "$WAN_NS_A" neigh replace "$WAN_ADDR_B" lladdr "$WAN_MAC_B" dev a0 nud permanent || return 1
   ip -n "$WAN_NS_B" neigh replace "$WAN_ADDR_A" lladdr "$WAN_MAC_A" dev b0 nud permanent || return 1
-  # The bottleneck, a -> b: a drop-tail tbf queue of `queue` ms at `rate`.
-  tc -n "$WAN_NS_A" qdisc add dev a0 root tbf rate "${rate}mbit" burst "$burst" latency "${queue}ms" ||
+  # The bottleneck, a -> b: a drop-tail tbf queue of `queue` ms at `rate`, in the path.
+  tc -n "$WAN_NS_R" qdisc add dev r1 root tbf rate "${rate}mbit" burst "$burst" latency "${queue}ms" ||
     return 1
   # PLPMTUD for TCP (Linux probes after a black hole); it is per namespace.
   ip netns exec "$WAN_NS_A" sysctl -qw net.ipv4.tcp_mtu_probing="${WAN_TCP_MTU_PROBING:-1}" || return 1

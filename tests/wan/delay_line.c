@@ -20,7 +20,8 @@
  *
  * Prints "READY" on stdout once both sockets are bound, and on SIGTERM/SIGINT one line
  * "DELAYLINE {json}" of counters: per direction frames/bytes forwarded, drops by reason
- * (black hole, queue full, truncated, kernel socket drops), send errors, the largest frame,
+ * (black hole, queue full, truncated, the bottleneck's queue, kernel socket drops), send
+ * errors, the largest frame,
  * and how late frames left relative to their due time (histogram and maximum).
  */
 #define _GNU_SOURCE
@@ -62,7 +63,7 @@ typedef struct {
   uint32_t cap, head, count;
   /* counters */
   uint64_t rx_frames, rx_bytes, fwd_frames, fwd_bytes;
-  uint64_t drop_blackhole, drop_queue_full, drop_truncated, send_errors, send_retries;
+  uint64_t drop_blackhole, drop_queue_full, drop_truncated, drop_bottleneck, send_errors, send_retries;
   uint64_t ts_fallback; /* frames without a kernel timestamp (arrival = now) */
   uint32_t max_frame;
   uint64_t late_hist[8]; /* < 50, 100, 200, 500, 1000, 2000, 5000 us, and beyond */
@@ -126,45 +127,32 @@ static void record_late(dir_t* d, uint64_t late_ns) {
   if (late_ns > d->late_max_ns) d->late_max_ns = late_ns;
 }
 
-/* Sends every frame of d whose due time has come, out of fd. Returns 1 if frames are due but
- * the socket refused them (retry soon). */
+/* Sends every frame of d whose due time has come, out of fd, one by one: the interface
+ * behind fd may carry the bed's bottleneck (a tbf queue), and a frame it drops is refused
+ * with ENOBUFS (NET_XMIT_DROP), which sendmmsg would hide after the first frame of a batch.
+ * A dropped frame is gone, as at a router's full queue (drop_bottleneck); EAGAIN (our
+ * socket buffer) keeps it for a retry. Returns 1 if frames are due but must wait. */
 static int flush_due(dir_t* d, int fd, uint64_t now) {
-  struct mmsghdr msgs[BATCH];
-  struct iovec iov[BATCH];
-  while (d->count > 0) {
-    unsigned n = 0;
-    uint32_t i = d->head;
-    while (n < BATCH && n < d->count && d->slots[i].due_ns <= now) {
-      iov[n].iov_base = d->slots[i].data;
-      iov[n].iov_len = d->slots[i].len;
-      memset(&msgs[n], 0, sizeof msgs[n]);
-      msgs[n].msg_hdr.msg_iov = &iov[n];
-      msgs[n].msg_hdr.msg_iovlen = 1;
-      ++n;
-      if (++i == d->cap) i = 0;
-    }
-    if (n == 0) return 0;
-    int sent = sendmmsg(fd, msgs, n, MSG_DONTWAIT);
-    if (sent < 0) {
-      if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR) {
+  while (d->count > 0 && d->slots[d->head].due_ns <= now) {
+    slot_t* s = &d->slots[d->head];
+    if (send(fd, s->data, s->len, MSG_DONTWAIT) < 0) {
+      if (errno == EAGAIN || errno == EINTR) {
         d->send_retries++;
         return 1;
       }
-      /* e.g. EMSGSIZE: a frame the other side cannot take. Drop it, count it. */
-      d->send_errors++;
-      sent = 1;
-    } else {
-      uint64_t t = now_real();
-      for (int k = 0; k < sent; ++k) {
-        slot_t* s = &d->slots[(d->head + (uint32_t)k) % d->cap];
-        d->fwd_frames++;
-        d->fwd_bytes += s->len;
-        record_late(d, t > s->due_ns ? t - s->due_ns : 0);
+      if (errno == ENOBUFS) {
+        d->drop_bottleneck++;
+      } else {
+        d->send_errors++; /* e.g. EMSGSIZE: a frame the other side cannot take */
       }
+    } else {
+      d->fwd_frames++;
+      d->fwd_bytes += s->len;
+      uint64_t t = now_real();
+      record_late(d, t > s->due_ns ? t - s->due_ns : 0);
     }
-    d->head = (d->head + (uint32_t)sent) % d->cap;
-    d->count -= (uint32_t)sent;
-    if ((unsigned)sent < n) return 1;
+    d->head = (d->head + 1) % d->cap;
+    d->count--;
   }
   return 0;
 }
@@ -246,10 +234,12 @@ static void receive(dir_t* d, int fd, int armed, uint32_t drop_above) {
 static void print_dir(const char* name, const dir_t* d, int last) {
   printf("\"%s\":{\"rx_frames\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"fwd_frames\":%" PRIu64
          ",\"fwd_bytes\":%" PRIu64 ",\"drop_blackhole\":%" PRIu64 ",\"drop_queue_full\":%" PRIu64
-         ",\"drop_truncated\":%" PRIu64 ",\"send_errors\":%" PRIu64 ",\"send_retries\":%" PRIu64
+         ",\"drop_truncated\":%" PRIu64 ",\"drop_bottleneck\":%" PRIu64 ",\"send_errors\":%" PRIu64
+         ",\"send_retries\":%" PRIu64
          ",\"ts_fallback\":%" PRIu64 ",\"max_frame\":%u,\"late_max_us\":%.1f,\"late_hist_us\":{",
          name, d->rx_frames, d->rx_bytes, d->fwd_frames, d->fwd_bytes, d->drop_blackhole,
-         d->drop_queue_full, d->drop_truncated, d->send_errors, d->send_retries, d->ts_fallback,
+         d->drop_queue_full, d->drop_truncated, d->drop_bottleneck, d->send_errors, d->send_retries,
+         d->ts_fallback,
          d->max_frame, d->late_max_ns / 1000.0);
   static const char* labels[8] = {"<50", "<100", "<200", "<500", "<1000", "<2000", "<5000", ">=5000"};
   for (int i = 0; i < 8; ++i) printf("%s\"%s\":%" PRIu64, i ? "," : "", labels[i], d->late_hist[i]);

@@ -332,7 +332,9 @@ bed_note() {
     <<<"$json" 2>/dev/null) || BED_DROPS='?'
   BED_LATE_MS=$(jq -r '[.ab.late_max_us, .ba.late_max_us] | max / 100 | round / 10' <<<"$json" 2>/dev/null) ||
     BED_LATE_MS='?'
-  NOTES+=("$1: ping RTT min/avg/max ${WAN_PING_RTT:-?} ms; delay line: ${BED_DROPS:-?} frames dropped, frames late by at most ${BED_LATE_MS:-?} ms")
+  local tail_drops
+  tail_drops=$(jq -r '.ab.drop_bottleneck' <<<"$json" 2>/dev/null) || tail_drops='?'
+  NOTES+=("$1: ping RTT min/avg/max ${WAN_PING_RTT:-?} ms; delay line: ${BED_DROPS:-?} frames dropped, frames late by at most ${BED_LATE_MS:-?} ms; the bottleneck's full queue dropped ${tail_drops:-?}")
 }
 
 run_case() {
