@@ -229,12 +229,14 @@ class Node {
   // The loss timer and the probe timeout of each session (recovery tick).
   void session_loss_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
   // A datagram the peer will acknowledge (data, or a ping).
-  void track(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);
+  void track(session::Session& s, session::SentDatagram d) REQUIRES(mu_);
   // A session acknowledgement packet without frames, which the peer acknowledges: after a
   // probe timeout, or padded to `probe_size` as a path MTU probe.
   void send_ping(session::Session& s, int64_t now, std::vector<Outgoing>& out, uint32_t probe_size = 0)
       REQUIRES(mu_);
   void on_lost(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);
+  // The reliable packet that datagram carried goes to its stream's paced resend queue.
+  void queue_resend(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);
   // Path MTU discovery (node_pmtu.cpp): starts with the peer's hello (kPmtud); sends the
   // probe the search wants, if the congestion window has room for it.
   void start_path_mtu(session::Session& s, int64_t now) REQUIRES(mu_);
@@ -323,6 +325,10 @@ class Node {
                       std::vector<Outgoing>& out) REQUIRES(mu_);
   void resend(session::Session& s, stream::Stream& st, std::vector<stream::SentPacket*>& packets,
               std::vector<Outgoing>& out) REQUIRES(mu_);
+  // Sends one kept packet again (same seq, fresh nonce) if the peer's response budget
+  // allows it; false (counted in responses_deferred) if not.
+  bool resend_one(session::Session& s, stream::Stream& st, stream::SentPacket& p,
+                  std::vector<Outgoing>& out) REQUIRES(mu_);
   // A new data packet: sealed into `out` now, or queued for the session pacer.
   void emit_data_packet(session::Session& s, const StreamPtr& st, stream::SentPacket&& p,
                         std::vector<Outgoing>& out) REQUIRES(mu_);

@@ -25,18 +25,42 @@ void Node::note_arrival(session::Session& s, uint64_t pn, bool eliciting, int64_
 
 void Node::note_sent(session::Session& s, const stream::Stream& st, const stream::SentPacket& p, uint64_t pn,
                      size_t bytes) {
-  track(s, session::SentDatagram{pn, p.last_sent_ns, static_cast<uint32_t>(bytes), st.id(), p.seq});
+  track(s, session::SentDatagram{.pn = pn,
+                                 .sent_ns = p.last_sent_ns,
+                                 .bytes = static_cast<uint32_t>(bytes),
+                                 .stream_id = st.id(),
+                                 .stream_seq = p.seq});
 }
 
-void Node::track(session::Session& s, const session::SentDatagram& d) {
+void Node::track(session::Session& s, session::SentDatagram d) {
+  if (s.cc) {
+    s.cc->on_sent(d.bytes);
+    d.flight = s.cc->in_flight();
+  }
   if (auto given_up = s.loss.on_sent(d)) on_lost(s, *given_up);
-  if (s.cc) s.cc->on_sent(d.bytes);
 }
 
 void Node::on_lost(session::Session& s, const session::SentDatagram& d) {
   if (pmtu_on_lost(s, d, now_ns())) return;  // a probe: no congestion
   ++s.path.datagrams_lost;
-  if (s.cc) s.cc->on_lost(now_ns(), d.bytes, d.sent_ns);
+  if (s.cc) s.cc->on_lost(now_ns(), d.bytes, d.sent_ns, d.flight, s.rtt);
+  queue_resend(s, d);
+}
+
+// A reliable packet is sent again when the session declares the datagram of its latest
+// transmission lost (RFC 9002 style: each loss once, with a fresh packet number), through
+// the pacer and the congestion window, ahead of the stream's new packets. The stream's
+// NACKs then only say what arrived, and its timer is a safety net (node_recovery.cpp).
+void Node::queue_resend(session::Session& s, const session::SentDatagram& d) {
+  if (d.stream_id == wire::kControlStreamId || !s.sender.paced()) return;
+  auto it = s.streams.find(d.stream_id);
+  if (it == s.streams.end() || !recovery(s, *it->second)) return;
+  stream::Stream& st = *it->second;
+  stream::SentPacket* p = st.retransmit().lost(d.stream_seq, d.sent_ns);
+  if (!p) return;
+  p->resend_queued = true;
+  st.paced().resends.push_back(uint64_t{p->seq});
+  s.sender.backlogged(st.id());
 }
 
 void Node::send_session_acks(std::vector<Outgoing>& out) {
@@ -129,7 +153,10 @@ void Node::send_ping(session::Session& s, int64_t now, std::vector<Outgoing>& ou
   uint64_t pn = s.stamp(h, padding, *o.packet);
   address_to(s, o);
   // Tracked like data: its acknowledgement samples the RTT and ends the backoff.
-  session::SentDatagram d{pn, now, static_cast<uint32_t>(o.packet->len), wire::kControlStreamId, 0};
+  session::SentDatagram d{.pn = pn,
+                          .sent_ns = now,
+                          .bytes = static_cast<uint32_t>(o.packet->len),
+                          .stream_id = wire::kControlStreamId};
   d.pmtu_probe = probe_size != 0;
   track(s, d);
 }

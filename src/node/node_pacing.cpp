@@ -69,20 +69,36 @@ void Node::on_pace_kick(uv_async_t* handle) {
 namespace {
 // The session's streams' queues, as its Sender sees them (session/sender.h). Released
 // packets are sealed then, so the TX counter follows wire order.
-template <typename Send>
+template <typename Send, typename Resend>
 struct PacedQueues {
   session::Session& s;
   int64_t now;
   Send send;
+  Resend resend_again;
 
   stream::Stream* find(uint64_t id) {
     auto it = s.streams.find(id);
     return it == s.streams.end() ? nullptr : it->second.get();
   }
+  // A packet to send again comes first (one acknowledged meanwhile is skipped).
+  stream::SentPacket* next_resend(stream::Stream& st) {
+    if (!st.resends_waiting()) return nullptr;
+    stream::Paced& q = st.paced();
+    while (!q.resends.empty()) {
+      if (stream::SentPacket* p = st.retransmit().unacked(q.resends.front())) return p;
+      q.resends.pop_front();
+    }
+    return nullptr;
+  }
   int64_t head_cost(uint64_t id) {
     stream::Stream* st = find(id);
-    if (!st || st->paced_bytes() == 0) return 0;
-    return static_cast<int64_t>(st->paced().queue.front().payload.size() + wire::kPacketOverhead);
+    if (!st) return 0;
+    if (stream::SentPacket* p = next_resend(*st)) return cost(*p);
+    if (st->paced_bytes() == 0) return 0;
+    return cost(st->paced().queue.front());
+  }
+  static int64_t cost(const stream::SentPacket& p) {
+    return static_cast<int64_t>(p.payload.size() + wire::kPacketOverhead);
   }
   // Asked right before a packet would go: a probe timeout's allowance is spent here.
   bool window_allows(int64_t bytes) {
@@ -99,6 +115,12 @@ struct PacedQueues {
   void send_head(uint64_t id) NO_THREAD_SAFETY_ANALYSIS {
     stream::Stream& st = *find(id);
     stream::Paced& q = st.paced();
+    if (stream::SentPacket* resend = next_resend(st)) {
+      q.resends.pop_front();
+      resend->resend_queued = false;
+      resend_again(st, *resend);
+      return;
+    }
     stream::SentPacket p = std::move(q.queue.front());
     q.queue.pop_front();
     q.bytes -= p.payload.size() + wire::kPacketOverhead;
@@ -118,7 +140,8 @@ void Node::pace(int64_t now, std::vector<Outgoing>& out) {
 void Node::pace_session(session::Session& s, int64_t now, std::vector<Outgoing>& out) {
   if (s.sender.idle()) return;
   auto send = [&](stream::Stream& st, stream::SentPacket&& p) REQUIRES(mu_) { transmit(s, st, std::move(p), out); };
-  PacedQueues<decltype(send)> queues{s, now, send};
+  auto resend = [&](stream::Stream& st, stream::SentPacket& p) REQUIRES(mu_) { resend_one(s, st, p, out); };
+  PacedQueues<decltype(send), decltype(resend)> queues{s, now, send, resend};
   s.sender.release(now, queues);
   if (!s.sender.idle() && !pace_timer_running_ && loop_alive_) {
     pace_timer_running_ = true;

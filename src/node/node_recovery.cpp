@@ -127,19 +127,23 @@ bool Node::pump_fragments(session::Session& s, const StreamPtr& st, size_t max_p
 
 void Node::resend(session::Session& s, stream::Stream& st, std::vector<stream::SentPacket*>& packets,
                   std::vector<Outgoing>& out) {
-  int64_t now = now_ns();
-  for (stream::SentPacket* p : packets) {
-    // Within what the peer paid for (response_budget.h); the rest waits for the timer.
-    if (!s.budget.spend(p->payload.size() + wire::kPacketOverhead)) {
-      ++stats_.responses_deferred;
-      break;
-    }
-    p->last_sent_ns = now;
-    ++p->transmissions;
-    ++st.counters().retransmits;
-    seal_data_packet(s, st, *p, out);  // same seq, fresh nonce
-  }
+  for (stream::SentPacket* p : packets)
+    if (!resend_one(s, st, *p, out)) break;  // the rest waits for the timer
   packets.clear();
+}
+
+bool Node::resend_one(session::Session& s, stream::Stream& st, stream::SentPacket& p,
+                      std::vector<Outgoing>& out) {
+  // Within what the peer paid for (response_budget.h).
+  if (!s.budget.spend(p.payload.size() + wire::kPacketOverhead)) {
+    ++stats_.responses_deferred;
+    return false;
+  }
+  p.last_sent_ns = now_ns();
+  ++p.transmissions;
+  ++st.counters().retransmits;
+  seal_data_packet(s, st, p, out);  // same seq, fresh nonce
+  return true;
 }
 
 void Node::build_ext_packet(session::Session& s, std::span<const wire::ExtFrame> frames, Outgoing& out) {
@@ -185,7 +189,10 @@ void Node::handle_extension(session::Session& s, Frames frames, std::vector<Outg
     st.retransmit().on_ack(f->next_expected, f->highest, now, st.rtt());
     if (f->type == wire::ExtType::kNack) {
       ++st.counters().nacks_received;
-      st.retransmit().on_nack_block(f->base, f->missing, f->highest, now, st.rtt(), resend_list);
+      // With session acknowledgements the session's loss detection decides what to resend.
+      bool resend_missing = !s.has(wire::capability::kSessionAck);
+      st.retransmit().on_nack_block(f->base, f->missing, f->highest, now, st.rtt(), resend_missing,
+                                    resend_list);
     }
     s.budget.on_acknowledged(st.retransmit().take_acknowledged_bytes());
     resend(s, st, resend_list, out);
@@ -306,9 +313,14 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
         }
       }
       grant_if_due(*s, st, out, true);  // what an idle reader drained since the last grant
-      // Sender: tail loss and lost NACKs are recovered by the retransmission timer.
+      // Sender: tail loss and lost NACKs are recovered by the retransmission timer. With
+      // session acknowledgements the session's probe timeout and loss detection do that,
+      // and the timer is only a safety net, after two probe timeouts.
       if (st->has_unacked()) {
-        st->retransmit().timed_out(now, st->rtt(), kMaxResendPerTick, resend_list);
+        int64_t safety = s->has(wire::capability::kSessionAck)
+                             ? 2 * s->rtt.pto(session::AckTracker::kMaxAckDelayNs)
+                             : 0;
+        st->retransmit().timed_out(now, st->rtt(), safety, kMaxResendPerTick, resend_list);
         resend(*s, *st, resend_list, out);
       }
       if (st->fragmenting() && !pump_fragments(*s, st, kMaxResendPerTick, out) &&

@@ -26,11 +26,14 @@ void CongestionController::on_acked(int64_t now_ns, uint64_t bytes, int64_t sent
   grow(now_ns, bytes, sent_ns, rtt);
 }
 
-void CongestionController::on_lost(int64_t now_ns, uint64_t bytes, int64_t newest_sent_ns) {
+void CongestionController::on_lost(int64_t now_ns, uint64_t bytes, int64_t sent_ns,
+                                   uint64_t flight_when_sent, const RttStats& rtt) {
   in_flight_ -= std::min(in_flight_, bytes);
-  if (in_recovery(newest_sent_ns)) return;  // the same event: one reduction per round trip
+  if (in_recovery(sent_ns)) return;  // the same event: one reduction per round trip
   recovery_start_ns_ = now_ns;
   ++congestion_events_;
+  bool queue_full = rtt.has_sample() && rtt.latest() >= rtt.min() + queue_delay_threshold(rtt.min());
+  if (in_slow_start() && queue_full && flight_when_sent > 0) cwnd_ = std::min(cwnd_, flight_when_sent);
   reduce(now_ns);
   cwnd_ = std::max(cwnd_, min_window());
 }

@@ -5,6 +5,10 @@
 // The window starts at kInitialPackets datagrams and never goes below kMinimumPackets. A
 // congestion event (a lost datagram) shrinks it at most once per round trip: losses of
 // datagrams sent before the current recovery period began are part of the same event.
+// Slow start overshoots: by the time a loss is seen the window has grown for a round trip
+// past what the path held. When slow start ends in a loss with the queue full (the RTT
+// risen by HyStart++'s threshold), the reduction starts from the flight when the lost
+// datagram left, not from the window grown since (else the next round overflows again).
 // Persistent congestion (RFC 9002 §7.6) collapses it to the minimum. The window grows only
 // while the sender uses it (not when the application is what limits the rate).
 #pragma once
@@ -18,6 +22,12 @@ namespace nm::session {
 
 enum class CongestionAlgorithm : uint8_t { kCubic = 0, kNewReno = 1 };
 
+// How far the RTT must rise above its minimum to say a queue is building (HyStart++'s
+// threshold, RFC 9406 §4.2: an eighth of the minimum, within [4, 16] ms).
+inline int64_t queue_delay_threshold(int64_t min_rtt_ns) {
+  return std::clamp<int64_t>(min_rtt_ns / 8, 4'000'000, 16'000'000);
+}
+
 class CongestionController {
  public:
   static constexpr uint64_t kInitialPackets = 10;
@@ -29,7 +39,9 @@ class CongestionController {
 
   uint64_t window() const { return cwnd_; }
   uint64_t in_flight() const { return in_flight_; }
-  bool can_send(uint64_t bytes) const { return in_flight_ + bytes <= cwnd_; }
+  // With nothing in flight one datagram always may go, however large: a packet built before
+  // the datagram size fell (it leaves in pieces) must not wait for a window it exceeds.
+  bool can_send(uint64_t bytes) const { return in_flight_ == 0 || in_flight_ + bytes <= cwnd_; }
   bool in_slow_start() const { return cwnd_ < ssthresh_; }
   uint64_t ssthresh() const { return ssthresh_; }
   uint64_t max_datagram() const { return mds_; }
@@ -43,8 +55,10 @@ class CongestionController {
   // acknowledgement covers are judged against the same flight).
   void on_acked(int64_t now_ns, uint64_t bytes, int64_t sent_ns, const RttStats& rtt,
                 uint64_t prior_in_flight);
-  // Datagrams were declared lost; the newest of them was sent at newest_sent_ns.
-  void on_lost(int64_t now_ns, uint64_t bytes, int64_t newest_sent_ns);
+  // A datagram sent at sent_ns was declared lost. `flight_when_sent`: the bytes in flight
+  // once it had left (0 if unknown); `rtt` tells whether the bottleneck queue was full.
+  void on_lost(int64_t now_ns, uint64_t bytes, int64_t sent_ns, uint64_t flight_when_sent = 0,
+               const RttStats& rtt = RttStats());
   void on_persistent_congestion();
   // A datagram left the flight without being acknowledged or lost (its stream went away).
   void on_discarded(uint64_t bytes) { in_flight_ -= std::min(in_flight_, bytes); }

@@ -18,8 +18,6 @@ class Cubic : public CongestionController {
   static constexpr double kBeta = 0.7;
   // HyStart++ (RFC 9406 §4.3)
   static constexpr int kRttSamples = 8;
-  static constexpr int64_t kMinRttThreshNs = 4'000'000;
-  static constexpr int64_t kMaxRttThreshNs = 16'000'000;
   static constexpr uint64_t kCssGrowthDivisor = 4;
   static constexpr int kCssRounds = 5;
 

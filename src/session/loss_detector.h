@@ -31,6 +31,7 @@ struct SentDatagram {
   uint64_t pn = 0;           // its packet number (nonce counter)
   int64_t sent_ns = 0;
   uint32_t bytes = 0;        // counted in flight
+  uint64_t flight = 0;       // bytes in flight once it had left (congestion control's)
   uint64_t stream_id = 0;    // the stream data it carried
   uint64_t stream_seq = 0;
   bool resolved = false;     // acknowledged or declared lost

@@ -24,7 +24,8 @@ void RetransmitBuffer::on_ack(uint64_t next_expected, uint64_t highest, int64_t 
 }
 
 void RetransmitBuffer::on_nack_block(uint64_t base, uint64_t missing, uint64_t highest, int64_t now,
-                                     const RttEstimator& rtt, std::vector<SentPacket*>& resend) {
+                                     const RttEstimator& rtt, bool resend_missing,
+                                     std::vector<SentPacket*>& resend) {
   int64_t guard = rtt.resend_guard();
   for (uint64_t i = 0; i < 64 && base + i <= highest; ++i) {
     SentPacket* p = find(base + i);
@@ -32,23 +33,33 @@ void RetransmitBuffer::on_nack_block(uint64_t base, uint64_t missing, uint64_t h
     if (!(missing & (uint64_t{1} << i))) {
       if (!p->sacked) acknowledged_bytes_ += wire_bytes(*p);
       p->sacked = true;
-    } else if (now - p->last_sent_ns >= guard &&
+    } else if (resend_missing && !p->resend_queued && now - p->last_sent_ns >= guard &&
                std::find(resend.begin(), resend.end(), p) == resend.end()) {
       resend.push_back(p);
     }
   }
 }
 
-void RetransmitBuffer::timed_out(int64_t now, const RttEstimator& rtt, size_t max,
+void RetransmitBuffer::timed_out(int64_t now, const RttEstimator& rtt, int64_t min_timeout, size_t max,
                                  std::vector<SentPacket*>& resend) {
   for (size_t i = 0; i < unacked_.size(); ++i) {
     SentPacket& p = unacked_[i];
     if (resend.size() >= max) return;
-    if (p.sacked) continue;
+    if (p.sacked || p.resend_queued) continue;
     int shift = static_cast<int>(std::min<uint32_t>(p.transmissions - 1, 5));
-    int64_t timeout = std::min(rtt.rto() << shift, RttEstimator::kMaxRto);
+    int64_t timeout = std::min(std::max(rtt.rto(), min_timeout) << shift, RttEstimator::kMaxRto);
     if (now - p.last_sent_ns >= timeout) resend.push_back(&p);
   }
+}
+
+SentPacket* RetransmitBuffer::lost(uint64_t seq, int64_t sent_ns) {
+  SentPacket* p = unacked(seq);
+  return p && !p->resend_queued && p->last_sent_ns == sent_ns ? p : nullptr;
+}
+
+SentPacket* RetransmitBuffer::unacked(uint64_t seq) {
+  SentPacket* p = find(seq);
+  return p && !p->sacked ? p : nullptr;
 }
 
 size_t RetransmitBuffer::bytes() const {

@@ -25,6 +25,7 @@ struct SentPacket {
   uint32_t transmissions = 1;
   bool sacked = false;   // the receiver reported it received (beyond a gap)
   bool sampled = false;  // already gave an RTT sample (reports repeat)
+  bool resend_queued = false;  // waiting in the stream's paced queue to be sent again
 };
 
 class RetransmitBuffer {
@@ -36,13 +37,21 @@ class RetransmitBuffer {
   // `highest` only: packets released behind a filled gap were received long before this
   // report, and timing them would inflate the RTT (and the RTO) with every loss.
   void on_ack(uint64_t next_expected, uint64_t highest, int64_t now, RttEstimator& rtt);
-  // One NACK block: seqs base+i with bit i set are missing and are queued for resend
-  // unless sent less than RttEstimator::resend_guard() ago (smoothed RTT + 4 x its
-  // variance, at least 2 ms); clear bits up to `highest` arrived.
+  // One NACK block: seqs base+i with bit i set are missing and (with `resend_missing`)
+  // queued for resend unless sent less than RttEstimator::resend_guard() ago (smoothed
+  // RTT + 4 x its variance, at least 2 ms); clear bits up to `highest` arrived.
   void on_nack_block(uint64_t base, uint64_t missing, uint64_t highest, int64_t now,
-                     const RttEstimator& rtt, std::vector<SentPacket*>& resend);
-  // Packets whose timer expired (oldest first, at most `max`), with exponential backoff.
-  void timed_out(int64_t now, const RttEstimator& rtt, size_t max, std::vector<SentPacket*>& resend);
+                     const RttEstimator& rtt, bool resend_missing, std::vector<SentPacket*>& resend);
+  // Packets whose timer expired (oldest first, at most `max`), with exponential backoff
+  // from the RTO, or from `min_timeout` if longer.
+  void timed_out(int64_t now, const RttEstimator& rtt, int64_t min_timeout, size_t max,
+                 std::vector<SentPacket*>& resend);
+  // The session declared lost the datagram that carried `seq` when it was sent at sent_ns:
+  // the packet, if that was its latest transmission and it still awaits acknowledgement
+  // (and is not queued for resend already); else nullptr.
+  SentPacket* lost(uint64_t seq, int64_t sent_ns);
+  // The packet `seq` if it still awaits acknowledgement (not even selectively); else nullptr.
+  SentPacket* unacked(uint64_t seq);
 
   // Wire bytes of packets acknowledged (cumulatively or selectively) for the first time
   // since the last call: what a peer proved it received.

@@ -49,6 +49,9 @@ struct StreamCounters {
 struct Paced {
   RingQueue<SentPacket> queue;
   size_t bytes = 0;      // wire bytes queued
+  // Packets to send again (their seqs, in the retransmit buffer), ahead of new ones: the
+  // session declared their datagrams lost.
+  RingQueue<uint64_t> resends;
 };
 
 // The stream's last packet, still open for more events: during a burst of sends, small
@@ -150,6 +153,7 @@ class Stream {
   // Packets built but held for the session's pacer (weighted fair sharing of its rate).
   Paced& paced() { return tx().paced; }
   size_t paced_bytes() const { return tx_ ? tx_->paced.bytes : 0; }
+  bool resends_waiting() const { return tx_ && !tx_->paced.resends.empty(); }
   // The stream is going away: nothing more is sent or retransmitted.
   void abandon_transmit() {
     tx_.reset();

@@ -149,6 +149,27 @@ TEST(Cubic, SteadyRttKeepsSlowStartGoing) {
   EXPECT_EQ(cc.window(), 10 * kMds << 6);
 }
 
+// Slow start grew the window to 40 datagrams while the lost one, sent with 20 in flight,
+// was on its way. With the queue full (RTT 100 -> 150 ms) the reduction starts from those
+// 20; after a random loss on an empty queue, from the window.
+TEST(Congestion, SlowStartOvershootIsCutFromTheFlightWhenTheLostDatagramLeft) {
+  for (bool queue_full : {true, false}) {
+    auto cc = make_congestion_controller(CongestionAlgorithm::kCubic, kMds);
+    RttStats rtt;
+    int64_t now = 1000 * kMs;
+    rtt.on_sample(100 * kMs, 0, 0);
+    for (int i = 0; i < 3; ++i) round_trip(*cc, rtt, now, 100 * kMs);  // 10 -> 80 datagrams
+    ASSERT_TRUE(cc->in_slow_start());
+    uint64_t window = cc->window();
+    rtt.on_sample(queue_full ? 150 * kMs : 100 * kMs, 0, 0);
+    cc->on_sent(kMds);
+    cc->on_lost(now, kMds, now - 50 * kMs, window / 2, rtt);
+    uint64_t base = queue_full ? window / 2 : window;
+    EXPECT_EQ(cc->window(), static_cast<uint64_t>(static_cast<double>(base) * Cubic::kBeta)) << queue_full;
+    EXPECT_FALSE(cc->in_slow_start());
+  }
+}
+
 TEST(Congestion, TheMaximumDatagramChangeKeepsTheWindowsBytes) {
   auto cc = make_congestion_controller(CongestionAlgorithm::kCubic, 1200);
   cc->set_max_datagram(8192);  // before any loss: the initial window at the new size
@@ -160,6 +181,11 @@ TEST(Congestion, TheMaximumDatagramChangeKeepsTheWindowsBytes) {
   EXPECT_EQ(cc->window(), after_loss);
   cc->set_max_datagram(100'000);  // never below two datagrams
   EXPECT_EQ(cc->window(), 200'000u);
+  cc->set_max_datagram(1200);
+  cc->on_persistent_congestion();  // 2,400 bytes: an 8 KiB packet kept from before still goes
+  EXPECT_TRUE(cc->can_send(8192));  // alone, as nothing is in flight
+  cc->on_sent(8192);
+  EXPECT_FALSE(cc->can_send(1200));
   EXPECT_EQ(cc->algorithm(), CongestionAlgorithm::kCubic);
   EXPECT_EQ(make_congestion_controller(CongestionAlgorithm::kNewReno, 1200)->algorithm(), CongestionAlgorithm::kNewReno);
 }

@@ -92,7 +92,7 @@ TEST(RetransmitBuffer, KarnAResentPacketGivesNoSample) {
   RttEstimator rtt;
   add_range(b, 0, 1);
   std::vector<SentPacket*> resend;
-  b.timed_out(RttEstimator::kInitialRto, rtt, 10, resend);
+  b.timed_out(RttEstimator::kInitialRto, rtt, 0, 10, resend);
   ASSERT_EQ(seqs(resend), (std::vector<uint64_t>{0, 1}));
   for (SentPacket* p : resend) {  // what the node does when it re-sends
     ++p->transmissions;
@@ -121,12 +121,12 @@ TEST(RetransmitBuffer, ANackBlockQueuesTheMissingAndMarksTheRestReceived) {
   add_range(b, 0, 9);
   std::vector<SentPacket*> resend;
   // 0, 1 and 4 missing; 2, 3, 5, 6 arrived (6 is the highest); bits above 6 mean nothing.
-  b.on_nack_block(0, bits({0, 1, 4, 8, 9}), 6, 10 * kMs, rtt, resend);
+  b.on_nack_block(0, bits({0, 1, 4, 8, 9}), 6, 10 * kMs, rtt, true, resend);
   EXPECT_EQ(seqs(resend), (std::vector<uint64_t>{0, 1, 4}));
   EXPECT_EQ(b.take_acknowledged_bytes(), 4 * kWire);  // 2, 3, 5, 6
   EXPECT_EQ(b.size(), 10u);                            // selective: nothing released yet
   // The same block again: nothing counted twice, nothing queued twice.
-  b.on_nack_block(0, bits({0, 1, 4}), 6, 10 * kMs, rtt, resend);
+  b.on_nack_block(0, bits({0, 1, 4}), 6, 10 * kMs, rtt, true, resend);
   EXPECT_EQ(seqs(resend), (std::vector<uint64_t>{0, 1, 4}));
   EXPECT_EQ(b.take_acknowledged_bytes(), 0u);
   // When the gap fills, the cumulative ACK counts only what was not SACKed already.
@@ -140,7 +140,7 @@ TEST(RetransmitBuffer, ANackBlockIsRelativeToItsBase) {
   RttEstimator rtt;
   add_range(b, 0, 79);
   std::vector<SentPacket*> resend;
-  b.on_nack_block(64, bits({0, 3}), 70, 10 * kMs, rtt, resend);
+  b.on_nack_block(64, bits({0, 3}), 70, 10 * kMs, rtt, true, resend);
   EXPECT_EQ(seqs(resend), (std::vector<uint64_t>{64, 67}));
   EXPECT_EQ(b.take_acknowledged_bytes(), 5 * kWire);  // 65, 66, 68, 69, 70
 }
@@ -151,9 +151,9 @@ TEST(RetransmitBuffer, APacketSentWithinTheGuardIsNotResentOnANack) {
   add_range(b, 0, 1);
   std::vector<SentPacket*> resend;
   // No RTT yet: the guard is its floor (2 ms).
-  b.on_nack_block(0, bits({0}), 1, RttEstimator::kMinResendGuard - 1, rtt, resend);
+  b.on_nack_block(0, bits({0}), 1, RttEstimator::kMinResendGuard - 1, rtt, true, resend);
   EXPECT_TRUE(resend.empty());
-  b.on_nack_block(0, bits({0}), 1, RttEstimator::kMinResendGuard, rtt, resend);
+  b.on_nack_block(0, bits({0}), 1, RttEstimator::kMinResendGuard, rtt, true, resend);
   EXPECT_EQ(seqs(resend), (std::vector<uint64_t>{0}));
 
   // With an RTT of 10 ms (guard srtt + 4 rttvar = 30 ms), a packet re-sent 20 ms ago is
@@ -163,9 +163,9 @@ TEST(RetransmitBuffer, APacketSentWithinTheGuardIsNotResentOnANack) {
   resend[0]->last_sent_ns = 100 * kMs;
   ++resend[0]->transmissions;
   resend.clear();
-  b.on_nack_block(0, bits({0}), 1, 120 * kMs, rtt, resend);
+  b.on_nack_block(0, bits({0}), 1, 120 * kMs, rtt, true, resend);
   EXPECT_TRUE(resend.empty());
-  b.on_nack_block(0, bits({0}), 1, 130 * kMs, rtt, resend);
+  b.on_nack_block(0, bits({0}), 1, 130 * kMs, rtt, true, resend);
   EXPECT_EQ(seqs(resend), (std::vector<uint64_t>{0}));
 }
 
@@ -174,12 +174,12 @@ TEST(RetransmitBuffer, TheTimerResendsOldestFirstUpToTheMaximum) {
   RttEstimator rtt;  // no sample: the initial RTO
   add_range(b, 0, 3);
   std::vector<SentPacket*> resend;
-  b.timed_out(RttEstimator::kInitialRto - 1, rtt, 10, resend);
+  b.timed_out(RttEstimator::kInitialRto - 1, rtt, 0, 10, resend);
   EXPECT_TRUE(resend.empty());
-  b.timed_out(RttEstimator::kInitialRto, rtt, 2, resend);
+  b.timed_out(RttEstimator::kInitialRto, rtt, 0, 2, resend);
   EXPECT_EQ(seqs(resend), (std::vector<uint64_t>{0, 1}));
   resend.clear();
-  b.timed_out(RttEstimator::kInitialRto, rtt, 10, resend);
+  b.timed_out(RttEstimator::kInitialRto, rtt, 0, 10, resend);
   EXPECT_EQ(seqs(resend), (std::vector<uint64_t>{0, 1, 2, 3}));
 }
 
@@ -188,10 +188,36 @@ TEST(RetransmitBuffer, TheTimerSkipsSackedPackets) {
   RttEstimator rtt;
   add_range(b, 0, 3);
   std::vector<SentPacket*> resend;
-  b.on_nack_block(0, bits({0, 2}), 3, 0, rtt, resend);  // within the guard: nothing queued
+  b.on_nack_block(0, bits({0, 2}), 3, 0, rtt, true, resend);  // within the guard: nothing queued
   ASSERT_TRUE(resend.empty());
-  b.timed_out(RttEstimator::kInitialRto, rtt, 10, resend);
+  b.timed_out(RttEstimator::kInitialRto, rtt, 0, 10, resend);
   EXPECT_EQ(seqs(resend), (std::vector<uint64_t>{0, 2}));
+}
+
+// With session loss detection a NACK only says what arrived, and a packet is resent when
+// the datagram of its latest transmission is declared lost, once; the timer is a safety net
+// that waits at least `min_timeout`.
+TEST(RetransmitBuffer, LossesComeFromTheSessionWhenItDetectsThem) {
+  RetransmitBuffer b;
+  RttEstimator rtt;
+  add_range(b, 0, 3, 5 * kMs);
+  std::vector<SentPacket*> resend;
+  b.on_nack_block(0, bits({0, 2}), 3, 500 * kMs, rtt, false, resend);
+  EXPECT_TRUE(resend.empty());                      // 1 and 3 arrived: acknowledged selectively
+  EXPECT_EQ(b.lost(1, 5 * kMs), nullptr);           // ... so their loss says nothing
+  EXPECT_EQ(b.lost(0, 4 * kMs), nullptr);           // an older transmission of 0
+  SentPacket* p = b.lost(0, 5 * kMs);
+  ASSERT_NE(p, nullptr);
+  p->resend_queued = true;
+  EXPECT_EQ(b.lost(0, 5 * kMs), nullptr);           // queued once
+  b.timed_out(RttEstimator::kInitialRto + 5 * kMs, rtt, 0, 10, resend);
+  EXPECT_EQ(seqs(resend), (std::vector<uint64_t>{2}));  // not 0: it is queued
+  resend.clear();
+  b.timed_out(RttEstimator::kInitialRto * 2, rtt, RttEstimator::kInitialRto * 2, 10, resend);
+  EXPECT_TRUE(resend.empty());                      // the longer timeout has not passed
+  EXPECT_EQ(b.unacked(2), b.lost(2, 5 * kMs));
+  b.on_ack(3, 3, 600 * kMs, rtt);
+  EXPECT_EQ(b.unacked(2), nullptr);
 }
 
 TEST(RetransmitBuffer, TheTimerBacksOffExponentially) {
@@ -205,9 +231,9 @@ TEST(RetransmitBuffer, TheTimerBacksOffExponentially) {
   for (uint32_t transmissions = 1; transmissions <= 3; ++transmissions) {
     int64_t timeout = (300 * kMs) << (transmissions - 1);  // 300, 600, 1200 ms
     resend.clear();
-    b.timed_out(last + timeout - 1, rtt, 10, resend);
+    b.timed_out(last + timeout - 1, rtt, 0, 10, resend);
     EXPECT_TRUE(resend.empty()) << transmissions;
-    b.timed_out(last + timeout, rtt, 10, resend);
+    b.timed_out(last + timeout, rtt, 0, 10, resend);
     ASSERT_EQ(seqs(resend), (std::vector<uint64_t>{0})) << transmissions;
     last += timeout;
     resend[0]->last_sent_ns = last;
@@ -223,9 +249,9 @@ TEST(RetransmitBuffer, TheBackoffStopsAtTheMaximumRto) {
   q.transmissions = 6;
   c.add(std::move(q));
   resend.clear();
-  c.timed_out(RttEstimator::kMaxRto - 1, initial, 10, resend);
+  c.timed_out(RttEstimator::kMaxRto - 1, initial, 0, 10, resend);
   EXPECT_TRUE(resend.empty());
-  c.timed_out(RttEstimator::kMaxRto, initial, 10, resend);
+  c.timed_out(RttEstimator::kMaxRto, initial, 0, 10, resend);
   EXPECT_EQ(resend.size(), 1u);
 }
 
