@@ -55,6 +55,13 @@ wan_bed_down() {
   local pids pid ns
   if [[ -n "$WAN_DELAY_PID" ]]; then
     kill -TERM "$WAN_DELAY_PID" 2>/dev/null || true
+    # Callers read this function's output through $(...): in that subshell `wait` does not
+    # wait (the delay line is not its child), so poll until it has exited and printed its
+    # line (bounded), else the counters could be read half written.
+    for _ in {1..100}; do
+      kill -0 "$WAN_DELAY_PID" 2>/dev/null || break
+      sleep 0.05
+    done
     wait "$WAN_DELAY_PID" 2>/dev/null || true
     WAN_DELAY_PID=""
   fi
@@ -173,6 +180,13 @@ wan_delay_start() {
 wan_delay_stop() {
   if [[ -n "$WAN_DELAY_PID" ]]; then
     kill -TERM "$WAN_DELAY_PID" 2>/dev/null || true
+    # Callers read this function's output through $(...): in that subshell `wait` does not
+    # wait (the delay line is not its child), so poll until it has exited and printed its
+    # line (bounded), else the counters could be read half written.
+    for _ in {1..100}; do
+      kill -0 "$WAN_DELAY_PID" 2>/dev/null || break
+      sleep 0.05
+    done
     wait "$WAN_DELAY_PID" 2>/dev/null || true
     WAN_DELAY_PID=""
   fi
