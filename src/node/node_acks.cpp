@@ -54,7 +54,7 @@ void Node::on_lost(session::Session& s, const session::SentDatagram& d) {
 void Node::queue_resend(session::Session& s, const session::SentDatagram& d) {
   if (d.stream_id == wire::kControlStreamId || !s.sender.paced()) return;
   auto it = s.streams.find(d.stream_id);
-  if (it == s.streams.end() || !recovery(s, *it->second)) return;
+  if (it == s.streams.end() || !recovery(s, *it->second) || !it->second->has_unacked()) return;
   stream::Stream& st = *it->second;
   stream::SentPacket* p = st.retransmit().lost(d.stream_seq, d.sent_ns);
   if (!p) return;
