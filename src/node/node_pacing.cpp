@@ -40,7 +40,7 @@ void Node::emit_data_packet(session::Session& s, const StreamPtr& st, stream::Se
     return;
   }
   stream::Paced& q = st->paced();
-  q.bytes += p.payload.size() + wire::kPacketOverhead;
+  q.bytes += p.wire_bytes();
   q.queue.push_back(std::move(p));
   s.sender.backlogged(st->id());
   pace_session(s, now_ns(), out);  // what the bucket and the window allow leaves now
@@ -93,12 +93,9 @@ struct PacedQueues {
   int64_t head_cost(uint64_t id) {
     stream::Stream* st = find(id);
     if (!st) return 0;
-    if (stream::SentPacket* p = next_resend(*st)) return cost(*p);
+    if (stream::SentPacket* p = next_resend(*st)) return static_cast<int64_t>(p->wire_bytes());
     if (st->paced_bytes() == 0) return 0;
-    return cost(st->paced().queue.front());
-  }
-  static int64_t cost(const stream::SentPacket& p) {
-    return static_cast<int64_t>(p.payload.size() + wire::kPacketOverhead);
+    return static_cast<int64_t>(st->paced().queue.front().wire_bytes());
   }
   // Asked right before a packet would go: a probe timeout's allowance is spent here.
   bool window_allows(int64_t bytes) {
@@ -123,7 +120,7 @@ struct PacedQueues {
     }
     stream::SentPacket p = std::move(q.queue.front());
     q.queue.pop_front();
-    q.bytes -= p.payload.size() + wire::kPacketOverhead;
+    q.bytes -= p.wire_bytes();
     p.first_sent_ns = p.last_sent_ns = now;
     send(st, std::move(p));
   }

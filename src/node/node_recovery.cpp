@@ -135,7 +135,7 @@ void Node::resend(session::Session& s, stream::Stream& st, std::vector<stream::S
 bool Node::resend_one(session::Session& s, stream::Stream& st, stream::SentPacket& p,
                       std::vector<Outgoing>& out) {
   // Within what the peer paid for (response_budget.h).
-  if (!s.budget.spend(p.payload.size() + wire::kPacketOverhead)) {
+  if (!s.budget.spend(p.wire_bytes())) {
     ++stats_.responses_deferred;
     return false;
   }

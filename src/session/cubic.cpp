@@ -29,7 +29,8 @@ void Cubic::slow_start(int64_t now_ns, uint64_t bytes, int64_t sent_ns, const Rt
   ++round_samples_;
   if (!in_conservative_slow_start()) {
     if (round_samples_ >= kRttSamples && round_min_rtt_ != INT64_MAX && last_round_min_rtt_ != INT64_MAX) {
-      if (round_min_rtt_ >= last_round_min_rtt_ + queue_delay_threshold(last_round_min_rtt_)) {  // the queue is building
+      // The queue is building.
+      if (round_min_rtt_ >= last_round_min_rtt_ + queue_delay_threshold(last_round_min_rtt_)) {
         css_baseline_rtt_ = round_min_rtt_;
         css_rounds_ = 0;
       }

@@ -57,7 +57,8 @@ void LossDetector::declare_lost(SentDatagram& d) {
 
 uint64_t LossDetector::count_spurious(const wire::AckRange& r) {
   uint64_t n = 0;
-  for (size_t i = first_from(recently_lost_, r.first); i < recently_lost_.size() && recently_lost_[i].pn <= r.last; ++i) {
+  for (size_t i = first_from(recently_lost_, r.first);
+       i < recently_lost_.size() && recently_lost_[i].pn <= r.last; ++i) {
     if (recently_lost_[i].acked) continue;
     recently_lost_[i].acked = true;
     ++n;

@@ -2,13 +2,7 @@
 
 #include <algorithm>
 
-#include "wire/header.h"
-
 namespace nm::stream {
-
-namespace {
-uint64_t wire_bytes(const SentPacket& p) { return p.payload.size() + wire::kPacketOverhead; }
-}  // namespace
 
 void RetransmitBuffer::on_ack(uint64_t next_expected, uint64_t highest, int64_t now,
                               RttEstimator& rtt) {
@@ -18,7 +12,7 @@ void RetransmitBuffer::on_ack(uint64_t next_expected, uint64_t highest, int64_t 
     rtt.sample(now - p->last_sent_ns);
   }
   while (!unacked_.empty() && unacked_.front().seq < next_expected) {
-    if (!unacked_.front().sacked) acknowledged_bytes_ += wire_bytes(unacked_.front());
+    if (!unacked_.front().sacked) acknowledged_bytes_ += unacked_.front().wire_bytes();
     unacked_.pop_front();
   }
 }
@@ -31,7 +25,7 @@ void RetransmitBuffer::on_nack_block(uint64_t base, uint64_t missing, uint64_t h
     SentPacket* p = find(base + i);
     if (!p) continue;
     if (!(missing & (uint64_t{1} << i))) {
-      if (!p->sacked) acknowledged_bytes_ += wire_bytes(*p);
+      if (!p->sacked) acknowledged_bytes_ += p->wire_bytes();
       p->sacked = true;
     } else if (resend_missing && !p->resend_queued && now - p->last_sent_ns >= guard &&
                std::find(resend.begin(), resend.end(), p) == resend.end()) {

@@ -8,6 +8,7 @@
 #include "stream/payload.h"
 #include "stream/ring_queue.h"
 #include "stream/rtt_estimator.h"
+#include "wire/header.h"
 
 namespace nm::stream {
 
@@ -26,6 +27,9 @@ struct SentPacket {
   bool sacked = false;   // the receiver reported it received (beyond a gap)
   bool sampled = false;  // already gave an RTT sample (reports repeat)
   bool resend_queued = false;  // waiting in the stream's paced queue to be sent again
+
+  // What it costs on the wire (credit, pacing, the peer's response budget).
+  uint64_t wire_bytes() const { return payload.size() + wire::kPacketOverhead; }
 };
 
 class RetransmitBuffer {

@@ -187,7 +187,8 @@ TEST(Congestion, TheMaximumDatagramChangeKeepsTheWindowsBytes) {
   cc->on_sent(8192);
   EXPECT_FALSE(cc->can_send(1200));
   EXPECT_EQ(cc->algorithm(), CongestionAlgorithm::kCubic);
-  EXPECT_EQ(make_congestion_controller(CongestionAlgorithm::kNewReno, 1200)->algorithm(), CongestionAlgorithm::kNewReno);
+  EXPECT_EQ(make_congestion_controller(CongestionAlgorithm::kNewReno, 1200)->algorithm(),
+            CongestionAlgorithm::kNewReno);
 }
 
 }  // namespace
