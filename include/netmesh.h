@@ -103,7 +103,8 @@ typedef enum nm_close_behaviour { NM_DRAIN_THEN_CLOSE = 0, NM_DROP_AND_CLOSE = 1
 /* The congestion controller of sessions towards netmesh peers (nm_node_config_t). */
 typedef enum nm_congestion_control {
   NM_CC_CUBIC = 0,     /* CUBIC with HyStart++ (RFC 9438, RFC 9406): the default */
-  NM_CC_NEW_RENO = 1   /* NewReno (RFC 9002 §7) */
+  NM_CC_NEW_RENO = 1,  /* NewReno (RFC 9002 §7) */
+  NM_CC_BBR = 2        /* BBR v1: paced at its bandwidth estimate; random loss does not slow it */
 } nm_congestion_control;
 
 /* Node settings (200 bytes in 0.2.0 on LP64). nm_node_config_init(&c, sizeof c) first,
@@ -157,8 +158,8 @@ typedef struct nm_node_config {
                                      packets (+ 2 x NM_MIN_WINDOW_BYTES) */
   uint64_t max_buffer_bytes;      /* 256 MiB for all sessions together; at least
                                      max_session_buffer_bytes */
-  uint32_t congestion_control;    /* NM_CC_CUBIC (default) or NM_CC_NEW_RENO: the controller
-                                     of each session towards a netmesh peer */
+  uint32_t congestion_control;    /* NM_CC_CUBIC (default), NM_CC_NEW_RENO or NM_CC_BBR: the
+                                     controller of each session towards a netmesh peer */
   uint32_t reserved2;             /* zero */
   /* New settings are appended here. */
 } nm_node_config_t;
@@ -291,10 +292,12 @@ typedef struct nm_session_stats {
   uint64_t acks_received;
   /* congestion control (netmesh peers; 0 towards a 0.23 peer) */
   uint64_t cwnd_bytes;             /* congestion window: bytes the session may have in flight */
-  uint64_t pacing_rate_bytes_per_sec; /* 1.25 x cwnd / srtt (or session_rate_bytes_per_sec, if lower) */
+  uint64_t pacing_rate_bytes_per_sec; /* 1.25 x cwnd / srtt; with BBR its gain x bandwidth
+                                      estimate (or session_rate_bytes_per_sec, if lower) */
   uint64_t max_datagram_bytes;     /* the largest datagram the session sends */
   uint64_t congestion_events;      /* window reductions (at most one per round trip), persistent
-                                      congestion included */
+                                      congestion included; with BBR, which does not reduce for a
+                                      loss, round trips that had losses */
   uint64_t spurious_retransmissions; /* datagrams declared lost that the peer acknowledged later:
                                       their loss was a false alarm, and the reliable data they
                                       carried was resent for nothing (each is in datagrams_lost).

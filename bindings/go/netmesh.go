@@ -66,7 +66,7 @@ type Config struct {
 	HandshakeRatePerSec   uint32 // msg1s examined per second, 500 (0 = unlimited)
 	MaxSessionBufferBytes uint64 // memory held for one peer's unread/early/large events, 32 MiB
 	MaxBufferBytes        uint64 // the same for all peers together, 256 MiB
-	// The congestion controller of sessions towards netmesh peers: Cubic (default) or NewReno.
+	// The congestion controller of sessions towards netmesh peers: Cubic (default), NewReno or Bbr.
 	CongestionControl CongestionControl
 }
 
@@ -76,6 +76,7 @@ type CongestionControl int
 const (
 	Cubic   CongestionControl = iota // NM_CC_CUBIC: CUBIC with HyStart++ (RFC 9438, RFC 9406)
 	NewReno                          // NM_CC_NEW_RENO: NewReno (RFC 9002 §7)
+	Bbr                              // NM_CC_BBR: BBR v1 (paced at its bandwidth estimate)
 )
 
 // DefaultConfig returns the library's defaults (nm_node_config_init); set PSK before use.

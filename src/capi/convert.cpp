@@ -21,7 +21,8 @@ constexpr uint32_t kMaxFragmentedEvent = 65535u * NM_MAX_EVENT_SIZE;  // fragmen
 
 static_assert(wire::kMaxPacketCredit == NM_MIN_WINDOW_BYTES);
 static_assert(static_cast<int>(session::CongestionAlgorithm::kCubic) == NM_CC_CUBIC &&
-              static_cast<int>(session::CongestionAlgorithm::kNewReno) == NM_CC_NEW_RENO);
+              static_cast<int>(session::CongestionAlgorithm::kNewReno) == NM_CC_NEW_RENO &&
+              static_cast<int>(session::CongestionAlgorithm::kBbr) == NM_CC_BBR);
 
 // One COPY field: same type on both sides, but for flags (uint8_t in C, bool in C++) and
 // keys (uint8_t[N] in C, std::array in C++). Anything else is a compile error: a field
@@ -129,8 +130,8 @@ nm_status to_node_config(const nm_node_config_t& c, node::NodeConfig& cfg) {
     return fail(NM_ERR_ADDRESS, "cannot parse bind_addr '" + bind + "'");
   cfg.identity_file = c.identity_file ? c.identity_file : "";
   cfg.inbound_stream.window_bytes = c.default_window_bytes;
-  if (c.congestion_control != NM_CC_CUBIC && c.congestion_control != NM_CC_NEW_RENO)
-    return fail(NM_ERR_INVALID_ARGUMENT, "congestion_control must be NM_CC_CUBIC or NM_CC_NEW_RENO");
+  if (c.congestion_control > NM_CC_BBR)
+    return fail(NM_ERR_INVALID_ARGUMENT, "congestion_control must be NM_CC_CUBIC, NM_CC_NEW_RENO or NM_CC_BBR");
   cfg.congestion_control = static_cast<session::CongestionAlgorithm>(c.congestion_control);
   if (c.heartbeat_interval_ms == 0 || c.handshake_timeout_ms == 0)
     return fail(NM_ERR_INVALID_ARGUMENT, "heartbeat_interval_ms and handshake_timeout_ms must be > 0");

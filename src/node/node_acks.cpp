@@ -29,11 +29,13 @@ void Node::note_sent(session::Session& s, const stream::Stream& st, const stream
                                  .sent_ns = p.last_sent_ns,
                                  .bytes = static_cast<uint32_t>(bytes),
                                  .stream_id = st.id(),
-                                 .stream_seq = p.seq});
+                                 .stream_seq = p.seq,
+                                 .delivery = {}});
 }
 
 void Node::track(session::Session& s, session::SentDatagram d) {
   if (s.cc) {
+    d.delivery = s.delivery.on_sent(d.sent_ns, s.cc->in_flight());
     s.cc->on_sent(d.bytes);
     d.flight = s.cc->in_flight();
   }
@@ -109,11 +111,15 @@ void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Ou
   uint64_t prior_in_flight = s.cc ? s.cc->in_flight() : 0;
   for (const session::SentDatagram& d : r.acked) {
     ++s.path.datagrams_acked;
-    if (s.cc) s.cc->on_acked(now, d.bytes, d.sent_ns, s.rtt, prior_in_flight);
+    if (s.cc) {
+      s.delivery.on_acked(now, d.bytes, d.sent_ns, d.delivery);
+      s.cc->on_acked(now, d.bytes, d.sent_ns, s.rtt, prior_in_flight);
+    }
     pmtu_on_acked(s, d, now);
   }
   for (const session::SentDatagram& d : r.lost) on_lost(s, d);
   if (r.persistent_congestion && s.cc) s.cc->on_persistent_congestion();
+  if (s.cc) s.cc->on_rate_sample(now, s.delivery.take_sample(), s.rtt, r.rtt_sampled);
   s.probe_allowance = 0;  // the path answers
   s.update_pacing_rate(static_cast<double>(config_.session_rate_bytes_per_sec));
   pace_session(s, now, out);  // the acknowledgement opened the window
@@ -156,8 +162,9 @@ void Node::send_ping(session::Session& s, int64_t now, std::vector<Outgoing>& ou
   session::SentDatagram d{.pn = pn,
                           .sent_ns = now,
                           .bytes = static_cast<uint32_t>(o.packet->len),
-                          .stream_id = wire::kControlStreamId};
-  d.pmtu_probe = probe_size != 0;
+                          .stream_id = wire::kControlStreamId,
+                          .pmtu_probe = probe_size != 0,
+                          .delivery = {}};
   track(s, d);
 }
 

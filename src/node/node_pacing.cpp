@@ -125,8 +125,14 @@ struct PacedQueues {
     send(st, std::move(p));
   }
   void drained(uint64_t id) {
-    if (stream::Stream* st = find(id)) st->changed.notify_all();  // a draining close may wait
+    stream::Stream* st = find(id);
+    if (!st) return;
+    st->changed.notify_all();  // a draining close may wait
+    // Less credit than the congestion window has room for: the peer's window, not the
+    // application, limits the stream (as a TCP sender limited by the receive window).
+    if (s.cc) credit_limited |= st->tx_credit().remaining() < s.cc->window() - std::min(s.cc->window(), s.cc->in_flight());
   }
+  bool credit_limited = false;  // a stream drained this turn is waiting for credit
 };
 }  // namespace
 
@@ -140,6 +146,10 @@ void Node::pace_session(session::Session& s, int64_t now, std::vector<Outgoing>&
   auto resend = [&](stream::Stream& st, stream::SentPacket& p) REQUIRES(mu_) { resend_one(s, st, p, out); };
   PacedQueues<decltype(send), decltype(resend)> queues{s, now, send, resend};
   s.sender.release(now, queues);
+  // Nothing left to send with room in the window, and not for want of the peer's credit:
+  // the application limits the rate now.
+  if (s.sender.idle() && s.cc && !queues.credit_limited && s.cc->in_flight() < s.cc->window())
+    s.delivery.on_app_limited(s.cc->in_flight());
   if (!s.sender.idle() && !pace_timer_running_ && loop_alive_) {
     pace_timer_running_ = true;
     uv_async_send(&pace_kick_);  // timers belong to the loop thread

@@ -204,8 +204,7 @@ nm_status Node::send_waiting(const StreamPtr& st, std::span<const nm_event_t> ev
     auto until = Clock::now() + backoff;
     if (timeout_ms >= 0) until = std::min(until, deadline);
     st->changed.wait_until(lk.native(), until, [&]() REQUIRES(mu_) {
-      return stopping_ || st->state() != stream::StreamState::kOpen ||
-             st->tx_credit().remaining() >= std::min<uint64_t>(st->tx_credit().window(), wire::kMaxPacketCredit);
+      return stopping_ || st->state() != stream::StreamState::kOpen || st->has_packet_credit();
     });
     backoff = std::min(backoff * 2, std::chrono::milliseconds(200));
   }

@@ -1,5 +1,6 @@
 #include "session/congestion.h"
 
+#include "session/bbr.h"
 #include "session/cubic.h"
 #include "session/new_reno.h"
 
@@ -32,6 +33,10 @@ void CongestionController::on_lost(int64_t now_ns, uint64_t bytes, int64_t sent_
   if (in_recovery(sent_ns)) return;  // the same event: one reduction per round trip
   recovery_start_ns_ = now_ns;
   ++congestion_events_;
+  on_congestion_event(now_ns, flight_when_sent, rtt);
+}
+
+void CongestionController::on_congestion_event(int64_t now_ns, uint64_t flight_when_sent, const RttStats& rtt) {
   bool queue_full = rtt.has_sample() && rtt.latest() >= rtt.min() + queue_delay_threshold(rtt.min());
   if (in_slow_start() && queue_full && flight_when_sent > 0) cwnd_ = std::min(cwnd_, flight_when_sent);
   reduce(now_ns);
@@ -45,9 +50,14 @@ void CongestionController::on_persistent_congestion() {
   collapse();
 }
 
+double CongestionController::pacing_rate(const RttStats& rtt) const {
+  return 1.25 * static_cast<double>(cwnd_) * 1e9 / static_cast<double>(rtt.smoothed());
+}
+
 std::unique_ptr<CongestionController> make_congestion_controller(CongestionAlgorithm algorithm,
                                                                  uint64_t max_datagram) {
   if (algorithm == CongestionAlgorithm::kNewReno) return std::make_unique<NewReno>(max_datagram);
+  if (algorithm == CongestionAlgorithm::kBbr) return std::make_unique<Bbr>(max_datagram);
   return std::make_unique<Cubic>(max_datagram);
 }
 

@@ -11,16 +11,21 @@
 // datagram left, not from the window grown since (else the next round overflows again).
 // Persistent congestion (RFC 9002 §7.6) collapses it to the minimum. The window grows only
 // while the sender uses it (not when the application is what limits the rate).
+//
+// That is the loss-based controllers' part (CUBIC, NewReno). A model-based one (BBR) sets
+// the window and the pacing rate from delivery rate samples instead (on_rate_sample,
+// pacing_rate) and takes a congestion event as no reason to shrink.
 #pragma once
 #include <algorithm>
 #include <cstdint>
 #include <memory>
 
+#include "session/delivery_rate.h"
 #include "session/rtt_stats.h"
 
 namespace nm::session {
 
-enum class CongestionAlgorithm : uint8_t { kCubic = 0, kNewReno = 1 };
+enum class CongestionAlgorithm : uint8_t { kCubic = 0, kNewReno = 1, kBbr = 2 };
 
 // How far the RTT must rise above its minimum to say a queue is building (HyStart++'s
 // threshold, RFC 9406 §4.2: an eighth of the minimum, within [4, 16] ms).
@@ -60,6 +65,12 @@ class CongestionController {
   void on_lost(int64_t now_ns, uint64_t bytes, int64_t sent_ns, uint64_t flight_when_sent = 0,
                const RttStats& rtt = RttStats());
   void on_persistent_congestion();
+  // Once an acknowledgement's datagrams are in (acknowledged and lost): its delivery rate
+  // sample, and whether it brought an RTT sample.
+  virtual void on_rate_sample(int64_t /*now_ns*/, const RateSample& /*sample*/, const RttStats& /*rtt*/,
+                              bool /*rtt_sampled*/) {}
+  // The rate the session's datagrams leave at, bytes per second: by default 1.25 x cwnd / srtt.
+  virtual double pacing_rate(const RttStats& rtt) const;
   // A datagram left the flight without being acknowledged or lost (its stream went away).
   void on_discarded(uint64_t bytes) { in_flight_ -= std::min(in_flight_, bytes); }
 
@@ -70,6 +81,9 @@ class CongestionController {
  protected:
   // How the window grows after `bytes` were acknowledged, outside recovery.
   virtual void grow(int64_t now_ns, uint64_t bytes, int64_t sent_ns, const RttStats& rtt) = 0;
+  // A congestion event (the first loss of a recovery period): by default the loss-based
+  // response, reduce() from the window (or from the flight if slow start overshot).
+  virtual void on_congestion_event(int64_t now_ns, uint64_t flight_when_sent, const RttStats& rtt);
   // The window after a congestion event (sets ssthresh_ and cwnd_).
   virtual void reduce(int64_t now_ns) = 0;
   virtual void collapse() {}  // persistent congestion: forget the state of the last epoch

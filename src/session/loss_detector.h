@@ -21,6 +21,7 @@
 #include <optional>
 #include <vector>
 
+#include "session/delivery_rate.h"
 #include "session/rtt_stats.h"
 #include "stream/ring_queue.h"
 #include "wire/ack_frame.h"
@@ -36,6 +37,7 @@ struct SentDatagram {
   uint64_t stream_seq = 0;
   bool resolved = false;     // acknowledged or declared lost
   bool pmtu_probe = false;   // a path MTU probe: its loss says nothing about congestion
+  DeliveryState delivery;    // for the delivery rate its acknowledgement samples
 };
 
 class LossDetector {

@@ -16,8 +16,8 @@ Session::Session(uint64_t peer_node_id, const sockaddr_storage& peer_addr,
 void Session::update_pacing_rate(double configured_rate) {
   double rate = configured_rate;
   if (cc) {
-    double window_rate = 1.25 * static_cast<double>(cc->window()) * 1e9 / static_cast<double>(rtt.smoothed());
-    rate = rate > 0 ? std::min(rate, window_rate) : window_rate;
+    double cc_rate = cc->pacing_rate(rtt);
+    rate = rate > 0 ? std::min(rate, cc_rate) : cc_rate;
   }
   sender.set_rate(rate);
 }

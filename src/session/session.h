@@ -110,6 +110,7 @@ class Session {
   // How much may be in flight, over all streams, retransmissions included; set once the
   // peer's hello shows it acknowledges datagrams (none towards 0.23: its wire stays 0.23's).
   std::unique_ptr<CongestionController> cc;
+  DeliveryRate delivery;  // what the acknowledgements say the path delivers (for BBR)
   int probe_allowance = 0;  // datagrams a probe timeout lets out beyond the window
   // Path MTU discovery (pmtu_search.h), towards netmesh peers reached directly that have
   // kPmtud (and kSessionAck, which confirms probes): data datagrams are then at most its

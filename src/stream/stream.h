@@ -109,6 +109,10 @@ class Stream {
     return *counters_;
   }
   const TxCredit& tx_credit() const { return tx_credit_; }
+  // Credit for a full packet (or the whole window, if smaller): what a blocked send waits for.
+  bool has_packet_credit() const {
+    return tx_credit_.remaining() >= std::min<uint64_t>(tx_credit_.window(), wire::kMaxPacketCredit);
+  }
   uint64_t tx_seq() const { return tx_seq_; }
   uint32_t tx_epoch() const { return tx_epoch_; }
   uint64_t tx_charged() const { return tx_charged_; }

@@ -158,7 +158,7 @@ static void reserved_and_implausible_sizes_are_refused(void** state) {
   c.reserved2 = 7;
   assert_int_equal(nm_node_new(&c, &n), NM_ERR_INVALID_ARGUMENT);
   test_config(&c, 1);
-  c.congestion_control = 2; /* no such controller */
+  c.congestion_control = NM_CC_BBR + 1; /* no such controller */
   assert_int_equal(nm_node_new(&c, &n), NM_ERR_INVALID_ARGUMENT);
   assert_non_null(strstr(nm_last_error_message(), "congestion_control"));
   test_config(&c, 1);

@@ -34,6 +34,7 @@ typedef struct {
   uint64_t seed, peer_seed, t0, time_s, grace_s, window, event_bytes, batch, count;
   double rate_mbit;
   int faf;
+  uint32_t cc; /* the sender's congestion controller (NM_CC_*) */
 } opts_t;
 
 static void check(nm_status s, const char* what) {
@@ -48,6 +49,7 @@ static void usage(void) {
           " [--window B] [--faf]\n"
           "       nm_flow send --connect IP:PORT --seed M --peer-seed N --t0 NS --time S"
           " [--grace S] [--window B] [--event-bytes B] [--rate-mbit R] [--batch K] [--count N] [--faf]\n"
+          "                [--cc cubic|newreno|bbr]\n"
           "       nm_flow now      (prints CLOCK_MONOTONIC in ns)\n");
   exit(2);
 }
@@ -179,6 +181,7 @@ static int run_send(const opts_t* o) {
   uint8_t peer_key[NM_KEY_SIZE];
   identity_of(o->peer_seed, &peer_id, peer_key);
   node_config(&cfg, o->seed, "0.0.0.0:0", o->window);
+  cfg.congestion_control = o->cc;
   nm_node_t* node = NULL;
   check(nm_node_new(&cfg, &node), "nm_node_new");
   uint64_t t_connect = mono_ns();
@@ -296,6 +299,9 @@ int main(int argc, char** argv) {
     else if (!strcmp(k, "--batch")) o.batch = parse_u64_or_die(k, v);
     else if (!strcmp(k, "--count")) o.count = parse_u64_or_die(k, v);
     else if (!strcmp(k, "--rate-mbit")) o.rate_mbit = atof(v);
+    else if (!strcmp(k, "--cc") && !strcmp(v, "cubic")) o.cc = NM_CC_CUBIC;
+    else if (!strcmp(k, "--cc") && !strcmp(v, "newreno")) o.cc = NM_CC_NEW_RENO;
+    else if (!strcmp(k, "--cc") && !strcmp(v, "bbr")) o.cc = NM_CC_BBR;
     else usage();
   }
   if (!o.addr || !o.seed || !o.peer_seed || o.seed == o.peer_seed) usage();

@@ -6,8 +6,8 @@ namespace Netmesh
     public enum Reliability { FireAndForget = 0, Reliable = 1 }
     public enum CloseBehaviour { DrainThenClose = 0, DropAndClose = 1 }
     /// <summary>The congestion controller of a session towards a netmesh peer: CUBIC with
-    /// HyStart++ (the default) or NewReno.</summary>
-    public enum CongestionControl { Cubic = 0, NewReno = 1 }
+    /// HyStart++ (the default), NewReno or BBR version 1.</summary>
+    public enum CongestionControl { Cubic = 0, NewReno = 1, Bbr = 2 }
 
     /// <summary>nm_node_config_t. A new instance holds the C defaults (read from
     /// nm_node_config_init, not duplicated here); Psk must be set before creating a node.</summary>
