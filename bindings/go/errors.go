@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"runtime"
 
-	"netmesh.local/netmesh/internal/capi"
+	"github.com/netmesh/netmesh/bindings/go/internal/capi"
 )
 
 // Sentinel errors, one per nm_status. Errors returned by this package wrap them, so test

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"netmesh.local/netmesh"
+	netmesh "github.com/netmesh/netmesh/bindings/go"
 )
 
 // Two nodes in one process: a connects to b, opens a reliable stream and sends two events.

@@ -1,3 +1,3 @@
-module netmesh.local/netmesh
+module github.com/netmesh/netmesh/bindings/go
 
 go 1.21

@@ -3,7 +3,7 @@ package netmesh
 import (
 	"time"
 
-	"netmesh.local/netmesh/internal/capi"
+	"github.com/netmesh/netmesh/bindings/go/internal/capi"
 )
 
 // Fault injection for tests (the C API's netmesh_testing.h): everything in this file is

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"netmesh.local/netmesh/internal/capi"
+	"github.com/netmesh/netmesh/bindings/go/internal/capi"
 )
 
 // Route is a route the node knows (nm_route_t): direct neighbours have Metric 1 and

@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"netmesh.local/netmesh/internal/capi"
+	"github.com/netmesh/netmesh/bindings/go/internal/capi"
 )
 
 // KeySize is the size of keys, seeds and the PSK; MaxEventSize the largest event a stream

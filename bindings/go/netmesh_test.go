@@ -498,13 +498,37 @@ func TestStaleHandle(t *testing.T) {
 		t.Fatalf("tx_seq = %d", st.TxSeq)
 	}
 	expectEvent(t, sb, "fresh")
-	// a closed handle is invalid; the stream itself stays open
-	if err := fresh.Close(); err != nil {
+	// a released handle is invalid; the stream itself stays open
+	again, err := a.OpenStream(b.ID(), 19, DefaultStreamConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.Release(); err != nil {
 		t.Fatal(err)
 	}
 	_, err = fresh.Send([]byte("x"))
 	expectErr(t, err, ErrInvalidHandle)
 	expectErr(t, fresh.Close(), ErrInvalidHandle)
+	expectErr(t, fresh.Release(), ErrInvalidHandle)
+	if _, err := again.Send([]byte("still open")); err != nil {
+		t.Fatal(err)
+	}
+	expectEvent(t, sb, "still open")
+	// Close closes the stream (every handle to it is stale), then frees the handle
+	other, err := a.OpenStream(b.ID(), 19, DefaultStreamConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Release()
+	if err := again.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = other.Send([]byte("x"))
+	expectErr(t, err, ErrNotConnected)
+	expectErr(t, again.Close(), ErrInvalidHandle)
+	if err := old.Close(); err != nil { // already closed: not an error, the handle is freed
+		t.Fatal(err)
+	}
 }
 
 func TestCloseBehaviours(t *testing.T) {

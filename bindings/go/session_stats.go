@@ -3,7 +3,7 @@ package netmesh
 import (
 	"time"
 
-	"netmesh.local/netmesh/internal/capi"
+	"github.com/netmesh/netmesh/bindings/go/internal/capi"
 )
 
 // SessionStats are the path to one peer as its session sees it (nm_session_stats_t).

@@ -3,7 +3,7 @@ package netmesh
 import (
 	"time"
 
-	"netmesh.local/netmesh/internal/capi"
+	"github.com/netmesh/netmesh/bindings/go/internal/capi"
 )
 
 // NodeStats are a node's counters (nm_node_stats_t).

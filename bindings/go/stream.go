@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"sync/atomic"
 
-	"netmesh.local/netmesh/internal/capi"
+	"github.com/netmesh/netmesh/bindings/go/internal/capi"
 )
 
 // Reliability of a stream.
@@ -238,8 +238,9 @@ func (s *Stream) Stats() (StreamStats, error) {
 	return streamStatsFrom(c), nil
 }
 
-// CloseStream closes the stream with its close behaviour (nm_node_close_stream). Every
-// handle to it becomes stale (ErrNotConnected); the handle itself still needs Close.
+// CloseStream closes the stream with its close behaviour (nm_node_close_stream) and keeps
+// this handle, to read what already arrived (DrainThenClose). Every handle to the stream
+// becomes stale (ErrNotConnected); the handle itself still needs Close or Release.
 func (s *Stream) CloseStream() error {
 	nh := s.node.h.Load()
 	if nh == 0 {
@@ -252,9 +253,28 @@ func (s *Stream) CloseStream() error {
 	return err
 }
 
-// Close frees this handle (nm_stream_free); the stream stays open for other handles and
-// the peer. A second Close fails with ErrInvalidHandle.
+// Close closes the stream with its close behaviour, as CloseStream (DrainThenClose waits,
+// up to the node's drain timeout, until what was sent is acknowledged), and frees this
+// handle. A stream already closed (by the peer, another handle or the node's shutdown) is
+// not an error; a drain that timed out is, though the stream is closed and the handle freed
+// all the same. A second Close fails with ErrInvalidHandle.
 func (s *Stream) Close() error {
+	err := s.CloseStream()
+	if errors.Is(err, ErrInvalidHandle) {
+		return err
+	}
+	if errors.Is(err, ErrNotConnected) || errors.Is(err, ErrShutdown) {
+		err = nil
+	}
+	if ferr := s.Release(); ferr != nil {
+		return ferr
+	}
+	return err
+}
+
+// Release frees this handle only (nm_stream_free): the stream stays open for other handles
+// and the peer. A second Release (or Close) fails with ErrInvalidHandle.
+func (s *Stream) Release() error {
 	h := s.h.Swap(0)
 	if h == 0 {
 		return closedError("nm_stream_free", "stream handle")

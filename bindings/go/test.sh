@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the Go binding against <build-dir>/libnetmesh.so and runs its tests, then builds the
-# Go examples and runs them against each other (and against the C examples, if <build-dir>
-# has them). Offline: the module uses the standard library only.
+# Builds the Go binding against <build-dir>'s libnetmesh (installed into <build-dir>/go/prefix
+# and found through its pkg-config file, as a user's would be) and runs its tests, then builds
+# the Go examples and runs them against each other (and against the C examples, if
+# <build-dir> has them). Offline: the module uses the standard library only. The SWIG wrapper
+# is committed (generate.sh): no swig needed.
 #
 #   bindings/go/test.sh <build-dir>
 set -euo pipefail
@@ -12,7 +14,7 @@ repo=$(cd "$here/../.." && pwd)
 [[ -e $build_dir/libnetmesh.so ]] || { echo "test.sh: no libnetmesh.so in $build_dir" >&2; exit 2; }
 
 export PATH=$PATH:/usr/local/go/bin
-for tool in go swig; do
+for tool in go pkg-config; do
   command -v "$tool" >/dev/null || { echo "test.sh: $tool not found" >&2; exit 2; }
 done
 
@@ -22,13 +24,11 @@ if [[ -z ${HOME:-} ]]; then
 fi
 export GOFLAGS=${GOFLAGS:--mod=mod} GOPROXY=${GOPROXY:-off} GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 export CGO_ENABLED=1
-# cmd/go reruns swig only when the .swig file changes, not when netmesh.h, netmesh.i or
-# netmesh_go.i do; a stale wrapper would allocate structs of the old size. The hash in
-# CGO_CFLAGS (part of go's cache key) forces a rebuild whenever the interface changes.
-iface=$(cat "$repo/include/netmesh.h" "$repo/include/netmesh_testing.h" "$repo/bindings/netmesh.i" "$here/netmesh_go.i" | sha256sum | cut -c1-16)
-export CGO_CFLAGS="${CGO_CFLAGS:--O2 -g} -I$repo/include -DNETMESH_IFACE_HASH=$iface"
-export CGO_LDFLAGS="${CGO_LDFLAGS:-} -L$build_dir -Wl,-rpath,$build_dir"
-export LD_LIBRARY_PATH=$build_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# The library as a user has it: installed, found by pkg-config (its Libs carry a run path).
+prefix=$build_dir/go/prefix
+cmake --install "$build_dir" --prefix "$prefix" >/dev/null
+pc=$(find "$prefix" -name netmesh.pc -print -quit)
+export PKG_CONFIG_PATH=$(dirname "$pc")
 
 echo "== go test (bindings/go)"
 # -vet=off: go vet on a package built from a .swig file is unreliable (its cached results

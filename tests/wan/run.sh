@@ -266,6 +266,7 @@ case_loss1() {
   wan_setup 40 || return 1
   wan_loss 10 fwd || return 1
   single loss1 "40 ms, 1% loss" "$WAN_TIME" "nm nm-1MiB $NM1M"
+  single loss1 "40 ms, 1% loss" "$WAN_TIME" "nm nm-bbr $NM1M --cc bbr"
   single loss1 "40 ms, 1% loss" "$WAN_TIME" "tcp tcp-cubic cubic"
 }
 

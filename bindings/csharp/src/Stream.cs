@@ -8,8 +8,10 @@ using Netmesh.Native;
 namespace Netmesh
 {
     /// <summary>A handle to a stream of a <see cref="Node"/>, from <see cref="Node.OpenStream"/>.</summary>
-    /// <remarks>Dispose frees the handle only (nm_stream_free): the stream stays open, and other
-    /// handles to it keep working. <see cref="CloseStream"/> closes the stream itself. Thread-safe.</remarks>
+    /// <remarks>Dispose closes the stream with its close behaviour and frees the handle;
+    /// <see cref="CloseStream"/> closes the stream and keeps the handle (to read what already
+    /// arrived); <see cref="Release"/> frees the handle only (the stream stays open, and other
+    /// handles to it keep working). Thread-safe.</remarks>
     public sealed class Stream : IDisposable
     {
         internal readonly IntPtr Handle;
@@ -242,7 +244,7 @@ namespace Netmesh
 
         /// <summary>Closes the stream (nm_node_close_stream) with its close behaviour. Every handle
         /// to it becomes stale (<see cref="NotConnectedException"/>); with DrainThenClose, events
-        /// already received stay readable until drained. Dispose is still needed.</summary>
+        /// already received stay readable until drained. Dispose or Release is still needed.</summary>
         public void CloseStream()
         {
             Errors.Check(netmesh.nm_node_close_stream(Node.Handle, Handle), "nm_node_close_stream");
@@ -250,7 +252,31 @@ namespace Netmesh
             GC.KeepAlive(Node);
         }
 
+        /// <summary>Closes the stream with its close behaviour, as <see cref="CloseStream"/>
+        /// (DrainThenClose waits, up to the node's drain timeout, until what was sent is
+        /// acknowledged), and frees the handle. A stream already closed (by the peer, another
+        /// handle or the node's shutdown) is not an error. Idempotent.</summary>
+        /// <exception cref="NetmeshTimeoutException">The drain timed out; the stream is closed
+        /// and the handle freed all the same (as a FileStream's Dispose reports a failed flush).</exception>
         public void Dispose()
+        {
+            if (Volatile.Read(ref disposed) != 0) return;
+            try
+            {
+                CloseStream();
+            }
+            catch (NotConnectedException) { } // nothing left to close
+            catch (ShutdownException) { }
+            catch (InvalidHandleException) { } // released meanwhile by another thread
+            finally
+            {
+                Release();
+            }
+        }
+
+        /// <summary>Frees the handle only (nm_stream_free): the stream stays open, and other
+        /// handles to it keep working. Idempotent.</summary>
+        public void Release()
         {
             Free();
             GC.SuppressFinalize(this);

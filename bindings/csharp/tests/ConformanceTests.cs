@@ -362,6 +362,17 @@ namespace Netmesh.Tests
                         newA.Send(Text("fresh"));
                         Assert.AreEqual(1, newA.Stats().TxSeq); // sequence restarts
                         ExpectEvent(b, "fresh");
+                        using (var again = p.A.OpenStream(p.B.Id, 19))
+                        using (var other = p.A.OpenStream(p.B.Id, 19))
+                        {
+                            newA.Release(); // frees the handle; the stream stays open
+                            Assert.Throws<InvalidHandleException>(() => newA.Send(Text("x")));
+                            again.Send(Text("still open"));
+                            ExpectEvent(b, "still open");
+                            again.Dispose(); // closes the stream: every handle to it is stale
+                            Assert.Throws<NotConnectedException>(() => other.Send(Text("x")));
+                            again.Dispose(); // idempotent
+                        } // other.Dispose(): the stream is closed already, not an error
                     }
                 }
             }

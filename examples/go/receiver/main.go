@@ -22,8 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	netmesh "github.com/netmesh/netmesh/bindings/go"
 	"netmesh.local/examples/internal/demo"
-	"netmesh.local/netmesh"
 )
 
 const (

@@ -16,8 +16,8 @@ import (
 	"os"
 	"time"
 
+	netmesh "github.com/netmesh/netmesh/bindings/go"
 	"netmesh.local/examples/internal/demo"
-	"netmesh.local/netmesh"
 )
 
 const (

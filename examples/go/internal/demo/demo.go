@@ -9,7 +9,7 @@ import (
 	"os"
 	"strconv"
 
-	"netmesh.local/netmesh"
+	netmesh "github.com/netmesh/netmesh/bindings/go"
 )
 
 // Check exits with status 1 after printing what failed, unless err is nil.

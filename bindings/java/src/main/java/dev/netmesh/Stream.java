@@ -9,11 +9,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A handle to one stream of a {@link Node}. Thread-safe. close() frees the handle only (the
- * stream stays open for other handles and the peer); {@link #closeStream()} closes the
- * stream itself. Events are byte arrays, empty ones included; one batch goes out in order,
+ * A handle to one stream of a {@link Node}. Thread-safe. close() closes the stream with its
+ * close behaviour and frees the handle; {@link #closeStream()} closes the stream and keeps
+ * the handle (to read what already arrived); {@link #release()} frees the handle only (the
+ * stream stays open for other handles and the peer). Events are byte arrays, empty ones included; one batch goes out in order,
  * packed into as few packets as fit.
  */
 public final class Stream implements AutoCloseable {
@@ -32,6 +34,7 @@ public final class Stream implements AutoCloseable {
   private final long peerNodeId;
   private final long id;
   private final Cleaner.Cleanable cleanable;
+  private final AtomicBoolean released = new AtomicBoolean();
 
   Stream(Node node, long handle, long peerNodeId, long id) {
     this.node = node; // keeps the node reachable (and so unfreed) while the stream is
@@ -158,13 +161,36 @@ public final class Stream implements AutoCloseable {
 
   /**
    * Closes the stream with its close behaviour: every handle to it becomes stale
-   * (NotConnectedException). This handle still needs close().
+   * (NotConnectedException). This handle still needs close() or release().
    */
   public void closeStream() { netmesh.nm_node_close_stream(node.handle(), handle); }
 
-  /** Frees this handle (not the stream). Idempotent; later calls fail with InvalidHandleException. */
+  /**
+   * Closes the stream with its close behaviour, as closeStream() (DrainThenClose waits, up to
+   * the node's drain timeout, until what was sent is acknowledged), and frees this handle. A
+   * stream already closed (by the peer, another handle or the node's shutdown) is not an
+   * error. Idempotent; later calls of anything else fail with InvalidHandleException.
+   * @throws NetmeshTimeoutException if the drain timed out (the stream is closed and the
+   *     handle freed all the same)
+   */
   @Override
-  public void close() { cleanable.clean(); }
+  public void close() {
+    if (released.get()) return;
+    try {
+      closeStream();
+    } catch (NotConnectedException | ShutdownException | InvalidHandleException closedAlready) {
+      // nothing left to close (InvalidHandleException: the node was freed)
+    } finally {
+      release();
+    }
+  }
+
+  /** Frees this handle only (the stream stays open). Idempotent; later calls of anything else
+   *  fail with InvalidHandleException. */
+  public void release() {
+    released.set(true);
+    cleanable.clean();
+  }
 
   private int sendFrames(int mode, int arg, byte[][] events) {
     return (int) netmesh.nm_bind_send_frames(handle, frames(events), mode, arg);

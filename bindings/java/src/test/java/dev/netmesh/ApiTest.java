@@ -364,7 +364,10 @@ class ApiTest {
           }
         }));
         work.add(CompletableFuture.supplyAsync(() -> {
-          try (Stream s = p.a.openStream(p.bId, id)) {
+          // DrainThenClose: close() waits until the peer has everything (the default,
+          // DropAndClose, would drop what is still queued).
+          StreamConfig drain = StreamConfig.defaults().withCloseBehaviour(CloseBehaviour.DRAIN_THEN_CLOSE);
+          try (Stream s = p.a.openStream(p.bId, id, drain)) {
             for (int i = 1; i <= events; ++i) s.sendBlocking(Duration.ofSeconds(10), ConformanceTest.u32(i));
             return 0L;
           }

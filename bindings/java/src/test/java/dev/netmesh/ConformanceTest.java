@@ -245,9 +245,16 @@ class ConformanceTest {
         newA.send(text("fresh"));
         assertEquals(1, newA.stats().txSeq()); // sequence restarts with the new stream
         expect(b, "fresh");
-        newA.close(); // frees the handle; the stream stays open
-        assertThrows(InvalidHandleException.class, () -> newA.send(text("fresh")));
-        newA.close(); // idempotent
+        try (Stream again = p.a.openStream(p.bId, 19); Stream other = p.a.openStream(p.bId, 19)) {
+          newA.release(); // frees the handle; the stream stays open
+          assertThrows(InvalidHandleException.class, () -> newA.send(text("fresh")));
+          newA.close(); // idempotent
+          again.send(text("still open"));
+          expect(b, "still open");
+          again.close(); // closes the stream: every handle to it is stale
+          assertThrows(NotConnectedException.class, () -> other.send(text("x")));
+          again.close(); // idempotent
+        } // other.close(): the stream is closed already, not an error
       }
     }
   }
