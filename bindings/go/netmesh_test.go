@@ -1353,3 +1353,51 @@ func TestSessionPacing(t *testing.T) {
 		t.Fatalf("%d bytes took %v: faster than %d B/s allows (%v)", total*size, elapsed, rate, floor)
 	}
 }
+
+func TestRecvIntoAndBatchesAllocateNothing(t *testing.T) {
+	a, b := testPair(t)
+	sa, sb := openBoth(t, a, b, 40, DefaultStreamConfig())
+	ctx := context.Background()
+	ev := make([]byte, 64)
+	buf := make([]byte, 64)
+	// One event queued per run, read into the caller's buffer.
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := sa.Send(ev); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := sb.RecvInto(ctx, buf); err != nil || n != 64 {
+			t.Fatal(n, err)
+		}
+	})
+	if allocs >= 1 {
+		t.Fatalf("Send + RecvInto: %.1f allocations per event, want none", allocs)
+	}
+	batch := NewBatch(16)
+	batchAllocs := testing.AllocsPerRun(100, func() {
+		if _, err := sa.Send(ev, ev, ev, ev); err != nil {
+			t.Fatal(err)
+		}
+		for got := 0; got < 4; {
+			n, err := sb.RecvBatchInto(ctx, batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += n
+		}
+	})
+	if batchAllocs >= 1 {
+		t.Fatalf("Send + RecvBatchInto: %.1f allocations per 4 events, want none", batchAllocs)
+	}
+	// A too-small buffer: the event stays queued, and n says what it needs.
+	if _, err := sa.Send(make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := sb.RecvInto(ctx, buf)
+	expectErr(t, err, ErrBufferTooSmall)
+	if n != 100 {
+		t.Fatalf("needed %d, want 100", n)
+	}
+	if n, err := sb.RecvInto(ctx, make([]byte, 100)); err != nil || n != 100 {
+		t.Fatal(n, err)
+	}
+}

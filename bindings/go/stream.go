@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"runtime"
+	"sync"
 	"sync/atomic"
 
 	"github.com/netmesh/netmesh/bindings/go/internal/capi"
@@ -98,19 +99,32 @@ func (s *Stream) do(op string, f func(h uintptr) capi.Enum_SS_nm_status) error {
 	return err
 }
 
-// frames packs events as nm_bind_send_frames expects them: u32le(len) || bytes, repeated.
-// (An array of {pointer, length} pointing into Go memory cannot cross cgo.)
-func frames(events [][]byte) []byte {
+// Scratch for the calls' C out-parameters and the packed frames of a send, reused: a cgo
+// argument's pointee escapes, so a local would be a heap allocation per call.
+var (
+	outParams    = sync.Pool{New: func() any { return new(uint64) }}
+	frameBuffers = sync.Pool{New: func() any { return new([]byte) }}
+)
+
+// maxPooledFrames: larger buffers (a batch of large events) are not kept.
+const maxPooledFrames = 256 << 10
+
+// frames packs events into *buf as nm_bind_send_frames expects them: u32le(len) || bytes,
+// repeated. (An array of {pointer, length} pointing into Go memory cannot cross cgo.)
+func frames(events [][]byte, buf *[]byte) []byte {
 	size := 0
 	for _, e := range events {
 		size += 4 + len(e)
 	}
-	buf := make([]byte, 0, size)
-	for _, e := range events {
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(e)))
-		buf = append(buf, e...)
+	if cap(*buf) < size {
+		*buf = make([]byte, 0, size)
 	}
-	return buf
+	out := (*buf)[:0]
+	for _, e := range events {
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(e)))
+		out = append(out, e...)
+	}
+	return out
 }
 
 const (
@@ -123,12 +137,19 @@ func (s *Stream) sendFrames(op string, events [][]byte, mode, arg int) (int, err
 	if len(events) == 0 {
 		return 0, nil
 	}
-	buf := frames(events)
-	var sent uint64
+	scratch := frameBuffers.Get().(*[]byte)
+	buf := frames(events, scratch)
+	sent := outParams.Get().(*uint64)
+	*sent = 0
 	err := s.do(op, func(h uintptr) capi.Enum_SS_nm_status {
-		return capi.Nm_bind_send_frames(h, buf, mode, arg, &sent)
+		return capi.Nm_bind_send_frames(h, buf, mode, arg, sent)
 	})
-	return int(sent), err
+	n := int(*sent)
+	outParams.Put(sent)
+	if cap(*scratch) <= maxPooledFrames {
+		frameBuffers.Put(scratch)
+	}
+	return n, err
 }
 
 // Send sends events in order, packed into as few packets as fit, without waiting. On
@@ -163,67 +184,110 @@ func (s *Stream) SendBlocking(ctx context.Context, events ...[]byte) (n int, err
 const recvBufSize = 512
 
 // Recv returns the next event, waiting as long as ctx allows (ctx.Err() when it ends). A ctx
-// that has already ended makes one non-blocking attempt: use it to poll.
+// that has already ended makes one non-blocking attempt: use it to poll. It allocates the
+// event; RecvInto reads into a buffer of the caller's.
 func (s *Stream) Recv(ctx context.Context) ([]byte, error) {
 	buf := make([]byte, recvBufSize)
 	for {
-		var n uint64
-		err := s.do("nm_stream_recv", func(h uintptr) capi.Enum_SS_nm_status {
-			return capi.Nm_stream_recv(h, buf, &n, sliceTimeout(ctx))
-		})
-		switch {
-		case err == nil:
-			return buf[:n:n], nil
-		case errors.Is(err, ErrBufferTooSmall):
-			buf = make([]byte, n) // the event stays queued: fetch it again, now it fits
-		case errors.Is(err, ErrTimeout):
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
+		n, err := s.RecvInto(ctx, buf)
+		if !errors.Is(err, ErrBufferTooSmall) {
+			if err != nil {
+				return nil, err
 			}
-		default:
-			return nil, err
+			return buf[:n:n], nil
+		}
+		buf = make([]byte, n) // the event stays queued: fetch it again, now it fits
+	}
+}
+
+// RecvInto reads the next event into buf and returns its length, waiting as Recv does. An
+// event larger than buf stays queued: the error is ErrBufferTooSmall and n the size it
+// needs. Receiving this way allocates nothing.
+func (s *Stream) RecvInto(ctx context.Context, buf []byte) (n int, err error) {
+	out := outParams.Get().(*uint64)
+	defer outParams.Put(out)
+	for {
+		err := s.do("nm_stream_recv", func(h uintptr) capi.Enum_SS_nm_status {
+			return capi.Nm_stream_recv(h, buf, out, sliceTimeout(ctx))
+		})
+		if !errors.Is(err, ErrTimeout) {
+			return int(*out), err
+		}
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
 		}
 	}
 }
 
-// recvBatchBufSize bounds the buffer RecvBatch starts with (recvBufSize per event up to
+// recvBatchBufSize is the buffer a Batch starts with at most (recvBufSize per event up to
 // it); an event that does not fit ends the batch, and a first event that does not fit is
 // retried with a buffer of its size.
 const recvBatchBufSize = 64 << 10
 
-// RecvBatch returns up to maxEvents events in one call, in order: it waits like Recv for
-// the first, then takes what is already queued after it. The events share one buffer; each
-// has its own capacity, so appending to one does not overwrite another. maxEvents < 1 is
-// ErrInvalidArgument.
-func (s *Stream) RecvBatch(ctx context.Context, maxEvents int) ([][]byte, error) {
-	maxEvents = max(maxEvents, 0) // 0: the library refuses an empty lens array
-	buf := make([]byte, min(maxEvents, recvBatchBufSize/recvBufSize)*recvBufSize)
-	lens := make([]uint64, maxEvents)
+// Batch is the reusable state of RecvBatchInto: its buffers grow to what the stream needs
+// and are kept, so receiving batches allocates nothing once they have. Events holds the
+// last call's events: views of the batch's buffer, valid until the next call. A Batch is
+// not for concurrent use.
+type Batch struct {
+	Events [][]byte
+	buf    []byte
+	lens   []uint64
+	count  *uint64 // its own allocation: cgo refuses a pointer into a struct holding pointers
+}
+
+// NewBatch makes a Batch for up to maxEvents events per call (at least 1).
+func NewBatch(maxEvents int) *Batch {
+	maxEvents = max(maxEvents, 1)
+	return &Batch{
+		Events: make([][]byte, 0, maxEvents),
+		buf:    make([]byte, min(maxEvents, recvBatchBufSize/recvBufSize)*recvBufSize),
+		lens:   make([]uint64, maxEvents),
+		count:  new(uint64),
+	}
+}
+
+// RecvBatchInto receives up to len-of-batch events in one call, in order, into b.Events: it
+// waits like Recv for the first, then takes what is already queued after it. Returns how many.
+func (s *Stream) RecvBatchInto(ctx context.Context, b *Batch) (int, error) {
+	b.Events = b.Events[:0]
 	for {
-		var count uint64
 		err := s.do("nm_stream_recv_batch", func(h uintptr) capi.Enum_SS_nm_status {
-			return capi.Nm_stream_recv_batch(h, buf, lens, &count, sliceTimeout(ctx))
+			return capi.Nm_stream_recv_batch(h, b.buf, b.lens, b.count, sliceTimeout(ctx))
 		})
 		switch {
 		case err == nil:
-			out := make([][]byte, count)
 			pos := uint64(0)
-			for i := range out {
-				end := pos + lens[i]
-				out[i] = buf[pos:end:end]
+			for _, n := range b.lens[:*b.count] {
+				end := pos + n
+				b.Events = append(b.Events, b.buf[pos:end:end])
 				pos = end
 			}
-			return out, nil
-		case errors.Is(err, ErrBufferTooSmall) && lens[0] > uint64(len(buf)):
-			buf = make([]byte, lens[0]) // the first event stays queued: fetch again, now it fits
+			return len(b.Events), nil
+		case errors.Is(err, ErrBufferTooSmall) && b.lens[0] > uint64(len(b.buf)):
+			b.buf = make([]byte, b.lens[0]) // the first event stays queued: fetch again, now it fits
 		case errors.Is(err, ErrTimeout):
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return 0, ctx.Err()
 			}
 		default:
-			return nil, err
+			return 0, err
 		}
 	}
+}
+
+// RecvBatch returns up to maxEvents events in one call, in order, as RecvBatchInto with a
+// new Batch: the events share one buffer; each has its own capacity, so appending to one
+// does not overwrite another. maxEvents < 1 is ErrInvalidArgument.
+func (s *Stream) RecvBatch(ctx context.Context, maxEvents int) ([][]byte, error) {
+	if maxEvents < 1 {
+		return nil, &Error{Op: "nm_stream_recv_batch", Status: int(capi.NM_ERR_INVALID_ARGUMENT),
+			Detail: "maxEvents must be at least 1"}
+	}
+	b := NewBatch(maxEvents)
+	if _, err := s.RecvBatchInto(ctx, b); err != nil {
+		return nil, err
+	}
+	return b.Events, nil
 }
 
 // Stats returns the stream's counters (also after CloseStream: Active is then false).
