@@ -4,13 +4,13 @@
 #   examples/java/run.sh Sender|Receiver [args...]
 #
 # Compiles examples/java/*.java into examples/java/target when they changed (under a lock,
-# as a sender and a receiver may start together). NETMESH_JNI_PATH overrides the JNI library.
+# as a sender and a receiver may start together). The native libraries come from the
+# binding's classes (as from its jar); NETMESH_JNI_PATH overrides the JNI library.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 classes=$root/bindings/java/target/classes
-jni=${NETMESH_JNI_PATH:-$root/bindings/java/target/native/libnetmesh_jni.so}
-if [[ ! -f $classes/dev/netmesh/Node.class || ! -f $jni ]]; then
+if [[ ! -f $classes/dev/netmesh/Node.class || ! -f $classes/native/linux-x86_64/libnetmesh_jni.so ]]; then
   echo "run.sh: Java binding not built: run bindings/java/test.sh <build-dir> first" >&2
   exit 2
 fi
@@ -25,4 +25,4 @@ mkdir -p "$out"
     touch "$stamp"
   fi
 ) 9>"$here/target/.lock"
-exec java -cp "$out:$classes" -Dnetmesh.jni.path="$jni" "$@"
+exec java -cp "$out:$classes" "$@"
