@@ -13,6 +13,8 @@ namespace Netmesh
     /// nm_node_config_init, not duplicated here); Psk must be set before creating a node.</summary>
     public sealed class NodeConfig
     {
+        static NodeConfig() { NativeLoader.Load(); } // before any P/Invoke
+
         public string BindAddress { get; set; }
         public byte[] Psk { get; set; }
         /// <summary>ed25519 seed; all-zero = random identity.</summary>
@@ -139,6 +141,8 @@ namespace Netmesh
     /// <summary>nm_stream_config_t, holding the C defaults when new.</summary>
     public sealed class StreamConfig
     {
+        static StreamConfig() { NativeLoader.Load(); } // before any P/Invoke
+
         public Reliability Reliability { get; set; }
         /// <summary>0 = unbounded (no credit).</summary>
         public uint WindowBytes { get; set; }

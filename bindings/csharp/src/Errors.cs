@@ -97,6 +97,8 @@ namespace Netmesh
     /// <summary>Library-wide functions and constants.</summary>
     public static class Library
     {
+        static Library() { NativeLoader.Load(); } // before any P/Invoke
+
         public const int KeySize = 32;        // NM_KEY_SIZE
         public const int MaxEventSize = 8104; // NM_MAX_EVENT_SIZE
         public const int AddressMax = 64;     // NM_ADDR_MAX

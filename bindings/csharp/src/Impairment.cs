@@ -15,6 +15,8 @@ namespace Netmesh
     /// impairment, seed 1). Durations have microsecond resolution in the library.</summary>
     public sealed class Impairment
     {
+        static Impairment() { NativeLoader.Load(); } // before any P/Invoke
+
         /// <summary>P(drop) per datagram.</summary>
         public double Loss { get; set; }
         /// <summary>Gilbert-Elliott burst loss: P(good -> bad) per datagram; in bad state all are dropped.</summary>

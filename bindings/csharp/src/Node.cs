@@ -15,6 +15,8 @@ namespace Netmesh
     /// is simply passed on and the library reports it.</remarks>
     public sealed class Node : IDisposable
     {
+        static Node() { NativeLoader.Load(); } // before any P/Invoke
+
         internal readonly IntPtr Handle;
         int disposed;
 
