@@ -43,7 +43,20 @@ namespace Netmesh
     public class WrongNodeException : NetmeshException { public WrongNodeException(Status s, string w, string d) : base(s, w, d) { } }
     public class NotConnectedException : NetmeshException { public NotConnectedException(Status s, string w, string d) : base(s, w, d) { } }
     public class TransportException : NetmeshException { public TransportException(Status s, string w, string d) : base(s, w, d) { } }
-    public class NetmeshTimeoutException : NetmeshException { public NetmeshTimeoutException(Status s, string w, string d) : base(s, w, d) { } }
+    /// <summary>A blocking call's timeout ran out (nm_status Timeout). A <see cref="TimeoutException"/>,
+    /// as .NET's blocking APIs report one, so not a <see cref="NetmeshException"/>; it carries the
+    /// same <see cref="Status"/> and <see cref="Detail"/>.</summary>
+    public class NetmeshTimeoutException : TimeoutException
+    {
+        public Status Status { get; }
+        public string Detail { get; }
+        public NetmeshTimeoutException(Status s, string what, string detail)
+            : base(string.Format("{0}: {1} ({2})", what, Library.StatusName(s), detail))
+        {
+            Status = s;
+            Detail = detail;
+        }
+    }
     public class HandshakeException : NetmeshException { public HandshakeException(Status s, string w, string d) : base(s, w, d) { } }
     public class EventTooLargeException : NetmeshException { public EventTooLargeException(Status s, string w, string d) : base(s, w, d) { } }
     public class ShutdownException : NetmeshException { public ShutdownException(Status s, string w, string d) : base(s, w, d) { } }

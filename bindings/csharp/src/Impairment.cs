@@ -90,6 +90,9 @@ namespace Netmesh
     /// directions summed (fault injection, for tests; see <see cref="Node.ImpairmentStats"/>).</summary>
     public sealed class ImpairmentStats
     {
+        /// <summary>Every field as Name=value, for logs.</summary>
+        public override string ToString() => StatsText.Format(this);
+
         /// <summary>Datagrams that went through an impairment.</summary>
         public ulong Seen { get; }
         public ulong DroppedLoss { get; }

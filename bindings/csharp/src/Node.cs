@@ -17,8 +17,17 @@ namespace Netmesh
     {
         static Node() { NativeLoader.Load(); } // before any P/Invoke
 
-        internal readonly IntPtr Handle;
+        readonly IntPtr handle;
         int disposed;
+        /// <summary>The C handle; ObjectDisposedException once this node was disposed.</summary>
+        internal IntPtr Handle
+        {
+            get
+            {
+                if (Volatile.Read(ref disposed) != 0) throw new ObjectDisposedException(nameof(Node));
+                return handle;
+            }
+        }
 
         /// <summary>How often <see cref="NextPeerEventAsync"/> looks at its cancellation token.</summary>
         static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
@@ -27,7 +36,7 @@ namespace Netmesh
         {
             if (config == null) throw new ArgumentNullException(nameof(config));
             using (var c = config.ToNative())
-                Errors.Check(netmesh.nm_cs_node_new(c, config.BindAddress, config.IdentityFile, out Handle), "nm_node_new");
+                Errors.Check(netmesh.nm_cs_node_new(c, config.BindAddress, config.IdentityFile, out handle), "nm_node_new");
         }
 
         public ulong Id
@@ -356,8 +365,8 @@ namespace Netmesh
 
         void Free()
         {
-            // Handle is zero if the constructor failed: nothing to free.
-            if (Interlocked.Exchange(ref disposed, 1) == 0 && Handle != IntPtr.Zero) netmesh.nm_node_free(Handle);
+            // handle is zero if the constructor failed: nothing to free.
+            if (Interlocked.Exchange(ref disposed, 1) == 0 && handle != IntPtr.Zero) netmesh.nm_node_free(handle);
         }
     }
 }

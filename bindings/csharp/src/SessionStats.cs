@@ -9,6 +9,9 @@ namespace Netmesh
     /// and loss counters count data datagrams.</summary>
     public sealed class SessionStats
     {
+        /// <summary>Every field as Name=value, for logs.</summary>
+        public override string ToString() => StatsText.Format(this);
+
         public ulong PeerNodeId { get; }
         /// <summary>The peer acknowledges datagrams (netmesh).</summary>
         public bool SessionAcks { get; }

@@ -5,6 +5,9 @@ namespace Netmesh
     /// <summary>A snapshot of nm_stream_stats_t.</summary>
     public sealed class StreamStats
     {
+        /// <summary>Every field as Name=value, for logs.</summary>
+        public override string ToString() => StatsText.Format(this);
+
         public ulong PeerNodeId { get; }
         public ulong StreamId { get; }
         /// <summary>Next sequence number to send.</summary>
@@ -13,7 +16,6 @@ namespace Netmesh
         public ulong RxSeq { get; }
         /// <summary>Events received, not yet read.</summary>
         public ulong InboundPending { get; }
-        /// <summary>CLOCK_MONOTONIC nanoseconds of the last send/receive.</summary>
         /// <summary>Last send/receive, nanoseconds since the Unix epoch (as net-mesh).</summary>
         public ulong LastActivityNs { get; }
         public bool Active { get; }
@@ -84,6 +86,9 @@ namespace Netmesh
     /// <summary>A snapshot of nm_node_stats_t.</summary>
     public sealed class NodeStats
     {
+        /// <summary>Every field as Name=value, for logs.</summary>
+        public override string ToString() => StatsText.Format(this);
+
         public ulong Sessions { get; }
         public ulong DatagramsReceived { get; }
         public ulong DatagramsSent { get; }

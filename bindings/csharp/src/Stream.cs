@@ -14,8 +14,18 @@ namespace Netmesh
     /// handles to it keep working). Thread-safe.</remarks>
     public sealed class Stream : IDisposable
     {
-        internal readonly IntPtr Handle;
+        readonly IntPtr handle;
         int disposed;
+        /// <summary>The C handle; ObjectDisposedException once this handle was disposed or
+        /// released.</summary>
+        internal IntPtr Handle
+        {
+            get
+            {
+                if (Volatile.Read(ref disposed) != 0) throw new ObjectDisposedException(nameof(Stream));
+                return handle;
+            }
+        }
 
         /// <summary>How often <see cref="ReceiveAsync"/> looks at its cancellation token.</summary>
         static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
@@ -34,7 +44,7 @@ namespace Netmesh
         internal Stream(Node node, IntPtr handle, ulong peerNodeId, ulong streamId)
         {
             Node = node;
-            Handle = handle;
+            this.handle = handle;
             PeerNodeId = peerNodeId;
             StreamId = streamId;
         }
@@ -268,6 +278,7 @@ namespace Netmesh
             catch (NotConnectedException) { } // nothing left to close
             catch (ShutdownException) { }
             catch (InvalidHandleException) { } // released meanwhile by another thread
+            catch (ObjectDisposedException) { } // the same, or its node disposed
             finally
             {
                 Release();
@@ -286,7 +297,7 @@ namespace Netmesh
 
         void Free()
         {
-            if (Interlocked.Exchange(ref disposed, 1) == 0) netmesh.nm_stream_free(Handle);
+            if (Interlocked.Exchange(ref disposed, 1) == 0) netmesh.nm_stream_free(handle);
         }
     }
 }

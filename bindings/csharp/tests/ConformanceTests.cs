@@ -366,7 +366,7 @@ namespace Netmesh.Tests
                         using (var other = p.A.OpenStream(p.B.Id, 19))
                         {
                             newA.Release(); // frees the handle; the stream stays open
-                            Assert.Throws<InvalidHandleException>(() => newA.Send(Text("x")));
+                            Assert.Throws<ObjectDisposedException>(() => newA.Send(Text("x")));
                             again.Send(Text("still open"));
                             ExpectEvent(b, "still open");
                             again.Dispose(); // closes the stream: every handle to it is stale
@@ -444,12 +444,12 @@ namespace Netmesh.Tests
                     Assert.Throws<NotConnectedException>(() => a.Send(Text("x")));
                     a.Dispose();
                     a.Dispose(); // idempotent
-                    Assert.Throws<InvalidHandleException>(() => a.Send(Text("x")));
-                    Assert.Throws<InvalidHandleException>(() => a.Stats());
+                    Assert.Throws<ObjectDisposedException>(() => a.Send(Text("x")));
+                    Assert.Throws<ObjectDisposedException>(() => a.Stats());
                 }
                 p.A.Dispose();
-                Assert.Throws<InvalidHandleException>(() => { var id = p.A.Id; });
-                Assert.Throws<InvalidHandleException>(() => p.A.OpenStream(p.B.Id, 1));
+                Assert.Throws<ObjectDisposedException>(() => { var id = p.A.Id; });
+                Assert.Throws<ObjectDisposedException>(() => p.A.OpenStream(p.B.Id, 1));
             }
 
             // bad addresses
@@ -480,7 +480,11 @@ namespace Netmesh.Tests
                 using (a)
                 using (b)
                 {
-                    Assert.Throws<NetmeshTimeoutException>(() => b.Receive(TimeSpan.Zero));
+                    var timeout = Assert.Throws<NetmeshTimeoutException>(() => b.Receive(TimeSpan.Zero));
+                    Assert.IsInstanceOf<TimeoutException>(timeout); // .NET's convention
+                    Assert.AreEqual(Status.Timeout, timeout.Status);
+                    StringAssert.StartsWith("StreamStats { PeerNodeId=", b.Stats().ToString());
+                    StringAssert.Contains(", TxSeq=", b.Stats().ToString());
                     Assert.Throws<NetmeshTimeoutException>(() => b.Receive(TimeSpan.FromMilliseconds(50)));
                     byte[] ev;
                     Assert.IsFalse(b.TryReceive(TimeSpan.FromMilliseconds(10), out ev));
