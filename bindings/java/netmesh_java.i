@@ -73,8 +73,8 @@ static void nmj_throw(JNIEnv* jenv, nm_status status, jlong value) {
  * "ret" runs after argout and freearg, so out-values are stored and arrays released
  * before the exception is raised. jresult is SWIG's name for the JNI return value. */
 %typemap(ret) nm_status "if ($1 != NM_OK) nmj_throw(jenv, $1, 0);"
-%typemap(ret) nm_status nm_bind_send_frames, nm_status nm_stream_recv, nm_status nm_stream_recv_batch
-  "if ($1 != NM_OK) nmj_throw(jenv, $1, jresult);"
+%typemap(ret) nm_status nm_bind_send_frames, nm_status nm_jbind_send_direct, nm_status nm_stream_recv,
+  nm_status nm_stream_recv_batch "if ($1 != NM_OK) nmj_throw(jenv, $1, jresult);"
 
 /* Status-only functions are void in Java. (A function missing from these lists still
  * throws, but also returns its int status.) A catch-all nm_status typemap is not an option:
@@ -124,6 +124,7 @@ NM_RETURNS(nm_stream_id_from_key, jlong, long)
 NM_RETURNS(nm_stream_recv, jlong, long)
 NM_RETURNS(nm_stream_recv_batch, jlong, long)
 NM_RETURNS(nm_bind_send_frames, jlong, long)
+NM_RETURNS(nm_jbind_send_direct, jlong, long)
 NM_RETURNS(nm_node_public_key, jbyteArray, byte[])
 NM_RETURNS(nm_node_local_addr, jstring, String)
 
@@ -204,6 +205,41 @@ NM_OUT(int*, out_fd, jint)
   }
   $2 = (size_t)JCALL1(GetDirectBufferCapacity, jenv, $input);
 }
+
+/* ---- send from a direct ByteBuffer: its first `len` bytes are the frames (nm_bind_send_frames'
+ * format), read in place: no Java array is pinned or copied. ---- */
+%typemap(jni) (const void* direct_frames, size_t len) "jobject"
+%typemap(jtype) (const void* direct_frames, size_t len) "java.nio.ByteBuffer"
+%typemap(jstype) (const void* direct_frames, size_t len) "java.nio.ByteBuffer"
+%typemap(javain) (const void* direct_frames, size_t len) "$javainput"
+%typemap(in) (const void* direct_frames, size_t len) {
+  $1 = $input ? JCALL1(GetDirectBufferAddress, jenv, $input) : NULL;
+  if (!$1) {
+    SWIG_JavaThrowException(jenv, SWIG_JavaIllegalArgumentException, "a direct ByteBuffer is required");
+    return $null;
+  }
+  $2 = 0; /* set from the next argument, checked against the capacity there */
+}
+%typemap(in) int frames_bytes {
+  if ($input < 0 || (jlong)$input > JCALL1(GetDirectBufferCapacity, jenv, jarg2)) {
+    SWIG_JavaThrowException(jenv, SWIG_JavaIndexOutOfBoundsException, "frames_bytes");
+    return $null;
+  }
+  $1 = (int)$input;
+  arg3 = (size_t)$input;
+}
+%{
+nm_status nm_bind_send_frames(nm_stream_t* stream, const void* frames, size_t frames_len, int mode,
+                              int arg, size_t* out_sent); /* defined in ../netmesh.i */
+%}
+%inline %{
+/* nm_bind_send_frames from a direct buffer (frames_bytes: how much of it holds frames). */
+nm_status nm_jbind_send_direct(nm_stream_t* stream, const void* direct_frames, size_t len, int frames_bytes,
+                               int mode, int arg, size_t* out_sent) {
+  (void)frames_bytes; /* already in len */
+  return nm_bind_send_frames(stream, direct_frames, len, mode, arg, out_sent);
+}
+%}
 
 /* ---- batch receive: (lens, max_events, out_count) is one int[] of max_events entries that
  * receives the events' sizes; the count is the return value. On NM_ERR_BUFFER_TOO_SMALL

@@ -3,6 +3,11 @@ package dev.netmesh;
 import dev.netmesh.internal.netmesh;
 import dev.netmesh.internal.netmeshConstants;
 import java.time.Duration;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
 
 /** Library-wide constants and functions. */
 public final class Netmesh {
@@ -25,6 +30,78 @@ public final class Netmesh {
     if (timeout.getSeconds() >= Integer.MAX_VALUE / 1000) return Integer.MAX_VALUE;
     long ms = timeout.toMillis();
     return (int) (ms == 0 && !timeout.isZero() ? 1 : ms);
+  }
+
+  /** The longest one native wait lasts: Thread.interrupt() ends a blocking call within it. */
+  static final int SLICE_MS = 50;
+
+  /** One native wait of up to ms milliseconds; NetmeshTimeoutException if it ran out. */
+  interface Slice<T> {
+    T call(int ms);
+  }
+
+  /**
+   * A blocking call of up to timeout (null = forever, zero = one attempt that does not wait),
+   * cut into native waits of at most SLICE_MS so that an interrupt ends it: the thread's
+   * interrupt status stays set and CancellationException is thrown.
+   */
+  static <T> T interruptibly(Duration timeout, Slice<T> slice) {
+    int total = timeoutMillis(timeout);
+    long deadline = total < 0 ? Long.MAX_VALUE : System.nanoTime() + total * 1_000_000L;
+    while (true) {
+      if (Thread.interrupted()) {
+        Thread.currentThread().interrupt();
+        throw new CancellationException("interrupted while waiting");
+      }
+      long left = total < 0 ? SLICE_MS : Math.max(0, (deadline - System.nanoTime() + 999_999) / 1_000_000);
+      try {
+        return slice.call((int) Math.min(SLICE_MS, left));
+      } catch (NetmeshTimeoutException e) {
+        if (total >= 0 && System.nanoTime() - deadline >= 0) throw e;
+      }
+    }
+  }
+
+  /** Runs the *Async variants' blocking calls: daemon threads, made as needed, reused. */
+  private static final ExecutorService ASYNC = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "netmesh-async");
+    t.setDaemon(true);
+    return t;
+  });
+
+  /**
+   * call on an async thread. Cancelling the future (cancel(true) or cancel(false)) interrupts
+   * that thread, which ends the blocking call within SLICE_MS.
+   */
+  static <T> CompletableFuture<T> async(Supplier<T> call) {
+    Thread[] runner = new Thread[1];
+    CompletableFuture<T> future = new CompletableFuture<>() {
+      @Override
+      public boolean cancel(boolean mayInterruptIfRunning) {
+        boolean cancelled = super.cancel(mayInterruptIfRunning);
+        synchronized (runner) {
+          if (runner[0] != null) runner[0].interrupt();
+        }
+        return cancelled;
+      }
+    };
+    ASYNC.execute(() -> {
+      synchronized (runner) {
+        if (future.isDone()) return;
+        runner[0] = Thread.currentThread();
+      }
+      try {
+        future.complete(call.get());
+      } catch (Throwable e) {
+        future.completeExceptionally(e);
+      } finally {
+        synchronized (runner) {
+          runner[0] = null;
+          Thread.interrupted(); // a late cancel's interrupt must not leak into the next task
+        }
+      }
+    });
+    return future;
   }
 
   /** A Duration as one of the config's uint32 millisecond fields. */

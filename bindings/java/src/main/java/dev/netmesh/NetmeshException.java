@@ -36,7 +36,7 @@ public class NetmeshException extends RuntimeException {
       case nm_status.NM_ERR_NOT_CONNECTED: return new NotConnectedException(status, d);
       case nm_status.NM_ERR_BACKPRESSURE: return new BackpressureException(status, d, (int) value);
       case nm_status.NM_ERR_TRANSPORT: return new TransportException(status, d);
-      case nm_status.NM_ERR_TIMEOUT: return new NetmeshTimeoutException(status, d);
+      case nm_status.NM_ERR_TIMEOUT: return new NetmeshTimeoutException(status, d, (int) value);
       case nm_status.NM_ERR_HANDSHAKE: return new HandshakeException(status, d);
       case nm_status.NM_ERR_EVENT_TOO_LARGE: return new EventTooLargeException(status, d);
       case nm_status.NM_ERR_BUFFER_TOO_SMALL: return new BufferTooSmallException(status, d, (int) value);

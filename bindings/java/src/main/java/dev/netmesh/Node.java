@@ -72,10 +72,14 @@ public final class Node implements AutoCloseable {
   /**
    * Responder: allows peerNodeId to handshake with us from now on, and waits up to timeout
    * (null = forever, zero = only allow) for the session. Throws NetmeshTimeoutException if
-   * there is none by then; the permission stays.
+   * there is none by then; the permission stays. Thread.interrupt() ends the wait
+   * (CancellationException, the interrupt status kept).
    */
   public void accept(long peerNodeId, Duration timeout) {
-    netmesh.nm_node_accept(handle, peerNodeId, Netmesh.timeoutMillis(timeout));
+    Netmesh.interruptibly(timeout, ms -> {
+      netmesh.nm_node_accept(handle, peerNodeId, ms);
+      return null;
+    });
   }
 
   /**
@@ -187,11 +191,16 @@ public final class Node implements AutoCloseable {
    * (zero = don't wait, null = forever). The node queues the latest 1024.
    * @throws NetmeshTimeoutException if there was none in time
    * @throws ShutdownException if the node is closed meanwhile
+   * @throws java.util.concurrent.CancellationException if the thread is interrupted (its
+   *     interrupt status kept)
    */
   public PeerEvent nextPeerEvent(Duration timeout) {
     nm_peer_event_t e = new nm_peer_event_t();
     try {
-      netmesh.nm_node_next_peer_event(handle, e, Netmesh.timeoutMillis(timeout));
+      Netmesh.interruptibly(timeout, ms -> {
+        netmesh.nm_node_next_peer_event(handle, e, ms);
+        return null;
+      });
       return PeerEvent.from(e);
     } finally {
       e.delete();

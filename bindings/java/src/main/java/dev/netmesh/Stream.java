@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -28,6 +29,9 @@ public final class Stream implements AutoCloseable {
    *  and 64 KiB (the default window) holds all a default stream can have unread. */
   private static final ThreadLocal<ByteBuffer> BATCH_BUFFER =
       ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(64 * 1024));
+  /** A batch's frames are packed here, per thread, and C reads them in place. */
+  private static final ThreadLocal<ByteBuffer> SEND_BUFFER =
+      ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(16 * 1024).order(ByteOrder.LITTLE_ENDIAN));
 
   private final Node node;
   private final long handle;
@@ -53,17 +57,48 @@ public final class Stream implements AutoCloseable {
    * @throws BackpressureException when the window is exhausted; its sent() says how many
    *     of the batch went out before
    */
-  public int send(byte[]... events) { return sendFrames(SEND, 0, events); }
+  public int send(byte[]... events) { return sendFrames(SEND, 0, pack(events), 0); }
+
+  /** send, each event being a buffer's remaining bytes (positions are not changed). */
+  public int send(ByteBuffer... events) { return sendFrames(SEND, 0, pack(events), 0); }
 
   /** Like send, retrying on backpressure up to maxRetries times (5 ms to 200 ms backoff). */
   public int sendWithRetry(int maxRetries, byte[]... events) {
     if (maxRetries < 0) throw new IllegalArgumentException("maxRetries: " + maxRetries);
-    return sendFrames(SEND_WITH_RETRY, maxRetries, events);
+    return sendFrames(SEND_WITH_RETRY, maxRetries, pack(events), 0);
   }
 
-  /** Like send, waiting for credit up to timeout (null = forever). */
-  public int sendBlocking(Duration timeout, byte[]... events) {
-    return sendFrames(SEND_BLOCKING, Netmesh.timeoutMillis(timeout), events);
+  /**
+   * Like send, waiting for credit up to timeout (null = forever). Thread.interrupt() ends the
+   * wait (CancellationException, the interrupt status kept; the events before it went out).
+   * @throws NetmeshTimeoutException if credit did not come in time; its sent() says how many
+   *     of the batch went out
+   */
+  public int sendBlocking(Duration timeout, byte[]... events) { return sendBlocking(timeout, pack(events)); }
+
+  /** sendBlocking, each event being a buffer's remaining bytes (positions are not changed). */
+  public int sendBlocking(Duration timeout, ByteBuffer... events) { return sendBlocking(timeout, pack(events)); }
+
+  /** sendBlocking on another thread; cancelling the future interrupts it. */
+  public CompletableFuture<Integer> sendAsync(Duration timeout, byte[]... events) {
+    return Netmesh.async(() -> sendBlocking(timeout, events));
+  }
+
+  private int sendBlocking(Duration timeout, ByteBuffer frames) {
+    int[] sent = {0};
+    try {
+      return Netmesh.interruptibly(timeout, ms -> {
+        try {
+          sent[0] += sendFrames(SEND_BLOCKING, ms, frames, skipFrames(frames, sent[0]));
+          return sent[0];
+        } catch (NetmeshTimeoutException e) {
+          sent[0] += e.sent(); // the next slice sends the rest
+          throw e;
+        }
+      });
+    } catch (NetmeshTimeoutException e) {
+      throw new NetmeshTimeoutException(e.status(), e.detail(), sent[0]);
+    }
   }
 
   /**
@@ -71,9 +106,17 @@ public final class Stream implements AutoCloseable {
    * @throws NetmeshTimeoutException if none arrived in time
    * @throws NotConnectedException once the stream is closed (and, for DRAIN_THEN_CLOSE,
    *     drained)
+   * @throws java.util.concurrent.CancellationException if the thread is interrupted while
+   *     waiting (its interrupt status kept; every blocking call of this binding does this)
    */
-  public byte[] receive(Duration timeout) {
-    int ms = Netmesh.timeoutMillis(timeout);
+  public byte[] receive(Duration timeout) { return Netmesh.interruptibly(timeout, this::receiveOnce); }
+
+  /** receive on another thread; cancelling the future interrupts it. */
+  public CompletableFuture<byte[]> receiveAsync(Duration timeout) {
+    return Netmesh.async(() -> receive(timeout));
+  }
+
+  private byte[] receiveOnce(int ms) {
     ByteBuffer buf = RECV_BUFFER.get();
     while (true) {
       try {
@@ -95,7 +138,7 @@ public final class Stream implements AutoCloseable {
    *     stays queued
    */
   public int receive(ByteBuffer dst, Duration timeout) {
-    int n = (int) netmesh.nm_stream_recv(handle, dst, Netmesh.timeoutMillis(timeout));
+    int n = Netmesh.interruptibly(timeout, ms -> (int) netmesh.nm_stream_recv(handle, dst, ms));
     dst.clear().limit(n);
     return n;
   }
@@ -111,7 +154,10 @@ public final class Stream implements AutoCloseable {
    */
   public List<byte[]> receiveBatch(int maxEvents, Duration timeout) {
     if (maxEvents < 1) throw new IllegalArgumentException("maxEvents: " + maxEvents);
-    int ms = Netmesh.timeoutMillis(timeout);
+    return Netmesh.interruptibly(timeout, ms -> receiveBatchOnce(maxEvents, ms));
+  }
+
+  private List<byte[]> receiveBatchOnce(int maxEvents, int ms) {
     int[] lengths = new int[maxEvents];
     ByteBuffer buf = BATCH_BUFFER.get();
     while (true) {
@@ -142,7 +188,7 @@ public final class Stream implements AutoCloseable {
    */
   public int receiveBatch(ByteBuffer dst, int[] lengths, Duration timeout) {
     if (lengths.length == 0) throw new IllegalArgumentException("lengths must hold at least one entry");
-    int n = (int) netmesh.nm_stream_recv_batch(handle, dst, lengths, Netmesh.timeoutMillis(timeout));
+    int n = Netmesh.interruptibly(timeout, ms -> (int) netmesh.nm_stream_recv_batch(handle, dst, lengths, ms));
     int total = 0;
     for (int i = 0; i < n; ++i) total += lengths[i];
     dst.clear().limit(total);
@@ -192,16 +238,43 @@ public final class Stream implements AutoCloseable {
     cleanable.clean();
   }
 
-  private int sendFrames(int mode, int arg, byte[][] events) {
-    return (int) netmesh.nm_bind_send_frames(handle, frames(events), mode, arg);
+  /** Sends the frames in frames[offset, limit) (a direct buffer, read in place by C). */
+  private int sendFrames(int mode, int arg, ByteBuffer frames, int offset) {
+    ByteBuffer rest = frames.slice(offset, frames.limit() - offset);
+    return (int) netmesh.nm_jbind_send_direct(handle, rest, rest.capacity(), mode, arg);
   }
 
-  /** The batch as one buffer of u32le(len) || bytes frames: one JNI crossing per batch. */
-  static byte[] frames(byte[][] events) {
+  /** The offset of frame `count` in packed frames. */
+  private static int skipFrames(ByteBuffer frames, int count) {
+    int pos = 0;
+    for (int i = 0; i < count; ++i) pos += 4 + frames.getInt(pos);
+    return pos;
+  }
+
+  /** The per-thread direct buffer with room for `size` bytes of frames, limit set to size. */
+  private static ByteBuffer sendBuffer(int size) {
+    ByteBuffer b = SEND_BUFFER.get();
+    if (b.capacity() < size) {
+      b = ByteBuffer.allocateDirect(Math.max(size, 2 * b.capacity())).order(ByteOrder.LITTLE_ENDIAN);
+      SEND_BUFFER.set(b);
+    }
+    return b.clear().limit(size);
+  }
+
+  /** The batch as u32le(len) || bytes frames in the per-thread direct buffer: one copy. */
+  static ByteBuffer pack(byte[][] events) {
     int total = 0;
     for (byte[] e : events) total = Math.addExact(total, 4 + Objects.requireNonNull(e, "event").length);
-    ByteBuffer b = ByteBuffer.allocate(total).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer b = sendBuffer(total);
     for (byte[] e : events) b.putInt(e.length).put(e);
-    return b.array();
+    return b.flip();
+  }
+
+  static ByteBuffer pack(ByteBuffer[] events) {
+    int total = 0;
+    for (ByteBuffer e : events) total = Math.addExact(total, 4 + Objects.requireNonNull(e, "event").remaining());
+    ByteBuffer b = sendBuffer(total);
+    for (ByteBuffer e : events) b.putInt(e.remaining()).put(e.duplicate());
+    return b.flip();
   }
 }

@@ -379,4 +379,61 @@ class ApiTest {
       assertEquals(0, p.b.stats().dropReplay());
     }
   }
+
+  @Test
+  void blockingCallsEndOnInterrupt() throws Exception {
+    try (Pair p = Pair.connected()) {
+      Stream[] s = p.open(60, null);
+      try (Stream a = s[0]; Stream b = s[1]) {
+        AtomicReference<Throwable> ended = new AtomicReference<>();
+        AtomicReference<Boolean> stillInterrupted = new AtomicReference<>();
+        Thread waiter = new Thread(() -> {
+          try {
+            b.receive(null); // forever, unless interrupted
+          } catch (Throwable e) {
+            ended.set(e);
+            stillInterrupted.set(Thread.currentThread().isInterrupted());
+          }
+        });
+        waiter.start();
+        awaitTrue(DEADLINE, () -> waiter.getState() == Thread.State.RUNNABLE, "the waiter runs");
+        waiter.interrupt();
+        waiter.join(DEADLINE.toMillis());
+        assertFalse(waiter.isAlive(), "receive(null) did not end on interrupt");
+        assertInstanceOf(java.util.concurrent.CancellationException.class, ended.get());
+        assertTrue(stillInterrupted.get(), "the interrupt status was cleared");
+        a.send(ConformanceTest.text("after")); // nothing was lost or taken meanwhile
+        ConformanceTest.expect(b, "after");
+      }
+    }
+  }
+
+  @Test
+  void byteBufferSendsAndFutures() throws Exception {
+    try (Pair p = Pair.connected()) {
+      Stream[] s = p.open(61, StreamConfig.defaults().withReliability(Reliability.RELIABLE));
+      try (Stream a = s[0]; Stream b = s[1]) {
+        ByteBuffer heap = ByteBuffer.wrap("xxheapyy".getBytes(UTF_8), 2, 4); // "heap"
+        ByteBuffer direct = ByteBuffer.allocateDirect(6).put("direct".getBytes(UTF_8)).flip();
+        assertEquals(2, a.send(heap, direct));
+        assertEquals(2, heap.position()); // positions are not changed
+        assertEquals(0, direct.position());
+        ConformanceTest.expect(b, "heap");
+        ConformanceTest.expect(b, "direct");
+        assertEquals(1, a.sendBlocking(WAIT, ByteBuffer.wrap(ConformanceTest.text("blocking"))));
+        ConformanceTest.expect(b, "blocking");
+        CompletableFuture<byte[]> next = b.receiveAsync(WAIT);
+        assertEquals(2, a.sendAsync(WAIT, ConformanceTest.text("a1"), ConformanceTest.text("a2")).get());
+        assertEquals("a1", new String(next.get(), UTF_8));
+        ConformanceTest.expect(b, "a2");
+        CompletableFuture<byte[]> never = b.receiveAsync(null);
+        assertTrue(never.cancel(true));
+        assertTrue(never.isCancelled());
+        // a large batch grows the per-thread send buffer
+        byte[][] big = new byte[40][];
+        for (int i = 0; i < big.length; ++i) big[i] = new byte[1000];
+        assertEquals(big.length, a.sendBlocking(WAIT, big));
+      }
+    }
+  }
 }
