@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pair.h"
+
 extern void* __libc_malloc(size_t);
 extern void* __libc_calloc(size_t, size_t);
 extern void* __libc_realloc(void*, size_t);
@@ -25,13 +27,6 @@ void* calloc(size_t n, size_t m) {
 void* realloc(void* p, size_t n) {
   atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
   return __libc_realloc(p, n);
-}
-
-static void check(nm_status s, const char* what) {
-  if (s != NM_OK) {
-    fprintf(stderr, "%s: %s (%s)\n", what, nm_strerror(s), nm_last_error_message());
-    exit(1);
-  }
 }
 
 typedef struct {
@@ -74,22 +69,9 @@ static uint64_t run(nm_stream_t* tx, nm_stream_t* rx, size_t size, unsigned long
 }
 
 int main(int argc, char** argv) {
-  nm_node_config_t c;
-  nm_node_config_init(&c, sizeof c);
-  memset(c.psk, 7, sizeof c.psk);
   nm_node_t *a, *b;
-  check(nm_node_new(&c, &a), "node");
-  check(nm_node_new(&c, &b), "node");
   uint64_t ida, idb;
-  uint8_t pk[NM_KEY_SIZE];
-  char addr[NM_ADDR_MAX];
-  nm_node_id(a, &ida);
-  nm_node_id(b, &idb);
-  nm_node_public_key(b, pk);
-  nm_node_local_addr(b, addr, sizeof addr);
-  check(nm_node_allow_peer(b, ida), "allow");
-  check(nm_node_connect(a, addr, pk, idb), "connect");
-  check(nm_node_accept(b, ida, 5000), "accept");
+  connect_pair(&a, &b, &ida, &idb);
   printf("mode,size,packets,allocations,allocations_per_packet\n");
   static const size_t kDefault[] = {64, 1024, 8192};
   size_t nsizes = argc > 1 ? (size_t)(argc - 1) : 3;

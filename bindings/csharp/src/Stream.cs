@@ -68,16 +68,22 @@ namespace Netmesh
 
         int SendFrames(byte[][] events, int mode, int arg, string what)
         {
-            byte[] frames = Frames(events);
+            int length;
+            byte[] frames = Frames(events, out length);
             ulong sent;
-            nm_status s = netmesh.nm_bind_send_frames(Handle, frames, (ulong)frames.Length, mode, arg, out sent);
+            nm_status s = netmesh.nm_bind_send_frames(Handle, frames, (ulong)length, mode, arg, out sent);
             Errors.Check(s, what, sent);
             GC.KeepAlive(this);
             return (int)sent;
         }
 
-        /// <summary>The batch as nm_bind_send_frames wants it: u32le(len) || bytes, per event.</summary>
-        static byte[] Frames(byte[][] events)
+        // Per-thread frames buffer, reused (a batch of large events would otherwise allocate a
+        // large object per call); the call pins it only while it runs.
+        [ThreadStatic] static byte[] framesScratch;
+
+        /// <summary>The batch as nm_bind_send_frames wants it: u32le(len) || bytes, per event, in
+        /// the first `length` bytes of the per-thread buffer.</summary>
+        static byte[] Frames(byte[][] events, out int length)
         {
             if (events == null) throw new ArgumentNullException(nameof(events));
             int total = 0;
@@ -86,7 +92,9 @@ namespace Netmesh
                 if (e == null) throw new ArgumentNullException(nameof(events), "an event is null");
                 total = checked(total + 4 + e.Length);
             }
-            var frames = new byte[total];
+            byte[] frames = framesScratch;
+            if (frames == null || frames.Length < total) framesScratch = frames = new byte[Math.Max(total, 4096)];
+            length = total;
             int pos = 0;
             foreach (byte[] e in events)
             {
