@@ -130,7 +130,7 @@ struct PacedQueues {
     st->changed.notify_all();  // a draining close may wait
     // Less credit than the congestion window has room for: the peer's window, not the
     // application, limits the stream (as a TCP sender limited by the receive window).
-    if (s.cc) credit_limited |= st->tx_credit().remaining() < s.cc->window() - std::min(s.cc->window(), s.cc->in_flight());
+    if (s.cc) credit_limited |= st->tx_credit().remaining() < s.cc->room();
   }
   bool credit_limited = false;  // a stream drained this turn is waiting for credit
 };
@@ -148,7 +148,7 @@ void Node::pace_session(session::Session& s, int64_t now, std::vector<Outgoing>&
   s.sender.release(now, queues);
   // Nothing left to send with room in the window, and not for want of the peer's credit:
   // the application limits the rate now.
-  if (s.sender.idle() && s.cc && !queues.credit_limited && s.cc->in_flight() < s.cc->window())
+  if (s.sender.idle() && s.cc && !queues.credit_limited && s.cc->room() > 0)
     s.delivery.on_app_limited(s.cc->in_flight());
   if (!s.sender.idle() && !pace_timer_running_ && loop_alive_) {
     pace_timer_running_ = true;

@@ -116,9 +116,8 @@ void Bbr::update_min_rtt(int64_t now_ns, const RttStats& rtt, bool rtt_sampled, 
     probe_rtt_done_ns_ = 0;
   }
   if (mode_ != Mode::kProbeRtt) return;
-  uint64_t pipe = kMinPipePackets * mds_;
   if (probe_rtt_done_ns_ == 0) {
-    if (in_flight_ > pipe) return;
+    if (in_flight_ > min_pipe()) return;
     probe_rtt_done_ns_ = now_ns + kProbeRttNs;  // drained: hold it for 200 ms and a round
     probe_rtt_round_done_ = false;
     next_round_delivered_ = 0;  // the next acknowledgement starts that round
@@ -137,7 +136,6 @@ void Bbr::update_min_rtt(int64_t now_ns, const RttStats& rtt, bool rtt_sampled, 
 }
 
 void Bbr::set_window(const RateSample& s) {
-  uint64_t pipe = kMinPipePackets * mds_;
   double gain = mode_ == Mode::kStartup ? kHighGain : kCwndGain;
   // Room for the acknowledgements a receiver holds back, beyond the bandwidth-delay product.
   uint64_t target = inflight(gain) + 3 * mds_;
@@ -146,8 +144,8 @@ void Bbr::set_window(const RateSample& s) {
   } else if (cwnd_ < target || s.delivered < kInitialPackets * mds_) {
     cwnd_ += s.acked;
   }
-  cwnd_ = std::max(cwnd_, pipe);
-  if (mode_ == Mode::kProbeRtt) cwnd_ = std::min(cwnd_, pipe);
+  cwnd_ = std::max(cwnd_, min_pipe());
+  if (mode_ == Mode::kProbeRtt) cwnd_ = std::min(cwnd_, min_pipe());
 }
 
 }  // namespace nm::session

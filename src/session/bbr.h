@@ -52,6 +52,8 @@ class Bbr : public CongestionController {
 
  private:
   double pacing_gain() const;
+  // The smallest window: what ProbeRTT keeps in flight.
+  uint64_t min_pipe() const { return kMinPipePackets * mds_; }
   // Bytes in flight for `gain` bandwidth-delay products (the initial window without a model).
   uint64_t inflight(double gain) const;
   bool start_round(const RateSample& s);

@@ -47,6 +47,8 @@ class CongestionController {
   // With nothing in flight one datagram always may go, however large: a packet built before
   // the datagram size fell (it leaves in pieces) must not wait for a window it exceeds.
   bool can_send(uint64_t bytes) const { return in_flight_ == 0 || in_flight_ + bytes <= cwnd_; }
+  // What the window has room for beyond the flight (0 when full).
+  uint64_t room() const { return cwnd_ - std::min(cwnd_, in_flight_); }
   bool in_slow_start() const { return cwnd_ < ssthresh_; }
   uint64_t ssthresh() const { return ssthresh_; }
   uint64_t max_datagram() const { return mds_; }

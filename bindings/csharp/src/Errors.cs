@@ -31,11 +31,15 @@ namespace Netmesh
         public string Detail { get; }
 
         public NetmeshException(Status status, string what, string detail)
-            : base(string.Format("{0}: {1} ({2})", what, Library.StatusName(status), detail))
+            : base(Describe(status, what, detail))
         {
             Status = status;
             Detail = detail;
         }
+
+        /// <summary>The message of a failed call: "what: status name (detail)".</summary>
+        internal static string Describe(Status status, string what, string detail) =>
+            string.Format("{0}: {1} ({2})", what, Library.StatusName(status), detail);
     }
 
     public class NetmeshArgumentException : NetmeshException { public NetmeshArgumentException(Status s, string w, string d) : base(s, w, d) { } }
@@ -51,7 +55,7 @@ namespace Netmesh
         public Status Status { get; }
         public string Detail { get; }
         public NetmeshTimeoutException(Status s, string what, string detail)
-            : base(string.Format("{0}: {1} ({2})", what, Library.StatusName(s), detail))
+            : base(NetmeshException.Describe(s, what, detail))
         {
             Status = s;
             Detail = detail;
