@@ -19,7 +19,6 @@
 namespace nm::node {
 
 namespace {
-constexpr int kMaxHellos = 4;
 bool all_zero(const crypto::Key32& k) {
   return std::all_of(k.begin(), k.end(), [](uint8_t b) { return b == 0; });
 }

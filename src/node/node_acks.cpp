@@ -127,6 +127,11 @@ void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Ou
 }
 
 void Node::session_loss_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) {
+  // A netmesh peer that has not confirmed our hello lost it (or its answer): repeated after
+  // a probe timeout, within the hellos' bound (not a heartbeat later: connect waits for it).
+  if (s.peer_capabilities != 0 && !s.peer_has_our_hello && s.hellos_sent < kMaxHellos &&
+      now - s.last_hello_ns >= s.rtt.pto(session::AckTracker::kMaxAckDelayNs))
+    send_hello(s, out);
   probe_path_mtu(s, now, out);  // a search due again, or a probe the window had no room for
   if (!s.has(wire::capability::kSessionAck) || now < s.loss.deadline(s.rtt)) return;
   if (s.loss.loss_timer_armed()) {

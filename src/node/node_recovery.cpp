@@ -28,13 +28,16 @@ void Node::send_hello(session::Session& s, std::vector<Outgoing>& out) {
   if (s.peer_capabilities != 0) caps |= wire::capability::kSeenYours;
   build_grant(s, wire::kHelloStreamId, caps, out.emplace_back());
   ++s.hellos_sent;
+  s.last_hello_ns = now_ns();
 }
 
 void Node::wait_for_hello(MutexLock& lk, uint64_t peer_id) {
   if (config_.compat_0_23) return;
   // The peer's hello comes about a round trip after the handshake: on a long path, wait
   // that long (data sent before it goes without recovery, as to a 0.23 peer, and a loss
-  // there could never be repaired).
+  // there could never be repaired). A netmesh peer must also have ours: until then it
+  // takes our reliable streams for 0.23's and delivers them in arrival order, so a
+  // retransmission would reach the application out of order.
   auto wait = kHelloWait;
   if (session::Session* s = session_for(peer_id); s && s->path.rtt_samples > 0)
     wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -42,7 +45,7 @@ void Node::wait_for_hello(MutexLock& lk, uint64_t peer_id) {
                       kHelloWait, kMaxHelloWait);
   hello_cv_.wait_for(lk.native(), wait, [&]() REQUIRES(mu_) {
     session::Session* s = session_for(peer_id);
-    return stopping_ || !s || s->peer_capabilities != 0;
+    return stopping_ || !s || (s->peer_capabilities != 0 && s->peer_has_our_hello);
   });
 }
 

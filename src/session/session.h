@@ -95,6 +95,7 @@ class Session {
   uint64_t peer_capabilities = 0;
   bool peer_has_our_hello = false;
   int hellos_sent = 0;
+  int64_t last_hello_ns = 0;
   bool has(uint64_t capability) const { return (peer_capabilities & capability) != 0; }
 
   // When data packets leave and which stream goes next (pacing, weighted fair sharing).
