@@ -126,6 +126,8 @@ void Node::on_delay_timer(uv_timer_t* handle) {
     if (d->inbound) {
       self->handle_datagram(d->bytes, d->addr, out);
     } else {
+      // The socket's sends are serialised by send_mu_ (flush releases mu_ while writing).
+      MutexLock send_lock(self->send_mu_);
       self->socket_.send(d->bytes.data(), d->bytes.size(), d->addr, 0);
     }
   }
