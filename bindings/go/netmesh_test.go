@@ -86,15 +86,18 @@ func openBoth(t *testing.T, a, b *Node, id uint64, cfg StreamConfig) (sa, sb *St
 	return sa, sb
 }
 
-func within(d time.Duration) context.Context {
+// within is a context for one call of test t. Its timer is stopped when t ends: a timer left
+// to fire later starts a goroutine in whatever test runs then, which would count against
+// TestRecvIntoAndBatchesAllocateNothing's process-wide allocation count.
+func within(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
-	_ = cancel // released when the timer fires; tests are short-lived
+	t.Cleanup(cancel)
 	return ctx
 }
 
 func expectEvent(t *testing.T, s *Stream, want string) {
 	t.Helper()
-	got, err := s.Recv(within(2 * time.Second))
+	got, err := s.Recv(within(t, 2*time.Second))
 	if err != nil {
 		t.Fatalf("recv %q: %v", want, err)
 	}
@@ -242,7 +245,7 @@ func TestManyEventsInOrder(t *testing.T) {
 	next := uint32(0)
 	readUpTo := func(end uint32) {
 		for ; next < end; next++ {
-			got, err := sb.Recv(within(2 * time.Second))
+			got, err := sb.Recv(within(t, 2*time.Second))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -252,7 +255,7 @@ func TestManyEventsInOrder(t *testing.T) {
 		}
 	}
 	for i := uint32(0); i < total; i++ {
-		if _, err := sa.SendBlocking(within(5*time.Second), binary.LittleEndian.AppendUint32(nil, i)); err != nil {
+		if _, err := sa.SendBlocking(within(t, 5*time.Second), binary.LittleEndian.AppendUint32(nil, i)); err != nil {
 			t.Fatal(err)
 		}
 		if i%64 == 63 { // read as we go so credit comes back
@@ -307,14 +310,14 @@ func TestBackpressure(t *testing.T) {
 		t.Fatalf("receiver stats %+v", st) // nothing dropped, nothing granted
 	}
 	for i := 0; i < 60; i++ {
-		if _, err := sb.Recv(within(time.Second)); err != nil {
+		if _, err := sb.Recv(within(t, time.Second)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n, err = sa.SendBlocking(within(2*time.Second), kb); err != nil || n != 1 {
+	if n, err = sa.SendBlocking(within(t, 2*time.Second), kb); err != nil || n != 1 {
 		t.Fatalf("blocking send: %d, %v", n, err)
 	}
-	if _, err := sb.Recv(within(2 * time.Second)); err != nil {
+	if _, err := sb.Recv(within(t, 2*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if st = mustStats(t, sa); st.CreditGrantsReceived < 1 {
@@ -554,7 +557,7 @@ func TestCloseBehaviours(t *testing.T) {
 	// drain-then-close: what arrived stays readable, then the handle is stale
 	expectEvent(t, b1, "k1")
 	expectEvent(t, b1, "k2")
-	_, err := b1.Recv(within(100 * time.Millisecond))
+	_, err := b1.Recv(within(t, 100*time.Millisecond))
 	expectErr(t, err, ErrNotConnected)
 	_, err = b1.Send([]byte("no"))
 	expectErr(t, err, ErrNotConnected)
@@ -596,7 +599,7 @@ func TestBadInput(t *testing.T) {
 	if _, err := sa.Send(big[:MaxEventSize]); err != nil {
 		t.Fatal(err)
 	}
-	got, err := sb.Recv(within(2 * time.Second))
+	got, err := sb.Recv(within(t, 2*time.Second))
 	if err != nil || !bytes.Equal(got, big[:MaxEventSize]) {
 		t.Fatalf("largest event: %d bytes, %v", len(got), err)
 	}
@@ -663,7 +666,7 @@ func TestRecvTimeout(t *testing.T) {
 	a, b := testPair(t)
 	_, sb := openBoth(t, a, b, 22, DefaultStreamConfig())
 	start := time.Now()
-	_, err := sb.Recv(within(50 * time.Millisecond))
+	_, err := sb.Recv(within(t, 50*time.Millisecond))
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want context.DeadlineExceeded", err)
 	}
@@ -700,7 +703,7 @@ func TestReliableUnderLoss(t *testing.T) {
 	sendErr := make(chan error, 1)
 	go func() {
 		for i := uint32(0); i < total; i++ {
-			if _, err := sa.SendBlocking(within(20*time.Second), binary.LittleEndian.AppendUint32(nil, i)); err != nil {
+			if _, err := sa.SendBlocking(within(t, 20*time.Second), binary.LittleEndian.AppendUint32(nil, i)); err != nil {
 				sendErr <- err
 				return
 			}
@@ -710,7 +713,7 @@ func TestReliableUnderLoss(t *testing.T) {
 		sendErr <- nil
 	}()
 	for i := uint32(0); i < total; i++ {
-		got, err := sb.Recv(within(20 * time.Second))
+		got, err := sb.Recv(within(t, 20*time.Second))
 		if err != nil {
 			t.Fatalf("event %d: %v", i, err)
 		}
@@ -722,7 +725,7 @@ func TestReliableUnderLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	// exactly once: nothing beyond the last event
-	if got, err := sb.Recv(within(300 * time.Millisecond)); !errors.Is(err, context.DeadlineExceeded) {
+	if got, err := sb.Recv(within(t, 300*time.Millisecond)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("extra event %x, %v", got, err)
 	}
 	if is, err := a.ImpairmentStats(); err != nil || is.DroppedLoss == 0 || is.Seen == 0 {
@@ -746,10 +749,10 @@ func TestLargeEvent(t *testing.T) {
 	for i := range big {
 		big[i] = byte(i * 13)
 	}
-	if _, err := sa.SendBlocking(within(2*time.Second), big); err != nil {
+	if _, err := sa.SendBlocking(within(t, 2*time.Second), big); err != nil {
 		t.Fatal(err)
 	}
-	got, err := sb.Recv(within(2 * time.Second))
+	got, err := sb.Recv(within(t, 2*time.Second))
 	if err != nil || !bytes.Equal(got, big) {
 		t.Fatalf("large event: %d bytes, %v", len(got), err)
 	}
@@ -858,7 +861,7 @@ func TestConnectContext(t *testing.T) {
 	addr, key := b.LocalAddr(), b.PublicKey()
 	b.Close() // its port is closed now: the handshake would take 2 x 1 s
 	start := time.Now()
-	err := a.Connect(within(100*time.Millisecond), addr, key, 99)
+	err := a.Connect(within(t, 100*time.Millisecond), addr, key, 99)
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 500*time.Millisecond {
 		t.Fatalf("got %v after %v", err, time.Since(start))
 	}
@@ -876,7 +879,7 @@ func TestConcurrentStreams(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := uint32(1); i <= events; i++ {
-				if _, err := sa.SendBlocking(within(10*time.Second), binary.LittleEndian.AppendUint32(nil, i)); err != nil {
+				if _, err := sa.SendBlocking(within(t, 10*time.Second), binary.LittleEndian.AppendUint32(nil, i)); err != nil {
 					errs <- err
 					return
 				}
@@ -885,7 +888,7 @@ func TestConcurrentStreams(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := uint32(1); i <= events; i++ {
-				got, err := sb.Recv(within(10 * time.Second))
+				got, err := sb.Recv(within(t, 10*time.Second))
 				if err == nil && binary.LittleEndian.Uint32(got) != i {
 					err = errors.New("out of order")
 				}
@@ -944,7 +947,7 @@ func linkNodes(t *testing.T, a, b *Node) {
 	if err := b.Allow(a.ID()); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Connect(within(5*time.Second), b.LocalAddr(), b.PublicKey(), b.ID()); err != nil {
+	if err := a.Connect(within(t, 5*time.Second), b.LocalAddr(), b.PublicKey(), b.ID()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -957,7 +960,7 @@ func connectThrough(t *testing.T, a, relay, dest *Node) {
 	if err := dest.Allow(a.ID()); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.ConnectVia(within(5*time.Second), relay.LocalAddr(), dest.PublicKey(), dest.ID()); err != nil {
+	if err := a.ConnectVia(within(t, 5*time.Second), relay.LocalAddr(), dest.PublicKey(), dest.ID()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -1013,7 +1016,7 @@ func TestConnectVia(t *testing.T) {
 	const total = 200
 	next := uint32(0)
 	for i := uint32(0); i < total; i++ {
-		if _, err := sa.SendBlocking(within(5*time.Second), binary.LittleEndian.AppendUint32(nil, i)); err != nil {
+		if _, err := sa.SendBlocking(within(t, 5*time.Second), binary.LittleEndian.AppendUint32(nil, i)); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(50 * time.Microsecond) // not a burst: one packet per event, each relayed by b
@@ -1029,7 +1032,7 @@ func TestConnectVia(t *testing.T) {
 		}
 	}
 	for ; next < total; next++ {
-		got, err := sc.Recv(within(5 * time.Second))
+		got, err := sc.Recv(within(t, 5*time.Second))
 		if err != nil {
 			t.Fatalf("event %d: %v", next, err)
 		}
@@ -1037,7 +1040,7 @@ func TestConnectVia(t *testing.T) {
 			t.Fatalf("got event %d, want %d", v, next)
 		}
 	}
-	if got, err := sc.Recv(within(100 * time.Millisecond)); !errors.Is(err, context.DeadlineExceeded) {
+	if got, err := sc.Recv(within(t, 100*time.Millisecond)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("extra event %x, %v", got, err)
 	}
 	relay, end := mustNodeStats(t, b), mustNodeStats(t, c)
@@ -1106,7 +1109,7 @@ func TestPeerEvents(t *testing.T) {
 	if !fdReadable(fd, 2*time.Second) {
 		t.Fatal("peer event fd not readable after the session came up")
 	}
-	ev, err := a.NextPeerEvent(within(time.Second))
+	ev, err := a.NextPeerEvent(within(t, time.Second))
 	if err != nil || ev.Kind != PeerConnected || ev.PeerNodeID != b.ID() || ev.AtNs == 0 {
 		t.Fatalf("first event %+v, %v: want Connected for %d", ev, err, b.ID())
 	}
@@ -1114,7 +1117,7 @@ func TestPeerEvents(t *testing.T) {
 		t.Fatal("peer event fd readable with the queue empty")
 	}
 	start := time.Now()
-	if _, err := a.NextPeerEvent(within(50 * time.Millisecond)); !errors.Is(err, context.DeadlineExceeded) ||
+	if _, err := a.NextPeerEvent(within(t, 50*time.Millisecond)); !errors.Is(err, context.DeadlineExceeded) ||
 		time.Since(start) > time.Second {
 		t.Fatalf("got %v after %v, want context.DeadlineExceeded", err, time.Since(start))
 	}
@@ -1128,7 +1131,7 @@ func TestPeerEvents(t *testing.T) {
 	var kinds []PeerEventKind
 	var failedAt time.Duration
 	for len(kinds) < 2 {
-		ev, err := a.NextPeerEvent(within(3 * time.Second))
+		ev, err := a.NextPeerEvent(within(t, 3*time.Second))
 		if err != nil {
 			t.Fatalf("after %v, events %v: %v", time.Since(closed), kinds, err)
 		}
@@ -1209,7 +1212,7 @@ func TestIdentityFile(t *testing.T) {
 	if err := again.Allow(other.ID()); err != nil {
 		t.Fatal(err)
 	}
-	if err := other.Connect(within(5*time.Second), again.LocalAddr(), key, id); err != nil {
+	if err := other.Connect(within(t, 5*time.Second), again.LocalAddr(), key, id); err != nil {
 		t.Fatal(err)
 	}
 	// a file that is not an identity is refused, not overwritten
@@ -1247,11 +1250,11 @@ func TestRecvBatch(t *testing.T) {
 		t.Fatalf("send: %d, %v", n, err)
 	}
 	waitPending(uint64(len(want)))
-	got, err := sb.RecvBatch(within(2*time.Second), 3) // at most 3
+	got, err := sb.RecvBatch(within(t, 2*time.Second), 3) // at most 3
 	if err != nil || len(got) != 3 {
 		t.Fatalf("batch of 3: %q, %v", got, err)
 	}
-	rest, err := sb.RecvBatch(within(2*time.Second), 16) // what is left, no more
+	rest, err := sb.RecvBatch(within(t, 2*time.Second), 16) // what is left, no more
 	if err != nil || len(rest) != 2 {
 		t.Fatalf("rest: %q, %v", rest, err)
 	}
@@ -1272,22 +1275,22 @@ func TestRecvBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPending(3)
-	got, err = sb.RecvBatch(within(2*time.Second), 2) // 1024-byte buffer
+	got, err = sb.RecvBatch(within(t, 2*time.Second), 2) // 1024-byte buffer
 	if err != nil || len(got) != 1 || !bytes.Equal(got[0], small) {
 		t.Fatalf("first batch: %d events, %v", len(got), err)
 	}
-	got, err = sb.RecvBatch(within(2*time.Second), 1) // 512-byte buffer, grown to 3000
+	got, err = sb.RecvBatch(within(t, 2*time.Second), 1) // 512-byte buffer, grown to 3000
 	if err != nil || len(got) != 1 || !bytes.Equal(got[0], big) {
 		t.Fatalf("big event: %d events, %v", len(got), err)
 	}
-	got, err = sb.RecvBatch(within(2*time.Second), 8)
+	got, err = sb.RecvBatch(within(t, 2*time.Second), 8)
 	if err != nil || len(got) != 1 || !bytes.Equal(got[0], small) {
 		t.Fatalf("last event: %d events, %v", len(got), err)
 	}
 
 	// waits like Recv; an ended context polls; at least one event must be asked for
 	start := time.Now()
-	if _, err := sb.RecvBatch(within(50*time.Millisecond), 4); !errors.Is(err, context.DeadlineExceeded) ||
+	if _, err := sb.RecvBatch(within(t, 50*time.Millisecond), 4); !errors.Is(err, context.DeadlineExceeded) ||
 		time.Since(start) < 45*time.Millisecond {
 		t.Fatalf("got %v after %v, want context.DeadlineExceeded", err, time.Since(start))
 	}
@@ -1300,15 +1303,15 @@ func TestRecvBatch(t *testing.T) {
 		time.Sleep(30 * time.Millisecond)
 		sa.Send([]byte("late"))
 	}()
-	if got, err := sb.RecvBatch(within(2*time.Second), 4); err != nil || len(got) != 1 || string(got[0]) != "late" {
+	if got, err := sb.RecvBatch(within(t, 2*time.Second), 4); err != nil || len(got) != 1 || string(got[0]) != "late" {
 		t.Fatalf("blocking batch: %q, %v", got, err)
 	}
-	_, err = sb.RecvBatch(within(time.Second), 0)
+	_, err = sb.RecvBatch(within(t, time.Second), 0)
 	expectErr(t, err, ErrInvalidArgument)
 	if err := sb.Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, err = sb.RecvBatch(within(time.Second), 4)
+	_, err = sb.RecvBatch(within(t, time.Second), 4)
 	expectErr(t, err, ErrInvalidHandle)
 }
 
@@ -1331,11 +1334,11 @@ func TestSessionPacing(t *testing.T) {
 		binary.LittleEndian.PutUint32(events[i], uint32(i))
 	}
 	start := time.Now()
-	if n, err := sa.SendBlocking(within(5*time.Second), events...); err != nil || n != total {
+	if n, err := sa.SendBlocking(within(t, 5*time.Second), events...); err != nil || n != total {
 		t.Fatalf("send: %d, %v", n, err)
 	}
 	for next := 0; next < total; {
-		got, err := sb.RecvBatch(within(4*time.Second), 64)
+		got, err := sb.RecvBatch(within(t, 4*time.Second), 64)
 		if err != nil {
 			t.Fatalf("after %d events: %v", next, err)
 		}
