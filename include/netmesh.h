@@ -477,6 +477,21 @@ NM_API nm_status nm_stream_recv(nm_stream_t* stream, void* buf, size_t buf_len, 
  * NM_ERR_BUFFER_TOO_SMALL with its size in lens[0]. */
 NM_API nm_status nm_stream_recv_batch(nm_stream_t* stream, void* buf, size_t buf_len, size_t* lens,
                                       size_t max_events, size_t* out_count, int timeout_ms);
+/* Named constants for the `which` argument of nm_stream_event_fd. Since 0.3.0. */
+typedef enum nm_stream_readiness {
+  NM_STREAM_READABLE = 0, /* a receive would not wait: events are queued, or the stream is closed */
+  NM_STREAM_WRITABLE = 1  /* a send would not wait for credit: there is credit for a full packet,
+                             or the stream is closed (the send then fails at once) */
+} nm_stream_readiness;
+/* A file descriptor that is readable exactly while the stream is `which` (and, for both,
+ * once the node starts shutting down): what nm_node_event_fd is for the whole node, for one
+ * stream, so an event loop can wait for many streams at once without polling them. Poll it,
+ * do not read or close it. Opened on the first call for the stream (one eventfd per
+ * readiness; NM_ERR_INTERNAL if the process is out of descriptors); valid until this handle
+ * is freed. Level-triggered: after it wakes you, call with timeout 0 (nm_stream_recv,
+ * nm_stream_send) until NM_ERR_TIMEOUT or NM_ERR_BACKPRESSURE, or until it is no longer
+ * readable. Since 0.3.0. */
+NM_API nm_status nm_stream_event_fd(nm_stream_t* stream, uint32_t which, int* out_fd);
 /* The stream's counters, written through out_size = sizeof *out (see "ABI stability");
  * also after the stream was closed (active = 0). */
 NM_API nm_status nm_stream_stats(nm_stream_t* stream, nm_stream_stats_t* out, size_t out_size);

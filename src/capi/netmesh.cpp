@@ -329,6 +329,18 @@ nm_status nm_stream_recv_batch(nm_stream_t* stream, void* buf, size_t buf_len, s
   });
 }
 
+nm_status nm_stream_event_fd(nm_stream_t* stream, uint32_t which, int* out_fd) {
+  if (out_fd) *out_fd = -1;
+  return entry(stream, [&](StreamRef& s) {
+    if (!out_fd) return null_arg("out_fd");
+    if (which != NM_STREAM_READABLE && which != NM_STREAM_WRITABLE)
+      return fail(NM_ERR_INVALID_ARGUMENT, "which must be NM_STREAM_READABLE or NM_STREAM_WRITABLE");
+    using Direction = nm::stream::Stream::Direction;
+    return s->stream_event_fd(s.stream(), which == NM_STREAM_READABLE ? Direction::kReceive : Direction::kSend,
+                              *out_fd);
+  });
+}
+
 nm_status nm_stream_stats(nm_stream_t* stream, nm_stream_stats_t* out, size_t out_size) {
   return entry(stream, [&](StreamRef& s) {
     if (!out) return null_arg("out");

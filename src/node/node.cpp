@@ -107,7 +107,10 @@ void Node::shutdown() {
     hello_cv_.notify_all();
     peer_events_signal_.raise_forever();
     for (auto& [id, s] : sessions_)
-      for (auto& [sid, st] : s->streams) st->changed.notify_all();
+      for (auto& [sid, st] : s->streams) {
+        st->changed.notify_all();
+        st->raise_readiness_forever();
+      }
     events_.raise_forever();
   }
   if (loop_thread_.joinable()) {

@@ -93,6 +93,8 @@ class Node {
   nm_status recv(const StreamPtr& stream, std::span<uint8_t> buf, std::span<size_t> lens,
                  size_t* out_count, int timeout_ms) EXCLUDES(mu_);
   nm_status stream_stats(const StreamPtr& stream, nm_stream_stats_t& out) EXCLUDES(mu_);
+  // nm_stream_event_fd.
+  nm_status stream_event_fd(const StreamPtr& stream, stream::Stream::Direction d, int& fd) EXCLUDES(mu_);
   // The path to a peer as its session sees it (round trip, flight, losses).
   nm_status session_stats(uint64_t peer_id, nm_session_stats_t& out) EXCLUDES(mu_);
   std::vector<nm_stream_stats_t> all_stream_stats() EXCLUDES(mu_);

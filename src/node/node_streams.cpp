@@ -1,6 +1,7 @@
 // Stream operations behind the C API: open, close, send (with the explicit retry helpers),
 // receive, stats.
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <optional>
@@ -304,6 +305,14 @@ void Node::fill_stats(const stream::Stream& st, nm_stream_stats_t& o) const {
 nm_status Node::stream_stats(const StreamPtr& st, nm_stream_stats_t& out) {
   MutexLock lk(mu_);
   fill_stats(*st, out);
+  return NM_OK;
+}
+
+nm_status Node::stream_event_fd(const StreamPtr& st, stream::Stream::Direction d, int& fd) {
+  MutexLock lk(mu_);
+  fd = st->readiness_fd(d);
+  if (fd < 0) return fail(NM_ERR_INTERNAL, std::string("eventfd: ") + std::strerror(errno));
+  if (stopping_) st->raise_readiness_forever();
   return NM_OK;
 }
 

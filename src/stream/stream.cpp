@@ -32,6 +32,7 @@ bool Stream::charge(uint64_t cost, size_t events, int64_t now_ns) {
   tx_charged_ += cost;
   counters().tx_events += events;
   set_active(now_ns);
+  refresh_readiness();
   return true;
 }
 
@@ -78,7 +79,31 @@ bool Stream::close_open_packet(SentPacket& out, int64_t now_ns) {
 
 TxCredit::Grant Stream::apply_grant(uint64_t total_consumed) {
   ++counters().credit_grants_received;
-  return tx_credit_.apply_grant(total_consumed);
+  TxCredit::Grant g = tx_credit_.apply_grant(total_consumed);
+  refresh_readiness();
+  return g;
+}
+
+int Stream::readiness_fd(Direction d) {
+  if (!readiness_) {
+    readiness_ = std::make_unique<Readiness>();
+    refresh_readiness();
+  }
+  LevelFd& level = d == Direction::kReceive ? readiness_->receive : readiness_->send;
+  return level.open() ? level.fd() : -1;
+}
+
+void Stream::raise_readiness_forever() {
+  if (!readiness_) return;
+  readiness_->forever = true;
+  readiness_->receive.set(true);
+  readiness_->send.set(true);
+}
+
+void Stream::refresh_readiness() {
+  if (!readiness_ || readiness_->forever) return;
+  readiness_->receive.set(inbound_.events() > 0 || state_ == StreamState::kClosed);
+  readiness_->send.set(state_ != StreamState::kOpen || has_packet_credit());
 }
 
 }  // namespace nm::stream

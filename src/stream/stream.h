@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "stream/inbound_queue.h"
+#include "stream/level_fd.h"
 #include "stream/ack_policy.h"
 #include "stream/loss_ledger.h"
 #include "stream/lru_list.h"
@@ -93,7 +94,10 @@ class Stream {
   uint64_t id() const { return id_; }
   const StreamConfig& config() const { return config_; }
   StreamState state() const { return state_; }
-  void set_state(StreamState s) { state_ = s; }
+  void set_state(StreamState s) {
+    state_ = s;
+    refresh_readiness();
+  }
   bool opened_by_app() const { return opened_by_app_; }
   int64_t last_activity_ns() const { return last_activity_ns_; }
   // The stream's place in its session's least-recently-used order: every activity moves it
@@ -248,7 +252,22 @@ class Stream {
 
   std::condition_variable changed;  // signalled on new events, credit, close
 
+  // --- readiness fds (nm_stream_event_fd): what `changed` is to blocked callers, for pollers ---
+  enum class Direction { kReceive, kSend };
+  // Readable while a receive (kReceive) or a send (kSend) would not wait: the predicates the
+  // node's blocking receive and send wait for. Opened on the first request; -1 if no eventfd
+  // could be made.
+  int readiness_fd(Direction d);
+  // The node is shutting down: every call fails at once from now on.
+  void raise_readiness_forever();
+
  private:
+  struct Readiness {
+    LevelFd receive, send;
+    bool forever = false;
+  };
+  void refresh_readiness();
+
   // The most one receive operation may bring held_bytes() to.
   struct Allowance {
     uint64_t limit;
@@ -282,6 +301,7 @@ class Stream {
   uint32_t tx_epoch_;
   uint32_t rx_epoch_ = 0;
   StreamState state_ = StreamState::kOpen;
+  std::unique_ptr<Readiness> readiness_;  // only for streams the application polls
   bool opened_by_app_;
   int64_t last_activity_ns_;
   AckPolicy ack_;

@@ -125,6 +125,7 @@ size_t Stream::deliver(RxPacket&& p, size_t max_event_bytes) {
     return 0;
   }
   inbound_.push(std::move(p.data), p.events, p.cost);
+  refresh_readiness();
   counters().rx_events += p.events;
   return p.events;
 }
@@ -204,18 +205,23 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
   }
   r.reserved = 0;
   inbound_.push(SharedPayload::adopt(std::move(event)), 1, 0);
+  refresh_readiness();
   ++counters().rx_events;
   return 1;
 }
 
 void Stream::pop_into(uint8_t* out) {
   consume(inbound_.pop_into(out));
-  if (inbound_.empty()) consume(std::exchange(deferred_credit_, 0));
+  if (inbound_.empty()) {
+    consume(std::exchange(deferred_credit_, 0));
+    refresh_readiness();
+  }
 }
 
 void Stream::discard_inbound() {
   consume(inbound_.clear());
   consume(std::exchange(deferred_credit_, 0));
+  refresh_readiness();
 }
 
 // A new incarnation of the peer's stream: its sender starts counting credit from 0, so our

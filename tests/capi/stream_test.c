@@ -411,6 +411,76 @@ static void event_fd_signals_pending_events(void** state) {
   test_pair_free(p);
 }
 
+static int readable_within(int fd, int timeout_ms) {
+  struct pollfd pfd = {fd, POLLIN, 0};
+  return poll(&pfd, 1, timeout_ms);
+}
+
+static void stream_event_fds_signal_one_stream(void** state) {
+  (void)state;
+  test_pair own; /* freed at the end: the fds outlive the node */
+  test_pair* p = &own;
+  test_pair_connect(p);
+  nm_stream_t *a1, *b1, *a2, *b2;
+  test_open_both(p, 25, NULL, &a1, &b1);
+  test_open_both(p, 26, NULL, &a2, &b2);
+  int in1 = -1, in2 = -1, out1 = -1, again = -1;
+  NM_OK_OR_FAIL(nm_stream_event_fd(b1, NM_STREAM_READABLE, &in1));
+  NM_OK_OR_FAIL(nm_stream_event_fd(b2, NM_STREAM_READABLE, &in2));
+  NM_OK_OR_FAIL(nm_stream_event_fd(a1, NM_STREAM_WRITABLE, &out1));
+  NM_OK_OR_FAIL(nm_stream_event_fd(b1, NM_STREAM_READABLE, &again));
+  assert_int_equal(again, in1); /* one fd per stream and readiness */
+  assert_true(in1 != in2 && in1 != out1);
+  assert_int_equal(nm_stream_event_fd(b1, 7, &again), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_stream_event_fd(b1, NM_STREAM_READABLE, NULL), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(readable_within(in1, 0), 0);
+  assert_int_equal(readable_within(in2, 0), 0);
+  assert_int_equal(readable_within(out1, 0), 1); /* a fresh window */
+
+  /* an event on stream 26 wakes its fd only */
+  nm_event_t e = test_event("two");
+  NM_OK_OR_FAIL(nm_stream_send(a2, &e, 1, NULL));
+  assert_int_equal(readable_within(in2, 2000), 1);
+  assert_int_equal(readable_within(in1, 0), 0);
+  expect_event(b2, "two");
+  assert_int_equal(readable_within(in2, 0), 0);
+
+  /* the credit window runs out: not writable until the reader's grants come back */
+  static uint8_t big[8000];
+  nm_event_t ev[10];
+  for (int i = 0; i < 10; ++i) ev[i] = (nm_event_t){big, sizeof big};
+  size_t sent = 0;
+  assert_int_equal(nm_stream_send(a1, ev, 10, &sent), NM_ERR_BACKPRESSURE);
+  assert_int_equal(readable_within(out1, 0), 0);
+  assert_int_equal(readable_within(in1, 2000), 1);
+  char buf[8192];
+  size_t n;
+  for (size_t i = 0; i < sent; ++i) NM_OK_OR_FAIL(nm_stream_recv(b1, buf, sizeof buf, &n, 2000));
+  assert_int_equal(readable_within(in1, 0), 0);
+  assert_int_equal(readable_within(out1, 5000), 1);
+  NM_OK_OR_FAIL(nm_stream_send(a1, ev, 1, NULL));
+
+  /* closed: a receive would not wait (it reports the close) */
+  NM_OK_OR_FAIL(nm_node_close_stream(p->b, b2));
+  assert_int_equal(readable_within(in2, 0), 1);
+  size_t len;
+  assert_int_equal(nm_stream_recv(b2, buf, sizeof buf, &len, 0), NM_ERR_NOT_CONNECTED);
+
+  /* shutdown: both readinesses stay raised until the handle is freed */
+  int in_a = -1;
+  NM_OK_OR_FAIL(nm_stream_event_fd(a2, NM_STREAM_READABLE, &in_a));
+  assert_int_equal(readable_within(in_a, 0), 0);
+  NM_OK_OR_FAIL(nm_node_free(p->a));
+  assert_int_equal(readable_within(in_a, 0), 1);
+  assert_int_equal(readable_within(out1, 0), 1);
+  assert_int_equal(nm_stream_recv(a2, buf, sizeof buf, &len, 0), NM_ERR_SHUTDOWN);
+  nm_stream_free(a1);
+  nm_stream_free(a2);
+  nm_stream_free(b1);
+  nm_stream_free(b2);
+  NM_OK_OR_FAIL(nm_node_free(p->b));
+}
+
 static void all_stream_stats_lists_open_streams(void** state) {
   test_pair* p = *state;
   nm_stream_t *a, *b;
@@ -448,6 +518,7 @@ int main(void) {
       cmocka_unit_test(batch_receive),
       cmocka_unit_test(recv_timeouts),
       cmocka_unit_test(event_fd_signals_pending_events),
+      cmocka_unit_test(stream_event_fds_signal_one_stream),
       cmocka_unit_test(all_stream_stats_lists_open_streams),
   };
   return cmocka_run_group_tests_name("streams", tests, setup, teardown);

@@ -29,9 +29,6 @@ namespace Netmesh
             }
         }
 
-        /// <summary>How often <see cref="NextPeerEventAsync"/> looks at its cancellation token.</summary>
-        static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
-
         public Node(NodeConfig config)
         {
             if (config == null) throw new ArgumentNullException(nameof(config));
@@ -299,17 +296,12 @@ namespace Netmesh
             }
         }
 
-        /// <summary>The next peer event without blocking the caller. Like
-        /// <see cref="Stream.ReceiveAsync"/>, this occupies a thread-pool thread, waiting in short
-        /// slices so that cancellation is noticed within about 50 ms.</summary>
+        /// <summary>The next peer event without blocking the caller: completes when one is queued,
+        /// woken by <see cref="PeerEventFd"/> on the binding's reactor thread (no polling).</summary>
         public Task<PeerEvent> NextPeerEventAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Task.Run(() =>
-            {
-                PeerEvent ev;
-                while (!TryNextPeerEvent(PollInterval, out ev)) cancellationToken.ThrowIfCancellationRequested();
-                return ev;
-            }, cancellationToken);
+            return Reactor.Shared.Run(this, () => PeerEventFd,
+                                      (out PeerEvent ev) => TryNextPeerEvent(TimeSpan.Zero, out ev), cancellationToken);
         }
 
         /// <summary>A file descriptor readable while peer events are queued (and once the node
@@ -329,10 +321,9 @@ namespace Netmesh
         /// timeout. Like poll() on the peer event fd in C. Linux only (libc poll).</summary>
         public bool WaitForPeerEvents(TimeSpan timeout)
         {
-            var p = new PollFd { Fd = PeerEventFd, Events = 1 /* POLLIN */ };
-            int r = poll(ref p, 1, Library.TimeoutMs(timeout));
+            bool r = Libc.WaitReadable(PeerEventFd, Library.TimeoutMs(timeout));
             GC.KeepAlive(this); // the fd belongs to the node: keep it open during poll
-            return r > 0;
+            return r;
         }
 
         /// <summary>Waits until some stream of this node has unread events (or the node is shutting
@@ -340,22 +331,17 @@ namespace Netmesh
         /// in C. Linux only (libc poll).</summary>
         public bool WaitForEvents(TimeSpan timeout)
         {
-            var p = new PollFd { Fd = EventFd, Events = 1 /* POLLIN */ };
-            int r = poll(ref p, 1, Library.TimeoutMs(timeout));
+            bool r = Libc.WaitReadable(EventFd, Library.TimeoutMs(timeout));
             GC.KeepAlive(this); // the fd belongs to the node: keep it open during poll
-            return r > 0;
+            return r;
         }
 
-        [StructLayout(LayoutKind.Sequential)]
-        struct PollFd { public int Fd; public short Events; public short Revents; }
-
-        [DllImport("libc", SetLastError = true)]
-        static extern int poll(ref PollFd fds, ulong nfds, int timeout);
 
         public void Dispose()
         {
             Free();
             GC.SuppressFinalize(this);
+            Reactor.Shared.Poke(this); // pending NextPeerEventAsync calls fail with ObjectDisposedException
         }
 
         // A forgotten node still owns a socket and threads. Freeing from the finalizer thread is

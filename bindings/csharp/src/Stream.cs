@@ -27,9 +27,6 @@ namespace Netmesh
             }
         }
 
-        /// <summary>How often <see cref="ReceiveAsync"/> looks at its cancellation token.</summary>
-        static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
-
         // Per-thread receive buffer: one allocation per thread rather than per event; grown when
         // the library reports an event larger than it (NM_ERR_BUFFER_TOO_SMALL).
         [ThreadStatic] static byte[] scratch;
@@ -69,7 +66,7 @@ namespace Netmesh
         int SendFrames(byte[][] events, int mode, int arg, string what)
         {
             int length;
-            byte[] frames = Frames(events, out length);
+            byte[] frames = Frames(events, 0, out length);
             ulong sent;
             nm_status s = netmesh.nm_bind_send_frames(Handle, frames, (ulong)length, mode, arg, out sent);
             Errors.Check(s, what, sent);
@@ -77,35 +74,106 @@ namespace Netmesh
             return (int)sent;
         }
 
+        /// <summary>Sends one event from a span (one copy, as for a byte[]), without waiting; throws
+        /// <see cref="BackpressureException"/> when the credit window is exhausted.</summary>
+        public void Send(ReadOnlySpan<byte> ev)
+        {
+            byte[] frames = FramesBuffer(checked(4 + ev.Length));
+            int length = PutFrame(frames, 0, ev);
+            ulong sent;
+            Errors.Check(netmesh.nm_bind_send_frames(Handle, frames, (ulong)length, 0, 0, out sent),
+                         "nm_stream_send", sent);
+            GC.KeepAlive(this);
+        }
+
+        /// <summary>Sends the events in order, waiting for credit without blocking the caller: the
+        /// task completes (with the number of events, all of them) once every event was accepted,
+        /// woken by the stream's writable fd (<see cref="WritableFd"/>). Cancelling stops the
+        /// wait; events accepted before it stay sent.</summary>
+        public Task<int> SendAsync(byte[][] events, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (events == null) throw new ArgumentNullException(nameof(events));
+            int done = 0;
+            return Reactor.Shared.Run(this, () => WritableFd, (out int sent) =>
+            {
+                while (done < events.Length)
+                {
+                    int length;
+                    byte[] frames = Frames(events, done, out length);
+                    ulong n;
+                    nm_status s = netmesh.nm_bind_send_frames(Handle, frames, (ulong)length, 0, 0, out n);
+                    GC.KeepAlive(this);
+                    done += (int)n;
+                    if (s == nm_status.NM_ERR_BACKPRESSURE && done < events.Length)
+                    {
+                        sent = done;
+                        return false; // wait for credit
+                    }
+                    Errors.Check(s, "nm_stream_send", n);
+                }
+                sent = done;
+                return true;
+            }, cancellationToken);
+        }
+
+        /// <summary>One event from memory: <see cref="SendAsync(byte[][], CancellationToken)"/>
+        /// without a byte[]. The memory must stay unchanged until the task completes.</summary>
+        public Task SendAsync(ReadOnlyMemory<byte> ev, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return Reactor.Shared.Run(this, () => WritableFd, (out bool sent) =>
+            {
+                try
+                {
+                    Send(ev.Span);
+                }
+                catch (BackpressureException)
+                {
+                    sent = false;
+                    return false;
+                }
+                sent = true;
+                return true;
+            }, cancellationToken);
+        }
+
         // Per-thread frames buffer, reused (a batch of large events would otherwise allocate a
         // large object per call); the call pins it only while it runs.
         [ThreadStatic] static byte[] framesScratch;
 
-        /// <summary>The batch as nm_bind_send_frames wants it: u32le(len) || bytes, per event, in
-        /// the first `length` bytes of the per-thread buffer.</summary>
-        static byte[] Frames(byte[][] events, out int length)
+        /// <summary>events[from..] as nm_bind_send_frames wants them: u32le(len) || bytes, per
+        /// event, in the first `length` bytes of the per-thread buffer.</summary>
+        static byte[] Frames(byte[][] events, int from, out int length)
         {
             if (events == null) throw new ArgumentNullException(nameof(events));
             int total = 0;
-            foreach (byte[] e in events)
+            for (int i = from; i < events.Length; i++)
             {
-                if (e == null) throw new ArgumentNullException(nameof(events), "an event is null");
-                total = checked(total + 4 + e.Length);
+                if (events[i] == null) throw new ArgumentNullException(nameof(events), "an event is null");
+                total = checked(total + 4 + events[i].Length);
             }
-            byte[] frames = framesScratch;
-            if (frames == null || frames.Length < total) framesScratch = frames = new byte[Math.Max(total, 4096)];
+            byte[] frames = FramesBuffer(total);
             length = total;
             int pos = 0;
-            foreach (byte[] e in events)
-            {
-                frames[pos] = (byte)e.Length;
-                frames[pos + 1] = (byte)(e.Length >> 8);
-                frames[pos + 2] = (byte)(e.Length >> 16);
-                frames[pos + 3] = (byte)(e.Length >> 24);
-                Buffer.BlockCopy(e, 0, frames, pos + 4, e.Length);
-                pos += 4 + e.Length;
-            }
+            for (int i = from; i < events.Length; i++)
+                pos = PutFrame(frames, pos, events[i]);
             return frames;
+        }
+
+        static byte[] FramesBuffer(int size)
+        {
+            byte[] frames = framesScratch;
+            if (frames == null || frames.Length < size) framesScratch = frames = new byte[Math.Max(size, 4096)];
+            return frames;
+        }
+
+        static int PutFrame(byte[] frames, int pos, ReadOnlySpan<byte> ev)
+        {
+            frames[pos] = (byte)ev.Length;
+            frames[pos + 1] = (byte)(ev.Length >> 8);
+            frames[pos + 2] = (byte)(ev.Length >> 16);
+            frames[pos + 3] = (byte)(ev.Length >> 24);
+            ev.CopyTo(new Span<byte>(frames, pos + 4, ev.Length));
+            return pos + 4 + ev.Length;
         }
 
         /// <summary>Receives one event. TimeSpan.Zero = don't wait, Timeout.InfiniteTimeSpan =
@@ -225,29 +293,65 @@ namespace Netmesh
         /// <summary>Receives one event into destination without allocating; returns its length.
         /// If it does not fit, throws <see cref="BufferTooSmallException"/> (NeededSize) and the
         /// event stays queued.</summary>
-        public unsafe int Receive(Span<byte> destination, TimeSpan timeout)
+        public int Receive(Span<byte> destination, TimeSpan timeout)
         {
-            ulong len;
-            nm_status s;
-            fixed (byte* p = &MemoryMarshal.GetReference(destination))
-                s = netmesh.nm_cs_stream_recv_raw(Handle, (IntPtr)p, (ulong)destination.Length, out len,
-                                                  Library.TimeoutMs(timeout));
-            GC.KeepAlive(this);
-            Errors.Check(s, "nm_stream_recv", len);
-            return (int)len;
+            int len;
+            Errors.Check(RecvInto(destination, Library.TimeoutMs(timeout), out len), "nm_stream_recv", (ulong)len);
+            return len;
         }
 
-        /// <summary>Receives one event without blocking the caller. The C API has no callbacks, so
-        /// this occupies a thread-pool thread, waiting in short slices so that cancellation is
-        /// noticed within about 50 ms.</summary>
+        unsafe nm_status RecvInto(Span<byte> destination, int timeoutMs, out int len)
+        {
+            ulong n;
+            nm_status s;
+            fixed (byte* p = &MemoryMarshal.GetReference(destination))
+                s = netmesh.nm_cs_stream_recv_raw(Handle, (IntPtr)p, (ulong)destination.Length, out n, timeoutMs);
+            GC.KeepAlive(this);
+            len = (int)n;
+            return s;
+        }
+
+        /// <summary>Receives one event without blocking the caller: completes when one is queued,
+        /// woken by the stream's readable fd (<see cref="ReadableFd"/>) on the binding's one
+        /// reactor thread; no thread waits per call and nothing polls. Faults as
+        /// <see cref="Receive(TimeSpan)"/> would (a closed stream, a disposed handle or node).</summary>
         public Task<byte[]> ReceiveAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Task.Run(() =>
+            return Reactor.Shared.Run(this, () => ReadableFd,
+                                      (out byte[] ev) => TryReceive(TimeSpan.Zero, out ev), cancellationToken);
+        }
+
+        /// <summary><see cref="ReceiveAsync(CancellationToken)"/> into destination, without
+        /// allocating an event: completes with its length. If it does not fit, faults with
+        /// <see cref="BufferTooSmallException"/> (NeededSize) and the event stays queued. The
+        /// memory must not be used elsewhere until the task completes.</summary>
+        public Task<int> ReceiveAsync(Memory<byte> destination,
+                                      CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return Reactor.Shared.Run(this, () => ReadableFd, (out int len) =>
             {
-                byte[] ev;
-                while (!TryReceive(PollInterval, out ev)) cancellationToken.ThrowIfCancellationRequested();
-                return ev;
+                nm_status s = RecvInto(destination.Span, 0, out len);
+                if (s == nm_status.NM_ERR_TIMEOUT) return false;
+                Errors.Check(s, "nm_stream_recv", (ulong)len);
+                return true;
             }, cancellationToken);
+        }
+
+        /// <summary>A file descriptor readable while a receive would not wait (events queued, or
+        /// the stream closed): for an event loop of your own. Owned by this handle, valid until
+        /// Dispose/Release; do not read or close it (nm_stream_event_fd).</summary>
+        public int ReadableFd => EventFd((uint)nm_stream_readiness.NM_STREAM_READABLE);
+
+        /// <summary>A file descriptor readable while a send would find credit (or the stream is
+        /// closed). As <see cref="ReadableFd"/>.</summary>
+        public int WritableFd => EventFd((uint)nm_stream_readiness.NM_STREAM_WRITABLE);
+
+        int EventFd(uint which)
+        {
+            int fd;
+            Errors.Check(netmesh.nm_stream_event_fd(Handle, which, out fd), "nm_stream_event_fd");
+            GC.KeepAlive(this);
+            return fd;
         }
 
         public StreamStats Stats()
@@ -299,6 +403,7 @@ namespace Netmesh
         {
             Free();
             GC.SuppressFinalize(this);
+            Reactor.Shared.Poke(this); // pending async calls fail with ObjectDisposedException
         }
 
         ~Stream() { Free(); } // handles are registry entries in the library: don't leak them

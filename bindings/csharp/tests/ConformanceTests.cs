@@ -676,6 +676,114 @@ namespace Netmesh.Tests
         }
 
         [Test]
+        public void AsyncCallsWaitOnTheReactorNotOnThreads()
+        {
+            using (var p = new Pair().Connected())
+            {
+                const int count = 200;
+                var pairs = new (Stream a, Stream b)[count];
+                for (int i = 0; i < count; i++)
+                {
+                    Stream a, b;
+                    p.Open(1000 + (ulong)i, null, out a, out b);
+                    pairs[i] = (a, b);
+                }
+                // With the thread pool at its smallest, a pending receive that held a pool thread
+                // (as a Task.Run wait loop would) would leave none for other work.
+                int workers, io;
+                ThreadPool.GetMaxThreads(out workers, out io);
+                Assert.IsTrue(ThreadPool.SetMaxThreads(Environment.ProcessorCount, io));
+                Task<byte[]>[] pending;
+                try
+                {
+                    pending = pairs.Select(s => s.b.ReceiveAsync()).ToArray();
+                    var ran = new ManualResetEventSlim(); // a work item cannot run inline in Wait
+                    ThreadPool.QueueUserWorkItem(_ => ran.Set());
+                    Assert.IsTrue(ran.Wait(TimeSpan.FromSeconds(10)), "the thread pool is held by waits");
+                }
+                finally
+                {
+                    ThreadPool.SetMaxThreads(workers, io);
+                }
+                Assert.IsFalse(pending.Any(t => t.IsCompleted));
+                // Each completes with its own stream's event, in any order of arrival.
+                for (int i = count - 1; i >= 0; i--) pairs[i].a.Send(Text("event " + i));
+                Assert.IsTrue(Task.WaitAll(pending, TimeSpan.FromSeconds(10)));
+                for (int i = 0; i < count; i++)
+                    Assert.AreEqual("event " + i, Encoding.ASCII.GetString(pending[i].Result));
+                foreach (var s in pairs) { s.a.Dispose(); s.b.Dispose(); }
+            }
+        }
+
+        [Test]
+        public void SendAsyncWaitsForCredit()
+        {
+            using (var p = new Pair().Connected())
+            {
+                var cfg = new StreamConfig { Reliability = Reliability.Reliable, WindowBytes = 16384 };
+                Stream a, b;
+                p.Open(28, cfg, out a, out b);
+                using (a)
+                using (b)
+                {
+                    // 64 events of 1 KiB: four windows' worth, so the send must wait for grants.
+                    var events = Enumerable.Range(0, 64).Select(i => { var e = new byte[1024]; e[0] = (byte)i; return e; })
+                                           .ToArray();
+                    Task<int> sending = a.SendAsync(events);
+                    Assert.IsFalse(sending.IsCompleted, "the window cannot take all of it");
+                    var buf = new byte[2048];
+                    for (int i = 0; i < 64; i++)
+                    {
+                        Task<int> got = b.ReceiveAsync(new Memory<byte>(buf));
+                        Assert.IsTrue(got.Wait(Wait), "event " + i);
+                        Assert.AreEqual(1024, got.Result);
+                        Assert.AreEqual((byte)i, buf[0]);
+                    }
+                    Assert.IsTrue(sending.Wait(Wait));
+                    Assert.AreEqual(64, sending.Result);
+
+                    // One event from memory; and a receive into a buffer too small faults, keeping it.
+                    Assert.IsTrue(a.SendAsync(new ReadOnlyMemory<byte>(Text("memory"))).Wait(Wait));
+                    var small = b.ReceiveAsync(new Memory<byte>(new byte[2]));
+                    var agg = Assert.Throws<AggregateException>(() => small.Wait(Wait));
+                    Assert.AreEqual(6, ((BufferTooSmallException)agg.InnerException).NeededSize);
+                    Task<int> fits = b.ReceiveAsync(new Memory<byte>(buf));
+                    Assert.IsTrue(fits.Wait(Wait));
+                    Assert.AreEqual("memory", Encoding.ASCII.GetString(buf, 0, fits.Result));
+                }
+            }
+        }
+
+        [Test]
+        public void PendingAsyncCallsEndWithTheirHandleOrNode()
+        {
+            var p = new Pair().Connected();
+            Stream a, b;
+            p.Open(29, null, out a, out b);
+            Task<byte[]> released = b.ReceiveAsync();
+            b.Release();
+            var agg = Assert.Throws<AggregateException>(() => released.Wait(Wait));
+            Assert.IsInstanceOf<ObjectDisposedException>(agg.InnerException);
+
+            Stream a2, b2;
+            p.Open(30, null, out a2, out b2);
+            Task<byte[]> shutDown = b2.ReceiveAsync();
+            p.B.Dispose();
+            agg = Assert.Throws<AggregateException>(() => shutDown.Wait(Wait));
+            Assert.IsInstanceOf<ShutdownException>(agg.InnerException);
+            b2.Dispose();
+            a2.Dispose();
+            a.Dispose();
+            p.A.Dispose();
+
+            var alone = new Node(TestConfig(0x42)); // no peers: no peer event will come
+            Task<PeerEvent> peerEvent = alone.NextPeerEventAsync();
+            alone.Dispose();
+            agg = Assert.Throws<AggregateException>(() => peerEvent.Wait(Wait));
+            Assert.IsInstanceOf<ObjectDisposedException>(agg.InnerException);
+        }
+
+        [Test]
         public void DisposeWakesBlockedReceive()
         {
             var p = new Pair().Connected();

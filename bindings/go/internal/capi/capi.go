@@ -587,6 +587,9 @@ extern swig_intgo _wrap_nm_node_close_stream_capi_77181f2846eb01a4(uintptr_t arg
 extern swig_intgo _wrap_nm_stream_free_capi_77181f2846eb01a4(uintptr_t arg1);
 extern swig_intgo _wrap_nm_stream_recv_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_213 arg2, swig_voidp arg3, swig_intgo arg4);
 extern swig_intgo _wrap_nm_stream_recv_batch_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_214 arg2, swig_type_215 arg3, swig_voidp arg4, swig_intgo arg5);
+extern swig_intgo _wrap_NM_STREAM_READABLE_capi_77181f2846eb01a4(void);
+extern swig_intgo _wrap_NM_STREAM_WRITABLE_capi_77181f2846eb01a4(void);
+extern swig_intgo _wrap_nm_stream_event_fd_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2, swig_voidp arg3);
 extern swig_intgo _wrap_nm_stream_stats_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_nm_node_all_stream_stats_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2, swig_type_216 arg3, swig_voidp arg4);
 extern swig_intgo _wrap_nm_stream_id_from_key_capi_77181f2846eb01a4(swig_type_217 arg1, swig_voidp arg2);
@@ -3232,6 +3235,30 @@ func Nm_stream_recv_batch(arg1 uintptr, arg2 []byte, arg3 []uint64, arg4 *uint64
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
+	return swig_r
+}
+
+type Enum_SS_nm_stream_readiness int
+func _swig_getNM_STREAM_READABLE() (_swig_ret Enum_SS_nm_stream_readiness) {
+	var swig_r Enum_SS_nm_stream_readiness
+	swig_r = (Enum_SS_nm_stream_readiness)(C._wrap_NM_STREAM_READABLE_capi_77181f2846eb01a4())
+	return swig_r
+}
+
+var NM_STREAM_READABLE Enum_SS_nm_stream_readiness = _swig_getNM_STREAM_READABLE()
+func _swig_getNM_STREAM_WRITABLE() (_swig_ret Enum_SS_nm_stream_readiness) {
+	var swig_r Enum_SS_nm_stream_readiness
+	swig_r = (Enum_SS_nm_stream_readiness)(C._wrap_NM_STREAM_WRITABLE_capi_77181f2846eb01a4())
+	return swig_r
+}
+
+var NM_STREAM_WRITABLE Enum_SS_nm_stream_readiness = _swig_getNM_STREAM_WRITABLE()
+func Nm_stream_event_fd(arg1 uintptr, arg2 uint, arg3 *int32) (_swig_ret Enum_SS_nm_status) {
+	var swig_r Enum_SS_nm_status
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_event_fd_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_voidp(_swig_i_2)))
 	return swig_r
 }
 

@@ -4376,6 +4376,49 @@ intgo _wrap_nm_stream_recv_batch_capi_77181f2846eb01a4(nm_stream_t *_swig_go_0, 
 }
 
 
+intgo _wrap_NM_STREAM_READABLE_capi_77181f2846eb01a4() {
+  enum nm_stream_readiness result;
+  intgo _swig_go_result;
+  
+  
+  result = NM_STREAM_READABLE;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_NM_STREAM_WRITABLE_capi_77181f2846eb01a4() {
+  enum nm_stream_readiness result;
+  intgo _swig_go_result;
+  
+  
+  result = NM_STREAM_WRITABLE;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_nm_stream_event_fd_capi_77181f2846eb01a4(nm_stream_t *_swig_go_0, intgo _swig_go_1, int *_swig_go_2) {
+  nm_stream_t *arg1 = (nm_stream_t *) 0 ;
+  uint32_t arg2 ;
+  int *arg3 = (int *) 0 ;
+  int temp3 ;
+  nm_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (nm_stream_t *)(uintptr_t)_swig_go_0; 
+  arg2 = (uint32_t)_swig_go_1; 
+  temp3 = -1; arg3 = _swig_go_2 ? &temp3 : NULL; 
+  
+  result = (nm_status)nm_stream_event_fd(arg1,arg2,arg3);
+  _swig_go_result = (intgo)result; 
+  if (_swig_go_2) *(int32_t*)_swig_go_2 = (int32_t)temp3; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_nm_stream_stats_capi_77181f2846eb01a4(nm_stream_t *_swig_go_0, struct nm_stream_stats *_swig_go_1) {
   nm_stream_t *arg1 = (nm_stream_t *) 0 ;
   nm_stream_stats_t *arg2 = (nm_stream_stats_t *) 0 ;
