@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Consumer test (C#, CTest consumer.csharp): the binding's NuGet package, packed by its own
-# build (bindings/csharp/build.sh: nuget pack), is put in a local package folder; a Mono
+# build (CMake's csharp_package target: bindings/csharp/build.sh, nuget pack) and installed
+# by cmake --install into share/netmesh/nuget, a local package folder; a Mono
 # project outside the source tree restores it from there (nuget install, packages.config),
 # builds with xbuild and runs two nodes over a reliable stream. No LD_LIBRARY_PATH, no
 # dllmap, and a swig on PATH that fails if the consumer's build runs it.
@@ -9,16 +10,17 @@
 set -euo pipefail
 build_dir=$(cd "${1:?usage: tests/consumer/csharp.sh <build-dir>}" && pwd)
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
 for tool in mono xbuild nuget; do
   command -v "$tool" >/dev/null || { echo "consumer.csharp: $tool not found (skipped)"; exit 77; }
 done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-bash "$repo/bindings/csharp/build.sh" "$build_dir" >/dev/null
-mkdir "$work/feed"
-cp "$build_dir"/csharp/nupkg/Netmesh.0.3.0.nupkg "$work/feed/"
+# The package as cmake --install delivers it: share/netmesh/nuget is the local package source.
+cmake --build "$build_dir" --target csharp_package >/dev/null
+cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
+feed=$work/prefix/share/netmesh/nuget
+[[ -f $feed/Netmesh.0.3.0.nupkg ]] || { echo "consumer.csharp: cmake --install did not install the package" >&2; exit 1; }
 
 unset LD_LIBRARY_PATH MONO_PATH MONO_CONFIG
 mkdir "$work/bin"
@@ -28,7 +30,7 @@ export PATH=$work/bin:$PATH
 export HOME=${HOME:-$work/home} # nuget keeps its settings and cache there
 cp -r "$here/csharp" "$work/app"
 cd "$work/app"
-nuget install packages.config -Source "$work/feed" -OutputDirectory packages -NoCache -NonInteractive >/dev/null
+nuget install packages.config -Source "$feed" -OutputDirectory packages -NoCache -NonInteractive >/dev/null
 xbuild /nologo /verbosity:quiet Consumer.csproj >"$work/xbuild.log" 2>&1 || { cat "$work/xbuild.log" >&2; exit 1; }
 ls bin | grep -q "\.so" && { echo "consumer.csharp: bin/ has native libraries: the package's loader would go untested" >&2; exit 1; }
 mono bin/Consumer.exe

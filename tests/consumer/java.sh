@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Consumer test (Java, CTest consumer.java): the binding is packaged by its own build
-# (mvn package: SWIG sources and native libraries made by build-native.sh, bundled in the
-# jar) and published into a scratch Maven repository, as a release is into a remote one; a
+# (CMake's java_package target runs mvn package: SWIG sources and native libraries made by
+# build-native.sh, bundled in the jar), installed with cmake --install, and published into a scratch Maven repository, as a release is into a remote one; a
 # project outside the source tree depends on dev.netmesh:netmesh:0.3.0 from it and runs two
 # nodes over a reliable stream. No LD_LIBRARY_PATH, no -D paths, and a swig on PATH that
 # fails if the consumer's build runs it.
@@ -20,11 +20,15 @@ mvn_args=(-q -B -Dstyle.color=never)
 m2=${HOME:+$HOME/.m2/repository}
 [[ -n ${HOME:-} ]] || { m2=$build_dir/m2; mvn_args+=(-Dmaven.repo.local="$m2"); }
 
-# The project's packaging (its tests are bindings.java's), then publishing.
-mvn "${mvn_args[@]}" -f "$repo/bindings/java/pom.xml" -Dnetmesh.lib.dir="$build_dir" -DskipTests package
+# The project's packaging (its tests are bindings.java's) and install, then publishing the
+# installed jar.
+[[ -n ${HOME:-} ]] || export MAVEN_OPTS="${MAVEN_OPTS:-} -Dmaven.repo.local=$m2"
+cmake --build "$build_dir" --target java_package
+cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
+jar=$work/prefix/share/netmesh/java/netmesh-0.3.0.jar
+[[ -f $jar ]] || { echo "consumer.java: cmake --install did not install $jar" >&2; exit 1; }
 mvn "${mvn_args[@]}" org.apache.maven.plugins:maven-install-plugin:3.1.1:install-file \
-  -Dfile="$repo/bindings/java/target/netmesh-0.3.0.jar" -DpomFile="$repo/bindings/java/pom.xml" \
-  -DlocalRepositoryPath="$work/repo"
+  -Dfile="$jar" -DpomFile="$repo/bindings/java/pom.xml" -DlocalRepositoryPath="$work/repo"
 rm -rf "$m2/dev/netmesh/netmesh/0.3.0" # a copy cached by an earlier run would hide this one
 
 unset LD_LIBRARY_PATH NETMESH_JNI_PATH JAVA_TOOL_OPTIONS
