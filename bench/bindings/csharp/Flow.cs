@@ -1,5 +1,5 @@
 // Per-language throughput through the C# binding: the same flow as ../flow.c (see there),
-// with SendBlocking batches and ReceiveBatch. Prints
+// with SendBlocking batches and a reused EventBatch (ReceiveBatch). Prints
 //   RESULT csharp <size> <batch> <events> <seconds> <events per second>
 using System;
 using System.Diagnostics;
@@ -37,7 +37,8 @@ static class Flow
                 }
             });
             sender.Start();
-            for (int got = 0; got < events;) got += input.ReceiveBatch(batch, TimeSpan.FromSeconds(30)).Count;
+            var rx = new EventBatch(batch);
+            for (int got = 0; got < events;) got += input.ReceiveBatch(rx, TimeSpan.FromSeconds(30));
             double t = clock.Elapsed.TotalSeconds;
             sender.Join();
             Console.WriteLine("RESULT csharp {0} {1} {2} {3:F6} {4:F0}", size, batch, events, t, events / t);

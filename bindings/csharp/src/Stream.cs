@@ -32,7 +32,7 @@ namespace Netmesh
         [ThreadStatic] static byte[] scratch;
         const int ScratchMax = 64 * 1024;
         // The same for ReceiveBatch, which wants room for many events at once: starts at ScratchMax.
-        [ThreadStatic] static byte[] batchScratch;
+        [ThreadStatic] static EventBatch batchScratch;
 
         public Node Node { get; }
         public ulong PeerNodeId { get; }
@@ -251,43 +251,38 @@ namespace Netmesh
         {
             if (maxEvents < 1) throw new ArgumentOutOfRangeException(nameof(maxEvents), "must be at least 1");
             events = null;
-            var lens = new ulong[maxEvents];
-            byte[] buf = batchScratch ?? (batchScratch = new byte[ScratchMax]);
-            while (true)
-            {
-                ulong count;
-                nm_status s = netmesh.nm_cs_stream_recv_batch(Handle, buf, (ulong)buf.Length, lens, (ulong)maxEvents,
-                                                              out count, timeoutMs);
-                GC.KeepAlive(this);
-                if (s != nm_status.NM_ERR_BUFFER_TOO_SMALL)
-                {
-                    if (s == nm_status.NM_OK)
-                    {
-                        var result = new byte[count][];
-                        int pos = 0;
-                        for (int i = 0; i < result.Length; i++)
-                        {
-                            int len = (int)lens[i];
-                            if (buf != batchScratch && result.Length == 1 && len == buf.Length)
-                            {
-                                result[i] = buf; // a one-off buffer sized for this event: no copy
-                            }
-                            else
-                            {
-                                result[i] = new byte[len];
-                                Buffer.BlockCopy(buf, pos, result[i], 0, len);
-                            }
-                            pos += len;
-                        }
-                        events = Array.AsReadOnly(result);
-                    }
-                    return s; // the caller reads the error detail next, still on this thread
-                }
-                // The first event does not fit and stayed queued: read it again into a buffer of
-                // its size (the batch then holds just that event). Fragmented events can be
-                // megabytes, so such a buffer is never kept as the thread's scratch.
-                buf = new byte[(int)lens[0]];
-            }
+            EventBatch batch = batchScratch;
+            if (batch == null || batch.Capacity < maxEvents) batchScratch = batch = new EventBatch(maxEvents, ScratchMax);
+            nm_status s = batch.Receive(this, maxEvents, timeoutMs);
+            if (s != nm_status.NM_OK) return s;
+            var result = new byte[batch.Count][];
+            for (int i = 0; i < result.Length; i++) result[i] = batch.Span(i).ToArray();
+            events = Array.AsReadOnly(result);
+            batch.Trim(ScratchMax); // fragmented events can be megabytes: not kept per thread
+            return s;
+        }
+
+        /// <summary>Receives up to batch.Capacity events into batch, in order, without allocating
+        /// once its buffer has grown to the stream's events: waits like
+        /// <see cref="Receive(TimeSpan)"/> for the first, then takes what is queued after it.
+        /// Returns how many (batch.Count); the events are batch[0 .. Count), valid until the next
+        /// call. Throws <see cref="NetmeshTimeoutException"/> when nothing arrives in time.</summary>
+        public int ReceiveBatch(EventBatch batch, TimeSpan timeout)
+        {
+            if (batch == null) throw new ArgumentNullException(nameof(batch));
+            Errors.Check(batch.Receive(this, batch.Capacity, Library.TimeoutMs(timeout)), "nm_stream_recv_batch");
+            return batch.Count;
+        }
+
+        /// <summary>Like <see cref="ReceiveBatch(EventBatch, TimeSpan)"/> but returns false (batch
+        /// empty) on timeout.</summary>
+        public bool TryReceiveBatch(EventBatch batch, TimeSpan timeout)
+        {
+            if (batch == null) throw new ArgumentNullException(nameof(batch));
+            nm_status s = batch.Receive(this, batch.Capacity, Library.TimeoutMs(timeout));
+            if (s == nm_status.NM_ERR_TIMEOUT) return false;
+            Errors.Check(s, "nm_stream_recv_batch");
+            return true;
         }
 
         /// <summary>Receives one event into destination without allocating; returns its length.

@@ -295,6 +295,58 @@ namespace Netmesh.Tests
         }
 
         [Test]
+        public void ReceiveBatchIntoAReusedBatch()
+        {
+            var cfg = MeshConfig();
+            cfg.DefaultWindowBytes = 1 << 20;
+            using (Node a = new Node(cfg), b = new Node(cfg))
+            {
+                Link(a, b);
+                using (var tx = a.OpenStream(b.Id, 41, ReliableConfig(1 << 20)))
+                using (var rx = b.OpenStream(a.Id, 41, ReliableConfig(1 << 20)))
+                {
+                    var batch = new EventBatch(16, 1024);
+                    Assert.Throws<NetmeshTimeoutException>(() => rx.ReceiveBatch(batch, TimeSpan.Zero));
+                    Assert.IsFalse(rx.TryReceiveBatch(batch, TimeSpan.FromMilliseconds(10)));
+                    Assert.AreEqual(0, batch.Count);
+                    Assert.Throws<ArgumentOutOfRangeException>(() => new EventBatch(0));
+
+                    string[] words = { "one", "two", "", "three" };
+                    tx.Send(words.Select(Text).ToArray());
+                    var got = new List<string>();
+                    while (got.Count < words.Length)
+                    {
+                        rx.ReceiveBatch(batch, Wait);
+                        for (int i = 0; i < batch.Count; i++) got.Add(Encoding.ASCII.GetString(batch.Span(i).ToArray()));
+                    }
+                    CollectionAssert.AreEqual(words, got);
+                    Assert.Throws<ArgumentOutOfRangeException>(() => batch.Memory(batch.Count));
+
+                    // larger than the batch's 1 KiB: the buffer grows and stays grown
+                    var big = Enumerable.Range(0, 3000).Select(i => (byte)i).ToArray();
+                    tx.Send(big);
+                    Assert.AreEqual(1, rx.ReceiveBatch(batch, Wait));
+                    CollectionAssert.AreEqual(big, batch.Span(0).ToArray());
+
+                    // then, receiving allocates nothing (64-byte events, 16 per call)
+                    var ev = new byte[64];
+                    var sixteen = Enumerable.Repeat(ev, 16).ToArray();
+                    tx.Send(sixteen);
+                    for (int got16 = 0; got16 < 16;) got16 += rx.ReceiveBatch(batch, Wait); // warm
+                    long allocated = 0;
+                    for (int round = 0; round < 50; round++)
+                    {
+                        tx.Send(sixteen);
+                        long before = GC.GetAllocatedBytesForCurrentThread();
+                        for (int n = 0; n < 16;) n += rx.ReceiveBatch(batch, Wait);
+                        allocated += GC.GetAllocatedBytesForCurrentThread() - before;
+                    }
+                    Assert.AreEqual(0, allocated, "bytes allocated by 800 batch receives");
+                }
+            }
+        }
+
+        [Test]
         public void SessionPacing()
         {
             const ulong Rate = 10000000; // 10 MB/s
