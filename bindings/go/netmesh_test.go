@@ -856,6 +856,46 @@ func TestEventFD(t *testing.T) {
 	}
 }
 
+func TestStreamFDs(t *testing.T) {
+	a, b := testPair(t)
+	cfg := DefaultStreamConfig()
+	cfg.WindowBytes = 16384
+	sa, sb := openBoth(t, a, b, 24, cfg)
+	in, err := sb.ReadableFD()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sa.WritableFD()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fdReadable(in, 0) || !fdReadable(out, 0) {
+		t.Fatal("want: nothing to read, credit to send")
+	}
+	ev := make([]byte, 1024)
+	for {
+		if _, err := sa.Send(ev); errors.Is(err, ErrBackpressure) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fdReadable(out, 0) {
+		t.Fatal("writable with the window spent")
+	}
+	if !fdReadable(in, 2*time.Second) {
+		t.Fatal("not readable with events sent")
+	}
+	for fdReadable(in, 0) {
+		if _, err := sb.Recv(within(t, 2*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !fdReadable(out, 5*time.Second) {
+		t.Fatal("not writable after the reader's grants")
+	}
+}
+
 func TestConnectContext(t *testing.T) {
 	a, b := testNode(t, 1), testNode(t, 1)
 	addr, key := b.LocalAddr(), b.PublicKey()

@@ -291,6 +291,28 @@ func (s *Stream) RecvBatch(ctx context.Context, maxEvents int) ([][]byte, error)
 }
 
 // Stats returns the stream's counters (also after CloseStream: Active is then false).
+// ReadableFD is a descriptor that is readable while a receive on the stream would not wait
+// (events queued, or the stream closed), and once the node shuts down: for an event loop of
+// the application's own (nm_stream_event_fd). It belongs to this handle: do not read or close
+// it; it is valid until Close or Release returns.
+func (s *Stream) ReadableFD() (int, error) {
+	return s.eventFD(uint(capi.NM_STREAM_READABLE))
+}
+
+// WritableFD is as ReadableFD, readable while a send would find credit for a full packet (or
+// the stream is closed, and the send fails at once).
+func (s *Stream) WritableFD() (int, error) {
+	return s.eventFD(uint(capi.NM_STREAM_WRITABLE))
+}
+
+func (s *Stream) eventFD(which uint) (int, error) {
+	var fd int32
+	err := s.do("nm_stream_event_fd", func(h uintptr) capi.Enum_SS_nm_status {
+		return capi.Nm_stream_event_fd(h, which, &fd)
+	})
+	return int(fd), err
+}
+
 func (s *Stream) Stats() (StreamStats, error) {
 	c := capi.NewNm_stream_stats_t()
 	defer capi.DeleteNm_stream_stats_t(c)
