@@ -18,8 +18,8 @@ extern "C" {
 typedef enum nm_direction { NM_OUTBOUND = 1, NM_INBOUND = 2, NM_BOTH_DIRECTIONS = 3 } nm_direction;
 
 /* Fault injection applied at the node's socket, per peer and per direction (88 bytes in
- * 0.2.0). nm_impairment_init(&imp, sizeof imp) first. Decisions happen in this order, the
- * order of the fields: oversize, burst loss (Gilbert-Elliott), loss, rate limit, delay +
+ * 0.2.0, 96 in 0.3.0). nm_impairment_init(&imp, sizeof imp) first. Decisions happen in this
+ * order: oversize, undersize, burst loss (Gilbert-Elliott), loss, rate limit, delay +
  * jitter, reordering hold, duplication, corruption. */
 typedef struct nm_impairment {
   uint32_t struct_size;         /* sizeof the caller's struct: set by nm_impairment_init */
@@ -36,6 +36,9 @@ typedef struct nm_impairment {
   double duplicate;             /* P(an extra copy) */
   double corrupt;               /* P(one byte flipped) */
   uint64_t seed;                /* 1: same seed, same decisions */
+  uint32_t drop_below_bytes;    /* 0 = off: shorter datagrams vanish (control traffic such as
+                                   hellos, heartbeats and acknowledgements, not data). Since 0.3.0 */
+  uint32_t reserved0;           /* zero */
   /* New settings are appended here. */
 } nm_impairment_t;
 
@@ -51,6 +54,7 @@ typedef struct nm_impairment_stats {
   uint64_t reordered;
   uint64_t delayed;
   uint64_t corrupted;
+  uint64_t dropped_undersize;   /* by drop_below_bytes. Since 0.3.0 */
   /* New counters are appended here. */
 } nm_impairment_stats_t;
 

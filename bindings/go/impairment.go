@@ -25,6 +25,7 @@ type Impairment struct {
 	RateQueueLimit  time.Duration // 200 ms: longer queueing drops
 	Corrupt         float64       // P(one byte flipped)
 	DropAboveBytes  uint32        // 0 = off: larger datagrams vanish (MTU black hole)
+	DropBelowBytes  uint32        // 0 = off: shorter datagrams vanish (control traffic)
 	Seed            uint64        // 1: same seed, same decisions
 }
 
@@ -55,6 +56,7 @@ func DefaultImpairment() Impairment {
 		RateQueueLimit:  us(c.GetRate_queue_limit_us()),
 		Corrupt:         c.GetCorrupt(),
 		DropAboveBytes:  uint32(c.GetDrop_above_bytes()),
+		DropBelowBytes:  uint32(c.GetDrop_below_bytes()),
 		Seed:            c.GetSeed(),
 	}
 }
@@ -83,6 +85,7 @@ func (n *Node) SetImpairment(peerID uint64, dir Direction, imp *Impairment) erro
 		c.SetRate_queue_limit_us(toUS(imp.RateQueueLimit))
 		c.SetCorrupt(imp.Corrupt)
 		c.SetDrop_above_bytes(uint(imp.DropAboveBytes))
+		c.SetDrop_below_bytes(uint(imp.DropBelowBytes))
 		c.SetSeed(imp.Seed)
 	}
 	return n.do("nm_node_set_impairment", func(h uintptr) capi.Enum_SS_nm_status {
@@ -93,15 +96,16 @@ func (n *Node) SetImpairment(peerID uint64, dir Direction, imp *Impairment) erro
 // ImpairmentStats are what a node's impairments did, every peer and both directions summed
 // (nm_impairment_stats_t).
 type ImpairmentStats struct {
-	Seen            uint64 // datagrams that went through an impairment
-	DroppedLoss     uint64
-	DroppedBurst    uint64
-	DroppedRate     uint64
-	DroppedOversize uint64
-	Duplicated      uint64
-	Reordered       uint64
-	Delayed         uint64
-	Corrupted       uint64
+	Seen             uint64 // datagrams that went through an impairment
+	DroppedLoss      uint64
+	DroppedBurst     uint64
+	DroppedRate      uint64
+	DroppedOversize  uint64
+	Duplicated       uint64
+	Reordered        uint64
+	Delayed          uint64
+	Corrupted        uint64
+	DroppedUndersize uint64
 }
 
 // ImpairmentStats returns the node's fault-injection counters.
@@ -115,14 +119,15 @@ func (n *Node) ImpairmentStats() (ImpairmentStats, error) {
 		return ImpairmentStats{}, err
 	}
 	return ImpairmentStats{
-		Seen:            c.GetSeen(),
-		DroppedLoss:     c.GetDropped_loss(),
-		DroppedBurst:    c.GetDropped_burst(),
-		DroppedRate:     c.GetDropped_rate(),
-		DroppedOversize: c.GetDropped_oversize(),
-		Duplicated:      c.GetDuplicated(),
-		Reordered:       c.GetReordered(),
-		Delayed:         c.GetDelayed(),
-		Corrupted:       c.GetCorrupted(),
+		Seen:             c.GetSeen(),
+		DroppedLoss:      c.GetDropped_loss(),
+		DroppedBurst:     c.GetDropped_burst(),
+		DroppedRate:      c.GetDropped_rate(),
+		DroppedOversize:  c.GetDropped_oversize(),
+		Duplicated:       c.GetDuplicated(),
+		Reordered:        c.GetReordered(),
+		Delayed:          c.GetDelayed(),
+		Corrupted:        c.GetCorrupted(),
+		DroppedUndersize: c.GetDropped_undersize(),
 	}, nil
 }

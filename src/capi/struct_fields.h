@@ -191,7 +191,9 @@
   X(T, COPY, reorder)                   \
   X(T, COPY, duplicate)                 \
   X(T, COPY, corrupt)                   \
-  X(T, COPY, seed)
+  X(T, COPY, seed)                      \
+  X(T, COPY, drop_below_bytes)          \
+  X(T, RESERVED, reserved0)
 
 #define NM_FIELDS_nm_impairment_stats_t(X, T) \
   X(T, COPY, seen)                            \
@@ -202,7 +204,8 @@
   X(T, COPY, duplicated)                      \
   X(T, COPY, reordered)                       \
   X(T, COPY, delayed)                         \
-  X(T, COPY, corrupted)
+  X(T, COPY, corrupted)                       \
+  X(T, COPY, dropped_undersize)
 // clang-format on
 
 namespace nm::capi {

@@ -52,7 +52,7 @@ uint64_t ImpairmentRng::below(uint64_t n) {
 bool ImpairmentConfig::enabled() const {
   return loss > 0 || burst_enter > 0 || duplicate > 0 || (reorder > 0 && reorder_window_us > 0) ||
          delay_us > 0 || jitter_us > 0 || rate_bytes_per_sec > 0 || corrupt > 0 ||
-         drop_above_bytes > 0;
+         drop_above_bytes > 0 || drop_below_bytes > 0;
 }
 
 Impairment::Impairment(const ImpairmentConfig& cfg) : cfg_(cfg), rng_(cfg.seed) {}
@@ -90,6 +90,10 @@ size_t Impairment::decide(size_t len, int64_t now_ns, Delivery out[2]) {
 
   if (cfg_.drop_above_bytes > 0 && len > cfg_.drop_above_bytes) {
     ++counters_.dropped_oversize;
+    return 0;
+  }
+  if (len < cfg_.drop_below_bytes) {
+    ++counters_.dropped_undersize;
     return 0;
   }
 

@@ -4,6 +4,7 @@
 //
 // Order of decisions for each datagram offered to decide():
 //   1. oversize   len > drop_above_bytes (when set)            -> dropped_oversize
+//      undersize  len < drop_below_bytes (when set)            -> dropped_undersize
 //   2. burst      Gilbert-Elliott: step the good/bad chain once,
 //                 then drop if the chain is in the bad state    -> dropped_burst
 //   3. loss       independent drop with probability `loss`      -> dropped_loss
@@ -42,6 +43,7 @@ struct ImpairmentConfig {
   uint32_t rate_queue_limit_us = 200000;  // a datagram that would wait longer than this in the rate queue is dropped
   double corrupt = 0;            // P(one random byte is XORed with a random non-zero value)
   uint32_t drop_above_bytes = 0; // 0 = off; datagrams longer than this are dropped (MTU blackhole)
+  uint32_t drop_below_bytes = 0; // 0 = off; datagrams shorter than this are dropped (control traffic)
   uint64_t seed = 1;             // same seed + same sequence of decide() calls => same decisions
   // Extra: the duplicate copy lands up to this much after the original, so copies are not
   // always back-to-back (real duplication comes from retransmitting links or routing loops).
@@ -52,7 +54,7 @@ struct ImpairmentConfig {
 
 struct ImpairmentCounters {
   uint64_t seen = 0, dropped_loss = 0, dropped_burst = 0, dropped_rate = 0, dropped_oversize = 0,
-           duplicated = 0, reordered = 0, delayed = 0, corrupted = 0;
+           duplicated = 0, reordered = 0, delayed = 0, corrupted = 0, dropped_undersize = 0;
 };
 
 struct Delivery {

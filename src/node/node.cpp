@@ -376,12 +376,16 @@ bool Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
   stream::RxPacket p;
   p.seq = h.sequence;
   p.cost = static_cast<uint32_t>(plaintext.size() + wire::kPacketOverhead);
-  p.frag_flags = s.has(wire::capability::kFragments) ? h.frag_flags : 0;
+  // A netmesh sender says so in every data packet (flags::kNetmeshData): its hello may
+  // have been lost, and the packet must not be read as a 0.23 one meanwhile.
+  bool netmesh = h.flags & wire::flags::kNetmeshData;
+  s.netmesh_data_seen |= netmesh;
+  p.frag_flags = netmesh || s.has(wire::capability::kFragments) ? h.frag_flags : 0;
   p.frag_index = h.fragment_offset;
   // How to receive follows how the peer sends (its RELIABLE flag), not our own config:
   // a stream the peer started before we opened it must not change mode midway.
   bool sender_reliable = h.flags & wire::flags::kReliable;
-  bool epochs = s.has(wire::capability::kEpochs);
+  bool epochs = netmesh || s.has(wire::capability::kEpochs);
   if (epochs) {
     p.epoch = h.subnet_id;
     p.charged_before = h.origin_hash;
@@ -393,7 +397,7 @@ bool Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
   }
   p.data = stream::SharedPayload::copy_of(plaintext);  // its frames were checked above
   p.events = h.event_count;
-  bool ordered = sender_reliable && s.has(wire::capability::kRecovery);
+  bool ordered = sender_reliable && (netmesh || s.has(wire::capability::kRecovery));
   // Duplicates are dropped, except on 0.23 fire-and-forget streams: a 0.23 sender restarts
   // sequences at 0 when it reopens a stream, and nothing on its wire says so.
   bool dedup = sender_reliable || st->config().reliable || epochs;

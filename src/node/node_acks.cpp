@@ -17,7 +17,7 @@ namespace nm::node {
 void Node::note_arrival(session::Session& s, uint64_t pn, bool eliciting, int64_t now) {
   // Recorded before the peer's hello too: its first datagrams are then acknowledged as well.
   s.acks.on_packet(pn, eliciting, now);
-  if (eliciting && !s.ack_queued && s.has(wire::capability::kSessionAck)) {
+  if (eliciting && !s.ack_queued && s.answers_as_netmesh(wire::capability::kSessionAck)) {
     s.ack_queued = true;
     session_acks_due_.push_back(s.peer_node_id());
   }

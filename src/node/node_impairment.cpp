@@ -19,6 +19,7 @@ void add(ImpairmentCounters& into, const ImpairmentCounters& c) {
   into.reordered += c.reordered;
   into.delayed += c.delayed;
   into.corrupted += c.corrupted;
+  into.dropped_undersize += c.dropped_undersize;
 }
 
 // The session id sits at bytes 24..32 of a direct Net packet; it tells whose datagram it

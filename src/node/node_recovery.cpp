@@ -53,6 +53,7 @@ void Node::seal_data_packet(session::Session& s, const stream::Stream& st,
                             const stream::SentPacket& p, std::vector<Outgoing>& outs) {
   wire::Header h;
   h.flags = st.config().reliable ? wire::flags::kReliable : 0;
+  if (s.has_all(wire::capability::kDataFields)) h.flags |= wire::flags::kNetmeshData;
   h.frag_flags = p.frag_flags;
   h.fragment_id = p.frag_id;
   h.fragment_offset = p.frag_index;
@@ -291,7 +292,7 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
   std::vector<stream::SentPacket*> resend_list;
   for (auto& [peer, s] : sessions_) {
     session_loss_tick(*s, now, out);
-    if (!s->has(wire::capability::kRecovery)) continue;
+    if (!s->answers_as_netmesh(wire::capability::kRecovery)) continue;
     std::vector<uint64_t>& ids = tick_scratch_;  // the work below may mark streams again
     ids.assign(s->ticking.begin(), s->ticking.end());
     for (uint64_t id : ids) {

@@ -97,6 +97,11 @@ class Session {
   int hellos_sent = 0;
   int64_t last_hello_ns = 0;
   bool has(uint64_t capability) const { return (peer_capabilities & capability) != 0; }
+  bool has_all(uint64_t capabilities) const { return (peer_capabilities & capabilities) == capabilities; }
+  // The peer's data packets say it is netmesh (flags::kNetmeshData), hello or not: it
+  // recovers and reads our acknowledgements and NACKs (capability::kDataFields).
+  bool netmesh_data_seen = false;
+  bool answers_as_netmesh(uint64_t capability) const { return has(capability) || netmesh_data_seen; }
 
   // When data packets leave and which stream goes next (pacing, weighted fair sharing).
   Sender sender;

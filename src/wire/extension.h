@@ -33,6 +33,9 @@ inline constexpr uint64_t kSessionAck = 1 << 4;  // session acknowledgements by 
 inline constexpr uint64_t kPmtud = 1 << 5;       // datagrams sized by path MTU discovery (padded pings)
 inline constexpr uint64_t kAll = kRecovery | kFragments | kEpochs | kAuthPingwaves | kSessionAck | kPmtud;
 inline constexpr uint64_t kSeenYours = uint64_t{1} << 63;  // the sender has our hello
+// What a data packet's flags::kNetmeshData stands for: the sender reads the data fields and
+// answers to acknowledgements and NACKs as these capabilities say.
+inline constexpr uint64_t kDataFields = kRecovery | kFragments | kEpochs | kSessionAck;
 }  // namespace capability
 
 namespace frag {

@@ -26,6 +26,12 @@ inline constexpr uint8_t kPriority = 0x04;
 inline constexpr uint8_t kFin = 0x08;
 inline constexpr uint8_t kHandshake = 0x10;
 inline constexpr uint8_t kHeartbeat = 0x20;
+// Netmesh only, on data packets: the sender uses netmesh's data fields (recovery, fragments,
+// epochs, capability::kDataFields). The receiver reads them from this bit, not from the
+// sender's hello, which may not have arrived yet: a lost hello must not make it take
+// fragments for events or a recovered stream for a 0.23 one. Sent only to a peer whose
+// hello said it is netmesh, so a 0.23 node never sees it.
+inline constexpr uint8_t kNetmeshData = 0x40;
 }  // namespace flags
 
 inline constexpr uint64_t kControlStreamId = UINT64_MAX;

@@ -168,13 +168,15 @@ class Impairment(ctypes.Structure):  # nm_impairment_t
         ("duplicate", ctypes.c_double),
         ("corrupt", ctypes.c_double),
         ("seed", ctypes.c_uint64),
+        ("drop_below_bytes", ctypes.c_uint32),
+        ("reserved0", ctypes.c_uint32),
     ]
 
 
 class ImpairmentStats(ctypes.Structure):  # nm_impairment_stats_t
     _fields_ = [(name, ctypes.c_uint64) for name in (
         "seen", "dropped_loss", "dropped_burst", "dropped_rate", "dropped_oversize",
-        "duplicated", "reordered", "delayed", "corrupted")]
+        "duplicated", "reordered", "delayed", "corrupted", "dropped_undersize")]
 
 
 def stats_dict(s):

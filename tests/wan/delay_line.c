@@ -362,5 +362,9 @@ int main(int argc, char** argv) {
   print_dir("ba", &dir[1], 1);
   printf("}\n");
   fflush(stdout);
+  for (int d = 0; d < 2; ++d) {
+    close(fd[d]);
+    free(dir[d].slots); /* (a sanitizer build reports what is left at exit) */
+  }
   return 0;
 }

@@ -38,6 +38,8 @@ namespace Netmesh
         public double Corrupt { get; set; }
         /// <summary>0 = off: larger datagrams vanish (MTU black hole).</summary>
         public uint DropAboveBytes { get; set; }
+        /// <summary>0 = off: shorter datagrams vanish (control traffic, not data).</summary>
+        public uint DropBelowBytes { get; set; }
         /// <summary>Same seed, same decisions.</summary>
         public ulong Seed { get; set; }
 
@@ -58,6 +60,7 @@ namespace Netmesh
                 RateQueueLimit = Us(c.rate_queue_limit_us);
                 Corrupt = c.corrupt;
                 DropAboveBytes = c.drop_above_bytes;
+                DropBelowBytes = c.drop_below_bytes;
                 Seed = c.seed;
             }
         }
@@ -78,6 +81,7 @@ namespace Netmesh
             c.rate_queue_limit_us = Us(RateQueueLimit);
             c.corrupt = Corrupt;
             c.drop_above_bytes = DropAboveBytes;
+            c.drop_below_bytes = DropBelowBytes;
             c.seed = Seed;
             return c;
         }
@@ -99,6 +103,7 @@ namespace Netmesh
         public ulong DroppedBurst { get; }
         public ulong DroppedRate { get; }
         public ulong DroppedOversize { get; }
+        public ulong DroppedUndersize { get; }
         public ulong Duplicated { get; }
         public ulong Reordered { get; }
         public ulong Delayed { get; }
@@ -111,6 +116,7 @@ namespace Netmesh
             DroppedBurst = s.dropped_burst;
             DroppedRate = s.dropped_rate;
             DroppedOversize = s.dropped_oversize;
+            DroppedUndersize = s.dropped_undersize;
             Duplicated = s.duplicated;
             Reordered = s.reordered;
             Delayed = s.delayed;

@@ -267,6 +267,8 @@ typedef long long swig_type_237;
 typedef long long swig_type_238;
 typedef long long swig_type_239;
 typedef long long swig_type_240;
+typedef long long swig_type_241;
+typedef long long swig_type_242;
 extern void _wrap_Swig_free_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_77181f2846eb01a4(swig_intgo arg1);
 extern swig_intgo _wrap_nm_go_node_new_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_1 arg2, swig_type_2 arg3, swig_voidp arg4);
@@ -622,6 +624,10 @@ extern void _wrap_nm_impairment_t_corrupt_set_capi_77181f2846eb01a4(uintptr_t ar
 extern double _wrap_nm_impairment_t_corrupt_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_seed_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_220 arg2);
 extern swig_type_221 _wrap_nm_impairment_t_seed_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_t_drop_below_bytes_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_nm_impairment_t_drop_below_bytes_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_t_reserved0_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_nm_impairment_t_reserved0_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_new_nm_impairment_t_capi_77181f2846eb01a4(void);
 extern void _wrap_delete_nm_impairment_t_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_stats_t_seen_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_222 arg2);
@@ -642,10 +648,12 @@ extern void _wrap_nm_impairment_stats_t_delayed_set_capi_77181f2846eb01a4(uintpt
 extern swig_type_237 _wrap_nm_impairment_stats_t_delayed_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_stats_t_corrupted_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_238 arg2);
 extern swig_type_239 _wrap_nm_impairment_stats_t_corrupted_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_dropped_undersize_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_240 arg2);
+extern swig_type_241 _wrap_nm_impairment_stats_t_dropped_undersize_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_new_nm_impairment_stats_t_capi_77181f2846eb01a4(void);
 extern void _wrap_delete_nm_impairment_stats_t_capi_77181f2846eb01a4(uintptr_t arg1);
 extern swig_intgo _wrap_nm_impairment_init_capi_77181f2846eb01a4(uintptr_t arg1);
-extern swig_intgo _wrap_nm_node_set_impairment_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_240 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_nm_node_set_impairment_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_242 arg2, swig_intgo arg3, uintptr_t arg4);
 extern swig_intgo _wrap_nm_node_impairment_stats_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2);
 #undef intgo
 */
@@ -3491,6 +3499,32 @@ func (arg1 SwigcptrNm_impairment_t) GetSeed() (_swig_ret uint64) {
 	return swig_r
 }
 
+func (arg1 SwigcptrNm_impairment_t) SetDrop_below_bytes(arg2 uint) {
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	C._wrap_nm_impairment_t_drop_below_bytes_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+}
+
+func (arg1 SwigcptrNm_impairment_t) GetDrop_below_bytes() (_swig_ret uint) {
+	var swig_r uint
+	_swig_i_0 := arg1
+	swig_r = (uint)(C._wrap_nm_impairment_t_drop_below_bytes_get_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func (arg1 SwigcptrNm_impairment_t) SetReserved0(arg2 uint) {
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	C._wrap_nm_impairment_t_reserved0_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+}
+
+func (arg1 SwigcptrNm_impairment_t) GetReserved0() (_swig_ret uint) {
+	var swig_r uint
+	_swig_i_0 := arg1
+	swig_r = (uint)(C._wrap_nm_impairment_t_reserved0_get_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
 func NewNm_impairment_t() (_swig_ret Nm_impairment_t) {
 	var swig_r Nm_impairment_t
 	swig_r = (Nm_impairment_t)(SwigcptrNm_impairment_t(C._wrap_new_nm_impairment_t_capi_77181f2846eb01a4()))
@@ -3531,6 +3565,10 @@ type Nm_impairment_t interface {
 	GetCorrupt() (_swig_ret float64)
 	SetSeed(arg2 uint64)
 	GetSeed() (_swig_ret uint64)
+	SetDrop_below_bytes(arg2 uint)
+	GetDrop_below_bytes() (_swig_ret uint)
+	SetReserved0(arg2 uint)
+	GetReserved0() (_swig_ret uint)
 }
 
 type SwigcptrNm_impairment_stats_t uintptr
@@ -3659,6 +3697,19 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetCorrupted() (_swig_ret uint64) {
 	return swig_r
 }
 
+func (arg1 SwigcptrNm_impairment_stats_t) SetDropped_undersize(arg2 uint64) {
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	C._wrap_nm_impairment_stats_t_dropped_undersize_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_240(_swig_i_1))
+}
+
+func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_undersize() (_swig_ret uint64) {
+	var swig_r uint64
+	_swig_i_0 := arg1
+	swig_r = (uint64)(C._wrap_nm_impairment_stats_t_dropped_undersize_get_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
 func NewNm_impairment_stats_t() (_swig_ret Nm_impairment_stats_t) {
 	var swig_r Nm_impairment_stats_t
 	swig_r = (Nm_impairment_stats_t)(SwigcptrNm_impairment_stats_t(C._wrap_new_nm_impairment_stats_t_capi_77181f2846eb01a4()))
@@ -3691,6 +3742,8 @@ type Nm_impairment_stats_t interface {
 	GetDelayed() (_swig_ret uint64)
 	SetCorrupted(arg2 uint64)
 	GetCorrupted() (_swig_ret uint64)
+	SetDropped_undersize(arg2 uint64)
+	GetDropped_undersize() (_swig_ret uint64)
 }
 
 func Nm_impairment_init(arg1 Nm_impairment_t) (_swig_ret Enum_SS_nm_status) {
@@ -3706,7 +3759,7 @@ func Nm_node_set_impairment(arg1 uintptr, arg2 uint64, arg3 uint, arg4 Nm_impair
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_set_impairment_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_240(_swig_i_1), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_set_impairment_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_242(_swig_i_1), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	return swig_r
 }
 

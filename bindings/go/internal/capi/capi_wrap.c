@@ -4836,6 +4836,56 @@ long long _wrap_nm_impairment_t_seed_get_capi_77181f2846eb01a4(struct nm_impairm
 }
 
 
+void _wrap_nm_impairment_t_drop_below_bytes_set_capi_77181f2846eb01a4(struct nm_impairment *_swig_go_0, intgo _swig_go_1) {
+  struct nm_impairment *arg1 = (struct nm_impairment *) 0 ;
+  uint32_t arg2 ;
+  
+  arg1 = *(struct nm_impairment **)&_swig_go_0; 
+  arg2 = (uint32_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->drop_below_bytes = arg2;
+  
+}
+
+
+intgo _wrap_nm_impairment_t_drop_below_bytes_get_capi_77181f2846eb01a4(struct nm_impairment *_swig_go_0) {
+  struct nm_impairment *arg1 = (struct nm_impairment *) 0 ;
+  uint32_t result;
+  intgo _swig_go_result;
+  
+  arg1 = *(struct nm_impairment **)&_swig_go_0; 
+  
+  result = (uint32_t) ((arg1)->drop_below_bytes);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_nm_impairment_t_reserved0_set_capi_77181f2846eb01a4(struct nm_impairment *_swig_go_0, intgo _swig_go_1) {
+  struct nm_impairment *arg1 = (struct nm_impairment *) 0 ;
+  uint32_t arg2 ;
+  
+  arg1 = *(struct nm_impairment **)&_swig_go_0; 
+  arg2 = (uint32_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->reserved0 = arg2;
+  
+}
+
+
+intgo _wrap_nm_impairment_t_reserved0_get_capi_77181f2846eb01a4(struct nm_impairment *_swig_go_0) {
+  struct nm_impairment *arg1 = (struct nm_impairment *) 0 ;
+  uint32_t result;
+  intgo _swig_go_result;
+  
+  arg1 = *(struct nm_impairment **)&_swig_go_0; 
+  
+  result = (uint32_t) ((arg1)->reserved0);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 struct nm_impairment *_wrap_new_nm_impairment_t_capi_77181f2846eb01a4() {
   struct nm_impairment *result = 0 ;
   struct nm_impairment *_swig_go_result;
@@ -5077,6 +5127,31 @@ long long _wrap_nm_impairment_stats_t_corrupted_get_capi_77181f2846eb01a4(struct
   arg1 = *(struct nm_impairment_stats **)&_swig_go_0; 
   
   result = (uint64_t) ((arg1)->corrupted);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_nm_impairment_stats_t_dropped_undersize_set_capi_77181f2846eb01a4(struct nm_impairment_stats *_swig_go_0, long long _swig_go_1) {
+  struct nm_impairment_stats *arg1 = (struct nm_impairment_stats *) 0 ;
+  uint64_t arg2 ;
+  
+  arg1 = *(struct nm_impairment_stats **)&_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->dropped_undersize = arg2;
+  
+}
+
+
+long long _wrap_nm_impairment_stats_t_dropped_undersize_get_capi_77181f2846eb01a4(struct nm_impairment_stats *_swig_go_0) {
+  struct nm_impairment_stats *arg1 = (struct nm_impairment_stats *) 0 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct nm_impairment_stats **)&_swig_go_0; 
+  
+  result = (uint64_t) ((arg1)->dropped_undersize);
   _swig_go_result = result; 
   return _swig_go_result;
 }

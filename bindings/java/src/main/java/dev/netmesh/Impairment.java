@@ -11,31 +11,34 @@ import dev.netmesh.internal.nm_impairment_t;
 public record Impairment(double loss, double burstEnter, double burstExit, double duplicate,
                          double reorder, long reorderWindowUs, long delayUs, long jitterUs,
                          long rateBytesPerSec, long rateQueueLimitUs, double corrupt,
-                         long dropAboveBytes, long seed) {
+                         long dropAboveBytes, long dropBelowBytes, long seed) {
   private static final Impairment NONE = readDefaults();
 
   public static Impairment none() { return NONE; }
 
-  public Impairment withLoss(double p) { return new Impairment(p, burstEnter, burstExit, duplicate, reorder, reorderWindowUs, delayUs, jitterUs, rateBytesPerSec, rateQueueLimitUs, corrupt, dropAboveBytes, seed); }
+  public Impairment withLoss(double p) { return new Impairment(p, burstEnter, burstExit, duplicate, reorder, reorderWindowUs, delayUs, jitterUs, rateBytesPerSec, rateQueueLimitUs, corrupt, dropAboveBytes, dropBelowBytes, seed); }
 
   /** Gilbert-Elliott burst loss: P(good to bad), P(bad to good); in bad state all drop. */
-  public Impairment withBurst(double enter, double exit) { return new Impairment(loss, enter, exit, duplicate, reorder, reorderWindowUs, delayUs, jitterUs, rateBytesPerSec, rateQueueLimitUs, corrupt, dropAboveBytes, seed); }
+  public Impairment withBurst(double enter, double exit) { return new Impairment(loss, enter, exit, duplicate, reorder, reorderWindowUs, delayUs, jitterUs, rateBytesPerSec, rateQueueLimitUs, corrupt, dropAboveBytes, dropBelowBytes, seed); }
 
-  public Impairment withDuplicate(double p) { return new Impairment(loss, burstEnter, burstExit, p, reorder, reorderWindowUs, delayUs, jitterUs, rateBytesPerSec, rateQueueLimitUs, corrupt, dropAboveBytes, seed); }
+  public Impairment withDuplicate(double p) { return new Impairment(loss, burstEnter, burstExit, p, reorder, reorderWindowUs, delayUs, jitterUs, rateBytesPerSec, rateQueueLimitUs, corrupt, dropAboveBytes, dropBelowBytes, seed); }
 
-  public Impairment withReorder(double p, long windowUs) { return new Impairment(loss, burstEnter, burstExit, duplicate, p, windowUs, delayUs, jitterUs, rateBytesPerSec, rateQueueLimitUs, corrupt, dropAboveBytes, seed); }
+  public Impairment withReorder(double p, long windowUs) { return new Impairment(loss, burstEnter, burstExit, duplicate, p, windowUs, delayUs, jitterUs, rateBytesPerSec, rateQueueLimitUs, corrupt, dropAboveBytes, dropBelowBytes, seed); }
 
-  public Impairment withDelay(long delayUs, long jitterUs) { return new Impairment(loss, burstEnter, burstExit, duplicate, reorder, reorderWindowUs, delayUs, jitterUs, rateBytesPerSec, rateQueueLimitUs, corrupt, dropAboveBytes, seed); }
+  public Impairment withDelay(long delayUs, long jitterUs) { return new Impairment(loss, burstEnter, burstExit, duplicate, reorder, reorderWindowUs, delayUs, jitterUs, rateBytesPerSec, rateQueueLimitUs, corrupt, dropAboveBytes, dropBelowBytes, seed); }
 
-  public Impairment withRate(long bytesPerSec, long queueLimitUs) { return new Impairment(loss, burstEnter, burstExit, duplicate, reorder, reorderWindowUs, delayUs, jitterUs, bytesPerSec, queueLimitUs, corrupt, dropAboveBytes, seed); }
+  public Impairment withRate(long bytesPerSec, long queueLimitUs) { return new Impairment(loss, burstEnter, burstExit, duplicate, reorder, reorderWindowUs, delayUs, jitterUs, bytesPerSec, queueLimitUs, corrupt, dropAboveBytes, dropBelowBytes, seed); }
 
-  public Impairment withCorrupt(double p) { return new Impairment(loss, burstEnter, burstExit, duplicate, reorder, reorderWindowUs, delayUs, jitterUs, rateBytesPerSec, rateQueueLimitUs, p, dropAboveBytes, seed); }
+  public Impairment withCorrupt(double p) { return new Impairment(loss, burstEnter, burstExit, duplicate, reorder, reorderWindowUs, delayUs, jitterUs, rateBytesPerSec, rateQueueLimitUs, p, dropAboveBytes, dropBelowBytes, seed); }
 
   /** Datagrams larger than this vanish (an MTU black hole); 0 = off. */
-  public Impairment withDropAboveBytes(long bytes) { return new Impairment(loss, burstEnter, burstExit, duplicate, reorder, reorderWindowUs, delayUs, jitterUs, rateBytesPerSec, rateQueueLimitUs, corrupt, bytes, seed); }
+  public Impairment withDropAboveBytes(long bytes) { return new Impairment(loss, burstEnter, burstExit, duplicate, reorder, reorderWindowUs, delayUs, jitterUs, rateBytesPerSec, rateQueueLimitUs, corrupt, bytes, dropBelowBytes, seed); }
+
+  /** Datagrams shorter than this vanish (control traffic, not data); 0 = off. */
+  public Impairment withDropBelowBytes(long bytes) { return new Impairment(loss, burstEnter, burstExit, duplicate, reorder, reorderWindowUs, delayUs, jitterUs, rateBytesPerSec, rateQueueLimitUs, corrupt, dropAboveBytes, bytes, seed); }
 
   /** Same seed, same decisions. */
-  public Impairment withSeed(long s) { return new Impairment(loss, burstEnter, burstExit, duplicate, reorder, reorderWindowUs, delayUs, jitterUs, rateBytesPerSec, rateQueueLimitUs, corrupt, dropAboveBytes, s); }
+  public Impairment withSeed(long s) { return new Impairment(loss, burstEnter, burstExit, duplicate, reorder, reorderWindowUs, delayUs, jitterUs, rateBytesPerSec, rateQueueLimitUs, corrupt, dropAboveBytes, dropBelowBytes, s); }
 
   /** The C struct; the caller deletes it. */
   nm_impairment_t toNative() {
@@ -53,6 +56,7 @@ public record Impairment(double loss, double burstEnter, double burstExit, doubl
     c.setRate_queue_limit_us(rateQueueLimitUs);
     c.setCorrupt(corrupt);
     c.setDrop_above_bytes(dropAboveBytes);
+    c.setDrop_below_bytes(dropBelowBytes);
     c.setSeed(seed);
     return c;
   }
@@ -64,7 +68,7 @@ public record Impairment(double loss, double burstEnter, double burstExit, doubl
       return new Impairment(c.getLoss(), c.getBurst_enter(), c.getBurst_exit(), c.getDuplicate(),
           c.getReorder(), c.getReorder_window_us(), c.getDelay_us(), c.getJitter_us(),
           c.getRate_bytes_per_sec(), c.getRate_queue_limit_us(), c.getCorrupt(),
-          c.getDrop_above_bytes(), c.getSeed());
+          c.getDrop_above_bytes(), c.getDrop_below_bytes(), c.getSeed());
     } finally {
       c.delete();
     }
