@@ -68,22 +68,33 @@ namespace Netmesh
             int length;
             byte[] frames = Frames(events, 0, out length);
             ulong sent;
-            nm_status s = netmesh.nm_bind_send_frames(Handle, frames, (ulong)length, mode, arg, out sent);
-            Errors.Check(s, what, sent);
-            GC.KeepAlive(this);
+            Errors.Check(SendPacked(frames, length, mode, arg, out sent), what, sent);
             return (int)sent;
+        }
+
+        /// <summary>nm_bind_send_frames of the first `length` bytes of frames (mode 0 = send,
+        /// 1 = with retry, 2 = blocking; arg = retries or timeout). The caller checks the status
+        /// on this thread.</summary>
+        nm_status SendPacked(byte[] frames, int length, int mode, int arg, out ulong sent)
+        {
+            nm_status s = netmesh.nm_bind_send_frames(Handle, frames, (ulong)length, mode, arg, out sent);
+            GC.KeepAlive(this);
+            return s;
+        }
+
+        /// <summary>One event from a span, without waiting.</summary>
+        nm_status SendOne(ReadOnlySpan<byte> ev, out ulong sent)
+        {
+            byte[] frames = FramesBuffer(checked(4 + ev.Length));
+            return SendPacked(frames, PutFrame(frames, 0, ev), 0, 0, out sent);
         }
 
         /// <summary>Sends one event from a span (one copy, as for a byte[]), without waiting; throws
         /// <see cref="BackpressureException"/> when the credit window is exhausted.</summary>
         public void Send(ReadOnlySpan<byte> ev)
         {
-            byte[] frames = FramesBuffer(checked(4 + ev.Length));
-            int length = PutFrame(frames, 0, ev);
             ulong sent;
-            Errors.Check(netmesh.nm_bind_send_frames(Handle, frames, (ulong)length, 0, 0, out sent),
-                         "nm_stream_send", sent);
-            GC.KeepAlive(this);
+            Errors.Check(SendOne(ev, out sent), "nm_stream_send", sent);
         }
 
         /// <summary>Sends the events in order, waiting for credit without blocking the caller: the
@@ -101,8 +112,7 @@ namespace Netmesh
                     int length;
                     byte[] frames = Frames(events, done, out length);
                     ulong n;
-                    nm_status s = netmesh.nm_bind_send_frames(Handle, frames, (ulong)length, 0, 0, out n);
-                    GC.KeepAlive(this);
+                    nm_status s = SendPacked(frames, length, 0, 0, out n);
                     done += (int)n;
                     if (s == nm_status.NM_ERR_BACKPRESSURE && done < events.Length)
                     {
@@ -122,16 +132,11 @@ namespace Netmesh
         {
             return Reactor.Shared.Run(this, () => WritableFd, (out bool sent) =>
             {
-                try
-                {
-                    Send(ev.Span);
-                }
-                catch (BackpressureException)
-                {
-                    sent = false;
-                    return false;
-                }
-                sent = true;
+                ulong n;
+                nm_status s = SendOne(ev.Span, out n);
+                sent = s == nm_status.NM_OK;
+                if (s == nm_status.NM_ERR_BACKPRESSURE) return false; // wait for credit
+                Errors.Check(s, "nm_stream_send", n);
                 return true;
             }, cancellationToken);
         }
