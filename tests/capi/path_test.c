@@ -252,36 +252,25 @@ static void paced_sends_deliver_every_event_in_order(void** state) {
  * for the hello as long as the path needs. */
 static void a_long_path_with_loss_delivers_everything(void** state) {
   (void)state;
-  nm_node_t* a = test_node(0x42);
-  nm_node_t* b = test_node(0x42);
-  uint64_t a_id, b_id;
-  nm_node_id(a, &a_id);
-  nm_node_id(b, &b_id);
+  test_pair p;
+  test_pair_new(&p, NULL, NULL);
   nm_impairment_t imp;
   nm_impairment_init(&imp, sizeof imp);
   imp.delay_us = 150000;
   imp.loss = 0.03;
   imp.seed = 11;
-  NM_OK_OR_FAIL(nm_node_set_impairment(a, 0, NM_OUTBOUND, &imp));
-  NM_OK_OR_FAIL(nm_node_set_impairment(b, 0, NM_OUTBOUND, &imp));
-  uint8_t key[NM_KEY_SIZE];
-  char addr[NM_ADDR_MAX];
-  nm_node_public_key(b, key);
-  nm_node_local_addr(b, addr, sizeof addr);
-  NM_OK_OR_FAIL(nm_node_allow_peer(b, a_id));
-  NM_OK_OR_FAIL(nm_node_connect(a, addr, key, b_id));
-  NM_OK_OR_FAIL(nm_node_accept(b, a_id, 5000));
-  assert_int_equal(session_stats(a, b_id).session_acks, 1);  /* known before any data */
+  NM_OK_OR_FAIL(nm_node_set_impairment(p.a, 0, NM_OUTBOUND, &imp));
+  NM_OK_OR_FAIL(nm_node_set_impairment(p.b, 0, NM_OUTBOUND, &imp));
+  test_pair_connect_nodes(&p);
+  assert_int_equal(session_stats(p.a, p.b_id).session_acks, 1);  /* known before any data */
   nm_stream_config_t cfg = reliable_unbounded();
   nm_stream_t *sa, *sb;
-  NM_OK_OR_FAIL(nm_node_open_stream(a, b_id, 5, &cfg, &sa));
-  NM_OK_OR_FAIL(nm_node_open_stream(b, a_id, 5, &cfg, &sb));
+  test_open_both(&p, 5, &cfg, &sa, &sb);
   send_numbered(sa, 1000, 256, NULL, NULL);
   expect_numbered(sb, 1000, 256);
   nm_stream_free(sa);
   nm_stream_free(sb);
-  nm_node_free(a);
-  nm_node_free(b);
+  test_pair_free(&p);
 }
 
 /* The initiator's capability hello can be lost while the responder's arrives: the initiator
@@ -293,49 +282,37 @@ static void a_long_path_with_loss_delivers_everything(void** state) {
  * hellos, heartbeats and acknowledgements), and data is not. */
 static void a_lost_hello_cannot_misread_data(void** state) {
   (void)state;
-  nm_node_t* a = test_node(0x42);
-  nm_node_t* b = test_node(0x42);
-  uint64_t a_id, b_id;
-  nm_node_id(a, &a_id);
-  nm_node_id(b, &b_id);
+  test_pair p;
+  test_pair_new(&p, NULL, NULL);
   nm_impairment_t imp;
   nm_impairment_init(&imp, sizeof imp);
   imp.drop_below_bytes = 110; /* msg1 is 116 bytes, a hello 104 */
-  NM_OK_OR_FAIL(nm_node_set_impairment(a, 0, NM_OUTBOUND, &imp));
-  uint8_t key[NM_KEY_SIZE];
-  char addr[NM_ADDR_MAX];
-  nm_node_public_key(b, key);
-  nm_node_local_addr(b, addr, sizeof addr);
-  NM_OK_OR_FAIL(nm_node_allow_peer(b, a_id));
-  NM_OK_OR_FAIL(nm_node_connect(a, addr, key, b_id));
-  NM_OK_OR_FAIL(nm_node_accept(b, a_id, 5000));
+  NM_OK_OR_FAIL(nm_node_set_impairment(p.a, 0, NM_OUTBOUND, &imp));
+  test_pair_connect_nodes(&p);
   /* a's first data packet (its stream 4, sent as to a 0.23 peer) confirms the session at
    * b, which then sends its hello */
   nm_stream_config_t cfg = reliable_unbounded();
   nm_stream_t *sa, *sb;
-  NM_OK_OR_FAIL(nm_node_open_stream(a, b_id, 4, &cfg, &sa));
-  NM_OK_OR_FAIL(nm_node_open_stream(b, a_id, 4, &cfg, &sb));
+  test_open_both(&p, 4, &cfg, &sa, &sb);
   send_numbered(sa, 1, 8, NULL, NULL);
   expect_numbered(sb, 1, 8);
   nm_stream_free(sa);
   nm_stream_free(sb);
-  ASSERT_EVENTUALLY(session_stats(a, b_id).session_acks == 1, 5000); /* a has b's hello */
-  assert_int_equal(session_stats(b, a_id).session_acks, 0);          /* b has none of a's */
+  ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).session_acks == 1, 5000); /* a has b's hello */
+  assert_int_equal(session_stats(p.b, p.a_id).session_acks, 0);          /* b has none of a's */
   /* stream 5 starts as a netmesh one: 2 KiB events are fragments of 1200-byte datagrams */
-  NM_OK_OR_FAIL(nm_node_open_stream(a, b_id, 5, &cfg, &sa));
-  NM_OK_OR_FAIL(nm_node_open_stream(b, a_id, 5, &cfg, &sb));
+  test_open_both(&p, 5, &cfg, &sa, &sb);
   send_numbered(sa, 20, kMaxWords, NULL, NULL);
   expect_numbered(sb, 20, kMaxWords);
   send_numbered(sa, 100, 8, NULL, NULL);
   expect_numbered(sb, 100, 8);
   nm_impairment_stats_t ist;
-  NM_OK_OR_FAIL(nm_node_impairment_stats(a, &ist, sizeof ist));
+  NM_OK_OR_FAIL(nm_node_impairment_stats(p.a, &ist, sizeof ist));
   assert_true(ist.dropped_undersize > 0);
-  assert_int_equal(session_stats(b, a_id).session_acks, 0); /* still: the data said it */
+  assert_int_equal(session_stats(p.b, p.a_id).session_acks, 0); /* still: the data said it */
   nm_stream_free(sa);
   nm_stream_free(sb);
-  nm_node_free(a);
-  nm_node_free(b);
+  test_pair_free(&p);
 }
 
 static void open_black_hole_at_1000(uint32_t i, void* arg) {

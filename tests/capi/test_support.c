@@ -35,12 +35,20 @@ static void* accept_main(void* arg) {
 void test_pair_connect(test_pair* p) { test_pair_connect_with(p, NULL, NULL); }
 
 void test_pair_connect_with(test_pair* p, const nm_node_config_t* ca, const nm_node_config_t* cb) {
+  test_pair_new(p, ca, cb);
+  test_pair_connect_nodes(p);
+}
+
+void test_pair_new(test_pair* p, const nm_node_config_t* ca, const nm_node_config_t* cb) {
   nm_node_config_t defaults;
   test_config(&defaults, 0x42);
   NM_OK_OR_FAIL(nm_node_new(ca ? ca : &defaults, &p->a));
   NM_OK_OR_FAIL(nm_node_new(cb ? cb : &defaults, &p->b));
   NM_OK_OR_FAIL(nm_node_id(p->a, &p->a_id));
   NM_OK_OR_FAIL(nm_node_id(p->b, &p->b_id));
+}
+
+void test_pair_connect_nodes(test_pair* p) {
   uint8_t key[NM_KEY_SIZE];
   char addr[NM_ADDR_MAX];
   NM_OK_OR_FAIL(nm_node_public_key(p->b, key));

@@ -30,6 +30,10 @@ nm_node_t* test_node(uint8_t psk_byte);
 void test_pair_connect(test_pair* p);
 /* The same with given configs (NULL = test_config with PSK 0x42). */
 void test_pair_connect_with(test_pair* p, const nm_node_config_t* ca, const nm_node_config_t* cb);
+/* test_pair_connect_with in two steps, for what must be set before the handshake (an
+ * impairment from the first packet on): the nodes, then the connection. */
+void test_pair_new(test_pair* p, const nm_node_config_t* ca, const nm_node_config_t* cb);
+void test_pair_connect_nodes(test_pair* p);
 void test_pair_free(test_pair* p);
 /* Opens stream `id` on both sides with the same config; returns a's and b's handles. */
 void test_open_both(test_pair* p, uint64_t id, const nm_stream_config_t* cfg, nm_stream_t** on_a,
