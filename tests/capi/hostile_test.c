@@ -490,6 +490,54 @@ static void stray_fragments_are_dropped(void** state) {
   ctx_free(&c);
 }
 
+/* The netmesh-data flag (0x40) makes the node read a data packet's fragment and epoch
+ * fields without the sender's hello. From a peer that sent no hello, hostile uses of it are
+ * counted drops, as from a netmesh peer: stray fragments, and a marked packet replayed from
+ * another address. A well-formed marked event still arrives, and the session still works. */
+static void netmesh_flag_without_a_hello(void** state) {
+  (void)state;
+  ctx c;
+  ctx_node(&c, NULL);
+  assert_int_equal(nmt_peer_handshake(c.f.peer, c.f.psk, 0, 2000), 0); /* no hello */
+  NM_OK_OR_FAIL(nm_node_accept(c.f.node, c.f.peer_id, 2000));
+  NM_OK_OR_FAIL(nm_node_open_stream(c.f.node, c.f.peer_id, kUsableStream, NULL, &c.app));
+  nm_stream_t* s = NULL;
+  NM_OK_OR_FAIL(nm_node_open_stream(c.f.node, c.f.peer_id, 12, NULL, &s));
+  uint8_t plain[128], d[512];
+  size_t pl = nmt_frame(plain, "fragment", 8);
+  const struct { uint8_t flags; uint16_t index; } cases[] = {{0x01, 5}, {0x03, 1}, {0x03, 65535}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+    nmt_packet p = data_spec(&c, 12, pl);
+    p.flags = 0x40;
+    p.event_count = 1;
+    p.frag_flags = cases[i].flags;
+    p.fragment_offset = cases[i].index;
+    size_t n = seal(&c, &p, plain, pl, d, sizeof d);
+    EXPECT_DROPPED(&c, d, n, any);
+  }
+  char buf[64];
+  size_t got;
+  assert_int_equal(nm_stream_recv(s, buf, sizeof buf, &got, 0), NM_ERR_TIMEOUT);
+  /* a marked single-packet event is delivered once; the same datagram from another
+   * address is a replay */
+  nmt_packet p = data_spec(&c, 12, pl);
+  p.flags = 0x40;
+  p.event_count = 1;
+  size_t n = seal(&c, &p, plain, pl, d, sizeof d);
+  assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+  NM_OK_OR_FAIL(nm_stream_recv(s, buf, sizeof buf, &got, 2000));
+  assert_int_equal(got, 8);
+  assert_memory_equal(buf, "fragment", 8);
+  nm_node_stats_t b = stats_of(&c);
+  assert_int_equal(nmt_send_from_new_port(c.f.addr, d, n), 0);
+  nm_node_stats_t a = wait_received(&c, &b, 1);
+  assert_int_equal(a.drop_replay, b.drop_replay + 1);
+  assert_int_equal(nm_stream_recv(s, buf, sizeof buf, &got, 200), NM_ERR_TIMEOUT);
+  nm_stream_free(s);
+  assert_usable(&c);
+  ctx_free(&c);
+}
+
 /* ---- grants and extension frames ---- */
 
 static void send_control(ctx* c, uint16_t subprotocol, const uint8_t* plain, size_t len, uint16_t count,
@@ -834,6 +882,7 @@ int main(void) {
       cmocka_unit_test(event_count_lies_in_authentic_packets),
       cmocka_unit_test(frame_length_past_the_payload),
       cmocka_unit_test(stray_fragments_are_dropped),
+      cmocka_unit_test(netmesh_flag_without_a_hello),
       cmocka_unit_test(malformed_and_unknown_grants),
       cmocka_unit_test(grant_for_unknown_stream_is_counted),
       cmocka_unit_test(inflated_grant_cannot_overflow_credit),
