@@ -285,6 +285,7 @@ class Node {
   // Crossing dials (node_sessions.cpp): two confirmed handshakes of one peer, one of each
   // side's, made within a dial's lifetime; which one both sides keep.
   bool crossing(const session::Session& a, const session::Session& b) const REQUIRES(mu_);
+  void carry_unused_streams(session::Session& from, session::Session& to) REQUIRES(mu_);
   bool keeps_first(const session::Session& a, const session::Session& b, bool netmesh) const REQUIRES(mu_);
   // A hello from a peer with a parked crossing handshake may change the verdict.
   void settle_crossing(uint64_t peer_id, std::vector<Outgoing>& out) REQUIRES(mu_);

@@ -66,7 +66,9 @@ session::Session& Node::activate(std::unique_ptr<session::Session> s, std::vecto
   uint64_t peer = s->peer_node_id();
   if (auto old = take_active(peer)) {
     // It may still be the one the peer uses: unconfirmed, or one of crossing dials.
-    bool keep_parked = !old->confirmed || !s->confirmed || crossing(*old, *s);
+    bool crossed = crossing(*old, *s);
+    if (crossed) carry_unused_streams(*old, *s);
+    bool keep_parked = !old->confirmed || !s->confirmed || crossed;
     if (keep_parked) {
       retire_streams(*old);
       park(std::move(old));
@@ -96,6 +98,26 @@ session::Session* Node::confirm(session::Session& s, bool hello, std::vector<Out
   std::unique_ptr<session::Session> candidate = std::move(it->second);
   pending_.erase(it);
   return &activate(std::move(candidate), out);
+}
+
+void Node::carry_unused_streams(session::Session& from, session::Session& to) {
+  // Crossing dials are one connection: a stream the application opened on the dial that
+  // lost, and has not used yet, carries over with its handle (it would be stale otherwise,
+  // through no doing of the application). A used one ends with its session.
+  for (auto it = from.streams.begin(); it != from.streams.end();) {
+    StreamPtr st = it->second;
+    if (!st->unused() || to.streams.count(st->id())) {
+      ++it;
+      continue;
+    }
+    it = from.streams.erase(it);
+    st->lru().unlink();
+    budget_.update(from.rx, session::kStreamCharge, 0);
+    st->move_to_epoch(to.next_epoch());
+    to.streams[st->id()] = st;
+    budget_.update(to.rx, 0, session::kStreamCharge);
+    to.stream_lru.push_back(st->lru());
+  }
 }
 
 bool Node::crossing(const session::Session& a, const session::Session& b) const {

@@ -119,6 +119,10 @@ class Stream {
   }
   uint64_t tx_seq() const { return tx_seq_; }
   uint32_t tx_epoch() const { return tx_epoch_; }
+  // Nothing sent, charged or received yet: the stream can move to another session of its
+  // peer (crossing dials settled after the application opened it) as if opened there.
+  bool unused() const { return !tx_ && !rx_ && tx_charged_ == 0 && inbound_.events() == 0; }
+  void move_to_epoch(uint32_t tx_epoch) { tx_epoch_ = tx_epoch; }
   uint64_t tx_charged() const { return tx_charged_; }
   uint64_t rx_seq() const { return rx_ && rx_->seq.next_seq() > 0 ? rx_->seq.next_seq() - 1 : 0; }
   uint64_t rx_gaps() const { return rx_ ? rx_->seq.gaps() : 0; }

@@ -7,8 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "test_support.h"
 #include "netmesh_testing.h"
+#include "test_peer.h"
+#include "test_support.h"
 
 typedef struct node_info {
   nm_node_t* node;
@@ -266,12 +267,76 @@ static void reopened_023_reliable_stream_delivers_everything(void** state) {
   nm_node_free(r.node);
 }
 
+typedef struct connect_call {
+  nm_node_t* node;
+  char addr[NM_ADDR_MAX];
+  uint8_t key[NM_KEY_SIZE];
+  uint64_t id;
+  nm_status result;
+} connect_call;
+
+static void* connect_main(void* arg) {
+  connect_call* c = arg;
+  c->result = nm_node_connect(c->node, c->addr, c->key, c->id);
+  return NULL;
+}
+
+/* A 0.23 peer ends on its own dial. When its dial, crossing ours, is confirmed only after
+ * our connect returned and the application opened a stream, the node switches to it; the
+ * stream, not used yet, goes along with its handle and receives what the peer sends on its
+ * dial (it used to be closed: NOT_CONNECTED on the first receive). */
+static void unused_stream_follows_a_late_crossing_dial(void** state) {
+  (void)state;
+  nm_node_config_t cfg;
+  test_config(&cfg, 0x42);
+  node_info a = make_node(&cfg);
+  nmt_peer* peer = nmt_peer_new();
+  assert_non_null(peer);
+  uint64_t peer_id = nmt_peer_id(peer);
+  assert_int_equal(nmt_peer_target(peer, a.addr, a.key, a.id), 0);
+
+  connect_call c = {a.node, "", {0}, peer_id, NM_ERR_INTERNAL};
+  snprintf(c.addr, sizeof c.addr, "127.0.0.1:%d", nmt_peer_port(peer));
+  nmt_peer_public_key(peer, c.key);
+  pthread_t t;
+  pthread_create(&t, NULL, connect_main, &c);
+  assert_int_equal(nmt_peer_answer(peer, cfg.psk, 5000), 0); /* our dial */
+  pthread_join(t, NULL);
+  NM_OK_OR_FAIL(c.result);
+
+  nm_stream_config_t rel;
+  nm_stream_config_init(&rel, sizeof rel);
+  rel.reliability = NM_RELIABLE;
+  nm_stream_t* s;
+  NM_OK_OR_FAIL(nm_node_open_stream(a.node, peer_id, 4, &rel, &s));
+  assert_int_equal(nmt_peer_handshake(peer, cfg.psk, 0, 5000), 0); /* the peer's dial */
+  const char* text = "on the peer's dial";
+  nmt_packet p;
+  memset(&p, 0, sizeof p);
+  p.stream_id = 4;
+  p.event_count = 1;
+  const void* ev[1] = {text};
+  size_t lens[1] = {strlen(text)};
+  assert_int_equal(nmt_peer_send_events(peer, &p, ev, lens, 1), 0);
+  expect_text(s, text);
+  assert_int_equal(test_node_stats(a.node).sessions, 1);
+
+  /* ... and what the application sends now goes on the peer's dial. */
+  nm_event_t reply = test_event("reply");
+  NM_OK_OR_FAIL(nm_stream_send(s, &reply, 1, NULL));
+  assert_int_equal(nmt_peer_expect_event(peer, 4, "reply", 5, 5000), 0);
+  nm_stream_free(s);
+  nm_node_free(a.node);
+  nmt_peer_free(peer);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(crossing_dials_end_on_one_session),
       cmocka_unit_test(restarted_peer_replaces_the_session_and_drained_events_stay),
       cmocka_unit_test(dead_peer_is_pruned_and_left_alone),
       cmocka_unit_test(reopened_023_reliable_stream_delivers_everything),
+      cmocka_unit_test(unused_stream_follows_a_late_crossing_dial),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,6 +43,7 @@ struct nmt_peer {
   uint64_t control_seq = 0;
   std::optional<nm::crypto::NoiseHandshake> pending;
   std::vector<uint8_t> last_msg1;
+  nm::crypto::Key32 static_private{}, static_public{};  // for answering the node's dial
 };
 
 namespace {
@@ -75,6 +76,7 @@ nmt_peer* nmt_peer_new(void) {
     return nullptr;
   }
   while (p->id == 0) randombytes_buf(&p->id, sizeof p->id);
+  crypto_box_keypair(p->static_public.data(), p->static_private.data());
   return p;
 }
 
@@ -151,6 +153,40 @@ size_t nmt_routed_msg1(const uint8_t psk[32], const uint8_t responder_key[32], u
   nm::wire::encode_header(h, out + nm::wire::kRoutingHeaderSize);
   std::memcpy(out + nm::wire::kRoutingHeaderSize + nm::wire::kHeaderSize, msg1.data(), msg1.size());
   return total;
+}
+
+void nmt_peer_public_key(const nmt_peer* p, uint8_t out[32]) {
+  std::memcpy(out, p->static_public.data(), 32);
+}
+
+int nmt_peer_answer(nmt_peer* p, const uint8_t psk[32], int timeout_ms) {
+  nm::crypto::Key32 k;
+  std::memcpy(k.data(), psk, 32);
+  std::vector<uint8_t> buf;
+  while (recv_from_target(p, buf, timeout_ms)) {
+    nm::wire::Header h;
+    if (nm::wire::decode_header(buf, h) != nm::wire::HeaderError::kOk) continue;
+    if (!(h.flags & nm::wire::flags::kHandshake)) continue;
+    auto hs = nm::crypto::NoiseHandshake::responder(nm::crypto::handshake_prologue(p->target_id, p->id), k,
+                                                    p->static_private);
+    std::vector<uint8_t> payload, msg2;
+    if (!hs.read_message(std::span<const uint8_t>(buf).subspan(nm::wire::kHeaderSize), payload) ||
+        !hs.write_message({}, msg2))
+      continue;
+    std::vector<uint8_t> d(nm::wire::kHeaderSize + msg2.size());
+    nm::wire::Header out;
+    out.flags = nm::wire::flags::kHandshake;
+    out.payload_len = static_cast<uint16_t>(msg2.size());
+    nm::wire::encode_header(out, d.data());
+    std::memcpy(d.data() + nm::wire::kHeaderSize, msg2.data(), msg2.size());
+    if (nmt_peer_send_raw(p, d.data(), d.size()) != 0) return -1;
+    p->keys = nm::crypto::derive_session_keys(hs.handshake_hash(), false);
+    p->have_keys = true;
+    p->tx_counter = 0;
+    p->control_seq = 0;
+    return 0;
+  }
+  return -1;
 }
 
 int nmt_peer_handshake(nmt_peer* p, const uint8_t psk[32], uint64_t caps, int timeout_ms) {

@@ -57,6 +57,11 @@ int nmt_peer_target(nmt_peer* p, const char* node_addr, const uint8_t node_publi
 /* Direct handshake as initiator with `psk`; then (caps != 0) sends a capability hello with
  * `caps` so the node treats the peer as netmesh. 0 on success, -1 without a valid msg2. */
 int nmt_peer_handshake(nmt_peer* p, const uint8_t psk[32], uint64_t caps, int timeout_ms);
+/* The peer's X25519 public key (what the node dials it with). */
+void nmt_peer_public_key(const nmt_peer* p, uint8_t out[32]);
+/* Answers one direct msg1 from the target as responder (as a 0.23 node: no hello); the
+ * session keys become that session's. 0 on success, -1 without a valid msg1. */
+int nmt_peer_answer(nmt_peer* p, const uint8_t psk[32], int timeout_ms);
 /* Builds a handshake datagram (header + msg1) for the target with the given psk and
  * responder key (not sent). Returns its length. */
 size_t nmt_peer_build_msg1(nmt_peer* p, const uint8_t psk[32], const uint8_t responder_key[32],
