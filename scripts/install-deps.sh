@@ -8,6 +8,7 @@ packages=(
   libsodium-dev libuv1-dev libb2-dev libxxhash-dev libssl-dev
   libgtest-dev libcmocka-dev
   clang libclang-rt-14-dev  # libFuzzer targets (tests/fuzz), run by scripts/test.sh
+  iproute2 nftables ethtool iputils-ping jq  # the WAN test bed (tests/wan/bed.sh)
 )
 
 # Each binding lists the Debian packages it needs in bindings/<lang>/packages.txt.
