@@ -563,18 +563,27 @@ StreamPtr Node::create_stream(session::Session& s, uint64_t stream_id,
   }
   auto st = std::make_shared<stream::Stream>(s.peer_node_id(), stream_id, cfg, by_app,
                                              s.next_epoch(), now_ns());
-  s.streams[stream_id] = st;
-  budget_.update(s.rx, 0, session::kStreamCharge);  // the application's streams too, never refused
-  s.stream_lru.push_back(st->lru());
+  attach_stream(s, st);
   return st;
 }
 
-void Node::remove_stream(session::Session& s, StreamPtr st, bool drop_inbound) {
+void Node::attach_stream(session::Session& s, const StreamPtr& st) {
+  s.streams[st->id()] = st;
+  // Only streams that hold nothing yet (new, or carried over unused).
+  budget_.update(s.rx, 0, session::kStreamCharge);  // the application's streams too, never refused
+  s.stream_lru.push_back(st->lru());
+}
+
+void Node::detach_stream(session::Session& s, const StreamPtr& st) {
   s.streams.erase(st->id());
   st->lru().unlink();
   // Out of the session, out of its budget: what a draining stream keeps readable is the
   // application's to read or free.
   budget_.update(s.rx, st->held_bytes() + session::kStreamCharge, 0);
+}
+
+void Node::remove_stream(session::Session& s, StreamPtr st, bool drop_inbound) {
+  detach_stream(s, st);
   close_stream_locked(st, drop_inbound);
 }
 

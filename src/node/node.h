@@ -360,6 +360,9 @@ class Node {
   // Takes `st` out of its session (the stream map and the LRU order), then closes it. (By
   // value: callers pass the map's own pointer, which the erase destroys.)
   void remove_stream(session::Session& s, StreamPtr st, bool drop_inbound) REQUIRES(mu_);
+  // A stream in or out of its session's map, LRU order and receive budget.
+  void attach_stream(session::Session& s, const StreamPtr& st) REQUIRES(mu_);
+  void detach_stream(session::Session& s, const StreamPtr& st) REQUIRES(mu_);
   void close_stream_locked(const StreamPtr& st, bool drop_inbound) REQUIRES(mu_);
   // Debug builds: every session's account is the sum of what its streams hold, and the
   // node's total the sum of the accounts.

@@ -110,13 +110,10 @@ void Node::carry_unused_streams(session::Session& from, session::Session& to) {
       ++it;
       continue;
     }
-    it = from.streams.erase(it);
-    st->lru().unlink();
-    budget_.update(from.rx, session::kStreamCharge, 0);
+    ++it;  // before detach_stream erases st's entry
+    detach_stream(from, st);
     st->move_to_epoch(to.next_epoch());
-    to.streams[st->id()] = st;
-    budget_.update(to.rx, 0, session::kStreamCharge);
-    to.stream_lru.push_back(st->lru());
+    attach_stream(to, st);
   }
 }
 

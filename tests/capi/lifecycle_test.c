@@ -267,20 +267,6 @@ static void reopened_023_reliable_stream_delivers_everything(void** state) {
   nm_node_free(r.node);
 }
 
-typedef struct connect_call {
-  nm_node_t* node;
-  char addr[NM_ADDR_MAX];
-  uint8_t key[NM_KEY_SIZE];
-  uint64_t id;
-  nm_status result;
-} connect_call;
-
-static void* connect_main(void* arg) {
-  connect_call* c = arg;
-  c->result = nm_node_connect(c->node, c->addr, c->key, c->id);
-  return NULL;
-}
-
 /* A 0.23 peer ends on its own dial. When its dial, crossing ours, is confirmed only after
  * our connect returned and the application opened a stream, the node switches to it; the
  * stream, not used yet, goes along with its handle and receives what the peer sends on its
@@ -295,14 +281,18 @@ static void unused_stream_follows_a_late_crossing_dial(void** state) {
   uint64_t peer_id = nmt_peer_id(peer);
   assert_int_equal(nmt_peer_target(peer, a.addr, a.key, a.id), 0);
 
-  connect_call c = {a.node, "", {0}, peer_id, NM_ERR_INTERNAL};
-  snprintf(c.addr, sizeof c.addr, "127.0.0.1:%d", nmt_peer_port(peer));
-  nmt_peer_public_key(peer, c.key);
+  node_info p_info = {NULL, peer_id, {0}, ""};
+  snprintf(p_info.addr, sizeof p_info.addr, "127.0.0.1:%d", nmt_peer_port(peer));
+  nmt_peer_public_key(peer, p_info.key);
+  pthread_barrier_t start;
+  pthread_barrier_init(&start, NULL, 1); /* nobody to wait for */
+  dial d = {&a, &p_info, &start, NM_ERR_INTERNAL};
   pthread_t t;
-  pthread_create(&t, NULL, connect_main, &c);
+  pthread_create(&t, NULL, dial_main, &d);
   assert_int_equal(nmt_peer_answer(peer, cfg.psk, 5000), 0); /* our dial */
   pthread_join(t, NULL);
-  NM_OK_OR_FAIL(c.result);
+  pthread_barrier_destroy(&start);
+  NM_OK_OR_FAIL(d.result);
 
   nm_stream_config_t rel;
   nm_stream_config_init(&rel, sizeof rel);

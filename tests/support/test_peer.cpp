@@ -58,6 +58,24 @@ bool recv_from_target(nmt_peer* p, std::vector<uint8_t>& buf, int timeout_ms) {
   return true;
 }
 
+// Header (HANDSHAKE flag and payload_len only) + Noise message, as the node frames them.
+std::vector<uint8_t> handshake_datagram(const std::vector<uint8_t>& noise_msg) {
+  std::vector<uint8_t> d(nm::wire::kHeaderSize + noise_msg.size());
+  nm::wire::Header h;
+  h.flags = nm::wire::flags::kHandshake;
+  h.payload_len = static_cast<uint16_t>(noise_msg.size());
+  nm::wire::encode_header(h, d.data());
+  std::memcpy(d.data() + nm::wire::kHeaderSize, noise_msg.data(), noise_msg.size());
+  return d;
+}
+
+// The finished handshake's keys become the peer's session, counters from zero.
+void start_session(nmt_peer* p, const nm::crypto::NoiseHandshake& hs, bool initiator) {
+  p->keys = nm::crypto::derive_session_keys(hs.handshake_hash(), initiator);
+  p->have_keys = true;
+  p->tx_counter = 0;
+  p->control_seq = 0;
+}
 }  // namespace
 
 extern "C" {
@@ -113,15 +131,12 @@ size_t nmt_peer_build_msg1(nmt_peer* p, const uint8_t psk[32], const uint8_t res
   auto hs = nm::crypto::NoiseHandshake::initiator(nm::crypto::handshake_prologue(p->id, p->target_id), k, rk);
   std::vector<uint8_t> msg1;
   if (!hs.write_message({}, msg1)) return 0;
-  if (cap < nm::wire::kHeaderSize + msg1.size()) return 0;
-  nm::wire::Header h;
-  h.flags = nm::wire::flags::kHandshake;
-  h.payload_len = static_cast<uint16_t>(msg1.size());
-  nm::wire::encode_header(h, out);
-  std::memcpy(out + nm::wire::kHeaderSize, msg1.data(), msg1.size());
+  std::vector<uint8_t> d = handshake_datagram(msg1);
+  if (cap < d.size()) return 0;
+  std::memcpy(out, d.data(), d.size());
   p->pending = hs;
-  p->last_msg1.assign(out, out + nm::wire::kHeaderSize + msg1.size());
-  return nm::wire::kHeaderSize + msg1.size();
+  p->last_msg1 = std::move(d);
+  return p->last_msg1.size();
 }
 
 size_t nmt_peer_last_msg1(const nmt_peer* p, uint8_t* out, size_t cap) {
@@ -173,17 +188,9 @@ int nmt_peer_answer(nmt_peer* p, const uint8_t psk[32], int timeout_ms) {
     if (!hs.read_message(std::span<const uint8_t>(buf).subspan(nm::wire::kHeaderSize), payload) ||
         !hs.write_message({}, msg2))
       continue;
-    std::vector<uint8_t> d(nm::wire::kHeaderSize + msg2.size());
-    nm::wire::Header out;
-    out.flags = nm::wire::flags::kHandshake;
-    out.payload_len = static_cast<uint16_t>(msg2.size());
-    nm::wire::encode_header(out, d.data());
-    std::memcpy(d.data() + nm::wire::kHeaderSize, msg2.data(), msg2.size());
+    std::vector<uint8_t> d = handshake_datagram(msg2);
     if (nmt_peer_send_raw(p, d.data(), d.size()) != 0) return -1;
-    p->keys = nm::crypto::derive_session_keys(hs.handshake_hash(), false);
-    p->have_keys = true;
-    p->tx_counter = 0;
-    p->control_seq = 0;
+    start_session(p, hs, false);
     return 0;
   }
   return -1;
@@ -202,10 +209,7 @@ int nmt_peer_handshake(nmt_peer* p, const uint8_t psk[32], uint64_t caps, int ti
     std::vector<uint8_t> payload;
     if (!attempt.read_message(std::span<const uint8_t>(buf).subspan(nm::wire::kHeaderSize), payload))
       continue;
-    p->keys = nm::crypto::derive_session_keys(attempt.handshake_hash(), true);
-    p->have_keys = true;
-    p->tx_counter = 0;
-    p->control_seq = 0;
+    start_session(p, attempt, true);
     p->pending.reset();
     if (caps) {
       uint8_t frame[64];
