@@ -23,7 +23,9 @@ mkdir -p "$out/java" "$out/csharp"
 cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -I"$root/include" "$here/flow.c" -o "$out/flow_c" \
   -L"$build" -lnetmesh -Wl,-rpath,"$build" -lpthread
 cmake --install "$build" --prefix "$out/prefix" >/dev/null
+# (CGO_CFLAGS names the prefix: Go's cache does not key cgo packages on pkg-config's output.)
 (cd "$here/go" && PKG_CONFIG_PATH=$(dirname "$(find "$out/prefix" -name netmesh.pc -print -quit)") \
+  CGO_CFLAGS="-O2 -g -I$out/prefix/include" \
   GOFLAGS=-mod=mod GOPROXY=off go build -o "$out/flow_go" .)
 mvn -q -B -f "$root/bindings/java/pom.xml" -Dnetmesh.lib.dir="$build" -DskipTests package
 jar=$root/bindings/java/target/netmesh-0.3.0.jar

@@ -29,6 +29,10 @@ prefix=$build_dir/go/prefix
 cmake --install "$build_dir" --prefix "$prefix" >/dev/null
 pc=$(find "$prefix" -name netmesh.pc -print -quit)
 export PKG_CONFIG_PATH=$(dirname "$pc")
+# Go's build cache keys a cgo package on CGO_CFLAGS but not on what pkg-config printed: name
+# this prefix there, or the package built against another install (bench/bindings's) is
+# reused and links against that install's path.
+export CGO_CFLAGS="${CGO_CFLAGS:--O2 -g} -I$prefix/include"
 
 echo "== go test (bindings/go)"
 # -vet=off: go vet on a package built from a .swig file is unreliable (its cached results

@@ -10,10 +10,11 @@
 #include "node/address.h"
 #include "node/clock.h"
 #include "node/identity_file.h"
-#include "wire/pingwave.h"
 #include "node/status.h"
+#include "wire/compact_header.h"
 #include "wire/frames.h"
 #include "wire/piece.h"
+#include "wire/pingwave.h"
 #include "wire/stream_window.h"
 
 namespace nm::node {
@@ -190,9 +191,10 @@ void Node::receive_datagrams() {
 
 // What a datagram is, in 0.23's dispatch order (wire spec §13): keep-alive, pingwave,
 // routed, direct. Only the header is read, so decrypting the payload does not change it.
-enum class DatagramKind { kKeepAlive, kPingwave, kRouted, kNet };
+enum class DatagramKind { kKeepAlive, kPingwave, kRouted, kNet, kCompact };
 static DatagramKind classify(std::span<const uint8_t> d) {
   if (d.size() == 14 && d[0] == 0x50 && d[1] == 0x48) return DatagramKind::kKeepAlive;
+  if (wire::is_compact(d)) return DatagramKind::kCompact;  // (or a pingwave: handle_datagram)
   if (wire::is_pingwave(d)) return DatagramKind::kPingwave;
   if (wire::is_routed_datagram(d)) return DatagramKind::kRouted;
   return DatagramKind::kNet;
@@ -212,7 +214,8 @@ void Node::decrypt_batch(std::span<const UdpSocket::Received> batch, bool* decry
     for (size_t i = 0; i < batch.size(); ++i) {
       std::span<const uint8_t> d(batch[i].data, batch[i].len);
       Job& j = jobs[count];
-      if (classify(d) != DatagramKind::kNet || wire::decode_header(d, j.h) != wire::HeaderError::kOk ||
+      DatagramKind kind = classify(d);
+      if ((kind != DatagramKind::kNet && kind != DatagramKind::kCompact) || !wire::decode_any_header(d, j.h) ||
           (j.h.flags & wire::flags::kHandshake))
         continue;
       auto it = peer_by_session_id_.find(j.h.session_id);
@@ -254,14 +257,27 @@ void Node::handle_datagram(std::span<uint8_t> d, const sockaddr_storage& from,
     case DatagramKind::kPingwave: handle_pingwave(d, from, out); return;
     case DatagramKind::kRouted: handle_routed(d, from, out); return;
     case DatagramKind::kNet: handle_net_packet(d, from, nullptr, out, decrypted); return;
+    case DatagramKind::kCompact:
+      // A 0.23 pingwave starts with its origin's node id, which may read "nm": its size
+      // tells it apart unless the session id is one of ours.
+      if (wire::is_pingwave(d) && !known_session(wire::compact_session_id(d))) {
+        handle_pingwave(d, from, out);
+      } else {
+        handle_net_packet(d, from, nullptr, out, decrypted);
+      }
+      return;
   }
+}
+
+bool Node::known_session(uint64_t session_id) const {
+  return peer_by_session_id_.contains(session_id) || pending_.contains(session_id);
 }
 
 void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
                              const wire::RoutingHeader* routed, std::vector<Outgoing>& out,
                              bool decrypted) {
   wire::Header h;
-  if (wire::decode_header(d, h) != wire::HeaderError::kOk) {
+  if (!wire::decode_any_header(d, h)) {
     ++stats_.drop_malformed;  // nothing unparseable goes further
     return;
   }

@@ -171,8 +171,10 @@ class Node {
   void kick_delay_timer();
   void handle_datagram(std::span<uint8_t> datagram, const sockaddr_storage& from,
                        std::vector<Outgoing>& out, bool decrypted = false) REQUIRES(mu_);
+  // One of its sessions (established or waiting for confirmation) has this id.
+  bool known_session(uint64_t session_id) const REQUIRES(mu_);
   // A Net packet (direct, or unwrapped from a routed one: `routed` is its routing header)
-  // after the dispatch checks.
+  // after the dispatch checks; its header is 0.23's or compact.
   void handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
                          const wire::RoutingHeader* routed, std::vector<Outgoing>& out,
                          bool decrypted = false) REQUIRES(mu_);

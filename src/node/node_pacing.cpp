@@ -9,6 +9,7 @@
 
 #include "node/clock.h"
 #include "node/node.h"
+#include "wire/compact_header.h"
 
 namespace nm::node {
 
@@ -93,9 +94,17 @@ struct PacedQueues {
   int64_t head_cost(uint64_t id) {
     stream::Stream* st = find(id);
     if (!st) return 0;
-    if (stream::SentPacket* p = next_resend(*st)) return static_cast<int64_t>(p->wire_bytes());
+    if (stream::SentPacket* p = next_resend(*st)) return datagram_bytes(*st, *p);
     if (st->paced_bytes() == 0) return 0;
-    return static_cast<int64_t>(st->paced().queue.front().wire_bytes());
+    return datagram_bytes(*st, st->paced().queue.front());
+  }
+  // What the packet's datagram will be: the rate and the window count real bytes (a
+  // compact header is some 40 bytes shorter than the credit's 0.23 overhead says).
+  int64_t datagram_bytes(const stream::Stream& st, const stream::SentPacket& p) {
+    if (!s.compact_data()) return static_cast<int64_t>(p.wire_bytes());
+    return static_cast<int64_t>(wire::compact_header_size(st.id(), p.seq, st.tx_epoch(), p.charged_before,
+                                                          p.event_count, p.frag_flags != 0) +
+                                p.payload.size() + wire::kTagSize);
   }
   // Asked right before a packet would go: a probe timeout's allowance is spent here.
   bool window_allows(int64_t bytes) {

@@ -72,7 +72,7 @@ void Node::seal_data_packet(session::Session& s, const stream::Stream& st,
   // ciphertext into the datagram: the only copy between the caller's events and the socket.
   Outgoing& out = outs.emplace_back();
   out.plaintext = p.payload;
-  uint64_t pn = s.stamp(h, p.payload.size(), *out.packet, out.plaintext.data());
+  uint64_t pn = s.stamp(h, p.payload.size(), *out.packet, out.plaintext.data(), s.compact_data());
   address_to(s, out);
   if (s.has(wire::capability::kSessionAck)) note_sent(s, st, p, pn, out.packet->len);
 }

@@ -16,10 +16,16 @@ void PacketBuffer::arm(const crypto::Key32& key, const uint8_t nonce[12], const 
 
 void PacketBuffer::seal() {
   if (!armed_) return;
-  size_t payload_len = len - wire::kHeaderSize - wire::kTagSize;
-  uint8_t aad[wire::kAadSize];
-  wire::header_aad(bytes(), aad);
-  crypto::aead_seal_to(key_, nonce_, aad, sizeof aad, plaintext_ ? plaintext_ : payload(), payload_len,
+  size_t payload_len = len - header_len - wire::kTagSize;
+  uint8_t full_aad[wire::kAadSize];
+  const uint8_t* aad = bytes();  // a compact header is its own AAD
+  size_t aad_len = header_len;
+  if (header_len == wire::kHeaderSize) {
+    wire::header_aad(bytes(), full_aad);
+    aad = full_aad;
+    aad_len = sizeof full_aad;
+  }
+  crypto::aead_seal_to(key_, nonce_, aad, aad_len, plaintext_ ? plaintext_ : payload(), payload_len,
                        payload(), payload() + payload_len);
   sodium_memzero(key_.data(), key_.size());
   armed_ = false;
@@ -31,6 +37,7 @@ void PacketBuffer::reset() {
   armed_ = false;
   plaintext_ = nullptr;
   len = 0;
+  header_len = wire::kHeaderSize;
   head = kHeadroom;
 }
 

@@ -21,10 +21,11 @@ struct PacketBuffer {
 
   std::array<uint8_t, kHeadroom + wire::kMaxPacketSize> storage;
   size_t len = 0;            // the Net packet's length once sealed
+  size_t header_len = wire::kHeaderSize;  // a compact header is shorter (Session::stamp)
   size_t head = kHeadroom;   // where the datagram starts: 0 once a routing header is in front
 
   uint8_t* bytes() { return storage.data() + kHeadroom; }  // the Net packet
-  uint8_t* payload() { return bytes() + wire::kHeaderSize; }
+  uint8_t* payload() { return bytes() + header_len; }
   static constexpr size_t payload_capacity() { return wire::kMaxPayloadSize; }
 
   void prepend_routing_header(const uint8_t* routing_header) {

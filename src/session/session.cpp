@@ -1,6 +1,7 @@
 #include "session/session.h"
 
 #include "crypto/aead.h"
+#include "wire/compact_header.h"
 
 namespace nm::session {
 
@@ -22,13 +23,19 @@ void Session::update_pacing_rate(double configured_rate) {
   sender.set_rate(rate);
 }
 
-uint64_t Session::stamp(wire::Header& h, size_t payload_len, PacketBuffer& buf, const uint8_t* plaintext) {
+uint64_t Session::stamp(wire::Header& h, size_t payload_len, PacketBuffer& buf, const uint8_t* plaintext,
+                       bool compact) {
   h.session_id = keys_.session_id;
   h.payload_len = static_cast<uint16_t>(payload_len);
   uint64_t pn = tx_counter_++;
   wire::set_nonce(h, keys_.nonce_prefix, pn);
-  wire::encode_header(h, buf.bytes());
-  buf.len = wire::kHeaderSize + payload_len + wire::kTagSize;
+  size_t header = compact && plaintext ? wire::encode_compact_header(h, buf.bytes()) : 0;
+  if (header == 0) {
+    wire::encode_header(h, buf.bytes());
+    header = wire::kHeaderSize;
+  }
+  buf.header_len = header;
+  buf.len = header + payload_len + wire::kTagSize;
   buf.arm(keys_.tx, h.nonce, plaintext);
   return pn;
 }
@@ -38,20 +45,23 @@ bool decrypt_in_place(const crypto::SessionKeys& keys, const wire::Header& h,
   // The nonce prefix comes from our own session id, never from the wire (0.23 does the same).
   uint8_t nonce[12];
   crypto::make_nonce(keys.nonce_prefix, wire::nonce_counter(h), nonce);
+  uint8_t* data = datagram.data() + h.header_bytes;
+  if (h.header_bytes != wire::kHeaderSize)  // compact: the AAD is the header as it is
+    return crypto::aead_open(keys.rx, nonce, datagram.data(), h.header_bytes, data, h.payload_len,
+                             data + h.payload_len);
   uint8_t aad[wire::kAadSize];
   wire::header_aad(datagram.data(), aad);
-  uint8_t* data = datagram.data() + wire::kHeaderSize;
   return crypto::aead_open(keys.rx, nonce, aad, sizeof aad, data, h.payload_len, data + h.payload_len);
 }
 
 bool Session::admissible(const wire::Header& h, std::span<const uint8_t> datagram) const {
-  return datagram.size() == wire::kHeaderSize + size_t{h.payload_len} + wire::kTagSize &&
+  return datagram.size() == size_t{h.header_bytes} + h.payload_len + wire::kTagSize &&
          replay_.check(wire::nonce_counter(h));
 }
 
 OpenError Session::open(const wire::Header& h, std::span<uint8_t> datagram,
                         std::span<uint8_t>& plaintext, int64_t now_ns, bool decrypted) {
-  if (datagram.size() != wire::kHeaderSize + size_t{h.payload_len} + wire::kTagSize)
+  if (datagram.size() != size_t{h.header_bytes} + h.payload_len + wire::kTagSize)
     return OpenError::kLengthMismatch;
   uint64_t counter = wire::nonce_counter(h);
   if (!replay_.check(counter)) return OpenError::kReplay;
@@ -59,7 +69,7 @@ OpenError Session::open(const wire::Header& h, std::span<uint8_t> datagram,
   if (!replay_.commit(counter)) return OpenError::kReplay;
   last_rx_ns_ = now_ns;
   heard_ = true;
-  plaintext = datagram.subspan(wire::kHeaderSize, h.payload_len);
+  plaintext = datagram.subspan(h.header_bytes, h.payload_len);
   return OpenError::kOk;
 }
 

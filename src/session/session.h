@@ -24,6 +24,7 @@
 #include "session/rtt_stats.h"
 #include "session/sender.h"
 #include "stream/stream.h"
+#include "wire/extension.h"
 #include "wire/frames.h"
 #include "wire/header.h"
 
@@ -65,8 +66,11 @@ class Session {
   // Fills in session id, nonce (next TX counter) and payload_len, encodes the header and
   // arms `buf` to encrypt the `payload_len` plaintext bytes already at buf.payload() (or
   // at `plaintext`, see PacketBuffer::arm) when buf.seal() is called. `h` supplies
-  // everything else. Returns the datagram's packet number (its nonce counter).
-  uint64_t stamp(wire::Header& h, size_t payload_len, PacketBuffer& buf, const uint8_t* plaintext = nullptr);
+  // everything else. Returns the datagram's packet number (its nonce counter). `compact`:
+  // in a compact header if h is a stream data packet it can state and the plaintext is at
+  // `plaintext` (not at payload(), which moves with the header's length).
+  uint64_t stamp(wire::Header& h, size_t payload_len, PacketBuffer& buf, const uint8_t* plaintext = nullptr,
+                 bool compact = false);
 
   // Verifies and decrypts a received datagram (header already parsed into `h`) in place.
   // On success `plaintext` views the decrypted payload inside `datagram`. `decrypted`:
@@ -123,6 +127,9 @@ class Session {
   // size, with DF set. Otherwise packets are 0.23's, up to 8192 bytes, and IP fragments them.
   std::optional<PmtuSearch> pmtu;
   bool sized_by_pmtu() const { return pmtu && !routed; }
+  // Data packets go in compact headers: the peer reads them and it is reached directly
+  // (routed packets keep 0.23's header).
+  bool compact_data() const { return has(wire::capability::kCompactHeader) && !routed; }
   // The largest datagram a data packet may be, and what its payload and one event hold.
   size_t max_packet() const { return sized_by_pmtu() ? pmtu->current() : wire::kMaxPacketSize; }
   size_t payload_capacity() const { return max_packet() - wire::kPacketOverhead; }

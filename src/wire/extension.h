@@ -9,6 +9,7 @@
 //  - Data packets carry the stream's epoch (incremented on every reopen) in subnet_id and
 //    the sender's cumulative credit charge before the packet in origin_hash, so a receiver
 //    can tell a reopened stream from a late packet and credit back exactly what was lost.
+//  - Data packets to a peer with kCompactHeader go in the compact header (compact_header.h).
 // Every one of these header fields is covered by the AAD.
 #pragma once
 #include <cstddef>
@@ -31,7 +32,9 @@ inline constexpr uint64_t kEpochs = 1 << 2;     // stream epoch + cumulative cha
 inline constexpr uint64_t kAuthPingwaves = 1 << 3;  // pingwaves inside the session, not raw
 inline constexpr uint64_t kSessionAck = 1 << 4;  // session acknowledgements by packet number
 inline constexpr uint64_t kPmtud = 1 << 5;       // datagrams sized by path MTU discovery (padded pings)
-inline constexpr uint64_t kAll = kRecovery | kFragments | kEpochs | kAuthPingwaves | kSessionAck | kPmtud;
+inline constexpr uint64_t kCompactHeader = 1 << 6;  // stream data in compact headers (wire/compact_header.h)
+inline constexpr uint64_t kAll =
+    kRecovery | kFragments | kEpochs | kAuthPingwaves | kSessionAck | kPmtud | kCompactHeader;
 inline constexpr uint64_t kSeenYours = uint64_t{1} << 63;  // the sender has our hello
 // What a data packet's flags::kNetmeshData stands for: the sender reads the data fields and
 // answers to acknowledgements and NACKs as these capabilities say.

@@ -57,6 +57,9 @@ struct Header {
   uint16_t fragment_offset = 0;
   uint16_t payload_len = 0;
   uint16_t event_count = 0;
+  // Not a field: how many bytes the header took on the wire (kHeaderSize, or a compact
+  // header's length, wire/compact_header.h), so the payload and the AAD are found.
+  uint16_t header_bytes = kHeaderSize;
 };
 
 enum class HeaderError {

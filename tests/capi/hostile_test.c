@@ -358,6 +358,114 @@ static void truncated_and_oversized_datagrams(void** state) {
   ctx_free(&c);
 }
 
+/* ---- compact headers (netmesh peers that announce them) ---- */
+
+/* Data in compact headers from the peer is taken as data in 0.23's is; the node answers in
+ * compact headers only once the peer's hello says it reads them. */
+static void compact_headers_follow_the_peers_hello(void** state) {
+  (void)state;
+  ctx c;
+  ctx_setup(&c, NULL); /* the peer announces recovery, fragments, epochs: not compact */
+  nm_event_t e = {"plain", 5};
+  NM_OK_OR_FAIL(nm_stream_send(c.app, &e, 1, NULL));
+  size_t header = 0;
+  assert_int_equal(nmt_peer_expect_event_in(c.f.peer, kUsableStream, "plain", 5, 5000, &header), 0);
+  assert_int_equal(header, 68);
+  /* the peer sends compact anyway: the node reads it by its first bytes */
+  uint8_t plain[64], d[256];
+  size_t pl = nmt_frame(plain, "compact in", 10);
+  nmt_packet p = data_spec(&c, kUsableStream, pl);
+  p.event_count = 1;
+  p.compact = 1;
+  size_t n = seal(&c, &p, plain, pl, d, sizeof d);
+  assert_true(n < 68 + pl + 16 - 40);
+  assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+  char buf[64];
+  size_t got = 0;
+  NM_OK_OR_FAIL(nm_stream_recv(c.app, buf, sizeof buf, &got, 5000));
+  assert_int_equal(got, 10);
+  assert_memory_equal(buf, "compact in", 10);
+  /* a new session whose hello announces compact headers: the node's data comes in them */
+  nm_stream_free(c.app);
+  nm_node_stats_t before = stats_of(&c);
+  assert_int_equal(nmt_peer_handshake(c.f.peer, c.f.psk, NMT_CAP_ALL | NMT_CAP_COMPACT, 2000), 0);
+  /* the hello that confirms the new session carries the capabilities */
+  ASSERT_EVENTUALLY(stats_of(&c).handshakes_completed == before.handshakes_completed + 1 &&
+                        stats_of(&c).sessions_unconfirmed == 0,
+                    5000);
+  memset(c.seq, 0, sizeof c.seq);
+  memset(c.charged, 0, sizeof c.charged);
+  NM_OK_OR_FAIL(nm_node_open_stream(c.f.node, c.f.peer_id, kUsableStream, NULL, &c.app));
+  NM_OK_OR_FAIL(nm_stream_send(c.app, &e, 1, NULL));
+  assert_int_equal(nmt_peer_expect_event_in(c.f.peer, kUsableStream, "plain", 5, 5000, &header), 0);
+  assert_true(header < 68 - 40);
+  ctx_free(&c);
+}
+
+/* Compact headers that lie, end early or name no session; from the peer and from strangers. */
+static void hostile_compact_headers(void** state) {
+  (void)state;
+  ctx c;
+  ctx_setup(&c, NULL);
+  static uint8_t d[512], m[512];
+  uint8_t plain[64];
+  size_t pl = nmt_frame(plain, "compact", 7);
+  nmt_packet p = data_spec(&c, 9, pl);
+  p.event_count = 1;
+  p.compact = 1;
+  size_t n = seal(&c, &p, plain, pl, d, sizeof d);
+  /* every truncation: the varints or the tag run past the end, or the tag fails */
+  for (size_t cut = 2; cut < n; ++cut) EXPECT_DROPPED(&c, d, cut, any);
+  /* an 11-byte stream id varint */
+  memcpy(m, d, 18);
+  memset(m + 18, 0xFF, 10);
+  m[28] = 0x01;
+  memset(m + 29, 0, 40);
+  EXPECT_DROPPED(&c, m, 69, drop_malformed);
+  /* an event count above the limit, a handshake flag: never a compact packet */
+  memcpy(m, d, n);
+  m[2] |= 0x10;
+  EXPECT_DROPPED(&c, m, n, drop_malformed);
+  /* tampered bytes: header (it is the AAD; byte 14: a counter not seen yet), ciphertext, tag */
+  const size_t at[] = {3, 14, 18, 19, n - 20, n - 1};
+  for (size_t i = 0; i < sizeof at / sizeof at[0]; ++i) {
+    memcpy(m, d, n);
+    m[at[i]] ^= 0x01;
+    EXPECT_DROPPED(&c, m, n, drop_auth_failed);
+  }
+  /* an unknown session id */
+  memcpy(m, d, n);
+  m[4] ^= 0x55;
+  EXPECT_DROPPED(&c, m, n, drop_unknown_session);
+  /* the valid packet, then its replay */
+  nm_node_stats_t b = stats_of(&c);
+  assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+  nm_node_stats_t a = wait_received(&c, &b, 1);
+  assert_int_equal(drops(&a), drops(&b));
+  EXPECT_DROPPED(&c, d, n, drop_replay);
+  /* the same packet from another address: a datagram from a stranger is not the peer */
+  b = stats_of(&c);
+  assert_int_equal(nmt_send_from_new_port(c.f.addr, d, n), 0);
+  a = wait_received(&c, &b, 1);
+  assert_int_equal(drops(&a), drops(&b) + 1);
+  /* a raw pingwave whose origin id reads "nm": still a pingwave (72 bytes, no session) */
+  uint8_t pw[72];
+  nmt_pingwave(pw, 0x1122334455666D6Eull, 1, 3, 0);
+  assert_true(pw[0] == 0x6E && pw[1] == 0x6D);
+  b = stats_of(&c);
+  assert_int_equal(nmt_peer_send_raw(c.f.peer, pw, sizeof pw), 0);
+  a = wait_received(&c, &b, 1);
+  assert_int_equal(a.pingwaves_received, b.pingwaves_received + 1);
+  assert_int_equal(drops(&a), drops(&b));
+  /* and 72 bytes of "nm" junk are a malformed one */
+  memset(m, 0xEE, 72);
+  m[0] = 0x6E;
+  m[1] = 0x6D;
+  EXPECT_DROPPED(&c, m, 72, drop_malformed);
+  assert_usable(&c);
+  ctx_free(&c);
+}
+
 static void bad_magic_and_version(void** state) {
   (void)state;
   ctx c;
@@ -877,6 +985,8 @@ int main(void) {
       cmocka_unit_test(unknown_session_id_is_dropped),
       cmocka_unit_test(truncated_and_oversized_datagrams),
       cmocka_unit_test(bad_magic_and_version),
+      cmocka_unit_test(compact_headers_follow_the_peers_hello),
+      cmocka_unit_test(hostile_compact_headers),
       cmocka_unit_test(payload_len_lies),
       cmocka_unit_test(event_count_above_the_limit),
       cmocka_unit_test(event_count_lies_in_authentic_packets),

@@ -1,17 +1,33 @@
-// libFuzzer: the 68-byte header and the event frames behind it (src/wire/header, frames).
+// libFuzzer: the 68-byte header, the compact header of netmesh peers, and the event frames
+// behind them (src/wire/header, compact_header, frames).
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <span>
 #include <vector>
 
+#include "wire/compact_header.h"
 #include "wire/frames.h"
 #include "wire/header.h"
 
 using namespace nm::wire;
 
+// A compact header read from the input states it exactly: re-encoding gives its bytes, and
+// header, payload and tag are the whole datagram.
+static void check_compact(std::span<const uint8_t> in) {
+  Header h;
+  if (!decode_compact_header(in, h)) return;
+  if (!carries_stream_data(h) || h.event_count > kMaxEventsPerPacket || h.payload_len > kMaxPayloadSize ||
+      size_t{h.header_bytes} + h.payload_len + kTagSize != in.size() || h.header_bytes > kCompactMaxSize)
+    std::abort();
+  uint8_t again[kCompactMaxSize];
+  if (encode_compact_header(h, again) != h.header_bytes || std::memcmp(again, in.data(), h.header_bytes) != 0)
+    std::abort();
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<const uint8_t> in(data, size);
+  check_compact(in);
   Header h;
   HeaderError e = decode_header(in, h);
   (void)header_error_name(e);

@@ -22,6 +22,7 @@
 #include "crypto/noise.h"
 #include "crypto/session_keys.h"
 #include "node/address.h"
+#include "wire/compact_header.h"
 #include "wire/extension.h"
 #include "wire/frames.h"
 #include "wire/header.h"
@@ -247,13 +248,23 @@ size_t nmt_peer_seal(nmt_peer* p, const nmt_packet* spec, const void* plaintext,
   h.payload_len = static_cast<uint16_t>(len);
   uint64_t counter = spec->use_counter ? spec->counter : p->tx_counter++;
   nm::wire::set_nonce(h, p->keys.nonce_prefix, counter);
-  nm::wire::encode_header(h, out);
-  uint8_t aad[nm::wire::kAadSize];
-  nm::wire::header_aad(out, aad);
-  if (len) std::memcpy(out + nm::wire::kHeaderSize, plaintext, len);
-  nm::crypto::aead_seal(p->keys.tx, h.nonce, aad, sizeof aad, out + nm::wire::kHeaderSize, len,
-                        out + nm::wire::kHeaderSize + len);
-  return nm::wire::kHeaderSize + len + nm::wire::kTagSize;
+  uint8_t aad_buf[nm::wire::kAadSize];
+  const uint8_t* aad = aad_buf;
+  size_t aad_len = sizeof aad_buf;
+  size_t header = spec->compact ? nm::wire::encode_compact_header(h, out) : 0;
+  if (header > 0) {
+    aad = out;  // a compact header is its own AAD
+    aad_len = header;
+  } else if (spec->compact) {
+    return 0;  // not a packet a compact header can state
+  } else {
+    nm::wire::encode_header(h, out);
+    nm::wire::header_aad(out, aad_buf);
+    header = nm::wire::kHeaderSize;
+  }
+  if (len) std::memcpy(out + header, plaintext, len);
+  nm::crypto::aead_seal(p->keys.tx, h.nonce, aad, aad_len, out + header, len, out + header + len);
+  return header + len + nm::wire::kTagSize;
 }
 
 int nmt_peer_send_raw(nmt_peer* p, const void* data, size_t len) {
@@ -327,17 +338,24 @@ size_t nmt_ext_frame_full(uint8_t* out, uint8_t type, uint64_t stream_id, uint64
 int nmt_peer_open(nmt_peer* p, const void* datagram, size_t len, nmt_received* out) {
   std::vector<uint8_t> buf(static_cast<const uint8_t*>(datagram), static_cast<const uint8_t*>(datagram) + len);
   nm::wire::Header h;
-  if (nm::wire::decode_header(buf, h) != nm::wire::HeaderError::kOk) return -2;
+  if (!nm::wire::decode_any_header(buf, h)) return -2;
   if (h.flags & nm::wire::flags::kHandshake) return -2;
   if (!p->have_keys || h.session_id != p->keys.session_id) return -2;
-  if (buf.size() != nm::wire::kHeaderSize + h.payload_len + nm::wire::kTagSize) return -2;
+  if (buf.size() != size_t{h.header_bytes} + h.payload_len + nm::wire::kTagSize) return -2;
   uint8_t nonce[12];
   nm::crypto::make_nonce(p->keys.nonce_prefix, nm::wire::nonce_counter(h), nonce);
-  uint8_t aad[nm::wire::kAadSize];
-  nm::wire::header_aad(buf.data(), aad);
-  uint8_t* data = buf.data() + nm::wire::kHeaderSize;
-  if (!nm::crypto::aead_open(p->keys.rx, nonce, aad, sizeof aad, data, h.payload_len, data + h.payload_len))
+  uint8_t aad_buf[nm::wire::kAadSize];
+  const uint8_t* aad = buf.data();  // a compact header is its own AAD
+  size_t aad_len = h.header_bytes;
+  if (h.header_bytes == nm::wire::kHeaderSize) {
+    nm::wire::header_aad(buf.data(), aad_buf);
+    aad = aad_buf;
+    aad_len = sizeof aad_buf;
+  }
+  uint8_t* data = buf.data() + h.header_bytes;
+  if (!nm::crypto::aead_open(p->keys.rx, nonce, aad, aad_len, data, h.payload_len, data + h.payload_len))
     return -2;
+  out->header_bytes = h.header_bytes;
   out->flags = h.flags;
   out->subprotocol_id = h.subprotocol_id;
   out->stream_id = h.stream_id;
@@ -353,7 +371,7 @@ int nmt_peer_recv(nmt_peer* p, nmt_received* out, int timeout_ms, int skip_contr
   for (;;) {
     if (!recv_from_target(p, buf, timeout_ms)) return -1;
     nm::wire::Header h;
-    if (nm::wire::decode_header(buf, h) != nm::wire::HeaderError::kOk) return -2;
+    if (!nm::wire::decode_any_header(buf, h)) return -2;
     if (h.flags & nm::wire::flags::kHandshake) {
       if (skip_control) continue;
       return -2;
@@ -427,6 +445,11 @@ int nmt_send_spoofed(const char* from_addr, const char* to_addr, const void* dat
 }
 
 int nmt_peer_expect_event(nmt_peer* p, uint64_t stream_id, const void* data, size_t len, int timeout_ms) {
+  return nmt_peer_expect_event_in(p, stream_id, data, len, timeout_ms, nullptr);
+}
+
+int nmt_peer_expect_event_in(nmt_peer* p, uint64_t stream_id, const void* data, size_t len, int timeout_ms,
+                             size_t* header_bytes) {
   auto* r = new nmt_received;
   int result = -1;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -435,6 +458,7 @@ int nmt_peer_expect_event(nmt_peer* p, uint64_t stream_id, const void* data, siz
     if (r->stream_id != stream_id) continue;
     for (auto e : nm::wire::read_frames(std::span<const uint8_t>(r->plaintext, r->plaintext_len), r->event_count))
       if (e.size() == len && (len == 0 || std::memcmp(e.data(), data, len) == 0)) result = 0;
+    if (result == 0 && header_bytes) *header_bytes = r->header_bytes;
   }
   delete r;
   return result;

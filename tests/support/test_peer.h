@@ -30,6 +30,7 @@ typedef struct nmt_packet {
   uint16_t event_count;
   int use_counter; /* 1: use `counter` as the nonce counter instead of the next one */
   uint64_t counter;
+  int compact; /* 1: in the compact header of netmesh peers (wire/compact_header.h) */
 } nmt_packet;
 
 /* A packet from the node, decrypted. */
@@ -41,9 +42,11 @@ typedef struct nmt_received {
   uint16_t event_count;
   uint8_t plaintext[8192];
   size_t plaintext_len;
+  size_t header_bytes; /* 68, or a compact header's length */
 } nmt_received;
 
 #define NMT_CAP_ALL 7u /* recovery | fragments | epochs */
+#define NMT_CAP_COMPACT 64u /* reads compact headers */
 
 /* A peer on 127.0.0.1 with a random (non-zero) node id. */
 nmt_peer* nmt_peer_new(void);
@@ -108,6 +111,9 @@ int nmt_peer_recv(nmt_peer* p, nmt_received* out, int timeout_ms, int skip_contr
  * whose bytes equal data; 0 if seen. */
 int nmt_peer_expect_event(nmt_peer* p, uint64_t stream_id, const void* data, size_t len,
                           int timeout_ms);
+/* The same; on success *header_bytes is the length of the header it came in (68 or compact). */
+int nmt_peer_expect_event_in(nmt_peer* p, uint64_t stream_id, const void* data, size_t len,
+                             int timeout_ms, size_t* header_bytes);
 
 /* Decrypts a datagram the peer received from the node (read with nmt_peer_recv_datagram).
  * 0 ok, -2 not a packet of this peer's session or undecryptable (handshakes included). */
