@@ -1277,6 +1277,7 @@ func TestRecvBatch(t *testing.T) {
 	a, b := testPair(t)
 	cfg := DefaultStreamConfig()
 	cfg.Reliability = Reliable
+	cfg.WindowBytes = 1 << 20 // room for the large events below while nothing reads them
 	sa, sb := openBoth(t, a, b, 50, cfg)
 	waitPending := func(n uint64) {
 		t.Helper()
@@ -1313,24 +1314,33 @@ func TestRecvBatch(t *testing.T) {
 		t.Fatalf("append to one event overwrote the next: %q", got[1])
 	}
 
-	// larger than the initial buffer (512 bytes per event asked for): the batch stops before
-	// an event that does not fit, and one that does not fit alone gets a buffer of its size
-	small, big := bytes.Repeat([]byte{1}, 100), bytes.Repeat([]byte{2}, 3000)
-	if _, err := sa.Send(small, big, small); err != nil {
+	// larger than the initial buffer (64 KiB): the batch stops before an event that does not
+	// fit, and one that does not fit alone gets a buffer of its size
+	small, big := bytes.Repeat([]byte{1}, 100), bytes.Repeat([]byte{2}, 100_000)
+	if _, err := sa.SendBlocking(within(t, 5*time.Second), small, big, small); err != nil {
 		t.Fatal(err)
 	}
 	waitPending(3)
-	got, err = sb.RecvBatch(within(t, 2*time.Second), 2) // 1024-byte buffer
+	got, err = sb.RecvBatch(within(t, 2*time.Second), 2)
 	if err != nil || len(got) != 1 || !bytes.Equal(got[0], small) {
 		t.Fatalf("first batch: %d events, %v", len(got), err)
 	}
-	got, err = sb.RecvBatch(within(t, 2*time.Second), 1) // 512-byte buffer, grown to 3000
+	got, err = sb.RecvBatch(within(t, 2*time.Second), 1) // grown to 100,000
 	if err != nil || len(got) != 1 || !bytes.Equal(got[0], big) {
 		t.Fatalf("big event: %d events, %v", len(got), err)
 	}
 	got, err = sb.RecvBatch(within(t, 2*time.Second), 8)
 	if err != nil || len(got) != 1 || !bytes.Equal(got[0], small) {
 		t.Fatalf("last event: %d events, %v", len(got), err)
+	}
+
+	// grown for a batch of events that size, not for one: three 70 KB events come in one call
+	if _, err := sa.SendBlocking(within(t, 5*time.Second), big[:70_000], big[:70_000], big[:70_000]); err != nil {
+		t.Fatal(err)
+	}
+	waitPending(3)
+	if got, err = sb.RecvBatch(within(t, 2*time.Second), 4); err != nil || len(got) != 3 {
+		t.Fatalf("batch of large events: %d events, %v", len(got), err)
 	}
 
 	// waits like Recv; an ended context polls; at least one event must be asked for

@@ -219,10 +219,18 @@ func (s *Stream) RecvInto(ctx context.Context, buf []byte) (n int, err error) {
 	}
 }
 
-// recvBatchBufSize is the buffer a Batch starts with at most (recvBufSize per event up to
-// it); an event that does not fit ends the batch, and a first event that does not fit is
-// retried with a buffer of its size.
+// recvBatchBufSize is the buffer a Batch starts with (eight 8 KiB events); an event that
+// does not fit ends the batch, and a first event that does not fit is retried with a
+// buffer grown for a batch of its size (grownBatchBuf).
 const recvBatchBufSize = 64 << 10
+
+// maxGrownBatchBuf bounds what a Batch grows to for a batch of large events (one event
+// larger than it still gets its own size).
+const maxGrownBatchBuf = 1 << 20
+
+func grownBatchBuf(need uint64, maxEvents int) int {
+	return int(max(need, min(need*uint64(maxEvents), maxGrownBatchBuf)))
+}
 
 // Batch is the reusable state of RecvBatchInto: its buffers grow to what the stream needs
 // and are kept, so receiving batches allocates nothing once they have. Events holds the
@@ -240,7 +248,7 @@ func NewBatch(maxEvents int) *Batch {
 	maxEvents = max(maxEvents, 1)
 	return &Batch{
 		Events: make([][]byte, 0, maxEvents),
-		buf:    make([]byte, min(maxEvents, recvBatchBufSize/recvBufSize)*recvBufSize),
+		buf:    make([]byte, recvBatchBufSize),
 		lens:   make([]uint64, maxEvents),
 		count:  new(uint64),
 	}
@@ -264,7 +272,9 @@ func (s *Stream) RecvBatchInto(ctx context.Context, b *Batch) (int, error) {
 			}
 			return len(b.Events), nil
 		case errors.Is(err, ErrBufferTooSmall) && b.lens[0] > uint64(len(b.buf)):
-			b.buf = make([]byte, b.lens[0]) // the first event stays queued: fetch again, now it fits
+			// The first event stays queued: fetch again with room for a batch of events its
+			// size (room for one alone would make every later call return one event).
+			b.buf = make([]byte, grownBatchBuf(b.lens[0], len(b.lens)))
 		case errors.Is(err, ErrTimeout):
 			if ctx.Err() != nil {
 				return 0, ctx.Err()

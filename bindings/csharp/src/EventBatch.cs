@@ -24,6 +24,10 @@ namespace Netmesh
             buffer = new byte[bufferBytes];
         }
 
+        // What the buffer grows to at most for a batch of large events (one larger event
+        // still gets its own size).
+        const ulong MaxGrown = 1 << 20;
+
         /// <summary>The most events one call receives.</summary>
         public int Capacity => lens.Length;
         /// <summary>How many events the last call received.</summary>
@@ -55,7 +59,9 @@ namespace Netmesh
                 GC.KeepAlive(stream);
                 if (s == nm_status.NM_ERR_BUFFER_TOO_SMALL)
                 {
-                    buffer = new byte[(int)lens[0]]; // the first event stayed queued: again, with room
+                    // The first event stayed queued: again, with room for a batch of events its
+                    // size (room for one alone would make every later call return one event).
+                    buffer = new byte[(int)Math.Max(lens[0], Math.Min(lens[0] * (ulong)lens.Length, MaxGrown))];
                     continue;
                 }
                 if (s == nm_status.NM_OK)
