@@ -977,6 +977,45 @@ func TestCloseWakesBlockedRecv(t *testing.T) {
 	}
 }
 
+// A receive waiting in the netpoller (wait.go) returns when its context is cancelled, and
+// when its handle is released (the handle is then closed).
+func TestParkedRecvWakes(t *testing.T) {
+	a, b := testPair(t)
+	_, sb := openBoth(t, a, b, 8, DefaultStreamConfig())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := sb.Recv(ctx)
+		done <- err
+	}()
+	// As in TestCloseWakesBlockedRecv: time for Recv to park; a Recv that starts after the
+	// cancel (or the Release below) returns the same error, so the checks hold regardless.
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want context.Canceled", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Recv still parked after its context was cancelled")
+	}
+	go func() {
+		_, err := sb.Recv(context.Background())
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if err := sb.Release(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		expectErr(t, err, ErrInvalidHandle)
+	case <-time.After(2 * time.Second):
+		t.Fatal("Recv still parked after Release")
+	}
+}
+
 // The mesh (mirrors tests/capi/mesh_test.c): short heartbeat and failure-detector timers.
 func meshConfig() Config {
 	c := testConfig(0x42)

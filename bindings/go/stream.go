@@ -54,10 +54,11 @@ func DefaultStreamConfig() StreamConfig {
 // Stream is a handle to one stream with a peer. Several handles may name the same stream
 // (OpenStream is idempotent). Close frees the handle only; CloseStream closes the stream.
 type Stream struct {
-	node *Node
-	h    atomic.Uintptr // 0 once freed
-	peer uint64
-	id   uint64
+	node  *Node
+	h     atomic.Uintptr // 0 once freed
+	peer  uint64
+	id    uint64
+	ready readiness // where receives wait (wait.go)
 }
 
 // OpenStream opens (or returns the already open) stream id to a connected peer. The first
@@ -207,14 +208,23 @@ func (s *Stream) RecvInto(ctx context.Context, buf []byte) (n int, err error) {
 	out := outParams.Get().(*uint64)
 	defer outParams.Put(out)
 	for {
-		err := s.do("nm_stream_recv", func(h uintptr) capi.Enum_SS_nm_status {
-			return capi.Nm_stream_recv(h, buf, out, sliceTimeout(ctx))
-		})
+		done, err := s.tryRecv(buf, out)
+		if !done {
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			var how parkResult
+			switch how, err = s.park(ctx, buf, out, nil); how {
+			case parkCtx:
+				return 0, err
+			case parkUnavailable: // one slice blocked in C
+				err = s.do("nm_stream_recv", func(h uintptr) capi.Enum_SS_nm_status {
+					return capi.Nm_stream_recv(h, buf, out, sliceTimeout(ctx))
+				})
+			}
+		}
 		if !errors.Is(err, ErrTimeout) {
 			return int(*out), err
-		}
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
 		}
 	}
 }
@@ -259,9 +269,21 @@ func NewBatch(maxEvents int) *Batch {
 func (s *Stream) RecvBatchInto(ctx context.Context, b *Batch) (int, error) {
 	b.Events = b.Events[:0]
 	for {
-		err := s.do("nm_stream_recv_batch", func(h uintptr) capi.Enum_SS_nm_status {
-			return capi.Nm_stream_recv_batch(h, b.buf, b.lens, b.count, sliceTimeout(ctx))
-		})
+		done, err := s.tryRecvBatch(b)
+		if !done {
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			var how parkResult
+			switch how, err = s.park(ctx, nil, nil, b); how {
+			case parkCtx:
+				return 0, err
+			case parkUnavailable: // one slice blocked in C
+				err = s.do("nm_stream_recv_batch", func(h uintptr) capi.Enum_SS_nm_status {
+					return capi.Nm_stream_recv_batch(h, b.buf, b.lens, b.count, sliceTimeout(ctx))
+				})
+			}
+		}
 		switch {
 		case err == nil:
 			pos := uint64(0)
@@ -376,5 +398,6 @@ func (s *Stream) Release() error {
 		return closedError("nm_stream_free", "stream handle")
 	}
 	runtime.SetFinalizer(s, nil)
+	s.closeReadiness() // a parked receive wakes and finds the handle freed
 	return call("nm_stream_free", func() capi.Enum_SS_nm_status { return capi.Nm_stream_free(h) })
 }
