@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include "crypto/aead.h"
+#include "wire/compact_header.h"
 #include "stream/free_list.h"
 
 namespace nm::session {
@@ -17,15 +18,9 @@ void PacketBuffer::arm(const crypto::Key32& key, const uint8_t nonce[12], const 
 void PacketBuffer::seal() {
   if (!armed_) return;
   size_t payload_len = len - header_len - wire::kTagSize;
-  uint8_t full_aad[wire::kAadSize];
-  const uint8_t* aad = bytes();  // a compact header is its own AAD
-  size_t aad_len = header_len;
-  if (header_len == wire::kHeaderSize) {
-    wire::header_aad(bytes(), full_aad);
-    aad = full_aad;
-    aad_len = sizeof full_aad;
-  }
-  crypto::aead_seal_to(key_, nonce_, aad, aad_len, plaintext_ ? plaintext_ : payload(), payload_len,
+  uint8_t scratch[wire::kAadSize];
+  std::span<const uint8_t> aad = wire::packet_aad(bytes(), header_len, scratch);
+  crypto::aead_seal_to(key_, nonce_, aad.data(), aad.size(), plaintext_ ? plaintext_ : payload(), payload_len,
                        payload(), payload() + payload_len);
   sodium_memzero(key_.data(), key_.size());
   armed_ = false;

@@ -45,13 +45,10 @@ bool decrypt_in_place(const crypto::SessionKeys& keys, const wire::Header& h,
   // The nonce prefix comes from our own session id, never from the wire (0.23 does the same).
   uint8_t nonce[12];
   crypto::make_nonce(keys.nonce_prefix, wire::nonce_counter(h), nonce);
+  uint8_t scratch[wire::kAadSize];
+  std::span<const uint8_t> aad = wire::packet_aad(datagram.data(), h.header_bytes, scratch);
   uint8_t* data = datagram.data() + h.header_bytes;
-  if (h.header_bytes != wire::kHeaderSize)  // compact: the AAD is the header as it is
-    return crypto::aead_open(keys.rx, nonce, datagram.data(), h.header_bytes, data, h.payload_len,
-                             data + h.payload_len);
-  uint8_t aad[wire::kAadSize];
-  wire::header_aad(datagram.data(), aad);
-  return crypto::aead_open(keys.rx, nonce, aad, sizeof aad, data, h.payload_len, data + h.payload_len);
+  return crypto::aead_open(keys.rx, nonce, aad.data(), aad.size(), data, h.payload_len, data + h.payload_len);
 }
 
 bool Session::admissible(const wire::Header& h, std::span<const uint8_t> datagram) const {

@@ -103,6 +103,12 @@ bool decode_compact_header(std::span<const uint8_t> datagram, Header& out) {
   return true;
 }
 
+std::span<const uint8_t> packet_aad(const uint8_t* header, size_t header_len, uint8_t (&scratch)[kAadSize]) {
+  if (header_len != kHeaderSize) return {header, header_len};
+  header_aad(header, scratch);
+  return scratch;
+}
+
 bool decode_any_header(std::span<const uint8_t> datagram, Header& h) {
   return is_compact(datagram) ? decode_compact_header(datagram, h) : decode_header(datagram, h) == HeaderError::kOk;
 }

@@ -52,6 +52,10 @@ size_t encode_compact_header(const Header& h, uint8_t* out);
 // payload exceeds kMaxPayloadSize, or event_count exceeds kMaxEventsPerPacket.
 bool decode_compact_header(std::span<const uint8_t> datagram, Header& h);
 
+// The AAD of a packet whose header (0.23's or compact) is the first header_len bytes of
+// `header`: a compact header is its own AAD; 0.23's is reduced into `scratch`.
+std::span<const uint8_t> packet_aad(const uint8_t* header, size_t header_len, uint8_t (&scratch)[kAadSize]);
+
 // A Net packet's header, compact (by its first bytes) or 0.23's (and then validated as
 // 0.23 does).
 bool decode_any_header(std::span<const uint8_t> datagram, Header& h);
