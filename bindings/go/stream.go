@@ -208,20 +208,9 @@ func (s *Stream) RecvInto(ctx context.Context, buf []byte) (n int, err error) {
 	out := outParams.Get().(*uint64)
 	defer outParams.Put(out)
 	for {
-		done, err := s.tryRecv(buf, out)
-		if !done {
-			if ctx.Err() != nil {
-				return 0, ctx.Err()
-			}
-			var how parkResult
-			switch how, err = s.park(ctx, buf, out, nil); how {
-			case parkCtx:
-				return 0, err
-			case parkUnavailable: // one slice blocked in C
-				err = s.do("nm_stream_recv", func(h uintptr) capi.Enum_SS_nm_status {
-					return capi.Nm_stream_recv(h, buf, out, sliceTimeout(ctx))
-				})
-			}
+		ended, err := s.recvOnce(ctx, buf, out, nil)
+		if ended {
+			return 0, err
 		}
 		if !errors.Is(err, ErrTimeout) {
 			return int(*out), err
@@ -269,20 +258,9 @@ func NewBatch(maxEvents int) *Batch {
 func (s *Stream) RecvBatchInto(ctx context.Context, b *Batch) (int, error) {
 	b.Events = b.Events[:0]
 	for {
-		done, err := s.tryRecvBatch(b)
-		if !done {
-			if ctx.Err() != nil {
-				return 0, ctx.Err()
-			}
-			var how parkResult
-			switch how, err = s.park(ctx, nil, nil, b); how {
-			case parkCtx:
-				return 0, err
-			case parkUnavailable: // one slice blocked in C
-				err = s.do("nm_stream_recv_batch", func(h uintptr) capi.Enum_SS_nm_status {
-					return capi.Nm_stream_recv_batch(h, b.buf, b.lens, b.count, sliceTimeout(ctx))
-				})
-			}
+		ended, err := s.recvOnce(ctx, nil, nil, b)
+		if ended {
+			return 0, err
 		}
 		switch {
 		case err == nil:

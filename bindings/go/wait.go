@@ -77,12 +77,28 @@ func (s *Stream) closeReadiness() {
 }
 
 func (r *readiness) attempt(uintptr) bool {
-	if r.batch != nil {
-		r.done, r.result = r.s.tryRecvBatch(r.batch)
-	} else {
-		r.done, r.result = r.s.tryRecv(r.buf, r.out)
-	}
+	r.done, r.result = r.s.tryRecv(r.buf, r.out, r.batch)
 	return r.done
+}
+
+// recvOnce is one receive into buf (out: its length), or into batch if not nil: at once if
+// events are queued, else parked in the netpoller, else one slice blocked in C. ended is
+// true if ctx ended first (err is then ctx.Err()); ErrTimeout means nothing yet.
+func (s *Stream) recvOnce(ctx context.Context, buf []byte, out *uint64, batch *Batch) (ended bool, err error) {
+	done, err := s.tryRecv(buf, out, batch)
+	if done {
+		return false, err
+	}
+	if ctx.Err() != nil {
+		return true, ctx.Err()
+	}
+	switch how, err := s.park(ctx, buf, out, batch); how {
+	case parkDone:
+		return false, err
+	case parkCtx:
+		return true, err
+	}
+	return false, s.recvCall(buf, out, batch, sliceTimeout(ctx)) // no fd to park on
 }
 
 type parkResult int
@@ -125,29 +141,43 @@ func (s *Stream) park(ctx context.Context, buf []byte, out *uint64, batch *Batch
 	return parkCtx, ctx.Err()
 }
 
-// tryRecv and tryRecvBatch are one non-blocking receive: done is false, with no error
-// built, if nothing was queued.
-func (s *Stream) tryRecv(buf []byte, out *uint64) (done bool, err error) {
-	return s.try("nm_stream_recv", func(h uintptr) capi.Enum_SS_nm_status {
-		return capi.Nm_stream_recv(h, buf, out, 0)
-	})
+// tryRecv is one non-blocking receive: done is false, with no error built, if nothing was
+// queued.
+func (s *Stream) tryRecv(buf []byte, out *uint64, batch *Batch) (done bool, err error) {
+	err = s.recvCall(buf, out, batch, 0)
+	if errors.Is(err, errNothingQueued) {
+		return false, nil
+	}
+	return true, err
 }
 
-func (s *Stream) tryRecvBatch(b *Batch) (done bool, err error) {
-	return s.try("nm_stream_recv_batch", func(h uintptr) capi.Enum_SS_nm_status {
-		return capi.Nm_stream_recv_batch(h, b.buf, b.lens, b.count, 0)
-	})
-}
+// errNothingQueued stands for a non-blocking receive's NM_ERR_TIMEOUT: no Error is built
+// (with the thread's detail message) for the common case of an empty queue.
+var errNothingQueued = errors.New("nothing queued")
 
-func (s *Stream) try(op string, f func(h uintptr) capi.Enum_SS_nm_status) (done bool, err error) {
-	err = s.do(op, func(h uintptr) capi.Enum_SS_nm_status {
-		st := f(h)
-		if st == capi.NM_ERR_TIMEOUT {
-			done = false
-			return capi.NM_OK // nothing queued: no Error to build
+// recvCall is one nm_stream_recv into buf, or nm_stream_recv_batch into batch if not nil,
+// waiting up to timeoutMS in C.
+func (s *Stream) recvCall(buf []byte, out *uint64, batch *Batch, timeoutMS int) error {
+	empty := false
+	f := func(h uintptr) capi.Enum_SS_nm_status {
+		var st capi.Enum_SS_nm_status
+		if batch != nil {
+			st = capi.Nm_stream_recv_batch(h, batch.buf, batch.lens, batch.count, timeoutMS)
+		} else {
+			st = capi.Nm_stream_recv(h, buf, out, timeoutMS)
 		}
-		done = true
+		if st == capi.NM_ERR_TIMEOUT && timeoutMS == 0 {
+			empty = true
+			return capi.NM_OK
+		}
 		return st
-	})
-	return done || err != nil, err
+	}
+	op := "nm_stream_recv"
+	if batch != nil {
+		op = "nm_stream_recv_batch"
+	}
+	if err := s.do(op, f); err != nil || !empty {
+		return err
+	}
+	return errNothingQueued
 }
