@@ -416,6 +416,11 @@ static void hostile_compact_headers(void** state) {
   size_t n = seal(&c, &p, plain, pl, d, sizeof d);
   /* every truncation: the varints or the tag run past the end, or the tag fails */
   for (size_t cut = 2; cut < n; ++cut) EXPECT_DROPPED(&c, d, cut, any);
+  /* a payload above the largest a packet may carry (kMaxPayloadSize 8108) */
+  static uint8_t big[9000];
+  memcpy(big, d, n);
+  memset(big + n, 0xAB, sizeof big - n);
+  EXPECT_DROPPED(&c, big, sizeof big, drop_malformed);
   /* an 11-byte stream id varint */
   memcpy(m, d, 18);
   memset(m + 18, 0xFF, 10);
@@ -448,6 +453,11 @@ static void hostile_compact_headers(void** state) {
   assert_int_equal(nmt_send_from_new_port(c.f.addr, d, n), 0);
   a = wait_received(&c, &b, 1);
   assert_int_equal(drops(&a), drops(&b) + 1);
+  /* and malformed (cut inside its varints) from another address */
+  b = stats_of(&c);
+  assert_int_equal(nmt_send_from_new_port(c.f.addr, d, 19), 0);
+  a = wait_received(&c, &b, 1);
+  assert_int_equal(a.drop_malformed, b.drop_malformed + 1);
   /* a raw pingwave whose origin id reads "nm": still a pingwave (72 bytes, no session) */
   uint8_t pw[72];
   nmt_pingwave(pw, 0x1122334455666D6Eull, 1, 3, 0);
