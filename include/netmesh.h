@@ -264,6 +264,8 @@ typedef struct nm_node_stats {
   uint64_t drop_over_budget;       /* data beyond max_session_buffer_bytes / max_buffer_bytes */
   uint64_t tx_abandoned_packets;   /* reliable packets unacknowledged when their session was
                                      replaced (the peer re-handshook) or pruned: lost */
+  uint64_t tx_refused_unproven_path; /* datagrams not sent to a peer's new address beyond 3x what
+                                     arrived from it, before it answered a path challenge */
   /* New counters are appended here. */
 } nm_node_stats_t;
 
@@ -307,6 +309,12 @@ typedef struct nm_session_stats {
   uint64_t pmtu_probes_sent;       /* padded pings of the size being tried */
   uint64_t pmtu_probes_lost;       /* each is a "no" for its size, not congestion */
   uint64_t pmtu_black_holes;       /* fallbacks to 1200 bytes: large datagrams stopped arriving */
+  /* path migration (direct sessions between netmesh peers): the session follows its peer to a
+     new address (NAT rebinding) on its newest authenticated packet, and sends there at most 3x
+     what arrived from there until the peer answers a challenge at that address */
+  uint64_t path_migrations;        /* moves to a new peer address */
+  uint64_t path_validations;       /* new addresses that answered a challenge */
+  uint64_t path_reverts;           /* challenges unanswered: back to the last validated address */
   /* New counters are appended here. */
 } nm_session_stats_t;
 

@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libcmocka-dev
   clang libclang-rt-14-dev  # libFuzzer targets (tests/fuzz), run by scripts/test.sh
   iproute2 nftables ethtool iputils-ping jq  # the WAN test bed (tests/wan/bed.sh)
+  conntrack  # the NAT test bed (tests/nat/run.sh): flushes a router's mappings
 )
 
 # Each binding lists the Debian packages it needs in bindings/<lang>/packages.txt.

@@ -38,6 +38,12 @@ type SessionStats struct {
 	PMTUProbesSent          uint64 // path MTU discovery: padded pings of the size tried
 	PMTUProbesLost          uint64 // each a "no" for its size, not congestion
 	PMTUBlackHoles          uint64 // fallbacks to 1200 bytes
+	// Path migration (direct sessions between netmesh peers): moves to the peer's new
+	// address (NAT rebinding), new addresses that answered a challenge, and challenges left
+	// unanswered (back to the last validated address).
+	PathMigrations  uint64
+	PathValidations uint64
+	PathReverts     uint64
 }
 
 // SessionStats returns the path to peerID as its session sees it: round-trip times, data in
@@ -80,5 +86,8 @@ func sessionStatsFrom(c capi.Nm_session_stats_t) SessionStats {
 		PMTUProbesSent:          c.GetPmtu_probes_sent(),
 		PMTUProbesLost:          c.GetPmtu_probes_lost(),
 		PMTUBlackHoles:          c.GetPmtu_black_holes(),
+		PathMigrations:          c.GetPath_migrations(),
+		PathValidations:         c.GetPath_validations(),
+		PathReverts:             c.GetPath_reverts(),
 	}
 }

@@ -47,6 +47,7 @@ type NodeStats struct {
 	ResponsesDeferred        uint64 // retransmissions, ACKs, probe answers held back by a peer's response budget
 	DropOverBudget           uint64 // data beyond MaxSessionBufferBytes / MaxBufferBytes
 	TxAbandonedPackets       uint64 // reliable packets unacknowledged when their session was replaced or pruned
+	TxRefusedUnprovenPath    uint64 // datagrams not sent to a peer's new address beyond 3x what arrived from it before it answered a challenge
 }
 
 // StreamStats are a stream's counters (nm_stream_stats_t).
@@ -119,6 +120,7 @@ func nodeStatsFrom(c capi.Nm_node_stats_t) NodeStats {
 		ResponsesDeferred:        c.GetResponses_deferred(),
 		DropOverBudget:           c.GetDrop_over_budget(),
 		TxAbandonedPackets:       c.GetTx_abandoned_packets(),
+		TxRefusedUnprovenPath:    c.GetTx_refused_unproven_path(),
 	}
 }
 

@@ -6,7 +6,7 @@
 #include <type_traits>
 
 #include "capi/struct_fields.h"
-#include "node/address.h"
+#include "wire/address.h"
 #include "node/status.h"
 #include "wire/header.h"
 
@@ -126,7 +126,7 @@ const nm_impairment_t& default_impairment() {
 
 nm_status to_node_config(const nm_node_config_t& c, node::NodeConfig& cfg) {
   std::string bind = c.bind_addr ? c.bind_addr : kDefaultBindAddr;  // CONVERT fields first
-  if (!node::parse_address(bind, cfg.bind_addr))
+  if (!wire::parse_address(bind, cfg.bind_addr))
     return fail(NM_ERR_ADDRESS, "cannot parse bind_addr '" + bind + "'");
   cfg.identity_file = c.identity_file ? c.identity_file : "";
   cfg.inbound_stream.window_bytes = c.default_window_bytes;

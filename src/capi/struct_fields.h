@@ -135,7 +135,8 @@
   X(T, NODE, sessions_unconfirmed)       \
   X(T, NODE, responses_deferred)         \
   X(T, NODE, drop_over_budget)           \
-  X(T, NODE, tx_abandoned_packets)
+  X(T, NODE, tx_abandoned_packets)       \
+  X(T, NODE, tx_refused_unproven_path)
 
 #define NM_FIELDS_nm_session_stats_t(X, T) \
   X(T, NODE, peer_node_id)                 \
@@ -162,7 +163,10 @@
   X(T, NODE, spurious_retransmissions)     \
   X(T, NODE, pmtu_probes_sent)             \
   X(T, NODE, pmtu_probes_lost)             \
-  X(T, NODE, pmtu_black_holes)
+  X(T, NODE, pmtu_black_holes)             \
+  X(T, NODE, path_migrations)              \
+  X(T, NODE, path_validations)             \
+  X(T, NODE, path_reverts)
 
 #define NM_FIELDS_nm_route_t(X, T) \
   X(T, NODE, dest)                 \

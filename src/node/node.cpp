@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "crypto/session_keys.h"
-#include "node/address.h"
+#include "wire/address.h"
 #include "node/clock.h"
 #include "node/identity_file.h"
 #include "node/status.h"
@@ -151,7 +151,7 @@ void Node::on_stop(uv_async_t* handle) {
   uv_close(reinterpret_cast<uv_handle_t*>(&self->delay_timer_), nullptr);
 }
 
-std::string Node::local_address() const { return format_address(socket_.local_address()); }
+std::string Node::local_address() const { return wire::format_address(socket_.local_address()); }
 
 nm_node_stats_t Node::stats() {
   MutexLock lk(mu_);
@@ -313,6 +313,7 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
     ++stats_.drop_malformed;
     return;
   }
+  bool newest = wire::nonce_counter(h) >= found->rx_next_counter();
   switch (found->open(h, d, plaintext, now, decrypted)) {
     case session::OpenError::kOk: break;
     case session::OpenError::kLengthMismatch: ++stats_.drop_malformed; return;
@@ -325,6 +326,7 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
   }
   session::Session& s = *found;
   s.budget.on_received(d.size() + (routed ? wire::kRoutingHeaderSize : 0));
+  if (!routed) follow_peer(s, from, d.size(), newest, now, out);
   uint64_t pn = wire::nonce_counter(h);
   bool data = wire::carries_stream_data(h);  // (handshakes were handled above)
   // Data counts once it is known to be taken; an empty acknowledgement packet is a ping.
@@ -353,7 +355,7 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
   if (h.subprotocol_id == wire::kSubprotocolStreamWindow) {
     handle_grants(s, frames, out);
   } else if (h.subprotocol_id == wire::kSubprotocolNetmesh && s.has(wire::capability::kRecovery)) {
-    handle_extension(s, frames, out);
+    handle_extension(s, frames, from, out);
   } else if (h.subprotocol_id == wire::kSubprotocolPingwave &&
              s.has(wire::capability::kAuthPingwaves) && !routed) {
     handle_sealed_pingwaves(s, frames, out);
@@ -520,6 +522,7 @@ void Node::tick(std::vector<Outgoing>& out) {
 // which does the work, it checks.)
 size_t Node::flush(MutexLock& lk, std::vector<Outgoing>& out, int wait_ms,
                    int* err) NO_THREAD_SAFETY_ANALYSIS {
+  if (!unproven_.empty()) limit_unproven(out);
   if (out.empty()) {  // nothing to order: don't queue behind another thread's sends
     lk.unlock();
     return 0;

@@ -22,11 +22,12 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "crypto/noise.h"
 #include "netmesh.h"
-#include "node/address.h"
+#include "wire/address.h"
 #include "node/allowed_peers.h"
 #include "node/delay_queue.h"
 #include "node/event_signal.h"
@@ -181,7 +182,22 @@ class Node {
   void handle_handshake(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
                         std::vector<Outgoing>& out) REQUIRES(mu_);
   using Frames = std::span<const std::span<const uint8_t>>;  // a packet's event frames
-  void handle_extension(session::Session& s, Frames frames, std::vector<Outgoing>& out) REQUIRES(mu_);
+  void handle_extension(session::Session& s, Frames frames, const sockaddr_storage& from,
+                        std::vector<Outgoing>& out) REQUIRES(mu_);
+  // Path migration (node_migration.cpp): an authenticated datagram of `bytes` from `from`
+  // (`newest`: the highest packet number so far) may move a direct session to the peer's new
+  // address; a challenge there proves it, and until then limit_unproven holds what flush
+  // sends there to 3x what arrived from there.
+  void follow_peer(session::Session& s, const sockaddr_storage& from, size_t bytes, bool newest, int64_t now,
+                   std::vector<Outgoing>& out) REQUIRES(mu_);
+  void reindex_neighbour(uint64_t peer, const sockaddr_storage& before, const sockaddr_storage& after) REQUIRES(mu_);
+  // Repeats the challenge, or gives the new address up (recovery tick).
+  void path_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
+  void send_path_frame(session::Session& s, wire::ExtType type, uint64_t token, const sockaddr_storage& to,
+                       std::vector<Outgoing>& out) REQUIRES(mu_);
+  void handle_path_frames(session::Session& s, Frames frames, const sockaddr_storage& from,
+                          std::vector<Outgoing>& out) REQUIRES(mu_);
+  void limit_unproven(std::vector<Outgoing>& out) REQUIRES(mu_);
   // Mesh (node_mesh.cpp).
   void handle_routed(std::span<uint8_t> d, const sockaddr_storage& from, std::vector<Outgoing>& out) REQUIRES(mu_);
   void handle_routed_handshake(const wire::RoutingHeader& rh, std::span<const uint8_t> noise_msg,
@@ -408,7 +424,7 @@ class Node {
   std::unordered_map<uint64_t, std::unique_ptr<session::Session>> sessions_ GUARDED_BY(mu_);  // by peer id
   std::unordered_map<uint64_t, uint64_t> peer_by_session_id_ GUARDED_BY(mu_);
   // Direct sessions by peer address: who a datagram's source claims to be.
-  std::unordered_map<AddressKey, uint64_t, AddressKeyHash> neighbour_by_addr_ GUARDED_BY(mu_);
+  std::unordered_map<wire::AddressKey, uint64_t, wire::AddressKeyHash> neighbour_by_addr_ GUARDED_BY(mu_);
   // Peers whose direct msg1 we answer: allowed by the application, or confirmed peers.
   AllowedPeers allowed_ GUARDED_BY(mu_);
   std::set<uint64_t> app_allowed_ GUARDED_BY(mu_);
@@ -420,6 +436,7 @@ class Node {
   std::vector<PendingAccept*> accepts_ GUARDED_BY(mu_);
   std::vector<StreamPtr> ack_due_ GUARDED_BY(mu_);  // reliable streams that received data in this batch
   std::vector<uint64_t> session_acks_due_ GUARDED_BY(mu_);  // peers owed a session acknowledgement
+  std::unordered_set<uint64_t> unproven_ GUARDED_BY(mu_);  // peers whose new address has not answered yet
   bool pace_timer_running_ GUARDED_BY(mu_) = false;  // or asked to start (pace_kick_ sent)
   session::LossDetector::AckResult ack_result_ GUARDED_BY(mu_);  // handle_session_ack scratch
   std::vector<StreamPtr> open_packets_ GUARDED_BY(mu_);  // streams with an open packet for the loop to send

@@ -208,6 +208,9 @@ nm_status Node::session_stats(uint64_t peer_id, nm_session_stats_t& out) {
     out.pmtu_probes_lost = s->pmtu->probes_lost();
     out.pmtu_black_holes = s->pmtu->black_holes();
   }
+  out.path_migrations = s->address.counters().migrations;
+  out.path_validations = s->address.counters().validations;
+  out.path_reverts = s->address.counters().reverts;
   return NM_OK;
 }
 

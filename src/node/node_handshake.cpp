@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "crypto/session_keys.h"
-#include "node/address.h"
+#include "wire/address.h"
 #include "node/clock.h"
 #include "node/node.h"
 #include "node/status.h"
@@ -22,7 +22,7 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
                         uint64_t peer_id, bool via_relay) {
   PendingConnect pc;
   pc.routed = via_relay;
-  if (!parse_address(addr_text, pc.addr))
+  if (!wire::parse_address(addr_text, pc.addr))
     return fail(NM_ERR_ADDRESS, "cannot parse address '" + addr_text + "' (want ip:port or [ip6]:port)");
   pc.peer_id = peer_id;
   if (peer_id == node_id_ || peer_public_key == static_public_)
@@ -137,7 +137,7 @@ void Node::handle_handshake(std::span<const uint8_t> noise_msg, const sockaddr_s
                             std::vector<Outgoing>& out) {
   // A reply to one of our connects comes from exactly the address we dialled.
   bool ours = finish_dial(noise_msg, from, false, out, [&](const PendingConnect& pc) {
-    return !pc.routed && same_address(pc.addr, from);
+    return !pc.routed && wire::same_address(pc.addr, from);
   });
   if (!ours) respond_direct(noise_msg, from, out);
 }

@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "crypto/session_keys.h"
-#include "node/address.h"
+#include "wire/address.h"
 #include "node/clock.h"
 #include "node/node.h"
 #include "node/status.h"
@@ -39,7 +39,7 @@ void Node::address_to(const session::Session& s, Outgoing& out) {
 }
 
 uint64_t Node::neighbour_at(const sockaddr_storage& addr) const {
-  auto it = neighbour_by_addr_.find(address_key(addr));
+  auto it = neighbour_by_addr_.find(wire::address_key(addr));
   return it == neighbour_by_addr_.end() ? 0 : it->second;
 }
 
@@ -68,7 +68,7 @@ void Node::handle_routed(std::span<uint8_t> d, const sockaddr_storage& from, std
   }
   auto route = routes_->lookup(rh->dest_id);
   auto next = route ? sessions_.find(route->next_hop) : sessions_.end();
-  if (next == sessions_.end() || next->second->routed || same_address(next->second->peer_addr(), from)) {
+  if (next == sessions_.end() || next->second->routed || wire::same_address(next->second->peer_addr(), from)) {
     ++stats_.forward_no_route;
     return;
   }

@@ -154,7 +154,9 @@ void Node::pace_session(session::Session& s, int64_t now, std::vector<Outgoing>&
   auto send = [&](stream::Stream& st, stream::SentPacket&& p) REQUIRES(mu_) { transmit(s, st, std::move(p), out); };
   auto resend = [&](stream::Stream& st, stream::SentPacket& p) REQUIRES(mu_) { resend_one(s, st, p, out); };
   PacedQueues<decltype(send), decltype(resend)> queues{s, now, send, resend};
-  s.sender.release(now, queues);
+  // A new address that has not answered a challenge takes only what its limit allows:
+  // data waits (for the answer, or for more bytes from there) rather than being refused.
+  if (s.address.may_send(s.max_packet())) s.sender.release(now, queues);
   // Nothing left to send with room in the window, and not for want of the peer's credit:
   // the application limits the rate now.
   if (s.sender.idle() && s.cc && !queues.credit_limited && s.cc->room() > 0)

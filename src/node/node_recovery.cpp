@@ -162,14 +162,20 @@ void Node::build_ext_packet(session::Session& s, std::span<const wire::ExtFrame>
   address_to(s, out);
 }
 
-void Node::handle_extension(session::Session& s, Frames frames, std::vector<Outgoing>& out) {
+void Node::handle_extension(session::Session& s, Frames frames, const sockaddr_storage& from,
+                            std::vector<Outgoing>& out) {
   std::vector<stream::SentPacket*> resend_list;
   std::vector<wire::Grant>& answers = grant_scratch_;  // to credit probes, one packet for all
   answers.clear();
+  bool path_frames = false;
   for (auto body : frames) {
     auto f = wire::decode_ext_frame(body);
     if (!f) {
       ++stats_.drop_malformed;
+      continue;
+    }
+    if (f->type == wire::ExtType::kPathChallenge || f->type == wire::ExtType::kPathResponse) {
+      path_frames = true;
       continue;
     }
     auto it = s.streams.find(f->stream_id);
@@ -210,6 +216,7 @@ void Node::handle_extension(session::Session& s, Frames frames, std::vector<Outg
     }
     build_grants(s, std::span(answers).subspan(i, n), out.emplace_back());
   }
+  if (path_frames) handle_path_frames(s, frames, from, out);
 }
 
 void Node::probe_credit(session::Session& s, stream::Stream& st, std::vector<Outgoing>& out) {
@@ -292,6 +299,7 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
   std::vector<stream::SentPacket*> resend_list;
   for (auto& [peer, s] : sessions_) {
     session_loss_tick(*s, now, out);
+    if (!s->address.validated()) path_tick(*s, now, out);
     if (!s->answers_as_netmesh(wire::capability::kRecovery)) continue;
     std::vector<uint64_t>& ids = tick_scratch_;  // the work below may mark streams again
     ids.assign(s->ticking.begin(), s->ticking.end());

@@ -188,7 +188,7 @@ void Node::on_confirmed(session::Session& s, std::vector<Outgoing>& out) {
     int64_t now = now_ns();
     routes_->add_neighbour(peer, now);
     failures_->add(peer, now);
-    neighbour_by_addr_[address_key(s.peer_addr())] = peer;
+    neighbour_by_addr_[wire::address_key(s.peer_addr())] = peer;
   }
   send_hello(s, out);
   // Only now: an application that greets new peers must not greet a replayed msg1.
@@ -206,7 +206,7 @@ std::unique_ptr<session::Session> Node::take_active(uint64_t peer_id) {
     routes_->remove_neighbour(peer_id);
     failures_->remove(peer_id);
     pingwave_relay_->forget_neighbour(peer_id);
-    auto a = neighbour_by_addr_.find(address_key(s->peer_addr()));
+    auto a = neighbour_by_addr_.find(wire::address_key(s->peer_addr()));
     if (a != neighbour_by_addr_.end() && a->second == peer_id) neighbour_by_addr_.erase(a);
   }
   return s;

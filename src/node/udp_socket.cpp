@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "node/address.h"
+#include "wire/address.h"
 
 namespace nm::node {
 
@@ -29,8 +29,8 @@ bool UdpSocket::open(const sockaddr_storage& bind_addr, std::string& error) {
   int size = 4 << 20;
   setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  if (::bind(fd_, reinterpret_cast<const sockaddr*>(&bind_addr), address_length(bind_addr)) != 0) {
-    error = "bind " + format_address(bind_addr) + ": " + std::strerror(errno);
+  if (::bind(fd_, reinterpret_cast<const sockaddr*>(&bind_addr), wire::address_length(bind_addr)) != 0) {
+    error = "bind " + wire::format_address(bind_addr) + ": " + std::strerror(errno);
     return false;
   }
   socklen_t len = sizeof local_;
@@ -75,7 +75,7 @@ uint32_t UdpSocket::route_payload_limit(const sockaddr_storage& to) {
   int mtu = 0;
   socklen_t len = sizeof mtu;
   // connect() on a datagram socket only picks the route: nothing is sent.
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), address_length(to)) == 0 &&
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), wire::address_length(to)) == 0 &&
       getsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MTU : IP_MTU, &mtu, &len) == 0) {
     int headers = v6 ? 40 + 8 : 20 + 8;
     if (mtu > headers) limit = static_cast<uint32_t>(mtu - headers);
@@ -88,7 +88,7 @@ int UdpSocket::send(const uint8_t* data, size_t len, const sockaddr_storage& to,
                     bool dont_fragment) {
   set_dont_fragment(dont_fragment);
   for (;;) {
-    ssize_t n = ::sendto(fd_, data, len, 0, reinterpret_cast<const sockaddr*>(&to), address_length(to));
+    ssize_t n = ::sendto(fd_, data, len, 0, reinterpret_cast<const sockaddr*>(&to), wire::address_length(to));
     if (n >= 0) return 0;
     if (errno == EINTR) continue;
     if ((errno != EAGAIN && errno != EWOULDBLOCK) || wait_ms <= 0) return errno;
@@ -106,7 +106,7 @@ size_t UdpSocket::gso_run(const Datagram* d, size_t n) const {
   size_t seg = d[0].len, total = seg, k = 1;
   while (k < n && k < kMaxSegments && d[k].len <= seg && total + d[k].len <= kMaxRunBytes &&
          d[k].dont_fragment == d[0].dont_fragment &&
-         (d[k].to == d[0].to || same_address(*d[k].to, *d[0].to))) {
+         (d[k].to == d[0].to || wire::same_address(*d[k].to, *d[0].to))) {
     total += d[k].len;
     if (d[k++].len < seg) break;
   }
@@ -132,7 +132,7 @@ size_t UdpSocket::send_many(const Datagram* d, size_t n, int wait_ms, int* err) 
       m.msg_hdr.msg_iov = &iov[used_iov];
       m.msg_hdr.msg_iovlen = run;
       m.msg_hdr.msg_name = const_cast<sockaddr_storage*>(d[next].to);
-      m.msg_hdr.msg_namelen = address_length(*d[next].to);
+      m.msg_hdr.msg_namelen = wire::address_length(*d[next].to);
       if (run > 1) {
         m.msg_hdr.msg_control = control[k];
         m.msg_hdr.msg_controllen = kCmsgSpace;

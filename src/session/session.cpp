@@ -7,8 +7,8 @@ namespace nm::session {
 
 Session::Session(uint64_t peer_node_id, const sockaddr_storage& peer_addr,
                  const crypto::SessionKeys& keys, int64_t now_ns)
-    : peer_node_id_(peer_node_id),
-      peer_addr_(peer_addr),
+    : address(peer_addr),
+      peer_node_id_(peer_node_id),
       keys_(keys),
       established_ns_(now_ns),
       last_rx_ns_(now_ns),

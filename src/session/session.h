@@ -17,6 +17,7 @@
 #include "session/congestion.h"
 #include "session/loss_detector.h"
 #include "session/packet_buffer.h"
+#include "session/peer_address.h"
 #include "session/piece_reassembly.h"
 #include "session/pmtu_search.h"
 #include "session/rx_budget.h"
@@ -58,7 +59,9 @@ class Session {
 
   uint64_t peer_node_id() const { return peer_node_id_; }
   uint64_t session_id() const { return keys_.session_id; }
-  const sockaddr_storage& peer_addr() const { return peer_addr_; }
+  // Where its packets go (direct sessions follow the peer to a new address: peer_address.h).
+  PeerAddress address;
+  const sockaddr_storage& peer_addr() const { return address.current(); }
   int64_t last_rx_ns() const { return last_rx_ns_; }
   bool heard() const { return heard_; }  // an authenticated packet arrived on it
   int64_t last_heartbeat_rx_ns() const { return last_heartbeat_rx_ns_; }
@@ -82,6 +85,8 @@ class Session {
   // admits its counter. (Checked before spending an AEAD on it.)
   bool admissible(const wire::Header& h, std::span<const uint8_t> datagram) const;
   const crypto::SessionKeys& keys() const { return keys_; }
+  // The packet number after the highest one received (a datagram at or above it is the newest).
+  uint64_t rx_next_counter() const { return replay_.next_expected(); }
   void note_heartbeat(int64_t now_ns) { last_heartbeat_rx_ns_ = now_ns; }
 
   // The header of a packet on the control stream (grants, acknowledgements, pings, pieces),
@@ -170,7 +175,6 @@ class Session {
 
  private:
   uint64_t peer_node_id_;
-  sockaddr_storage peer_addr_;
   crypto::SessionKeys keys_;
   uint64_t tx_counter_ = 0;  // one counter for every encrypted packet of this direction
   uint64_t control_seq_ = 0;

@@ -18,7 +18,7 @@ std::optional<ExtFrame> decode_ext_frame(std::span<const uint8_t> body) {
   if (body.size() != kExtFrameSize) return std::nullopt;
   ExtFrame f;
   f.type = static_cast<ExtType>(body[0]);
-  if (f.type != ExtType::kAck && f.type != ExtType::kNack && f.type != ExtType::kCreditProbe)
+  if (body[0] < static_cast<uint8_t>(ExtType::kAck) || body[0] > static_cast<uint8_t>(ExtType::kPathResponse))
     return std::nullopt;
   f.stream_id = get_le<uint64_t>(body.data() + 1);
   f.next_expected = get_le<uint64_t>(body.data() + 9);

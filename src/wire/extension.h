@@ -33,8 +33,9 @@ inline constexpr uint64_t kAuthPingwaves = 1 << 3;  // pingwaves inside the sess
 inline constexpr uint64_t kSessionAck = 1 << 4;  // session acknowledgements by packet number
 inline constexpr uint64_t kPmtud = 1 << 5;       // datagrams sized by path MTU discovery (padded pings)
 inline constexpr uint64_t kCompactHeader = 1 << 6;  // stream data in compact headers (wire/compact_header.h)
+inline constexpr uint64_t kPathMigration = 1 << 7;  // answers path challenges: may be followed to a new address
 inline constexpr uint64_t kAll =
-    kRecovery | kFragments | kEpochs | kAuthPingwaves | kSessionAck | kPmtud | kCompactHeader;
+    kRecovery | kFragments | kEpochs | kAuthPingwaves | kSessionAck | kPmtud | kCompactHeader | kPathMigration;
 inline constexpr uint64_t kSeenYours = uint64_t{1} << 63;  // the sender has our hello
 // What a data packet's flags::kNetmeshData stands for: the sender reads the data fields and
 // answers to acknowledgements and NACKs as these capabilities say.
@@ -46,7 +47,7 @@ inline constexpr uint8_t kFragment = 0x01;
 inline constexpr uint8_t kLast = 0x02;
 }  // namespace frag
 
-enum class ExtType : uint8_t { kAck = 1, kNack = 2, kCreditProbe = 3 };
+enum class ExtType : uint8_t { kAck = 1, kNack = 2, kCreditProbe = 3, kPathChallenge = 4, kPathResponse = 5 };
 
 // ACK / NACK (41 bytes): every seq < next_expected arrived (cumulative), `highest` is the
 // highest seq received. A NACK also says which seqs in [base, base+64) are missing: bit i
@@ -56,6 +57,9 @@ enum class ExtType : uint8_t { kAck = 1, kNack = 2, kCreditProbe = 3 };
 // A credit probe (other fields 0) comes from a sender stalled on credit: grants are
 // cumulative but not retransmitted, so a lost last grant would stall it for good; the
 // receiver answers with its current grant.
+// A path challenge (stream_id 0, a random token in next_expected, other fields 0) goes to a
+// peer's new address; the peer echoes the token in a path response from where the challenge
+// arrived (session/peer_address.h).
 struct ExtFrame {
   ExtType type = ExtType::kAck;
   uint64_t stream_id = 0;

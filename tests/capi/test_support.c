@@ -1,6 +1,7 @@
 #include "test_support.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -48,11 +49,16 @@ void test_pair_new(test_pair* p, const nm_node_config_t* ca, const nm_node_confi
   NM_OK_OR_FAIL(nm_node_id(p->b, &p->b_id));
 }
 
-void test_pair_connect_nodes(test_pair* p) {
+void test_pair_connect_nodes(test_pair* p) { test_pair_connect_at(p, NULL); }
+
+void test_pair_connect_at(test_pair* p, const char* b_addr) {
   uint8_t key[NM_KEY_SIZE];
   char addr[NM_ADDR_MAX];
   NM_OK_OR_FAIL(nm_node_public_key(p->b, key));
-  NM_OK_OR_FAIL(nm_node_local_addr(p->b, addr, sizeof addr));
+  if (b_addr)
+    snprintf(addr, sizeof addr, "%s", b_addr);
+  else
+    NM_OK_OR_FAIL(nm_node_local_addr(p->b, addr, sizeof addr));
   NM_OK_OR_FAIL(nm_node_allow_peer(p->b, p->a_id)); /* no race with the accept thread */
   accept_job job = {p->b, p->a_id, NM_ERR_INTERNAL};
   pthread_t t;

@@ -34,6 +34,8 @@ void test_pair_connect_with(test_pair* p, const nm_node_config_t* ca, const nm_n
  * impairment from the first packet on): the nodes, then the connection. */
 void test_pair_new(test_pair* p, const nm_node_config_t* ca, const nm_node_config_t* cb);
 void test_pair_connect_nodes(test_pair* p);
+/* The same, a dialling b at `b_addr` (something in between that forwards to b). */
+void test_pair_connect_at(test_pair* p, const char* b_addr);
 void test_pair_free(test_pair* p);
 /* Opens stream `id` on both sides with the same config; returns a's and b's handles. */
 void test_open_both(test_pair* p, uint64_t id, const nm_stream_config_t* cfg, nm_stream_t** on_a,

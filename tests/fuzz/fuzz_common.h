@@ -21,7 +21,7 @@
 
 #include "crypto/aead.h"
 #include "crypto/session_keys.h"
-#include "node/address.h"
+#include "wire/address.h"
 #include "node/node.h"
 #include "test_peer.h"
 #include "wire/ack_frame.h"
@@ -33,7 +33,7 @@ namespace nm::fuzz {
 
 inline node::NodeConfig fuzz_config() {
   node::NodeConfig c;
-  node::parse_address("127.0.0.1:0", c.bind_addr);
+  wire::parse_address("127.0.0.1:0", c.bind_addr);
   c.psk.fill(0x42);
   c.heartbeat_interval_ms = 1000;
   c.handshake_timeout_ms = 2000;
@@ -68,12 +68,12 @@ struct Stranger {
 
   void open() {
     fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    node::parse_address("127.0.0.1:0", addr);
+    wire::parse_address("127.0.0.1:0", addr);
     if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(sockaddr_in)) != 0)
       die("stranger socket");
     socklen_t len = sizeof addr;
     getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    text = node::format_address(addr);
+    text = wire::format_address(addr);
   }
   // The next datagram (within timeout_ms), or an empty vector.
   std::vector<uint8_t> recv(int timeout_ms) {
@@ -178,9 +178,12 @@ struct Fixture {
 
   // One netmesh peer (fuzz_node_receive); other fixtures add peers/strangers first.
   void start() {
-    // Session acknowledgements and path MTU discovery: sealed packets reach the ACK and
-    // packet-piece handlers, and the node probes (the peer never answers).
-    if (peers.empty()) add_peer(NMT_CAP_ALL | wire::capability::kSessionAck | wire::capability::kPmtud);
+    // Session acknowledgements, path MTU discovery and path migration: sealed packets reach
+    // the ACK, packet-piece and path-challenge handlers, the node probes (the peer never
+    // answers), and a sealed packet from a stranger's address moves the path there.
+    if (peers.empty())
+      add_peer(NMT_CAP_ALL | wire::capability::kSessionAck | wire::capability::kPmtud |
+               wire::capability::kPathMigration);
     create_node();
     connect();
   }
@@ -189,7 +192,7 @@ struct Fixture {
     Peer p;
     p.p = nmt_peer_new();
     if (!p.p) die("peer creation failed");
-    node::parse_address("127.0.0.1:" + std::to_string(nmt_peer_port(p.p)), p.addr);
+    wire::parse_address("127.0.0.1:" + std::to_string(nmt_peer_port(p.p)), p.addr);
     p.caps = caps;
     peers.push_back(p);
     peer = peers[0].p;

@@ -27,7 +27,7 @@ HandshakeFixture& fixture() {
     x->psk = c.psk;
     if (nm::node::Node::create(c, x->node) != NM_OK) std::abort();
     for (uint64_t p : x->peers) x->node->allow_peer(p);
-    nm::node::parse_address("127.0.0.1:9", x->from);  // replies go nowhere
+    nm::wire::parse_address("127.0.0.1:9", x->from);  // replies go nowhere
     return x;
   }();
   return *f;

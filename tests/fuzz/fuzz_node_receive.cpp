@@ -5,7 +5,8 @@
 //      packet_fields() in fuzz_common.h), then the plaintext — reaches data, grant,
 //      extension, sealed pingwave and fragment code;
 //   2: mutations of a freshly sealed valid data packet: (u16le offset, xor byte) edits;
-//   3: a handshake-flagged packet with the rest as the Noise message.
+//   3: a handshake-flagged packet with the rest as the Noise message;
+//   4: as 1, from a stranger's address (the session may follow it there: path migration).
 #include <vector>
 
 #include "fuzz_common.h"
@@ -17,6 +18,7 @@ namespace {
 nm::fuzz::Fixture& fixture() {
   static nm::fuzz::Fixture* f = [] {
     auto* x = new nm::fuzz::Fixture;
+    x->add_stranger();
     x->start();
     return x;
   }();
@@ -25,7 +27,7 @@ nm::fuzz::Fixture& fixture() {
 
 using nm::fuzz::le;
 
-void sealed(nm::fuzz::Fixture& f, const uint8_t* d, size_t n) {
+void sealed(nm::fuzz::Fixture& f, const uint8_t* d, size_t n, bool from_stranger) {
   if (n < nm::fuzz::kSealFields) return;
   nmt_packet p = nm::fuzz::packet_fields(d);
   if (d[34] == 0xFF) {
@@ -35,7 +37,11 @@ void sealed(nm::fuzz::Fixture& f, const uint8_t* d, size_t n) {
   size_t len = std::min<size_t>(n - 36, 8192);
   std::vector<uint8_t> out(len + 128);
   size_t dl = nmt_peer_seal(f.peer, &p, d + 36, len, out.data(), out.size());
-  if (dl) f.feed(out.data(), dl);
+  if (dl && from_stranger) {
+    f.feed_from(out.data(), dl, f.strangers[0].addr);
+  } else if (dl) {
+    f.feed(out.data(), dl);
+  }
 }
 
 void mutated(nm::fuzz::Fixture& f, const uint8_t* d, size_t n) {
@@ -66,9 +72,10 @@ void mutated(nm::fuzz::Fixture& f, const uint8_t* d, size_t n) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto& f = fixture();
   if (size == 0) return 0;
-  switch (data[0] % 4) {
+  switch (data[0] % 5) {
     case 0: f.feed(data + 1, size - 1); break;
-    case 1: sealed(f, data + 1, size - 1); break;
+    case 1: sealed(f, data + 1, size - 1, false); break;
+    case 4: sealed(f, data + 1, size - 1, true); break;
     case 2: mutated(f, data + 1, size - 1); break;
     case 3: {
       auto d = nm::fuzz::handshake_datagram(std::span<const uint8_t>(data + 1, size - 1));

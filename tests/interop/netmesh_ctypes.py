@@ -112,7 +112,8 @@ class NodeStats(ctypes.Structure):  # nm_node_stats_t
         "pingwaves_sent", "pingwaves_received", "forwarded", "forward_no_route", "forward_ttl_expired",
         "bytes_received", "bytes_sent", "forward_refused", "pingwave_origins_refused",
         "pingwave_relays_suppressed", "drop_handshake_rate_limited", "drop_session_limit",
-        "sessions_pruned", "sessions_unconfirmed", "responses_deferred", "drop_over_budget", "tx_abandoned_packets")]
+        "sessions_pruned", "sessions_unconfirmed", "responses_deferred", "drop_over_budget", "tx_abandoned_packets",
+        "tx_refused_unproven_path")]
 
 
 class SessionStats(ctypes.Structure):  # nm_session_stats_t
@@ -127,7 +128,7 @@ class SessionStats(ctypes.Structure):  # nm_session_stats_t
         "datagrams_in_flight", "datagrams_acked", "datagrams_lost", "probe_timeouts", "acks_sent",
         "acks_received", "cwnd_bytes", "pacing_rate_bytes_per_sec", "max_datagram_bytes",
         "congestion_events", "spurious_retransmissions", "pmtu_probes_sent", "pmtu_probes_lost",
-        "pmtu_black_holes")]
+        "pmtu_black_holes", "path_migrations", "path_validations", "path_reverts")]
 
 
 class Route(ctypes.Structure):  # nm_route_t

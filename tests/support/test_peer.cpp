@@ -21,7 +21,7 @@
 #include "crypto/aead.h"
 #include "crypto/noise.h"
 #include "crypto/session_keys.h"
-#include "node/address.h"
+#include "wire/address.h"
 #include "wire/compact_header.h"
 #include "wire/extension.h"
 #include "wire/frames.h"
@@ -87,7 +87,7 @@ nmt_peer* nmt_peer_new(void) {
   if (!p) return nullptr;
   p->fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   sockaddr_storage bind_addr{};
-  nm::node::parse_address("127.0.0.1:0", bind_addr);
+  nm::wire::parse_address("127.0.0.1:0", bind_addr);
   int size = 4 << 20;
   setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   if (p->fd < 0 || ::bind(p->fd, reinterpret_cast<sockaddr*>(&bind_addr), sizeof(sockaddr_in)) != 0) {
@@ -117,7 +117,7 @@ void nmt_peer_set_next_counter(nmt_peer* p, uint64_t c) { p->tx_counter = c; }
 uint64_t nmt_peer_session_id(const nmt_peer* p) { return p->keys.session_id; }
 
 int nmt_peer_target(nmt_peer* p, const char* node_addr, const uint8_t key[32], uint64_t node_id) {
-  if (!nm::node::parse_address(node_addr, p->target)) return -1;
+  if (!nm::wire::parse_address(node_addr, p->target)) return -1;
   p->target_text = node_addr;
   std::memcpy(p->target_key.data(), key, 32);
   p->target_id = node_id;
@@ -269,16 +269,16 @@ size_t nmt_peer_seal(nmt_peer* p, const nmt_packet* spec, const void* plaintext,
 
 int nmt_peer_send_raw(nmt_peer* p, const void* data, size_t len) {
   ssize_t n = ::sendto(p->fd, data, len, 0, reinterpret_cast<const sockaddr*>(&p->target),
-                       nm::node::address_length(p->target));
+                       nm::wire::address_length(p->target));
   return n == static_cast<ssize_t>(len) ? 0 : -1;
 }
 
 int nmt_send_from_new_port(const char* node_addr, const void* data, size_t len) {
   sockaddr_storage to{};
-  if (!nm::node::parse_address(node_addr, to)) return -1;
+  if (!nm::wire::parse_address(node_addr, to)) return -1;
   int fd = ::socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
-  ssize_t n = ::sendto(fd, data, len, 0, reinterpret_cast<const sockaddr*>(&to), nm::node::address_length(to));
+  ssize_t n = ::sendto(fd, data, len, 0, reinterpret_cast<const sockaddr*>(&to), nm::wire::address_length(to));
   ::close(fd);
   return n == static_cast<ssize_t>(len) ? 0 : -1;
 }
@@ -411,7 +411,7 @@ size_t nmt_routed(uint8_t* out, size_t cap, uint8_t ttl, uint8_t hop_count, uint
 
 int nmt_send_spoofed(const char* from_addr, const char* to_addr, const void* data, size_t len) {
   sockaddr_storage from{}, to{};
-  if (!nm::node::parse_address(from_addr, from) || !nm::node::parse_address(to_addr, to) ||
+  if (!nm::wire::parse_address(from_addr, from) || !nm::wire::parse_address(to_addr, to) ||
       from.ss_family != AF_INET || to.ss_family != AF_INET || len > 65535 - 28)
     return -1;
   const auto& src = reinterpret_cast<const sockaddr_in&>(from);

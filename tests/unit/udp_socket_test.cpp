@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "node/address.h"
+#include "wire/address.h"
 #include "node/udp_socket.h"
 
 namespace nm::node {
@@ -21,7 +21,7 @@ struct Pair {
   Pair() {
     sockaddr_storage any;
     std::string error;
-    EXPECT_TRUE(parse_address("127.0.0.1:0", any));
+    EXPECT_TRUE(wire::parse_address("127.0.0.1:0", any));
     EXPECT_TRUE(tx.open(any, error)) << error;
     EXPECT_TRUE(rx.open(any, error)) << error;
   }
@@ -92,7 +92,7 @@ TEST(UdpSocket, RunsGoToOneAddressOnly) {
   UdpSocket other;
   sockaddr_storage any;
   std::string error;
-  ASSERT_TRUE(parse_address("127.0.0.1:0", any));
+  ASSERT_TRUE(wire::parse_address("127.0.0.1:0", any));
   ASSERT_TRUE(other.open(any, error));
   auto dgrams = make(std::vector<size_t>(16, 1000));
   std::vector<UdpSocket::Datagram> batch;
@@ -153,7 +153,7 @@ TEST(UdpSocket, ADfDatagramTooLargeToSendIsCountedAndTheRestStillGo) {
 
 TEST(UdpSocket, TheRouteLimitIsTheInterfaceMtuLessHeaders) {
   sockaddr_storage lo;
-  ASSERT_TRUE(parse_address("127.0.0.1:9", lo));
+  ASSERT_TRUE(wire::parse_address("127.0.0.1:9", lo));
   uint32_t limit = UdpSocket::route_payload_limit(lo);
   EXPECT_GE(limit, 1200u);     // loopback's MTU is 64 KiB on Linux (at least IPv4's minimum)
   EXPECT_LE(limit, 65535u - 28);

@@ -108,17 +108,20 @@ static void print_stream_stats(nm_stream_t* s) {
          st.rx_incomplete_dropped, st.tx_unacked_packets, st.tx_credit_remaining, st.tx_window);
 }
 
-/* The sender's view of the path: congestion window, RTT, losses (nm_node_session_stats). */
+/* Each side's view of the path: congestion window, RTT, losses, moves of the peer's address
+ * (nm_node_session_stats). */
 static void print_session_stats(nm_node_t* node, uint64_t peer) {
   nm_session_stats_t ss;
   if (nm_node_session_stats(node, peer, &ss, sizeof ss) != NM_OK) return;
   printf(",\"session\":{\"srtt_ms\":%.3f,\"min_rtt_ms\":%.3f,\"cwnd_bytes\":%" PRIu64
          ",\"pacing_mbit\":%.3f,\"datagrams_acked\":%" PRIu64 ",\"datagrams_lost\":%" PRIu64
          ",\"probe_timeouts\":%" PRIu64 ",\"spurious_retransmissions\":%" PRIu64
-         ",\"congestion_events\":%" PRIu64 ",\"max_datagram_bytes\":%" PRIu64 "}",
+         ",\"congestion_events\":%" PRIu64 ",\"max_datagram_bytes\":%" PRIu64
+         ",\"path_migrations\":%" PRIu64 ",\"path_validations\":%" PRIu64 ",\"path_reverts\":%" PRIu64 "}",
          ss.srtt_ns / 1e6, ss.min_rtt_ns / 1e6, ss.cwnd_bytes, ss.pacing_rate_bytes_per_sec * 8 / 1e6,
          ss.datagrams_acked, ss.datagrams_lost, ss.probe_timeouts, ss.spurious_retransmissions,
-         ss.congestion_events, ss.max_datagram_bytes);
+         ss.congestion_events, ss.max_datagram_bytes, ss.path_migrations, ss.path_validations,
+         ss.path_reverts);
 }
 
 static int run_recv(const opts_t* o) {
@@ -163,6 +166,7 @@ static int run_recv(const opts_t* o) {
   flow_rx_print(&rx);
   print_stream_stats(st);
   print_node_stats(node);
+  print_session_stats(node, peer_id);
   printf("}\n");
   fflush(stdout);
   /* Closing hands the sender its last credit back, so it sees that everything was read. */

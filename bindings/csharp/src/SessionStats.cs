@@ -53,6 +53,12 @@ namespace Netmesh
         public ulong PmtuProbesLost { get; }
         /// <summary>Fallbacks to 1200 bytes: large datagrams stopped arriving.</summary>
         public ulong PmtuBlackHoles { get; }
+        /// <summary>Path migration: moves to the peer's new address (a NAT rebinding).</summary>
+        public ulong PathMigrations { get; }
+        /// <summary>New addresses that answered a challenge.</summary>
+        public ulong PathValidations { get; }
+        /// <summary>Challenges unanswered: back to the last validated address.</summary>
+        public ulong PathReverts { get; }
 
         internal SessionStats(nm_session_stats_t s)
         {
@@ -80,6 +86,9 @@ namespace Netmesh
             PmtuProbesSent = s.pmtu_probes_sent;
             PmtuProbesLost = s.pmtu_probes_lost;
             PmtuBlackHoles = s.pmtu_black_holes;
+            PathMigrations = s.path_migrations;
+            PathValidations = s.path_validations;
+            PathReverts = s.path_reverts;
         }
     }
 }

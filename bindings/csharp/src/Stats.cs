@@ -145,6 +145,9 @@ namespace Netmesh
         public ulong DropOverBudget { get; }
         /// <summary>Reliable packets unacknowledged when their session was replaced or pruned.</summary>
         public ulong TxAbandonedPackets { get; }
+        /// <summary>Datagrams not sent to a peer's new address beyond 3x what arrived from it,
+        /// before it answered a path challenge.</summary>
+        public ulong TxRefusedUnprovenPath { get; }
 
         internal NodeStats(nm_node_stats_t s)
         {
@@ -184,6 +187,7 @@ namespace Netmesh
             ResponsesDeferred = s.responses_deferred;
             DropOverBudget = s.drop_over_budget;
             TxAbandonedPackets = s.tx_abandoned_packets;
+            TxRefusedUnprovenPath = s.tx_refused_unproven_path;
         }
     }
 }

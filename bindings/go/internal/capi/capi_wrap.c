@@ -3040,6 +3040,31 @@ long long _wrap_nm_node_stats_t_tx_abandoned_packets_get_capi_77181f2846eb01a4(s
 }
 
 
+void _wrap_nm_node_stats_t_tx_refused_unproven_path_set_capi_77181f2846eb01a4(struct nm_node_stats *_swig_go_0, long long _swig_go_1) {
+  struct nm_node_stats *arg1 = (struct nm_node_stats *) 0 ;
+  uint64_t arg2 ;
+  
+  arg1 = *(struct nm_node_stats **)&_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->tx_refused_unproven_path = arg2;
+  
+}
+
+
+long long _wrap_nm_node_stats_t_tx_refused_unproven_path_get_capi_77181f2846eb01a4(struct nm_node_stats *_swig_go_0) {
+  struct nm_node_stats *arg1 = (struct nm_node_stats *) 0 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct nm_node_stats **)&_swig_go_0; 
+  
+  result = (uint64_t) ((arg1)->tx_refused_unproven_path);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 struct nm_node_stats *_wrap_new_nm_node_stats_t_capi_77181f2846eb01a4() {
   struct nm_node_stats *result = 0 ;
   struct nm_node_stats *_swig_go_result;
@@ -3656,6 +3681,81 @@ long long _wrap_nm_session_stats_t_pmtu_black_holes_get_capi_77181f2846eb01a4(st
   arg1 = *(struct nm_session_stats **)&_swig_go_0; 
   
   result = (uint64_t) ((arg1)->pmtu_black_holes);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_nm_session_stats_t_path_migrations_set_capi_77181f2846eb01a4(struct nm_session_stats *_swig_go_0, long long _swig_go_1) {
+  struct nm_session_stats *arg1 = (struct nm_session_stats *) 0 ;
+  uint64_t arg2 ;
+  
+  arg1 = *(struct nm_session_stats **)&_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->path_migrations = arg2;
+  
+}
+
+
+long long _wrap_nm_session_stats_t_path_migrations_get_capi_77181f2846eb01a4(struct nm_session_stats *_swig_go_0) {
+  struct nm_session_stats *arg1 = (struct nm_session_stats *) 0 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct nm_session_stats **)&_swig_go_0; 
+  
+  result = (uint64_t) ((arg1)->path_migrations);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_nm_session_stats_t_path_validations_set_capi_77181f2846eb01a4(struct nm_session_stats *_swig_go_0, long long _swig_go_1) {
+  struct nm_session_stats *arg1 = (struct nm_session_stats *) 0 ;
+  uint64_t arg2 ;
+  
+  arg1 = *(struct nm_session_stats **)&_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->path_validations = arg2;
+  
+}
+
+
+long long _wrap_nm_session_stats_t_path_validations_get_capi_77181f2846eb01a4(struct nm_session_stats *_swig_go_0) {
+  struct nm_session_stats *arg1 = (struct nm_session_stats *) 0 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct nm_session_stats **)&_swig_go_0; 
+  
+  result = (uint64_t) ((arg1)->path_validations);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_nm_session_stats_t_path_reverts_set_capi_77181f2846eb01a4(struct nm_session_stats *_swig_go_0, long long _swig_go_1) {
+  struct nm_session_stats *arg1 = (struct nm_session_stats *) 0 ;
+  uint64_t arg2 ;
+  
+  arg1 = *(struct nm_session_stats **)&_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->path_reverts = arg2;
+  
+}
+
+
+long long _wrap_nm_session_stats_t_path_reverts_get_capi_77181f2846eb01a4(struct nm_session_stats *_swig_go_0) {
+  struct nm_session_stats *arg1 = (struct nm_session_stats *) 0 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct nm_session_stats **)&_swig_go_0; 
+  
+  result = (uint64_t) ((arg1)->path_reverts);
   _swig_go_result = result; 
   return _swig_go_result;
 }

@@ -27,7 +27,8 @@ public record NodeStats(long sessions, long datagramsReceived, long datagramsSen
                         long sessionsUnconfirmed,
                         long responsesDeferred,
                         long dropOverBudget,
-                        long txAbandonedPackets) {
+                        long txAbandonedPackets,
+                        long txRefusedUnprovenPath) {
   static NodeStats from(nm_node_stats_t s) {
     return new NodeStats(s.getSessions(), s.getDatagrams_received(), s.getDatagrams_sent(),
         s.getHandshakes_completed(), s.getHeartbeats_sent(), s.getHeartbeats_received(),
@@ -37,6 +38,7 @@ public record NodeStats(long sessions, long datagramsReceived, long datagramsSen
         s.getDrop_bad_fragment(), s.getDrop_over_window(), s.getGrants_clamped(),
         s.getIgnored_mesh_packets(), s.getPingwaves_sent(), s.getPingwaves_received(),
         s.getForwarded(), s.getForward_no_route(), s.getForward_ttl_expired(),
-        s.getBytes_received(), s.getBytes_sent(), s.getForward_refused(), s.getPingwave_origins_refused(), s.getPingwave_relays_suppressed(), s.getDrop_handshake_rate_limited(), s.getDrop_session_limit(), s.getSessions_pruned(), s.getSessions_unconfirmed(), s.getResponses_deferred(), s.getDrop_over_budget(), s.getTx_abandoned_packets());
+        s.getBytes_received(), s.getBytes_sent(), s.getForward_refused(), s.getPingwave_origins_refused(), s.getPingwave_relays_suppressed(), s.getDrop_handshake_rate_limited(), s.getDrop_session_limit(), s.getSessions_pruned(), s.getSessions_unconfirmed(), s.getResponses_deferred(), s.getDrop_over_budget(), s.getTx_abandoned_packets(),
+        s.getTx_refused_unproven_path());
   }
 }

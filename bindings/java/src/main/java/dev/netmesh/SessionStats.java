@@ -14,7 +14,9 @@ import dev.netmesh.internal.nm_session_stats_t;
  * spuriousRetransmissions: datagrams declared lost that the peer acknowledged later (the
  * resend of their reliable data was needless; each is also in datagramsLost). pmtuProbesSent,
  * pmtuProbesLost, pmtuBlackHoles: path MTU discovery (padded pings of the size tried; each
- * lost one is a "no" for its size; fallbacks to 1200 bytes).
+ * lost one is a "no" for its size; fallbacks to 1200 bytes). pathMigrations, pathValidations,
+ * pathReverts: path migration (moves to the peer's new address, e.g. a NAT rebinding; new
+ * addresses that answered a challenge; challenges unanswered, back to the validated address).
  */
 public record SessionStats(long peerNodeId, boolean sessionAcks, boolean routed,
                            CongestionControl congestionControl, long srttNs, long rttvarNs,
@@ -23,7 +25,8 @@ public record SessionStats(long peerNodeId, boolean sessionAcks, boolean routed,
                            long probeTimeouts, long acksSent, long acksReceived, long cwndBytes,
                            long pacingRateBytesPerSec, long maxDatagramBytes, long congestionEvents,
                            long spuriousRetransmissions, long pmtuProbesSent, long pmtuProbesLost,
-                           long pmtuBlackHoles) {
+                           long pmtuBlackHoles, long pathMigrations, long pathValidations,
+                           long pathReverts) {
   static SessionStats from(nm_session_stats_t s) {
     return new SessionStats(s.getPeer_node_id(), s.getSession_acks() != 0, s.getRouted() != 0,
         CongestionControl.of(s.getCongestion_control()), s.getSrtt_ns(),
@@ -31,6 +34,7 @@ public record SessionStats(long peerNodeId, boolean sessionAcks, boolean routed,
         s.getDatagrams_in_flight(), s.getDatagrams_acked(), s.getDatagrams_lost(), s.getProbe_timeouts(),
         s.getAcks_sent(), s.getAcks_received(), s.getCwnd_bytes(), s.getPacing_rate_bytes_per_sec(),
         s.getMax_datagram_bytes(), s.getCongestion_events(), s.getSpurious_retransmissions(),
-        s.getPmtu_probes_sent(), s.getPmtu_probes_lost(), s.getPmtu_black_holes());
+        s.getPmtu_probes_sent(), s.getPmtu_probes_lost(), s.getPmtu_black_holes(),
+        s.getPath_migrations(), s.getPath_validations(), s.getPath_reverts());
   }
 }

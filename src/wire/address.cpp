@@ -1,4 +1,4 @@
-#include "node/address.h"
+#include "wire/address.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace nm::node {
+namespace nm::wire {
 
 bool parse_address(const std::string& text, sockaddr_storage& out) {
   size_t colon = text.rfind(':');
@@ -59,9 +59,9 @@ socklen_t address_length(const sockaddr_storage& addr) {
   return addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
 }
 
-}  // namespace nm::node
+}  // namespace nm::wire
 
-namespace nm::node {
+namespace nm::wire {
 
 AddressKey address_key(const sockaddr_storage& addr) {
   AddressKey k;
@@ -85,4 +85,4 @@ size_t AddressKeyHash::operator()(const AddressKey& k) const noexcept {
   return static_cast<size_t>(h);
 }
 
-}  // namespace nm::node
+}  // namespace nm::wire

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-namespace nm::node {
+namespace nm::wire {
 
 // Numeric IPv4 or bracketed IPv6 plus a port; also "localhost:port". false on anything else.
 bool parse_address(const std::string& text, sockaddr_storage& out);
@@ -24,4 +24,4 @@ struct AddressKeyHash {
   size_t operator()(const AddressKey& k) const noexcept;
 };
 
-}  // namespace nm::node
+}  // namespace nm::wire

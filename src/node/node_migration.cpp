@@ -1,0 +1,104 @@
+// Path migration: a direct session follows its peer to a new address (a NAT rebinding, a
+// new network) on authenticated packets, proves the address with a challenge, and sends
+// there under the anti-amplification limit until then (session/peer_address.h).
+#include <sodium.h>
+
+#include <algorithm>
+
+#include "node/node.h"
+
+namespace nm::node {
+namespace {
+
+// How long a challenge waits for its answer: a few round trips, and never less than 100 ms
+// (333 ms before the first sample, as RFC 9002's initial RTT).
+int64_t challenge_interval(const session::Session& s) {
+  int64_t srtt = s.rtt.has_sample() ? s.rtt.smoothed() : 333'000'000;
+  return std::max<int64_t>(3 * srtt, 100'000'000);
+}
+
+}  // namespace
+
+void Node::follow_peer(session::Session& s, const sockaddr_storage& from, size_t bytes, bool newest,
+                       int64_t now, std::vector<Outgoing>& out) {
+  if (s.routed || !s.confirmed || !s.has(wire::capability::kPathMigration)) return;
+  sockaddr_storage before = s.peer_addr();
+  if (!s.address.on_authenticated(from, bytes, newest)) return;
+  reindex_neighbour(s.peer_node_id(), before, s.peer_addr());
+  if (s.address.validated()) return;  // back at the address it was proven at
+  unproven_.insert(s.peer_node_id());
+  uint64_t token;
+  randombytes_buf(&token, sizeof token);
+  s.address.begin_challenge(token);
+  path_tick(s, now, out);
+}
+
+void Node::reindex_neighbour(uint64_t peer, const sockaddr_storage& before, const sockaddr_storage& after) {
+  auto old = neighbour_by_addr_.find(wire::address_key(before));
+  if (old != neighbour_by_addr_.end() && old->second == peer) neighbour_by_addr_.erase(old);
+  neighbour_by_addr_[wire::address_key(after)] = peer;
+}
+
+void Node::path_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) {
+  int64_t interval = challenge_interval(s);
+  if (s.address.challenge_due(now, interval)) {
+    send_path_frame(s, wire::ExtType::kPathChallenge, s.address.token(), s.peer_addr(), out);
+    return;
+  }
+  sockaddr_storage before = s.peer_addr();
+  if (s.address.give_up_if_unanswered(now, interval)) reindex_neighbour(s.peer_node_id(), before, s.peer_addr());
+}
+
+void Node::send_path_frame(session::Session& s, wire::ExtType type, uint64_t token, const sockaddr_storage& to,
+                           std::vector<Outgoing>& out) {
+  wire::ExtFrame f;
+  f.type = type;
+  f.next_expected = token;
+  Outgoing& o = out.emplace_back();
+  build_ext_packet(s, std::span(&f, 1), o);
+  o.to = to;
+}
+
+void Node::handle_path_frames(session::Session& s, Frames frames, const sockaddr_storage& from,
+                              std::vector<Outgoing>& out) {
+  bool answered = false;
+  for (auto body : frames) {
+    auto f = wire::decode_ext_frame(body);
+    if (!f || (f->type != wire::ExtType::kPathChallenge && f->type != wire::ExtType::kPathResponse)) continue;
+    if (f->type == wire::ExtType::kPathResponse) {
+      if (s.address.on_response(f->next_expected, from)) unproven_.erase(s.peer_node_id());
+      continue;
+    }
+    // One answer per packet, where the challenge came from (as large as the challenge: no
+    // gain for whoever sends them), paid from the peer's response budget.
+    if (answered || s.routed) continue;
+    answered = true;
+    if (!s.budget.spend(wire::kPacketOverhead + wire::kFrameOverhead + wire::kExtFrameSize)) {
+      ++stats_.responses_deferred;
+      continue;
+    }
+    send_path_frame(s, wire::ExtType::kPathResponse, f->next_expected, from, out);
+  }
+}
+
+void Node::limit_unproven(std::vector<Outgoing>& out) {
+  std::erase_if(out, [&](const Outgoing& o) REQUIRES(mu_) {
+    if (o.peer == 0 || !unproven_.contains(o.peer)) return false;
+    auto it = sessions_.find(o.peer);
+    if (it == sessions_.end() || it->second->address.validated()) {
+      unproven_.erase(o.peer);  // validated, given up or gone since
+      return false;
+    }
+    session::PeerAddress& path = it->second->address;
+    if (!wire::same_address(o.to, path.current())) return false;
+    size_t bytes = o.packet->datagram_len();
+    if (!path.may_send(bytes)) {
+      ++stats_.tx_refused_unproven_path;
+      return true;
+    }
+    path.on_sent(bytes);
+    return false;
+  });
+}
+
+}  // namespace nm::node

@@ -1,0 +1,249 @@
+/* Path migration: a session follows its peer to a new address (a NAT rebinding) without
+ * losing or duplicating reliable events, and a new address gets at most 3x what arrived
+ * from it until it answers a challenge.
+ *
+ * Between the nodes sits a user-space NAT on 127.0.0.1: node a sends to its inside
+ * socket, and it forwards to b from its outside socket (b sees a at the outside port).
+ * Rebinding replaces the outside socket with one on a new port; b's packets to the old
+ * port vanish, as behind a NAT whose mapping expired. (The netns test bed, tests/nat,
+ * does the same with a kernel NAT and a conntrack flush.) */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "test_support.h"
+
+enum { kMuteMs = 300 };
+
+typedef struct user_nat {
+  int inside;              /* a sends here */
+  _Atomic int outside;     /* forwards to b from here */
+  int attacker;            /* a stranger's socket: sends what it steals, counts what it gets */
+  struct sockaddr_in a;    /* where a is (learned from its datagrams) */
+  struct sockaddr_in b;
+  atomic_int rebind;       /* 1: replace the outside socket before the next datagram */
+  atomic_int steal;        /* 1: send the next datagram of a from the attacker socket instead,
+                              then drop a's datagrams for kMuteMs (b hears only the thief) */
+  double mute_until_ms;
+  atomic_ullong stolen_bytes, attacker_received_bytes;
+  atomic_int stop;
+  pthread_t thread;
+} user_nat;
+
+static int udp_socket(void) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_in any = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(bind(fd, (struct sockaddr*)&any, sizeof any), 0);
+  return fd;
+}
+
+static int port_of(int fd) {
+  struct sockaddr_in sa;
+  socklen_t len = sizeof sa;
+  getsockname(fd, (struct sockaddr*)&sa, &len);
+  return ntohs(sa.sin_port);
+}
+
+static void* nat_main(void* arg) {
+  user_nat* n = arg;
+  unsigned char buf[65536];
+  while (!atomic_load(&n->stop)) {
+    struct pollfd fds[3] = {{n->inside, POLLIN, 0}, {atomic_load(&n->outside), POLLIN, 0}, {n->attacker, POLLIN, 0}};
+    if (poll(fds, 3, 20) <= 0) continue;
+    if (fds[0].revents & POLLIN) { /* a -> b */
+      struct sockaddr_in from;
+      socklen_t len = sizeof from;
+      ssize_t got = recvfrom(n->inside, buf, sizeof buf, 0, (struct sockaddr*)&from, &len);
+      if (got > 0) {
+        n->a = from;
+        if (atomic_exchange(&n->rebind, 0)) {
+          int old = atomic_exchange(&n->outside, udp_socket());
+          close(old);
+        }
+        int via = atomic_load(&n->outside);
+        if (atomic_exchange(&n->steal, 0)) {
+          via = n->attacker; /* b hears this one first from the attacker; the original never */
+          atomic_fetch_add(&n->stolen_bytes, (unsigned long long)got);
+          n->mute_until_ms = test_now_ms() + kMuteMs;
+        } else if (test_now_ms() < n->mute_until_ms) {
+          continue;
+        }
+        sendto(via, buf, (size_t)got, 0, (struct sockaddr*)&n->b, sizeof n->b);
+      }
+    }
+    if (fds[1].revents & POLLIN) { /* b -> a */
+      ssize_t got = recv(fds[1].fd, buf, sizeof buf, 0);
+      if (got > 0 && n->a.sin_port) sendto(n->inside, buf, (size_t)got, 0, (struct sockaddr*)&n->a, sizeof n->a);
+    }
+    if (fds[2].revents & POLLIN) { /* to the attacker: counted, never answered */
+      ssize_t got = recv(n->attacker, buf, sizeof buf, 0);
+      if (got > 0) atomic_fetch_add(&n->attacker_received_bytes, (unsigned long long)got);
+    }
+  }
+  return NULL;
+}
+
+static void nat_start(user_nat* n, nm_node_t* b) {
+  memset(n, 0, sizeof *n);
+  n->inside = udp_socket();
+  atomic_store(&n->outside, udp_socket());
+  n->attacker = udp_socket();
+  char addr[NM_ADDR_MAX];
+  NM_OK_OR_FAIL(nm_node_local_addr(b, addr, sizeof addr));
+  n->b.sin_family = AF_INET;
+  n->b.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  n->b.sin_port = htons((uint16_t)atoi(strrchr(addr, ':') + 1));
+  assert_int_equal(pthread_create(&n->thread, NULL, nat_main, n), 0);
+}
+
+static void nat_stop(user_nat* n) {
+  atomic_store(&n->stop, 1);
+  pthread_join(n->thread, NULL);
+  close(n->inside);
+  close(atomic_load(&n->outside));
+  close(n->attacker);
+}
+
+static nm_session_stats_t session_stats(nm_node_t* n, uint64_t peer) {
+  nm_session_stats_t st;
+  NM_OK_OR_FAIL(nm_node_session_stats(n, peer, &st, sizeof st));
+  return st;
+}
+
+/* a and b through the NAT, and a reliable stream between them. */
+typedef struct nat_pair {
+  test_pair p;
+  user_nat nat;
+  nm_stream_t *on_a, *on_b;
+} nat_pair;
+
+static void nat_pair_up(nat_pair* t) {
+  test_pair_new(&t->p, NULL, NULL);
+  nat_start(&t->nat, t->p.b);
+  char inside[64];
+  snprintf(inside, sizeof inside, "127.0.0.1:%d", port_of(t->nat.inside));
+  test_pair_connect_at(&t->p, inside);
+  nm_stream_config_t cfg;
+  nm_stream_config_init(&cfg, sizeof cfg);
+  cfg.reliability = NM_RELIABLE;
+  test_open_both(&t->p, 7, &cfg, &t->on_a, &t->on_b);
+}
+
+static void nat_pair_down(nat_pair* t) {
+  nm_stream_free(t->on_a);
+  nm_stream_free(t->on_b);
+  nat_stop(&t->nat);
+  test_pair_free(&t->p);
+}
+
+enum { kEvents = 3000, kWords = 64 };
+
+typedef struct sender_job {
+  nm_stream_t* s;
+  uint32_t count;
+  nm_status result;
+} sender_job;
+
+static void* send_numbered(void* arg) {
+  sender_job* j = arg;
+  j->result = NM_OK;
+  for (uint32_t i = 0; i < j->count && j->result == NM_OK; ++i) {
+    uint32_t ev[kWords];
+    for (size_t w = 0; w < kWords; ++w) ev[w] = i;
+    nm_event_t e = {ev, sizeof ev};
+    j->result = nm_stream_send_blocking(j->s, &e, 1, 20000, NULL);
+  }
+  return NULL;
+}
+
+/* Reads `count` numbered events: each once and in order; `at(i)` runs after event i. */
+static void expect_numbered(nm_stream_t* s, uint32_t count, void (*at)(uint32_t, void*), void* arg) {
+  for (uint32_t i = 0; i < count; ++i) {
+    uint32_t buf[kWords];
+    size_t len = 0;
+    nm_status st = nm_stream_recv(s, buf, sizeof buf, &len, 30000);
+    if (st != NM_OK) fail_msg("event %u: %s", i, nm_strerror(st));
+    if (len != sizeof buf || buf[0] != i || buf[kWords - 1] != i) fail_msg("event %u arrived as %u", i, buf[0]);
+    if (at) at(i, arg);
+  }
+}
+
+static void rebind_at_a_third(uint32_t i, void* arg) {
+  if (i == kEvents / 3) atomic_store(&((user_nat*)arg)->rebind, 1);
+}
+
+/* The NAT'd side sends; b follows it to the new port (its ACKs would go nowhere otherwise). */
+static void rebinding_under_the_sender(nat_pair* t, nm_stream_t* from, nm_stream_t* to) {
+  sender_job job = {from, kEvents, NM_ERR_INTERNAL};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, send_numbered, &job), 0);
+  expect_numbered(to, kEvents, rebind_at_a_third, &t->nat);
+  pthread_join(th, NULL);
+  assert_int_equal(job.result, NM_OK);
+  ASSERT_EVENTUALLY(session_stats(t->p.b, t->p.a_id).path_validations == 1, 5000);
+  nm_session_stats_t b = session_stats(t->p.b, t->p.a_id);
+  assert_int_equal(b.path_migrations, 1);
+  assert_int_equal(b.path_reverts, 0);
+}
+
+static void a_rebinding_sender_keeps_its_stream(void** state) {
+  (void)state;
+  nat_pair t;
+  nat_pair_up(&t);
+  rebinding_under_the_sender(&t, t.on_a, t.on_b);
+  nat_pair_down(&t);
+}
+
+/* b sends to the NAT'd side: its data goes to the dead port until a's acknowledgements
+ * arrive from the new one; what was lost there is recovered. */
+static void a_rebinding_receiver_keeps_its_stream(void** state) {
+  (void)state;
+  nat_pair t;
+  nat_pair_up(&t);
+  rebinding_under_the_sender(&t, t.on_b, t.on_a);
+  nat_pair_down(&t);
+}
+
+/* An attacker who gets one of a's datagrams to b first, from its own address: b moves to
+ * it, but sends there at most 3x that datagram until it answers a challenge (it never
+ * does); a's next datagram brings b back, and nothing of the stream is lost. */
+static void a_stolen_datagram_buys_the_thief_little(void** state) {
+  (void)state;
+  nat_pair t;
+  nat_pair_up(&t);
+  sender_job job = {t.on_b, kEvents, NM_ERR_INTERNAL}; /* b sends bulk: the most to aim */
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, send_numbered, &job), 0);
+  uint32_t buf[kWords];
+  size_t len;
+  for (uint32_t i = 0; i < kEvents; ++i) {
+    nm_status st = nm_stream_recv(t.on_a, buf, sizeof buf, &len, 30000);
+    if (st != NM_OK) fail_msg("event %u: %s", i, nm_strerror(st));
+    if (buf[0] != i) fail_msg("event %u arrived as %u", i, buf[0]);
+    if (i == kEvents / 3) atomic_store(&t.nat.steal, 1);
+  }
+  pthread_join(th, NULL);
+  assert_int_equal(job.result, NM_OK);
+  ASSERT_EVENTUALLY(atomic_load(&t.nat.stolen_bytes) > 0, 5000);
+  nm_session_stats_t b = session_stats(t.p.b, t.p.a_id);
+  assert_true(b.path_migrations >= 1); /* to the thief, and back */
+  assert_int_equal(b.path_validations, 0);
+  assert_true(atomic_load(&t.nat.attacker_received_bytes) <= 3 * atomic_load(&t.nat.stolen_bytes));
+  nat_pair_down(&t);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(a_rebinding_sender_keeps_its_stream),
+      cmocka_unit_test(a_rebinding_receiver_keeps_its_stream),
+      cmocka_unit_test(a_stolen_datagram_buys_the_thief_little),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
