@@ -433,6 +433,35 @@ NM_API nm_status nm_node_allow_peer(nm_node_t* node, uint64_t peer_node_id);
  * one replace a confirmed session (SECURITY.md). */
 NM_API nm_status nm_node_accept(nm_node_t* node, uint64_t peer_node_id, int timeout_ms);
 
+/* ---- NAT traversal (net-mesh 0.23's reflex probe, subprotocol 0x0D00) ---- */
+
+/* What stands between this node and its peers, from the addresses two peers reached
+ * directly see our datagrams come from (net-mesh 0.23's NatClass, same numbers). */
+typedef enum nm_nat_type {
+  NM_NAT_UNKNOWN = 0,   /* not classified yet, or too few answers */
+  NM_NAT_OPEN = 1,      /* the peers see one of this host's own addresses and our port */
+  NM_NAT_CONE = 2,      /* every peer sees the same public address: one mapping for all */
+  NM_NAT_SYMMETRIC = 3  /* each peer sees another address or port: a mapping per destination */
+} nm_nat_type;
+/* Asks peer_node_id from which "ip:port" it sees this node's datagrams come (our
+ * reflexive address: what a NAT on the way made of our socket's address) into buf
+ * (NM_ADDR_MAX bytes is enough). The peer must be reached directly (NM_ERR_NOT_CONNECTED
+ * through relays); a net-mesh 0.23 peer answers too. The request is repeated up to 3 times
+ * within timeout_ms; NM_ERR_TIMEOUT without an answer. Since 0.3.0. */
+NM_API nm_status nm_node_probe_reflex(nm_node_t* node, uint64_t peer_node_id, int timeout_ms, char* buf,
+                                      size_t buf_len);
+/* Probes two peers reached directly at once (as net-mesh 0.23's reclassify_nat) and
+ * classifies: NM_NAT_OPEN if both see our own address, otherwise (peers on our own network
+ * left out) NM_NAT_CONE if the others agree, NM_NAT_SYMMETRIC if not, NM_NAT_UNKNOWN with
+ * a single one. Keeps the verdict and the last address seen (nm_node_nat_type,
+ * nm_node_reflex_addr). NM_ERR_NOT_CONNECTED with fewer than two direct peers,
+ * NM_ERR_TIMEOUT if neither answered (the previous verdict stands). Since 0.3.0. */
+NM_API nm_status nm_node_classify_nat(nm_node_t* node, int timeout_ms, int* out_nat_type);
+/* The last verdict of nm_node_classify_nat (NM_NAT_UNKNOWN before one). Since 0.3.0. */
+NM_API nm_status nm_node_nat_type(nm_node_t* node, int* out_nat_type);
+/* The reflexive address the last classification saw, into buf ("" before one). Since 0.3.0. */
+NM_API nm_status nm_node_reflex_addr(nm_node_t* node, char* buf, size_t buf_len);
+
 /* ---- streams ---- */
 
 /* Writes the defaults into config, sets config->struct_size = config_size and zeroes any

@@ -24,7 +24,7 @@
 %apply size_t *OUTSIZE { size_t *out_sent, size_t *out_len, size_t *out_count };
 
 %apply unsigned long long *OUTPUT { uint64_t *out_node_id, uint64_t *out_stream_id };
-%apply int *OUTPUT { int *out_fd };
+%apply int *OUTPUT { int *out_fd, int *out_nat_type };
 
 /* Handles are opaque tokens (never dereferenced, stale ones are reported as errors), so
  * IntPtr is their natural C# type; the owning Node/Stream object frees them. */

@@ -32,9 +32,9 @@
 %typemap(argout) size_t* OUT_SIZE %{ if ($input) *(uint64_t*)$input = (uint64_t)temp$argnum; %}
 %apply size_t* OUT_SIZE { size_t* out_sent, size_t* out_len, size_t* out_count };
 
-%typemap(gotype) int* out_fd "*int32"
-%typemap(in) int* out_fd (int temp) %{ temp = -1; $1 = $input ? &temp : NULL; %}
-%typemap(argout) int* out_fd %{ if ($input) *(int32_t*)$input = (int32_t)temp$argnum; %}
+%typemap(gotype) int* out_fd, int* out_nat_type "*int32"
+%typemap(in) int* out_fd (int temp), int* out_nat_type (int temp) %{ temp = -1; $1 = $input ? &temp : NULL; %}
+%typemap(argout) int* out_fd, int* out_nat_type %{ if ($input) *(int32_t*)$input = (int32_t)temp$argnum; %}
 
 /* Handle out-parameters (nm_node_t**, nm_stream_t**): a uintptr slot on the Go side. */
 %typemap(gotype) void** OUT_HANDLE "*uintptr"

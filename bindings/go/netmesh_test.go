@@ -54,6 +54,13 @@ func testPair(t *testing.T) (a, b *Node) {
 func testPairWith(t *testing.T, cfg Config) (a, b *Node) {
 	t.Helper()
 	a, b = testNodeWith(t, cfg), testNodeWith(t, cfg)
+	connectTo(t, a, b)
+	return a, b
+}
+
+// connectTo makes a dial b while b accepts on another goroutine.
+func connectTo(t *testing.T, a, b *Node) {
+	t.Helper()
 	// Allow a first: a msg1 arriving before b's Accept would be dropped and only the retry
 	// (after HandshakeTimeout) would connect.
 	if err := b.Allow(a.ID()); err != nil {
@@ -69,7 +76,6 @@ func testPairWith(t *testing.T, cfg Config) (a, b *Node) {
 	if err := <-accepted; err != nil {
 		t.Fatal(err)
 	}
-	return a, b
 }
 
 func openBoth(t *testing.T, a, b *Node, id uint64, cfg StreamConfig) (sa, sb *Stream) {

@@ -127,6 +127,10 @@ NM_RETURNS(nm_bind_send_frames, jlong, long)
 NM_RETURNS(nm_jbind_send_direct, jlong, long)
 NM_RETURNS(nm_node_public_key, jbyteArray, byte[])
 NM_RETURNS(nm_node_local_addr, jstring, String)
+NM_RETURNS(nm_node_probe_reflex, jstring, String)
+NM_RETURNS(nm_node_reflex_addr, jstring, String)
+NM_RETURNS(nm_node_classify_nat, jint, int)
+NM_RETURNS(nm_node_nat_type, jint, int)
 
 /* ---- scalar out-params ---- */
 %define NM_OUT(CTYPE, NAME, JNI)
@@ -141,6 +145,7 @@ NM_OUT(size_t*, out_count, jlong)
 NM_OUT(size_t*, out_sent, jlong)
 NM_OUT(size_t*, out_len, jlong)
 NM_OUT(int*, out_fd, jint)
+NM_OUT(int*, out_nat_type, jint)
 
 /* ---- keys: byte[32] both ways (function arguments and config struct fields) ---- */
 %typemap(jni) uint8_t[ANY], const uint8_t[ANY] "jbyteArray"

@@ -12,6 +12,7 @@
 #include "netmesh.h"
 #include "netmesh_testing.h"
 #include "node/status.h"
+#include "wire/address.h"
 
 using nm::capi::entry;
 using nm::capi::NodeRef;
@@ -133,14 +134,60 @@ nm_status nm_node_id(nm_node_t* handle, uint64_t* out) {
   });
 }
 
+namespace {
+
+// An address as "ip:port" (or "" for none) into the caller's buffer, NUL included.
+nm_status write_address(const std::string& addr, char* buf, size_t len) {
+  if (!buf) return null_arg("buf");
+  if (addr.size() + 1 > len)
+    return fail(NM_ERR_BUFFER_TOO_SMALL, "address needs " + std::to_string(addr.size() + 1) + " bytes");
+  std::memcpy(buf, addr.c_str(), addr.size() + 1);
+  return NM_OK;
+}
+
+}  // namespace
+
 nm_status nm_node_local_addr(nm_node_t* handle, char* buf, size_t len) {
+  return entry(handle, [&](NodeRef& n) { return write_address(n->local_address(), buf, len); });
+}
+
+nm_status nm_node_probe_reflex(nm_node_t* handle, uint64_t peer_node_id, int timeout_ms, char* buf, size_t len) {
   return entry(handle, [&](NodeRef& n) {
     if (!buf) return null_arg("buf");
-    std::string addr = n->local_address();
-    if (addr.size() + 1 > len)
-      return fail(NM_ERR_BUFFER_TOO_SMALL, "address needs " + std::to_string(addr.size() + 1) + " bytes");
-    std::memcpy(buf, addr.c_str(), addr.size() + 1);
+    sockaddr_storage seen{};
+    if (nm_status s = n->probe_reflex(peer_node_id, timeout_ms, seen); s != NM_OK) return s;
+    return write_address(nm::wire::format_address(seen), buf, len);
+  });
+}
+
+nm_status nm_node_classify_nat(nm_node_t* handle, int timeout_ms, int* out_nat_type) {
+  return entry(handle, [&](NodeRef& n) {
+    if (!out_nat_type) return null_arg("out_nat_type");
+    nm::node::NatType type;
+    std::optional<sockaddr_storage> reflex;
+    if (nm_status s = n->classify_nat(timeout_ms, type, reflex); s != NM_OK) return s;
+    *out_nat_type = static_cast<int>(type);
     return NM_OK;
+  });
+}
+
+nm_status nm_node_nat_type(nm_node_t* handle, int* out_nat_type) {
+  return entry(handle, [&](NodeRef& n) {
+    if (!out_nat_type) return null_arg("out_nat_type");
+    nm::node::NatType type;
+    std::optional<sockaddr_storage> reflex;
+    n->nat_state(type, reflex);
+    *out_nat_type = static_cast<int>(type);
+    return NM_OK;
+  });
+}
+
+nm_status nm_node_reflex_addr(nm_node_t* handle, char* buf, size_t len) {
+  return entry(handle, [&](NodeRef& n) {
+    nm::node::NatType type;
+    std::optional<sockaddr_storage> reflex;
+    n->nat_state(type, reflex);
+    return write_address(reflex ? nm::wire::format_address(*reflex) : "", buf, len);
   });
 }
 

@@ -8,6 +8,7 @@
 
 #include "crypto/session_keys.h"
 #include "wire/address.h"
+#include "wire/traversal.h"
 #include "node/clock.h"
 #include "node/identity_file.h"
 #include "node/status.h"
@@ -106,6 +107,7 @@ void Node::shutdown() {
     for (auto* pa : accepts_) pa->cv.notify_all();
     peer_events_cv_.notify_all();
     hello_cv_.notify_all();
+    reflex_cv_.notify_all();
     peer_events_signal_.raise_forever();
     for (auto& [id, s] : sessions_)
       for (auto& [sid, st] : s->streams) {
@@ -363,6 +365,8 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
     handle_session_ack(s, frames, out);
   } else if (h.subprotocol_id == wire::kSubprotocolPiece && s.has(wire::capability::kPmtud)) {
     handle_piece(s, frames, pn, now, out);
+  } else if (h.subprotocol_id == wire::kSubprotocolReflex) {
+    handle_reflex(s, frames, from, routed != nullptr, out);
   } else if (data) {
     if (handle_data(s, h, plaintext, out)) note_arrival(s, pn, true, now);
   } else {

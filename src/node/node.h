@@ -35,6 +35,7 @@
 #include "node/handshake_guard.h"
 #include "node/impairment.h"
 #include "node/mutex.h"
+#include "node/nat_type.h"
 #include "node/pingwave_relay.h"
 #include "node/routing_table.h"
 #include "node/node_config.h"
@@ -115,6 +116,13 @@ class Node {
   };
   Answer receive_datagram(std::span<const uint8_t> datagram, const sockaddr_storage& from) EXCLUDES(mu_);
 
+  // NAT traversal (node_traversal.cpp): the address `peer_id` sees our datagrams come from
+  // (a reflex probe, wire/traversal.h); and the NAT type two direct peers' answers show,
+  // kept as the node's verdict (nat_state).
+  nm_status probe_reflex(uint64_t peer_id, int timeout_ms, sockaddr_storage& out) EXCLUDES(mu_);
+  nm_status classify_nat(int timeout_ms, NatType& type, std::optional<sockaddr_storage>& reflex) EXCLUDES(mu_);
+  void nat_state(NatType& type, std::optional<sockaddr_storage>& reflex) EXCLUDES(mu_);
+
   // Fault injection for one peer (0 = every peer without its own setting) in the given
   // directions (bit 1 outbound, bit 2 inbound); nullptr removes it.
   void set_impairment(uint64_t peer_id, int directions, const ImpairmentConfig* config) EXCLUDES(mu_);
@@ -140,6 +148,10 @@ class Node {
     uint32_t reads = 0;   // msg2 candidates tried this attempt (each costs an X25519)
     int64_t msg1_sent_ns = 0;  // this attempt's: msg2's arrival is the first RTT sample
     std::condition_variable cv;
+  };
+  struct ReflexProbe {
+    uint64_t peer;
+    std::optional<sockaddr_storage> answer;
   };
   struct PendingAccept {
     uint64_t peer_id;
@@ -198,6 +210,14 @@ class Node {
   void handle_path_frames(session::Session& s, Frames frames, const sockaddr_storage& from,
                           std::vector<Outgoing>& out) REQUIRES(mu_);
   void limit_unproven(std::vector<Outgoing>& out) REQUIRES(mu_);
+  // NAT traversal (node_traversal.cpp): one event of a 0.23 traversal subprotocol, on that
+  // subprotocol's stream; reflex requests and answers; asking peers until each answered.
+  void send_traversal_event(session::Session& s, uint16_t subprotocol, std::span<const uint8_t> body,
+                            std::vector<Outgoing>& out) REQUIRES(mu_);
+  void handle_reflex(session::Session& s, Frames frames, const sockaddr_storage& from, bool routed,
+                     std::vector<Outgoing>& out) REQUIRES(mu_);
+  // false: the node is shutting down.
+  bool run_reflex_probes(std::span<ReflexProbe* const> probes, int timeout_ms) EXCLUDES(mu_);
   // Mesh (node_mesh.cpp).
   void handle_routed(std::span<uint8_t> d, const sockaddr_storage& from, std::vector<Outgoing>& out) REQUIRES(mu_);
   void handle_routed_handshake(const wire::RoutingHeader& rh, std::span<const uint8_t> noise_msg,
@@ -450,6 +470,10 @@ class Node {
   std::vector<wire::Grant> grant_scratch_ GUARDED_BY(mu_);  // probe answers (under mu_)
   std::vector<uint64_t> tick_scratch_ GUARDED_BY(mu_);       // recovery tick (under mu_)
   std::condition_variable hello_cv_;
+  std::vector<ReflexProbe*> reflex_probes_ GUARDED_BY(mu_);  // probes waiting for an answer
+  std::condition_variable reflex_cv_;
+  NatType nat_type_ GUARDED_BY(mu_) = NatType::kUnknown;  // the last classification
+  std::optional<sockaddr_storage> reflex_addr_ GUARDED_BY(mu_);
   // Fault injection: inbound under mu_, outbound under send_mu_ (it acts in flush).
   std::unordered_map<uint64_t, std::unique_ptr<Impairment>> inbound_impairments_ GUARDED_BY(mu_);
   std::unordered_map<uint64_t, std::unique_ptr<Impairment>> outbound_impairments_ GUARDED_BY(send_mu_);

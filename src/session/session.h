@@ -158,6 +158,10 @@ class Session {
   // Packet numbers this session has used so far (an acknowledgement of more is a lie).
   uint64_t packets_sent() const { return tx_counter_; }
 
+  // The sequence of our NAT traversal events (0.23 numbers them per subprotocol stream; no
+  // receiver reads it).
+  uint64_t traversal_seq = 0;
+
   // Each (re)open of a stream is a new incarnation; its packets carry the epoch. One
   // counter per session keeps epochs increasing per stream id without per-id state.
   uint32_t next_epoch() { return ++epoch_counter_; }

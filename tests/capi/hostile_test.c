@@ -761,6 +761,50 @@ static void malformed_extension_frames(void** state) {
   ctx_free(&c);
 }
 
+/* Reflex probes (0x0D00, net-mesh 0.23's NAT traversal): many requests in one packet get
+ * one answer (a 4-byte empty frame must not buy a 107-byte datagram each), answers that
+ * lie about their length or family are malformed, and an answer nobody asked for changes
+ * nothing. */
+static void hostile_reflex_probes(void** state) {
+  (void)state;
+  ctx c;
+  ctx_setup(&c, NULL);
+  uint8_t plain[512], d[8300];
+  size_t n, pl = 0;
+  for (int i = 0; i < 50; ++i) pl += nmt_frame(plain + pl, "", 0);
+  send_control(&c, 0x0D00, plain, pl, 50, d, &n);
+  assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+  int answers = 0;
+  double quiet_until = test_now_ms() + 2000; /* the first answer comes at once */
+  while (test_now_ms() < quiet_until) {
+    nmt_received r;
+    if (nmt_peer_recv(c.f.peer, &r, 50, 1) != 0 || r.subprotocol_id != 0x0D00) continue;
+    ++answers;
+    assert_int_equal(r.plaintext_len, 4 + 19);
+    assert_int_equal(r.plaintext[4], 4); /* IPv4: the peer's own address */
+    quiet_until = test_now_ms() + 300; /* then nothing more */
+  }
+  assert_int_equal(answers, 1);
+
+  uint8_t answer[19] = {4, 127, 0, 0, 1};
+  pl = nmt_frame(plain, answer, 18); /* one byte short */
+  send_control(&c, 0x0D00, plain, pl, 1, d, &n);
+  EXPECT_DROPPED(&c, d, n, drop_malformed);
+  answer[0] = 9; /* no such family */
+  pl = nmt_frame(plain, answer, sizeof answer);
+  send_control(&c, 0x0D00, plain, pl, 1, d, &n);
+  EXPECT_DROPPED(&c, d, n, drop_malformed);
+  answer[0] = 4; /* well formed, but unasked for: ignored */
+  pl = nmt_frame(plain, answer, sizeof answer);
+  send_control(&c, 0x0D00, plain, pl, 1, d, &n);
+  assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+  int type = -1;
+  NM_OK_OR_FAIL(nm_node_nat_type(c.f.node, &type));
+  assert_int_equal(type, NM_NAT_UNKNOWN);
+  assert_usable(&c);
+  ctx_free(&c);
+}
+
 static void ack_nack_for_unknown_streams_are_counted(void** state) {
   (void)state;
   ctx c;
@@ -1007,6 +1051,7 @@ int main(void) {
       cmocka_unit_test(grant_for_unknown_stream_is_counted),
       cmocka_unit_test(inflated_grant_cannot_overflow_credit),
       cmocka_unit_test(malformed_extension_frames),
+      cmocka_unit_test(hostile_reflex_probes),
       cmocka_unit_test(ack_nack_for_unknown_streams_are_counted),
       cmocka_unit_test(absurd_ack_does_not_release_unsent_data),
       cmocka_unit_test(lying_session_acknowledgements_are_dropped),

@@ -2,114 +2,14 @@
  * losing or duplicating reliable events, and a new address gets at most 3x what arrived
  * from it until it answers a challenge.
  *
- * Between the nodes sits a user-space NAT on 127.0.0.1: node a sends to its inside
- * socket, and it forwards to b from its outside socket (b sees a at the outside port).
- * Rebinding replaces the outside socket with one on a new port; b's packets to the old
- * port vanish, as behind a NAT whose mapping expired. (The netns test bed, tests/nat,
- * does the same with a kernel NAT and a conntrack flush.) */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
+ * Between the nodes sits a user-space NAT (user_nat.h). (The netns test bed, tests/nat,
+ * rebinds a kernel NAT with a conntrack flush.) */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "test_support.h"
-
-enum { kMuteMs = 300 };
-
-typedef struct user_nat {
-  int inside;              /* a sends here */
-  _Atomic int outside;     /* forwards to b from here */
-  int attacker;            /* a stranger's socket: sends what it steals, counts what it gets */
-  struct sockaddr_in a;    /* where a is (learned from its datagrams) */
-  struct sockaddr_in b;
-  atomic_int rebind;       /* 1: replace the outside socket before the next datagram */
-  atomic_int steal;        /* 1: send the next datagram of a from the attacker socket instead,
-                              then drop a's datagrams for kMuteMs (b hears only the thief) */
-  double mute_until_ms;
-  atomic_ullong stolen_bytes, attacker_received_bytes;
-  atomic_int stop;
-  pthread_t thread;
-} user_nat;
-
-static int udp_socket(void) {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  assert_true(fd >= 0);
-  struct sockaddr_in any = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  assert_int_equal(bind(fd, (struct sockaddr*)&any, sizeof any), 0);
-  return fd;
-}
-
-static int port_of(int fd) {
-  struct sockaddr_in sa;
-  socklen_t len = sizeof sa;
-  getsockname(fd, (struct sockaddr*)&sa, &len);
-  return ntohs(sa.sin_port);
-}
-
-static void* nat_main(void* arg) {
-  user_nat* n = arg;
-  unsigned char buf[65536];
-  while (!atomic_load(&n->stop)) {
-    struct pollfd fds[3] = {{n->inside, POLLIN, 0}, {atomic_load(&n->outside), POLLIN, 0}, {n->attacker, POLLIN, 0}};
-    if (poll(fds, 3, 20) <= 0) continue;
-    if (fds[0].revents & POLLIN) { /* a -> b */
-      struct sockaddr_in from;
-      socklen_t len = sizeof from;
-      ssize_t got = recvfrom(n->inside, buf, sizeof buf, 0, (struct sockaddr*)&from, &len);
-      if (got > 0) {
-        n->a = from;
-        if (atomic_exchange(&n->rebind, 0)) {
-          int old = atomic_exchange(&n->outside, udp_socket());
-          close(old);
-        }
-        int via = atomic_load(&n->outside);
-        if (atomic_exchange(&n->steal, 0)) {
-          via = n->attacker; /* b hears this one first from the attacker; the original never */
-          atomic_fetch_add(&n->stolen_bytes, (unsigned long long)got);
-          n->mute_until_ms = test_now_ms() + kMuteMs;
-        } else if (test_now_ms() < n->mute_until_ms) {
-          continue;
-        }
-        sendto(via, buf, (size_t)got, 0, (struct sockaddr*)&n->b, sizeof n->b);
-      }
-    }
-    if (fds[1].revents & POLLIN) { /* b -> a */
-      ssize_t got = recv(fds[1].fd, buf, sizeof buf, 0);
-      if (got > 0 && n->a.sin_port) sendto(n->inside, buf, (size_t)got, 0, (struct sockaddr*)&n->a, sizeof n->a);
-    }
-    if (fds[2].revents & POLLIN) { /* to the attacker: counted, never answered */
-      ssize_t got = recv(n->attacker, buf, sizeof buf, 0);
-      if (got > 0) atomic_fetch_add(&n->attacker_received_bytes, (unsigned long long)got);
-    }
-  }
-  return NULL;
-}
-
-static void nat_start(user_nat* n, nm_node_t* b) {
-  memset(n, 0, sizeof *n);
-  n->inside = udp_socket();
-  atomic_store(&n->outside, udp_socket());
-  n->attacker = udp_socket();
-  char addr[NM_ADDR_MAX];
-  NM_OK_OR_FAIL(nm_node_local_addr(b, addr, sizeof addr));
-  n->b.sin_family = AF_INET;
-  n->b.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  n->b.sin_port = htons((uint16_t)atoi(strrchr(addr, ':') + 1));
-  assert_int_equal(pthread_create(&n->thread, NULL, nat_main, n), 0);
-}
-
-static void nat_stop(user_nat* n) {
-  atomic_store(&n->stop, 1);
-  pthread_join(n->thread, NULL);
-  close(n->inside);
-  close(atomic_load(&n->outside));
-  close(n->attacker);
-}
+#include "user_nat.h"
 
 static nm_session_stats_t session_stats(nm_node_t* n, uint64_t peer) {
   nm_session_stats_t st;
@@ -126,9 +26,9 @@ typedef struct nat_pair {
 
 static void nat_pair_up(nat_pair* t) {
   test_pair_new(&t->p, NULL, NULL);
-  nat_start(&t->nat, t->p.b);
+  user_nat_start(&t->nat, t->p.b);
   char inside[64];
-  snprintf(inside, sizeof inside, "127.0.0.1:%d", port_of(t->nat.inside));
+  snprintf(inside, sizeof inside, "127.0.0.1:%d", user_nat_port_of(t->nat.inside));
   test_pair_connect_at(&t->p, inside);
   nm_stream_config_t cfg;
   nm_stream_config_init(&cfg, sizeof cfg);
@@ -139,7 +39,7 @@ static void nat_pair_up(nat_pair* t) {
 static void nat_pair_down(nat_pair* t) {
   nm_stream_free(t->on_a);
   nm_stream_free(t->on_b);
-  nat_stop(&t->nat);
+  user_nat_stop(&t->nat);
   test_pair_free(&t->p);
 }
 

@@ -14,6 +14,7 @@ NM_MAX_EVENT_SIZE = 8104
 NM_ADDR_MAX = 64
 
 NM_OK = 0
+NM_NAT_UNKNOWN, NM_NAT_OPEN, NM_NAT_CONE, NM_NAT_SYMMETRIC = 0, 1, 2, 3
 NM_ERR_INVALID_ARGUMENT = -1
 NM_ERR_INVALID_HANDLE = -2
 NM_ERR_WRONG_NODE = -3
@@ -204,6 +205,9 @@ _SIGNATURES = {
     "nm_node_public_key": ([_node_p, _P(ctypes.c_uint8)], ctypes.c_int),
     "nm_node_id": ([_node_p, _P(ctypes.c_uint64)], ctypes.c_int),
     "nm_node_local_addr": ([_node_p, ctypes.c_char_p, ctypes.c_size_t], ctypes.c_int),
+    "nm_node_probe_reflex": ([_node_p, ctypes.c_uint64, ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t],
+                             ctypes.c_int),
+    "nm_node_classify_nat": ([_node_p, ctypes.c_int, _P(ctypes.c_int)], ctypes.c_int),
     "nm_node_stats": ([_node_p, _P(NodeStats), ctypes.c_size_t], ctypes.c_int),
     "nm_node_event_fd": ([_node_p, _P(ctypes.c_int)], ctypes.c_int),
     "nm_node_connect": ([_node_p, ctypes.c_char_p, _P(ctypes.c_uint8), ctypes.c_uint64],
@@ -325,6 +329,17 @@ class Node:
         buf = ctypes.create_string_buffer(NM_ADDR_MAX)
         self.lib.call("nm_node_local_addr", self.handle, buf, NM_ADDR_MAX)
         return buf.value.decode()
+
+    def probe_reflex(self, peer_node_id, timeout_ms=3000):
+        """The "ip:port" the peer sees this node's datagrams come from."""
+        buf = ctypes.create_string_buffer(NM_ADDR_MAX)
+        self.lib.call("nm_node_probe_reflex", self.handle, peer_node_id, timeout_ms, buf, NM_ADDR_MAX)
+        return buf.value.decode()
+
+    def classify_nat(self, timeout_ms=3000):
+        t = ctypes.c_int(-1)
+        self.lib.call("nm_node_classify_nat", self.handle, timeout_ms, ctypes.byref(t))
+        return t.value
 
     def stats(self):
         s = NodeStats()

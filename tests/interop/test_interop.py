@@ -765,3 +765,55 @@ def test_compat_0_23_sends_no_extension(make_rust, make_netmesh):
     for h in sent:  # plain 0.23 data: no epoch / charge / fragment fields
         assert h["origin_hash"] == 0 and h["subnet_id"] == 0 and h["frag_flags"] == 0
         assert h["flags"] == 0x01 and h["channel_hash"] == 0
+
+
+# --------------------------------------------------------------------------------------
+# NAT traversal: reflex probes (subprotocol 0x0D00) both ways, and classification with
+# peers of the other implementation (FINDINGS.md §5)
+
+
+def test_reflex_probes_both_ways(make_rust, make_netmesh):
+    rust = make_rust()
+    node = make_netmesh()
+    tap = UdpTap(rust.addr)
+    try:
+        connect_netmesh_to_rust(node, rust, via=tap.addr)
+        # The Rust node answers with the address the session was made with: the tap's.
+        assert node.probe_reflex(rust.node_id) == tap.addr
+        # netmesh answers with where the request came from: the tap again (one socket
+        # both ways), which is where the Rust node's datagrams reach netmesh from.
+        assert rust.mesh.probe_reflex(node.node_id) == tap.addr
+    finally:
+        tap.close()
+    reflex = [d for d in tap.datagrams("to_rust") + tap.datagrams("from_rust")
+              if is_net_packet(d) and parse_header(d)["subprotocol"] == 0x0D00]
+    # Two requests (88 bytes: an empty event) and two answers (107: a 19-byte address).
+    assert sorted(len(d) for d in reflex) == [88, 88, 107, 107]
+    for d in reflex:
+        h = parse_header(d)
+        assert h["flags"] == 0 and h["stream_id"] == 0x0D00
+
+
+def test_rust_classifies_with_netmesh_peers(make_rust, make_netmesh):
+    rust = make_rust()
+    a, b = make_netmesh(), make_netmesh()
+    # The Rust node dials both (a peer that dialled it through the routed form would be
+    # unknown to its reflex probe: FINDINGS.md §5).
+    for n in (a, b):
+        n.allow_peer(rust.node_id)
+        rust.mesh.connect(n.local_addr, n.public_key.hex(), n.node_id)
+    rust.start()
+    for n in (a, b):
+        assert n.accept(rust.node_id, 2000) == nm.NM_OK
+    rust.mesh.reclassify_nat()
+    assert rust.mesh.nat_type() == "open"
+    assert rust.mesh.reflex_addr() == rust.addr
+
+
+def test_netmesh_classifies_with_rust_peers(make_rust, make_netmesh):
+    r1, r2 = make_rust(), make_rust()
+    node = make_netmesh()
+    connect_netmesh_to_rust(node, r1)
+    connect_netmesh_to_rust(node, r2)
+    assert node.classify_nat() == nm.NM_NAT_OPEN
+    assert node.probe_reflex(r2.node_id) == node.local_addr

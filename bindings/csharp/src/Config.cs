@@ -8,6 +8,11 @@ namespace Netmesh
     /// <summary>The congestion controller of a session towards a netmesh peer: CUBIC with
     /// HyStart++ (the default), NewReno or BBR version 1.</summary>
     public enum CongestionControl { Cubic = 0, NewReno = 1, Bbr = 2 }
+    /// <summary>What stands between a node and its peers (nm_nat_type; net-mesh 0.23's
+    /// NatClass): Unknown (too few answers), Open (the peers see one of this host's own
+    /// addresses), Cone (every peer sees the same public address), Symmetric (a mapping per
+    /// destination).</summary>
+    public enum NatType { Unknown = 0, Open = 1, Cone = 2, Symmetric = 3 }
 
     /// <summary>nm_node_config_t. A new instance holds the C defaults (read from
     /// nm_node_config_init, not duplicated here); Psk must be set before creating a node.</summary>

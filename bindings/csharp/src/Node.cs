@@ -67,8 +67,7 @@ namespace Netmesh
                 var buf = new byte[Library.AddressMax];
                 Errors.Check(netmesh.nm_node_local_addr(Handle, buf, (ulong)buf.Length), "nm_node_local_addr");
                 GC.KeepAlive(this);
-                int len = Array.IndexOf(buf, (byte)0);
-                return Encoding.ASCII.GetString(buf, 0, len < 0 ? buf.Length : len);
+                return AddressText(buf);
             }
         }
 
@@ -125,6 +124,61 @@ namespace Netmesh
         {
             Errors.Check(netmesh.nm_node_accept(Handle, peerNodeId, Library.TimeoutMs(timeout)), "nm_node_accept");
             GC.KeepAlive(this);
+        }
+
+        /// <summary>Asks the peer from which "ip:port" it sees this node's datagrams come: the
+        /// node's reflexive address, what a NAT on the way made of its socket's address. The
+        /// peer must be reached directly (NotConnectedException through relays); a net-mesh
+        /// 0.23 peer answers too. TimeoutException without an answer within timeout.</summary>
+        public string ProbeReflex(ulong peerNodeId, TimeSpan timeout)
+        {
+            var buf = new byte[Library.AddressMax];
+            Errors.Check(netmesh.nm_node_probe_reflex(Handle, peerNodeId, Library.TimeoutMs(timeout), buf,
+                                                      (ulong)buf.Length), "nm_node_probe_reflex");
+            GC.KeepAlive(this);
+            return AddressText(buf);
+        }
+
+        /// <summary>Probes two peers reached directly at once and classifies the NAT (net-mesh
+        /// 0.23's reclassify_nat); the node keeps the verdict (<see cref="NatType"/>,
+        /// <see cref="ReflexAddress"/>). NotConnectedException with fewer than two direct
+        /// peers, TimeoutException if neither answered.</summary>
+        public NatType ClassifyNat(TimeSpan timeout)
+        {
+            int type;
+            Errors.Check(netmesh.nm_node_classify_nat(Handle, Library.TimeoutMs(timeout), out type), "nm_node_classify_nat");
+            GC.KeepAlive(this);
+            return (NatType)type;
+        }
+
+        /// <summary>The last verdict of <see cref="ClassifyNat"/> (Unknown before one).</summary>
+        public NatType NatType
+        {
+            get
+            {
+                int type;
+                Errors.Check(netmesh.nm_node_nat_type(Handle, out type), "nm_node_nat_type");
+                GC.KeepAlive(this);
+                return (NatType)type;
+            }
+        }
+
+        /// <summary>The reflexive address the last <see cref="ClassifyNat"/> saw ("" before one).</summary>
+        public string ReflexAddress
+        {
+            get
+            {
+                var buf = new byte[Library.AddressMax];
+                Errors.Check(netmesh.nm_node_reflex_addr(Handle, buf, (ulong)buf.Length), "nm_node_reflex_addr");
+                GC.KeepAlive(this);
+                return AddressText(buf);
+            }
+        }
+
+        static string AddressText(byte[] buf)
+        {
+            int len = Array.IndexOf(buf, (byte)0);
+            return Encoding.ASCII.GetString(buf, 0, len < 0 ? buf.Length : len);
         }
 
         /// <summary>Like <see cref="Accept"/>, but returns false on timeout. TryAccept(id,

@@ -87,6 +87,29 @@ namespace Netmesh.Tests
         }
 
         [Test]
+        public void ReflexProbeAndNatClassification()
+        {
+            using (var p = new Pair().Connected())
+            using (var c = new Node(TestConfig(0x42)))
+            {
+                Assert.AreEqual(p.A.LocalAddress, p.A.ProbeReflex(p.B.Id, Wait));
+                Assert.AreEqual(p.B.LocalAddress, p.B.ProbeReflex(p.A.Id, Wait));
+                Assert.Throws<NotConnectedException>(() => p.A.ClassifyNat(Wait));
+                Assert.AreEqual(NatType.Unknown, p.A.NatType);
+                Assert.AreEqual("", p.A.ReflexAddress);
+                ulong aId = p.A.Id;
+                c.TryAccept(aId, TimeSpan.Zero);
+                Task accept = Task.Run(() => c.Accept(aId, TimeSpan.FromSeconds(5)));
+                p.A.Connect(c.LocalAddress, c.PublicKey, c.Id);
+                accept.Wait();
+                Assert.AreEqual(NatType.Open, p.A.ClassifyNat(Wait));
+                Assert.AreEqual(NatType.Open, p.A.NatType);
+                Assert.AreEqual(p.A.LocalAddress, p.A.ReflexAddress);
+                Assert.Throws<NotConnectedException>(() => p.A.ProbeReflex(12345, Wait));
+            }
+        }
+
+        [Test]
         public void WrongPsk()
         {
             using (var p = new Pair(TestConfig(0x42), TestConfig(0x43)))

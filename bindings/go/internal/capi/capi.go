@@ -246,15 +246,15 @@ typedef long long swig_type_216;
 typedef long long swig_type_217;
 typedef long long swig_type_218;
 typedef long long swig_type_219;
-typedef long long swig_type_220;
+typedef _goslice_ swig_type_220;
 typedef _goslice_ swig_type_221;
-typedef _goslice_ swig_type_222;
-typedef _goslice_ swig_type_223;
-typedef long long swig_type_224;
+typedef long long swig_type_222;
+typedef long long swig_type_223;
+typedef _goslice_ swig_type_224;
 typedef _goslice_ swig_type_225;
-typedef long long swig_type_226;
+typedef _goslice_ swig_type_226;
 typedef long long swig_type_227;
-typedef long long swig_type_228;
+typedef _goslice_ swig_type_228;
 typedef long long swig_type_229;
 typedef long long swig_type_230;
 typedef long long swig_type_231;
@@ -277,6 +277,9 @@ typedef long long swig_type_247;
 typedef long long swig_type_248;
 typedef long long swig_type_249;
 typedef long long swig_type_250;
+typedef long long swig_type_251;
+typedef long long swig_type_252;
+typedef long long swig_type_253;
 extern void _wrap_Swig_free_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_77181f2846eb01a4(swig_intgo arg1);
 extern swig_intgo _wrap_nm_go_node_new_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_1 arg2, swig_type_2 arg3, swig_voidp arg4);
@@ -599,18 +602,26 @@ extern swig_intgo _wrap_nm_node_next_peer_event_capi_77181f2846eb01a4(uintptr_t 
 extern swig_intgo _wrap_nm_node_peer_event_fd_capi_77181f2846eb01a4(uintptr_t arg1, swig_voidp arg2);
 extern swig_intgo _wrap_nm_node_allow_peer_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_217 arg2);
 extern swig_intgo _wrap_nm_node_accept_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_218 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_NM_NAT_UNKNOWN_capi_77181f2846eb01a4(void);
+extern swig_intgo _wrap_NM_NAT_OPEN_capi_77181f2846eb01a4(void);
+extern swig_intgo _wrap_NM_NAT_CONE_capi_77181f2846eb01a4(void);
+extern swig_intgo _wrap_NM_NAT_SYMMETRIC_capi_77181f2846eb01a4(void);
+extern swig_intgo _wrap_nm_node_probe_reflex_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_219 arg2, swig_intgo arg3, swig_type_220 arg4);
+extern swig_intgo _wrap_nm_node_classify_nat_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2, swig_voidp arg3);
+extern swig_intgo _wrap_nm_node_nat_type_capi_77181f2846eb01a4(uintptr_t arg1, swig_voidp arg2);
+extern swig_intgo _wrap_nm_node_reflex_addr_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_221 arg2);
 extern swig_intgo _wrap_nm_stream_config_init_capi_77181f2846eb01a4(uintptr_t arg1);
-extern swig_intgo _wrap_nm_node_open_stream_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_219 arg2, swig_type_220 arg3, uintptr_t arg4, swig_voidp arg5);
+extern swig_intgo _wrap_nm_node_open_stream_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_222 arg2, swig_type_223 arg3, uintptr_t arg4, swig_voidp arg5);
 extern swig_intgo _wrap_nm_node_close_stream_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_nm_stream_free_capi_77181f2846eb01a4(uintptr_t arg1);
-extern swig_intgo _wrap_nm_stream_recv_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_221 arg2, swig_voidp arg3, swig_intgo arg4);
-extern swig_intgo _wrap_nm_stream_recv_batch_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_222 arg2, swig_type_223 arg3, swig_voidp arg4, swig_intgo arg5);
+extern swig_intgo _wrap_nm_stream_recv_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_224 arg2, swig_voidp arg3, swig_intgo arg4);
+extern swig_intgo _wrap_nm_stream_recv_batch_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_225 arg2, swig_type_226 arg3, swig_voidp arg4, swig_intgo arg5);
 extern swig_intgo _wrap_NM_STREAM_READABLE_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_STREAM_WRITABLE_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_nm_stream_event_fd_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2, swig_voidp arg3);
 extern swig_intgo _wrap_nm_stream_stats_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_nm_node_all_stream_stats_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2, swig_type_224 arg3, swig_voidp arg4);
-extern swig_intgo _wrap_nm_stream_id_from_key_capi_77181f2846eb01a4(swig_type_225 arg1, swig_voidp arg2);
+extern swig_intgo _wrap_nm_node_all_stream_stats_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2, swig_type_227 arg3, swig_voidp arg4);
+extern swig_intgo _wrap_nm_stream_id_from_key_capi_77181f2846eb01a4(swig_type_228 arg1, swig_voidp arg2);
 extern swig_intgo _wrap_NM_OUTBOUND_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_INBOUND_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_BOTH_DIRECTIONS_capi_77181f2846eb01a4(void);
@@ -622,8 +633,8 @@ extern void _wrap_nm_impairment_t_burst_exit_set_capi_77181f2846eb01a4(uintptr_t
 extern double _wrap_nm_impairment_t_burst_exit_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_loss_set_capi_77181f2846eb01a4(uintptr_t arg1, double arg2);
 extern double _wrap_nm_impairment_t_loss_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_t_rate_bytes_per_sec_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_226 arg2);
-extern swig_type_227 _wrap_nm_impairment_t_rate_bytes_per_sec_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_t_rate_bytes_per_sec_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_229 arg2);
+extern swig_type_230 _wrap_nm_impairment_t_rate_bytes_per_sec_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_rate_queue_limit_us_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_nm_impairment_t_rate_queue_limit_us_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_delay_us_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
@@ -638,38 +649,38 @@ extern void _wrap_nm_impairment_t_duplicate_set_capi_77181f2846eb01a4(uintptr_t 
 extern double _wrap_nm_impairment_t_duplicate_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_corrupt_set_capi_77181f2846eb01a4(uintptr_t arg1, double arg2);
 extern double _wrap_nm_impairment_t_corrupt_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_t_seed_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_228 arg2);
-extern swig_type_229 _wrap_nm_impairment_t_seed_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_t_seed_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_231 arg2);
+extern swig_type_232 _wrap_nm_impairment_t_seed_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_drop_below_bytes_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_nm_impairment_t_drop_below_bytes_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_reserved0_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_nm_impairment_t_reserved0_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_new_nm_impairment_t_capi_77181f2846eb01a4(void);
 extern void _wrap_delete_nm_impairment_t_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_seen_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_230 arg2);
-extern swig_type_231 _wrap_nm_impairment_stats_t_seen_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_dropped_loss_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_232 arg2);
-extern swig_type_233 _wrap_nm_impairment_stats_t_dropped_loss_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_dropped_burst_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_234 arg2);
-extern swig_type_235 _wrap_nm_impairment_stats_t_dropped_burst_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_dropped_rate_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_236 arg2);
-extern swig_type_237 _wrap_nm_impairment_stats_t_dropped_rate_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_dropped_oversize_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_238 arg2);
-extern swig_type_239 _wrap_nm_impairment_stats_t_dropped_oversize_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_duplicated_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_240 arg2);
-extern swig_type_241 _wrap_nm_impairment_stats_t_duplicated_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_reordered_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_242 arg2);
-extern swig_type_243 _wrap_nm_impairment_stats_t_reordered_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_delayed_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_244 arg2);
-extern swig_type_245 _wrap_nm_impairment_stats_t_delayed_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_corrupted_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_246 arg2);
-extern swig_type_247 _wrap_nm_impairment_stats_t_corrupted_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_dropped_undersize_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_248 arg2);
-extern swig_type_249 _wrap_nm_impairment_stats_t_dropped_undersize_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_seen_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_233 arg2);
+extern swig_type_234 _wrap_nm_impairment_stats_t_seen_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_dropped_loss_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_235 arg2);
+extern swig_type_236 _wrap_nm_impairment_stats_t_dropped_loss_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_dropped_burst_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_237 arg2);
+extern swig_type_238 _wrap_nm_impairment_stats_t_dropped_burst_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_dropped_rate_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_239 arg2);
+extern swig_type_240 _wrap_nm_impairment_stats_t_dropped_rate_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_dropped_oversize_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_241 arg2);
+extern swig_type_242 _wrap_nm_impairment_stats_t_dropped_oversize_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_duplicated_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_243 arg2);
+extern swig_type_244 _wrap_nm_impairment_stats_t_duplicated_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_reordered_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_245 arg2);
+extern swig_type_246 _wrap_nm_impairment_stats_t_reordered_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_delayed_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_247 arg2);
+extern swig_type_248 _wrap_nm_impairment_stats_t_delayed_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_corrupted_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_249 arg2);
+extern swig_type_250 _wrap_nm_impairment_stats_t_corrupted_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_dropped_undersize_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_251 arg2);
+extern swig_type_252 _wrap_nm_impairment_stats_t_dropped_undersize_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_new_nm_impairment_stats_t_capi_77181f2846eb01a4(void);
 extern void _wrap_delete_nm_impairment_stats_t_capi_77181f2846eb01a4(uintptr_t arg1);
 extern swig_intgo _wrap_nm_impairment_init_capi_77181f2846eb01a4(uintptr_t arg1);
-extern swig_intgo _wrap_nm_node_set_impairment_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_250 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_nm_node_set_impairment_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_253 arg2, swig_intgo arg3, uintptr_t arg4);
 extern swig_intgo _wrap_nm_node_impairment_stats_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2);
 #undef intgo
 */
@@ -3259,6 +3270,76 @@ func Nm_node_accept(arg1 uintptr, arg2 uint64, arg3 int) (_swig_ret Enum_SS_nm_s
 	return swig_r
 }
 
+type Enum_SS_nm_nat_type int
+func _swig_getNM_NAT_UNKNOWN() (_swig_ret Enum_SS_nm_nat_type) {
+	var swig_r Enum_SS_nm_nat_type
+	swig_r = (Enum_SS_nm_nat_type)(C._wrap_NM_NAT_UNKNOWN_capi_77181f2846eb01a4())
+	return swig_r
+}
+
+var NM_NAT_UNKNOWN Enum_SS_nm_nat_type = _swig_getNM_NAT_UNKNOWN()
+func _swig_getNM_NAT_OPEN() (_swig_ret Enum_SS_nm_nat_type) {
+	var swig_r Enum_SS_nm_nat_type
+	swig_r = (Enum_SS_nm_nat_type)(C._wrap_NM_NAT_OPEN_capi_77181f2846eb01a4())
+	return swig_r
+}
+
+var NM_NAT_OPEN Enum_SS_nm_nat_type = _swig_getNM_NAT_OPEN()
+func _swig_getNM_NAT_CONE() (_swig_ret Enum_SS_nm_nat_type) {
+	var swig_r Enum_SS_nm_nat_type
+	swig_r = (Enum_SS_nm_nat_type)(C._wrap_NM_NAT_CONE_capi_77181f2846eb01a4())
+	return swig_r
+}
+
+var NM_NAT_CONE Enum_SS_nm_nat_type = _swig_getNM_NAT_CONE()
+func _swig_getNM_NAT_SYMMETRIC() (_swig_ret Enum_SS_nm_nat_type) {
+	var swig_r Enum_SS_nm_nat_type
+	swig_r = (Enum_SS_nm_nat_type)(C._wrap_NM_NAT_SYMMETRIC_capi_77181f2846eb01a4())
+	return swig_r
+}
+
+var NM_NAT_SYMMETRIC Enum_SS_nm_nat_type = _swig_getNM_NAT_SYMMETRIC()
+func Nm_node_probe_reflex(arg1 uintptr, arg2 uint64, arg3 int, arg4 []byte) (_swig_ret Enum_SS_nm_status) {
+	var swig_r Enum_SS_nm_status
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_probe_reflex_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_219(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_220)(unsafe.Pointer(&_swig_i_3))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	return swig_r
+}
+
+func Nm_node_classify_nat(arg1 uintptr, arg2 int, arg3 *int32) (_swig_ret Enum_SS_nm_status) {
+	var swig_r Enum_SS_nm_status
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_classify_nat_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_voidp(_swig_i_2)))
+	return swig_r
+}
+
+func Nm_node_nat_type(arg1 uintptr, arg2 *int32) (_swig_ret Enum_SS_nm_status) {
+	var swig_r Enum_SS_nm_status
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_nat_type_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1)))
+	return swig_r
+}
+
+func Nm_node_reflex_addr(arg1 uintptr, arg2 []byte) (_swig_ret Enum_SS_nm_status) {
+	var swig_r Enum_SS_nm_status
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_reflex_addr_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_221)(unsafe.Pointer(&_swig_i_1))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
 func Nm_stream_config_init(arg1 Nm_stream_config_t) (_swig_ret Enum_SS_nm_status) {
 	var swig_r Enum_SS_nm_status
 	_swig_i_0 := getSwigcptr(arg1)
@@ -3273,7 +3354,7 @@ func Nm_node_open_stream(arg1 uintptr, arg2 uint64, arg3 uint64, arg4 Nm_stream_
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_open_stream_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_219(_swig_i_1), C.swig_type_220(_swig_i_2), C.uintptr_t(_swig_i_3), C.swig_voidp(_swig_i_4)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_open_stream_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_222(_swig_i_1), C.swig_type_223(_swig_i_2), C.uintptr_t(_swig_i_3), C.swig_voidp(_swig_i_4)))
 	return swig_r
 }
 
@@ -3298,7 +3379,7 @@ func Nm_stream_recv(arg1 uintptr, arg2 []byte, arg3 *uint64, arg4 int) (_swig_re
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_recv_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_221)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_recv_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_224)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3312,7 +3393,7 @@ func Nm_stream_recv_batch(arg1 uintptr, arg2 []byte, arg3 []uint64, arg4 *uint64
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_recv_batch_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_222)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_223)(unsafe.Pointer(&_swig_i_2)), C.swig_voidp(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_recv_batch_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_225)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_226)(unsafe.Pointer(&_swig_i_2)), C.swig_voidp(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3360,7 +3441,7 @@ func Nm_node_all_stream_stats(arg1 uintptr, arg2 Nm_stream_stats_t, arg3 int64, 
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_all_stream_stats_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_224(_swig_i_2), C.swig_voidp(_swig_i_3)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_all_stream_stats_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_227(_swig_i_2), C.swig_voidp(_swig_i_3)))
 	return swig_r
 }
 
@@ -3368,7 +3449,7 @@ func Nm_stream_id_from_key(arg1 []byte, arg2 *uint64) (_swig_ret Enum_SS_nm_stat
 	var swig_r Enum_SS_nm_status
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_id_from_key_capi_77181f2846eb01a4(*(*C.swig_type_225)(unsafe.Pointer(&_swig_i_0)), C.swig_voidp(_swig_i_1)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_id_from_key_capi_77181f2846eb01a4(*(*C.swig_type_228)(unsafe.Pointer(&_swig_i_0)), C.swig_voidp(_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3461,7 +3542,7 @@ func (arg1 SwigcptrNm_impairment_t) GetLoss() (_swig_ret float64) {
 func (arg1 SwigcptrNm_impairment_t) SetRate_bytes_per_sec(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_t_rate_bytes_per_sec_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_226(_swig_i_1))
+	C._wrap_nm_impairment_t_rate_bytes_per_sec_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_229(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_t) GetRate_bytes_per_sec() (_swig_ret uint64) {
@@ -3565,7 +3646,7 @@ func (arg1 SwigcptrNm_impairment_t) GetCorrupt() (_swig_ret float64) {
 func (arg1 SwigcptrNm_impairment_t) SetSeed(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_t_seed_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_228(_swig_i_1))
+	C._wrap_nm_impairment_t_seed_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_231(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_t) GetSeed() (_swig_ret uint64) {
@@ -3659,7 +3740,7 @@ func (p SwigcptrNm_impairment_stats_t) SwigIsNm_impairment_stats_t() {
 func (arg1 SwigcptrNm_impairment_stats_t) SetSeen(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_seen_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_230(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_seen_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_233(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetSeen() (_swig_ret uint64) {
@@ -3672,7 +3753,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetSeen() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetDropped_loss(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_dropped_loss_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_232(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_dropped_loss_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_235(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_loss() (_swig_ret uint64) {
@@ -3685,7 +3766,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_loss() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetDropped_burst(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_dropped_burst_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_234(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_dropped_burst_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_237(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_burst() (_swig_ret uint64) {
@@ -3698,7 +3779,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_burst() (_swig_ret uint64) 
 func (arg1 SwigcptrNm_impairment_stats_t) SetDropped_rate(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_dropped_rate_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_236(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_dropped_rate_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_239(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_rate() (_swig_ret uint64) {
@@ -3711,7 +3792,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_rate() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetDropped_oversize(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_dropped_oversize_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_238(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_dropped_oversize_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_241(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_oversize() (_swig_ret uint64) {
@@ -3724,7 +3805,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_oversize() (_swig_ret uint6
 func (arg1 SwigcptrNm_impairment_stats_t) SetDuplicated(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_duplicated_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_240(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_duplicated_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_243(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDuplicated() (_swig_ret uint64) {
@@ -3737,7 +3818,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetDuplicated() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetReordered(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_reordered_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_242(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_reordered_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_245(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetReordered() (_swig_ret uint64) {
@@ -3750,7 +3831,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetReordered() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetDelayed(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_delayed_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_244(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_delayed_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_247(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDelayed() (_swig_ret uint64) {
@@ -3763,7 +3844,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetDelayed() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetCorrupted(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_corrupted_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_246(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_corrupted_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_249(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetCorrupted() (_swig_ret uint64) {
@@ -3776,7 +3857,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetCorrupted() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetDropped_undersize(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_dropped_undersize_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_248(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_dropped_undersize_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_251(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_undersize() (_swig_ret uint64) {
@@ -3835,7 +3916,7 @@ func Nm_node_set_impairment(arg1 uintptr, arg2 uint64, arg3 uint, arg4 Nm_impair
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_set_impairment_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_250(_swig_i_1), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_set_impairment_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_253(_swig_i_1), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	return swig_r
 }
 

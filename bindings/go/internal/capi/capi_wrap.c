@@ -4348,6 +4348,126 @@ intgo _wrap_nm_node_accept_capi_77181f2846eb01a4(nm_node_t *_swig_go_0, long lon
 }
 
 
+intgo _wrap_NM_NAT_UNKNOWN_capi_77181f2846eb01a4() {
+  enum nm_nat_type result;
+  intgo _swig_go_result;
+  
+  
+  result = NM_NAT_UNKNOWN;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_NM_NAT_OPEN_capi_77181f2846eb01a4() {
+  enum nm_nat_type result;
+  intgo _swig_go_result;
+  
+  
+  result = NM_NAT_OPEN;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_NM_NAT_CONE_capi_77181f2846eb01a4() {
+  enum nm_nat_type result;
+  intgo _swig_go_result;
+  
+  
+  result = NM_NAT_CONE;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_NM_NAT_SYMMETRIC_capi_77181f2846eb01a4() {
+  enum nm_nat_type result;
+  intgo _swig_go_result;
+  
+  
+  result = NM_NAT_SYMMETRIC;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_nm_node_probe_reflex_capi_77181f2846eb01a4(nm_node_t *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _goslice_ _swig_go_3) {
+  nm_node_t *arg1 = (nm_node_t *) 0 ;
+  uint64_t arg2 ;
+  int arg3 ;
+  char *arg4 = (char *) 0 ;
+  size_t arg5 ;
+  nm_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (nm_node_t *)(uintptr_t)_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  arg4 = (char *)_swig_go_3.array; arg5 = (size_t)_swig_go_3.len; 
+  
+  result = (nm_status)nm_node_probe_reflex(arg1,arg2,arg3,arg4,arg5);
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_nm_node_classify_nat_capi_77181f2846eb01a4(nm_node_t *_swig_go_0, intgo _swig_go_1, int *_swig_go_2) {
+  nm_node_t *arg1 = (nm_node_t *) 0 ;
+  int arg2 ;
+  int *arg3 = (int *) 0 ;
+  int temp3 ;
+  nm_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (nm_node_t *)(uintptr_t)_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  temp3 = -1; arg3 = _swig_go_2 ? &temp3 : NULL; 
+  
+  result = (nm_status)nm_node_classify_nat(arg1,arg2,arg3);
+  _swig_go_result = (intgo)result; 
+  if (_swig_go_2) *(int32_t*)_swig_go_2 = (int32_t)temp3; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_nm_node_nat_type_capi_77181f2846eb01a4(nm_node_t *_swig_go_0, int *_swig_go_1) {
+  nm_node_t *arg1 = (nm_node_t *) 0 ;
+  int *arg2 = (int *) 0 ;
+  int temp2 ;
+  nm_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (nm_node_t *)(uintptr_t)_swig_go_0; 
+  temp2 = -1; arg2 = _swig_go_1 ? &temp2 : NULL; 
+  
+  result = (nm_status)nm_node_nat_type(arg1,arg2);
+  _swig_go_result = (intgo)result; 
+  if (_swig_go_1) *(int32_t*)_swig_go_1 = (int32_t)temp2; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_nm_node_reflex_addr_capi_77181f2846eb01a4(nm_node_t *_swig_go_0, _goslice_ _swig_go_1) {
+  nm_node_t *arg1 = (nm_node_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  size_t arg3 ;
+  nm_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (nm_node_t *)(uintptr_t)_swig_go_0; 
+  arg2 = (char *)_swig_go_1.array; arg3 = (size_t)_swig_go_1.len; 
+  
+  result = (nm_status)nm_node_reflex_addr(arg1,arg2,arg3);
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_nm_stream_config_init_capi_77181f2846eb01a4(struct nm_stream_config *_swig_go_0) {
   nm_stream_config_t *arg1 = (nm_stream_config_t *) 0 ;
   size_t arg2 ;

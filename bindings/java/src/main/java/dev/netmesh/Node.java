@@ -83,6 +83,33 @@ public final class Node implements AutoCloseable {
   }
 
   /**
+   * Asks peerNodeId from which "ip:port" it sees this node's datagrams come: the node's
+   * reflexive address, what a NAT on the way made of its socket's address. The peer must be
+   * reached directly (NotConnectedException through relays); a net-mesh 0.23 peer answers
+   * too. Waits up to timeout (null = until answered); Thread.interrupt() ends the wait
+   * (CancellationException).
+   */
+  public String probeReflex(long peerNodeId, Duration timeout) {
+    return Netmesh.interruptibly(timeout, ms -> netmesh.nm_node_probe_reflex(handle, peerNodeId, ms));
+  }
+
+  /**
+   * Probes two peers reached directly at once and classifies the NAT (net-mesh 0.23's
+   * reclassify_nat); the node keeps the verdict ({@link #natType()}, {@link
+   * #reflexAddress()}). NotConnectedException with fewer than two direct peers,
+   * NetmeshTimeoutException if neither answered within timeout.
+   */
+  public NatType classifyNat(Duration timeout) {
+    return NatType.of(Netmesh.interruptibly(timeout, ms -> netmesh.nm_node_classify_nat(handle, ms)));
+  }
+
+  /** The last verdict of {@link #classifyNat} (UNKNOWN before one). */
+  public NatType natType() { return NatType.of(netmesh.nm_node_nat_type(handle)); }
+
+  /** The reflexive address the last {@link #classifyNat} saw ("" before one). */
+  public String reflexAddress() { return netmesh.nm_node_reflex_addr(handle); }
+
+  /**
    * Fault injection (testing): applies impairment to datagrams exchanged with peerNodeId
    * (0 = every peer without a setting of its own) in the given directions; null removes it.
    * Counted in {@link #impairmentStats()}.

@@ -25,6 +25,24 @@ class ApiTest {
   private static final Duration WAIT = Duration.ofSeconds(2);
 
   @Test
+  void reflexProbeAndNatClassification() {
+    try (Pair p = Pair.connected(); Node c = new Node(Pair.config(0x42))) {
+      assertEquals(p.a.localAddress(), p.a.probeReflex(p.bId, WAIT));
+      assertEquals(p.b.localAddress(), p.b.probeReflex(p.aId, WAIT));
+      assertThrows(NotConnectedException.class, () -> p.a.classifyNat(WAIT));
+      assertEquals(NatType.UNKNOWN, p.a.natType());
+      assertEquals("", p.a.reflexAddress());
+      CompletableFuture<Void> accepted = CompletableFuture.runAsync(() -> c.accept(p.aId, Duration.ofSeconds(5)));
+      p.a.connect(c.localAddress(), c.publicKey(), c.id());
+      accepted.join();
+      assertEquals(NatType.OPEN, p.a.classifyNat(WAIT));
+      assertEquals(NatType.OPEN, p.a.natType());
+      assertEquals(p.a.localAddress(), p.a.reflexAddress());
+      assertThrows(NotConnectedException.class, () -> p.a.probeReflex(12345, WAIT));
+    }
+  }
+
+  @Test
   void defaultsComeFromTheLibrary() {
     assertFalse(Netmesh.version().isEmpty());
     NodeConfig c = new NodeConfig();

@@ -1,0 +1,40 @@
+package netmesh
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestReflexProbeAndNATClassification(t *testing.T) {
+	a, b := testPair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	seen, err := a.ProbeReflex(ctx, b.ID())
+	if err != nil || seen != a.LocalAddr() {
+		t.Fatalf("ProbeReflex = %q, %v; want %q", seen, err, a.LocalAddr())
+	}
+	if _, err := a.ClassifyNAT(ctx); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("ClassifyNAT with one peer: %v", err)
+	}
+	if typ, addr, err := a.NAT(); err != nil || typ != NATUnknown || addr != "" {
+		t.Fatalf("NAT before a classification = %v %q %v", typ, addr, err)
+	}
+	c := testNode(t, 0x42)
+	connectTo(t, a, c)
+	typ, err := a.ClassifyNAT(ctx)
+	if err != nil || typ != NATOpen {
+		t.Fatalf("ClassifyNAT = %v, %v", typ, err)
+	}
+	if typ, addr, err := a.NAT(); err != nil || typ != NATOpen || addr != a.LocalAddr() || typ.String() != "open" {
+		t.Fatalf("NAT = %v %q %v", typ, addr, err)
+	}
+	if _, err := a.ProbeReflex(ctx, 12345); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("ProbeReflex of a stranger: %v", err)
+	}
+	a.Close()
+	if _, err := a.ProbeReflex(ctx, b.ID()); err == nil {
+		t.Fatal("ProbeReflex on a closed node succeeded")
+	}
+}
