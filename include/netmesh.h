@@ -266,6 +266,10 @@ typedef struct nm_node_stats {
                                      replaced (the peer re-handshook) or pruned: lost */
   uint64_t tx_refused_unproven_path; /* datagrams not sent to a peer's new address beyond 3x what
                                      arrived from it, before it answered a path challenge */
+  /* NAT traversal (net-mesh 0.23's traversal stats) */
+  uint64_t punches_attempted;      /* introductions acted on: keep-alives sent to a peer */
+  uint64_t punches_succeeded;      /* relayed sessions moved to a direct path */
+  uint64_t relay_fallbacks;        /* nm_node_connect_direct calls that ended still relayed */
   /* New counters are appended here. */
 } nm_node_stats_t;
 
@@ -461,6 +465,17 @@ NM_API nm_status nm_node_classify_nat(nm_node_t* node, int timeout_ms, int* out_
 NM_API nm_status nm_node_nat_type(nm_node_t* node, int* out_nat_type);
 /* The reflexive address the last classification saw, into buf ("" before one). Since 0.3.0. */
 NM_API nm_status nm_node_reflex_addr(nm_node_t* node, char* buf, size_t buf_len);
+/* Moves the session with peer_node_id, reached through relays (nm_node_connect_via), to a
+ * direct path through the NATs on the way: coordinator_node_id, a node both reach directly
+ * (a public rendezvous node), times a hole punch (net-mesh 0.23's PunchRequest, introduce,
+ * keep-alives, PunchAck), then a path challenge on the punched path moves the session itself
+ * (same keys and streams: reliable data goes on exactly once and in order). NM_OK once the
+ * session is direct (at once if it already was); NM_ERR_TIMEOUT if not within timeout_ms
+ * (behind a symmetric NAT, say): the session stays relayed and working (relay_fallbacks).
+ * The peer must be netmesh (NM_ERR_INVALID_ARGUMENT for a 0.23 peer, which would need a new
+ * session). Counted in punches_attempted / punches_succeeded. Since 0.3.0. */
+NM_API nm_status nm_node_connect_direct(nm_node_t* node, uint64_t peer_node_id, uint64_t coordinator_node_id,
+                                        int timeout_ms);
 
 /* ---- streams ---- */
 

@@ -48,6 +48,9 @@ type NodeStats struct {
 	DropOverBudget           uint64 // data beyond MaxSessionBufferBytes / MaxBufferBytes
 	TxAbandonedPackets       uint64 // reliable packets unacknowledged when their session was replaced or pruned
 	TxRefusedUnprovenPath    uint64 // datagrams not sent to a peer's new address beyond 3x what arrived from it before it answered a challenge
+	PunchesAttempted         uint64 // NAT traversal: introductions acted on (keep-alives sent to a peer)
+	PunchesSucceeded         uint64 // relayed sessions moved to a direct path
+	RelayFallbacks           uint64 // ConnectDirect calls that ended still relayed
 }
 
 // StreamStats are a stream's counters (nm_stream_stats_t).
@@ -121,6 +124,9 @@ func nodeStatsFrom(c capi.Nm_node_stats_t) NodeStats {
 		DropOverBudget:           c.GetDrop_over_budget(),
 		TxAbandonedPackets:       c.GetTx_abandoned_packets(),
 		TxRefusedUnprovenPath:    c.GetTx_refused_unproven_path(),
+		PunchesAttempted:         c.GetPunches_attempted(),
+		PunchesSucceeded:         c.GetPunches_succeeded(),
+		RelayFallbacks:           c.GetRelay_fallbacks(),
 	}
 }
 

@@ -74,6 +74,27 @@ func (n *Node) NAT() (NATType, string, error) {
 	return NATType(t), cString(buf), err
 }
 
+// ConnectDirect moves the session with peerID, reached through relays (ConnectVia), to a
+// direct path through the NATs on the way: coordinator, a node both reach directly, times a
+// hole punch, then a path challenge on the punched path moves the session itself (same
+// streams: reliable data goes on exactly once and in order). nil once direct (at once if it
+// already was); ErrTimeout if not within the time ctx allows (at most 5 s without a
+// deadline): the session stays relayed and working.
+func (n *Node) ConnectDirect(ctx context.Context, peerID, coordinator uint64) error {
+	ms := 5000
+	if d, ok := ctx.Deadline(); ok {
+		ms = int(time.Until(d) / time.Millisecond)
+		if ms < 0 {
+			ms = 0
+		}
+	}
+	return n.handshake(ctx, func() error {
+		return n.do("nm_node_connect_direct", func(h uintptr) capi.Enum_SS_nm_status {
+			return capi.Nm_node_connect_direct(h, peerID, coordinator, ms)
+		})
+	})
+}
+
 // untilAnswered repeats a C call that waits up to its timeout for a peer's answer, in
 // slices of probeSlice (less if ctx ends sooner), until it succeeds, fails otherwise, or
 // ctx ends.

@@ -38,3 +38,20 @@ func TestReflexProbeAndNATClassification(t *testing.T) {
 		t.Fatal("ProbeReflex on a closed node succeeded")
 	}
 }
+
+func TestConnectDirectMovesARelayedSession(t *testing.T) {
+	a, r, b := meshChain(t) // a and b reach r directly
+	connectThrough(t, a, r, b)
+	if st, err := a.SessionStats(b.ID()); err != nil || !st.Routed {
+		t.Fatalf("before: %+v %v", st, err)
+	}
+	if err := a.ConnectDirect(within(t, 5*time.Second), b.ID(), r.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := a.SessionStats(b.ID()); err != nil || st.Routed {
+		t.Fatalf("after: %+v %v", st, err)
+	}
+	if st := mustNodeStats(t, a); st.PunchesSucceeded != 1 || st.RelayFallbacks != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}

@@ -182,6 +182,11 @@ nm_status nm_node_nat_type(nm_node_t* handle, int* out_nat_type) {
   });
 }
 
+nm_status nm_node_connect_direct(nm_node_t* handle, uint64_t peer_node_id, uint64_t coordinator_node_id,
+                                 int timeout_ms) {
+  return entry(handle, [&](NodeRef& n) { return n->connect_direct(peer_node_id, coordinator_node_id, timeout_ms); });
+}
+
 nm_status nm_node_reflex_addr(nm_node_t* handle, char* buf, size_t len) {
   return entry(handle, [&](NodeRef& n) {
     nm::node::NatType type;

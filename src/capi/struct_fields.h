@@ -136,7 +136,10 @@
   X(T, NODE, responses_deferred)         \
   X(T, NODE, drop_over_budget)           \
   X(T, NODE, tx_abandoned_packets)       \
-  X(T, NODE, tx_refused_unproven_path)
+  X(T, NODE, tx_refused_unproven_path)   \
+  X(T, NODE, punches_attempted)          \
+  X(T, NODE, punches_succeeded)          \
+  X(T, NODE, relay_fallbacks)
 
 #define NM_FIELDS_nm_session_stats_t(X, T) \
   X(T, NODE, peer_node_id)                 \

@@ -108,6 +108,7 @@ void Node::shutdown() {
     peer_events_cv_.notify_all();
     hello_cv_.notify_all();
     reflex_cv_.notify_all();
+    direct_cv_.notify_all();
     peer_events_signal_.raise_forever();
     for (auto& [id, s] : sessions_)
       for (auto& [sid, st] : s->streams) {
@@ -255,7 +256,7 @@ void Node::handle_datagram(std::span<uint8_t> d, const sockaddr_storage& from,
   ++stats_.datagrams_received;
   stats_.bytes_received += d.size();
   switch (classify(d)) {
-    case DatagramKind::kKeepAlive: ++stats_.ignored_mesh_packets; return;  // NAT punch: nothing to do
+    case DatagramKind::kKeepAlive: handle_keepalive(d, from, out); return;  // NAT punch
     case DatagramKind::kPingwave: handle_pingwave(d, from, out); return;
     case DatagramKind::kRouted: handle_routed(d, from, out); return;
     case DatagramKind::kNet: handle_net_packet(d, from, nullptr, out, decrypted); return;
@@ -357,7 +358,7 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
   if (h.subprotocol_id == wire::kSubprotocolStreamWindow) {
     handle_grants(s, frames, out);
   } else if (h.subprotocol_id == wire::kSubprotocolNetmesh && s.has(wire::capability::kRecovery)) {
-    handle_extension(s, frames, from, out);
+    handle_extension(s, frames, routed ? nullptr : &from, out);
   } else if (h.subprotocol_id == wire::kSubprotocolPingwave &&
              s.has(wire::capability::kAuthPingwaves) && !routed) {
     handle_sealed_pingwaves(s, frames, out);
@@ -367,6 +368,8 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
     handle_piece(s, frames, pn, now, out);
   } else if (h.subprotocol_id == wire::kSubprotocolReflex) {
     handle_reflex(s, frames, from, routed != nullptr, out);
+  } else if (h.subprotocol_id == wire::kSubprotocolRendezvous) {
+    handle_rendezvous(s, frames, out);
   } else if (data) {
     if (handle_data(s, h, plaintext, out)) note_arrival(s, pn, true, now);
   } else {

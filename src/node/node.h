@@ -37,6 +37,7 @@
 #include "node/mutex.h"
 #include "node/nat_type.h"
 #include "node/pingwave_relay.h"
+#include "node/punch_schedule.h"
 #include "node/routing_table.h"
 #include "node/node_config.h"
 #include "node/udp_socket.h"
@@ -46,6 +47,7 @@
 #include "wire/pingwave.h"
 #include "wire/routing_header.h"
 #include "wire/stream_window.h"
+#include "wire/traversal.h"
 
 namespace nm::node {
 
@@ -122,6 +124,9 @@ class Node {
   nm_status probe_reflex(uint64_t peer_id, int timeout_ms, sockaddr_storage& out) EXCLUDES(mu_);
   nm_status classify_nat(int timeout_ms, NatType& type, std::optional<sockaddr_storage>& reflex) EXCLUDES(mu_);
   void nat_state(NatType& type, std::optional<sockaddr_storage>& reflex) EXCLUDES(mu_);
+  // Moves the relayed session with peer_id to a direct path: a hole punch that `coordinator`
+  // (reached directly) times, then a challenge on the punched path. NM_OK once direct.
+  nm_status connect_direct(uint64_t peer_id, uint64_t coordinator, int timeout_ms) EXCLUDES(mu_);
 
   // Fault injection for one peer (0 = every peer without its own setting) in the given
   // directions (bit 1 outbound, bit 2 inbound); nullptr removes it.
@@ -152,6 +157,10 @@ class Node {
   struct ReflexProbe {
     uint64_t peer;
     std::optional<sockaddr_storage> answer;
+  };
+  struct PendingDirect {
+    uint64_t peer;
+    uint64_t coordinator;
   };
   struct PendingAccept {
     uint64_t peer_id;
@@ -194,7 +203,8 @@ class Node {
   void handle_handshake(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
                         std::vector<Outgoing>& out) REQUIRES(mu_);
   using Frames = std::span<const std::span<const uint8_t>>;  // a packet's event frames
-  void handle_extension(session::Session& s, Frames frames, const sockaddr_storage& from,
+  // direct_from: the datagram's source, if it came without a routing header.
+  void handle_extension(session::Session& s, Frames frames, const sockaddr_storage* direct_from,
                         std::vector<Outgoing>& out) REQUIRES(mu_);
   // Path migration (node_migration.cpp): an authenticated datagram of `bytes` from `from`
   // (`newest`: the highest packet number so far) may move a direct session to the peer's new
@@ -207,7 +217,7 @@ class Node {
   void path_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
   void send_path_frame(session::Session& s, wire::ExtType type, uint64_t token, const sockaddr_storage& to,
                        std::vector<Outgoing>& out) REQUIRES(mu_);
-  void handle_path_frames(session::Session& s, Frames frames, const sockaddr_storage& from,
+  void handle_path_frames(session::Session& s, Frames frames, const sockaddr_storage* direct_from,
                           std::vector<Outgoing>& out) REQUIRES(mu_);
   void limit_unproven(std::vector<Outgoing>& out) REQUIRES(mu_);
   // NAT traversal (node_traversal.cpp): one event of a 0.23 traversal subprotocol, on that
@@ -218,6 +228,23 @@ class Node {
                      std::vector<Outgoing>& out) REQUIRES(mu_);
   // false: the node is shutting down.
   bool run_reflex_probes(std::span<ReflexProbe* const> probes, int timeout_ms) EXCLUDES(mu_);
+  // Rendezvous (0x0D01): coordinating an introduction, punching when introduced,
+  // acknowledging and forwarding acknowledgements; keep-alives from a punched peer start a
+  // challenge on the routed session straight to its address, whose answer moves the
+  // session to the direct path (same keys, same streams).
+  void send_rendezvous(session::Session& s, const wire::RendezvousMessage& m, std::vector<Outgoing>& out) REQUIRES(mu_);
+  void handle_rendezvous(session::Session& s, Frames frames, std::vector<Outgoing>& out) REQUIRES(mu_);
+  void coordinate(session::Session& a, const wire::PunchRequest& req, std::vector<Outgoing>& out) REQUIRES(mu_);
+  void on_introduce(session::Session& coordinator, const wire::PunchIntroduce& in, int64_t now,
+                    std::vector<Outgoing>& out) REQUIRES(mu_);
+  void on_punch_ack(session::Session& s, const wire::PunchAck& ack, std::span<const uint8_t> body,
+                    std::vector<Outgoing>& out) REQUIRES(mu_);
+  void handle_keepalive(std::span<const uint8_t> d, const sockaddr_storage& from, std::vector<Outgoing>& out) REQUIRES(mu_);
+  void punch_tick(int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
+  void start_direct_probe(session::Session& s, const sockaddr_storage& addr, int64_t now,
+                          std::vector<Outgoing>& out) REQUIRES(mu_);
+  void direct_probe_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
+  void promote_to_direct(session::Session& s, const sockaddr_storage& addr) REQUIRES(mu_);
   // Mesh (node_mesh.cpp).
   void handle_routed(std::span<uint8_t> d, const sockaddr_storage& from, std::vector<Outgoing>& out) REQUIRES(mu_);
   void handle_routed_handshake(const wire::RoutingHeader& rh, std::span<const uint8_t> noise_msg,
@@ -474,6 +501,9 @@ class Node {
   std::condition_variable reflex_cv_;
   NatType nat_type_ GUARDED_BY(mu_) = NatType::kUnknown;  // the last classification
   std::optional<sockaddr_storage> reflex_addr_ GUARDED_BY(mu_);
+  std::vector<PendingDirect*> directs_ GUARDED_BY(mu_);  // connect_direct calls waiting
+  std::condition_variable direct_cv_;
+  PunchSchedule punches_ GUARDED_BY(mu_);
   // Fault injection: inbound under mu_, outbound under send_mu_ (it acts in flush).
   std::unordered_map<uint64_t, std::unique_ptr<Impairment>> inbound_impairments_ GUARDED_BY(mu_);
   std::unordered_map<uint64_t, std::unique_ptr<Impairment>> outbound_impairments_ GUARDED_BY(send_mu_);

@@ -5,20 +5,10 @@
 
 #include <algorithm>
 
+#include "node/clock.h"
 #include "node/node.h"
 
 namespace nm::node {
-namespace {
-
-// How long a challenge waits for its answer: a few round trips, and never less than 100 ms
-// (333 ms before the first sample, as RFC 9002's initial RTT).
-int64_t challenge_interval(const session::Session& s) {
-  int64_t srtt = s.rtt.has_sample() ? s.rtt.smoothed() : 333'000'000;
-  return std::max<int64_t>(3 * srtt, 100'000'000);
-}
-
-}  // namespace
-
 void Node::follow_peer(session::Session& s, const sockaddr_storage& from, size_t bytes, bool newest,
                        int64_t now, std::vector<Outgoing>& out) {
   if (s.routed || !s.confirmed || !s.has(wire::capability::kPathMigration)) return;
@@ -40,7 +30,7 @@ void Node::reindex_neighbour(uint64_t peer, const sockaddr_storage& before, cons
 }
 
 void Node::path_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) {
-  int64_t interval = challenge_interval(s);
+  int64_t interval = s.challenge_interval_ns();
   if (s.address.challenge_due(now, interval)) {
     send_path_frame(s, wire::ExtType::kPathChallenge, s.address.token(), s.peer_addr(), out);
     return;
@@ -49,29 +39,44 @@ void Node::path_tick(session::Session& s, int64_t now, std::vector<Outgoing>& ou
   if (s.address.give_up_if_unanswered(now, interval)) reindex_neighbour(s.peer_node_id(), before, s.peer_addr());
 }
 
+// Always straight to `to`, never behind a routing header: a path frame tests one path.
 void Node::send_path_frame(session::Session& s, wire::ExtType type, uint64_t token, const sockaddr_storage& to,
                            std::vector<Outgoing>& out) {
   wire::ExtFrame f;
   f.type = type;
   f.next_expected = token;
+  uint8_t body[wire::kExtFrameSize];
+  size_t n = wire::encode_ext_frame(f, body);
   Outgoing& o = out.emplace_back();
-  build_ext_packet(s, std::span(&f, 1), o);
+  wire::Header h = s.control_header(wire::kSubprotocolNetmesh, 1);
+  uint8_t* end = wire::write_frame(o.packet->payload(), std::span<const uint8_t>(body, n));
+  s.stamp(h, static_cast<size_t>(end - o.packet->payload()), *o.packet);
+  o.peer = s.peer_node_id();
   o.to = to;
 }
 
-void Node::handle_path_frames(session::Session& s, Frames frames, const sockaddr_storage& from,
+void Node::handle_path_frames(session::Session& s, Frames frames, const sockaddr_storage* direct_from,
                               std::vector<Outgoing>& out) {
+  if (!direct_from) return;  // through relays: they test no path of ours
+  const sockaddr_storage& from = *direct_from;
   bool answered = false;
   for (auto body : frames) {
     auto f = wire::decode_ext_frame(body);
     if (!f || (f->type != wire::ExtType::kPathChallenge && f->type != wire::ExtType::kPathResponse)) continue;
     if (f->type == wire::ExtType::kPathResponse) {
-      if (s.address.on_response(f->next_expected, from)) unproven_.erase(s.peer_node_id());
+      if (s.direct_probe && f->next_expected == s.direct_probe->token &&
+          wire::same_address(from, s.direct_probe->addr)) {
+        promote_to_direct(s, from);  // the punched path carries both ways
+      } else if (s.address.on_response(f->next_expected, from)) {
+        unproven_.erase(s.peer_node_id());
+      }
       continue;
     }
+    // A routed session's peer punched a path to us: prove it from our side too.
+    if (s.routed) start_direct_probe(s, from, now_ns(), out);
     // One answer per packet, where the challenge came from (as large as the challenge: no
     // gain for whoever sends them), paid from the peer's response budget.
-    if (answered || s.routed) continue;
+    if (answered) continue;
     answered = true;
     if (!s.budget.spend(wire::kPacketOverhead + wire::kFrameOverhead + wire::kExtFrameSize)) {
       ++stats_.responses_deferred;

@@ -162,7 +162,7 @@ void Node::build_ext_packet(session::Session& s, std::span<const wire::ExtFrame>
   address_to(s, out);
 }
 
-void Node::handle_extension(session::Session& s, Frames frames, const sockaddr_storage& from,
+void Node::handle_extension(session::Session& s, Frames frames, const sockaddr_storage* direct_from,
                             std::vector<Outgoing>& out) {
   std::vector<stream::SentPacket*> resend_list;
   std::vector<wire::Grant>& answers = grant_scratch_;  // to credit probes, one packet for all
@@ -216,7 +216,7 @@ void Node::handle_extension(session::Session& s, Frames frames, const sockaddr_s
     }
     build_grants(s, std::span(answers).subspan(i, n), out.emplace_back());
   }
-  if (path_frames) handle_path_frames(s, frames, from, out);
+  if (path_frames) handle_path_frames(s, frames, direct_from, out);
 }
 
 void Node::probe_credit(session::Session& s, stream::Stream& st, std::vector<Outgoing>& out) {
@@ -296,10 +296,12 @@ void Node::on_recovery_tick(uv_timer_t* handle) {
 
 void Node::recovery_tick(std::vector<Outgoing>& out) {
   int64_t now = now_ns();
+  if (!punches_.empty()) punch_tick(now, out);
   std::vector<stream::SentPacket*> resend_list;
   for (auto& [peer, s] : sessions_) {
     session_loss_tick(*s, now, out);
     if (!s->address.validated()) path_tick(*s, now, out);
+    if (s->direct_probe) direct_probe_tick(*s, now, out);
     if (!s->answers_as_netmesh(wire::capability::kRecovery)) continue;
     std::vector<uint64_t>& ids = tick_scratch_;  // the work below may mark streams again
     ids.assign(s->ticking.begin(), s->ticking.end());

@@ -1,11 +1,13 @@
 // NAT traversal, as net-mesh 0.23 does it (wire/traversal.h): reflex probes (which address
-// a peer sees our datagrams come from) and the NAT classification they give.
+// a peer sees our datagrams come from) and the NAT classification they give. Rendezvous and
+// hole punching: node_rendezvous.cpp.
 #include <ifaddrs.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 
+#include "node/clock.h"
 #include "node/node.h"
 #include "node/status.h"
 #include "wire/frames.h"

@@ -3,6 +3,7 @@
 #pragma once
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -157,6 +158,21 @@ class Session {
   } path;
   // Packet numbers this session has used so far (an acknowledgement of more is a lie).
   uint64_t packets_sent() const { return tx_counter_; }
+
+  // A direct address for this routed session that a hole punch opened, being proven by a
+  // path challenge; once answered, the session goes direct (Node::promote_to_direct).
+  struct DirectProbe {
+    sockaddr_storage addr{};
+    uint64_t token = 0;
+    int sent = 0;
+    int64_t last_ns = 0;
+  };
+  std::optional<DirectProbe> direct_probe;
+  // How long a path challenge waits for its answer: a few round trips, never less than
+  // 100 ms (333 ms before the first sample, as RFC 9002's initial RTT).
+  int64_t challenge_interval_ns() const {
+    return std::max<int64_t>(3 * rtt.smoothed(), 100'000'000);
+  }
 
   // The sequence of our NAT traversal events (0.23 numbers them per subprotocol stream; no
   // receiver reads it).

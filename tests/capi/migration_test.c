@@ -11,12 +11,6 @@
 #include "test_support.h"
 #include "user_nat.h"
 
-static nm_session_stats_t session_stats(nm_node_t* n, uint64_t peer) {
-  nm_session_stats_t st;
-  NM_OK_OR_FAIL(nm_node_session_stats(n, peer, &st, sizeof st));
-  return st;
-}
-
 /* a and b through the NAT, and a reliable stream between them. */
 typedef struct nat_pair {
   test_pair p;
@@ -87,8 +81,8 @@ static void rebinding_under_the_sender(nat_pair* t, nm_stream_t* from, nm_stream
   expect_numbered(to, kEvents, rebind_at_a_third, &t->nat);
   pthread_join(th, NULL);
   assert_int_equal(job.result, NM_OK);
-  ASSERT_EVENTUALLY(session_stats(t->p.b, t->p.a_id).path_validations == 1, 5000);
-  nm_session_stats_t b = session_stats(t->p.b, t->p.a_id);
+  ASSERT_EVENTUALLY(test_session_stats(t->p.b, t->p.a_id).path_validations == 1, 5000);
+  nm_session_stats_t b = test_session_stats(t->p.b, t->p.a_id);
   assert_int_equal(b.path_migrations, 1);
   assert_int_equal(b.path_reverts, 0);
 }
@@ -132,7 +126,7 @@ static void a_stolen_datagram_buys_the_thief_little(void** state) {
   pthread_join(th, NULL);
   assert_int_equal(job.result, NM_OK);
   ASSERT_EVENTUALLY(atomic_load(&t.nat.stolen_bytes) > 0, 5000);
-  nm_session_stats_t b = session_stats(t.p.b, t.p.a_id);
+  nm_session_stats_t b = test_session_stats(t.p.b, t.p.a_id);
   assert_true(b.path_migrations >= 1); /* to the thief, and back */
   assert_int_equal(b.path_validations, 0);
   assert_true(atomic_load(&t.nat.attacker_received_bytes) <= 3 * atomic_load(&t.nat.stolen_bytes));

@@ -101,3 +101,9 @@ nm_node_stats_t test_node_stats(nm_node_t* n) {
   NM_OK_OR_FAIL(nm_node_stats(n, &st, sizeof st));
   return st;
 }
+
+nm_session_stats_t test_session_stats(nm_node_t* n, uint64_t peer) {
+  nm_session_stats_t st;
+  NM_OK_OR_FAIL(nm_node_session_stats(n, peer, &st, sizeof st));
+  return st;
+}

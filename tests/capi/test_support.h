@@ -58,4 +58,5 @@ double test_now_ms(void);
 /* A stream's stats (failing the test if the call fails), for use in conditions. */
 nm_stream_stats_t test_stream_stats(nm_stream_t* s);
 nm_node_stats_t test_node_stats(nm_node_t* n);
+nm_session_stats_t test_session_stats(nm_node_t* n, uint64_t peer);
 #endif

@@ -1,5 +1,6 @@
 /* NAT traversal through the C API: reflex probes (the address a peer sees us at) and the
  * NAT classification, directly on loopback and behind user-space NATs (user_nat.h). */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -92,6 +93,100 @@ static void behind_a_mapping_per_destination_is_symmetric(void** state) {
   trio_down(&t);
 }
 
+static void connect_via(nm_node_t* from, nm_node_t* relay, nm_node_t* to, uint64_t to_id) {
+  uint8_t key[NM_KEY_SIZE];
+  char addr[NM_ADDR_MAX];
+  NM_OK_OR_FAIL(nm_node_public_key(to, key));
+  NM_OK_OR_FAIL(nm_node_local_addr(relay, addr, sizeof addr));
+  NM_OK_OR_FAIL(nm_node_connect_via(from, addr, key, to_id));
+}
+
+enum { kEvents = 4000, kWords = 64 };
+
+typedef struct sender_job {
+  nm_stream_t* s;
+  nm_status result;
+} sender_job;
+
+static void* send_numbered(void* arg) {
+  sender_job* j = arg;
+  j->result = NM_OK;
+  for (uint32_t i = 0; i < kEvents && j->result == NM_OK; ++i) {
+    uint32_t ev[kWords];
+    for (size_t w = 0; w < kWords; ++w) ev[w] = i;
+    nm_event_t e = {ev, sizeof ev};
+    j->result = nm_stream_send_blocking(j->s, &e, 1, 20000, NULL);
+  }
+  return NULL;
+}
+
+typedef struct upgrade_job {
+  nm_node_t* node;
+  uint64_t peer, coordinator;
+  nm_status result;
+} upgrade_job;
+
+static void* upgrade(void* arg) {
+  upgrade_job* j = arg;
+  j->result = nm_node_connect_direct(j->node, j->peer, j->coordinator, 5000);
+  return NULL;
+}
+
+/* a and b reach each other through r; a reliable stream a -> b is moved, mid-stream, to the
+ * direct path r coordinates a punch for: every event arrives once and in order, and both
+ * sessions end direct. */
+static void a_relayed_session_moves_to_the_punched_path(void** state) {
+  (void)state;
+  nm_node_t *a = test_node(0x42), *b = test_node(0x42), *r = test_node(0x42);
+  uint64_t a_id, b_id, r_id;
+  NM_OK_OR_FAIL(nm_node_id(a, &a_id));
+  NM_OK_OR_FAIL(nm_node_id(b, &b_id));
+  NM_OK_OR_FAIL(nm_node_id(r, &r_id));
+  dial(a, a_id, r, r_id, NULL);
+  dial(b, b_id, r, r_id, NULL);
+  NM_OK_OR_FAIL(nm_node_allow_peer(b, a_id));
+  connect_via(a, r, b, b_id);
+  ASSERT_EVENTUALLY(nm_node_session_stats(b, a_id, &(nm_session_stats_t){0}, sizeof(nm_session_stats_t)) == NM_OK,
+                    5000);
+  assert_int_equal(test_session_stats(a, b_id).routed, 1);
+
+  nm_stream_config_t cfg;
+  nm_stream_config_init(&cfg, sizeof cfg);
+  cfg.reliability = NM_RELIABLE;
+  nm_stream_t *tx, *rx;
+  NM_OK_OR_FAIL(nm_node_open_stream(a, b_id, 9, &cfg, &tx));
+  NM_OK_OR_FAIL(nm_node_open_stream(b, a_id, 9, &cfg, &rx));
+  sender_job job = {tx, NM_ERR_INTERNAL};
+  pthread_t sender, upgrader;
+  assert_int_equal(pthread_create(&sender, NULL, send_numbered, &job), 0);
+  upgrade_job up = {a, b_id, r_id, NM_ERR_INTERNAL};
+  for (uint32_t i = 0; i < kEvents; ++i) {
+    uint32_t buf[kWords];
+    size_t len = 0;
+    nm_status st = nm_stream_recv(rx, buf, sizeof buf, &len, 30000);
+    if (st != NM_OK) fail_msg("event %u: %s", i, nm_strerror(st));
+    if (len != sizeof buf || buf[0] != i || buf[kWords - 1] != i) fail_msg("event %u arrived as %u", i, buf[0]);
+    if (i == kEvents / 4) assert_int_equal(pthread_create(&upgrader, NULL, upgrade, &up), 0);
+  }
+  pthread_join(sender, NULL);
+  pthread_join(upgrader, NULL);
+  assert_int_equal(job.result, NM_OK);
+  NM_OK_OR_FAIL(up.result);
+  assert_int_equal(test_session_stats(a, b_id).routed, 0);
+  ASSERT_EVENTUALLY(test_session_stats(b, a_id).routed == 0, 5000);
+  nm_node_stats_t sa = test_node_stats(a), sb = test_node_stats(b);
+  assert_true(sa.punches_attempted >= 1 && sb.punches_attempted >= 1);
+  assert_true(sa.punches_succeeded == 1 && sb.punches_succeeded == 1);
+  assert_int_equal(sa.relay_fallbacks, 0);
+  /* Already direct: at once. */
+  NM_OK_OR_FAIL(nm_node_connect_direct(a, b_id, r_id, 0));
+  nm_stream_free(tx);
+  nm_stream_free(rx);
+  NM_OK_OR_FAIL(nm_node_free(a));
+  NM_OK_OR_FAIL(nm_node_free(b));
+  NM_OK_OR_FAIL(nm_node_free(r));
+}
+
 static void misuse_gets_errors(void** state) {
   (void)state;
   test_pair p;
@@ -105,6 +200,8 @@ static void misuse_gets_errors(void** state) {
   assert_int_equal(nm_node_classify_nat(p.a, 100, NULL), NM_ERR_INVALID_ARGUMENT);
   assert_int_equal(nm_node_nat_type(p.a, NULL), NM_ERR_INVALID_ARGUMENT);
   assert_int_equal(nm_node_reflex_addr(p.a, NULL, 0), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_connect_direct(p.a, 12345, p.b_id, 100), NM_ERR_NOT_CONNECTED);
+  NM_OK_OR_FAIL(nm_node_connect_direct(p.a, p.b_id, 12345, 100)); /* direct already */
   assert_int_equal(nm_node_nat_type(NULL, &type), NM_ERR_INVALID_ARGUMENT);
   test_pair_free(&p);
 }
@@ -113,6 +210,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_peer_sees_our_own_address_on_loopback),
       cmocka_unit_test(behind_a_mapping_per_destination_is_symmetric),
+      cmocka_unit_test(a_relayed_session_moves_to_the_punched_path),
       cmocka_unit_test(misuse_gets_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

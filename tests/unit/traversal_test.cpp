@@ -55,6 +55,58 @@ TEST(Traversal, MalformedAddressBlocksAreRefused) {
   EXPECT_FALSE(wire::decode_address_block({}));
 }
 
+// The examples of the 0.23 source (traversal/rendezvous.rs).
+TEST(Traversal, RendezvousMessagesAreThe0_23Format) {
+  uint8_t out[wire::kRendezvousMaxSize];
+  wire::RendezvousMessage m;
+  m.kind = wire::RendezvousMessage::Kind::kRequest;
+  m.request = {0x1122334455667788ULL, at("192.0.2.1:9001")};
+  ASSERT_EQ(wire::encode_rendezvous(m, out), 28u);
+  EXPECT_EQ(std::vector<uint8_t>(out, out + 28), hex("01112233445566778804c00002010000000000000000000000002329"));
+  m.kind = wire::RendezvousMessage::Kind::kIntroduce;
+  m.introduce = {0x1122334455667788ULL, at("198.51.100.7:40000"), 1700000000500ULL};
+  ASSERT_EQ(wire::encode_rendezvous(m, out), 36u);
+  EXPECT_EQ(std::vector<uint8_t>(out, out + 36),
+            hex("02112233445566778804c63364070000000000000000000000009c400000018bcfe569f4"));
+  m.kind = wire::RendezvousMessage::Kind::kAck;
+  m.ack = {0x1111222233334444ULL, 0x5555666677778888ULL, 0};
+  ASSERT_EQ(wire::encode_rendezvous(m, out), 21u);
+  EXPECT_EQ(std::vector<uint8_t>(out, out + 21), hex("031111222233334444555566667777888800000000"));
+  uint8_t ka[wire::kKeepAliveSize];
+  wire::encode_keepalive(0x1111222233334444ULL, ka);
+  EXPECT_EQ(std::vector<uint8_t>(ka, ka + sizeof ka), hex("5048444433332222111100000000"));
+}
+
+TEST(Traversal, RendezvousMessagesDecodeBackAndRefuseWrongSizes) {
+  auto intro = hex("02112233445566778804c63364070000000000000000000000009c400000018bcfe569f4");
+  auto m = wire::decode_rendezvous(intro);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->kind, wire::RendezvousMessage::Kind::kIntroduce);
+  EXPECT_EQ(m->introduce.peer, 0x1122334455667788ULL);
+  EXPECT_EQ(wire::format_address(m->introduce.peer_reflex), "198.51.100.7:40000");
+  EXPECT_EQ(m->introduce.fire_at_ms, 1700000000500ULL);
+  EXPECT_FALSE(wire::decode_rendezvous(std::span(intro).first(35)));
+  intro.push_back(0);
+  EXPECT_FALSE(wire::decode_rendezvous(intro));
+  intro.pop_back();
+  intro[9] = 5;  // bad family
+  EXPECT_FALSE(wire::decode_rendezvous(intro));
+  auto ack = hex("031111222233334444555566667777888800000000");
+  ack[0] = 4;  // no such kind
+  EXPECT_FALSE(wire::decode_rendezvous(ack));
+  EXPECT_FALSE(wire::decode_rendezvous({}));
+  auto req = hex("01112233445566778804c00002010000000000000000000000002329");
+  auto r = wire::decode_rendezvous(req);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->request.target, 0x1122334455667788ULL);
+  EXPECT_EQ(wire::format_address(r->request.self_reflex), "192.0.2.1:9001");
+  auto ka = hex("5048444433332222111100000000");
+  EXPECT_EQ(wire::decode_keepalive(ka), 0x1111222233334444ULL);
+  EXPECT_FALSE(wire::decode_keepalive(std::span(ka).first(13)));
+  ka[1] = 0x49;
+  EXPECT_FALSE(wire::decode_keepalive(ka));
+}
+
 using node::NatType;
 
 NatType classify(const char* bound, std::vector<const char*> own, std::vector<const char*> seen) {

@@ -151,6 +151,19 @@ namespace Netmesh
             return (NatType)type;
         }
 
+        /// <summary>Moves the session with the peer, reached through relays (ConnectVia), to a
+        /// direct path through the NATs on the way: the coordinator, a node both reach directly,
+        /// times a hole punch, then a path challenge on the punched path moves the session itself
+        /// (same streams: reliable data goes on exactly once and in order). Returns once direct
+        /// (at once if it already was); TimeoutException if not within timeout: the session
+        /// stays relayed and working.</summary>
+        public void ConnectDirect(ulong peerNodeId, ulong coordinatorNodeId, TimeSpan timeout)
+        {
+            Errors.Check(netmesh.nm_node_connect_direct(Handle, peerNodeId, coordinatorNodeId, Library.TimeoutMs(timeout)),
+                         "nm_node_connect_direct");
+            GC.KeepAlive(this);
+        }
+
         /// <summary>The last verdict of <see cref="ClassifyNat"/> (Unknown before one).</summary>
         public NatType NatType
         {

@@ -148,6 +148,12 @@ namespace Netmesh
         /// <summary>Datagrams not sent to a peer's new address beyond 3x what arrived from it,
         /// before it answered a path challenge.</summary>
         public ulong TxRefusedUnprovenPath { get; }
+        /// <summary>NAT traversal: introductions acted on (keep-alives sent to a peer).</summary>
+        public ulong PunchesAttempted { get; }
+        /// <summary>Relayed sessions moved to a direct path.</summary>
+        public ulong PunchesSucceeded { get; }
+        /// <summary>ConnectDirect calls that ended still relayed.</summary>
+        public ulong RelayFallbacks { get; }
 
         internal NodeStats(nm_node_stats_t s)
         {
@@ -188,6 +194,9 @@ namespace Netmesh
             DropOverBudget = s.drop_over_budget;
             TxAbandonedPackets = s.tx_abandoned_packets;
             TxRefusedUnprovenPath = s.tx_refused_unproven_path;
+            PunchesAttempted = s.punches_attempted;
+            PunchesSucceeded = s.punches_succeeded;
+            RelayFallbacks = s.relay_fallbacks;
         }
     }
 }

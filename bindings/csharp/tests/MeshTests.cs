@@ -86,6 +86,22 @@ namespace Netmesh.Tests
         }
 
         [Test]
+        public void ConnectDirectMovesARelayedSession()
+        {
+            using (Node a = new Node(MeshConfig()), r = new Node(MeshConfig()), b = new Node(MeshConfig()))
+            {
+                Link(a, r);
+                Link(b, r);
+                ConnectThrough(a, r, b);
+                Assert.IsTrue(a.SessionStats(b.Id).Routed);
+                a.ConnectDirect(b.Id, r.Id, TimeSpan.FromSeconds(5));
+                Assert.IsFalse(a.SessionStats(b.Id).Routed);
+                Assert.AreEqual(1, a.Stats().PunchesSucceeded);
+                ReliableTransfer(a, b, 41, 50);
+            }
+        }
+
+        [Test]
         public void IdentityFileSurvivesRestart()
         {
             string dir = Path.Combine(Path.GetTempPath(), "netmesh-cs-" + Guid.NewGuid().ToString("N"));

@@ -3065,6 +3065,81 @@ long long _wrap_nm_node_stats_t_tx_refused_unproven_path_get_capi_77181f2846eb01
 }
 
 
+void _wrap_nm_node_stats_t_punches_attempted_set_capi_77181f2846eb01a4(struct nm_node_stats *_swig_go_0, long long _swig_go_1) {
+  struct nm_node_stats *arg1 = (struct nm_node_stats *) 0 ;
+  uint64_t arg2 ;
+  
+  arg1 = *(struct nm_node_stats **)&_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->punches_attempted = arg2;
+  
+}
+
+
+long long _wrap_nm_node_stats_t_punches_attempted_get_capi_77181f2846eb01a4(struct nm_node_stats *_swig_go_0) {
+  struct nm_node_stats *arg1 = (struct nm_node_stats *) 0 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct nm_node_stats **)&_swig_go_0; 
+  
+  result = (uint64_t) ((arg1)->punches_attempted);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_nm_node_stats_t_punches_succeeded_set_capi_77181f2846eb01a4(struct nm_node_stats *_swig_go_0, long long _swig_go_1) {
+  struct nm_node_stats *arg1 = (struct nm_node_stats *) 0 ;
+  uint64_t arg2 ;
+  
+  arg1 = *(struct nm_node_stats **)&_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->punches_succeeded = arg2;
+  
+}
+
+
+long long _wrap_nm_node_stats_t_punches_succeeded_get_capi_77181f2846eb01a4(struct nm_node_stats *_swig_go_0) {
+  struct nm_node_stats *arg1 = (struct nm_node_stats *) 0 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct nm_node_stats **)&_swig_go_0; 
+  
+  result = (uint64_t) ((arg1)->punches_succeeded);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_nm_node_stats_t_relay_fallbacks_set_capi_77181f2846eb01a4(struct nm_node_stats *_swig_go_0, long long _swig_go_1) {
+  struct nm_node_stats *arg1 = (struct nm_node_stats *) 0 ;
+  uint64_t arg2 ;
+  
+  arg1 = *(struct nm_node_stats **)&_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->relay_fallbacks = arg2;
+  
+}
+
+
+long long _wrap_nm_node_stats_t_relay_fallbacks_get_capi_77181f2846eb01a4(struct nm_node_stats *_swig_go_0) {
+  struct nm_node_stats *arg1 = (struct nm_node_stats *) 0 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct nm_node_stats **)&_swig_go_0; 
+  
+  result = (uint64_t) ((arg1)->relay_fallbacks);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 struct nm_node_stats *_wrap_new_nm_node_stats_t_capi_77181f2846eb01a4() {
   struct nm_node_stats *result = 0 ;
   struct nm_node_stats *_swig_go_result;
@@ -4463,6 +4538,25 @@ intgo _wrap_nm_node_reflex_addr_capi_77181f2846eb01a4(nm_node_t *_swig_go_0, _go
   arg2 = (char *)_swig_go_1.array; arg3 = (size_t)_swig_go_1.len; 
   
   result = (nm_status)nm_node_reflex_addr(arg1,arg2,arg3);
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_nm_node_connect_direct_capi_77181f2846eb01a4(nm_node_t *_swig_go_0, long long _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
+  nm_node_t *arg1 = (nm_node_t *) 0 ;
+  uint64_t arg2 ;
+  uint64_t arg3 ;
+  int arg4 ;
+  nm_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (nm_node_t *)(uintptr_t)_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  arg3 = (uint64_t)_swig_go_2; 
+  arg4 = (int)_swig_go_3; 
+  
+  result = (nm_status)nm_node_connect_direct(arg1,arg2,arg3,arg4);
   _swig_go_result = (intgo)result; 
   return _swig_go_result;
 }

@@ -103,6 +103,18 @@ public final class Node implements AutoCloseable {
     return NatType.of(Netmesh.interruptibly(timeout, ms -> netmesh.nm_node_classify_nat(handle, ms)));
   }
 
+  /**
+   * Moves the session with peerNodeId, reached through relays ({@link #connectVia}), to a
+   * direct path through the NATs on the way: coordinator, a node both reach directly, times a
+   * hole punch, then a path challenge on the punched path moves the session itself (same
+   * streams: reliable data goes on exactly once and in order). Returns once direct (at once
+   * if it already was); NetmeshTimeoutException if not within timeout: the session stays
+   * relayed and working.
+   */
+  public void connectDirect(long peerNodeId, long coordinatorNodeId, Duration timeout) {
+    netmesh.nm_node_connect_direct(handle, peerNodeId, coordinatorNodeId, Netmesh.timeoutMillis(timeout));
+  }
+
   /** The last verdict of {@link #classifyNat} (UNKNOWN before one). */
   public NatType natType() { return NatType.of(netmesh.nm_node_nat_type(handle)); }
 

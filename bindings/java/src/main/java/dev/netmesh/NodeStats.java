@@ -28,7 +28,10 @@ public record NodeStats(long sessions, long datagramsReceived, long datagramsSen
                         long responsesDeferred,
                         long dropOverBudget,
                         long txAbandonedPackets,
-                        long txRefusedUnprovenPath) {
+                        long txRefusedUnprovenPath,
+                        long punchesAttempted,
+                        long punchesSucceeded,
+                        long relayFallbacks) {
   static NodeStats from(nm_node_stats_t s) {
     return new NodeStats(s.getSessions(), s.getDatagrams_received(), s.getDatagrams_sent(),
         s.getHandshakes_completed(), s.getHeartbeats_sent(), s.getHeartbeats_received(),
@@ -39,6 +42,7 @@ public record NodeStats(long sessions, long datagramsReceived, long datagramsSen
         s.getIgnored_mesh_packets(), s.getPingwaves_sent(), s.getPingwaves_received(),
         s.getForwarded(), s.getForward_no_route(), s.getForward_ttl_expired(),
         s.getBytes_received(), s.getBytes_sent(), s.getForward_refused(), s.getPingwave_origins_refused(), s.getPingwave_relays_suppressed(), s.getDrop_handshake_rate_limited(), s.getDrop_session_limit(), s.getSessions_pruned(), s.getSessions_unconfirmed(), s.getResponses_deferred(), s.getDrop_over_budget(), s.getTx_abandoned_packets(),
-        s.getTx_refused_unproven_path());
+        s.getTx_refused_unproven_path(), s.getPunches_attempted(), s.getPunches_succeeded(),
+        s.getRelay_fallbacks());
   }
 }

@@ -78,6 +78,19 @@ class MeshTest {
   }
 
   @Test
+  void connectDirectMovesARelayedSession() {
+    Node a = meshNode(), r = meshNode(), b = meshNode();
+    link(a, r);
+    link(b, r);
+    connectThrough(a, r, b);
+    assertTrue(a.sessionStats(b.id()).routed());
+    a.connectDirect(b.id(), r.id(), Duration.ofSeconds(5));
+    assertFalse(a.sessionStats(b.id()).routed());
+    assertEquals(1, a.stats().punchesSucceeded());
+    reliableTransfer(a, b, 41, 50);
+  }
+
+  @Test
   void threeNodeChain() {
     Node a = meshNode(), b = meshNode(), c = meshNode();
     link(a, b);
