@@ -1,32 +1,43 @@
 #!/usr/bin/env bash
-# The NAT test bed (issue 17): netmesh nodes behind a Linux NAT (nftables masquerade in a
-# router namespace), driven by the WAN bed's flow tool (tests/wan/nm_flow.c).
+# The NAT test bed (issue 17): netmesh nodes behind Linux NATs (nftables masquerade in router
+# namespaces) and a public segment, in network namespaces (tests/nat/README.md).
 #
-#   nmnat-a (private)            nmnat-r (NAT router)                 nmnat-b (public)
-#   a0 10.78.1.2/24 ==veth== r0 10.78.1.1 | r1 10.78.0.1 ==veth== b0 10.78.0.2/24
-#                                masquerade out of r1, ports fully random
+#   nmnat-a 10.78.1.2 ==veth== nmnat-n1 [NAT] 10.78.0.11 ==+
+#                                                         |  nmnat-p: bridge 10.78.0.2
+#   nmnat-c 10.78.2.2 ==veth== nmnat-n2 [NAT] 10.78.0.12 ==+  (the rendezvous node, or a
+#                                                              public receiver)
 #
 #   bash tests/nat/run.sh                 every case
-#   bash tests/nat/run.sh rebind          one case
+#   bash tests/nat/run.sh cone            some cases (rebind cone symmetric)
 #   NAT_CTEST=1 bash tests/nat/run.sh     the CTest case nat.bed: exit 77 (skipped) without
 #                                         root, netns, nft or conntrack
 #
 # Cases:
-#   rebind  a sends a reliable stream to b; mid-stream the router forgets its mappings
-#           (conntrack -F), so a's next datagram leaves from a new public port (the
-#           masquerade picks ports at random). b must follow a there (path migration, with a
-#           challenge) and every event must arrive exactly once and in order.
+#   rebind     a sends a reliable stream to a public node; mid-stream n1 forgets its mappings
+#              (conntrack -F) and its masquerade picks ports at random, so a's next datagram
+#              leaves from a new public port. The public node must follow a there (path
+#              migration, with a challenge) and every event arrive exactly once and in order.
+#   cone       both NATs keep a flow's port for every destination (plain masquerade); a
+#              reaches c through the rendezvous node, then asks for a direct path: it must be
+#              direct within 2 s, and the stream go on exactly once and in order.
+#   symmetric  n1 maps each destination to a random port (masquerade random-fully): the punch
+#              cannot work; the session must stay relayed and every event still arrive.
 #
-# Everything lives in namespaces named nmnat-*, created here and always deleted on exit;
-# addresses are private (10.78.0.0/16). Settings: NAT_BIN (build/tests/wan), NAT_TIME (8 s).
+# The routers drop unsolicited inbound datagrams before conntrack keeps them (as home
+# routers do), and let in only replies to what went out (address- and port-dependent
+# filtering): a punch is needed for any direct path. Everything lives in namespaces named
+# nmnat-*, created here and always deleted on exit; addresses are private (10.78.0.0/16).
+# Settings: NAT_BIN (build/tests/wan), NAT_NODE (build/tests/nat/nmnat_node), NAT_TIME (8 s).
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 NAT_BIN=${NAT_BIN:-$here/../../build/tests/wan}
+NAT_NODE=${NAT_NODE:-$here/../../build/tests/nat/nmnat_node}
 NAT_TIME=${NAT_TIME:-8}
 NAT_CTEST=${NAT_CTEST:-0}
-NS_A=nmnat-a NS_R=nmnat-r NS_B=nmnat-b
-ADDR_A=10.78.1.2 ADDR_B=10.78.0.2 PORT_B=47000
+NS_A=nmnat-a NS_N1=nmnat-n1 NS_P=nmnat-p NS_N2=nmnat-n2 NS_C=nmnat-c
+ALL_NS="$NS_A $NS_N1 $NS_P $NS_N2 $NS_C"
+ADDR_A=10.78.1.2 ADDR_C=10.78.2.2 ADDR_P=10.78.0.2 ADDR_N1=10.78.0.11 PORT_P=47000
 
 log() { echo "[nat $(date +%H:%M:%S)] $*" >&2; }
 skip() {
@@ -47,7 +58,9 @@ if ! why=$(can_run); then
   echo "nat: cannot run: $why" >&2
   exit 2
 fi
-[[ -x "$NAT_BIN/nmwan_nm_flow" ]] || { echo "nat: $NAT_BIN/nmwan_nm_flow not built (scripts/build.sh)" >&2; exit 2; }
+for tool in "$NAT_BIN/nmwan_nm_flow" "$NAT_NODE"; do
+  [[ -x "$tool" ]] || { echo "nat: $tool not built (scripts/build.sh)" >&2; exit 2; }
+done
 
 exec 9>/tmp/nmnat-bed.lock
 flock -w 600 9 || { echo "nat: another bed holds /tmp/nmnat-bed.lock" >&2; exit 2; }
@@ -55,7 +68,7 @@ flock -w 600 9 || { echo "nat: another bed holds /tmp/nmnat-bed.lock" >&2; exit 
 TMP=$(mktemp -d /tmp/nmnat-run.XXXXXX)
 bed_down() {
   local ns pid
-  for ns in $NS_A $NS_R $NS_B; do
+  for ns in $ALL_NS; do
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
   done
@@ -73,44 +86,65 @@ in_ns() {
   ip netns exec "$ns" "$@"
 }
 
-bed_up() {
-  bed_down
-  local ns
-  for ns in $NS_A $NS_R $NS_B; do ip netns add "$ns" && in_ns "$ns" ip link set lo up; done
-  ip link add a0 netns $NS_A type veth peer name r0 netns $NS_R
-  ip link add b0 netns $NS_B type veth peer name r1 netns $NS_R
-  in_ns $NS_A ip addr add $ADDR_A/24 dev a0
-  in_ns $NS_R ip addr add 10.78.1.1/24 dev r0
-  in_ns $NS_R ip addr add 10.78.0.1/24 dev r1
-  in_ns $NS_B ip addr add $ADDR_B/24 dev b0
-  in_ns $NS_A ip link set a0 up
-  in_ns $NS_R ip link set r0 up
-  in_ns $NS_R ip link set r1 up
-  in_ns $NS_B ip link set b0 up
-  in_ns $NS_A ip route add default via 10.78.1.1
-  # b has no route to 10.78.1.0/24: it can only answer the NAT's public address.
-  in_ns $NS_R sysctl -qw net.ipv4.ip_forward=1
-  in_ns $NS_R nft -f - <<'EOF'
+# A router namespace: private side IN_IF, public side OUT_IF, masquerade out of OUT_IF with
+# MASQ_FLAGS ("" keeps ports: one mapping for every destination; "fully-random": a new
+# random port per flow).
+router_up() { # router_up NS IN_IF IN_ADDR OUT_IF OUT_ADDR MASQ_FLAGS
+  local ns=$1
+  in_ns "$ns" ip addr add "$3/24" dev "$2"
+  in_ns "$ns" ip addr add "$5/24" dev "$4"
+  in_ns "$ns" ip link set "$2" up
+  in_ns "$ns" ip link set "$4" up
+  in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1
+  in_ns "$ns" nft -f - <<EOF
 table ip nat {
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-    oifname "r1" masquerade fully-random
+    oifname "$4" masquerade $6
   }
 }
 table ip filter {
   chain forward {
     type filter hook forward priority filter; policy drop;
-    iifname "r0" oifname "r1" accept
-    iifname "r1" oifname "r0" ct state established,related accept
+    iifname "$2" oifname "$4" accept
+    iifname "$4" oifname "$2" ct state established,related accept
+  }
+  chain input {
+    type filter hook input priority filter; policy accept;
+    iifname "$4" ct state new drop
   }
 }
 EOF
 }
 
-# The source port b sees for a: the router's current mapping of a's flow.
+bed_up() { # bed_up N1_MASQ_FLAGS N2_MASQ_FLAGS
+  bed_down
+  local ns
+  for ns in $ALL_NS; do ip netns add "$ns" && in_ns "$ns" ip link set lo up; done
+  ip link add a0 netns $NS_A type veth peer name n1a netns $NS_N1
+  ip link add c0 netns $NS_C type veth peer name n2c netns $NS_N2
+  ip link add n1p netns $NS_N1 type veth peer name p1 netns $NS_P
+  ip link add n2p netns $NS_N2 type veth peer name p2 netns $NS_P
+  in_ns $NS_P ip link add br0 type bridge
+  in_ns $NS_P ip link set p1 master br0
+  in_ns $NS_P ip link set p2 master br0
+  for ns in p1 p2 br0; do in_ns $NS_P ip link set "$ns" up; done
+  in_ns $NS_P ip addr add $ADDR_P/24 dev br0
+  in_ns $NS_A ip addr add $ADDR_A/24 dev a0
+  in_ns $NS_C ip addr add $ADDR_C/24 dev c0
+  in_ns $NS_A ip link set a0 up
+  in_ns $NS_C ip link set c0 up
+  in_ns $NS_A ip route add default via 10.78.1.1
+  in_ns $NS_C ip route add default via 10.78.2.1
+  # The public side has no route to 10.78.1.0/24 or 10.78.2.0/24: only the NATs' addresses.
+  router_up $NS_N1 n1a 10.78.1.1 n1p $ADDR_N1 "$1"
+  router_up $NS_N2 n2c 10.78.2.1 n2p 10.78.0.12 "$2"
+}
+
+# The source port the public side sees for a: n1's current mapping of a's flow.
 mapped_port() {
-  in_ns $NS_R conntrack -L -p udp --orig-src $ADDR_A 2>/dev/null |
-    sed -n 's/.*src=10.78.0.2 dst=10.78.0.1 sport=[0-9]* dport=\([0-9]*\).*/\1/p' | head -1
+  in_ns $NS_N1 conntrack -L -p udp --orig-src $ADDR_A 2>/dev/null |
+    sed -n "s/.*src=$ADDR_P dst=$ADDR_N1 sport=[0-9]* dport=\([0-9]*\).*/\1/p" | head -1
 }
 
 FAILS=0
@@ -124,17 +158,17 @@ judge() { # judge NAME OK(0/1) DETAIL
 }
 
 case_rebind() {
-  bed_up
+  bed_up fully-random fully-random
   local t0 flow=$NAT_BIN/nmwan_nm_flow
-  t0=$(in_ns $NS_B "$flow" now)
-  in_ns $NS_B timeout $((NAT_TIME + 20)) "$flow" recv --bind $ADDR_B:$PORT_B --seed 2 --peer-seed 1 \
+  t0=$(in_ns $NS_P "$flow" now)
+  in_ns $NS_P timeout $((NAT_TIME + 20)) "$flow" recv --bind $ADDR_P:$PORT_P --seed 2 --peer-seed 1 \
     --t0 "$t0" --time "$NAT_TIME" --grace 10 >"$TMP/recv" 2>"$TMP/rerr" &
   local recv_pid=$! i
   for i in $(seq 1 300); do # the receiver prints READY once it listens
     grep -q '^READY' "$TMP/recv" 2>/dev/null && break
     sleep 0.05
   done
-  in_ns $NS_A timeout $((NAT_TIME + 20)) "$flow" send --connect $ADDR_B:$PORT_B --seed 1 --peer-seed 2 \
+  in_ns $NS_A timeout $((NAT_TIME + 20)) "$flow" send --connect $ADDR_P:$PORT_P --seed 1 --peer-seed 2 \
     --t0 "$t0" --time "$NAT_TIME" --grace 10 --rate-mbit 20 >"$TMP/send" 2>"$TMP/serr" &
   local send_pid=$!
   # Flush once the flow runs (a mapping exists), then check the port did change.
@@ -145,7 +179,7 @@ case_rebind() {
     sleep 0.05
   done
   sleep $((NAT_TIME / 3))
-  in_ns $NS_R conntrack -F >/dev/null 2>&1
+  in_ns $NS_N1 conntrack -F >/dev/null 2>&1
   log "rebind: conntrack flushed (a was at port ${before:-?})"
   for i in $(seq 1 100); do
     after=$(mapped_port)
@@ -177,10 +211,69 @@ case_rebind() {
     "b moved to the new port ($migr) and a answered the challenge there ($valid)"
 }
 
-CASES=(rebind)
-[[ $# -gt 0 ]] && CASES=("$@")
-for c in "${CASES[@]}"; do
-  declare -F "case_$c" >/dev/null || { echo "nat: no case $c (cases: rebind)" >&2; exit 2; }
+# a (behind n1) reaches c (behind n2) through the rendezvous node r, streams 3,000 reliable
+# events to it, and half a second in asks r for a direct path (2 s at most).
+punch() { # punch NAME N1_MASQ_FLAGS EXPECT(direct|relayed)
+  local name=$1 want=$3
+  bed_up "$2" ""
+  local node=$NAT_NODE r_addr=$ADDR_P:47100
+  in_ns $NS_P timeout 30 "$node" rendezvous --bind $r_addr --seed 3 --peer-seeds 1,2 --time 15 \
+    >"$TMP/$name.r" 2>"$TMP/$name.rerr" &
+  local r_pid=$! i
+  for i in $(seq 1 300); do
+    grep -q '^READY' "$TMP/$name.r" 2>/dev/null && break
+    sleep 0.05
+  done
+  in_ns $NS_C timeout 30 "$node" peer --seed 2 --peer-seed 1 --rendezvous $r_addr --rendezvous-seed 3 \
+    --role wait --events 3000 --time 20 >"$TMP/$name.c" 2>"$TMP/$name.cerr" &
+  local c_pid=$!
+  for i in $(seq 1 300); do
+    grep -q '^READY' "$TMP/$name.c" 2>/dev/null && break
+    sleep 0.05
+  done
+  in_ns $NS_A timeout 30 "$node" peer --seed 1 --peer-seed 2 --rendezvous $r_addr --rendezvous-seed 3 \
+    --role dial --events 3000 --direct-after-ms 500 >"$TMP/$name.a" 2>"$TMP/$name.aerr"
+  wait "$c_pid"
+  kill "$r_pid" 2>/dev/null
+  wait "$r_pid" 2>/dev/null
+  local ra rc
+  ra=$(sed -n 's/^RESULT //p' "$TMP/$name.a")
+  rc=$(sed -n 's/^RESULT //p' "$TMP/$name.c")
+  if [[ -z "$ra" || -z "$rc" ]]; then
+    judge "$name" 0 "no RESULT (a: $(tail -1 "$TMP/$name.aerr"), c: $(tail -1 "$TMP/$name.cerr"))"
+    return
+  fi
+  echo "$name: a $ra"
+  echo "$name: c $rc"
+  local status ms routed_a routed_c events errors sent
+  status=$(jq -r .connect_direct <<<"$ra")
+  ms=$(jq -r .connect_direct_ms <<<"$ra")
+  routed_a=$(jq -r .session.routed <<<"$ra")
+  routed_c=$(jq -r .session.routed <<<"$rc")
+  sent=$(jq -r .events_sent <<<"$ra")
+  events=$(jq -r .events <<<"$rc")
+  errors=$(jq -r .order_errors <<<"$rc")
+  judge "$name.exactly_once" "$([[ "$sent" == 3000 && "$events" == 3000 && "$errors" == 0 ]] && echo 1 || echo 0)" \
+    "$events of $sent events arrived, each once and in order (errors $errors)"
+  if [[ "$want" == direct ]]; then
+    judge "$name.direct_within_2s" "$([[ "$status" == ok && "$routed_a" == 0 && "$routed_c" == 0 ]] &&
+      awk -v m="$ms" 'BEGIN { exit !(m <= 2000) }' && echo 1 || echo 0)" \
+      "connect_direct $status in $ms ms; sessions routed: a $routed_a, c $routed_c"
+  else
+    judge "$name.stays_relayed" "$([[ "$status" != ok && "$routed_a" == 1 && "$routed_c" == 1 &&
+      "$(jq -r .node.relay_fallbacks <<<"$ra")" == 1 ]] && echo 1 || echo 0)" \
+      "connect_direct $status after $ms ms; sessions routed: a $routed_a, c $routed_c"
+  fi
+}
+
+case_cone() { punch cone "" direct; }
+case_symmetric() { punch symmetric fully-random relayed; }
+
+CASES=(rebind cone symmetric)
+RUN=("${CASES[@]}")
+[[ $# -gt 0 ]] && RUN=("$@")
+for c in "${RUN[@]}"; do
+  declare -F "case_$c" >/dev/null || { echo "nat: no case $c (cases: ${CASES[*]})" >&2; exit 2; }
   "case_$c"
 done
 [[ $FAILS -eq 0 ]] || exit 1

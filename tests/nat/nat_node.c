@@ -1,0 +1,205 @@
+/*
+ * nat_node: one node of the NAT test bed (tests/nat/README.md).
+ *
+ *   nat_node rendezvous --bind IP:PORT --seed R --peer-seeds A,B --time S
+ *   nat_node peer --seed A --peer-seed B --rendezvous IP:PORT --rendezvous-seed R
+ *                 --role dial|wait [--events N] [--time S] [--direct-after-ms T]
+ *
+ * Identities come from small integers (--seed), as in tests/wan/nm_flow.c. Both peers dial
+ * the rendezvous node (public); "dial" then reaches "wait" through it (nm_node_connect_via),
+ * sends N numbered events on a reliable stream (one per millisecond), and T ms in asks for
+ * a direct path (nm_node_connect_direct, 2 s). "wait" receives and checks every event
+ * (exactly once, in order). Each prints one line "RESULT {json}".
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <netmesh.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PSK_BYTE 0x78
+#define STREAM_ID 11
+
+static void check(nm_status s, const char* what) {
+  if (s == NM_OK) return;
+  fprintf(stderr, "nat_node: %s: %s (%s)\n", what, nm_strerror(s), nm_last_error_message());
+  exit(1);
+}
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void node_config(nm_node_config_t* cfg, uint64_t seed, const char* bind) {
+  check(nm_node_config_init(cfg, sizeof *cfg), "nm_node_config_init");
+  memset(cfg->psk, PSK_BYTE, NM_KEY_SIZE);
+  for (int i = 0; i < NM_KEY_SIZE; ++i) { /* the node id and the X25519 key */
+    cfg->identity_seed[i] = (uint8_t)(seed * 31 + (uint64_t)i + 1);
+    cfg->static_private_key[i] = (uint8_t)(seed * 71 + (uint64_t)i * 3 + 7);
+  }
+  cfg->bind_addr = bind;
+  cfg->heartbeat_interval_ms = 500;
+  cfg->handshake_timeout_ms = 1000;
+}
+
+static nm_node_t* new_node(uint64_t seed, const char* bind) {
+  nm_node_config_t cfg;
+  node_config(&cfg, seed, bind);
+  nm_node_t* n = NULL;
+  check(nm_node_new(&cfg, &n), "nm_node_new");
+  return n;
+}
+
+static void identity_of(uint64_t seed, uint64_t* id, uint8_t key[NM_KEY_SIZE]) {
+  nm_node_t* n = new_node(seed, "127.0.0.1:0");
+  check(nm_node_id(n, id), "nm_node_id");
+  check(nm_node_public_key(n, key), "nm_node_public_key");
+  check(nm_node_free(n), "nm_node_free");
+}
+
+typedef struct {
+  const char* role;
+  const char* bind;
+  const char* rendezvous;
+  uint64_t seed, peer_seed, rendezvous_seed, peer_seeds[2];
+  uint64_t events, time_s, direct_after_ms;
+} opts_t;
+
+static void print_stats(nm_node_t* n, uint64_t peer) {
+  nm_node_stats_t ns;
+  check(nm_node_stats(n, &ns, sizeof ns), "nm_node_stats");
+  printf(",\"node\":{\"punches_attempted\":%" PRIu64 ",\"punches_succeeded\":%" PRIu64
+         ",\"relay_fallbacks\":%" PRIu64 ",\"datagrams_sent\":%" PRIu64 ",\"datagrams_received\":%" PRIu64
+         ",\"drop_handshake_rejected\":%" PRIu64 ",\"drop_unexpected_handshake\":%" PRIu64
+         ",\"drop_malformed\":%" PRIu64 ",\"ignored_mesh_packets\":%" PRIu64 "}",
+         ns.punches_attempted, ns.punches_succeeded, ns.relay_fallbacks, ns.datagrams_sent, ns.datagrams_received,
+         ns.drop_handshake_rejected, ns.drop_unexpected_handshake, ns.drop_malformed, ns.ignored_mesh_packets);
+  nm_session_stats_t ss;
+  if (peer && nm_node_session_stats(n, peer, &ss, sizeof ss) == NM_OK)
+    printf(",\"session\":{\"routed\":%u,\"srtt_ms\":%.3f}", ss.routed, ss.srtt_ns / 1e6);
+}
+
+static int run_rendezvous(const opts_t* o) {
+  nm_node_t* n = new_node(o->seed, o->bind);
+  for (int i = 0; i < 2; ++i) {
+    uint64_t id;
+    uint8_t key[NM_KEY_SIZE];
+    identity_of(o->peer_seeds[i], &id, key);
+    check(nm_node_allow_peer(n, id), "nm_node_allow_peer");
+  }
+  printf("READY\n");
+  fflush(stdout);
+  sleep((unsigned)o->time_s);
+  printf("RESULT {\"role\":\"rendezvous\"");
+  print_stats(n, 0);
+  printf("}\n");
+  fflush(stdout);
+  return nm_node_free(n) == NM_OK ? 0 : 1;
+}
+
+typedef struct {
+  nm_stream_t* s;
+  uint64_t count;
+  nm_status result;
+} sender_t;
+
+static void* send_events(void* arg) {
+  sender_t* j = arg;
+  j->result = NM_OK;
+  double start = now_ms();
+  for (uint64_t i = 0; i < j->count && j->result == NM_OK; ++i) {
+    while (now_ms() < start + (double)i) usleep(200); /* one per millisecond */
+    uint64_t ev[32];
+    for (size_t w = 0; w < 32; ++w) ev[w] = i;
+    nm_event_t e = {ev, sizeof ev};
+    j->result = nm_stream_send_blocking(j->s, &e, 1, 10000, NULL);
+  }
+  return NULL;
+}
+
+static int run_peer(const opts_t* o) {
+  nm_node_t* n = new_node(o->seed, o->bind);
+  uint64_t r_id, peer_id;
+  uint8_t r_key[NM_KEY_SIZE], peer_key[NM_KEY_SIZE];
+  identity_of(o->rendezvous_seed, &r_id, r_key);
+  identity_of(o->peer_seed, &peer_id, peer_key);
+  check(nm_node_connect(n, o->rendezvous, r_key, r_id), "nm_node_connect (rendezvous)");
+  int dial = strcmp(o->role, "dial") == 0;
+  nm_stream_config_t sc;
+  check(nm_stream_config_init(&sc, sizeof sc), "nm_stream_config_init");
+  sc.reliability = NM_RELIABLE;
+  nm_stream_t* st = NULL;
+  if (!dial) {
+    check(nm_node_allow_peer(n, peer_id), "nm_node_allow_peer");
+    printf("READY\n");
+    fflush(stdout);
+    check(nm_node_accept(n, peer_id, (int)(o->time_s * 1000)), "nm_node_accept");
+    check(nm_node_open_stream(n, peer_id, STREAM_ID, &sc, &st), "nm_node_open_stream");
+    uint64_t got = 0, errors = 0;
+    double deadline = now_ms() + (double)o->time_s * 1000;
+    while (got < o->events && now_ms() < deadline) {
+      uint64_t ev[32];
+      size_t len = 0;
+      nm_status s = nm_stream_recv(st, ev, sizeof ev, &len, 100);
+      if (s == NM_ERR_TIMEOUT) continue;
+      check(s, "nm_stream_recv");
+      if (len != sizeof ev || ev[0] != got || ev[31] != got) ++errors;
+      ++got;
+    }
+    printf("RESULT {\"role\":\"wait\",\"events\":%" PRIu64 ",\"order_errors\":%" PRIu64, got, errors);
+  } else {
+    check(nm_node_connect_via(n, o->rendezvous, peer_key, peer_id), "nm_node_connect_via");
+    check(nm_node_open_stream(n, peer_id, STREAM_ID, &sc, &st), "nm_node_open_stream");
+    sender_t job = {st, o->events, NM_ERR_INTERNAL};
+    pthread_t th;
+    pthread_create(&th, NULL, send_events, &job);
+    usleep((useconds_t)(o->direct_after_ms * 1000));
+    double t = now_ms();
+    nm_status direct = nm_node_connect_direct(n, peer_id, r_id, 2000);
+    double took = now_ms() - t;
+    pthread_join(th, NULL);
+    printf("RESULT {\"role\":\"dial\",\"events_sent\":%" PRIu64 ",\"send\":\"%s\",\"connect_direct\":\"%s\""
+           ",\"connect_direct_ms\":%.1f",
+           job.result == NM_OK ? o->events : 0, nm_strerror(job.result), nm_strerror(direct), took);
+  }
+  print_stats(n, peer_id);
+  printf("}\n");
+  fflush(stdout);
+  nm_stream_free(st);
+  return nm_node_free(n) == NM_OK ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: see tests/nat/nat_node.c\n");
+    return 2;
+  }
+  opts_t o = {.role = "wait", .bind = "0.0.0.0:0", .events = 3000, .time_s = 10, .direct_after_ms = 500};
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const char *k = argv[i], *v = argv[i + 1];
+    if (!strcmp(k, "--bind")) o.bind = v;
+    else if (!strcmp(k, "--rendezvous")) o.rendezvous = v;
+    else if (!strcmp(k, "--role")) o.role = v;
+    else if (!strcmp(k, "--seed")) o.seed = strtoull(v, NULL, 10);
+    else if (!strcmp(k, "--peer-seed")) o.peer_seed = strtoull(v, NULL, 10);
+    else if (!strcmp(k, "--rendezvous-seed")) o.rendezvous_seed = strtoull(v, NULL, 10);
+    else if (!strcmp(k, "--peer-seeds")) sscanf(v, "%" SCNu64 ",%" SCNu64, &o.peer_seeds[0], &o.peer_seeds[1]);
+    else if (!strcmp(k, "--events")) o.events = strtoull(v, NULL, 10);
+    else if (!strcmp(k, "--time")) o.time_s = strtoull(v, NULL, 10);
+    else if (!strcmp(k, "--direct-after-ms")) o.direct_after_ms = strtoull(v, NULL, 10);
+    else {
+      fprintf(stderr, "nat_node: unknown option %s\n", k);
+      return 2;
+    }
+  }
+  if (!strcmp(argv[1], "rendezvous")) return run_rendezvous(&o);
+  if (!strcmp(argv[1], "peer") && o.rendezvous) return run_peer(&o);
+  fprintf(stderr, "nat_node: want rendezvous or peer --rendezvous ADDR\n");
+  return 2;
+}
