@@ -805,6 +805,62 @@ static void hostile_reflex_probes(void** state) {
   ctx_free(&c);
 }
 
+/* Rendezvous (0x0D01) from a PSK holder: an introduction to a peer we neither asked about
+ * nor reach through relays must not aim keep-alives anywhere (here: at the peer's own
+ * socket, where they would show), a request naming nobody we reach is refused, and
+ * malformed messages are counted. */
+static void hostile_rendezvous(void** state) {
+  (void)state;
+  ctx c;
+  ctx_setup(&c, NULL);
+  uint8_t plain[256], d[8300], body[36];
+  size_t n, pl;
+  /* PunchIntroduce{peer 0x1234, the peer's own address, fire now} */
+  memset(body, 0, sizeof body);
+  body[0] = 2;
+  body[7] = 0x12, body[8] = 0x34;
+  body[9] = 4, body[10] = 127, body[13] = 1;
+  int port = nmt_peer_port(c.f.peer);
+  body[26] = (uint8_t)(port >> 8), body[27] = (uint8_t)port;
+  pl = nmt_frame(plain, body, 36);
+  send_control(&c, 0x0D01, plain, pl, 1, d, &n);
+  EXPECT_DROPPED(&c, d, n, drop_malformed);
+  uint8_t got[64];
+  double until = test_now_ms() + 400; /* keep-alives would leave at once */
+  while (test_now_ms() < until) {
+    int len = nmt_peer_recv_datagram(c.f.peer, got, sizeof got, 50);
+    if (len == 14 && got[0] == 0x50 && got[1] == 0x48) fail_msg("a keep-alive came to an introduced stranger");
+  }
+  /* PunchRequest for a target the node does not reach */
+  memset(body, 0, sizeof body);
+  body[0] = 1;
+  body[8] = 0x77;
+  body[9] = 4, body[10] = 10, body[13] = 1;
+  pl = nmt_frame(plain, body, 28);
+  send_control(&c, 0x0D01, plain, pl, 1, d, &n);
+  EXPECT_DROPPED(&c, d, n, drop_malformed);
+  /* One byte short, and an unknown kind */
+  pl = nmt_frame(plain, body, 27);
+  send_control(&c, 0x0D01, plain, pl, 1, d, &n);
+  EXPECT_DROPPED(&c, d, n, drop_malformed);
+  body[0] = 9;
+  pl = nmt_frame(plain, body, 28);
+  send_control(&c, 0x0D01, plain, pl, 1, d, &n);
+  EXPECT_DROPPED(&c, d, n, drop_malformed);
+  /* An acknowledgement to forward that is not the sender's own */
+  memset(body, 0, sizeof body);
+  body[0] = 3;
+  body[8] = 0x55;  /* from: not the peer */
+  body[16] = 0x66; /* to: nobody */
+  pl = nmt_frame(plain, body, 21);
+  send_control(&c, 0x0D01, plain, pl, 1, d, &n);
+  EXPECT_DROPPED(&c, d, n, drop_malformed);
+  nm_node_stats_t st = test_node_stats(c.f.node);
+  assert_int_equal(st.punches_attempted, 0);
+  assert_usable(&c);
+  ctx_free(&c);
+}
+
 static void ack_nack_for_unknown_streams_are_counted(void** state) {
   (void)state;
   ctx c;
@@ -1052,6 +1108,7 @@ int main(void) {
       cmocka_unit_test(inflated_grant_cannot_overflow_credit),
       cmocka_unit_test(malformed_extension_frames),
       cmocka_unit_test(hostile_reflex_probes),
+      cmocka_unit_test(hostile_rendezvous),
       cmocka_unit_test(ack_nack_for_unknown_streams_are_counted),
       cmocka_unit_test(absurd_ack_does_not_release_unsent_data),
       cmocka_unit_test(lying_session_acknowledgements_are_dropped),
