@@ -338,8 +338,9 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
   // Nothing else in a ping: its padding (a path MTU probe) only gives it a size.
   if (ping && !heartbeat && s.has(wire::capability::kSessionAck)) return;
   if (heartbeat) {
-    // 0.23 drops routed heartbeats; between netmesh nodes they keep routed sessions alive.
-    if (routed && !s.routed) {
+    // 0.23 drops routed heartbeats; between netmesh nodes they keep routed sessions alive,
+    // also one we moved to a punched path while the peer has not yet (node_rendezvous.cpp).
+    if (routed && !s.routed && !s.has(wire::capability::kPathMigration)) {
       ++stats_.drop_malformed;
       return;
     }
