@@ -1475,6 +1475,17 @@ func TestRecvIntoAndBatchesAllocateNothing(t *testing.T) {
 	if allocs >= 1 {
 		t.Fatalf("Send + RecvInto: %.1f allocations per event, want none", allocs)
 	}
+	blockingAllocs := testing.AllocsPerRun(200, func() {
+		if _, err := sa.SendBlocking(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := sb.RecvInto(ctx, buf); err != nil || n != 64 {
+			t.Fatal(n, err)
+		}
+	})
+	if blockingAllocs >= 1 {
+		t.Fatalf("SendBlocking + RecvInto: %.1f allocations per event, want none", blockingAllocs)
+	}
 	batch := NewBatch(16)
 	batchAllocs := testing.AllocsPerRun(100, func() {
 		if _, err := sa.Send(ev, ev, ev, ev); err != nil {
