@@ -4,12 +4,15 @@
  *   nat_node rendezvous --bind IP:PORT --seed R --peer-seeds A,B --time S
  *   nat_node peer --seed A --peer-seed B --rendezvous IP:PORT --rendezvous-seed R
  *                 --role dial|wait [--events N] [--time S] [--direct-after-ms T]
+ *   nat_node classify --seed A --rendezvous IP:PORT --rendezvous-seed R
+ *                     --rendezvous2 IP:PORT --rendezvous2-seed R2
  *
  * Identities come from small integers (--seed), as in tests/wan/nm_flow.c. Both peers dial
  * the rendezvous node (public); "dial" then reaches "wait" through it (nm_node_connect_via),
  * sends N numbered events on a reliable stream (one per millisecond), and T ms in asks for
  * a direct path (nm_node_connect_direct, 2 s). "wait" receives and checks every event
- * (exactly once, in order). Each prints one line "RESULT {json}".
+ * (exactly once, in order). "classify" dials two public nodes and classifies its NAT
+ * (nm_node_classify_nat). Each prints one line "RESULT {json}".
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -67,7 +70,9 @@ typedef struct {
   const char* role;
   const char* bind;
   const char* rendezvous;
-  uint64_t seed, peer_seed, rendezvous_seed, peer_seeds[2];
+  const char* rendezvous2;
+  uint64_t seed, peer_seed, rendezvous_seed, rendezvous2_seed, peer_seeds[4];
+  int n_peer_seeds;
   uint64_t events, time_s, direct_after_ms;
 } opts_t;
 
@@ -87,7 +92,7 @@ static void print_stats(nm_node_t* n, uint64_t peer) {
 
 static int run_rendezvous(const opts_t* o) {
   nm_node_t* n = new_node(o->seed, o->bind);
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < o->n_peer_seeds; ++i) {
     uint64_t id;
     uint8_t key[NM_KEY_SIZE];
     identity_of(o->peer_seeds[i], &id, key);
@@ -175,6 +180,29 @@ static int run_peer(const opts_t* o) {
   return nm_node_free(n) == NM_OK ? 0 : 1;
 }
 
+static void dial_public(nm_node_t* n, const char* addr, uint64_t seed) {
+  uint64_t id;
+  uint8_t key[NM_KEY_SIZE];
+  identity_of(seed, &id, key);
+  check(nm_node_connect(n, addr, key, id), "nm_node_connect");
+}
+
+static int run_classify(const opts_t* o) {
+  nm_node_t* n = new_node(o->seed, o->bind);
+  dial_public(n, o->rendezvous, o->rendezvous_seed);
+  dial_public(n, o->rendezvous2, o->rendezvous2_seed);
+  int type = -1;
+  nm_status s = nm_node_classify_nat(n, 3000, &type);
+  char reflex[NM_ADDR_MAX] = "", local[NM_ADDR_MAX] = "";
+  nm_node_reflex_addr(n, reflex, sizeof reflex);
+  nm_node_local_addr(n, local, sizeof local);
+  static const char* names[] = {"unknown", "open", "cone", "symmetric"};
+  printf("RESULT {\"role\":\"classify\",\"status\":\"%s\",\"nat\":\"%s\",\"reflex\":\"%s\",\"local\":\"%s\"}\n",
+         nm_strerror(s), type >= 0 && type <= 3 ? names[type] : "?", reflex, local);
+  fflush(stdout);
+  return nm_node_free(n) == NM_OK ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: see tests/nat/nat_node.c\n");
@@ -189,7 +217,11 @@ int main(int argc, char** argv) {
     else if (!strcmp(k, "--seed")) o.seed = strtoull(v, NULL, 10);
     else if (!strcmp(k, "--peer-seed")) o.peer_seed = strtoull(v, NULL, 10);
     else if (!strcmp(k, "--rendezvous-seed")) o.rendezvous_seed = strtoull(v, NULL, 10);
-    else if (!strcmp(k, "--peer-seeds")) sscanf(v, "%" SCNu64 ",%" SCNu64, &o.peer_seeds[0], &o.peer_seeds[1]);
+    else if (!strcmp(k, "--rendezvous2")) o.rendezvous2 = v;
+    else if (!strcmp(k, "--rendezvous2-seed")) o.rendezvous2_seed = strtoull(v, NULL, 10);
+    else if (!strcmp(k, "--peer-seeds"))
+      o.n_peer_seeds = sscanf(v, "%" SCNu64 ",%" SCNu64 ",%" SCNu64 ",%" SCNu64, &o.peer_seeds[0],
+                              &o.peer_seeds[1], &o.peer_seeds[2], &o.peer_seeds[3]);
     else if (!strcmp(k, "--events")) o.events = strtoull(v, NULL, 10);
     else if (!strcmp(k, "--time")) o.time_s = strtoull(v, NULL, 10);
     else if (!strcmp(k, "--direct-after-ms")) o.direct_after_ms = strtoull(v, NULL, 10);
@@ -200,6 +232,7 @@ int main(int argc, char** argv) {
   }
   if (!strcmp(argv[1], "rendezvous")) return run_rendezvous(&o);
   if (!strcmp(argv[1], "peer") && o.rendezvous) return run_peer(&o);
+  if (!strcmp(argv[1], "classify") && o.rendezvous && o.rendezvous2) return run_classify(&o);
   fprintf(stderr, "nat_node: want rendezvous or peer --rendezvous ADDR\n");
   return 2;
 }

@@ -8,7 +8,7 @@
 #                                                              public receiver)
 #
 #   bash tests/nat/run.sh                 every case
-#   bash tests/nat/run.sh cone            some cases (rebind cone symmetric)
+#   bash tests/nat/run.sh cone            some cases (rebind classify cone symmetric)
 #   NAT_CTEST=1 bash tests/nat/run.sh     the CTest case nat.bed: exit 77 (skipped) without
 #                                         root, netns, nft or conntrack
 #
@@ -17,6 +17,9 @@
 #              (conntrack -F) and its masquerade picks ports at random, so a's next datagram
 #              leaves from a new public port. The public node must follow a there (path
 #              migration, with a challenge) and every event arrive exactly once and in order.
+#   classify   a (behind a port-keeping NAT), c (behind a port-per-destination NAT) and a
+#              node on the public segment classify their NATs through two public nodes:
+#              cone, symmetric and open.
 #   cone       both NATs keep a flow's port for every destination (plain masquerade); a
 #              reaches c through the rendezvous node, then asks for a direct path: it must be
 #              direct within 2 s, and the stream go on exactly once and in order.
@@ -266,10 +269,47 @@ punch() { # punch NAME N1_MASQ_FLAGS EXPECT(direct|relayed)
   fi
 }
 
+# Reflexive addresses and NAT types behind real NATs: a behind n1 (keeps ports), c behind n2
+# (a random port per destination), and a node on the public segment itself, each asking two
+# public nodes (net-mesh 0.23's reclassify_nat over two peers).
+case_classify() {
+  bed_up "" fully-random
+  local node=$NAT_NODE r1=$ADDR_P:47100 r2=$ADDR_P:47101 i ns who
+  for i in 1 2; do
+    in_ns $NS_P timeout 20 "$node" rendezvous --bind "$([[ $i == 1 ]] && echo $r1 || echo $r2)" --seed $((2 + i)) \
+      --peer-seeds 6,7,8 --time 10 >"$TMP/classify.r$i" 2>&1 &
+  done
+  for i in $(seq 1 300); do
+    grep -q '^READY' "$TMP/classify.r1" 2>/dev/null && grep -q '^READY' "$TMP/classify.r2" 2>/dev/null && break
+    sleep 0.05
+  done
+  for who in a:$NS_A:6 c:$NS_C:7 p:$NS_P:8; do
+    IFS=: read -r name ns seed <<<"$who"
+    in_ns "$ns" timeout 20 "$node" classify --seed "$seed" --rendezvous $r1 --rendezvous-seed 3 \
+      --rendezvous2 $r2 --rendezvous2-seed 4 >"$TMP/classify.$name" 2>"$TMP/classify.$name.err" &
+  done
+  for who in a c p; do # each within 20 s (3 s of probing at most)
+    for i in $(seq 1 400); do grep -q '^RESULT' "$TMP/classify.$who" 2>/dev/null && break; sleep 0.05; done
+  done
+  local ra rc rp
+  ra=$(sed -n 's/^RESULT //p' "$TMP/classify.a")
+  rc=$(sed -n 's/^RESULT //p' "$TMP/classify.c")
+  rp=$(sed -n 's/^RESULT //p' "$TMP/classify.p")
+  echo "classify: a $ra"
+  echo "classify: c $rc"
+  echo "classify: p $rp"
+  judge classify.cone "$([[ "$(jq -r .nat <<<"$ra")" == cone && "$(jq -r .reflex <<<"$ra")" == $ADDR_N1:* ]] && echo 1 || echo 0)" \
+    "behind a port-keeping NAT: $(jq -r '.nat + " at " + .reflex' <<<"$ra" 2>/dev/null)"
+  judge classify.symmetric "$([[ "$(jq -r .nat <<<"$rc")" == symmetric ]] && echo 1 || echo 0)" \
+    "behind a NAT with a port per destination: $(jq -r '.nat + " at " + .reflex' <<<"$rc" 2>/dev/null)"
+  judge classify.open "$([[ "$(jq -r .nat <<<"$rp")" == open && "$(jq -r .reflex <<<"$rp")" == "$ADDR_P:$(jq -r .local <<<"$rp" | sed 's/.*://')" ]] && echo 1 || echo 0)" \
+    "on the public segment: $(jq -r '.nat + " at " + .reflex' <<<"$rp" 2>/dev/null)"
+}
+
 case_cone() { punch cone "" direct; }
 case_symmetric() { punch symmetric fully-random relayed; }
 
-CASES=(rebind cone symmetric)
+CASES=(rebind classify cone symmetric)
 RUN=("${CASES[@]}")
 [[ $# -gt 0 ]] && RUN=("$@")
 for c in "${RUN[@]}"; do
