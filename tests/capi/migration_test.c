@@ -37,48 +37,22 @@ static void nat_pair_down(nat_pair* t) {
   test_pair_free(&t->p);
 }
 
-enum { kEvents = 3000, kWords = 64 };
-
-typedef struct sender_job {
-  nm_stream_t* s;
-  uint32_t count;
-  nm_status result;
-} sender_job;
-
-static void* send_numbered(void* arg) {
-  sender_job* j = arg;
-  j->result = NM_OK;
-  for (uint32_t i = 0; i < j->count && j->result == NM_OK; ++i) {
-    uint32_t ev[kWords];
-    for (size_t w = 0; w < kWords; ++w) ev[w] = i;
-    nm_event_t e = {ev, sizeof ev};
-    j->result = nm_stream_send_blocking(j->s, &e, 1, 20000, NULL);
-  }
-  return NULL;
-}
-
-/* Reads `count` numbered events: each once and in order; `at(i)` runs after event i. */
-static void expect_numbered(nm_stream_t* s, uint32_t count, void (*at)(uint32_t, void*), void* arg) {
-  for (uint32_t i = 0; i < count; ++i) {
-    uint32_t buf[kWords];
-    size_t len = 0;
-    nm_status st = nm_stream_recv(s, buf, sizeof buf, &len, 30000);
-    if (st != NM_OK) fail_msg("event %u: %s", i, nm_strerror(st));
-    if (len != sizeof buf || buf[0] != i || buf[kWords - 1] != i) fail_msg("event %u arrived as %u", i, buf[0]);
-    if (at) at(i, arg);
-  }
-}
+enum { kEvents = 3000 };
 
 static void rebind_at_a_third(uint32_t i, void* arg) {
   if (i == kEvents / 3) atomic_store(&((user_nat*)arg)->rebind, 1);
 }
 
+static void steal_at_a_third(uint32_t i, void* arg) {
+  if (i == kEvents / 3) atomic_store(&((user_nat*)arg)->steal, 1);
+}
+
 /* The NAT'd side sends; b follows it to the new port (its ACKs would go nowhere otherwise). */
 static void rebinding_under_the_sender(nat_pair* t, nm_stream_t* from, nm_stream_t* to) {
-  sender_job job = {from, kEvents, NM_ERR_INTERNAL};
+  test_sender job = {from, kEvents, NM_ERR_INTERNAL};
   pthread_t th;
-  assert_int_equal(pthread_create(&th, NULL, send_numbered, &job), 0);
-  expect_numbered(to, kEvents, rebind_at_a_third, &t->nat);
+  assert_int_equal(pthread_create(&th, NULL, test_send_numbered, &job), 0);
+  test_expect_numbered(to, kEvents, rebind_at_a_third, &t->nat);
   pthread_join(th, NULL);
   assert_int_equal(job.result, NM_OK);
   ASSERT_EVENTUALLY(test_session_stats(t->p.b, t->p.a_id).path_validations == 1, 5000);
@@ -112,17 +86,10 @@ static void a_stolen_datagram_buys_the_thief_little(void** state) {
   (void)state;
   nat_pair t;
   nat_pair_up(&t);
-  sender_job job = {t.on_b, kEvents, NM_ERR_INTERNAL}; /* b sends bulk: the most to aim */
+  test_sender job = {t.on_b, kEvents, NM_ERR_INTERNAL}; /* b sends bulk: the most to aim */
   pthread_t th;
-  assert_int_equal(pthread_create(&th, NULL, send_numbered, &job), 0);
-  uint32_t buf[kWords];
-  size_t len;
-  for (uint32_t i = 0; i < kEvents; ++i) {
-    nm_status st = nm_stream_recv(t.on_a, buf, sizeof buf, &len, 30000);
-    if (st != NM_OK) fail_msg("event %u: %s", i, nm_strerror(st));
-    if (buf[0] != i) fail_msg("event %u arrived as %u", i, buf[0]);
-    if (i == kEvents / 3) atomic_store(&t.nat.steal, 1);
-  }
+  assert_int_equal(pthread_create(&th, NULL, test_send_numbered, &job), 0);
+  test_expect_numbered(t.on_a, kEvents, steal_at_a_third, &t.nat);
   pthread_join(th, NULL);
   assert_int_equal(job.result, NM_OK);
   ASSERT_EVENTUALLY(atomic_load(&t.nat.stolen_bytes) > 0, 5000);

@@ -107,3 +107,26 @@ nm_session_stats_t test_session_stats(nm_node_t* n, uint64_t peer) {
   NM_OK_OR_FAIL(nm_node_session_stats(n, peer, &st, sizeof st));
   return st;
 }
+
+void* test_send_numbered(void* arg) {
+  test_sender* j = arg;
+  j->result = NM_OK;
+  for (uint32_t i = 0; i < j->count && j->result == NM_OK; ++i) {
+    uint32_t ev[kNumberedWords];
+    for (size_t w = 0; w < kNumberedWords; ++w) ev[w] = i;
+    nm_event_t e = {ev, sizeof ev};
+    j->result = nm_stream_send_blocking(j->s, &e, 1, 20000, NULL);
+  }
+  return NULL;
+}
+
+void test_expect_numbered(nm_stream_t* s, uint32_t count, void (*at)(uint32_t, void*), void* arg) {
+  for (uint32_t i = 0; i < count; ++i) {
+    uint32_t buf[kNumberedWords];
+    size_t len = 0;
+    nm_status st = nm_stream_recv(s, buf, sizeof buf, &len, 30000);
+    if (st != NM_OK) fail_msg("event %u: %s", i, nm_strerror(st));
+    if (len != sizeof buf || buf[0] != i || buf[kNumberedWords - 1] != i) fail_msg("event %u arrived as %u", i, buf[0]);
+    if (at) at(i, arg);
+  }
+}

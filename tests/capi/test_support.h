@@ -59,4 +59,16 @@ double test_now_ms(void);
 nm_stream_stats_t test_stream_stats(nm_stream_t* s);
 nm_node_stats_t test_node_stats(nm_node_t* n);
 nm_session_stats_t test_session_stats(nm_node_t* n, uint64_t peer);
+
+/* Numbered events of kNumberedWords 32-bit words (each word is the event's number), sent
+ * on a thread (pthread_create(&t, NULL, test_send_numbered, &job)) with blocking sends, and
+ * read back: each once and in order, `at(i)` (if set) run after event i. */
+enum { kNumberedWords = 64 };
+typedef struct test_sender {
+  nm_stream_t* s;
+  uint32_t count;
+  nm_status result;
+} test_sender;
+void* test_send_numbered(void* job);
+void test_expect_numbered(nm_stream_t* s, uint32_t count, void (*at)(uint32_t, void*), void* arg);
 #endif

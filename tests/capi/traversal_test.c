@@ -101,24 +101,7 @@ static void connect_via(nm_node_t* from, nm_node_t* relay, nm_node_t* to, uint64
   NM_OK_OR_FAIL(nm_node_connect_via(from, addr, key, to_id));
 }
 
-enum { kEvents = 4000, kWords = 64 };
-
-typedef struct sender_job {
-  nm_stream_t* s;
-  nm_status result;
-} sender_job;
-
-static void* send_numbered(void* arg) {
-  sender_job* j = arg;
-  j->result = NM_OK;
-  for (uint32_t i = 0; i < kEvents && j->result == NM_OK; ++i) {
-    uint32_t ev[kWords];
-    for (size_t w = 0; w < kWords; ++w) ev[w] = i;
-    nm_event_t e = {ev, sizeof ev};
-    j->result = nm_stream_send_blocking(j->s, &e, 1, 20000, NULL);
-  }
-  return NULL;
-}
+enum { kEvents = 4000 };
 
 typedef struct upgrade_job {
   nm_node_t* node;
@@ -130,6 +113,16 @@ static void* upgrade(void* arg) {
   upgrade_job* j = arg;
   j->result = nm_node_connect_direct(j->node, j->peer, j->coordinator, 5000);
   return NULL;
+}
+
+struct upgrade_start {
+  pthread_t* thread;
+  upgrade_job* job;
+};
+
+static void upgrade_at_a_quarter(uint32_t i, void* arg) {
+  struct upgrade_start* u = arg;
+  if (i == kEvents / 4) assert_int_equal(pthread_create(u->thread, NULL, upgrade, u->job), 0);
 }
 
 /* a and b reach each other through r; a reliable stream a -> b is moved, mid-stream, to the
@@ -156,18 +149,12 @@ static void a_relayed_session_moves_to_the_punched_path(void** state) {
   nm_stream_t *tx, *rx;
   NM_OK_OR_FAIL(nm_node_open_stream(a, b_id, 9, &cfg, &tx));
   NM_OK_OR_FAIL(nm_node_open_stream(b, a_id, 9, &cfg, &rx));
-  sender_job job = {tx, NM_ERR_INTERNAL};
+  test_sender job = {tx, kEvents, NM_ERR_INTERNAL};
   pthread_t sender, upgrader;
-  assert_int_equal(pthread_create(&sender, NULL, send_numbered, &job), 0);
+  assert_int_equal(pthread_create(&sender, NULL, test_send_numbered, &job), 0);
   upgrade_job up = {a, b_id, r_id, NM_ERR_INTERNAL};
-  for (uint32_t i = 0; i < kEvents; ++i) {
-    uint32_t buf[kWords];
-    size_t len = 0;
-    nm_status st = nm_stream_recv(rx, buf, sizeof buf, &len, 30000);
-    if (st != NM_OK) fail_msg("event %u: %s", i, nm_strerror(st));
-    if (len != sizeof buf || buf[0] != i || buf[kWords - 1] != i) fail_msg("event %u arrived as %u", i, buf[0]);
-    if (i == kEvents / 4) assert_int_equal(pthread_create(&upgrader, NULL, upgrade, &up), 0);
-  }
+  struct upgrade_start start = {&upgrader, &up};
+  test_expect_numbered(rx, kEvents, upgrade_at_a_quarter, &start);
   pthread_join(sender, NULL);
   pthread_join(upgrader, NULL);
   assert_int_equal(job.result, NM_OK);
