@@ -467,7 +467,7 @@ NM_API nm_status nm_node_nat_type(nm_node_t* node, int* out_nat_type);
 NM_API nm_status nm_node_reflex_addr(nm_node_t* node, char* buf, size_t buf_len);
 /* Moves the session with peer_node_id, reached through relays (nm_node_connect_via), to a
  * direct path through the NATs on the way: coordinator_node_id, a node both reach directly
- * (a public rendezvous node), times a hole punch (net-mesh 0.23's PunchRequest, introduce,
+ * (a public rendezvous node; 0 = the relay the session goes through), times a hole punch (net-mesh 0.23's PunchRequest, introduce,
  * keep-alives, PunchAck), then a path challenge on the punched path moves the session itself
  * (same keys and streams: reliable data goes on exactly once and in order). NM_OK once the
  * session is direct (at once if it already was); NM_ERR_TIMEOUT if not within timeout_ms

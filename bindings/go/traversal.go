@@ -75,8 +75,8 @@ func (n *Node) NAT() (NATType, string, error) {
 }
 
 // ConnectDirect moves the session with peerID, reached through relays (ConnectVia), to a
-// direct path through the NATs on the way: coordinator, a node both reach directly, times a
-// hole punch, then a path challenge on the punched path moves the session itself (same
+// direct path through the NATs on the way: coordinator, a node both reach directly (0: the
+// relay the session goes through), times a hole punch, then a path challenge on the punched path moves the session itself (same
 // streams: reliable data goes on exactly once and in order). nil once direct (at once if it
 // already was); ErrTimeout if not within the time ctx allows (at most 5 s without a
 // deadline): the session stays relayed and working.

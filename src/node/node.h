@@ -125,7 +125,8 @@ class Node {
   nm_status classify_nat(int timeout_ms, NatType& type, std::optional<sockaddr_storage>& reflex) EXCLUDES(mu_);
   void nat_state(NatType& type, std::optional<sockaddr_storage>& reflex) EXCLUDES(mu_);
   // Moves the relayed session with peer_id to a direct path: a hole punch that `coordinator`
-  // (reached directly) times, then a challenge on the punched path. NM_OK once direct.
+  // (reached directly; 0 = the session's next hop) times, then a challenge on the punched
+  // path. NM_OK once direct.
   nm_status connect_direct(uint64_t peer_id, uint64_t coordinator, int timeout_ms) EXCLUDES(mu_);
 
   // Fault injection for one peer (0 = every peer without its own setting) in the given

@@ -178,6 +178,12 @@ nm_status Node::connect_direct(uint64_t peer_id, uint64_t coordinator, int timeo
   session::Session* s = session_for(peer_id);
   if (!s) return fail(NM_ERR_NOT_CONNECTED, "no session with peer " + std::to_string(peer_id));
   if (!s->routed) return NM_OK;
+  // 0: the relay the session goes through (its next hop, else the neighbour its handshake
+  // came through), which reaches both directly.
+  if (coordinator == 0) {
+    auto r = routes_->lookup(peer_id);
+    coordinator = r && r->next_hop != peer_id ? r->next_hop : neighbour_at(s->peer_addr());
+  }
   session::Session* c = session_for(coordinator);
   if (!c || c->routed)
     return fail(NM_ERR_NOT_CONNECTED, "the coordinator " + std::to_string(coordinator) + " must be reached directly");

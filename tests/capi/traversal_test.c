@@ -152,7 +152,7 @@ static void a_relayed_session_moves_to_the_punched_path(void** state) {
   test_sender job = {tx, kEvents, NM_ERR_INTERNAL};
   pthread_t sender, upgrader;
   assert_int_equal(pthread_create(&sender, NULL, test_send_numbered, &job), 0);
-  upgrade_job up = {a, b_id, r_id, NM_ERR_INTERNAL};
+  upgrade_job up = {a, b_id, 0, NM_ERR_INTERNAL}; /* 0: the relay, r */
   struct upgrade_start start = {&upgrader, &up};
   test_expect_numbered(rx, kEvents, upgrade_at_a_quarter, &start);
   pthread_join(sender, NULL);

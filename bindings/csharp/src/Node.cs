@@ -152,8 +152,8 @@ namespace Netmesh
         }
 
         /// <summary>Moves the session with the peer, reached through relays (ConnectVia), to a
-        /// direct path through the NATs on the way: the coordinator, a node both reach directly,
-        /// times a hole punch, then a path challenge on the punched path moves the session itself
+        /// direct path through the NATs on the way: the coordinator, a node both reach directly
+        /// (0: the relay the session goes through), times a hole punch, then a path challenge on the punched path moves the session itself
         /// (same streams: reliable data goes on exactly once and in order). Returns once direct
         /// (at once if it already was); TimeoutException if not within timeout: the session
         /// stays relayed and working.</summary>

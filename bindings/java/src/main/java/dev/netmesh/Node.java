@@ -105,8 +105,8 @@ public final class Node implements AutoCloseable {
 
   /**
    * Moves the session with peerNodeId, reached through relays ({@link #connectVia}), to a
-   * direct path through the NATs on the way: coordinator, a node both reach directly, times a
-   * hole punch, then a path challenge on the punched path moves the session itself (same
+   * direct path through the NATs on the way: coordinator, a node both reach directly (0: the
+   * relay the session goes through), times a hole punch, then a path challenge on the punched path moves the session itself (same
    * streams: reliable data goes on exactly once and in order). Returns once direct (at once
    * if it already was); NetmeshTimeoutException if not within timeout: the session stays
    * relayed and working.
