@@ -52,8 +52,8 @@ void Node::handle_rendezvous(session::Session& s, Frames frames, std::vector<Out
 }
 
 // As the coordinator: introduce the requester and its target to each other, each at the
-// address this node sees it at (what its NAT maps its socket to; a requester's own claim
-// is used only when it is reached through relays... and then nothing works: refused).
+// address this node sees it at (what its NAT maps its socket to), not at the address the
+// requester claims (0.23 believes that claim). Both must be reached directly.
 void Node::coordinate(session::Session& a, const wire::PunchRequest& req, std::vector<Outgoing>& out) {
   session::Session* b = session_for(req.target);
   if (!b || b->routed || a.routed || b == &a) {
