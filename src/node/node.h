@@ -218,8 +218,10 @@ class Node {
   void path_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
   void send_path_frame(session::Session& s, wire::ExtType type, uint64_t token, const sockaddr_storage& to,
                        std::vector<Outgoing>& out) REQUIRES(mu_);
-  void handle_path_frames(session::Session& s, Frames frames, const sockaddr_storage* direct_from,
-                          std::vector<Outgoing>& out) REQUIRES(mu_);
+  // A path challenge or response of an extension packet (`answered`: the packet's one
+  // answer to a challenge went already).
+  void handle_path_frame(session::Session& s, const wire::ExtFrame& f, const sockaddr_storage* direct_from,
+                         bool& answered, std::vector<Outgoing>& out) REQUIRES(mu_);
   void limit_unproven(std::vector<Outgoing>& out) REQUIRES(mu_);
   // NAT traversal (node_traversal.cpp): one event of a 0.23 traversal subprotocol, on that
   // subprotocol's stream; reflex requests and answers; asking peers until each answered.

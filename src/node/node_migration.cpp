@@ -55,35 +55,30 @@ void Node::send_path_frame(session::Session& s, wire::ExtType type, uint64_t tok
   o.to = to;
 }
 
-void Node::handle_path_frames(session::Session& s, Frames frames, const sockaddr_storage* direct_from,
-                              std::vector<Outgoing>& out) {
-  if (!direct_from) return;  // through relays: they test no path of ours
+void Node::handle_path_frame(session::Session& s, const wire::ExtFrame& f, const sockaddr_storage* direct_from,
+                             bool& answered, std::vector<Outgoing>& out) {
+  if (!direct_from) return;  // through relays: it tests no path of ours
   const sockaddr_storage& from = *direct_from;
-  bool answered = false;
-  for (auto body : frames) {
-    auto f = wire::decode_ext_frame(body);
-    if (!f || (f->type != wire::ExtType::kPathChallenge && f->type != wire::ExtType::kPathResponse)) continue;
-    if (f->type == wire::ExtType::kPathResponse) {
-      if (s.direct_probe && f->next_expected == s.direct_probe->token &&
-          wire::same_address(from, s.direct_probe->addr)) {
-        promote_to_direct(s, from);  // the punched path carries both ways
-      } else if (s.address.on_response(f->next_expected, from)) {
-        unproven_.erase(s.peer_node_id());
-      }
-      continue;
+  if (f.type == wire::ExtType::kPathResponse) {
+    if (s.direct_probe && s.direct_probe->challenge.answered_by(f.next_expected) &&
+        wire::same_address(from, s.direct_probe->addr)) {
+      promote_to_direct(s, from);  // the punched path carries both ways
+    } else if (s.address.on_response(f.next_expected, from)) {
+      unproven_.erase(s.peer_node_id());
     }
-    // A routed session's peer punched a path to us: prove it from our side too.
-    if (s.routed) start_direct_probe(s, from, now_ns(), out);
-    // One answer per packet, where the challenge came from (as large as the challenge: no
-    // gain for whoever sends them), paid from the peer's response budget.
-    if (answered) continue;
-    answered = true;
-    if (!s.budget.spend(wire::kPacketOverhead + wire::kFrameOverhead + wire::kExtFrameSize)) {
-      ++stats_.responses_deferred;
-      continue;
-    }
-    send_path_frame(s, wire::ExtType::kPathResponse, f->next_expected, from, out);
+    return;
   }
+  // A routed session's peer punched a path to us: prove it from our side too.
+  if (s.routed) start_direct_probe(s, from, now_ns(), out);
+  // One answer per packet, where the challenge came from (as large as the challenge: no
+  // gain for whoever sends them), paid from the peer's response budget.
+  if (answered) return;
+  answered = true;
+  if (!s.budget.spend(wire::kPacketOverhead + wire::kFrameOverhead + wire::kExtFrameSize)) {
+    ++stats_.responses_deferred;
+    return;
+  }
+  send_path_frame(s, wire::ExtType::kPathResponse, f.next_expected, from, out);
 }
 
 void Node::limit_unproven(std::vector<Outgoing>& out) {

@@ -167,7 +167,7 @@ void Node::handle_extension(session::Session& s, Frames frames, const sockaddr_s
   std::vector<stream::SentPacket*> resend_list;
   std::vector<wire::Grant>& answers = grant_scratch_;  // to credit probes, one packet for all
   answers.clear();
-  bool path_frames = false;
+  bool challenge_answered = false;  // one path response per packet
   for (auto body : frames) {
     auto f = wire::decode_ext_frame(body);
     if (!f) {
@@ -175,7 +175,7 @@ void Node::handle_extension(session::Session& s, Frames frames, const sockaddr_s
       continue;
     }
     if (f->type == wire::ExtType::kPathChallenge || f->type == wire::ExtType::kPathResponse) {
-      path_frames = true;
+      handle_path_frame(s, *f, direct_from, challenge_answered, out);
       continue;
     }
     auto it = s.streams.find(f->stream_id);
@@ -216,7 +216,6 @@ void Node::handle_extension(session::Session& s, Frames frames, const sockaddr_s
     }
     build_grants(s, std::span(answers).subspan(i, n), out.emplace_back());
   }
-  if (path_frames) handle_path_frames(s, frames, direct_from, out);
 }
 
 void Node::probe_credit(session::Session& s, stream::Stream& st, std::vector<Outgoing>& out) {

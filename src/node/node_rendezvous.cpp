@@ -142,21 +142,18 @@ void Node::start_direct_probe(session::Session& s, const sockaddr_storage& addr,
   if (s.direct_probe && wire::same_address(s.direct_probe->addr, addr)) return;
   uint64_t token;
   randombytes_buf(&token, sizeof token);
-  s.direct_probe = session::Session::DirectProbe{addr, token, 0, 0};
+  s.direct_probe = session::Session::DirectProbe{addr, session::PathChallenge(token)};
   direct_probe_tick(s, now, out);
 }
 
 void Node::direct_probe_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) {
   session::Session::DirectProbe& p = *s.direct_probe;
   int64_t interval = s.challenge_interval_ns();
-  if (p.sent > 0 && now - p.last_ns < interval) return;
-  if (p.sent >= session::PeerAddress::kMaxChallenges) {
+  if (p.challenge.send_due(now, interval)) {
+    send_path_frame(s, wire::ExtType::kPathChallenge, p.challenge.token(), p.addr, out);
+  } else if (p.challenge.exhausted(now, interval)) {
     s.direct_probe.reset();  // the punched path does not carry: the session stays relayed
-    return;
   }
-  ++p.sent;
-  p.last_ns = now;
-  send_path_frame(s, wire::ExtType::kPathChallenge, p.token, p.addr, out);
 }
 
 void Node::promote_to_direct(session::Session& s, const sockaddr_storage& addr) {

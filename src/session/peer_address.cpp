@@ -23,22 +23,19 @@ bool PeerAddress::on_authenticated(const sockaddr_storage& from, size_t bytes, b
 void PeerAddress::move_to(const sockaddr_storage& addr) {
   current_ = addr;
   pending_ = true;
-  challenges_ = 0;
+  challenge_ = PathChallenge();
   sent_ = 0;
   ++counters_.migrations;
 }
 
 bool PeerAddress::challenge_due(int64_t now, int64_t interval_ns) {
-  if (!pending_ || challenges_ >= kMaxChallenges) return false;
-  if (challenges_ > 0 && now - last_challenge_ns_ < interval_ns) return false;
-  ++challenges_;
+  if (!pending_ || !challenge_.send_due(now, interval_ns)) return false;
   ++counters_.challenges_sent;
-  last_challenge_ns_ = now;
   return true;
 }
 
 bool PeerAddress::on_response(uint64_t token, const sockaddr_storage& from) {
-  if (!pending_ || challenges_ == 0 || token != token_ || !wire::same_address(from, current_)) return false;
+  if (!pending_ || !challenge_.answered_by(token) || !wire::same_address(from, current_)) return false;
   pending_ = false;
   validated_ = current_;
   ++counters_.validations;
@@ -46,7 +43,7 @@ bool PeerAddress::on_response(uint64_t token, const sockaddr_storage& from) {
 }
 
 bool PeerAddress::give_up_if_unanswered(int64_t now, int64_t interval_ns) {
-  if (!pending_ || challenges_ < kMaxChallenges || now - last_challenge_ns_ < interval_ns) return false;
+  if (!pending_ || !challenge_.exhausted(now, interval_ns)) return false;
   current_ = validated_;
   pending_ = false;
   ++counters_.reverts;

@@ -17,12 +17,14 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "session/path_challenge.h"
+
 namespace nm::session {
 
 class PeerAddress {
  public:
   static constexpr uint64_t kAmplification = 3;
-  static constexpr int kMaxChallenges = 3;
+  static constexpr int kMaxChallenges = PathChallenge::kMaxSends;
 
   // The handshake proved the peer receives at `validated`.
   explicit PeerAddress(const sockaddr_storage& validated) : current_(validated), validated_(validated) {}
@@ -36,8 +38,8 @@ class PeerAddress {
   bool on_authenticated(const sockaddr_storage& from, size_t bytes, bool newest);
 
   // A fresh random token for the challenge of the address just moved to.
-  void begin_challenge(uint64_t token) { token_ = token; }
-  uint64_t token() const { return token_; }
+  void begin_challenge(uint64_t token) { challenge_ = PathChallenge(token); }
+  uint64_t token() const { return challenge_.token(); }
   // Whether a challenge (first or repeat) is due now; if so, counts it as sent at `now`.
   // `interval_ns`: how long one waits for an answer (the caller's estimate of a round trip
   // and then some).
@@ -67,9 +69,7 @@ class PeerAddress {
   sockaddr_storage current_;
   sockaddr_storage validated_;  // the last address that proved it reaches the peer
   bool pending_ = false;        // current_ has not answered a challenge yet
-  uint64_t token_ = 0;
-  int challenges_ = 0;          // sent for current_
-  int64_t last_challenge_ns_ = 0;
+  PathChallenge challenge_;     // of current_
   uint64_t received_ = 0, sent_ = 0;  // bytes from and to current_ while pending
   Counters counters_;
 };

@@ -162,10 +162,8 @@ class Session {
   // A direct address for this routed session that a hole punch opened, being proven by a
   // path challenge; once answered, the session goes direct (Node::promote_to_direct).
   struct DirectProbe {
-    sockaddr_storage addr{};
-    uint64_t token = 0;
-    int sent = 0;
-    int64_t last_ns = 0;
+    sockaddr_storage addr;
+    PathChallenge challenge;
   };
   std::optional<DirectProbe> direct_probe;
   // How long a path challenge waits for its answer: a few round trips, never less than

@@ -19,6 +19,20 @@ sockaddr_storage at(const char* text) {
 constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kInterval = 100 * kMs;
 
+TEST(PathChallenge, SendsUpToThreeTimesAnIntervalApartThenIsExhausted) {
+  PathChallenge c(99);
+  EXPECT_FALSE(c.answered_by(99));  // nothing sent yet
+  ASSERT_TRUE(c.send_due(0, kInterval));
+  EXPECT_FALSE(c.send_due(kInterval - 1, kInterval));
+  EXPECT_TRUE(c.answered_by(99));
+  EXPECT_FALSE(c.answered_by(98));
+  ASSERT_TRUE(c.send_due(kInterval, kInterval));
+  ASSERT_TRUE(c.send_due(2 * kInterval, kInterval));
+  EXPECT_FALSE(c.send_due(10 * kInterval, kInterval));
+  EXPECT_FALSE(c.exhausted(3 * kInterval - 1, kInterval));
+  EXPECT_TRUE(c.exhausted(3 * kInterval, kInterval));
+}
+
 TEST(PeerAddress, StaysOnPacketsFromTheKnownAddress) {
   PeerAddress p(at("10.0.0.1:4000"));
   EXPECT_FALSE(p.on_authenticated(at("10.0.0.1:4000"), 1000, true));
