@@ -276,11 +276,14 @@ func (n *Node) Accept(ctx context.Context, peerID uint64) error {
 
 // sliceTimeout is the timeout of the next C call: sliceMS, less if ctx ends sooner, 0
 // (don't wait) if it has ended.
-func sliceTimeout(ctx context.Context) int {
+func sliceTimeout(ctx context.Context) int { return timeoutWithin(ctx, sliceMS) }
+
+// timeoutWithin is a C call's timeout: maxMS, less if ctx ends sooner, 0 if it has ended.
+func timeoutWithin(ctx context.Context, maxMS int) int {
 	if ctx.Err() != nil {
 		return 0
 	}
-	t := sliceMS
+	t := maxMS
 	if d, ok := ctx.Deadline(); ok {
 		left := time.Until(d)
 		if left <= 0 {

@@ -3,7 +3,7 @@ package netmesh
 import (
 	"context"
 	"errors"
-	"time"
+	"math"
 
 	"github.com/netmesh/netmesh/bindings/go/internal/capi"
 )
@@ -31,9 +31,9 @@ func (t NATType) String() string {
 	return "unknown"
 }
 
-// probeSlice is how long one C call of a reflex probe or classification may wait: it sends
-// its request up to 3 times in that time, then Go checks ctx and asks again.
-const probeSlice = time.Second
+// probeSliceMS is how long one C call of a reflex probe or classification may wait (ms): it
+// sends its request up to 3 times in that time, then Go checks ctx and asks again.
+const probeSliceMS = 1000
 
 // ProbeReflex asks peerID from which "ip:port" it sees this node's datagrams come: the
 // node's reflexive address, what a NAT on the way made of its socket's address. The peer
@@ -76,17 +76,14 @@ func (n *Node) NAT() (NATType, string, error) {
 
 // ConnectDirect moves the session with peerID, reached through relays (ConnectVia), to a
 // direct path through the NATs on the way: coordinator, a node both reach directly (0: the
-// relay the session goes through), times a hole punch, then a path challenge on the punched path moves the session itself (same
-// streams: reliable data goes on exactly once and in order). nil once direct (at once if it
-// already was); ErrTimeout if not within the time ctx allows (at most 5 s without a
-// deadline): the session stays relayed and working.
+// relay the session goes through), times a hole punch, then a path challenge on the punched
+// path moves the session itself (same streams: reliable data goes on exactly once and in
+// order). nil once direct (at once if it already was); ErrTimeout if not within the time
+// ctx allows (at most 5 s without a deadline): the session stays relayed and working.
 func (n *Node) ConnectDirect(ctx context.Context, peerID, coordinator uint64) error {
 	ms := 5000
-	if d, ok := ctx.Deadline(); ok {
-		ms = int(time.Until(d) / time.Millisecond)
-		if ms < 0 {
-			ms = 0
-		}
+	if _, ok := ctx.Deadline(); ok {
+		ms = timeoutWithin(ctx, math.MaxInt32)
 	}
 	return n.handshake(ctx, func() error {
 		return n.do("nm_node_connect_direct", func(h uintptr) capi.Enum_SS_nm_status {
@@ -96,20 +93,14 @@ func (n *Node) ConnectDirect(ctx context.Context, peerID, coordinator uint64) er
 }
 
 // untilAnswered repeats a C call that waits up to its timeout for a peer's answer, in
-// slices of probeSlice (less if ctx ends sooner), until it succeeds, fails otherwise, or
+// slices of probeSliceMS (less if ctx ends sooner), until it succeeds, fails otherwise, or
 // ctx ends.
 func (n *Node) untilAnswered(ctx context.Context, op string, f func(h uintptr, ms int) capi.Enum_SS_nm_status) error {
 	for {
-		ms := int(probeSlice / time.Millisecond)
-		if d, ok := ctx.Deadline(); ok {
-			left := time.Until(d)
-			if left <= 0 {
-				return context.DeadlineExceeded
-			}
-			if m := int((left + time.Millisecond - 1) / time.Millisecond); m < ms {
-				ms = m
-			}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
+		ms := timeoutWithin(ctx, probeSliceMS)
 		err := n.do(op, func(h uintptr) capi.Enum_SS_nm_status { return f(h, ms) })
 		if !errors.Is(err, ErrTimeout) {
 			return err
