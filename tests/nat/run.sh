@@ -150,6 +150,15 @@ mapped_port() {
     sed -n "s/.*src=$ADDR_P dst=$ADDR_N1 sport=[0-9]* dport=\([0-9]*\).*/\1/p" | head -1
 }
 
+# Waits (at most SECONDS) until FILE has a line starting with WORD: a process is ready, or done.
+await_line() { # await_line WORD FILE SECONDS
+  local deadline=$((SECONDS + $3))
+  until grep -q "^$1" "$2" 2>/dev/null; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.05
+  done
+}
+
 FAILS=0
 judge() { # judge NAME OK(0/1) DETAIL
   if [[ "$2" == 1 ]]; then
@@ -167,10 +176,7 @@ case_rebind() {
   in_ns $NS_P timeout $((NAT_TIME + 20)) "$flow" recv --bind $ADDR_P:$PORT_P --seed 2 --peer-seed 1 \
     --t0 "$t0" --time "$NAT_TIME" --grace 10 >"$TMP/recv" 2>"$TMP/rerr" &
   local recv_pid=$! i
-  for i in $(seq 1 300); do # the receiver prints READY once it listens
-    grep -q '^READY' "$TMP/recv" 2>/dev/null && break
-    sleep 0.05
-  done
+  await_line READY "$TMP/recv" 15 # the receiver prints READY once it listens
   in_ns $NS_A timeout $((NAT_TIME + 20)) "$flow" send --connect $ADDR_P:$PORT_P --seed 1 --peer-seed 2 \
     --t0 "$t0" --time "$NAT_TIME" --grace 10 --rate-mbit 20 >"$TMP/send" 2>"$TMP/serr" &
   local send_pid=$!
@@ -223,17 +229,11 @@ punch() { # punch NAME N1_MASQ_FLAGS EXPECT(direct|relayed)
   in_ns $NS_P timeout 30 "$node" rendezvous --bind $r_addr --seed 3 --peer-seeds 1,2 --time 15 \
     >"$TMP/$name.r" 2>"$TMP/$name.rerr" &
   local r_pid=$! i
-  for i in $(seq 1 300); do
-    grep -q '^READY' "$TMP/$name.r" 2>/dev/null && break
-    sleep 0.05
-  done
+  await_line READY "$TMP/$name.r" 15
   in_ns $NS_C timeout 30 "$node" peer --seed 2 --peer-seed 1 --rendezvous $r_addr --rendezvous-seed 3 \
     --role wait --events 3000 --time 20 >"$TMP/$name.c" 2>"$TMP/$name.cerr" &
   local c_pid=$!
-  for i in $(seq 1 300); do
-    grep -q '^READY' "$TMP/$name.c" 2>/dev/null && break
-    sleep 0.05
-  done
+  await_line READY "$TMP/$name.c" 15
   in_ns $NS_A timeout 30 "$node" peer --seed 1 --peer-seed 2 --rendezvous $r_addr --rendezvous-seed 3 \
     --role dial --events 3000 --direct-after-ms 500 >"$TMP/$name.a" 2>"$TMP/$name.aerr"
   wait "$c_pid"
@@ -279,17 +279,15 @@ case_classify() {
     in_ns $NS_P timeout 20 "$node" rendezvous --bind "$([[ $i == 1 ]] && echo $r1 || echo $r2)" --seed $((2 + i)) \
       --peer-seeds 6,7,8 --time 10 >"$TMP/classify.r$i" 2>&1 &
   done
-  for i in $(seq 1 300); do
-    grep -q '^READY' "$TMP/classify.r1" 2>/dev/null && grep -q '^READY' "$TMP/classify.r2" 2>/dev/null && break
-    sleep 0.05
-  done
+  await_line READY "$TMP/classify.r1" 15
+  await_line READY "$TMP/classify.r2" 15
   for who in a:$NS_A:6 c:$NS_C:7 p:$NS_P:8; do
     IFS=: read -r name ns seed <<<"$who"
     in_ns "$ns" timeout 20 "$node" classify --seed "$seed" --rendezvous $r1 --rendezvous-seed 3 \
       --rendezvous2 $r2 --rendezvous2-seed 4 >"$TMP/classify.$name" 2>"$TMP/classify.$name.err" &
   done
   for who in a c p; do # each within 20 s (3 s of probing at most)
-    for i in $(seq 1 400); do grep -q '^RESULT' "$TMP/classify.$who" 2>/dev/null && break; sleep 0.05; done
+    await_line RESULT "$TMP/classify.$who" 20
   done
   local ra rc rp
   ra=$(sed -n 's/^RESULT //p' "$TMP/classify.a")
