@@ -9,6 +9,7 @@
 #include "node/node.h"
 
 namespace nm::node {
+
 void Node::follow_peer(session::Session& s, const sockaddr_storage& from, size_t bytes, bool newest,
                        int64_t now, std::vector<Outgoing>& out) {
   if (s.routed || !s.confirmed || !s.has(wire::capability::kPathMigration)) return;

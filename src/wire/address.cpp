@@ -42,26 +42,27 @@ std::string format_address(const sockaddr_storage& addr) {
   return std::string(ip) + ":" + std::to_string(ntohs(a4->sin_port));
 }
 
-bool same_address(const sockaddr_storage& a, const sockaddr_storage& b) {
+uint16_t address_port(const sockaddr_storage& addr) {
+  return ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(addr).sin6_port
+                                          : reinterpret_cast<const sockaddr_in&>(addr).sin_port);
+}
+
+bool same_ip(const sockaddr_storage& a, const sockaddr_storage& b) {
   if (a.ss_family != b.ss_family) return false;
-  if (a.ss_family == AF_INET6) {
-    const auto* x = reinterpret_cast<const sockaddr_in6*>(&a);
-    const auto* y = reinterpret_cast<const sockaddr_in6*>(&b);
-    return x->sin6_port == y->sin6_port &&
-           std::memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
-  }
-  const auto* x = reinterpret_cast<const sockaddr_in*>(&a);
-  const auto* y = reinterpret_cast<const sockaddr_in*>(&b);
-  return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+  if (a.ss_family == AF_INET6)
+    return std::memcmp(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr,
+                       &reinterpret_cast<const sockaddr_in6&>(b).sin6_addr, sizeof(in6_addr)) == 0;
+  return reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr ==
+         reinterpret_cast<const sockaddr_in&>(b).sin_addr.s_addr;
+}
+
+bool same_address(const sockaddr_storage& a, const sockaddr_storage& b) {
+  return same_ip(a, b) && address_port(a) == address_port(b);
 }
 
 socklen_t address_length(const sockaddr_storage& addr) {
   return addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
 }
-
-}  // namespace nm::wire
-
-namespace nm::wire {
 
 AddressKey address_key(const sockaddr_storage& addr) {
   AddressKey k;

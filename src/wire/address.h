@@ -12,6 +12,9 @@ namespace nm::wire {
 bool parse_address(const std::string& text, sockaddr_storage& out);
 std::string format_address(const sockaddr_storage& addr);
 bool same_address(const sockaddr_storage& a, const sockaddr_storage& b);
+// The same family and IP (ports aside); the port in host order.
+bool same_ip(const sockaddr_storage& a, const sockaddr_storage& b);
+uint16_t address_port(const sockaddr_storage& addr);
 socklen_t address_length(const sockaddr_storage& addr);
 
 // An address as a hashable value (family, port, IP), for lookups by datagram source.
