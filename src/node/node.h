@@ -417,6 +417,8 @@ class Node {
   void start_congestion_control(session::Session& s) REQUIRES(mu_);
   void pace(int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
   void build_ext_packet(session::Session& s, std::span<const wire::ExtFrame> frames, Outgoing& out) REQUIRES(mu_);
+  // The same, not yet addressed (path frames go straight to the address they test).
+  void stamp_ext_packet(session::Session& s, std::span<const wire::ExtFrame> frames, Outgoing& out) REQUIRES(mu_);
   // Asks the peer to repeat its grant (rate limited); we are stalled on credit.
   void probe_credit(session::Session& s, stream::Stream& st, std::vector<Outgoing>& out) REQUIRES(mu_);
   session::Session* session_for(uint64_t peer_id) REQUIRES(mu_);

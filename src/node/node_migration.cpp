@@ -46,12 +46,8 @@ void Node::send_path_frame(session::Session& s, wire::ExtType type, uint64_t tok
   wire::ExtFrame f;
   f.type = type;
   f.next_expected = token;
-  uint8_t body[wire::kExtFrameSize];
-  size_t n = wire::encode_ext_frame(f, body);
   Outgoing& o = out.emplace_back();
-  wire::Header h = s.control_header(wire::kSubprotocolNetmesh, 1);
-  uint8_t* end = wire::write_frame(o.packet->payload(), std::span<const uint8_t>(body, n));
-  s.stamp(h, static_cast<size_t>(end - o.packet->payload()), *o.packet);
+  stamp_ext_packet(s, std::span(&f, 1), o);
   o.peer = s.peer_node_id();
   o.to = to;
 }

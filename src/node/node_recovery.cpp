@@ -151,6 +151,11 @@ bool Node::resend_one(session::Session& s, stream::Stream& st, stream::SentPacke
 }
 
 void Node::build_ext_packet(session::Session& s, std::span<const wire::ExtFrame> frames, Outgoing& out) {
+  stamp_ext_packet(s, frames, out);
+  address_to(s, out);
+}
+
+void Node::stamp_ext_packet(session::Session& s, std::span<const wire::ExtFrame> frames, Outgoing& out) {
   wire::Header h = s.control_header(wire::kSubprotocolNetmesh, static_cast<uint16_t>(frames.size()));
   uint8_t* w = out.packet->payload();
   for (const auto& f : frames) {
@@ -159,7 +164,6 @@ void Node::build_ext_packet(session::Session& s, std::span<const wire::ExtFrame>
     w = wire::write_frame(w, std::span<const uint8_t>(body, n));
   }
   s.stamp(h, static_cast<size_t>(w - out.packet->payload()), *out.packet);
-  address_to(s, out);
 }
 
 void Node::handle_extension(session::Session& s, Frames frames, const sockaddr_storage* direct_from,
