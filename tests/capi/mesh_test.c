@@ -37,15 +37,6 @@ static void link_nodes(nm_node_t* a, nm_node_t* b) {
   NM_OK_OR_FAIL(nm_node_connect(a, addr, key, id_of(b)));
 }
 
-/* A routed session from a to dest, handed to `relay` first. */
-static void connect_through(nm_node_t* a, nm_node_t* relay, nm_node_t* dest) {
-  uint8_t key[32];
-  char addr[NM_ADDR_MAX];
-  NM_OK_OR_FAIL(nm_node_public_key(dest, key));
-  NM_OK_OR_FAIL(nm_node_local_addr(relay, addr, sizeof addr));
-  NM_OK_OR_FAIL(nm_node_connect_via(a, addr, key, id_of(dest)));
-}
-
 static int route_to(nm_node_t* n, uint64_t dest, nm_route_t* found) {
   nm_route_t routes[32];
   size_t count = 0;
@@ -110,7 +101,7 @@ static void three_node_chain(void** state) {
   link_nodes(n[0], n[1]);
   link_nodes(n[1], n[2]);
   /* a reaches c through b: the routed handshake is relayed by b, which cannot read it */
-  connect_through(n[0], n[1], n[2]);
+  test_connect_through(n[0], n[1], n[2]);
   reliable_transfer(n[0], n[2], 8, 500);
   reliable_transfer(n[2], n[0], 9, 200); /* and back */
   nm_node_stats_t relay, end;
@@ -134,7 +125,7 @@ static void five_node_chain_discovers_routes_and_survives_loss(void** state) {
   nm_route_t r;
   assert_true(route_to(n[0], id_of(n[4]), &r));
   assert_true(r.next_hop == id_of(n[1]));
-  connect_through(n[0], n[1], n[4]);
+  test_connect_through(n[0], n[1], n[4]);
   /* 10% loss on both ends' traffic: recovered end to end across three relays */
   nm_impairment_t imp;
   nm_impairment_init(&imp, sizeof imp);
@@ -193,7 +184,7 @@ static void diamond_reroutes_when_a_relay_dies(void** state) {
   route_to(a, id_of(d), &r);
   nm_node_t* used = r.next_hop == id_of(b) ? b : c;
   nm_node_t* other = used == b ? c : b;
-  connect_through(a, used, d);
+  test_connect_through(a, used, d);
 
   nm_stream_config_t cfg;
   nm_stream_config_init(&cfg, sizeof cfg);
@@ -279,7 +270,7 @@ static void routed_handshake_straight_to_the_peer(void** state) {
   (void)state;
   /* the degenerate one-hop form a started 0.23 node needs: relay == destination */
   nm_node_t *a = mesh_node(), *b = mesh_node();
-  connect_through(a, b, b);
+  test_connect_through(a, b, b);
   reliable_transfer(a, b, 3, 100);
   nm_node_stats_t sb;
   nm_node_stats(b, &sb, sizeof sb);

@@ -130,3 +130,13 @@ void test_expect_numbered(nm_stream_t* s, uint32_t count, void (*at)(uint32_t, v
     if (at) at(i, arg);
   }
 }
+
+void test_connect_through(nm_node_t* a, nm_node_t* relay, nm_node_t* dest) {
+  uint8_t key[NM_KEY_SIZE];
+  char addr[NM_ADDR_MAX];
+  uint64_t dest_id;
+  NM_OK_OR_FAIL(nm_node_public_key(dest, key));
+  NM_OK_OR_FAIL(nm_node_id(dest, &dest_id));
+  NM_OK_OR_FAIL(nm_node_local_addr(relay, addr, sizeof addr));
+  NM_OK_OR_FAIL(nm_node_connect_via(a, addr, key, dest_id));
+}

@@ -36,6 +36,8 @@ void test_pair_new(test_pair* p, const nm_node_config_t* ca, const nm_node_confi
 void test_pair_connect_nodes(test_pair* p);
 /* The same, a dialling b at `b_addr` (something in between that forwards to b). */
 void test_pair_connect_at(test_pair* p, const char* b_addr);
+/* A routed session from a to dest (nm_node_connect_via), handed to `relay` first. */
+void test_connect_through(nm_node_t* a, nm_node_t* relay, nm_node_t* dest);
 void test_pair_free(test_pair* p);
 /* Opens stream `id` on both sides with the same config; returns a's and b's handles. */
 void test_open_both(test_pair* p, uint64_t id, const nm_stream_config_t* cfg, nm_stream_t** on_a,

@@ -93,14 +93,6 @@ static void behind_a_mapping_per_destination_is_symmetric(void** state) {
   trio_down(&t);
 }
 
-static void connect_via(nm_node_t* from, nm_node_t* relay, nm_node_t* to, uint64_t to_id) {
-  uint8_t key[NM_KEY_SIZE];
-  char addr[NM_ADDR_MAX];
-  NM_OK_OR_FAIL(nm_node_public_key(to, key));
-  NM_OK_OR_FAIL(nm_node_local_addr(relay, addr, sizeof addr));
-  NM_OK_OR_FAIL(nm_node_connect_via(from, addr, key, to_id));
-}
-
 enum { kEvents = 4000 };
 
 typedef struct upgrade_job {
@@ -138,7 +130,7 @@ static void a_relayed_session_moves_to_the_punched_path(void** state) {
   dial(a, a_id, r, r_id, NULL);
   dial(b, b_id, r, r_id, NULL);
   NM_OK_OR_FAIL(nm_node_allow_peer(b, a_id));
-  connect_via(a, r, b, b_id);
+  test_connect_through(a, r, b);
   ASSERT_EVENTUALLY(nm_node_session_stats(b, a_id, &(nm_session_stats_t){0}, sizeof(nm_session_stats_t)) == NM_OK,
                     5000);
   assert_int_equal(test_session_stats(a, b_id).routed, 1);
