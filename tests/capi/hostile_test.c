@@ -861,6 +861,26 @@ static void hostile_rendezvous(void** state) {
   ctx_free(&c);
 }
 
+/* Punch keep-alives (raw 14 bytes, unauthenticated, from anyone): outside a punch this node
+ * scheduled they are only counted, from the peer's address and from a stranger's; a datagram
+ * one byte shorter or longer that starts like one is malformed. */
+static void hostile_keepalives(void** state) {
+  (void)state;
+  ctx c;
+  ctx_setup(&c, NULL);
+  uint8_t ka[15] = {0x50, 0x48, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0};
+  nm_node_stats_t before = stats_of(&c);
+  assert_int_equal(nmt_peer_send_raw(c.f.peer, ka, 14), 0);
+  assert_int_equal(nmt_send_from_new_port(c.f.addr, ka, 14), 0);
+  nm_node_stats_t after = wait_received(&c, &before, 2);
+  assert_int_equal(after.ignored_mesh_packets, before.ignored_mesh_packets + 2);
+  assert_int_equal(after.punches_attempted + after.punches_succeeded, 0);
+  EXPECT_DROPPED(&c, ka, 13, drop_malformed);
+  EXPECT_DROPPED(&c, ka, 15, drop_malformed);
+  assert_usable(&c);
+  ctx_free(&c);
+}
+
 static void ack_nack_for_unknown_streams_are_counted(void** state) {
   (void)state;
   ctx c;
@@ -1109,6 +1129,7 @@ int main(void) {
       cmocka_unit_test(malformed_extension_frames),
       cmocka_unit_test(hostile_reflex_probes),
       cmocka_unit_test(hostile_rendezvous),
+      cmocka_unit_test(hostile_keepalives),
       cmocka_unit_test(ack_nack_for_unknown_streams_are_counted),
       cmocka_unit_test(absurd_ack_does_not_release_unsent_data),
       cmocka_unit_test(lying_session_acknowledgements_are_dropped),
