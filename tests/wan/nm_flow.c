@@ -5,6 +5,7 @@
  *                [--window B] [--faf]
  *   nm_flow send --connect IP:PORT --seed M --peer-seed N --t0 NS --time S [--grace S]
  *                [--window B] [--event-bytes B] [--rate-mbit R] [--batch K] [--count N] [--faf]
+ *                [--cc cubic|newreno|bbr] [--trace-ms MS]
  *
  * Identities come from small integers (--seed): both ends derive each other's node id and
  * public key from the peer's seed, so nothing has to be exchanged. The sender sends
@@ -16,11 +17,14 @@
  * The receiver checks every event (exactly once and in order on a reliable stream; only
  * increasing on fire-and-forget), and stops at the end marker or at t0 + time + grace.
  * Each prints one line "RESULT {json}" (goodput series per second since t0, latency
- * percentiles, the stream's and node's counters).
+ * percentiles, the stream's and node's counters). --trace-ms: the sender also prints its
+ * session's congestion state every MS ms to stderr ("TRACE t_s cwnd in_flight srtt_ms
+ * pacing_mbit lost congestion_events"), to see a flow's ramp.
  */
 #define _GNU_SOURCE
 #include <netmesh.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 
 #include "flow_common.h"
@@ -35,6 +39,7 @@ typedef struct {
   double rate_mbit;
   int faf;
   uint32_t cc; /* the sender's congestion controller (NM_CC_*) */
+  uint64_t trace_ms;
 } opts_t;
 
 static void check(nm_status s, const char* what) {
@@ -49,7 +54,7 @@ static void usage(void) {
           " [--window B] [--faf]\n"
           "       nm_flow send --connect IP:PORT --seed M --peer-seed N --t0 NS --time S"
           " [--grace S] [--window B] [--event-bytes B] [--rate-mbit R] [--batch K] [--count N] [--faf]\n"
-          "                [--cc cubic|newreno|bbr]\n"
+          "                [--cc cubic|newreno|bbr] [--trace-ms MS]\n"
           "       nm_flow now      (prints CLOCK_MONOTONIC in ns)\n");
   exit(2);
 }
@@ -179,6 +184,25 @@ static int run_recv(const opts_t* o) {
   return 0;
 }
 
+typedef struct {
+  nm_node_t* node;
+  uint64_t peer, t0, every_ns;
+  volatile int stop;
+} tracer_t;
+
+static void* trace_session(void* arg) {
+  tracer_t* t = arg;
+  for (uint64_t next = mono_ns(); !t->stop; next += t->every_ns) {
+    sleep_until_ns(next);
+    nm_session_stats_t ss;
+    if (nm_node_session_stats(t->node, t->peer, &ss, sizeof ss) != NM_OK) continue;
+    fprintf(stderr, "TRACE %.3f %" PRIu64 " %" PRIu64 " %.1f %.2f %" PRIu64 " %" PRIu64 "\n",
+            rel_s(mono_ns(), t->t0), ss.cwnd_bytes, ss.bytes_in_flight, ss.srtt_ns / 1e6,
+            ss.pacing_rate_bytes_per_sec * 8 / 1e6, ss.datagrams_lost, ss.congestion_events);
+  }
+  return NULL;
+}
+
 static int run_send(const opts_t* o) {
   nm_node_config_t cfg;
   uint64_t peer_id;
@@ -195,6 +219,12 @@ static int run_send(const opts_t* o) {
   stream_config(&sc, o);
   nm_stream_t* st = NULL;
   check(nm_node_open_stream(node, peer_id, STREAM_ID, &sc, &st), "nm_node_open_stream");
+  tracer_t tracer = {node, peer_id, o->t0, o->trace_ms * 1000000ull, 0};
+  pthread_t trace_thread;
+  if (o->trace_ms && pthread_create(&trace_thread, NULL, trace_session, &tracer)) {
+    fprintf(stderr, "pthread_create failed\n");
+    exit(1);
+  }
 
   uint64_t end = o->t0 + o->time_s * 1000000000ull;
   uint64_t batch = o->rate_mbit > 0 ? 1 : o->batch;
@@ -262,6 +292,10 @@ static int run_send(const opts_t* o) {
   print_session_stats(node, peer_id);
   printf("}\n");
   fflush(stdout);
+  if (o->trace_ms) {
+    tracer.stop = 1;
+    pthread_join(trace_thread, NULL);
+  }
   nm_stream_free(st);
   nm_node_free(node);
   free(bufs);
@@ -306,6 +340,7 @@ int main(int argc, char** argv) {
     else if (!strcmp(k, "--cc") && !strcmp(v, "cubic")) o.cc = NM_CC_CUBIC;
     else if (!strcmp(k, "--cc") && !strcmp(v, "newreno")) o.cc = NM_CC_NEW_RENO;
     else if (!strcmp(k, "--cc") && !strcmp(v, "bbr")) o.cc = NM_CC_BBR;
+    else if (!strcmp(k, "--trace-ms")) o.trace_ms = parse_u64_or_die(k, v);
     else usage();
   }
   if (!o.addr || !o.seed || !o.peer_seed || o.seed == o.peer_seed) usage();

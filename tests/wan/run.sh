@@ -13,7 +13,9 @@
 #                                        today; exit 77 (skipped) without root and netns
 #
 # Settings: WAN_BIN (build/tests/wan), WAN_TIME (15 s per flow), WAN_FAIR_TIME (30 s for two
-# flows), WAN_GRACE (5 s to drain after a flow), and bed.sh's WAN_RATE_MBIT etc.
+# flows), WAN_GRACE (5 s to drain after a flow), WAN_NM_SEND_ARGS (more arguments for every
+# netmesh sender, e.g. "--trace-ms 100": with WAN_KEEP=1 the trace stays in LABEL.serr), and
+# bed.sh's WAN_RATE_MBIT etc.
 # Every flow process runs under `timeout`; the namespaces are deleted on exit, always.
 set -uo pipefail
 
@@ -120,7 +122,7 @@ run_flows() {
     if [[ $kind == nm ]]; then
       timeout -k 2 "$bound" ip netns exec "$WAN_NS_A" "$WAN_BIN/nmwan_nm_flow" send \
         --connect "$WAN_ADDR_B:$((7000 + i))" --seed $((2 * i + 1)) --peer-seed $((2 * i + 2)) \
-        --window "$param" "${common[@]}" "${extra[@]}" >"$WAN_TMP/$label.send" \
+        --window "$param" "${common[@]}" "${extra[@]}" ${WAN_NM_SEND_ARGS:-} >"$WAN_TMP/$label.send" \
         2>"$WAN_TMP/$label.serr" &
     else
       timeout -k 2 "$bound" ip netns exec "$WAN_NS_A" "$WAN_BIN/nmwan_tcp_flow" send \
