@@ -319,6 +319,9 @@ typedef struct nm_session_stats {
   uint64_t path_migrations;        /* moves to a new peer address */
   uint64_t path_validations;       /* new addresses that answered a challenge */
   uint64_t path_reverts;           /* challenges unanswered: back to the last validated address */
+  uint64_t path_restarts;          /* new paths (a relayed session gone direct, a validated address
+                                      at a new IP; not a new port on the same IP): congestion
+                                      window, RTT estimate and path MTU started again (RFC 9000 §9.4) */
   /* New counters are appended here. */
 } nm_session_stats_t;
 

@@ -44,6 +44,9 @@ type SessionStats struct {
 	PathMigrations  uint64
 	PathValidations uint64
 	PathReverts     uint64
+	// New paths (a relayed session gone direct, a validated address at a new IP): congestion
+	// window, RTT estimate and path MTU started again.
+	PathRestarts uint64
 }
 
 // SessionStats returns the path to peerID as its session sees it: round-trip times, data in
@@ -89,5 +92,6 @@ func sessionStatsFrom(c capi.Nm_session_stats_t) SessionStats {
 		PathMigrations:          c.GetPath_migrations(),
 		PathValidations:         c.GetPath_validations(),
 		PathReverts:             c.GetPath_reverts(),
+		PathRestarts:            c.GetPath_restarts(),
 	}
 }

@@ -169,7 +169,8 @@
   X(T, NODE, pmtu_black_holes)             \
   X(T, NODE, path_migrations)              \
   X(T, NODE, path_validations)             \
-  X(T, NODE, path_reverts)
+  X(T, NODE, path_reverts)                 \
+  X(T, NODE, path_restarts)
 
 #define NM_FIELDS_nm_route_t(X, T) \
   X(T, NODE, dest)                 \

@@ -248,6 +248,9 @@ class Node {
                           std::vector<Outgoing>& out) REQUIRES(mu_);
   void direct_probe_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
   void promote_to_direct(session::Session& s, const sockaddr_storage& addr) REQUIRES(mu_);
+  // The session reaches its peer over another path: congestion control, RTT estimate and
+  // path MTU discovery start again (Session::restart_path_estimates).
+  void start_new_path(session::Session& s, int64_t now) REQUIRES(mu_);
   // Mesh (node_mesh.cpp).
   void handle_routed(std::span<uint8_t> d, const sockaddr_storage& from, std::vector<Outgoing>& out) REQUIRES(mu_);
   void handle_routed_handshake(const wire::RoutingHeader& rh, std::span<const uint8_t> noise_msg,

@@ -60,8 +60,12 @@ void Node::handle_path_frame(session::Session& s, const wire::ExtFrame& f, const
     if (s.direct_probe && s.direct_probe->challenge.answered_by(f.next_expected) &&
         wire::same_address(from, s.direct_probe->addr)) {
       promote_to_direct(s, from);  // the punched path carries both ways
-    } else if (s.address.on_response(f.next_expected, from)) {
-      unproven_.erase(s.peer_node_id());
+    } else {
+      bool same_path = wire::same_ip(from, s.address.last_validated());  // a NAT rebinding
+      if (s.address.on_response(f.next_expected, from)) {
+        unproven_.erase(s.peer_node_id());
+        if (!same_path) start_new_path(s, now_ns());
+      }
     }
     return;
   }
@@ -76,6 +80,12 @@ void Node::handle_path_frame(session::Session& s, const wire::ExtFrame& f, const
     return;
   }
   send_path_frame(s, wire::ExtType::kPathResponse, f.next_expected, from, out);
+}
+
+void Node::start_new_path(session::Session& s, int64_t now) {
+  s.pmtu.reset();
+  start_path_mtu(s, now);
+  s.restart_path_estimates(static_cast<double>(config_.session_rate_bytes_per_sec));
 }
 
 void Node::limit_unproven(std::vector<Outgoing>& out) {

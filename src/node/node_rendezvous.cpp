@@ -165,7 +165,7 @@ void Node::promote_to_direct(session::Session& s, const sockaddr_storage& addr) 
   routes_->add_neighbour(peer, now);
   failures_->add(peer, now);
   neighbour_by_addr_[wire::address_key(addr)] = peer;
-  start_path_mtu(s, now);
+  start_new_path(s, now);
   ++stats_.punches_succeeded;
   direct_cv_.notify_all();
 }

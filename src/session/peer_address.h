@@ -30,6 +30,7 @@ class PeerAddress {
   explicit PeerAddress(const sockaddr_storage& validated) : current_(validated), validated_(validated) {}
 
   const sockaddr_storage& current() const { return current_; }
+  const sockaddr_storage& last_validated() const { return validated_; }
   bool validated() const { return !pending_; }
 
   // An authenticated datagram of `bytes` arrived from `from`; `newest`: its packet number is

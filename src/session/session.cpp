@@ -23,6 +23,18 @@ void Session::update_pacing_rate(double configured_rate) {
   sender.set_rate(rate);
 }
 
+void Session::restart_path_estimates(double configured_rate) {
+  rtt = RttStats();
+  if (cc) {
+    uint64_t flight = cc->in_flight();
+    cc = make_congestion_controller(cc->algorithm(), max_packet());
+    cc->on_sent(flight);
+  }
+  probe_allowance = 0;
+  ++path_restarts;
+  update_pacing_rate(configured_rate);
+}
+
 uint64_t Session::stamp(wire::Header& h, size_t payload_len, PacketBuffer& buf, const uint8_t* plaintext,
                        bool compact) {
   h.session_id = keys_.session_id;

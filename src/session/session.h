@@ -147,6 +147,13 @@ class Session {
   // Data packets leave through `sender` at 1.25 x cwnd / srtt (and no faster than the
   // node's session_rate_bytes_per_sec, if set).
   void update_pacing_rate(double configured_rate);
+  // The peer is reached over another path now (direct instead of relayed, or at a new IP):
+  // what the old one taught says nothing about it (RFC 9000 §9.4). The round-trip estimate
+  // and the congestion controller start again, the controller at max_packet() and with the
+  // datagrams still in flight counted in its flight. (A new port on the same IP, a NAT
+  // rebinding, is the same path: nothing is reset then.)
+  void restart_path_estimates(double configured_rate);
+  uint64_t path_restarts = 0;
   struct PathCounters {
     uint64_t rtt_samples = 0;
     uint64_t datagrams_acked = 0;

@@ -1,6 +1,7 @@
-/* Path migration: a session follows its peer to a new address (a NAT rebinding) without
- * losing or duplicating reliable events, and a new address gets at most 3x what arrived
- * from it until it answers a challenge.
+/* Path migration: a session follows its peer to a new address (a NAT rebinding, a new IP)
+ * without losing or duplicating reliable events, a new address gets at most 3x what arrived
+ * from it until it answers a challenge, and a new IP is a new path: congestion control and
+ * the RTT estimate start again there (a new port on the same IP keeps them).
  *
  * Between the nodes sits a user-space NAT (user_nat.h). (The netns test bed, tests/nat,
  * rebinds a kernel NAT with a conntrack flush.) */
@@ -43,22 +44,33 @@ static void rebind_at_a_third(uint32_t i, void* arg) {
   if (i == kEvents / 3) atomic_store(&((user_nat*)arg)->rebind, 1);
 }
 
+static void move_to_another_ip_at_a_third(uint32_t i, void* arg) {
+  if (i == kEvents / 3) atomic_store(&((user_nat*)arg)->rebind, 2); /* 127.0.0.2 */
+}
+
 static void steal_at_a_third(uint32_t i, void* arg) {
   if (i == kEvents / 3) atomic_store(&((user_nat*)arg)->steal, 1);
 }
 
-/* The NAT'd side sends; b follows it to the new port (its ACKs would go nowhere otherwise). */
-static void rebinding_under_the_sender(nat_pair* t, nm_stream_t* from, nm_stream_t* to) {
+/* The NAT'd side sends; b follows it to the new address (its ACKs would go nowhere
+ * otherwise). `move`: what happens to a's address a third of the way in. */
+static void moving_under_the_sender(nat_pair* t, nm_stream_t* from, nm_stream_t* to, void (*move)(uint32_t, void*)) {
   test_sender job = {from, kEvents, NM_ERR_INTERNAL};
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, test_send_numbered, &job), 0);
-  test_expect_numbered(to, kEvents, rebind_at_a_third, &t->nat);
+  test_expect_numbered(to, kEvents, move, &t->nat);
   pthread_join(th, NULL);
   assert_int_equal(job.result, NM_OK);
   ASSERT_EVENTUALLY(test_session_stats(t->p.b, t->p.a_id).path_validations == 1, 5000);
   nm_session_stats_t b = test_session_stats(t->p.b, t->p.a_id);
   assert_int_equal(b.path_migrations, 1);
   assert_int_equal(b.path_reverts, 0);
+}
+
+static void rebinding_under_the_sender(nat_pair* t, nm_stream_t* from, nm_stream_t* to) {
+  moving_under_the_sender(t, from, to, rebind_at_a_third);
+  /* A NAT rebinding keeps the IP: the same path, its window and RTT estimate kept. */
+  assert_int_equal(test_session_stats(t->p.b, t->p.a_id).path_restarts, 0);
 }
 
 static void a_rebinding_sender_keeps_its_stream(void** state) {
@@ -76,6 +88,19 @@ static void a_rebinding_receiver_keeps_its_stream(void** state) {
   nat_pair t;
   nat_pair_up(&t);
   rebinding_under_the_sender(&t, t.on_b, t.on_a);
+  nat_pair_down(&t);
+}
+
+/* a moves to another IP mid-stream (127.0.0.2: a device that changed networks). b follows
+ * it, and once the new address answers its challenge, takes it for a new path: congestion
+ * window and RTT estimate start again (RFC 9000 §9.4), and nothing of the stream is lost. */
+static void a_sender_at_a_new_ip_gets_a_fresh_path(void** state) {
+  (void)state;
+  nat_pair t;
+  nat_pair_up(&t);
+  moving_under_the_sender(&t, t.on_a, t.on_b, move_to_another_ip_at_a_third);
+  assert_int_equal(test_session_stats(t.p.b, t.p.a_id).path_restarts, 1);
+  assert_int_equal(test_session_stats(t.p.a, t.p.b_id).path_restarts, 0); /* a's view of b: unchanged */
   nat_pair_down(&t);
 }
 
@@ -104,6 +129,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_rebinding_sender_keeps_its_stream),
       cmocka_unit_test(a_rebinding_receiver_keeps_its_stream),
+      cmocka_unit_test(a_sender_at_a_new_ip_gets_a_fresh_path),
       cmocka_unit_test(a_stolen_datagram_buys_the_thief_little),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

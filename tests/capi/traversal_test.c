@@ -157,6 +157,9 @@ static void a_relayed_session_moves_to_the_punched_path(void** state) {
   assert_true(sa.punches_attempted >= 1 && sb.punches_attempted >= 1);
   assert_true(sa.punches_succeeded == 1 && sb.punches_succeeded == 1);
   assert_int_equal(sa.relay_fallbacks, 0);
+  /* The direct path is a new one: its window and RTT estimate start afresh, on both sides. */
+  assert_int_equal(test_session_stats(a, b_id).path_restarts, 1);
+  assert_int_equal(test_session_stats(b, a_id).path_restarts, 1);
   /* Already direct: at once. */
   NM_OK_OR_FAIL(nm_node_connect_direct(a, b_id, r_id, 0));
   nm_stream_free(tx);

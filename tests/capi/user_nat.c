@@ -10,10 +10,11 @@
 
 #include "test_support.h"
 
-static int udp_socket(void) {
+/* A UDP socket on 127.0.0.<host> (Linux routes all of 127/8 to the loopback). */
+static int udp_socket(int host) {
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   assert_true(fd >= 0);
-  struct sockaddr_in any = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_in any = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000000u | (uint32_t)host)};
   assert_int_equal(bind(fd, (struct sockaddr*)&any, sizeof any), 0);
   return fd;
 }
@@ -37,8 +38,9 @@ static void* nat_main(void* arg) {
       ssize_t got = recvfrom(n->inside, buf, sizeof buf, 0, (struct sockaddr*)&from, &len);
       if (got > 0) {
         n->a = from;
-        if (atomic_exchange(&n->rebind, 0)) {
-          int old = atomic_exchange(&n->outside, udp_socket());
+        int host = atomic_exchange(&n->rebind, 0);
+        if (host) {
+          int old = atomic_exchange(&n->outside, udp_socket(host));
           close(old);
         }
         int via = atomic_load(&n->outside);
@@ -66,9 +68,9 @@ static void* nat_main(void* arg) {
 
 void user_nat_start(user_nat* n, nm_node_t* b) {
   memset(n, 0, sizeof *n);
-  n->inside = udp_socket();
-  atomic_store(&n->outside, udp_socket());
-  n->attacker = udp_socket();
+  n->inside = udp_socket(1);
+  atomic_store(&n->outside, udp_socket(1));
+  n->attacker = udp_socket(1);
   char addr[NM_ADDR_MAX];
   NM_OK_OR_FAIL(nm_node_local_addr(b, addr, sizeof addr));
   n->b.sin_family = AF_INET;

@@ -2,8 +2,8 @@
  *
  * Node a sends to its inside socket; it forwards to b from its outside socket, so b sees a
  * at the outside port, and b's answers to that port go back to a. Rebinding replaces the
- * outside socket with one on a new port (b's packets to the old one vanish, as behind a NAT
- * whose mapping expired); a thief can take one datagram and send it from its own socket.
+ * outside socket with one on a new port, or a new IP (b's packets to the old one vanish, as
+ * behind a NAT whose mapping expired, or a device that moved to another network); a thief can take one datagram and send it from its own socket.
  * One forwarding thread per NAT. */
 #ifndef NM_USER_NAT_H
 #define NM_USER_NAT_H
@@ -21,7 +21,8 @@ typedef struct user_nat {
   int attacker;            /* a stranger's socket: sends what it steals, counts what it gets */
   struct sockaddr_in a;    /* where a is (learned from its datagrams) */
   struct sockaddr_in b;
-  atomic_int rebind;       /* 1: replace the outside socket before the next datagram */
+  atomic_int rebind;       /* N: replace the outside socket with one on 127.0.0.N (a new
+                              port; a new IP unless N is 1) before the next datagram */
   atomic_int steal;        /* 1: send the next datagram of a from the attacker socket instead,
                               then drop a's datagrams for kMuteMs (b hears only the thief) */
   double mute_until_ms;

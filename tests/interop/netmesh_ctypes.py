@@ -129,7 +129,8 @@ class SessionStats(ctypes.Structure):  # nm_session_stats_t
         "datagrams_in_flight", "datagrams_acked", "datagrams_lost", "probe_timeouts", "acks_sent",
         "acks_received", "cwnd_bytes", "pacing_rate_bytes_per_sec", "max_datagram_bytes",
         "congestion_events", "spurious_retransmissions", "pmtu_probes_sent", "pmtu_probes_lost",
-        "pmtu_black_holes", "path_migrations", "path_validations", "path_reverts")]
+        "pmtu_black_holes", "path_migrations", "path_validations", "path_reverts",
+        "path_restarts")]
 
 
 class Route(ctypes.Structure):  # nm_route_t

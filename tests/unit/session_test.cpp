@@ -260,5 +260,25 @@ TEST_F(SessionTest, EpochsAndControlSequencesCountUpPerSession) {
   EXPECT_EQ(a.control_header(wire::kSubprotocolStreamWindow, 0).sequence, 1u);
 }
 
+TEST_F(SessionTest, ANewPathStartsItsEstimatesAgainButKeepsTheFlight) {
+  a.cc = make_congestion_controller(CongestionAlgorithm::kNewReno, 1200);
+  a.rtt.on_sample(200'000'000, 0, 25'000'000);  // the relayed path: 200 ms
+  for (int i = 0; i < 40; ++i) a.cc->on_sent(1200);
+  for (int i = 0; i < 30; ++i) a.cc->on_acked(300'000'000, 1200, 100'000'000, a.rtt, 48'000);
+  uint64_t grown = a.cc->window();
+  ASSERT_GT(grown, CongestionController::kInitialPackets * 1200);
+  a.restart_path_estimates(0);
+
+  EXPECT_FALSE(a.rtt.has_sample());  // 333 ms until the new path gives one (RFC 9002)
+  EXPECT_EQ(a.rtt.smoothed(), RttStats::kInitialRttNs);
+  ASSERT_NE(a.cc, nullptr);
+  EXPECT_EQ(a.cc->algorithm(), CongestionAlgorithm::kNewReno);  // the same kind of controller
+  EXPECT_TRUE(a.cc->in_slow_start());
+  EXPECT_EQ(a.cc->window(), CongestionController::kInitialPackets * a.max_packet());
+  EXPECT_EQ(a.cc->in_flight(), 10u * 1200);  // what is still out counts against the new window
+  EXPECT_EQ(a.path_restarts, 1u);
+  EXPECT_GT(a.sender.rate(), 0);  // paced at the new window over the initial RTT
+}
+
 }  // namespace
 }  // namespace nm::session

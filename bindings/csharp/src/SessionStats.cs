@@ -59,6 +59,9 @@ namespace Netmesh
         public ulong PathValidations { get; }
         /// <summary>Challenges unanswered: back to the last validated address.</summary>
         public ulong PathReverts { get; }
+        /// <summary>New paths (a relayed session gone direct, a validated address at a new IP):
+        /// congestion window, RTT estimate and path MTU started again.</summary>
+        public ulong PathRestarts { get; }
 
         internal SessionStats(nm_session_stats_t s)
         {
@@ -89,6 +92,7 @@ namespace Netmesh
             PathMigrations = s.path_migrations;
             PathValidations = s.path_validations;
             PathReverts = s.path_reverts;
+            PathRestarts = s.path_restarts;
         }
     }
 }

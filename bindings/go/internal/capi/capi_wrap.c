@@ -3836,6 +3836,31 @@ long long _wrap_nm_session_stats_t_path_reverts_get_capi_77181f2846eb01a4(struct
 }
 
 
+void _wrap_nm_session_stats_t_path_restarts_set_capi_77181f2846eb01a4(struct nm_session_stats *_swig_go_0, long long _swig_go_1) {
+  struct nm_session_stats *arg1 = (struct nm_session_stats *) 0 ;
+  uint64_t arg2 ;
+  
+  arg1 = *(struct nm_session_stats **)&_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->path_restarts = arg2;
+  
+}
+
+
+long long _wrap_nm_session_stats_t_path_restarts_get_capi_77181f2846eb01a4(struct nm_session_stats *_swig_go_0) {
+  struct nm_session_stats *arg1 = (struct nm_session_stats *) 0 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct nm_session_stats **)&_swig_go_0; 
+  
+  result = (uint64_t) ((arg1)->path_restarts);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 struct nm_session_stats *_wrap_new_nm_session_stats_t_capi_77181f2846eb01a4() {
   struct nm_session_stats *result = 0 ;
   struct nm_session_stats *_swig_go_result;

@@ -17,6 +17,8 @@ import dev.netmesh.internal.nm_session_stats_t;
  * lost one is a "no" for its size; fallbacks to 1200 bytes). pathMigrations, pathValidations,
  * pathReverts: path migration (moves to the peer's new address, e.g. a NAT rebinding; new
  * addresses that answered a challenge; challenges unanswered, back to the validated address).
+ * pathRestarts: new paths (a relayed session gone direct, a validated address at a new IP):
+ * congestion window, RTT estimate and path MTU started again.
  */
 public record SessionStats(long peerNodeId, boolean sessionAcks, boolean routed,
                            CongestionControl congestionControl, long srttNs, long rttvarNs,
@@ -26,7 +28,7 @@ public record SessionStats(long peerNodeId, boolean sessionAcks, boolean routed,
                            long pacingRateBytesPerSec, long maxDatagramBytes, long congestionEvents,
                            long spuriousRetransmissions, long pmtuProbesSent, long pmtuProbesLost,
                            long pmtuBlackHoles, long pathMigrations, long pathValidations,
-                           long pathReverts) {
+                           long pathReverts, long pathRestarts) {
   static SessionStats from(nm_session_stats_t s) {
     return new SessionStats(s.getPeer_node_id(), s.getSession_acks() != 0, s.getRouted() != 0,
         CongestionControl.of(s.getCongestion_control()), s.getSrtt_ns(),
@@ -35,6 +37,7 @@ public record SessionStats(long peerNodeId, boolean sessionAcks, boolean routed,
         s.getAcks_sent(), s.getAcks_received(), s.getCwnd_bytes(), s.getPacing_rate_bytes_per_sec(),
         s.getMax_datagram_bytes(), s.getCongestion_events(), s.getSpurious_retransmissions(),
         s.getPmtu_probes_sent(), s.getPmtu_probes_lost(), s.getPmtu_black_holes(),
-        s.getPath_migrations(), s.getPath_validations(), s.getPath_reverts());
+        s.getPath_migrations(), s.getPath_validations(), s.getPath_reverts(),
+        s.getPath_restarts());
   }
 }
