@@ -100,9 +100,12 @@ void Node::on_punch_ack(session::Session& s, const wire::PunchAck& ack, std::spa
                         std::vector<Outgoing>& out) {
   if (ack.to == node_id_) return;
   session::Session* to = session_for(ack.to);
-  if (ack.from != s.peer_node_id() || !to ||
-      !s.budget.spend(wire::kPacketOverhead + wire::kFrameOverhead + body.size())) {
-    ++stats_.drop_malformed;
+  if (ack.from != s.peer_node_id() || !to) {
+    ++stats_.drop_malformed;  // an ack in someone else's name, or for nobody we reach
+    return;
+  }
+  if (!s.budget.spend(wire::kPacketOverhead + wire::kFrameOverhead + body.size())) {
+    ++stats_.responses_deferred;
     return;
   }
   send_traversal_event(*to, wire::kSubprotocolRendezvous, body, out);
