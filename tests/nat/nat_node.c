@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "seeded_identity.h"
+
 #define PSK_BYTE 0x78
 #define STREAM_ID 11
 
@@ -42,10 +44,7 @@ static double now_ms(void) {
 static void node_config(nm_node_config_t* cfg, uint64_t seed, const char* bind) {
   check(nm_node_config_init(cfg, sizeof *cfg), "nm_node_config_init");
   memset(cfg->psk, PSK_BYTE, NM_KEY_SIZE);
-  for (int i = 0; i < NM_KEY_SIZE; ++i) { /* the node id and the X25519 key */
-    cfg->identity_seed[i] = (uint8_t)(seed * 31 + (uint64_t)i + 1);
-    cfg->static_private_key[i] = (uint8_t)(seed * 71 + (uint64_t)i * 3 + 7);
-  }
+  seed_keys(cfg, seed);
   cfg->bind_addr = bind;
   cfg->heartbeat_interval_ms = 500;
   cfg->handshake_timeout_ms = 1000;
@@ -57,13 +56,6 @@ static nm_node_t* new_node(uint64_t seed, const char* bind) {
   nm_node_t* n = NULL;
   check(nm_node_new(&cfg, &n), "nm_node_new");
   return n;
-}
-
-static void identity_of(uint64_t seed, uint64_t* id, uint8_t key[NM_KEY_SIZE]) {
-  nm_node_t* n = new_node(seed, "127.0.0.1:0");
-  check(nm_node_id(n, id), "nm_node_id");
-  check(nm_node_public_key(n, key), "nm_node_public_key");
-  check(nm_node_free(n), "nm_node_free");
 }
 
 typedef struct {
@@ -95,7 +87,7 @@ static int run_rendezvous(const opts_t* o) {
   for (int i = 0; i < o->n_peer_seeds; ++i) {
     uint64_t id;
     uint8_t key[NM_KEY_SIZE];
-    identity_of(o->peer_seeds[i], &id, key);
+    check(seeded_identity(o->peer_seeds[i], &id, key), "seeded_identity");
     check(nm_node_allow_peer(n, id), "nm_node_allow_peer");
   }
   printf("READY\n");
@@ -132,8 +124,8 @@ static int run_peer(const opts_t* o) {
   nm_node_t* n = new_node(o->seed, o->bind);
   uint64_t r_id, peer_id;
   uint8_t r_key[NM_KEY_SIZE], peer_key[NM_KEY_SIZE];
-  identity_of(o->rendezvous_seed, &r_id, r_key);
-  identity_of(o->peer_seed, &peer_id, peer_key);
+  check(seeded_identity(o->rendezvous_seed, &r_id, r_key), "seeded_identity");
+  check(seeded_identity(o->peer_seed, &peer_id, peer_key), "seeded_identity");
   check(nm_node_connect(n, o->rendezvous, r_key, r_id), "nm_node_connect (rendezvous)");
   int dial = strcmp(o->role, "dial") == 0;
   nm_stream_config_t sc;
@@ -183,7 +175,7 @@ static int run_peer(const opts_t* o) {
 static void dial_public(nm_node_t* n, const char* addr, uint64_t seed) {
   uint64_t id;
   uint8_t key[NM_KEY_SIZE];
-  identity_of(seed, &id, key);
+  check(seeded_identity(seed, &id, key), "seeded_identity");
   check(nm_node_connect(n, addr, key, id), "nm_node_connect");
 }
 

@@ -28,6 +28,7 @@
 #include <signal.h>
 
 #include "flow_common.h"
+#include "seeded_identity.h"
 
 #define PSK_BYTE 0x77
 #define STREAM_ID 7
@@ -62,24 +63,10 @@ static void usage(void) {
 static void node_config(nm_node_config_t* cfg, uint64_t seed, const char* bind, uint64_t window) {
   check(nm_node_config_init(cfg, sizeof *cfg), "nm_node_config_init");
   memset(cfg->psk, PSK_BYTE, NM_KEY_SIZE);
-  for (int i = 0; i < NM_KEY_SIZE; ++i) {
-    cfg->identity_seed[i] = (uint8_t)(seed * 131 + (uint64_t)i + 1);
-    cfg->static_private_key[i] = (uint8_t)(seed * 71 + (uint64_t)i * 3 + 7);
-  }
+  seed_keys(cfg, seed);
   cfg->bind_addr = bind;
   /* streams the peer opens before we do get our window, not the 64 KiB default */
   cfg->default_window_bytes = (uint32_t)window;
-}
-
-/* The node id and public key that `seed` yields (a throwaway node on loopback). */
-static void identity_of(uint64_t seed, uint64_t* id, uint8_t key[NM_KEY_SIZE]) {
-  nm_node_config_t cfg;
-  node_config(&cfg, seed, "127.0.0.1:0", 65536);
-  nm_node_t* n = NULL;
-  check(nm_node_new(&cfg, &n), "nm_node_new (identity)");
-  check(nm_node_id(n, id), "nm_node_id");
-  check(nm_node_public_key(n, key), "nm_node_public_key");
-  check(nm_node_free(n), "nm_node_free");
 }
 
 static void stream_config(nm_stream_config_t* sc, const opts_t* o) {
@@ -133,7 +120,7 @@ static int run_recv(const opts_t* o) {
   nm_node_config_t cfg;
   uint64_t peer_id;
   uint8_t peer_key[NM_KEY_SIZE];
-  identity_of(o->peer_seed, &peer_id, peer_key);
+  check(seeded_identity(o->peer_seed, &peer_id, peer_key), "seeded_identity");
   node_config(&cfg, o->seed, o->addr, o->window);
   nm_node_t* node = NULL;
   check(nm_node_new(&cfg, &node), "nm_node_new");
@@ -207,7 +194,7 @@ static int run_send(const opts_t* o) {
   nm_node_config_t cfg;
   uint64_t peer_id;
   uint8_t peer_key[NM_KEY_SIZE];
-  identity_of(o->peer_seed, &peer_id, peer_key);
+  check(seeded_identity(o->peer_seed, &peer_id, peer_key), "seeded_identity");
   node_config(&cfg, o->seed, "0.0.0.0:0", o->window);
   cfg.congestion_control = o->cc;
   nm_node_t* node = NULL;
