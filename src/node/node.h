@@ -247,10 +247,12 @@ class Node {
   void start_direct_probe(session::Session& s, const sockaddr_storage& addr, int64_t now,
                           std::vector<Outgoing>& out) REQUIRES(mu_);
   void direct_probe_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
-  void promote_to_direct(session::Session& s, const sockaddr_storage& addr) REQUIRES(mu_);
-  // The session reaches its peer over another path: congestion control, RTT estimate and
-  // path MTU discovery start again (Session::restart_path_estimates).
-  void start_new_path(session::Session& s, int64_t now) REQUIRES(mu_);
+  // `path_rtt_ns`: the probe's round trip (0 if unknown).
+  void promote_to_direct(session::Session& s, const sockaddr_storage& addr, int64_t path_rtt_ns) REQUIRES(mu_);
+  // The session reaches its peer over another path: congestion control, RTT estimate (from
+  // `path_rtt_ns`, the challenge's round trip, if not 0) and path MTU discovery start again
+  // (Session::restart_path_estimates).
+  void start_new_path(session::Session& s, int64_t now, int64_t path_rtt_ns) REQUIRES(mu_);
   // Mesh (node_mesh.cpp).
   void handle_routed(std::span<uint8_t> d, const sockaddr_storage& from, std::vector<Outgoing>& out) REQUIRES(mu_);
   void handle_routed_handshake(const wire::RoutingHeader& rh, std::span<const uint8_t> noise_msg,

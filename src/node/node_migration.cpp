@@ -59,12 +59,14 @@ void Node::handle_path_frame(session::Session& s, const wire::ExtFrame& f, const
   if (f.type == wire::ExtType::kPathResponse) {
     if (s.direct_probe && s.direct_probe->challenge.answered_by(f.next_expected) &&
         wire::same_address(from, s.direct_probe->addr)) {
-      promote_to_direct(s, from);  // the punched path carries both ways
+      promote_to_direct(s, from, s.direct_probe->challenge.round_trip(now_ns()));  // it carries both ways
     } else {
+      int64_t now = now_ns();
+      int64_t rtt = s.address.challenge_round_trip(now);
       bool same_path = wire::same_ip(from, s.address.last_validated());  // a NAT rebinding
       if (s.address.on_response(f.next_expected, from)) {
         unproven_.erase(s.peer_node_id());
-        if (!same_path) start_new_path(s, now_ns());
+        if (!same_path) start_new_path(s, now, rtt);
       }
     }
     return;
@@ -82,10 +84,10 @@ void Node::handle_path_frame(session::Session& s, const wire::ExtFrame& f, const
   send_path_frame(s, wire::ExtType::kPathResponse, f.next_expected, from, out);
 }
 
-void Node::start_new_path(session::Session& s, int64_t now) {
+void Node::start_new_path(session::Session& s, int64_t now, int64_t path_rtt_ns) {
   s.pmtu.reset();
   start_path_mtu(s, now);
-  s.restart_path_estimates(static_cast<double>(config_.session_rate_bytes_per_sec));
+  s.restart_path_estimates(static_cast<double>(config_.session_rate_bytes_per_sec), path_rtt_ns);
 }
 
 void Node::limit_unproven(std::vector<Outgoing>& out) {

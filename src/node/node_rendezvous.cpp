@@ -159,7 +159,7 @@ void Node::direct_probe_tick(session::Session& s, int64_t now, std::vector<Outgo
   }
 }
 
-void Node::promote_to_direct(session::Session& s, const sockaddr_storage& addr) {
+void Node::promote_to_direct(session::Session& s, const sockaddr_storage& addr, int64_t path_rtt_ns) {
   int64_t now = now_ns();
   uint64_t peer = s.peer_node_id();
   s.routed = false;
@@ -168,7 +168,7 @@ void Node::promote_to_direct(session::Session& s, const sockaddr_storage& addr) 
   routes_->add_neighbour(peer, now);
   failures_->add(peer, now);
   neighbour_by_addr_[wire::address_key(addr)] = peer;
-  start_new_path(s, now);
+  start_new_path(s, now, path_rtt_ns);
   ++stats_.punches_succeeded;
   direct_cv_.notify_all();
 }

@@ -28,6 +28,9 @@ class PathChallenge {
   }
   // `token` answers this challenge (one was sent).
   bool answered_by(uint64_t token) const { return sent_ > 0 && token == token_; }
+  // The path's round trip, from an answer arriving now: only while one send was made (a
+  // repeat carries the same token, so which one was answered is unknown); else 0.
+  int64_t round_trip(int64_t now) const { return sent_ == 1 ? now - last_ns_ : 0; }
 
  private:
   uint64_t token_;

@@ -47,6 +47,8 @@ class PeerAddress {
   bool challenge_due(int64_t now, int64_t interval_ns);
   // The peer answered `token` from `from`; true if that validated the current address.
   bool on_response(uint64_t token, const sockaddr_storage& from);
+  // The current challenge's round trip if answered now (PathChallenge::round_trip).
+  int64_t challenge_round_trip(int64_t now) const { return challenge_.round_trip(now); }
   // Every challenge went unanswered for `interval_ns`: back to the last validated address.
   // true if it went back (the caller re-indexes the peer by address).
   bool give_up_if_unanswered(int64_t now, int64_t interval_ns);

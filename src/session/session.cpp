@@ -23,8 +23,12 @@ void Session::update_pacing_rate(double configured_rate) {
   sender.set_rate(rate);
 }
 
-void Session::restart_path_estimates(double configured_rate) {
+void Session::restart_path_estimates(double configured_rate, int64_t path_rtt_ns) {
   rtt = RttStats();
+  if (path_rtt_ns > 0) {
+    rtt.on_sample(path_rtt_ns, 0, 0);
+    ++path.rtt_samples;
+  }
   if (cc) {
     uint64_t flight = cc->in_flight();
     cc = make_congestion_controller(cc->algorithm(), max_packet());

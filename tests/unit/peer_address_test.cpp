@@ -33,6 +33,15 @@ TEST(PathChallenge, SendsUpToThreeTimesAnIntervalApartThenIsExhausted) {
   EXPECT_TRUE(c.exhausted(3 * kInterval, kInterval));
 }
 
+TEST(PathChallenge, AnAnswerGivesTheRoundTripOnlyWhileOneWasSent) {
+  PathChallenge c(7);
+  EXPECT_EQ(c.round_trip(5 * kMs), 0);  // nothing sent
+  ASSERT_TRUE(c.send_due(10 * kMs, kInterval));
+  EXPECT_EQ(c.round_trip(14 * kMs), 4 * kMs);
+  ASSERT_TRUE(c.send_due(10 * kMs + kInterval, kInterval));
+  EXPECT_EQ(c.round_trip(12 * kMs + kInterval), 0);  // the first send's answer, or the repeat's?
+}
+
 TEST(PeerAddress, StaysOnPacketsFromTheKnownAddress) {
   PeerAddress p(at("10.0.0.1:4000"));
   EXPECT_FALSE(p.on_authenticated(at("10.0.0.1:4000"), 1000, true));

@@ -267,7 +267,7 @@ TEST_F(SessionTest, ANewPathStartsItsEstimatesAgainButKeepsTheFlight) {
   for (int i = 0; i < 30; ++i) a.cc->on_acked(300'000'000, 1200, 100'000'000, a.rtt, 48'000);
   uint64_t grown = a.cc->window();
   ASSERT_GT(grown, CongestionController::kInitialPackets * 1200);
-  a.restart_path_estimates(0);
+  a.restart_path_estimates(0, 0);
 
   EXPECT_FALSE(a.rtt.has_sample());  // 333 ms until the new path gives one (RFC 9002)
   EXPECT_EQ(a.rtt.smoothed(), RttStats::kInitialRttNs);
@@ -278,6 +278,17 @@ TEST_F(SessionTest, ANewPathStartsItsEstimatesAgainButKeepsTheFlight) {
   EXPECT_EQ(a.cc->in_flight(), 10u * 1200);  // what is still out counts against the new window
   EXPECT_EQ(a.path_restarts, 1u);
   EXPECT_GT(a.sender.rate(), 0);  // paced at the new window over the initial RTT
+}
+
+TEST_F(SessionTest, ANewPathsEstimateStartsFromItsChallengesRoundTrip) {
+  a.cc = make_congestion_controller(CongestionAlgorithm::kCubic, 1200);
+  a.rtt.on_sample(200'000'000, 0, 25'000'000);
+  a.restart_path_estimates(0, 5'000'000);
+  EXPECT_EQ(a.rtt.smoothed(), 5'000'000);
+  EXPECT_EQ(a.rtt.min(), 5'000'000);
+  EXPECT_EQ(a.path.rtt_samples, 1u);
+  // Paced at 1.25 x the initial window over 5 ms, not over 333 ms.
+  EXPECT_NEAR(a.sender.rate(), 1.25 * double(CongestionController::kInitialPackets * a.max_packet()) / 0.005, 1.0);
 }
 
 }  // namespace
