@@ -161,6 +161,14 @@ typedef struct nm_node_config {
   uint32_t congestion_control;    /* NM_CC_CUBIC (default), NM_CC_NEW_RENO or NM_CC_BBR: the
                                      controller of each session towards a netmesh peer */
   uint32_t reserved2;             /* zero */
+  uint32_t auto_direct_ms;        /* 0 (default): off; the application calls
+                                     nm_node_connect_direct. Otherwise a session relayed to a
+                                     netmesh peer tries for a direct path on its own, as
+                                     nm_node_connect_direct(peer, 0, ...) does: when the peer's
+                                     hello arrives, then every auto_direct_ms (at least 1000)
+                                     while it stays relayed. A try still relayed when the next
+                                     is due counts in relay_fallbacks. */
+  uint32_t reserved3;             /* zero */
   /* New settings are appended here. */
 } nm_node_config_t;
 

@@ -68,6 +68,11 @@ type Config struct {
 	MaxBufferBytes        uint64 // the same for all peers together, 256 MiB
 	// The congestion controller of sessions towards netmesh peers: Cubic (default), NewReno or Bbr.
 	CongestionControl CongestionControl
+	// 0 (default): off, the application calls ConnectDirect. Otherwise (at least 1 s) a session
+	// relayed to a netmesh peer tries for a direct path on its own, when the peer's hello
+	// arrives and then this often while it stays relayed (each try still relayed when the
+	// next is due is a RelayFallback).
+	AutoDirect time.Duration
 }
 
 // CongestionControl is the congestion controller of a session towards a netmesh peer.
@@ -106,6 +111,7 @@ func DefaultConfig() Config {
 		MaxSessionBufferBytes:  c.GetMax_session_buffer_bytes(),
 		MaxBufferBytes:         c.GetMax_buffer_bytes(),
 		CongestionControl:      CongestionControl(c.GetCongestion_control()),
+		AutoDirect:             ms(c.GetAuto_direct_ms()),
 	}
 }
 
@@ -153,6 +159,7 @@ func NewNode(cfg Config) (*Node, error) {
 	c.SetMax_session_buffer_bytes(cfg.MaxSessionBufferBytes)
 	c.SetMax_buffer_bytes(cfg.MaxBufferBytes)
 	c.SetCongestion_control(uint(cfg.CongestionControl))
+	c.SetAuto_direct_ms(toMS(cfg.AutoDirect))
 
 	var h uintptr
 	if err := call("nm_node_new", func() capi.Enum_SS_nm_status {

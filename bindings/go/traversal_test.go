@@ -55,3 +55,25 @@ func TestConnectDirectMovesARelayedSession(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+func TestAutoDirectMovesARelayedSessionOnItsOwn(t *testing.T) {
+	cfg := meshConfig()
+	cfg.AutoDirect = time.Second
+	a, r, b := testNodeWith(t, cfg), testNodeWith(t, meshConfig()), testNodeWith(t, meshConfig())
+	linkNodes(t, a, r)
+	linkNodes(t, r, b)
+	connectThrough(t, a, r, b) // nobody calls ConnectDirect
+	waitUntil(t, 10*time.Second, func() bool {
+		st, err := a.SessionStats(b.ID())
+		return err == nil && !st.Routed
+	}, "a's session with b to go direct")
+	if st := mustNodeStats(t, a); st.PunchesSucceeded != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	bad := testConfig(0x42)
+	bad.AutoDirect = 999 * time.Millisecond
+	if n, err := NewNode(bad); err == nil {
+		n.Close()
+		t.Fatal("AutoDirect below a second was accepted")
+	}
+}

@@ -135,6 +135,9 @@ nm_status to_node_config(const nm_node_config_t& c, node::NodeConfig& cfg) {
   cfg.congestion_control = static_cast<session::CongestionAlgorithm>(c.congestion_control);
   if (c.heartbeat_interval_ms == 0 || c.handshake_timeout_ms == 0)
     return fail(NM_ERR_INVALID_ARGUMENT, "heartbeat_interval_ms and handshake_timeout_ms must be > 0");
+  // Each try costs the relay two introductions and both peers a punch.
+  if (c.auto_direct_ms != 0 && c.auto_direct_ms < 1000)
+    return fail(NM_ERR_INVALID_ARGUMENT, "auto_direct_ms must be 0 (off) or >= 1000");
   if (c.default_window_bytes != 0 && c.default_window_bytes < NM_MIN_WINDOW_BYTES)
     return fail(NM_ERR_INVALID_ARGUMENT,
                 "default_window_bytes must be 0 or >= " + std::to_string(NM_MIN_WINDOW_BYTES));

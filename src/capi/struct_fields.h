@@ -58,7 +58,9 @@
   X(T, COPY, max_session_buffer_bytes)   \
   X(T, COPY, max_buffer_bytes)           \
   X(T, CONVERT, congestion_control)      \
-  X(T, RESERVED, reserved2)
+  X(T, RESERVED, reserved2)              \
+  X(T, COPY, auto_direct_ms)             \
+  X(T, RESERVED, reserved3)
 
 #define NM_FIELDS_nm_stream_config_t(X, T) \
   X(T, SIZE, struct_size)                  \

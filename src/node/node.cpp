@@ -476,6 +476,7 @@ void Node::handle_grants(session::Session& s, Frames frames, std::vector<Outgoin
       if (s.has(wire::capability::kSessionAck)) start_congestion_control(s);
       probe_path_mtu(s, now, out);
       if (first || !s.peer_has_our_hello) send_hello(s, out);  // confirms we have theirs
+      auto_direct(s, now, out);
       hello_cv_.notify_all();
       continue;
     }
@@ -510,6 +511,7 @@ void Node::tick(std::vector<Outgoing>& out) {
   prune_sessions(now);
   for (auto& [peer, s] : sessions_) {
     evict_idle_streams(*s, now);
+    auto_direct(*s, now, out);
     if (!heartbeat_due(*s, now)) continue;
     // 0.23 needs a verified heartbeat well inside 60 s to keep us Healthy (wire spec §10).
     Outgoing& o = out.emplace_back();

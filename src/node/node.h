@@ -247,6 +247,14 @@ class Node {
   void start_direct_probe(session::Session& s, const sockaddr_storage& addr, int64_t now,
                           std::vector<Outgoing>& out) REQUIRES(mu_);
   void direct_probe_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
+  // The relay a routed session goes through (its next hop, else the neighbour its handshake
+  // came through), if reached directly: it reaches both peers, so it can introduce them.
+  session::Session* relay_of(const session::Session& s) REQUIRES(mu_);
+  // Asks `coordinator` to introduce us and `peer` for a punch (wire/traversal.h).
+  void request_punch(session::Session& coordinator, uint64_t peer, std::vector<Outgoing>& out) REQUIRES(mu_);
+  // config_.auto_direct_ms: a relayed session with a netmesh peer asks its relay for a
+  // punch when the peer's hello arrives and again every auto_direct_ms while still relayed.
+  void auto_direct(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
   // `path_rtt_ns`: the probe's round trip (0 if unknown).
   void promote_to_direct(session::Session& s, const sockaddr_storage& addr, int64_t path_rtt_ns) REQUIRES(mu_);
   // The session reaches its peer over another path: congestion control, RTT estimate (from

@@ -34,6 +34,7 @@ struct NodeConfig {
   uint64_t max_session_buffer_bytes = 32 << 20;  // held for one peer (session/rx_budget.h)
   uint64_t max_buffer_bytes = 256 << 20;         // held for all peers together
   session::CongestionAlgorithm congestion_control = session::CongestionAlgorithm::kCubic;
+  uint32_t auto_direct_ms = 0;  // 0: off; else relayed sessions try for a direct path this often
   stream::StreamConfig inbound_stream;  // config of streams the peer starts
 };
 

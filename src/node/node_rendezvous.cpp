@@ -173,29 +173,47 @@ void Node::promote_to_direct(session::Session& s, const sockaddr_storage& addr, 
   direct_cv_.notify_all();
 }
 
+session::Session* Node::relay_of(const session::Session& s) {
+  uint64_t peer = s.peer_node_id();
+  auto r = routes_->lookup(peer);
+  session::Session* relay = session_for(r && r->next_hop != peer ? r->next_hop : neighbour_at(s.peer_addr()));
+  return relay && !relay->routed ? relay : nullptr;
+}
+
+void Node::request_punch(session::Session& coordinator, uint64_t peer, std::vector<Outgoing>& out) {
+  wire::RendezvousMessage req;
+  req.kind = wire::RendezvousMessage::Kind::kRequest;
+  req.request = {peer, reflex_addr_ ? *reflex_addr_ : socket_.local_address()};
+  send_rendezvous(coordinator, req, out);
+}
+
+void Node::auto_direct(session::Session& s, int64_t now, std::vector<Outgoing>& out) {
+  if (config_.auto_direct_ms == 0 || !s.routed || !s.confirmed || !s.has(wire::capability::kPathMigration) ||
+      now < s.next_direct_try_ns)
+    return;
+  session::Session* relay = relay_of(s);
+  if (!relay) return;
+  if (s.next_direct_try_ns != 0) ++stats_.relay_fallbacks;  // the last try left it relayed
+  s.next_direct_try_ns = now + int64_t{config_.auto_direct_ms} * 1'000'000;
+  request_punch(*relay, s.peer_node_id(), out);
+}
+
 nm_status Node::connect_direct(uint64_t peer_id, uint64_t coordinator, int timeout_ms) {
   MutexLock lk(mu_);
   session::Session* s = session_for(peer_id);
   if (!s) return fail(NM_ERR_NOT_CONNECTED, "no session with peer " + std::to_string(peer_id));
   if (!s->routed) return NM_OK;
-  // 0: the relay the session goes through (its next hop, else the neighbour its handshake
-  // came through), which reaches both directly.
-  if (coordinator == 0) {
-    auto r = routes_->lookup(peer_id);
-    coordinator = r && r->next_hop != peer_id ? r->next_hop : neighbour_at(s->peer_addr());
-  }
-  session::Session* c = session_for(coordinator);
+  session::Session* c = coordinator == 0 ? relay_of(*s) : session_for(coordinator);
   if (!c || c->routed)
-    return fail(NM_ERR_NOT_CONNECTED, "the coordinator " + std::to_string(coordinator) + " must be reached directly");
+    return fail(NM_ERR_NOT_CONNECTED, coordinator == 0 ? "no relay of the session is reached directly"
+                                                       : "the coordinator " + std::to_string(coordinator) +
+                                                             " must be reached directly");
   if (!s->has(wire::capability::kPathMigration))
     return fail(NM_ERR_INVALID_ARGUMENT, "peer " + std::to_string(peer_id) + " cannot move a session to a direct path");
-  PendingDirect pd{peer_id, coordinator};
+  PendingDirect pd{peer_id, c->peer_node_id()};
   directs_.push_back(&pd);
-  wire::RendezvousMessage req;
-  req.kind = wire::RendezvousMessage::Kind::kRequest;
-  req.request = {peer_id, reflex_addr_ ? *reflex_addr_ : socket_.local_address()};
   std::vector<Outgoing> out;
-  send_rendezvous(*c, req, out);
+  request_punch(*c, peer_id, out);
   flush(lk, out, 0);
   lk.lock();
   auto direct = [&]() REQUIRES(mu_) {

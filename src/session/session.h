@@ -174,6 +174,9 @@ class Session {
     PathChallenge challenge;
   };
   std::optional<DirectProbe> direct_probe;
+  // With the node's auto_direct_ms: when this relayed session next asks for a direct path
+  // (0: not yet asked).
+  int64_t next_direct_try_ns = 0;
   // How long a path challenge waits for its answer: a few round trips, never less than
   // 100 ms (333 ms before the first sample, as RFC 9002's initial RTT).
   int64_t challenge_interval_ns() const {

@@ -169,6 +169,47 @@ static void a_relayed_session_moves_to_the_punched_path(void** state) {
   NM_OK_OR_FAIL(nm_node_free(r));
 }
 
+/* With auto_direct_ms set, a relayed session goes direct on its own: nobody calls
+ * nm_node_connect_direct. Only a has the setting; a stream opened while relayed keeps
+ * working across the move. */
+static void auto_direct_moves_a_relayed_session_on_its_own(void** state) {
+  (void)state;
+  nm_node_config_t cfg;
+  test_config(&cfg, 0x42);
+  cfg.auto_direct_ms = 1000;
+  nm_node_t *a = NULL, *b = test_node(0x42), *r = test_node(0x42);
+  NM_OK_OR_FAIL(nm_node_new(&cfg, &a));
+  uint64_t a_id, b_id, r_id;
+  NM_OK_OR_FAIL(nm_node_id(a, &a_id));
+  NM_OK_OR_FAIL(nm_node_id(b, &b_id));
+  NM_OK_OR_FAIL(nm_node_id(r, &r_id));
+  dial(a, a_id, r, r_id, NULL);
+  dial(b, b_id, r, r_id, NULL);
+  NM_OK_OR_FAIL(nm_node_allow_peer(b, a_id));
+  test_connect_through(a, r, b);
+  ASSERT_EVENTUALLY(test_node_stats(a).punches_succeeded == 1, 10000);
+  assert_int_equal(test_session_stats(a, b_id).routed, 0);
+  ASSERT_EVENTUALLY(test_session_stats(b, a_id).routed == 0, 5000);
+  assert_int_equal(test_node_stats(a).relay_fallbacks, 0);
+  nm_stream_config_t sc;
+  nm_stream_config_init(&sc, sizeof sc);
+  sc.reliability = NM_RELIABLE;
+  nm_stream_t *tx, *rx;
+  NM_OK_OR_FAIL(nm_node_open_stream(a, b_id, 9, &sc, &tx));
+  NM_OK_OR_FAIL(nm_node_open_stream(b, a_id, 9, &sc, &rx));
+  test_sender job = {tx, 500, NM_ERR_INTERNAL};
+  pthread_t sender;
+  assert_int_equal(pthread_create(&sender, NULL, test_send_numbered, &job), 0);
+  test_expect_numbered(rx, 500, NULL, NULL);
+  pthread_join(sender, NULL);
+  NM_OK_OR_FAIL(job.result);
+  nm_stream_free(tx);
+  nm_stream_free(rx);
+  NM_OK_OR_FAIL(nm_node_free(a));
+  NM_OK_OR_FAIL(nm_node_free(b));
+  NM_OK_OR_FAIL(nm_node_free(r));
+}
+
 static void misuse_gets_errors(void** state) {
   (void)state;
   test_pair p;
@@ -185,6 +226,12 @@ static void misuse_gets_errors(void** state) {
   assert_int_equal(nm_node_connect_direct(p.a, 12345, p.b_id, 100), NM_ERR_NOT_CONNECTED);
   NM_OK_OR_FAIL(nm_node_connect_direct(p.a, p.b_id, 12345, 100)); /* direct already */
   assert_int_equal(nm_node_nat_type(NULL, &type), NM_ERR_INVALID_ARGUMENT);
+  nm_node_config_t cfg;
+  test_config(&cfg, 0x42);
+  cfg.auto_direct_ms = 999; /* a punch more than once a second: refused */
+  nm_node_t* n = NULL;
+  assert_int_equal(nm_node_new(&cfg, &n), NM_ERR_INVALID_ARGUMENT);
+  assert_null(n);
   test_pair_free(&p);
 }
 
@@ -193,6 +240,7 @@ int main(void) {
       cmocka_unit_test(a_peer_sees_our_own_address_on_loopback),
       cmocka_unit_test(behind_a_mapping_per_destination_is_symmetric),
       cmocka_unit_test(a_relayed_session_moves_to_the_punched_path),
+      cmocka_unit_test(auto_direct_moves_a_relayed_session_on_its_own),
       cmocka_unit_test(misuse_gets_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -68,6 +68,8 @@ class NodeConfig(ctypes.Structure):  # nm_node_config_t
         ("max_buffer_bytes", ctypes.c_uint64),
         ("congestion_control", ctypes.c_uint32),
         ("reserved2", ctypes.c_uint32),
+        ("auto_direct_ms", ctypes.c_uint32),
+        ("reserved3", ctypes.c_uint32),
     ]
 
 

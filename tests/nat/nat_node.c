@@ -4,13 +4,16 @@
  *   nat_node rendezvous --bind IP:PORT --seed R --peer-seeds A,B --time S
  *   nat_node peer --seed A --peer-seed B --rendezvous IP:PORT --rendezvous-seed R
  *                 --role dial|wait [--events N] [--time S] [--direct-after-ms T]
+ *                 [--auto-direct MS]
  *   nat_node classify --seed A --rendezvous IP:PORT --rendezvous-seed R
  *                     --rendezvous2 IP:PORT --rendezvous2-seed R2
  *
  * Identities come from small integers (--seed), as in tests/wan/nm_flow.c. Both peers dial
  * the rendezvous node (public); "dial" then reaches "wait" through it (nm_node_connect_via),
  * sends N numbered events on a reliable stream (one per millisecond), and T ms in asks for
- * a direct path (nm_node_connect_direct, 2 s). "wait" receives and checks every event
+ * a direct path (nm_node_connect_direct, 2 s); with --auto-direct, "dial" sets
+ * auto_direct_ms instead and only watches (2 s) for its session to go direct on its own.
+ * "wait" receives and checks every event
  * (exactly once, in order). "classify" dials two public nodes and classifies its NAT
  * (nm_node_classify_nat). Each prints one line "RESULT {json}".
  */
@@ -50,9 +53,10 @@ static void node_config(nm_node_config_t* cfg, uint64_t seed, const char* bind) 
   cfg->handshake_timeout_ms = 1000;
 }
 
-static nm_node_t* new_node(uint64_t seed, const char* bind) {
+static nm_node_t* new_node(uint64_t seed, const char* bind, uint32_t auto_direct_ms) {
   nm_node_config_t cfg;
   node_config(&cfg, seed, bind);
+  cfg.auto_direct_ms = auto_direct_ms;
   nm_node_t* n = NULL;
   check(nm_node_new(&cfg, &n), "nm_node_new");
   return n;
@@ -65,7 +69,7 @@ typedef struct {
   const char* rendezvous2;
   uint64_t seed, peer_seed, rendezvous_seed, rendezvous2_seed, peer_seeds[4];
   int n_peer_seeds;
-  uint64_t events, time_s, direct_after_ms;
+  uint64_t events, time_s, direct_after_ms, auto_direct_ms;
 } opts_t;
 
 static void print_stats(nm_node_t* n, uint64_t peer) {
@@ -83,7 +87,7 @@ static void print_stats(nm_node_t* n, uint64_t peer) {
 }
 
 static int run_rendezvous(const opts_t* o) {
-  nm_node_t* n = new_node(o->seed, o->bind);
+  nm_node_t* n = new_node(o->seed, o->bind, 0);
   for (int i = 0; i < o->n_peer_seeds; ++i) {
     uint64_t id;
     uint8_t key[NM_KEY_SIZE];
@@ -121,7 +125,7 @@ static void* send_events(void* arg) {
 }
 
 static int run_peer(const opts_t* o) {
-  nm_node_t* n = new_node(o->seed, o->bind);
+  nm_node_t* n = new_node(o->seed, o->bind, (uint32_t)o->auto_direct_ms);
   uint64_t r_id, peer_id;
   uint8_t r_key[NM_KEY_SIZE], peer_key[NM_KEY_SIZE];
   check(seeded_identity(o->rendezvous_seed, &r_id, r_key), "seeded_identity");
@@ -156,9 +160,21 @@ static int run_peer(const opts_t* o) {
     sender_t job = {st, o->events, NM_ERR_INTERNAL};
     pthread_t th;
     pthread_create(&th, NULL, send_events, &job);
-    usleep((useconds_t)(o->direct_after_ms * 1000));
     double t = now_ms();
-    nm_status direct = nm_node_connect_direct(n, peer_id, r_id, 2000);
+    nm_status direct = NM_ERR_TIMEOUT;
+    if (o->auto_direct_ms) { /* the node goes for it on its own: watch, from the connect on */
+      for (nm_session_stats_t ss; now_ms() < t + 2000; usleep(5000)) {
+        check(nm_node_session_stats(n, peer_id, &ss, sizeof ss), "nm_node_session_stats");
+        if (!ss.routed) {
+          direct = NM_OK;
+          break;
+        }
+      }
+    } else {
+      usleep((useconds_t)(o->direct_after_ms * 1000));
+      t = now_ms();
+      direct = nm_node_connect_direct(n, peer_id, r_id, 2000);
+    }
     double took = now_ms() - t;
     pthread_join(th, NULL);
     printf("RESULT {\"role\":\"dial\",\"events_sent\":%" PRIu64 ",\"send\":\"%s\",\"connect_direct\":\"%s\""
@@ -180,7 +196,7 @@ static void dial_public(nm_node_t* n, const char* addr, uint64_t seed) {
 }
 
 static int run_classify(const opts_t* o) {
-  nm_node_t* n = new_node(o->seed, o->bind);
+  nm_node_t* n = new_node(o->seed, o->bind, 0);
   dial_public(n, o->rendezvous, o->rendezvous_seed);
   dial_public(n, o->rendezvous2, o->rendezvous2_seed);
   int type = -1;
@@ -217,6 +233,7 @@ int main(int argc, char** argv) {
     else if (!strcmp(k, "--events")) o.events = strtoull(v, NULL, 10);
     else if (!strcmp(k, "--time")) o.time_s = strtoull(v, NULL, 10);
     else if (!strcmp(k, "--direct-after-ms")) o.direct_after_ms = strtoull(v, NULL, 10);
+    else if (!strcmp(k, "--auto-direct")) o.auto_direct_ms = strtoull(v, NULL, 10);
     else {
       fprintf(stderr, "nat_node: unknown option %s\n", k);
       return 2;

@@ -68,6 +68,11 @@ namespace Netmesh
         public ulong MaxBufferBytes { get; set; }
         /// <summary>The congestion controller of sessions towards netmesh peers.</summary>
         public CongestionControl CongestionControl { get; set; }
+        /// <summary>Zero (default): off, the application calls ConnectDirect. Otherwise (at
+        /// least a second) a session relayed to a netmesh peer tries for a direct path on its
+        /// own, when the peer's hello arrives and then this often while it stays relayed (each
+        /// try still relayed when the next is due is a relay fallback).</summary>
+        public TimeSpan AutoDirect { get; set; }
 
         public NodeConfig()
         {
@@ -98,6 +103,7 @@ namespace Netmesh
                 MaxSessionBufferBytes = c.max_session_buffer_bytes;
                 MaxBufferBytes = c.max_buffer_bytes;
                 CongestionControl = (CongestionControl)c.congestion_control;
+                AutoDirect = TimeSpan.FromMilliseconds(c.auto_direct_ms);
             }
         }
 
@@ -131,6 +137,7 @@ namespace Netmesh
                 c.max_session_buffer_bytes = MaxSessionBufferBytes;
                 c.max_buffer_bytes = MaxBufferBytes;
                 c.congestion_control = (uint)CongestionControl;
+                c.auto_direct_ms = Ms(AutoDirect);
                 return c;
             }
             catch

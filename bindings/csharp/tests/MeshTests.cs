@@ -102,6 +102,24 @@ namespace Netmesh.Tests
         }
 
         [Test]
+        public void AutoDirectMovesARelayedSessionOnItsOwn()
+        {
+            var auto = MeshConfig();
+            auto.AutoDirect = TimeSpan.FromSeconds(1);
+            using (Node a = new Node(auto), r = new Node(MeshConfig()), b = new Node(MeshConfig()))
+            {
+                Link(a, r);
+                Link(b, r);
+                ConnectThrough(a, r, b); // nobody calls ConnectDirect
+                Poll.WaitUntil(() => !a.SessionStats(b.Id).Routed, "a's session with b goes direct");
+                Assert.AreEqual(1, a.Stats().PunchesSucceeded);
+            }
+            var bad = MeshConfig();
+            bad.AutoDirect = TimeSpan.FromMilliseconds(999);
+            Assert.Throws<NetmeshArgumentException>(() => new Node(bad).Dispose());
+        }
+
+        [Test]
         public void IdentityFileSurvivesRestart()
         {
             string dir = Path.Combine(Path.GetTempPath(), "netmesh-cs-" + Guid.NewGuid().ToString("N"));

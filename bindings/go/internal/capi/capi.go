@@ -370,6 +370,10 @@ extern void _wrap_nm_node_config_t_congestion_control_set_capi_77181f2846eb01a4(
 extern swig_intgo _wrap_nm_node_config_t_congestion_control_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_node_config_t_reserved2_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_nm_node_config_t_reserved2_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_node_config_t_auto_direct_ms_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_nm_node_config_t_auto_direct_ms_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_node_config_t_reserved3_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_nm_node_config_t_reserved3_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_new_nm_node_config_t_capi_77181f2846eb01a4(void);
 extern void _wrap_delete_nm_node_config_t_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_stream_config_t_reliability_set_capi_77181f2846eb01a4(uintptr_t arg1, char arg2);
@@ -1328,6 +1332,32 @@ func (arg1 SwigcptrNm_node_config_t) GetReserved2() (_swig_ret uint) {
 	return swig_r
 }
 
+func (arg1 SwigcptrNm_node_config_t) SetAuto_direct_ms(arg2 uint) {
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	C._wrap_nm_node_config_t_auto_direct_ms_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+}
+
+func (arg1 SwigcptrNm_node_config_t) GetAuto_direct_ms() (_swig_ret uint) {
+	var swig_r uint
+	_swig_i_0 := arg1
+	swig_r = (uint)(C._wrap_nm_node_config_t_auto_direct_ms_get_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func (arg1 SwigcptrNm_node_config_t) SetReserved3(arg2 uint) {
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	C._wrap_nm_node_config_t_reserved3_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+}
+
+func (arg1 SwigcptrNm_node_config_t) GetReserved3() (_swig_ret uint) {
+	var swig_r uint
+	_swig_i_0 := arg1
+	swig_r = (uint)(C._wrap_nm_node_config_t_reserved3_get_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
 func NewNm_node_config_t() (_swig_ret Nm_node_config_t) {
 	var swig_r Nm_node_config_t
 	swig_r = (Nm_node_config_t)(SwigcptrNm_node_config_t(C._wrap_new_nm_node_config_t_capi_77181f2846eb01a4()))
@@ -1390,6 +1420,10 @@ type Nm_node_config_t interface {
 	GetCongestion_control() (_swig_ret uint)
 	SetReserved2(arg2 uint)
 	GetReserved2() (_swig_ret uint)
+	SetAuto_direct_ms(arg2 uint)
+	GetAuto_direct_ms() (_swig_ret uint)
+	SetReserved3(arg2 uint)
+	GetReserved3() (_swig_ret uint)
 }
 
 type SwigcptrNm_stream_config_t uintptr

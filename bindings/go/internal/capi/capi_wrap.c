@@ -1277,6 +1277,56 @@ intgo _wrap_nm_node_config_t_reserved2_get_capi_77181f2846eb01a4(struct nm_node_
 }
 
 
+void _wrap_nm_node_config_t_auto_direct_ms_set_capi_77181f2846eb01a4(struct nm_node_config *_swig_go_0, intgo _swig_go_1) {
+  struct nm_node_config *arg1 = (struct nm_node_config *) 0 ;
+  uint32_t arg2 ;
+  
+  arg1 = *(struct nm_node_config **)&_swig_go_0; 
+  arg2 = (uint32_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->auto_direct_ms = arg2;
+  
+}
+
+
+intgo _wrap_nm_node_config_t_auto_direct_ms_get_capi_77181f2846eb01a4(struct nm_node_config *_swig_go_0) {
+  struct nm_node_config *arg1 = (struct nm_node_config *) 0 ;
+  uint32_t result;
+  intgo _swig_go_result;
+  
+  arg1 = *(struct nm_node_config **)&_swig_go_0; 
+  
+  result = (uint32_t) ((arg1)->auto_direct_ms);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_nm_node_config_t_reserved3_set_capi_77181f2846eb01a4(struct nm_node_config *_swig_go_0, intgo _swig_go_1) {
+  struct nm_node_config *arg1 = (struct nm_node_config *) 0 ;
+  uint32_t arg2 ;
+  
+  arg1 = *(struct nm_node_config **)&_swig_go_0; 
+  arg2 = (uint32_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->reserved3 = arg2;
+  
+}
+
+
+intgo _wrap_nm_node_config_t_reserved3_get_capi_77181f2846eb01a4(struct nm_node_config *_swig_go_0) {
+  struct nm_node_config *arg1 = (struct nm_node_config *) 0 ;
+  uint32_t result;
+  intgo _swig_go_result;
+  
+  arg1 = *(struct nm_node_config **)&_swig_go_0; 
+  
+  result = (uint32_t) ((arg1)->reserved3);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 struct nm_node_config *_wrap_new_nm_node_config_t_capi_77181f2846eb01a4() {
   struct nm_node_config *result = 0 ;
   struct nm_node_config *_swig_go_result;

@@ -36,6 +36,7 @@ public final class NodeConfig {
   private long maxSessionBufferBytes;
   private long maxBufferBytes;
   private CongestionControl congestionControl;
+  private Duration autoDirect;
 
   public NodeConfig() {
     nm_node_config_t c = new nm_node_config_t();
@@ -66,6 +67,7 @@ public final class NodeConfig {
       maxSessionBufferBytes = c.getMax_session_buffer_bytes();
       maxBufferBytes = c.getMax_buffer_bytes();
       congestionControl = CongestionControl.of(c.getCongestion_control());
+      autoDirect = Duration.ofMillis(c.getAuto_direct_ms());
     } finally {
       c.delete();
     }
@@ -149,6 +151,13 @@ public final class NodeConfig {
 
   /** The congestion controller of sessions towards netmesh peers (CUBIC by default). */
   public NodeConfig congestionControl(CongestionControl v) { congestionControl = Objects.requireNonNull(v); return this; }
+  /**
+   * Zero (default): off, the application calls {@link Node#connectDirect}. Otherwise (at least
+   * a second) a session relayed to a netmesh peer tries for a direct path on its own, when the
+   * peer's hello arrives and then this often while it stays relayed (each try still relayed
+   * when the next is due is a relay fallback).
+   */
+  public NodeConfig autoDirect(Duration v) { autoDirect = Objects.requireNonNull(v); return this; }
 
   public String bindAddress() { return bindAddress; }
   public byte[] psk() { return psk.clone(); }
@@ -174,6 +183,7 @@ public final class NodeConfig {
   public long maxSessionBufferBytes() { return maxSessionBufferBytes; }
   public long maxBufferBytes() { return maxBufferBytes; }
   public CongestionControl congestionControl() { return congestionControl; }
+  public Duration autoDirect() { return autoDirect; }
 
   private static byte[] key(byte[] v) {
     if (v.length != Netmesh.KEY_SIZE) throw new IllegalArgumentException("keys are " + Netmesh.KEY_SIZE + " bytes, got " + v.length);
@@ -214,6 +224,7 @@ public final class NodeConfig {
       c.setMax_session_buffer_bytes(maxSessionBufferBytes);
       c.setMax_buffer_bytes(maxBufferBytes);
       c.setCongestion_control(congestionControl.code);
+      c.setAuto_direct_ms(Netmesh.u32Millis("autoDirect", autoDirect));
       return c;
     } catch (RuntimeException e) {
       c.delete();

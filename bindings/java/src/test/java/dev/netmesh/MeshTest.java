@@ -91,6 +91,17 @@ class MeshTest {
   }
 
   @Test
+  void autoDirectMovesARelayedSessionOnItsOwn() {
+    Node a = meshNode(meshConfig().autoDirect(Duration.ofSeconds(1))), r = meshNode(), b = meshNode();
+    link(a, r);
+    link(b, r);
+    connectThrough(a, r, b); // nobody calls connectDirect
+    awaitTrue(DEADLINE, () -> !a.sessionStats(b.id()).routed(), "a's session with b goes direct");
+    assertEquals(1, a.stats().punchesSucceeded());
+    assertThrows(InvalidArgumentException.class, () -> new Node(meshConfig().autoDirect(Duration.ofMillis(999))));
+  }
+
+  @Test
   void threeNodeChain() {
     Node a = meshNode(), b = meshNode(), c = meshNode();
     link(a, b);
