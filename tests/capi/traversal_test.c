@@ -117,30 +117,54 @@ static void upgrade_at_a_quarter(uint32_t i, void* arg) {
   if (i == kEvents / 4) assert_int_equal(pthread_create(u->thread, NULL, upgrade, u->job), 0);
 }
 
+/* a and b, each with a direct session with r, and a's session with b through r. */
+typedef struct relayed {
+  nm_node_t *a, *b, *r;
+  uint64_t a_id, b_id, r_id;
+} relayed;
+
+static void relayed_up(relayed* t, nm_node_t* a) {
+  t->a = a;
+  t->b = test_node(0x42);
+  t->r = test_node(0x42);
+  NM_OK_OR_FAIL(nm_node_id(t->a, &t->a_id));
+  NM_OK_OR_FAIL(nm_node_id(t->b, &t->b_id));
+  NM_OK_OR_FAIL(nm_node_id(t->r, &t->r_id));
+  dial(t->a, t->a_id, t->r, t->r_id, NULL);
+  dial(t->b, t->b_id, t->r, t->r_id, NULL);
+  NM_OK_OR_FAIL(nm_node_allow_peer(t->b, t->a_id));
+  test_connect_through(t->a, t->r, t->b);
+}
+
+/* A reliable stream a -> b (id 9). */
+static void relayed_stream(relayed* t, nm_stream_t** tx, nm_stream_t** rx) {
+  nm_stream_config_t cfg;
+  nm_stream_config_init(&cfg, sizeof cfg);
+  cfg.reliability = NM_RELIABLE;
+  test_pair p = {t->a, t->b, t->a_id, t->b_id};
+  test_open_both(&p, 9, &cfg, tx, rx);
+}
+
+static void relayed_down(relayed* t) {
+  NM_OK_OR_FAIL(nm_node_free(t->a));
+  NM_OK_OR_FAIL(nm_node_free(t->b));
+  NM_OK_OR_FAIL(nm_node_free(t->r));
+}
+
 /* a and b reach each other through r; a reliable stream a -> b is moved, mid-stream, to the
  * direct path r coordinates a punch for: every event arrives once and in order, and both
  * sessions end direct. */
 static void a_relayed_session_moves_to_the_punched_path(void** state) {
   (void)state;
-  nm_node_t *a = test_node(0x42), *b = test_node(0x42), *r = test_node(0x42);
-  uint64_t a_id, b_id, r_id;
-  NM_OK_OR_FAIL(nm_node_id(a, &a_id));
-  NM_OK_OR_FAIL(nm_node_id(b, &b_id));
-  NM_OK_OR_FAIL(nm_node_id(r, &r_id));
-  dial(a, a_id, r, r_id, NULL);
-  dial(b, b_id, r, r_id, NULL);
-  NM_OK_OR_FAIL(nm_node_allow_peer(b, a_id));
-  test_connect_through(a, r, b);
+  relayed t;
+  relayed_up(&t, test_node(0x42));
+  nm_node_t *a = t.a, *b = t.b;
+  uint64_t a_id = t.a_id, b_id = t.b_id, r_id = t.r_id;
   ASSERT_EVENTUALLY(nm_node_session_stats(b, a_id, &(nm_session_stats_t){0}, sizeof(nm_session_stats_t)) == NM_OK,
                     5000);
   assert_int_equal(test_session_stats(a, b_id).routed, 1);
-
-  nm_stream_config_t cfg;
-  nm_stream_config_init(&cfg, sizeof cfg);
-  cfg.reliability = NM_RELIABLE;
   nm_stream_t *tx, *rx;
-  NM_OK_OR_FAIL(nm_node_open_stream(a, b_id, 9, &cfg, &tx));
-  NM_OK_OR_FAIL(nm_node_open_stream(b, a_id, 9, &cfg, &rx));
+  relayed_stream(&t, &tx, &rx);
   test_sender job = {tx, kEvents, NM_ERR_INTERNAL};
   pthread_t sender, upgrader;
   assert_int_equal(pthread_create(&sender, NULL, test_send_numbered, &job), 0);
@@ -164,9 +188,7 @@ static void a_relayed_session_moves_to_the_punched_path(void** state) {
   NM_OK_OR_FAIL(nm_node_connect_direct(a, b_id, r_id, 0));
   nm_stream_free(tx);
   nm_stream_free(rx);
-  NM_OK_OR_FAIL(nm_node_free(a));
-  NM_OK_OR_FAIL(nm_node_free(b));
-  NM_OK_OR_FAIL(nm_node_free(r));
+  relayed_down(&t);
 }
 
 /* With auto_direct_ms set, a relayed session goes direct on its own: nobody calls
@@ -177,26 +199,18 @@ static void auto_direct_moves_a_relayed_session_on_its_own(void** state) {
   nm_node_config_t cfg;
   test_config(&cfg, 0x42);
   cfg.auto_direct_ms = 1000;
-  nm_node_t *a = NULL, *b = test_node(0x42), *r = test_node(0x42);
-  NM_OK_OR_FAIL(nm_node_new(&cfg, &a));
-  uint64_t a_id, b_id, r_id;
-  NM_OK_OR_FAIL(nm_node_id(a, &a_id));
-  NM_OK_OR_FAIL(nm_node_id(b, &b_id));
-  NM_OK_OR_FAIL(nm_node_id(r, &r_id));
-  dial(a, a_id, r, r_id, NULL);
-  dial(b, b_id, r, r_id, NULL);
-  NM_OK_OR_FAIL(nm_node_allow_peer(b, a_id));
-  test_connect_through(a, r, b);
+  nm_node_t* auto_node = NULL;
+  NM_OK_OR_FAIL(nm_node_new(&cfg, &auto_node));
+  relayed t;
+  relayed_up(&t, auto_node);
+  nm_node_t *a = t.a, *b = t.b;
+  uint64_t a_id = t.a_id, b_id = t.b_id;
   ASSERT_EVENTUALLY(test_node_stats(a).punches_succeeded == 1, 10000);
   assert_int_equal(test_session_stats(a, b_id).routed, 0);
   ASSERT_EVENTUALLY(test_session_stats(b, a_id).routed == 0, 5000);
   assert_int_equal(test_node_stats(a).relay_fallbacks, 0);
-  nm_stream_config_t sc;
-  nm_stream_config_init(&sc, sizeof sc);
-  sc.reliability = NM_RELIABLE;
   nm_stream_t *tx, *rx;
-  NM_OK_OR_FAIL(nm_node_open_stream(a, b_id, 9, &sc, &tx));
-  NM_OK_OR_FAIL(nm_node_open_stream(b, a_id, 9, &sc, &rx));
+  relayed_stream(&t, &tx, &rx);
   test_sender job = {tx, 500, NM_ERR_INTERNAL};
   pthread_t sender;
   assert_int_equal(pthread_create(&sender, NULL, test_send_numbered, &job), 0);
@@ -205,9 +219,7 @@ static void auto_direct_moves_a_relayed_session_on_its_own(void** state) {
   NM_OK_OR_FAIL(job.result);
   nm_stream_free(tx);
   nm_stream_free(rx);
-  NM_OK_OR_FAIL(nm_node_free(a));
-  NM_OK_OR_FAIL(nm_node_free(b));
-  NM_OK_OR_FAIL(nm_node_free(r));
+  relayed_down(&t);
 }
 
 static void misuse_gets_errors(void** state) {
