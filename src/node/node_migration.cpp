@@ -13,6 +13,10 @@ namespace nm::node {
 void Node::follow_peer(session::Session& s, const sockaddr_storage& from, size_t bytes, bool newest,
                        int64_t now, std::vector<Outgoing>& out) {
   if (s.routed || !s.confirmed || !s.has(wire::capability::kPathMigration)) return;
+  if (wire::same_address(from, s.peer_addr())) {  // nearly every packet: nothing moves
+    s.address.on_authenticated(from, bytes, newest);
+    return;
+  }
   sockaddr_storage before = s.peer_addr();
   if (!s.address.on_authenticated(from, bytes, newest)) return;
   reindex_neighbour(s.peer_node_id(), before, s.peer_addr());
