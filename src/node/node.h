@@ -387,7 +387,7 @@ class Node {
   bool heartbeat_due(const session::Session& s, int64_t now) const REQUIRES(mu_);
   void send_hello(session::Session& s, std::vector<Outgoing>& out) REQUIRES(mu_);
   // Hellos a session sends at most when unanswered (a 0.23 peer never answers).
-  static constexpr int kMaxHellos = 4;
+  static constexpr int kMaxHellos = 5;  // the first two and three repeats
   // Waits (briefly) for the peer's capability hello; a 0.23 peer never sends one.
   void wait_for_hello(MutexLock& lk, uint64_t peer_id) REQUIRES(mu_);
   static bool recovery(const session::Session& s, const stream::Stream& st);

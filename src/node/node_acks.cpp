@@ -127,10 +127,14 @@ void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Ou
 }
 
 void Node::session_loss_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) {
-  // A netmesh peer that has not confirmed our hello lost it (or its answer): repeated after
-  // a probe timeout, within the hellos' bound (not a heartbeat later: connect waits for it).
-  if (s.peer_capabilities != 0 && !s.peer_has_our_hello && s.hellos_sent < kMaxHellos &&
-      now - s.last_hello_ns >= s.rtt.pto(session::AckTracker::kMaxAckDelayNs))
+  // An unanswered hello was lost (or its answer was), or the peer is 0.23 and never
+  // answers: repeated within the hellos' bound, not a heartbeat later (connect waits for the
+  // exchange). Without the peer's hello yet, after a round trip and a quarter: one lost
+  // hello must not make a netmesh peer look like 0.23 by the time connect stops waiting
+  // (our first data would go without recovery, and the peer would read it as 0.23's).
+  if (!s.peer_has_our_hello && s.hellos_sent > 0 && s.hellos_sent < kMaxHellos &&
+      now - s.last_hello_ns >= (s.peer_capabilities != 0 ? s.rtt.pto(session::AckTracker::kMaxAckDelayNs)
+                                                         : s.rtt.smoothed() * 5 / 4))
     send_hello(s, out);
   probe_path_mtu(s, now, out);  // a search due again, or a probe the window had no room for
   if (!s.has(wire::capability::kSessionAck) || now < s.loss.deadline(s.rtt)) return;

@@ -38,10 +38,12 @@ void Node::wait_for_hello(MutexLock& lk, uint64_t peer_id) {
   // there could never be repaired). A netmesh peer must also have ours: until then it
   // takes our reliable streams for 0.23's and delivers them in arrival order, so a
   // retransmission would reach the application out of order.
+  // 3 round trips: the answer to our first hellos, or to the one repeated after 1.25
+  // (session_loss_tick), with room to spare. A 0.23 peer costs connect that long.
   auto wait = kHelloWait;
   if (session::Session* s = session_for(peer_id); s && s->path.rtt_samples > 0)
     wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::nanoseconds(2 * s->rtt.smoothed())),
+                          std::chrono::nanoseconds(3 * s->rtt.smoothed())),
                       kHelloWait, kMaxHelloWait);
   hello_cv_.wait_for(lk.native(), wait, [&]() REQUIRES(mu_) {
     session::Session* s = session_for(peer_id);

@@ -191,6 +191,9 @@ void Node::on_confirmed(session::Session& s, std::vector<Outgoing>& out) {
     neighbour_by_addr_[wire::address_key(s.peer_addr())] = peer;
   }
   send_hello(s, out);
+  // Twice when we dialled: the peer answers only once a packet of ours arrives, and connect
+  // waits for that answer (a second hello follows a round trip and a quarter later).
+  if (s.we_initiated) send_hello(s, out);
   // Only now: an application that greets new peers must not greet a replayed msg1.
   emit_peer_event(peer, NM_PEER_CONNECTED);
   notify_connects(s);
