@@ -215,7 +215,7 @@ nm_status Node::session_stats(uint64_t peer_id, nm_session_stats_t& out) {
   out.path_migrations = s->address.counters().migrations;
   out.path_validations = s->address.counters().validations;
   out.path_reverts = s->address.counters().reverts;
-  out.path_restarts = s->path_restarts;
+  out.path_restarts = s->path.restarts;
   return NM_OK;
 }
 

@@ -35,7 +35,7 @@ void Session::restart_path_estimates(double configured_rate, int64_t path_rtt_ns
     cc->on_sent(flight);
   }
   probe_allowance = 0;
-  ++path_restarts;
+  ++path.restarts;
   update_pacing_rate(configured_rate);
 }
 

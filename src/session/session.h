@@ -154,7 +154,6 @@ class Session {
   // path challenge's round trip, as the handshake seeds a new session's) if not 0. (A new
   // port on the same IP, a NAT rebinding, is the same path: nothing is reset then.)
   void restart_path_estimates(double configured_rate, int64_t path_rtt_ns);
-  uint64_t path_restarts = 0;
   struct PathCounters {
     uint64_t rtt_samples = 0;
     uint64_t datagrams_acked = 0;
@@ -163,6 +162,7 @@ class Session {
     uint64_t probe_timeouts = 0;
     uint64_t acks_sent = 0;
     uint64_t acks_received = 0;
+    uint64_t restarts = 0;  // restart_path_estimates calls
   } path;
   // Packet numbers this session has used so far (an acknowledgement of more is a lie).
   uint64_t packets_sent() const { return tx_counter_; }

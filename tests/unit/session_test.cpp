@@ -276,7 +276,7 @@ TEST_F(SessionTest, ANewPathStartsItsEstimatesAgainButKeepsTheFlight) {
   EXPECT_TRUE(a.cc->in_slow_start());
   EXPECT_EQ(a.cc->window(), CongestionController::kInitialPackets * a.max_packet());
   EXPECT_EQ(a.cc->in_flight(), 10u * 1200);  // what is still out counts against the new window
-  EXPECT_EQ(a.path_restarts, 1u);
+  EXPECT_EQ(a.path.restarts, 1u);
   EXPECT_GT(a.sender.rate(), 0);  // paced at the new window over the initial RTT
 }
 
