@@ -398,13 +398,15 @@ class Node {
                            std::span<const std::span<const uint8_t>> events, size_t& next,
                            std::vector<Outgoing>& out) REQUIRES(mu_);
   // Adaptive flush (node_coalesce.cpp). In a burst of sends (the stream emitted a packet
-  // less than kBurstGapNs ago) a partly filled last packet stays open for the next events;
-  // the loop thread sends it as soon as it runs. A lone send goes out at once.
+  // less than kBurstGapNs ago), or behind its packets waiting for the pacer, a partly
+  // filled last packet stays open for the next events; the loop thread sends it as soon as
+  // it runs (the pacer, once the packets before it have left). A lone send goes out at once.
   enum class Coalesce { kNotBurst, kContinue, kBackpressure };
   Coalesce add_to_open_packet(session::Session& s, const StreamPtr& st,
                               std::span<const std::span<const uint8_t>> events, size_t& next,
                               std::vector<Outgoing>& out) REQUIRES(mu_);
   void emit_open_packet(session::Session& s, const StreamPtr& st, std::vector<Outgoing>& out) REQUIRES(mu_);
+  void request_flush(const StreamPtr& st) REQUIRES(mu_);
   static void on_flush_open(uv_async_t* handle);
   // Sends fragments of the stream's pending large event while credit lasts; true when done.
   bool pump_fragments(session::Session& s, const StreamPtr& st, size_t max_packets,

@@ -3,6 +3,7 @@
 // only while the stream is busy, so a lone send (a request, a ping) is never delayed.
 #include "node/clock.h"
 #include "node/node.h"
+#include "wire/extension.h"
 #include "wire/frames.h"
 
 namespace nm::node {
@@ -18,17 +19,34 @@ Node::Coalesce Node::add_to_open_packet(session::Session& s, const StreamPtr& st
                                         size_t& next, std::vector<Outgoing>& out) {
   int64_t now = now_ns();
   bool was_open = st->has_open_packet();
-  if (!was_open && (pacing_full(*st) || now - st->last_emit_ns() >= kBurstGapNs))
+  // A reliable stream to a peer that reads events cut at packet boundaries fills its
+  // packets to the brim; and while its packets wait for the pacer, a new event could not
+  // leave before them anyway, so it joins the open packet instead of going alone.
+  bool may_span = st->config().reliable && s.has(wire::capability::kSpanning);
+  bool behind_pacer = may_span && st->paced_bytes() > 0;
+  if (!was_open && (pacing_full(*st) || (now - st->last_emit_ns() >= kBurstGapNs && !behind_pacer)))
     return Coalesce::kNotBurst;
+  stream::SentPacket filled;
   for (; next < events.size() && events[next].size() <= s.max_event_in_packet(); ++next) {
-    switch (st->join_open_packet(events[next], now, s.payload_capacity())) {
+    switch (st->join_open_packet(events[next], now, s.data_payload_room(*st), may_span ? &filled : nullptr)) {
       case stream::Stream::Join::kAdded: continue;
+      case stream::Stream::Join::kSpanned:
+        emit_data_packet(s, st, std::move(filled), out);
+        ++next;
+        request_flush(st);  // the event's rest is open
+        return Coalesce::kContinue;
       case stream::Stream::Join::kFull:
         emit_open_packet(s, st, out);
         return Coalesce::kContinue;
       case stream::Stream::Join::kNoCredit:
         // Send what is open: the receiver grants credit back only for events it has seen.
-        emit_open_packet(s, st, out);
+        // (Behind packets waiting for the pacer it can still fill: the pacer takes it
+        // when they have left, and their arrival brings credit back.)
+        if (st->paced_bytes() == 0) {
+          emit_open_packet(s, st, out);
+        } else {
+          st->leave_open_packet_to_pacer();
+        }
         return Coalesce::kBackpressure;
     }
   }
@@ -36,13 +54,17 @@ Node::Coalesce Node::add_to_open_packet(session::Session& s, const StreamPtr& st
     emit_open_packet(s, st, out);  // a large event follows: the open packet goes first
     return Coalesce::kContinue;
   }
-  // One wake-up per loop turn, not per packet: the loop sends whatever is open then.
+  request_flush(st);
+  return Coalesce::kContinue;
+}
+
+// One wake-up per loop turn, not per packet: the loop sends whatever is open then.
+void Node::request_flush(const StreamPtr& st) {
   if (st->has_open_packet() && !st->flush_requested() && loop_alive_) {
     st->set_flush_requested(true);
     open_packets_.push_back(st);
     uv_async_send(&flush_open_);
   }
-  return Coalesce::kContinue;
 }
 
 void Node::emit_open_packet(session::Session& s, const StreamPtr& st, std::vector<Outgoing>& out) {
@@ -56,6 +78,12 @@ void Node::on_flush_open(uv_async_t* handle) {
   MutexLock lk(self->mu_);
   for (const StreamPtr& st : self->open_packets_) {
     st->set_flush_requested(false);
+    // Behind packets waiting for the pacer it stays open to fill: the pacer takes it as
+    // soon as they have left (PacedQueues::send_head).
+    if (st->paced_bytes() > 0) {
+      st->leave_open_packet_to_pacer();
+      continue;
+    }
     session::Session* s = self->session_for(st->peer_node_id());
     if (s) self->emit_open_packet(*s, st, out);
   }

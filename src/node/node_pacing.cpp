@@ -101,10 +101,7 @@ struct PacedQueues {
   // What the packet's datagram will be: the rate and the window count real bytes (a
   // compact header is some 40 bytes shorter than the credit's 0.23 overhead says).
   int64_t datagram_bytes(const stream::Stream& st, const stream::SentPacket& p) {
-    if (!s.compact_data()) return static_cast<int64_t>(p.wire_bytes());
-    return static_cast<int64_t>(wire::compact_header_size(st.id(), p.seq, st.tx_epoch(), p.charged_before,
-                                                          p.event_count, p.frag_flags != 0) +
-                                p.payload.size() + wire::kTagSize);
+    return static_cast<int64_t>(s.data_datagram_bytes(st, p));
   }
   // Asked right before a packet would go: a probe timeout's allowance is spent here.
   bool window_allows(int64_t bytes) {
@@ -130,6 +127,12 @@ struct PacedQueues {
     stream::SentPacket p = std::move(q.queue.front());
     q.queue.pop_front();
     q.bytes -= p.wire_bytes();
+    // An open packet left to fill behind the queue (Node::on_flush_open) goes next.
+    stream::SentPacket open;
+    if (q.queue.empty() && st.open_packet_behind_pacer() && st.close_open_packet(open, now)) {
+      q.bytes += open.wire_bytes();
+      q.queue.push_back(std::move(open));
+    }
     p.first_sent_ns = p.last_sent_ns = now;
     send(st, std::move(p));
   }

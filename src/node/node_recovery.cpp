@@ -66,7 +66,7 @@ void Node::seal_data_packet(session::Session& s, const stream::Stream& st,
     h.subnet_id = st.tx_epoch();
     h.origin_hash = p.charged_before;
   }
-  if (s.sized_by_pmtu() && wire::kPacketOverhead + p.payload.size() > s.max_packet()) {
+  if (s.sized_by_pmtu() && s.data_datagram_bytes(st, p) > s.max_packet()) {
     send_in_pieces(s, st, p, h, outs);
     return;
   }
@@ -83,7 +83,7 @@ bool Node::build_events_packet(session::Session& s, const StreamPtr& st,
                                std::span<const std::span<const uint8_t>> events, size_t& next,
                                std::vector<Outgoing>& out) {
   size_t payload_len = 0;
-  size_t end = wire::pack_until(events, next, s.payload_capacity(), wire::kMaxEventsPerPacket,
+  size_t end = wire::pack_until(events, next, s.data_payload_room(*st), wire::kMaxEventsPerPacket,
                                 &payload_len);
   if (pacing_full(*st)) return false;
   int64_t now = now_ns();

@@ -26,6 +26,7 @@
 #include "session/rtt_stats.h"
 #include "session/sender.h"
 #include "stream/stream.h"
+#include "wire/compact_header.h"
 #include "wire/extension.h"
 #include "wire/frames.h"
 #include "wire/header.h"
@@ -140,6 +141,24 @@ class Session {
   size_t max_packet() const { return sized_by_pmtu() ? pmtu->current() : wire::kMaxPacketSize; }
   size_t payload_capacity() const { return max_packet() - wire::kPacketOverhead; }
   size_t max_event_in_packet() const { return payload_capacity() - wire::kFrameOverhead; }
+  // The header a stream data packet with these fields takes: a compact one is shorter than
+  // the 84 bytes of overhead credit counts, so the path carries more payload than that says.
+  size_t data_header_bytes(uint64_t stream_id, uint64_t seq, uint32_t epoch, uint64_t charged_before,
+                           uint16_t events, bool fragment) const {
+    return compact_data() ? wire::compact_header_size(stream_id, seq, epoch, charged_before, events, fragment)
+                          : wire::kHeaderSize;
+  }
+  size_t data_datagram_bytes(const stream::Stream& st, const stream::SentPacket& p) const {
+    return data_header_bytes(st.id(), p.seq, st.tx_epoch(), p.charged_before, p.event_count, p.frag_flags != 0) +
+           p.payload.size() + wire::kTagSize;
+  }
+  // The payload the next data packet of a stream may carry so that its datagram fits the
+  // path (its fields so far; the largest event count and fragment fields assumed).
+  size_t data_payload_room(const stream::Stream& st) const {
+    size_t header = data_header_bytes(st.id(), st.tx_seq(), st.tx_epoch(), st.tx_charged(),
+                                      wire::kMaxEventsPerPacket, true);
+    return std::min(wire::kMaxPayloadSize, max_packet() - wire::kTagSize - header);
+  }
   // Packets larger than that (kept for retransmission from before the size fell) travel
   // as pieces (wire/piece.h): ours are numbered here, the peer's put back together here.
   uint32_t next_piece_id = 0;

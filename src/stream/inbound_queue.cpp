@@ -11,13 +11,13 @@ namespace nm::stream {
 
 size_t InboundQueue::held(const Packet& p) { return p.data.capacity() + kPacketBookkeeping; }
 
-void InboundQueue::push(SharedPayload data, uint16_t events, uint32_t credit) {
-  size_t event_bytes = data.size() - wire::kFrameOverhead * events;
-  assert(events > 0 && (credit == 0 || credit >= event_bytes));
+void InboundQueue::push(SharedPayload data, uint32_t begin, uint32_t end, uint16_t events, uint32_t credit) {
+  size_t event_bytes = end - begin - wire::kFrameOverhead * events;
+  assert(events > 0 && begin <= end && end <= data.size() && (credit == 0 || credit >= event_bytes));
   events_ += events;
   bytes_ += event_bytes;
   credit_ += credit;
-  Packet p{std::move(data), 0, credit, events};
+  Packet p{std::move(data), begin, end, credit, events};
   held_ += held(p);
   packets_.push_back(std::move(p));
 }
@@ -38,7 +38,7 @@ uint32_t InboundQueue::pop_into(uint8_t* out) {
   // releases the packet's overhead with its own length, the last one whatever is left.
   uint32_t credit = 0;
   if (p.credit > 0) {
-    size_t unread = p.data.size() - p.next - wire::kFrameOverhead * p.events;
+    size_t unread = p.end - p.next - wire::kFrameOverhead * p.events;
     credit = p.credit - static_cast<uint32_t>(unread);
     p.credit -= credit;
   }

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "stream/payload.h"
 #include "stream/ring_queue.h"
@@ -16,7 +17,13 @@ class InboundQueue {
  public:
   // Queues a packet of `events` (> 0) frames, valid as wire::frames_exact checks them.
   // `credit`: its wire cost, released as it is read (0 = nothing to release).
-  void push(SharedPayload data, uint16_t events, uint32_t credit);
+  void push(SharedPayload data, uint16_t events, uint32_t credit) {
+    uint32_t size = static_cast<uint32_t>(data.size());
+    push(std::move(data), 0, size, events, credit);
+  }
+  // The same for the `events` frames from byte `begin` to `end` of a packet whose other
+  // bytes are pieces of events cut at its boundaries.
+  void push(SharedPayload data, uint32_t begin, uint32_t end, uint16_t events, uint32_t credit);
 
   bool empty() const { return packets_.empty(); }
   size_t events() const { return events_; }    // unread events
@@ -38,6 +45,7 @@ class InboundQueue {
   struct Packet {
     SharedPayload data;
     uint32_t next = 0;         // offset of the next unread frame
+    uint32_t end = 0;          // where the packet's events end
     uint32_t credit = 0;       // not yet released
     uint16_t events = 0;       // not yet read
   };

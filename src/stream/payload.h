@@ -63,6 +63,7 @@ class SharedPayload {
   }
   ~SharedPayload() { release(); }
 
+  explicit operator bool() const { return block_ != nullptr; }
   const uint8_t* data() const { return block_->payload.data(); }
   size_t size() const { return block_ ? block_->payload.size() : 0; }
   size_t capacity() const { return block_ ? block_->payload.capacity() : 0; }

@@ -43,12 +43,13 @@ bool Stream::begin_packet(size_t payload_len, size_t events, uint64_t* seq_out, 
   return true;
 }
 
-Stream::Join Stream::join_open_packet(std::span<const uint8_t> event, int64_t now_ns, size_t capacity) {
+Stream::Join Stream::join_open_packet(std::span<const uint8_t> event, int64_t now_ns, size_t capacity,
+                                      SentPacket* filled) {
   auto& open = tx().open;
   size_t frame = wire::kFrameOverhead + event.size();
-  if (open && (open->payload.size() + frame > capacity ||
-               open->events >= wire::kMaxEventsPerPacket))
-    return Join::kFull;
+  if (open && open->events >= wire::kMaxEventsPerPacket) return Join::kFull;
+  if (open && open->payload.size() + frame > capacity)
+    return filled ? span_open_packet(event, now_ns, capacity, *filled) : Join::kFull;
   uint64_t charged_before = tx_charged_;
   uint64_t cost = frame + (open ? 0 : wire::kPacketOverhead);  // the packet's own cost with its first event
   if (!charge(cost, 1, now_ns)) return Join::kNoCredit;
@@ -64,11 +65,39 @@ Stream::Join Stream::join_open_packet(std::span<const uint8_t> event, int64_t no
   return Join::kAdded;
 }
 
+Stream::Join Stream::span_open_packet(std::span<const uint8_t> event, int64_t now_ns, size_t capacity,
+                                      SentPacket& filled) {
+  // A start of a few bytes would cost a frame header for little: the packet leaves as it is.
+  constexpr size_t kMinStart = 64;
+  OpenPacket& open = *tx_->open;
+  size_t room = capacity > open.payload.size() ? capacity - open.payload.size() : 0;
+  if (room < wire::kFrameOverhead + kMinStart || event.size() + wire::kFrameOverhead > capacity)
+    return Join::kFull;
+  size_t start = room - wire::kFrameOverhead;  // less than the event: it did not fit
+  uint64_t rest_cost = wire::kPacketOverhead + wire::kFrameOverhead + (event.size() - start);
+  if (!charge(room + rest_cost, 1, now_ns)) return Join::kNoCredit;
+  size_t at = open.payload.size();
+  open.payload.resize(at + room);
+  wire::write_frame(open.payload.data() + at, event.first(start));
+  ++open.events;
+  open.frag_flags |= wire::frag::kSpanTail;
+  close_open_packet(filled, now_ns);
+  OpenPacket& next = tx_->open.emplace();
+  next.payload = Payload::pooled(wire::kMaxPayloadSize);
+  next.payload.resize(wire::kFrameOverhead + event.size() - start);
+  wire::write_frame(next.payload.data(), event.subspan(start));
+  next.events = 1;
+  next.frag_flags = wire::frag::kSpanHead;
+  next.charged_before = tx_charged_ - rest_cost;
+  return Join::kSpanned;
+}
+
 bool Stream::close_open_packet(SentPacket& out, int64_t now_ns) {
   if (!has_open_packet()) return false;
   OpenPacket& open = *tx_->open;
   out.seq = tx_seq_++;
   out.event_count = open.events;
+  out.frag_flags = open.frag_flags;
   out.charged_before = open.charged_before;
   out.payload = SharedPayload::adopt(std::move(open.payload));
   out.first_sent_ns = out.last_sent_ns = now_ns;

@@ -61,6 +61,9 @@ struct Paced {
 struct OpenPacket {
   Payload payload;               // frames so far
   uint16_t events = 0;
+  uint8_t frag_flags = 0;        // wire::frag::kSpanHead: it starts with the rest of an event
+  // Left to fill behind packets waiting for the pacer, which takes it when they have left.
+  bool behind_pacer = false;
   uint64_t charged_before = 0;   // cumulative charge before this packet
 };
 
@@ -138,10 +141,18 @@ class Stream {
   bool begin_packet(size_t payload_len, size_t events, uint64_t* seq_out, int64_t now_ns);
   // Adds one event to the open packet, opening it if needed, and charges it. `capacity`:
   // the payload a packet holds on this session's path.
-  enum class Join { kAdded, kFull, kNoCredit };  // kNoCredit is counted as backpressure
+  // Adds `event` to the open packet (opening one) within `capacity` payload bytes. Given
+  // `filled` (the stream may cut events at packet boundaries, wire::frag::kSpanTail), an
+  // event that does not fit is cut: its start fills the open packet, which is closed into
+  // *filled, and its rest opens the next one (kSpanned).
+  enum class Join { kAdded, kSpanned, kFull, kNoCredit };  // kNoCredit is counted as backpressure
   Join join_open_packet(std::span<const uint8_t> event, int64_t now_ns,
-                        size_t capacity = wire::kMaxPayloadSize);
+                        size_t capacity = wire::kMaxPayloadSize, SentPacket* filled = nullptr);
   bool has_open_packet() const { return tx_ && tx_->open; }
+  void leave_open_packet_to_pacer() {
+    if (has_open_packet()) tx_->open->behind_pacer = true;
+  }
+  bool open_packet_behind_pacer() const { return has_open_packet() && tx_->open->behind_pacer; }
   // Takes the open packet as a packet to send (sequence number assigned); false if none.
   bool close_open_packet(SentPacket& out, int64_t now_ns);
   // When the stream last emitted a data packet (bursts are told apart from lone sends).
@@ -187,6 +198,9 @@ class Stream {
   uint64_t held_bytes() const {
     return inbound_.held() + (rx_ ? rx_->reorder.held() + rx_->reserved : 0);
   }
+  // What an event cut at a packet boundary reserves: both pieces fit a packet each (the
+  // start is kept as its whole packet).
+  static constexpr uint64_t kSpanReservation = 2 * Payload::kPacketClass + kPacketBookkeeping;
   // What a large event reserves when it starts: its largest frame and the bookkeeping of
   // the packet it becomes, so it can always complete within it.
   static uint64_t event_reservation(size_t max_event_bytes) {
@@ -286,6 +300,10 @@ class Stream {
   size_t deliver_ready(const Allowance& a);
   size_t deliver(RxPacket&& p, size_t max_event_bytes);
   size_t deliver_fragment(RxPacket&& p, size_t max_event_bytes);
+  size_t deliver_spanning(RxPacket&& p, size_t max_event_bytes);
+  Join span_open_packet(std::span<const uint8_t> event, int64_t now_ns, size_t capacity, SentPacket& filled);
+  // Queues a reassembled event frame (its length written here) for the application.
+  size_t finish_event(Payload&& frame);
   void abandon_reassembly();
   void consume(uint64_t credit) { consumed_total_ += credit; }
   void restart_credit();
@@ -341,6 +359,11 @@ class Stream {
     uint16_t reassembly_next_index = 0;
     Payload reassembly;  // the event's frame: u32le length (written last), then its bytes
     uint64_t reserved = 0;  // event_reservation() while an event is being reassembled
+    // An event cut at a packet boundary (wire::frag::kSpanTail): its start, the last frame
+    // of the packet kept here, waits for the next packet's first frame.
+    SharedPayload span_start;
+    uint32_t span_offset = 0;  // the start's bytes in span_start (after its frame header)
+    uint32_t span_len = 0;
     bool stalled = false;   // see stalled()
   };
   TxState& tx() {

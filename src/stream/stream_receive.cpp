@@ -30,6 +30,10 @@ Stream::Allowance Stream::allowance(const RxLimits& limits) const {
 }
 
 uint64_t Stream::delivery_cost(const RxPacket& p, size_t max_event_bytes) const {
+  // Kept whole while its events or the start it ends with wait; an event it completes
+  // replaces the reservation its start made.
+  if (p.frag_flags & wire::frag::kSpanMarks)
+    return p.held() + (p.frag_flags & wire::frag::kSpanTail ? kSpanReservation : 0);
   if (p.frag_flags & wire::frag::kFragment) {
     // A start takes over the reservation of an event it abandons; other fragments are
     // covered by the reservation or kept nowhere.
@@ -116,6 +120,7 @@ size_t Stream::deliver_ready(const Allowance& a) {
 }
 
 size_t Stream::deliver(RxPacket&& p, size_t max_event_bytes) {
+  if (p.frag_flags & wire::frag::kSpanMarks) return deliver_spanning(std::move(p), max_event_bytes);
   if (p.frag_flags & wire::frag::kFragment) return deliver_fragment(std::move(p), max_event_bytes);
   // The packet's wire cost (what the sender was charged) is released as the application
   // reads its events: credit follows consumption, not arrival. (cost 0: written off as lost
@@ -149,6 +154,7 @@ void Stream::abandon_reassembly() {
   r.reassembling = false;
   r.reassembly_oversize = false;
   r.reassembly = Payload();
+  r.span_start = SharedPayload();
   r.reserved = 0;
 }
 
@@ -193,21 +199,88 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
     ++counters().rx_oversize_dropped;
     return 0;
   }
-  size_t size = r.reassembly.size();
-  wire::put_le(r.reassembly.data(), static_cast<uint32_t>(size - wire::kFrameOverhead));
   // A right-sized copy waits for the reader, so an unread event pins no more than it needs
   // (and no more than its reservation, which it replaces).
   Payload event = std::move(r.reassembly);
-  if (event.capacity() != size) {
-    Payload fit = Payload::exact(size);
+  if (event.capacity() != event.size()) {
+    Payload fit = Payload::exact(event.size());
     fit.assign(event);
     event = std::move(fit);
   }
-  r.reserved = 0;
-  inbound_.push(SharedPayload::adopt(std::move(event)), 1, 0);
+  return finish_event(std::move(event));
+}
+
+size_t Stream::finish_event(Payload&& frame) {
+  wire::put_le(frame.data(), static_cast<uint32_t>(frame.size() - wire::kFrameOverhead));
+  rx().reserved = 0;
+  inbound_.push(SharedPayload::adopt(std::move(frame)), 1, 0);
   refresh_readiness();
   ++counters().rx_events;
   return 1;
+}
+
+// A packet of a reliable stream that leaves full: [the rest of the event the previous
+// packet started] [whole events] [the start of an event the next packet ends]. Its whole
+// events are queued as a range of the packet (with its cost, released as they are read);
+// without any, its cost is released (or deferred) at once, as a fragment's.
+size_t Stream::deliver_spanning(RxPacket&& p, size_t max_event_bytes) {
+  RxState& r = rx();
+  const bool head = p.frag_flags & wire::frag::kSpanHead, tail = p.frag_flags & wire::frag::kSpanTail;
+  if (p.events < (head && tail ? 2 : 1) || (p.frag_flags & wire::frag::kFragment)) {
+    ++stray_fragments_;  // no sender writes this: a forged or broken packet
+    consume_or_defer(p.cost);
+    return 0;
+  }
+  const uint8_t* base = p.data.data();
+  auto frame_len = [&](uint32_t at) { return wire::get_le<uint32_t>(base + at); };
+  uint32_t at = 0, events = p.events;
+  size_t added = 0;
+  if (head) {
+    uint32_t len = frame_len(0);
+    bool continues = r.reassembling && r.span_start && p.seq == r.reassembly_next_seq;
+    if (!continues) {
+      if (!r.reassembling) ++stray_fragments_;
+      abandon_reassembly();  // its start was lost (fire-and-forget): the event goes whole
+    } else if (r.span_len + len > max_event_bytes) {
+      r.reassembling = false;  // dropped as oversize, not as incomplete
+      abandon_reassembly();
+      ++counters().rx_oversize_dropped;
+    } else {
+      Payload event = Payload::exact(wire::kFrameOverhead + r.span_len + len);
+      event.resize(wire::kFrameOverhead);
+      event.append({r.span_start.data() + r.span_offset, r.span_len});
+      event.append({base + wire::kFrameOverhead, len});
+      r.reassembling = false;
+      r.span_start = SharedPayload();
+      added += finish_event(std::move(event));
+    }
+    at = wire::kFrameOverhead + len;
+    --events;
+  } else if (r.reassembling && r.span_start) {
+    abandon_reassembly();  // the packet meant to end the pending start does not
+  }
+  uint32_t end = static_cast<uint32_t>(p.data.size());
+  if (tail) {
+    abandon_reassembly();  // a fragmented event cut short by a new start (counted)
+    --events;
+    uint32_t start = at;
+    for (uint32_t i = 0; i < events; ++i) start += wire::kFrameOverhead + frame_len(start);
+    end = start;
+    r.reassembling = true;
+    r.reserved = kSpanReservation;
+    r.reassembly_next_seq = p.seq + 1;
+    r.span_start = p.data;
+    r.span_offset = start + wire::kFrameOverhead;
+    r.span_len = frame_len(start);
+  }
+  if (events == 0) {
+    consume_or_defer(p.cost);
+    return added;
+  }
+  inbound_.push(std::move(p.data), at, end, static_cast<uint16_t>(events), p.cost);
+  refresh_readiness();
+  counters().rx_events += events;
+  return added + events;
 }
 
 void Stream::pop_into(uint8_t* out) {

@@ -5,7 +5,7 @@
 //  - ACK/NACK frames use subprotocol 0x4E4D, sent only to peers whose hello arrived.
 //  - Pingwaves to a neighbour that announced kAuthPingwaves travel sealed (0x4E50).
 //  - Fragments are ordinary data packets marked in frag_flags (header byte 7) with the
-//    fragment's index in fragment_offset.
+//    fragment's index in fragment_offset; so are events cut at a packet boundary (frag::kSpanHead).
 //  - Data packets carry the stream's epoch (incremented on every reopen) in subnet_id and
 //    the sender's cumulative credit charge before the packet in origin_hash, so a receiver
 //    can tell a reopened stream from a late packet and credit back exactly what was lost.
@@ -34,8 +34,9 @@ inline constexpr uint64_t kSessionAck = 1 << 4;  // session acknowledgements by 
 inline constexpr uint64_t kPmtud = 1 << 5;       // datagrams sized by path MTU discovery (padded pings)
 inline constexpr uint64_t kCompactHeader = 1 << 6;  // stream data in compact headers (wire/compact_header.h)
 inline constexpr uint64_t kPathMigration = 1 << 7;  // answers path challenges: may be followed to a new address
-inline constexpr uint64_t kAll =
-    kRecovery | kFragments | kEpochs | kAuthPingwaves | kSessionAck | kPmtud | kCompactHeader | kPathMigration;
+inline constexpr uint64_t kSpanning = 1 << 8;  // reads events cut at a packet boundary (frag::kSpanHead/kSpanTail)
+inline constexpr uint64_t kAll = kRecovery | kFragments | kEpochs | kAuthPingwaves | kSessionAck | kPmtud |
+                                 kCompactHeader | kPathMigration | kSpanning;
 inline constexpr uint64_t kSeenYours = uint64_t{1} << 63;  // the sender has our hello
 // What a data packet's flags::kNetmeshData stands for: the sender reads the data fields and
 // answers to acknowledgements and NACKs as these capabilities say.
@@ -45,6 +46,14 @@ inline constexpr uint64_t kDataFields = kRecovery | kFragments | kEpochs | kSess
 namespace frag {
 inline constexpr uint8_t kFragment = 0x01;
 inline constexpr uint8_t kLast = 0x02;
+// Events cut at a packet boundary, so a reliable stream's packets leave full (capability
+// kSpanning): the last frame of a kSpanTail packet is the start of an event whose rest is
+// the first frame of the next packet (sequence + 1), marked kSpanHead. Such an event fits
+// a packet (larger ones are fragments), so it spans two packets at most, and a packet may
+// carry both marks (a head, whole events, a tail).
+inline constexpr uint8_t kSpanHead = 0x04;
+inline constexpr uint8_t kSpanTail = 0x08;
+inline constexpr uint8_t kSpanMarks = kSpanHead | kSpanTail;
 }  // namespace frag
 
 enum class ExtType : uint8_t { kAck = 1, kNack = 2, kCreditProbe = 3, kPathChallenge = 4, kPathResponse = 5 };

@@ -121,6 +121,18 @@ static void impair_both_ways(transfer* t, const nm_impairment_t* imp) {
   NM_OK_OR_FAIL(nm_node_set_impairment(t->p.a, 0, NM_BOTH_DIRECTIONS, imp));
 }
 
+/* 10% loss, 5% duplicates and 10% reordered (by up to 3 ms), both ways. */
+static void impair_with_faults(transfer* t, uint64_t seed) {
+  nm_impairment_t imp;
+  nm_impairment_init(&imp, sizeof imp);
+  imp.loss = 0.10;
+  imp.duplicate = 0.05;
+  imp.reorder = 0.10;
+  imp.reorder_window_us = 3000;
+  imp.seed = seed;
+  impair_both_ways(t, &imp);
+}
+
 /* ---- the grid ---- */
 
 static const double kLoss[] = {0.0, 0.01, 0.10, 0.30};
@@ -194,14 +206,7 @@ static void bursts_share_packets_and_survive_faults(void** state) {
   for (int mode = 0; mode < 2; ++mode) {
     transfer t;
     transfer_setup(&t, mode ? NM_RELIABLE : NM_FIRE_AND_FORGET, 65536);
-    nm_impairment_t imp;
-    nm_impairment_init(&imp, sizeof imp);
-    imp.loss = 0.10;
-    imp.duplicate = 0.05;
-    imp.reorder = 0.10;
-    imp.reorder_window_us = 3000;
-    imp.seed = 77;
-    impair_both_ways(&t, &imp);
+    impair_with_faults(&t, 77);
     const uint32_t n = 20000;
     transfer_run(&t, n, 64, 0); /* one event per call, as fast as the sender can */
     nm_stream_stats_t tx;
@@ -225,6 +230,109 @@ static void bursts_share_packets_and_survive_faults(void** state) {
       assert_true(t.received < n);
       assert_true(t.received >= n * 0.9 * 0.6);
     }
+    transfer_teardown(&t);
+  }
+}
+
+/* ---- events cut at packet boundaries: packets leave full, events arrive whole ---- */
+
+typedef struct spans {
+  nm_stream_t* tx;
+  nm_stream_t* rx;
+  uint32_t events;
+  size_t fixed_size; /* 0: sizes from 4 to max_size, varying */
+  size_t max_size;
+  nm_status send_result;
+  uint32_t received; /* in order, intact */
+  uint32_t bad;      /* wrong size, content or place */
+} spans;
+
+static size_t span_size(const spans* t, uint32_t i) {
+  return t->fixed_size ? t->fixed_size : 4 + (size_t)((i * 2654435761u) % (t->max_size - 3));
+}
+
+static void span_fill(uint8_t* b, uint32_t i, size_t len) {
+  memcpy(b, &i, 4);
+  for (size_t k = 4; k < len; ++k) b[k] = (uint8_t)(i * 7 + k);
+}
+
+static void* spans_sender(void* arg) {
+  spans* t = arg;
+  enum { kBatch = 16 }; /* events of one call share packets whatever the machine's speed */
+  uint8_t* bufs = malloc(kBatch * t->max_size);
+  nm_event_t ev[kBatch];
+  t->send_result = NM_OK;
+  for (uint32_t i = 0; i < t->events && t->send_result == NM_OK; i += kBatch) {
+    uint32_t count = t->events - i < kBatch ? t->events - i : kBatch;
+    for (uint32_t j = 0; j < count; ++j) {
+      size_t len = span_size(t, i + j);
+      span_fill(bufs + j * t->max_size, i + j, len);
+      ev[j] = (nm_event_t){bufs + j * t->max_size, len};
+    }
+    t->send_result = nm_stream_send_blocking(t->tx, ev, count, 20000, NULL);
+  }
+  free(bufs);
+  return NULL;
+}
+
+static void spans_run(spans* t) {
+  pthread_t s;
+  pthread_create(&s, NULL, spans_sender, t);
+  uint8_t* buf = malloc(t->max_size + 1);
+  uint8_t* want = malloc(t->max_size);
+  for (int idle = 0; t->received + t->bad < t->events && idle < 300;) {
+    size_t n = 0;
+    nm_status st = nm_stream_recv(t->rx, buf, t->max_size + 1, &n, 100);
+    if (st == NM_ERR_TIMEOUT) {
+      ++idle;
+      continue;
+    }
+    idle = 0;
+    uint32_t i = t->received;
+    size_t len = span_size(t, i);
+    span_fill(want, i, len);
+    if (st == NM_OK && n == len && memcmp(buf, want, len) == 0) {
+      ++t->received;
+    } else {
+      ++t->bad;
+    }
+  }
+  pthread_join(s, NULL);
+  free(buf);
+  free(want);
+}
+
+static void events_cut_at_packet_boundaries_arrive_whole(void** state) {
+  (void)state;
+  for (int faults = 0; faults < 2; ++faults) {
+    transfer t;
+    transfer_setup(&t, NM_RELIABLE, 1 << 20);
+    spans sp = {.tx = t.tx, .rx = t.rx};
+    if (faults) {
+      /* Every cut point of events from 4 to 1,100 bytes, under loss, duplication and
+       * reordering both ways. */
+      impair_with_faults(&t, 21);
+      sp.events = 6000;
+      sp.max_size = 1100;
+    } else {
+      /* 5,000-byte events in loopback's 8 KiB datagrams: one per packet if events were
+       * never cut, 1.6 when packets leave full. */
+      nm_session_stats_t ss;
+      ASSERT_EVENTUALLY((nm_node_session_stats(t.p.a, t.p.b_id, &ss, sizeof ss), ss.max_datagram_bytes == 8192),
+                        5000);
+      sp.events = 3000;
+      sp.fixed_size = sp.max_size = 5000;
+    }
+    spans_run(&sp);
+    nm_stream_stats_t tx;
+    nm_stream_stats(t.tx, &tx, sizeof tx);
+    printf("  %s: %u events in %llu packets, got %u whole and in order, %u bad, retransmits %llu\n",
+           faults ? "faults" : "clean", sp.events, (unsigned long long)tx.tx_seq, sp.received, sp.bad,
+           (unsigned long long)tx.retransmits);
+    assert_int_equal(sp.send_result, NM_OK);
+    assert_int_equal(sp.bad, 0);
+    assert_int_equal(sp.received, sp.events);
+    if (!faults) assert_true(tx.tx_seq < sp.events * 4 / 5);
     transfer_teardown(&t);
   }
 }
@@ -521,6 +629,7 @@ int main(void) {
       cmocka_unit_test(reliable_grid),
       cmocka_unit_test(fire_and_forget_grid),
       cmocka_unit_test(bursts_share_packets_and_survive_faults),
+      cmocka_unit_test(events_cut_at_packet_boundaries_arrive_whole),
       cmocka_unit_test(slow_reader_holds_the_sender_at_its_window),
       cmocka_unit_test(sixteen_mib_events_under_loss),
       cmocka_unit_test(max_event_bytes_is_enforced_on_both_sides),

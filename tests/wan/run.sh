@@ -199,12 +199,12 @@ rows() {
   JAIN=${jain:-0}
 }
 
-# Runs one flow alone and adds its row.
+# Runs one flow alone and adds its row (with its goodput from FROM s on, if given).
 single() {
-  local case=$1 path=$2 time=$3 spec=$4
+  local case=$1 path=$2 time=$3 spec=$4 from=${5:-0}
   FLOWS=("$spec")
   run_flows "$time"
-  rows "$case" "$path" "$time" 0 "$(awk '{ print $2 }' <<<"$spec")"
+  rows "$case" "$path" "$time" "$from" "$(awk '{ print $2 }' <<<"$spec")"
 }
 
 # Runs two flows together and adds their rows (with Jain).
@@ -230,7 +230,10 @@ targets() {
   [[ "$WAN_TARGETS" == 1 ]] || return 0
   case $1 in
   rtt40 | rtt200 | rtt300)
+    # From t0 (connect and slow start included), and once the flow is under way: TCP's
+    # own 19.1 Mbit/s in the issue's table is its steady state (its framing ceiling).
     target "$1.netmesh_share_pct" "$(calc "100 * ${GP[nm-1MiB]} / $RATE")" '>=' 90
+    target "$1.netmesh_share_from_${STEADY_FROM}s_pct" "$(calc "100 * ${GPF[nm-1MiB]} / $RATE")" '>=' 90
     target "$1.netmesh_retx_pct" "${RTX[nm-1MiB]}" '<=' 5 ;;
   lat40) # under the bottleneck rate: p99 event latency within 2 RTT
     target "$1.netmesh_p99_ms" "${LAT99[nm-paced10]/-/1e9}" '<=' 80 ;;
@@ -246,13 +249,14 @@ targets() {
 NM1M="1048576"
 NM64K="65536"
 
+STEADY_FROM=5 # s: past connect and slow start on every RTT of the bed
 case_rtt() { # RTT: one flow at a time: netmesh with a 1 MiB and a 64 KiB window, with BBR, TCP Cubic
   local case=$1 rtt=$2
   wan_setup "$rtt" || return 1
-  single "$case" "$rtt ms" "$WAN_TIME" "nm nm-1MiB $NM1M"
+  single "$case" "$rtt ms" "$WAN_TIME" "nm nm-1MiB $NM1M" "$STEADY_FROM"
   single "$case" "$rtt ms" "$WAN_TIME" "nm nm-64KiB $NM64K"
-  single "$case" "$rtt ms" "$WAN_TIME" "nm nm-bbr $NM1M --cc bbr"
-  single "$case" "$rtt ms" "$WAN_TIME" "tcp tcp-cubic cubic"
+  single "$case" "$rtt ms" "$WAN_TIME" "nm nm-bbr $NM1M --cc bbr" "$STEADY_FROM"
+  single "$case" "$rtt ms" "$WAN_TIME" "tcp tcp-cubic cubic" "$STEADY_FROM"
 }
 case_rtt40() { case_rtt rtt40 40; }
 case_rtt200() { case_rtt rtt200 200; }
