@@ -19,10 +19,9 @@ Node::Coalesce Node::add_to_open_packet(session::Session& s, const StreamPtr& st
                                         size_t& next, std::vector<Outgoing>& out) {
   int64_t now = now_ns();
   bool was_open = st->has_open_packet();
-  // A reliable stream to a peer that reads events cut at packet boundaries fills its
-  // packets to the brim; and while its packets wait for the pacer, a new event could not
-  // leave before them anyway, so it joins the open packet instead of going alone.
-  bool may_span = st->config().reliable && s.has(wire::capability::kSpanning);
+  // While the packets of a stream that fills its packets wait for the pacer, a new event
+  // could not leave before them anyway: it joins the open packet instead of going alone.
+  bool may_span = fills_packets(s, *st);
   bool behind_pacer = may_span && st->paced_bytes() > 0;
   if (!was_open && (pacing_full(*st) || (now - st->last_emit_ns() >= kBurstGapNs && !behind_pacer)))
     return Coalesce::kNotBurst;
@@ -42,10 +41,10 @@ Node::Coalesce Node::add_to_open_packet(session::Session& s, const StreamPtr& st
         // Send what is open: the receiver grants credit back only for events it has seen.
         // (Behind packets waiting for the pacer it can still fill: the pacer takes it
         // when they have left, and their arrival brings credit back.)
-        if (st->paced_bytes() == 0) {
-          emit_open_packet(s, st, out);
-        } else {
+        if (behind_pacer) {
           st->leave_open_packet_to_pacer();
+        } else {
+          emit_open_packet(s, st, out);
         }
         return Coalesce::kBackpressure;
     }
@@ -56,6 +55,12 @@ Node::Coalesce Node::add_to_open_packet(session::Session& s, const StreamPtr& st
   }
   request_flush(st);
   return Coalesce::kContinue;
+}
+
+// A reliable stream to a peer that reads events cut at packet boundaries fills its
+// packets to the brim (fire-and-forget streams keep whole events: a loss would take two).
+bool Node::fills_packets(const session::Session& s, const stream::Stream& st) {
+  return st.config().reliable && s.has(wire::capability::kSpanning);
 }
 
 // One wake-up per loop turn, not per packet: the loop sends whatever is open then.
@@ -78,14 +83,15 @@ void Node::on_flush_open(uv_async_t* handle) {
   MutexLock lk(self->mu_);
   for (const StreamPtr& st : self->open_packets_) {
     st->set_flush_requested(false);
+    session::Session* s = self->session_for(st->peer_node_id());
+    if (!s) continue;
     // Behind packets waiting for the pacer it stays open to fill: the pacer takes it as
     // soon as they have left (PacedQueues::send_head).
-    if (st->paced_bytes() > 0) {
+    if (fills_packets(*s, *st) && st->paced_bytes() > 0) {
       st->leave_open_packet_to_pacer();
       continue;
     }
-    session::Session* s = self->session_for(st->peer_node_id());
-    if (s) self->emit_open_packet(*s, st, out);
+    self->emit_open_packet(*s, st, out);
   }
   self->open_packets_.clear();
   self->flush(lk, out, 100);
