@@ -273,7 +273,8 @@ typedef struct nm_node_stats {
   uint64_t tx_abandoned_packets;   /* reliable packets unacknowledged when their session was
                                      replaced (the peer re-handshook) or pruned: lost */
   uint64_t tx_refused_unproven_path; /* datagrams not sent to a peer's new address beyond 3x what
-                                     arrived from it, before it answered a path challenge */
+                                     arrived from it, before it answered a path challenge (or
+                                     after the session left that address unanswered) */
   /* NAT traversal (net-mesh 0.23's traversal stats) */
   uint64_t punches_attempted;      /* introductions acted on: keep-alives sent to a peer */
   uint64_t punches_succeeded;      /* relayed sessions moved to a direct path */

@@ -532,7 +532,7 @@ void Node::tick(std::vector<Outgoing>& out) {
 // which does the work, it checks.)
 size_t Node::flush(MutexLock& lk, std::vector<Outgoing>& out, int wait_ms,
                    int* err) NO_THREAD_SAFETY_ANALYSIS {
-  if (!unproven_.empty()) limit_unproven(out);
+  limit_unproven(out);
   if (out.empty()) {  // nothing to order: don't queue behind another thread's sends
     lk.unlock();
     return 0;

@@ -22,7 +22,6 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "crypto/noise.h"
@@ -144,6 +143,9 @@ class Node {
     // Non-empty: sent behind this routing header (a peer reached through relays).
     std::optional<wire::RoutingHeader> route;
     bool dont_fragment = false;  // sized by the session's path MTU discovery
+    // Built for the peer's new address before it answered a challenge: limited when it
+    // leaves (limit_unproven), whatever the path did meanwhile.
+    bool unproven = false;
   };
   struct PendingConnect {
     sockaddr_storage addr;
@@ -223,6 +225,7 @@ class Node {
   void handle_path_frame(session::Session& s, const wire::ExtFrame& f, const sockaddr_storage* direct_from,
                          bool& answered, std::vector<Outgoing>& out) REQUIRES(mu_);
   void limit_unproven(std::vector<Outgoing>& out) REQUIRES(mu_);
+  static void note_unproven(const session::Session& s, Outgoing& o);
   // NAT traversal (node_traversal.cpp): one event of a 0.23 traversal subprotocol, on that
   // subprotocol's stream; reflex requests and answers; asking peers until each answered.
   void send_traversal_event(session::Session& s, uint16_t subprotocol, std::span<const uint8_t> body,
@@ -504,7 +507,6 @@ class Node {
   std::vector<PendingAccept*> accepts_ GUARDED_BY(mu_);
   std::vector<StreamPtr> ack_due_ GUARDED_BY(mu_);  // reliable streams that received data in this batch
   std::vector<uint64_t> session_acks_due_ GUARDED_BY(mu_);  // peers owed a session acknowledgement
-  std::unordered_set<uint64_t> unproven_ GUARDED_BY(mu_);  // peers whose new address has not answered yet
   bool pace_timer_running_ GUARDED_BY(mu_) = false;  // or asked to start (pace_kick_ sent)
   session::LossDetector::AckResult ack_result_ GUARDED_BY(mu_);  // handle_session_ack scratch
   std::vector<StreamPtr> open_packets_ GUARDED_BY(mu_);  // streams with an open packet for the loop to send

@@ -26,6 +26,7 @@ void Node::address_to(const session::Session& s, Outgoing& out) {
   out.to = s.peer_addr();
   // Sized by path MTU discovery (larger packets leave as pieces): IP must not cut it.
   out.dont_fragment = s.sized_by_pmtu();
+  note_unproven(s, out);
   if (!s.routed) return;
   // Behind a routing header, to the best next hop (else where the handshake came from).
   if (auto r = routes_->lookup(s.peer_node_id()); r && r->next_hop != s.peer_node_id()) {
@@ -80,6 +81,7 @@ void Node::handle_routed(std::span<uint8_t> d, const sockaddr_storage& from, std
   o.packet->prepend_routing_header(encoded);
   o.to = next->second->peer_addr();
   o.peer = route->next_hop;
+  note_unproven(*next->second, o);
   ++stats_.forwarded;
 }
 
@@ -204,6 +206,7 @@ void Node::send_pingwave(session::Session& s, const wire::Pingwave& pw, std::vec
   }
   o.to = s.peer_addr();
   o.peer = s.peer_node_id();
+  note_unproven(s, o);
 }
 
 void Node::mesh_tick(int64_t now, std::vector<Outgoing>& out) {

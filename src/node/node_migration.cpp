@@ -21,7 +21,6 @@ void Node::follow_peer(session::Session& s, const sockaddr_storage& from, size_t
   if (!s.address.on_authenticated(from, bytes, newest)) return;
   reindex_neighbour(s.peer_node_id(), before, s.peer_addr());
   if (s.address.validated()) return;  // back at the address it was proven at
-  unproven_.insert(s.peer_node_id());
   uint64_t token;
   randombytes_buf(&token, sizeof token);
   s.address.begin_challenge(token);
@@ -54,6 +53,11 @@ void Node::send_path_frame(session::Session& s, wire::ExtType type, uint64_t tok
   stamp_ext_packet(s, std::span(&f, 1), o);
   o.peer = s.peer_node_id();
   o.to = to;
+  note_unproven(s, o);
+}
+
+void Node::note_unproven(const session::Session& s, Outgoing& o) {
+  o.unproven = !s.routed && !s.address.validated() && wire::same_address(o.to, s.address.current());
 }
 
 void Node::handle_path_frame(session::Session& s, const wire::ExtFrame& f, const sockaddr_storage* direct_from,
@@ -68,10 +72,7 @@ void Node::handle_path_frame(session::Session& s, const wire::ExtFrame& f, const
       int64_t now = now_ns();
       int64_t rtt = s.address.challenge_round_trip(now);
       bool same_path = wire::same_ip(from, s.address.last_validated());  // a NAT rebinding
-      if (s.address.on_response(f.next_expected, from)) {
-        unproven_.erase(s.peer_node_id());
-        if (!same_path) start_new_path(s, now, rtt);
-      }
+      if (s.address.on_response(f.next_expected, from) && !same_path) start_new_path(s, now, rtt);
     }
     return;
   }
@@ -96,20 +97,18 @@ void Node::start_new_path(session::Session& s, int64_t now, int64_t path_rtt_ns)
 
 void Node::limit_unproven(std::vector<Outgoing>& out) {
   std::erase_if(out, [&](const Outgoing& o) REQUIRES(mu_) {
-    if (o.peer == 0 || !unproven_.contains(o.peer)) return false;
+    if (!o.unproven) return false;
     auto it = sessions_.find(o.peer);
-    if (it == sessions_.end() || it->second->address.validated()) {
-      unproven_.erase(o.peer);  // validated, given up or gone since
-      return false;
-    }
-    session::PeerAddress& path = it->second->address;
-    if (!wire::same_address(o.to, path.current())) return false;
+    session::PeerAddress* path = it != sessions_.end() ? &it->second->address : nullptr;
+    // The path may have moved since the datagram was built (another thread flushes it
+    // later): it goes if its address answered meanwhile; not if the path went back or on.
+    if (path && path->validated() && wire::same_address(o.to, path->last_validated())) return false;
     size_t bytes = o.packet->datagram_len();
-    if (!path.may_send(bytes)) {
+    if (!path || path->validated() || !wire::same_address(o.to, path->current()) || !path->may_send(bytes)) {
       ++stats_.tx_refused_unproven_path;
       return true;
     }
-    path.on_sent(bytes);
+    path->on_sent(bytes);
     return false;
   });
 }
