@@ -16,7 +16,8 @@ namespace nm::stream {
 class InboundQueue {
  public:
   // Queues a packet of `events` (> 0) frames, valid as wire::frames_exact checks them.
-  // `credit`: its wire cost, released as it is read (0 = nothing to release).
+  // `credit`: its wire cost, released as it is read (0 = nothing to release; with more
+  // than one event, at least their bytes).
   void push(SharedPayload data, uint16_t events, uint32_t credit) {
     uint32_t size = static_cast<uint32_t>(data.size());
     push(std::move(data), 0, size, events, credit);

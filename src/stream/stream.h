@@ -303,7 +303,7 @@ class Stream {
   size_t deliver_spanning(RxPacket&& p, size_t max_event_bytes);
   Join span_open_packet(std::span<const uint8_t> event, int64_t now_ns, size_t capacity, SentPacket& filled);
   // Queues a reassembled event frame (its length written here) for the application.
-  size_t finish_event(Payload&& frame);
+  size_t finish_event(Payload&& frame, uint32_t credit = 0);
   void abandon_reassembly();
   void consume(uint64_t credit) { consumed_total_ += credit; }
   void restart_credit();
@@ -364,6 +364,7 @@ class Stream {
     SharedPayload span_start;
     uint32_t span_offset = 0;  // the start's bytes in span_start (after its frame header)
     uint32_t span_len = 0;
+    uint32_t span_credit = 0;  // of the start's packet, when it had no whole event to carry it
     bool stalled = false;   // see stalled()
   };
   TxState& tx() {

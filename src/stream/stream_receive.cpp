@@ -155,6 +155,7 @@ void Stream::abandon_reassembly() {
   r.reassembly_oversize = false;
   r.reassembly = Payload();
   r.span_start = SharedPayload();
+  consume(std::exchange(r.span_credit, 0));  // the event it was kept for is gone
   r.reserved = 0;
 }
 
@@ -210,27 +211,31 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
   return finish_event(std::move(event));
 }
 
-size_t Stream::finish_event(Payload&& frame) {
+size_t Stream::finish_event(Payload&& frame, uint32_t credit) {
   wire::put_le(frame.data(), static_cast<uint32_t>(frame.size() - wire::kFrameOverhead));
   rx().reserved = 0;
-  inbound_.push(SharedPayload::adopt(std::move(frame)), 1, 0);
+  inbound_.push(SharedPayload::adopt(std::move(frame)), 1, credit);
   refresh_readiness();
   ++counters().rx_events;
   return 1;
 }
 
 // A packet of a reliable stream that leaves full: [the rest of the event the previous
-// packet started] [whole events] [the start of an event the next packet ends]. Its whole
-// events are queued as a range of the packet (with its cost, released as they are read);
-// without any, its cost is released (or deferred) at once, as a fragment's.
+// packet started] [whole events] [the start of an event the next packet ends]. Its cost is
+// released as the application reads: with its whole events (queued as a range of the
+// packet), else with the event its first frame completes, else with the one its start
+// begins. (Held back until the queue drained, as a fragment's, a slow reader's sender
+// would wait for the whole queue instead of the next event.)
 size_t Stream::deliver_spanning(RxPacket&& p, size_t max_event_bytes) {
   RxState& r = rx();
   const bool head = p.frag_flags & wire::frag::kSpanHead, tail = p.frag_flags & wire::frag::kSpanTail;
   if (p.events < (head && tail ? 2 : 1) || (p.frag_flags & wire::frag::kFragment)) {
     ++stray_fragments_;  // no sender writes this: a forged or broken packet
-    consume_or_defer(p.cost);
+    consume(p.cost);
     return 0;
   }
+  const uint32_t whole = p.events - head - tail;
+  uint32_t credit = p.cost;  // not yet given to an event
   const uint8_t* base = p.data.data();
   auto frame_len = [&](uint32_t at) { return wire::get_le<uint32_t>(base + at); };
   uint32_t at = 0, events = p.events;
@@ -250,9 +255,10 @@ size_t Stream::deliver_spanning(RxPacket&& p, size_t max_event_bytes) {
       event.resize(wire::kFrameOverhead);
       event.append({r.span_start.data() + r.span_offset, r.span_len});
       event.append({base + wire::kFrameOverhead, len});
+      uint32_t event_credit = std::exchange(r.span_credit, 0) + (whole == 0 ? std::exchange(credit, 0) : 0);
       r.reassembling = false;
       r.span_start = SharedPayload();
-      added += finish_event(std::move(event));
+      added += finish_event(std::move(event), event_credit);
     }
     at = wire::kFrameOverhead + len;
     --events;
@@ -272,12 +278,13 @@ size_t Stream::deliver_spanning(RxPacket&& p, size_t max_event_bytes) {
     r.span_start = p.data;
     r.span_offset = start + wire::kFrameOverhead;
     r.span_len = frame_len(start);
+    if (whole == 0) r.span_credit = std::exchange(credit, 0);  // released with that event
   }
   if (events == 0) {
-    consume_or_defer(p.cost);
+    consume(credit);  // its event was dropped (0 if an event took it)
     return added;
   }
-  inbound_.push(std::move(p.data), at, end, static_cast<uint16_t>(events), p.cost);
+  inbound_.push(std::move(p.data), at, end, static_cast<uint16_t>(events), credit);
   refresh_readiness();
   counters().rx_events += events;
   return added + events;

@@ -155,6 +155,34 @@ TEST(Spanning, EventsCutAtPacketBoundariesArriveWholeInOrderAndReturnAllTheirCre
   }
 }
 
+TEST(Spanning, ASlowReaderReturnsCreditWithEachEventItReads) {
+  // 1,000-byte events in 1,400-byte packets: most packets carry a rest and a start and no
+  // whole event; their credit must come back as the events are read, not once all are.
+  std::vector<std::vector<uint8_t>> events;
+  for (uint32_t i = 0; i < 40; ++i) events.push_back(bytes(1000, i));
+  Stream tx(1, 9, config(0, true), true, 1, 0);
+  std::vector<SentPacket> packets = send_all(tx, events, 1400);
+  Stream rx(1, 9, config(1 << 20, true), true, 1, 0);
+  for (const SentPacket& p : packets) receive(rx, received(p), true);
+  ASSERT_EQ(rx.inbound_pending(), events.size());
+  uint64_t cost = 0, total = 0;
+  for (const SentPacket& p : packets) cost += p.payload.size() + wire::kPacketOverhead;
+  ASSERT_TRUE(rx.current_grant(&total));
+  EXPECT_EQ(total, 0u);  // nothing read, nothing returned
+  for (size_t i = 0; i < events.size() / 2; ++i) {
+    std::vector<uint8_t> e(rx.front_size());
+    rx.pop_into(e.data());
+  }
+  // Half the events read, about half the credit back (held until the queue drained, it
+  // would be the few packets that carried a whole event).
+  ASSERT_TRUE(rx.current_grant(&total));
+  EXPECT_GE(total, cost * 2 / 5);
+  EXPECT_LE(total, cost * 3 / 5);
+  read_all(rx);
+  ASSERT_TRUE(rx.current_grant(&total));
+  EXPECT_EQ(total, cost);
+}
+
 TEST(Spanning, AFireAndForgetLossDropsOnlyTheEventsItCarriedAPieceOf) {
   const size_t capacity = 200;
   std::vector<std::vector<uint8_t>> events;
