@@ -25,9 +25,12 @@ Node::Coalesce Node::add_to_open_packet(session::Session& s, const StreamPtr& st
   bool behind_pacer = may_span && st->paced_bytes() > 0;
   if (!was_open && (pacing_full(*st) || (now - st->last_emit_ns() >= kBurstGapNs && !behind_pacer)))
     return Coalesce::kNotBurst;
+  // Fixed for this call: the loop leaves when a packet closes, and the charge it counts
+  // with only grows (an upper bound for the open packet's).
+  const size_t room = s.data_payload_room(*st);
   stream::SentPacket filled;
   for (; next < events.size() && events[next].size() <= s.max_event_in_packet(); ++next) {
-    switch (st->join_open_packet(events[next], now, s.data_payload_room(*st), may_span ? &filled : nullptr)) {
+    switch (st->join_open_packet(events[next], now, room, may_span ? &filled : nullptr)) {
       case stream::Stream::Join::kAdded: continue;
       case stream::Stream::Join::kSpanned:
         emit_data_packet(s, st, std::move(filled), out);

@@ -139,9 +139,8 @@ class Stream {
   // Reserves credit and a sequence number for one packet of `payload_len` plaintext bytes
   // holding `events` events. false = backpressure (counted).
   bool begin_packet(size_t payload_len, size_t events, uint64_t* seq_out, int64_t now_ns);
-  // Adds one event to the open packet, opening it if needed, and charges it. `capacity`:
-  // the payload a packet holds on this session's path.
-  // Adds `event` to the open packet (opening one) within `capacity` payload bytes. Given
+  // Adds `event` to the open packet (opening one) and charges it. `capacity`: the payload a
+  // packet holds on this session's path. Given
   // `filled` (the stream may cut events at packet boundaries, wire::frag::kSpanTail), an
   // event that does not fit is cut: its start fills the open packet, which is closed into
   // *filled, and its rest opens the next one (kSpanned).

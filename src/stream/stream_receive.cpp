@@ -238,7 +238,7 @@ size_t Stream::deliver_spanning(RxPacket&& p, size_t max_event_bytes) {
   uint32_t credit = p.cost;  // not yet given to an event
   const uint8_t* base = p.data.data();
   auto frame_len = [&](uint32_t at) { return wire::get_le<uint32_t>(base + at); };
-  uint32_t at = 0, events = p.events;
+  uint32_t at = 0;
   size_t added = 0;
   if (head) {
     uint32_t len = frame_len(0);
@@ -261,16 +261,14 @@ size_t Stream::deliver_spanning(RxPacket&& p, size_t max_event_bytes) {
       added += finish_event(std::move(event), event_credit);
     }
     at = wire::kFrameOverhead + len;
-    --events;
   } else if (r.reassembling && r.span_start) {
     abandon_reassembly();  // the packet meant to end the pending start does not
   }
   uint32_t end = static_cast<uint32_t>(p.data.size());
   if (tail) {
     abandon_reassembly();  // a fragmented event cut short by a new start (counted)
-    --events;
     uint32_t start = at;
-    for (uint32_t i = 0; i < events; ++i) start += wire::kFrameOverhead + frame_len(start);
+    for (uint32_t i = 0; i < whole; ++i) start += wire::kFrameOverhead + frame_len(start);
     end = start;
     r.reassembling = true;
     r.reserved = kSpanReservation;
@@ -280,14 +278,14 @@ size_t Stream::deliver_spanning(RxPacket&& p, size_t max_event_bytes) {
     r.span_len = frame_len(start);
     if (whole == 0) r.span_credit = std::exchange(credit, 0);  // released with that event
   }
-  if (events == 0) {
+  if (whole == 0) {
     consume(credit);  // its event was dropped (0 if an event took it)
     return added;
   }
-  inbound_.push(std::move(p.data), at, end, static_cast<uint16_t>(events), credit);
+  inbound_.push(std::move(p.data), at, end, static_cast<uint16_t>(whole), credit);
   refresh_readiness();
-  counters().rx_events += events;
-  return added + events;
+  counters().rx_events += whole;
+  return added + whole;
 }
 
 void Stream::pop_into(uint8_t* out) {
