@@ -1,6 +1,7 @@
 // Adaptive flush: events of a burst of sends share packets instead of each call sending
 // its own. Full packets always leave at once; only a partly filled last packet waits, and
-// only while the stream is busy, so a lone send (a request, a ping) is never delayed.
+// only while the stream is busy, so a lone send (a request, a ping) is never delayed. The
+// events of one call always share packets.
 #include "node/clock.h"
 #include "node/node.h"
 #include "wire/extension.h"
@@ -23,7 +24,10 @@ Node::Coalesce Node::add_to_open_packet(session::Session& s, const StreamPtr& st
   // could not leave before them anyway: it joins the open packet instead of going alone.
   bool may_span = fills_packets(s, *st);
   bool behind_pacer = may_span && st->paced_bytes() > 0;
-  if (!was_open && (pacing_full(*st) || (now - st->last_emit_ns() >= kBurstGapNs && !behind_pacer)))
+  // A call's events are a burst whatever the machine's speed. A call that starts one with
+  // nothing open or in flight moments ago sends its last packet itself (no loop wake-up).
+  bool lone_call = !was_open && now - st->last_emit_ns() >= kBurstGapNs && !behind_pacer;
+  if (!was_open && (pacing_full(*st) || (lone_call && events.size() - next == 1)))
     return Coalesce::kNotBurst;
   // Fixed for this call: the loop leaves when a packet closes, and the charge it counts
   // with only grows (an upper bound for the open packet's).
@@ -56,7 +60,11 @@ Node::Coalesce Node::add_to_open_packet(session::Session& s, const StreamPtr& st
     emit_open_packet(s, st, out);  // a large event follows: the open packet goes first
     return Coalesce::kContinue;
   }
-  request_flush(st);
+  if (lone_call) {
+    emit_open_packet(s, st, out);
+  } else {
+    request_flush(st);
+  }
   return Coalesce::kContinue;
 }
 
