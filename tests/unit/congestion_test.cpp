@@ -170,6 +170,31 @@ TEST(Congestion, SlowStartOvershootIsCutFromTheFlightWhenTheLostDatagramLeft) {
   }
 }
 
+// A queue a sixth of the path (the WAN bed at 300 ms): the lost datagram left with 40 in
+// flight, 34 on the path and 6 in its queue (RTT 100 -> 117 ms). beta would leave 28, and
+// the link idle until the window climbed back; the cut stops at the 34 the path holds.
+// With a queue as deep as the path (RTT 100 -> 200 ms), beta's 28 is above the path's 20.
+TEST(Congestion, SlowStartOvershootIsNotCutBelowWhatThePathHolds) {
+  for (int64_t latest_ms : {117, 200}) {
+    for (auto algorithm : {CongestionAlgorithm::kCubic, CongestionAlgorithm::kNewReno}) {
+      auto cc = make_congestion_controller(algorithm, kMds);
+      RttStats rtt;
+      int64_t now = 1000 * kMs;
+      rtt.on_sample(100 * kMs, 0, 0);
+      for (int i = 0; i < 3; ++i) round_trip(*cc, rtt, now, 100 * kMs);  // 10 -> 80 datagrams
+      rtt.on_sample(latest_ms * kMs, 0, 0);
+      cc->on_sent(kMds);
+      cc->on_lost(now, kMds, now - 50 * kMs, 40 * kMds, rtt);
+      uint64_t path = 40 * kMds * 100 / static_cast<uint64_t>(latest_ms);
+      uint64_t beta = algorithm == CongestionAlgorithm::kCubic
+                          ? static_cast<uint64_t>(40 * kMds * Cubic::kBeta)
+                          : 40 * kMds / 2;
+      EXPECT_EQ(cc->window(), std::max(path, beta)) << latest_ms;
+      EXPECT_FALSE(cc->in_slow_start());
+    }
+  }
+}
+
 TEST(Congestion, TheMaximumDatagramChangeKeepsTheWindowsBytes) {
   auto cc = make_congestion_controller(CongestionAlgorithm::kCubic, 1200);
   cc->set_max_datagram(8192);  // before any loss: the initial window at the new size
