@@ -24,8 +24,9 @@ Node::Coalesce Node::add_to_open_packet(session::Session& s, const StreamPtr& st
   // could not leave before them anyway: it joins the open packet instead of going alone.
   bool may_span = fills_packets(s, *st);
   bool behind_pacer = may_span && st->paced_bytes() > 0;
-  // A call's events are a burst whatever the machine's speed. A call that starts one with
-  // nothing open or in flight moments ago sends its last packet itself (no loop wake-up).
+  // A call's events are a burst whatever the machine's speed. A call that starts one (no
+  // packet open, none emitted in the last 20 us, none waiting for the pacer) sends its
+  // last packet itself (no loop wake-up).
   bool lone_call = !was_open && now - st->last_emit_ns() >= kBurstGapNs && !behind_pacer;
   if (!was_open && (pacing_full(*st) || (lone_call && events.size() - next == 1)))
     return Coalesce::kNotBurst;
