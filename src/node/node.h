@@ -397,9 +397,9 @@ class Node {
   // Seals one data packet into `out` (as pieces if the path's size fell below it).
   void seal_data_packet(session::Session& s, const stream::Stream& st, const stream::SentPacket& p,
                         std::vector<Outgoing>& out) REQUIRES(mu_);
-  bool build_events_packet(session::Session& s, const StreamPtr& st,
-                           std::span<const std::span<const uint8_t>> events, size_t& next,
-                           std::vector<Outgoing>& out) REQUIRES(mu_);
+  // A packet of one event (a lone call's; a call's others share packets: node_coalesce).
+  bool build_event_packet(session::Session& s, const StreamPtr& st, std::span<const uint8_t> event,
+                          std::vector<Outgoing>& out) REQUIRES(mu_);
   // Adaptive flush (node_coalesce.cpp). In a burst of sends (the stream emitted a packet
   // less than kBurstGapNs ago), or behind its packets waiting for the pacer, a partly
   // filled last packet stays open for the next events; the loop thread sends it as soon as

@@ -79,22 +79,17 @@ void Node::seal_data_packet(session::Session& s, const stream::Stream& st,
   if (s.has(wire::capability::kSessionAck)) note_sent(s, st, p, pn, out.packet->len);
 }
 
-bool Node::build_events_packet(session::Session& s, const StreamPtr& st,
-                               std::span<const std::span<const uint8_t>> events, size_t& next,
-                               std::vector<Outgoing>& out) {
-  size_t payload_len = 0;
-  size_t end = wire::pack_until(events, next, s.data_payload_room(*st), wire::kMaxEventsPerPacket,
-                                &payload_len);
+bool Node::build_event_packet(session::Session& s, const StreamPtr& st,
+                              std::span<const uint8_t> event, std::vector<Outgoing>& out) {
   if (pacing_full(*st)) return false;
   int64_t now = now_ns();
   stream::SentPacket p;
   p.charged_before = st->tx_charged();
-  if (!st->begin_packet(payload_len, end - next, &p.seq, now)) return false;
-  p.event_count = static_cast<uint16_t>(end - next);
-  p.payload = stream::SharedPayload::frames_of(events.subspan(next, end - next));
+  if (!st->begin_packet(wire::kFrameOverhead + event.size(), 1, &p.seq, now)) return false;
+  p.event_count = 1;
+  p.payload = stream::SharedPayload::frames_of({&event, 1});
   p.first_sent_ns = p.last_sent_ns = now;
   emit_data_packet(s, st, std::move(p), out);
-  next = end;
   return true;
 }
 

@@ -145,11 +145,11 @@ nm_status Node::send(const StreamPtr& st, std::span<const nm_event_t> events, si
         }
         continue;
       }
-      if (!build_events_packet(s, st, views, next, out)) {
+      if (!build_event_packet(s, st, views[next], out)) {
         status = NM_ERR_BACKPRESSURE;
         break;
       }
-      accepted_after.push_back(next);
+      accepted_after.push_back(++next);
     }
     // Paced: what the stream queued counts as sent (its credit is charged), and `out` holds
     // whatever the pacer released, of any stream; unpaced: `out` is this call's packets.

@@ -47,20 +47,4 @@ bool frames_exact(std::span<const uint8_t> payload, std::span<const std::span<co
   return used == payload.size();
 }
 
-size_t pack_until(std::span<const std::span<const uint8_t>> events, size_t first,
-                  size_t max_payload, size_t max_events, size_t* payload_bytes) {
-  size_t end = first;
-  size_t bytes = 0;
-  while (end < events.size()) {
-    const size_t cost = kFrameOverhead + events[end].size();
-    const bool fits = bytes + cost <= max_payload && end - first < max_events;
-    // An oversized first event still goes out alone, as in 0.23 (callers reject those earlier).
-    if (!fits && end > first) break;
-    bytes += cost;
-    ++end;
-  }
-  if (payload_bytes) *payload_bytes = bytes;
-  return end;
-}
-
 }  // namespace nm::wire

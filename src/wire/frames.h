@@ -30,10 +30,4 @@ void read_frames(std::span<const uint8_t> payload, uint16_t event_count,
 bool frames_exact(std::span<const uint8_t> payload, std::span<const std::span<const uint8_t>> frames,
                   uint16_t event_count);
 
-// Greedy packing plan (0.23 send_on_stream): events are appended while
-// current + 4 + len <= max_payload; returns the index one past the last event that fits
-// in the packet starting at `first`. Always takes at least one event.
-size_t pack_until(std::span<const std::span<const uint8_t>> events, size_t first,
-                  size_t max_payload, size_t max_events, size_t* payload_bytes);
-
 }  // namespace nm::wire

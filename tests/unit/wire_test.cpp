@@ -249,63 +249,6 @@ TEST(Frames, MoreEventsClaimedThanPresent) {
   EXPECT_EQ(as_strings(read_frames(payload, 5)), std::vector<std::string>{"x"});
 }
 
-class PackUntil : public ::testing::Test {
- protected:
-  std::vector<std::span<const uint8_t>> events_of(const std::vector<size_t>& sizes) {
-    storage_.clear();
-    for (size_t s : sizes) storage_.emplace_back(s, 0xAB);
-    std::vector<std::span<const uint8_t>> spans;
-    for (const auto& s : storage_) spans.emplace_back(s);
-    return spans;
-  }
-  std::vector<std::vector<uint8_t>> storage_;
-};
-
-TEST_F(PackUntil, ExactFitIsIncluded) {
-  // 4+40 + 4+52 = 100: the second event lands exactly on the limit.
-  auto ev = events_of({40, 52, 0});
-  size_t bytes = 0;
-  EXPECT_EQ(pack_until(ev, 0, 100, 1000, &bytes), 2u);
-  EXPECT_EQ(bytes, 100u);
-}
-
-TEST_F(PackUntil, OneByteOverStartsANewPacket) {
-  auto ev = events_of({40, 53, 7});
-  size_t bytes = 0;
-  EXPECT_EQ(pack_until(ev, 0, 100, 1000, &bytes), 1u);
-  EXPECT_EQ(bytes, 44u);
-  EXPECT_EQ(pack_until(ev, 1, 100, 1000, &bytes), 3u);
-  EXPECT_EQ(bytes, 57u + 11u);
-}
-
-TEST_F(PackUntil, GreedyInOrderWithoutSkipping) {
-  // The 3rd event would fit after the 1st, but packing never reorders.
-  auto ev = events_of({10, 90, 1});
-  EXPECT_EQ(pack_until(ev, 0, 100, 1000, nullptr), 1u);
-}
-
-TEST_F(PackUntil, OversizedEventGoesAlone) {
-  auto ev = events_of({200, 1});
-  size_t bytes = 0;
-  EXPECT_EQ(pack_until(ev, 0, 100, 1000, &bytes), 1u);
-  EXPECT_EQ(bytes, 204u);
-}
-
-TEST_F(PackUntil, RespectsEventLimit) {
-  auto ev = events_of({0, 0, 0, 0, 0});
-  size_t bytes = 0;
-  EXPECT_EQ(pack_until(ev, 0, 100, 3, &bytes), 3u);
-  EXPECT_EQ(bytes, 12u);
-  EXPECT_EQ(pack_until(ev, 3, 100, 3, &bytes), 5u);
-}
-
-TEST_F(PackUntil, RealLimits) {
-  auto ev = events_of({kMaxEventSize, 0});
-  size_t bytes = 0;
-  EXPECT_EQ(pack_until(ev, 0, kMaxPayloadSize, kMaxEventsPerPacket, &bytes), 1u);
-  EXPECT_EQ(bytes, kMaxPayloadSize);
-}
-
 TEST(Grant, EncodeDecode) {
   uint8_t out[kGrantSize];
   encode_grant({7, 102}, out);
