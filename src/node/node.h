@@ -320,7 +320,8 @@ class Node {
   // probe timeout, or padded to `probe_size` as a path MTU probe.
   void send_ping(session::Session& s, int64_t now, std::vector<Outgoing>& out, uint32_t probe_size = 0)
       REQUIRES(mu_);
-  void on_lost(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);
+  // Returns true when the loss counted as congestion (not a probe's, nor lost to its size).
+  bool on_lost(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);
   // The reliable packet that datagram carried goes to its stream's paced resend queue.
   void queue_resend(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);
   // Path MTU discovery (node_pmtu.cpp): starts with the peer's hello (kPmtud); sends the
@@ -328,8 +329,10 @@ class Node {
   void start_path_mtu(session::Session& s, int64_t now) REQUIRES(mu_);
   void probe_path_mtu(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
   // What acknowledgements and losses tell the search (the datagram size changes with it).
-  // pmtu_on_lost returns true for a probe: its loss is not congestion.
+  // pmtu_on_lost returns true when the datagram was lost to its size (above what the path
+  // carries, found now or before): not congestion.
   void pmtu_on_acked(session::Session& s, const session::SentDatagram& d, int64_t now) REQUIRES(mu_);
+  void pmtu_on_probe_lost(session::Session& s, const session::SentDatagram& d, int64_t now) REQUIRES(mu_);
   bool pmtu_on_lost(session::Session& s, const session::SentDatagram& d, int64_t now) REQUIRES(mu_);
   // A data packet larger than the path now carries, as pieces (wire/piece.h); and the
   // peer's pieces, put back together and taken as the data packet they were.

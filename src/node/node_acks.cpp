@@ -42,11 +42,16 @@ void Node::track(session::Session& s, session::SentDatagram d) {
   if (auto given_up = s.loss.on_sent(d)) on_lost(s, *given_up);
 }
 
-void Node::on_lost(session::Session& s, const session::SentDatagram& d) {
-  if (pmtu_on_lost(s, d, now_ns())) return;  // a probe: no congestion
+bool Node::on_lost(session::Session& s, const session::SentDatagram& d) {
+  if (d.pmtu_probe) {
+    pmtu_on_probe_lost(s, d, now_ns());
+    return false;
+  }
   ++s.path.datagrams_lost;
-  if (s.cc) s.cc->on_lost(now_ns(), d.bytes, d.sent_ns, d.flight, s.rtt);
+  bool congestion = !pmtu_on_lost(s, d, now_ns());
+  if (congestion && s.cc) s.cc->on_lost(now_ns(), d.bytes, d.sent_ns, d.flight, s.rtt);
   queue_resend(s, d);
+  return congestion;
 }
 
 // A reliable packet is sent again when the session declares the datagram of its latest
@@ -117,13 +122,17 @@ void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Ou
     }
     pmtu_on_acked(s, d, now);
   }
-  for (const session::SentDatagram& d : r.lost) on_lost(s, d);
-  if (r.persistent_congestion && s.cc) s.cc->on_persistent_congestion();
+  bool congestion = false;
+  for (const session::SentDatagram& d : r.lost) congestion |= on_lost(s, d);
+  // (Only when a loss it judged was congestion: a black hole's are not.)
+  if (r.persistent_congestion && congestion && s.cc) s.cc->on_persistent_congestion();
   if (s.cc) s.cc->on_rate_sample(now, s.delivery.take_sample(), s.rtt, r.rtt_sampled);
   s.probe_allowance = 0;  // the path answers
   s.update_pacing_rate(static_cast<double>(config_.session_rate_bytes_per_sec));
-  pace_session(s, now, out);  // the acknowledgement opened the window
+  // A probe the search wants takes the room first: a sender that keeps its window full
+  // would else never leave room for one, and a search after a black hole never end.
   probe_path_mtu(s, now, out);
+  pace_session(s, now, out);  // the acknowledgement opened the window
 }
 
 void Node::session_loss_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) {

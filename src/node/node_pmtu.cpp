@@ -34,20 +34,32 @@ void Node::pmtu_on_acked(session::Session& s, const session::SentDatagram& d, in
   if (!s.pmtu) return;
   if (!d.pmtu_probe) {
     s.pmtu->on_acked(d.bytes, now);
+    if (d.bytes > session::PmtuSearch::kBase) s.cc_before_large_losses.reset();  // the path carries them
   } else if (s.pmtu->on_probe_acked(d.bytes, now) && s.cc) {
     s.cc->set_max_datagram(s.max_packet());
   }
 }
 
+void Node::pmtu_on_probe_lost(session::Session& s, const session::SentDatagram& d, int64_t now) {
+  if (s.cc) s.cc->on_discarded(d.bytes);  // the path's answer about a size, not congestion
+  if (s.pmtu) s.pmtu->on_probe_lost(d.bytes, now);
+}
+
 bool Node::pmtu_on_lost(session::Session& s, const session::SentDatagram& d, int64_t now) {
-  if (d.pmtu_probe) {
-    if (s.cc) s.cc->on_discarded(d.bytes);
-    if (s.pmtu) s.pmtu->on_probe_lost(d.bytes, now);
-    return true;
+  if (!s.sized_by_pmtu() || d.bytes <= session::PmtuSearch::kBase) return false;
+  if (d.bytes <= s.pmtu->current()) {
+    // Congestion, or the start of a black hole: which one, the next round trips tell.
+    if (s.cc && !s.cc_before_large_losses) s.cc_before_large_losses = s.cc->clone();
+    if (!s.pmtu->on_lost(d.bytes, now, s.rtt.smoothed())) return false;
+    // A black hole: the reductions since the first of these losses are undone, and the
+    // window goes on at the smaller size.
+    if (s.cc && s.cc_before_large_losses)
+      session::CongestionController::undo(s.cc, std::move(s.cc_before_large_losses));
+    if (s.cc) s.cc->set_max_datagram(s.max_packet());
   }
-  if (s.pmtu && s.pmtu->on_lost(d.bytes, now, s.rtt.pto(session::AckTracker::kMaxAckDelayNs)) && s.cc)
-    s.cc->set_max_datagram(s.max_packet());
-  return false;
+  // Larger than the path carries (sent before the size fell): lost to its size.
+  if (s.cc) s.cc->on_discarded(d.bytes);
+  return true;
 }
 
 void Node::send_in_pieces(session::Session& s, const stream::Stream& st, const stream::SentPacket& p,

@@ -36,6 +36,7 @@ class Bbr : public CongestionController {
 
   explicit Bbr(uint64_t max_datagram);
   CongestionAlgorithm algorithm() const override { return CongestionAlgorithm::kBbr; }
+  std::unique_ptr<CongestionController> clone() const override { return std::make_unique<Bbr>(*this); }
   void on_rate_sample(int64_t now_ns, const RateSample& sample, const RttStats& rtt, bool rtt_sampled) override;
   double pacing_rate(const RttStats& rtt) const override;
 

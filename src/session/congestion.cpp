@@ -61,6 +61,13 @@ void CongestionController::on_persistent_congestion() {
   collapse();
 }
 
+void CongestionController::undo(std::unique_ptr<CongestionController>& cc,
+                                std::unique_ptr<CongestionController> earlier) {
+  earlier->in_flight_ = cc->in_flight_;
+  earlier->congestion_events_ = cc->congestion_events_;
+  cc = std::move(earlier);
+}
+
 double CongestionController::pacing_rate(const RttStats& rtt) const {
   return 1.25 * static_cast<double>(cwnd_) * 1e9 / static_cast<double>(rtt.smoothed());
 }

@@ -79,6 +79,12 @@ class CongestionController {
   void on_discarded(uint64_t bytes) { in_flight_ -= std::min(in_flight_, bytes); }
 
   virtual CongestionAlgorithm algorithm() const = 0;
+  // A copy of the whole state, to go back to with undo().
+  virtual std::unique_ptr<CongestionController> clone() const = 0;
+  // Puts back the state `earlier` (a clone of `cc`) had: the losses since were not
+  // congestion (a path MTU black hole lost them to their size). The flight and the count
+  // of congestion events stay as they are.
+  static void undo(std::unique_ptr<CongestionController>& cc, std::unique_ptr<CongestionController> earlier);
   // Window reductions so far: one per congestion event, persistent congestion included.
   uint64_t congestion_events() const { return congestion_events_; }
 

@@ -23,6 +23,7 @@ class Cubic : public CongestionController {
 
   using CongestionController::CongestionController;
   CongestionAlgorithm algorithm() const override { return CongestionAlgorithm::kCubic; }
+  std::unique_ptr<CongestionController> clone() const override { return std::make_unique<Cubic>(*this); }
   bool in_conservative_slow_start() const { return css_rounds_ >= 0; }
 
  protected:

@@ -9,6 +9,7 @@ class NewReno : public CongestionController {
  public:
   using CongestionController::CongestionController;
   CongestionAlgorithm algorithm() const override { return CongestionAlgorithm::kNewReno; }
+  std::unique_ptr<CongestionController> clone() const override { return std::make_unique<NewReno>(*this); }
 
  protected:
   void grow(int64_t now_ns, uint64_t bytes, int64_t sent_ns, const RttStats& rtt) override;

@@ -60,11 +60,14 @@ void PmtuSearch::on_acked(uint32_t size, int64_t now_ns) {
   large_losses_ = 0;
 }
 
-bool PmtuSearch::on_lost(uint32_t size, int64_t now_ns, int64_t pto_ns) {
+bool PmtuSearch::on_lost(uint32_t size, int64_t now_ns, int64_t srtt_ns) {
   if (size <= kBase || current_ <= kBase) return false;
-  // Congestion loses some large datagrams while others get through; a black hole loses
-  // every one of them, for longer than the peer takes to acknowledge anything.
-  if (++large_losses_ < kBlackHoleLosses || now_ns - last_large_ack_ns_ <= pto_ns) return false;
+  // Congestion loses some large datagrams while others get through: losses found by
+  // acknowledgements of later large ones. A black hole loses every one of them: their
+  // losses are found by a small datagram's acknowledgement (the ping of a probe timeout,
+  // about a probe timeout after the last large one was acknowledged), with none large
+  // acknowledged for a round trip.
+  if (++large_losses_ < kBlackHoleLosses || now_ns - last_large_ack_ns_ <= srtt_ns) return false;
   current_ = kBase;
   ++black_holes_;
   large_losses_ = 0;

@@ -2,7 +2,7 @@
 // carries, learned from padded probes the peer acknowledges, so that events are cut by
 // netmesh and never by IP. Datagrams leave with DF set, starting at kBase; probes search
 // upward to the ceiling (what the local route allows); a black hole (datagrams above kBase
-// lost, none of them acknowledged, for longer than a probe timeout) falls back to kBase and
+// lost, none of them acknowledged for longer than a round trip) falls back to kBase and
 // searches again. Pure logic: time in nanoseconds passed in, no sockets.
 #pragma once
 #include <cstdint>
@@ -33,10 +33,10 @@ class PmtuSearch {
   bool on_probe_acked(uint32_t size, int64_t now_ns);
   void on_probe_lost(uint32_t size, int64_t now_ns);
 
-  // Data datagrams, for black-hole detection. `pto_ns`: the session's probe timeout.
+  // Data datagrams, for black-hole detection. `srtt_ns`: the session's smoothed RTT.
   void on_acked(uint32_t size, int64_t now_ns);
   // Returns true when this loss made it fall back to kBase.
-  bool on_lost(uint32_t size, int64_t now_ns, int64_t pto_ns);
+  bool on_lost(uint32_t size, int64_t now_ns, int64_t srtt_ns);
 
   uint64_t probes_sent() const { return probes_sent_; }
   uint64_t probes_lost() const { return probes_lost_; }

@@ -133,6 +133,10 @@ class Session {
   // kPmtud (and kSessionAck, which confirms probes): data datagrams are then at most its
   // size, with DF set. Otherwise packets are 0.23's, up to 8192 bytes, and IP fragments them.
   std::optional<PmtuSearch> pmtu;
+  // The controller as it was before the first datagram above the base size was lost since
+  // one was last acknowledged: if those losses turn out to be a black hole, they were not
+  // congestion and the window goes back (node_pmtu.cpp).
+  std::unique_ptr<CongestionController> cc_before_large_losses;
   bool sized_by_pmtu() const { return pmtu && !routed; }
   // Data packets go in compact headers: the peer reads them and it is reached directly
   // (routed packets keep 0.23's header).

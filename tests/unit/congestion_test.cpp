@@ -216,5 +216,30 @@ TEST(Congestion, TheMaximumDatagramChangeKeepsTheWindowsBytes) {
             CongestionAlgorithm::kNewReno);
 }
 
+TEST(Congestion, UndoPutsBackTheWindowButKeepsTheFlight) {
+  // Losses that a black hole caused are not congestion: the state from before them returns.
+  for (auto algorithm : {CongestionAlgorithm::kCubic, CongestionAlgorithm::kNewReno}) {
+    std::unique_ptr<CongestionController> cc = make_congestion_controller(algorithm, kMds);
+    RttStats rtt;
+    int64_t now = 1000 * kMs;
+    for (int i = 0; i < 3; ++i) round_trip(*cc, rtt, now, 20 * kMs);
+    uint64_t before = cc->window();
+    std::unique_ptr<CongestionController> saved = cc->clone();
+    for (int i = 0; i < 30; ++i) cc->on_sent(kMds);
+    cc->on_lost(now, kMds, now - 1);
+    cc->on_lost(now + 100 * kMs, kMds, now + 50 * kMs);  // a second round trip, a second cut
+    ASSERT_LT(cc->window(), before);
+    uint64_t events = cc->congestion_events();
+    CongestionController::undo(cc, std::move(saved));
+    EXPECT_EQ(cc->window(), before);
+    EXPECT_EQ(cc->in_flight(), 28 * kMds);  // the datagrams still out stay counted
+    EXPECT_EQ(cc->congestion_events(), events);
+    EXPECT_EQ(cc->algorithm(), algorithm);
+    // And it goes on from there: an acknowledgement grows it, not recovery's old state.
+    cc->on_acked(now + 200 * kMs, kMds, now + 150 * kMs, rtt, cc->window());
+    EXPECT_GT(cc->window(), before);
+  }
+}
+
 }  // namespace
 }  // namespace nm::session

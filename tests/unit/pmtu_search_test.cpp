@@ -8,7 +8,7 @@ namespace nm::session {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
-constexpr int64_t kPto = 100 * kMs;
+constexpr int64_t kSrtt = 100 * kMs;
 
 // Answers every probe as a path carrying `limit` bytes would, until the search ends.
 // Returns the number of probes it took.
@@ -95,11 +95,11 @@ TEST(PmtuSearch, CongestionLossesAreNotABlackHole) {
   search(p, 1472, now);
   // A burst of losses declared by the acknowledgement that acknowledged later datagrams.
   p.on_acked(1472, now);
-  for (int i = 0; i < 20; ++i) EXPECT_FALSE(p.on_lost(1472, now, kPto));
+  for (int i = 0; i < 20; ++i) EXPECT_FALSE(p.on_lost(1472, now, kSrtt));
   // Losses spread out, with acknowledgements between them.
   for (int i = 0; i < 20; ++i) {
     now += 50 * kMs;
-    EXPECT_FALSE(p.on_lost(1472, now, kPto));
+    EXPECT_FALSE(p.on_lost(1472, now, kSrtt));
     p.on_acked(1472, now);
   }
   EXPECT_EQ(p.current(), 1472u);
@@ -111,18 +111,32 @@ TEST(PmtuSearch, ABlackHoleFallsBackToTheBaseAndSearchesAgain) {
   PmtuSearch p(1472, now);
   search(p, 1472, now);
   p.on_acked(1472, now);
-  now += 2 * kPto;  // nothing large acknowledged since
-  EXPECT_FALSE(p.on_lost(1472, now, kPto));
-  EXPECT_FALSE(p.on_lost(1472, now, kPto));
-  EXPECT_FALSE(p.on_lost(800, now, kPto));  // small datagrams say nothing about the size
-  EXPECT_TRUE(p.on_lost(1472, now, kPto));
+  now += 2 * kSrtt;  // nothing large acknowledged since
+  EXPECT_FALSE(p.on_lost(1472, now, kSrtt));
+  EXPECT_FALSE(p.on_lost(1472, now, kSrtt));
+  EXPECT_FALSE(p.on_lost(800, now, kSrtt));  // small datagrams say nothing about the size
+  EXPECT_TRUE(p.on_lost(1472, now, kSrtt));
   EXPECT_EQ(p.current(), PmtuSearch::kBase);
   EXPECT_EQ(p.black_holes(), 1u);
-  EXPECT_FALSE(p.on_lost(1472, now, kPto));  // what was in flight before: already handled
+  EXPECT_FALSE(p.on_lost(1472, now, kSrtt));  // what was in flight before: already handled
   EXPECT_TRUE(p.searching());
   search(p, 1252, now);  // the path now carries 1280-byte IP packets
   EXPECT_LE(p.current(), 1252u);
   EXPECT_GT(p.current(), PmtuSearch::kBase);
+}
+
+TEST(PmtuSearch, ABlackHoleIsFoundBeforeAProbeTimeoutHasPassedTwice) {
+  // The ping of the first probe timeout (srtt + 4 rttvar + ack delay after the last large
+  // acknowledgement) finds the losses: that one round of losses must be enough.
+  int64_t now = 0;
+  PmtuSearch p(1472, now);
+  search(p, 1472, now);
+  p.on_acked(1472, now);
+  now += kSrtt + 10 * kMs;
+  EXPECT_FALSE(p.on_lost(1472, now, kSrtt));
+  EXPECT_FALSE(p.on_lost(1472, now, kSrtt));
+  EXPECT_TRUE(p.on_lost(1472, now, kSrtt));
+  EXPECT_EQ(p.current(), PmtuSearch::kBase);
 }
 
 TEST(PmtuSearch, AStaleProbeResultDoesNotDisturbTheSearch) {
