@@ -429,7 +429,6 @@ class Node {
                         std::vector<Outgoing>& out) REQUIRES(mu_);
   void transmit(session::Session& s, stream::Stream& st, stream::SentPacket&& p,
                 std::vector<Outgoing>& out) REQUIRES(mu_);
-  bool pacing_full(const stream::Stream& st) const;
   static void on_pace_tick(uv_timer_t* handle);
   static void on_pace_kick(uv_async_t* handle);
   // Releases what the session's pacer and congestion window allow now; if packets are

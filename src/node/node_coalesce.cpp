@@ -28,7 +28,7 @@ Node::Coalesce Node::add_to_open_packet(session::Session& s, const StreamPtr& st
   // packet open, none emitted in the last 20 us, none waiting for the pacer) sends its
   // last packet itself (no loop wake-up).
   bool lone_call = !was_open && now - st->last_emit_ns() >= kBurstGapNs && !behind_pacer;
-  if (!was_open && (pacing_full(*st) || (lone_call && events.size() - next == 1)))
+  if (!was_open && (st->pacer_full() || (lone_call && events.size() - next == 1)))
     return Coalesce::kNotBurst;
   // Fixed for this call: the loop leaves when a packet closes, and the charge it counts
   // with only grows (an upper bound for the open packet's).

@@ -13,12 +13,6 @@
 
 namespace nm::node {
 
-namespace {
-constexpr size_t kMaxPacedBytes = 1 << 20;  // per stream, then backpressure
-}  // namespace
-
-bool Node::pacing_full(const stream::Stream& st) const { return st.paced_bytes() >= kMaxPacedBytes; }
-
 void Node::transmit(session::Session& s, stream::Stream& st, stream::SentPacket&& p,
                     std::vector<Outgoing>& out) {
   seal_data_packet(s, st, p, out);
@@ -40,9 +34,7 @@ void Node::emit_data_packet(session::Session& s, const StreamPtr& st, stream::Se
     transmit(s, *st, std::move(p), out);
     return;
   }
-  stream::Paced& q = st->paced();
-  q.bytes += p.wire_bytes();
-  q.queue.push_back(std::move(p));
+  st->push_paced(std::move(p));
   s.sender.backlogged(st->id());
   pace_session(s, now_ns(), out);  // what the bucket and the window allow leaves now
 }
@@ -124,14 +116,11 @@ struct PacedQueues {
       resend_again(st, *resend);
       return;
     }
-    stream::SentPacket p = std::move(q.queue.front());
-    q.queue.pop_front();
-    q.bytes -= p.wire_bytes();
+    stream::SentPacket p = st.pop_paced();
     // An open packet left to fill behind the queue (Node::on_flush_open) goes next.
     stream::SentPacket open;
     if (q.queue.empty() && st.open_packet_behind_pacer() && st.close_open_packet(open, now)) {
-      q.bytes += open.wire_bytes();
-      q.queue.push_back(std::move(open));
+      st.push_paced(std::move(open));
     }
     p.first_sent_ns = p.last_sent_ns = now;
     send(st, std::move(p));

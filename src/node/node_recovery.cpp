@@ -81,7 +81,7 @@ void Node::seal_data_packet(session::Session& s, const stream::Stream& st,
 
 bool Node::build_event_packet(session::Session& s, const StreamPtr& st,
                               std::span<const uint8_t> event, std::vector<Outgoing>& out) {
-  if (pacing_full(*st)) return false;
+  if (st->pacer_full()) return false;
   int64_t now = now_ns();
   stream::SentPacket p;
   p.charged_before = st->tx_charged();
@@ -106,7 +106,7 @@ bool Node::pump_fragments(session::Session& s, const StreamPtr& st, size_t max_p
     size_t pieces = (f->event.size() + piece_max - 1) / piece_max;
     size_t chunk = std::min((f->event.size() + pieces - 1) / pieces, f->event.size() - f->offset);
     bool last = f->offset + chunk == f->event.size();
-    if (pacing_full(*st)) return false;
+    if (st->pacer_full()) return false;
     int64_t now = now_ns();
     stream::SentPacket p;
     p.charged_before = st->tx_charged();

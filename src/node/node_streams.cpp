@@ -205,7 +205,7 @@ nm_status Node::send_waiting(const StreamPtr& st, std::span<const nm_event_t> ev
     auto until = Clock::now() + backoff;
     if (timeout_ms >= 0) until = std::min(until, deadline);
     st->changed.wait_until(lk.native(), until, [&]() REQUIRES(mu_) {
-      return stopping_ || st->state() != stream::StreamState::kOpen || st->has_packet_credit();
+      return stopping_ || st->send_would_not_wait();
     });
     backoff = std::min(backoff * 2, std::chrono::milliseconds(200));
   }

@@ -129,10 +129,28 @@ void Stream::raise_readiness_forever() {
   readiness_->send.set(true);
 }
 
+void Stream::push_paced(SentPacket&& p) {
+  Paced& q = paced();
+  q.bytes += p.wire_bytes();
+  q.queue.push_back(std::move(p));
+  refresh_readiness();
+}
+
+SentPacket Stream::pop_paced() {
+  Paced& q = paced();
+  bool was_full = pacer_full();
+  SentPacket p = std::move(q.queue.front());
+  q.queue.pop_front();
+  q.bytes -= p.wire_bytes();
+  refresh_readiness();
+  if (was_full && !pacer_full()) changed.notify_all();  // a blocking send may go on
+  return p;
+}
+
 void Stream::refresh_readiness() {
   if (!readiness_ || readiness_->forever) return;
   readiness_->receive.set(inbound_.events() > 0 || state_ == StreamState::kClosed);
-  readiness_->send.set(state_ != StreamState::kOpen || has_packet_credit());
+  readiness_->send.set(send_would_not_wait());
 }
 
 }  // namespace nm::stream

@@ -173,8 +173,17 @@ class Stream {
     return !has_unacked() && !fragmenting() && paced_bytes() == 0 && !has_open_packet();
   }
   // Packets built but held for the session's pacer (weighted fair sharing of its rate).
+  // Beyond kMaxPacedBytes a send gets backpressure, as without credit.
+  static constexpr size_t kMaxPacedBytes = 1 << 20;
   Paced& paced() { return tx().paced; }
   size_t paced_bytes() const { return tx_ ? tx_->paced.bytes : 0; }
+  bool pacer_full() const { return paced_bytes() >= kMaxPacedBytes; }
+  void push_paced(SentPacket&& p);
+  SentPacket pop_paced();
+  // A send would not wait: what a blocking send and the writable fd wait for.
+  bool send_would_not_wait() const {
+    return state_ != StreamState::kOpen || (has_packet_credit() && !pacer_full());
+  }
   bool resends_waiting() const { return tx_ && !tx_->paced.resends.empty(); }
   // The stream is going away: nothing more is sent or retransmitted.
   void abandon_transmit() {

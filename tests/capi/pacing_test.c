@@ -1,4 +1,5 @@
 /* Weighted fair sharing of a paced session between local streams. */
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -122,9 +123,78 @@ static void share_follows_fairness_weight(void** state) {
   }
 }
 
+static int writable_within(nm_stream_t* s, int timeout_ms) {
+  int fd = -1;
+  NM_OK_OR_FAIL(nm_stream_event_fd(s, NM_STREAM_WRITABLE, &fd));
+  struct pollfd pfd = {fd, POLLIN, 0};
+  return poll(&pfd, 1, timeout_ms);
+}
+
+static double thread_cpu_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* With no credit limit (window 0) a slow session's pacer queue is what pushes back: a
+ * stream that has 1 MiB waiting for the pacer gets backpressure, its writable fd is not
+ * readable until the pacer has taken some, and a blocking send sleeps until then (it spun
+ * on the credit it had, retrying at once, before). */
+static void a_full_pacer_queue_is_waited_out_not_spun_on(void** state) {
+  (void)state;
+  enum { kSlowRate = 1000000 };
+  nm_node_config_t c;
+  test_config(&c, 0x43);
+  c.session_rate_bytes_per_sec = kSlowRate;
+  test_pair p;
+  test_pair_connect_with(&p, &c, &c);
+  nm_stream_config_t sc;
+  nm_stream_config_init(&sc, sizeof sc);
+  sc.window_bytes = 0;
+  nm_stream_t *tx, *rx;
+  test_open_both(&p, 50, &sc, &tx, &rx);
+  static const uint8_t ev[kEventBytes];
+  nm_event_t e[64];
+  for (int i = 0; i < 64; ++i) e[i] = (nm_event_t){ev, sizeof ev};
+  assert_int_equal(writable_within(tx, 0), 1);
+  size_t queued = 0, sent = 0;
+  nm_status st;
+  while ((st = nm_stream_send(tx, e, 64, &sent)) == NM_OK) queued += 64;
+  assert_int_equal(st, NM_ERR_BACKPRESSURE);
+  queued += sent;
+  assert_true(queued * kEventBytes >= (1u << 20) / 2); /* the pacer's queue, not a window */
+  assert_int_equal(writable_within(tx, 0), 0);
+  assert_int_equal(writable_within(tx, 20000), 1); /* the pacer took some */
+  /* Full again, then a blocking send of 256 more events: ~0.25 s at the session's rate. */
+  while (nm_stream_send(tx, e, 64, &sent) == NM_OK) queued += 64;
+  queued += sent;
+  double wall = now_s(), cpu = thread_cpu_s();
+  for (int i = 0; i < 4; ++i) {
+    NM_OK_OR_FAIL(nm_stream_send_blocking(tx, e, 64, 30000, &sent));
+    queued += sent;
+  }
+  wall = now_s() - wall;
+  cpu = thread_cpu_s() - cpu;
+  printf("  %zu events queued; the blocking send waited %.3f s using %.3f s of CPU\n", queued, wall, cpu);
+  assert_true(wall > 0.1);     /* it did wait for the pacer */
+  assert_true(cpu < wall / 4); /* asleep, not retrying (a spinning send uses all it gets) */
+  /* Everything arrives. */
+  static uint8_t buf[64 * kEventBytes];
+  size_t lens[64], count, got = 0;
+  while (got < queued) {
+    NM_OK_OR_FAIL(nm_stream_recv_batch(rx, buf, sizeof buf, lens, 64, &count, 30000));
+    got += count;
+  }
+  assert_int_equal(got, queued);
+  nm_stream_free(tx);
+  nm_stream_free(rx);
+  test_pair_free(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(share_follows_fairness_weight),
+      cmocka_unit_test(a_full_pacer_queue_is_waited_out_not_spun_on),
   };
   return cmocka_run_group_tests_name("pacing", tests, NULL, NULL);
 }
