@@ -1022,6 +1022,81 @@ func TestParkedRecvWakes(t *testing.T) {
 	}
 }
 
+// A SendBlocking waiting for credit waits in the netpoller on the writable fd (wait.go):
+// the reader's grants let it finish, its context's end stops it (with the count of what
+// went), and Release wakes it.
+func TestParkedSendWakes(t *testing.T) {
+	a, b := testPair(t)
+	cfg := DefaultStreamConfig()
+	cfg.Reliability = Reliable
+	cfg.WindowBytes = 65536
+	sa, sb := openBoth(t, a, b, 9, cfg)
+	kb := make([]byte, 1024)
+	events := make([][]byte, 200) // three windows' worth
+	for i := range events {
+		events[i] = kb
+	}
+	got := make(chan int, 1)
+	go func() { // the reader, slower than the sender
+		n := 0
+		for ; n < len(events); n++ {
+			if _, err := sb.Recv(within(t, 10*time.Second)); err != nil {
+				break
+			}
+		}
+		got <- n
+	}()
+	if n, err := sa.SendBlocking(within(t, 10*time.Second), events...); err != nil || n != len(events) {
+		t.Fatalf("blocking send: %d, %v", n, err)
+	}
+	if n := <-got; n != len(events) {
+		t.Fatalf("received %d of %d", n, len(events))
+	}
+	// Nobody reads now: the window fills, and the send waits until its context ends.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	sent := make(chan int, 1)
+	go func() {
+		n, err := sa.SendBlocking(ctx, events...)
+		sent <- n
+		done <- err
+	}()
+	waitUntil(t, waitLong, func() bool { return mustStats(t, sa).TxCreditRemaining < 1088 },
+		"the window is spent")
+	cancel()
+	select {
+	case err := <-done:
+		if n := <-sent; !errors.Is(err, context.Canceled) || n >= len(events) {
+			t.Fatalf("got %d events, %v; want fewer than all, context.Canceled", n, err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("SendBlocking still parked after its context was cancelled")
+	}
+	// A stream never read: once its window is spent nothing lets a send through.
+	sc, _ := openBoth(t, a, b, 10, cfg)
+	for {
+		if _, err := sc.Send(kb); err != nil {
+			expectErr(t, err, ErrBackpressure)
+			break
+		}
+	}
+	go func() {
+		_, err := sc.SendBlocking(context.Background(), kb)
+		done <- err
+	}()
+	// A send that starts after the Release fails the same way, so the check holds regardless.
+	time.Sleep(50 * time.Millisecond)
+	if err := sc.Release(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		expectErr(t, err, ErrInvalidHandle)
+	case <-time.After(2 * time.Second):
+		t.Fatal("SendBlocking still parked after Release")
+	}
+}
+
 // The mesh (mirrors tests/capi/mesh_test.c): short heartbeat and failure-detector timers.
 func meshConfig() Config {
 	c := testConfig(0x42)
