@@ -544,8 +544,9 @@ NM_API nm_status nm_stream_recv_batch(nm_stream_t* stream, void* buf, size_t buf
 /* Named constants for the `which` argument of nm_stream_event_fd. Since 0.3.0. */
 typedef enum nm_stream_readiness {
   NM_STREAM_READABLE = 0, /* a receive would not wait: events are queued, or the stream is closed */
-  NM_STREAM_WRITABLE = 1  /* a send would not wait for credit: there is credit for a full packet,
-                             or the stream is closed (the send then fails at once) */
+  NM_STREAM_WRITABLE = 1  /* a send would not get backpressure: there is credit for a full
+                             packet and the stream has less than 1 MiB waiting for its session's
+                             pacer, or the stream is closed (the send then fails at once) */
 } nm_stream_readiness;
 /* A file descriptor that is readable exactly while the stream is `which` (and, for both,
  * once the node starts shutting down): what nm_node_event_fd is for the whole node, for one

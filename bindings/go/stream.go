@@ -327,8 +327,9 @@ func (s *Stream) ReadableFD() (int, error) {
 	return s.eventFD(uint(capi.NM_STREAM_READABLE))
 }
 
-// WritableFD is as ReadableFD, readable while a send would find credit for a full packet (or
-// the stream is closed, and the send fails at once).
+// WritableFD is as ReadableFD, readable while a send would not get backpressure (credit
+// for a full packet, and less than 1 MiB waiting for the session's pacer), or the stream
+// is closed (and the send fails at once).
 func (s *Stream) WritableFD() (int, error) {
 	return s.eventFD(uint(capi.NM_STREAM_WRITABLE))
 }
