@@ -357,8 +357,10 @@ class Node {
   // until an authenticated packet confirms it.
   void complete_initiator(uint64_t peer_id, const sockaddr_storage& addr, const crypto::SessionKeys& keys,
                           bool routed, int64_t handshake_rtt_ns, std::vector<Outgoing>& out) REQUIRES(mu_);
-  void complete_responder(uint64_t peer_id, const sockaddr_storage& addr,
-                          const crypto::SessionKeys& keys, bool routed, std::vector<Outgoing>& out) REQUIRES(mu_);
+  // (Returns the responder's session if it became the peer's, nullptr if it waits.)
+  session::Session* complete_responder(uint64_t peer_id, const sockaddr_storage& addr,
+                                       const crypto::SessionKeys& keys, bool routed,
+                                       std::vector<Outgoing>& out) REQUIRES(mu_);
   std::unique_ptr<session::Session> new_session(uint64_t peer_id, const sockaddr_storage& addr,
                                                 const crypto::SessionKeys& keys, bool routed) REQUIRES(mu_);
   // Makes `s` the peer's session: a confirmed predecessor is retired, an unconfirmed one

@@ -141,7 +141,8 @@ void Node::session_loss_tick(session::Session& s, int64_t now, std::vector<Outgo
   // exchange). Without the peer's hello yet, after a round trip and a quarter: one lost
   // hello must not make a netmesh peer look like 0.23 by the time connect stops waiting
   // (our first data would go without recovery, and the peer would read it as 0.23's).
-  if (!s.peer_has_our_hello && s.hellos_sent > 0 && s.hellos_sent < kMaxHellos &&
+  // (Not while unconfirmed: a responder's early hello is the one its msg1 paid for.)
+  if (s.confirmed && !s.peer_has_our_hello && s.hellos_sent > 0 && s.hellos_sent < kMaxHellos &&
       now - s.last_hello_ns >= (s.peer_capabilities != 0 ? s.rtt.pto(session::AckTracker::kMaxAckDelayNs)
                                                          : s.rtt.smoothed() * 5 / 4))
     send_hello(s, out);

@@ -7,7 +7,9 @@
 #include "node/clock.h"
 #include "node/node.h"
 #include "node/status.h"
+#include "wire/frames.h"
 #include "wire/little_endian.h"
+#include "wire/stream_window.h"
 
 namespace nm::node {
 
@@ -16,6 +18,12 @@ namespace {
 // reads at most this many, then waits for its retry.
 constexpr uint32_t kMaxMsg2ReadsPerAttempt = 16;
 constexpr size_t kNoiseKeySize = 32;
+// A netmesh initiator pads its direct msg1 with a Noise payload of zeros as large as a
+// capability hello datagram (a 0.23 node answers no direct msg1): such a msg1 pays for msg2
+// and the responder's hello together, which the responder then sends at once, so the
+// initiator knows what its peer is when the handshake ends, a round trip sooner. An
+// unpadded msg1 (compat_0_23, an older netmesh) gets msg2 alone: never more than came in.
+constexpr size_t kHelloDatagram = wire::kHeaderSize + wire::kFrameOverhead + wire::kGrantSize + wire::kTagSize;
 }  // namespace
 
 nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_public_key,
@@ -61,7 +69,8 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
       rh.encode(encoded);
       out[0].packet->prepend_routing_header(encoded);
     } else {
-      pc.handshake->write_message({}, msg1);
+      static constexpr uint8_t kPadding[kHelloDatagram] = {};
+      pc.handshake->write_message(config_.compat_0_23 ? std::span<const uint8_t>() : kPadding, msg1);
       build_handshake_packet(msg1, pc.addr, out[0]);
     }
     pc.msg1_sent_ns = now_ns();
@@ -199,8 +208,15 @@ void Node::respond_direct(std::span<const uint8_t> noise_msg, const sockaddr_sto
   std::vector<uint8_t> msg2;
   if (!accepted->handshake.write_message({}, msg2)) return;
   build_handshake_packet(msg2, from, out.emplace_back());
-  complete_responder(allowed_.id(accepted->index), from,
-                     crypto::derive_session_keys(accepted->handshake.handshake_hash(), false), false, out);
+  uint64_t peer = allowed_.id(accepted->index);
+  session::Session* s = complete_responder(
+      peer, from, crypto::derive_session_keys(accepted->handshake.handshake_hash(), false), false, out);
+  // Our hello right behind msg2 when the msg1 paid for it (kHelloDatagram). Not while we
+  // dial the peer too: crossing dials settle on the confirmed sessions' hellos.
+  bool paid = accepted->payload.size() >= kHelloDatagram;
+  bool dialling = std::any_of(connects_.begin(), connects_.end(),
+                              [&](const PendingConnect* pc) { return pc->peer_id == peer; });
+  if (s && paid && !dialling) send_hello(*s, out);
 }
 
 }  // namespace nm::node

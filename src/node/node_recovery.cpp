@@ -33,13 +33,13 @@ void Node::send_hello(session::Session& s, std::vector<Outgoing>& out) {
 
 void Node::wait_for_hello(MutexLock& lk, uint64_t peer_id) {
   if (config_.compat_0_23) return;
-  // The peer's hello comes about a round trip after the handshake: on a long path, wait
-  // that long (data sent before it goes without recovery, as to a 0.23 peer, and a loss
-  // there could never be repaired). A netmesh peer must also have ours: until then it
-  // takes our reliable streams for 0.23's and delivers them in arrival order, so a
-  // retransmission would reach the application out of order.
-  // 3 round trips: the answer to our first hellos, or to the one repeated after 1.25
-  // (session_loss_tick), with room to spare. A 0.23 peer costs connect that long.
+  // The peer's hello: a responder sends it right behind msg2, so an initiator has it when
+  // its handshake ends; a responder has the initiator's a round trip after msg2. Data sent
+  // before it would go without recovery, as to a 0.23 peer, and a loss there could never
+  // be repaired. (The peer need not have ours: our data packets say they are netmesh's,
+  // flags::kNetmeshData, and are read as such before our hello.)
+  // 3 round trips: the first hellos, or the ones repeated after 1.25 (session_loss_tick),
+  // with room to spare. A 0.23 peer costs connect that long.
   auto wait = kHelloWait;
   if (session::Session* s = session_for(peer_id); s && s->path.rtt_samples > 0)
     wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -47,7 +47,7 @@ void Node::wait_for_hello(MutexLock& lk, uint64_t peer_id) {
                       kHelloWait, kMaxHelloWait);
   hello_cv_.wait_for(lk.native(), wait, [&]() REQUIRES(mu_) {
     session::Session* s = session_for(peer_id);
-    return stopping_ || !s || (s->peer_capabilities != 0 && s->peer_has_our_hello);
+    return stopping_ || !s || s->peer_capabilities != 0;
   });
 }
 

@@ -51,15 +51,15 @@ void Node::complete_initiator(uint64_t peer_id, const sockaddr_storage& addr, co
   activate(std::move(s), out);
 }
 
-void Node::complete_responder(uint64_t peer_id, const sockaddr_storage& addr,
+session::Session* Node::complete_responder(uint64_t peer_id, const sockaddr_storage& addr,
                               const crypto::SessionKeys& keys, bool routed, std::vector<Outgoing>& out) {
   auto s = new_session(peer_id, addr, keys, routed);
   session::Session* current = session_for(peer_id);
   if (current && current->confirmed) {
     park(std::move(s));  // a live session is never disturbed by an unconfirmed handshake
-    return;
+    return nullptr;
   }
-  activate(std::move(s), out);
+  return &activate(std::move(s), out);
 }
 
 session::Session& Node::activate(std::unique_ptr<session::Session> s, std::vector<Outgoing>& out) {

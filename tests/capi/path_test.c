@@ -1,6 +1,7 @@
 /* The path to a peer as its session sees it (nm_node_session_stats): round-trip samples
  * from the handshake and from session acknowledgements, data in flight, losses. */
 #include <string.h>
+#include <time.h>
 
 #include "netmesh_testing.h"
 #include "test_support.h"
@@ -290,13 +291,13 @@ static void a_lost_hello_cannot_misread_data(void** state) {
   imp.drop_below_bytes = 110; /* msg1 is 116 bytes, a hello 104 */
   NM_OK_OR_FAIL(nm_node_set_impairment(p.a, 0, NM_OUTBOUND, &imp));
   test_pair_connect_nodes(&p);
-  /* a's first data packet (its stream 4, sent as to a 0.23 peer) confirms the session at
-   * b, which then sends its hello */
+  /* b's hello came right behind msg2; a's first data packet (its stream 4, above the
+   * impairment's size) confirms the session at b */
   nm_stream_config_t cfg = reliable_unbounded();
   nm_stream_t *sa, *sb;
   test_open_both(&p, 4, &cfg, &sa, &sb);
-  send_numbered(sa, 1, 8, NULL, NULL);
-  expect_numbered(sb, 1, 8);
+  send_numbered(sa, 1, 32, NULL, NULL);
+  expect_numbered(sb, 1, 32);
   nm_stream_free(sa);
   nm_stream_free(sb);
   ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).session_acks == 1, 5000); /* a has b's hello */
@@ -393,6 +394,48 @@ static void a_black_hole_mid_transfer_loses_nothing(void** state) {
   test_pair_free(&p);
 }
 
+/* The responder's hello rides right behind msg2, so the initiator knows what the peer is
+ * when its handshake ends: connect returns after one round trip, not two, and a stream's
+ * first event arrives a round trip sooner. 500 ms each way (the nodes' own impairment): one
+ * round trip is 1 s, two are 2 s; the bound leaves 0.6 s for a busy machine. */
+static void connect_takes_one_round_trip(void** state) {
+  (void)state;
+  nm_node_config_t cfg;
+  test_config(&cfg, 0x42);
+  cfg.handshake_timeout_ms = 5000; /* msg2 takes 1 s */
+  test_pair p;
+  test_pair_new(&p, &cfg, &cfg);
+  nm_impairment_t imp;
+  nm_impairment_init(&imp, sizeof imp);
+  imp.delay_us = 500000;
+  NM_OK_OR_FAIL(nm_node_set_impairment(p.a, 0, NM_OUTBOUND, &imp));
+  NM_OK_OR_FAIL(nm_node_set_impairment(p.b, 0, NM_OUTBOUND, &imp));
+  uint8_t key[NM_KEY_SIZE];
+  char addr[NM_ADDR_MAX];
+  NM_OK_OR_FAIL(nm_node_public_key(p.b, key));
+  NM_OK_OR_FAIL(nm_node_local_addr(p.b, addr, sizeof addr));
+  NM_OK_OR_FAIL(nm_node_allow_peer(p.b, p.a_id));
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  NM_OK_OR_FAIL(nm_node_connect(p.a, addr, key, p.b_id));
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double took = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+  nm_session_stats_t a = session_stats(p.a, p.b_id);
+  print_message("connect took %.3f s over a 1 s round trip\n", took);
+  assert_true(took >= 0.9 && took < 1.6);
+  assert_int_equal(a.session_acks, 1); /* it has b's hello: its data goes as a netmesh peer's */
+  /* And what b sent a's unproven address stayed within 3x of msg1 (nothing refused). */
+  assert_int_equal(test_node_stats(p.b).tx_refused_unproven_path, 0);
+  nm_stream_config_t scfg = reliable_unbounded();
+  nm_stream_t *sa, *sb;
+  test_open_both(&p, 4, &scfg, &sa, &sb);
+  send_numbered(sa, 50, 32, NULL, NULL);
+  expect_numbered(sb, 50, 32);
+  nm_stream_free(sa);
+  nm_stream_free(sb);
+  test_pair_free(&p);
+}
+
 static void bad_arguments_are_refused(void** state) {
   (void)state;
   test_pair p;
@@ -426,6 +469,7 @@ int main(void) {
       cmocka_unit_test(a_lost_hello_cannot_misread_data),
       cmocka_unit_test(connect_outlasts_lost_hellos),
       cmocka_unit_test(a_black_hole_mid_transfer_loses_nothing),
+      cmocka_unit_test(connect_takes_one_round_trip),
       cmocka_unit_test(bad_arguments_are_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
