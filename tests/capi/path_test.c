@@ -68,6 +68,17 @@ static void expect_numbered(nm_stream_t* s, uint32_t count, size_t words) {
   }
 }
 
+/* `count` numbered events of `words` words from a to b on a new reliable stream `id`. */
+static void reliable_exchange(test_pair* p, uint64_t id, uint32_t count, size_t words) {
+  nm_stream_config_t cfg = reliable_unbounded();
+  nm_stream_t *sa, *sb;
+  test_open_both(p, id, &cfg, &sa, &sb);
+  send_numbered(sa, count, words, NULL, NULL);
+  expect_numbered(sb, count, words);
+  nm_stream_free(sa);
+  nm_stream_free(sb);
+}
+
 static void both_sides_have_the_handshake_rtt(void** state) {
   (void)state;
   test_pair p;
@@ -264,13 +275,7 @@ static void a_long_path_with_loss_delivers_everything(void** state) {
   NM_OK_OR_FAIL(nm_node_set_impairment(p.b, 0, NM_OUTBOUND, &imp));
   test_pair_connect_nodes(&p);
   assert_int_equal(session_stats(p.a, p.b_id).session_acks, 1);  /* known before any data */
-  nm_stream_config_t cfg = reliable_unbounded();
-  nm_stream_t *sa, *sb;
-  test_open_both(&p, 5, &cfg, &sa, &sb);
-  send_numbered(sa, 1000, 256, NULL, NULL);
-  expect_numbered(sb, 1000, 256);
-  nm_stream_free(sa);
-  nm_stream_free(sb);
+  reliable_exchange(&p, 5, 1000, 256);
   test_pair_free(&p);
 }
 
@@ -426,13 +431,7 @@ static void connect_takes_one_round_trip(void** state) {
   assert_int_equal(a.session_acks, 1); /* it has b's hello: its data goes as a netmesh peer's */
   /* And what b sent a's unproven address stayed within 3x of msg1 (nothing refused). */
   assert_int_equal(test_node_stats(p.b).tx_refused_unproven_path, 0);
-  nm_stream_config_t scfg = reliable_unbounded();
-  nm_stream_t *sa, *sb;
-  test_open_both(&p, 4, &scfg, &sa, &sb);
-  send_numbered(sa, 50, 32, NULL, NULL);
-  expect_numbered(sb, 50, 32);
-  nm_stream_free(sa);
-  nm_stream_free(sb);
+  reliable_exchange(&p, 4, 50, 32);
   test_pair_free(&p);
 }
 
