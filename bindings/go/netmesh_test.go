@@ -1022,10 +1022,9 @@ func TestParkedRecvWakes(t *testing.T) {
 	}
 }
 
-// A SendBlocking waiting for credit waits in the netpoller on the writable fd (wait.go):
-// the reader's grants let it finish, its context's end stops it (with the count of what
-// went), and Release wakes it.
-func TestParkedSendWakes(t *testing.T) {
+// A SendBlocking waiting for credit: the reader's grants let it finish, its context's end
+// stops it (with the count of what went), and Release wakes it.
+func TestBlockedSendWakes(t *testing.T) {
 	a, b := testPair(t)
 	cfg := DefaultStreamConfig()
 	cfg.Reliability = Reliable
@@ -1070,7 +1069,7 @@ func TestParkedSendWakes(t *testing.T) {
 			t.Fatalf("got %d events, %v; want fewer than all, context.Canceled", n, err)
 		}
 	case <-time.After(2 * time.Second):
-		t.Fatal("SendBlocking still parked after its context was cancelled")
+		t.Fatal("SendBlocking still waiting after its context was cancelled")
 	}
 	// A stream never read: once its window is spent nothing lets a send through.
 	sc, _ := openBoth(t, a, b, 10, cfg)
@@ -1093,7 +1092,7 @@ func TestParkedSendWakes(t *testing.T) {
 	case err := <-done:
 		expectErr(t, err, ErrInvalidHandle)
 	case <-time.After(2 * time.Second):
-		t.Fatal("SendBlocking still parked after Release")
+		t.Fatal("SendBlocking still waiting after Release")
 	}
 }
 

@@ -54,12 +54,11 @@ func DefaultStreamConfig() StreamConfig {
 // Stream is a handle to one stream with a peer. Several handles may name the same stream
 // (OpenStream is idempotent). Close frees the handle only; CloseStream closes the stream.
 type Stream struct {
-	node     *Node
-	h        atomic.Uintptr // 0 once freed
-	peer     uint64
-	id       uint64
-	ready    readiness // where receives wait (wait.go)
-	writable readiness // where blocking sends wait
+	node  *Node
+	h     atomic.Uintptr // 0 once freed
+	peer  uint64
+	id    uint64
+	ready readiness // where receives wait (wait.go)
 }
 
 // OpenStream opens (or returns the already open) stream id to a connected peer. The first
@@ -136,40 +135,22 @@ const (
 )
 
 func (s *Stream) sendFrames(op string, events [][]byte, mode, arg int) (int, error) {
-	n, _, err := s.sendCall(op, events, mode, arg, false)
-	return n, err
-}
-
-// sendCall is one nm_bind_send_frames. With quiet, backpressure is blocked = true and no
-// Error (with the thread's detail message) is built: the common case of a full window.
-func (s *Stream) sendCall(op string, events [][]byte, mode, arg int, quiet bool) (n int, blocked bool, err error) {
 	if len(events) == 0 {
-		return 0, false, nil
+		return 0, nil
 	}
 	scratch := frameBuffers.Get().(*[]byte)
 	buf := frames(events, scratch)
 	sent := outParams.Get().(*uint64)
 	*sent = 0
-	err = s.do(op, func(h uintptr) capi.Enum_SS_nm_status {
-		st := capi.Nm_bind_send_frames(h, buf, mode, arg, sent)
-		if quiet && st == capi.NM_ERR_BACKPRESSURE {
-			blocked = true
-			return capi.NM_OK
-		}
-		return st
+	err := s.do(op, func(h uintptr) capi.Enum_SS_nm_status {
+		return capi.Nm_bind_send_frames(h, buf, mode, arg, sent)
 	})
-	n = int(*sent)
+	n := int(*sent)
 	outParams.Put(sent)
 	if cap(*scratch) <= maxPooledFrames {
 		frameBuffers.Put(scratch)
 	}
-	return n, blocked, err
-}
-
-// trySend is one non-blocking send: n events went; blocked is true (and err nil) if
-// backpressure stopped the rest.
-func (s *Stream) trySend(events [][]byte) (n int, blocked bool, err error) {
-	return s.sendCall("nm_stream_send", events, modeSend, 0, true)
+	return n, err
 }
 
 // Send sends events in order, packed into as few packets as fit, without waiting. On
@@ -185,18 +166,19 @@ func (s *Stream) SendWithRetry(maxRetries uint32, events ...[]byte) (n int, err 
 	return s.sendFrames("nm_stream_send_with_retry", events, modeRetry, r)
 }
 
-// SendBlocking is Send waiting for credit (and for the session's pacer) as long as ctx
-// allows; it waits in Go's netpoller on the stream's writable fd (wait.go). If ctx ends
-// first it returns the number of events sent and ctx.Err().
+// SendBlocking is Send waiting for credit as long as ctx allows. If ctx ends first it
+// returns the number of events sent and ctx.Err().
 func (s *Stream) SendBlocking(ctx context.Context, events ...[]byte) (n int, err error) {
-	for n < len(events) {
-		sent, ended, err := s.sendOnce(ctx, events[n:])
+	for {
+		sent, err := s.sendFrames("nm_stream_send_blocking", events[n:], modeBlocking, sliceTimeout(ctx))
 		n += sent
-		if ended || (err != nil && !errors.Is(err, ErrTimeout)) {
+		if !errors.Is(err, ErrTimeout) {
 			return n, err
 		}
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
 	}
-	return n, nil
 }
 
 // recvBufSize fits typical events; larger ones are retried with a buffer of their size.

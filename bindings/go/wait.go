@@ -11,10 +11,10 @@ import (
 	"github.com/netmesh/netmesh/bindings/go/internal/capi"
 )
 
-// A receive waits in Go's netpoller on the stream's readable fd, and a blocking send on its
-// writable fd, not inside a cgo call: a goroutine blocked in C holds an OS thread, and the
-// scheduler hands its P to another thread and takes it back at every return (three times
-// the context switches of the C flow in bench/bindings). The C calls made here never block.
+// A receive waits in Go's netpoller on the stream's readable fd, not inside a cgo call: a
+// goroutine blocked in C holds an OS thread, and the scheduler hands its P to another thread
+// and takes it back at every return (three times the context switches of the C flow in
+// bench/bindings). The C calls made here never block.
 
 // maxPark bounds one wait in the netpoller: the fd is a level (readable while events are
 // queued) and the poller wakes on its rising edge, so a wait that began while the level was
@@ -22,37 +22,30 @@ import (
 // with the start of a wait is seen.
 const maxPark = 100 * time.Millisecond
 
-// readiness is one of a stream handle's fds (readable or writable), dup'd into a file the
-// netpoller watches, and the call parked on it. No closures: the parked call's arguments
-// are fields, so a receive or a send allocates nothing.
+// readiness is a stream handle's readable fd, dup'd into a file the netpoller watches, and
+// the receive parked on it. No closures: the parked receive's arguments are fields, so a
+// receive allocates nothing.
 type readiness struct {
 	once sync.Once
 	f    *os.File
 	rc   syscall.RawConn
 	err  error
-	turn chan struct{} // one call parks at a time (the file has one read deadline)
+	turn chan struct{} // one receive parks at a time (the file has one read deadline)
 
-	// The parked call (set while holding turn): a receive into buf (out: its length) or into
-	// batch, or a send of events (sent: how many went).
-	s         *Stream
-	buf       []byte
-	out       *uint64
-	batch     *Batch
-	events    [][]byte
-	eventsBuf [][]byte // where events points (reused)
-	sent      int
-	done      bool
-	result    error
-	check     func(uintptr) bool // r.attemptRecv or r.attemptSend, bound once
+	// The parked receive (set while holding turn): into buf (out: its length) or into batch.
+	s      *Stream
+	buf    []byte
+	out    *uint64
+	batch  *Batch
+	done   bool
+	result error
+	check  func(uintptr) bool // r.attempt, bound once
 }
 
-func (s *Stream) readiness(writable bool) (*readiness, error) {
-	r, which := &s.ready, uint(capi.NM_STREAM_READABLE)
-	if writable {
-		r, which = &s.writable, uint(capi.NM_STREAM_WRITABLE)
-	}
+func (s *Stream) readiness() (*readiness, error) {
+	r := &s.ready
 	r.once.Do(func() {
-		fd, err := s.eventFD(which)
+		fd, err := s.ReadableFD()
 		if err != nil {
 			r.err = err
 			return
@@ -62,41 +55,29 @@ func (s *Stream) readiness(writable bool) (*readiness, error) {
 			r.err = errno
 			return
 		}
-		r.f = os.NewFile(dup, "netmesh stream readiness") // non-blocking: the netpoller takes it
+		r.f = os.NewFile(dup, "netmesh stream readable") // non-blocking: the netpoller takes it
 		if r.rc, r.err = r.f.SyscallConn(); r.err != nil {
 			r.f.Close()
 			r.f = nil
 			return
 		}
 		r.turn = make(chan struct{}, 1)
-		r.check = r.attemptRecv
-		if writable {
-			r.check = r.attemptSend
-		}
+		r.check = r.attempt
 	})
 	return r, r.err
 }
 
-// closeReadiness wakes parked calls and drops the files (the handle is being freed).
+// closeReadiness wakes a parked receive and drops the file (the handle is being freed).
 func (s *Stream) closeReadiness() {
-	for _, r := range []*readiness{&s.ready, &s.writable} {
-		r.once.Do(func() { r.err = errors.New("stream handle freed") })
-		if r.f != nil {
-			r.f.Close()
-		}
+	r := &s.ready
+	r.once.Do(func() { r.err = errors.New("stream handle freed") })
+	if r.f != nil {
+		r.f.Close()
 	}
 }
 
-func (r *readiness) attemptRecv(uintptr) bool {
+func (r *readiness) attempt(uintptr) bool {
 	r.done, r.result = r.s.tryRecv(r.buf, r.out, r.batch)
-	return r.done
-}
-
-func (r *readiness) attemptSend(uintptr) bool {
-	n, blocked, err := r.s.trySend(r.events)
-	r.sent += n
-	r.events = r.events[n:]
-	r.done, r.result = !blocked || err != nil, err
 	return r.done
 }
 
@@ -111,91 +92,38 @@ func (s *Stream) recvOnce(ctx context.Context, buf []byte, out *uint64, batch *B
 	if ctx.Err() != nil {
 		return true, ctx.Err()
 	}
-	r, rerr := s.readiness(false)
-	if rerr != nil {
-		return false, s.recvCall(buf, out, batch, sliceTimeout(ctx)) // no fd to park on
-	}
-	if !r.take(ctx) {
-		return true, ctx.Err()
-	}
-	r.s, r.buf, r.out, r.batch = s, buf, out, batch
-	how, err := r.park(ctx)
-	r.s, r.buf, r.out, r.batch = nil, nil, nil, nil
-	r.release()
-	switch how {
+	switch how, err := s.park(ctx, buf, out, batch); how {
 	case parkDone:
 		return false, err
 	case parkCtx:
 		return true, err
 	}
-	return false, s.recvCall(buf, out, batch, sliceTimeout(ctx)) // the handle is being freed
-}
-
-// sendOnce sends some of events: at once what credit and the pacer take, else parked in
-// the netpoller until the stream is writable, else one slice blocked in C. n is how many
-// went; ended is true if ctx ended first (err is then ctx.Err()).
-func (s *Stream) sendOnce(ctx context.Context, events [][]byte) (n int, ended bool, err error) {
-	n, blocked, err := s.trySend(events)
-	if !blocked || err != nil {
-		return n, false, err
-	}
-	if ctx.Err() != nil {
-		return n, true, ctx.Err()
-	}
-	r, rerr := s.readiness(true)
-	if rerr != nil {
-		more, err := s.sendFrames("nm_stream_send_blocking", events[n:], modeBlocking, sliceTimeout(ctx))
-		return n + more, false, err
-	}
-	if !r.take(ctx) {
-		return n, true, ctx.Err()
-	}
-	// A copy of the slice headers: the caller's slice (SendBlocking's variadic) must not
-	// escape into the heap, or every call would allocate it.
-	r.eventsBuf = append(r.eventsBuf[:0], events[n:]...)
-	r.s, r.events, r.sent = s, r.eventsBuf, n
-	how, err := r.park(ctx)
-	n = r.sent
-	clear(r.eventsBuf)
-	r.s, r.events, r.sent = nil, nil, 0
-	r.release()
-	switch how {
-	case parkDone:
-		return n, false, err
-	case parkCtx:
-		return n, true, err
-	}
-	more, err := s.sendFrames("nm_stream_send_blocking", events[n:], modeBlocking, sliceTimeout(ctx))
-	return n + more, false, err
+	return false, s.recvCall(buf, out, batch, sliceTimeout(ctx)) // no fd to park on
 }
 
 type parkResult int
 
 const (
-	parkDone        parkResult = iota // the call got through, or failed (its error is returned)
+	parkDone        parkResult = iota // the receive got events or an error (its error is returned)
 	parkCtx                           // ctx ended first (ctx.Err() is returned)
-	parkUnavailable                   // the handle was freed meanwhile: block in C
+	parkUnavailable                   // no fd, or the handle was freed meanwhile: block in C
 )
 
-// take waits for the turn to park (false if ctx ended first); release gives it back.
-func (r *readiness) take(ctx context.Context) bool {
+// park waits in the netpoller until a non-blocking receive (into buf, or into batch if not
+// nil) gets events or an error, or ctx ends.
+func (s *Stream) park(ctx context.Context, buf []byte, out *uint64, batch *Batch) (parkResult, error) {
+	r, rerr := s.readiness()
+	if rerr != nil {
+		return parkUnavailable, nil
+	}
 	select {
 	case r.turn <- struct{}{}:
-		return true
 	case <-ctx.Done():
-		return false
+		return parkCtx, ctx.Err()
 	}
-}
-
-func (r *readiness) release() {
-	r.result = nil
-	<-r.turn
-}
-
-// park waits in the netpoller until the parked call (r.check) gets through or fails, or
-// ctx ends.
-func (r *readiness) park(ctx context.Context) (parkResult, error) {
-	r.done = false
+	defer func() { <-r.turn }()
+	r.s, r.buf, r.out, r.batch, r.done = s, buf, out, batch, false
+	defer func() { r.s, r.buf, r.out, r.batch, r.result = nil, nil, nil, nil, nil }()
 	for ctx.Err() == nil {
 		deadline := time.Now().Add(maxPark)
 		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
