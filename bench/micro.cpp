@@ -155,21 +155,21 @@ BENCHMARK(BM_AeadSeal<0>)->Name("BM_AeadSealLibsodium")->Arg(64)->Arg(1024)->Arg
 BENCHMARK(BM_AeadSeal<1>)->Name("BM_AeadSealOpenSsl")->Arg(64)->Arg(1024)->Arg(8104);
 BENCHMARK(BM_AeadSeal<2>)->Name("BM_AeadSealChosen")->Arg(64)->Arg(1024)->Arg(8104);
 
-// Frame packing: plan one packet of events (pack_until) and write the frames, as
-// Node::build_events_packet does (including its per-packet std::vector payload).
+// Frame packing as a send call does it: events join the stream's open packet (charged to
+// an unbounded window) until it is full, then the packet closes (Stream::join_open_packet,
+// close_open_packet: the frames are written once, into a pooled payload).
 void BM_FramePack(benchmark::State& state) {
   const size_t ev = static_cast<size_t>(state.range(0));
   const size_t n = wire::kMaxPayloadSize / (ev + wire::kFrameOverhead);
-  std::vector<uint8_t> storage(ev * n, 0x5a);
-  std::vector<std::span<const uint8_t>> views;
-  for (size_t i = 0; i < n; ++i) views.emplace_back(storage.data() + i * ev, ev);
+  std::vector<uint8_t> event(ev, 0x5a);
+  stream::StreamConfig config;
+  config.window_bytes = 0;
+  stream::Stream st(1, 9, config, true, 1, 0);
   for (auto _ : state) {
-    size_t bytes = 0;
-    size_t end = wire::pack_until(views, 0, wire::kMaxPayloadSize, wire::kMaxEventsPerPacket, &bytes);
-    std::vector<uint8_t> payload(bytes);
-    uint8_t* w = payload.data();
-    for (size_t i = 0; i < end; ++i) w = wire::write_frame(w, views[i]);
-    benchmark::DoNotOptimize(payload.data());
+    for (size_t i = 0; i < n; ++i) st.join_open_packet(event, 0, wire::kMaxPayloadSize, nullptr);
+    stream::SentPacket p;
+    st.close_open_packet(p, 0);
+    benchmark::DoNotOptimize(p.payload.data());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n * ev));
