@@ -126,12 +126,17 @@ int nmt_peer_target(nmt_peer* p, const char* node_addr, const uint8_t key[32], u
 
 size_t nmt_peer_build_msg1(nmt_peer* p, const uint8_t psk[32], const uint8_t responder_key[32],
                            uint8_t* out, size_t cap) {
+  return nmt_peer_build_padded_msg1(p, psk, responder_key, 0, out, cap);
+}
+
+size_t nmt_peer_build_padded_msg1(nmt_peer* p, const uint8_t psk[32], const uint8_t responder_key[32],
+                                  size_t padding, uint8_t* out, size_t cap) {
   nm::crypto::Key32 k, rk;
   std::memcpy(k.data(), psk, 32);
   std::memcpy(rk.data(), responder_key, 32);
   auto hs = nm::crypto::NoiseHandshake::initiator(nm::crypto::handshake_prologue(p->id, p->target_id), k, rk);
-  std::vector<uint8_t> msg1;
-  if (!hs.write_message({}, msg1)) return 0;
+  std::vector<uint8_t> msg1, zeros(padding);
+  if (!hs.write_message(zeros, msg1)) return 0;
   std::vector<uint8_t> d = handshake_datagram(msg1);
   if (cap < d.size()) return 0;
   std::memcpy(out, d.data(), d.size());

@@ -69,6 +69,10 @@ int nmt_peer_answer(nmt_peer* p, const uint8_t psk[32], int timeout_ms);
  * responder key (not sent). Returns its length. */
 size_t nmt_peer_build_msg1(nmt_peer* p, const uint8_t psk[32], const uint8_t responder_key[32],
                            uint8_t* out, size_t cap);
+/* The same with `padding` zero bytes of Noise payload, as a netmesh initiator pads its
+ * direct msg1 (104: what buys the responder's hello with msg2). */
+size_t nmt_peer_build_padded_msg1(nmt_peer* p, const uint8_t psk[32], const uint8_t responder_key[32],
+                                  size_t padding, uint8_t* out, size_t cap);
 /* The last handshake datagram nmt_peer_build_msg1 built (nmt_peer_handshake included), as it
  * went out: what an on-path attacker captures to replay. Returns its length (0: none). */
 size_t nmt_peer_last_msg1(const nmt_peer* p, uint8_t* out, size_t cap);
