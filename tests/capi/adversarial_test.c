@@ -441,17 +441,20 @@ static void replayed_msg1_cannot_take_over_a_session(adv* a) {
   assert_true(lived * 1000 >= kReplayTimeoutMs);
   adv_neighbour_usable(a, 0);
 
-  /* (b2) A valid msg1 padded as a netmesh initiator pads it (104 bytes of payload) would
-   * buy msg2 and the responder's hello; here its peer has a live session, so the new one
-   * waits (pending) and gets msg2 alone. Either way: no more bytes than came in, and
-   * nothing more while the session stays unconfirmed (until it is pruned). */
+  /* (b2) A valid msg1 padded as a netmesh initiator pads it (104 bytes of payload), from
+   * an allowed peer with no session yet, sent from a stranger's address: it buys msg2 and
+   * the responder's hello, no more bytes than came in, and nothing more while the session
+   * stays unconfirmed (until it is pruned). */
+  nmt_peer* fresh_peer = nmt_peer_new();
+  assert_int_equal(nmt_peer_target(fresh_peer, a->victim_addr, a->victim_key, a->victim_id), 0);
+  NM_OK_OR_FAIL(nm_node_allow_peer(a->victim, nmt_peer_id(fresh_peer)));
   uint8_t padded[512];
-  size_t pn = nmt_peer_build_padded_msg1(a->nb[0], a->psk, a->victim_key, 104, padded, sizeof padded);
+  size_t pn = nmt_peer_build_padded_msg1(fresh_peer, a->psk, a->victim_key, 104, padded, sizeof padded);
   assert_int_equal(pn, kDirectMsg1 + 104);
   adv_attack_begin(a, &b);
   adv_send_stranger(a, st, padded, pn);
   ADV_WAIT_VICTIM(a, s, s.handshakes_completed == e.v.handshakes_completed + 1);
-  ADV_WAIT_VICTIM(a, s, s.sessions_unconfirmed == 0); /* pruned: any repeat would be out by now */
+  ADV_WAIT_VICTIM(a, s, s.sessions_unconfirmed == 0 && s.sessions == e.v.sessions); /* pruned */
   adv_attack_end(a, &e);
   adv_report("valid padded msg1", a, &b, &e);
   t = adv_traffic_between(a, &b, &e);
@@ -459,10 +462,11 @@ static void replayed_msg1_cannot_take_over_a_session(adv* a) {
   msg2_bytes = e.cap.stranger_bytes - b.cap.stranger_bytes;
   printf("    to the stranger: %llu datagrams (%llu B) for %llu B in\n", (unsigned long long)msg2s,
          (unsigned long long)msg2_bytes, (unsigned long long)t.in_bytes);
-  assert_int_equal(msg2s, 1);                     /* msg2: the live session stays */
+  assert_int_equal(msg2s, 2);                     /* msg2 and one hello, never repeated */
   assert_true(msg2_bytes <= pn);                  /* no larger than the msg1 */
   assert_int_equal(t.captured_bytes, msg2_bytes); /* and nothing else, anywhere */
   assert_legit_untouched(&b, &e);
+  nmt_peer_free(fresh_peer);
   adv_neighbour_usable(a, 0);
 
   /* (c) */
