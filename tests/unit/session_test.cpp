@@ -267,6 +267,7 @@ TEST_F(SessionTest, ANewPathStartsItsEstimatesAgainButKeepsTheFlight) {
   for (int i = 0; i < 30; ++i) a.cc->on_acked(300'000'000, 1200, 100'000'000, a.rtt, 48'000);
   uint64_t grown = a.cc->window();
   ASSERT_GT(grown, CongestionController::kInitialPackets * 1200);
+  a.cc_before_large_losses = a.cc->clone();  // large losses on the old path, undecided
   a.restart_path_estimates(0, 0);
 
   EXPECT_FALSE(a.rtt.has_sample());  // 333 ms until the new path gives one (RFC 9002)
@@ -278,6 +279,7 @@ TEST_F(SessionTest, ANewPathStartsItsEstimatesAgainButKeepsTheFlight) {
   EXPECT_EQ(a.cc->in_flight(), 10u * 1200);  // what is still out counts against the new window
   EXPECT_EQ(a.path.restarts, 1u);
   EXPECT_GT(a.sender.rate(), 0);  // paced at the new window over the initial RTT
+  EXPECT_EQ(a.cc_before_large_losses, nullptr);  // a black hole here cannot bring back the old path's
 }
 
 TEST_F(SessionTest, ANewPathsEstimateStartsFromItsChallengesRoundTrip) {
