@@ -23,7 +23,7 @@ constexpr size_t kNoiseKeySize = 32;
 // and the responder's hello together, which the responder then sends at once, so the
 // initiator knows what its peer is when the handshake ends, a round trip sooner. An
 // unpadded msg1 (compat_0_23, an older netmesh) gets msg2 alone: never more than came in.
-constexpr size_t kHelloDatagram = wire::kHeaderSize + wire::kFrameOverhead + wire::kGrantSize + wire::kTagSize;
+constexpr size_t kHelloDatagram = wire::kPacketOverhead + wire::kFrameOverhead + wire::kGrantSize;
 }  // namespace
 
 nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_public_key,

@@ -51,11 +51,12 @@ bool Node::pmtu_on_lost(session::Session& s, const session::SentDatagram& d, int
     // Congestion, or the start of a black hole: which one, the next round trips tell.
     if (s.cc && !s.cc_before_large_losses) s.cc_before_large_losses = s.cc->clone();
     if (!s.pmtu->on_lost(d.bytes, now, s.rtt.smoothed())) return false;
-    // A black hole: the reductions since the first of these losses are undone, and the
-    // window goes on at the smaller size.
-    if (s.cc && s.cc_before_large_losses)
+    // A black hole: the reductions since the first of these losses (saved just above, at
+    // the latest) are undone, and the window goes on at the smaller size.
+    if (s.cc) {
       session::CongestionController::undo(s.cc, std::move(s.cc_before_large_losses));
-    if (s.cc) s.cc->set_max_datagram(s.max_packet());
+      s.cc->set_max_datagram(s.max_packet());
+    }
   }
   // Larger than the path carries (sent before the size fell): lost to its size.
   if (s.cc) s.cc->on_discarded(d.bytes);
