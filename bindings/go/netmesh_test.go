@@ -975,12 +975,7 @@ func TestCloseWakesBlockedRecv(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-done:
-		expectErr(t, err, ErrShutdown)
-	case <-time.After(2 * time.Second):
-		t.Fatal("Recv still blocked after Close")
-	}
+	expectErr(t, woken(t, done, "Recv still blocked after Close"), ErrShutdown)
 }
 
 // A receive waiting in the netpoller (wait.go) returns when its context is cancelled, and
@@ -998,13 +993,8 @@ func TestParkedRecvWakes(t *testing.T) {
 	// cancel (or the Release below) returns the same error, so the checks hold regardless.
 	time.Sleep(50 * time.Millisecond)
 	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("got %v, want context.Canceled", err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("Recv still parked after its context was cancelled")
+	if err := woken(t, done, "Recv still parked after its context was cancelled"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
 	}
 	go func() {
 		_, err := sb.Recv(context.Background())
@@ -1014,12 +1004,7 @@ func TestParkedRecvWakes(t *testing.T) {
 	if err := sb.Release(); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-done:
-		expectErr(t, err, ErrInvalidHandle)
-	case <-time.After(2 * time.Second):
-		t.Fatal("Recv still parked after Release")
-	}
+	expectErr(t, woken(t, done, "Recv still parked after Release"), ErrInvalidHandle)
 }
 
 // A SendBlocking waiting for credit: the reader's grants let it finish, its context's end
@@ -1063,13 +1048,9 @@ func TestBlockedSendWakes(t *testing.T) {
 	waitUntil(t, waitLong, func() bool { return mustStats(t, sa).TxCreditRemaining < 1088 },
 		"the window is spent")
 	cancel()
-	select {
-	case err := <-done:
-		if n := <-sent; !errors.Is(err, context.Canceled) || n >= len(events) {
-			t.Fatalf("got %d events, %v; want fewer than all, context.Canceled", n, err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("SendBlocking still waiting after its context was cancelled")
+	err := woken(t, done, "SendBlocking still waiting after its context was cancelled")
+	if n := <-sent; !errors.Is(err, context.Canceled) || n >= len(events) {
+		t.Fatalf("got %d events, %v; want fewer than all, context.Canceled", n, err)
 	}
 	// A stream never read: once its window is spent nothing lets a send through.
 	sc, _ := openBoth(t, a, b, 10, cfg)
@@ -1088,11 +1069,19 @@ func TestBlockedSendWakes(t *testing.T) {
 	if err := sc.Release(); err != nil {
 		t.Fatal(err)
 	}
+	expectErr(t, woken(t, done, "SendBlocking still waiting after Release"), ErrInvalidHandle)
+}
+
+// woken is what a blocked call sent on done once something was meant to wake it; t fails
+// with what if the call is still blocked 2 s later.
+func woken(t *testing.T, done <-chan error, what string) error {
+	t.Helper()
 	select {
 	case err := <-done:
-		expectErr(t, err, ErrInvalidHandle)
+		return err
 	case <-time.After(2 * time.Second):
-		t.Fatal("SendBlocking still waiting after Release")
+		t.Fatal(what)
+		return nil
 	}
 }
 
@@ -1336,13 +1325,8 @@ func TestPeerEventsShutdown(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-done:
-		if !errors.Is(err, ErrShutdown) && !errors.Is(err, ErrInvalidHandle) {
-			t.Fatalf("got %v, want ErrShutdown or ErrInvalidHandle", err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("NextPeerEvent still blocked after Close")
+	if err := woken(t, done, "NextPeerEvent still blocked after Close"); !errors.Is(err, ErrShutdown) && !errors.Is(err, ErrInvalidHandle) {
+		t.Fatalf("got %v, want ErrShutdown or ErrInvalidHandle", err)
 	}
 	_, err := a.PeerEventFD()
 	expectErr(t, err, ErrInvalidHandle)
