@@ -17,7 +17,7 @@ mkdir -p "$results"
 missing=()
 while read -r pkg; do
   [[ -z "$pkg" || "$pkg" == \#* ]] && continue
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep "install ok installed" >/dev/null || missing+=("$pkg")
 done < "$bench/packages.txt"
 if ((${#missing[@]})); then
   echo "== installing: ${missing[*]}"

@@ -32,5 +32,5 @@ cp -r "$here/csharp" "$work/app"
 cd "$work/app"
 nuget install packages.config -Source "$feed" -OutputDirectory packages -NoCache -NonInteractive >/dev/null
 xbuild /nologo /verbosity:quiet Consumer.csproj >"$work/xbuild.log" 2>&1 || { cat "$work/xbuild.log" >&2; exit 1; }
-ls bin | grep -q "\.so" && { echo "consumer.csharp: bin/ has native libraries: the package's loader would go untested" >&2; exit 1; }
+ls bin | grep "\.so" >/dev/null && { echo "consumer.csharp: bin/ has native libraries: the package's loader would go untested" >&2; exit 1; }
 mono bin/Consumer.exe
