@@ -328,6 +328,8 @@ class Node {
   // probe the search wants, if the congestion window has room for it.
   void start_path_mtu(session::Session& s, int64_t now) REQUIRES(mu_);
   void probe_path_mtu(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
+  // A small ping when large datagrams' acknowledgements are overdue (PmtuSearch::hole_check_due).
+  void check_for_black_hole(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
   // What acknowledgements and losses tell the search (the datagram size changes with it).
   // pmtu_on_lost returns true when the datagram was lost to its size (above what the path
   // carries, found now or before): not congestion.

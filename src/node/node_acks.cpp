@@ -147,6 +147,7 @@ void Node::session_loss_tick(session::Session& s, int64_t now, std::vector<Outgo
                                                          : s.rtt.smoothed() * 5 / 4))
     send_hello(s, out);
   probe_path_mtu(s, now, out);  // a search due again, or a probe the window had no room for
+  check_for_black_hole(s, now, out);
   if (!s.has(wire::capability::kSessionAck) || now < s.loss.deadline(s.rtt)) return;
   if (s.loss.loss_timer_armed()) {
     std::vector<session::SentDatagram>& lost = ack_result_.lost;

@@ -30,6 +30,14 @@ void Node::probe_path_mtu(session::Session& s, int64_t now, std::vector<Outgoing
   send_ping(s, now, out, size);
 }
 
+void Node::check_for_black_hole(session::Session& s, int64_t now, std::vector<Outgoing>& out) {
+  if (!s.sized_by_pmtu() ||
+      !s.pmtu->hole_check_due(s.loss.oldest_sent_ns(), now, s.rtt.smoothed(), session::AckTracker::kMaxAckDelayNs))
+    return;
+  s.pmtu->on_hole_check_sent(now);
+  send_ping(s, now, out);
+}
+
 void Node::pmtu_on_acked(session::Session& s, const session::SentDatagram& d, int64_t now) {
   if (!s.pmtu) return;
   if (!d.pmtu_probe) {
@@ -50,7 +58,7 @@ bool Node::pmtu_on_lost(session::Session& s, const session::SentDatagram& d, int
   if (d.bytes <= s.pmtu->current()) {
     // Congestion, or the start of a black hole: which one, the next round trips tell.
     if (s.cc && !s.cc_before_large_losses) s.cc_before_large_losses = s.cc->clone();
-    if (!s.pmtu->on_lost(d.bytes, now, s.rtt.smoothed())) return false;
+    if (!s.pmtu->on_lost(d.bytes, now, s.rtt.min())) return false;
     // A black hole: the reductions since the first of these losses (saved just above, at
     // the latest) are undone, and the window goes on at the smaller size.
     if (s.cc) {

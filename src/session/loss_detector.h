@@ -76,6 +76,8 @@ class LossDetector {
   // The oldest datagrams still unresolved, to resend as probes (at most `max`).
   std::vector<SentDatagram> oldest(size_t max) const;
   size_t outstanding() const { return outstanding_; }
+  // When the oldest datagram still unresolved was sent; INT64_MAX if none.
+  int64_t oldest_sent_ns() const { return sent_.empty() ? INT64_MAX : sent_.front().sent_ns; }
   uint64_t largest_acked() const { return largest_acked_; }
 
  private:

@@ -4,12 +4,13 @@ namespace nm::session {
 
 PmtuSearch::PmtuSearch(uint32_t ceiling, int64_t now_ns)
     : ceiling_(ceiling > kBase ? ceiling : kBase), last_large_ack_ns_(now_ns) {
-  if (ceiling_ > kBase) start_search(now_ns);
+  if (ceiling_ > kBase) start_search(ceiling_);
 }
 
-void PmtuSearch::start_search(int64_t) {
+// `high`: the largest size the path may carry, tried first.
+void PmtuSearch::start_search(uint32_t high) {
   searching_ = true;
-  high_ = ceiling_;
+  high_ = high;
   try_high_ = true;
   outstanding_ = 0;
   failures_ = 0;
@@ -26,7 +27,7 @@ uint32_t PmtuSearch::candidate() const {
 }
 
 uint32_t PmtuSearch::probe_due(int64_t now_ns) {
-  if (!searching_ && current_ + kResolution <= ceiling_ && now_ns >= next_search_ns_) start_search(now_ns);
+  if (!searching_ && current_ + kResolution <= ceiling_ && now_ns >= next_search_ns_) start_search(ceiling_);
   if (!searching_ || outstanding_ != 0) return 0;
   return candidate();
 }
@@ -60,20 +61,34 @@ void PmtuSearch::on_acked(uint32_t size, int64_t now_ns) {
   large_losses_ = 0;
 }
 
-bool PmtuSearch::on_lost(uint32_t size, int64_t now_ns, int64_t srtt_ns) {
+bool PmtuSearch::on_lost(uint32_t size, int64_t now_ns, int64_t min_rtt_ns) {
   if (size <= kBase || current_ <= kBase) return false;
   // Congestion loses some large datagrams while others get through: losses found by
   // acknowledgements of later large ones. A black hole loses every one of them: their
-  // losses are found by a small datagram's acknowledgement (the ping of a probe timeout,
-  // about a probe timeout after the last large one was acknowledged), with none large
-  // acknowledged for a round trip.
-  if (++large_losses_ < kBlackHoleLosses || now_ns - last_large_ack_ns_ <= srtt_ns) return false;
+  // losses are found by a small datagram's acknowledgement (a hole check's ping, or a
+  // probe timeout's), with none large acknowledged for longer than the path's shortest
+  // round trip. (Not the smoothed one: with large datagrams gone, the queue they kept
+  // drains, and the ping comes back sooner than the data did.)
+  if (++large_losses_ < kBlackHoleLosses || now_ns - last_large_ack_ns_ <= min_rtt_ns) return false;
+  // The search below the size that vanished starts in its middle, not at its top: the
+  // path's new limit is unknown, and the ceiling is tried again only by the search after
+  // kRaiseIntervalNs (the path may come back).
+  uint32_t vanished = current_;
   current_ = kBase;
   ++black_holes_;
   large_losses_ = 0;
   last_large_ack_ns_ = now_ns;
-  start_search(now_ns);
+  start_search(vanished - 1);
+  try_high_ = false;
+  if (high_ - current_ < kResolution) finish_search(now_ns);
   return true;
+}
+
+bool PmtuSearch::hole_check_due(int64_t oldest_sent_ns, int64_t now_ns, int64_t srtt_ns,
+                                int64_t max_ack_delay_ns) const {
+  if (current_ <= kBase || oldest_sent_ns == INT64_MAX) return false;
+  int64_t answer = srtt_ns + max_ack_delay_ns;  // what an acknowledgement may take
+  return now_ns - oldest_sent_ns > answer + srtt_ns / 4 && now_ns - last_hole_check_ns_ >= answer;
 }
 
 }  // namespace nm::session

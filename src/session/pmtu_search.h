@@ -3,8 +3,10 @@
 // netmesh and never by IP. Datagrams leave with DF set, starting at kBase; probes search
 // upward to the ceiling (what the local route allows); a black hole (datagrams above kBase
 // lost, none of them acknowledged for longer than a round trip) falls back to kBase and
-// searches again. Pure logic: time in nanoseconds passed in, no sockets.
+// searches again below the size that vanished; a small ping when large datagrams' answers
+// are overdue finds the hole sooner. Pure logic: time in nanoseconds passed in, no sockets.
 #pragma once
+#include <climits>
 #include <cstdint>
 
 namespace nm::session {
@@ -33,17 +35,24 @@ class PmtuSearch {
   bool on_probe_acked(uint32_t size, int64_t now_ns);
   void on_probe_lost(uint32_t size, int64_t now_ns);
 
-  // Data datagrams, for black-hole detection. `srtt_ns`: the session's smoothed RTT.
+  // Data datagrams, for black-hole detection. `min_rtt_ns`: the session's minimum RTT.
   void on_acked(uint32_t size, int64_t now_ns);
   // Returns true when this loss made it fall back to kBase.
-  bool on_lost(uint32_t size, int64_t now_ns, int64_t srtt_ns);
+  bool on_lost(uint32_t size, int64_t now_ns, int64_t min_rtt_ns);
+  // Whether to send a small ping now to tell a black hole from a stall: datagrams are above
+  // kBase and the oldest one in flight (sent at `oldest_sent_ns`) has waited a quarter of a
+  // round trip more than its acknowledgement should take; at most one per round trip. Its
+  // acknowledgement lets the large ones be declared lost about a probe timeout sooner than
+  // the probe timeout's own ping would.
+  bool hole_check_due(int64_t oldest_sent_ns, int64_t now_ns, int64_t srtt_ns, int64_t max_ack_delay_ns) const;
+  void on_hole_check_sent(int64_t now_ns) { last_hole_check_ns_ = now_ns; }
 
   uint64_t probes_sent() const { return probes_sent_; }
   uint64_t probes_lost() const { return probes_lost_; }
   uint64_t black_holes() const { return black_holes_; }
 
  private:
-  void start_search(int64_t now_ns);
+  void start_search(uint32_t high);
   void finish_search(int64_t now_ns);
   uint32_t candidate() const;
 
@@ -60,6 +69,7 @@ class PmtuSearch {
   // Black-hole detection.
   int64_t last_large_ack_ns_;
   int large_losses_ = 0;
+  int64_t last_hole_check_ns_ = INT64_MIN / 2;
   uint64_t probes_sent_ = 0, probes_lost_ = 0, black_holes_ = 0;
 };
 

@@ -8,7 +8,7 @@ namespace nm::session {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
-constexpr int64_t kSrtt = 100 * kMs;
+constexpr int64_t kRtt = 100 * kMs;
 
 // Answers every probe as a path carrying `limit` bytes would, until the search ends.
 // Returns the number of probes it took.
@@ -95,11 +95,11 @@ TEST(PmtuSearch, CongestionLossesAreNotABlackHole) {
   search(p, 1472, now);
   // A burst of losses declared by the acknowledgement that acknowledged later datagrams.
   p.on_acked(1472, now);
-  for (int i = 0; i < 20; ++i) EXPECT_FALSE(p.on_lost(1472, now, kSrtt));
+  for (int i = 0; i < 20; ++i) EXPECT_FALSE(p.on_lost(1472, now, kRtt));
   // Losses spread out, with acknowledgements between them.
   for (int i = 0; i < 20; ++i) {
     now += 50 * kMs;
-    EXPECT_FALSE(p.on_lost(1472, now, kSrtt));
+    EXPECT_FALSE(p.on_lost(1472, now, kRtt));
     p.on_acked(1472, now);
   }
   EXPECT_EQ(p.current(), 1472u);
@@ -111,18 +111,33 @@ TEST(PmtuSearch, ABlackHoleFallsBackToTheBaseAndSearchesAgain) {
   PmtuSearch p(1472, now);
   search(p, 1472, now);
   p.on_acked(1472, now);
-  now += 2 * kSrtt;  // nothing large acknowledged since
-  EXPECT_FALSE(p.on_lost(1472, now, kSrtt));
-  EXPECT_FALSE(p.on_lost(1472, now, kSrtt));
-  EXPECT_FALSE(p.on_lost(800, now, kSrtt));  // small datagrams say nothing about the size
-  EXPECT_TRUE(p.on_lost(1472, now, kSrtt));
+  now += 2 * kRtt;  // nothing large acknowledged since
+  EXPECT_FALSE(p.on_lost(1472, now, kRtt));
+  EXPECT_FALSE(p.on_lost(1472, now, kRtt));
+  EXPECT_FALSE(p.on_lost(800, now, kRtt));  // small datagrams say nothing about the size
+  EXPECT_TRUE(p.on_lost(1472, now, kRtt));
   EXPECT_EQ(p.current(), PmtuSearch::kBase);
   EXPECT_EQ(p.black_holes(), 1u);
-  EXPECT_FALSE(p.on_lost(1472, now, kSrtt));  // what was in flight before: already handled
+  EXPECT_FALSE(p.on_lost(1472, now, kRtt));  // what was in flight before: already handled
   EXPECT_TRUE(p.searching());
   search(p, 1252, now);  // the path now carries 1280-byte IP packets
   EXPECT_LE(p.current(), 1252u);
   EXPECT_GT(p.current(), PmtuSearch::kBase);
+}
+
+TEST(PmtuSearch, ABlackHoleIsFoundByAPingThatNoLongerWaitsInTheQueue) {
+  // A hole check's ping, sent a round trip and a quarter after the first lost datagram and
+  // answered without the queue the large datagrams kept: 0.9 smoothed RTTs after the last
+  // large acknowledgement, but more than the path's minimum.
+  constexpr int64_t kMinRtt = 40 * kMs;
+  int64_t now = 0;
+  PmtuSearch p(1472, now);
+  search(p, 1472, now);
+  p.on_acked(1472, now);
+  now += kRtt * 9 / 10;
+  EXPECT_FALSE(p.on_lost(1472, now, kMinRtt));
+  EXPECT_FALSE(p.on_lost(1472, now, kMinRtt));
+  EXPECT_TRUE(p.on_lost(1472, now, kMinRtt));
 }
 
 TEST(PmtuSearch, ABlackHoleIsFoundBeforeAProbeTimeoutHasPassedTwice) {
@@ -132,11 +147,46 @@ TEST(PmtuSearch, ABlackHoleIsFoundBeforeAProbeTimeoutHasPassedTwice) {
   PmtuSearch p(1472, now);
   search(p, 1472, now);
   p.on_acked(1472, now);
-  now += kSrtt + 10 * kMs;
-  EXPECT_FALSE(p.on_lost(1472, now, kSrtt));
-  EXPECT_FALSE(p.on_lost(1472, now, kSrtt));
-  EXPECT_TRUE(p.on_lost(1472, now, kSrtt));
+  now += kRtt + 10 * kMs;
+  EXPECT_FALSE(p.on_lost(1472, now, kRtt));
+  EXPECT_FALSE(p.on_lost(1472, now, kRtt));
+  EXPECT_TRUE(p.on_lost(1472, now, kRtt));
   EXPECT_EQ(p.current(), PmtuSearch::kBase);
+}
+
+TEST(PmtuSearch, TheSearchAfterABlackHoleDoesNotTryTheSizeThatVanished) {
+  int64_t now = 0;
+  PmtuSearch p(1472, now);
+  search(p, 1472, now);
+  p.on_acked(1472, now);
+  now += 2 * kRtt;
+  for (int i = 0; i < PmtuSearch::kBlackHoleLosses; ++i) p.on_lost(1472, now, kRtt);
+  ASSERT_EQ(p.current(), PmtuSearch::kBase);
+  uint32_t first = p.probe_due(now);
+  EXPECT_GT(first, PmtuSearch::kBase);
+  EXPECT_LT(first, 1472u - PmtuSearch::kResolution);  // the middle, not the top
+  int probes = search(p, 1252, now);
+  EXPECT_LE(p.current(), 1252u);
+  EXPECT_GT(p.current() + PmtuSearch::kResolution, 1252u);
+  PmtuSearch fresh(1472, 0);  // a search from the ceiling, for comparison
+  int64_t t = 0;
+  EXPECT_LT(probes, search(fresh, 1252, t));
+}
+
+TEST(PmtuSearch, AHoleCheckIsDueWhenLargeDatagramsAnswersAreOverdue) {
+  constexpr int64_t kAckDelay = 10 * kMs;
+  int64_t now = 0;
+  PmtuSearch p(1472, now);
+  EXPECT_FALSE(p.hole_check_due(now, now + 10 * kRtt, kRtt, kAckDelay));  // datagrams are kBase
+  search(p, 1472, now);
+  int64_t sent = now;
+  EXPECT_FALSE(p.hole_check_due(INT64_MAX, now + 10 * kRtt, kRtt, kAckDelay));  // nothing in flight
+  EXPECT_FALSE(p.hole_check_due(sent, sent + kRtt + kAckDelay, kRtt, kAckDelay));  // not yet overdue
+  now = sent + kRtt + kAckDelay + kRtt / 4 + 1;
+  EXPECT_TRUE(p.hole_check_due(sent, now, kRtt, kAckDelay));
+  p.on_hole_check_sent(now);
+  EXPECT_FALSE(p.hole_check_due(sent, now + kRtt / 2, kRtt, kAckDelay));  // one per round trip
+  EXPECT_TRUE(p.hole_check_due(sent, now + kRtt + kAckDelay, kRtt, kAckDelay));
 }
 
 TEST(PmtuSearch, AStaleProbeResultDoesNotDisturbTheSearch) {

@@ -19,7 +19,8 @@
  * Each prints one line "RESULT {json}" (goodput series per second since t0, latency
  * percentiles, the stream's and node's counters). --trace-ms: the sender also prints its
  * session's congestion state every MS ms to stderr ("TRACE t_s cwnd in_flight srtt_ms
- * pacing_mbit lost congestion_events"), to see a flow's ramp.
+ * pacing_mbit lost congestion_events datagram_bytes probes_sent/probes_lost"), to see a
+ * flow's ramp and its path MTU search.
  */
 #define _GNU_SOURCE
 #include <netmesh.h>
@@ -183,9 +184,12 @@ static void* trace_session(void* arg) {
     sleep_until_ns(next);
     nm_session_stats_t ss;
     if (nm_node_session_stats(t->node, t->peer, &ss, sizeof ss) != NM_OK) continue;
-    fprintf(stderr, "TRACE %.3f %" PRIu64 " %" PRIu64 " %.1f %.2f %" PRIu64 " %" PRIu64 "\n",
+    fprintf(stderr,
+            "TRACE %.3f %" PRIu64 " %" PRIu64 " %.1f %.2f %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+            "/%" PRIu64 "\n",
             rel_s(mono_ns(), t->t0), ss.cwnd_bytes, ss.bytes_in_flight, ss.srtt_ns / 1e6,
-            ss.pacing_rate_bytes_per_sec * 8 / 1e6, ss.datagrams_lost, ss.congestion_events);
+            ss.pacing_rate_bytes_per_sec * 8 / 1e6, ss.datagrams_lost, ss.congestion_events,
+            ss.max_datagram_bytes, ss.pmtu_probes_sent, ss.pmtu_probes_lost);
   }
   return NULL;
 }
