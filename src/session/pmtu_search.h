@@ -2,7 +2,7 @@
 // carries, learned from padded probes the peer acknowledges, so that events are cut by
 // netmesh and never by IP. Datagrams leave with DF set, starting at kBase; probes search
 // upward to the ceiling (what the local route allows); a black hole (datagrams above kBase
-// lost, none of them acknowledged for longer than a round trip) falls back to kBase and
+// lost, none of them acknowledged for longer than the minimum RTT) falls back to kBase and
 // searches again below the size that vanished; a small ping when large datagrams' answers
 // are overdue finds the hole sooner. Pure logic: time in nanoseconds passed in, no sockets.
 #pragma once
