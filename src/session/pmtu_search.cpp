@@ -4,14 +4,14 @@ namespace nm::session {
 
 PmtuSearch::PmtuSearch(uint32_t ceiling, int64_t now_ns)
     : ceiling_(ceiling > kBase ? ceiling : kBase), last_large_ack_ns_(now_ns) {
-  if (ceiling_ > kBase) start_search(ceiling_);
+  if (ceiling_ > kBase) start_search(ceiling_, true);
 }
 
-// `high`: the largest size the path may carry, tried first.
-void PmtuSearch::start_search(uint32_t high) {
+// `high`: the largest size the path may carry; `try_high_first`: probe it before halving.
+void PmtuSearch::start_search(uint32_t high, bool try_high_first) {
   searching_ = true;
   high_ = high;
-  try_high_ = true;
+  try_high_ = try_high_first;
   outstanding_ = 0;
   failures_ = 0;
 }
@@ -22,12 +22,14 @@ void PmtuSearch::finish_search(int64_t now_ns) {
   next_search_ns_ = now_ns + kRaiseIntervalNs;
 }
 
+bool PmtuSearch::narrowed() const { return high_ <= current_ || high_ - current_ < kResolution; }
+
 uint32_t PmtuSearch::candidate() const {
   return try_high_ ? high_ : current_ + (high_ - current_ + 1) / 2;
 }
 
 uint32_t PmtuSearch::probe_due(int64_t now_ns) {
-  if (!searching_ && current_ + kResolution <= ceiling_ && now_ns >= next_search_ns_) start_search(ceiling_);
+  if (!searching_ && current_ + kResolution <= ceiling_ && now_ns >= next_search_ns_) start_search(ceiling_, true);
   if (!searching_ || outstanding_ != 0) return 0;
   return candidate();
 }
@@ -40,7 +42,7 @@ bool PmtuSearch::on_probe_acked(uint32_t size, int64_t now_ns) {
   }
   bool raised = size > current_;
   if (raised) current_ = size;  // whenever it was sent, the path carried it
-  if (searching_ && (high_ <= current_ || high_ - current_ < kResolution)) finish_search(now_ns);
+  if (searching_ && narrowed()) finish_search(now_ns);
   return raised;
 }
 
@@ -52,7 +54,7 @@ void PmtuSearch::on_probe_lost(uint32_t size, int64_t now_ns) {
   failures_ = 0;
   try_high_ = false;
   high_ = size - 1;
-  if (high_ <= current_ || high_ - current_ < kResolution) finish_search(now_ns);
+  if (narrowed()) finish_search(now_ns);
 }
 
 void PmtuSearch::on_acked(uint32_t size, int64_t now_ns) {
@@ -78,9 +80,8 @@ bool PmtuSearch::on_lost(uint32_t size, int64_t now_ns, int64_t min_rtt_ns) {
   ++black_holes_;
   large_losses_ = 0;
   last_large_ack_ns_ = now_ns;
-  start_search(vanished - 1);
-  try_high_ = false;
-  if (high_ - current_ < kResolution) finish_search(now_ns);
+  start_search(vanished - 1, false);
+  if (narrowed()) finish_search(now_ns);
   return true;
 }
 

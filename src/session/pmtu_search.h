@@ -52,8 +52,9 @@ class PmtuSearch {
   uint64_t black_holes() const { return black_holes_; }
 
  private:
-  void start_search(uint32_t high);
+  void start_search(uint32_t high, bool try_high_first);
   void finish_search(int64_t now_ns);
+  bool narrowed() const;  // the gap left is below kResolution: the search is done
   uint32_t candidate() const;
 
   uint32_t ceiling_;

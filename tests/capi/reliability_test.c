@@ -340,6 +340,21 @@ static void events_cut_at_packet_boundaries_arrive_whole(void** state) {
 
 /* ---- flow control on consumption ---- */
 
+/* Sends `e` until the window refuses it: how many went. */
+static size_t send_until_backpressure(nm_stream_t* tx, const nm_event_t* e) {
+  size_t sent = 0;
+  while (nm_stream_send(tx, e, 1, NULL) == NM_OK) ++sent;
+  return sent;
+}
+
+/* Sends `e`, waiting up to `ms` for credit: 1 if it went, 0 if no credit came. */
+static size_t send_one_within(nm_stream_t* tx, const nm_event_t* e, int ms) {
+  size_t n = 0;
+  nm_status s = nm_stream_send_blocking(tx, e, 1, ms, &n);
+  assert_true(s == NM_OK || s == NM_ERR_TIMEOUT);
+  return n;
+}
+
 static void slow_reader_holds_the_sender_at_its_window(void** state) {
   (void)state;
   transfer t;
@@ -369,10 +384,8 @@ static void slow_reader_holds_the_sender_at_its_window(void** state) {
     ++read;
     usleep(50);
     /* a short wait: this read's credit may come only with the next one's */
-    s = nm_stream_send_blocking(t.tx, &e, 1, 200, &n);
-    assert_true(s == NM_OK || s == NM_ERR_TIMEOUT);
-    sent += n;
-    while (nm_stream_send(t.tx, &e, 1, NULL) == NM_OK) ++sent;
+    sent += send_one_within(t.tx, &e, 200);
+    sent += send_until_backpressure(t.tx, &e);
     assert_true(sent - read <= most_ahead);
     nm_stream_stats_t rx;
     nm_stream_stats(t.rx, &rx, sizeof rx);
@@ -386,12 +399,10 @@ static void slow_reader_holds_the_sender_at_its_window(void** state) {
   for (int more = 0; more < 9 && sent == sent_before; ++more) {
     NM_OK_OR_FAIL(nm_stream_recv(t.rx, buf, sizeof buf, &n, 2000));
     ++read;
-    s = nm_stream_send_blocking(t.tx, &e, 1, 1000, &n);
-    assert_true(s == NM_OK || s == NM_ERR_TIMEOUT);
-    sent += n;
+    sent += send_one_within(t.tx, &e, 1000);
   }
   assert_true(sent > sent_before);
-  while (nm_stream_send(t.tx, &e, 1, NULL) == NM_OK) ++sent;
+  sent += send_until_backpressure(t.tx, &e);
   assert_true(sent - read <= most_ahead);
   nm_stream_stats_t tx;
   nm_stream_stats(t.tx, &tx, sizeof tx);
