@@ -546,7 +546,10 @@ typedef enum nm_stream_readiness {
   NM_STREAM_READABLE = 0, /* a receive would not wait: events are queued, or the stream is closed */
   NM_STREAM_WRITABLE = 1  /* a send would not get backpressure: there is credit for a full
                              packet and the stream has less than 1 MiB waiting for its session's
-                             pacer, or the stream is closed (the send then fails at once) */
+                             pacer, or the stream is closed (the send then fails at once). Once
+                             1 MiB was waiting, it is writable again (and a blocking send wakes)
+                             when 768 KiB is left, as a socket's writability waits for a good
+                             part of its buffer; a send in between is still taken */
 } nm_stream_readiness;
 /* A file descriptor that is readable exactly while the stream is `which` (and, for both,
  * once the node starts shutting down): what nm_node_event_fd is for the whole node, for one

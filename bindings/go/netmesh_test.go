@@ -1573,3 +1573,47 @@ func TestRecvIntoAndBatchesAllocateNothing(t *testing.T) {
 		t.Fatal(n, err)
 	}
 }
+
+// A batch of large events arrives intact, an empty event and events sharing one array
+// included, and a blocking send of 8 KiB events allocates nothing (the frames buffer is
+// reused).
+func TestLargeEventsArriveIntactAndTheirSendsAllocateNothing(t *testing.T) {
+	a, b := testPair(t)
+	cfg := DefaultStreamConfig()
+	cfg.Reliability = Reliable
+	cfg.WindowBytes = 1 << 20
+	sa, sb := openBoth(t, a, b, 41, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	shared := make([]byte, 3*8192)
+	for i := range shared {
+		shared[i] = byte(i * 7)
+	}
+	events := [][]byte{shared[:8192], shared[8192:16384], {}, shared[16384:], bytes.Repeat([]byte{0xab}, 5000)}
+	if n, err := sa.SendBlocking(ctx, events...); err != nil || n != len(events) {
+		t.Fatalf("sent %d of %d: %v", n, len(events), err)
+	}
+	for i, want := range events {
+		got, err := sb.Recv(ctx)
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("event %d: %d bytes arrived, %d sent, or different bytes", i, len(got), len(want))
+		}
+	}
+	big, buf := make([]byte, 8192), make([]byte, 8192)
+	allocs := testing.AllocsPerRun(100, func() {
+		if n, err := sa.SendBlocking(ctx, big, big); err != nil || n != 2 {
+			t.Fatal(n, err)
+		}
+		for i := 0; i < 2; i++ {
+			if n, err := sb.RecvInto(ctx, buf); err != nil || n != len(big) {
+				t.Fatal(n, err)
+			}
+		}
+	})
+	if allocs >= 1 {
+		t.Fatalf("SendBlocking of 8 KiB events + RecvInto: %.1f allocations per call, want none", allocs)
+	}
+}

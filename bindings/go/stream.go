@@ -310,8 +310,8 @@ func (s *Stream) ReadableFD() (int, error) {
 }
 
 // WritableFD is as ReadableFD, readable while a send would not get backpressure (credit
-// for a full packet, and less than 1 MiB waiting for the session's pacer), or the stream
-// is closed (and the send fails at once).
+// for a full packet, and less than 1 MiB waiting for the session's pacer; once 1 MiB was
+// waiting, again when 768 KiB is left), or the stream is closed (and the send fails at once).
 func (s *Stream) WritableFD() (int, error) {
 	return s.eventFD(uint(capi.NM_STREAM_WRITABLE))
 }

@@ -133,17 +133,20 @@ void Stream::push_paced(SentPacket&& p) {
   Paced& q = paced();
   q.bytes += p.wire_bytes();
   q.queue.push_back(std::move(p));
+  if (pacer_full()) q.pushing_back = true;
   refresh_readiness();
 }
 
 SentPacket Stream::pop_paced() {
   Paced& q = paced();
-  bool was_full = pacer_full();
   SentPacket p = std::move(q.queue.front());
   q.queue.pop_front();
   q.bytes -= p.wire_bytes();
+  if (q.pushing_back && q.bytes <= kPacedLowWater) {
+    q.pushing_back = false;
+    changed.notify_all();  // a blocking send may go on
+  }
   refresh_readiness();
-  if (was_full && !pacer_full()) changed.notify_all();  // a blocking send may go on
   return p;
 }
 

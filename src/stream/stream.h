@@ -50,6 +50,9 @@ struct StreamCounters {
 struct Paced {
   RingQueue<SentPacket> queue;
   size_t bytes = 0;      // wire bytes queued
+  // The queue reached its limit and has not yet drained to the low-water mark: a waiting
+  // sender is woken for a good part of the queue, not for each packet the pacer takes.
+  bool pushing_back = false;
   // Packets to send again (their seqs, in the retransmit buffer), ahead of new ones: the
   // session declared their datagrams lost.
   RingQueue<uint64_t> resends;
@@ -173,16 +176,20 @@ class Stream {
     return !has_unacked() && !fragmenting() && paced_bytes() == 0 && !has_open_packet();
   }
   // Packets built but held for the session's pacer (weighted fair sharing of its rate).
-  // Beyond kMaxPacedBytes a send gets backpressure, as without credit.
+  // Beyond kMaxPacedBytes a send gets backpressure, as without credit. Once full, the
+  // writable fd and blocking sends wait until a quarter of it has gone (kPacedLowWater; a
+  // TCP socket likewise waits for a third of its buffer): a send in between is still taken.
   static constexpr size_t kMaxPacedBytes = 1 << 20;
+  static constexpr size_t kPacedLowWater = kMaxPacedBytes / 4 * 3;
   Paced& paced() { return tx().paced; }
   size_t paced_bytes() const { return tx_ ? tx_->paced.bytes : 0; }
   bool pacer_full() const { return paced_bytes() >= kMaxPacedBytes; }
+  bool pacer_pushing_back() const { return tx_ && tx_->paced.pushing_back; }
   void push_paced(SentPacket&& p);
   SentPacket pop_paced();
   // A send would not wait: what a blocking send and the writable fd wait for.
   bool send_would_not_wait() const {
-    return state_ != StreamState::kOpen || (has_packet_credit() && !pacer_full());
+    return state_ != StreamState::kOpen || (has_packet_credit() && !pacer_pushing_back());
   }
   bool resends_waiting() const { return tx_ && !tx_->paced.resends.empty(); }
   // The stream is going away: nothing more is sent or retransmitted.

@@ -138,8 +138,9 @@ static double thread_cpu_s(void) {
 
 /* With no credit limit (window 0) a slow session's pacer queue is what pushes back: a
  * stream that has 1 MiB waiting for the pacer gets backpressure, its writable fd is not
- * readable until the pacer has taken some, and a blocking send sleeps until then (it spun
- * on the credit it had, retrying at once, before). */
+ * readable until the pacer has taken a quarter of the queue (~0.25 s at this rate: a
+ * wake-up per packet the pacer took would be a sender's busy loop), and a blocking send sleeps
+ * until then (it spun on the credit it had, retrying at once, before). */
 static void a_full_pacer_queue_is_waited_out_not_spun_on(void** state) {
   (void)state;
   enum { kSlowRate = 1000000 };
@@ -163,8 +164,12 @@ static void a_full_pacer_queue_is_waited_out_not_spun_on(void** state) {
   assert_int_equal(st, NM_ERR_BACKPRESSURE);
   queued += sent;
   assert_true(queued * kEventBytes >= (1u << 20) / 2); /* the pacer's queue, not a window */
+  double full_at = now_s();
   assert_int_equal(writable_within(tx, 0), 0);
-  assert_int_equal(writable_within(tx, 20000), 1); /* the pacer took some */
+  assert_int_equal(writable_within(tx, 20000), 1); /* the pacer took a quarter */
+  double drained_s = now_s() - full_at;
+  printf("  writable again %.3f s after the queue was full\n", drained_s);
+  assert_true(drained_s > 0.15); /* 256 KiB at 1 MB/s, not one packet's 8 ms */
   /* Full again, then a blocking send of 256 more events: ~0.25 s at the session's rate. */
   while (nm_stream_send(tx, e, 64, &sent) == NM_OK) queued += 64;
   queued += sent;

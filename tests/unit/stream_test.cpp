@@ -193,6 +193,35 @@ TEST(Stream, AnEventWithoutCreditIsBackpressure) {
   EXPECT_EQ(tight.tx_charged(), 0u);
 }
 
+// A full pacer queue holds a waiting sender until a quarter of it has drained (a good part
+// of the queue to refill), not until the pacer takes one packet; a send in between is taken.
+TEST(Stream, AFullPacerQueueWakesSendersAtItsLowWaterMark) {
+  Stream st(1, 9, config(0), true, 1, 0);
+  auto packet = [] {
+    SentPacket p;
+    p.payload = SharedPayload::copy_of(std::vector<uint8_t>(8192 - wire::kPacketOverhead));
+    return p;
+  };
+  const size_t kPackets = Stream::kMaxPacedBytes / 8192;
+  for (size_t i = 0; i < kPackets - 1; ++i) st.push_paced(packet());
+  EXPECT_FALSE(st.pacer_full());
+  EXPECT_TRUE(st.send_would_not_wait());
+  st.push_paced(packet());
+  EXPECT_TRUE(st.pacer_full());
+  EXPECT_FALSE(st.send_would_not_wait());
+  st.pop_paced();
+  EXPECT_FALSE(st.pacer_full());            // a send is taken again
+  EXPECT_FALSE(st.send_would_not_wait());   // but a waiting one is not woken yet
+  while (st.paced_bytes() > Stream::kPacedLowWater + 8192) st.pop_paced();
+  EXPECT_FALSE(st.send_would_not_wait());
+  st.pop_paced();
+  EXPECT_EQ(st.paced_bytes(), Stream::kPacedLowWater);
+  EXPECT_TRUE(st.send_would_not_wait());
+  // Below the limit again, a new packet does not hold senders back.
+  st.push_paced(packet());
+  EXPECT_TRUE(st.send_would_not_wait());
+}
+
 TEST(Stream, GrantsGiveCreditBackAndAreCounted) {
   Stream st(1, 9, config(1000), true, 1, 0);
   uint64_t seq;
