@@ -411,7 +411,7 @@ ctest_main() {
   if [[ -z "${WAN_SANITIZED:-}" ]]; then
     check "netmesh paced at 10 Mbit/s: p99 event latency $P99 ms <= 100 (issue 15: 80, 2 x RTT)" "${P99/-/1e9} <= 100"
   else
-    echo "wan.bed: (not judged in a $WAN_SANITIZED sanitizer build) netmesh paced at 10 Mbit/s: p99 event latency $P99 ms"
+    echo "wan.bed: (not judged in a sanitizer build, $WAN_SANITIZED) netmesh paced at 10 Mbit/s: p99 event latency $P99 ms"
   fi
   # Sharing (issue 15: Jain >= 0.9 over 30 s).
   pair wan.bed "40 ms" 20 "nm nm-1MiB $NM1M" "tcp tcp-cubic cubic"
