@@ -393,7 +393,7 @@ mbit() { printf %.1f "$1"; }
 share() { calc "100 * $1 / $RATE"; }
 
 ctest_main() {
-  local avg cubic
+  local avg cubic bbr
   header
   # The bed itself: the path's RTT, and TCP fills the bottleneck.
   bed_or_fail "40 ms" wan_setup 40
@@ -460,7 +460,7 @@ ctest_main() {
   # BBR >= half of TCP BBR's goodput).
   bed_or_fail "200 ms, 5% loss" wan_loss 50 fwd
   single wan.bed "200 ms, 5% loss" 15 "tcp tcp-bbr bbr"
-  local bbr=$G
+  bbr=$G
   single wan.bed "200 ms, 5% loss" 15 "nm nm-bbr $NM1M --cc bbr"
   check "netmesh with BBR at 200 ms, 5% loss: $(mbit "$G") Mbit/s >= 0.35 x TCP BBR's $(mbit "$bbr") (issue 15: 0.5 x)" "$G >= 0.35 * $bbr"
   check "netmesh with BBR at 200 ms, 5% loss: $(mbit "$G") Mbit/s >= 25% of the bottleneck" "$G >= 0.25 * $RATE"
