@@ -86,7 +86,13 @@ static void* transfer_reader(void* arg) {
 
 static void transfer_setup(transfer* t, nm_reliability mode, uint32_t window) {
   memset(t, 0, sizeof *t);
-  test_pair_connect(&t->p);
+  /* The drain tests wait for acknowledgement, not for a deadline: under 30% loss each way a
+   * busy machine's inflated round trips back the probe timeouts off past the default 5 s (a
+   * fresh-clone run under ASan and stress-ng timed out there once). */
+  nm_node_config_t c;
+  test_config(&c, 0x42);
+  c.drain_timeout_ms = 60000;
+  test_pair_connect_with(&t->p, &c, &c);
   nm_stream_config_t cfg;
   nm_stream_config_init(&cfg, sizeof cfg);
   cfg.reliability = mode;
