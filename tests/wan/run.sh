@@ -47,6 +47,15 @@ for tool in nmwan_delay_line nmwan_nm_flow nmwan_tcp_flow; do
   [[ -x "$WAN_BIN/$tool" ]] || { echo "wan: $WAN_BIN/$tool not built (scripts/build.sh)" >&2; exit 2; }
 done
 
+# One bed per machine: the namespace names are fixed, so a second run would tear down ours.
+# Taken before the cleanup is armed: a run that does not get the bed must not tear it down.
+exec 9>/tmp/nmwan-bed.lock
+if ! flock -w "${WAN_LOCK_WAIT_S:-120}" 9; then
+  [[ "$WAN_CTEST" == 1 ]] && skip "another WAN bed run holds /tmp/nmwan-bed.lock"
+  echo "wan: another WAN bed run holds /tmp/nmwan-bed.lock" >&2
+  exit 1
+fi
+
 WAN_TMP=$(mktemp -d /tmp/nmwan-run.XXXXXX)
 WAN_LOG=$WAN_TMP/bed.log
 FLOW_PIDS=() # every flow process started (its `timeout`, which passes TERM on)
@@ -58,14 +67,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# One bed per machine: the namespace names are fixed, so a second run would tear down ours.
-exec 9>/tmp/nmwan-bed.lock
-if ! flock -w "${WAN_LOCK_WAIT_S:-120}" 9; then
-  [[ "$WAN_CTEST" == 1 ]] && skip "another WAN bed run holds /tmp/nmwan-bed.lock"
-  echo "wan: another WAN bed run holds /tmp/nmwan-bed.lock" >&2
-  exit 1
-fi
 
 now_ns() { "$WAN_BIN/nmwan_nm_flow" now; }
 calc() { awk "BEGIN { print ($*) }"; } # parenthesised: a bare `>` would redirect
