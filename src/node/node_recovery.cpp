@@ -242,7 +242,7 @@ void Node::send_acks(std::vector<Outgoing>& out, bool delay_few) {
   frames.clear();
   for (const StreamPtr& st : ack_due_) {
     stream::AckPolicy& ack = st->ack();
-    switch (ack.when(st->reorder(), delay_few)) {
+    switch (ack.when(delay_few)) {
       case stream::AckPolicy::When::kNothing: continue;
       case stream::AckPolicy::When::kLater: delayed.push_back(st); continue;
       case stream::AckPolicy::When::kNow: break;

@@ -2,9 +2,12 @@
 // report says (README, "Reliable"; the frames are wire/extension.h's ACK and NACK). Pure
 // logic beside the ReorderBuffer it reads: time passed in, no sockets.
 //
-//  * Any gap is reported at once; kAckEvery new packets in order are acknowledged at once;
-//    fewer wait for the recovery tick (delayed ACK: in request/response traffic an
-//    immediate ACK is a second datagram per message that competes with the reply).
+//  * A packet that opens a gap or fills one is reported at once (RFC 9000 13.2.1's
+//    immediate acknowledgement of out-of-order packets); other packets, in order or past
+//    a gap already reported, are acknowledged kAckEvery at a time, fewer at the recovery
+//    tick (delayed ACK: in request/response traffic an immediate ACK is a second datagram
+//    per message that competes with the reply; while a repair is on its way, a report per
+//    arrival would repeat the same NACK for a whole round trip).
 //  * A duplicate also asks for a report: the sender may have missed our last one.
 //  * A gap that persists is NACKed again every kNackRepeatNs, or every smoothed RTT when
 //    that is longer (the NACK may be lost; sooner, the resend cannot have arrived yet).
@@ -28,16 +31,23 @@ class AckPolicy {
   static constexpr uint64_t kMaxNackBlocks = 16;
   static constexpr int64_t kNackRepeatNs = 20'000'000;
 
-  void on_packet() { ++unreported_; }  // a reliable packet arrived (new or duplicate)
+  // A reliable packet `seq` arrived (new or duplicate: the sender may have missed our last
+  // report), `place` being where `r` will put it (called before it does).
+  void on_packet(const ReorderBuffer& r, ReorderBuffer::Place place, uint64_t seq) {
+    ++unreported_;
+    bool fills_first_gap = place == ReorderBuffer::Place::kNext && r.has_gaps();
+    bool opens_or_fills = place == ReorderBuffer::Place::kAhead && seq != r.highest() + 1;
+    urgent_ = urgent_ || fills_first_gap || opens_or_fills;
+  }
   void request() { unreported_ = std::max<uint32_t>(unreported_, 1); }
   uint32_t unreported() const { return unreported_; }
 
   enum class When { kNothing, kLater, kNow };
   // `delay_few`: a batch of arrivals (a few in-order packets may wait for the tick);
   // otherwise the recovery tick, which reports whatever is pending.
-  When when(const ReorderBuffer& r, bool delay_few) const {
+  When when(bool delay_few) const {
     if (unreported_ == 0) return When::kNothing;
-    if (delay_few && unreported_ < kAckEvery && !r.has_gaps()) return When::kLater;
+    if (delay_few && unreported_ < kAckEvery && !urgent_) return When::kLater;
     return When::kNow;
   }
   // Frames the report takes (0: nothing received yet, nothing to report).
@@ -49,6 +59,7 @@ class AckPolicy {
   // returns the frame count. A NACK starts the repeat timer.
   size_t report(const ReorderBuffer& r, uint64_t stream_id, int64_t now_ns, wire::ExtFrame* out) {
     unreported_ = 0;
+    urgent_ = false;
     size_t n = frames_needed(r);
     wire::ExtFrame f;
     f.stream_id = stream_id;
@@ -75,6 +86,7 @@ class AckPolicy {
 
  private:
   uint32_t unreported_ = 0;
+  bool urgent_ = false;  // a packet since the last report opened or filled a gap
   int64_t last_nack_ns_ = 0;
 };
 

@@ -71,10 +71,11 @@ RxResult Stream::on_packet(RxPacket&& p, bool ordered, bool dedup, const RxLimit
     if (p.accounted && !rx().ledger.on_arrival(p.seq, p.charged_before, p.cost, now_ns)) p.cost = 0;
     return {deliver(std::move(p), a.max_event_bytes)};
   }
-  ack_.on_packet();  // also for duplicates: the sender may have missed our last ACK
   RxResult result;
   RxState& r = rx();
-  switch (r.reorder.place(p.seq)) {
+  const ReorderBuffer::Place place = r.reorder.place(p.seq);
+  ack_.on_packet(r.reorder, place, p.seq);
+  switch (place) {
     case ReorderBuffer::Place::kDuplicate: ++counters().rx_duplicates_dropped; return {};
     case ReorderBuffer::Place::kTooFar: return {};  // the sender retransmits it later
     case ReorderBuffer::Place::kNext:

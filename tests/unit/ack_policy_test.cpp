@@ -14,7 +14,9 @@ RxPacket packet(uint64_t seq) {
 }
 
 void receive(ReorderBuffer& r, AckPolicy& a, uint64_t seq) {
-  switch (r.place(seq)) {
+  ReorderBuffer::Place place = r.place(seq);
+  a.on_packet(r, place, seq);
+  switch (place) {
     case ReorderBuffer::Place::kNext: {
       r.take_next();
       RxPacket ready;
@@ -25,24 +27,23 @@ void receive(ReorderBuffer& r, AckPolicy& a, uint64_t seq) {
     case ReorderBuffer::Place::kAhead: r.hold(packet(seq)); break;
     default: break;
   }
-  a.on_packet();
 }
 
 TEST(AckPolicy, AFewInOrderPacketsWaitForTheTickEightGoAtOnce) {
   ReorderBuffer r;
   AckPolicy a;
-  EXPECT_EQ(a.when(r, true), AckPolicy::When::kNothing);
+  EXPECT_EQ(a.when(true), AckPolicy::When::kNothing);
   for (uint64_t s = 0; s < AckPolicy::kAckEvery - 1; ++s) receive(r, a, s);
-  EXPECT_EQ(a.when(r, true), AckPolicy::When::kLater);
-  EXPECT_EQ(a.when(r, false), AckPolicy::When::kNow);  // the tick reports what waits
+  EXPECT_EQ(a.when(true), AckPolicy::When::kLater);
+  EXPECT_EQ(a.when(false), AckPolicy::When::kNow);  // the tick reports what waits
   receive(r, a, AckPolicy::kAckEvery - 1);
-  EXPECT_EQ(a.when(r, true), AckPolicy::When::kNow);
+  EXPECT_EQ(a.when(true), AckPolicy::When::kNow);
   wire::ExtFrame f[AckPolicy::kMaxNackBlocks];
   ASSERT_EQ(a.report(r, 42, 0, f), 1u);
   EXPECT_EQ(f[0].type, wire::ExtType::kAck);
   EXPECT_EQ(f[0].stream_id, 42u);
   EXPECT_EQ(f[0].next_expected, AckPolicy::kAckEvery);
-  EXPECT_EQ(a.when(r, false), AckPolicy::When::kNothing);  // reported
+  EXPECT_EQ(a.when(false), AckPolicy::When::kNothing);  // reported
 }
 
 TEST(AckPolicy, AGapIsNackedAtOnceBlockByBlockAndRepeatedLater) {
@@ -50,7 +51,7 @@ TEST(AckPolicy, AGapIsNackedAtOnceBlockByBlockAndRepeatedLater) {
   AckPolicy a;
   receive(r, a, 0);
   receive(r, a, 200);  // 1..199 missing: blocks from 1 to 200
-  EXPECT_EQ(a.when(r, true), AckPolicy::When::kNow);
+  EXPECT_EQ(a.when(true), AckPolicy::When::kNow);
   EXPECT_EQ(AckPolicy::frames_needed(r), 4u);
   wire::ExtFrame f[AckPolicy::kMaxNackBlocks];
   ASSERT_EQ(a.report(r, 7, 1000, f), 4u);
@@ -85,8 +86,42 @@ TEST(AckPolicy, ADuplicateAsksForAReport) {
   receive(r, a, 0);
   wire::ExtFrame f[AckPolicy::kMaxNackBlocks];
   a.report(r, 1, 0, f);
-  a.on_packet();  // seq 0 again: the sender may have missed our ACK
-  EXPECT_EQ(a.when(r, false), AckPolicy::When::kNow);
+  receive(r, a, 0);  // again: the sender may have missed our ACK
+  EXPECT_EQ(a.when(true), AckPolicy::When::kLater);
+  EXPECT_EQ(a.when(false), AckPolicy::When::kNow);
+}
+
+// While a repair is on its way, packets past the gap add nothing the NACK did not say: they
+// are acknowledged as in-order ones are, not one report each. A new gap or a fill is news.
+TEST(AckPolicy, OnlyPacketsThatOpenOrFillAGapAreReportedAtOnce) {
+  ReorderBuffer r;
+  AckPolicy a;
+  wire::ExtFrame f[AckPolicy::kMaxNackBlocks];
+  receive(r, a, 0);
+  receive(r, a, 2);  // opens a gap at 1
+  EXPECT_EQ(a.when(true), AckPolicy::When::kNow);
+  ASSERT_EQ(a.report(r, 1, 0, f), 1u);
+  EXPECT_EQ(f[0].type, wire::ExtType::kNack);
+  uint64_t seq = 3;
+  for (; seq < 2 + AckPolicy::kAckEvery; ++seq) {
+    receive(r, a, seq);  // extends the run past the gap
+    EXPECT_EQ(a.when(true), AckPolicy::When::kLater) << seq;
+  }
+  receive(r, a, seq++);  // the eighth: reported, still a NACK (the gap is open)
+  EXPECT_EQ(a.when(true), AckPolicy::When::kNow);
+  ASSERT_EQ(a.report(r, 1, 0, f), 1u);
+  EXPECT_EQ(f[0].type, wire::ExtType::kNack);
+  receive(r, a, seq + 1);  // opens a second gap
+  EXPECT_EQ(a.when(true), AckPolicy::When::kNow);
+  a.report(r, 1, 0, f);
+  receive(r, a, seq);  // fills the second gap
+  EXPECT_EQ(a.when(true), AckPolicy::When::kNow);
+  a.report(r, 1, 0, f);
+  receive(r, a, 1);  // fills the first: all in order
+  EXPECT_EQ(a.when(true), AckPolicy::When::kNow);
+  ASSERT_EQ(a.report(r, 1, 0, f), 1u);
+  EXPECT_EQ(f[0].type, wire::ExtType::kAck);
+  EXPECT_EQ(f[0].next_expected, seq + 2);
 }
 
 }  // namespace
