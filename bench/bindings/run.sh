@@ -47,7 +47,7 @@ csv=$root/bench/results/bindings.csv
 echo "round,size,batch,lang,events_per_sec" >"$csv"
 langs=(c go java csharp)
 for ((r = 1; r <= reps; ++r)); do
-  for spec in "64 64 2000000" "8192 8 150000"; do
+  for spec in "64 64 10000000" "8192 8 150000"; do
     read -r size batch events <<<"$spec"
     for ((k = 0; k < 4; ++k)); do
       lang=${langs[$(((k + r) % 4))]}

@@ -1,9 +1,10 @@
 // Adaptive flush: events of a burst of sends share packets instead of each call sending
 // its own. Full packets always leave at once; only a partly filled last packet waits, and
-// only while the stream is busy, so a lone send (a request, a ping) is never delayed. The
-// events of one call always share packets.
+// only while the stream is busy, so a lone send (a request, a ping) is never delayed
+// (open_packet_policy.h). The events of one call always share packets.
 #include "node/clock.h"
 #include "node/node.h"
+#include "node/open_packet_policy.h"
 #include "wire/extension.h"
 #include "wire/frames.h"
 
@@ -61,7 +62,7 @@ Node::Coalesce Node::add_to_open_packet(session::Session& s, const StreamPtr& st
     emit_open_packet(s, st, out);  // a large event follows: the open packet goes first
     return Coalesce::kContinue;
   }
-  if (lone_call) {
+  if (sends_open_packet_now({lone_call, behind_pacer, events.size(), st->open_packet_bytes(), room})) {
     emit_open_packet(s, st, out);
   } else {
     request_flush(st);

@@ -151,6 +151,7 @@ class Stream {
   Join join_open_packet(std::span<const uint8_t> event, int64_t now_ns,
                         size_t capacity = wire::kMaxPayloadSize, SentPacket* filled = nullptr);
   bool has_open_packet() const { return tx_ && tx_->open; }
+  size_t open_packet_bytes() const { return has_open_packet() ? tx_->open->payload.size() : 0; }
   void leave_open_packet_to_pacer() {
     if (has_open_packet()) tx_->open->behind_pacer = true;
   }
