@@ -3,7 +3,9 @@
  * `size` bytes in batches of `batch` (nm_stream_send_blocking), the main thread receives them
  * in batches (nm_stream_recv_batch) and checks their count. Prints one line:
  *   RESULT c <size> <batch> <events> <seconds> <events per second>
- * The Go, Java and C# programs beside it do exactly the same through their bindings. */
+ * The Go, Java and C# programs beside it do exactly the same through their bindings.
+ * An optional 4th argument, pause_ns, busy-waits that long before each send call: what a
+ * caller spends per call besides the library (BENCHMARKS.md, "The 64-byte cliff"). */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -19,9 +21,15 @@ static double now_s(void) {
   return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+static void busy_wait_ns(uint64_t ns) {
+  double until = now_s() + (double)ns / 1e9;
+  while (ns && now_s() < until) {
+  }
+}
+
 typedef struct {
   nm_stream_t* stream;
-  uint64_t events, size, batch;
+  uint64_t events, size, batch, pause_ns;
 } sender_args;
 
 static void* send_all(void* p) {
@@ -31,6 +39,7 @@ static void* send_all(void* p) {
   for (uint64_t i = 0; i < a->batch; ++i) ev[i] = (nm_event_t){buf + i * a->size, a->size};
   for (uint64_t sent = 0; sent < a->events;) {
     size_t n = a->events - sent < a->batch ? (size_t)(a->events - sent) : (size_t)a->batch, done = 0;
+    busy_wait_ns(a->pause_ns);
     check(nm_stream_send_blocking(a->stream, ev, n, 30000, &done), "nm_stream_send_blocking");
     sent += done;
   }
@@ -40,12 +49,12 @@ static void* send_all(void* p) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: flow <events> <size> <batch>\n");
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: flow <events> <size> <batch> [pause_ns]\n");
     return 2;
   }
   uint64_t events = strtoull(argv[1], NULL, 10), size = strtoull(argv[2], NULL, 10),
-           batch = strtoull(argv[3], NULL, 10);
+           batch = strtoull(argv[3], NULL, 10), pause_ns = argc == 5 ? strtoull(argv[4], NULL, 10) : 0;
   nm_node_t *a, *b;
   uint64_t a_id, b_id;
   connect_pair(&a, &b, &a_id, &b_id);
@@ -62,7 +71,7 @@ int main(int argc, char** argv) {
   size_t* lens = malloc(batch * sizeof *lens);
   double t0 = now_s();
   pthread_t sender;
-  sender_args args = {out, events, size, batch};
+  sender_args args = {out, events, size, batch, pause_ns};
   pthread_create(&sender, NULL, send_all, &args);
   for (uint64_t got = 0; got < events;) {
     size_t n = 0;
