@@ -517,7 +517,7 @@ void Node::tick(std::vector<Outgoing>& out) {
     Outgoing& o = out.emplace_back();
     wire::Header h;
     h.flags = wire::flags::kHeartbeat;
-    s->stamp(h, 0, *o.packet);
+    stamp_untracked(*s, h, 0, *o.packet);
     address_to(*s, o);
     s->last_heartbeat_tx_ns = now;
     ++stats_.heartbeats_sent;
@@ -653,7 +653,7 @@ void Node::build_grants(session::Session& s, std::span<const wire::Grant> grants
     wire::encode_grant(g, frame);
     end = wire::write_frame(end, frame);
   }
-  s.stamp(h, end - out.packet->payload(), *out.packet);
+  stamp_untracked(s, h, end - out.packet->payload(), *out.packet);
   address_to(s, out);
 }
 

@@ -316,6 +316,10 @@ class Node {
   void session_loss_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
   // A datagram the peer will acknowledge (data, or a ping).
   void track(session::Session& s, session::SentDatagram d) REQUIRES(mu_);
+  // Session::stamp for a datagram without data (an acknowledgement, grant, heartbeat...):
+  // its send time is remembered, as the peer's acknowledgement may name it as its largest.
+  uint64_t stamp_untracked(session::Session& s, wire::Header& h, size_t payload_len, session::PacketBuffer& buf)
+      REQUIRES(mu_);
   // A session acknowledgement packet without frames, which the peer acknowledges: after a
   // probe timeout, or padded to `probe_size` as a path MTU probe.
   void send_ping(session::Session& s, int64_t now, std::vector<Outgoing>& out, uint32_t probe_size = 0)

@@ -2,7 +2,8 @@
 // the receiver reports which datagrams arrived by packet number (AckTracker), the sender
 // learns from it what arrived, what was lost and how long the round trip takes
 // (LossDetector, RttStats). Only data datagrams are tracked: they are what the peer's
-// acknowledgements are for.
+// acknowledgements are for. Of the others only the send time is kept (stamp_untracked): an
+// acknowledgement's largest number may be one of them, and its sample is the fresh one.
 #include <cstring>
 #include <string>
 
@@ -40,6 +41,13 @@ void Node::track(session::Session& s, session::SentDatagram d) {
     d.flight = s.cc->in_flight();
   }
   if (auto given_up = s.loss.on_sent(d)) on_lost(s, *given_up);
+}
+
+uint64_t Node::stamp_untracked(session::Session& s, wire::Header& h, size_t payload_len,
+                               session::PacketBuffer& buf) {
+  uint64_t pn = s.stamp(h, payload_len, buf);
+  if (s.has(wire::capability::kSessionAck)) s.loss.on_sent_untracked(pn, now_ns());
+  return pn;
 }
 
 bool Node::on_lost(session::Session& s, const session::SentDatagram& d) {
@@ -93,7 +101,7 @@ void Node::send_session_acks(std::vector<Outgoing>& out) {
     Outgoing& o = out.emplace_back();
     wire::Header h = s->control_header(wire::kSubprotocolAck, 1);
     uint8_t* end = wire::write_frame(o.packet->payload(), std::span<const uint8_t>(body, n));
-    s->stamp(h, static_cast<size_t>(end - o.packet->payload()), *o.packet);
+    stamp_untracked(*s, h, static_cast<size_t>(end - o.packet->payload()), *o.packet);
     address_to(*s, o);
     ++s->path.acks_sent;
   }

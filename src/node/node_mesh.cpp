@@ -199,7 +199,7 @@ void Node::send_pingwave(session::Session& s, const wire::Pingwave& pw, std::vec
     uint8_t body[wire::kPingwaveSize];
     pw.encode(body);
     uint8_t* end = wire::write_frame(o.packet->payload(), body);
-    s.stamp(h, end - o.packet->payload(), *o.packet);
+    stamp_untracked(s, h, end - o.packet->payload(), *o.packet);
   } else {
     pw.encode(o.packet->bytes());
     o.packet->len = wire::kPingwaveSize;

@@ -160,7 +160,7 @@ void Node::stamp_ext_packet(session::Session& s, std::span<const wire::ExtFrame>
     size_t n = wire::encode_ext_frame(f, body);
     w = wire::write_frame(w, std::span<const uint8_t>(body, n));
   }
-  s.stamp(h, static_cast<size_t>(w - out.packet->payload()), *out.packet);
+  stamp_untracked(s, h, static_cast<size_t>(w - out.packet->payload()), *out.packet);
 }
 
 void Node::handle_extension(session::Session& s, Frames frames, const sockaddr_storage* direct_from,

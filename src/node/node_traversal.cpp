@@ -46,7 +46,7 @@ void Node::send_traversal_event(session::Session& s, uint16_t subprotocol, std::
   h.event_count = 1;
   Outgoing& o = out.emplace_back();
   uint8_t* end = wire::write_frame(o.packet->payload(), body);
-  s.stamp(h, static_cast<size_t>(end - o.packet->payload()), *o.packet);
+  stamp_untracked(s, h, static_cast<size_t>(end - o.packet->payload()), *o.packet);
   address_to(s, o);
 }
 

@@ -37,6 +37,19 @@ std::optional<SentDatagram> LossDetector::on_sent(const SentDatagram& d) {
   return given_up;
 }
 
+void LossDetector::on_sent_untracked(uint64_t pn, int64_t sent_ns) {
+  if (untracked_.size() == kUntrackedRemembered) untracked_.pop_front();
+  untracked_.push_back(Untracked{pn, sent_ns});
+}
+
+std::optional<int64_t> LossDetector::newly_acked_largest_sent_ns(uint64_t largest) const {
+  // Entries at or below an earlier frame's largest are gone (on_ack), so one found here was
+  // never acknowledged before.
+  size_t i = first_from(untracked_, largest);
+  if (i < untracked_.size() && untracked_[i].pn == largest) return untracked_[i].sent_ns;
+  return std::nullopt;
+}
+
 SentDatagram* LossDetector::find(uint64_t pn) {
   // Numbers increase along the queue (with gaps: not every datagram is here).
   size_t lo = first_from(sent_, pn);
@@ -78,6 +91,8 @@ void LossDetector::on_ack(const wire::AckFrame& f, int64_t now_ns, RttStats& rtt
   out.spurious = 0;
   if (f.ranges.empty()) return;
   uint64_t largest = f.ranges.front().last;
+  std::optional<int64_t> untracked_largest_sent_ns = newly_acked_largest_sent_ns(largest);
+  while (!untracked_.empty() && untracked_.front().pn <= largest) untracked_.pop_front();
   // Newly acknowledged datagrams, range by range (each a walk from its lowest number).
   for (const wire::AckRange& r : f.ranges) {
     out.spurious += count_spurious(r);
@@ -90,11 +105,13 @@ void LossDetector::on_ack(const wire::AckFrame& f, int64_t now_ns, RttStats& rtt
   if (out.acked.empty()) return;  // nothing new (a late or repeated frame)
   if (!any_acked_ || largest > largest_acked_) largest_acked_ = largest;
   any_acked_ = true;
-  // RTT from the largest number, if this frame newly acknowledged it.
+  // RTT from the largest number, if this frame newly acknowledged it (with data: out.acked).
   auto newest = std::max_element(out.acked.begin(), out.acked.end(),
                                  [](const SentDatagram& a, const SentDatagram& b) { return a.pn < b.pn; });
-  if (newest->pn == largest) {
-    rtt.on_sample(now_ns - newest->sent_ns, int64_t{f.ack_delay_us} * 1000, max_ack_delay_ns_);
+  std::optional<int64_t> largest_sent_ns =
+      newest->pn == largest ? std::optional<int64_t>(newest->sent_ns) : untracked_largest_sent_ns;
+  if (largest_sent_ns) {
+    rtt.on_sample(now_ns - *largest_sent_ns, int64_t{f.ack_delay_us} * 1000, max_ack_delay_ns_);
     out.rtt_sampled = true;
     probes_ = 0;  // the backoff is held until a sample shows the path answers
   }

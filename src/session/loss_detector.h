@@ -3,8 +3,10 @@
 // passed in; the node acts on what it reports (congestion control, retransmission).
 //
 //  * A datagram is acknowledged when a range of an ACK frame covers its number. The
-//    acknowledgement of the largest number, if it is new and the datagram carried data,
-//    gives an RTT sample (unambiguous: a retransmission is a new datagram).
+//    acknowledgement of the largest number, if it is new and the frame newly acknowledges
+//    data, gives an RTT sample (RFC 9002 §5.1; unambiguous: a retransmission is a new
+//    datagram). The largest may be a datagram without data (an acknowledgement, a grant)
+//    that arrived after the data: only its send time is remembered, for that sample.
 //  * A datagram still unacknowledged is lost once kPacketThreshold later ones were
 //    acknowledged, or once it is kTimeThreshold x max(srtt, latest RTT) older than the
 //    newest acknowledged one; until then the loss timer waits for that moment.
@@ -48,12 +50,16 @@ class LossDetector {
   // (~3 MiB); beyond it the oldest is given up as lost.
   static constexpr size_t kMaxTracked = 65536;
   static constexpr size_t kLostRemembered = 1024;
+  static constexpr size_t kUntrackedRemembered = 256;
 
   explicit LossDetector(int64_t max_ack_delay_ns) : max_ack_delay_ns_(max_ack_delay_ns) {}
 
   // Datagrams in increasing packet number order (only those that carry data). With
   // kMaxTracked remembered, the oldest unresolved one is given up as lost: returned.
   std::optional<SentDatagram> on_sent(const SentDatagram& d);
+  // A datagram without data (not tracked): remembered for its send time only, in case an
+  // acknowledgement names it as its largest (the last kUntrackedRemembered of them).
+  void on_sent_untracked(uint64_t pn, int64_t sent_ns);
 
   struct AckResult {
     std::vector<SentDatagram> acked;
@@ -86,6 +92,8 @@ class LossDetector {
   void resolve(SentDatagram& d);
   void declare_lost(SentDatagram& d);
   uint64_t count_spurious(const wire::AckRange& r);
+  // When the frame's largest number was sent, if this frame is the first to acknowledge it.
+  std::optional<int64_t> newly_acked_largest_sent_ns(uint64_t largest) const;
   void trim();
 
   int64_t max_ack_delay_ns_;
@@ -97,6 +105,12 @@ class LossDetector {
     bool acked = false;
   };
   stream::RingQueue<Lost> recently_lost_;
+  // Datagrams without data not yet covered by any frame's largest, increasing numbers.
+  struct Untracked {
+    uint64_t pn = 0;
+    int64_t sent_ns = 0;
+  };
+  stream::RingQueue<Untracked> untracked_;
   size_t outstanding_ = 0;
   uint64_t largest_acked_ = 0;
   bool any_acked_ = false;

@@ -42,6 +42,54 @@ TEST(LossDetector, AcknowledgesRangesAndSamplesTheRttFromTheLargest) {
   EXPECT_FALSE(r.rtt_sampled);
 }
 
+// RFC 9002 §5.1: the largest number may be a datagram without data (say the sender's own
+// acknowledgement, which arrived after its data); with data newly acknowledged, its send
+// time gives the sample.
+TEST(LossDetector, ALargestWithoutDataStillSamplesTheRttWhenDataIsNewlyAcknowledged) {
+  LossDetector ld(10 * kMs);
+  RttStats rtt;
+  ld.on_sent(datagram(0, 0));
+  ld.on_sent_untracked(1, 2 * kMs);
+  LossDetector::AckResult r;
+  ld.on_ack(ack({{0, 1}}, 1000), 30 * kMs, rtt, r);
+  ASSERT_EQ(r.acked.size(), 1u);
+  ASSERT_TRUE(r.rtt_sampled);
+  EXPECT_EQ(rtt.latest(), 30 * kMs - 2 * kMs);  // from datagram 1, not from 0
+}
+
+TEST(LossDetector, ALargestWithoutDataAcknowledgedBeforeGivesNoSample) {
+  LossDetector ld(10 * kMs);
+  RttStats rtt;
+  ld.on_sent(datagram(0, 0));
+  ld.on_sent_untracked(1, 1 * kMs);
+  ld.on_sent_untracked(2, 2 * kMs);
+  LossDetector::AckResult r;
+  ld.on_ack(ack({{1, 2}}), 20 * kMs, rtt, r);  // only datagrams without data: nothing new
+  EXPECT_TRUE(r.acked.empty());
+  EXPECT_FALSE(r.rtt_sampled);
+  ld.on_ack(ack({{0, 2}}), 40 * kMs, rtt, r);  // 0 is new, but 2 was acknowledged at 20 ms
+  EXPECT_EQ(r.acked.size(), 1u);
+  EXPECT_FALSE(r.rtt_sampled);  // a sample from 2 now would count 20 ms that are not the path
+  ld.on_ack(ack({{1, 1}}), 50 * kMs, rtt, r);  // a late frame: 1 is below 2, gone too
+  EXPECT_FALSE(r.rtt_sampled);
+}
+
+TEST(LossDetector, OnlyTheLatestDatagramsWithoutDataAreRemembered) {
+  LossDetector ld(10 * kMs);
+  RttStats rtt;
+  ld.on_sent(datagram(0, 0));
+  uint64_t n = LossDetector::kUntrackedRemembered + 1;
+  for (uint64_t pn = 1; pn <= n; ++pn) ld.on_sent_untracked(pn, int64_t(pn) * kMs);
+  LossDetector::AckResult r;
+  ld.on_ack(ack({{0, 1}}), 500 * kMs, rtt, r);  // 1 was forgotten: no send time
+  EXPECT_EQ(r.acked.size(), 1u);
+  EXPECT_FALSE(r.rtt_sampled);
+  ld.on_sent(datagram(n + 1, 0));
+  ld.on_ack(ack({{n, n + 1}}, 0), 600 * kMs, rtt, r);  // the largest is data: as ever
+  ASSERT_TRUE(r.rtt_sampled);
+  EXPECT_EQ(rtt.latest(), 600 * kMs);
+}
+
 TEST(LossDetector, ThreeLaterAcknowledgedMeansLost) {
   LossDetector ld(10 * kMs);
   RttStats rtt;
