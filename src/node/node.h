@@ -422,6 +422,7 @@ class Node {
   void emit_open_packet(session::Session& s, const StreamPtr& st, std::vector<Outgoing>& out) REQUIRES(mu_);
   void request_flush(const StreamPtr& st) REQUIRES(mu_);
   static bool fills_packets(const session::Session& s, const stream::Stream& st);
+  static size_t max_unfragmented_event(const session::Session& s, const stream::Stream& st, size_t room);
   static void on_flush_open(uv_async_t* handle);
   // Sends fragments of the stream's pending large event while credit lasts; true when done.
   bool pump_fragments(session::Session& s, const StreamPtr& st, size_t max_packets,

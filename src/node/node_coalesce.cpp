@@ -29,19 +29,25 @@ Node::Coalesce Node::add_to_open_packet(session::Session& s, const StreamPtr& st
   // packet open, none emitted in the last 20 us, none waiting for the pacer) sends its
   // last packet itself (no loop wake-up).
   bool lone_call = !was_open && now - st->last_emit_ns() >= kBurstGapNs && !behind_pacer;
-  if (!was_open && (st->pacer_full() || (lone_call && events.size() - next == 1)))
-    return Coalesce::kNotBurst;
+  bool lone_event = events.size() - next == 1 && events[next].size() <= s.max_event_in_packet();
+  if (!was_open && (st->pacer_full() || (lone_call && lone_event))) return Coalesce::kNotBurst;
   // Fixed for this call: the loop leaves when a packet closes, and the charge it counts
   // with only grows (an upper bound for the open packet's).
   const size_t room = s.data_payload_room(*st);
+  const size_t largest = max_unfragmented_event(s, *st, room);
   stream::SentPacket filled;
-  for (; next < events.size() && events[next].size() <= s.max_event_in_packet(); ++next) {
+  for (; next < events.size() && events[next].size() <= largest; ++next) {
     switch (st->join_open_packet(events[next], now, room, may_span ? &filled : nullptr)) {
       case stream::Stream::Join::kAdded: continue;
       case stream::Stream::Join::kSpanned:
         emit_data_packet(s, st, std::move(filled), out);
-        ++next;
-        request_flush(st);  // the event's rest is open
+        // The event's rest is open. A large event's leaves with the call's last, as its
+        // fragments did (and it is mostly a small rest that nothing of this call fills).
+        if (++next == events.size() && events[next - 1].size() > s.max_event_in_packet()) {
+          emit_open_packet(s, st, out);
+        } else {
+          request_flush(st);
+        }
         return Coalesce::kContinue;
       case stream::Stream::Join::kFull:
         emit_open_packet(s, st, out);
@@ -68,6 +74,14 @@ Node::Coalesce Node::add_to_open_packet(session::Session& s, const StreamPtr& st
     request_flush(st);
   }
   return Coalesce::kContinue;
+}
+
+// The largest event sent whole or cut at one packet boundary; larger ones go as fragments
+// (equal pieces, numbered). A stream that fills its packets cuts an event of up to two
+// packets there: an 8 KiB event on an 8 KiB path takes one datagram and a bit of the
+// next, not two half-empty ones.
+size_t Node::max_unfragmented_event(const session::Session& s, const stream::Stream& st, size_t room) {
+  return fills_packets(s, st) ? stream::Stream::max_spanned_event(room) : s.max_event_in_packet();
 }
 
 // A reliable stream to a peer that reads events cut at packet boundaries fills its

@@ -123,7 +123,7 @@ nm_status Node::send(const StreamPtr& st, std::span<const nm_event_t> events, si
         continue;
       }
       if (next == views.size()) break;
-      if (views[next].size() > s.max_event_in_packet()) {
+      if (views[next].size() > max_unfragmented_event(s, *st, s.data_payload_room(*st))) {
         emit_open_packet(s, st, out);  // events accepted before it go first
         accepted_after.resize(out.size(), next);
         // Accepted now; its fragments follow as credit allows (also from the loop thread).

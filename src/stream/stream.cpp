@@ -48,7 +48,7 @@ Stream::Join Stream::join_open_packet(std::span<const uint8_t> event, int64_t no
   auto& open = tx().open;
   size_t frame = wire::kFrameOverhead + event.size();
   if (open && open->events >= wire::kMaxEventsPerPacket) return Join::kFull;
-  if (open && open->payload.size() + frame > capacity)
+  if ((open ? open->payload.size() : 0) + frame > capacity)
     return filled ? span_open_packet(event, now_ns, capacity, *filled) : Join::kFull;
   uint64_t charged_before = tx_charged_;
   uint64_t cost = frame + (open ? 0 : wire::kPacketOverhead);  // the packet's own cost with its first event
@@ -69,13 +69,22 @@ Stream::Join Stream::span_open_packet(std::span<const uint8_t> event, int64_t no
                                       SentPacket& filled) {
   // A start of a few bytes would cost a frame header for little: the packet leaves as it is.
   constexpr size_t kMinStart = 64;
-  OpenPacket& open = *tx_->open;
-  size_t room = capacity > open.payload.size() ? capacity - open.payload.size() : 0;
-  if (room < wire::kFrameOverhead + kMinStart || event.size() + wire::kFrameOverhead > capacity)
-    return Join::kFull;
+  std::optional<OpenPacket>& opened = tx_->open;
+  size_t used = opened ? opened->payload.size() : 0;
+  size_t room = capacity > used ? capacity - used : 0;
+  if (room < wire::kFrameOverhead + kMinStart) return Join::kFull;
   size_t start = room - wire::kFrameOverhead;  // less than the event: it did not fit
+  // The rest must fit the next packet: an event never crosses two boundaries.
+  if (wire::kFrameOverhead + (event.size() - start) > capacity) return Join::kFull;
+  uint64_t charged_before = tx_charged_;
   uint64_t rest_cost = wire::kPacketOverhead + wire::kFrameOverhead + (event.size() - start);
-  if (!charge(room + rest_cost, 1, now_ns)) return Join::kNoCredit;
+  if (!charge(room + rest_cost + (opened ? 0 : wire::kPacketOverhead), 1, now_ns)) return Join::kNoCredit;
+  if (!opened) {
+    opened.emplace();
+    opened->payload = Payload::pooled(wire::kMaxPayloadSize);
+    opened->charged_before = charged_before;
+  }
+  OpenPacket& open = *opened;
   size_t at = open.payload.size();
   open.payload.resize(at + room);
   wire::write_frame(open.payload.data() + at, event.first(start));

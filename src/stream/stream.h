@@ -145,9 +145,11 @@ class Stream {
   // Adds `event` to the open packet (opening one) and charges it. `capacity`: the payload a
   // packet holds on this session's path. Given
   // `filled` (the stream may cut events at packet boundaries, wire::frag::kSpanTail), an
-  // event that does not fit is cut: its start fills the open packet, which is closed into
-  // *filled, and its rest opens the next one (kSpanned).
+  // event that does not fit is cut: its start fills the open packet (opened for it if none
+  // is), which is closed into *filled, and its rest opens the next one (kSpanned). So an
+  // event of up to max_spanned_event(capacity) crosses one boundary and needs no fragments.
   enum class Join { kAdded, kSpanned, kFull, kNoCredit };  // kNoCredit is counted as backpressure
+  static constexpr size_t max_spanned_event(size_t capacity) { return 2 * (capacity - wire::kFrameOverhead); }
   Join join_open_packet(std::span<const uint8_t> event, int64_t now_ns,
                         size_t capacity = wire::kMaxPayloadSize, SentPacket* filled = nullptr);
   bool has_open_packet() const { return tx_ && tx_->open; }

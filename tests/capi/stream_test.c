@@ -105,11 +105,7 @@ static void many_events_arrive_in_order(void** state) {
   assert_int_equal(st.inbound_pending, 0);
   assert_true(st.credit_grants_sent > 0);
   /* everything was read, so all credit comes back (the last grant is in flight) */
-  for (int tries = 0; tries < 100; ++tries) {
-    nm_stream_stats(a, &st, sizeof st);
-    if (st.tx_credit_remaining == st.tx_window) break;
-    usleep(10 * 1000);
-  }
+  ASSERT_EVENTUALLY((st = test_stream_stats(a), st.tx_credit_remaining == st.tx_window), 5000);
   assert_true(st.credit_grants_received > 0);
   assert_int_equal(st.tx_credit_remaining, st.tx_window);
   nm_stream_free(a);
@@ -148,6 +144,48 @@ static void largest_event_and_oversize(void** state) {
   assert_int_equal(sent, 0);
   nm_event_t null_data = {NULL, 5};
   assert_int_equal(nm_stream_send(a, &null_data, 1, NULL), NM_ERR_INVALID_ARGUMENT);
+  nm_stream_free(a);
+  nm_stream_free(b);
+}
+
+/* Between netmesh nodes a reliable stream cuts an event of up to two packets at one packet
+ * boundary (filling both) instead of fragmenting it: one datagram per event and a bit, not
+ * two. Larger events are still fragments; all arrive whole and in order. */
+static void reliable_events_of_two_packets_cross_one_boundary(void** state) {
+  test_pair* p = *state;
+  /* the path's datagram size grows from 1200 bytes first (path MTU discovery) */
+  ASSERT_EVENTUALLY(test_session_stats(p->a, p->b_id).max_datagram_bytes == 8192, 5000);
+  nm_stream_config_t cfg;
+  stream_config(&cfg, NM_RELIABLE);
+  cfg.window_bytes = 1 << 20;
+  nm_stream_t *a, *b;
+  test_open_both(p, 41, &cfg, &a, &b);
+  enum { kEvents = 64, kBatch = 8, kSize = NM_MAX_EVENT_SIZE + 100, kLarge = 3 * NM_MAX_EVENT_SIZE };
+  static uint8_t data[kBatch][kSize], large[kLarge], got[kLarge];
+  nm_event_t ev[kBatch];
+  for (int i = 0; i < kBatch; ++i) ev[i] = (nm_event_t){data[i], kSize};
+  for (uint32_t n = 0; n < kEvents; n += kBatch) {
+    for (uint32_t i = 0; i < kBatch; ++i) memset(data[i], (int)(n + i), kSize);
+    NM_OK_OR_FAIL(nm_stream_send_blocking(a, ev, kBatch, 5000, NULL));
+    for (uint32_t i = 0; i < kBatch; ++i) {
+      size_t len = 0;
+      NM_OK_OR_FAIL(nm_stream_recv(b, got, sizeof got, &len, 5000));
+      assert_int_equal(len, kSize);
+      assert_memory_equal(got, data[i], kSize);
+    }
+  }
+  nm_stream_stats_t st = test_stream_stats(a);
+  print_message("%d events of %d bytes in %llu packets\n", kEvents, kSize, (unsigned long long)st.tx_seq + 1);
+  assert_true(st.tx_seq + 1 < kEvents * 5 / 4); /* fragments: 2 per event */
+  /* three packets' worth: fragments */
+  for (size_t i = 0; i < sizeof large; ++i) large[i] = (uint8_t)(i * 13);
+  nm_event_t one = {large, sizeof large};
+  NM_OK_OR_FAIL(nm_stream_send_blocking(a, &one, 1, 5000, NULL));
+  size_t len = 0;
+  NM_OK_OR_FAIL(nm_stream_recv(b, got, sizeof got, &len, 5000));
+  assert_int_equal(len, sizeof large);
+  assert_memory_equal(got, large, len);
+  assert_true(test_stream_stats(a).tx_seq >= st.tx_seq + 3);
   nm_stream_free(a);
   nm_stream_free(b);
 }
@@ -508,6 +546,7 @@ int main(void) {
       cmocka_unit_test(reliable_round_trip),
       cmocka_unit_test(many_events_arrive_in_order),
       cmocka_unit_test(largest_event_and_oversize),
+      cmocka_unit_test(reliable_events_of_two_packets_cross_one_boundary),
       cmocka_unit_test(backpressure_when_the_receiver_does_not_read),
       cmocka_unit_test(send_reports_partial_progress),
       cmocka_unit_test(unbounded_window),

@@ -82,6 +82,27 @@ size_t receive(Stream& st, RxPacket p, bool ordered, const RxLimits& limits = kL
   return r.events;
 }
 
+// What the sender was charged for `packets`: their payloads and per-packet overhead.
+uint64_t cost_of(const std::vector<SentPacket>& packets) {
+  uint64_t cost = 0;
+  for (const SentPacket& p : packets) cost += p.payload.size() + wire::kPacketOverhead;
+  return cost;
+}
+
+// A receiver given `packets` (in that order) reads `events` back, whole and in order, holds
+// nothing after, and grants back every byte the sender was charged once read.
+void expect_read_back(const std::vector<SentPacket>& packets, const std::vector<std::vector<uint8_t>>& events,
+                      uint32_t window) {
+  Stream rx(1, 9, config(window, true), true, 1, 0);
+  for (const SentPacket& p : packets) receive(rx, received(p), true);
+  EXPECT_EQ(read_all(rx), events);
+  EXPECT_EQ(rx.held_bytes(), 0u);
+  EXPECT_EQ(rx.stray_fragments(), 0u);
+  uint64_t total = 0;
+  ASSERT_TRUE(rx.current_grant(&total));
+  EXPECT_EQ(total, cost_of(packets));
+}
+
 TEST(Spanning, AnEventThatDoesNotFitFillsThePacketAndItsRestOpensTheNext) {
   Stream tx(1, 9, config(65536, true), true, 1, 0);
   SentPacket filled;
@@ -106,6 +127,48 @@ TEST(Spanning, AnEventThatDoesNotFitFillsThePacketAndItsRestOpensTheNext) {
   EXPECT_EQ(next.charged_before, 200 + wire::kPacketOverhead);
   EXPECT_EQ(tx.tx_charged(), next.charged_before + next.payload.size() + wire::kPacketOverhead);
   EXPECT_EQ(tx.counters().tx_events, 2u);
+}
+
+// An event larger than a packet (up to two packets' worth) is cut the same way, in a packet
+// opened for it if none is: it crosses one boundary and needs no fragments. One that would
+// cross two does not span.
+TEST(Spanning, AnEventLargerThanAPacketCrossesOneBoundaryAndNoMore) {
+  Stream tx(1, 9, config(65536, true), true, 1, 0);
+  SentPacket filled;
+  ASSERT_EQ(Stream::max_spanned_event(200), 392u);
+  EXPECT_EQ(tx.join_open_packet(bytes(393, 1), 0, 200, &filled), Stream::Join::kFull);
+  EXPECT_EQ(tx.tx_charged(), 0u);
+  ASSERT_EQ(tx.join_open_packet(bytes(392, 1), 0, 200, &filled), Stream::Join::kSpanned);
+  EXPECT_EQ(filled.payload.size(), 200u);  // 196 bytes of it
+  EXPECT_EQ(filled.event_count, 1u);
+  EXPECT_EQ(filled.frag_flags, wire::frag::kSpanTail);
+  EXPECT_EQ(filled.charged_before, 0u);
+  EXPECT_EQ(tx.open_packet_bytes(), 200u);  // the other 196: a full packet again
+  SentPacket rest;
+  ASSERT_TRUE(tx.close_open_packet(rest, 0));
+  EXPECT_EQ(rest.frag_flags, wire::frag::kSpanHead);
+  EXPECT_EQ(tx.tx_charged(), 2 * (200 + wire::kPacketOverhead));
+  // Behind an open packet, only if the rest fits the next one.
+  ASSERT_EQ(tx.join_open_packet(bytes(60, 2), 0, 200, &filled), Stream::Join::kAdded);  // 136 left
+  EXPECT_EQ(tx.join_open_packet(bytes(329, 3), 0, 200, &filled), Stream::Join::kFull);   // rest 197
+  ASSERT_EQ(tx.join_open_packet(bytes(328, 3), 0, 200, &filled), Stream::Join::kSpanned);
+  EXPECT_EQ(filled.event_count, 2u);
+  EXPECT_EQ(tx.open_packet_bytes(), 200u);
+}
+
+TEST(Spanning, EventsOfUpToTwoPacketsArriveWholeInOrderAndReturnAllTheirCredit) {
+  std::mt19937 rng(7);
+  const size_t capacity = 1388;
+  std::vector<std::vector<uint8_t>> events;
+  std::uniform_int_distribution<size_t> size(capacity, Stream::max_spanned_event(capacity));
+  for (uint32_t i = 0; i < 300; ++i) events.push_back(bytes(i % 5 == 0 ? 100 : size(rng), i));
+  Stream tx(1, 9, config(0, true), true, 1, 0);
+  std::vector<SentPacket> packets = send_all(tx, events, capacity);
+  EXPECT_EQ(cost_of(packets), tx.tx_charged());
+  // Fragments would take two packets or more for each large event (240 here), so 520.
+  EXPECT_LT(packets.size(), events.size() * 3 / 2);
+  std::shuffle(packets.begin(), packets.end(), rng);
+  expect_read_back(packets, events, 1 << 20);
 }
 
 TEST(Spanning, ASmallRoomOrTooLittleCreditLeavesThePacketAsItIs) {
@@ -140,18 +203,9 @@ TEST(Spanning, EventsCutAtPacketBoundariesArriveWholeInOrderAndReturnAllTheirCre
     // Full packets: fewer than one per event, and all but the last at the capacity less
     // the few bytes a start too small to cut leaves.
     EXPECT_LT(packets.size(), events.size() * 3 / 4);
-    uint64_t cost = 0;
-    for (const SentPacket& p : packets) cost += p.payload.size() + wire::kPacketOverhead;
-    EXPECT_EQ(cost, tx.tx_charged());
+    EXPECT_EQ(cost_of(packets), tx.tx_charged());
     if (shuffled) std::shuffle(packets.begin(), packets.end(), rng);
-    Stream rx(1, 9, config(65536, true), true, 1, 0);
-    for (const SentPacket& p : packets) receive(rx, received(p), true);
-    EXPECT_EQ(read_all(rx), events);
-    EXPECT_EQ(rx.held_bytes(), 0u);
-    EXPECT_EQ(rx.stray_fragments(), 0u);
-    uint64_t total = 0;
-    ASSERT_TRUE(rx.current_grant(&total));
-    EXPECT_EQ(total, cost);  // every byte the sender was charged is granted back once read
+    expect_read_back(packets, events, 65536);
   }
 }
 
