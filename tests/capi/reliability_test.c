@@ -310,16 +310,23 @@ static void spans_run(spans* t) {
 
 static void events_cut_at_packet_boundaries_arrive_whole(void** state) {
   (void)state;
-  for (int faults = 0; faults < 2; ++faults) {
+  for (int faults = 0; faults < 3; ++faults) {
     transfer t;
     transfer_setup(&t, NM_RELIABLE, 1 << 20);
     spans sp = {.tx = t.tx, .rx = t.rx};
-    if (faults) {
+    if (faults == 1) {
       /* Every cut point of events from 4 to 1,100 bytes, under loss, duplication and
        * reordering both ways. */
       impair_with_faults(&t, 21);
       sp.events = 6000;
       sp.max_size = 1100;
+    } else if (faults == 2) {
+      /* Events from 4 to 16,000 bytes under the same faults: cut at one boundary up to two
+       * packets' payload (of whichever datagram size path MTU discovery has reached),
+       * fragments above, small ones packed, all in one stream. */
+      impair_with_faults(&t, 22);
+      sp.events = 600;
+      sp.max_size = 16000;
     } else {
       /* 5,000-byte events in loopback's 8 KiB datagrams: one per packet if events were
        * never cut, 1.6 when packets leave full. */
@@ -333,7 +340,7 @@ static void events_cut_at_packet_boundaries_arrive_whole(void** state) {
     nm_stream_stats_t tx;
     nm_stream_stats(t.tx, &tx, sizeof tx);
     printf("  %s: %u events in %llu packets, got %u whole and in order, %u bad, retransmits %llu\n",
-           faults ? "faults" : "clean", sp.events, (unsigned long long)tx.tx_seq, sp.received, sp.bad,
+           faults ? (faults == 1 ? "faults" : "faults, large") : "clean", sp.events, (unsigned long long)tx.tx_seq, sp.received, sp.bad,
            (unsigned long long)tx.retransmits);
     assert_int_equal(sp.send_result, NM_OK);
     assert_int_equal(sp.bad, 0);
