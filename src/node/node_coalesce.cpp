@@ -39,16 +39,18 @@ Node::Coalesce Node::add_to_open_packet(session::Session& s, const StreamPtr& st
   for (; next < events.size() && events[next].size() <= largest; ++next) {
     switch (st->join_open_packet(events[next], now, room, may_span ? &filled : nullptr)) {
       case stream::Stream::Join::kAdded: continue;
-      case stream::Stream::Join::kSpanned:
+      case stream::Stream::Join::kSpanned: {
         emit_data_packet(s, st, std::move(filled), out);
         // The event's rest is open. A large event's leaves with the call's last, as its
         // fragments did (and it is mostly a small rest that nothing of this call fills).
-        if (++next == events.size() && events[next - 1].size() > s.max_event_in_packet()) {
+        bool larger_than_a_packet = events[next].size() > s.max_event_in_packet();
+        if (++next == events.size() && larger_than_a_packet) {
           emit_open_packet(s, st, out);
         } else {
           request_flush(st);
         }
         return Coalesce::kContinue;
+      }
       case stream::Stream::Join::kFull:
         emit_open_packet(s, st, out);
         return Coalesce::kContinue;

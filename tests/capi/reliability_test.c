@@ -310,6 +310,7 @@ static void spans_run(spans* t) {
 
 static void events_cut_at_packet_boundaries_arrive_whole(void** state) {
   (void)state;
+  static const char* const kCase[] = {"clean", "faults", "faults, large"};
   for (int faults = 0; faults < 3; ++faults) {
     transfer t;
     transfer_setup(&t, NM_RELIABLE, 1 << 20);
@@ -340,7 +341,7 @@ static void events_cut_at_packet_boundaries_arrive_whole(void** state) {
     nm_stream_stats_t tx;
     nm_stream_stats(t.tx, &tx, sizeof tx);
     printf("  %s: %u events in %llu packets, got %u whole and in order, %u bad, retransmits %llu\n",
-           faults ? (faults == 1 ? "faults" : "faults, large") : "clean", sp.events, (unsigned long long)tx.tx_seq, sp.received, sp.bad,
+           kCase[faults], sp.events, (unsigned long long)tx.tx_seq, sp.received, sp.bad,
            (unsigned long long)tx.retransmits);
     assert_int_equal(sp.send_result, NM_OK);
     assert_int_equal(sp.bad, 0);
