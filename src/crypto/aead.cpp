@@ -53,11 +53,11 @@ void sodium_seal(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, 
 }
 
 bool sodium_open(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
-                 uint8_t* data, size_t len, const uint8_t* tag) {
+                 const uint8_t* in, size_t len, const uint8_t* tag, uint8_t* out) {
   ensure_sodium();
   uint8_t empty = 0;
-  if (len == 0) data = &empty;
-  return crypto_aead_chacha20poly1305_ietf_decrypt_detached(data, nullptr, data, len, tag, aad,
+  if (len == 0) in = out = &empty;
+  return crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, nullptr, in, len, tag, aad,
                                                             aad_len, nonce, key.data()) == 0;
 }
 
@@ -77,15 +77,15 @@ bool openssl_seal(const Key32& key, const uint8_t nonce[12], const uint8_t* aad,
 
 // -1: OpenSSL cannot do it (nothing changed); otherwise 1 = authentic, 0 = bad tag.
 int openssl_open(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
-                 uint8_t* data, size_t len, const uint8_t* tag) {
+                 const uint8_t* in, size_t len, const uint8_t* tag, uint8_t* out) {
   EVP_CIPHER_CTX* ctx = openssl_chacha() ? context(false) : nullptr;
   if (!ctx || EVP_DecryptInit_ex2(ctx, nullptr, key.data(), nonce, nullptr) != 1) return -1;
   int n = 0;
   if (EVP_DecryptUpdate(ctx, nullptr, &n, aad, static_cast<int>(aad_len)) != 1 ||
-      EVP_DecryptUpdate(ctx, data, &n, data, static_cast<int>(len)) != 1 ||
+      EVP_DecryptUpdate(ctx, out, &n, in, static_cast<int>(len)) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, const_cast<uint8_t*>(tag)) != 1)
     return 0;
-  return EVP_DecryptFinal_ex(ctx, data + n, &n) == 1 ? 1 : 0;
+  return EVP_DecryptFinal_ex(ctx, out + n, &n) == 1 ? 1 : 0;
 }
 }  // namespace
 
@@ -105,13 +105,18 @@ void aead_seal(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, si
   aead_seal_to(key, nonce, aad, aad_len, data, len, data, tag_out);
 }
 
-bool aead_open(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
-               uint8_t* data, size_t len, const uint8_t* tag) {
+bool aead_open_to(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
+                  const uint8_t* in, size_t len, const uint8_t* tag, uint8_t* out) {
   if (len >= kOpenSslFrom) {
-    int r = openssl_open(key, nonce, aad, aad_len, data, len, tag);
+    int r = openssl_open(key, nonce, aad, aad_len, in, len, tag, out);
     if (r >= 0) return r == 1;
   }
-  return sodium_open(key, nonce, aad, aad_len, data, len, tag);
+  return sodium_open(key, nonce, aad, aad_len, in, len, tag, out);
+}
+
+bool aead_open(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
+               uint8_t* data, size_t len, const uint8_t* tag) {
+  return aead_open_to(key, nonce, aad, aad_len, data, len, tag, data);
 }
 
 bool aead_seal_with(AeadImpl impl, const Key32& key, const uint8_t nonce[12], const uint8_t* aad,
@@ -123,8 +128,8 @@ bool aead_seal_with(AeadImpl impl, const Key32& key, const uint8_t nonce[12], co
 
 bool aead_open_with(AeadImpl impl, const Key32& key, const uint8_t nonce[12], const uint8_t* aad,
                     size_t aad_len, uint8_t* data, size_t len, const uint8_t* tag) {
-  if (impl == AeadImpl::kOpenSsl) return openssl_open(key, nonce, aad, aad_len, data, len, tag) == 1;
-  return sodium_open(key, nonce, aad, aad_len, data, len, tag);
+  if (impl == AeadImpl::kOpenSsl) return openssl_open(key, nonce, aad, aad_len, data, len, tag, data) == 1;
+  return sodium_open(key, nonce, aad, aad_len, data, len, tag, data);
 }
 
 }  // namespace nm::crypto

@@ -23,6 +23,9 @@ void aead_seal_to(const Key32& key, const uint8_t nonce[12], const uint8_t* aad,
 // on a bad tag.
 bool aead_open(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
                uint8_t* data, size_t len, const uint8_t* tag);
+// The same from `in` to `out` (`in` may equal `out`; `tag` must not be in `out`).
+bool aead_open_to(const Key32& key, const uint8_t nonce[12], const uint8_t* aad, size_t aad_len,
+                  const uint8_t* in, size_t len, const uint8_t* tag, uint8_t* out);
 
 // The two implementations, for tests and benchmarks. The OpenSSL ones return false if
 // OpenSSL has no ChaCha20-Poly1305 (then aead_seal/aead_open use libsodium throughout).

@@ -180,15 +180,18 @@ void Node::receive_datagrams() {
   for (int round = 0; round < 8; ++round) {
     std::span<const UdpSocket::Received> batch = socket_.receive_batch();
     if (batch.empty()) break;
-    bool decrypted[UdpSocket::kBatch * UdpSocket::kMaxSegments] = {};
+    if (loop_decrypted_.size() < batch.size()) loop_decrypted_.resize(batch.size());
+    Decrypted* decrypted = loop_decrypted_.data();
     for (size_t i = 0; i < batch.size(); i += UdpSocket::kBatch)
       decrypt_batch(batch.subspan(i, std::min(UdpSocket::kBatch, batch.size() - i)), decrypted + i);
-    MutexLock lk(mu_);
-    for (size_t i = 0; i < batch.size(); ++i)
-      impair_inbound(std::span<uint8_t>(batch[i].data, batch[i].len), *batch[i].from, out,
-                     decrypted[i]);
-    send_acks(out, true);  // one ACK/NACK per stream per batch, not per packet
-    flush(lk, out, 0);
+    {
+      MutexLock lk(mu_);
+      for (size_t i = 0; i < batch.size(); ++i)
+        impair_inbound(std::span<uint8_t>(batch[i].data, batch[i].len), *batch[i].from, out, &decrypted[i]);
+      send_acks(out, true);  // one ACK/NACK per stream per batch, not per packet
+      flush(lk, out, 0);
+    }
+    for (size_t i = 0; i < batch.size(); ++i) decrypted[i] = Decrypted();  // buffers not taken: to the pool
   }
 }
 
@@ -203,7 +206,7 @@ static DatagramKind classify(std::span<const uint8_t> d) {
   return DatagramKind::kNet;
 }
 
-void Node::decrypt_batch(std::span<const UdpSocket::Received> batch, bool* decrypted) {
+void Node::decrypt_batch(std::span<const UdpSocket::Received> batch, Decrypted* decrypted) {
   struct Job {
     size_t index;
     wire::Header h;
@@ -232,8 +235,14 @@ void Node::decrypt_batch(std::span<const UdpSocket::Received> batch, bool* decry
   }
   for (size_t k = 0; k < count; ++k) {
     Job& j = jobs[k];
-    decrypted[j.index] =
-        session::decrypt_in_place(j.keys, j.h, std::span<uint8_t>(batch[j.index].data, batch[j.index].len));
+    Decrypted& d = decrypted[j.index];
+    uint8_t* to = nullptr;  // in place
+    if (wire::carries_stream_data(j.h)) {
+      d.plaintext = stream::Payload::pooled(j.h.payload_len);
+      d.plaintext.resize(j.h.payload_len);
+      to = d.plaintext.data();
+    }
+    d.done = session::decrypt_payload(j.keys, j.h, std::span<uint8_t>(batch[j.index].data, batch[j.index].len), to);
     sodium_memzero(&j.keys, sizeof j.keys);
   }
 }
@@ -252,7 +261,7 @@ Node::Answer Node::receive_datagram(std::span<const uint8_t> datagram, const soc
 }
 
 void Node::handle_datagram(std::span<uint8_t> d, const sockaddr_storage& from,
-                           std::vector<Outgoing>& out, bool decrypted) {
+                           std::vector<Outgoing>& out, Decrypted* decrypted) {
   ++stats_.datagrams_received;
   stats_.bytes_received += d.size();
   switch (classify(d)) {
@@ -278,7 +287,7 @@ bool Node::known_session(uint64_t session_id) const {
 
 void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
                              const wire::RoutingHeader* routed, std::vector<Outgoing>& out,
-                             bool decrypted) {
+                             Decrypted* decrypted) {
   wire::Header h;
   if (!wire::decode_any_header(d, h)) {
     ++stats_.drop_malformed;  // nothing unparseable goes further
@@ -317,12 +326,14 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
     return;
   }
   bool newest = wire::nonce_counter(h) >= found->rx_next_counter();
-  switch (found->open(h, d, plaintext, now, decrypted)) {
+  switch (found->open(h, d, plaintext, now, decrypted && decrypted->done)) {
     case session::OpenError::kOk: break;
     case session::OpenError::kLengthMismatch: ++stats_.drop_malformed; return;
     case session::OpenError::kReplay: ++stats_.drop_replay; return;
     case session::OpenError::kAuthFailed: ++stats_.drop_auth_failed; return;
   }
+  stream::Payload* buffer = decrypted ? decrypted->buffer() : nullptr;
+  if (buffer) plaintext = {buffer->data(), buffer->size()};  // (the datagram kept its ciphertext)
   if ((parked || !found->confirmed) && !(found = confirm(*found, is_hello(h, plaintext), out))) {
     ++stats_.drop_unknown_session;  // the losing side of crossing dials
     return;
@@ -372,7 +383,7 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
   } else if (h.subprotocol_id == wire::kSubprotocolRendezvous) {
     handle_rendezvous(s, frames, out);
   } else if (data) {
-    if (handle_data(s, h, plaintext, out)) note_arrival(s, pn, true, now);
+    if (handle_data(s, h, plaintext, buffer, out)) note_arrival(s, pn, true, now);
   } else {
     ++stats_.drop_unknown_subprotocol;  // never handed to the application (unlike 0.23)
   }
@@ -390,7 +401,7 @@ bool Node::is_hello(const wire::Header& h, std::span<const uint8_t> plaintext) {
 }
 
 bool Node::handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
-                       std::vector<Outgoing>& out) {
+                       stream::Payload* buffer, std::vector<Outgoing>& out) {
   auto it = s.streams.find(h.stream_id);
   bool at_cap = config_.max_streams > 0 && s.streams.size() >= config_.max_streams;
   if (it == s.streams.end() && !at_cap && budget_.room(s.rx) < session::kStreamCharge) {
@@ -421,7 +432,8 @@ bool Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
     // hello comes within an RTT: until a second has passed, it may just not be here yet.)
     p.may_restart = config_.compat_0_23 || now_ns() - s.established_ns() > kHelloGraceNs;
   }
-  p.data = stream::SharedPayload::copy_of(plaintext);  // its frames were checked above
+  // (Its frames were checked above.)
+  p.data = buffer ? stream::SharedPayload::adopt(std::move(*buffer)) : stream::SharedPayload::copy_of(plaintext);
   p.events = h.event_count;
   bool ordered = sender_reliable && (netmesh || s.has(wire::capability::kRecovery));
   // Duplicates are dropped, except on 0.23 fire-and-forget streams: a 0.23 sender restarts

@@ -178,16 +178,23 @@ class Node {
   static void on_tick(uv_timer_t* handle);
   static void on_stop(uv_async_t* handle);
   void receive_datagrams() EXCLUDES(mu_);
+  // What decrypt_batch did to a datagram before the lock was taken: verified and decrypted
+  // it (no impairment applies to it then); a data packet's payload into a pooled buffer,
+  // which its events are queued from (not copied), any other's in place.
+  struct Decrypted {
+    bool done = false;
+    stream::Payload plaintext;  // a data packet's
+    stream::Payload* buffer() { return done && plaintext.capacity() > 0 ? &plaintext : nullptr; }
+  };
   // Decrypts the direct packets of known sessions among (at most kBatch) datagrams
-  // without holding mu_ (keys and replay checks are read under it first); marks them in
-  // `decrypted`.
-  void decrypt_batch(std::span<const UdpSocket::Received> batch, bool* decrypted) EXCLUDES(mu_);
+  // without holding mu_ (keys and replay checks are read under it first), into `decrypted`.
+  void decrypt_batch(std::span<const UdpSocket::Received> batch, Decrypted* decrypted) EXCLUDES(mu_);
   // Fault injection hooks (node_impairment.cpp).
   Impairment* impairment_for(std::unordered_map<uint64_t, std::unique_ptr<Impairment>>& table,
                              uint64_t peer_id);
-  // `decrypted`: decrypt_batch already opened it (no impairment applies to it then).
+  // `decrypted`: what decrypt_batch did to it, if it saw it.
   void impair_inbound(std::span<uint8_t> datagram, const sockaddr_storage& from,
-                      std::vector<Outgoing>& out, bool decrypted = false) REQUIRES(mu_);
+                      std::vector<Outgoing>& out, Decrypted* decrypted = nullptr) REQUIRES(mu_);
   // true: handled (dropped or delayed).
   bool impair_outbound(const Outgoing& o) REQUIRES(send_mu_);
   static void on_delay_kick(uv_async_t* handle) REQUIRES(send_mu_);
@@ -195,14 +202,14 @@ class Node {
   void arm_delay_timer();
   void kick_delay_timer();
   void handle_datagram(std::span<uint8_t> datagram, const sockaddr_storage& from,
-                       std::vector<Outgoing>& out, bool decrypted = false) REQUIRES(mu_);
+                       std::vector<Outgoing>& out, Decrypted* decrypted = nullptr) REQUIRES(mu_);
   // One of its sessions (established or waiting for confirmation) has this id.
   bool known_session(uint64_t session_id) const REQUIRES(mu_);
   // A Net packet (direct, or unwrapped from a routed one: `routed` is its routing header)
   // after the dispatch checks; its header is 0.23's or compact.
   void handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
                          const wire::RoutingHeader* routed, std::vector<Outgoing>& out,
-                         bool decrypted = false) REQUIRES(mu_);
+                         Decrypted* decrypted = nullptr) REQUIRES(mu_);
   void handle_handshake(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
                         std::vector<Outgoing>& out) REQUIRES(mu_);
   using Frames = std::span<const std::span<const uint8_t>>;  // a packet's event frames
@@ -293,9 +300,10 @@ class Node {
   bool finish_dial(std::span<const uint8_t> noise_msg, const sockaddr_storage& from, bool routed,
                    std::vector<Outgoing>& out, const std::function<bool(const PendingConnect&)>& mine) REQUIRES(mu_);
   // A data packet whose frames wire::frames_exact accepted. false: dropped for lack of
-  // credit or memory (not acknowledged, so the sender learns it was lost).
+  // credit or memory (not acknowledged, so the sender learns it was lost). `buffer`: the
+  // plaintext's own (taken), else the plaintext is copied.
   bool handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
-                   std::vector<Outgoing>& out) REQUIRES(mu_);
+                   stream::Payload* buffer, std::vector<Outgoing>& out) REQUIRES(mu_);
   void handle_grants(session::Session& s, Frames frames, std::vector<Outgoing>& out) REQUIRES(mu_);
   void tick(std::vector<Outgoing>& out) REQUIRES(mu_);
   static void on_recovery_tick(uv_timer_t* handle);
@@ -526,6 +534,7 @@ class Node {
   std::vector<std::span<const uint8_t>> frames_scratch_ GUARDED_BY(mu_);
   std::vector<UdpSocket::Datagram> datagrams_scratch_ GUARDED_BY(send_mu_);
   std::vector<Outgoing> loop_out_;  // the loop thread's packets to send (receive, flush)
+  std::vector<Decrypted> loop_decrypted_;  // the loop thread's, per datagram of a receive batch
   std::vector<StreamPtr> acks_delayed_ GUARDED_BY(mu_);  // send_acks scratch (under mu_)
   std::vector<std::pair<uint64_t, wire::ExtFrame>> ack_frames_ GUARDED_BY(mu_);
   std::vector<wire::Grant> grant_scratch_ GUARDED_BY(mu_);  // probe answers (under mu_)

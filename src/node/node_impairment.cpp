@@ -53,10 +53,10 @@ Impairment* Node::impairment_for(std::unordered_map<uint64_t, std::unique_ptr<Im
 }
 
 void Node::impair_inbound(std::span<uint8_t> d, const sockaddr_storage& from, std::vector<Outgoing>& out,
-                          bool decrypted) {
+                          Decrypted* decrypted) {
   uint64_t peer = 0;
-  if (decrypted) {  // admitted before an impairment was set
-    handle_datagram(d, from, out, true);
+  if (decrypted && decrypted->done) {  // admitted before an impairment was set
+    handle_datagram(d, from, out, decrypted);
     return;
   }
   if (!inbound_impairments_.empty()) {

@@ -124,7 +124,7 @@ void Node::handle_piece(session::Session& s, Frames frames, uint64_t pn, int64_t
     ++stats_.drop_malformed;
     return;
   }
-  handle_data(s, h, plaintext, out);
+  handle_data(s, h, plaintext, nullptr, out);
 }
 
 }  // namespace nm::node

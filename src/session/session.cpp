@@ -57,15 +57,17 @@ uint64_t Session::stamp(wire::Header& h, size_t payload_len, PacketBuffer& buf, 
   return pn;
 }
 
-bool decrypt_in_place(const crypto::SessionKeys& keys, const wire::Header& h,
-                      std::span<uint8_t> datagram) {
+bool decrypt_payload(const crypto::SessionKeys& keys, const wire::Header& h, std::span<uint8_t> datagram,
+                     uint8_t* out) {
   // The nonce prefix comes from our own session id, never from the wire (0.23 does the same).
   uint8_t nonce[12];
   crypto::make_nonce(keys.nonce_prefix, wire::nonce_counter(h), nonce);
   uint8_t scratch[wire::kAadSize];
   std::span<const uint8_t> aad = wire::packet_aad(datagram.data(), h.header_bytes, scratch);
-  uint8_t* data = datagram.data() + h.header_bytes;
-  return crypto::aead_open(keys.rx, nonce, aad.data(), aad.size(), data, h.payload_len, data + h.payload_len);
+  const uint8_t* data = datagram.data() + h.header_bytes;
+  if (!out) out = datagram.data() + h.header_bytes;
+  return crypto::aead_open_to(keys.rx, nonce, aad.data(), aad.size(), data, h.payload_len, data + h.payload_len,
+                              out);
 }
 
 bool Session::admissible(const wire::Header& h, std::span<const uint8_t> datagram) const {
@@ -79,7 +81,7 @@ OpenError Session::open(const wire::Header& h, std::span<uint8_t> datagram,
     return OpenError::kLengthMismatch;
   uint64_t counter = wire::nonce_counter(h);
   if (!replay_.check(counter)) return OpenError::kReplay;
-  if (!decrypted && !decrypt_in_place(keys_, h, datagram)) return OpenError::kAuthFailed;
+  if (!decrypted && !decrypt_payload(keys_, h, datagram)) return OpenError::kAuthFailed;
   if (!replay_.commit(counter)) return OpenError::kReplay;
   last_rx_ns_ = now_ns;
   heard_ = true;

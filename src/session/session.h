@@ -36,9 +36,10 @@ namespace nm::session {
 enum class OpenError { kOk, kLengthMismatch, kReplay, kAuthFailed };
 
 // The AEAD half of Session::open, with copies of the keys: verifies and decrypts the
-// payload of `datagram` in place. Needs no session state, so it can run without locks.
-bool decrypt_in_place(const crypto::SessionKeys& keys, const wire::Header& h,
-                      std::span<uint8_t> datagram);
+// payload of `datagram` in place, or to `out` (h.payload_len bytes) if not null. Needs no
+// session state, so it can run without locks.
+bool decrypt_payload(const crypto::SessionKeys& keys, const wire::Header& h, std::span<uint8_t> datagram,
+                     uint8_t* out = nullptr);
 
 class Session {
  public:
@@ -79,7 +80,7 @@ class Session {
 
   // Verifies and decrypts a received datagram (header already parsed into `h`) in place.
   // On success `plaintext` views the decrypted payload inside `datagram`. `decrypted`:
-  // decrypt_in_place already verified and decrypted it (outside the node lock); only the
+  // decrypt_payload already verified and decrypted it (outside the node lock); only the
   // replay window is left to update.
   OpenError open(const wire::Header& h, std::span<uint8_t> datagram, std::span<uint8_t>& plaintext,
                  int64_t now_ns, bool decrypted = false);

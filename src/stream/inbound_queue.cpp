@@ -9,27 +9,58 @@
 
 namespace nm::stream {
 
-size_t InboundQueue::held(const Packet& p) { return p.data.capacity() + kPacketBookkeeping; }
+size_t InboundQueue::held(const Packet& p) {
+  return p.data.capacity() + p.start.capacity() + kPacketBookkeeping;
+}
 
 void InboundQueue::push(SharedPayload data, uint32_t begin, uint32_t end, uint16_t events, uint32_t credit) {
   size_t event_bytes = end - begin - wire::kFrameOverhead * events;
   // (A lone event may carry any credit: it is released whole when the event is read.)
   assert(events > 0 && begin <= end && end <= data.size() && (credit == 0 || events == 1 || credit >= event_bytes));
-  events_ += events;
+  Packet p;
+  p.data = std::move(data);
+  p.next = begin;
+  p.end = end;
+  p.credit = credit;
+  p.events = events;
+  push(std::move(p), event_bytes);
+}
+
+void InboundQueue::push_cut(SharedPayload start, uint32_t start_offset, uint32_t start_len, SharedPayload rest,
+                            uint32_t credit) {
+  uint32_t rest_len = wire::get_le<uint32_t>(rest.data());
+  assert(start_offset + size_t{start_len} <= start.size() && wire::kFrameOverhead + size_t{rest_len} <= rest.size());
+  Packet p;
+  p.data = std::move(rest);
+  p.end = static_cast<uint32_t>(wire::kFrameOverhead + rest_len);
+  p.credit = credit;
+  p.events = 1;
+  p.start = std::move(start);
+  p.start_offset = start_offset;
+  p.start_len = start_len;
+  push(std::move(p), size_t{start_len} + rest_len);
+}
+
+void InboundQueue::push(Packet&& p, size_t event_bytes) {
+  events_ += p.events;
   bytes_ += event_bytes;
-  credit_ += credit;
-  Packet p{std::move(data), begin, end, credit, events};
+  credit_ += p.credit;
   held_ += held(p);
   packets_.push_back(std::move(p));
 }
 
 size_t InboundQueue::front_size() const {
   const Packet& p = packets_.front();
-  return wire::get_le<uint32_t>(p.data.data() + p.next);
+  return p.start_len + wire::get_le<uint32_t>(p.data.data() + p.next);
 }
 
 uint32_t InboundQueue::pop_into(uint8_t* out) {
   Packet& p = packets_.front();
+  if (p.start_len > 0) {  // a cut event: its start first (the packet's only event)
+    std::memcpy(out, p.start.data() + p.start_offset, p.start_len);
+    out += p.start_len;
+    bytes_ -= p.start_len;
+  }
   const uint8_t* frame = p.data.data() + p.next;
   uint32_t len = wire::get_le<uint32_t>(frame);
   if (len > 0) std::memcpy(out, frame + wire::kFrameOverhead, len);

@@ -2,7 +2,8 @@
 // packet (its shared payload, the offset of its next unread frame, the events left), each
 // event's length read from its frame header when the application takes it. Nothing is kept
 // per event beyond what the sender paid for: 2,027 empty events cost their packet, not
-// 2,027 entries.
+// 2,027 entries. An event cut at a packet boundary is kept as its two packets' slices (the
+// start in one, the rest in the next): it is put together only in the reader's buffer.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -25,6 +26,10 @@ class InboundQueue {
   // The same for the `events` frames from byte `begin` to `end` of a packet whose other
   // bytes are pieces of events cut at its boundaries.
   void push(SharedPayload data, uint32_t begin, uint32_t end, uint16_t events, uint32_t credit);
+  // Queues one event cut at a packet boundary: its first `start_len` bytes at `start_offset`
+  // of `start`, the rest the first frame of `rest`. `credit` is released when it is read.
+  void push_cut(SharedPayload start, uint32_t start_offset, uint32_t start_len, SharedPayload rest,
+                uint32_t credit);
 
   bool empty() const { return packets_.empty(); }
   size_t events() const { return events_; }    // unread events
@@ -49,7 +54,12 @@ class InboundQueue {
     uint32_t end = 0;          // where the packet's events end
     uint32_t credit = 0;       // not yet released
     uint16_t events = 0;       // not yet read
+    // A cut event's start (the packet before; its only event is the rest): nothing else.
+    SharedPayload start;
+    uint32_t start_offset = 0;
+    uint32_t start_len = 0;
   };
+  void push(Packet&& p, size_t event_bytes);
   static size_t held(const Packet& p);
 
   RingQueue<Packet> packets_;

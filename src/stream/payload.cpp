@@ -15,10 +15,10 @@ static_assert(kClasses[2] >= wire::kMaxPayloadSize);
 constexpr size_t kMaxPooled[] = {512, 512, 512, 32};
 constexpr size_t kNumClasses = sizeof kClasses / sizeof kClasses[0];
 
-FreeList<std::vector<uint8_t>>& buffers(size_t size_class) {
-  static auto* lists = new FreeList<std::vector<uint8_t>>[kNumClasses]{
-      FreeList<std::vector<uint8_t>>(kMaxPooled[0]), FreeList<std::vector<uint8_t>>(kMaxPooled[1]),
-      FreeList<std::vector<uint8_t>>(kMaxPooled[2]), FreeList<std::vector<uint8_t>>(kMaxPooled[3])};
+FreeList<Payload::Bytes>& buffers(size_t size_class) {
+  static auto* lists = new FreeList<Payload::Bytes>[kNumClasses]{
+      FreeList<Payload::Bytes>(kMaxPooled[0]), FreeList<Payload::Bytes>(kMaxPooled[1]),
+      FreeList<Payload::Bytes>(kMaxPooled[2]), FreeList<Payload::Bytes>(kMaxPooled[3])};
   return lists[size_class];
 }
 

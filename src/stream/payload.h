@@ -5,6 +5,8 @@
 // from its size (the receive budget charges capacity, not size).
 #pragma once
 #include <atomic>
+#include <memory>
+#include <utility>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -12,9 +14,32 @@
 
 namespace nm::stream {
 
+// An allocator whose resize() leaves new bytes uninitialised: a payload is sized first,
+// then written whole (decrypted, framed), so zeroing it would be a wasted pass.
+template <typename T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  DefaultInitAllocator() = default;
+  template <typename U>
+  DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    if constexpr (sizeof...(Args) == 0) {
+      ::new (static_cast<void*>(p)) U;
+    } else {
+      ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+  }
+};
+
 // One packet's bytes. Move-only; its storage goes back to the pool when destroyed.
 class Payload {
  public:
+  using Bytes = std::vector<uint8_t, DefaultInitAllocator<uint8_t>>;
+
   // The size class of a full packet's payload (8108 bytes) or an 8 KiB event.
   static constexpr size_t kPacketClass = 8320;
 
@@ -42,7 +67,7 @@ class Payload {
   operator std::span<const uint8_t>() const { return {bytes_.data(), bytes_.size()}; }
 
  private:
-  std::vector<uint8_t> bytes_;
+  Bytes bytes_;
 };
 
 // A payload shared by whoever reads it (the packet queued for the application, the packet

@@ -216,8 +216,8 @@ class Stream {
   uint64_t held_bytes() const {
     return inbound_.held() + (rx_ ? rx_->reorder.held() + rx_->reserved : 0);
   }
-  // What an event cut at a packet boundary reserves: both pieces fit a packet each (the
-  // start is kept as its whole packet).
+  // What an event cut at a packet boundary reserves: its two packets, kept whole until the
+  // event is read (the start's while it waits, then both as the queued event's slices).
   static constexpr uint64_t kSpanReservation = 2 * Payload::kPacketClass + kPacketBookkeeping;
   // What a large event reserves when it starts: its largest frame and the bookkeeping of
   // the packet it becomes, so it can always complete within it.
@@ -321,7 +321,8 @@ class Stream {
   size_t deliver_spanning(RxPacket&& p, size_t max_event_bytes);
   Join span_open_packet(std::span<const uint8_t> event, int64_t now_ns, size_t capacity, SentPacket& filled);
   // Queues a reassembled event frame (its length written here) for the application.
-  size_t finish_event(Payload&& frame, uint32_t credit = 0);
+  size_t finish_event(Payload&& frame);  // a reassembled event's frame: queued
+  size_t event_queued();                  // a large event was queued in place of its reservation
   void abandon_reassembly();
   void consume(uint64_t credit) { consumed_total_ += credit; }
   void restart_credit();

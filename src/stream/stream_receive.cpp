@@ -212,10 +212,14 @@ size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
   return finish_event(std::move(event));
 }
 
-size_t Stream::finish_event(Payload&& frame, uint32_t credit) {
+size_t Stream::finish_event(Payload&& frame) {
   wire::put_le(frame.data(), static_cast<uint32_t>(frame.size() - wire::kFrameOverhead));
-  rx().reserved = 0;
-  inbound_.push(SharedPayload::adopt(std::move(frame)), 1, credit);
+  inbound_.push(SharedPayload::adopt(std::move(frame)), 1, 0);
+  return event_queued();
+}
+
+size_t Stream::event_queued() {
+  rx().reserved = 0;  // the event replaces its reservation
   refresh_readiness();
   ++counters().rx_events;
   return 1;
@@ -252,14 +256,11 @@ size_t Stream::deliver_spanning(RxPacket&& p, size_t max_event_bytes) {
       abandon_reassembly();
       ++counters().rx_oversize_dropped;
     } else {
-      Payload event = Payload::exact(wire::kFrameOverhead + r.span_len + len);
-      event.resize(wire::kFrameOverhead);
-      event.append({r.span_start.data() + r.span_offset, r.span_len});
-      event.append({base + wire::kFrameOverhead, len});
+      // Queued as the two packets' slices, which pin no more than its reservation did.
       uint32_t event_credit = std::exchange(r.span_credit, 0) + (whole == 0 ? std::exchange(credit, 0) : 0);
       r.reassembling = false;
-      r.span_start = SharedPayload();
-      added += finish_event(std::move(event), event_credit);
+      inbound_.push_cut(std::move(r.span_start), r.span_offset, r.span_len, p.data, event_credit);
+      added += event_queued();
     }
     at = wire::kFrameOverhead + len;
   } else if (r.reassembling && r.span_start) {

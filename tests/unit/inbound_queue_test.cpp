@@ -3,6 +3,7 @@
 // packet's overhead with its first event, then each event's length).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <numeric>
 #include <vector>
 
@@ -99,13 +100,48 @@ TEST(InboundQueue, ClearReturnsWhatWasNotReleased) {
   EXPECT_EQ(q.held(), 0u);
 }
 
+TEST(InboundQueue, CutEventIsReadFromItsTwoPacketsSlices) {
+  // Packet 1: [whole event of 3 bytes][start of the cut event, 5000 bytes of 0xA5].
+  // Packet 2: [the rest, 3000 bytes of 0x5A][whole event of 2 bytes].
+  std::vector<uint8_t> one, two;
+  wire::append_frame(one, std::vector<uint8_t>(3, 1));
+  wire::append_frame(one, std::vector<uint8_t>(5000, 0xA5));
+  wire::append_frame(two, std::vector<uint8_t>(3000, 0x5A));
+  wire::append_frame(two, std::vector<uint8_t>(2, 2));
+  SharedPayload first = SharedPayload::copy_of(one), second = SharedPayload::copy_of(two);
+  InboundQueue q;
+  q.push(first, 0, 7, 1, 0);
+  q.push_cut(first, 7 + wire::kFrameOverhead, 5000, second, 777);
+  q.push(second, 3004, static_cast<uint32_t>(two.size()), 1, 0);
+  EXPECT_EQ(q.events(), 3u);
+  EXPECT_EQ(q.bytes(), 3u + 8000u + 2u);
+  EXPECT_EQ(q.credit(), 777u);
+  // The cut event pins both packets: what its reservation covered.
+  EXPECT_EQ(q.held(), 2 * first.capacity() + 2 * second.capacity() + 3 * kPacketBookkeeping);
+  EXPECT_LE(first.capacity() + second.capacity() + kPacketBookkeeping, Stream::kSpanReservation);
+
+  std::vector<uint8_t> out(8000);
+  EXPECT_EQ(q.front_size(), 3u);
+  q.pop_into(out.data());
+  EXPECT_EQ(q.front_size(), 8000u);
+  EXPECT_EQ(q.pop_into(out.data()), 777u);
+  EXPECT_EQ(std::count(out.begin(), out.begin() + 5000, 0xA5), 5000);
+  EXPECT_EQ(std::count(out.begin() + 5000, out.end(), 0x5A), 3000);
+  EXPECT_EQ(q.front_size(), 2u);
+  EXPECT_EQ(q.bytes(), 2u);
+  q.pop_into(out.data());
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.held(), 0u);
+  EXPECT_EQ(q.bytes(), 0u);
+}
+
 TEST(RxPacket, BookkeepingCoversWhatIsKeptPerPacket) {
   // Block (+ its allocation header), the payload buffer's allocation header, and the larger
   // of a reorder-map node (three pointers, colour, key, packet) and two queue slots.
   constexpr size_t kMalloc = 16;
   size_t block = sizeof(SharedPayload::Block) + kMalloc;
   size_t map_node = 4 * sizeof(void*) + sizeof(uint64_t) + sizeof(RxPacket) + kMalloc;
-  size_t queue_slots = 2 * (sizeof(SharedPayload) + 16);
+  size_t queue_slots = 2 * (2 * sizeof(SharedPayload) + 24);  // (a cut event's start too)
   EXPECT_LE(block + kMalloc + std::max(map_node, queue_slots), kPacketBookkeeping);
 }
 

@@ -227,13 +227,13 @@ TEST_F(SessionTest, AdmissibleChecksWithoutChangingState) {
   EXPECT_FALSE(b.admissible(d.header, d.bytes));
 }
 
-TEST_F(SessionTest, DecryptInPlaceThenOpenOnlyUpdatesTheReplayWindow) {
+TEST_F(SessionTest, DecryptPayloadThenOpenOnlyUpdatesTheReplayWindow) {
   const auto msg = bytes_of("decrypted outside the lock");
   Datagram d = seal(a, msg);
   wire::Header h;
   ASSERT_EQ(wire::decode_header(d.bytes, h), wire::HeaderError::kOk);
   crypto::SessionKeys copy = b.keys();
-  ASSERT_TRUE(decrypt_in_place(copy, h, d.bytes));
+  ASSERT_TRUE(decrypt_payload(copy, h, d.bytes));
   EXPECT_TRUE(std::equal(msg.begin(), msg.end(), d.bytes.begin() + wire::kHeaderSize));
   std::span<uint8_t> plaintext;
   ASSERT_EQ(b.open(h, d.bytes, plaintext, 9, true), OpenError::kOk);
@@ -244,7 +244,25 @@ TEST_F(SessionTest, DecryptInPlaceThenOpenOnlyUpdatesTheReplayWindow) {
   Datagram bad = seal(a, msg);
   bad.bytes[wire::kHeaderSize + 1] ^= 0x80;
   ASSERT_EQ(wire::decode_header(bad.bytes, h), wire::HeaderError::kOk);
-  EXPECT_FALSE(decrypt_in_place(copy, h, bad.bytes));
+  EXPECT_FALSE(decrypt_payload(copy, h, bad.bytes));
+}
+
+TEST_F(SessionTest, DecryptPayloadToABufferLeavesTheDatagramAsItCame) {
+  // Small and full-sized payloads (libsodium's and OpenSSL's code paths).
+  for (size_t size : {size_t{13}, size_t{8000}}) {
+    std::vector<uint8_t> msg(size);
+    for (size_t i = 0; i < size; ++i) msg[i] = static_cast<uint8_t>(i * 7);
+    Datagram d = seal(a, msg);
+    const std::vector<uint8_t> sealed = d.bytes;
+    wire::Header h;
+    ASSERT_EQ(wire::decode_header(d.bytes, h), wire::HeaderError::kOk);
+    std::vector<uint8_t> out(size);
+    ASSERT_TRUE(decrypt_payload(b.keys(), h, d.bytes, out.data()));
+    EXPECT_EQ(out, msg);
+    EXPECT_EQ(d.bytes, sealed);
+    d.bytes[wire::kHeaderSize] ^= 1;
+    EXPECT_FALSE(decrypt_payload(b.keys(), h, d.bytes, out.data()));
+  }
 }
 
 TEST_F(SessionTest, EpochsAndControlSequencesCountUpPerSession) {
