@@ -9,6 +9,7 @@
 #include <utility>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -62,8 +63,17 @@ class Payload {
   size_t capacity() const { return bytes_.capacity(); }
   void resize(size_t n) { bytes_.resize(n); }
   void reserve(size_t n) { bytes_.reserve(n); }  // exactly n (libstdc++), if above capacity()
-  void assign(std::span<const uint8_t> b) { bytes_.assign(b.begin(), b.end()); }
-  void append(std::span<const uint8_t> b) { bytes_.insert(bytes_.end(), b.begin(), b.end()); }
+  // (Sized, then copied with memcpy: the vector's own copy would go byte by byte through
+  // the allocator's construct.)
+  void assign(std::span<const uint8_t> b) {
+    bytes_.clear();
+    append(b);
+  }
+  void append(std::span<const uint8_t> b) {
+    size_t at = bytes_.size();
+    bytes_.resize(at + b.size());
+    if (!b.empty()) std::memcpy(bytes_.data() + at, b.data(), b.size());
+  }
   operator std::span<const uint8_t>() const { return {bytes_.data(), bytes_.size()}; }
 
  private:
