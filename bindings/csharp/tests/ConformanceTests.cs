@@ -158,6 +158,33 @@ namespace Netmesh.Tests
         [Test]
         public void Reliable() => Exchange(Reliability.Reliable);
 
+        static byte[] Pattern(int size)
+        {
+            var ev = new byte[size];
+            for (int i = 0; i < size; i++) ev[i] = (byte)(size * 31 + i * 7);
+            return ev;
+        }
+
+        [Test]
+        public void EventsOfEverySmallSizeArriveByteForByte()
+        {
+            // Frames are packed in words with a byte tail up to 256 bytes, by memcpy above.
+            var sizes = Enumerable.Range(0, 300).Concat(new[] { 1000, 4099 }).ToArray();
+            using (var p = new Pair().Connected())
+            {
+                Stream a, b;
+                p.Open(15, Mode(Reliability.Reliable), out a, out b);
+                using (a)
+                using (b)
+                {
+                    Assert.AreEqual(sizes.Length, a.SendBlocking(Wait, sizes.Select(Pattern).ToArray()));
+                    a.Send(new ReadOnlySpan<byte>(Pattern(77), 3, 70)); // from a span, offset 3
+                    foreach (int size in sizes) CollectionAssert.AreEqual(Pattern(size), b.Receive(Wait));
+                    CollectionAssert.AreEqual(Pattern(77).Skip(3).Take(70).ToArray(), b.Receive(Wait));
+                }
+            }
+        }
+
         [Test]
         public void ManyEventsInOrder()
         {
