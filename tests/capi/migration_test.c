@@ -125,12 +125,36 @@ static void a_stolen_datagram_buys_the_thief_little(void** state) {
   nat_pair_down(&t);
 }
 
+/* The same with the datagram a thief most likely gets from a receiver: a session ACK
+ * (subprotocol 0x4E41), taken from a's stream of acknowledgements while b sends bulk. It is
+ * authentic, so b takes its acknowledgements; its source moves b no further than any other
+ * stolen datagram does. */
+static void a_stolen_session_ack_buys_the_thief_little(void** state) {
+  (void)state;
+  nat_pair t;
+  nat_pair_up(&t);
+  atomic_store(&t.nat.steal_subprotocol, 0x4E41);
+  test_sender job = {t.on_b, kEvents, NM_ERR_INTERNAL};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, test_send_numbered, &job), 0);
+  test_expect_numbered(t.on_a, kEvents, steal_at_a_third, &t.nat);
+  pthread_join(th, NULL);
+  assert_int_equal(job.result, NM_OK);
+  ASSERT_EVENTUALLY(atomic_load(&t.nat.stolen_bytes) > 0, 5000);
+  nm_session_stats_t b = test_session_stats(t.p.b, t.p.a_id);
+  assert_true(b.path_migrations >= 1);
+  assert_int_equal(b.path_validations, 0);
+  assert_true(atomic_load(&t.nat.attacker_received_bytes) <= 3 * atomic_load(&t.nat.stolen_bytes));
+  nat_pair_down(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_rebinding_sender_keeps_its_stream),
       cmocka_unit_test(a_rebinding_receiver_keeps_its_stream),
       cmocka_unit_test(a_sender_at_a_new_ip_gets_a_fresh_path),
       cmocka_unit_test(a_stolen_datagram_buys_the_thief_little),
+      cmocka_unit_test(a_stolen_session_ack_buys_the_thief_little),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

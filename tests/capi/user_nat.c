@@ -26,6 +26,12 @@ int user_nat_port_of(int fd) {
   return ntohs(sa.sin_port);
 }
 
+/* Whether the thief wants this datagram: any, or a Net packet of its subprotocol. */
+static int steals(user_nat* n, const unsigned char* d, ssize_t len) {
+  int want = atomic_load(&n->steal_subprotocol);
+  return !want || (len >= 68 && d[0] == 0x45 && d[1] == 0x4E && (d[8] | d[9] << 8) == want);
+}
+
 static void* nat_main(void* arg) {
   user_nat* n = arg;
   unsigned char buf[65536];
@@ -44,7 +50,7 @@ static void* nat_main(void* arg) {
           close(old);
         }
         int via = atomic_load(&n->outside);
-        if (atomic_exchange(&n->steal, 0)) {
+        if (atomic_load(&n->steal) && steals(n, buf, got) && atomic_exchange(&n->steal, 0)) {
           via = n->attacker; /* b hears this one first from the attacker; the original never */
           atomic_fetch_add(&n->stolen_bytes, (unsigned long long)got);
           n->mute_until_ms = test_now_ms() + kMuteMs;

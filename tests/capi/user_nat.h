@@ -25,6 +25,8 @@ typedef struct user_nat {
                               port; a new IP unless N is 1) before the next datagram */
   atomic_int steal;        /* 1: send the next datagram of a from the attacker socket instead,
                               then drop a's datagrams for kMuteMs (b hears only the thief) */
+  atomic_int steal_subprotocol; /* not 0: steal only a Net packet with this subprotocol id
+                                   in its full (68-byte) header */
   double mute_until_ms;
   atomic_ullong stolen_bytes, attacker_received_bytes;
   atomic_int stop;
