@@ -1,6 +1,6 @@
 // Plaintext payloads come from a process-wide pool of buffers that keep their capacity,
 // so a packet on the hot path allocates nothing: the sender's frames (kept until
-// acknowledged) and the receiver's copy of a decrypted payload (shared by its events).
+// acknowledged) and a received packet's payload, decrypted into it (shared by its events).
 // Pooled buffers have exactly their size class's capacity, so what a payload pins is known
 // from its size (the receive budget charges capacity, not size).
 #pragma once
@@ -86,7 +86,7 @@ class Payload {
 class SharedPayload {
  public:
   SharedPayload() = default;
-  static SharedPayload copy_of(std::span<const uint8_t> bytes);  // a received packet
+  static SharedPayload copy_of(std::span<const uint8_t> bytes);  // a packet decrypted elsewhere
   static SharedPayload adopt(Payload&& bytes);  // a reassembled large event
   // A packet to send: the frames (u32le length + bytes) of `events`, in a pooled buffer.
   static SharedPayload frames_of(std::span<const std::span<const uint8_t>> events);
