@@ -64,10 +64,9 @@ bool decrypt_payload(const crypto::SessionKeys& keys, const wire::Header& h, std
   crypto::make_nonce(keys.nonce_prefix, wire::nonce_counter(h), nonce);
   uint8_t scratch[wire::kAadSize];
   std::span<const uint8_t> aad = wire::packet_aad(datagram.data(), h.header_bytes, scratch);
-  const uint8_t* data = datagram.data() + h.header_bytes;
-  if (!out) out = datagram.data() + h.header_bytes;
+  uint8_t* data = datagram.data() + h.header_bytes;
   return crypto::aead_open_to(keys.rx, nonce, aad.data(), aad.size(), data, h.payload_len, data + h.payload_len,
-                              out);
+                              out ? out : data);
 }
 
 bool Session::admissible(const wire::Header& h, std::span<const uint8_t> datagram) const {
