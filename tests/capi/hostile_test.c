@@ -89,12 +89,17 @@ static size_t seal(ctx* c, const nmt_packet* p, const void* plain, size_t len, u
   return n;
 }
 
-/* Sends `len` bytes and checks the node counted exactly one more drop (in `field` if not
- * NULL) and delivered nothing. */
-#define EXPECT_DROPPED(c, data, len, field)                                            \
+/* Sends `len` bytes from the peer's socket and checks the node counted exactly one more
+ * drop (in `field` if not NULL) and delivered nothing. EXPECT_DROPPED_FROM_ELSEWHERE: the
+ * same from a new source port (an address that is not the peer's). */
+#define EXPECT_DROPPED(c, data, len, field) \
+  EXPECT_DROPPED_AFTER(c, nmt_peer_send_raw((c)->f.peer, (data), (len)), field)
+#define EXPECT_DROPPED_FROM_ELSEWHERE(c, data, len, field) \
+  EXPECT_DROPPED_AFTER(c, nmt_send_from_new_port((c)->f.addr, (data), (len)), field)
+#define EXPECT_DROPPED_AFTER(c, send, field)                                           \
   do {                                                                                 \
     nm_node_stats_t b_ = stats_of(c);                                                  \
-    assert_int_equal(nmt_peer_send_raw((c)->f.peer, (data), (len)), 0);                  \
+    assert_int_equal((send), 0);                                                       \
     nm_node_stats_t a_ = wait_received((c), &b_, 1);                                   \
     if (drops(&a_) != drops(&b_) + 1)                                                  \
       fail_msg("%s:%d: datagram not counted as a drop (%llu -> %llu)", __FILE__,      \
@@ -308,6 +313,41 @@ static void forged_tags_and_tampered_bytes_fail_authentication(void** state) {
   assert_int_equal(drops(&a), drops(&b));
   /* the original is now a replay */
   EXPECT_DROPPED(&c, d, n, drop_replay);
+  assert_usable(&c);
+  ctx_free(&c);
+}
+
+/* A full data packet under the live session's id, from an address that is not the peer's:
+ * forged (tag, ciphertext), cut short, or longer than its header says. Each is counted and
+ * dropped before anything is queued (a data packet is decrypted into a buffer of its own
+ * first: a failed one leaves nothing behind), the session does not move to the sender's
+ * address, and the genuine packet is still taken afterwards. */
+static void forged_data_for_the_live_session_from_elsewhere(void** state) {
+  (void)state;
+  ctx c;
+  ctx_setup(&c, NULL);
+  static uint8_t event[7000], plain[7100], d[8300], m[8400];
+  memset(event, 0xA7, sizeof event);
+  size_t pl = nmt_frame(plain, event, sizeof event);
+  nmt_packet p = data_spec(&c, 9, pl);
+  p.event_count = 1;
+  size_t n = seal(&c, &p, plain, pl, d, sizeof d);
+  nm_session_stats_t before;
+  NM_OK_OR_FAIL(nm_node_session_stats(c.f.node, c.f.peer_id, &before, sizeof before));
+  const size_t flipped[] = {n - 1 /* tag */, 68 + 100 /* ciphertext */};
+  for (size_t i = 0; i < sizeof flipped / sizeof flipped[0]; ++i) {
+    memcpy(m, d, n);
+    m[flipped[i]] ^= 0x01;
+    EXPECT_DROPPED_FROM_ELSEWHERE(&c, m, n, drop_auth_failed);
+  }
+  EXPECT_DROPPED_FROM_ELSEWHERE(&c, d, n - 1, drop_malformed); /* shorter than its header says */
+  memcpy(m, d, n);
+  memset(m + n, 0x5A, 100);
+  EXPECT_DROPPED_FROM_ELSEWHERE(&c, m, n + 100, drop_malformed); /* longer */
+  nm_session_stats_t after;
+  NM_OK_OR_FAIL(nm_node_session_stats(c.f.node, c.f.peer_id, &after, sizeof after));
+  assert_int_equal(after.path_migrations, before.path_migrations);
+  EXPECT_KEPT(&c, d, n); /* the genuine one, from the peer */
   assert_usable(&c);
   ctx_free(&c);
 }
@@ -1117,6 +1157,7 @@ int main(void) {
       cmocka_unit_test(replays_inside_and_outside_the_window),
       cmocka_unit_test(unseen_counter_inside_the_window_is_accepted_once),
       cmocka_unit_test(forged_tags_and_tampered_bytes_fail_authentication),
+      cmocka_unit_test(forged_data_for_the_live_session_from_elsewhere),
       cmocka_unit_test(unknown_session_id_is_dropped),
       cmocka_unit_test(truncated_and_oversized_datagrams),
       cmocka_unit_test(bad_magic_and_version),
