@@ -89,7 +89,8 @@ typedef enum nm_status {
   NM_ERR_EVENT_TOO_LARGE = -9,  /* event longer than the stream allows */
   NM_ERR_BUFFER_TOO_SMALL = -10,/* caller buffer too small; the needed size is reported */
   NM_ERR_SHUTDOWN = -11,        /* the node is shutting down or was freed meanwhile */
-  NM_ERR_ADDRESS = -12,         /* address could not be parsed or bound */
+  NM_ERR_ADDRESS = -12,         /* address could not be parsed, bound, or reached from the
+                                   node's socket (an IPv6 peer from an IPv4 bind_addr) */
   NM_ERR_CRYPTO = -13,          /* crypto library failure */
   NM_ERR_INTERNAL = -14
 } nm_status;
@@ -115,8 +116,9 @@ typedef struct nm_node_config {
                                      netmesh extensions offered or accepted) */
   uint8_t pingwave_ttl;           /* 8: hops our route announcements (pingwaves) travel */
   uint8_t reserved0[2];           /* zero */
-  const char* bind_addr;          /* "127.0.0.1:0" by default; "[::1]:0" for IPv6. Read during
-                                     nm_node_new only (borrowed for that call) */
+  const char* bind_addr;          /* "127.0.0.1:0" by default; "[::]:0" reaches IPv4 and IPv6
+                                     peers, "[::1]:0" or "[fe80::1%eth0]:0" IPv6 ones only.
+                                     Read during nm_node_new only (borrowed for that call) */
   const char* identity_file;      /* NULL; a path: both keys are loaded from it, or (first
                                      start) saved to it with mode 0600, so the node id and
                                      public key peers know survive restarts. Read during
@@ -279,6 +281,9 @@ typedef struct nm_node_stats {
   uint64_t punches_attempted;      /* introductions acted on: keep-alives sent to a peer */
   uint64_t punches_succeeded;      /* relayed sessions moved to a direct path */
   uint64_t relay_fallbacks;        /* nm_node_connect_direct calls that ended still relayed */
+  uint64_t tx_refused_by_network;  /* datagrams the local network stack refused for their
+                                     destination (no route, a firewall, a family the socket
+                                     cannot reach); the others still went. Since 0.3.0 */
   /* New counters are appended here. */
 } nm_node_stats_t;
 

@@ -51,6 +51,7 @@ type NodeStats struct {
 	PunchesAttempted         uint64 // NAT traversal: introductions acted on (keep-alives sent to a peer)
 	PunchesSucceeded         uint64 // relayed sessions moved to a direct path
 	RelayFallbacks           uint64 // ConnectDirect calls that ended still relayed
+	TxRefusedByNetwork       uint64 // datagrams the local network stack refused for their destination (no route, a firewall, a family the socket cannot reach)
 }
 
 // StreamStats are a stream's counters (nm_stream_stats_t).
@@ -127,6 +128,7 @@ func nodeStatsFrom(c capi.Nm_node_stats_t) NodeStats {
 		PunchesAttempted:         c.GetPunches_attempted(),
 		PunchesSucceeded:         c.GetPunches_succeeded(),
 		RelayFallbacks:           c.GetRelay_fallbacks(),
+		TxRefusedByNetwork:       c.GetTx_refused_by_network(),
 	}
 }
 

@@ -141,7 +141,8 @@
   X(T, NODE, tx_refused_unproven_path)   \
   X(T, NODE, punches_attempted)          \
   X(T, NODE, punches_succeeded)          \
-  X(T, NODE, relay_fallbacks)
+  X(T, NODE, relay_fallbacks)            \
+  X(T, NODE, tx_refused_by_network)
 
 #define NM_FIELDS_nm_session_stats_t(X, T) \
   X(T, NODE, peer_node_id)                 \

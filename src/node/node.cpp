@@ -164,6 +164,7 @@ nm_node_stats_t Node::stats() {
   for (const auto& [peer, session] : sessions_) s.sessions_unconfirmed += !session->confirmed;
   s.datagrams_sent = datagrams_sent_;
   s.bytes_sent = bytes_sent_;
+  s.tx_refused_by_network = socket_.refused();
   return s;
 }
 
@@ -556,29 +557,39 @@ size_t Node::flush(MutexLock& lk, std::vector<Outgoing>& out, int wait_ms,
 
 size_t Node::write_out(std::vector<Outgoing>& out, int wait_ms, int* err) {
   for (Outgoing& o : out) o.packet->seal();  // the AEAD runs outside mu_
-  size_t sent = 0;
+  std::vector<UdpSocket::Datagram>& batch = datagrams_scratch_;
+  batch.clear();
+  for (const Outgoing& o : out)
+    batch.push_back({o.packet->datagram(), o.packet->datagram_len(), &o.to, o.dont_fragment});
+  size_t handled = 0;
   if (outbound_impairments_.empty()) {
-    std::vector<UdpSocket::Datagram>& batch = datagrams_scratch_;
-    batch.clear();
-    for (const Outgoing& o : out)
-      batch.push_back({o.packet->datagram(), o.packet->datagram_len(), &o.to, o.dont_fragment});
-    sent = socket_.send_many(batch.data(), batch.size(), wait_ms, err);
+    handled = socket_.send_many(batch.data(), batch.size(), wait_ms, err);
   } else {
-    for (; sent < out.size(); ++sent) {
-      const Outgoing& o = out[sent];
-      if (impair_outbound(o)) continue;
-      if (int e = socket_.send(o.packet->datagram(), o.packet->datagram_len(), o.to, wait_ms)) {
-        if (err) *err = e;
-        break;
-      }
+    bool refusal_seen = false;
+    for (; handled < out.size(); ++handled) {
+      if (impair_outbound(out[handled])) continue;
+      UdpSocket::Datagram& d = batch[handled];
+      int e = socket_.send(d.data, d.len, *d.to, wait_ms, d.dont_fragment);
+      if (e == 0) continue;
+      if (err && !refusal_seen) *err = e;
+      if (!UdpSocket::destination_error(e)) break;
+      d.refused = refusal_seen = true;  // as send_many: the others may still be reached
     }
   }
-  datagrams_sent_ += sent;
-  uint64_t bytes = 0;
-  for (size_t i = 0; i < sent; ++i) bytes += out[i].packet->datagram_len();
+  // What went before the first refusal or error (what a stream's sender may count as sent);
+  // the counters take every datagram that left.
+  size_t before_failure = 0;
+  while (before_failure < handled && !batch[before_failure].refused) ++before_failure;
+  uint64_t datagrams = 0, bytes = 0;
+  for (size_t i = 0; i < handled; ++i) {
+    if (batch[i].refused) continue;
+    ++datagrams;
+    bytes += batch[i].len;
+  }
+  datagrams_sent_ += datagrams;
   bytes_sent_ += bytes;
   out.clear();
-  return sent;
+  return before_failure;
 }
 
 // ---- session and stream bookkeeping (under mu_) ----

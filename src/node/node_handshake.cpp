@@ -32,6 +32,9 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
   pc.routed = via_relay;
   if (!wire::parse_address(addr_text, pc.addr))
     return fail(NM_ERR_ADDRESS, "cannot parse address '" + addr_text + "' (want ip:port or [ip6]:port)");
+  if (const char* why = socket_.unreachable_reason(pc.addr))
+    return fail(NM_ERR_ADDRESS, "cannot reach " + addr_text + " from " + local_address() + ": " + why);
+  pc.addr = wire::unmapped(pc.addr);  // [::ffff:a.b.c.d] answers from a.b.c.d, as received
   pc.peer_id = peer_id;
   if (peer_id == node_id_ || peer_public_key == static_public_)
     return fail(NM_ERR_INVALID_ARGUMENT, "cannot connect a node to itself");

@@ -87,6 +87,10 @@ void Node::on_introduce(session::Session& coordinator, const wire::PunchIntroduc
     ++stats_.drop_malformed;
     return;
   }
+  if (!socket_.can_send_to(in.peer_reflex)) {  // not unicast, or a family our socket lacks
+    ++stats_.drop_malformed;
+    return;
+  }
   ++stats_.punches_attempted;
   int64_t fire_at_ns = now + (static_cast<int64_t>(in.fire_at_ms) - unix_ms()) * 1'000'000;
   punches_.schedule(in.peer, coordinator.peer_node_id(), in.peer_reflex, fire_at_ns, now);

@@ -35,6 +35,13 @@ bool UdpSocket::open(const sockaddr_storage& bind_addr, std::string& error) {
   }
   socklen_t len = sizeof local_;
   getsockname(fd_, reinterpret_cast<sockaddr*>(&local_), &len);
+  if (local_.ss_family == AF_INET6) {
+    int v6only = 1;
+    socklen_t optlen = sizeof v6only;
+    const in6_addr& ip = reinterpret_cast<const sockaddr_in6&>(local_).sin6_addr;
+    dual_stack_ = getsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &optlen) == 0 && !v6only &&
+                  (IN6_IS_ADDR_UNSPECIFIED(&ip) || IN6_IS_ADDR_V4MAPPED(&ip));
+  }
   buffers_ = static_cast<uint8_t*>(std::malloc(kBatch * kBufferSize));
   if (!buffers_) {
     error = "out of memory";
@@ -67,6 +74,39 @@ void UdpSocket::set_dont_fragment(bool on) {
   dont_fragment_ = on;
 }
 
+const char* UdpSocket::unreachable_reason(const sockaddr_storage& to) const {
+  if (!wire::is_unicast_destination(to))
+    return "it is not a unicast destination (port 0, multicast or broadcast)";
+  bool v4 = to.ss_family == AF_INET || wire::is_v4_mapped(to);
+  if (local_.ss_family == AF_INET && !v4)
+    return "it is IPv6 and the node's socket is IPv4 (bind to [::]:0 to reach both)";
+  if (local_.ss_family == AF_INET6 && v4 && !dual_stack_)
+    return "it is IPv4 and the node's socket is IPv6 only (bind to [::]:0 to reach both)";
+  return nullptr;
+}
+
+const sockaddr_storage& UdpSocket::for_socket(const sockaddr_storage& to, sockaddr_storage& scratch) const {
+  if (local_.ss_family == AF_INET6 && to.ss_family == AF_INET) return scratch = wire::v4_mapped(to);
+  if (local_.ss_family == AF_INET && wire::is_v4_mapped(to)) return scratch = wire::unmapped(to);
+  return to;
+}
+
+bool UdpSocket::destination_error(int e) {
+  switch (e) {
+    case EAFNOSUPPORT:   // a family this socket cannot send to
+    case EINVAL:         // port 0, a link-local address without its interface
+    case EACCES:         // broadcast
+    case EPERM:          // a firewall rule
+    case ENETUNREACH:    // no route
+    case EHOSTUNREACH:
+    case EADDRNOTAVAIL:
+    case EDESTADDRREQ:
+      return true;
+    default:
+      return false;
+  }
+}
+
 uint32_t UdpSocket::route_payload_limit(const sockaddr_storage& to) {
   int fd = ::socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return 0;
@@ -87,10 +127,16 @@ uint32_t UdpSocket::route_payload_limit(const sockaddr_storage& to) {
 int UdpSocket::send(const uint8_t* data, size_t len, const sockaddr_storage& to, int wait_ms,
                     bool dont_fragment) {
   set_dont_fragment(dont_fragment);
+  sockaddr_storage scratch;
+  const sockaddr_storage& dest = for_socket(to, scratch);
   for (;;) {
-    ssize_t n = ::sendto(fd_, data, len, 0, reinterpret_cast<const sockaddr*>(&to), wire::address_length(to));
+    ssize_t n = ::sendto(fd_, data, len, 0, reinterpret_cast<const sockaddr*>(&dest), wire::address_length(dest));
     if (n >= 0) return 0;
     if (errno == EINTR) continue;
+    if (destination_error(errno)) {
+      refused_.fetch_add(1, std::memory_order_relaxed);
+      return errno;
+    }
     if ((errno != EAGAIN && errno != EWOULDBLOCK) || wait_ms <= 0) return errno;
     pollfd p{fd_, POLLOUT, 0};
     if (::poll(&p, 1, wait_ms) <= 0) return EAGAIN;
@@ -113,12 +159,14 @@ size_t UdpSocket::gso_run(const Datagram* d, size_t n) const {
   return k;
 }
 
-size_t UdpSocket::send_many(const Datagram* d, size_t n, int wait_ms, int* err) {
+size_t UdpSocket::send_many(Datagram* d, size_t n, int wait_ms, int* err) {
   constexpr size_t kCmsgSpace = CMSG_SPACE(sizeof(uint16_t));
   size_t done = 0;
+  bool refusal_seen = false;
   while (done < n) {
     mmsghdr msgs[kBatch];
     iovec iov[kBatch * kMaxSegments];
+    sockaddr_storage names[kBatch];
     alignas(cmsghdr) uint8_t control[kBatch][kCmsgSpace];
     size_t runs[kBatch];
     size_t k = 0, next = done, used_iov = 0;
@@ -131,8 +179,9 @@ size_t UdpSocket::send_many(const Datagram* d, size_t n, int wait_ms, int* err) 
         iov[used_iov + i] = {const_cast<uint8_t*>(d[next + i].data), d[next + i].len};
       m.msg_hdr.msg_iov = &iov[used_iov];
       m.msg_hdr.msg_iovlen = run;
-      m.msg_hdr.msg_name = const_cast<sockaddr_storage*>(d[next].to);
-      m.msg_hdr.msg_namelen = wire::address_length(*d[next].to);
+      const sockaddr_storage& dest = for_socket(*d[next].to, names[k]);
+      m.msg_hdr.msg_name = const_cast<sockaddr_storage*>(&dest);
+      m.msg_hdr.msg_namelen = wire::address_length(dest);
       if (run > 1) {
         m.msg_hdr.msg_control = control[k];
         m.msg_hdr.msg_controllen = kCmsgSpace;
@@ -152,20 +201,26 @@ size_t UdpSocket::send_many(const Datagram* d, size_t n, int wait_ms, int* err) 
       for (int i = 0; i < sent; ++i) done += runs[i];
       continue;
     }
-    if (runs[0] > 1 && (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP)) {
-      gso_ = false;  // the device cannot segment (no checksum offload): send plainly from now on
-      continue;
-    }
     // Nothing went: let send() apply the EINTR / full-buffer rules to the first one.
+    bool gso_refused = runs[0] > 1 && (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP);
     int e = send(d[done].data, d[done].len, *d[done].to, wait_ms, d[done].dont_fragment);
+    // A run refused while its first datagram alone goes: the device cannot segment (no
+    // checksum offload), so send plainly from now on. Else its destination refused it.
+    if (gso_refused && e == 0) gso_ = false;
     if (e == EMSGSIZE && d[done].dont_fragment) {
       ++too_big_;  // what follows it still goes
       ++done;
       continue;
     }
+    if (destination_error(e)) {  // this one's destination: the others may still be reached
+      d[done++].refused = true;
+      if (err && !refusal_seen) *err = e;
+      refusal_seen = true;
+      continue;
+    }
     if (e != 0) {
       if (err) *err = e;
-      return done;
+      break;
     }
     ++done;
   }
@@ -193,6 +248,7 @@ std::span<const UdpSocket::Received> UdpSocket::receive_batch() {
   if (n <= 0) return {};
   size_t count = 0;
   for (int i = 0; i < n; ++i) {
+    if (local_.ss_family == AF_INET6) from_[i] = wire::unmapped(from_[i]);  // IPv4 peers as AF_INET
     uint8_t* data = buffers_ + i * kBufferSize;
     size_t len = msgs[i].msg_len;
     size_t seg = len;  // one datagram unless the kernel coalesced a run

@@ -1,6 +1,7 @@
 #include "wire/address.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 
 #include <cstdlib>
@@ -22,7 +23,17 @@ bool parse_address(const std::string& text, sockaddr_storage& out) {
     auto* a6 = reinterpret_cast<sockaddr_in6*>(&out);
     a6->sin6_family = AF_INET6;
     a6->sin6_port = htons(static_cast<uint16_t>(port));
-    return inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &a6->sin6_addr) == 1;
+    std::string ip = host.substr(1, host.size() - 2);
+    // A link-local address names its interface: [fe80::1%eth0]:port (or %index).
+    if (size_t pct = ip.find('%'); pct != std::string::npos) {
+      std::string zone = ip.substr(pct + 1);
+      ip.resize(pct);
+      a6->sin6_scope_id = if_nametoindex(zone.c_str());
+      if (a6->sin6_scope_id == 0 && !zone.empty() && zone.find_first_not_of("0123456789") == std::string::npos)
+        a6->sin6_scope_id = static_cast<uint32_t>(std::strtoul(zone.c_str(), nullptr, 10));
+      if (a6->sin6_scope_id == 0) return false;
+    }
+    return inet_pton(AF_INET6, ip.c_str(), &a6->sin6_addr) == 1;
   }
   auto* a4 = reinterpret_cast<sockaddr_in*>(&out);
   a4->sin_family = AF_INET;
@@ -35,7 +46,12 @@ std::string format_address(const sockaddr_storage& addr) {
   if (addr.ss_family == AF_INET6) {
     const auto* a6 = reinterpret_cast<const sockaddr_in6*>(&addr);
     inet_ntop(AF_INET6, &a6->sin6_addr, ip, sizeof ip);
-    return "[" + std::string(ip) + "]:" + std::to_string(ntohs(a6->sin6_port));
+    std::string zone;
+    if (a6->sin6_scope_id != 0) {
+      char name[IF_NAMESIZE] = {};
+      zone = "%" + std::string(if_indextoname(a6->sin6_scope_id, name) ? name : std::to_string(a6->sin6_scope_id));
+    }
+    return "[" + std::string(ip) + zone + "]:" + std::to_string(ntohs(a6->sin6_port));
   }
   const auto* a4 = reinterpret_cast<const sockaddr_in*>(&addr);
   inet_ntop(AF_INET, &a4->sin_addr, ip, sizeof ip);
@@ -62,6 +78,44 @@ bool same_address(const sockaddr_storage& a, const sockaddr_storage& b) {
 
 socklen_t address_length(const sockaddr_storage& addr) {
   return addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+}
+
+bool is_v4_mapped(const sockaddr_storage& addr) {
+  return addr.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&reinterpret_cast<const sockaddr_in6&>(addr).sin6_addr);
+}
+
+sockaddr_storage unmapped(const sockaddr_storage& addr) {
+  if (!is_v4_mapped(addr)) return addr;
+  const auto& a6 = reinterpret_cast<const sockaddr_in6&>(addr);
+  sockaddr_storage out{};
+  auto& a4 = reinterpret_cast<sockaddr_in&>(out);
+  a4.sin_family = AF_INET;
+  a4.sin_port = a6.sin6_port;
+  std::memcpy(&a4.sin_addr, a6.sin6_addr.s6_addr + 12, 4);
+  return out;
+}
+
+sockaddr_storage v4_mapped(const sockaddr_storage& v4) {
+  if (v4.ss_family != AF_INET) return v4;
+  const auto& a4 = reinterpret_cast<const sockaddr_in&>(v4);
+  sockaddr_storage out{};
+  auto& a6 = reinterpret_cast<sockaddr_in6&>(out);
+  a6.sin6_family = AF_INET6;
+  a6.sin6_port = a4.sin_port;
+  a6.sin6_addr.s6_addr[10] = a6.sin6_addr.s6_addr[11] = 0xff;
+  std::memcpy(a6.sin6_addr.s6_addr + 12, &a4.sin_addr, 4);
+  return out;
+}
+
+bool is_unicast_destination(const sockaddr_storage& addr) {
+  sockaddr_storage a = unmapped(addr);
+  if (address_port(a) == 0) return false;
+  if (a.ss_family == AF_INET) {
+    uint32_t ip = ntohl(reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr);
+    return ip != INADDR_BROADCAST && !IN_MULTICAST(ip);
+  }
+  if (a.ss_family != AF_INET6) return false;
+  return !IN6_IS_ADDR_MULTICAST(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr);
 }
 
 AddressKey address_key(const sockaddr_storage& addr) {

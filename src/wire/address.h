@@ -17,6 +17,16 @@ bool same_ip(const sockaddr_storage& a, const sockaddr_storage& b);
 uint16_t address_port(const sockaddr_storage& addr);
 socklen_t address_length(const sockaddr_storage& addr);
 
+// IPv4 peers seen through an IPv6 socket are ::ffff:a.b.c.d. Inside the node every IPv4
+// address is AF_INET (what a peer announces and a user types); the socket maps at its edge.
+bool is_v4_mapped(const sockaddr_storage& addr);
+sockaddr_storage unmapped(const sockaddr_storage& addr);  // a v4-mapped address as AF_INET
+sockaddr_storage v4_mapped(const sockaddr_storage& v4);   // an AF_INET address as ::ffff:a.b.c.d
+// A destination a datagram can go to: a port, and an IP that is neither multicast nor the
+// limited broadcast (a peer's announcement may name anything). The unspecified address
+// is this host to the kernel (a node bound to 0.0.0.0 is dialled at its local address).
+bool is_unicast_destination(const sockaddr_storage& addr);
+
 // An address as a hashable value (family, port, IP), for lookups by datagram source.
 struct AddressKey {
   uint8_t bytes[20] = {};  // family(1) pad(1) port(2) ip(16)

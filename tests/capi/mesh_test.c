@@ -21,20 +21,14 @@ static nm_node_t* mesh_node(void) {
   return n;
 }
 
-static uint64_t id_of(nm_node_t* n) {
-  uint64_t id;
-  NM_OK_OR_FAIL(nm_node_id(n, &id));
-  return id;
-}
-
 /* A direct session between two nodes (a dials b). */
 static void link_nodes(nm_node_t* a, nm_node_t* b) {
   uint8_t key[32];
   char addr[NM_ADDR_MAX];
-  NM_OK_OR_FAIL(nm_node_allow_peer(b, id_of(a)));
+  NM_OK_OR_FAIL(nm_node_allow_peer(b, test_node_id(a)));
   NM_OK_OR_FAIL(nm_node_public_key(b, key));
   NM_OK_OR_FAIL(nm_node_local_addr(b, addr, sizeof addr));
-  NM_OK_OR_FAIL(nm_node_connect(a, addr, key, id_of(b)));
+  NM_OK_OR_FAIL(nm_node_connect(a, addr, key, test_node_id(b)));
 }
 
 static int route_to(nm_node_t* n, uint64_t dest, nm_route_t* found) {
@@ -70,8 +64,8 @@ static void reliable_transfer(nm_node_t* a, nm_node_t* dest, uint64_t stream_id,
   nm_stream_config_init(&cfg, sizeof cfg);
   cfg.reliability = NM_RELIABLE;
   nm_stream_t *tx, *rx;
-  NM_OK_OR_FAIL(nm_node_open_stream(a, id_of(dest), stream_id, &cfg, &tx));
-  NM_OK_OR_FAIL(nm_node_open_stream(dest, id_of(a), stream_id, &cfg, &rx));
+  NM_OK_OR_FAIL(nm_node_open_stream(a, test_node_id(dest), stream_id, &cfg, &tx));
+  NM_OK_OR_FAIL(nm_node_open_stream(dest, test_node_id(a), stream_id, &cfg, &rx));
   uint32_t next = 0;
   for (uint32_t i = 0; i < n; ++i) {
     nm_event_t e = {&i, sizeof i};
@@ -120,11 +114,11 @@ static void five_node_chain_discovers_routes_and_survives_loss(void** state) {
   for (int i = 0; i < kMaxNodes; ++i) n[i] = mesh_node();
   for (int i = 0; i + 1 < kMaxNodes; ++i) link_nodes(n[i], n[i + 1]);
   /* pingwaves: a learns e four hops away (metric = hop_count + 2 at the receiver) */
-  wait_for_route(n[0], id_of(n[4]), 5);
-  wait_for_route(n[4], id_of(n[0]), 5);
+  wait_for_route(n[0], test_node_id(n[4]), 5);
+  wait_for_route(n[4], test_node_id(n[0]), 5);
   nm_route_t r;
-  assert_true(route_to(n[0], id_of(n[4]), &r));
-  assert_true(r.next_hop == id_of(n[1]));
+  assert_true(route_to(n[0], test_node_id(n[4]), &r));
+  assert_true(r.next_hop == test_node_id(n[1]));
   test_connect_through(n[0], n[1], n[4]);
   /* 10% loss on both ends' traffic: recovered end to end across three relays */
   nm_impairment_t imp;
@@ -178,11 +172,11 @@ static void diamond_reroutes_when_a_relay_dies(void** state) {
   link_nodes(a, c);
   link_nodes(b, d);
   link_nodes(c, d);
-  wait_for_route(a, id_of(d), 3);
-  wait_for_route(d, id_of(a), 3);
+  wait_for_route(a, test_node_id(d), 3);
+  wait_for_route(d, test_node_id(a), 3);
   nm_route_t r;
-  route_to(a, id_of(d), &r);
-  nm_node_t* used = r.next_hop == id_of(b) ? b : c;
+  route_to(a, test_node_id(d), &r);
+  nm_node_t* used = r.next_hop == test_node_id(b) ? b : c;
   nm_node_t* other = used == b ? c : b;
   test_connect_through(a, used, d);
 
@@ -190,8 +184,8 @@ static void diamond_reroutes_when_a_relay_dies(void** state) {
   nm_stream_config_init(&cfg, sizeof cfg);
   cfg.reliability = NM_RELIABLE;
   flow f = {0};
-  NM_OK_OR_FAIL(nm_node_open_stream(a, id_of(d), 30, &cfg, &f.tx));
-  NM_OK_OR_FAIL(nm_node_open_stream(d, id_of(a), 30, &cfg, &f.rx));
+  NM_OK_OR_FAIL(nm_node_open_stream(a, test_node_id(d), 30, &cfg, &f.tx));
+  NM_OK_OR_FAIL(nm_node_open_stream(d, test_node_id(a), 30, &cfg, &f.rx));
   for (int i = 0; i < 20; ++i) {
     pump(&f, 10);
     usleep(5000);
@@ -199,7 +193,7 @@ static void diamond_reroutes_when_a_relay_dies(void** state) {
   assert_true(f.received > 0);
 
   /* the relay in use dies; a and d detect it (fail_after 600 ms) and take the other path */
-  uint64_t dead = id_of(used);
+  uint64_t dead = test_node_id(used);
   double t0 = now_s();
   nm_node_free(used);
   uint32_t before = f.received;
@@ -213,8 +207,8 @@ static void diamond_reroutes_when_a_relay_dies(void** state) {
   printf("  relay died; traffic restored after %.2f s (failure declared at 0.6 s), %u events\n",
          restored, f.received);
   assert_true(restored > 0 && restored < 2.0);
-  assert_true(route_to(a, id_of(d), &r));
-  assert_true(r.next_hop == id_of(other));
+  assert_true(route_to(a, test_node_id(d), &r));
+  assert_true(r.next_hop == test_node_id(other));
   /* the failure is reported once fail_after_ms has passed (routes may switch earlier: the
    * other relay's fresher pingwaves win once the dead one's stop coming) */
   nm_peer_event_t ev;
@@ -243,24 +237,24 @@ static void peer_events_report_connect_suspect_fail_recover(void** state) {
   nm_peer_event_t ev;
   NM_OK_OR_FAIL(nm_node_next_peer_event(a, &ev, sizeof ev, 1000));
   assert_int_equal(ev.kind, NM_PEER_CONNECTED);
-  assert_true(ev.peer_node_id == id_of(b));
+  assert_true(ev.peer_node_id == test_node_id(b));
   int fd;
   NM_OK_OR_FAIL(nm_node_peer_event_fd(a, &fd));
   /* b goes silent: all of its datagrams are dropped on the way to a */
   nm_impairment_t imp;
   nm_impairment_init(&imp, sizeof imp);
   imp.loss = 1.0;
-  NM_OK_OR_FAIL(nm_node_set_impairment(a, id_of(b), NM_INBOUND, &imp));
+  NM_OK_OR_FAIL(nm_node_set_impairment(a, test_node_id(b), NM_INBOUND, &imp));
   NM_OK_OR_FAIL(nm_node_next_peer_event(a, &ev, sizeof ev, 2000));
   assert_int_equal(ev.kind, NM_PEER_SUSPECTED);
   NM_OK_OR_FAIL(nm_node_next_peer_event(a, &ev, sizeof ev, 2000));
   assert_int_equal(ev.kind, NM_PEER_FAILED);
-  assert_false(route_to(a, id_of(b), NULL));
+  assert_false(route_to(a, test_node_id(b), NULL));
   /* and comes back */
-  NM_OK_OR_FAIL(nm_node_set_impairment(a, id_of(b), NM_INBOUND, NULL));
+  NM_OK_OR_FAIL(nm_node_set_impairment(a, test_node_id(b), NM_INBOUND, NULL));
   NM_OK_OR_FAIL(nm_node_next_peer_event(a, &ev, sizeof ev, 2000));
   assert_int_equal(ev.kind, NM_PEER_RECOVERED);
-  assert_true(route_to(a, id_of(b), NULL));
+  assert_true(route_to(a, test_node_id(b), NULL));
   assert_int_equal(nm_node_next_peer_event(a, &ev, sizeof ev, 0), NM_ERR_TIMEOUT);
   nm_node_free(a);
   nm_node_free(b);

@@ -131,6 +131,21 @@ void test_expect_numbered(nm_stream_t* s, uint32_t count, void (*at)(uint32_t, v
   }
 }
 
+void test_transfer_numbered(nm_stream_t* tx, nm_stream_t* rx, uint32_t count) {
+  test_sender job = {tx, count, NM_ERR_INTERNAL};
+  pthread_t sender;
+  assert_int_equal(pthread_create(&sender, NULL, test_send_numbered, &job), 0);
+  test_expect_numbered(rx, count, NULL, NULL);
+  pthread_join(sender, NULL);
+  NM_OK_OR_FAIL(job.result);
+}
+
+uint64_t test_node_id(nm_node_t* n) {
+  uint64_t id;
+  NM_OK_OR_FAIL(nm_node_id(n, &id));
+  return id;
+}
+
 void test_connect_through(nm_node_t* a, nm_node_t* relay, nm_node_t* dest) {
   uint8_t key[NM_KEY_SIZE];
   char addr[NM_ADDR_MAX];

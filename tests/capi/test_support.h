@@ -73,4 +73,7 @@ typedef struct test_sender {
 } test_sender;
 void* test_send_numbered(void* job);
 void test_expect_numbered(nm_stream_t* s, uint32_t count, void (*at)(uint32_t, void*), void* arg);
+/* Both at once: `count` numbered events sent on tx (a thread) and read back on rx. */
+void test_transfer_numbered(nm_stream_t* tx, nm_stream_t* rx, uint32_t count);
+uint64_t test_node_id(nm_node_t* n);
 #endif

@@ -211,12 +211,7 @@ static void auto_direct_moves_a_relayed_session_on_its_own(void** state) {
   assert_int_equal(test_node_stats(a).relay_fallbacks, 0);
   nm_stream_t *tx, *rx;
   relayed_stream(&t, &tx, &rx);
-  test_sender job = {tx, 500, NM_ERR_INTERNAL};
-  pthread_t sender;
-  assert_int_equal(pthread_create(&sender, NULL, test_send_numbered, &job), 0);
-  test_expect_numbered(rx, 500, NULL, NULL);
-  pthread_join(sender, NULL);
-  NM_OK_OR_FAIL(job.result);
+  test_transfer_numbered(tx, rx, 500);
   nm_stream_free(tx);
   nm_stream_free(rx);
   relayed_down(&t);

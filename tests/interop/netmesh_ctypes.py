@@ -116,7 +116,8 @@ class NodeStats(ctypes.Structure):  # nm_node_stats_t
         "bytes_received", "bytes_sent", "forward_refused", "pingwave_origins_refused",
         "pingwave_relays_suppressed", "drop_handshake_rate_limited", "drop_session_limit",
         "sessions_pruned", "sessions_unconfirmed", "responses_deferred", "drop_over_budget", "tx_abandoned_packets",
-        "tx_refused_unproven_path", "punches_attempted", "punches_succeeded", "relay_fallbacks")]
+        "tx_refused_unproven_path", "punches_attempted", "punches_succeeded", "relay_fallbacks",
+        "tx_refused_by_network")]
 
 
 class SessionStats(ctypes.Structure):  # nm_session_stats_t

@@ -159,5 +159,89 @@ TEST(UdpSocket, TheRouteLimitIsTheInterfaceMtuLessHeaders) {
   EXPECT_LE(limit, 65535u - 28);
 }
 
+void open_at(UdpSocket& s, const char* text) {
+  sockaddr_storage a;
+  std::string error;
+  ASSERT_TRUE(wire::parse_address(text, a)) << text;
+  ASSERT_TRUE(s.open(a, error)) << error;
+}
+
+// Up to `want` datagrams within 2 s, each with the address it came from.
+std::vector<std::pair<std::vector<uint8_t>, sockaddr_storage>> collect_from(UdpSocket& s, size_t want) {
+  std::vector<std::pair<std::vector<uint8_t>, sockaddr_storage>> got;
+  while (got.size() < want) {
+    pollfd pfd{s.fd(), POLLIN, 0};
+    if (poll(&pfd, 1, 2000) <= 0) break;
+    for (const auto& r : s.receive_batch()) got.push_back({{r.data, r.data + r.len}, *r.from});
+  }
+  return got;
+}
+
+TEST(UdpSocket, ADatagramItsDestinationRefusesIsSkippedAndTheRestStillGo) {
+  // Runs of four to one address: the receiver, an IPv6 address this IPv4 socket cannot
+  // reach (EAFNOSUPPORT), port 0 (EINVAL), the receiver again.
+  Pair p;
+  sockaddr_storage v6, port0;
+  ASSERT_TRUE(wire::parse_address("[::1]:9", v6));
+  ASSERT_TRUE(wire::parse_address("127.0.0.1:0", port0));
+  auto dgrams = make(std::vector<size_t>(16, 1000));
+  std::vector<UdpSocket::Datagram> batch;
+  const sockaddr_storage* to[] = {&p.rx.local_address(), &v6, &port0, &p.rx.local_address()};
+  for (size_t i = 0; i < dgrams.size(); ++i) batch.push_back({dgrams[i].data(), dgrams[i].size(), to[i / 4]});
+  int err = 0;
+  EXPECT_EQ(p.tx.send_many(batch.data(), batch.size(), 1000, &err), batch.size());
+  EXPECT_EQ(err, EAFNOSUPPORT);  // the first refusal's
+  EXPECT_EQ(p.tx.refused(), 8u);
+  for (size_t i = 0; i < batch.size(); ++i) EXPECT_EQ(batch[i].refused, i >= 4 && i < 12) << i;
+  auto got = collect_from(p.rx, 8);
+  ASSERT_EQ(got.size(), 8u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(got[i].first, dgrams[i]);
+    EXPECT_EQ(got[4 + i].first, dgrams[12 + i]);
+  }
+  EXPECT_EQ(p.tx.gso(), Pair().tx.gso());  // a refused run is not the device refusing GSO
+}
+
+TEST(UdpSocket, ADualStackSocketTalksToIPv4PeersInIPv4Addresses) {
+  UdpSocket dual, v4;
+  open_at(dual, "[::]:0");
+  open_at(v4, "127.0.0.1:0");
+  EXPECT_TRUE(dual.can_send_to(v4.local_address()));
+  uint8_t ping[3] = {1, 2, 3}, pong[2] = {4, 5};
+  ASSERT_EQ(dual.send(ping, sizeof ping, v4.local_address(), 1000), 0);  // an AF_INET address
+  auto at_v4 = collect_from(v4, 1);
+  ASSERT_EQ(at_v4.size(), 1u);
+  sockaddr_storage reply_to = at_v4[0].second;
+  ASSERT_EQ(reply_to.ss_family, AF_INET);
+  ASSERT_EQ(v4.send(pong, sizeof pong, reply_to, 1000), 0);
+  auto at_dual = collect_from(dual, 1);
+  ASSERT_EQ(at_dual.size(), 1u);
+  // Seen as AF_INET 127.0.0.1, not ::ffff:127.0.0.1: the address the peer was dialled at.
+  EXPECT_EQ(at_dual[0].second.ss_family, AF_INET);
+  EXPECT_TRUE(wire::same_address(at_dual[0].second, v4.local_address()));
+  EXPECT_EQ(at_dual[0].first, std::vector<uint8_t>(pong, pong + 2));
+}
+
+TEST(UdpSocket, EachFamilyReachesWhatItCan) {
+  UdpSocket v4, v6_only, dual;
+  open_at(v4, "127.0.0.1:0");
+  open_at(v6_only, "[::1]:0");
+  open_at(dual, "[::]:0");
+  sockaddr_storage a4, a6, mapped, broadcast;
+  ASSERT_TRUE(wire::parse_address("127.0.0.1:9", a4));
+  ASSERT_TRUE(wire::parse_address("[::1]:9", a6));
+  ASSERT_TRUE(wire::parse_address("[::ffff:127.0.0.1]:9", mapped));
+  ASSERT_TRUE(wire::parse_address("255.255.255.255:9", broadcast));
+  EXPECT_TRUE(v4.can_send_to(a4));
+  EXPECT_TRUE(v4.can_send_to(mapped));
+  EXPECT_FALSE(v4.can_send_to(a6));
+  EXPECT_FALSE(v6_only.can_send_to(a4));
+  EXPECT_FALSE(v6_only.can_send_to(mapped));
+  EXPECT_TRUE(v6_only.can_send_to(a6));
+  EXPECT_TRUE(dual.can_send_to(a4) && dual.can_send_to(a6) && dual.can_send_to(mapped));
+  EXPECT_FALSE(dual.can_send_to(broadcast));
+  EXPECT_NE(std::string(v4.unreachable_reason(a6)).find("IPv4"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace nm::node

@@ -16,12 +16,15 @@
 #
 # Settings (environment, read when wan_bed_up runs):
 #   WAN_MTU (1500)  WAN_RATE_MBIT (20)  WAN_BURST (32kb)  WAN_QUEUE_MS (50: tbf latency)
+#   WAN_IP (4; 6: the flows and pings use fd77::1 and fd77::2 on the same veths)
 
 WAN_NS_A=nmwan-a
 WAN_NS_R=nmwan-r
 WAN_NS_B=nmwan-b
 WAN_ADDR_A=10.77.0.1
 WAN_ADDR_B=10.77.0.2
+WAN_ADDR6_A=fd77::1
+WAN_ADDR6_B=fd77::2
 WAN_MAC_A=02:77:00:00:00:01
 WAN_MAC_B=02:77:00:00:00:02
 WAN_DELAY_PID=""
@@ -109,6 +112,7 @@ wan_bed_up() {
   # Static neighbours: no ARP through the delay line, nothing but the flows on the path.
   ip -n "$WAN_NS_A" neigh replace "$WAN_ADDR_B" lladdr "$WAN_MAC_B" dev a0 nud permanent || return 1
   ip -n "$WAN_NS_B" neigh replace "$WAN_ADDR_A" lladdr "$WAN_MAC_A" dev b0 nud permanent || return 1
+  if [[ ${WAN_IP:-4} == 6 ]]; then wan_ipv6_up || return 1; fi
   # The bottleneck, a -> b: a drop-tail tbf queue of `queue` ms at `rate`, in the path.
   tc -n "$WAN_NS_R" qdisc add dev r1 root tbf rate "${rate}mbit" burst "$burst" latency "${queue}ms" ||
     return 1
@@ -117,14 +121,37 @@ wan_bed_up() {
   wan_log "bed up: mtu $mtu, tbf ${rate}mbit burst $burst latency ${queue}ms"
 }
 
+# IPv6 on the two ends (WAN_IP=6): static addresses and neighbours, no duplicate address
+# detection, router solicitations or autoconfiguration, so that the path carries only the
+# flows (and an MLD report or two as the addresses come up).
+wan_ipv6_up() {
+  wan_ipv6_end "$WAN_NS_A" a0 "$WAN_ADDR6_A" "$WAN_ADDR6_B" "$WAN_MAC_B" &&
+    wan_ipv6_end "$WAN_NS_B" b0 "$WAN_ADDR6_B" "$WAN_ADDR6_A" "$WAN_MAC_A"
+}
+wan_ipv6_end() { # NS DEV ADDR PEER_ADDR PEER_MAC
+  ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 \
+    "net.ipv6.conf.$2.disable_ipv6=0" "net.ipv6.conf.$2.accept_dad=0" "net.ipv6.conf.$2.accept_ra=0" \
+    "net.ipv6.conf.$2.router_solicitations=0" "net.ipv6.conf.$2.autoconf=0" || return 1
+  ip -n "$1" addr add "$3/64" dev "$2" nodad || return 1
+  ip -n "$1" neigh replace "$4" lladdr "$5" dev "$2" nud permanent
+}
+
+# The receiver's address for a flow on PORT, in the bed's family: "ip:port" or "[ip6]:port".
+wan_dest() {
+  if [[ ${WAN_IP:-4} == 6 ]]; then echo "[$WAN_ADDR6_B]:$1"; else echo "$WAN_ADDR_B:$1"; fi
+}
+
 # Random loss per IP packet, in per mille (0..1000), with nftables in a netdev ingress chain:
 # on b0 (a -> b, the data direction) and, with dir=both, on a0 too (b -> a).
-# frag_only=1 drops only IP fragments (frag-off & 0x3fff != 0), every one of them when
-# permille is 1000.
+# frag_only=1 drops only IP fragments (frag-off & 0x3fff != 0; IPv6: a fragment header),
+# every one of them when permille is 1000.
 wan_loss() {
   local permille=$1 dir=${2:-fwd} frag_only=${3:-0} ns dev match rule
   match=""
-  [[ "$frag_only" == 1 ]] && match="ip frag-off & 0x3fff != 0 "
+  if [[ "$frag_only" == 1 ]]; then
+    match="ip frag-off & 0x3fff != 0 "
+    [[ ${WAN_IP:-4} == 6 ]] && match="exthdr frag exists "
+  fi
   if ((permille >= 1000)); then rule="${match}counter drop"; else rule="${match}numgen random mod 1000 < $permille counter drop"; fi
   local targets=("$WAN_NS_B:b0")
   [[ "$dir" == both ]] && targets+=("$WAN_NS_A:a0")
@@ -204,7 +231,9 @@ wan_blackhole() {
 # RTT through the bed with ping (count, interval): prints "min avg max" in ms, or fails.
 wan_ping() {
   local count=${1:-5} interval=${2:-0.2} out
-  out=$(ip netns exec "$WAN_NS_A" ping -n -q -c "$count" -i "$interval" -W 3 "$WAN_ADDR_B" 2>&1) || return 1
+  local dest=$WAN_ADDR_B
+  [[ ${WAN_IP:-4} == 6 ]] && dest=$WAN_ADDR6_B
+  out=$(ip netns exec "$WAN_NS_A" ping -n -q -c "$count" -i "$interval" -W 3 "$dest" 2>&1) || return 1
   echo "$out" | sed -n 's#.*= \([0-9.]*\)/\([0-9.]*\)/\([0-9.]*\)/.*#\1 \2 \3#p'
 }
 

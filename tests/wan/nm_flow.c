@@ -199,7 +199,7 @@ static int run_send(const opts_t* o) {
   uint64_t peer_id;
   uint8_t peer_key[NM_KEY_SIZE];
   check(seeded_identity(o->peer_seed, &peer_id, peer_key), "seeded_identity");
-  node_config(&cfg, o->seed, "0.0.0.0:0", o->window);
+  node_config(&cfg, o->seed, o->addr[0] == '[' ? "[::]:0" : "0.0.0.0:0", o->window);
   cfg.congestion_control = o->cc;
   nm_node_t* node = NULL;
   check(nm_node_new(&cfg, &node), "nm_node_new");

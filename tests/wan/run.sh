@@ -30,7 +30,7 @@ RATE=${WAN_RATE_MBIT:-20}
 source "$here/bed.sh"
 
 CASES=(rtt40 lat40 rtt200 rtt300 loss1 loss5_rtt200 vs_cubic cubic_vs_cubic nm_vs_nm
-  mtu1280_fragdrop blackhole)
+  mtu1280_fragdrop blackhole mtu1280_fragdrop_v6 blackhole_v6)
 
 skip() {
   echo "wan: SKIPPED ($1)"
@@ -102,11 +102,11 @@ run_flows() {
     rm -f "$WAN_TMP/$label".*
     if [[ $kind == nm ]]; then
       timeout -k 2 "$bound" ip netns exec "$WAN_NS_B" "$WAN_BIN/nmwan_nm_flow" recv \
-        --bind "$WAN_ADDR_B:$((7000 + i))" --seed $((2 * i + 2)) --peer-seed $((2 * i + 1)) \
+        --bind "$(wan_dest $((7000 + i)))" --seed $((2 * i + 2)) --peer-seed $((2 * i + 1)) \
         --window "$param" "${common[@]}" >"$WAN_TMP/$label.recv" 2>"$WAN_TMP/$label.rerr" &
     else
       timeout -k 2 "$bound" ip netns exec "$WAN_NS_B" "$WAN_BIN/nmwan_tcp_flow" recv \
-        --bind "$WAN_ADDR_B:$((8000 + i))" "${common[@]}" >"$WAN_TMP/$label.recv" \
+        --bind "$(wan_dest $((8000 + i)))" "${common[@]}" >"$WAN_TMP/$label.recv" \
         2>"$WAN_TMP/$label.rerr" &
     fi
     pid=$!
@@ -121,12 +121,12 @@ run_flows() {
     read -ra extra <<<"$rest"
     if [[ $kind == nm ]]; then
       timeout -k 2 "$bound" ip netns exec "$WAN_NS_A" "$WAN_BIN/nmwan_nm_flow" send \
-        --connect "$WAN_ADDR_B:$((7000 + i))" --seed $((2 * i + 1)) --peer-seed $((2 * i + 2)) \
+        --connect "$(wan_dest $((7000 + i)))" --seed $((2 * i + 1)) --peer-seed $((2 * i + 2)) \
         --window "$param" "${common[@]}" "${extra[@]}" ${WAN_NM_SEND_ARGS:-} >"$WAN_TMP/$label.send" \
         2>"$WAN_TMP/$label.serr" &
     else
       timeout -k 2 "$bound" ip netns exec "$WAN_NS_A" "$WAN_BIN/nmwan_tcp_flow" send \
-        --connect "$WAN_ADDR_B:$((8000 + i))" --cc "$param" "${common[@]}" "${extra[@]}" \
+        --connect "$(wan_dest $((8000 + i)))" --cc "$param" "${common[@]}" "${extra[@]}" \
         >"$WAN_TMP/$label.send" 2>"$WAN_TMP/$label.serr" &
     fi
     pids+=($!)
@@ -243,8 +243,8 @@ targets() {
   loss1) target "$1.netmesh_vs_cubic_mbit" "${GP[nm-1MiB]}" '>=' "${GP[tcp-cubic]}" ;;
   loss5_rtt200) target "$1.netmesh_bbr_vs_half_bbr_mbit" "${GP[nm-bbr]}" '>=' "$(calc "${GP[tcp-bbr]} / 2")" ;;
   vs_cubic | nm_vs_nm) target "$1.jain" "$JAIN" '>=' 0.9 ;;
-  mtu1280_fragdrop) target "$1.netmesh_share_pct" "$(calc "100 * ${GP[nm-1MiB]} / $RATE")" '>=' 90 ;;
-  blackhole) target "$1.netmesh_share_after_pct" "$(calc "100 * ${GPF[nm-1MiB]} / $RATE")" '>=' 90 ;;
+  mtu1280_fragdrop*) target "$1.netmesh_share_pct" "$(calc "100 * ${GP[nm-1MiB]} / $RATE")" '>=' 90 ;;
+  blackhole*) target "$1.netmesh_share_after_pct" "$(calc "100 * ${GPF[nm-1MiB]} / $RATE")" '>=' 90 ;;
   esac
 }
 
@@ -312,13 +312,18 @@ case_nm_vs_nm() {
   pair nm_vs_nm "40 ms" "$WAN_FAIR_TIME" "nm nm-1MiB $NM1M" "nm nm-1MiB-2 $NM1M"
 }
 
-case_mtu1280_fragdrop() { # a 1280-byte MTU, and the path drops every IP fragment
-  local p="40 ms, MTU 1280, fragments dropped"
+# A 1280-byte MTU, and the path drops every IP fragment (CASE [PATH-SUFFIX]).
+fragdrop() {
+  local p="40 ms, MTU 1280, fragments dropped${2:-}"
   WAN_MTU=1280 wan_setup 40 || return 1
   wan_loss 1000 both 1 || return 1
-  single mtu1280_fragdrop "$p" "$WAN_TIME" "nm nm-1MiB $NM1M"
-  single mtu1280_fragdrop "$p" "$WAN_TIME" "tcp tcp-cubic cubic"
+  single "$1" "$p" "$WAN_TIME" "nm nm-1MiB $NM1M"
+  single "$1" "$p" "$WAN_TIME" "tcp tcp-cubic cubic"
 }
+case_mtu1280_fragdrop() { fragdrop mtu1280_fragdrop; }
+# The same over IPv6: 1232 bytes of UDP payload fit; IPv6 routers never fragment, so only
+# the sender could (IPV6_DONTFRAG, or netmesh's IPV6_PMTUDISC_PROBE, keeps it from that).
+case_mtu1280_fragdrop_v6() { WAN_IP=6 fragdrop mtu1280_fragdrop_v6 ", IPv6"; }
 
 # A PMTU black hole: from a third of the flow on, the delay line drops every frame whose
 # IP packet exceeds 1280 bytes, without ICMP. The row adds the goodput after that moment.
@@ -328,8 +333,10 @@ arm_blackhole() {
   ((left > 0)) && sleep "$(calc "$left / 1000")"
   wan_blackhole 1 && wan_log "black hole armed"
 }
-case_blackhole() {
-  local spec p="40 ms, black hole >1280 B from $((WAN_TIME / 3)) s"
+case_blackhole() { blackhole blackhole; }
+case_blackhole_v6() { WAN_IP=6 blackhole blackhole_v6 ", IPv6"; }
+blackhole() { # CASE [PATH-SUFFIX]
+  local spec p="40 ms, black hole >1280 B from $((WAN_TIME / 3)) s${2:-}"
   ARM_S=$((WAN_TIME / 3))
   for spec in "nm nm-1MiB $NM1M" "tcp tcp-cubic cubic"; do
     wan_setup 40 --drop-above 1280 --armed 0 || return 1 # a fresh, disarmed path each time
@@ -337,8 +344,8 @@ case_blackhole() {
     HOOK=arm_blackhole
     run_flows "$WAN_TIME"
     HOOK=""
-    rows blackhole "$p" "$WAN_TIME" "$ARM_S" "$(awk '{ print $2 }' <<<"$spec")"
-    bed_note blackhole
+    rows "$1" "$p" "$WAN_TIME" "$ARM_S" "$(awk '{ print $2 }' <<<"$spec")"
+    bed_note "$1"
   done
 }
 
@@ -369,7 +376,7 @@ run_case() {
     [[ "$WAN_TARGETS" == 1 ]] && NOTES+=("$c: not measured, its targets FAIL") &&
       TARGET_FAILS=$((TARGET_FAILS + 1))
   fi
-  [[ $c != blackhole ]] && bed_note "$c"
+  [[ $c != blackhole* ]] && bed_note "$c"
   wan_bed_down
 }
 
@@ -441,6 +448,14 @@ ctest_main() {
   single wan.bed "40 ms, MTU 1280, fragments dropped" 15 "nm nm-mtu1280 $NM1M"
   check "netmesh over MTU 1280 without fragments: $(printf %.0f "$(share "$G")")% of the bottleneck >= 80% (issue 15: full goodput)" "$G >= 0.8 * $RATE"
   check "netmesh over MTU 1280 without fragments: every event intact and in order ($STATUS)" "$OK == 1"
+  bed_note wan.bed
+  wan_bed_down
+  # The same over IPv6 (the socket options that keep IP from fragmenting are IPv6's).
+  WAN_IP=6 WAN_MTU=1280 bed_or_fail "IPv6 MTU-1280" wan_setup 40
+  WAN_IP=6 bed_or_fail "IPv6 MTU-1280" wan_loss 1000 both 1
+  WAN_IP=6 single wan.bed "40 ms, MTU 1280, fragments dropped, IPv6" 15 "nm nm-mtu1280-v6 $NM1M"
+  check "netmesh over IPv6, MTU 1280 without fragments: $(printf %.0f "$(share "$G")")% of the bottleneck >= 80% (issue 15: full goodput)" "$G >= 0.8 * $RATE"
+  check "netmesh over IPv6, MTU 1280 without fragments: every event intact and in order ($STATUS)" "$OK == 1"
   bed_note wan.bed
   wan_bed_down
   # A 1280-byte black hole from 5 s on (issue 15: full goodput after it appears).

@@ -42,25 +42,39 @@ static void usage(void) {
   exit(2);
 }
 
-static struct sockaddr_in parse_addr(const char* s) {
+/* "a.b.c.d:port" or "[v6]:port" */
+static struct sockaddr_storage parse_addr(const char* s, socklen_t* len) {
   char host[64];
   const char* colon = strrchr(s, ':');
   if (!colon || (size_t)(colon - s) >= sizeof host) usage();
   memcpy(host, s, (size_t)(colon - s));
   host[colon - s] = 0;
-  struct sockaddr_in a = {0};
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)atoi(colon + 1));
-  if (inet_pton(AF_INET, host, &a.sin_addr) != 1) usage();
-  return a;
+  struct sockaddr_storage st = {0};
+  uint16_t port = htons((uint16_t)atoi(colon + 1));
+  if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+    struct sockaddr_in6* a = (struct sockaddr_in6*)&st;
+    host[strlen(host) - 1] = 0;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = port;
+    if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1) usage();
+    *len = sizeof *a;
+  } else {
+    struct sockaddr_in* a = (struct sockaddr_in*)&st;
+    a->sin_family = AF_INET;
+    a->sin_port = port;
+    if (inet_pton(AF_INET, host, &a->sin_addr) != 1) usage();
+    *len = sizeof *a;
+  }
+  return st;
 }
 
 static int run_recv(const opts_t* o) {
-  struct sockaddr_in a = parse_addr(o->addr);
-  int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  socklen_t alen;
+  struct sockaddr_storage a = parse_addr(o->addr, &alen);
+  int ls = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(ls, (struct sockaddr*)&a, sizeof a) != 0) die("bind");
+  if (bind(ls, (struct sockaddr*)&a, alen) != 0) die("bind");
   if (listen(ls, 1) != 0) die("listen");
   printf("READY\n");
   fflush(stdout);
@@ -139,12 +153,13 @@ static size_t write_until(int s, const uint8_t* p, size_t len, uint64_t deadline
 }
 
 static int run_send(const opts_t* o) {
-  struct sockaddr_in a = parse_addr(o->addr);
-  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  socklen_t alen;
+  struct sockaddr_storage a = parse_addr(o->addr, &alen);
+  int s = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (o->cc && setsockopt(s, IPPROTO_TCP, TCP_CONGESTION, o->cc, (socklen_t)strlen(o->cc)) != 0)
     die("TCP_CONGESTION");
   uint64_t t_connect = mono_ns();
-  if (connect(s, (struct sockaddr*)&a, sizeof a) != 0) die("connect");
+  if (connect(s, (struct sockaddr*)&a, alen) != 0) die("connect");
   uint64_t t_connected = mono_ns();
   uint64_t end = o->t0 + o->time_s * 1000000000ull;
   uint64_t hard_end = end + o->grace_s * 1000000000ull;

@@ -154,6 +154,9 @@ namespace Netmesh
         public ulong PunchesSucceeded { get; }
         /// <summary>ConnectDirect calls that ended still relayed.</summary>
         public ulong RelayFallbacks { get; }
+        /// <summary>Datagrams the local network stack refused for their destination (no route,
+        /// a firewall, a family the socket cannot reach); the others still went.</summary>
+        public ulong TxRefusedByNetwork { get; }
 
         internal NodeStats(nm_node_stats_t s)
         {
@@ -197,6 +200,7 @@ namespace Netmesh
             PunchesAttempted = s.punches_attempted;
             PunchesSucceeded = s.punches_succeeded;
             RelayFallbacks = s.relay_fallbacks;
+            TxRefusedByNetwork = s.tx_refused_by_network;
         }
     }
 }

@@ -238,35 +238,35 @@ typedef long long swig_type_208;
 typedef long long swig_type_209;
 typedef long long swig_type_210;
 typedef long long swig_type_211;
-typedef _gostring_ swig_type_212;
-typedef _gostring_ swig_type_213;
+typedef long long swig_type_212;
+typedef long long swig_type_213;
 typedef _gostring_ swig_type_214;
-typedef _goslice_ swig_type_215;
-typedef _goslice_ swig_type_216;
-typedef _gostring_ swig_type_217;
+typedef _gostring_ swig_type_215;
+typedef _gostring_ swig_type_216;
+typedef _goslice_ swig_type_217;
 typedef _goslice_ swig_type_218;
-typedef long long swig_type_219;
-typedef _gostring_ swig_type_220;
-typedef _goslice_ swig_type_221;
-typedef long long swig_type_222;
-typedef long long swig_type_223;
+typedef _gostring_ swig_type_219;
+typedef _goslice_ swig_type_220;
+typedef long long swig_type_221;
+typedef _gostring_ swig_type_222;
+typedef _goslice_ swig_type_223;
 typedef long long swig_type_224;
 typedef long long swig_type_225;
 typedef long long swig_type_226;
 typedef long long swig_type_227;
-typedef _goslice_ swig_type_228;
-typedef _goslice_ swig_type_229;
-typedef long long swig_type_230;
-typedef long long swig_type_231;
+typedef long long swig_type_228;
+typedef long long swig_type_229;
+typedef _goslice_ swig_type_230;
+typedef _goslice_ swig_type_231;
 typedef long long swig_type_232;
 typedef long long swig_type_233;
-typedef _goslice_ swig_type_234;
-typedef _goslice_ swig_type_235;
+typedef long long swig_type_234;
+typedef long long swig_type_235;
 typedef _goslice_ swig_type_236;
-typedef long long swig_type_237;
+typedef _goslice_ swig_type_237;
 typedef _goslice_ swig_type_238;
 typedef long long swig_type_239;
-typedef long long swig_type_240;
+typedef _goslice_ swig_type_240;
 typedef long long swig_type_241;
 typedef long long swig_type_242;
 typedef long long swig_type_243;
@@ -290,6 +290,8 @@ typedef long long swig_type_260;
 typedef long long swig_type_261;
 typedef long long swig_type_262;
 typedef long long swig_type_263;
+typedef long long swig_type_264;
+typedef long long swig_type_265;
 extern void _wrap_Swig_free_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_77181f2846eb01a4(swig_intgo arg1);
 extern swig_intgo _wrap_nm_go_node_new_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_1 arg2, swig_type_2 arg3, swig_voidp arg4);
@@ -524,127 +526,129 @@ extern void _wrap_nm_node_stats_t_punches_succeeded_set_capi_77181f2846eb01a4(ui
 extern swig_type_149 _wrap_nm_node_stats_t_punches_succeeded_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_node_stats_t_relay_fallbacks_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_150 arg2);
 extern swig_type_151 _wrap_nm_node_stats_t_relay_fallbacks_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_node_stats_t_tx_refused_by_network_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_152 arg2);
+extern swig_type_153 _wrap_nm_node_stats_t_tx_refused_by_network_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_new_nm_node_stats_t_capi_77181f2846eb01a4(void);
 extern void _wrap_delete_nm_node_stats_t_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_peer_node_id_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_152 arg2);
-extern swig_type_153 _wrap_nm_session_stats_t_peer_node_id_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_peer_node_id_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_154 arg2);
+extern swig_type_155 _wrap_nm_session_stats_t_peer_node_id_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_session_stats_t_session_acks_set_capi_77181f2846eb01a4(uintptr_t arg1, char arg2);
 extern char _wrap_nm_session_stats_t_session_acks_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_session_stats_t_routed_set_capi_77181f2846eb01a4(uintptr_t arg1, char arg2);
 extern char _wrap_nm_session_stats_t_routed_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_session_stats_t_congestion_control_set_capi_77181f2846eb01a4(uintptr_t arg1, char arg2);
 extern char _wrap_nm_session_stats_t_congestion_control_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_srtt_ns_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_154 arg2);
-extern swig_type_155 _wrap_nm_session_stats_t_srtt_ns_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_rttvar_ns_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_156 arg2);
-extern swig_type_157 _wrap_nm_session_stats_t_rttvar_ns_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_min_rtt_ns_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_158 arg2);
-extern swig_type_159 _wrap_nm_session_stats_t_min_rtt_ns_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_latest_rtt_ns_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_160 arg2);
-extern swig_type_161 _wrap_nm_session_stats_t_latest_rtt_ns_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_rtt_samples_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_162 arg2);
-extern swig_type_163 _wrap_nm_session_stats_t_rtt_samples_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_bytes_in_flight_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_164 arg2);
-extern swig_type_165 _wrap_nm_session_stats_t_bytes_in_flight_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_datagrams_in_flight_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_166 arg2);
-extern swig_type_167 _wrap_nm_session_stats_t_datagrams_in_flight_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_datagrams_acked_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_168 arg2);
-extern swig_type_169 _wrap_nm_session_stats_t_datagrams_acked_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_datagrams_lost_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_170 arg2);
-extern swig_type_171 _wrap_nm_session_stats_t_datagrams_lost_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_probe_timeouts_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_172 arg2);
-extern swig_type_173 _wrap_nm_session_stats_t_probe_timeouts_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_acks_sent_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_174 arg2);
-extern swig_type_175 _wrap_nm_session_stats_t_acks_sent_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_acks_received_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_176 arg2);
-extern swig_type_177 _wrap_nm_session_stats_t_acks_received_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_cwnd_bytes_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_178 arg2);
-extern swig_type_179 _wrap_nm_session_stats_t_cwnd_bytes_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_pacing_rate_bytes_per_sec_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_180 arg2);
-extern swig_type_181 _wrap_nm_session_stats_t_pacing_rate_bytes_per_sec_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_max_datagram_bytes_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_182 arg2);
-extern swig_type_183 _wrap_nm_session_stats_t_max_datagram_bytes_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_congestion_events_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_184 arg2);
-extern swig_type_185 _wrap_nm_session_stats_t_congestion_events_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_spurious_retransmissions_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_186 arg2);
-extern swig_type_187 _wrap_nm_session_stats_t_spurious_retransmissions_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_pmtu_probes_sent_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_188 arg2);
-extern swig_type_189 _wrap_nm_session_stats_t_pmtu_probes_sent_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_pmtu_probes_lost_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_190 arg2);
-extern swig_type_191 _wrap_nm_session_stats_t_pmtu_probes_lost_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_pmtu_black_holes_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_192 arg2);
-extern swig_type_193 _wrap_nm_session_stats_t_pmtu_black_holes_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_path_migrations_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_194 arg2);
-extern swig_type_195 _wrap_nm_session_stats_t_path_migrations_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_path_validations_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_196 arg2);
-extern swig_type_197 _wrap_nm_session_stats_t_path_validations_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_path_reverts_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_198 arg2);
-extern swig_type_199 _wrap_nm_session_stats_t_path_reverts_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_session_stats_t_path_restarts_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_200 arg2);
-extern swig_type_201 _wrap_nm_session_stats_t_path_restarts_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_srtt_ns_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_156 arg2);
+extern swig_type_157 _wrap_nm_session_stats_t_srtt_ns_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_rttvar_ns_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_158 arg2);
+extern swig_type_159 _wrap_nm_session_stats_t_rttvar_ns_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_min_rtt_ns_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_160 arg2);
+extern swig_type_161 _wrap_nm_session_stats_t_min_rtt_ns_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_latest_rtt_ns_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_162 arg2);
+extern swig_type_163 _wrap_nm_session_stats_t_latest_rtt_ns_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_rtt_samples_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_164 arg2);
+extern swig_type_165 _wrap_nm_session_stats_t_rtt_samples_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_bytes_in_flight_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_166 arg2);
+extern swig_type_167 _wrap_nm_session_stats_t_bytes_in_flight_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_datagrams_in_flight_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_168 arg2);
+extern swig_type_169 _wrap_nm_session_stats_t_datagrams_in_flight_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_datagrams_acked_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_170 arg2);
+extern swig_type_171 _wrap_nm_session_stats_t_datagrams_acked_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_datagrams_lost_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_172 arg2);
+extern swig_type_173 _wrap_nm_session_stats_t_datagrams_lost_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_probe_timeouts_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_174 arg2);
+extern swig_type_175 _wrap_nm_session_stats_t_probe_timeouts_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_acks_sent_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_176 arg2);
+extern swig_type_177 _wrap_nm_session_stats_t_acks_sent_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_acks_received_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_178 arg2);
+extern swig_type_179 _wrap_nm_session_stats_t_acks_received_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_cwnd_bytes_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_180 arg2);
+extern swig_type_181 _wrap_nm_session_stats_t_cwnd_bytes_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_pacing_rate_bytes_per_sec_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_182 arg2);
+extern swig_type_183 _wrap_nm_session_stats_t_pacing_rate_bytes_per_sec_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_max_datagram_bytes_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_184 arg2);
+extern swig_type_185 _wrap_nm_session_stats_t_max_datagram_bytes_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_congestion_events_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_186 arg2);
+extern swig_type_187 _wrap_nm_session_stats_t_congestion_events_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_spurious_retransmissions_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_188 arg2);
+extern swig_type_189 _wrap_nm_session_stats_t_spurious_retransmissions_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_pmtu_probes_sent_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_190 arg2);
+extern swig_type_191 _wrap_nm_session_stats_t_pmtu_probes_sent_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_pmtu_probes_lost_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_192 arg2);
+extern swig_type_193 _wrap_nm_session_stats_t_pmtu_probes_lost_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_pmtu_black_holes_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_194 arg2);
+extern swig_type_195 _wrap_nm_session_stats_t_pmtu_black_holes_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_path_migrations_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_196 arg2);
+extern swig_type_197 _wrap_nm_session_stats_t_path_migrations_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_path_validations_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_198 arg2);
+extern swig_type_199 _wrap_nm_session_stats_t_path_validations_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_path_reverts_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_200 arg2);
+extern swig_type_201 _wrap_nm_session_stats_t_path_reverts_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_path_restarts_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_202 arg2);
+extern swig_type_203 _wrap_nm_session_stats_t_path_restarts_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_new_nm_session_stats_t_capi_77181f2846eb01a4(void);
 extern void _wrap_delete_nm_session_stats_t_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_route_t_dest_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_202 arg2);
-extern swig_type_203 _wrap_nm_route_t_dest_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_route_t_next_hop_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_204 arg2);
-extern swig_type_205 _wrap_nm_route_t_next_hop_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_route_t_dest_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_204 arg2);
+extern swig_type_205 _wrap_nm_route_t_dest_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_route_t_next_hop_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_206 arg2);
+extern swig_type_207 _wrap_nm_route_t_next_hop_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_route_t_metric_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_nm_route_t_metric_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_route_t_age_ns_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_206 arg2);
-extern swig_type_207 _wrap_nm_route_t_age_ns_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_route_t_age_ns_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_208 arg2);
+extern swig_type_209 _wrap_nm_route_t_age_ns_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_new_nm_route_t_capi_77181f2846eb01a4(void);
 extern void _wrap_delete_nm_route_t_capi_77181f2846eb01a4(uintptr_t arg1);
 extern swig_intgo _wrap_NM_PEER_CONNECTED_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_PEER_SUSPECTED_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_PEER_FAILED_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_PEER_RECOVERED_capi_77181f2846eb01a4(void);
-extern void _wrap_nm_peer_event_t_peer_node_id_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_208 arg2);
-extern swig_type_209 _wrap_nm_peer_event_t_peer_node_id_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_peer_event_t_peer_node_id_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_210 arg2);
+extern swig_type_211 _wrap_nm_peer_event_t_peer_node_id_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_peer_event_t_kind_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_nm_peer_event_t_kind_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_peer_event_t_at_ns_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_210 arg2);
-extern swig_type_211 _wrap_nm_peer_event_t_at_ns_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_peer_event_t_at_ns_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_212 arg2);
+extern swig_type_213 _wrap_nm_peer_event_t_at_ns_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_new_nm_peer_event_t_capi_77181f2846eb01a4(void);
 extern void _wrap_delete_nm_peer_event_t_capi_77181f2846eb01a4(uintptr_t arg1);
-extern swig_type_212 _wrap_nm_version_capi_77181f2846eb01a4(void);
-extern swig_type_213 _wrap_nm_strerror_capi_77181f2846eb01a4(swig_intgo arg1);
-extern swig_type_214 _wrap_nm_last_error_message_capi_77181f2846eb01a4(void);
+extern swig_type_214 _wrap_nm_version_capi_77181f2846eb01a4(void);
+extern swig_type_215 _wrap_nm_strerror_capi_77181f2846eb01a4(swig_intgo arg1);
+extern swig_type_216 _wrap_nm_last_error_message_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_nm_node_config_init_capi_77181f2846eb01a4(uintptr_t arg1);
 extern swig_intgo _wrap_nm_node_free_capi_77181f2846eb01a4(uintptr_t arg1);
-extern swig_intgo _wrap_nm_node_public_key_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_215 arg2);
+extern swig_intgo _wrap_nm_node_public_key_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_217 arg2);
 extern swig_intgo _wrap_nm_node_id_capi_77181f2846eb01a4(uintptr_t arg1, swig_voidp arg2);
-extern swig_intgo _wrap_nm_node_local_addr_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_216 arg2);
+extern swig_intgo _wrap_nm_node_local_addr_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_218 arg2);
 extern swig_intgo _wrap_nm_node_stats_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_nm_node_event_fd_capi_77181f2846eb01a4(uintptr_t arg1, swig_voidp arg2);
-extern swig_intgo _wrap_nm_node_connect_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_217 arg2, swig_type_218 arg3, swig_type_219 arg4);
-extern swig_intgo _wrap_nm_node_connect_via_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_220 arg2, swig_type_221 arg3, swig_type_222 arg4);
-extern swig_intgo _wrap_nm_node_session_stats_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_223 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_nm_node_routes_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2, swig_type_224 arg3, swig_voidp arg4);
+extern swig_intgo _wrap_nm_node_connect_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_219 arg2, swig_type_220 arg3, swig_type_221 arg4);
+extern swig_intgo _wrap_nm_node_connect_via_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_222 arg2, swig_type_223 arg3, swig_type_224 arg4);
+extern swig_intgo _wrap_nm_node_session_stats_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_225 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_nm_node_routes_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2, swig_type_226 arg3, swig_voidp arg4);
 extern swig_intgo _wrap_nm_node_next_peer_event_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
 extern swig_intgo _wrap_nm_node_peer_event_fd_capi_77181f2846eb01a4(uintptr_t arg1, swig_voidp arg2);
-extern swig_intgo _wrap_nm_node_allow_peer_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_225 arg2);
-extern swig_intgo _wrap_nm_node_accept_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_226 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_nm_node_allow_peer_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_227 arg2);
+extern swig_intgo _wrap_nm_node_accept_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_228 arg2, swig_intgo arg3);
 extern swig_intgo _wrap_NM_NAT_UNKNOWN_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_NAT_OPEN_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_NAT_CONE_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_NAT_SYMMETRIC_capi_77181f2846eb01a4(void);
-extern swig_intgo _wrap_nm_node_probe_reflex_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_227 arg2, swig_intgo arg3, swig_type_228 arg4);
+extern swig_intgo _wrap_nm_node_probe_reflex_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_229 arg2, swig_intgo arg3, swig_type_230 arg4);
 extern swig_intgo _wrap_nm_node_classify_nat_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2, swig_voidp arg3);
 extern swig_intgo _wrap_nm_node_nat_type_capi_77181f2846eb01a4(uintptr_t arg1, swig_voidp arg2);
-extern swig_intgo _wrap_nm_node_reflex_addr_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_229 arg2);
-extern swig_intgo _wrap_nm_node_connect_direct_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_230 arg2, swig_type_231 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_nm_node_reflex_addr_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_231 arg2);
+extern swig_intgo _wrap_nm_node_connect_direct_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_232 arg2, swig_type_233 arg3, swig_intgo arg4);
 extern swig_intgo _wrap_nm_stream_config_init_capi_77181f2846eb01a4(uintptr_t arg1);
-extern swig_intgo _wrap_nm_node_open_stream_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_232 arg2, swig_type_233 arg3, uintptr_t arg4, swig_voidp arg5);
+extern swig_intgo _wrap_nm_node_open_stream_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_234 arg2, swig_type_235 arg3, uintptr_t arg4, swig_voidp arg5);
 extern swig_intgo _wrap_nm_node_close_stream_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_nm_stream_free_capi_77181f2846eb01a4(uintptr_t arg1);
-extern swig_intgo _wrap_nm_stream_recv_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_234 arg2, swig_voidp arg3, swig_intgo arg4);
-extern swig_intgo _wrap_nm_stream_recv_batch_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_235 arg2, swig_type_236 arg3, swig_voidp arg4, swig_intgo arg5);
+extern swig_intgo _wrap_nm_stream_recv_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_236 arg2, swig_voidp arg3, swig_intgo arg4);
+extern swig_intgo _wrap_nm_stream_recv_batch_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_237 arg2, swig_type_238 arg3, swig_voidp arg4, swig_intgo arg5);
 extern swig_intgo _wrap_NM_STREAM_READABLE_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_STREAM_WRITABLE_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_nm_stream_event_fd_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2, swig_voidp arg3);
 extern swig_intgo _wrap_nm_stream_stats_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_nm_node_all_stream_stats_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2, swig_type_237 arg3, swig_voidp arg4);
-extern swig_intgo _wrap_nm_stream_id_from_key_capi_77181f2846eb01a4(swig_type_238 arg1, swig_voidp arg2);
+extern swig_intgo _wrap_nm_node_all_stream_stats_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2, swig_type_239 arg3, swig_voidp arg4);
+extern swig_intgo _wrap_nm_stream_id_from_key_capi_77181f2846eb01a4(swig_type_240 arg1, swig_voidp arg2);
 extern swig_intgo _wrap_NM_OUTBOUND_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_INBOUND_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_BOTH_DIRECTIONS_capi_77181f2846eb01a4(void);
@@ -656,8 +660,8 @@ extern void _wrap_nm_impairment_t_burst_exit_set_capi_77181f2846eb01a4(uintptr_t
 extern double _wrap_nm_impairment_t_burst_exit_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_loss_set_capi_77181f2846eb01a4(uintptr_t arg1, double arg2);
 extern double _wrap_nm_impairment_t_loss_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_t_rate_bytes_per_sec_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_239 arg2);
-extern swig_type_240 _wrap_nm_impairment_t_rate_bytes_per_sec_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_t_rate_bytes_per_sec_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_241 arg2);
+extern swig_type_242 _wrap_nm_impairment_t_rate_bytes_per_sec_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_rate_queue_limit_us_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_nm_impairment_t_rate_queue_limit_us_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_delay_us_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
@@ -672,38 +676,38 @@ extern void _wrap_nm_impairment_t_duplicate_set_capi_77181f2846eb01a4(uintptr_t 
 extern double _wrap_nm_impairment_t_duplicate_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_corrupt_set_capi_77181f2846eb01a4(uintptr_t arg1, double arg2);
 extern double _wrap_nm_impairment_t_corrupt_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_t_seed_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_241 arg2);
-extern swig_type_242 _wrap_nm_impairment_t_seed_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_t_seed_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_243 arg2);
+extern swig_type_244 _wrap_nm_impairment_t_seed_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_drop_below_bytes_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_nm_impairment_t_drop_below_bytes_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_reserved0_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_nm_impairment_t_reserved0_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_new_nm_impairment_t_capi_77181f2846eb01a4(void);
 extern void _wrap_delete_nm_impairment_t_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_seen_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_243 arg2);
-extern swig_type_244 _wrap_nm_impairment_stats_t_seen_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_dropped_loss_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_245 arg2);
-extern swig_type_246 _wrap_nm_impairment_stats_t_dropped_loss_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_dropped_burst_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_247 arg2);
-extern swig_type_248 _wrap_nm_impairment_stats_t_dropped_burst_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_dropped_rate_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_249 arg2);
-extern swig_type_250 _wrap_nm_impairment_stats_t_dropped_rate_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_dropped_oversize_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_251 arg2);
-extern swig_type_252 _wrap_nm_impairment_stats_t_dropped_oversize_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_duplicated_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_253 arg2);
-extern swig_type_254 _wrap_nm_impairment_stats_t_duplicated_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_reordered_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_255 arg2);
-extern swig_type_256 _wrap_nm_impairment_stats_t_reordered_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_delayed_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_257 arg2);
-extern swig_type_258 _wrap_nm_impairment_stats_t_delayed_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_corrupted_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_259 arg2);
-extern swig_type_260 _wrap_nm_impairment_stats_t_corrupted_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_dropped_undersize_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_261 arg2);
-extern swig_type_262 _wrap_nm_impairment_stats_t_dropped_undersize_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_seen_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_245 arg2);
+extern swig_type_246 _wrap_nm_impairment_stats_t_seen_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_dropped_loss_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_247 arg2);
+extern swig_type_248 _wrap_nm_impairment_stats_t_dropped_loss_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_dropped_burst_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_249 arg2);
+extern swig_type_250 _wrap_nm_impairment_stats_t_dropped_burst_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_dropped_rate_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_251 arg2);
+extern swig_type_252 _wrap_nm_impairment_stats_t_dropped_rate_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_dropped_oversize_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_253 arg2);
+extern swig_type_254 _wrap_nm_impairment_stats_t_dropped_oversize_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_duplicated_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_255 arg2);
+extern swig_type_256 _wrap_nm_impairment_stats_t_duplicated_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_reordered_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_257 arg2);
+extern swig_type_258 _wrap_nm_impairment_stats_t_reordered_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_delayed_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_259 arg2);
+extern swig_type_260 _wrap_nm_impairment_stats_t_delayed_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_corrupted_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_261 arg2);
+extern swig_type_262 _wrap_nm_impairment_stats_t_corrupted_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_dropped_undersize_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_263 arg2);
+extern swig_type_264 _wrap_nm_impairment_stats_t_dropped_undersize_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_new_nm_impairment_stats_t_capi_77181f2846eb01a4(void);
 extern void _wrap_delete_nm_impairment_stats_t_capi_77181f2846eb01a4(uintptr_t arg1);
 extern swig_intgo _wrap_nm_impairment_init_capi_77181f2846eb01a4(uintptr_t arg1);
-extern swig_intgo _wrap_nm_node_set_impairment_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_263 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_nm_node_set_impairment_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_265 arg2, swig_intgo arg3, uintptr_t arg4);
 extern swig_intgo _wrap_nm_node_impairment_stats_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2);
 #undef intgo
 */
@@ -2485,6 +2489,19 @@ func (arg1 SwigcptrNm_node_stats_t) GetRelay_fallbacks() (_swig_ret uint64) {
 	return swig_r
 }
 
+func (arg1 SwigcptrNm_node_stats_t) SetTx_refused_by_network(arg2 uint64) {
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	C._wrap_nm_node_stats_t_tx_refused_by_network_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_152(_swig_i_1))
+}
+
+func (arg1 SwigcptrNm_node_stats_t) GetTx_refused_by_network() (_swig_ret uint64) {
+	var swig_r uint64
+	_swig_i_0 := arg1
+	swig_r = (uint64)(C._wrap_nm_node_stats_t_tx_refused_by_network_get_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
 func NewNm_node_stats_t() (_swig_ret Nm_node_stats_t) {
 	var swig_r Nm_node_stats_t
 	swig_r = (Nm_node_stats_t)(SwigcptrNm_node_stats_t(C._wrap_new_nm_node_stats_t_capi_77181f2846eb01a4()))
@@ -2579,6 +2596,8 @@ type Nm_node_stats_t interface {
 	GetPunches_succeeded() (_swig_ret uint64)
 	SetRelay_fallbacks(arg2 uint64)
 	GetRelay_fallbacks() (_swig_ret uint64)
+	SetTx_refused_by_network(arg2 uint64)
+	GetTx_refused_by_network() (_swig_ret uint64)
 }
 
 type SwigcptrNm_session_stats_t uintptr
@@ -2593,7 +2612,7 @@ func (p SwigcptrNm_session_stats_t) SwigIsNm_session_stats_t() {
 func (arg1 SwigcptrNm_session_stats_t) SetPeer_node_id(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_peer_node_id_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_152(_swig_i_1))
+	C._wrap_nm_session_stats_t_peer_node_id_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_154(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetPeer_node_id() (_swig_ret uint64) {
@@ -2645,7 +2664,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetCongestion_control() (_swig_ret byte) 
 func (arg1 SwigcptrNm_session_stats_t) SetSrtt_ns(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_srtt_ns_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_154(_swig_i_1))
+	C._wrap_nm_session_stats_t_srtt_ns_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_156(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetSrtt_ns() (_swig_ret uint64) {
@@ -2658,7 +2677,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetSrtt_ns() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_session_stats_t) SetRttvar_ns(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_rttvar_ns_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_156(_swig_i_1))
+	C._wrap_nm_session_stats_t_rttvar_ns_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_158(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetRttvar_ns() (_swig_ret uint64) {
@@ -2671,7 +2690,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetRttvar_ns() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_session_stats_t) SetMin_rtt_ns(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_min_rtt_ns_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_158(_swig_i_1))
+	C._wrap_nm_session_stats_t_min_rtt_ns_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_160(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetMin_rtt_ns() (_swig_ret uint64) {
@@ -2684,7 +2703,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetMin_rtt_ns() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_session_stats_t) SetLatest_rtt_ns(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_latest_rtt_ns_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_160(_swig_i_1))
+	C._wrap_nm_session_stats_t_latest_rtt_ns_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_162(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetLatest_rtt_ns() (_swig_ret uint64) {
@@ -2697,7 +2716,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetLatest_rtt_ns() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_session_stats_t) SetRtt_samples(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_rtt_samples_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_162(_swig_i_1))
+	C._wrap_nm_session_stats_t_rtt_samples_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_164(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetRtt_samples() (_swig_ret uint64) {
@@ -2710,7 +2729,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetRtt_samples() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_session_stats_t) SetBytes_in_flight(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_bytes_in_flight_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_164(_swig_i_1))
+	C._wrap_nm_session_stats_t_bytes_in_flight_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_166(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetBytes_in_flight() (_swig_ret uint64) {
@@ -2723,7 +2742,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetBytes_in_flight() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_session_stats_t) SetDatagrams_in_flight(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_datagrams_in_flight_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_166(_swig_i_1))
+	C._wrap_nm_session_stats_t_datagrams_in_flight_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_168(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetDatagrams_in_flight() (_swig_ret uint64) {
@@ -2736,7 +2755,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetDatagrams_in_flight() (_swig_ret uint6
 func (arg1 SwigcptrNm_session_stats_t) SetDatagrams_acked(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_datagrams_acked_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_168(_swig_i_1))
+	C._wrap_nm_session_stats_t_datagrams_acked_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_170(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetDatagrams_acked() (_swig_ret uint64) {
@@ -2749,7 +2768,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetDatagrams_acked() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_session_stats_t) SetDatagrams_lost(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_datagrams_lost_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_170(_swig_i_1))
+	C._wrap_nm_session_stats_t_datagrams_lost_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_172(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetDatagrams_lost() (_swig_ret uint64) {
@@ -2762,7 +2781,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetDatagrams_lost() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_session_stats_t) SetProbe_timeouts(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_probe_timeouts_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_172(_swig_i_1))
+	C._wrap_nm_session_stats_t_probe_timeouts_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_174(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetProbe_timeouts() (_swig_ret uint64) {
@@ -2775,7 +2794,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetProbe_timeouts() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_session_stats_t) SetAcks_sent(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_acks_sent_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_174(_swig_i_1))
+	C._wrap_nm_session_stats_t_acks_sent_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_176(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetAcks_sent() (_swig_ret uint64) {
@@ -2788,7 +2807,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetAcks_sent() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_session_stats_t) SetAcks_received(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_acks_received_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_176(_swig_i_1))
+	C._wrap_nm_session_stats_t_acks_received_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_178(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetAcks_received() (_swig_ret uint64) {
@@ -2801,7 +2820,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetAcks_received() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_session_stats_t) SetCwnd_bytes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_cwnd_bytes_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_178(_swig_i_1))
+	C._wrap_nm_session_stats_t_cwnd_bytes_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_180(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetCwnd_bytes() (_swig_ret uint64) {
@@ -2814,7 +2833,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetCwnd_bytes() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_session_stats_t) SetPacing_rate_bytes_per_sec(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_pacing_rate_bytes_per_sec_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_180(_swig_i_1))
+	C._wrap_nm_session_stats_t_pacing_rate_bytes_per_sec_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_182(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetPacing_rate_bytes_per_sec() (_swig_ret uint64) {
@@ -2827,7 +2846,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetPacing_rate_bytes_per_sec() (_swig_ret
 func (arg1 SwigcptrNm_session_stats_t) SetMax_datagram_bytes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_max_datagram_bytes_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_182(_swig_i_1))
+	C._wrap_nm_session_stats_t_max_datagram_bytes_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_184(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetMax_datagram_bytes() (_swig_ret uint64) {
@@ -2840,7 +2859,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetMax_datagram_bytes() (_swig_ret uint64
 func (arg1 SwigcptrNm_session_stats_t) SetCongestion_events(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_congestion_events_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_184(_swig_i_1))
+	C._wrap_nm_session_stats_t_congestion_events_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_186(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetCongestion_events() (_swig_ret uint64) {
@@ -2853,7 +2872,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetCongestion_events() (_swig_ret uint64)
 func (arg1 SwigcptrNm_session_stats_t) SetSpurious_retransmissions(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_spurious_retransmissions_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_186(_swig_i_1))
+	C._wrap_nm_session_stats_t_spurious_retransmissions_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_188(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetSpurious_retransmissions() (_swig_ret uint64) {
@@ -2866,7 +2885,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetSpurious_retransmissions() (_swig_ret 
 func (arg1 SwigcptrNm_session_stats_t) SetPmtu_probes_sent(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_pmtu_probes_sent_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_188(_swig_i_1))
+	C._wrap_nm_session_stats_t_pmtu_probes_sent_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_190(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetPmtu_probes_sent() (_swig_ret uint64) {
@@ -2879,7 +2898,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetPmtu_probes_sent() (_swig_ret uint64) 
 func (arg1 SwigcptrNm_session_stats_t) SetPmtu_probes_lost(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_pmtu_probes_lost_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_190(_swig_i_1))
+	C._wrap_nm_session_stats_t_pmtu_probes_lost_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_192(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetPmtu_probes_lost() (_swig_ret uint64) {
@@ -2892,7 +2911,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetPmtu_probes_lost() (_swig_ret uint64) 
 func (arg1 SwigcptrNm_session_stats_t) SetPmtu_black_holes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_pmtu_black_holes_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_192(_swig_i_1))
+	C._wrap_nm_session_stats_t_pmtu_black_holes_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_194(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetPmtu_black_holes() (_swig_ret uint64) {
@@ -2905,7 +2924,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetPmtu_black_holes() (_swig_ret uint64) 
 func (arg1 SwigcptrNm_session_stats_t) SetPath_migrations(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_path_migrations_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_194(_swig_i_1))
+	C._wrap_nm_session_stats_t_path_migrations_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_196(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetPath_migrations() (_swig_ret uint64) {
@@ -2918,7 +2937,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetPath_migrations() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_session_stats_t) SetPath_validations(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_path_validations_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_196(_swig_i_1))
+	C._wrap_nm_session_stats_t_path_validations_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_198(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetPath_validations() (_swig_ret uint64) {
@@ -2931,7 +2950,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetPath_validations() (_swig_ret uint64) 
 func (arg1 SwigcptrNm_session_stats_t) SetPath_reverts(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_path_reverts_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_198(_swig_i_1))
+	C._wrap_nm_session_stats_t_path_reverts_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_200(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetPath_reverts() (_swig_ret uint64) {
@@ -2944,7 +2963,7 @@ func (arg1 SwigcptrNm_session_stats_t) GetPath_reverts() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_session_stats_t) SetPath_restarts(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_session_stats_t_path_restarts_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_200(_swig_i_1))
+	C._wrap_nm_session_stats_t_path_restarts_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_202(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_session_stats_t) GetPath_restarts() (_swig_ret uint64) {
@@ -3038,7 +3057,7 @@ func (p SwigcptrNm_route_t) SwigIsNm_route_t() {
 func (arg1 SwigcptrNm_route_t) SetDest(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_route_t_dest_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_202(_swig_i_1))
+	C._wrap_nm_route_t_dest_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_204(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_route_t) GetDest() (_swig_ret uint64) {
@@ -3051,7 +3070,7 @@ func (arg1 SwigcptrNm_route_t) GetDest() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_route_t) SetNext_hop(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_route_t_next_hop_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_204(_swig_i_1))
+	C._wrap_nm_route_t_next_hop_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_206(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_route_t) GetNext_hop() (_swig_ret uint64) {
@@ -3077,7 +3096,7 @@ func (arg1 SwigcptrNm_route_t) GetMetric() (_swig_ret uint) {
 func (arg1 SwigcptrNm_route_t) SetAge_ns(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_route_t_age_ns_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_206(_swig_i_1))
+	C._wrap_nm_route_t_age_ns_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_208(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_route_t) GetAge_ns() (_swig_ret uint64) {
@@ -3152,7 +3171,7 @@ func (p SwigcptrNm_peer_event_t) SwigIsNm_peer_event_t() {
 func (arg1 SwigcptrNm_peer_event_t) SetPeer_node_id(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_peer_event_t_peer_node_id_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_208(_swig_i_1))
+	C._wrap_nm_peer_event_t_peer_node_id_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_210(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_peer_event_t) GetPeer_node_id() (_swig_ret uint64) {
@@ -3178,7 +3197,7 @@ func (arg1 SwigcptrNm_peer_event_t) GetKind() (_swig_ret uint) {
 func (arg1 SwigcptrNm_peer_event_t) SetAt_ns(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_peer_event_t_at_ns_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_210(_swig_i_1))
+	C._wrap_nm_peer_event_t_at_ns_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_212(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_peer_event_t) GetAt_ns() (_swig_ret uint64) {
@@ -3256,7 +3275,7 @@ func Nm_node_public_key(arg1 uintptr, arg2 []byte) (_swig_ret Enum_SS_nm_status)
 	var swig_r Enum_SS_nm_status
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_public_key_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_215)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_public_key_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_217)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3275,7 +3294,7 @@ func Nm_node_local_addr(arg1 uintptr, arg2 []byte) (_swig_ret Enum_SS_nm_status)
 	var swig_r Enum_SS_nm_status
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_local_addr_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_216)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_local_addr_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_218)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3304,7 +3323,7 @@ func Nm_node_connect(arg1 uintptr, arg2 string, arg3 []byte, arg4 uint64) (_swig
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_connect_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_217)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_218)(unsafe.Pointer(&_swig_i_2)), C.swig_type_219(_swig_i_3)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_connect_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_219)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_220)(unsafe.Pointer(&_swig_i_2)), C.swig_type_221(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3320,7 +3339,7 @@ func Nm_node_connect_via(arg1 uintptr, arg2 string, arg3 []byte, arg4 uint64) (_
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_connect_via_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_220)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_221)(unsafe.Pointer(&_swig_i_2)), C.swig_type_222(_swig_i_3)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_connect_via_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_222)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_223)(unsafe.Pointer(&_swig_i_2)), C.swig_type_224(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3335,7 +3354,7 @@ func Nm_node_session_stats(arg1 uintptr, arg2 uint64, arg3 Nm_session_stats_t) (
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_session_stats_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_223(_swig_i_1), C.uintptr_t(_swig_i_2)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_session_stats_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_225(_swig_i_1), C.uintptr_t(_swig_i_2)))
 	return swig_r
 }
 
@@ -3345,7 +3364,7 @@ func Nm_node_routes(arg1 uintptr, arg2 Nm_route_t, arg3 int64, arg4 *uint64) (_s
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_routes_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_224(_swig_i_2), C.swig_voidp(_swig_i_3)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_routes_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_226(_swig_i_2), C.swig_voidp(_swig_i_3)))
 	return swig_r
 }
 
@@ -3370,7 +3389,7 @@ func Nm_node_allow_peer(arg1 uintptr, arg2 uint64) (_swig_ret Enum_SS_nm_status)
 	var swig_r Enum_SS_nm_status
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_allow_peer_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_225(_swig_i_1)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_allow_peer_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_227(_swig_i_1)))
 	return swig_r
 }
 
@@ -3379,7 +3398,7 @@ func Nm_node_accept(arg1 uintptr, arg2 uint64, arg3 int) (_swig_ret Enum_SS_nm_s
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_accept_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_226(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_accept_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_228(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -3418,7 +3437,7 @@ func Nm_node_probe_reflex(arg1 uintptr, arg2 uint64, arg3 int, arg4 []byte) (_sw
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_probe_reflex_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_227(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_228)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_probe_reflex_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_229(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_230)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -3446,7 +3465,7 @@ func Nm_node_reflex_addr(arg1 uintptr, arg2 []byte) (_swig_ret Enum_SS_nm_status
 	var swig_r Enum_SS_nm_status
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_reflex_addr_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_229)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_reflex_addr_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_231)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3459,7 +3478,7 @@ func Nm_node_connect_direct(arg1 uintptr, arg2 uint64, arg3 uint64, arg4 int) (_
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_connect_direct_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_230(_swig_i_1), C.swig_type_231(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_connect_direct_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_232(_swig_i_1), C.swig_type_233(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	return swig_r
 }
 
@@ -3477,7 +3496,7 @@ func Nm_node_open_stream(arg1 uintptr, arg2 uint64, arg3 uint64, arg4 Nm_stream_
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_open_stream_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_232(_swig_i_1), C.swig_type_233(_swig_i_2), C.uintptr_t(_swig_i_3), C.swig_voidp(_swig_i_4)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_open_stream_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_234(_swig_i_1), C.swig_type_235(_swig_i_2), C.uintptr_t(_swig_i_3), C.swig_voidp(_swig_i_4)))
 	return swig_r
 }
 
@@ -3502,7 +3521,7 @@ func Nm_stream_recv(arg1 uintptr, arg2 []byte, arg3 *uint64, arg4 int) (_swig_re
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_recv_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_234)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_recv_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_236)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3516,7 +3535,7 @@ func Nm_stream_recv_batch(arg1 uintptr, arg2 []byte, arg3 []uint64, arg4 *uint64
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_recv_batch_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_235)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_236)(unsafe.Pointer(&_swig_i_2)), C.swig_voidp(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_recv_batch_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_237)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_238)(unsafe.Pointer(&_swig_i_2)), C.swig_voidp(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3564,7 +3583,7 @@ func Nm_node_all_stream_stats(arg1 uintptr, arg2 Nm_stream_stats_t, arg3 int64, 
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_all_stream_stats_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_237(_swig_i_2), C.swig_voidp(_swig_i_3)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_all_stream_stats_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_239(_swig_i_2), C.swig_voidp(_swig_i_3)))
 	return swig_r
 }
 
@@ -3572,7 +3591,7 @@ func Nm_stream_id_from_key(arg1 []byte, arg2 *uint64) (_swig_ret Enum_SS_nm_stat
 	var swig_r Enum_SS_nm_status
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_id_from_key_capi_77181f2846eb01a4(*(*C.swig_type_238)(unsafe.Pointer(&_swig_i_0)), C.swig_voidp(_swig_i_1)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_id_from_key_capi_77181f2846eb01a4(*(*C.swig_type_240)(unsafe.Pointer(&_swig_i_0)), C.swig_voidp(_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3665,7 +3684,7 @@ func (arg1 SwigcptrNm_impairment_t) GetLoss() (_swig_ret float64) {
 func (arg1 SwigcptrNm_impairment_t) SetRate_bytes_per_sec(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_t_rate_bytes_per_sec_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_239(_swig_i_1))
+	C._wrap_nm_impairment_t_rate_bytes_per_sec_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_241(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_t) GetRate_bytes_per_sec() (_swig_ret uint64) {
@@ -3769,7 +3788,7 @@ func (arg1 SwigcptrNm_impairment_t) GetCorrupt() (_swig_ret float64) {
 func (arg1 SwigcptrNm_impairment_t) SetSeed(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_t_seed_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_241(_swig_i_1))
+	C._wrap_nm_impairment_t_seed_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_243(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_t) GetSeed() (_swig_ret uint64) {
@@ -3863,7 +3882,7 @@ func (p SwigcptrNm_impairment_stats_t) SwigIsNm_impairment_stats_t() {
 func (arg1 SwigcptrNm_impairment_stats_t) SetSeen(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_seen_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_243(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_seen_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_245(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetSeen() (_swig_ret uint64) {
@@ -3876,7 +3895,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetSeen() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetDropped_loss(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_dropped_loss_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_245(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_dropped_loss_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_247(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_loss() (_swig_ret uint64) {
@@ -3889,7 +3908,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_loss() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetDropped_burst(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_dropped_burst_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_247(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_dropped_burst_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_249(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_burst() (_swig_ret uint64) {
@@ -3902,7 +3921,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_burst() (_swig_ret uint64) 
 func (arg1 SwigcptrNm_impairment_stats_t) SetDropped_rate(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_dropped_rate_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_249(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_dropped_rate_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_251(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_rate() (_swig_ret uint64) {
@@ -3915,7 +3934,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_rate() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetDropped_oversize(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_dropped_oversize_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_251(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_dropped_oversize_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_253(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_oversize() (_swig_ret uint64) {
@@ -3928,7 +3947,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_oversize() (_swig_ret uint6
 func (arg1 SwigcptrNm_impairment_stats_t) SetDuplicated(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_duplicated_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_253(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_duplicated_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_255(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDuplicated() (_swig_ret uint64) {
@@ -3941,7 +3960,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetDuplicated() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetReordered(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_reordered_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_255(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_reordered_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_257(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetReordered() (_swig_ret uint64) {
@@ -3954,7 +3973,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetReordered() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetDelayed(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_delayed_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_257(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_delayed_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_259(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDelayed() (_swig_ret uint64) {
@@ -3967,7 +3986,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetDelayed() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetCorrupted(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_corrupted_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_259(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_corrupted_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_261(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetCorrupted() (_swig_ret uint64) {
@@ -3980,7 +3999,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetCorrupted() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetDropped_undersize(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_dropped_undersize_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_261(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_dropped_undersize_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_263(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_undersize() (_swig_ret uint64) {
@@ -4039,7 +4058,7 @@ func Nm_node_set_impairment(arg1 uintptr, arg2 uint64, arg3 uint, arg4 Nm_impair
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_set_impairment_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_263(_swig_i_1), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_set_impairment_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_265(_swig_i_1), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	return swig_r
 }
 

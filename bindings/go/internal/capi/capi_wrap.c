@@ -3190,6 +3190,31 @@ long long _wrap_nm_node_stats_t_relay_fallbacks_get_capi_77181f2846eb01a4(struct
 }
 
 
+void _wrap_nm_node_stats_t_tx_refused_by_network_set_capi_77181f2846eb01a4(struct nm_node_stats *_swig_go_0, long long _swig_go_1) {
+  struct nm_node_stats *arg1 = (struct nm_node_stats *) 0 ;
+  uint64_t arg2 ;
+  
+  arg1 = *(struct nm_node_stats **)&_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->tx_refused_by_network = arg2;
+  
+}
+
+
+long long _wrap_nm_node_stats_t_tx_refused_by_network_get_capi_77181f2846eb01a4(struct nm_node_stats *_swig_go_0) {
+  struct nm_node_stats *arg1 = (struct nm_node_stats *) 0 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct nm_node_stats **)&_swig_go_0; 
+  
+  result = (uint64_t) ((arg1)->tx_refused_by_network);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 struct nm_node_stats *_wrap_new_nm_node_stats_t_capi_77181f2846eb01a4() {
   struct nm_node_stats *result = 0 ;
   struct nm_node_stats *_swig_go_result;

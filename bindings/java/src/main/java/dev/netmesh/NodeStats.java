@@ -31,7 +31,8 @@ public record NodeStats(long sessions, long datagramsReceived, long datagramsSen
                         long txRefusedUnprovenPath,
                         long punchesAttempted,
                         long punchesSucceeded,
-                        long relayFallbacks) {
+                        long relayFallbacks,
+                        long txRefusedByNetwork) {
   static NodeStats from(nm_node_stats_t s) {
     return new NodeStats(s.getSessions(), s.getDatagrams_received(), s.getDatagrams_sent(),
         s.getHandshakes_completed(), s.getHeartbeats_sent(), s.getHeartbeats_received(),
@@ -43,6 +44,6 @@ public record NodeStats(long sessions, long datagramsReceived, long datagramsSen
         s.getForwarded(), s.getForward_no_route(), s.getForward_ttl_expired(),
         s.getBytes_received(), s.getBytes_sent(), s.getForward_refused(), s.getPingwave_origins_refused(), s.getPingwave_relays_suppressed(), s.getDrop_handshake_rate_limited(), s.getDrop_session_limit(), s.getSessions_pruned(), s.getSessions_unconfirmed(), s.getResponses_deferred(), s.getDrop_over_budget(), s.getTx_abandoned_packets(),
         s.getTx_refused_unproven_path(), s.getPunches_attempted(), s.getPunches_succeeded(),
-        s.getRelay_fallbacks());
+        s.getRelay_fallbacks(), s.getTx_refused_by_network());
   }
 }
