@@ -151,9 +151,9 @@ void BM_AeadSeal(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * len));
 }
-BENCHMARK(BM_AeadSeal<0>)->Name("BM_AeadSealLibsodium")->Arg(64)->Arg(1024)->Arg(8104);
-BENCHMARK(BM_AeadSeal<1>)->Name("BM_AeadSealOpenSsl")->Arg(64)->Arg(1024)->Arg(8104);
-BENCHMARK(BM_AeadSeal<2>)->Name("BM_AeadSealChosen")->Arg(64)->Arg(1024)->Arg(8104);
+BENCHMARK(BM_AeadSeal<0>)->Name("BM_AeadSealLibsodium")->Arg(64)->Arg(1024)->Arg(1200)->Arg(1300)->Arg(1350)->Arg(1400)->Arg(1440)->Arg(8104);
+BENCHMARK(BM_AeadSeal<1>)->Name("BM_AeadSealOpenSsl")->Arg(64)->Arg(1024)->Arg(1200)->Arg(1300)->Arg(1350)->Arg(1400)->Arg(1440)->Arg(8104);
+BENCHMARK(BM_AeadSeal<2>)->Name("BM_AeadSealChosen")->Arg(64)->Arg(1024)->Arg(1200)->Arg(1440)->Arg(8104);
 
 // Frame packing as a send call does it: events join the stream's open packet (charged to
 // an unbounded window) until it is full, then the packet closes (Stream::join_open_packet,

@@ -8,9 +8,12 @@
 namespace nm::crypto {
 
 namespace {
-// Below this many bytes libsodium is the faster of the two (measured on the bench machine:
-// equal near 700 bytes, OpenSSL 2.1x faster at 8108).
-constexpr size_t kOpenSslFrom = 1024;
+// Below this many bytes libsodium is the faster of the two: OpenSSL pays ~650 ns per call
+// before any byte. bench/micro BM_AeadSeal* on the 2-core bench machine (2026-12-06,
+// medians of 3): 1200 B 1235 vs 1392 ns, 1300 B 1259 vs 1431, 1400 B equal, 1440 B 1483 vs
+// 1381, 8104 B 5811 vs 3199. So paths with a 1280-byte MTU (1200-1250-byte datagrams)
+// stay with libsodium and 1500-byte ones (1472) go to OpenSSL.
+constexpr size_t kOpenSslFrom = 1400;
 
 const EVP_CIPHER* openssl_chacha() {
   static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "ChaCha20-Poly1305", nullptr);
