@@ -409,8 +409,10 @@ NM_API nm_status nm_node_stats(nm_node_t* node, nm_node_stats_t* out, size_t out
 NM_API nm_status nm_node_event_fd(nm_node_t* node, int* out_fd);
 
 /* Initiator: handshake with the peer at addr whose X25519 public key and node id are known
- * out of band. Blocks until the session is up, or up to handshake_timeout_ms x
- * handshake_retries (at least one attempt) when no answer comes; once up, waits up to
+ * out of band. NM_ERR_ADDRESS at once if the node's socket cannot reach addr (another
+ * family, another host from a loopback bind_addr), NM_ERR_TRANSPORT at once if the local
+ * stack refuses to send there (no route). Blocks until the session is up, or up to
+ * handshake_timeout_ms x handshake_retries (at least one attempt) when no answer comes; once up, waits up to
  * 250 ms more (2 x the handshake's round trip on a longer path, at most 3 s) for a netmesh
  * peer's capability hello (not with compat_0_23); a net-mesh 0.23 peer sends none. Returns
  * NM_ERR_SHUTDOWN if the node is freed meanwhile. */

@@ -1,6 +1,7 @@
 // The direct handshake in both roles (wire spec §3.4), and what guards the responder.
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 
 #include "crypto/session_keys.h"
 #include "wire/address.h"
@@ -54,7 +55,8 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
     return s && s->confirmed && s->established_ns() >= started;
   };
   uint32_t attempts = std::max<uint32_t>(1, config_.handshake_retries);
-  for (uint32_t attempt = 0; attempt < attempts && !stopping_ && !pc.done && !have_new_session();
+  int refused = 0;  // errno of a msg1 the local stack refused: no answer can come (as TCP's connect)
+  for (uint32_t attempt = 0; attempt < attempts && !stopping_ && !pc.done && !have_new_session() && !refused;
        ++attempt) {
     // Every attempt uses a fresh ephemeral key: 0.23 responders drop a repeated msg1.
     pc.handshake = crypto::NoiseHandshake::initiator(prologue, config_.psk, peer_public_key);
@@ -77,8 +79,10 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
       build_handshake_packet(msg1, pc.addr, out[0]);
     }
     pc.msg1_sent_ns = now_ns();
-    flush(lk, out, 100);
+    int err = 0;
+    if (flush(lk, out, 100, &err) == 0 && UdpSocket::destination_error(err)) refused = err;
     lk.lock();
+    if (refused) break;
     pc.cv.wait_for(lk.native(), std::chrono::milliseconds(config_.handshake_timeout_ms),
                    [&]() REQUIRES(mu_) { return pc.done || stopping_ || have_new_session(); });
   }
@@ -101,6 +105,9 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
     if (!sessions_.count(peer_id)) allowed_.remove(peer_id);
   }
   if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
+  if (refused)
+    return fail(NM_ERR_TRANSPORT, "cannot send to " + addr_text + " from " + local_address() + ": " +
+                                      std::strerror(refused));
   return fail(NM_ERR_HANDSHAKE, "no valid handshake answer from " + addr_text + " after " +
                           std::to_string(attempts) + " attempt(s) of " +
                           std::to_string(config_.handshake_timeout_ms) +

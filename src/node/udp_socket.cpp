@@ -82,6 +82,9 @@ const char* UdpSocket::unreachable_reason(const sockaddr_storage& to) const {
     return "it is IPv6 and the node's socket is IPv4 (bind to [::]:0 to reach both)";
   if (local_.ss_family == AF_INET6 && v4 && !dual_stack_)
     return "it is IPv4 and the node's socket is IPv6 only (bind to [::]:0 to reach both)";
+  // The kernel refuses (or sends with a source no one can answer) anything else from there.
+  if (wire::is_loopback(local_) && !wire::is_loopback(to, true))
+    return "the node's socket is bound to loopback, which reaches this host only (bind to 0.0.0.0:0 or [::]:0)";
   return nullptr;
 }
 

@@ -82,17 +82,23 @@ static void a_dual_stack_node_reaches_both_families(void** state) {
   NM_OK_OR_FAIL(nm_node_free(v4_mapped));
 }
 
-/* NM_ERR_ADDRESS from nm_node_connect at once (no handshake attempt: the default waits
- * 3 x 5 s for an answer), with a message that names the cause. */
-static void expect_unreachable(nm_node_t* n, const char* addr, const char* cause) {
+/* `status` from nm_node_connect at once (the default waits 3 x 5 s for an answer that
+ * cannot come), with a message that names the cause. */
+static void expect_dial_fails(nm_node_t* n, const char* addr, nm_status status, const char* cause) {
   uint8_t key[NM_KEY_SIZE];
   memset(key, 7, sizeof key);
   double start = test_now_ms();
-  assert_int_equal(nm_node_connect(n, addr, key, 12345), NM_ERR_ADDRESS);
+  assert_int_equal(nm_node_connect(n, addr, key, 12345), status);
   const char* detail = nm_last_error_message();
   if (!strstr(detail, cause) || !strstr(detail, addr)) fail_msg("%s: '%s' lacks '%s'", addr, detail, cause);
   assert_true(test_now_ms() - start < 2000);
   assert_int_equal(test_node_stats(n).datagrams_sent, 0);
+}
+
+/* Not even tried: NM_ERR_ADDRESS. */
+static void expect_unreachable(nm_node_t* n, const char* addr, const char* cause) {
+  expect_dial_fails(n, addr, NM_ERR_ADDRESS, cause);
+  assert_int_equal(test_node_stats(n).tx_refused_by_network, 0);
 }
 
 static void an_address_the_socket_cannot_reach_is_refused_at_once(void** state) {
@@ -106,14 +112,28 @@ static void an_address_the_socket_cannot_reach_is_refused_at_once(void** state) 
   expect_unreachable(v4, "224.0.0.1:9", "not a unicast destination");
   expect_unreachable(v4, "127.0.0.1:0", "not a unicast destination");
   expect_unreachable(v6, "[ff02::1]:9", "not a unicast destination");
+  /* Loopback reaches this host only (the default bind_addr is 127.0.0.1:0). */
+  expect_unreachable(v4, "192.0.2.1:9", "bound to loopback");
+  expect_unreachable(v6, "[2001:db8::1]:9", "bound to loopback");
   NM_OK_OR_FAIL(nm_node_free(v4));
   NM_OK_OR_FAIL(nm_node_free(v6));
+}
+
+/* Tried, and refused by the local stack (lo has no link-local route): NM_ERR_TRANSPORT
+ * with the system's reason, at once, as TCP's connect fails; the refusal is counted. */
+static void a_dial_the_network_refuses_fails_at_once(void** state) {
+  (void)state;
+  nm_node_t* dual = node_at("[::]:0", 7);
+  expect_dial_fails(dual, "[fe80::1%lo]:9", NM_ERR_TRANSPORT, "unreachable");
+  assert_int_equal(test_node_stats(dual).tx_refused_by_network, 1);
+  NM_OK_OR_FAIL(nm_node_free(dual));
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_dual_stack_node_reaches_both_families),
       cmocka_unit_test(an_address_the_socket_cannot_reach_is_refused_at_once),
+      cmocka_unit_test(a_dial_the_network_refuses_fails_at_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,5 +59,15 @@ TEST(Address, OnlyUnicastDestinationsWithAPort) {
     EXPECT_FALSE(is_unicast_destination(parsed(no))) << no;
 }
 
+TEST(Address, LoopbackInEitherFormAndThisHost) {
+  for (const char* lo : {"127.0.0.1:9", "127.1.2.3:9", "[::1]:9", "[::ffff:127.0.0.1]:9"})
+    EXPECT_TRUE(is_loopback(parsed(lo))) << lo;
+  for (const char* not_lo : {"10.0.0.1:9", "0.0.0.0:9", "[::]:9", "[2001:db8::1]:9", "128.0.0.1:9"})
+    EXPECT_FALSE(is_loopback(parsed(not_lo))) << not_lo;
+  EXPECT_TRUE(is_loopback(parsed("0.0.0.0:9"), true));  // as a destination: this host
+  EXPECT_TRUE(is_loopback(parsed("[::]:9"), true));
+  EXPECT_FALSE(is_loopback(parsed("10.0.0.1:9"), true));
+}
+
 }  // namespace
 }  // namespace nm::wire

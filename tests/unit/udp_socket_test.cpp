@@ -241,6 +241,13 @@ TEST(UdpSocket, EachFamilyReachesWhatItCan) {
   EXPECT_TRUE(dual.can_send_to(a4) && dual.can_send_to(a6) && dual.can_send_to(mapped));
   EXPECT_FALSE(dual.can_send_to(broadcast));
   EXPECT_NE(std::string(v4.unreachable_reason(a6)).find("IPv4"), std::string::npos);
+  // Loopback sockets reach this host only.
+  sockaddr_storage elsewhere4, elsewhere6;
+  ASSERT_TRUE(wire::parse_address("192.0.2.1:9", elsewhere4));
+  ASSERT_TRUE(wire::parse_address("[2001:db8::1]:9", elsewhere6));
+  EXPECT_FALSE(v4.can_send_to(elsewhere4));
+  EXPECT_FALSE(v6_only.can_send_to(elsewhere6));
+  EXPECT_TRUE(dual.can_send_to(elsewhere4) && dual.can_send_to(elsewhere6));
 }
 
 }  // namespace
