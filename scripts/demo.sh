@@ -2,7 +2,8 @@
 # Runs the netmesh demo: a receiver and a sender against each other on 127.0.0.1, printing
 # both sides' stream and node statistics.
 #
-#   scripts/demo.sh [BUILD_DIR]        (default: build; STREAMS / EVENTS override 3 / 1000)
+#   scripts/demo.sh [BUILD_DIR]        (default: build; STREAMS / EVENTS override 3 / 1000;
+#                                       SENDER_BIND the sender's socket, 127.0.0.1:0)
 #
 # SENDER / RECEIVER may name any program with the examples' command line (the C ones in
 # BUILD_DIR by default; bindings/cross_test.sh mixes Go, Java and C#). The sender's node id
@@ -61,7 +62,7 @@ fi
 read -r _ addr key id <<<"$ready"
 
 sender_rc=0
-"$sender" --seed "$seed" --connect "$addr" --key "$key" --id "$id" \
+"$sender" --seed "$seed" --connect "$addr" --key "$key" --id "$id" --bind "${SENDER_BIND:-127.0.0.1:0}" \
   --streams "$streams" --events "$events" >"$tmp/sender.out" 2>&1 || sender_rc=$?
 receiver_rc=0
 wait "$receiver_pid" || receiver_rc=$?

@@ -42,7 +42,7 @@ func Version() string { return capi.Nm_version() }
 // in proportion to their FairnessWeight, and a stream queues at most 1 MiB before
 // backpressure.
 type Config struct {
-	BindAddr               string        // "127.0.0.1:0"; "[::1]:0" for IPv6
+	BindAddr               string        // "127.0.0.1:0" (this host only); "0.0.0.0:0" IPv4, "[::]:0" IPv4 and IPv6 peers
 	PSK                    [KeySize]byte // mesh-wide pre-shared key, required (all-zero is refused)
 	IdentitySeed           [KeySize]byte // ed25519 seed; all-zero = random identity
 	StaticPrivateKey       [KeySize]byte // X25519 key; all-zero = random

@@ -4,7 +4,7 @@
  *   netmesh_sender --seed <64 hex> --print-id
  *       prints the node id (decimal) this identity seed yields, and exits.
  *   netmesh_sender --seed <64 hex> --connect <addr> --key <64 hex> --id <node id>
- *                  [--streams K] [--events N]
+ *                  [--bind 127.0.0.1:0] [--streams K] [--events N]
  *       connects to the receiver (its address, public key and node id come from its READY
  *       line), opens streams 1..K configured like the receiver's, sends N events
  *       "stream <id> event <i>" per stream round-robin, a few events per call, waits until
@@ -27,7 +27,8 @@ static void usage(void) {
   fprintf(stderr,
           "usage: netmesh_sender --seed <hex> --print-id\n"
           "       netmesh_sender --seed <hex> --connect <addr> --key <hex> --id <node id>"
-          " [--streams K] [--events N]\n");
+          " [--bind addr] [--streams K] [--events N]\n"
+          "       (--bind 0.0.0.0:0 or [::]:0 to reach another host)\n");
   exit(1);
 }
 
@@ -60,7 +61,7 @@ static int all_credit_back(nm_stream_t** streams, uint64_t count) {
 }
 
 int main(int argc, char** argv) {
-  const char *seed_hex = NULL, *addr = NULL, *key_hex = NULL;
+  const char *seed_hex = NULL, *addr = NULL, *key_hex = NULL, *bind = "127.0.0.1:0";
   uint64_t peer_id = 0, count = 3, events = 1000;
   int print_id = 0, have_id = 0;
   for (int i = 1; i < argc; ++i) {
@@ -75,6 +76,8 @@ int main(int argc, char** argv) {
       seed_hex = val;
     } else if (strcmp(arg, "--connect") == 0) {
       addr = val;
+    } else if (strcmp(arg, "--bind") == 0) {
+      bind = val;
     } else if (strcmp(arg, "--key") == 0) {
       key_hex = val;
     } else if (strcmp(arg, "--id") == 0) {
@@ -93,6 +96,7 @@ int main(int argc, char** argv) {
   nm_node_config_t cfg;
   check(nm_node_config_init(&cfg, sizeof cfg), "nm_node_config_init");
   demo_psk(cfg.psk);
+  cfg.bind_addr = bind;
   if (hex_decode_key(seed_hex, cfg.identity_seed) != 0) {
     fprintf(stderr, "error: --seed needs %d hex characters\n", KEY_HEX_LEN);
     return 1;

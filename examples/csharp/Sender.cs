@@ -2,7 +2,7 @@
 //
 //   Sender.exe --seed <64 hex> --print-id
 //       prints the node id (decimal) this identity seed yields, and exits.
-//   Sender.exe --seed <64 hex> --connect <addr> --key <64 hex> --id <node id> [--streams K] [--events N]
+//   Sender.exe --seed <64 hex> --connect <addr> --key <64 hex> --id <node id> [--bind 127.0.0.1:0] [--streams K] [--events N]
 //       connects to the receiver (address, key and id from its READY line), opens streams 1..K
 //       configured like the receiver's, sends N events "stream <id> event <i>" per stream
 //       round-robin, 8 per call, waits until the receiver has read everything (all credit is
@@ -22,7 +22,8 @@ static class Sender
     {
         Console.Error.WriteLine("usage: netmesh_sender --seed <hex> --print-id\n" +
                                 "       netmesh_sender --seed <hex> --connect <addr> --key <hex> --id <node id>" +
-                                " [--streams K] [--events N]");
+                                " [--bind addr] [--streams K] [--events N]\n" +
+                                "       (--bind 0.0.0.0:0 or [::]:0 to reach another host)");
         return 1;
     }
 
@@ -33,7 +34,7 @@ static class Sender
 
     static int Run(string[] args)
     {
-        string seedHex = null, addr = null, keyHex = null;
+        string seedHex = null, addr = null, keyHex = null, bind = "127.0.0.1:0";
         ulong peerId = 0, count = 3, events = 1000;
         bool printId = false, haveId = false;
         for (int i = 0; i < args.Length; i++)
@@ -45,6 +46,7 @@ static class Sender
             {
                 case "--seed": seedHex = val; break;
                 case "--connect": addr = val; break;
+                case "--bind": bind = val; break;
                 case "--key": keyHex = val; break;
                 case "--id": if (!Demo.ParseU64(val, out peerId)) return Usage(); haveId = true; break;
                 case "--streams": if (!Demo.ParseU64(val, out count) || count == 0 || count > 1000) return Usage(); break;
@@ -54,7 +56,7 @@ static class Sender
         }
         if (seedHex == null || (!printId && (addr == null || keyHex == null || !haveId))) return Usage();
 
-        var cfg = new NodeConfig { Psk = Demo.Psk(), IdentitySeed = Demo.HexDecodeKey(seedHex) };
+        var cfg = new NodeConfig { Psk = Demo.Psk(), IdentitySeed = Demo.HexDecodeKey(seedHex), BindAddress = bind };
         if (cfg.IdentitySeed == null)
         {
             Console.Error.WriteLine("error: --seed needs 64 hex characters");

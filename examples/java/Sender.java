@@ -10,7 +10,7 @@ import java.time.Duration;
  * examples/c/sender.c:
  *
  *   Sender --seed <64 hex> --print-id
- *   Sender --seed <64 hex> --connect <addr> --key <64 hex> --id <node id> [--streams K] [--events N]
+ *   Sender --seed <64 hex> --connect <addr> --key <64 hex> --id <node id> [--bind 127.0.0.1:0] [--streams K] [--events N]
  *
  * Connects, opens streams 1..K like the receiver, sends N events "stream <id> event <i>" per
  * stream round-robin, BATCH per call, waits until the receiver has read everything (all
@@ -23,12 +23,13 @@ public final class Sender {
 
   private static void usage() {
     System.err.println("usage: Sender --seed <hex> --print-id\n"
-        + "       Sender --seed <hex> --connect <addr> --key <hex> --id <node id> [--streams K] [--events N]");
+        + "       Sender --seed <hex> --connect <addr> --key <hex> --id <node id> [--bind addr] [--streams K] [--events N]\n"
+        + "       (--bind 0.0.0.0:0 or [::]:0 to reach another host)");
     System.exit(1);
   }
 
   public static void main(String[] args) {
-    String seedHex = null, addr = null, keyHex = null;
+    String seedHex = null, addr = null, keyHex = null, bind = "127.0.0.1:0";
     Long peerId = null;
     long count = 3, events = 1000;
     boolean printId = false;
@@ -43,6 +44,7 @@ public final class Sender {
       switch (arg) {
         case "--seed" -> seedHex = val;
         case "--connect" -> addr = val;
+        case "--bind" -> bind = val;
         case "--key" -> keyHex = val;
         case "--id" -> { peerId = DemoCommon.parseU64(val); if (peerId == null) usage(); }
         case "--streams" -> {
@@ -60,15 +62,15 @@ public final class Sender {
     }
     if (seedHex == null || (!printId && (addr == null || keyHex == null || peerId == null))) usage();
     try {
-      run(seedHex, printId, addr, keyHex, peerId == null ? 0 : peerId, count, events);
+      run(seedHex, printId, addr, bind, keyHex, peerId == null ? 0 : peerId, count, events);
     } catch (NetmeshException e) {
       DemoCommon.fail("netmesh", e);
     }
   }
 
-  private static void run(String seedHex, boolean printId, String addr, String keyHex, long peerId,
-                          long count, long events) {
-    NodeConfig cfg = new NodeConfig().psk(DemoCommon.demoPsk())
+  private static void run(String seedHex, boolean printId, String addr, String bind, String keyHex,
+                          long peerId, long count, long events) {
+    NodeConfig cfg = new NodeConfig().psk(DemoCommon.demoPsk()).bindAddress(bind)
         .identitySeed(DemoCommon.decodeKey(seedHex, "--seed"));
     try (Node node = new Node(cfg)) {
       long myId = node.id();

@@ -20,6 +20,8 @@ namespace Netmesh
     {
         static NodeConfig() { NativeLoader.Load(); } // before any P/Invoke
 
+        /// <summary>"ip:port" to bind: "127.0.0.1:0" by default (reaches this host only),
+        /// "0.0.0.0:0" for IPv4 peers, "[::]:0" for IPv4 and IPv6 peers.</summary>
         public string BindAddress { get; set; }
         public byte[] Psk { get; set; }
         /// <summary>ed25519 seed; all-zero = random identity.</summary>

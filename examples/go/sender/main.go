@@ -3,7 +3,7 @@
 //
 //	sender --seed <64 hex> --print-id
 //	    prints the node id (decimal) this identity seed yields, and exits.
-//	sender --seed <64 hex> --connect <addr> --key <64 hex> --id <node id> [--streams K] [--events N]
+//	sender --seed <64 hex> --connect <addr> --key <64 hex> --id <node id> [--bind 127.0.0.1:0] [--streams K] [--events N]
 //	    connects to the receiver (address, key and id come from its READY line), opens
 //	    streams 1..K configured like the receiver's, sends N events "stream <id> event <i>"
 //	    per stream round-robin, a few per call, waits until the receiver has read everything
@@ -28,12 +28,14 @@ const (
 
 func usage() {
 	fmt.Fprint(os.Stderr, "usage: sender --seed <hex> --print-id\n"+
-		"       sender --seed <hex> --connect <addr> --key <hex> --id <node id> [--streams K] [--events N]\n")
+		"       sender --seed <hex> --connect <addr> --key <hex> --id <node id> [--bind addr] [--streams K] [--events N]\n"+
+		"       (--bind 0.0.0.0:0 or [::]:0 to reach another host)\n")
 	os.Exit(1)
 }
 
 func main() {
 	var seedHex, addr, keyHex string
+	bind := "127.0.0.1:0"
 	var peerID, count, events uint64 = 0, 3, 1000
 	printID, haveID := false, false
 	args := os.Args[1:]
@@ -52,6 +54,8 @@ func main() {
 			seedHex = val
 		case "--connect":
 			addr = val
+		case "--bind":
+			bind = val
 		case "--key":
 			keyHex = val
 		case "--id":
@@ -75,6 +79,7 @@ func main() {
 
 	cfg := netmesh.DefaultConfig()
 	cfg.PSK = demo.PSK()
+	cfg.BindAddr = bind
 	seed, ok := demo.DecodeKey(seedHex)
 	if !ok {
 		fmt.Fprintln(os.Stderr, "error: --seed needs 64 hex characters")

@@ -73,7 +73,8 @@ public final class NodeConfig {
     }
   }
 
-  /** "ip:port" to bind; "127.0.0.1:0" by default, "[::1]:0" for IPv6. */
+  /** "ip:port" to bind; "127.0.0.1:0" by default (reaches this host only), "0.0.0.0:0" for
+   *  IPv4 peers, "[::]:0" for IPv4 and IPv6 peers. */
   public NodeConfig bindAddress(String v) { bindAddress = Objects.requireNonNull(v); return this; }
   /** Mesh-wide pre-shared key, 32 bytes, required (all-zero is refused). */
   public NodeConfig psk(byte[] v) { psk = key(v); return this; }
