@@ -564,25 +564,26 @@ size_t Node::write_out(std::vector<Outgoing>& out, int wait_ms, int* err) {
   size_t handled = 0;
   if (outbound_impairments_.empty()) {
     handled = socket_.send_many(batch.data(), batch.size(), wait_ms, err);
-  } else {
-    bool refusal_seen = false;
+  } else {  // one at a time, each past the fault injection first, by send_many's rules
+    int first_err = 0;
     for (; handled < out.size(); ++handled) {
       if (impair_outbound(out[handled])) continue;
-      UdpSocket::Datagram& d = batch[handled];
-      int e = socket_.send(d.data, d.len, *d.to, wait_ms, d.dont_fragment);
-      if (e == 0) continue;
-      if (err && !refusal_seen) *err = e;
-      if (!UdpSocket::destination_error(e)) break;
-      d.refused = refusal_seen = true;  // as send_many: the others may still be reached
+      int e = 0;
+      bool stopped = socket_.send_many(&batch[handled], 1, wait_ms, &e) == 0;
+      if (!first_err) first_err = e;
+      if (stopped) break;
     }
+    if (err && first_err) *err = first_err;
   }
   // What went before the first refusal or error (what a stream's sender may count as sent);
   // the counters take every datagram that left.
-  size_t before_failure = 0;
-  while (before_failure < handled && !batch[before_failure].refused) ++before_failure;
+  size_t before_failure = handled;
   uint64_t datagrams = 0, bytes = 0;
   for (size_t i = 0; i < handled; ++i) {
-    if (batch[i].refused) continue;
+    if (batch[i].refused) {
+      before_failure = std::min(before_failure, i);
+      continue;
+    }
     ++datagrams;
     bytes += batch[i].len;
   }

@@ -251,7 +251,7 @@ std::span<const UdpSocket::Received> UdpSocket::receive_batch() {
   if (n <= 0) return {};
   size_t count = 0;
   for (int i = 0; i < n; ++i) {
-    if (local_.ss_family == AF_INET6) from_[i] = wire::unmapped(from_[i]);  // IPv4 peers as AF_INET
+    if (wire::is_v4_mapped(from_[i])) from_[i] = wire::unmapped(from_[i]);  // IPv4 peers as AF_INET
     uint8_t* data = buffers_ + i * kBufferSize;
     size_t len = msgs[i].msg_len;
     size_t seg = len;  // one datagram unless the kernel coalesced a run
