@@ -87,7 +87,9 @@ void Node::on_introduce(session::Session& coordinator, const wire::PunchIntroduc
     ++stats_.drop_malformed;
     return;
   }
-  if (!socket_.can_send_to(in.peer_reflex)) {  // not unicast, or a family our socket lacks
+  // The coordinator names the address the peer's datagrams came from, which is never the
+  // unspecified one (as a destination, that is this host's own ports).
+  if (wire::is_unspecified(in.peer_reflex) || !socket_.can_send_to(in.peer_reflex)) {
     ++stats_.drop_malformed;
     return;
   }

@@ -118,15 +118,17 @@ bool is_unicast_destination(const sockaddr_storage& addr) {
   return !IN6_IS_ADDR_MULTICAST(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr);
 }
 
-bool is_loopback(const sockaddr_storage& addr, bool this_host) {
+bool is_unspecified(const sockaddr_storage& addr) {
   sockaddr_storage a = unmapped(addr);
-  if (a.ss_family == AF_INET) {
-    uint32_t ip = ntohl(reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr);
-    return (ip >> 24) == 127 || (this_host && ip == INADDR_ANY);
-  }
-  if (a.ss_family != AF_INET6) return false;
-  const in6_addr& ip = reinterpret_cast<const sockaddr_in6&>(a).sin6_addr;
-  return IN6_IS_ADDR_LOOPBACK(&ip) || (this_host && IN6_IS_ADDR_UNSPECIFIED(&ip));
+  if (a.ss_family == AF_INET) return reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr == INADDR_ANY;
+  return a.ss_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr);
+}
+
+bool is_loopback(const sockaddr_storage& addr, bool this_host) {
+  if (this_host && is_unspecified(addr)) return true;
+  sockaddr_storage a = unmapped(addr);
+  if (a.ss_family == AF_INET) return (ntohl(reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr) >> 24) == 127;
+  return a.ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr);
 }
 
 AddressKey address_key(const sockaddr_storage& addr) {

@@ -26,6 +26,8 @@ sockaddr_storage v4_mapped(const sockaddr_storage& v4);   // an AF_INET address 
 // limited broadcast (a peer's announcement may name anything). The unspecified address
 // is this host to the kernel (a node bound to 0.0.0.0 is dialled at its local address).
 bool is_unicast_destination(const sockaddr_storage& addr);
+// 0.0.0.0 or :: (either form of IPv4): what a socket binds to, never a datagram's source.
+bool is_unspecified(const sockaddr_storage& addr);
 // 127.0.0.0/8 or ::1 (either form of IPv4); with this_host, also the unspecified address,
 // which as a destination is this host.
 bool is_loopback(const sockaddr_storage& addr, bool this_host = false);

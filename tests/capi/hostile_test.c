@@ -2,6 +2,7 @@
  * forged, replayed, truncated and lying datagrams to a node. Every one must be rejected,
  * counted in nm_node_stats, and leave the session usable (send and receive both ways). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -909,6 +910,74 @@ static void hostile_rendezvous(void** state) {
   ctx_free(&c);
 }
 
+/* PunchIntroduce (kind 2) for `peer`: address block {family, 16 address bytes, port}, fire
+ * at 0 (now). */
+static size_t introduction(uint8_t body[36], uint64_t peer, uint8_t family, const uint8_t* addr, size_t addr_len,
+                           uint16_t port) {
+  memset(body, 0, 36);
+  body[0] = 2;
+  for (int i = 0; i < 8; ++i) body[1 + i] = (uint8_t)(peer >> (56 - 8 * i));
+  body[9] = family;
+  memcpy(body + 10, addr, addr_len);
+  body[26] = (uint8_t)(port >> 8), body[27] = (uint8_t)port;
+  return 36;
+}
+
+/* An introduction the node acts on (to a peer it reaches through a relay, here b behind r)
+ * but naming an address its socket cannot send to (broadcast, multicast, port 0, the other
+ * family) or no datagram comes from (the unspecified address, which as a destination is
+ * this host) is dropped before any keep-alive is scheduled; the same introduction with b's
+ * real address is acted on. */
+static void introductions_to_unsendable_addresses(void** state) {
+  (void)state;
+  ctx c;
+  ctx_setup(&c, NULL);
+  nm_node_t* r = test_node(0x42);
+  nm_node_t* b = test_node(0x42);
+  test_pair to_r = {c.f.node, r, c.f.node_id, test_node_id(r)};
+  test_pair b_to_r = {b, r, test_node_id(b), test_node_id(r)};
+  test_pair_connect_nodes(&to_r);
+  test_pair_connect_nodes(&b_to_r);
+  NM_OK_OR_FAIL(nm_node_allow_peer(b, c.f.node_id));
+  test_connect_through(c.f.node, r, b);
+  uint64_t b_id = test_node_id(b);
+  assert_int_equal(test_session_stats(c.f.node, b_id).routed, 1);
+
+  static const uint8_t broadcast[4] = {255, 255, 255, 255}, multicast[4] = {224, 0, 0, 1},
+                       unspecified[4] = {0}, loopback[4] = {127, 0, 0, 1},
+                       v6_loopback[16] = {[15] = 1};
+  struct {
+    uint8_t family;
+    const uint8_t* addr;
+    size_t len;
+    uint16_t port;
+  } refused[] = {{4, broadcast, 4, 7000},  {4, multicast, 4, 7000},     {4, unspecified, 4, 7000},
+                 {4, loopback, 4, 0},      {6, v6_loopback, 16, 7000}};
+  uint8_t plain[64], d[8300], body[36];
+  size_t n;
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; ++i) {
+    introduction(body, b_id, refused[i].family, refused[i].addr, refused[i].len, refused[i].port);
+    send_control(&c, 0x0D01, plain, nmt_frame(plain, body, 36), 1, d, &n);
+    EXPECT_DROPPED(&c, d, n, drop_malformed);
+  }
+  nm_node_stats_t st = stats_of(&c);
+  assert_int_equal(st.punches_attempted, 0);
+  assert_int_equal(st.tx_refused_by_network, 0);
+
+  char b_addr[NM_ADDR_MAX];
+  NM_OK_OR_FAIL(nm_node_local_addr(b, b_addr, sizeof b_addr));
+  int b_port = atoi(strrchr(b_addr, ':') + 1);
+  introduction(body, b_id, 4, loopback, 4, (uint16_t)b_port);
+  send_control(&c, 0x0D01, plain, nmt_frame(plain, body, 36), 1, d, &n);
+  assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+  for (int i = 0; i < 400 && stats_of(&c).punches_attempted == 0; ++i) usleep(5000);
+  assert_int_equal(stats_of(&c).punches_attempted, 1);
+  assert_usable(&c);
+  NM_OK_OR_FAIL(nm_node_free(b));
+  NM_OK_OR_FAIL(nm_node_free(r));
+  ctx_free(&c);
+}
+
 /* Punch keep-alives (raw 14 bytes, unauthenticated, from anyone): outside a punch this node
  * scheduled they are only counted, from the peer's address and from a stranger's; a datagram
  * one byte shorter or longer that starts like one is malformed. */
@@ -1175,6 +1244,7 @@ int main(void) {
       cmocka_unit_test(malformed_extension_frames),
       cmocka_unit_test(hostile_reflex_probes),
       cmocka_unit_test(hostile_rendezvous),
+      cmocka_unit_test(introductions_to_unsendable_addresses),
       cmocka_unit_test(hostile_keepalives),
       cmocka_unit_test(ack_nack_for_unknown_streams_are_counted),
       cmocka_unit_test(absurd_ack_does_not_release_unsent_data),

@@ -69,5 +69,11 @@ TEST(Address, LoopbackInEitherFormAndThisHost) {
   EXPECT_FALSE(is_loopback(parsed("10.0.0.1:9"), true));
 }
 
+TEST(Address, UnspecifiedInEitherForm) {
+  for (const char* any : {"0.0.0.0:9", "[::]:9", "[::ffff:0.0.0.0]:9"}) EXPECT_TRUE(is_unspecified(parsed(any))) << any;
+  for (const char* not_any : {"0.0.0.1:9", "127.0.0.1:9", "[::1]:9", "[::ffff:10.0.0.1]:9"})
+    EXPECT_FALSE(is_unspecified(parsed(not_any))) << not_any;
+}
+
 }  // namespace
 }  // namespace nm::wire
