@@ -293,6 +293,9 @@ class Node {
                       std::vector<Outgoing>& out) REQUIRES(mu_);
   // Rate limit and replay cache, before any public-key work; counts what it refuses.
   bool admit_msg1(std::span<const uint8_t> noise_msg) REQUIRES(mu_);
+  // The answer to a msg1 that authenticated: remembers its ephemeral (a replay is not
+  // answered again) and makes room for the session (counted if there is none) first.
+  bool write_msg2(crypto::NoiseResponder::Accepted& accepted, std::vector<uint8_t>& msg2) REQUIRES(mu_);
   // Whether our pending connect may spend an X25519 on one more msg2 candidate.
   static bool may_read_msg2(PendingConnect& pc);
   // msg2 for one of our dials that `mine` accepts (direct: from the address we dialled;

@@ -196,6 +196,15 @@ bool Node::admit_msg1(std::span<const uint8_t> noise_msg) {
   return true;
 }
 
+bool Node::write_msg2(crypto::NoiseResponder::Accepted& accepted, std::vector<uint8_t>& msg2) {
+  handshake_guard_->remember(accepted.handshake.remote_ephemeral());
+  if (!make_room_for_session()) {
+    ++stats_.drop_session_limit;
+    return false;
+  }
+  return accepted.handshake.write_message({}, msg2);
+}
+
 void Node::respond_direct(std::span<const uint8_t> noise_msg, const sockaddr_storage& from,
                           std::vector<Outgoing>& out) {
   if (allowed_.empty()) {
@@ -210,13 +219,8 @@ void Node::respond_direct(std::span<const uint8_t> noise_msg, const sockaddr_sto
     ++stats_.drop_handshake_rejected;
     return;
   }
-  handshake_guard_->remember(accepted->handshake.remote_ephemeral());
-  if (!make_room_for_session()) {
-    ++stats_.drop_session_limit;
-    return;
-  }
   std::vector<uint8_t> msg2;
-  if (!accepted->handshake.write_message({}, msg2)) return;
+  if (!write_msg2(*accepted, msg2)) return;
   build_handshake_packet(msg2, from, out.emplace_back());
   uint64_t peer = allowed_.id(accepted->index);
   session::Session* s = complete_responder(

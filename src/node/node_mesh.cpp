@@ -107,13 +107,8 @@ void Node::handle_routed_handshake(const wire::RoutingHeader& rh, std::span<cons
     ++stats_.drop_handshake_rejected;
     return;
   }
-  handshake_guard_->remember(accepted->handshake.remote_ephemeral());
-  if (!make_room_for_session()) {
-    ++stats_.drop_session_limit;
-    return;
-  }
   std::vector<uint8_t> msg2;
-  if (!accepted->handshake.write_message({}, msg2)) return;
+  if (!write_msg2(*accepted, msg2)) return;
   Outgoing& o = out.emplace_back();
   build_handshake_packet(msg2, from, o);
   wire::RoutingHeader reply{wire::kDefaultHandshakeTtl, 0, 0, wire::routing_id(node_id_), initiator};
