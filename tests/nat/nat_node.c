@@ -14,7 +14,8 @@
  * a direct path (nm_node_connect_direct, 2 s); with --auto-direct, "dial" sets
  * auto_direct_ms instead and only watches (2 s) for its session to go direct on its own.
  * "wait" receives and checks every event
- * (exactly once, in order). "classify" dials two public nodes and classifies its NAT
+ * (exactly once, in order) and, once it has them all, says so with one event back, which
+ * "dial" waits for before it stops (a sent event is only queued). "classify" dials two public nodes and classifies its NAT
  * (nm_node_classify_nat). Each prints one line "RESULT {json}".
  */
 #define _GNU_SOURCE
@@ -124,6 +125,24 @@ static void* send_events(void* arg) {
   return NULL;
 }
 
+/* The receiver's word that every event arrived: one event back on the stream. The
+ * receiver's node stays until its node has it acknowledged (DRAIN_THEN_CLOSE), so the
+ * sender's node, which waits for it, has it. */
+static const char kAllReceived[] = "all received";
+
+static void confirm(nm_stream_t* st) {
+  nm_event_t e = {kAllReceived, sizeof kAllReceived};
+  check(nm_stream_send_blocking(st, &e, 1, 5000, NULL), "nm_stream_send_blocking (confirmation)");
+}
+
+static nm_status await_confirmation(nm_stream_t* st) {
+  char buf[sizeof kAllReceived];
+  size_t len = 0;
+  nm_status s = nm_stream_recv(st, buf, sizeof buf, &len, 10000);
+  if (s == NM_OK && (len != sizeof kAllReceived || memcmp(buf, kAllReceived, len) != 0)) s = NM_ERR_INTERNAL;
+  return s;
+}
+
 static int run_peer(const opts_t* o) {
   nm_node_t* n = new_node(o->seed, o->bind, (uint32_t)o->auto_direct_ms);
   uint64_t r_id, peer_id;
@@ -135,6 +154,7 @@ static int run_peer(const opts_t* o) {
   nm_stream_config_t sc;
   check(nm_stream_config_init(&sc, sizeof sc), "nm_stream_config_init");
   sc.reliability = NM_RELIABLE;
+  sc.close_behaviour = NM_DRAIN_THEN_CLOSE;
   nm_stream_t* st = NULL;
   if (!dial) {
     check(nm_node_allow_peer(n, peer_id), "nm_node_allow_peer");
@@ -153,6 +173,7 @@ static int run_peer(const opts_t* o) {
       if (len != sizeof ev || ev[0] != got || ev[31] != got) ++errors;
       ++got;
     }
+    if (got == o->events) confirm(st);
     printf("RESULT {\"role\":\"wait\",\"events\":%" PRIu64 ",\"order_errors\":%" PRIu64, got, errors);
   } else {
     check(nm_node_connect_via(n, o->rendezvous, peer_key, peer_id), "nm_node_connect_via");
@@ -177,13 +198,18 @@ static int run_peer(const opts_t* o) {
     }
     double took = now_ms() - t;
     pthread_join(th, NULL);
-    printf("RESULT {\"role\":\"dial\",\"events_sent\":%" PRIu64 ",\"send\":\"%s\",\"connect_direct\":\"%s\""
-           ",\"connect_direct_ms\":%.1f",
-           job.result == NM_OK ? o->events : 0, nm_strerror(job.result), nm_strerror(direct), took);
+    /* A sent event is queued, not delivered, and nm_node_free stops the node at once: stay
+     * until the receiver says it has every event. */
+    nm_status confirmed = await_confirmation(st);
+    printf("RESULT {\"role\":\"dial\",\"events_sent\":%" PRIu64 ",\"send\":\"%s\",\"confirmed\":\"%s\""
+           ",\"connect_direct\":\"%s\",\"connect_direct_ms\":%.1f",
+           job.result == NM_OK ? o->events : 0, nm_strerror(job.result), nm_strerror(confirmed),
+           nm_strerror(direct), took);
   }
   print_stats(n, peer_id);
   printf("}\n");
   fflush(stdout);
+  nm_node_close_stream(n, st); /* waits for what this side sent to be acknowledged */
   nm_stream_free(st);
   return nm_node_free(n) == NM_OK ? 0 : 1;
 }

@@ -252,7 +252,7 @@ punch() { # punch NAME N1_MASQ_FLAGS EXPECT(direct|relayed) [AUTO_MS]
   fi
   echo "$name: a $ra"
   echo "$name: c $rc"
-  local status ms routed_a routed_c events errors sent
+  local status ms routed_a routed_c events errors sent confirmed
   status=$(jq -r .connect_direct <<<"$ra")
   ms=$(jq -r .connect_direct_ms <<<"$ra")
   routed_a=$(jq -r .session.routed <<<"$ra")
@@ -260,8 +260,9 @@ punch() { # punch NAME N1_MASQ_FLAGS EXPECT(direct|relayed) [AUTO_MS]
   sent=$(jq -r .events_sent <<<"$ra")
   events=$(jq -r .events <<<"$rc")
   errors=$(jq -r .order_errors <<<"$rc")
-  judge "$name.exactly_once" "$([[ "$sent" == 3000 && "$events" == 3000 && "$errors" == 0 ]] && echo 1 || echo 0)" \
-    "$events of $sent events arrived, each once and in order (errors $errors)"
+  confirmed=$(jq -r .confirmed <<<"$ra")
+  judge "$name.exactly_once" "$([[ "$sent" == 3000 && "$confirmed" == ok && "$events" == 3000 && "$errors" == 0 ]] &&
+    echo 1 || echo 0)" "$events of $sent events arrived, each once and in order (errors $errors; confirmed: $confirmed)"
   if [[ "$want" == direct ]]; then
     judge "$name.direct_within_2s" "$([[ "$status" == ok && "$routed_a" == 0 && "$routed_c" == 0 ]] &&
       awk -v m="$ms" 'BEGIN { exit !(m <= 2000) }' && echo 1 || echo 0)" \
