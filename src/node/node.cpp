@@ -116,6 +116,12 @@ void Node::shutdown() {
         st->raise_readiness_forever();
       }
     events_.raise_forever();
+    // What arrived is acknowledged before we go (the delayed ones too, which would have
+    // waited up to 10 ms): a peer draining a stream to us (DRAIN_THEN_CLOSE) is not left
+    // waiting for acknowledgements that never come. Sent, not waited for.
+    std::vector<Outgoing> out;
+    send_acks(out, false, true);
+    flush(lk, out, 0);
   }
   if (loop_thread_.joinable()) {
     uv_async_send(&stop_async_);

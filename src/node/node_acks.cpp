@@ -78,7 +78,7 @@ void Node::queue_resend(session::Session& s, const session::SentDatagram& d) {
   s.sender.backlogged(st.id());
 }
 
-void Node::send_session_acks(std::vector<Outgoing>& out) {
+void Node::send_session_acks(std::vector<Outgoing>& out, bool all) {
   int64_t now = now_ns();
   size_t kept = 0;
   for (uint64_t peer : session_acks_due_) {
@@ -86,7 +86,10 @@ void Node::send_session_acks(std::vector<Outgoing>& out) {
     if (!s || !s->ack_queued) continue;
     switch (s->acks.when(now)) {
       case session::AckTracker::When::kNothing: s->ack_queued = false; continue;
-      case session::AckTracker::When::kLater: session_acks_due_[kept++] = peer; continue;
+      case session::AckTracker::When::kLater:
+        if (all) break;
+        session_acks_due_[kept++] = peer;
+        continue;
       case session::AckTracker::When::kNow: break;
     }
     size_t frame = wire::kAckFrameHeader + s->acks.ranges() * wire::kAckRangeSize;

@@ -320,6 +320,35 @@ static void unused_stream_follows_a_late_crossing_dial(void** state) {
   nmt_peer_free(peer);
 }
 
+/* A receiver that stops right after reading (its node freed within the 10 ms an
+ * acknowledgement may wait) still acknowledges what it received, so the sender's
+ * DRAIN_THEN_CLOSE ends at once and OK instead of timing out. */
+static void a_node_acknowledges_what_it_received_before_it_stops(void** state) {
+  (void)state;
+  nm_node_config_t ca;
+  test_config(&ca, 0x42);
+  ca.drain_timeout_ms = 3000;
+  test_pair p;
+  test_pair_connect_with(&p, &ca, NULL);
+  nm_stream_config_t rc;
+  nm_stream_config_init(&rc, sizeof rc);
+  rc.reliability = NM_RELIABLE;
+  rc.close_behaviour = NM_DRAIN_THEN_CLOSE;
+  nm_stream_t *a, *b;
+  test_open_both(&p, 5, &rc, &a, &b);
+  nm_event_t e = test_event("last words");
+  NM_OK_OR_FAIL(nm_stream_send(a, &e, 1, NULL));
+  char buf[32];
+  size_t n = 0;
+  NM_OK_OR_FAIL(nm_stream_recv(b, buf, sizeof buf, &n, 5000));
+  assert_int_equal(n, e.len);
+  NM_OK_OR_FAIL(nm_node_free(p.b));
+  NM_OK_OR_FAIL(nm_node_close_stream(p.a, a));
+  nm_stream_free(a);
+  nm_stream_free(b);
+  NM_OK_OR_FAIL(nm_node_free(p.a));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(crossing_dials_end_on_one_session),
@@ -327,6 +356,7 @@ int main(void) {
       cmocka_unit_test(dead_peer_is_pruned_and_left_alone),
       cmocka_unit_test(reopened_023_reliable_stream_delivers_everything),
       cmocka_unit_test(unused_stream_follows_a_late_crossing_dial),
+      cmocka_unit_test(a_node_acknowledges_what_it_received_before_it_stops),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
