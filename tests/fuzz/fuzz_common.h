@@ -98,7 +98,7 @@ struct Stranger {
 //   [0] flags (HANDSHAKE cleared)  [1] frag_flags  [2] subprotocol: < 200 one of
 //   data/StreamWindow/netmesh/pingwave, < 220 session ACK, < 240 piece, else [3..5) raw  [5] stream: < 200 id % 8, < 230
 //   the control stream, else [6..14) raw  [14] sequence (< 200 itself, else [15..23))
-//   [23] subnet % 4  [24..28) origin_hash  [28..30) fragment_offset  [30..32) fragment_id
+//   [23] subnet % 4, bit 7: in a compact header  [24..28) origin_hash  [28..30) fragment_offset  [30..32) fragment_id
 //   [32..34) event_count  [34] == 0xFF: [35] picks the nonce counter (caller's rule).
 inline constexpr size_t kSealFields = 36;
 inline nmt_packet packet_fields(const uint8_t* d) {
@@ -119,6 +119,7 @@ inline nmt_packet packet_fields(const uint8_t* d) {
   p.fragment_offset = static_cast<uint16_t>(le(d + 28, 2));
   p.fragment_id = static_cast<uint16_t>(le(d + 30, 2));
   p.event_count = static_cast<uint16_t>(le(d + 32, 2));
+  p.compact = (d[23] & 0x80) != 0;  // stream data only: the peer seals nothing else so
   return p;
 }
 

@@ -319,10 +319,34 @@ struct Mesh : fuzz::Fixture {
         fuzz::die(i == 0 ? "liveness: A's event did not reach the node" : "liveness: B's event did not reach the node");
       nm_event_t e{"alive", 5};
       size_t sent = 0;
-      if (node->send(out, std::span<const nm_event_t>(&e, 1), &sent) != NM_OK ||
-          nmt_peer_expect_event(p.p, kLiveStream + 1, "alive", 5, 5000) != 0)
+      nm_status status = node->send(out, std::span<const nm_event_t>(&e, 1), &sent);
+      if (status != NM_OK || nmt_peer_expect_event(p.p, kLiveStream + 1, "alive", 5, 5000) != 0) {
+        explain_no_delivery(p, out, status);
         fuzz::die(i == 0 ? "liveness: the node's event did not reach A" : "liveness: the node's event did not reach B");
+      }
     }
+  }
+
+  // (One failure, in a fuzz run beside stress-ng, was not reproduced: say what the node
+  // thinks of the peer and the stream.)
+  void explain_no_delivery(Peer& p, const node::StreamPtr& out, nm_status send_status) {
+    nm_session_stats_t ss{};
+    nm_stream_stats_t st{};
+    nm_status have_session = node->session_stats(p.id(), ss);
+    node->stream_stats(out, st);
+    nm_node_stats_t ns = node->stats();
+    std::fprintf(stderr,
+                 "liveness: send status %d; session status %d: routed %u, session acks %u, migrations %llu, "
+                 "reverts %llu, datagrams in flight %llu; stream tx_seq %llu, credit %llu of %llu, active %u; "
+                 "node: sessions %llu, datagrams sent %llu, refused by network %llu, unproven %llu\n",
+                 static_cast<int>(send_status), static_cast<int>(have_session), ss.routed, ss.session_acks,
+                 static_cast<unsigned long long>(ss.path_migrations), static_cast<unsigned long long>(ss.path_reverts),
+                 static_cast<unsigned long long>(ss.datagrams_in_flight), static_cast<unsigned long long>(st.tx_seq),
+                 static_cast<unsigned long long>(st.tx_credit_remaining), static_cast<unsigned long long>(st.tx_window),
+                 st.active, static_cast<unsigned long long>(ns.sessions),
+                 static_cast<unsigned long long>(ns.datagrams_sent),
+                 static_cast<unsigned long long>(ns.tx_refused_by_network),
+                 static_cast<unsigned long long>(ns.tx_refused_unproven_path));
   }
 
   // 13 bytes: ttl, hop_count, flags, dest selector (% 8: node, A, B, FAR1, FAR2, G1, C,

@@ -3,7 +3,7 @@
 //   0: raw bytes, as they would arrive from the peer's address;
 //   1: a packet sealed with the real session keys: 36 bytes of header fields (see
 //      packet_fields() in fuzz_common.h), then the plaintext — reaches data, grant,
-//      extension, sealed pingwave and fragment code;
+//      extension, sealed pingwave, fragment and NAT traversal code, in either header;
 //   2: mutations of a freshly sealed valid data packet: (u16le offset, xor byte) edits;
 //   3: a handshake-flagged packet with the rest as the Noise message;
 //   4: as 1, from a stranger's address (the session may follow it there: path migration).

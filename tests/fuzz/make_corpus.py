@@ -47,7 +47,8 @@ def ack_frame(largest, ranges, delay_us=0):
 
 
 def sealed_fields(flags=0, frag=0, sub_sel=0, stream_sel=3, seq=0, subnet=1, origin=0, foff=0, count=1,
-                  sub_raw=0, stream_raw=0, seq_raw=None, counter=None):
+                  sub_raw=0, stream_raw=0, seq_raw=None, counter=None, compact=False):
+    subnet |= 0x80 if compact else 0
     d = bytes([flags, frag, sub_sel]) + struct.pack("<H", sub_raw)
     d += bytes([stream_sel]) + struct.pack("<Q", stream_raw)
     if seq_raw is None:
@@ -69,6 +70,19 @@ NO_ID, AGAIN = 8, 16
 # Routing-header selectors: dest (node, A, B, FAR1, FAR2, G1, C, unknown), src (natural, A, B, node, G1, C).
 D_NODE, D_A, D_B, D_FAR1, D_FAR2, D_G1, D_C, D_UNKNOWN = range(8)
 S_NATURAL, S_A, S_B, S_NODE, S_G1, S_C = range(6)
+
+
+def address_block(family=4, ip=b"\x7f\0\0\1", port=7000):
+    """wire/traversal.h: family, 16 address bytes, port (big-endian)."""
+    return bytes([family]) + ip.ljust(16, b"\0") + struct.pack(">H", port)
+
+
+def traversal(sub, body):
+    """A 0x0D00 / 0x0D01 message: the subprotocol id also as the stream id, one event."""
+    return sealed_fields(sub_sel=240, sub_raw=sub, stream_sel=240, stream_raw=sub) + frame(body)
+
+
+REFLEX, RENDEZVOUS = 0x0D00, 0x0D01
 
 
 def mesh(kind, src, body=b""):
@@ -127,6 +141,23 @@ def seeds():
     nr.append(b"\1" + sealed_fields(count=5) + two)
     nr.append(b"\1" + sealed_fields(seq_raw=MAX, flags=1, stream_sel=1) + frame(b"far"))
     nr.append(b"\1" + sealed_fields(counter=1) + two)
+    # NAT traversal: a reflex probe and answers; rendezvous request, introductions, acks
+    nr.append(b"\1" + traversal(REFLEX, b""))
+    nr.append(b"\1" + traversal(REFLEX, address_block()))
+    nr.append(b"\1" + traversal(REFLEX, address_block(6, b"\xfd\x77" + bytes(13) + b"\1")))
+    nr.append(b"\1" + traversal(RENDEZVOUS, b"\1" + struct.pack(">Q", 0x1234) + address_block()))
+    nr.append(b"\1" + traversal(RENDEZVOUS, b"\2" + struct.pack(">Q", 0x1234) + address_block() + bytes(8)))
+    nr.append(b"\1" + traversal(RENDEZVOUS, b"\2" + struct.pack(">Q", 0x1234) +
+                                 address_block(4, b"\xff" * 4) + bytes(8)))
+    nr.append(b"\1" + traversal(RENDEZVOUS, b"\3" + struct.pack(">QQI", 0x1234, 0x5678, 0)))
+    # path challenge and response (extension types 4 and 5)
+    nr.append(b"\1" + sealed_fields(sub_sel=2, stream_sel=210) + frame(ext(4, 0, 0xC0FFEE)))
+    nr.append(b"\1" + sealed_fields(sub_sel=2, stream_sel=210) + frame(ext(5, 0, 0xC0FFEE)))
+    # compact headers: data, reliable, and an event cut across two packets (0x08 then 0x04)
+    nr.append(b"\1" + sealed_fields(compact=True, count=2) + two)
+    nr.append(b"\1" + sealed_fields(compact=True, flags=1, stream_sel=1, seq=1) + frame(b"rel"))
+    nr.append(b"\1" + sealed_fields(compact=True, flags=1, frag=0x08, stream_sel=6, seq=0) + frame(b"C" * 40)[:30])
+    nr.append(b"\1" + sealed_fields(compact=True, flags=1, frag=0x04, stream_sel=6, seq=1) + b"C" * 14)
     nr.append(b"\2")
     nr.append(b"\2" + struct.pack("<HB", 70, 1))                              # ciphertext bit
     nr.append(b"\2" + struct.pack("<HB", 64, 1))                              # payload_len
@@ -209,7 +240,16 @@ def seeds():
             (1, B, sealed_fields(sub_sel=2, stream_sel=210), frame(ext(2, 3, 0, 3))),
             (0, S2, sealed_fields(flags=0x20, count=0), b""),                          # heartbeat
             (2, S2, sealed_fields(flags=0x20, count=0), b""),                          # routed heartbeat
-            (1, B, sealed_fields(count=2, counter=1), two)):                                  # a replayed counter
+            (1, B, sealed_fields(count=2, counter=1), two),                                   # a replayed counter
+            (0, A, traversal(REFLEX, b"")[:36], frame(b"")),                                 # reflex probe
+            (1, S1, traversal(REFLEX, b"")[:36], frame(b"")),                                # ... from elsewhere
+            (0, A, traversal(RENDEZVOUS, b"")[:36],
+             frame(b"\2" + struct.pack(">Q", 0x1234) + address_block() + bytes(8))),        # introduction
+            (1, B, traversal(RENDEZVOUS, b"")[:36],
+             frame(b"\1" + struct.pack(">Q", 0x1234) + address_block())),                   # punch request
+            (0, A, sealed_fields(sub_sel=2, stream_sel=210), frame(ext(4, 0, 0xC0FFEE))),   # path challenge
+            (0, S2, sealed_fields(sub_sel=2, stream_sel=210), frame(ext(5, 0, 0xC0FFEE))),  # path response
+            (0, A, sealed_fields(compact=True, count=2), two)):                               # compact header
         m.append(mesh(SEALED, src, bytes([how]) + rh(hop=1 if how & 2 else 0) + fields + plain))
     # A ghost (G1's session from the epoch start, or one an input made): confirm it with a
     # heartbeat or a hello, then use it.
