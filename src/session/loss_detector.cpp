@@ -155,7 +155,7 @@ void LossDetector::on_loss_timer(int64_t now_ns, const RttStats& rtt, std::vecto
 int64_t LossDetector::deadline(const RttStats& rtt) const {
   if (loss_time_ns_ != INT64_MAX) return loss_time_ns_;
   if (outstanding_ == 0) return INT64_MAX;
-  int64_t pto = rtt.pto(max_ack_delay_ns_) << std::min(probes_, 16);
+  int64_t pto = std::min(rtt.pto(max_ack_delay_ns_) << std::min(probes_, 16), kMaxProbeTimeoutNs);
   return last_sent_ns_ + pto;
 }
 

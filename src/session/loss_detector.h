@@ -16,8 +16,8 @@
 //    path reordered beyond the thresholds, or an acknowledgement was late): counted, from
 //    the last kLostRemembered losses (path MTU probes aside).
 //  * With data in flight and nothing heard, the probe timeout fires after
-//    pto x 2^probes; the node then sends one or two datagrams, not the whole flight. The
-//    backoff is kept until an acknowledgement brings an RTT sample.
+//    pto x 2^probes, at most kMaxProbeTimeoutNs; the node then sends one or two datagrams,
+//    not the whole flight. The backoff is kept until an acknowledgement brings an RTT sample.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -51,6 +51,10 @@ class LossDetector {
   static constexpr size_t kMaxTracked = 65536;
   static constexpr size_t kLostRemembered = 1024;
   static constexpr size_t kUntrackedRemembered = 256;
+  // The longest probe timeout, backoff included (TCP's retransmission timeout stops at
+  // 120 s in Linux, quic-go's stopped at 60 s): after a long outage, the path is tried again
+  // within a minute of its return, not hours later.
+  static constexpr int64_t kMaxProbeTimeoutNs = 60'000'000'000;
 
   explicit LossDetector(int64_t max_ack_delay_ns) : max_ack_delay_ns_(max_ack_delay_ns) {}
 

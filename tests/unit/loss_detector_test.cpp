@@ -143,6 +143,16 @@ TEST(LossDetector, ProbeTimeoutBacksOffUntilASample) {
   EXPECT_EQ(ld.outstanding(), 0u);
 }
 
+TEST(LossDetector, TheBackoffStopsAtAMinute) {
+  LossDetector ld(10 * kMs);
+  RttStats rtt;
+  ld.on_sent(datagram(0, 0));
+  int64_t pto = rtt.pto(10 * kMs);
+  for (int probes = 0; probes < 40; ++probes, ld.on_probe_timeout())
+    EXPECT_EQ(ld.deadline(rtt), std::min(pto << std::min(probes, 16), LossDetector::kMaxProbeTimeoutNs)) << probes;
+  EXPECT_EQ(ld.deadline(rtt), LossDetector::kMaxProbeTimeoutNs);
+}
+
 TEST(LossDetector, LossesSpanningSeveralProbeTimeoutsArePersistentCongestion) {
   LossDetector ld(0);
   RttStats rtt;
