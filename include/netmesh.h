@@ -390,13 +390,13 @@ NM_API nm_status nm_node_config_init(nm_node_config_t* config, size_t config_siz
  * socket calls, no network traffic). config and its strings are borrowed for the call. */
 NM_API nm_status nm_node_new(const nm_node_config_t* config, nm_node_t** out_node);
 /* Stops the node and frees its handle (see "Handle lifetime" above): sessions end without a
- * word to peers but the acknowledgements of what arrived (so a peer's DRAIN_THEN_CLOSE
- * completes; unsent and unacknowledged data of our own is dropped: close such streams
- * with DRAIN_THEN_CLOSE first), calls blocked on the node or its streams return
- * NM_ERR_SHUTDOWN, and the event fds must not be used once this returns. Blocks until the
- * node's loop thread has exited (normally well under a millisecond; never waits for the
- * network). Memory still used by calls in flight on other threads goes when the last of
- * them returns. */
+ * word to peers but the acknowledgements of what arrived and the credit of what was read
+ * (so a peer's DRAIN_THEN_CLOSE completes and its credit comes back; unsent and
+ * unacknowledged data of our own is dropped: close such streams with DRAIN_THEN_CLOSE
+ * first), calls blocked on the node or its streams return NM_ERR_SHUTDOWN, and the event
+ * fds must not be used once this returns. Blocks until the node's loop thread has exited
+ * (normally well under a millisecond; never waits for the network). Memory still used by
+ * calls in flight on other threads goes when the last of them returns. */
 NM_API nm_status nm_node_free(nm_node_t* node);
 /* The node's X25519 static public key: what initiators pass to nm_node_connect. */
 NM_API nm_status nm_node_public_key(nm_node_t* node, uint8_t out_key[NM_KEY_SIZE]);

@@ -116,11 +116,15 @@ void Node::shutdown() {
         st->raise_readiness_forever();
       }
     events_.raise_forever();
-    // What arrived is acknowledged before we go (the delayed ones too, which would have
-    // waited up to 10 ms): a peer draining a stream to us (DRAIN_THEN_CLOSE) is not left
-    // waiting for acknowledgements that never come. Sent, not waited for.
+    // What arrived is acknowledged, and what the application read is granted back, before
+    // we go (the delayed ones too, which would have waited for the next tick): a peer
+    // draining a stream to us (DRAIN_THEN_CLOSE), or waiting for its credit to come back
+    // as the sign that everything was read, is not left waiting for packets that never
+    // come. Sent, not waited for.
     std::vector<Outgoing> out;
     send_acks(out, false, true);
+    for (auto& [peer, s] : sessions_)
+      for (auto& [id, st] : s->streams) grant_if_due(*s, st, out, true);
     flush(lk, out, 0);
   }
   if (loop_thread_.joinable()) {

@@ -321,9 +321,10 @@ static void unused_stream_follows_a_late_crossing_dial(void** state) {
 }
 
 /* A receiver that stops right after reading (its node freed within the 10 ms an
- * acknowledgement may wait) still acknowledges what it received, so the sender's
- * DRAIN_THEN_CLOSE ends at once and OK instead of timing out. */
-static void a_node_acknowledges_what_it_received_before_it_stops(void** state) {
+ * acknowledgement or a grant may wait) still acknowledges what it received and grants back
+ * what it read: the sender's DRAIN_THEN_CLOSE ends OK instead of timing out, and its credit
+ * comes back whole (how the examples' senders know everything was read). */
+static void a_node_acknowledges_and_grants_back_before_it_stops(void** state) {
   (void)state;
   nm_node_config_t ca;
   test_config(&ca, 0x42);
@@ -343,6 +344,7 @@ static void a_node_acknowledges_what_it_received_before_it_stops(void** state) {
   NM_OK_OR_FAIL(nm_stream_recv(b, buf, sizeof buf, &n, 5000));
   assert_int_equal(n, e.len);
   NM_OK_OR_FAIL(nm_node_free(p.b));
+  ASSERT_EVENTUALLY(test_stream_stats(a).tx_credit_remaining == test_stream_stats(a).tx_window, 3000);
   NM_OK_OR_FAIL(nm_node_close_stream(p.a, a));
   nm_stream_free(a);
   nm_stream_free(b);
@@ -356,7 +358,7 @@ int main(void) {
       cmocka_unit_test(dead_peer_is_pruned_and_left_alone),
       cmocka_unit_test(reopened_023_reliable_stream_delivers_everything),
       cmocka_unit_test(unused_stream_follows_a_late_crossing_dial),
-      cmocka_unit_test(a_node_acknowledges_what_it_received_before_it_stops),
+      cmocka_unit_test(a_node_acknowledges_and_grants_back_before_it_stops),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
