@@ -122,7 +122,8 @@ void Node::shutdown() {
     // as the sign that everything was read, is not left waiting for packets that never
     // come. Sent, not waited for.
     std::vector<Outgoing> out;
-    send_acks(out, false, true);
+    send_session_acks(out, true);
+    send_acks(out, false);
     for (auto& [peer, s] : sessions_)
       for (auto& [id, st] : s->streams) grant_if_due(*s, st, out, true);
     flush(lk, out, 0);

@@ -313,16 +313,16 @@ class Node {
   void recovery_tick(std::vector<Outgoing>& out) REQUIRES(mu_);
   // One ACK/NACK packet per peer for the streams in ack_due_. `delay_few`: a stream with
   // only a few new in-order packets waits for the recovery tick (delayed ACK).
-  // `all_session_acks`: session acknowledgements that could still wait go too.
-  void send_acks(std::vector<Outgoing>& out, bool delay_few, bool all_session_acks = false) REQUIRES(mu_);
+  void send_acks(std::vector<Outgoing>& out, bool delay_few) REQUIRES(mu_);
   // Session acknowledgements (node_acks.cpp), with peers that have kSessionAck. An
   // authenticated datagram arrived (`eliciting`: data the peer waits to hear about).
   void note_arrival(session::Session& s, uint64_t pn, bool eliciting, int64_t now) REQUIRES(mu_);
   // A data datagram left with packet number pn.
   void note_sent(session::Session& s, const stream::Stream& st, const stream::SentPacket& p, uint64_t pn,
                  size_t bytes) REQUIRES(mu_);
-  // Acknowledgements that are due now, one packet per session.
-  void send_session_acks(std::vector<Outgoing>& out, bool all) REQUIRES(mu_);
+  // Acknowledgements that are due now, one packet per session (`all`: also those that
+  // could still wait).
+  void send_session_acks(std::vector<Outgoing>& out, bool all = false) REQUIRES(mu_);
   void handle_session_ack(session::Session& s, Frames frames, std::vector<Outgoing>& out) REQUIRES(mu_);
   // The loss timer and the probe timeout of each session (recovery tick).
   void session_loss_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);

@@ -232,8 +232,8 @@ void Node::probe_credit(session::Session& s, stream::Stream& st, std::vector<Out
   build_ext_packet(s, std::span<const wire::ExtFrame>(&f, 1), out.emplace_back());
 }
 
-void Node::send_acks(std::vector<Outgoing>& out, bool delay_few, bool all_session_acks) {
-  send_session_acks(out, all_session_acks);
+void Node::send_acks(std::vector<Outgoing>& out, bool delay_few) {
+  send_session_acks(out);
   if (ack_due_.empty()) return;
   int64_t now = now_ns();
   std::vector<StreamPtr>& delayed = acks_delayed_;  // reused members: no allocation per batch

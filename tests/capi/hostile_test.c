@@ -854,6 +854,19 @@ static void hostile_reflex_probes(void** state) {
   ctx_free(&c);
 }
 
+/* PunchIntroduce (kind 2) for `peer`: address block {family, 16 address bytes, port}, fire
+ * at 0 (now). */
+static size_t introduction(uint8_t body[36], uint64_t peer, uint8_t family, const uint8_t* addr, size_t addr_len,
+                           uint16_t port) {
+  memset(body, 0, 36);
+  body[0] = 2;
+  for (int i = 0; i < 8; ++i) body[1 + i] = (uint8_t)(peer >> (56 - 8 * i));
+  body[9] = family;
+  memcpy(body + 10, addr, addr_len);
+  body[26] = (uint8_t)(port >> 8), body[27] = (uint8_t)port;
+  return 36;
+}
+
 /* Rendezvous (0x0D01) from a PSK holder: an introduction to a peer we neither asked about
  * nor reach through relays must not aim keep-alives anywhere (here: at the peer's own
  * socket, where they would show), a request naming nobody we reach is refused, and
@@ -865,12 +878,8 @@ static void hostile_rendezvous(void** state) {
   uint8_t plain[256], d[8300], body[36];
   size_t n, pl;
   /* PunchIntroduce{peer 0x1234, the peer's own address, fire now} */
-  memset(body, 0, sizeof body);
-  body[0] = 2;
-  body[7] = 0x12, body[8] = 0x34;
-  body[9] = 4, body[10] = 127, body[13] = 1;
-  int port = nmt_peer_port(c.f.peer);
-  body[26] = (uint8_t)(port >> 8), body[27] = (uint8_t)port;
+  static const uint8_t loopback[4] = {127, 0, 0, 1};
+  introduction(body, 0x1234, 4, loopback, 4, (uint16_t)nmt_peer_port(c.f.peer));
   pl = nmt_frame(plain, body, 36);
   send_control(&c, 0x0D01, plain, pl, 1, d, &n);
   EXPECT_DROPPED(&c, d, n, drop_malformed);
@@ -908,19 +917,6 @@ static void hostile_rendezvous(void** state) {
   assert_int_equal(st.punches_attempted, 0);
   assert_usable(&c);
   ctx_free(&c);
-}
-
-/* PunchIntroduce (kind 2) for `peer`: address block {family, 16 address bytes, port}, fire
- * at 0 (now). */
-static size_t introduction(uint8_t body[36], uint64_t peer, uint8_t family, const uint8_t* addr, size_t addr_len,
-                           uint16_t port) {
-  memset(body, 0, 36);
-  body[0] = 2;
-  for (int i = 0; i < 8; ++i) body[1 + i] = (uint8_t)(peer >> (56 - 8 * i));
-  body[9] = family;
-  memcpy(body + 10, addr, addr_len);
-  body[26] = (uint8_t)(port >> 8), body[27] = (uint8_t)port;
-  return 36;
 }
 
 /* An introduction the node acts on (to a peer it reaches through a relay, here b behind r)

@@ -119,7 +119,7 @@ inline nmt_packet packet_fields(const uint8_t* d) {
   p.fragment_offset = static_cast<uint16_t>(le(d + 28, 2));
   p.fragment_id = static_cast<uint16_t>(le(d + 30, 2));
   p.event_count = static_cast<uint16_t>(le(d + 32, 2));
-  p.compact = (d[23] & 0x80) != 0;  // stream data only: the peer seals nothing else so
+  p.compact = (d[23] & 0x80) != 0;  // (nmt_peer_seal refuses what a compact header cannot state)
   return p;
 }
 

@@ -15,8 +15,9 @@
  * auto_direct_ms instead and only watches (2 s) for its session to go direct on its own.
  * "wait" receives and checks every event
  * (exactly once, in order) and, once it has them all, says so with one event back, which
- * "dial" waits for before it stops (a sent event is only queued). "classify" dials two public nodes and classifies its NAT
- * (nm_node_classify_nat). Each prints one line "RESULT {json}".
+ * "dial" waits for before it stops (a sent event is only queued). "classify" dials two
+ * public nodes and classifies its NAT (nm_node_classify_nat). Each prints one line
+ * "RESULT {json}".
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -126,8 +127,7 @@ static void* send_events(void* arg) {
 }
 
 /* The receiver's word that every event arrived: one event back on the stream. The
- * receiver's node stays until its node has it acknowledged (DRAIN_THEN_CLOSE), so the
- * sender's node, which waits for it, has it. */
+ * receiver stops only once the sender's node has acknowledged it (DRAIN_THEN_CLOSE). */
 static const char kAllReceived[] = "all received";
 
 static void confirm(nm_stream_t* st) {
