@@ -922,8 +922,8 @@ static void hostile_rendezvous(void** state) {
 /* An introduction the node acts on (to a peer it reaches through a relay, here b behind r)
  * but naming an address its socket cannot send to (broadcast, multicast, port 0, the other
  * family) or no datagram comes from (the unspecified address, which as a destination is
- * this host) is dropped before any keep-alive is scheduled; the same introduction with b's
- * real address is acted on. */
+ * this host), or one byte longer than an introduction, is dropped before any keep-alive
+ * is scheduled; the same introduction with b's real address is acted on. */
 static void introductions_to_unsendable_addresses(void** state) {
   (void)state;
   ctx c;
@@ -956,13 +956,18 @@ static void introductions_to_unsendable_addresses(void** state) {
     send_control(&c, 0x0D01, plain, nmt_frame(plain, body, 36), 1, d, &n);
     EXPECT_DROPPED(&c, d, n, drop_malformed);
   }
+  /* b's real address, but one byte too many */
+  char b_addr[NM_ADDR_MAX];
+  NM_OK_OR_FAIL(nm_node_local_addr(b, b_addr, sizeof b_addr));
+  int b_port = atoi(strrchr(b_addr, ':') + 1);
+  uint8_t longer[37] = {0};
+  introduction(longer, b_id, 4, loopback, 4, (uint16_t)b_port);
+  send_control(&c, 0x0D01, plain, nmt_frame(plain, longer, sizeof longer), 1, d, &n);
+  EXPECT_DROPPED(&c, d, n, drop_malformed);
   nm_node_stats_t st = stats_of(&c);
   assert_int_equal(st.punches_attempted, 0);
   assert_int_equal(st.tx_refused_by_network, 0);
 
-  char b_addr[NM_ADDR_MAX];
-  NM_OK_OR_FAIL(nm_node_local_addr(b, b_addr, sizeof b_addr));
-  int b_port = atoi(strrchr(b_addr, ':') + 1);
   introduction(body, b_id, 4, loopback, 4, (uint16_t)b_port);
   send_control(&c, 0x0D01, plain, nmt_frame(plain, body, 36), 1, d, &n);
   assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
