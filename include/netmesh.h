@@ -306,7 +306,8 @@ typedef struct nm_session_stats {
   uint64_t bytes_in_flight;        /* data datagrams sent, neither acknowledged nor declared lost */
   uint64_t datagrams_in_flight;
   uint64_t datagrams_acked;
-  uint64_t datagrams_lost;         /* declared lost: 3 later ones acknowledged, or 9/8 RTT older */
+  uint64_t datagrams_lost;         /* declared lost: loss_threshold_datagrams later ones acknowledged,
+                                      or loss_threshold_rtt_eighths / 8 of the RTT older */
   uint64_t probe_timeouts;         /* nothing acknowledged for a probe timeout with data in flight */
   uint64_t acks_sent;              /* session acknowledgement packets */
   uint64_t acks_received;
@@ -336,6 +337,16 @@ typedef struct nm_session_stats {
   uint64_t path_restarts;          /* new paths (a relayed session gone direct, a validated address
                                       at a new IP; not a new port on the same IP): congestion
                                       window, RTT estimate and path MTU started again (RFC 9000 §9.4) */
+  /* reordering (netmesh peers): a loss that proves spurious adapts loss detection to the path */
+  uint64_t congestion_events_undone; /* of congestion_events, those whose losses all proved
+                                      spurious (the path reordered, nothing was lost): the window
+                                      went back to what it was before */
+  uint64_t loss_threshold_datagrams; /* later datagrams acknowledged before one is declared lost:
+                                      3 (RFC 9002), raised by spurious losses to what the path's
+                                      reordering needs (at most 256) */
+  uint64_t loss_threshold_rtt_eighths; /* how much older than an acknowledged one, in eighths of
+                                      the RTT, a datagram is declared lost: 9, raised by spurious
+                                      losses (at most 16) */
   /* New counters are appended here. */
 } nm_session_stats_t;
 

@@ -424,7 +424,8 @@ func TestSessionStats(t *testing.T) {
 		st.DatagramsInFlight != 0 || st.DatagramsAcked == 0 || st.AcksReceived == 0 ||
 		st.CongestionControl != NewReno || st.CwndBytes == 0 ||
 		st.DatagramsLost != 0 || st.SpuriousRetransmissions != 0 || st.CongestionEvents != 0 ||
-		st.PMTUBlackHoles != 0 { // loopback, no impairment
+		st.CongestionEventsUndone != 0 || st.LossThresholdDatagrams != 3 || st.LossThresholdRTTEighths != 9 ||
+		st.PMTUBlackHoles != 0 { // loopback, no impairment: RFC 9002's loss thresholds
 		t.Fatalf("sender session stats %+v", st)
 	}
 	if rx := mustSessionStats(t, b, a.ID()); rx.AcksSent == 0 {

@@ -24,7 +24,7 @@ type SessionStats struct {
 	BytesInFlight     uint64 // data datagrams sent, neither acknowledged nor declared lost
 	DatagramsInFlight uint64
 	DatagramsAcked    uint64
-	DatagramsLost     uint64 // declared lost: 3 later ones acknowledged, or 9/8 RTT older
+	DatagramsLost     uint64 // declared lost: LossThresholdDatagrams later ones acknowledged, or LossThresholdRTTEighths/8 RTT older
 	ProbeTimeouts     uint64 // nothing acknowledged for a probe timeout with data in flight
 	AcksSent          uint64 // session acknowledgement packets
 	AcksReceived      uint64
@@ -47,6 +47,12 @@ type SessionStats struct {
 	// New paths (a relayed session gone direct, a validated address at a new IP): congestion
 	// window, RTT estimate and path MTU started again.
 	PathRestarts uint64
+	// Reordering: congestion events whose losses all proved spurious (the window went back),
+	// and the loss thresholds, which spurious losses raise to what the path's reordering
+	// needs (from 3 datagrams and 9/8 of the RTT, to at most 256 and 2 RTTs).
+	CongestionEventsUndone  uint64
+	LossThresholdDatagrams  uint64
+	LossThresholdRTTEighths uint64
 }
 
 // SessionStats returns the path to peerID as its session sees it: round-trip times, data in
@@ -93,5 +99,8 @@ func sessionStatsFrom(c capi.Nm_session_stats_t) SessionStats {
 		PathValidations:         c.GetPath_validations(),
 		PathReverts:             c.GetPath_reverts(),
 		PathRestarts:            c.GetPath_restarts(),
+		CongestionEventsUndone:  c.GetCongestion_events_undone(),
+		LossThresholdDatagrams:  c.GetLoss_threshold_datagrams(),
+		LossThresholdRTTEighths: c.GetLoss_threshold_rtt_eighths(),
 	}
 }

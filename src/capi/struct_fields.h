@@ -173,7 +173,10 @@
   X(T, NODE, path_migrations)              \
   X(T, NODE, path_validations)             \
   X(T, NODE, path_reverts)                 \
-  X(T, NODE, path_restarts)
+  X(T, NODE, path_restarts)                \
+  X(T, NODE, congestion_events_undone)     \
+  X(T, NODE, loss_threshold_datagrams)     \
+  X(T, NODE, loss_threshold_rtt_eighths)
 
 #define NM_FIELDS_nm_route_t(X, T) \
   X(T, NODE, dest)                 \

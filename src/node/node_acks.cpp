@@ -57,7 +57,10 @@ bool Node::on_lost(session::Session& s, const session::SentDatagram& d) {
   }
   ++s.path.datagrams_lost;
   bool congestion = !pmtu_on_lost(s, d, now_ns());
-  if (congestion && s.cc) s.cc->on_lost(now_ns(), d.bytes, d.sent_ns, d.flight, s.rtt);
+  if (congestion && s.cc) {
+    s.cc_undo.before_loss(*s.cc, d);
+    s.cc->on_lost(now_ns(), d.bytes, d.sent_ns, d.flight, s.rtt);
+  }
   queue_resend(s, d);
   return congestion;
 }
@@ -123,7 +126,7 @@ void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Ou
   session::LossDetector::AckResult& r = ack_result_;
   s.loss.on_ack(*f, now, s.rtt, r);
   if (r.rtt_sampled) ++s.path.rtt_samples;
-  s.path.spurious_losses += r.spurious;
+  s.path.spurious_losses += r.spurious.size();
   uint64_t prior_in_flight = s.cc ? s.cc->in_flight() : 0;
   for (const session::SentDatagram& d : r.acked) {
     ++s.path.datagrams_acked;
@@ -136,7 +139,17 @@ void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Ou
   bool congestion = false;
   for (const session::SentDatagram& d : r.lost) congestion |= on_lost(s, d);
   // (Only when a loss it judged was congestion: a black hole's are not.)
-  if (r.persistent_congestion && congestion && s.cc) s.cc->on_persistent_congestion();
+  if (r.persistent_congestion && congestion && s.cc) {
+    s.cc->on_persistent_congestion();
+    s.cc_undo.forget();
+  }
+  for (uint64_t pn : r.spurious) {
+    std::unique_ptr<session::CongestionController> before = s.cc_undo.on_spurious(pn);
+    if (!before) continue;
+    session::CongestionController::undo(s.cc, std::move(before));
+    s.cc->set_max_datagram(s.max_packet());  // (path MTU discovery may have moved it since)
+    ++s.path.congestion_undone;
+  }
   if (s.cc) s.cc->on_rate_sample(now, s.delivery.take_sample(), s.rtt, r.rtt_sampled);
   s.probe_allowance = 0;  // the path answers
   s.update_pacing_rate(static_cast<double>(config_.session_rate_bytes_per_sec));
@@ -229,6 +242,9 @@ nm_status Node::session_stats(uint64_t peer_id, nm_session_stats_t& out) {
     out.congestion_events = s->cc->congestion_events();
   }
   out.spurious_retransmissions = s->path.spurious_losses;
+  out.congestion_events_undone = s->path.congestion_undone;
+  out.loss_threshold_datagrams = s->loss.packet_threshold();
+  out.loss_threshold_rtt_eighths = static_cast<uint64_t>(s->loss.time_threshold_eighths());
   if (s->pmtu) {
     out.pmtu_probes_sent = s->pmtu->probes_sent();
     out.pmtu_probes_lost = s->pmtu->probes_lost();

@@ -63,6 +63,7 @@ bool Node::pmtu_on_lost(session::Session& s, const session::SentDatagram& d, int
     // the latest) are undone, and the window goes on at the smaller size.
     if (s.cc) {
       session::CongestionController::undo(s.cc, std::move(s.cc_before_large_losses));
+      s.cc_undo.forget();
       s.cc->set_max_datagram(s.max_packet());
     }
   }

@@ -69,6 +69,9 @@ class CongestionController {
   void on_lost(int64_t now_ns, uint64_t bytes, int64_t sent_ns, uint64_t flight_when_sent = 0,
                const RttStats& rtt = RttStats());
   void on_persistent_congestion();
+  // Whether the loss of a datagram sent at sent_ns would start a congestion event (not sent
+  // within the current recovery period).
+  bool starts_congestion_event(int64_t sent_ns) const { return !in_recovery(sent_ns); }
   // Once an acknowledgement's datagrams are in (acknowledged and lost): its delivery rate
   // sample, and whether it brought an RTT sample.
   virtual void on_rate_sample(int64_t /*now_ns*/, const RateSample& /*sample*/, const RttStats& /*rtt*/,
@@ -82,8 +85,8 @@ class CongestionController {
   // A copy of the whole state, to go back to with undo().
   virtual std::unique_ptr<CongestionController> clone() const = 0;
   // Puts back the state `earlier` (a clone of `cc`) had: the losses since were not
-  // congestion (a path MTU black hole lost them to their size). The flight and the count
-  // of congestion events stay as they are.
+  // congestion (a path MTU black hole lost them to their size, or they proved spurious).
+  // The flight and the count of congestion events stay as they are.
   static void undo(std::unique_ptr<CongestionController>& cc, std::unique_ptr<CongestionController> earlier);
   // Window reductions so far: one per congestion event, persistent congestion included.
   uint64_t congestion_events() const { return congestion_events_; }

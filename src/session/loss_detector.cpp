@@ -65,18 +65,31 @@ void LossDetector::declare_lost(SentDatagram& d) {
   resolve(d);
   if (d.pmtu_probe) return;  // a lost probe is an answer about its size, not a loss
   if (recently_lost_.size() == kLostRemembered) recently_lost_.pop_front();
-  recently_lost_.push_back(Lost{d.pn});
+  recently_lost_.push_back(Lost{d.pn, d.sent_ns});
 }
 
-uint64_t LossDetector::count_spurious(const wire::AckRange& r) {
-  uint64_t n = 0;
+void LossDetector::find_spurious(const wire::AckRange& r, int64_t now_ns, const RttStats& rtt,
+                                 std::vector<uint64_t>& spurious) {
   for (size_t i = first_from(recently_lost_, r.first);
        i < recently_lost_.size() && recently_lost_[i].pn <= r.last; ++i) {
     if (recently_lost_[i].acked) continue;
     recently_lost_[i].acked = true;
-    ++n;
+    spurious.push_back(recently_lost_[i].pn);
+    adapt_thresholds(recently_lost_[i], now_ns, rtt);
   }
-  return n;
+}
+
+// The thresholds become what would have kept that datagram from being declared lost (as
+// QUICHE's adaptive thresholds): as many later datagrams as were acknowledged before it
+// (the largest so far, this frame not yet counted), and its time to acknowledgement.
+void LossDetector::adapt_thresholds(const Lost& spurious, int64_t now_ns, const RttStats& rtt) {
+  if (largest_acked_ > spurious.pn)
+    packet_threshold_ = std::clamp(largest_acked_ - spurious.pn + 1, packet_threshold_, kMaxPacketThreshold);
+  int64_t base = std::max(rtt.latest(), rtt.smoothed());
+  if (base <= 0) return;
+  int64_t needed = now_ns - spurious.sent_ns;
+  while (time_threshold_eighths_ < kMaxTimeThresholdEighths && base * time_threshold_eighths_ / 8 < needed)
+    ++time_threshold_eighths_;
 }
 
 void LossDetector::trim() {
@@ -88,14 +101,14 @@ void LossDetector::on_ack(const wire::AckFrame& f, int64_t now_ns, RttStats& rtt
   out.lost.clear();
   out.rtt_sampled = false;
   out.persistent_congestion = false;
-  out.spurious = 0;
+  out.spurious.clear();
   if (f.ranges.empty()) return;
   uint64_t largest = f.ranges.front().last;
   std::optional<int64_t> untracked_largest_sent_ns = newly_acked_largest_sent_ns(largest);
   while (!untracked_.empty() && untracked_.front().pn <= largest) untracked_.pop_front();
   // Newly acknowledged datagrams, range by range (each a walk from its lowest number).
   for (const wire::AckRange& r : f.ranges) {
-    out.spurious += count_spurious(r);
+    find_spurious(r, now_ns, rtt, out.spurious);
     for (size_t i = first_from(sent_, r.first); i < sent_.size() && sent_[i].pn <= r.last; ++i) {
       if (sent_[i].resolved) continue;
       resolve(sent_[i]);
@@ -132,12 +145,13 @@ void LossDetector::on_ack(const wire::AckFrame& f, int64_t now_ns, RttStats& rtt
 void LossDetector::detect_lost(int64_t now_ns, const RttStats& rtt, std::vector<SentDatagram>& lost) {
   loss_time_ns_ = INT64_MAX;
   if (!any_acked_) return;
-  int64_t loss_delay = std::max<int64_t>(std::max(rtt.latest(), rtt.smoothed()) * 9 / 8, RttStats::kGranularityNs);
+  int64_t loss_delay = std::max<int64_t>(std::max(rtt.latest(), rtt.smoothed()) * time_threshold_eighths_ / 8,
+                                         RttStats::kGranularityNs);
   int64_t lost_before = now_ns - loss_delay;
   for (size_t i = 0; i < sent_.size() && sent_[i].pn < largest_acked_; ++i) {
     SentDatagram& d = sent_[i];
     if (d.resolved) continue;
-    if (d.sent_ns <= lost_before || largest_acked_ >= d.pn + kPacketThreshold) {
+    if (d.sent_ns <= lost_before || largest_acked_ >= d.pn + packet_threshold_) {
       declare_lost(d);
       lost.push_back(d);
     } else {

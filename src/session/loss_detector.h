@@ -7,9 +7,14 @@
 //    data, gives an RTT sample (RFC 9002 §5.1; unambiguous: a retransmission is a new
 //    datagram). The largest may be a datagram without data (an acknowledgement, a grant)
 //    that arrived after the data: only its send time is remembered, for that sample.
-//  * A datagram still unacknowledged is lost once kPacketThreshold later ones were
-//    acknowledged, or once it is kTimeThreshold x max(srtt, latest RTT) older than the
-//    newest acknowledged one; until then the loss timer waits for that moment.
+//  * A datagram still unacknowledged is lost once a packet threshold of later ones were
+//    acknowledged, or once it is a time threshold x max(srtt, latest RTT) older than the
+//    newest acknowledged one; until then the loss timer waits for that moment. Both start
+//    at RFC 9002's (3 datagrams, 9/8) and adapt to the path (RFC 9002 §6.1 allows it, as
+//    Linux's RACK and QUICHE do): a loss that proves spurious raises the threshold that
+//    declared it to what the path's reordering needed, so that a path that reorders
+//    (packets balanced over links or routes, a radio link's retransmissions) costs one
+//    spurious loss, not one per reordered datagram. They never come back down.
 //  * Losses spanning more than kPersistentCongestionThreshold probe timeouts, with nothing
 //    acknowledged in between, are persistent congestion.
 //  * An acknowledgement of a datagram already declared lost makes that loss spurious (the
@@ -45,6 +50,9 @@ struct SentDatagram {
 class LossDetector {
  public:
   static constexpr uint64_t kPacketThreshold = 3;
+  static constexpr uint64_t kMaxPacketThreshold = 256;  // beyond, the time threshold decides
+  static constexpr int kTimeThresholdEighths = 9;       // 9/8 of the RTT
+  static constexpr int kMaxTimeThresholdEighths = 16;   // twice the RTT
   static constexpr int kPersistentCongestionThreshold = 3;
   // Datagrams remembered at most: a peer that stops acknowledging costs bounded memory
   // (~3 MiB); beyond it the oldest is given up as lost.
@@ -70,7 +78,7 @@ class LossDetector {
     std::vector<SentDatagram> lost;
     bool rtt_sampled = false;
     bool persistent_congestion = false;
-    uint64_t spurious = 0;  // datagrams declared lost earlier that this frame acknowledges
+    std::vector<uint64_t> spurious;  // datagrams declared lost earlier that this frame acknowledges
   };
   // An ACK frame arrived: updates `rtt`, fills `out` (cleared first).
   void on_ack(const wire::AckFrame& f, int64_t now_ns, RttStats& rtt, AckResult& out);
@@ -89,13 +97,15 @@ class LossDetector {
   // When the oldest datagram still unresolved was sent; INT64_MAX if none.
   int64_t oldest_sent_ns() const { return sent_.empty() ? INT64_MAX : sent_.front().sent_ns; }
   uint64_t largest_acked() const { return largest_acked_; }
+  uint64_t packet_threshold() const { return packet_threshold_; }
+  int time_threshold_eighths() const { return time_threshold_eighths_; }
 
  private:
   SentDatagram* find(uint64_t pn);
   void detect_lost(int64_t now_ns, const RttStats& rtt, std::vector<SentDatagram>& lost);
   void resolve(SentDatagram& d);
   void declare_lost(SentDatagram& d);
-  uint64_t count_spurious(const wire::AckRange& r);
+  void find_spurious(const wire::AckRange& r, int64_t now_ns, const RttStats& rtt, std::vector<uint64_t>& spurious);
   // When the frame's largest number was sent, if this frame is the first to acknowledge it.
   std::optional<int64_t> newly_acked_largest_sent_ns(uint64_t largest) const;
   void trim();
@@ -106,9 +116,11 @@ class LossDetector {
   // datagram, so they are declared in order); `acked` once an acknowledgement covered one.
   struct Lost {
     uint64_t pn = 0;
+    int64_t sent_ns = 0;
     bool acked = false;
   };
   stream::RingQueue<Lost> recently_lost_;
+  void adapt_thresholds(const Lost& spurious, int64_t now_ns, const RttStats& rtt);
   // Datagrams without data not yet covered by any frame's largest, increasing numbers.
   struct Untracked {
     uint64_t pn = 0;
@@ -121,6 +133,8 @@ class LossDetector {
   int64_t loss_time_ns_ = INT64_MAX;
   int64_t last_sent_ns_ = 0;
   int probes_ = 0;
+  uint64_t packet_threshold_ = kPacketThreshold;
+  int time_threshold_eighths_ = kTimeThresholdEighths;
 };
 
 }  // namespace nm::session

@@ -35,6 +35,7 @@ void Session::restart_path_estimates(double configured_rate, int64_t path_rtt_ns
     cc->on_sent(flight);
   }
   cc_before_large_losses.reset();  // the old path's controller: never to come back on this one
+  cc_undo.forget();
   probe_allowance = 0;
   ++path.restarts;
   update_pacing_rate(configured_rate);

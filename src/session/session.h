@@ -16,6 +16,7 @@
 #include "crypto/session_keys.h"
 #include "session/ack_tracker.h"
 #include "session/congestion.h"
+#include "session/congestion_undo.h"
 #include "session/loss_detector.h"
 #include "session/packet_buffer.h"
 #include "session/peer_address.h"
@@ -138,6 +139,9 @@ class Session {
   // one was last acknowledged: if those losses turn out to be a black hole, they were not
   // congestion and the window goes back (node_pmtu.cpp).
   std::unique_ptr<CongestionController> cc_before_large_losses;
+  // The controller before its latest congestion event, until that event's losses prove
+  // real or spurious (congestion_undo.h).
+  CongestionUndo cc_undo;
   bool sized_by_pmtu() const { return pmtu && !routed; }
   // Data packets go in compact headers: the peer reads them and it is reached directly
   // (routed packets keep 0.23's header).
@@ -183,6 +187,7 @@ class Session {
     uint64_t datagrams_acked = 0;
     uint64_t datagrams_lost = 0;
     uint64_t spurious_losses = 0;
+    uint64_t congestion_undone = 0;  // congestion events whose losses all proved spurious
     uint64_t probe_timeouts = 0;
     uint64_t acks_sent = 0;
     uint64_t acks_received = 0;

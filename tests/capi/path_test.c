@@ -1,5 +1,6 @@
 /* The path to a peer as its session sees it (nm_node_session_stats): round-trip samples
  * from the handshake and from session acknowledgements, data in flight, losses. */
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -173,7 +174,7 @@ static void bbr_sessions_deliver_through_loss(void** state) {
 
 /* A datagram held back 50 ms while later ones pass is declared lost (loopback's round trip
  * is far shorter), then acknowledged when it arrives: a spurious loss, counted as such. */
-static void reordering_beyond_the_thresholds_shows_as_spurious_retransmissions(void** state) {
+static void reordering_is_spurious_loss_and_adapts_loss_detection(void** state) {
   (void)state;
   test_pair p;
   test_pair_connect(&p);
@@ -186,11 +187,28 @@ static void reordering_beyond_the_thresholds_shows_as_spurious_retransmissions(v
   NM_OK_OR_FAIL(nm_node_set_impairment(p.a, p.b_id, NM_OUTBOUND, &imp));
   transfer(&p, 6, 300);
   ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).spurious_retransmissions >= 1, 10000);
-  nm_node_set_impairment(p.a, p.b_id, NM_OUTBOUND, NULL);
+  /* Loss detection adapts: a threshold rises to what the reordering needed, and a congestion
+   * event whose losses all proved spurious is undone (more transfers until both showed, each
+   * with every event delivered). */
   nm_session_stats_t a = session_stats(p.a, p.b_id);
+  uint64_t id = 7;
+  for (; id < 47; ++id) {
+    a = session_stats(p.a, p.b_id);
+    bool adapted = a.loss_threshold_datagrams > 3 || a.loss_threshold_rtt_eighths > 9;
+    if (adapted && a.congestion_events_undone >= 1) break;
+    transfer(&p, id, 300);
+  }
+  nm_node_set_impairment(p.a, p.b_id, NM_OUTBOUND, NULL);
+  print_message("%llu more transfers; %llu datagrams lost, %llu of them spurious; %llu congestion events, "
+                "%llu undone; loss thresholds %llu datagrams, %llu/8 RTT\n",
+                (unsigned long long)(id - 7), (unsigned long long)a.datagrams_lost, (unsigned long long)a.spurious_retransmissions,
+                (unsigned long long)a.congestion_events, (unsigned long long)a.congestion_events_undone,
+                (unsigned long long)a.loss_threshold_datagrams, (unsigned long long)a.loss_threshold_rtt_eighths);
   assert_true(a.spurious_retransmissions <= a.datagrams_lost);
-  print_message("%llu datagrams lost, %llu of them spurious\n", (unsigned long long)a.datagrams_lost,
-                (unsigned long long)a.spurious_retransmissions);
+  assert_true(a.loss_threshold_datagrams > 3 || a.loss_threshold_rtt_eighths > 9);
+  assert_true(a.loss_threshold_datagrams <= 256 && a.loss_threshold_rtt_eighths <= 16);
+  assert_true(a.congestion_events_undone >= 1);
+  assert_true(a.congestion_events_undone <= a.congestion_events);
   test_pair_free(&p);
 }
 
@@ -461,7 +479,7 @@ int main(void) {
       cmocka_unit_test(acknowledgements_sample_rtt_and_empty_the_flight),
       cmocka_unit_test(losses_are_detected_and_data_still_arrives),
       cmocka_unit_test(bbr_sessions_deliver_through_loss),
-      cmocka_unit_test(reordering_beyond_the_thresholds_shows_as_spurious_retransmissions),
+      cmocka_unit_test(reordering_is_spurious_loss_and_adapts_loss_detection),
       cmocka_unit_test(a_0_23_peer_has_no_session_acknowledgements),
       cmocka_unit_test(paced_sends_deliver_every_event_in_order),
       cmocka_unit_test(a_long_path_with_loss_delivers_everything),

@@ -133,7 +133,8 @@ class SessionStats(ctypes.Structure):  # nm_session_stats_t
         "acks_received", "cwnd_bytes", "pacing_rate_bytes_per_sec", "max_datagram_bytes",
         "congestion_events", "spurious_retransmissions", "pmtu_probes_sent", "pmtu_probes_lost",
         "pmtu_black_holes", "path_migrations", "path_validations", "path_reverts",
-        "path_restarts")]
+        "path_restarts", "congestion_events_undone", "loss_threshold_datagrams",
+        "loss_threshold_rtt_eighths")]
 
 
 class Route(ctypes.Structure):  # nm_route_t

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "session/congestion.h"
+#include "session/congestion_undo.h"
 #include "session/cubic.h"
 #include "session/new_reno.h"
 #include "session/rtt_stats.h"
@@ -239,6 +240,66 @@ TEST(Congestion, UndoPutsBackTheWindowButKeepsTheFlight) {
     cc->on_acked(now + 200 * kMs, kMds, now + 150 * kMs, rtt, cc->window());
     EXPECT_GT(cc->window(), before);
   }
+}
+
+SentDatagram lost_datagram(uint64_t pn, int64_t sent_ns) {
+  SentDatagram d;
+  d.pn = pn;
+  d.sent_ns = sent_ns;
+  d.bytes = kMds;
+  return d;
+}
+
+// Reordering, not loss: the controller gets each loss as congestion when it is declared,
+// and the undo puts the window back once every loss of that event proved spurious.
+TEST(CongestionUndo, AnEventWhoseLossesAllProveSpuriousIsUndone) {
+  std::unique_ptr<CongestionController> cc = make_congestion_controller(CongestionAlgorithm::kCubic, kMds);
+  RttStats rtt;
+  int64_t now = 1000 * kMs;
+  for (int i = 0; i < 3; ++i) round_trip(*cc, rtt, now, 20 * kMs);
+  for (int i = 0; i < 30; ++i) cc->on_sent(kMds);
+  uint64_t before = cc->window();
+  CongestionUndo undo;
+  for (uint64_t pn : {40, 41}) {  // one event, two datagrams
+    undo.before_loss(*cc, lost_datagram(pn, now - 1));
+    cc->on_lost(now, kMds, now - 1);
+  }
+  ASSERT_LT(cc->window(), before);
+  EXPECT_EQ(undo.on_spurious(39), nullptr);  // a loss from before the event
+  EXPECT_EQ(undo.on_spurious(40), nullptr);  // 41 may still be a real loss
+  std::unique_ptr<CongestionController> earlier = undo.on_spurious(41);
+  ASSERT_NE(earlier, nullptr);
+  CongestionController::undo(cc, std::move(earlier));
+  EXPECT_EQ(cc->window(), before);
+  EXPECT_EQ(undo.on_spurious(42), nullptr);  // nothing saved any more
+}
+
+TEST(CongestionUndo, ARealLossInTheEventKeepsTheReduction) {
+  std::unique_ptr<CongestionController> cc = make_congestion_controller(CongestionAlgorithm::kNewReno, kMds);
+  int64_t now = 1000 * kMs;
+  for (int i = 0; i < 10; ++i) cc->on_sent(kMds);
+  CongestionUndo undo;
+  undo.before_loss(*cc, lost_datagram(5, now - 10 * kMs));
+  cc->on_lost(now, kMds, now - 10 * kMs);
+  undo.before_loss(*cc, lost_datagram(6, now - 9 * kMs));
+  cc->on_lost(now, kMds, now - 9 * kMs);
+  EXPECT_EQ(undo.on_spurious(6), nullptr);  // 5 was really lost
+  // A later event saves the state anew: its own losses decide it.
+  undo.before_loss(*cc, lost_datagram(20, now + kMs));
+  uint64_t before = cc->window();
+  cc->on_lost(now + 50 * kMs, kMds, now + kMs);
+  EXPECT_EQ(undo.on_spurious(5), nullptr);  // the earlier event's
+  std::unique_ptr<CongestionController> earlier = undo.on_spurious(20);
+  ASSERT_NE(earlier, nullptr);
+  EXPECT_EQ(earlier->window(), before);
+}
+
+TEST(CongestionUndo, BbrHasNothingToUndo) {
+  std::unique_ptr<CongestionController> cc = make_congestion_controller(CongestionAlgorithm::kBbr, kMds);
+  CongestionUndo undo;
+  undo.before_loss(*cc, lost_datagram(1, 0));
+  cc->on_lost(kMs, kMds, 0);
+  EXPECT_EQ(undo.on_spurious(1), nullptr);
 }
 
 }  // namespace

@@ -115,13 +115,67 @@ TEST(LossDetector, AnAcknowledgementOfADatagramDeclaredLostMakesTheLossSpurious)
   LossDetector::AckResult r;
   ld.on_ack(ack({{3, 4}, {0, 0}}), 100 * kMs, rtt, r);
   ASSERT_EQ(r.lost.size(), 1u);  // 1, reordered beyond the packet threshold
-  EXPECT_EQ(r.spurious, 0u);
+  EXPECT_TRUE(r.spurious.empty());
   ld.on_ack(ack({{3, 4}, {0, 1}}), 101 * kMs, rtt, r);  // ... then it arrives after all
   EXPECT_TRUE(r.acked.empty());
-  EXPECT_EQ(r.spurious, 1u);
+  EXPECT_EQ(r.spurious, std::vector<uint64_t>{1});
   ld.on_ack(ack({{5, 5}, {0, 4}}), 102 * kMs, rtt, r);  // repeated ranges count once
   EXPECT_EQ(r.acked.size(), 2u);                        // 2 and 5
-  EXPECT_EQ(r.spurious, 0u);
+  EXPECT_TRUE(r.spurious.empty());
+}
+
+// A path that reorders: datagram 1 is overtaken by 8 later ones, declared lost, then
+// acknowledged. The packet threshold becomes 9 (8 later acknowledged before it, plus one),
+// so the next datagram overtaken by 8 is not declared lost; one overtaken by 9 is.
+TEST(LossDetector, ASpuriousLossRaisesThePacketThresholdToThePathsReordering) {
+  LossDetector ld(10 * kMs);
+  RttStats rtt;
+  rtt.on_sample(100 * kMs, 0, 0);
+  for (uint64_t pn = 0; pn < 40; ++pn) ld.on_sent(datagram(pn, pn * kMs / 10));
+  LossDetector::AckResult r;
+  ld.on_ack(ack({{2, 9}, {0, 0}}), 50 * kMs, rtt, r);
+  ASSERT_EQ(r.lost.size(), 1u);
+  EXPECT_EQ(ld.packet_threshold(), LossDetector::kPacketThreshold);
+  ld.on_ack(ack({{0, 9}}), 51 * kMs, rtt, r);
+  EXPECT_EQ(r.spurious, std::vector<uint64_t>{1});
+  EXPECT_EQ(ld.packet_threshold(), 9u);
+  ld.on_ack(ack({{11, 18}, {0, 9}}), 52 * kMs, rtt, r);  // 10 overtaken by 8
+  EXPECT_TRUE(r.lost.empty());
+  EXPECT_TRUE(ld.loss_timer_armed());  // the time threshold still watches it
+  ld.on_ack(ack({{11, 19}, {0, 9}}), 53 * kMs, rtt, r);  // ... and by 9
+  ASSERT_EQ(r.lost.size(), 1u);
+  EXPECT_EQ(r.lost[0].pn, 10u);
+}
+
+// A datagram held back longer than 9/8 of the RTT is declared lost by time, then
+// acknowledged 1.4 RTT after it left: the time threshold grows to cover that (12/8), and
+// never past twice the RTT.
+TEST(LossDetector, ASpuriousLossByTimeWidensTheTimeThreshold) {
+  LossDetector ld(10 * kMs);
+  RttStats rtt;
+  rtt.on_sample(100 * kMs, 0, 0);
+  ld.on_sent(datagram(0, 0));
+  ld.on_sent(datagram(1, 1 * kMs));
+  LossDetector::AckResult r;
+  ld.on_ack(ack({{1, 1}}), 101 * kMs, rtt, r);
+  ASSERT_TRUE(ld.loss_timer_armed());
+  std::vector<SentDatagram> lost;
+  ld.on_loss_timer(113 * kMs, rtt, lost);  // 9/8 of 100 ms after 0 left
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_EQ(ld.time_threshold_eighths(), 9);
+  ld.on_ack(ack({{0, 1}}), 140 * kMs, rtt, r);
+  EXPECT_EQ(r.spurious, std::vector<uint64_t>{0});
+  EXPECT_EQ(ld.time_threshold_eighths(), 12);  // 140 ms needed: 12/8 of 100 ms (the latest RTT)
+  ld.on_sent(datagram(2, 200 * kMs));
+  ld.on_sent(datagram(3, 201 * kMs));
+  ld.on_ack(ack({{3, 3}, {0, 1}}), 302 * kMs, rtt, r);
+  lost.clear();
+  ld.on_loss_timer(200 * kMs + rtt.latest() * 9 / 8 + 1, rtt, lost);
+  EXPECT_TRUE(lost.empty());  // 9/8 is no longer enough
+  ld.on_loss_timer(200 * kMs + rtt.latest() * 12 / 8 + 1, rtt, lost);
+  ASSERT_EQ(lost.size(), 1u);
+  ld.on_ack(ack({{0, 3}}), 800 * kMs, rtt, r);  // 6 RTTs late: the threshold stops at 2 RTTs
+  EXPECT_EQ(ld.time_threshold_eighths(), LossDetector::kMaxTimeThresholdEighths);
 }
 
 TEST(LossDetector, ProbeTimeoutBacksOffUntilASample) {

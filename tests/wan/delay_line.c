@@ -2,7 +2,7 @@
  * delay_line: a user-space L2 delay line for the WAN test bed (tests/wan/README.md).
  *
  *   delay_line --if-a r0 --if-b r1 --delay-us 20000 [--delay-ba-us N] [--drop-above N]
- *              [--armed 0|1] [--slots N] [--rt PRIO]
+ *              [--armed 0|1] [--reorder-pct P --reorder-us N] [--slots N] [--rt PRIO]
  *
  * Runs inside the path namespace (nmwan-r). Two AF_PACKET sockets, bound to the two veths,
  * forward every frame that arrives on one to the other after a fixed one-way delay, in order
@@ -16,6 +16,10 @@
  *   than N bytes are dropped in both directions, without any ICMP: a PMTU black hole.
  *   With --armed 0 it starts disarmed; SIGUSR1 arms it, SIGUSR2 disarms it (the runner
  *   uses this for "a black hole appears mid-transfer").
+ * --reorder-pct P --reorder-us N: P percent of the frames a->b (chosen by a fixed-seed
+ *   generator, so runs repeat) are held N us longer than the rest, in a second FIFO: the
+ *   frames behind them overtake them, as on a path whose packets take two routes (links
+ *   bonded or balanced per packet, a radio link's retransmissions). Nothing is lost.
  * --rt PRIO: SCHED_FIFO with that priority (falls back to nice -10, then to nothing).
  *
  * Prints "READY" on stdout once both sockets are bound, and on SIGTERM/SIGINT one line
@@ -58,9 +62,17 @@ typedef struct {
   uint8_t data[SLOT_BYTES];
 } slot_t;
 
+/* A FIFO of frames in due-time order (every frame in it got the same delay). */
 typedef struct {
   slot_t* slots;
   uint32_t cap, head, count;
+} ring_t;
+
+typedef struct {
+  ring_t ring;  /* every frame */
+  ring_t slow;  /* the frames held longer (--reorder-pct) */
+  uint32_t reorder_per_million;
+  uint64_t reorder_ns, reordered;
   /* counters */
   uint64_t rx_frames, rx_bytes, fwd_frames, fwd_bytes;
   uint64_t drop_blackhole, drop_queue_full, drop_truncated, drop_bottleneck, send_errors, send_retries;
@@ -127,14 +139,31 @@ static void record_late(dir_t* d, uint64_t late_ns) {
   if (late_ns > d->late_max_ns) d->late_max_ns = late_ns;
 }
 
+/* The ring whose first frame is due first, or NULL if neither has one due by now. */
+static ring_t* next_due(dir_t* d, uint64_t now) {
+  ring_t* best = NULL;
+  ring_t* rings[2] = {&d->ring, &d->slow};
+  for (int i = 0; i < 2; ++i) {
+    ring_t* r = rings[i];
+    if (r->count == 0 || r->slots[r->head].due_ns > now) continue;
+    if (!best || r->slots[r->head].due_ns < best->slots[best->head].due_ns) best = r;
+  }
+  return best;
+}
+
+static void ring_pop(ring_t* r) {
+  r->head = (r->head + 1) % r->cap;
+  r->count--;
+}
+
 /* Sends every frame of d whose due time has come, out of fd, one by one: the interface
  * behind fd may carry the bed's bottleneck (a tbf queue), and a frame it drops is refused
  * with ENOBUFS (NET_XMIT_DROP), which sendmmsg would hide after the first frame of a batch.
  * A dropped frame is gone, as at a router's full queue (drop_bottleneck); EAGAIN (our
  * socket buffer) keeps it for a retry. Returns 1 if frames are due but must wait. */
 static int flush_due(dir_t* d, int fd, uint64_t now) {
-  while (d->count > 0 && d->slots[d->head].due_ns <= now) {
-    slot_t* s = &d->slots[d->head];
+  for (ring_t* r; (r = next_due(d, now)) != NULL;) {
+    slot_t* s = &r->slots[r->head];
     if (send(fd, s->data, s->len, MSG_DONTWAIT) < 0) {
       if (errno == EAGAIN || errno == EINTR) {
         d->send_retries++;
@@ -151,10 +180,19 @@ static int flush_due(dir_t* d, int fd, uint64_t now) {
       uint64_t t = now_real();
       record_late(d, t > s->due_ns ? t - s->due_ns : 0);
     }
-    d->head = (d->head + 1) % d->cap;
-    d->count--;
+    ring_pop(r);
   }
   return 0;
+}
+
+/* Whether the next frame goes to the slow ring: a fixed-seed xorshift, so runs repeat. */
+static int held_longer(dir_t* d) {
+  static uint64_t x = 0x9E3779B97F4A7C15ull;
+  if (d->reorder_per_million == 0 || d->slow.count == d->slow.cap) return 0;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return x % 1000000u < d->reorder_per_million;
 }
 
 /* Takes every frame queued on fd (bounded rounds) into d's FIFO. */
@@ -165,9 +203,10 @@ static void receive(dir_t* d, int fd, int armed, uint32_t drop_above) {
   struct sockaddr_ll from[BATCH];
   char ctrl[BATCH][CMSG_SPACE(sizeof(struct timespec))];
   for (int round = 0; round < 16; ++round) {
-    uint32_t free_slots = d->cap - d->count;
-    uint32_t tail = (d->head + d->count) % d->cap;
-    uint32_t contiguous = d->cap - tail;
+    ring_t* ring = &d->ring;
+    uint32_t free_slots = ring->cap - ring->count;
+    uint32_t tail = (ring->head + ring->count) % ring->cap;
+    uint32_t contiguous = ring->cap - tail;
     unsigned n = BATCH;
     int into_ring = free_slots > 0;
     if (into_ring) {
@@ -175,7 +214,7 @@ static void receive(dir_t* d, int fd, int armed, uint32_t drop_above) {
       if (n > contiguous) n = contiguous;
     }
     for (unsigned k = 0; k < n; ++k) {
-      slot_t* s = into_ring ? &d->slots[tail + k] : &scratch[k];
+      slot_t* s = into_ring ? &ring->slots[tail + k] : &scratch[k];
       iov[k].iov_base = s->data;
       iov[k].iov_len = SLOT_BYTES;
       memset(&msgs[k], 0, sizeof msgs[k]);
@@ -219,14 +258,22 @@ static void receive(dir_t* d, int fd, int armed, uint32_t drop_above) {
         arrival = now;
         d->ts_fallback++;
       }
-      slot_t* dst = &d->slots[tail + kept];
-      slot_t* src = &d->slots[tail + (uint32_t)k];
+      slot_t* src = &ring->slots[tail + (uint32_t)k];
+      if (held_longer(d)) {
+        slot_t* dst = &d->slow.slots[(d->slow.head + d->slow.count++) % d->slow.cap];
+        memcpy(dst->data, src->data, len);
+        dst->len = len;
+        dst->due_ns = arrival + d->delay_ns + d->reorder_ns;
+        d->reordered++;
+        continue;
+      }
+      slot_t* dst = &ring->slots[tail + kept];
       if (dst != src) memcpy(dst->data, src->data, len);
       dst->len = len;
       dst->due_ns = arrival + d->delay_ns;
       ++kept;
     }
-    d->count += kept;
+    ring->count += kept;
     if ((unsigned)got < n) return;
   }
 }
@@ -235,10 +282,10 @@ static void print_dir(const char* name, const dir_t* d, int last) {
   printf("\"%s\":{\"rx_frames\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"fwd_frames\":%" PRIu64
          ",\"fwd_bytes\":%" PRIu64 ",\"drop_blackhole\":%" PRIu64 ",\"drop_queue_full\":%" PRIu64
          ",\"drop_truncated\":%" PRIu64 ",\"drop_bottleneck\":%" PRIu64 ",\"send_errors\":%" PRIu64
-         ",\"send_retries\":%" PRIu64
+         ",\"send_retries\":%" PRIu64 ",\"reordered\":%" PRIu64
          ",\"ts_fallback\":%" PRIu64 ",\"max_frame\":%u,\"late_max_us\":%.1f,\"late_hist_us\":{",
          name, d->rx_frames, d->rx_bytes, d->fwd_frames, d->fwd_bytes, d->drop_blackhole,
-         d->drop_queue_full, d->drop_truncated, d->drop_bottleneck, d->send_errors, d->send_retries,
+         d->drop_queue_full, d->drop_truncated, d->drop_bottleneck, d->send_errors, d->send_retries, d->reordered,
          d->ts_fallback,
          d->max_frame, d->late_max_ns / 1000.0);
   static const char* labels[8] = {"<50", "<100", "<200", "<500", "<1000", "<2000", "<5000", ">=5000"};
@@ -249,13 +296,14 @@ static void print_dir(const char* name, const dir_t* d, int last) {
 static void usage(void) {
   fprintf(stderr,
           "usage: delay_line --if-a IF --if-b IF --delay-us N [--delay-ba-us N] [--drop-above N]"
-          " [--armed 0|1] [--slots N] [--rt PRIO]\n");
+          " [--armed 0|1] [--reorder-pct P --reorder-us N] [--slots N] [--rt PRIO]\n");
   exit(2);
 }
 
 int main(int argc, char** argv) {
   const char *if_a = NULL, *if_b = NULL;
-  long long delay_ab = -1, delay_ba = -1, drop_above = 0, slots = 16384, rt = 0;
+  long long delay_ab = -1, delay_ba = -1, drop_above = 0, slots = 16384, rt = 0, reorder_us = 0;
+  double reorder_pct = 0;
   int armed = 1;
   for (int i = 1; i < argc; ++i) {
     if (i + 1 >= argc) usage();
@@ -266,21 +314,28 @@ int main(int argc, char** argv) {
     else if (!strcmp(k, "--delay-ba-us")) delay_ba = atoll(v);
     else if (!strcmp(k, "--drop-above")) drop_above = atoll(v);
     else if (!strcmp(k, "--armed")) armed = atoi(v) != 0;
+    else if (!strcmp(k, "--reorder-pct")) reorder_pct = atof(v);
+    else if (!strcmp(k, "--reorder-us")) reorder_us = atoll(v);
     else if (!strcmp(k, "--slots")) slots = atoll(v);
     else if (!strcmp(k, "--rt")) rt = atoll(v);
     else usage();
   }
   if (!if_a || !if_b || delay_ab < 0 || slots < 64 || slots > (1 << 20)) usage();
+  if (reorder_pct < 0 || reorder_pct > 100 || reorder_us < 0 || (reorder_pct > 0) != (reorder_us > 0)) usage();
   if (delay_ba < 0) delay_ba = delay_ab;
 
   dir_t dir[2];
   memset(dir, 0, sizeof dir);
   dir[0].delay_ns = (uint64_t)delay_ab * 1000u; /* a -> b: arrives on if_a, leaves on if_b */
   dir[1].delay_ns = (uint64_t)delay_ba * 1000u;
+  dir[0].reorder_per_million = (uint32_t)(reorder_pct * 10000 + 0.5);
+  dir[0].reorder_ns = (uint64_t)reorder_us * 1000u;
   for (int d = 0; d < 2; ++d) {
-    dir[d].cap = (uint32_t)slots;
-    dir[d].slots = calloc((size_t)slots, sizeof(slot_t));
-    if (!dir[d].slots) die("calloc");
+    dir[d].ring.cap = (uint32_t)slots;
+    dir[d].ring.slots = calloc((size_t)slots, sizeof(slot_t));
+    dir[d].slow.cap = dir[d].reorder_per_million ? (uint32_t)slots / 4 : 1;
+    dir[d].slow.slots = calloc(dir[d].slow.cap, sizeof(slot_t));
+    if (!dir[d].ring.slots || !dir[d].slow.slots) die("calloc");
   }
 
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
@@ -328,8 +383,11 @@ int main(int argc, char** argv) {
     uint64_t now = now_real();
     retry = flush_due(&dir[0], fd[1], now) | flush_due(&dir[1], fd[0], now);
     uint64_t next = UINT64_MAX;
-    for (int d = 0; d < 2; ++d)
-      if (dir[d].count && dir[d].slots[dir[d].head].due_ns < next) next = dir[d].slots[dir[d].head].due_ns;
+    for (int d = 0; d < 2; ++d) {
+      ring_t* rings[2] = {&dir[d].ring, &dir[d].slow};
+      for (int i = 0; i < 2; ++i)
+        if (rings[i]->count && rings[i]->slots[rings[i]->head].due_ns < next) next = rings[i]->slots[rings[i]->head].due_ns;
+    }
     uint64_t wait_ns = 100000000ull; /* at most 100 ms between checks */
     if (retry) wait_ns = 50000;      /* the socket refused frames: try again in 50 us */
     else if (next != UINT64_MAX) {
@@ -356,7 +414,7 @@ int main(int argc, char** argv) {
   printf("DELAYLINE {\"delay_ab_us\":%lld,\"delay_ba_us\":%lld,\"drop_above\":%lld,"
          "\"armed_at_mono_ns\":%" PRIu64 ",\"queued_at_exit\":%u,"
          "\"kernel_drops_a\":%u,\"kernel_drops_b\":%u,",
-         delay_ab, delay_ba, drop_above, armed_at, dir[0].count + dir[1].count, st[0].tp_drops,
+         delay_ab, delay_ba, drop_above, armed_at, dir[0].ring.count + dir[0].slow.count + dir[1].ring.count + dir[1].slow.count, st[0].tp_drops,
          st[1].tp_drops);
   print_dir("ab", &dir[0], 0);
   print_dir("ba", &dir[1], 1);
@@ -364,7 +422,8 @@ int main(int argc, char** argv) {
   fflush(stdout);
   for (int d = 0; d < 2; ++d) {
     close(fd[d]);
-    free(dir[d].slots); /* (a sanitizer build reports what is left at exit) */
+    free(dir[d].ring.slots); /* (a sanitizer build reports what is left at exit) */
+    free(dir[d].slow.slots);
   }
   return 0;
 }

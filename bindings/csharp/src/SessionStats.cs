@@ -30,7 +30,8 @@ namespace Netmesh
         public ulong BytesInFlight { get; }
         public ulong DatagramsInFlight { get; }
         public ulong DatagramsAcked { get; }
-        /// <summary>Declared lost: 3 later ones acknowledged, or 9/8 RTT older.</summary>
+        /// <summary>Declared lost: LossThresholdDatagrams later ones acknowledged, or
+        /// LossThresholdRttEighths / 8 of the RTT older.</summary>
         public ulong DatagramsLost { get; }
         /// <summary>Nothing acknowledged for a probe timeout with data in flight.</summary>
         public ulong ProbeTimeouts { get; }
@@ -62,6 +63,15 @@ namespace Netmesh
         /// <summary>New paths (a relayed session gone direct, a validated address at a new IP):
         /// congestion window, RTT estimate and path MTU started again.</summary>
         public ulong PathRestarts { get; }
+        /// <summary>Congestion events whose losses all proved spurious (the path reordered,
+        /// nothing was lost): the window went back.</summary>
+        public ulong CongestionEventsUndone { get; }
+        /// <summary>Later datagrams acknowledged before one is declared lost: 3, raised by
+        /// spurious losses to what the path's reordering needs (at most 256).</summary>
+        public ulong LossThresholdDatagrams { get; }
+        /// <summary>How much older than an acknowledged one, in eighths of the RTT, a datagram
+        /// is declared lost: 9, raised by spurious losses (at most 16).</summary>
+        public ulong LossThresholdRttEighths { get; }
 
         internal SessionStats(nm_session_stats_t s)
         {
@@ -93,6 +103,9 @@ namespace Netmesh
             PathValidations = s.path_validations;
             PathReverts = s.path_reverts;
             PathRestarts = s.path_restarts;
+            CongestionEventsUndone = s.congestion_events_undone;
+            LossThresholdDatagrams = s.loss_threshold_datagrams;
+            LossThresholdRttEighths = s.loss_threshold_rtt_eighths;
         }
     }
 }

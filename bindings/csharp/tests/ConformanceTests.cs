@@ -351,6 +351,9 @@ namespace Netmesh.Tests
                     Assert.AreEqual(0, st.DatagramsLost); // loopback, no impairment
                     Assert.AreEqual(0, st.SpuriousRetransmissions);
                     Assert.AreEqual(0, st.CongestionEvents);
+                    Assert.AreEqual(0, st.CongestionEventsUndone);
+                    Assert.AreEqual(3, st.LossThresholdDatagrams); // RFC 9002's, nothing reordered
+                    Assert.AreEqual(9, st.LossThresholdRttEighths);
                     Assert.AreEqual(0, st.PmtuBlackHoles);
                     Assert.Greater(p.B.SessionStats(p.A.Id).AcksSent, 0UL);
                 }

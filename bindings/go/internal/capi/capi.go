@@ -240,39 +240,39 @@ typedef long long swig_type_210;
 typedef long long swig_type_211;
 typedef long long swig_type_212;
 typedef long long swig_type_213;
-typedef _gostring_ swig_type_214;
-typedef _gostring_ swig_type_215;
-typedef _gostring_ swig_type_216;
-typedef _goslice_ swig_type_217;
-typedef _goslice_ swig_type_218;
-typedef _gostring_ swig_type_219;
-typedef _goslice_ swig_type_220;
-typedef long long swig_type_221;
+typedef long long swig_type_214;
+typedef long long swig_type_215;
+typedef long long swig_type_216;
+typedef long long swig_type_217;
+typedef long long swig_type_218;
+typedef long long swig_type_219;
+typedef _gostring_ swig_type_220;
+typedef _gostring_ swig_type_221;
 typedef _gostring_ swig_type_222;
 typedef _goslice_ swig_type_223;
-typedef long long swig_type_224;
-typedef long long swig_type_225;
-typedef long long swig_type_226;
+typedef _goslice_ swig_type_224;
+typedef _gostring_ swig_type_225;
+typedef _goslice_ swig_type_226;
 typedef long long swig_type_227;
-typedef long long swig_type_228;
-typedef long long swig_type_229;
-typedef _goslice_ swig_type_230;
-typedef _goslice_ swig_type_231;
+typedef _gostring_ swig_type_228;
+typedef _goslice_ swig_type_229;
+typedef long long swig_type_230;
+typedef long long swig_type_231;
 typedef long long swig_type_232;
 typedef long long swig_type_233;
 typedef long long swig_type_234;
 typedef long long swig_type_235;
 typedef _goslice_ swig_type_236;
 typedef _goslice_ swig_type_237;
-typedef _goslice_ swig_type_238;
+typedef long long swig_type_238;
 typedef long long swig_type_239;
-typedef _goslice_ swig_type_240;
+typedef long long swig_type_240;
 typedef long long swig_type_241;
-typedef long long swig_type_242;
-typedef long long swig_type_243;
-typedef long long swig_type_244;
+typedef _goslice_ swig_type_242;
+typedef _goslice_ swig_type_243;
+typedef _goslice_ swig_type_244;
 typedef long long swig_type_245;
-typedef long long swig_type_246;
+typedef _goslice_ swig_type_246;
 typedef long long swig_type_247;
 typedef long long swig_type_248;
 typedef long long swig_type_249;
@@ -292,6 +292,12 @@ typedef long long swig_type_262;
 typedef long long swig_type_263;
 typedef long long swig_type_264;
 typedef long long swig_type_265;
+typedef long long swig_type_266;
+typedef long long swig_type_267;
+typedef long long swig_type_268;
+typedef long long swig_type_269;
+typedef long long swig_type_270;
+typedef long long swig_type_271;
 extern void _wrap_Swig_free_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_77181f2846eb01a4(swig_intgo arg1);
 extern swig_intgo _wrap_nm_go_node_new_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_1 arg2, swig_type_2 arg3, swig_voidp arg4);
@@ -586,69 +592,75 @@ extern void _wrap_nm_session_stats_t_path_reverts_set_capi_77181f2846eb01a4(uint
 extern swig_type_201 _wrap_nm_session_stats_t_path_reverts_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_session_stats_t_path_restarts_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_202 arg2);
 extern swig_type_203 _wrap_nm_session_stats_t_path_restarts_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_congestion_events_undone_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_204 arg2);
+extern swig_type_205 _wrap_nm_session_stats_t_congestion_events_undone_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_loss_threshold_datagrams_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_206 arg2);
+extern swig_type_207 _wrap_nm_session_stats_t_loss_threshold_datagrams_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_session_stats_t_loss_threshold_rtt_eighths_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_208 arg2);
+extern swig_type_209 _wrap_nm_session_stats_t_loss_threshold_rtt_eighths_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_new_nm_session_stats_t_capi_77181f2846eb01a4(void);
 extern void _wrap_delete_nm_session_stats_t_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_route_t_dest_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_204 arg2);
-extern swig_type_205 _wrap_nm_route_t_dest_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_route_t_next_hop_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_206 arg2);
-extern swig_type_207 _wrap_nm_route_t_next_hop_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_route_t_dest_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_210 arg2);
+extern swig_type_211 _wrap_nm_route_t_dest_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_route_t_next_hop_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_212 arg2);
+extern swig_type_213 _wrap_nm_route_t_next_hop_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_route_t_metric_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_nm_route_t_metric_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_route_t_age_ns_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_208 arg2);
-extern swig_type_209 _wrap_nm_route_t_age_ns_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_route_t_age_ns_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_214 arg2);
+extern swig_type_215 _wrap_nm_route_t_age_ns_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_new_nm_route_t_capi_77181f2846eb01a4(void);
 extern void _wrap_delete_nm_route_t_capi_77181f2846eb01a4(uintptr_t arg1);
 extern swig_intgo _wrap_NM_PEER_CONNECTED_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_PEER_SUSPECTED_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_PEER_FAILED_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_PEER_RECOVERED_capi_77181f2846eb01a4(void);
-extern void _wrap_nm_peer_event_t_peer_node_id_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_210 arg2);
-extern swig_type_211 _wrap_nm_peer_event_t_peer_node_id_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_peer_event_t_peer_node_id_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_216 arg2);
+extern swig_type_217 _wrap_nm_peer_event_t_peer_node_id_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_peer_event_t_kind_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_nm_peer_event_t_kind_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_peer_event_t_at_ns_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_212 arg2);
-extern swig_type_213 _wrap_nm_peer_event_t_at_ns_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_peer_event_t_at_ns_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_218 arg2);
+extern swig_type_219 _wrap_nm_peer_event_t_at_ns_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_new_nm_peer_event_t_capi_77181f2846eb01a4(void);
 extern void _wrap_delete_nm_peer_event_t_capi_77181f2846eb01a4(uintptr_t arg1);
-extern swig_type_214 _wrap_nm_version_capi_77181f2846eb01a4(void);
-extern swig_type_215 _wrap_nm_strerror_capi_77181f2846eb01a4(swig_intgo arg1);
-extern swig_type_216 _wrap_nm_last_error_message_capi_77181f2846eb01a4(void);
+extern swig_type_220 _wrap_nm_version_capi_77181f2846eb01a4(void);
+extern swig_type_221 _wrap_nm_strerror_capi_77181f2846eb01a4(swig_intgo arg1);
+extern swig_type_222 _wrap_nm_last_error_message_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_nm_node_config_init_capi_77181f2846eb01a4(uintptr_t arg1);
 extern swig_intgo _wrap_nm_node_free_capi_77181f2846eb01a4(uintptr_t arg1);
-extern swig_intgo _wrap_nm_node_public_key_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_217 arg2);
+extern swig_intgo _wrap_nm_node_public_key_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_223 arg2);
 extern swig_intgo _wrap_nm_node_id_capi_77181f2846eb01a4(uintptr_t arg1, swig_voidp arg2);
-extern swig_intgo _wrap_nm_node_local_addr_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_218 arg2);
+extern swig_intgo _wrap_nm_node_local_addr_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_224 arg2);
 extern swig_intgo _wrap_nm_node_stats_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_nm_node_event_fd_capi_77181f2846eb01a4(uintptr_t arg1, swig_voidp arg2);
-extern swig_intgo _wrap_nm_node_connect_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_219 arg2, swig_type_220 arg3, swig_type_221 arg4);
-extern swig_intgo _wrap_nm_node_connect_via_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_222 arg2, swig_type_223 arg3, swig_type_224 arg4);
-extern swig_intgo _wrap_nm_node_session_stats_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_225 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_nm_node_routes_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2, swig_type_226 arg3, swig_voidp arg4);
+extern swig_intgo _wrap_nm_node_connect_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_225 arg2, swig_type_226 arg3, swig_type_227 arg4);
+extern swig_intgo _wrap_nm_node_connect_via_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_228 arg2, swig_type_229 arg3, swig_type_230 arg4);
+extern swig_intgo _wrap_nm_node_session_stats_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_231 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_nm_node_routes_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2, swig_type_232 arg3, swig_voidp arg4);
 extern swig_intgo _wrap_nm_node_next_peer_event_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
 extern swig_intgo _wrap_nm_node_peer_event_fd_capi_77181f2846eb01a4(uintptr_t arg1, swig_voidp arg2);
-extern swig_intgo _wrap_nm_node_allow_peer_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_227 arg2);
-extern swig_intgo _wrap_nm_node_accept_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_228 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_nm_node_allow_peer_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_233 arg2);
+extern swig_intgo _wrap_nm_node_accept_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_234 arg2, swig_intgo arg3);
 extern swig_intgo _wrap_NM_NAT_UNKNOWN_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_NAT_OPEN_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_NAT_CONE_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_NAT_SYMMETRIC_capi_77181f2846eb01a4(void);
-extern swig_intgo _wrap_nm_node_probe_reflex_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_229 arg2, swig_intgo arg3, swig_type_230 arg4);
+extern swig_intgo _wrap_nm_node_probe_reflex_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_235 arg2, swig_intgo arg3, swig_type_236 arg4);
 extern swig_intgo _wrap_nm_node_classify_nat_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2, swig_voidp arg3);
 extern swig_intgo _wrap_nm_node_nat_type_capi_77181f2846eb01a4(uintptr_t arg1, swig_voidp arg2);
-extern swig_intgo _wrap_nm_node_reflex_addr_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_231 arg2);
-extern swig_intgo _wrap_nm_node_connect_direct_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_232 arg2, swig_type_233 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_nm_node_reflex_addr_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_237 arg2);
+extern swig_intgo _wrap_nm_node_connect_direct_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_238 arg2, swig_type_239 arg3, swig_intgo arg4);
 extern swig_intgo _wrap_nm_stream_config_init_capi_77181f2846eb01a4(uintptr_t arg1);
-extern swig_intgo _wrap_nm_node_open_stream_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_234 arg2, swig_type_235 arg3, uintptr_t arg4, swig_voidp arg5);
+extern swig_intgo _wrap_nm_node_open_stream_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_240 arg2, swig_type_241 arg3, uintptr_t arg4, swig_voidp arg5);
 extern swig_intgo _wrap_nm_node_close_stream_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_nm_stream_free_capi_77181f2846eb01a4(uintptr_t arg1);
-extern swig_intgo _wrap_nm_stream_recv_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_236 arg2, swig_voidp arg3, swig_intgo arg4);
-extern swig_intgo _wrap_nm_stream_recv_batch_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_237 arg2, swig_type_238 arg3, swig_voidp arg4, swig_intgo arg5);
+extern swig_intgo _wrap_nm_stream_recv_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_242 arg2, swig_voidp arg3, swig_intgo arg4);
+extern swig_intgo _wrap_nm_stream_recv_batch_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_243 arg2, swig_type_244 arg3, swig_voidp arg4, swig_intgo arg5);
 extern swig_intgo _wrap_NM_STREAM_READABLE_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_STREAM_WRITABLE_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_nm_stream_event_fd_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2, swig_voidp arg3);
 extern swig_intgo _wrap_nm_stream_stats_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_nm_node_all_stream_stats_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2, swig_type_239 arg3, swig_voidp arg4);
-extern swig_intgo _wrap_nm_stream_id_from_key_capi_77181f2846eb01a4(swig_type_240 arg1, swig_voidp arg2);
+extern swig_intgo _wrap_nm_node_all_stream_stats_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2, swig_type_245 arg3, swig_voidp arg4);
+extern swig_intgo _wrap_nm_stream_id_from_key_capi_77181f2846eb01a4(swig_type_246 arg1, swig_voidp arg2);
 extern swig_intgo _wrap_NM_OUTBOUND_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_INBOUND_capi_77181f2846eb01a4(void);
 extern swig_intgo _wrap_NM_BOTH_DIRECTIONS_capi_77181f2846eb01a4(void);
@@ -660,8 +672,8 @@ extern void _wrap_nm_impairment_t_burst_exit_set_capi_77181f2846eb01a4(uintptr_t
 extern double _wrap_nm_impairment_t_burst_exit_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_loss_set_capi_77181f2846eb01a4(uintptr_t arg1, double arg2);
 extern double _wrap_nm_impairment_t_loss_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_t_rate_bytes_per_sec_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_241 arg2);
-extern swig_type_242 _wrap_nm_impairment_t_rate_bytes_per_sec_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_t_rate_bytes_per_sec_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_247 arg2);
+extern swig_type_248 _wrap_nm_impairment_t_rate_bytes_per_sec_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_rate_queue_limit_us_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_nm_impairment_t_rate_queue_limit_us_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_delay_us_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
@@ -676,38 +688,38 @@ extern void _wrap_nm_impairment_t_duplicate_set_capi_77181f2846eb01a4(uintptr_t 
 extern double _wrap_nm_impairment_t_duplicate_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_corrupt_set_capi_77181f2846eb01a4(uintptr_t arg1, double arg2);
 extern double _wrap_nm_impairment_t_corrupt_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_t_seed_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_243 arg2);
-extern swig_type_244 _wrap_nm_impairment_t_seed_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_t_seed_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_249 arg2);
+extern swig_type_250 _wrap_nm_impairment_t_seed_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_drop_below_bytes_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_nm_impairment_t_drop_below_bytes_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern void _wrap_nm_impairment_t_reserved0_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_nm_impairment_t_reserved0_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_new_nm_impairment_t_capi_77181f2846eb01a4(void);
 extern void _wrap_delete_nm_impairment_t_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_seen_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_245 arg2);
-extern swig_type_246 _wrap_nm_impairment_stats_t_seen_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_dropped_loss_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_247 arg2);
-extern swig_type_248 _wrap_nm_impairment_stats_t_dropped_loss_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_dropped_burst_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_249 arg2);
-extern swig_type_250 _wrap_nm_impairment_stats_t_dropped_burst_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_dropped_rate_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_251 arg2);
-extern swig_type_252 _wrap_nm_impairment_stats_t_dropped_rate_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_dropped_oversize_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_253 arg2);
-extern swig_type_254 _wrap_nm_impairment_stats_t_dropped_oversize_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_duplicated_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_255 arg2);
-extern swig_type_256 _wrap_nm_impairment_stats_t_duplicated_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_reordered_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_257 arg2);
-extern swig_type_258 _wrap_nm_impairment_stats_t_reordered_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_delayed_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_259 arg2);
-extern swig_type_260 _wrap_nm_impairment_stats_t_delayed_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_corrupted_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_261 arg2);
-extern swig_type_262 _wrap_nm_impairment_stats_t_corrupted_get_capi_77181f2846eb01a4(uintptr_t arg1);
-extern void _wrap_nm_impairment_stats_t_dropped_undersize_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_263 arg2);
-extern swig_type_264 _wrap_nm_impairment_stats_t_dropped_undersize_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_seen_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_251 arg2);
+extern swig_type_252 _wrap_nm_impairment_stats_t_seen_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_dropped_loss_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_253 arg2);
+extern swig_type_254 _wrap_nm_impairment_stats_t_dropped_loss_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_dropped_burst_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_255 arg2);
+extern swig_type_256 _wrap_nm_impairment_stats_t_dropped_burst_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_dropped_rate_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_257 arg2);
+extern swig_type_258 _wrap_nm_impairment_stats_t_dropped_rate_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_dropped_oversize_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_259 arg2);
+extern swig_type_260 _wrap_nm_impairment_stats_t_dropped_oversize_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_duplicated_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_261 arg2);
+extern swig_type_262 _wrap_nm_impairment_stats_t_duplicated_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_reordered_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_263 arg2);
+extern swig_type_264 _wrap_nm_impairment_stats_t_reordered_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_delayed_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_265 arg2);
+extern swig_type_266 _wrap_nm_impairment_stats_t_delayed_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_corrupted_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_267 arg2);
+extern swig_type_268 _wrap_nm_impairment_stats_t_corrupted_get_capi_77181f2846eb01a4(uintptr_t arg1);
+extern void _wrap_nm_impairment_stats_t_dropped_undersize_set_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_269 arg2);
+extern swig_type_270 _wrap_nm_impairment_stats_t_dropped_undersize_get_capi_77181f2846eb01a4(uintptr_t arg1);
 extern uintptr_t _wrap_new_nm_impairment_stats_t_capi_77181f2846eb01a4(void);
 extern void _wrap_delete_nm_impairment_stats_t_capi_77181f2846eb01a4(uintptr_t arg1);
 extern swig_intgo _wrap_nm_impairment_init_capi_77181f2846eb01a4(uintptr_t arg1);
-extern swig_intgo _wrap_nm_node_set_impairment_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_265 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_nm_node_set_impairment_capi_77181f2846eb01a4(uintptr_t arg1, swig_type_271 arg2, swig_intgo arg3, uintptr_t arg4);
 extern swig_intgo _wrap_nm_node_impairment_stats_capi_77181f2846eb01a4(uintptr_t arg1, uintptr_t arg2);
 #undef intgo
 */
@@ -2973,6 +2985,45 @@ func (arg1 SwigcptrNm_session_stats_t) GetPath_restarts() (_swig_ret uint64) {
 	return swig_r
 }
 
+func (arg1 SwigcptrNm_session_stats_t) SetCongestion_events_undone(arg2 uint64) {
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	C._wrap_nm_session_stats_t_congestion_events_undone_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_204(_swig_i_1))
+}
+
+func (arg1 SwigcptrNm_session_stats_t) GetCongestion_events_undone() (_swig_ret uint64) {
+	var swig_r uint64
+	_swig_i_0 := arg1
+	swig_r = (uint64)(C._wrap_nm_session_stats_t_congestion_events_undone_get_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func (arg1 SwigcptrNm_session_stats_t) SetLoss_threshold_datagrams(arg2 uint64) {
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	C._wrap_nm_session_stats_t_loss_threshold_datagrams_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_206(_swig_i_1))
+}
+
+func (arg1 SwigcptrNm_session_stats_t) GetLoss_threshold_datagrams() (_swig_ret uint64) {
+	var swig_r uint64
+	_swig_i_0 := arg1
+	swig_r = (uint64)(C._wrap_nm_session_stats_t_loss_threshold_datagrams_get_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func (arg1 SwigcptrNm_session_stats_t) SetLoss_threshold_rtt_eighths(arg2 uint64) {
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	C._wrap_nm_session_stats_t_loss_threshold_rtt_eighths_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_208(_swig_i_1))
+}
+
+func (arg1 SwigcptrNm_session_stats_t) GetLoss_threshold_rtt_eighths() (_swig_ret uint64) {
+	var swig_r uint64
+	_swig_i_0 := arg1
+	swig_r = (uint64)(C._wrap_nm_session_stats_t_loss_threshold_rtt_eighths_get_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
 func NewNm_session_stats_t() (_swig_ret Nm_session_stats_t) {
 	var swig_r Nm_session_stats_t
 	swig_r = (Nm_session_stats_t)(SwigcptrNm_session_stats_t(C._wrap_new_nm_session_stats_t_capi_77181f2846eb01a4()))
@@ -3043,6 +3094,12 @@ type Nm_session_stats_t interface {
 	GetPath_reverts() (_swig_ret uint64)
 	SetPath_restarts(arg2 uint64)
 	GetPath_restarts() (_swig_ret uint64)
+	SetCongestion_events_undone(arg2 uint64)
+	GetCongestion_events_undone() (_swig_ret uint64)
+	SetLoss_threshold_datagrams(arg2 uint64)
+	GetLoss_threshold_datagrams() (_swig_ret uint64)
+	SetLoss_threshold_rtt_eighths(arg2 uint64)
+	GetLoss_threshold_rtt_eighths() (_swig_ret uint64)
 }
 
 type SwigcptrNm_route_t uintptr
@@ -3057,7 +3114,7 @@ func (p SwigcptrNm_route_t) SwigIsNm_route_t() {
 func (arg1 SwigcptrNm_route_t) SetDest(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_route_t_dest_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_204(_swig_i_1))
+	C._wrap_nm_route_t_dest_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_210(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_route_t) GetDest() (_swig_ret uint64) {
@@ -3070,7 +3127,7 @@ func (arg1 SwigcptrNm_route_t) GetDest() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_route_t) SetNext_hop(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_route_t_next_hop_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_206(_swig_i_1))
+	C._wrap_nm_route_t_next_hop_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_212(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_route_t) GetNext_hop() (_swig_ret uint64) {
@@ -3096,7 +3153,7 @@ func (arg1 SwigcptrNm_route_t) GetMetric() (_swig_ret uint) {
 func (arg1 SwigcptrNm_route_t) SetAge_ns(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_route_t_age_ns_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_208(_swig_i_1))
+	C._wrap_nm_route_t_age_ns_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_214(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_route_t) GetAge_ns() (_swig_ret uint64) {
@@ -3171,7 +3228,7 @@ func (p SwigcptrNm_peer_event_t) SwigIsNm_peer_event_t() {
 func (arg1 SwigcptrNm_peer_event_t) SetPeer_node_id(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_peer_event_t_peer_node_id_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_210(_swig_i_1))
+	C._wrap_nm_peer_event_t_peer_node_id_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_216(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_peer_event_t) GetPeer_node_id() (_swig_ret uint64) {
@@ -3197,7 +3254,7 @@ func (arg1 SwigcptrNm_peer_event_t) GetKind() (_swig_ret uint) {
 func (arg1 SwigcptrNm_peer_event_t) SetAt_ns(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_peer_event_t_at_ns_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_212(_swig_i_1))
+	C._wrap_nm_peer_event_t_at_ns_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_218(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_peer_event_t) GetAt_ns() (_swig_ret uint64) {
@@ -3275,7 +3332,7 @@ func Nm_node_public_key(arg1 uintptr, arg2 []byte) (_swig_ret Enum_SS_nm_status)
 	var swig_r Enum_SS_nm_status
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_public_key_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_217)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_public_key_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_223)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3294,7 +3351,7 @@ func Nm_node_local_addr(arg1 uintptr, arg2 []byte) (_swig_ret Enum_SS_nm_status)
 	var swig_r Enum_SS_nm_status
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_local_addr_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_218)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_local_addr_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_224)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3323,7 +3380,7 @@ func Nm_node_connect(arg1 uintptr, arg2 string, arg3 []byte, arg4 uint64) (_swig
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_connect_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_219)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_220)(unsafe.Pointer(&_swig_i_2)), C.swig_type_221(_swig_i_3)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_connect_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_225)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_226)(unsafe.Pointer(&_swig_i_2)), C.swig_type_227(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3339,7 +3396,7 @@ func Nm_node_connect_via(arg1 uintptr, arg2 string, arg3 []byte, arg4 uint64) (_
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_connect_via_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_222)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_223)(unsafe.Pointer(&_swig_i_2)), C.swig_type_224(_swig_i_3)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_connect_via_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_228)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_229)(unsafe.Pointer(&_swig_i_2)), C.swig_type_230(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3354,7 +3411,7 @@ func Nm_node_session_stats(arg1 uintptr, arg2 uint64, arg3 Nm_session_stats_t) (
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_session_stats_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_225(_swig_i_1), C.uintptr_t(_swig_i_2)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_session_stats_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_231(_swig_i_1), C.uintptr_t(_swig_i_2)))
 	return swig_r
 }
 
@@ -3364,7 +3421,7 @@ func Nm_node_routes(arg1 uintptr, arg2 Nm_route_t, arg3 int64, arg4 *uint64) (_s
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_routes_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_226(_swig_i_2), C.swig_voidp(_swig_i_3)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_routes_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_232(_swig_i_2), C.swig_voidp(_swig_i_3)))
 	return swig_r
 }
 
@@ -3389,7 +3446,7 @@ func Nm_node_allow_peer(arg1 uintptr, arg2 uint64) (_swig_ret Enum_SS_nm_status)
 	var swig_r Enum_SS_nm_status
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_allow_peer_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_227(_swig_i_1)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_allow_peer_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_233(_swig_i_1)))
 	return swig_r
 }
 
@@ -3398,7 +3455,7 @@ func Nm_node_accept(arg1 uintptr, arg2 uint64, arg3 int) (_swig_ret Enum_SS_nm_s
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_accept_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_228(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_accept_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_234(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -3437,7 +3494,7 @@ func Nm_node_probe_reflex(arg1 uintptr, arg2 uint64, arg3 int, arg4 []byte) (_sw
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_probe_reflex_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_229(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_230)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_probe_reflex_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_235(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_236)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -3465,7 +3522,7 @@ func Nm_node_reflex_addr(arg1 uintptr, arg2 []byte) (_swig_ret Enum_SS_nm_status
 	var swig_r Enum_SS_nm_status
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_reflex_addr_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_231)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_reflex_addr_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_237)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3478,7 +3535,7 @@ func Nm_node_connect_direct(arg1 uintptr, arg2 uint64, arg3 uint64, arg4 int) (_
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_connect_direct_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_232(_swig_i_1), C.swig_type_233(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_connect_direct_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_238(_swig_i_1), C.swig_type_239(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	return swig_r
 }
 
@@ -3496,7 +3553,7 @@ func Nm_node_open_stream(arg1 uintptr, arg2 uint64, arg3 uint64, arg4 Nm_stream_
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_open_stream_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_234(_swig_i_1), C.swig_type_235(_swig_i_2), C.uintptr_t(_swig_i_3), C.swig_voidp(_swig_i_4)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_open_stream_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_240(_swig_i_1), C.swig_type_241(_swig_i_2), C.uintptr_t(_swig_i_3), C.swig_voidp(_swig_i_4)))
 	return swig_r
 }
 
@@ -3521,7 +3578,7 @@ func Nm_stream_recv(arg1 uintptr, arg2 []byte, arg3 *uint64, arg4 int) (_swig_re
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_recv_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_236)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_recv_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_242)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3535,7 +3592,7 @@ func Nm_stream_recv_batch(arg1 uintptr, arg2 []byte, arg3 []uint64, arg4 *uint64
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_recv_batch_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_237)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_238)(unsafe.Pointer(&_swig_i_2)), C.swig_voidp(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_recv_batch_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), *(*C.swig_type_243)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_244)(unsafe.Pointer(&_swig_i_2)), C.swig_voidp(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3583,7 +3640,7 @@ func Nm_node_all_stream_stats(arg1 uintptr, arg2 Nm_stream_stats_t, arg3 int64, 
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_all_stream_stats_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_239(_swig_i_2), C.swig_voidp(_swig_i_3)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_all_stream_stats_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_245(_swig_i_2), C.swig_voidp(_swig_i_3)))
 	return swig_r
 }
 
@@ -3591,7 +3648,7 @@ func Nm_stream_id_from_key(arg1 []byte, arg2 *uint64) (_swig_ret Enum_SS_nm_stat
 	var swig_r Enum_SS_nm_status
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_id_from_key_capi_77181f2846eb01a4(*(*C.swig_type_240)(unsafe.Pointer(&_swig_i_0)), C.swig_voidp(_swig_i_1)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_stream_id_from_key_capi_77181f2846eb01a4(*(*C.swig_type_246)(unsafe.Pointer(&_swig_i_0)), C.swig_voidp(_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3684,7 +3741,7 @@ func (arg1 SwigcptrNm_impairment_t) GetLoss() (_swig_ret float64) {
 func (arg1 SwigcptrNm_impairment_t) SetRate_bytes_per_sec(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_t_rate_bytes_per_sec_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_241(_swig_i_1))
+	C._wrap_nm_impairment_t_rate_bytes_per_sec_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_247(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_t) GetRate_bytes_per_sec() (_swig_ret uint64) {
@@ -3788,7 +3845,7 @@ func (arg1 SwigcptrNm_impairment_t) GetCorrupt() (_swig_ret float64) {
 func (arg1 SwigcptrNm_impairment_t) SetSeed(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_t_seed_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_243(_swig_i_1))
+	C._wrap_nm_impairment_t_seed_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_249(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_t) GetSeed() (_swig_ret uint64) {
@@ -3882,7 +3939,7 @@ func (p SwigcptrNm_impairment_stats_t) SwigIsNm_impairment_stats_t() {
 func (arg1 SwigcptrNm_impairment_stats_t) SetSeen(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_seen_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_245(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_seen_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_251(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetSeen() (_swig_ret uint64) {
@@ -3895,7 +3952,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetSeen() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetDropped_loss(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_dropped_loss_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_247(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_dropped_loss_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_253(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_loss() (_swig_ret uint64) {
@@ -3908,7 +3965,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_loss() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetDropped_burst(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_dropped_burst_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_249(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_dropped_burst_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_255(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_burst() (_swig_ret uint64) {
@@ -3921,7 +3978,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_burst() (_swig_ret uint64) 
 func (arg1 SwigcptrNm_impairment_stats_t) SetDropped_rate(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_dropped_rate_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_251(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_dropped_rate_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_257(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_rate() (_swig_ret uint64) {
@@ -3934,7 +3991,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_rate() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetDropped_oversize(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_dropped_oversize_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_253(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_dropped_oversize_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_259(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_oversize() (_swig_ret uint64) {
@@ -3947,7 +4004,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_oversize() (_swig_ret uint6
 func (arg1 SwigcptrNm_impairment_stats_t) SetDuplicated(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_duplicated_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_255(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_duplicated_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_261(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDuplicated() (_swig_ret uint64) {
@@ -3960,7 +4017,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetDuplicated() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetReordered(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_reordered_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_257(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_reordered_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_263(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetReordered() (_swig_ret uint64) {
@@ -3973,7 +4030,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetReordered() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetDelayed(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_delayed_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_259(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_delayed_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_265(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDelayed() (_swig_ret uint64) {
@@ -3986,7 +4043,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetDelayed() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetCorrupted(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_corrupted_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_261(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_corrupted_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_267(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetCorrupted() (_swig_ret uint64) {
@@ -3999,7 +4056,7 @@ func (arg1 SwigcptrNm_impairment_stats_t) GetCorrupted() (_swig_ret uint64) {
 func (arg1 SwigcptrNm_impairment_stats_t) SetDropped_undersize(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_nm_impairment_stats_t_dropped_undersize_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_263(_swig_i_1))
+	C._wrap_nm_impairment_stats_t_dropped_undersize_set_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_269(_swig_i_1))
 }
 
 func (arg1 SwigcptrNm_impairment_stats_t) GetDropped_undersize() (_swig_ret uint64) {
@@ -4058,7 +4115,7 @@ func Nm_node_set_impairment(arg1 uintptr, arg2 uint64, arg3 uint, arg4 Nm_impair
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_set_impairment_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_265(_swig_i_1), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (Enum_SS_nm_status)(C._wrap_nm_node_set_impairment_capi_77181f2846eb01a4(C.uintptr_t(_swig_i_0), C.swig_type_271(_swig_i_1), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	return swig_r
 }
 

@@ -3936,6 +3936,81 @@ long long _wrap_nm_session_stats_t_path_restarts_get_capi_77181f2846eb01a4(struc
 }
 
 
+void _wrap_nm_session_stats_t_congestion_events_undone_set_capi_77181f2846eb01a4(struct nm_session_stats *_swig_go_0, long long _swig_go_1) {
+  struct nm_session_stats *arg1 = (struct nm_session_stats *) 0 ;
+  uint64_t arg2 ;
+  
+  arg1 = *(struct nm_session_stats **)&_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->congestion_events_undone = arg2;
+  
+}
+
+
+long long _wrap_nm_session_stats_t_congestion_events_undone_get_capi_77181f2846eb01a4(struct nm_session_stats *_swig_go_0) {
+  struct nm_session_stats *arg1 = (struct nm_session_stats *) 0 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct nm_session_stats **)&_swig_go_0; 
+  
+  result = (uint64_t) ((arg1)->congestion_events_undone);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_nm_session_stats_t_loss_threshold_datagrams_set_capi_77181f2846eb01a4(struct nm_session_stats *_swig_go_0, long long _swig_go_1) {
+  struct nm_session_stats *arg1 = (struct nm_session_stats *) 0 ;
+  uint64_t arg2 ;
+  
+  arg1 = *(struct nm_session_stats **)&_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->loss_threshold_datagrams = arg2;
+  
+}
+
+
+long long _wrap_nm_session_stats_t_loss_threshold_datagrams_get_capi_77181f2846eb01a4(struct nm_session_stats *_swig_go_0) {
+  struct nm_session_stats *arg1 = (struct nm_session_stats *) 0 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct nm_session_stats **)&_swig_go_0; 
+  
+  result = (uint64_t) ((arg1)->loss_threshold_datagrams);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_nm_session_stats_t_loss_threshold_rtt_eighths_set_capi_77181f2846eb01a4(struct nm_session_stats *_swig_go_0, long long _swig_go_1) {
+  struct nm_session_stats *arg1 = (struct nm_session_stats *) 0 ;
+  uint64_t arg2 ;
+  
+  arg1 = *(struct nm_session_stats **)&_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->loss_threshold_rtt_eighths = arg2;
+  
+}
+
+
+long long _wrap_nm_session_stats_t_loss_threshold_rtt_eighths_get_capi_77181f2846eb01a4(struct nm_session_stats *_swig_go_0) {
+  struct nm_session_stats *arg1 = (struct nm_session_stats *) 0 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct nm_session_stats **)&_swig_go_0; 
+  
+  result = (uint64_t) ((arg1)->loss_threshold_rtt_eighths);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 struct nm_session_stats *_wrap_new_nm_session_stats_t_capi_77181f2846eb01a4() {
   struct nm_session_stats *result = 0 ;
   struct nm_session_stats *_swig_go_result;

@@ -209,6 +209,9 @@ class ConformanceTest {
       assertEquals(0, st.datagramsLost()); // loopback, no impairment
       assertEquals(0, st.spuriousRetransmissions());
       assertEquals(0, st.congestionEvents());
+      assertEquals(0, st.congestionEventsUndone());
+      assertEquals(3, st.lossThresholdDatagrams()); // RFC 9002's, nothing reordered
+      assertEquals(9, st.lossThresholdRttEighths());
       assertEquals(0, st.pmtuBlackHoles());
       assertTrue(p.b.sessionStats(p.aId).acksSent() >= 1);
     }
