@@ -4,8 +4,12 @@
 //  * Every kAckEvery ack-eliciting datagrams are acknowledged at once, and any datagram
 //    that arrives out of order (a gap below it, or below the largest) at once: the sender
 //    detects loss from it. Others wait at most kMaxAckDelayNs (the recovery tick).
-//  * The acknowledgement lists the newest kMaxAckRanges ranges (older ones were reported
-//    before; a sender missing them takes the datagrams for lost, as in QUIC).
+//  * The acknowledgement lists the newest range and, below it, each range until
+//    kReportsPerRange acknowledgements have listed it unchanged (as TCP repeats a SACK
+//    block in three: a range is 16 bytes on the wire, and listing every gap of the last
+//    32 in every acknowledgement made them up to ~600 bytes each, more than an
+//    asymmetric link's way back carries), at most kMaxAckRanges. A sender that missed
+//    all of those reports takes the datagrams for lost, as in QUIC.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -18,6 +22,7 @@ class AckTracker {
  public:
   static constexpr uint32_t kAckEvery = 2;
   static constexpr int64_t kMaxAckDelayNs = 10'000'000;  // advertised to the sender's RTT
+  static constexpr uint32_t kReportsPerRange = 4;
 
   void on_packet(uint64_t pn, bool ack_eliciting, int64_t now_ns);
 
@@ -29,7 +34,11 @@ class AckTracker {
   size_t ranges() const { return ranges_.size(); }  // in the next acknowledgement
 
  private:
-  std::vector<wire::AckRange> ranges_;  // descending
+  struct Tracked {
+    wire::AckRange range;
+    uint32_t reports = 0;  // acknowledgements that listed it as it is
+  };
+  std::vector<Tracked> ranges_;  // descending
   int64_t largest_at_ns_ = 0;
   int64_t first_unreported_ns_ = 0;
   uint32_t unreported_ = 0;      // ack-eliciting datagrams since the last acknowledgement

@@ -11,10 +11,10 @@
 //    acknowledged, or once it is a time threshold x max(srtt, latest RTT) older than the
 //    newest acknowledged one; until then the loss timer waits for that moment. Both start
 //    at RFC 9002's (3 datagrams, 9/8) and adapt to the path (RFC 9002 §6.1 allows it, as
-//    Linux's RACK and QUICHE do): a loss that proves spurious raises the threshold that
-//    declared it to what the path's reordering needed, so that a path that reorders
-//    (packets balanced over links or routes, a radio link's retransmissions) costs one
-//    spurious loss, not one per reordered datagram. They never come back down.
+//    Linux's RACK and QUICHE do): a loss that proves spurious raises them to what that
+//    datagram's reordering needed, so that a path that reorders (packets balanced over
+//    links or routes, a radio link's retransmissions) costs a few spurious losses, not one
+//    per reordered datagram. They come back down only on a new path.
 //  * Losses spanning more than kPersistentCongestionThreshold probe timeouts, with nothing
 //    acknowledged in between, are persistent congestion.
 //  * An acknowledgement of a datagram already declared lost makes that loss spurious (the
@@ -99,6 +99,11 @@ class LossDetector {
   uint64_t largest_acked() const { return largest_acked_; }
   uint64_t packet_threshold() const { return packet_threshold_; }
   int time_threshold_eighths() const { return time_threshold_eighths_; }
+  // A new path: its reordering is unknown, the thresholds start again.
+  void reset_thresholds() {
+    packet_threshold_ = kPacketThreshold;
+    time_threshold_eighths_ = kTimeThresholdEighths;
+  }
 
  private:
   SentDatagram* find(uint64_t pn);

@@ -36,6 +36,7 @@ void Session::restart_path_estimates(double configured_rate, int64_t path_rtt_ns
   }
   cc_before_large_losses.reset();  // the old path's controller: never to come back on this one
   cc_undo.forget();
+  loss.reset_thresholds();
   probe_allowance = 0;
   ++path.restarts;
   update_pacing_rate(configured_rate);

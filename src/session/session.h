@@ -176,8 +176,8 @@ class Session {
   // node's session_rate_bytes_per_sec, if set).
   void update_pacing_rate(double configured_rate);
   // The peer is reached over another path now (direct instead of relayed, or at a new IP):
-  // what the old one taught says nothing about it (RFC 9000 §9.4). The round-trip estimate
-  // and the congestion controller start again, the controller at max_packet() and with the
+  // what the old one taught says nothing about it (RFC 9000 §9.4). The round-trip estimate,
+  // the loss thresholds and the congestion controller start again, the controller at max_packet() and with the
   // datagrams still in flight counted in its flight; the estimate from `path_rtt_ns` (the
   // path challenge's round trip, as the handshake seeds a new session's) if not 0. (A new
   // port on the same IP, a NAT rebinding, is the same path: nothing is reset then.)

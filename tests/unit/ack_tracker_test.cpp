@@ -47,6 +47,37 @@ TEST(AckTracker, ALoneArrivalWaitsAtMostTheMaxAckDelay) {
   EXPECT_EQ(t.when(AckTracker::kMaxAckDelayNs), AckTracker::When::kNow);
 }
 
+// A gap's lower range is listed in kReportsPerRange acknowledgements, then left out (the
+// newest range always stays); a range that grows is news again and starts over.
+TEST(AckTracker, ARangeBelowTheNewestIsListedInFourAcknowledgementsThenLeftOut) {
+  AckTracker t;
+  for (uint64_t pn : {0, 1, 2}) t.on_packet(pn, true, 0);
+  EXPECT_EQ(t.take(0).ranges, (std::vector<wire::AckRange>{{0, 2}}));
+  uint64_t pn = 5;  // 3 and 4 missing
+  for (uint32_t i = 0; i < AckTracker::kReportsPerRange; ++i) {
+    t.on_packet(pn, true, 0);
+    EXPECT_EQ(t.take(0).ranges, (std::vector<wire::AckRange>{{5, pn}, {0, 2}})) << i;
+    ++pn;
+  }
+  t.on_packet(pn, true, 0);
+  EXPECT_EQ(t.take(0).ranges, (std::vector<wire::AckRange>{{5, pn}}));
+  t.on_packet(3, true, 0);  // late: a range of its own, listed anew
+  EXPECT_EQ(t.take(0).ranges, (std::vector<wire::AckRange>{{5, pn}, {3, 3}}));
+  for (uint32_t i = 1; i < AckTracker::kReportsPerRange; ++i) t.take(0);
+  t.on_packet(4, true, 0);  // joins the newest (3, told often enough, is not told again)
+  EXPECT_EQ(t.take(0).ranges, (std::vector<wire::AckRange>{{4, pn}}));
+}
+
+TEST(AckTracker, ARangeThatGrowsIsListedAgain) {
+  AckTracker t;
+  for (uint64_t pn : {0, 1, 5}) t.on_packet(pn, true, 0);  // 2-4 missing
+  for (uint32_t i = 1; i < AckTracker::kReportsPerRange; ++i) t.take(0);  // {0, 1} listed 3 times
+  t.on_packet(2, true, 0);                                                // it grows
+  for (uint32_t i = 0; i < AckTracker::kReportsPerRange; ++i)
+    EXPECT_EQ(t.take(0).ranges, (std::vector<wire::AckRange>{{5, 5}, {0, 2}})) << i;
+  EXPECT_EQ(t.take(0).ranges, (std::vector<wire::AckRange>{{5, 5}}));
+}
+
 TEST(AckTracker, OnlyTheNewestRangesAreKept) {
   AckTracker t;
   for (uint64_t pn = 0; pn < 2 * wire::kMaxAckRanges * 2; pn += 2) t.on_packet(pn, true, 0);

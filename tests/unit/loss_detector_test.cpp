@@ -145,6 +145,8 @@ TEST(LossDetector, ASpuriousLossRaisesThePacketThresholdToThePathsReordering) {
   ld.on_ack(ack({{11, 19}, {0, 9}}), 53 * kMs, rtt, r);  // ... and by 9
   ASSERT_EQ(r.lost.size(), 1u);
   EXPECT_EQ(r.lost[0].pn, 10u);
+  ld.reset_thresholds();  // a new path
+  EXPECT_EQ(ld.packet_threshold(), LossDetector::kPacketThreshold);
 }
 
 // A datagram held back longer than 9/8 of the RTT is declared lost by time, then

@@ -286,6 +286,12 @@ TEST_F(SessionTest, ANewPathStartsItsEstimatesAgainButKeepsTheFlight) {
   uint64_t grown = a.cc->window();
   ASSERT_GT(grown, CongestionController::kInitialPackets * 1200);
   a.cc_before_large_losses = a.cc->clone();  // large losses on the old path, undecided
+  // The old path reordered: datagram 1, overtaken by 8, was declared lost, then acknowledged.
+  for (uint64_t pn = 0; pn < 10; ++pn) a.loss.on_sent(SentDatagram{.pn = pn, .sent_ns = 0, .bytes = 1200, .delivery = {}});
+  LossDetector::AckResult r;
+  a.loss.on_ack(wire::AckFrame{.ranges = {{2, 9}, {0, 0}}}, 300'000'000, a.rtt, r);
+  a.loss.on_ack(wire::AckFrame{.ranges = {{0, 9}}}, 301'000'000, a.rtt, r);
+  ASSERT_GT(a.loss.packet_threshold(), LossDetector::kPacketThreshold);
   a.restart_path_estimates(0, 0);
 
   EXPECT_FALSE(a.rtt.has_sample());  // 333 ms until the new path gives one (RFC 9002)
@@ -298,6 +304,7 @@ TEST_F(SessionTest, ANewPathStartsItsEstimatesAgainButKeepsTheFlight) {
   EXPECT_EQ(a.path.restarts, 1u);
   EXPECT_GT(a.sender.rate(), 0);  // paced at the new window over the initial RTT
   EXPECT_EQ(a.cc_before_large_losses, nullptr);  // a black hole here cannot bring back the old path's
+  EXPECT_EQ(a.loss.packet_threshold(), LossDetector::kPacketThreshold);  // nor its reordering
 }
 
 TEST_F(SessionTest, ANewPathsEstimateStartsFromItsChallengesRoundTrip) {

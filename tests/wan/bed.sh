@@ -16,6 +16,7 @@
 #
 # Settings (environment, read when wan_bed_up runs):
 #   WAN_MTU (1500)  WAN_RATE_MBIT (20)  WAN_BURST (32kb)  WAN_QUEUE_MS (50: tbf latency)
+#   WAN_RATE_BA_MBIT (unset: none): a second bottleneck b -> a (an asymmetric access link)
 #   WAN_IP (4; 6: the flows and pings use fd77::1 and fd77::2 on the same veths)
 
 WAN_NS_A=nmwan-a
@@ -116,9 +117,15 @@ wan_bed_up() {
   # The bottleneck, a -> b: a drop-tail tbf queue of `queue` ms at `rate`, in the path.
   tc -n "$WAN_NS_R" qdisc add dev r1 root tbf rate "${rate}mbit" burst "$burst" latency "${queue}ms" ||
     return 1
+  # The way back, b -> a (acknowledgements), narrower on an asymmetric link (ADSL, cable,
+  # cellular uplinks): the same queue in time, at WAN_RATE_BA_MBIT.
+  if [[ -n "${WAN_RATE_BA_MBIT:-}" ]]; then
+    tc -n "$WAN_NS_R" qdisc add dev r0 root tbf rate "${WAN_RATE_BA_MBIT}mbit" burst 8kb latency "${queue}ms" ||
+      return 1
+  fi
   # PLPMTUD for TCP (Linux probes after a black hole); it is per namespace.
   ip netns exec "$WAN_NS_A" sysctl -qw net.ipv4.tcp_mtu_probing="${WAN_TCP_MTU_PROBING:-1}" || return 1
-  wan_log "bed up: mtu $mtu, tbf ${rate}mbit burst $burst latency ${queue}ms"
+  wan_log "bed up: mtu $mtu, tbf ${rate}mbit burst $burst latency ${queue}ms${WAN_RATE_BA_MBIT:+, b -> a ${WAN_RATE_BA_MBIT}mbit}"
 }
 
 # IPv6 on the two ends (WAN_IP=6): static addresses and neighbours, no duplicate address

@@ -95,10 +95,12 @@ static void print_stream_stats(nm_stream_t* s) {
          ",\"nacks_sent\":%" PRIu64 ",\"nacks_received\":%" PRIu64 ",\"srtt_ms\":%.3f"
          ",\"backpressure_events\":%" PRIu64 ",\"rx_events\":%" PRIu64 ",\"rx_gaps\":%" PRIu64
          ",\"rx_duplicates_dropped\":%" PRIu64 ",\"rx_incomplete_dropped\":%" PRIu64
-         ",\"tx_unacked_packets\":%" PRIu64 ",\"tx_credit_remaining\":%" PRIu64 ",\"tx_window\":%" PRIu64 "}",
+         ",\"tx_unacked_packets\":%" PRIu64 ",\"tx_credit_remaining\":%" PRIu64 ",\"tx_window\":%" PRIu64
+         ",\"credit_grants_sent\":%" PRIu64 "}",
          st.tx_seq, st.tx_events, st.retransmits, st.nacks_sent, st.nacks_received, st.srtt_ns / 1e6,
          st.backpressure_events, st.rx_events, st.rx_gaps, st.rx_duplicates_dropped,
-         st.rx_incomplete_dropped, st.tx_unacked_packets, st.tx_credit_remaining, st.tx_window);
+         st.rx_incomplete_dropped, st.tx_unacked_packets, st.tx_credit_remaining, st.tx_window,
+         st.credit_grants_sent);
 }
 
 /* Each side's view of the path: congestion window, RTT, losses, moves of the peer's address
@@ -108,13 +110,13 @@ static void print_session_stats(nm_node_t* node, uint64_t peer) {
   if (nm_node_session_stats(node, peer, &ss, sizeof ss) != NM_OK) return;
   printf(",\"session\":{\"srtt_ms\":%.3f,\"min_rtt_ms\":%.3f,\"cwnd_bytes\":%" PRIu64
          ",\"pacing_mbit\":%.3f,\"datagrams_acked\":%" PRIu64 ",\"datagrams_lost\":%" PRIu64
-         ",\"probe_timeouts\":%" PRIu64 ",\"spurious_retransmissions\":%" PRIu64
+         ",\"probe_timeouts\":%" PRIu64 ",\"acks_sent\":%" PRIu64 ",\"spurious_retransmissions\":%" PRIu64
          ",\"congestion_events\":%" PRIu64 ",\"congestion_events_undone\":%" PRIu64
          ",\"loss_threshold_datagrams\":%" PRIu64 ",\"loss_threshold_rtt_eighths\":%" PRIu64
          ",\"max_datagram_bytes\":%" PRIu64
          ",\"path_migrations\":%" PRIu64 ",\"path_validations\":%" PRIu64 ",\"path_reverts\":%" PRIu64 "}",
          ss.srtt_ns / 1e6, ss.min_rtt_ns / 1e6, ss.cwnd_bytes, ss.pacing_rate_bytes_per_sec * 8 / 1e6,
-         ss.datagrams_acked, ss.datagrams_lost, ss.probe_timeouts, ss.spurious_retransmissions,
+         ss.datagrams_acked, ss.datagrams_lost, ss.probe_timeouts, ss.acks_sent, ss.spurious_retransmissions,
          ss.congestion_events, ss.congestion_events_undone, ss.loss_threshold_datagrams,
          ss.loss_threshold_rtt_eighths, ss.max_datagram_bytes, ss.path_migrations, ss.path_validations,
          ss.path_reverts);

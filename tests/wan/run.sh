@@ -29,7 +29,7 @@ RATE=${WAN_RATE_MBIT:-20}
 # shellcheck source=tests/wan/bed.sh
 source "$here/bed.sh"
 
-CASES=(rtt40 lat40 rtt200 rtt300 loss1 loss5_rtt200 reorder40 vs_cubic cubic_vs_cubic nm_vs_nm
+CASES=(rtt40 lat40 rtt200 rtt300 loss1 loss5_rtt200 reorder40 asym40 vs_cubic cubic_vs_cubic nm_vs_nm
   mtu1280_fragdrop blackhole mtu1280_fragdrop_v6 blackhole_v6)
 
 skip() {
@@ -308,6 +308,16 @@ case_reorder40() {
   single reorder40 "$p" "$WAN_TIME" "nm nm-1MiB $NM1M" "$STEADY_FROM"
   single reorder40 "$p" "$WAN_TIME" "nm nm-bbr $NM1M --cc bbr" "$STEADY_FROM"
   single reorder40 "$p" "$WAN_TIME" "tcp tcp-cubic cubic" "$STEADY_FROM"
+}
+
+# An asymmetric access link: the way back (b -> a, where acknowledgements travel) carries
+# 1 Mbit/s, a twentieth of the way there (WAN_ASYM_BA_MBIT changes it).
+case_asym40() {
+  local ba=${WAN_ASYM_BA_MBIT:-1}
+  local p="40 ms, b -> a ${ba} Mbit/s"
+  WAN_RATE_BA_MBIT=$ba wan_setup 40 || return 1
+  single asym40 "$p" "$WAN_TIME" "nm nm-1MiB $NM1M" "$STEADY_FROM"
+  single asym40 "$p" "$WAN_TIME" "tcp tcp-cubic cubic" "$STEADY_FROM"
 }
 
 case_vs_cubic() {
