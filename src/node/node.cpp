@@ -693,13 +693,15 @@ void Node::build_grants(session::Session& s, std::span<const wire::Grant> grants
 }
 
 void Node::grant_if_due(session::Session& s, const StreamPtr& st, std::vector<Outgoing>& out,
-                        bool eager) {
+                        bool eager, int64_t eager_gap_ns) {
   // Grants go out per quarter window drained. When the queue runs empty the rest goes too:
-  // at once for a 0.23 sender (it cannot ask for a grant it missed), from the next
-  // recovery tick for a netmesh sender, so a ping-pong costs one grant per tick, not per
-  // event (a stalled netmesh sender probes anyway).
+  // at once for a 0.23 sender (it cannot ask for a grant it missed), from the recovery tick
+  // for a netmesh sender, so a ping-pong costs one grant per tick, not per event (a stalled
+  // netmesh sender probes anyway), and less than a sixteenth of the window at most once
+  // per `eager_gap_ns`.
   uint64_t total;
-  if (st->grant_due(&total, eager || !s.has(wire::capability::kRecovery)))
+  bool netmesh = s.has(wire::capability::kRecovery);
+  if (st->grant_due(&total, eager || !netmesh, now_ns(), netmesh ? eager_gap_ns : 0))
     build_grant(s, st->id(), total, out.emplace_back());
 }
 

@@ -485,7 +485,7 @@ class Node {
   // Several grants in one StreamWindow packet (at most wire::kMaxGrantsPerPacket).
   void build_grants(session::Session& s, std::span<const wire::Grant> grants, Outgoing& out) REQUIRES(mu_);
   void grant_if_due(session::Session& s, const StreamPtr& st, std::vector<Outgoing>& out,
-                    bool eager = false) REQUIRES(mu_);
+                    bool eager = false, int64_t eager_gap_ns = 0) REQUIRES(mu_);
   void build_handshake_packet(std::span<const uint8_t> noise_msg, const sockaddr_storage& to,
                               Outgoing& out) REQUIRES(mu_);
   nm_status check_sendable(const StreamPtr& st) REQUIRES(mu_);

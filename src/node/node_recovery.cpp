@@ -326,7 +326,10 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
           }
         }
       }
-      grant_if_due(*s, st, out, true);  // what an idle reader drained since the last grant
+      // What an idle reader drained since the last grant: a sixteenth of the window on any
+      // tick, less at most once per round trip (a reader that keeps up would else send a
+      // grant every 5 ms, as many as its acknowledgements on an asymmetric link's way back).
+      grant_if_due(*s, st, out, true, s->rtt.smoothed());
       // Sender: tail loss and lost NACKs are recovered by the retransmission timer. With
       // session acknowledgements the session's probe timeout and loss detection do that,
       // and the timer is only a safety net, after two probe timeouts.

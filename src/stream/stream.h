@@ -254,8 +254,11 @@ class Stream {
   // what was queued stays readable.
   void abandon_receive();
   // If a grant should be sent now, returns true and its cumulative total.
-  // `eager`: also grant whenever the queue runs empty (for peers that cannot probe).
-  bool grant_due(uint64_t* total_consumed, bool eager);
+  // `eager`: also grant whenever the queue runs empty (for peers that cannot probe). With
+  // `eager_gap_ns`, such a grant of less than a sixteenth of the window waits until that
+  // long after the last grant: on the way back grants are packets of their own, and a
+  // sender short of so little credit is not held up by it (it probes if it stalls).
+  bool grant_due(uint64_t* total_consumed, bool eager, int64_t now_ns = 0, int64_t eager_gap_ns = 0);
   // Answer to a stalled sender's probe: everything consumed so far, even below the usual
   // batching threshold (false if this side never grants).
   bool current_grant(uint64_t* total_consumed) {
@@ -400,6 +403,7 @@ class Stream {
   InboundQueue inbound_;
   uint64_t consumed_total_ = 0;  // wire bytes of packets the application has drained
   uint64_t granted_total_ = 0;   // the last total sent in a grant
+  int64_t last_grant_ns_ = INT64_MIN / 2;
   uint64_t deferred_credit_ = 0; // fragment credit held back while the app lags behind
   uint64_t stray_fragments_ = 0;
   std::unique_ptr<StreamCounters> counters_;

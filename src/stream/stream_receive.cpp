@@ -335,13 +335,17 @@ bool Stream::settle_losses(int64_t now_ns) {
   return true;
 }
 
-bool Stream::grant_due(uint64_t* total_consumed, bool eager) {
+bool Stream::grant_due(uint64_t* total_consumed, bool eager, int64_t now_ns, int64_t eager_gap_ns) {
   // A receiver with window 0 never grants (0.23 rule). Otherwise grant once a quarter of
   // the window was drained (or, eagerly, whenever the queue runs empty).
   if (config_.window_bytes == 0 || consumed_total_ == granted_total_) return false;
-  bool quarter = consumed_total_ - granted_total_ >= config_.window_bytes / 4;
-  if (!quarter && !(eager && inbound_.empty())) return false;
+  uint64_t drained = consumed_total_ - granted_total_;
+  if (drained < config_.window_bytes / 4) {
+    if (!eager || !inbound_.empty()) return false;
+    if (drained < config_.window_bytes / 16 && now_ns - last_grant_ns_ < eager_gap_ns) return false;
+  }
   granted_total_ = consumed_total_;
+  last_grant_ns_ = now_ns;
   ++counters().credit_grants_sent;
   *total_consumed = consumed_total_;
   return true;

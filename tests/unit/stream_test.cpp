@@ -440,6 +440,29 @@ TEST(Stream, GrantsFollowReadsInQuarterWindows) {
   EXPECT_EQ(st.counters().credit_grants_sent, 2u);
 }
 
+// The recovery tick's grants: a sixteenth of the window at any time, less only once the
+// gap since the last grant has passed.
+TEST(Stream, SmallEagerGrantsWaitForTheirGap) {
+  constexpr int64_t kGap = 40'000'000;
+  Stream st(1, 9, config(16000), true, 1, 0);  // a sixteenth: 1000
+  uint64_t total = 0;
+  receive(st, sized(0, 412), false);  // 500 each
+  read_one(st);
+  ASSERT_TRUE(st.grant_due(&total, true, 0, kGap));  // the first one
+  EXPECT_EQ(total, 500u);
+  for (uint64_t seq = 1; seq < 3; ++seq) receive(st, sized(seq, 412), false);
+  read_one(st);
+  read_one(st);  // 1000 since: a sixteenth
+  ASSERT_TRUE(st.grant_due(&total, true, 1'000'000, kGap));
+  EXPECT_EQ(total, 1500u);
+  receive(st, sized(3, 412), false);
+  read_one(st);  // 500 since
+  EXPECT_FALSE(st.grant_due(&total, true, 2'000'000, kGap));
+  EXPECT_TRUE(st.needs_tick());  // the tick comes back for it
+  ASSERT_TRUE(st.grant_due(&total, true, 1'000'000 + kGap, kGap));
+  EXPECT_EQ(total, 2000u);
+}
+
 TEST(Stream, AWindowOfZeroNeverGrants) {
   Stream st(1, 9, config(0), true, 1, 0);
   for (uint64_t seq = 0; seq < 40; ++seq) receive(st, sized(seq, 8000), false);
