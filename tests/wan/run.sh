@@ -299,12 +299,13 @@ case_loss5_rtt200() {
 
 # Reordering without loss: 1% of the frames a -> b are held 5 ms longer than the rest, so
 # the ~8 frames behind each (at the bottleneck's rate) overtake it. Nothing is lost.
-# WAN_REORDER="PCT MS" changes the share and the hold.
+# WAN_REORDER="PCT MS [RTT]" changes the share, the hold and the round trip.
 case_reorder40() {
-  local pct ms
-  read -r pct ms <<<"${WAN_REORDER:-1 5}"
-  local p="40 ms, $pct% reordered by $ms ms"
-  wan_setup 40 --reorder-pct "$pct" --reorder-us "$(calc "$ms * 1000")" || return 1
+  local pct ms rtt
+  read -r pct ms rtt <<<"${WAN_REORDER:-1 5 40}"
+  rtt=${rtt:-40}
+  local p="$rtt ms, $pct% reordered by $ms ms"
+  wan_setup "$rtt" --reorder-pct "$pct" --reorder-us "$(calc "$ms * 1000")" || return 1
   single reorder40 "$p" "$WAN_TIME" "nm nm-1MiB $NM1M" "$STEADY_FROM"
   single reorder40 "$p" "$WAN_TIME" "nm nm-bbr $NM1M --cc bbr" "$STEADY_FROM"
   single reorder40 "$p" "$WAN_TIME" "tcp tcp-cubic cubic" "$STEADY_FROM"
