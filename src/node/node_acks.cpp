@@ -146,8 +146,7 @@ void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Ou
   for (uint64_t pn : r.spurious) {
     std::unique_ptr<session::CongestionController> before = s.cc_undo.on_spurious(pn);
     if (!before) continue;
-    session::CongestionController::undo(s.cc, std::move(before));
-    s.cc->set_max_datagram(s.max_packet());  // (path MTU discovery may have moved it since)
+    s.restore_controller(std::move(before));
     ++s.path.congestion_undone;
   }
   if (s.cc) s.cc->on_rate_sample(now, s.delivery.take_sample(), s.rtt, r.rtt_sampled);

@@ -61,11 +61,7 @@ bool Node::pmtu_on_lost(session::Session& s, const session::SentDatagram& d, int
     if (!s.pmtu->on_lost(d.bytes, now, s.rtt.min())) return false;
     // A black hole: the reductions since the first of these losses (saved just above, at
     // the latest) are undone, and the window goes on at the smaller size.
-    if (s.cc) {
-      session::CongestionController::undo(s.cc, std::move(s.cc_before_large_losses));
-      s.cc_undo.forget();
-      s.cc->set_max_datagram(s.max_packet());
-    }
+    if (s.cc) s.restore_controller(std::move(s.cc_before_large_losses));
   }
   // Larger than the path carries (sent before the size fell): lost to its size.
   if (s.cc) s.cc->on_discarded(d.bytes);

@@ -42,6 +42,12 @@ void Session::restart_path_estimates(double configured_rate, int64_t path_rtt_ns
   update_pacing_rate(configured_rate);
 }
 
+void Session::restore_controller(std::unique_ptr<CongestionController> earlier) {
+  CongestionController::undo(cc, std::move(earlier));
+  cc->set_max_datagram(max_packet());  // (path MTU discovery may have moved it since)
+  cc_undo.forget();
+}
+
 uint64_t Session::stamp(wire::Header& h, size_t payload_len, PacketBuffer& buf, const uint8_t* plaintext,
                        bool compact) {
   h.session_id = keys_.session_id;

@@ -142,6 +142,9 @@ class Session {
   // The controller before its latest congestion event, until that event's losses prove
   // real or spurious (congestion_undo.h).
   CongestionUndo cc_undo;
+  // Goes back to `earlier`, a copy of the controller from before losses that were not
+  // congestion (a black hole's, or spurious ones), at the path's datagram size now.
+  void restore_controller(std::unique_ptr<CongestionController> earlier);
   bool sized_by_pmtu() const { return pmtu && !routed; }
   // Data packets go in compact headers: the peer reads them and it is reached directly
   // (routed packets keep 0.23's header).
@@ -177,8 +180,9 @@ class Session {
   void update_pacing_rate(double configured_rate);
   // The peer is reached over another path now (direct instead of relayed, or at a new IP):
   // what the old one taught says nothing about it (RFC 9000 §9.4). The round-trip estimate,
-  // the loss thresholds and the congestion controller start again, the controller at max_packet() and with the
-  // datagrams still in flight counted in its flight; the estimate from `path_rtt_ns` (the
+  // the loss thresholds and the congestion controller start again, the controller at
+  // max_packet() and with the datagrams still in flight counted in its flight; the
+  // estimate from `path_rtt_ns` (the
   // path challenge's round trip, as the handshake seeds a new session's) if not 0. (A new
   // port on the same IP, a NAT rebinding, is the same path: nothing is reset then.)
   void restart_path_estimates(double configured_rate, int64_t path_rtt_ns);

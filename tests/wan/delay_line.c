@@ -139,16 +139,21 @@ static void record_late(dir_t* d, uint64_t late_ns) {
   if (late_ns > d->late_max_ns) d->late_max_ns = late_ns;
 }
 
-/* The ring whose first frame is due first, or NULL if neither has one due by now. */
-static ring_t* next_due(dir_t* d, uint64_t now) {
+/* The ring whose first frame is due first, or NULL if both are empty. */
+static ring_t* earliest(dir_t* d) {
   ring_t* best = NULL;
   ring_t* rings[2] = {&d->ring, &d->slow};
   for (int i = 0; i < 2; ++i) {
     ring_t* r = rings[i];
-    if (r->count == 0 || r->slots[r->head].due_ns > now) continue;
-    if (!best || r->slots[r->head].due_ns < best->slots[best->head].due_ns) best = r;
+    if (r->count > 0 && (!best || r->slots[r->head].due_ns < best->slots[best->head].due_ns)) best = r;
   }
   return best;
+}
+
+/* The same, if its first frame is due by now. */
+static ring_t* next_due(dir_t* d, uint64_t now) {
+  ring_t* r = earliest(d);
+  return r && r->slots[r->head].due_ns <= now ? r : NULL;
 }
 
 static void ring_pop(ring_t* r) {
@@ -384,9 +389,8 @@ int main(int argc, char** argv) {
     retry = flush_due(&dir[0], fd[1], now) | flush_due(&dir[1], fd[0], now);
     uint64_t next = UINT64_MAX;
     for (int d = 0; d < 2; ++d) {
-      ring_t* rings[2] = {&dir[d].ring, &dir[d].slow};
-      for (int i = 0; i < 2; ++i)
-        if (rings[i]->count && rings[i]->slots[rings[i]->head].due_ns < next) next = rings[i]->slots[rings[i]->head].due_ns;
+      ring_t* r = earliest(&dir[d]);
+      if (r && r->slots[r->head].due_ns < next) next = r->slots[r->head].due_ns;
     }
     uint64_t wait_ns = 100000000ull; /* at most 100 ms between checks */
     if (retry) wait_ns = 50000;      /* the socket refused frames: try again in 50 us */
