@@ -340,6 +340,7 @@ class Node {
   bool on_lost(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);
   // The reliable packet that datagram carried goes to its stream's paced resend queue.
   void queue_resend(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);
+  void queue_resend(session::Session& s, stream::Stream& st, stream::SentPacket& p) REQUIRES(mu_);
   // Path MTU discovery (node_pmtu.cpp): starts with the peer's hello (kPmtud); sends the
   // probe the search wants, if the congestion window has room for it.
   void start_path_mtu(session::Session& s, int64_t now) REQUIRES(mu_);

@@ -74,10 +74,12 @@ void Node::queue_resend(session::Session& s, const session::SentDatagram& d) {
   auto it = s.streams.find(d.stream_id);
   if (it == s.streams.end() || !recovery(s, *it->second) || !it->second->has_unacked()) return;
   stream::Stream& st = *it->second;
-  stream::SentPacket* p = st.retransmit().lost(d.stream_seq, d.sent_ns);
-  if (!p) return;
-  p->resend_queued = true;
-  st.paced().resends.push_back(uint64_t{p->seq});
+  if (stream::SentPacket* p = st.retransmit().lost(d.stream_seq, d.sent_ns)) queue_resend(s, st, *p);
+}
+
+void Node::queue_resend(session::Session& s, stream::Stream& st, stream::SentPacket& p) {
+  p.resend_queued = true;
+  st.paced().resends.push_back(uint64_t{p.seq});
   s.sender.backlogged(st.id());
 }
 
@@ -151,6 +153,7 @@ void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Ou
   }
   if (s.cc) s.cc->on_rate_sample(now, s.delivery.take_sample(), s.rtt, r.rtt_sampled);
   s.probe_allowance = 0;  // the path answers
+  if (s.pmtu) s.pmtu->on_path_answered();
   s.update_pacing_rate(static_cast<double>(config_.session_rate_bytes_per_sec));
   // A probe the search wants takes the room first: a sender that keeps its window full
   // would else never leave room for one, and a search after a black hole never end.

@@ -332,13 +332,20 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
       grant_if_due(*s, st, out, true, s->rtt.smoothed());
       // Sender: tail loss and lost NACKs are recovered by the retransmission timer. With
       // session acknowledgements the session's probe timeout and loss detection do that,
-      // and the timer is only a safety net, after two probe timeouts.
+      // and the timer is a safety net for a lost stream ACK: after two probe timeouts, the
+      // oldest packet only, behind the congestion window like the session's resends. (It
+      // sent the whole flight at once, and again at each backoff: a path that stalled for a
+      // second got three flights when it came back, and dropped most of them.)
       if (st->has_unacked()) {
-        int64_t safety = s->has(wire::capability::kSessionAck)
-                             ? 2 * s->rtt.pto(session::AckTracker::kMaxAckDelayNs)
-                             : 0;
-        st->retransmit().timed_out(now, st->rtt(), safety, kMaxResendPerTick, resend_list);
-        resend(*s, *st, resend_list, out);
+        bool session_acked = s->has(wire::capability::kSessionAck);
+        int64_t safety = session_acked ? 2 * s->rtt.pto(session::AckTracker::kMaxAckDelayNs) : 0;
+        if (session_acked && s->sender.paced()) {
+          if (stream::SentPacket* p = st->retransmit().oldest_timed_out(now, st->rtt(), safety))
+            queue_resend(*s, *st, *p);
+        } else {
+          st->retransmit().timed_out(now, st->rtt(), safety, kMaxResendPerTick, resend_list);
+          resend(*s, *st, resend_list, out);
+        }
       }
       if (st->fragmenting() && !pump_fragments(*s, st, kMaxResendPerTick, out) &&
           st->tx_credit().remaining() < wire::kMaxPacketSize)

@@ -1,5 +1,7 @@
 #include "session/pmtu_search.h"
 
+#include <algorithm>
+
 namespace nm::session {
 
 PmtuSearch::PmtuSearch(uint32_t ceiling, int64_t now_ns)
@@ -89,7 +91,8 @@ bool PmtuSearch::hole_check_due(int64_t oldest_sent_ns, int64_t now_ns, int64_t 
                                 int64_t max_ack_delay_ns) const {
   if (current_ <= kBase || oldest_sent_ns == INT64_MAX) return false;
   int64_t answer = srtt_ns + max_ack_delay_ns;  // what an acknowledgement may take
-  return now_ns - oldest_sent_ns > answer + srtt_ns / 4 && now_ns - last_hole_check_ns_ >= answer;
+  int64_t gap = answer << std::min(unanswered_hole_checks_, kMaxHoleCheckBackoff);
+  return now_ns - oldest_sent_ns > answer + srtt_ns / 4 && now_ns - last_hole_check_ns_ >= gap;
 }
 
 }  // namespace nm::session

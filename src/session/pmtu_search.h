@@ -18,6 +18,7 @@ class PmtuSearch {
   static constexpr uint32_t kResolution = 16;  // the search ends when the gap is smaller
   static constexpr int64_t kRaiseIntervalNs = 600'000'000'000;  // PMTU_RAISE_TIMER: search again
   static constexpr int kBlackHoleLosses = 3;   // large datagrams lost since one was acknowledged
+  static constexpr int kMaxHoleCheckBackoff = 6;  // unanswered checks wait up to 64 round trips
 
   // `ceiling`: the largest UDP payload to try (the local route's MTU less the IP and UDP
   // headers, at most the largest packet either side takes); kBase or less: no search.
@@ -43,9 +44,16 @@ class PmtuSearch {
   // kBase and the oldest one in flight (sent at `oldest_sent_ns`) has waited a quarter of a
   // round trip more than its acknowledgement should take; at most one per round trip. Its
   // acknowledgement lets the large ones be declared lost about a probe timeout sooner than
-  // the probe timeout's own ping would.
+  // the probe timeout's own ping would. Checks nothing answers wait twice as long each (a
+  // path that stalls, or a peer gone): else one per round trip would keep the probe
+  // timeout, which backs off, from ever firing.
   bool hole_check_due(int64_t oldest_sent_ns, int64_t now_ns, int64_t srtt_ns, int64_t max_ack_delay_ns) const;
-  void on_hole_check_sent(int64_t now_ns) { last_hole_check_ns_ = now_ns; }
+  void on_hole_check_sent(int64_t now_ns) {
+    last_hole_check_ns_ = now_ns;
+    ++unanswered_hole_checks_;
+  }
+  // Any acknowledgement from the peer.
+  void on_path_answered() { unanswered_hole_checks_ = 0; }
 
   uint64_t probes_sent() const { return probes_sent_; }
   uint64_t probes_lost() const { return probes_lost_; }
@@ -71,6 +79,7 @@ class PmtuSearch {
   int64_t last_large_ack_ns_;
   int large_losses_ = 0;
   int64_t last_hole_check_ns_ = INT64_MIN / 2;
+  int unanswered_hole_checks_ = 0;
   uint64_t probes_sent_ = 0, probes_lost_ = 0, black_holes_ = 0;
 };
 

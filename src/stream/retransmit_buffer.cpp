@@ -39,11 +39,23 @@ void RetransmitBuffer::timed_out(int64_t now, const RttEstimator& rtt, int64_t m
   for (size_t i = 0; i < unacked_.size(); ++i) {
     SentPacket& p = unacked_[i];
     if (resend.size() >= max) return;
-    if (p.sacked || p.resend_queued) continue;
-    int shift = static_cast<int>(std::min<uint32_t>(p.transmissions - 1, 5));
-    int64_t timeout = std::min(std::max(rtt.rto(), min_timeout) << shift, RttEstimator::kMaxRto);
-    if (now - p.last_sent_ns >= timeout) resend.push_back(&p);
+    if (!p.sacked && !p.resend_queued && expired(p, now, rtt, min_timeout)) resend.push_back(&p);
   }
+}
+
+SentPacket* RetransmitBuffer::oldest_timed_out(int64_t now, const RttEstimator& rtt, int64_t min_timeout) {
+  for (size_t i = 0; i < unacked_.size(); ++i) {
+    SentPacket& p = unacked_[i];
+    if (p.sacked) continue;
+    return !p.resend_queued && expired(p, now, rtt, min_timeout) ? &p : nullptr;
+  }
+  return nullptr;
+}
+
+bool RetransmitBuffer::expired(const SentPacket& p, int64_t now, const RttEstimator& rtt, int64_t min_timeout) {
+  int shift = static_cast<int>(std::min<uint32_t>(p.transmissions - 1, 5));
+  int64_t timeout = std::min(std::max(rtt.rto(), min_timeout) << shift, RttEstimator::kMaxRto);
+  return now - p.last_sent_ns >= timeout;
 }
 
 SentPacket* RetransmitBuffer::lost(uint64_t seq, int64_t sent_ns) {

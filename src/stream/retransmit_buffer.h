@@ -50,6 +50,11 @@ class RetransmitBuffer {
   // from the RTO, or from `min_timeout` if longer.
   void timed_out(int64_t now, const RttEstimator& rtt, int64_t min_timeout, size_t max,
                  std::vector<SentPacket*>& resend);
+  // The oldest packet awaiting acknowledgement (not even selectively), if its timer expired
+  // and it is not queued for resend already: with session acknowledgements the session
+  // resends what its datagrams lost, and this timer only recovers a lost stream ACK at the
+  // tail, which one packet's answer does (the ACK says all that arrived).
+  SentPacket* oldest_timed_out(int64_t now, const RttEstimator& rtt, int64_t min_timeout);
   // The session declared lost the datagram that carried `seq` when it was sent at sent_ns:
   // the packet, if that was its latest transmission and it still awaits acknowledgement
   // (and is not queued for resend already); else nullptr.
@@ -67,6 +72,7 @@ class RetransmitBuffer {
 
  private:
   SentPacket* find(uint64_t seq);
+  static bool expired(const SentPacket& p, int64_t now, const RttEstimator& rtt, int64_t min_timeout);
   RingQueue<SentPacket> unacked_;  // ascending, contiguous seqs
   uint64_t acknowledged_bytes_ = 0;
 };

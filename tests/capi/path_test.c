@@ -211,6 +211,53 @@ static void reordering_is_spurious_loss_and_adapts_loss_detection(void** state) 
   test_pair_free(&p);
 }
 
+/* A path that goes silent (every datagram lost, both ways) with a flight out: the session
+ * probes with one or two datagrams a probe timeout, each timeout twice the last, and the
+ * streams' retransmission timer (a safety net) waits for the window too. It did not: two
+ * probe timeouts on, the whole flight went again beyond the window, and again at each of its
+ * backoffs, so a path that stalled for a second got three flights at once when it came back
+ * (the WAN bed's stall40). When the path returns every event arrives, once, in order. */
+static void a_silent_path_is_probed_not_flooded(void** state) {
+  (void)state;
+  test_pair p;
+  test_pair_connect(&p);
+  ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).session_acks == 1, 2000);
+  reliable_exchange(&p, 5, 2000, 256); /* the window grows: a flight worth resending */
+  nm_stream_config_t cfg = reliable_unbounded();
+  nm_stream_t *sa, *sb;
+  test_open_both(&p, 6, &cfg, &sa, &sb);
+  nm_impairment_t imp;
+  nm_impairment_init(&imp, sizeof imp);
+  imp.loss = 1;
+  NM_OK_OR_FAIL(nm_node_set_impairment(p.a, p.b_id, NM_BOTH_DIRECTIONS, &imp));
+  uint64_t timeouts = session_stats(p.a, p.b_id).probe_timeouts;
+  send_numbered(sa, 300, 512, NULL, NULL); /* 600 KB: a window's worth goes, the rest waits */
+  ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).probe_timeouts > timeouts, 10000);
+  nm_session_stats_t first = session_stats(p.a, p.b_id), now;
+  uint64_t sent_before = test_node_stats(p.a).datagrams_sent, most_over_window = 0;
+  double deadline = test_now_ms() + 20000;
+  while ((now = session_stats(p.a, p.b_id)).probe_timeouts < first.probe_timeouts + 3) {
+    if (now.bytes_in_flight > now.cwnd_bytes && now.bytes_in_flight - now.cwnd_bytes > most_over_window)
+      most_over_window = now.bytes_in_flight - now.cwnd_bytes;
+    if (test_now_ms() > deadline) fail_msg("3 more probe timeouts not within 20 s (%llu so far)",
+                                           (unsigned long long)(now.probe_timeouts - first.probe_timeouts));
+    usleep(1000);
+  }
+  uint64_t sent = test_node_stats(p.a).datagrams_sent - sent_before;
+  print_message("silent path: %llu datagrams sent in 3 probe timeouts; in flight at most %llu bytes over "
+                "the %llu-byte window (datagrams of %llu)\n",
+                (unsigned long long)sent, (unsigned long long)most_over_window,
+                (unsigned long long)now.cwnd_bytes, (unsigned long long)now.max_datagram_bytes);
+  /* Per timeout 2 probes and a hole check's ping; heartbeats and the like besides. */
+  assert_true(sent <= 16);
+  assert_true(most_over_window <= 3 * now.max_datagram_bytes);
+  NM_OK_OR_FAIL(nm_node_set_impairment(p.a, p.b_id, NM_BOTH_DIRECTIONS, NULL));
+  expect_numbered(sb, 300, 512);
+  nm_stream_free(sa);
+  nm_stream_free(sb);
+  test_pair_free(&p);
+}
+
 static void a_0_23_peer_has_no_session_acknowledgements(void** state) {
   (void)state;
   nm_node_config_t ca, cb;
@@ -479,6 +526,7 @@ int main(void) {
       cmocka_unit_test(losses_are_detected_and_data_still_arrives),
       cmocka_unit_test(bbr_sessions_deliver_through_loss),
       cmocka_unit_test(reordering_is_spurious_loss_and_adapts_loss_detection),
+      cmocka_unit_test(a_silent_path_is_probed_not_flooded),
       cmocka_unit_test(a_0_23_peer_has_no_session_acknowledgements),
       cmocka_unit_test(paced_sends_deliver_every_event_in_order),
       cmocka_unit_test(a_long_path_with_loss_delivers_everything),

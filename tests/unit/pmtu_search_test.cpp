@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace nm::session {
 namespace {
 
@@ -185,8 +187,32 @@ TEST(PmtuSearch, AHoleCheckIsDueWhenLargeDatagramsAnswersAreOverdue) {
   now = sent + kRtt + kAckDelay + kRtt / 4 + 1;
   EXPECT_TRUE(p.hole_check_due(sent, now, kRtt, kAckDelay));
   p.on_hole_check_sent(now);
+  p.on_path_answered();  // (the ping's acknowledgement; the large datagrams' still overdue)
   EXPECT_FALSE(p.hole_check_due(sent, now + kRtt / 2, kRtt, kAckDelay));  // one per round trip
   EXPECT_TRUE(p.hole_check_due(sent, now + kRtt + kAckDelay, kRtt, kAckDelay));
+}
+
+TEST(PmtuSearch, UnansweredHoleChecksBackOffUntilThePathAnswers) {
+  constexpr int64_t kAckDelay = 10 * kMs;
+  constexpr int64_t kAnswer = kRtt + kAckDelay;
+  int64_t now = 0;
+  PmtuSearch p(1472, now);
+  search(p, 1472, now);
+  int64_t sent = now;
+  now = sent + 2 * kAnswer;
+  ASSERT_TRUE(p.hole_check_due(sent, now, kRtt, kAckDelay));
+  // A stalled path answers none: each check waits twice as long as the one before.
+  for (int checks = 1; checks <= 8; ++checks) {
+    p.on_hole_check_sent(now);
+    int64_t gap = kAnswer << std::min(checks, PmtuSearch::kMaxHoleCheckBackoff);
+    EXPECT_FALSE(p.hole_check_due(sent, now + gap - 1, kRtt, kAckDelay)) << checks;
+    EXPECT_TRUE(p.hole_check_due(sent, now + gap, kRtt, kAckDelay)) << checks;
+    now += gap;
+  }
+  // An acknowledgement: one per round trip again.
+  p.on_path_answered();
+  p.on_hole_check_sent(now);
+  EXPECT_TRUE(p.hole_check_due(sent, now + 2 * kAnswer, kRtt, kAckDelay));
 }
 
 TEST(PmtuSearch, AStaleProbeResultDoesNotDisturbTheSearch) {

@@ -220,6 +220,29 @@ TEST(RetransmitBuffer, LossesComeFromTheSessionWhenItDetectsThem) {
   EXPECT_EQ(b.unacked(2), nullptr);
 }
 
+TEST(RetransmitBuffer, TheSafetyNetTakesTheOldestPacketOnly) {
+  RetransmitBuffer b;
+  RttEstimator rtt;
+  add_range(b, 0, 3, 0);
+  int64_t rto = RttEstimator::kInitialRto;
+  EXPECT_EQ(b.oldest_timed_out(rto - 1, rtt, 0), nullptr);
+  SentPacket* oldest = b.oldest_timed_out(rto, rtt, 0);
+  ASSERT_NE(oldest, nullptr);
+  EXPECT_EQ(oldest->seq, 0u);  // all four expired; one packet's answer tells of all
+  EXPECT_EQ(b.oldest_timed_out(rto, rtt, 2 * rto), nullptr);  // the longer timeout has not passed
+  oldest->resend_queued = true;
+  EXPECT_EQ(b.oldest_timed_out(rto, rtt, 0), nullptr);  // queued already: not the next one
+  oldest->resend_queued = false;
+  oldest->sacked = true;  // the receiver has it; the next is the oldest awaited
+  SentPacket* next = b.oldest_timed_out(rto, rtt, 0);
+  ASSERT_NE(next, nullptr);
+  EXPECT_EQ(next->seq, 1u);
+  next->last_sent_ns = rto;
+  ++next->transmissions;
+  EXPECT_EQ(b.oldest_timed_out(rto + 2 * rto - 1, rtt, 0), nullptr);  // backed off
+  EXPECT_EQ(b.oldest_timed_out(rto + 2 * rto, rtt, 0), next);
+}
+
 TEST(RetransmitBuffer, TheTimerBacksOffExponentially) {
   RetransmitBuffer b;
   RttEstimator rtt;

@@ -2,7 +2,8 @@
  * delay_line: a user-space L2 delay line for the WAN test bed (tests/wan/README.md).
  *
  *   delay_line --if-a r0 --if-b r1 --delay-us 20000 [--delay-ba-us N] [--drop-above N]
- *              [--armed 0|1] [--reorder-pct P --reorder-us N] [--slots N] [--rt PRIO]
+ *              [--armed 0|1] [--reorder-pct P --reorder-us N] [--stall-us N [--stall-drops 1]]
+ *              [--slots N] [--rt PRIO]
  *
  * Runs inside the path namespace (nmwan-r). Two AF_PACKET sockets, bound to the two veths,
  * forward every frame that arrives on one to the other after a fixed one-way delay, in order
@@ -20,6 +21,12 @@
  *   generator, so runs repeat) are held N us longer than the rest, in a second FIFO: the
  *   frames behind them overtake them, as on a path whose packets take two routes (links
  *   bonded or balanced per packet, a radio link's retransmissions). Nothing is lost.
+ * --stall-us N: SIGUSR1 (instead of arming a black hole) stalls the path for N us: nothing
+ *   leaves in either direction, and what arrives meanwhile waits in the FIFOs and leaves when
+ *   the stall ends, into the bottleneck's queue at once: a radio link's outage with
+ *   link-layer buffering (a cellular handover, a Wi-Fi scan), a route change.
+ *   With --stall-drops 1 the frames due during the stall are dropped instead: a link that
+ *   is down (a Wi-Fi roam without buffering, a cable pulled and plugged back).
  * --rt PRIO: SCHED_FIFO with that priority (falls back to nice -10, then to nothing).
  *
  * Prints "READY" on stdout once both sockets are bound, and on SIGTERM/SIGINT one line
@@ -75,7 +82,7 @@ typedef struct {
   uint64_t reorder_ns, reordered;
   /* counters */
   uint64_t rx_frames, rx_bytes, fwd_frames, fwd_bytes;
-  uint64_t drop_blackhole, drop_queue_full, drop_truncated, drop_bottleneck, send_errors, send_retries;
+  uint64_t drop_blackhole, drop_stall, drop_queue_full, drop_truncated, drop_bottleneck, send_errors, send_retries;
   uint64_t ts_fallback; /* frames without a kernel timestamp (arrival = now) */
   uint32_t max_frame;
   uint64_t late_hist[8]; /* < 50, 100, 200, 500, 1000, 2000, 5000 us, and beyond */
@@ -84,6 +91,8 @@ typedef struct {
 } dir_t;
 
 static volatile sig_atomic_t g_stop = 0, g_arm = -1;
+static uint64_t g_stall_from_ns = 0, g_stall_until_ns = 0; /* CLOCK_REALTIME: no frame leaves */
+static int g_stall_drops = 0; /* frames due in the stall are dropped, not held */
 static void on_stop(int sig) { (void)sig; g_stop = 1; }
 static void on_usr(int sig) { g_arm = sig == SIGUSR1 ? 1 : 0; }
 
@@ -167,8 +176,14 @@ static void ring_pop(ring_t* r) {
  * A dropped frame is gone, as at a router's full queue (drop_bottleneck); EAGAIN (our
  * socket buffer) keeps it for a retry. Returns 1 if frames are due but must wait. */
 static int flush_due(dir_t* d, int fd, uint64_t now) {
+  if (now < g_stall_until_ns && !g_stall_drops) return 0;
   for (ring_t* r; (r = next_due(d, now)) != NULL;) {
     slot_t* s = &r->slots[r->head];
+    if (g_stall_drops && s->due_ns >= g_stall_from_ns && s->due_ns < g_stall_until_ns) {
+      d->drop_stall++;
+      ring_pop(r);
+      continue;
+    }
     if (send(fd, s->data, s->len, MSG_DONTWAIT) < 0) {
       if (errno == EAGAIN || errno == EINTR) {
         d->send_retries++;
@@ -285,12 +300,13 @@ static void receive(dir_t* d, int fd, int armed, uint32_t drop_above) {
 
 static void print_dir(const char* name, const dir_t* d, int last) {
   printf("\"%s\":{\"rx_frames\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"fwd_frames\":%" PRIu64
-         ",\"fwd_bytes\":%" PRIu64 ",\"drop_blackhole\":%" PRIu64 ",\"drop_queue_full\":%" PRIu64
+         ",\"fwd_bytes\":%" PRIu64 ",\"drop_blackhole\":%" PRIu64 ",\"drop_stall\":%" PRIu64
+         ",\"drop_queue_full\":%" PRIu64
          ",\"drop_truncated\":%" PRIu64 ",\"drop_bottleneck\":%" PRIu64 ",\"send_errors\":%" PRIu64
          ",\"send_retries\":%" PRIu64 ",\"reordered\":%" PRIu64
          ",\"ts_fallback\":%" PRIu64 ",\"max_frame\":%u,\"late_max_us\":%.1f,\"late_hist_us\":{",
          name, d->rx_frames, d->rx_bytes, d->fwd_frames, d->fwd_bytes, d->drop_blackhole,
-         d->drop_queue_full, d->drop_truncated, d->drop_bottleneck, d->send_errors, d->send_retries, d->reordered,
+         d->drop_stall, d->drop_queue_full, d->drop_truncated, d->drop_bottleneck, d->send_errors, d->send_retries, d->reordered,
          d->ts_fallback,
          d->max_frame, d->late_max_ns / 1000.0);
   static const char* labels[8] = {"<50", "<100", "<200", "<500", "<1000", "<2000", "<5000", ">=5000"};
@@ -301,13 +317,13 @@ static void print_dir(const char* name, const dir_t* d, int last) {
 static void usage(void) {
   fprintf(stderr,
           "usage: delay_line --if-a IF --if-b IF --delay-us N [--delay-ba-us N] [--drop-above N]"
-          " [--armed 0|1] [--reorder-pct P --reorder-us N] [--slots N] [--rt PRIO]\n");
+          " [--armed 0|1] [--reorder-pct P --reorder-us N] [--stall-us N [--stall-drops 1]] [--slots N] [--rt PRIO]\n");
   exit(2);
 }
 
 int main(int argc, char** argv) {
   const char *if_a = NULL, *if_b = NULL;
-  long long delay_ab = -1, delay_ba = -1, drop_above = 0, slots = 16384, rt = 0, reorder_us = 0;
+  long long delay_ab = -1, delay_ba = -1, drop_above = 0, slots = 16384, rt = 0, reorder_us = 0, stall_us = 0;
   double reorder_pct = 0;
   int armed = 1;
   for (int i = 1; i < argc; ++i) {
@@ -321,11 +337,14 @@ int main(int argc, char** argv) {
     else if (!strcmp(k, "--armed")) armed = atoi(v) != 0;
     else if (!strcmp(k, "--reorder-pct")) reorder_pct = atof(v);
     else if (!strcmp(k, "--reorder-us")) reorder_us = atoll(v);
+    else if (!strcmp(k, "--stall-us")) stall_us = atoll(v);
+    else if (!strcmp(k, "--stall-drops")) g_stall_drops = atoi(v) != 0;
     else if (!strcmp(k, "--slots")) slots = atoll(v);
     else if (!strcmp(k, "--rt")) rt = atoll(v);
     else usage();
   }
-  if (!if_a || !if_b || delay_ab < 0 || slots < 64 || slots > (1 << 20)) usage();
+  if (!if_a || !if_b || delay_ab < 0 || slots < 64 || slots > (1 << 20) || stall_us < 0) usage();
+  if (stall_us > 0 && drop_above > 0) usage(); /* SIGUSR1 does one or the other */
   if (reorder_pct < 0 || reorder_pct > 100 || reorder_us < 0 || (reorder_pct > 0) != (reorder_us > 0)) usage();
   if (delay_ba < 0) delay_ba = delay_ab;
 
@@ -375,10 +394,20 @@ int main(int argc, char** argv) {
   printf("READY\n");
   fflush(stdout);
 
-  uint64_t armed_at = armed && drop_above ? now_mono() : 0;
+  uint64_t armed_at = armed && drop_above ? now_mono() : 0, stalled = 0;
   int retry = 0;
   while (!g_stop) {
-    if (g_arm >= 0) {
+    if (g_arm >= 0 && stall_us > 0) {
+      if (g_arm) {
+        g_stall_from_ns = now_real();
+        g_stall_until_ns = g_stall_from_ns + (uint64_t)stall_us * 1000u;
+        armed_at = now_mono();
+        stalled++;
+        fprintf(stderr, "delay_line: the path stalls for %lld us%s\n", stall_us,
+                g_stall_drops ? ", dropping what is due" : "");
+      }
+      g_arm = -1;
+    } else if (g_arm >= 0) {
       armed = g_arm;
       g_arm = -1;
       if (armed) armed_at = now_mono();
@@ -392,6 +421,7 @@ int main(int argc, char** argv) {
       ring_t* r = earliest(&dir[d]);
       if (r && r->slots[r->head].due_ns < next) next = r->slots[r->head].due_ns;
     }
+    if (next != UINT64_MAX && next < g_stall_until_ns && !g_stall_drops) next = g_stall_until_ns;
     uint64_t wait_ns = 100000000ull; /* at most 100 ms between checks */
     if (retry) wait_ns = 50000;      /* the socket refused frames: try again in 50 us */
     else if (next != UINT64_MAX) {
@@ -416,9 +446,9 @@ int main(int argc, char** argv) {
     getsockopt(fd[d], SOL_PACKET, PACKET_STATISTICS, &st[d], &len);
   }
   printf("DELAYLINE {\"delay_ab_us\":%lld,\"delay_ba_us\":%lld,\"drop_above\":%lld,"
-         "\"armed_at_mono_ns\":%" PRIu64 ",\"queued_at_exit\":%u,"
+         "\"armed_at_mono_ns\":%" PRIu64 ",\"stall_us\":%lld,\"stalls\":%" PRIu64 ",\"queued_at_exit\":%u,"
          "\"kernel_drops_a\":%u,\"kernel_drops_b\":%u,",
-         delay_ab, delay_ba, drop_above, armed_at, dir[0].ring.count + dir[0].slow.count + dir[1].ring.count + dir[1].slow.count, st[0].tp_drops,
+         delay_ab, delay_ba, drop_above, armed_at, stall_us, stalled, dir[0].ring.count + dir[0].slow.count + dir[1].ring.count + dir[1].slow.count, st[0].tp_drops,
          st[1].tp_drops);
   print_dir("ab", &dir[0], 0);
   print_dir("ba", &dir[1], 1);

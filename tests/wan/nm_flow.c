@@ -191,10 +191,10 @@ static void* trace_session(void* arg) {
     if (nm_node_session_stats(t->node, t->peer, &ss, sizeof ss) != NM_OK) continue;
     fprintf(stderr,
             "TRACE %.3f %" PRIu64 " %" PRIu64 " %.1f %.2f %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-            "/%" PRIu64 "\n",
+            "/%" PRIu64 " pto %" PRIu64 "\n",
             rel_s(mono_ns(), t->t0), ss.cwnd_bytes, ss.bytes_in_flight, ss.srtt_ns / 1e6,
             ss.pacing_rate_bytes_per_sec * 8 / 1e6, ss.datagrams_lost, ss.congestion_events,
-            ss.max_datagram_bytes, ss.pmtu_probes_sent, ss.pmtu_probes_lost);
+            ss.max_datagram_bytes, ss.pmtu_probes_sent, ss.pmtu_probes_lost, ss.probe_timeouts);
   }
   return NULL;
 }

@@ -29,7 +29,7 @@ RATE=${WAN_RATE_MBIT:-20}
 # shellcheck source=tests/wan/bed.sh
 source "$here/bed.sh"
 
-CASES=(rtt40 lat40 rtt200 rtt300 loss1 loss5_rtt200 reorder40 asym40 vs_cubic cubic_vs_cubic nm_vs_nm
+CASES=(rtt40 lat40 rtt200 rtt300 loss1 loss5_rtt200 reorder40 asym40 stall40 outage40 vs_cubic cubic_vs_cubic nm_vs_nm
   mtu1280_fragdrop blackhole mtu1280_fragdrop_v6 blackhole_v6)
 
 skip() {
@@ -76,7 +76,7 @@ is_true() { awk "BEGIN { exit !($*) }"; }
 # The flows of the next run_flows, started together: "nm LABEL WINDOW [sender args]" or
 # "tcp LABEL CC [sender args]". LABEL names the flow in the table and its files.
 FLOWS=()
-HOOK=""     # a function run_flows calls with t0 once the senders run (the black hole)
+HOOK=""     # a function run_flows calls with t0 once the senders run (signal_delay_line)
 
 # Waits (bounded) until a flow process printed READY; fails if it died or the time ran out.
 await_ready() {
@@ -349,28 +349,55 @@ case_mtu1280_fragdrop() { fragdrop mtu1280_fragdrop; }
 # the sender could (IPV6_DONTFRAG, or netmesh's IPV6_PMTUDISC_PROBE, keeps it from that).
 case_mtu1280_fragdrop_v6() { WAN_IP=6 fragdrop mtu1280_fragdrop_v6 ", IPv6"; }
 
-# A PMTU black hole: from a third of the flow on, the delay line drops every frame whose
-# IP packet exceeds 1280 bytes, without ICMP. The row adds the goodput after that moment.
-arm_blackhole() {
+# Runs each flow alone on a fresh path (SETUP-ARGUMENTS for wan_setup 40), signals the delay
+# line (SIGUSR1) a third of the way into the flow, and adds the goodput from that moment on.
+# CASE PATH SETUP-ARGUMENTS FLOW-SPEC...
+signalled_mid_flow() {
+  local case=$1 p=$2 setup=$3 spec
+  shift 3
+  ARM_S=$((WAN_TIME / 3))
+  for spec in "$@"; do
+    # shellcheck disable=SC2086 # the setup arguments are words
+    wan_setup 40 $setup || return 1
+    FLOWS=("$spec")
+    HOOK=signal_delay_line
+    run_flows "$WAN_TIME"
+    HOOK=""
+    rows "$case" "$p" "$WAN_TIME" "$ARM_S" "$(awk '{ print $2 }' <<<"$spec")"
+    bed_note "$case"
+  done
+}
+signal_delay_line() {
   local at=$(($1 + ARM_S * 1000000000)) left
   left=$(((at - $(now_ns)) / 1000000))
   ((left > 0)) && sleep "$(calc "$left / 1000")"
-  wan_blackhole 1 && wan_log "black hole armed"
+  wan_blackhole 1 && wan_log "delay line signalled (black hole armed, or the stall begun)"
 }
+
+# A PMTU black hole: from a third of the flow on, the delay line drops every frame whose
+# IP packet exceeds 1280 bytes, without ICMP.
 case_blackhole() { blackhole blackhole; }
 case_blackhole_v6() { WAN_IP=6 blackhole blackhole_v6 ", IPv6"; }
 blackhole() { # CASE [PATH-SUFFIX]
-  local spec p="40 ms, black hole >1280 B from $((WAN_TIME / 3)) s${2:-}"
-  ARM_S=$((WAN_TIME / 3))
-  for spec in "nm nm-1MiB $NM1M" "tcp tcp-cubic cubic"; do
-    wan_setup 40 --drop-above 1280 --armed 0 || return 1 # a fresh, disarmed path each time
-    FLOWS=("$spec")
-    HOOK=arm_blackhole
-    run_flows "$WAN_TIME"
-    HOOK=""
-    rows "$1" "$p" "$WAN_TIME" "$ARM_S" "$(awk '{ print $2 }' <<<"$spec")"
-    bed_note "$1"
-  done
+  signalled_mid_flow "$1" "40 ms, black hole >1280 B from $((WAN_TIME / 3)) s${2:-}" \
+    "--drop-above 1280 --armed 0" "nm nm-1MiB $NM1M" "tcp tcp-cubic cubic"
+}
+
+# A stall: a third of the way into the flow the path delivers nothing, either way, for
+# WAN_STALL_MS (1000) ms, then all it held at once (a handover, a radio outage with
+# link-layer buffering, a route change): what is held beyond the bottleneck's queue is lost.
+case_stall40() {
+  local ms=${WAN_STALL_MS:-1000}
+  signalled_mid_flow stall40 "40 ms, stalled $ms ms at $((WAN_TIME / 3)) s" "--stall-us $((ms * 1000))" \
+    "nm nm-1MiB $NM1M" "nm nm-bbr $NM1M --cc bbr" "tcp tcp-cubic cubic"
+}
+# An outage: the same, but what the path would have delivered meanwhile is lost (a link
+# down: a roam without buffering, a cable pulled and plugged back).
+case_outage40() {
+  local ms=${WAN_STALL_MS:-1000}
+  signalled_mid_flow outage40 "40 ms, down $ms ms at $((WAN_TIME / 3)) s" \
+    "--stall-us $((ms * 1000)) --stall-drops 1" \
+    "nm nm-1MiB $NM1M" "nm nm-bbr $NM1M --cc bbr" "tcp tcp-cubic cubic"
 }
 
 # Records what the delay line saw during a case: a late or dropping delay line is a bed
@@ -400,7 +427,7 @@ run_case() {
     [[ "$WAN_TARGETS" == 1 ]] && NOTES+=("$c: not measured, its targets FAIL") &&
       TARGET_FAILS=$((TARGET_FAILS + 1))
   fi
-  [[ $c != blackhole* ]] && bed_note "$c"
+  [[ $c != blackhole* && $c != stall* && $c != outage* ]] && bed_note "$c" # those note each flow's path
   wan_bed_down
 }
 
@@ -491,7 +518,7 @@ ctest_main() {
   ARM_S=5
   bed_or_fail "black hole" wan_setup 40 --drop-above 1280 --armed 0
   FLOWS=("nm nm-blackhole $NM1M")
-  HOOK=arm_blackhole
+  HOOK=signal_delay_line
   run_flows 15
   HOOK=""
   rows wan.bed "40 ms, black hole > 1280 B from ${ARM_S} s" 15 "$ARM_S" nm-blackhole
