@@ -457,6 +457,7 @@ bool Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
     return false;
   }
   s.ticking.insert(st->id());
+  st->ack().set_released_by_session(s.has(wire::capability::kSessionRelease));
   uint64_t stray_before = st->stray_fragments();
   size_t added;
   bool taken;
@@ -465,7 +466,7 @@ bool Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
     stream::RxResult r = st->on_packet(std::move(p), ordered, dedup,
                                        {config_.max_event_bytes, budget_.room(s.rx)}, now);
     if (r.over_budget) ++stats_.drop_over_budget;  // a reliable sender retransmits it later
-    taken = !r.over_budget;
+    taken = !r.over_budget && !r.refused;
     added = r.events;
     if (epochs) st->settle_losses(now);
   }

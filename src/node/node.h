@@ -317,9 +317,11 @@ class Node {
   // Session acknowledgements (node_acks.cpp), with peers that have kSessionAck. An
   // authenticated datagram arrived (`eliciting`: data the peer waits to hear about).
   void note_arrival(session::Session& s, uint64_t pn, bool eliciting, int64_t now) REQUIRES(mu_);
-  // A data datagram left with packet number pn.
+  // A data datagram left with packet number pn (`piece`: one piece of p).
   void note_sent(session::Session& s, const stream::Stream& st, const stream::SentPacket& p, uint64_t pn,
-                 size_t bytes) REQUIRES(mu_);
+                 size_t bytes, bool piece = false) REQUIRES(mu_);
+  // The peer's stream kept the packet that datagram carried (capability kSessionRelease).
+  void release_delivered(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);
   // Acknowledgements that are due now, one packet per session (`all`: also those that
   // could still wait).
   void send_session_acks(std::vector<Outgoing>& out, bool all = false) REQUIRES(mu_);

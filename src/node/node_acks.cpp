@@ -25,13 +25,23 @@ void Node::note_arrival(session::Session& s, uint64_t pn, bool eliciting, int64_
 }
 
 void Node::note_sent(session::Session& s, const stream::Stream& st, const stream::SentPacket& p, uint64_t pn,
-                     size_t bytes) {
+                     size_t bytes, bool piece) {
   track(s, session::SentDatagram{.pn = pn,
                                  .sent_ns = p.last_sent_ns,
                                  .bytes = static_cast<uint32_t>(bytes),
                                  .stream_id = st.id(),
                                  .stream_seq = p.seq,
+                                 .piece = piece,
                                  .delivery = {}});
+}
+
+void Node::release_delivered(session::Session& s, const session::SentDatagram& d) {
+  auto it = s.streams.find(d.stream_id);
+  if (it == s.streams.end() || !recovery(s, *it->second)) return;
+  stream::Stream& st = *it->second;
+  st.retransmit().on_delivered(d.stream_seq, d.sent_ns);
+  s.budget.on_acknowledged(st.retransmit().take_acknowledged_bytes());
+  if (st.tx_idle()) st.changed.notify_all();  // a draining close may be waiting
 }
 
 void Node::track(session::Session& s, session::SentDatagram d) {
@@ -137,6 +147,8 @@ void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Ou
       s.cc->on_acked(now, d.bytes, d.sent_ns, s.rtt, prior_in_flight);
     }
     pmtu_on_acked(s, d, now);
+    if (d.stream_id != wire::kControlStreamId && !d.piece && s.has(wire::capability::kSessionRelease))
+      release_delivered(s, d);
   }
   bool congestion = false;
   for (const session::SentDatagram& d : r.lost) congestion |= on_lost(s, d);

@@ -89,7 +89,7 @@ void Node::send_in_pieces(session::Session& s, const stream::Stream& st, const s
     uint8_t* end = wire::write_frame(o.packet->payload(), std::span<const uint8_t>(body, n));
     uint64_t pn = s.stamp(ph, static_cast<size_t>(end - o.packet->payload()), *o.packet);
     address_to(s, o);
-    note_sent(s, st, p, pn, o.packet->len);  // each piece is data the peer acknowledges
+    note_sent(s, st, p, pn, o.packet->len, true);  // each piece is data the peer acknowledges
   }
 }
 

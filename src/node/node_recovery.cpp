@@ -242,13 +242,14 @@ void Node::send_acks(std::vector<Outgoing>& out, bool delay_few) {
   frames.clear();
   for (const StreamPtr& st : ack_due_) {
     stream::AckPolicy& ack = st->ack();
-    switch (ack.when(delay_few)) {
+    session::Session* s = session_for(st->peer_node_id());
+    int64_t interval = s ? std::max(stream::AckPolicy::kNackRepeatNs, s->rtt.smoothed()) : 0;
+    switch (ack.when(delay_few, now, interval)) {
       case stream::AckPolicy::When::kNothing: continue;
       case stream::AckPolicy::When::kLater: delayed.push_back(st); continue;
       case stream::AckPolicy::When::kNow: break;
     }
-    session::Session* s = session_for(st->peer_node_id());
-    size_t n = stream::AckPolicy::frames_needed(st->reorder());
+    size_t n = ack.frames_needed(st->reorder());
     if (s && n > 0 &&
         !s->budget.spend(wire::kPacketOverhead + n * (wire::kFrameOverhead + wire::kExtFrameSize))) {
       ++stats_.responses_deferred;  // a peer that makes gaps on purpose; asked again later

@@ -44,6 +44,7 @@ struct SentDatagram {
   uint64_t stream_seq = 0;
   bool resolved = false;     // acknowledged or declared lost
   bool pmtu_probe = false;   // a path MTU probe: its loss says nothing about congestion
+  bool piece = false;        // one piece of a packet: its acknowledgement is not the packet's
   DeliveryState delivery;    // for the delivery rate its acknowledgement samples
 };
 

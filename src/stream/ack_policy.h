@@ -15,6 +15,10 @@
 //    one NACK frame per 64-sequence block from the first gap up to the highest received,
 //    at most kMaxNackBlocks (1024 sequences of selective acknowledgement): the sender
 //    learns both what to resend and what not to time out.
+//  * Towards a sender that releases packets on session acknowledgements (capability
+//    kSessionRelease, set_released_by_session): one ACK frame at most once per interval
+//    (a round trip), at once only for a duplicate (the sender's timer asking); gaps are
+//    the session's to find, and no NACK goes.
 #pragma once
 #include <algorithm>
 #include <cstddef>
@@ -35,37 +39,44 @@ class AckPolicy {
   // report), `place` being where `r` will put it (called before it does).
   void on_packet(const ReorderBuffer& r, ReorderBuffer::Place place, uint64_t seq) {
     ++unreported_;
+    duplicate_ = duplicate_ || place == ReorderBuffer::Place::kDuplicate;
     bool fills_first_gap = place == ReorderBuffer::Place::kNext && r.has_gaps();
     bool opens_or_fills = place == ReorderBuffer::Place::kAhead && seq != r.highest() + 1;
     urgent_ = urgent_ || fills_first_gap || opens_or_fills;
   }
   void request() { unreported_ = std::max<uint32_t>(unreported_, 1); }
   uint32_t unreported() const { return unreported_; }
+  void set_released_by_session(bool released) { released_by_session_ = released; }
 
   enum class When { kNothing, kLater, kNow };
   // `delay_few`: a batch of arrivals (a few in-order packets may wait for the tick);
-  // otherwise the recovery tick, which reports whatever is pending.
-  When when(bool delay_few) const {
+  // otherwise the recovery tick, which reports whatever is pending. `interval`: the least
+  // time between reports to a sender that releases on session acknowledgements.
+  When when(bool delay_few, int64_t now_ns = 0, int64_t interval_ns = 0) const {
     if (unreported_ == 0) return When::kNothing;
+    if (released_by_session_)
+      return duplicate_ || now_ns - last_report_ns_ >= interval_ns ? When::kNow : When::kLater;
     if (delay_few && unreported_ < kAckEvery && !urgent_) return When::kLater;
     return When::kNow;
   }
   // Frames the report takes (0: nothing received yet, nothing to report).
-  static size_t frames_needed(const ReorderBuffer& r) {
+  size_t frames_needed(const ReorderBuffer& r) const {
     if (!r.has_gaps()) return r.next_expected() == 0 ? 0 : 1;
+    if (released_by_session_) return 1;
     return std::min(kMaxNackBlocks, (r.highest() - r.next_expected() + 63) / 64);
   }
   // Writes the report into `out` (room for frames_needed) and clears what was pending;
   // returns the frame count. A NACK starts the repeat timer.
   size_t report(const ReorderBuffer& r, uint64_t stream_id, int64_t now_ns, wire::ExtFrame* out) {
     unreported_ = 0;
-    urgent_ = false;
+    urgent_ = duplicate_ = false;
+    last_report_ns_ = now_ns;
     size_t n = frames_needed(r);
     wire::ExtFrame f;
     f.stream_id = stream_id;
     f.next_expected = r.next_expected();
     f.highest = r.highest();
-    if (n == 0 || !r.has_gaps()) {
+    if (n == 0 || !r.has_gaps() || released_by_session_) {
       if (n) out[0] = f;
       return n;
     }
@@ -81,13 +92,16 @@ class AckPolicy {
   // A gap still open since the last NACK, long enough ago to say it again (`srtt_ns`: the
   // session's smoothed RTT, 0 if unknown).
   bool repeat_due(const ReorderBuffer& r, int64_t now_ns, int64_t srtt_ns = 0) const {
-    return r.has_gaps() && now_ns - last_nack_ns_ >= std::max(kNackRepeatNs, srtt_ns);
+    return !released_by_session_ && r.has_gaps() && now_ns - last_nack_ns_ >= std::max(kNackRepeatNs, srtt_ns);
   }
 
  private:
   uint32_t unreported_ = 0;
   bool urgent_ = false;  // a packet since the last report opened or filled a gap
+  bool duplicate_ = false;  // a packet since the last report arrived twice
+  bool released_by_session_ = false;
   int64_t last_nack_ns_ = 0;
+  int64_t last_report_ns_ = INT64_MIN / 2;
 };
 
 }  // namespace nm::stream

@@ -43,6 +43,14 @@ void RetransmitBuffer::timed_out(int64_t now, const RttEstimator& rtt, int64_t m
   }
 }
 
+void RetransmitBuffer::on_delivered(uint64_t seq, int64_t sent_ns) {
+  SentPacket* p = find(seq);
+  if (!p || p->sacked || sent_ns < p->first_sent_ns || sent_ns > p->last_sent_ns) return;
+  p->sacked = true;
+  acknowledged_bytes_ += p->wire_bytes();
+  while (!unacked_.empty() && unacked_.front().sacked) unacked_.pop_front();
+}
+
 SentPacket* RetransmitBuffer::oldest_timed_out(int64_t now, const RttEstimator& rtt, int64_t min_timeout) {
   for (size_t i = 0; i < unacked_.size(); ++i) {
     SentPacket& p = unacked_[i];

@@ -50,6 +50,11 @@ class RetransmitBuffer {
   // from the RTO, or from `min_timeout` if longer.
   void timed_out(int64_t now, const RttEstimator& rtt, int64_t min_timeout, size_t max,
                  std::vector<SentPacket*>& resend);
+  // The session acknowledged a datagram that carried `seq`, sent at sent_ns, and the peer's
+  // acknowledgements mean its stream kept the packet (capability kSessionRelease): it is
+  // acknowledged selectively, and released with those before it. (A datagram sent before
+  // the packet's first transmission was an earlier stream's, of the same id.)
+  void on_delivered(uint64_t seq, int64_t sent_ns);
   // The oldest packet awaiting acknowledgement (not even selectively), if its timer expired
   // and it is not queued for resend already: with session acknowledgements the session
   // resends what its datagrams lost, and this timer only recovers a lost stream ACK at the

@@ -81,6 +81,7 @@ struct RxLimits {
 struct RxResult {
   size_t events = 0;         // queued for the application
   bool over_budget = false;  // the packet was dropped: it did not fit the room
+  bool refused = false;      // not kept (too far ahead): not acknowledged, so it comes again
 };
 
 // A large event still being cut into fragments as credit allows.

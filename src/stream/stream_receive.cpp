@@ -77,7 +77,7 @@ RxResult Stream::on_packet(RxPacket&& p, bool ordered, bool dedup, const RxLimit
   ack_.on_packet(r.reorder, place, p.seq);
   switch (place) {
     case ReorderBuffer::Place::kDuplicate: ++counters().rx_duplicates_dropped; return {};
-    case ReorderBuffer::Place::kTooFar: return {};  // the sender retransmits it later
+    case ReorderBuffer::Place::kTooFar: return {.events = 0, .over_budget = false, .refused = true};
     case ReorderBuffer::Place::kNext:
       if (!fits(delivery_cost(p, a.max_event_bytes), a)) return {0, true};
       r.reorder.take_next();

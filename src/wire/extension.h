@@ -35,8 +35,13 @@ inline constexpr uint64_t kPmtud = 1 << 5;       // datagrams sized by path MTU 
 inline constexpr uint64_t kCompactHeader = 1 << 6;  // stream data in compact headers (wire/compact_header.h)
 inline constexpr uint64_t kPathMigration = 1 << 7;  // answers path challenges: may be followed to a new address
 inline constexpr uint64_t kSpanning = 1 << 8;  // reads events cut at a packet boundary (frag::kSpanHead/kSpanTail)
+// A session acknowledgement of a data datagram means the peer's stream kept its packet (one
+// too far ahead is refused, not acknowledged): a sender with it releases the packet then, so
+// a receiver reports by stream ACK only about once a round trip (an asymmetric path's way
+// back carried a stream ACK or NACK for every third datagram).
+inline constexpr uint64_t kSessionRelease = 1 << 9;
 inline constexpr uint64_t kAll = kRecovery | kFragments | kEpochs | kAuthPingwaves | kSessionAck | kPmtud |
-                                 kCompactHeader | kPathMigration | kSpanning;
+                                 kCompactHeader | kPathMigration | kSpanning | kSessionRelease;
 inline constexpr uint64_t kSeenYours = uint64_t{1} << 63;  // the sender has our hello
 // What a data packet's flags::kNetmeshData stands for: the sender reads the data fields and
 // answers to acknowledgements and NACKs as these capabilities say.

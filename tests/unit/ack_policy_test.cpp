@@ -52,7 +52,7 @@ TEST(AckPolicy, AGapIsNackedAtOnceBlockByBlockAndRepeatedLater) {
   receive(r, a, 0);
   receive(r, a, 200);  // 1..199 missing: blocks from 1 to 200
   EXPECT_EQ(a.when(true), AckPolicy::When::kNow);
-  EXPECT_EQ(AckPolicy::frames_needed(r), 4u);
+  EXPECT_EQ(a.frames_needed(r), 4u);
   wire::ExtFrame f[AckPolicy::kMaxNackBlocks];
   ASSERT_EQ(a.report(r, 7, 1000, f), 4u);
   for (size_t i = 0; i < 4; ++i) {
@@ -73,11 +73,11 @@ TEST(AckPolicy, NackBlocksAreBoundedAndNothingReceivedMeansNoReport) {
   ReorderBuffer r;
   AckPolicy a;
   a.request();
-  EXPECT_EQ(AckPolicy::frames_needed(r), 0u);  // nothing received yet
+  EXPECT_EQ(a.frames_needed(r), 0u);  // nothing received yet
   wire::ExtFrame f[AckPolicy::kMaxNackBlocks];
   EXPECT_EQ(a.report(r, 1, 0, f), 0u);
   receive(r, a, 5000);
-  EXPECT_EQ(AckPolicy::frames_needed(r), AckPolicy::kMaxNackBlocks);
+  EXPECT_EQ(a.frames_needed(r), AckPolicy::kMaxNackBlocks);
 }
 
 TEST(AckPolicy, ADuplicateAsksForAReport) {
@@ -122,6 +122,38 @@ TEST(AckPolicy, OnlyPacketsThatOpenOrFillAGapAreReportedAtOnce) {
   ASSERT_EQ(a.report(r, 1, 0, f), 1u);
   EXPECT_EQ(f[0].type, wire::ExtType::kAck);
   EXPECT_EQ(f[0].next_expected, seq + 2);
+}
+
+}  // namespace
+}  // namespace nm::stream
+
+namespace nm::stream {
+namespace {
+
+// Towards a sender that releases packets on session acknowledgements: one ACK frame a
+// round trip, a duplicate at once, and neither NACK blocks nor their repeats.
+TEST(AckPolicy, ASenderReleasedBySessionAcknowledgementsGetsAnAckARoundTrip) {
+  constexpr int64_t kRtt = 40'000'000;
+  ReorderBuffer r;
+  AckPolicy a;
+  a.set_released_by_session(true);
+  wire::ExtFrame f[AckPolicy::kMaxNackBlocks];
+  receive(r, a, 0);
+  EXPECT_EQ(a.when(true, 0, kRtt), AckPolicy::When::kNow);  // the first report
+  ASSERT_EQ(a.report(r, 7, 0, f), 1u);
+  for (uint64_t seq = 1; seq < 40; ++seq) receive(r, a, seq);
+  receive(r, a, 200);  // a gap: the session's loss detection finds it, not a NACK
+  EXPECT_EQ(a.when(true, kRtt - 1, kRtt), AckPolicy::When::kLater);
+  EXPECT_EQ(a.when(false, kRtt - 1, kRtt), AckPolicy::When::kLater);  // nor on the tick
+  EXPECT_FALSE(a.repeat_due(r, 10 * kRtt));
+  EXPECT_EQ(a.when(false, kRtt, kRtt), AckPolicy::When::kNow);
+  EXPECT_EQ(a.frames_needed(r), 1u);
+  ASSERT_EQ(a.report(r, 7, kRtt, f), 1u);
+  EXPECT_EQ(f[0].type, wire::ExtType::kAck);
+  EXPECT_EQ(f[0].next_expected, 40u);
+  EXPECT_EQ(f[0].highest, 200u);
+  receive(r, a, 5);  // a duplicate: the sender's timer asks what arrived
+  EXPECT_EQ(a.when(true, kRtt + 1, kRtt), AckPolicy::When::kNow);
 }
 
 }  // namespace

@@ -220,6 +220,27 @@ TEST(RetransmitBuffer, LossesComeFromTheSessionWhenItDetectsThem) {
   EXPECT_EQ(b.unacked(2), nullptr);
 }
 
+TEST(RetransmitBuffer, ASessionAcknowledgementReleasesWhatThePeersStreamKept) {
+  RetransmitBuffer b;
+  RttEstimator rtt;
+  add_range(b, 0, 3, 10 * kMs);
+  b.on_delivered(1, 10 * kMs);  // beyond the oldest: acknowledged selectively, kept
+  EXPECT_EQ(b.size(), 4u);
+  EXPECT_EQ(b.unacked(1), nullptr);
+  EXPECT_EQ(b.take_acknowledged_bytes(), sent(1, 0).wire_bytes());
+  b.on_delivered(0, 5 * kMs);  // sent before packet 0 was: an earlier stream's datagram
+  EXPECT_EQ(b.size(), 4u);
+  b.on_delivered(0, 10 * kMs);  // the oldest: released with the kept one behind it
+  EXPECT_EQ(b.size(), 2u);
+  EXPECT_EQ(b.take_acknowledged_bytes(), sent(0, 0).wire_bytes());
+  b.on_delivered(1, 10 * kMs);  // released already: nothing
+  EXPECT_EQ(b.take_acknowledged_bytes(), 0u);
+  b.on_ack(3, 2, 20 * kMs, rtt);  // a stream ACK after it releases the rest as before
+  EXPECT_EQ(b.size(), 1u);
+  b.on_delivered(3, 10 * kMs);
+  EXPECT_TRUE(b.empty());
+}
+
 TEST(RetransmitBuffer, TheSafetyNetTakesTheOldestPacketOnly) {
   RetransmitBuffer b;
   RttEstimator rtt;
