@@ -14,6 +14,12 @@ static nm_session_stats_t session_stats(nm_node_t* n, uint64_t peer) {
   return st;
 }
 
+/* A connected pair whose sessions acknowledge datagrams (the peers' hellos exchanged). */
+static void connect_with_session_acks(test_pair* p) {
+  test_pair_connect(p);
+  ASSERT_EVENTUALLY(session_stats(p->a, p->b_id).session_acks == 1, 2000);
+}
+
 /* A reliable stream with an unbounded window (congestion control alone limits it). */
 static nm_stream_config_t reliable_unbounded(void) {
   nm_stream_config_t cfg;
@@ -98,8 +104,7 @@ static void both_sides_have_the_handshake_rtt(void** state) {
 static void acknowledgements_sample_rtt_and_empty_the_flight(void** state) {
   (void)state;
   test_pair p;
-  test_pair_connect(&p);
-  ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).session_acks == 1, 2000);
+  connect_with_session_acks(&p);
   ASSERT_EVENTUALLY(session_stats(p.b, p.a_id).session_acks == 1, 2000);
   transfer(&p, 1, 200);
   /* Every data datagram a sent is acknowledged by b's session acknowledgements. */
@@ -177,8 +182,7 @@ static void bbr_sessions_deliver_through_loss(void** state) {
 static void reordering_is_spurious_loss_and_adapts_loss_detection(void** state) {
   (void)state;
   test_pair p;
-  test_pair_connect(&p);
-  ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).session_acks == 1, 2000);
+  connect_with_session_acks(&p);
   nm_impairment_t imp;
   nm_impairment_init(&imp, sizeof imp);
   imp.reorder = 0.2;
@@ -220,8 +224,7 @@ static void reordering_is_spurious_loss_and_adapts_loss_detection(void** state) 
 static void a_silent_path_is_probed_not_flooded(void** state) {
   (void)state;
   test_pair p;
-  test_pair_connect(&p);
-  ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).session_acks == 1, 2000);
+  connect_with_session_acks(&p);
   reliable_exchange(&p, 5, 2000, 256); /* the window grows: a flight worth resending */
   nm_stream_config_t cfg = reliable_unbounded();
   nm_stream_t *sa, *sb;
@@ -266,8 +269,7 @@ static void a_silent_path_is_probed_not_flooded(void** state) {
 static void session_acknowledgements_release_packets_and_stream_acks_are_rare(void** state) {
   (void)state;
   test_pair p;
-  test_pair_connect(&p);
-  ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).session_acks == 1, 2000);
+  connect_with_session_acks(&p);
   nm_impairment_t imp;
   nm_impairment_init(&imp, sizeof imp);
   imp.delay_us = 20000;
