@@ -182,9 +182,9 @@ class Session {
   // what the old one taught says nothing about it (RFC 9000 §9.4). The round-trip estimate,
   // the loss thresholds and the congestion controller start again, the controller at
   // max_packet() and with the datagrams still in flight counted in its flight; the
-  // estimate from `path_rtt_ns` (the
-  // path challenge's round trip, as the handshake seeds a new session's) if not 0. (A new
-  // port on the same IP, a NAT rebinding, is the same path: nothing is reset then.)
+  // estimate from `path_rtt_ns` (the path challenge's round trip, as the handshake seeds a
+  // new session's) if not 0. (A new port on the same IP, a NAT rebinding, is the same
+  // path: nothing is reset then.)
   void restart_path_estimates(double configured_rate, int64_t path_rtt_ns);
   struct PathCounters {
     uint64_t rtt_samples = 0;

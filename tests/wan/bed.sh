@@ -229,8 +229,9 @@ wan_delay_stop() {
   WAN_DELAY_OUT=""
 }
 
-# Arms (1) or disarms (0) the delay line's black hole now.
-wan_blackhole() {
+# Signals the delay line now: 1 arms its black hole (or, started with --stall-us, begins a
+# stall), 0 disarms the black hole.
+wan_signal_delay_line() {
   [[ -n "$WAN_DELAY_PID" ]] || return 1
   if [[ "$1" == 1 ]]; then kill -USR1 "$WAN_DELAY_PID"; else kill -USR2 "$WAN_DELAY_PID"; fi
 }

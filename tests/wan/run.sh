@@ -371,7 +371,7 @@ signal_delay_line() {
   local at=$(($1 + ARM_S * 1000000000)) left
   left=$(((at - $(now_ns)) / 1000000))
   ((left > 0)) && sleep "$(calc "$left / 1000")"
-  wan_blackhole 1 && wan_log "delay line signalled (black hole armed, or the stall begun)"
+  wan_signal_delay_line 1 && wan_log "delay line signalled (black hole armed, or the stall begun)"
 }
 
 # A PMTU black hole: from a third of the flow on, the delay line drops every frame whose
