@@ -155,3 +155,43 @@ void test_connect_through(nm_node_t* a, nm_node_t* relay, nm_node_t* dest) {
   NM_OK_OR_FAIL(nm_node_local_addr(relay, addr, sizeof addr));
   NM_OK_OR_FAIL(nm_node_connect_via(a, addr, key, dest_id));
 }
+
+static void print_side(const char* name, nm_node_t* n, uint64_t peer, nm_stream_t* s) {
+  nm_node_stats_t ns;
+  nm_session_stats_t ss;
+  nm_stream_stats_t st;
+  if (nm_node_stats(n, &ns, sizeof ns) == NM_OK)
+    fprintf(stderr,
+            "  %s node: sent %llu recv %llu malformed %llu over_window %llu over_budget %llu "
+            "deferred %llu bad_fragment %llu\n",
+            name, (unsigned long long)ns.datagrams_sent, (unsigned long long)ns.datagrams_received,
+            (unsigned long long)ns.drop_malformed, (unsigned long long)ns.drop_over_window,
+            (unsigned long long)ns.drop_over_budget, (unsigned long long)ns.responses_deferred,
+            (unsigned long long)ns.drop_bad_fragment);
+  if (nm_node_session_stats(n, peer, &ss, sizeof ss) == NM_OK)
+    fprintf(stderr,
+            "  %s session: srtt %llu us, in flight %llu B / %llu, cwnd %llu, acked %llu lost %llu, "
+            "ptos %llu, acks sent %llu recv %llu, max datagram %llu\n",
+            name, (unsigned long long)ss.srtt_ns / 1000, (unsigned long long)ss.bytes_in_flight,
+            (unsigned long long)ss.datagrams_in_flight, (unsigned long long)ss.cwnd_bytes,
+            (unsigned long long)ss.datagrams_acked, (unsigned long long)ss.datagrams_lost,
+            (unsigned long long)ss.probe_timeouts, (unsigned long long)ss.acks_sent,
+            (unsigned long long)ss.acks_received, (unsigned long long)ss.max_datagram_bytes);
+  if (s && nm_stream_stats(s, &st, sizeof st) == NM_OK)
+    fprintf(stderr,
+            "  %s stream: tx_seq %llu rx_seq %llu credit %llu unacked %llu retransmits %llu "
+            "nacks sent %llu recv %llu grants sent %llu recv %llu pending %llu buffered %llu "
+            "reorder %llu gaps %llu dups %llu\n",
+            name, (unsigned long long)st.tx_seq, (unsigned long long)st.rx_seq,
+            (unsigned long long)st.tx_credit_remaining, (unsigned long long)st.tx_unacked_packets,
+            (unsigned long long)st.retransmits, (unsigned long long)st.nacks_sent,
+            (unsigned long long)st.nacks_received, (unsigned long long)st.credit_grants_sent,
+            (unsigned long long)st.credit_grants_received, (unsigned long long)st.inbound_pending,
+            (unsigned long long)st.rx_buffered_bytes, (unsigned long long)st.rx_reorder_packets,
+            (unsigned long long)st.rx_gaps, (unsigned long long)st.rx_duplicates_dropped);
+}
+
+void test_print_transfer_state(const test_pair* p, nm_stream_t* tx, nm_stream_t* rx) {
+  print_side("sender", p->a, p->b_id, tx);
+  print_side("receiver", p->b, p->a_id, rx);
+}

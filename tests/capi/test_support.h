@@ -76,4 +76,7 @@ void test_expect_numbered(nm_stream_t* s, uint32_t count, void (*at)(uint32_t, v
 /* Both at once: `count` numbered events sent on tx (a thread) and read back on rx. */
 void test_transfer_numbered(nm_stream_t* tx, nm_stream_t* rx, uint32_t count);
 uint64_t test_node_id(nm_node_t* n);
+/* Prints both ends of a transfer from a to b (node, session and stream stats) to stderr:
+ * what a failed transfer test shows of where it stopped. */
+void test_print_transfer_state(const test_pair* p, nm_stream_t* tx, nm_stream_t* rx);
 #endif

@@ -21,6 +21,7 @@
 #include "crypto/aead.h"
 #include "crypto/noise.h"
 #include "crypto/session_keys.h"
+#include "wire/ack_frame.h"
 #include "wire/address.h"
 #include "wire/compact_header.h"
 #include "wire/extension.h"
@@ -361,6 +362,7 @@ int nmt_peer_open(nmt_peer* p, const void* datagram, size_t len, nmt_received* o
   if (!nm::crypto::aead_open(p->keys.rx, nonce, aad, aad_len, data, h.payload_len, data + h.payload_len))
     return -2;
   out->header_bytes = h.header_bytes;
+  out->packet_number = nm::wire::nonce_counter(h);
   out->flags = h.flags;
   out->subprotocol_id = h.subprotocol_id;
   out->stream_id = h.stream_id;
@@ -369,6 +371,22 @@ int nmt_peer_open(nmt_peer* p, const void* datagram, size_t len, nmt_received* o
   out->plaintext_len = h.payload_len;
   std::memcpy(out->plaintext, data, h.payload_len);
   return 0;
+}
+
+int nmt_peer_send_session_ack(nmt_peer* p, uint64_t first, uint64_t last) {
+  nm::wire::AckFrame f;
+  f.ranges.push_back({first, last});
+  uint8_t body[nm::wire::kAckFrameHeader + nm::wire::kAckRangeSize];
+  uint8_t frame[sizeof body + 4];
+  size_t len = nmt_frame(frame, body, static_cast<uint32_t>(nm::wire::encode_ack_frame(f, body)));
+  nmt_packet spec{};
+  spec.subprotocol_id = nm::wire::kSubprotocolAck;
+  spec.stream_id = nm::wire::kControlStreamId;
+  spec.sequence = p->control_seq++;
+  spec.event_count = 1;
+  uint8_t out[256];
+  size_t n = nmt_peer_seal(p, &spec, frame, len, out, sizeof out);
+  return n == 0 ? -1 : nmt_peer_send_raw(p, out, n);
 }
 
 int nmt_peer_recv(nmt_peer* p, nmt_received* out, int timeout_ms, int skip_control) {

@@ -43,6 +43,7 @@ typedef struct nmt_received {
   uint8_t plaintext[8192];
   size_t plaintext_len;
   size_t header_bytes; /* 68, or a compact header's length */
+  uint64_t packet_number; /* its nonce counter: what a session acknowledgement names */
 } nmt_received;
 
 #define NMT_CAP_ALL 7u /* recovery | fragments | epochs */
@@ -107,6 +108,10 @@ size_t nmt_ext_frame(uint8_t* out, uint8_t type, uint64_t stream_id, uint64_t ne
  * set bits in `missing` are missing (a NACK). */
 size_t nmt_ext_frame_full(uint8_t* out, uint8_t type, uint64_t stream_id, uint64_t next_expected,
                           uint64_t highest, uint64_t base, uint64_t missing);
+
+/* Sends a session acknowledgement (capability kSessionAck, wire/ack_frame.h) of the node's
+ * datagrams first..last (packet numbers, inclusive). 0 ok. */
+int nmt_peer_send_session_ack(nmt_peer* p, uint64_t first, uint64_t last);
 
 /* Receives and decrypts the next packet from the node (skips handshakes/heartbeats when
  * skip_control). 0 ok, -1 timeout, -2 undecryptable. */
