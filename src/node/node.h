@@ -458,6 +458,8 @@ class Node {
   // Releases what the session's pacer and congestion window allow now; if packets are
   // left waiting, makes sure the pace timer runs (it stops once nothing waits).
   void pace_session(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
+  // Makes sure the pace timer runs while the session has packets waiting.
+  void wake_pacer(const session::Session& s) REQUIRES(mu_);
   // The peer's hello shows it acknowledges datagrams: congestion control and pacing start.
   void start_congestion_control(session::Session& s) REQUIRES(mu_);
   void pace(int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);

@@ -17,7 +17,7 @@ namespace nm::node {
 
 void Node::note_arrival(session::Session& s, uint64_t pn, bool eliciting, int64_t now) {
   // Recorded before the peer's hello too: its first datagrams are then acknowledged as well.
-  s.acks.on_packet(pn, eliciting, now);
+  s.acks.on_packet(pn, eliciting, now, s.rtt.smoothed());
   if (eliciting && !s.ack_queued && s.answers_as_netmesh(wire::capability::kSessionAck)) {
     s.ack_queued = true;
     session_acks_due_.push_back(s.peer_node_id());
@@ -91,6 +91,7 @@ void Node::queue_resend(session::Session& s, stream::Stream& st, stream::SentPac
   p.resend_queued = true;
   st.paced().resends.push_back(uint64_t{p.seq});
   s.sender.backlogged(st.id());
+  wake_pacer(s);  // whoever queued it: nothing may be in flight to wake the pacer otherwise
 }
 
 void Node::send_session_acks(std::vector<Outgoing>& out, bool all) {

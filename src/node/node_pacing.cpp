@@ -153,6 +153,10 @@ void Node::pace_session(session::Session& s, int64_t now, std::vector<Outgoing>&
   // the application limits the rate now.
   if (s.sender.idle() && s.cc && !queues.credit_limited && s.cc->room() > 0)
     s.delivery.on_app_limited(s.cc->in_flight());
+  wake_pacer(s);
+}
+
+void Node::wake_pacer(const session::Session& s) {
   if (!s.sender.idle() && !pace_timer_running_ && loop_alive_) {
     pace_timer_running_ = true;
     uv_async_send(&pace_kick_);  // timers belong to the loop thread

@@ -4,10 +4,16 @@
 
 namespace nm::session {
 
-void AckTracker::on_packet(uint64_t pn, bool ack_eliciting, int64_t now_ns) {
+void AckTracker::on_packet(uint64_t pn, bool ack_eliciting, int64_t now_ns, int64_t srtt_ns) {
   if (ack_eliciting) {
     if (unreported_ == 0) first_unreported_ns_ = now_ns;
     ++unreported_;
+    if (srtt_ns > 0 && now_ns - round_start_ns_ >= srtt_ns) {
+      last_round_count_ = now_ns - round_start_ns_ < 2 * srtt_ns ? round_count_ : 0;
+      round_start_ns_ = now_ns;
+      round_count_ = 0;
+    }
+    ++round_count_;
   }
   // A range that changes starts its count of reports again: what it gained is news.
   if (ranges_.empty() || pn > ranges_.front().range.last) {
@@ -41,7 +47,8 @@ void AckTracker::on_packet(uint64_t pn, bool ack_eliciting, int64_t now_ns) {
 
 AckTracker::When AckTracker::when(int64_t now_ns) const {
   if (unreported_ == 0) return When::kNothing;
-  if (reordered_ || unreported_ >= kAckEvery || now_ns - first_unreported_ns_ >= kMaxAckDelayNs)
+  uint32_t every = last_round_count_ >= kLargeFlight ? kAckEveryLargeFlight : kAckEvery;
+  if (reordered_ || unreported_ >= every || now_ns - first_unreported_ns_ >= kMaxAckDelayNs)
     return When::kNow;
   return When::kLater;
 }

@@ -24,6 +24,38 @@ TEST(AckTracker, InOrderArrivalsMakeOneRangeAcknowledgedEverySecondOne) {
   EXPECT_EQ(t.when(kMs), AckTracker::When::kNothing);
 }
 
+// Datagrams `per_round` to a 40 ms round trip, evenly spaced, from pn on, acknowledged
+// whenever the tracker says so; returns how many acknowledgements that took.
+uint32_t arrive(AckTracker& t, uint64_t& pn, int64_t& now, uint32_t per_round, uint32_t rounds) {
+  const int64_t srtt = 40 * kMs;
+  uint32_t acks = 0;
+  for (uint32_t i = 0; i < per_round * rounds; ++i) {
+    t.on_packet(pn++, true, now, srtt);
+    if (t.when(now) == AckTracker::When::kNow) {
+      t.take(now);
+      ++acks;
+    }
+    now += srtt / per_round;
+  }
+  return acks;
+}
+
+// A round trip of 32 datagrams or more is acknowledged every 4th from the next on, a
+// smaller one every 2nd, and one after an idle spell starts at every 2nd again.
+TEST(AckTracker, ALargeFlightIsAcknowledgedEveryFourthASmallOneEverySecond) {
+  AckTracker t;
+  uint64_t pn = 0;
+  int64_t now = 1000 * kMs;
+  EXPECT_EQ(arrive(t, pn, now, 16, 3), 24u);  // every 2nd
+  EXPECT_EQ(arrive(t, pn, now, 40, 1), 10u + 10u);  // its first round at 16 a round trip: every 2nd
+  EXPECT_EQ(arrive(t, pn, now, 40, 2), 20u);  // then every 4th
+  now += 100 * kMs;  // idle for more than 2 round trips
+  t.on_packet(pn++, true, now, 40 * kMs);
+  EXPECT_EQ(t.when(now), AckTracker::When::kLater);
+  t.on_packet(pn++, true, now, 40 * kMs);
+  EXPECT_EQ(t.when(now), AckTracker::When::kNow);
+}
+
 TEST(AckTracker, AGapIsReportedAtOnceAndLateArrivalsJoinTheRanges) {
   AckTracker t;
   for (uint64_t pn : {0, 1, 2}) t.on_packet(pn, true, 0);
