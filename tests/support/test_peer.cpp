@@ -203,6 +203,20 @@ int nmt_peer_answer(nmt_peer* p, const uint8_t psk[32], int timeout_ms) {
   return -1;
 }
 
+namespace {
+// One frame (at most 200 bytes) in a packet of the control stream: 0 if it went.
+int send_control_frame(nmt_peer* p, uint16_t subprotocol, const uint8_t* frame, size_t len) {
+  nmt_packet spec{};
+  spec.subprotocol_id = subprotocol;
+  spec.stream_id = nm::wire::kControlStreamId;
+  spec.sequence = p->control_seq++;
+  spec.event_count = 1;
+  uint8_t out[256];
+  size_t n = nmt_peer_seal(p, &spec, frame, len, out, sizeof out);
+  return n == 0 ? -1 : nmt_peer_send_raw(p, out, n);
+}
+}  // namespace
+
 int nmt_peer_handshake(nmt_peer* p, const uint8_t psk[32], uint64_t caps, int timeout_ms) {
   uint8_t d[256];
   size_t n = nmt_peer_build_msg1(p, psk, p->target_key.data(), d, sizeof d);
@@ -222,14 +236,7 @@ int nmt_peer_handshake(nmt_peer* p, const uint8_t psk[32], uint64_t caps, int ti
       uint8_t frame[64];
       size_t len = nmt_grant_frame(frame, nm::wire::kHelloStreamId,
                                    caps | nm::wire::capability::kSeenYours);
-      nmt_packet spec{};
-      spec.subprotocol_id = nm::wire::kSubprotocolStreamWindow;
-      spec.stream_id = nm::wire::kControlStreamId;
-      spec.sequence = p->control_seq++;
-      spec.event_count = 1;
-      uint8_t out[256];
-      size_t dl = nmt_peer_seal(p, &spec, frame, len, out, sizeof out);
-      if (dl == 0 || nmt_peer_send_raw(p, out, dl) != 0) return -1;
+      return send_control_frame(p, nm::wire::kSubprotocolStreamWindow, frame, len);
     }
     return 0;
   }
@@ -379,14 +386,7 @@ int nmt_peer_send_session_ack(nmt_peer* p, uint64_t first, uint64_t last) {
   uint8_t body[nm::wire::kAckFrameHeader + nm::wire::kAckRangeSize];
   uint8_t frame[sizeof body + 4];
   size_t len = nmt_frame(frame, body, static_cast<uint32_t>(nm::wire::encode_ack_frame(f, body)));
-  nmt_packet spec{};
-  spec.subprotocol_id = nm::wire::kSubprotocolAck;
-  spec.stream_id = nm::wire::kControlStreamId;
-  spec.sequence = p->control_seq++;
-  spec.event_count = 1;
-  uint8_t out[256];
-  size_t n = nmt_peer_seal(p, &spec, frame, len, out, sizeof out);
-  return n == 0 ? -1 : nmt_peer_send_raw(p, out, n);
+  return send_control_frame(p, nm::wire::kSubprotocolAck, frame, len);
 }
 
 int nmt_peer_recv(nmt_peer* p, nmt_received* out, int timeout_ms, int skip_control) {
