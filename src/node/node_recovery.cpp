@@ -336,17 +336,13 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
       // and the timer is a safety net for a lost stream ACK: after two probe timeouts, the
       // oldest packet only, behind the congestion window like the session's resends. (It
       // sent the whole flight at once, and again at each backoff: a path that stalled for a
-      // second got three flights when it came back, and dropped most of them.) The pacer
-      // is run at once: with nothing in flight nothing else would wake it, and a sender
-      // waiting for credit behind that packet would wait for ever.
+      // second got three flights when it came back, and dropped most of them.)
       if (st->has_unacked()) {
         bool session_acked = s->has(wire::capability::kSessionAck);
         int64_t safety = session_acked ? 2 * s->rtt.pto(session::AckTracker::kMaxAckDelayNs) : 0;
         if (session_acked && s->sender.paced()) {
-          if (stream::SentPacket* p = st->retransmit().oldest_timed_out(now, st->rtt(), safety)) {
+          if (stream::SentPacket* p = st->retransmit().oldest_timed_out(now, st->rtt(), safety))
             queue_resend(*s, *st, *p);
-            pace_session(*s, now, out);
-          }
         } else {
           st->retransmit().timed_out(now, st->rtt(), safety, kMaxResendPerTick, resend_list);
           resend(*s, *st, resend_list, out);
