@@ -327,7 +327,7 @@ typedef struct nm_session_stats {
   /* path MTU discovery (direct sessions between netmesh peers) */
   uint64_t pmtu_probes_sent;       /* padded pings of the size being tried */
   uint64_t pmtu_probes_lost;       /* each is a "no" for its size, not congestion */
-  uint64_t pmtu_black_holes;       /* fallbacks to 1200 bytes: large datagrams stopped arriving */
+  uint64_t pmtu_black_holes;       /* fallbacks to the base size (1200 bytes, 1232 over IPv6): large datagrams stopped arriving */
   /* path migration (direct sessions between netmesh peers): the session follows its peer to a
      new address (NAT rebinding) on its newest authenticated packet, and sends there at most 3x
      what arrived from there until the peer answers a challenge at that address */

@@ -37,7 +37,7 @@ type SessionStats struct {
 	SpuriousRetransmissions uint64
 	PMTUProbesSent          uint64 // path MTU discovery: padded pings of the size tried
 	PMTUProbesLost          uint64 // each a "no" for its size, not congestion
-	PMTUBlackHoles          uint64 // fallbacks to 1200 bytes
+	PMTUBlackHoles          uint64 // fallbacks to the base size (1200 bytes, 1232 over IPv6)
 	// Path migration (direct sessions between netmesh peers): moves to the peer's new
 	// address (NAT rebinding), new addresses that answered a challenge, and challenges left
 	// unanswered (back to the last validated address).

@@ -239,6 +239,7 @@ void Node::decrypt_batch(std::span<const UdpSocket::Received> batch, Decrypted* 
       auto it = peer_by_session_id_.find(j.h.session_id);
       if (it == peer_by_session_id_.end()) continue;
       const session::Session& s = *sessions_.at(it->second);
+      s.complete_counter(j.h);
       if (!s.admissible(j.h, d)) continue;
       j.index = i;
       j.keys = s.keys();
@@ -282,7 +283,7 @@ void Node::handle_datagram(std::span<uint8_t> d, const sockaddr_storage& from,
     case DatagramKind::kRouted: handle_routed(d, from, out); return;
     case DatagramKind::kNet: handle_net_packet(d, from, nullptr, out, decrypted); return;
     case DatagramKind::kCompact:
-      // A 0.23 pingwave starts with its origin's node id, which may read "nm": its size
+      // A 0.23 pingwave starts with its origin's node id, which may start 0x6E: its size
       // tells it apart unless the session id is one of ours.
       if (wire::is_pingwave(d) && !known_session(wire::compact_session_id(d))) {
         handle_pingwave(d, from, out);
@@ -337,6 +338,7 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
     ++stats_.drop_malformed;
     return;
   }
+  found->complete_counter(h);
   bool newest = wire::nonce_counter(h) >= found->rx_next_counter();
   switch (found->open(h, d, plaintext, now, decrypted && decrypted->done)) {
     case session::OpenError::kOk: break;

@@ -202,7 +202,7 @@ void Node::session_loss_tick(session::Session& s, int64_t now, std::vector<Outgo
     // A ping instead also when datagrams are larger than the path's base size: in a black
     // hole the data probes vanish too, and only an answer to a small one lets the large
     // ones be declared lost (and the black hole found).
-    bool large = s.sized_by_pmtu() && s.pmtu->current() > session::PmtuSearch::kBase;
+    bool large = s.sized_by_pmtu() && s.pmtu->current() > s.pmtu->base();
     bool ping = s.sender.idle() || large;
     s.probe_allowance = ping ? 0 : kProbeDatagrams;
     if (ping) send_ping(s, now, out);

@@ -18,7 +18,8 @@ void Node::start_path_mtu(session::Session& s, int64_t now) {
   if (s.pmtu || s.routed || (s.peer_capabilities & kNeeded) != kNeeded) return;
   uint32_t limit = UdpSocket::route_payload_limit(s.peer_addr());
   uint32_t ceiling = limit == 0 ? wire::kMaxPacketSize : std::min<uint32_t>(limit, wire::kMaxPacketSize);
-  s.pmtu.emplace(ceiling, now);
+  bool ipv6 = s.peer_addr().ss_family == AF_INET6;  // (a dual-stack socket keeps IPv4 peers AF_INET)
+  s.pmtu.emplace(ipv6 ? session::PmtuSearch::kBaseIpv6 : session::PmtuSearch::kBaseIpv4, ceiling, now);
   if (s.cc) s.cc->set_max_datagram(s.max_packet());
 }
 
@@ -42,7 +43,7 @@ void Node::pmtu_on_acked(session::Session& s, const session::SentDatagram& d, in
   if (!s.pmtu) return;
   if (!d.pmtu_probe) {
     s.pmtu->on_acked(d.bytes, now);
-    if (d.bytes > session::PmtuSearch::kBase) s.cc_before_large_losses.reset();  // the path carries them
+    if (d.bytes > s.pmtu->base()) s.cc_before_large_losses.reset();  // the path carries them
   } else if (s.pmtu->on_probe_acked(d.bytes, now) && s.cc) {
     s.cc->set_max_datagram(s.max_packet());
   }
@@ -54,7 +55,7 @@ void Node::pmtu_on_probe_lost(session::Session& s, const session::SentDatagram& 
 }
 
 bool Node::pmtu_on_lost(session::Session& s, const session::SentDatagram& d, int64_t now) {
-  if (!s.sized_by_pmtu() || d.bytes <= session::PmtuSearch::kBase) return false;
+  if (!s.sized_by_pmtu() || d.bytes <= s.pmtu->base()) return false;
   if (d.bytes <= s.pmtu->current()) {
     // Congestion, or the start of a black hole: which one, the next round trips tell.
     if (s.cc && !s.cc_before_large_losses) s.cc_before_large_losses = s.cc->clone();

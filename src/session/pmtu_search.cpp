@@ -4,9 +4,9 @@
 
 namespace nm::session {
 
-PmtuSearch::PmtuSearch(uint32_t ceiling, int64_t now_ns)
-    : ceiling_(ceiling > kBase ? ceiling : kBase), last_large_ack_ns_(now_ns) {
-  if (ceiling_ > kBase) start_search(ceiling_, true);
+PmtuSearch::PmtuSearch(uint32_t base, uint32_t ceiling, int64_t now_ns)
+    : base_(base), ceiling_(std::max(ceiling, base)), current_(base), last_large_ack_ns_(now_ns) {
+  if (ceiling_ > base_) start_search(ceiling_, true);
 }
 
 // `high`: the largest size the path may carry; `try_high_first`: probe it before halving.
@@ -60,13 +60,13 @@ void PmtuSearch::on_probe_lost(uint32_t size, int64_t now_ns) {
 }
 
 void PmtuSearch::on_acked(uint32_t size, int64_t now_ns) {
-  if (size <= kBase) return;
+  if (size <= base_) return;
   last_large_ack_ns_ = now_ns;
   large_losses_ = 0;
 }
 
 bool PmtuSearch::on_lost(uint32_t size, int64_t now_ns, int64_t min_rtt_ns) {
-  if (size <= kBase || current_ <= kBase) return false;
+  if (size <= base_ || current_ <= base_) return false;
   // Congestion loses some large datagrams while others get through: losses found by
   // acknowledgements of later large ones. A black hole loses every one of them: their
   // losses are found by a small datagram's acknowledgement (a hole check's ping, or a
@@ -78,7 +78,7 @@ bool PmtuSearch::on_lost(uint32_t size, int64_t now_ns, int64_t min_rtt_ns) {
   // path's new limit is unknown, and the ceiling is tried again only by the search after
   // kRaiseIntervalNs (the path may come back).
   uint32_t vanished = current_;
-  current_ = kBase;
+  current_ = base_;
   ++black_holes_;
   large_losses_ = 0;
   last_large_ack_ns_ = now_ns;
@@ -89,7 +89,7 @@ bool PmtuSearch::on_lost(uint32_t size, int64_t now_ns, int64_t min_rtt_ns) {
 
 bool PmtuSearch::hole_check_due(int64_t oldest_sent_ns, int64_t now_ns, int64_t srtt_ns,
                                 int64_t max_ack_delay_ns) const {
-  if (current_ <= kBase || oldest_sent_ns == INT64_MAX) return false;
+  if (current_ <= base_ || oldest_sent_ns == INT64_MAX) return false;
   int64_t answer = srtt_ns + max_ack_delay_ns;  // what an acknowledgement may take
   int64_t gap = answer << std::min(unanswered_hole_checks_, kMaxHoleCheckBackoff);
   return now_ns - oldest_sent_ns > answer + srtt_ns / 4 && now_ns - last_hole_check_ns_ >= gap;

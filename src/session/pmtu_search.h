@@ -1,8 +1,8 @@
 // Path MTU discovery for one session (RFC 8899, DPLPMTUD): the largest datagram its path
 // carries, learned from padded probes the peer acknowledges, so that events are cut by
-// netmesh and never by IP. Datagrams leave with DF set, starting at kBase; probes search
-// upward to the ceiling (what the local route allows); a black hole (datagrams above kBase
-// lost, none of them acknowledged for longer than the minimum RTT) falls back to kBase and
+// netmesh and never by IP. Datagrams leave with DF set, starting at the base; probes search
+// upward to the ceiling (what the local route allows); a black hole (datagrams above the base
+// lost, none of them acknowledged for longer than the minimum RTT) falls back to the base and
 // searches again below the size that vanished; a small ping when large datagrams' answers
 // are overdue finds the hole sooner. Pure logic: time in nanoseconds passed in, no sockets.
 #pragma once
@@ -13,17 +13,22 @@ namespace nm::session {
 
 class PmtuSearch {
  public:
-  static constexpr uint32_t kBase = 1200;      // BASE_PLPMTU: what any IPv6 path carries
+  // BASE_PLPMTU: what any path carries. IPv6 promises every path a 1280-byte packet (RFC
+  // 8200 §5), 1232 bytes of UDP payload; IPv4 promises less, and 1200 is QUIC's assumption.
+  static constexpr uint32_t kBaseIpv4 = 1200;
+  static constexpr uint32_t kBaseIpv6 = 1280 - 40 - 8;
   static constexpr int kMaxProbes = 3;         // MAX_PROBES: losses before a size is too big
   static constexpr uint32_t kResolution = 16;  // the search ends when the gap is smaller
   static constexpr int64_t kRaiseIntervalNs = 600'000'000'000;  // PMTU_RAISE_TIMER: search again
   static constexpr int kBlackHoleLosses = 3;   // large datagrams lost since one was acknowledged
   static constexpr int kMaxHoleCheckBackoff = 6;  // unanswered checks wait up to 64 round trips
 
-  // `ceiling`: the largest UDP payload to try (the local route's MTU less the IP and UDP
-  // headers, at most the largest packet either side takes); kBase or less: no search.
-  PmtuSearch(uint32_t ceiling, int64_t now_ns);
+  // `base`: kBaseIpv4 or kBaseIpv6, by the peer's address. `ceiling`: the largest UDP
+  // payload to try (the local route's MTU less the IP and UDP headers, at most the largest
+  // packet either side takes); the base or less: no search.
+  PmtuSearch(uint32_t base, uint32_t ceiling, int64_t now_ns);
 
+  uint32_t base() const { return base_; }
   uint32_t current() const { return current_; }  // PLPMTU: no datagram is larger
   uint32_t ceiling() const { return ceiling_; }
   bool searching() const { return searching_; }
@@ -38,10 +43,10 @@ class PmtuSearch {
 
   // Data datagrams, for black-hole detection. `min_rtt_ns`: the session's minimum RTT.
   void on_acked(uint32_t size, int64_t now_ns);
-  // Returns true when this loss made it fall back to kBase.
+  // Returns true when this loss made it fall back to the base.
   bool on_lost(uint32_t size, int64_t now_ns, int64_t min_rtt_ns);
   // Whether to send a small ping now to tell a black hole from a stall: datagrams are above
-  // kBase and the oldest one in flight (sent at `oldest_sent_ns`) has waited a quarter of a
+  // the base and the oldest one in flight (sent at `oldest_sent_ns`) has waited a quarter of a
   // round trip more than its acknowledgement should take; at most one per round trip. Its
   // acknowledgement lets the large ones be declared lost about a probe timeout sooner than
   // the probe timeout's own ping would. Checks nothing answers wait twice as long each (a
@@ -65,8 +70,9 @@ class PmtuSearch {
   bool narrowed() const;  // the gap left is below kResolution: the search is done
   uint32_t candidate() const;
 
+  uint32_t base_;
   uint32_t ceiling_;
-  uint32_t current_ = kBase;
+  uint32_t current_;
   bool searching_ = false;
   // The search: current_ works; sizes above high_ do not (high_ itself is untried, except
   // at the start, when high_ = ceiling_ is tried first: the usual answer, in one round trip).

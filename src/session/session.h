@@ -91,6 +91,8 @@ class Session {
   const crypto::SessionKeys& keys() const { return keys_; }
   // The packet number after the highest one received (a datagram at or above it is the newest).
   uint64_t rx_next_counter() const { return replay_.next_expected(); }
+  // A compact header states its counter's low bits: the whole one is the nearest our next.
+  void complete_counter(wire::Header& h) const { wire::complete_counter(h, replay_.next_expected()); }
   void note_heartbeat(int64_t now_ns) { last_heartbeat_rx_ns_ = now_ns; }
 
   // The header of a packet on the control stream (grants, acknowledgements, pings, pieces),
@@ -161,14 +163,17 @@ class Session {
                           : wire::kHeaderSize;
   }
   size_t data_datagram_bytes(const stream::Stream& st, const stream::SentPacket& p) const {
-    return data_header_bytes(st.id(), p.seq, st.tx_epoch(), p.charged_before, p.event_count, p.frag_flags != 0) +
+    return data_header_bytes(st.id(), p.seq, st.tx_epoch(), p.charged_before, p.event_count,
+                             wire::has_fragment_fields(p.frag_flags)) +
            p.payload.size() + wire::kTagSize;
   }
   // The payload the next data packet of a stream may carry so that its datagram fits the
-  // path (its fields so far; the largest event count and fragment fields assumed).
+  // path (its fields so far; the largest event count assumed). Such a packet holds whole
+  // events and events cut at its boundaries, never a fragment (fragments are sized by
+  // max_event_in_packet, which leaves room for 0.23's header).
   size_t data_payload_room(const stream::Stream& st) const {
     size_t header = data_header_bytes(st.id(), st.tx_seq(), st.tx_epoch(), st.tx_charged(),
-                                      wire::kMaxEventsPerPacket, true);
+                                      wire::kMaxEventsPerPacket, false);
     return std::min(wire::kMaxPayloadSize, max_packet() - wire::kTagSize - header);
   }
   // Packets larger than that (kept for retransmission from before the size fell) travel

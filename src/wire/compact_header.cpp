@@ -27,6 +27,12 @@ bool get_varint(const uint8_t*& in, const uint8_t* end, uint64_t max, uint64_t& 
   return false;
 }
 
+// Byte 1: frag_flags in the low nibble, then the two flags a data packet may carry.
+constexpr uint8_t kFragBits = 0x0F;
+constexpr uint8_t kReliableBit = 0x10;
+constexpr uint8_t kNetmeshDataBit = 0x20;
+constexpr uint8_t kStatedFlags = flags::kReliable | flags::kNetmeshData;
+
 size_t varint_size(uint64_t v) {
   size_t n = 1;
   for (; v >= 0x80; v >>= 7) ++n;
@@ -41,21 +47,20 @@ size_t compact_header_size(uint64_t stream_id, uint64_t sequence, uint32_t epoch
          varint_size(charged_before) + varint_size(event_count) + (fragment ? 4 : 0);
 }
 
-uint64_t compact_session_id(std::span<const uint8_t> datagram) { return get_le<uint64_t>(datagram.data() + 4); }
+uint64_t compact_session_id(std::span<const uint8_t> datagram) { return get_le<uint64_t>(datagram.data() + 2); }
 
 size_t encode_compact_header(const Header& h, uint8_t* out) {
   uint64_t counter = nonce_counter(h);
-  bool fragment = h.frag_flags != 0;
-  if (!carries_stream_data(h) || counter > kCompactMaxCounter || h.priority != 0 || h.hop_ttl != 0 ||
-      h.hop_count != 0 || h.channel_hash != 0 || h.version != kVersion ||
-      (!fragment && (h.fragment_id != 0 || h.fragment_offset != 0)))
+  bool fragment = has_fragment_fields(h.frag_flags);
+  if (!carries_stream_data(h) || h.priority != 0 || h.hop_ttl != 0 ||
+      h.hop_count != 0 || h.channel_hash != 0 || h.version != kVersion || (h.flags & ~kStatedFlags) ||
+      (h.frag_flags & ~kFragBits) || (!fragment && (h.fragment_id != 0 || h.fragment_offset != 0)))
     return 0;
-  out[0] = kCompactMagic[0];
-  out[1] = kCompactMagic[1];
-  out[2] = h.flags;
-  out[3] = h.frag_flags;
-  put_le(out + 4, h.session_id);
-  for (size_t i = 0; i < 6; ++i) out[12 + i] = static_cast<uint8_t>(counter >> (8 * i));
+  out[0] = kCompactMagic;
+  out[1] = static_cast<uint8_t>(h.frag_flags | (h.flags & flags::kReliable ? kReliableBit : 0) |
+                                (h.flags & flags::kNetmeshData ? kNetmeshDataBit : 0));
+  put_le(out + 2, h.session_id);
+  put_le(out + 10, static_cast<uint32_t>(counter));
   size_t n = kCompactFixedSize;
   n += put_varint(h.stream_id, out + n);
   n += put_varint(h.sequence, out + n);
@@ -74,13 +79,14 @@ bool decode_compact_header(std::span<const uint8_t> datagram, Header& out) {
   if (datagram.size() < kCompactFixedSize + kTagSize || !is_compact(datagram)) return false;
   const uint8_t* in = datagram.data();
   const uint8_t* end = in + datagram.size() - kTagSize;  // the header ends before the tag
+  const uint8_t bits = in[1];
+  if (bits & ~(kFragBits | kReliableBit | kNetmeshDataBit)) return false;
   Header h;
-  h.flags = in[2];
-  h.frag_flags = in[3];
-  h.session_id = get_le<uint64_t>(in + 4);
-  uint64_t counter = 0;
-  for (size_t i = 0; i < 6; ++i) counter |= uint64_t{in[12 + i]} << (8 * i);
-  set_nonce(h, 0, counter);
+  h.flags = static_cast<uint8_t>((bits & kReliableBit ? flags::kReliable : 0) |
+                                 (bits & kNetmeshDataBit ? flags::kNetmeshData : 0));
+  h.frag_flags = bits & kFragBits;
+  h.session_id = get_le<uint64_t>(in + 2);
+  set_nonce(h, 0, get_le<uint32_t>(in + 10));
   const uint8_t* p = in + kCompactFixedSize;
   uint64_t epoch = 0, events = 0;
   if (!get_varint(p, end, UINT64_MAX, h.stream_id) || !get_varint(p, end, UINT64_MAX, h.sequence) ||
@@ -89,7 +95,7 @@ bool decode_compact_header(std::span<const uint8_t> datagram, Header& out) {
     return false;
   h.subnet_id = static_cast<uint32_t>(epoch);
   h.event_count = static_cast<uint16_t>(events);
-  if (h.frag_flags != 0) {
+  if (has_fragment_fields(h.frag_flags)) {
     if (end - p < 4) return false;
     h.fragment_id = get_le<uint16_t>(p);
     h.fragment_offset = get_le<uint16_t>(p + 2);
@@ -101,6 +107,18 @@ bool decode_compact_header(std::span<const uint8_t> datagram, Header& out) {
   h.header_bytes = static_cast<uint16_t>(p - in);
   out = h;
   return true;
+}
+
+void complete_counter(Header& h, uint64_t next_expected) {
+  if (h.header_bytes == kHeaderSize) return;
+  constexpr uint64_t kWindow = uint64_t{1} << 32, kHalf = kWindow / 2;
+  uint64_t counter = (next_expected & ~(kWindow - 1)) | (nonce_counter(h) & (kWindow - 1));
+  if (counter + kHalf <= next_expected) {
+    counter += kWindow;
+  } else if (counter > next_expected + kHalf && counter >= kWindow) {
+    counter -= kWindow;
+  }
+  set_nonce(h, 0, counter);
 }
 
 std::span<const uint8_t> packet_aad(const uint8_t* header, size_t header_len, uint8_t (&scratch)[kAadSize]) {

@@ -42,6 +42,7 @@ struct nmt_peer {
   bool have_keys = false;
   nm::crypto::SessionKeys keys{};
   uint64_t tx_counter = 0;
+  uint64_t rx_next_counter = 0;  // highest counter opened + 1 (compact headers state 32 bits)
   uint64_t control_seq = 0;
   std::optional<nm::crypto::NoiseHandshake> pending;
   std::vector<uint8_t> last_msg1;
@@ -76,6 +77,7 @@ void start_session(nmt_peer* p, const nm::crypto::NoiseHandshake& hs, bool initi
   p->keys = nm::crypto::derive_session_keys(hs.handshake_hash(), initiator);
   p->have_keys = true;
   p->tx_counter = 0;
+  p->rx_next_counter = 0;
   p->control_seq = 0;
 }
 }  // namespace
@@ -355,6 +357,7 @@ int nmt_peer_open(nmt_peer* p, const void* datagram, size_t len, nmt_received* o
   if (h.flags & nm::wire::flags::kHandshake) return -2;
   if (!p->have_keys || h.session_id != p->keys.session_id) return -2;
   if (buf.size() != size_t{h.header_bytes} + h.payload_len + nm::wire::kTagSize) return -2;
+  nm::wire::complete_counter(h, p->rx_next_counter);
   uint8_t nonce[12];
   nm::crypto::make_nonce(p->keys.nonce_prefix, nm::wire::nonce_counter(h), nonce);
   uint8_t aad_buf[nm::wire::kAadSize];
@@ -368,6 +371,7 @@ int nmt_peer_open(nmt_peer* p, const void* datagram, size_t len, nmt_received* o
   uint8_t* data = buf.data() + h.header_bytes;
   if (!nm::crypto::aead_open(p->keys.rx, nonce, aad, aad_len, data, h.payload_len, data + h.payload_len))
     return -2;
+  p->rx_next_counter = std::max(p->rx_next_counter, nm::wire::nonce_counter(h) + 1);
   out->header_bytes = h.header_bytes;
   out->packet_number = nm::wire::nonce_counter(h);
   out->flags = h.flags;

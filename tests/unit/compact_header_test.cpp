@@ -35,16 +35,18 @@ TEST(CompactHeader, RoundTripsEveryFieldItStates) {
   Header h = data_header();
   size_t n = 0;
   std::vector<uint8_t> d = datagram(h, 1028, &n);
-  // 18 fixed + stream 1 + seq 2 + epoch 1 + charge 3 + events 1: 42 bytes fewer than 0.23's.
-  EXPECT_EQ(n, 26u);
+  // 14 fixed + stream 1 + seq 2 + epoch 1 + charge 3 + events 1: 46 bytes fewer than 0.23's.
+  EXPECT_EQ(n, 22u);
   EXPECT_EQ(compact_header_size(h.stream_id, h.sequence, h.subnet_id, h.origin_hash, h.event_count, false), n);
   EXPECT_EQ(d[0], 0x6E);
-  EXPECT_EQ(d[1], 0x6D);
+  EXPECT_EQ(d[1], 0x30);  // reliable, netmesh data, no frag_flags
   EXPECT_EQ(compact_session_id(d), h.session_id);
   Header out;
   ASSERT_TRUE(decode_compact_header(d, out));
   EXPECT_EQ(out.flags, h.flags);
   EXPECT_EQ(out.session_id, h.session_id);
+  EXPECT_EQ(nonce_counter(out), nonce_counter(h) & 0xFFFF'FFFF);  // its low 32 bits
+  complete_counter(out, 0x0000'1234'5678'0000);
   EXPECT_EQ(nonce_counter(out), nonce_counter(h));
   EXPECT_EQ(out.stream_id, h.stream_id);
   EXPECT_EQ(out.sequence, h.sequence);
@@ -65,13 +67,31 @@ TEST(CompactHeader, FragmentFieldsOnlyWhenFragmented) {
   h.fragment_offset = 0x6162;
   size_t n = 0;
   std::vector<uint8_t> d = datagram(h, 100, &n);
-  EXPECT_EQ(n, 30u);
+  EXPECT_EQ(n, 26u);
   EXPECT_EQ(compact_header_size(h.stream_id, h.sequence, h.subnet_id, h.origin_hash, h.event_count, true), n);
   Header out;
   ASSERT_TRUE(decode_compact_header(d, out));
   EXPECT_EQ(out.frag_flags, h.frag_flags);
   EXPECT_EQ(out.fragment_id, 0x5152);
   EXPECT_EQ(out.fragment_offset, 0x6162);
+}
+
+TEST(CompactHeader, AnEventCutAtAPacketBoundaryHasNoFragmentFields) {
+  Header h = data_header();
+  h.frag_flags = frag::kSpanHead | frag::kSpanTail;
+  size_t n = 0;
+  std::vector<uint8_t> d = datagram(h, 1100, &n);
+  EXPECT_EQ(n, 22u);  // as a packet of whole events
+  EXPECT_EQ(compact_header_size(h.stream_id, h.sequence, h.subnet_id, h.origin_hash, h.event_count,
+                                has_fragment_fields(h.frag_flags)),
+            n);
+  Header out;
+  ASSERT_TRUE(decode_compact_header(d, out));
+  EXPECT_EQ(out.frag_flags, h.frag_flags);
+  EXPECT_EQ(out.payload_len, 1100);
+  h.fragment_id = 1;  // a fragment's field on a packet that is none: it would be lost
+  uint8_t again[kCompactMaxSize];
+  EXPECT_EQ(encode_compact_header(h, again), 0u);
 }
 
 TEST(CompactHeader, LargestValuesFitItsMaximumSize) {
@@ -81,7 +101,7 @@ TEST(CompactHeader, LargestValuesFitItsMaximumSize) {
   h.subnet_id = UINT32_MAX;
   h.event_count = kMaxEventsPerPacket;
   h.frag_flags = frag::kFragment;
-  set_nonce(h, 0, kCompactMaxCounter);
+  set_nonce(h, 0, UINT64_MAX);
   size_t n = 0;
   std::vector<uint8_t> d = datagram(h, 0, &n);
   EXPECT_EQ(n, kCompactMaxSize);
@@ -92,15 +112,43 @@ TEST(CompactHeader, LargestValuesFitItsMaximumSize) {
   EXPECT_EQ(out.sequence, UINT64_MAX);
   EXPECT_EQ(out.origin_hash, UINT64_MAX);
   EXPECT_EQ(out.subnet_id, UINT32_MAX);
-  EXPECT_EQ(nonce_counter(out), kCompactMaxCounter);
+  EXPECT_EQ(nonce_counter(out), 0xFFFF'FFFFu);
+}
+
+// The counter a compact header states in 32 bits is the whole one nearest the receiver's
+// next, on either side of a 2^32 boundary; a 0.23 header's counter is left as it is.
+TEST(CompactHeader, TheCounterIsCompletedNearestTheNextExpected) {
+  constexpr uint64_t k32 = uint64_t{1} << 32;
+  struct Case {
+    uint64_t next_expected, stated, whole;
+  } cases[] = {
+      {0, 0, 0},
+      {0, 5, 5},
+      {100, 7, 7},                                   // late
+      {k32 + 10, 5, k32 + 5},                        // late, past a boundary
+      {k32 - 3, 2, k32 + 2},                         // ahead, over the boundary
+      {k32 + 2, 0xFFFF'FFFE, k32 - 2},               // late, from before the boundary
+      {5 * k32 + 0x8000'0000, 0, 6 * k32},           // 2^31 ahead: the later one
+      {5 * k32 + 0x8000'0001, 0xFFFF'FFFF, 6 * k32 - 1},
+      {3, 0x8000'0002, 0x8000'0002},                 // just under 2^31 ahead
+      {3, 0x8000'0004, 0x8000'0004},                 // over 2^31 ahead, but no counter is below 0
+  };
+  for (const Case& c : cases) {
+    Header h = data_header();
+    set_nonce(h, 0, c.stated);
+    h.header_bytes = 22;
+    complete_counter(h, c.next_expected);
+    EXPECT_EQ(nonce_counter(h), c.whole) << c.next_expected << " " << c.stated;
+  }
+  Header full = data_header();
+  set_nonce(full, 0, 7);
+  complete_counter(full, 10 * k32);
+  EXPECT_EQ(nonce_counter(full), 7u);
 }
 
 TEST(CompactHeader, WhatItCannotStateTakesTheFullHeader) {
   uint8_t out[kCompactMaxSize];
   Header h = data_header();
-  set_nonce(h, 0, kCompactMaxCounter + 1);  // the counter outgrew 48 bits
-  EXPECT_EQ(encode_compact_header(h, out), 0u);
-  h = data_header();
   h.subprotocol_id = kSubprotocolStreamWindow;  // control traffic
   EXPECT_EQ(encode_compact_header(h, out), 0u);
   h = data_header();
@@ -115,6 +163,12 @@ TEST(CompactHeader, WhatItCannotStateTakesTheFullHeader) {
   h = data_header();
   h.hop_count = 1;
   EXPECT_EQ(encode_compact_header(h, out), 0u);
+  h = data_header();
+  h.flags |= flags::kPriority;  // a flag it has no bit for
+  EXPECT_EQ(encode_compact_header(h, out), 0u);
+  h = data_header();
+  h.frag_flags = 0x10;  // a frag_flags bit it has no room for
+  EXPECT_EQ(encode_compact_header(h, out), 0u);
 }
 
 TEST(CompactHeader, RejectsTruncatedOverlongAndOutOfRange) {
@@ -127,10 +181,16 @@ TEST(CompactHeader, RejectsTruncatedOverlongAndOutOfRange) {
   // Every shorter length: the varints or the tag run past the end.
   for (size_t len = 0; len < d.size(); ++len)
     EXPECT_FALSE(decode_compact_header(std::span(d).first(len), out)) << len;
-  // Not "nm".
+  // Not 0x6E.
   std::vector<uint8_t> bad = d;
-  bad[1] = 0x4E;
+  bad[0] = 0x6D;
   EXPECT_FALSE(decode_compact_header(bad, out));
+  // A bit of byte 1 it does not define.
+  for (uint8_t bit : {0x40, 0x80}) {
+    bad = d;
+    bad[1] |= bit;
+    EXPECT_FALSE(decode_compact_header(bad, out)) << int{bit};
+  }
   // A stream id varint of 11 bytes (more than 64 bits).
   bad = std::vector<uint8_t>(d.begin(), d.begin() + kCompactFixedSize);
   bad.insert(bad.end(), 10, 0xFF);
@@ -157,10 +217,6 @@ TEST(CompactHeader, RejectsTruncatedOverlongAndOutOfRange) {
   // A payload above kMaxPayloadSize.
   EXPECT_FALSE(decode_compact_header(datagram(h, kMaxPayloadSize + 1), out));
   EXPECT_TRUE(decode_compact_header(datagram(h, kMaxPayloadSize), out));
-  // A heartbeat or handshake flag: never compact.
-  d = datagram(h, 0);
-  d[2] |= flags::kHandshake;
-  EXPECT_FALSE(decode_compact_header(d, out));
 }
 
 TEST(CompactHeader, EpochAbove32BitsIsRejected) {

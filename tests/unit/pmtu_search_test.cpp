@@ -31,8 +31,8 @@ int search(PmtuSearch& p, uint32_t limit, int64_t& now) {
 
 TEST(PmtuSearch, StartsAtTheBaseAndFindsTheCeilingInOneProbe) {
   int64_t now = 0;
-  PmtuSearch p(1472, now);
-  EXPECT_EQ(p.current(), PmtuSearch::kBase);
+  PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
+  EXPECT_EQ(p.current(), PmtuSearch::kBaseIpv4);
   EXPECT_EQ(p.probe_due(now), 1472u);
   EXPECT_EQ(search(p, 1472, now), 1);
   EXPECT_EQ(p.current(), 1472u);
@@ -40,8 +40,29 @@ TEST(PmtuSearch, StartsAtTheBaseAndFindsTheCeilingInOneProbe) {
   EXPECT_EQ(p.probe_due(now), 0u);
 }
 
+// IPv6 promises every path 1280-byte packets: a session over it starts at 1232 bytes, a
+// route no larger needs no search, and a black hole falls back to 1232, not to 1200.
+TEST(PmtuSearch, AnIpv6PathStartsAndFallsBackAt1232) {
+  EXPECT_EQ(PmtuSearch::kBaseIpv6, 1232u);
+  int64_t now = 0;
+  PmtuSearch exact(PmtuSearch::kBaseIpv6, 1232, now);
+  EXPECT_EQ(exact.current(), 1232u);
+  EXPECT_FALSE(exact.searching());
+  EXPECT_EQ(exact.probe_due(now), 0u);
+  PmtuSearch p(PmtuSearch::kBaseIpv6, 1452, now);
+  EXPECT_EQ(p.current(), 1232u);
+  search(p, 1452, now);
+  ASSERT_EQ(p.current(), 1452u);
+  p.on_acked(1452, now);
+  now += 2 * kRtt;
+  EXPECT_FALSE(p.on_lost(1232, now, kRtt));  // not above the base: says nothing of a hole
+  for (int i = 0; i < PmtuSearch::kBlackHoleLosses; ++i) p.on_lost(1452, now, kRtt);
+  EXPECT_EQ(p.current(), 1232u);
+  EXPECT_GT(p.probe_due(now), 1232u);
+}
+
 TEST(PmtuSearch, OneProbeAtATime) {
-  PmtuSearch p(8192, 0);
+  PmtuSearch p(PmtuSearch::kBaseIpv4, 8192, 0);
   uint32_t size = p.probe_due(0);
   p.on_probe_sent(size);
   EXPECT_EQ(p.probe_due(0), 0u);
@@ -51,7 +72,7 @@ TEST(PmtuSearch, OneProbeAtATime) {
 
 TEST(PmtuSearch, BinarySearchBelowALimitFurtherAlongThePath) {
   int64_t now = 0;
-  PmtuSearch p(1472, now);
+  PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
   int probes = search(p, 1252, now);
   EXPECT_LE(p.current(), 1252u);
   EXPECT_GT(p.current() + PmtuSearch::kResolution, 1252u);
@@ -62,7 +83,7 @@ TEST(PmtuSearch, BinarySearchBelowALimitFurtherAlongThePath) {
 
 TEST(PmtuSearch, ASingleLostProbeIsNotAFailure) {
   int64_t now = 0;
-  PmtuSearch p(1472, now);
+  PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
   p.on_probe_sent(p.probe_due(now));
   p.on_probe_lost(1472, now);  // congestion
   uint32_t again = p.probe_due(now);
@@ -73,15 +94,15 @@ TEST(PmtuSearch, ASingleLostProbeIsNotAFailure) {
 }
 
 TEST(PmtuSearch, NoSearchWhenTheRouteAllowsNoMore) {
-  PmtuSearch p(1000, 0);
-  EXPECT_EQ(p.current(), PmtuSearch::kBase);
+  PmtuSearch p(PmtuSearch::kBaseIpv4, 1000, 0);
+  EXPECT_EQ(p.current(), PmtuSearch::kBaseIpv4);
   EXPECT_FALSE(p.searching());
   EXPECT_EQ(p.probe_due(PmtuSearch::kRaiseIntervalNs * 2), 0u);
 }
 
 TEST(PmtuSearch, SearchesAgainAfterTheRaiseInterval) {
   int64_t now = 0;
-  PmtuSearch p(1472, now);
+  PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
   search(p, 1300, now);
   uint32_t found = p.current();
   EXPECT_EQ(p.probe_due(now + PmtuSearch::kRaiseIntervalNs / 2), 0u);
@@ -93,7 +114,7 @@ TEST(PmtuSearch, SearchesAgainAfterTheRaiseInterval) {
 
 TEST(PmtuSearch, CongestionLossesAreNotABlackHole) {
   int64_t now = 0;
-  PmtuSearch p(1472, now);
+  PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
   search(p, 1472, now);
   // A burst of losses declared by the acknowledgement that acknowledged later datagrams.
   p.on_acked(1472, now);
@@ -110,7 +131,7 @@ TEST(PmtuSearch, CongestionLossesAreNotABlackHole) {
 
 TEST(PmtuSearch, ABlackHoleFallsBackToTheBaseAndSearchesAgain) {
   int64_t now = 0;
-  PmtuSearch p(1472, now);
+  PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
   search(p, 1472, now);
   p.on_acked(1472, now);
   now += 2 * kRtt;  // nothing large acknowledged since
@@ -118,13 +139,13 @@ TEST(PmtuSearch, ABlackHoleFallsBackToTheBaseAndSearchesAgain) {
   EXPECT_FALSE(p.on_lost(1472, now, kRtt));
   EXPECT_FALSE(p.on_lost(800, now, kRtt));  // small datagrams say nothing about the size
   EXPECT_TRUE(p.on_lost(1472, now, kRtt));
-  EXPECT_EQ(p.current(), PmtuSearch::kBase);
+  EXPECT_EQ(p.current(), PmtuSearch::kBaseIpv4);
   EXPECT_EQ(p.black_holes(), 1u);
   EXPECT_FALSE(p.on_lost(1472, now, kRtt));  // what was in flight before: already handled
   EXPECT_TRUE(p.searching());
   search(p, 1252, now);  // the path now carries 1280-byte IP packets
   EXPECT_LE(p.current(), 1252u);
-  EXPECT_GT(p.current(), PmtuSearch::kBase);
+  EXPECT_GT(p.current(), PmtuSearch::kBaseIpv4);
 }
 
 TEST(PmtuSearch, ABlackHoleIsFoundByAPingThatNoLongerWaitsInTheQueue) {
@@ -133,7 +154,7 @@ TEST(PmtuSearch, ABlackHoleIsFoundByAPingThatNoLongerWaitsInTheQueue) {
   // large acknowledgement, but more than the path's minimum.
   constexpr int64_t kMinRtt = 40 * kMs;
   int64_t now = 0;
-  PmtuSearch p(1472, now);
+  PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
   search(p, 1472, now);
   p.on_acked(1472, now);
   now += kRtt * 9 / 10;
@@ -146,31 +167,31 @@ TEST(PmtuSearch, ABlackHoleIsFoundBeforeAProbeTimeoutHasPassedTwice) {
   // The ping of the first probe timeout (srtt + 4 rttvar + ack delay after the last large
   // acknowledgement) finds the losses: that one round of losses must be enough.
   int64_t now = 0;
-  PmtuSearch p(1472, now);
+  PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
   search(p, 1472, now);
   p.on_acked(1472, now);
   now += kRtt + 10 * kMs;
   EXPECT_FALSE(p.on_lost(1472, now, kRtt));
   EXPECT_FALSE(p.on_lost(1472, now, kRtt));
   EXPECT_TRUE(p.on_lost(1472, now, kRtt));
-  EXPECT_EQ(p.current(), PmtuSearch::kBase);
+  EXPECT_EQ(p.current(), PmtuSearch::kBaseIpv4);
 }
 
 TEST(PmtuSearch, TheSearchAfterABlackHoleDoesNotTryTheSizeThatVanished) {
   int64_t now = 0;
-  PmtuSearch p(1472, now);
+  PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
   search(p, 1472, now);
   p.on_acked(1472, now);
   now += 2 * kRtt;
   for (int i = 0; i < PmtuSearch::kBlackHoleLosses; ++i) p.on_lost(1472, now, kRtt);
-  ASSERT_EQ(p.current(), PmtuSearch::kBase);
+  ASSERT_EQ(p.current(), PmtuSearch::kBaseIpv4);
   uint32_t first = p.probe_due(now);
-  EXPECT_GT(first, PmtuSearch::kBase);
+  EXPECT_GT(first, PmtuSearch::kBaseIpv4);
   EXPECT_LT(first, 1472u - PmtuSearch::kResolution);  // the middle, not the top
   int probes = search(p, 1252, now);
   EXPECT_LE(p.current(), 1252u);
   EXPECT_GT(p.current() + PmtuSearch::kResolution, 1252u);
-  PmtuSearch fresh(1472, 0);  // a search from the ceiling, for comparison
+  PmtuSearch fresh(PmtuSearch::kBaseIpv4, 1472, 0);  // a search from the ceiling, for comparison
   int64_t t = 0;
   EXPECT_LT(probes, search(fresh, 1252, t));
 }
@@ -178,7 +199,7 @@ TEST(PmtuSearch, TheSearchAfterABlackHoleDoesNotTryTheSizeThatVanished) {
 TEST(PmtuSearch, AHoleCheckIsDueWhenLargeDatagramsAnswersAreOverdue) {
   constexpr int64_t kAckDelay = 10 * kMs;
   int64_t now = 0;
-  PmtuSearch p(1472, now);
+  PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
   EXPECT_FALSE(p.hole_check_due(now, now + 10 * kRtt, kRtt, kAckDelay));  // datagrams are kBase
   search(p, 1472, now);
   int64_t sent = now;
@@ -196,7 +217,7 @@ TEST(PmtuSearch, UnansweredHoleChecksBackOffUntilThePathAnswers) {
   constexpr int64_t kAckDelay = 10 * kMs;
   constexpr int64_t kAnswer = kRtt + kAckDelay;
   int64_t now = 0;
-  PmtuSearch p(1472, now);
+  PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
   search(p, 1472, now);
   int64_t sent = now;
   now = sent + 2 * kAnswer;
@@ -217,7 +238,7 @@ TEST(PmtuSearch, UnansweredHoleChecksBackOffUntilThePathAnswers) {
 
 TEST(PmtuSearch, AStaleProbeResultDoesNotDisturbTheSearch) {
   int64_t now = 0;
-  PmtuSearch p(1472, now);
+  PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
   uint32_t first = p.probe_due(now);
   p.on_probe_sent(first);
   p.on_probe_lost(1300, now);  // not the outstanding one

@@ -328,7 +328,7 @@ namespace {
 // the compact header leaves of the datagram (not the 84 bytes credit counts), and the
 // packet stamped with it fits the path exactly as data_datagram_bytes says.
 TEST_F(SessionTest, ADataPacketFillsThePathWhatItsCompactHeaderLeaves) {
-  a.pmtu.emplace(1472, 0);
+  a.pmtu.emplace(PmtuSearch::kBaseIpv4, 1472, 0);
   ASSERT_EQ(a.max_packet(), 1200u);
   stream::Stream st(1, 5, stream::StreamConfig{}, true, 3, 0);
   EXPECT_EQ(a.data_payload_room(st), a.payload_capacity());  // a 0.23 peer: 68-byte headers

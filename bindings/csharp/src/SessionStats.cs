@@ -52,7 +52,7 @@ namespace Netmesh
         public ulong PmtuProbesSent { get; }
         /// <summary>Each a "no" for its size, not congestion.</summary>
         public ulong PmtuProbesLost { get; }
-        /// <summary>Fallbacks to 1200 bytes: large datagrams stopped arriving.</summary>
+        /// <summary>Fallbacks to the base size (1200 bytes, 1232 over IPv6): large datagrams stopped arriving.</summary>
         public ulong PmtuBlackHoles { get; }
         /// <summary>Path migration: moves to the peer's new address (a NAT rebinding).</summary>
         public ulong PathMigrations { get; }

@@ -14,7 +14,7 @@ import dev.netmesh.internal.nm_session_stats_t;
  * spuriousRetransmissions: datagrams declared lost that the peer acknowledged later (the
  * resend of their reliable data was needless; each is also in datagramsLost). pmtuProbesSent,
  * pmtuProbesLost, pmtuBlackHoles: path MTU discovery (padded pings of the size tried; each
- * lost one is a "no" for its size; fallbacks to 1200 bytes). pathMigrations, pathValidations,
+ * lost one is a "no" for its size; fallbacks to the base size, 1200 bytes or 1232 over IPv6). pathMigrations, pathValidations,
  * pathReverts: path migration (moves to the peer's new address, e.g. a NAT rebinding; new
  * addresses that answered a challenge; challenges unanswered, back to the validated address).
  * pathRestarts: new paths (a relayed session gone direct, a validated address at a new IP):
