@@ -1,7 +1,7 @@
 // The compact header of stream data packets between netmesh peers (capability
 // kCompactHeader): 0.23's 68-byte header carries many fields a data packet leaves at zero,
 // so a 1 KiB event spent 6% of a 1500-byte path on them. Between netmesh peers a data
-// packet states only what the receiver reads, in about 20 bytes; a 0.23 peer never gets one.
+// packet states only what the receiver reads, in about 22 bytes; a 0.23 peer never gets one.
 //
 //   0  1  magic 0x6E ("n"): unlike the first bytes of 0.23's datagrams ("EN", "RT", "PH")
 //   1  1  bits: frag_flags in the low 4 (fragment, last, span head, span tail),
