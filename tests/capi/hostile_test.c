@@ -528,6 +528,51 @@ static void hostile_compact_headers(void** state) {
   ctx_free(&c);
 }
 
+/* Seals one compact data packet of `event` on the usable stream with nonce counter `counter`. */
+static size_t compact_event(ctx* c, const char* event, uint64_t counter, uint8_t* d, size_t cap) {
+  uint8_t plain[64];
+  size_t pl = nmt_frame(plain, event, (uint32_t)strlen(event));
+  nmt_packet p = data_spec(c, kUsableStream, pl);
+  p.event_count = 1;
+  p.compact = 1;
+  p.use_counter = 1;
+  p.counter = counter;
+  return seal(c, &p, plain, pl, d, cap);
+}
+
+/* A compact header states its counter's low 32 bits, and the node takes the whole counter
+ * nearest the next one it expects: across a 2^32 boundary, and a late one from before it.
+ * One more than 2^31 ahead completes to the counter 2^32 before it, long behind the replay
+ * window: refused before the AEAD (one completed wrong within the window fails the AEAD). */
+static void compact_counters_are_completed_across_2_32(void** state) {
+  (void)state;
+  ctx c;
+  ctx_setup(&c, NULL);
+  const uint64_t k32 = (uint64_t)1 << 32, k31 = (uint64_t)1 << 31;
+  const uint64_t counters[] = {k31 - 10, k32 - 2, k32 + 3, k32 - 1 /* late */};
+  const char* events[] = {"below 2^31", "below 2^32", "above 2^32", "late"};
+  uint8_t d[256];
+  char buf[64];
+  for (size_t i = 0; i < 4; ++i) {
+    if (i == 3) {
+      /* first, one more than 2^31 ahead of the next counter (k32 + 4) */
+      size_t n = compact_event(&c, "too far", k32 + 4 + k31 + 100, d, sizeof d);
+      EXPECT_DROPPED(&c, d, n, drop_replay);
+      c.seq[kUsableStream % 64]--; /* its sequence number and charge go to the next */
+      c.charged[kUsableStream % 64] -= 4 + strlen("too far") + 84;
+    }
+    size_t n = compact_event(&c, events[i], counters[i], d, sizeof d);
+    assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+    size_t got = 0;
+    NM_OK_OR_FAIL(nm_stream_recv(c.app, buf, sizeof buf, &got, 5000));
+    assert_int_equal(got, strlen(events[i]));
+    assert_memory_equal(buf, events[i], got);
+  }
+  nmt_peer_set_next_counter(c.f.peer, k32 + 10); /* the peer's own packets go on from there */
+  assert_usable(&c);
+  ctx_free(&c);
+}
+
 static void bad_magic_and_version(void** state) {
   (void)state;
   ctx c;
@@ -1236,6 +1281,7 @@ int main(void) {
       cmocka_unit_test(bad_magic_and_version),
       cmocka_unit_test(compact_headers_follow_the_peers_hello),
       cmocka_unit_test(hostile_compact_headers),
+      cmocka_unit_test(compact_counters_are_completed_across_2_32),
       cmocka_unit_test(payload_len_lies),
       cmocka_unit_test(event_count_above_the_limit),
       cmocka_unit_test(event_count_lies_in_authentic_packets),
