@@ -263,22 +263,16 @@ size_t nmt_peer_seal(nmt_peer* p, const nmt_packet* spec, const void* plaintext,
   h.payload_len = static_cast<uint16_t>(len);
   uint64_t counter = spec->use_counter ? spec->counter : p->tx_counter++;
   nm::wire::set_nonce(h, p->keys.nonce_prefix, counter);
-  uint8_t aad_buf[nm::wire::kAadSize];
-  const uint8_t* aad = aad_buf;
-  size_t aad_len = sizeof aad_buf;
   size_t header = spec->compact ? nm::wire::encode_compact_header(h, out) : 0;
-  if (header > 0) {
-    aad = out;  // a compact header is its own AAD
-    aad_len = header;
-  } else if (spec->compact) {
-    return 0;  // not a packet a compact header can state
-  } else {
+  if (header == 0) {
+    if (spec->compact) return 0;  // not a packet a compact header can state
     nm::wire::encode_header(h, out);
-    nm::wire::header_aad(out, aad_buf);
     header = nm::wire::kHeaderSize;
   }
+  uint8_t scratch[nm::wire::kAadSize];
+  std::span<const uint8_t> aad = nm::wire::packet_aad(out, header, scratch);
   if (len) std::memcpy(out + header, plaintext, len);
-  nm::crypto::aead_seal(p->keys.tx, h.nonce, aad, aad_len, out + header, len, out + header + len);
+  nm::crypto::aead_seal(p->keys.tx, h.nonce, aad.data(), aad.size(), out + header, len, out + header + len);
   return header + len + nm::wire::kTagSize;
 }
 
@@ -360,16 +354,10 @@ int nmt_peer_open(nmt_peer* p, const void* datagram, size_t len, nmt_received* o
   nm::wire::complete_counter(h, p->rx_next_counter);
   uint8_t nonce[12];
   nm::crypto::make_nonce(p->keys.nonce_prefix, nm::wire::nonce_counter(h), nonce);
-  uint8_t aad_buf[nm::wire::kAadSize];
-  const uint8_t* aad = buf.data();  // a compact header is its own AAD
-  size_t aad_len = h.header_bytes;
-  if (h.header_bytes == nm::wire::kHeaderSize) {
-    nm::wire::header_aad(buf.data(), aad_buf);
-    aad = aad_buf;
-    aad_len = sizeof aad_buf;
-  }
+  uint8_t scratch[nm::wire::kAadSize];
+  std::span<const uint8_t> aad = nm::wire::packet_aad(buf.data(), h.header_bytes, scratch);
   uint8_t* data = buf.data() + h.header_bytes;
-  if (!nm::crypto::aead_open(p->keys.rx, nonce, aad, aad_len, data, h.payload_len, data + h.payload_len))
+  if (!nm::crypto::aead_open(p->keys.rx, nonce, aad.data(), aad.size(), data, h.payload_len, data + h.payload_len))
     return -2;
   p->rx_next_counter = std::max(p->rx_next_counter, nm::wire::nonce_counter(h) + 1);
   out->header_bytes = h.header_bytes;
