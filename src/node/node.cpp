@@ -236,6 +236,7 @@ void Node::decrypt_batch(std::span<const UdpSocket::Received> batch, Decrypted* 
       if ((kind != DatagramKind::kNet && kind != DatagramKind::kCompact) || !wire::decode_any_header(d, j.h) ||
           (j.h.flags & wire::flags::kHandshake))
         continue;
+      j.h.session_id = session_id_named(j.h);
       auto it = peer_by_session_id_.find(j.h.session_id);
       if (it == peer_by_session_id_.end()) continue;
       const session::Session& s = *sessions_.at(it->second);
@@ -284,8 +285,8 @@ void Node::handle_datagram(std::span<uint8_t> d, const sockaddr_storage& from,
     case DatagramKind::kNet: handle_net_packet(d, from, nullptr, out, decrypted); return;
     case DatagramKind::kCompact:
       // A 0.23 pingwave starts with its origin's node id, which may start 0x6E: its size
-      // tells it apart unless the session id is one of ours.
-      if (wire::is_pingwave(d) && !known_session(wire::compact_session_id(d))) {
+      // tells it apart unless the session id bits are one of ours.
+      if (wire::is_pingwave(d) && session_id_of(d) == 0) {
         handle_pingwave(d, from, out);
       } else {
         handle_net_packet(d, from, nullptr, out, decrypted);
@@ -296,6 +297,19 @@ void Node::handle_datagram(std::span<uint8_t> d, const sockaddr_storage& from,
 
 bool Node::known_session(uint64_t session_id) const {
   return peer_by_session_id_.contains(session_id) || pending_.contains(session_id);
+}
+
+uint64_t Node::session_id_named(const wire::Header& h) const {
+  if (h.header_bytes == wire::kHeaderSize) return h.session_id;
+  return compact_ids_.find(wire::compact_session_bits(h.session_id));
+}
+
+uint64_t Node::session_id_of(std::span<const uint8_t> d) const {
+  if (wire::is_compact(d)) {
+    return d.size() < wire::kCompactFixedSize ? 0 : compact_ids_.find(wire::compact_session_bits(d));
+  }
+  if (d.size() < 32 || d[0] != 0x45 || d[1] != 0x4E) return 0;  // not a direct Net packet
+  return wire::get_le<uint64_t>(d.data() + 24);
 }
 
 void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
@@ -320,6 +334,7 @@ void Node::handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
     }
     return;
   }
+  h.session_id = session_id_named(h);
   session::Session* found = nullptr;
   bool parked = false;
   if (auto it = peer_by_session_id_.find(h.session_id); it != peer_by_session_id_.end()) {

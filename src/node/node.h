@@ -40,6 +40,7 @@
 #include "node/routing_table.h"
 #include "node/node_config.h"
 #include "node/udp_socket.h"
+#include "session/compact_ids.h"
 #include "session/session.h"
 #include "stream/stream.h"
 #include "wire/extension.h"
@@ -205,6 +206,11 @@ class Node {
                        std::vector<Outgoing>& out, Decrypted* decrypted = nullptr) REQUIRES(mu_);
   // One of its sessions (established or waiting for confirmation) has this id.
   bool known_session(uint64_t session_id) const REQUIRES(mu_);
+  // The session id a header names: a compact header's bits made whole (0: no session holds
+  // them), 0.23's as it is.
+  uint64_t session_id_named(const wire::Header& h) const REQUIRES(mu_);
+  // The same read from a datagram's first bytes, before anything is decoded (0: none).
+  uint64_t session_id_of(std::span<const uint8_t> datagram) const REQUIRES(mu_);
   // A Net packet (direct, or unwrapped from a routed one: `routed` is its routing header)
   // after the dispatch checks; its header is 0.23's or compact.
   void handle_net_packet(std::span<uint8_t> d, const sockaddr_storage& from,
@@ -520,6 +526,9 @@ class Node {
   std::atomic<uint64_t> bytes_sent_{0};
   std::atomic<bool> loop_alive_{true};
   bool stopping_ GUARDED_BY(mu_) = false;
+  // The session id bits compact headers name sessions by, leased by the sessions (so it is
+  // declared before them, and outlives them).
+  session::CompactIds compact_ids_ GUARDED_BY(mu_);
   std::unordered_map<uint64_t, std::unique_ptr<session::Session>> sessions_ GUARDED_BY(mu_);  // by peer id
   std::unordered_map<uint64_t, uint64_t> peer_by_session_id_ GUARDED_BY(mu_);
   // Direct sessions by peer address: who a datagram's source claims to be.

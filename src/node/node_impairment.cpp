@@ -21,13 +21,6 @@ void add(ImpairmentCounters& into, const ImpairmentCounters& c) {
   into.corrupted += c.corrupted;
   into.dropped_undersize += c.dropped_undersize;
 }
-
-// The session id sits at bytes 24..32 of a direct Net packet; it tells whose datagram it
-// is before anything is decrypted.
-uint64_t session_id_of(std::span<const uint8_t> d) {
-  if (d.size() < 32 || d[0] != 0x45 || d[1] != 0x4E) return 0;
-  return wire::get_le<uint64_t>(d.data() + 24);
-}
 }  // namespace
 
 void Node::set_impairment(uint64_t peer_id, int directions, const ImpairmentConfig* config) {

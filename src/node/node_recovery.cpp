@@ -25,6 +25,7 @@ void Node::send_hello(session::Session& s, std::vector<Outgoing>& out) {
   if (config_.compat_0_23) return;
   // Rides in a StreamWindow grant for a stream id nobody opens: 0.23 ignores it.
   uint64_t caps = wire::capability::kAll;
+  if (!s.compact_bits) caps &= ~wire::capability::kCompactHeader;  // another session has its bits
   if (s.peer_capabilities != 0) caps |= wire::capability::kSeenYours;
   build_grant(s, wire::kHelloStreamId, caps, out.emplace_back());
   ++s.hellos_sent;

@@ -29,6 +29,7 @@ std::unique_ptr<session::Session> Node::new_session(uint64_t peer_id, const sock
                                                     const crypto::SessionKeys& keys, bool routed) {
   auto s = std::make_unique<session::Session>(peer_id, addr, keys, now_ns());
   s->routed = routed;
+  s->compact_bits = compact_ids_.claim(s->session_id());
   s->sender.set_rate(static_cast<double>(config_.session_rate_bytes_per_sec));
   ++stats_.handshakes_completed;
   return s;

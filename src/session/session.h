@@ -16,6 +16,7 @@
 #include "crypto/session_keys.h"
 #include "session/ack_tracker.h"
 #include "session/congestion.h"
+#include "session/compact_ids.h"
 #include "session/congestion_undo.h"
 #include "session/loss_detector.h"
 #include "session/packet_buffer.h"
@@ -151,20 +152,24 @@ class Session {
   // Data packets go in compact headers: the peer reads them and it is reached directly
   // (routed packets keep 0.23's header).
   bool compact_data() const { return has(wire::capability::kCompactHeader) && !routed; }
+  // The low bits of the session id that name it in compact headers (compact_ids.h); a
+  // session without them announces no compact headers.
+  CompactIds::Lease compact_bits;
   // The largest datagram a data packet may be, and what its payload and one event hold.
   size_t max_packet() const { return sized_by_pmtu() ? pmtu->current() : wire::kMaxPacketSize; }
   size_t payload_capacity() const { return max_packet() - wire::kPacketOverhead; }
   size_t max_event_in_packet() const { return payload_capacity() - wire::kFrameOverhead; }
   // The header a stream data packet with these fields takes: a compact one is shorter than
   // the 84 bytes of overhead credit counts, so the path carries more payload than that says.
-  size_t data_header_bytes(uint64_t stream_id, uint64_t seq, uint32_t epoch, uint64_t charged_before,
-                           uint16_t events, bool fragment) const {
-    return compact_data() ? wire::compact_header_size(stream_id, seq, epoch, charged_before, events, fragment)
-                          : wire::kHeaderSize;
+  size_t data_header_bytes(const stream::Stream& st, uint64_t seq, uint64_t charged_before, uint16_t events,
+                           bool fragment) const {
+    if (!compact_data()) return wire::kHeaderSize;
+    std::optional<uint64_t> charge;  // (stated on fire-and-forget packets only)
+    if (!st.config().reliable) charge = charged_before;
+    return wire::compact_header_size(st.id(), seq, st.tx_epoch(), charge, events, fragment);
   }
   size_t data_datagram_bytes(const stream::Stream& st, const stream::SentPacket& p) const {
-    return data_header_bytes(st.id(), p.seq, st.tx_epoch(), p.charged_before, p.event_count,
-                             wire::has_fragment_fields(p.frag_flags)) +
+    return data_header_bytes(st, p.seq, p.charged_before, p.event_count, wire::has_fragment_fields(p.frag_flags)) +
            p.payload.size() + wire::kTagSize;
   }
   // The payload the next data packet of a stream may carry so that its datagram fits the
@@ -172,8 +177,7 @@ class Session {
   // events and events cut at its boundaries, never a fragment (fragments are sized by
   // max_event_in_packet, which leaves room for 0.23's header).
   size_t data_payload_room(const stream::Stream& st) const {
-    size_t header = data_header_bytes(st.id(), st.tx_seq(), st.tx_epoch(), st.tx_charged(),
-                                      wire::kMaxEventsPerPacket, false);
+    size_t header = data_header_bytes(st, st.tx_seq(), st.tx_charged(), wire::kMaxEventsPerPacket, false);
     return std::min(wire::kMaxPayloadSize, max_packet() - wire::kTagSize - header);
   }
   // Packets larger than that (kept for retransmission from before the size fell) travel

@@ -41,13 +41,13 @@ size_t varint_size(uint64_t v) {
 
 }  // namespace
 
-size_t compact_header_size(uint64_t stream_id, uint64_t sequence, uint32_t epoch, uint64_t charged_before,
-                           uint16_t event_count, bool fragment) {
+size_t compact_header_size(uint64_t stream_id, uint64_t sequence, uint32_t epoch,
+                           std::optional<uint64_t> charged_before, uint16_t event_count, bool fragment) {
   return kCompactFixedSize + varint_size(stream_id) + varint_size(sequence) + varint_size(epoch) +
-         varint_size(charged_before) + varint_size(event_count) + (fragment ? 4 : 0);
+         (charged_before ? varint_size(*charged_before) : 0) + varint_size(event_count) + (fragment ? 4 : 0);
 }
 
-uint64_t compact_session_id(std::span<const uint8_t> datagram) { return get_le<uint64_t>(datagram.data() + 2); }
+uint32_t compact_session_bits(std::span<const uint8_t> datagram) { return get_le<uint32_t>(datagram.data() + 2); }
 
 size_t encode_compact_header(const Header& h, uint8_t* out) {
   uint64_t counter = nonce_counter(h);
@@ -59,13 +59,13 @@ size_t encode_compact_header(const Header& h, uint8_t* out) {
   out[0] = kCompactMagic;
   out[1] = static_cast<uint8_t>(h.frag_flags | (h.flags & flags::kReliable ? kReliableBit : 0) |
                                 (h.flags & flags::kNetmeshData ? kNetmeshDataBit : 0));
-  put_le(out + 2, h.session_id);
-  put_le(out + 10, static_cast<uint32_t>(counter));
+  put_le(out + 2, compact_session_bits(h.session_id));
+  put_le(out + 6, static_cast<uint32_t>(counter));
   size_t n = kCompactFixedSize;
   n += put_varint(h.stream_id, out + n);
   n += put_varint(h.sequence, out + n);
   n += put_varint(h.subnet_id, out + n);
-  n += put_varint(h.origin_hash, out + n);
+  if (!(h.flags & flags::kReliable)) n += put_varint(h.origin_hash, out + n);
   n += put_varint(h.event_count, out + n);
   if (fragment) {
     put_le(out + n, h.fragment_id);
@@ -85,12 +85,13 @@ bool decode_compact_header(std::span<const uint8_t> datagram, Header& out) {
   h.flags = static_cast<uint8_t>((bits & kReliableBit ? flags::kReliable : 0) |
                                  (bits & kNetmeshDataBit ? flags::kNetmeshData : 0));
   h.frag_flags = bits & kFragBits;
-  h.session_id = get_le<uint64_t>(in + 2);
-  set_nonce(h, 0, get_le<uint32_t>(in + 10));
+  h.session_id = get_le<uint32_t>(in + 2);
+  set_nonce(h, 0, get_le<uint32_t>(in + 6));
   const uint8_t* p = in + kCompactFixedSize;
   uint64_t epoch = 0, events = 0;
+  const bool charged = !(bits & kReliableBit);
   if (!get_varint(p, end, UINT64_MAX, h.stream_id) || !get_varint(p, end, UINT64_MAX, h.sequence) ||
-      !get_varint(p, end, UINT32_MAX, epoch) || !get_varint(p, end, UINT64_MAX, h.origin_hash) ||
+      !get_varint(p, end, UINT32_MAX, epoch) || (charged && !get_varint(p, end, UINT64_MAX, h.origin_hash)) ||
       !get_varint(p, end, kMaxEventsPerPacket, events))
     return false;
   h.subnet_id = static_cast<uint32_t>(epoch);

@@ -42,7 +42,9 @@ inline constexpr uint64_t kSpanning = 1 << 8;  // reads events cut at a packet b
 // a receiver reports by stream ACK only about once a round trip (an asymmetric path's way
 // back carried a stream ACK or NACK for every third datagram).
 inline constexpr uint64_t kSessionRelease = 1 << 9;
-inline constexpr uint64_t kCompactHeader = 1 << 10;  // stream data in compact headers (wire/compact_header.h)
+// (Bit 10 was the compact header with the whole session id, and the charge on reliable
+// packets too: retired as bit 6 was.)
+inline constexpr uint64_t kCompactHeader = 1 << 11;  // stream data in compact headers (wire/compact_header.h)
 inline constexpr uint64_t kAll = kRecovery | kFragments | kEpochs | kAuthPingwaves | kSessionAck | kPmtud |
                                  kCompactHeader | kPathMigration | kSpanning | kSessionRelease;
 inline constexpr uint64_t kSeenYours = uint64_t{1} << 63;  // the sender has our hello

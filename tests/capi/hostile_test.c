@@ -470,12 +470,12 @@ static void hostile_compact_headers(void** state) {
   memcpy(big, d, n);
   memset(big + n, 0xAB, sizeof big - n);
   EXPECT_DROPPED(&c, big, sizeof big, drop_malformed);
-  /* an 11-byte stream id varint */
-  memcpy(m, d, 14);
-  memset(m + 14, 0xFF, 10);
-  m[24] = 0x01;
-  memset(m + 25, 0, 40);
-  EXPECT_DROPPED(&c, m, 65, drop_malformed);
+  /* an 11-byte stream id varint (after the 10 fixed bytes) */
+  memcpy(m, d, 10);
+  memset(m + 10, 0xFF, 10);
+  m[20] = 0x01;
+  memset(m + 21, 0, 40);
+  EXPECT_DROPPED(&c, m, 61, drop_malformed);
   /* a bit of byte 1 the compact header does not define */
   for (uint8_t bit = 0x40; bit != 0; bit <<= 1) {
     memcpy(m, d, n);
@@ -483,14 +483,14 @@ static void hostile_compact_headers(void** state) {
     EXPECT_DROPPED(&c, m, n, drop_malformed);
   }
   /* tampered bytes: header (it is the AAD; byte 1: the fragment bit, then it claims fragment
-   * fields; byte 12: a counter not seen yet; 14, 15: stream id, sequence), ciphertext, tag */
-  const size_t at[] = {1, 12, 14, 15, n - 20, n - 1};
+   * fields; byte 8: a counter not seen yet; 10, 11: stream id, sequence), ciphertext, tag */
+  const size_t at[] = {1, 8, 10, 11, n - 20, n - 1};
   for (size_t i = 0; i < sizeof at / sizeof at[0]; ++i) {
     memcpy(m, d, n);
     m[at[i]] ^= 0x01;
     EXPECT_DROPPED(&c, m, n, drop_auth_failed);
   }
-  /* an unknown session id */
+  /* an unknown session id (bytes 2..6 hold its low 32 bits) */
   memcpy(m, d, n);
   m[4] ^= 0x55;
   EXPECT_DROPPED(&c, m, n, drop_unknown_session);
@@ -507,7 +507,7 @@ static void hostile_compact_headers(void** state) {
   assert_int_equal(drops(&a), drops(&b) + 1);
   /* and malformed (cut inside its varints) from another address */
   b = stats_of(&c);
-  assert_int_equal(nmt_send_from_new_port(c.f.addr, d, 19), 0);
+  assert_int_equal(nmt_send_from_new_port(c.f.addr, d, 12), 0);
   a = wait_received(&c, &b, 1);
   assert_int_equal(a.drop_malformed, b.drop_malformed + 1);
   /* a raw pingwave whose origin id starts 0x6E: still a pingwave (72 bytes, no session) */

@@ -29,9 +29,10 @@ def varint(v):
 
 
 def compact(bits, stream, seq, count, epoch=0, charge=0, session=7, counter=0, frag=b""):
-    """A compact header (src/wire/compact_header.h); `frag`: a fragment's id and index."""
-    return (bytes([0x6E, bits]) + struct.pack("<QI", session, counter) + varint(stream) + varint(seq) +
-            varint(epoch) + varint(charge) + varint(count) + frag)
+    """A compact header (src/wire/compact_header.h); `frag`: a fragment's id and index; the
+    charge only on a fire-and-forget packet (bit 0x10 clear)."""
+    return (bytes([0x6E, bits]) + struct.pack("<II", session, counter) + varint(stream) + varint(seq) +
+            varint(epoch) + (b"" if bits & 0x10 else varint(charge)) + varint(count) + frag)
 
 
 def frame(b):
@@ -129,10 +130,12 @@ def seeds():
     hf.append(header(frag=3, fid=1, foff=7, count=1, plen=8) + frame(b"frag"))
     hf.append(header(version=2))
     hf.append(b"EN" + b"\0" * 10)
-    # compact headers: whole events, events cut at both ends (no fragment fields), a fragment
+    # compact headers: whole events, events cut at both ends (no fragment fields), a fragment,
+    # a fire-and-forget packet
     hf.append(compact(0x30, 3, 300, 2, epoch=1, charge=100000) + two + b"\0" * 16)
     hf.append(compact(0x3C, 3, 301, 1, charge=100500) + frame(b"cut") + b"\0" * 16)
     hf.append(compact(0x33, 3, 302, 1, frag=struct.pack("<HH", 1, 7)) + frame(b"frag") + b"\0" * 16)
+    hf.append(compact(0x20, 4, 303, 1, charge=100900) + frame(b"ff") + b"\0" * 16)  # fire-and-forget: charged
     ge = s["grant_ext"]
     ge += [grant(3, 1000), grant(HELLO, 7 | 1 << 63), grant(MAX, MAX), ext(1, 3, 9), ext(2, 3, 9, 0xF0F0),
            ext(3, 3, 0), ext(9, 3, 0)]

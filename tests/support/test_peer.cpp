@@ -349,7 +349,11 @@ int nmt_peer_open(nmt_peer* p, const void* datagram, size_t len, nmt_received* o
   nm::wire::Header h;
   if (!nm::wire::decode_any_header(buf, h)) return -2;
   if (h.flags & nm::wire::flags::kHandshake) return -2;
-  if (!p->have_keys || h.session_id != p->keys.session_id) return -2;
+  if (!p->have_keys) return -2;
+  if (h.header_bytes != nm::wire::kHeaderSize &&
+      h.session_id == nm::wire::compact_session_bits(p->keys.session_id))  // the bits a compact header states
+    h.session_id = p->keys.session_id;
+  if (h.session_id != p->keys.session_id) return -2;
   if (buf.size() != size_t{h.header_bytes} + h.payload_len + nm::wire::kTagSize) return -2;
   nm::wire::complete_counter(h, p->rx_next_counter);
   uint8_t nonce[12];

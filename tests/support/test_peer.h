@@ -48,7 +48,7 @@ typedef struct nmt_received {
 
 #define NMT_CAP_ALL 7u /* recovery | fragments | epochs */
 #define NMT_CAP_SESSION_ACK 16u /* acknowledges datagrams by packet number */
-#define NMT_CAP_COMPACT 1024u /* reads compact headers */
+#define NMT_CAP_COMPACT 2048u /* reads compact headers */
 
 /* A peer on 127.0.0.1 with a random (non-zero) node id. */
 nmt_peer* nmt_peer_new(void);

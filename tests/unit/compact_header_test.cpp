@@ -35,29 +35,47 @@ TEST(CompactHeader, RoundTripsEveryFieldItStates) {
   Header h = data_header();
   size_t n = 0;
   std::vector<uint8_t> d = datagram(h, 1028, &n);
-  // 14 fixed + stream 1 + seq 2 + epoch 1 + charge 3 + events 1: 46 bytes fewer than 0.23's.
-  EXPECT_EQ(n, 22u);
-  EXPECT_EQ(compact_header_size(h.stream_id, h.sequence, h.subnet_id, h.origin_hash, h.event_count, false), n);
+  // 10 fixed + stream 1 + seq 2 + epoch 1 + events 1 (a reliable packet states no charge):
+  // 53 bytes fewer than 0.23's.
+  EXPECT_EQ(n, 15u);
+  EXPECT_EQ(compact_header_size(h.stream_id, h.sequence, h.subnet_id, std::nullopt, h.event_count, false), n);
   EXPECT_EQ(d[0], 0x6E);
   EXPECT_EQ(d[1], 0x30);  // reliable, netmesh data, no frag_flags
-  EXPECT_EQ(compact_session_id(d), h.session_id);
+  EXPECT_EQ(compact_session_bits(d), 0x05060708u);  // the session id's low 32 bits
   Header out;
   ASSERT_TRUE(decode_compact_header(d, out));
   EXPECT_EQ(out.flags, h.flags);
-  EXPECT_EQ(out.session_id, h.session_id);
+  EXPECT_EQ(out.session_id, 0x05060708u);  // the receiver makes it whole
   EXPECT_EQ(nonce_counter(out), nonce_counter(h) & 0xFFFF'FFFF);  // its low 32 bits
   complete_counter(out, 0x0000'1234'5678'0000);
   EXPECT_EQ(nonce_counter(out), nonce_counter(h));
   EXPECT_EQ(out.stream_id, h.stream_id);
   EXPECT_EQ(out.sequence, h.sequence);
   EXPECT_EQ(out.subnet_id, h.subnet_id);
-  EXPECT_EQ(out.origin_hash, h.origin_hash);
+  EXPECT_EQ(out.origin_hash, 0u);  // not stated: nothing reads a reliable packet's charge
   EXPECT_EQ(out.event_count, h.event_count);
   EXPECT_EQ(out.payload_len, 1028);
   EXPECT_EQ(out.header_bytes, n);
   EXPECT_EQ(out.subprotocol_id, kSubprotocolData);
   EXPECT_EQ(out.frag_flags, 0);
   EXPECT_TRUE(carries_stream_data(out));
+}
+
+// A fire-and-forget packet states the sender's charge before it: its receiver returns the
+// credit of packets lost for good by it (stream/loss_ledger.h).
+TEST(CompactHeader, OnlyAFireAndForgetPacketStatesItsCharge) {
+  Header h = data_header();
+  h.flags = flags::kNetmeshData;
+  size_t n = 0;
+  std::vector<uint8_t> d = datagram(h, 100, &n);
+  EXPECT_EQ(n, 18u);  // and 3 bytes of charge
+  EXPECT_EQ(compact_header_size(h.stream_id, h.sequence, h.subnet_id, h.origin_hash, h.event_count, false), n);
+  Header out;
+  ASSERT_TRUE(decode_compact_header(d, out));
+  EXPECT_EQ(out.flags, flags::kNetmeshData);
+  EXPECT_EQ(out.origin_hash, h.origin_hash);
+  EXPECT_EQ(out.event_count, h.event_count);
+  EXPECT_EQ(out.payload_len, 100);
 }
 
 TEST(CompactHeader, FragmentFieldsOnlyWhenFragmented) {
@@ -67,8 +85,8 @@ TEST(CompactHeader, FragmentFieldsOnlyWhenFragmented) {
   h.fragment_offset = 0x6162;
   size_t n = 0;
   std::vector<uint8_t> d = datagram(h, 100, &n);
-  EXPECT_EQ(n, 26u);
-  EXPECT_EQ(compact_header_size(h.stream_id, h.sequence, h.subnet_id, h.origin_hash, h.event_count, true), n);
+  EXPECT_EQ(n, 19u);
+  EXPECT_EQ(compact_header_size(h.stream_id, h.sequence, h.subnet_id, std::nullopt, h.event_count, true), n);
   Header out;
   ASSERT_TRUE(decode_compact_header(d, out));
   EXPECT_EQ(out.frag_flags, h.frag_flags);
@@ -81,8 +99,8 @@ TEST(CompactHeader, AnEventCutAtAPacketBoundaryHasNoFragmentFields) {
   h.frag_flags = frag::kSpanHead | frag::kSpanTail;
   size_t n = 0;
   std::vector<uint8_t> d = datagram(h, 1100, &n);
-  EXPECT_EQ(n, 22u);  // as a packet of whole events
-  EXPECT_EQ(compact_header_size(h.stream_id, h.sequence, h.subnet_id, h.origin_hash, h.event_count,
+  EXPECT_EQ(n, 15u);  // as a packet of whole events
+  EXPECT_EQ(compact_header_size(h.stream_id, h.sequence, h.subnet_id, std::nullopt, h.event_count,
                                 has_fragment_fields(h.frag_flags)),
             n);
   Header out;
@@ -96,6 +114,7 @@ TEST(CompactHeader, AnEventCutAtAPacketBoundaryHasNoFragmentFields) {
 
 TEST(CompactHeader, LargestValuesFitItsMaximumSize) {
   Header h = data_header();
+  h.flags = flags::kNetmeshData;  // fire-and-forget: the charge is stated
   h.stream_id = kControlStreamId - 1;  // (the control stream's packets are never compact)
   h.sequence = h.origin_hash = UINT64_MAX;
   h.subnet_id = UINT32_MAX;
@@ -106,6 +125,7 @@ TEST(CompactHeader, LargestValuesFitItsMaximumSize) {
   std::vector<uint8_t> d = datagram(h, 0, &n);
   EXPECT_EQ(n, kCompactMaxSize);
   EXPECT_EQ(compact_header_size(h.stream_id, h.sequence, h.subnet_id, h.origin_hash, h.event_count, true), n);
+  EXPECT_EQ(compact_session_bits(d), 0x05060708u);
   Header out;
   ASSERT_TRUE(decode_compact_header(d, out));
   EXPECT_EQ(out.stream_id, kControlStreamId - 1);
@@ -136,7 +156,7 @@ TEST(CompactHeader, TheCounterIsCompletedNearestTheNextExpected) {
   for (const Case& c : cases) {
     Header h = data_header();
     set_nonce(h, 0, c.stated);
-    h.header_bytes = 22;
+    h.header_bytes = 15;
     complete_counter(h, c.next_expected);
     EXPECT_EQ(nonce_counter(h), c.whole) << c.next_expected << " " << c.stated;
   }

@@ -330,33 +330,38 @@ namespace {
 TEST_F(SessionTest, ADataPacketFillsThePathWhatItsCompactHeaderLeaves) {
   a.pmtu.emplace(PmtuSearch::kBaseIpv4, 1472, 0);
   ASSERT_EQ(a.max_packet(), 1200u);
-  stream::Stream st(1, 5, stream::StreamConfig{}, true, 3, 0);
-  EXPECT_EQ(a.data_payload_room(st), a.payload_capacity());  // a 0.23 peer: 68-byte headers
+  for (bool reliable : {false, true}) {  // (only a fire-and-forget packet states its charge)
+    stream::StreamConfig config;
+    config.reliable = reliable;
+    stream::Stream st(1, 5, config, true, 3, 0);
+    a.peer_capabilities = 0;
+    EXPECT_EQ(a.data_payload_room(st), a.payload_capacity());  // a 0.23 peer: 68-byte headers
 
-  a.peer_capabilities = wire::capability::kAll;
-  size_t room = a.data_payload_room(st);
-  EXPECT_GT(room, a.payload_capacity() + 30);
-  for (uint8_t frag_flags : {uint8_t{0}, wire::frag::kSpanMarks}) {
-    stream::SentPacket p;
-    p.seq = st.tx_seq();
-    p.charged_before = st.tx_charged();
-    p.event_count = 300;
-    p.frag_flags = frag_flags;
-    std::vector<uint8_t> payload(room, 0xAB);
-    p.payload = stream::SharedPayload::copy_of(payload);
-    wire::Header h;
-    h.flags = wire::flags::kReliable | wire::flags::kNetmeshData;
-    h.frag_flags = frag_flags;
-    h.stream_id = st.id();
-    h.sequence = p.seq;
-    h.subnet_id = st.tx_epoch();
-    h.origin_hash = p.charged_before;
-    h.event_count = p.event_count;
-    auto buf = std::make_unique<PacketBuffer>();
-    a.stamp(h, payload.size(), *buf, payload.data(), a.compact_data());
-    EXPECT_EQ(buf->len, a.data_datagram_bytes(st, p));
-    EXPECT_LE(buf->len, a.max_packet());
-    EXPECT_GE(buf->len + 6, a.max_packet());  // at most the varints' slack unused
+    a.peer_capabilities = wire::capability::kAll;
+    size_t room = a.data_payload_room(st);
+    EXPECT_GT(room, a.payload_capacity() + 30);
+    for (uint8_t frag_flags : {uint8_t{0}, wire::frag::kSpanMarks}) {
+      stream::SentPacket p;
+      p.seq = st.tx_seq();
+      p.charged_before = st.tx_charged();
+      p.event_count = 300;
+      p.frag_flags = frag_flags;
+      std::vector<uint8_t> payload(room, 0xAB);
+      p.payload = stream::SharedPayload::copy_of(payload);
+      wire::Header h;
+      h.flags = (reliable ? wire::flags::kReliable : 0) | wire::flags::kNetmeshData;
+      h.frag_flags = frag_flags;
+      h.stream_id = st.id();
+      h.sequence = p.seq;
+      h.subnet_id = st.tx_epoch();
+      h.origin_hash = p.charged_before;
+      h.event_count = p.event_count;
+      auto buf = std::make_unique<PacketBuffer>();
+      a.stamp(h, payload.size(), *buf, payload.data(), a.compact_data());
+      EXPECT_EQ(buf->len, a.data_datagram_bytes(st, p)) << reliable;
+      EXPECT_LE(buf->len, a.max_packet());
+      EXPECT_GE(buf->len + 6, a.max_packet());  // at most the varints' slack unused
+    }
   }
 }
 
