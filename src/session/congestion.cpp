@@ -37,15 +37,17 @@ void CongestionController::on_lost(int64_t now_ns, uint64_t bytes, int64_t sent_
 }
 
 void CongestionController::on_congestion_event(int64_t now_ns, uint64_t flight_when_sent, const RttStats& rtt) {
-  bool queue_full = rtt.has_sample() && rtt.latest() >= rtt.min() + queue_delay_threshold(rtt.min());
-  bool overshot = in_slow_start() && queue_full && flight_when_sent > 0;
+  bool queue_full = rtt.has_sample() && rtt.latest() >= rtt.min() + queue_delay_threshold(rtt.min()) &&
+                    flight_when_sent > 0;
+  bool overshot = in_slow_start() && queue_full;
   if (overshot) cwnd_ = std::min(cwnd_, flight_when_sent);
   reduce(now_ns);
-  if (overshot) {
+  if (queue_full) {
     // That flight filled the path and its queue: at the minimum RTT the path alone holds
     // flight x min / latest (the rate it delivered at, over the empty queue's round trip).
     // Cut to less and a queue shallower than 0.4 x the path (beta's 0.7 of path + queue)
-    // leaves the link idle while the window climbs back.
+    // leaves the link idle while the window climbs back (for seconds at 300 ms). The cut
+    // still empties the queue, so flows sharing it keep their shares and converge as before.
     double path = static_cast<double>(flight_when_sent) * static_cast<double>(rtt.min()) /
                   static_cast<double>(rtt.latest());
     cwnd_ = std::max(cwnd_, static_cast<uint64_t>(path));

@@ -8,9 +8,10 @@
 // Slow start overshoots: by the time a loss is seen the window has grown for a round trip
 // past what the path held. When slow start ends in a loss with the queue full (the RTT
 // risen by HyStart++'s threshold), the reduction starts from the flight when the lost
-// datagram left, not from the window grown since (else the next round overflows again),
-// and stops at what the path holds without its queue (a shallow queue would else leave
-// the link idle while the window climbs back).
+// datagram left, not from the window grown since (else the next round overflows again).
+// A reduction with the queue full, in slow start or after, stops at what the path holds
+// without its queue: a queue shallower than 0.4 x the path would else leave the link idle
+// while the window climbs back (a 50 ms queue on a 300 ms path: for seconds).
 // Persistent congestion (RFC 9002 §7.6) collapses it to the minimum. The window grows only
 // while the sender uses it (not when the application is what limits the rate).
 //

@@ -175,23 +175,59 @@ TEST(Congestion, SlowStartOvershootIsCutFromTheFlightWhenTheLostDatagramLeft) {
 // flight, 34 on the path and 6 in its queue (RTT 100 -> 117 ms). beta would leave 28, and
 // the link idle until the window climbed back; the cut stops at the 34 the path holds.
 // With a queue as deep as the path (RTT 100 -> 200 ms), beta's 28 is above the path's 20.
+// A controller after `rounds` loss-free round trips on a 100 ms path.
+struct Warmed {
+  std::unique_ptr<CongestionController> cc;
+  RttStats rtt;
+  int64_t now = 1000 * kMs;
+};
+Warmed warmed(CongestionAlgorithm algorithm, int rounds) {
+  Warmed w{make_congestion_controller(algorithm, kMds)};
+  w.rtt.on_sample(100 * kMs, 0, 0);
+  for (int i = 0; i < rounds; ++i) round_trip(*w.cc, w.rtt, w.now, 100 * kMs);
+  return w;
+}
+
+// The multiplicative decrease alone: beta (CUBIC) or a half (NewReno) of `window`.
+uint64_t beta_cut(CongestionAlgorithm algorithm, uint64_t window) {
+  return algorithm == CongestionAlgorithm::kCubic ? static_cast<uint64_t>(static_cast<double>(window) * Cubic::kBeta)
+                                                  : window / 2;
+}
+
 TEST(Congestion, SlowStartOvershootIsNotCutBelowWhatThePathHolds) {
   for (int64_t latest_ms : {117, 200}) {
     for (auto algorithm : {CongestionAlgorithm::kCubic, CongestionAlgorithm::kNewReno}) {
-      auto cc = make_congestion_controller(algorithm, kMds);
-      RttStats rtt;
-      int64_t now = 1000 * kMs;
-      rtt.on_sample(100 * kMs, 0, 0);
-      for (int i = 0; i < 3; ++i) round_trip(*cc, rtt, now, 100 * kMs);  // 10 -> 80 datagrams
-      rtt.on_sample(latest_ms * kMs, 0, 0);
-      cc->on_sent(kMds);
-      cc->on_lost(now, kMds, now - 50 * kMs, 40 * kMds, rtt);
+      Warmed w = warmed(algorithm, 3);  // 10 -> 80 datagrams
+      w.rtt.on_sample(latest_ms * kMs, 0, 0);
+      w.cc->on_sent(kMds);
+      w.cc->on_lost(w.now, kMds, w.now - 50 * kMs, 40 * kMds, w.rtt);
       uint64_t path = 40 * kMds * 100 / static_cast<uint64_t>(latest_ms);
-      uint64_t beta = algorithm == CongestionAlgorithm::kCubic
-                          ? static_cast<uint64_t>(40 * kMds * Cubic::kBeta)
-                          : 40 * kMds / 2;
-      EXPECT_EQ(cc->window(), std::max(path, beta)) << latest_ms;
-      EXPECT_FALSE(cc->in_slow_start());
+      EXPECT_EQ(w.cc->window(), std::max(path, beta_cut(algorithm, 40 * kMds))) << latest_ms;
+      EXPECT_FALSE(w.cc->in_slow_start());
+    }
+  }
+}
+
+// The same in congestion avoidance: a loss with the queue full (RTT 100 -> 117 ms, a queue
+// a sixth of the path) cuts the window to the path's 34 datagrams, not beta's 28; with the
+// queue not full (a random loss), or deep (RTT 100 -> 200 ms), beta's cut stands.
+TEST(Congestion, AReductionWithTheQueueFullStopsAtWhatThePathHolds) {
+  for (int64_t latest_ms : {117, 100, 200}) {
+    for (auto algorithm : {CongestionAlgorithm::kCubic, CongestionAlgorithm::kNewReno}) {
+      Warmed w = warmed(algorithm, 2);  // 10 -> 40 datagrams
+      w.cc->on_sent(kMds);
+      w.cc->on_lost(w.now, kMds, w.now - 1, 0, w.rtt);  // ends slow start (nothing known of the flight)
+      ASSERT_FALSE(w.cc->in_slow_start());
+      while (w.cc->window() < 40 * kMds) round_trip(*w.cc, w.rtt, w.now, 100 * kMs);
+      uint64_t window = w.cc->window();
+      w.rtt.on_sample(latest_ms * kMs, 0, 0);
+      w.cc->on_sent(kMds);
+      w.cc->on_lost(w.now, kMds, w.now - 1, window, w.rtt);
+      uint64_t path = window * 100 / static_cast<uint64_t>(latest_ms);
+      uint64_t beta = beta_cut(algorithm, window);
+      uint64_t expected = latest_ms == 117 ? std::max(path, beta) : beta;
+      EXPECT_NEAR(static_cast<double>(w.cc->window()), static_cast<double>(expected), 1.0) << latest_ms;
+      EXPECT_EQ(w.cc->congestion_events(), 2u);
     }
   }
 }
