@@ -295,10 +295,6 @@ void Node::handle_datagram(std::span<uint8_t> d, const sockaddr_storage& from,
   }
 }
 
-bool Node::known_session(uint64_t session_id) const {
-  return peer_by_session_id_.contains(session_id) || pending_.contains(session_id);
-}
-
 uint64_t Node::session_id_named(const wire::Header& h) const {
   if (h.header_bytes == wire::kHeaderSize) return h.session_id;
   return compact_ids_.find(wire::compact_session_bits(h.session_id));

@@ -204,8 +204,6 @@ class Node {
   void kick_delay_timer();
   void handle_datagram(std::span<uint8_t> datagram, const sockaddr_storage& from,
                        std::vector<Outgoing>& out, Decrypted* decrypted = nullptr) REQUIRES(mu_);
-  // One of its sessions (established or waiting for confirmation) has this id.
-  bool known_session(uint64_t session_id) const REQUIRES(mu_);
   // The session id a header names: a compact header's bits made whole (0: no session holds
   // them), 0.23's as it is.
   uint64_t session_id_named(const wire::Header& h) const REQUIRES(mu_);
