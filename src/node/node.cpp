@@ -304,7 +304,8 @@ uint64_t Node::session_id_of(std::span<const uint8_t> d) const {
   if (wire::is_compact(d)) {
     return d.size() < wire::kCompactFixedSize ? 0 : compact_ids_.find(wire::compact_session_bits(d));
   }
-  if (d.size() < 32 || d[0] != 0x45 || d[1] != 0x4E) return 0;  // not a direct Net packet
+  // A direct Net packet's 0.23 header holds it at bytes 24..32.
+  if (d.size() < 32 || wire::get_le<uint16_t>(d.data()) != wire::kMagic) return 0;
   return wire::get_le<uint64_t>(d.data() + 24);
 }
 

@@ -37,12 +37,13 @@ void CongestionController::on_lost(int64_t now_ns, uint64_t bytes, int64_t sent_
 }
 
 void CongestionController::on_congestion_event(int64_t now_ns, uint64_t flight_when_sent, const RttStats& rtt) {
-  bool queue_full = rtt.has_sample() && rtt.latest() >= rtt.min() + queue_delay_threshold(rtt.min()) &&
-                    flight_when_sent > 0;
-  bool overshot = in_slow_start() && queue_full;
+  bool queue_full = rtt.has_sample() && rtt.latest() >= rtt.min() + queue_delay_threshold(rtt.min());
+  // What the path holds is known from the flight the lost datagram left with (0: unknown).
+  bool path_known = queue_full && flight_when_sent > 0;
+  bool overshot = in_slow_start() && path_known;
   if (overshot) cwnd_ = std::min(cwnd_, flight_when_sent);
   reduce(now_ns);
-  if (queue_full) {
+  if (path_known) {
     // That flight filled the path and its queue: at the minimum RTT the path alone holds
     // flight x min / latest (the rate it delivered at, over the empty queue's round trip).
     // Cut to less and a queue shallower than 0.4 x the path (beta's 0.7 of path + queue)

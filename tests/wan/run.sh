@@ -449,6 +449,11 @@ bed_or_fail() { # WHAT SETUP-COMMAND...: a bed that cannot be built fails the te
   "$@" || { echo "wan.bed: FAIL the $what bed could not be built (log below)"; cat "$WAN_LOG"; exit 1; }
 }
 mbit() { printf %.1f "$1"; }
+check_full_rate() { # WHERE: the last flow from STEADY_FROM on, its retransmissions, its delivery
+  check "netmesh at $1 from ${STEADY_FROM} s on: $(mbit "$GF") Mbit/s >= 80% (issue 15: 90%)" "$GF >= 0.8 * $RATE"
+  check "netmesh at $1: $(mbit "$RT")% of packets retransmitted <= 5%" "$RT <= 5"
+  check "netmesh at $1: every event intact and in order ($STATUS)" "$OK == 1"
+}
 share() { calc "100 * $1 / $RATE"; }
 
 ctest_fragdrop() { # PATH-PREFIX LABEL-SUFFIX, in the bed's family (WAN_IP)
@@ -472,9 +477,7 @@ ctest_main() {
   check "TCP Cubic $(mbit "$G") Mbit/s >= 70% of ${RATE} Mbit/s" "$G >= 0.7 * $RATE"
   # One netmesh flow at 40 ms (issue 15: >= 90% of the bottleneck, <= 5% retransmitted).
   single wan.bed "40 ms" 15 "nm nm-1MiB $NM1M" "$STEADY_FROM"
-  check "netmesh at 40 ms from ${STEADY_FROM} s on: $(mbit "$GF") Mbit/s >= 80% (issue 15: 90%)" "$GF >= 0.8 * $RATE"
-  check "netmesh at 40 ms: $(mbit "$RT")% of packets retransmitted <= 5%" "$RT <= 5"
-  check "netmesh at 40 ms: every event intact and in order ($STATUS)" "$OK == 1"
+  check_full_rate "40 ms"
   # Event latency under the bottleneck rate (issue 15: p99 <= 2 x RTT).
   single wan.bed "40 ms, paced 10 Mbit/s" 10 "nm nm-paced10 $NM1M --rate-mbit 10"
   if [[ -z "${WAN_SANITIZED:-}" ]]; then
@@ -529,8 +532,7 @@ ctest_main() {
   # 200 ms (issue 15: >= 90% of the bottleneck), with a window the flow is not limited by.
   bed_or_fail "200 ms" wan_setup 200
   single wan.bed "200 ms" 15 "nm nm-4MiB $NM4M" "$STEADY_FROM"
-  check "netmesh at 200 ms from ${STEADY_FROM} s on: $(mbit "$GF") Mbit/s >= 80% (issue 15: 90%)" "$GF >= 0.8 * $RATE"
-  check "netmesh at 200 ms: $(mbit "$RT")% of packets retransmitted <= 5%" "$RT <= 5"
+  check_full_rate "200 ms"
   # And with 5% random loss, where loss-based controllers collapse (issue 15: netmesh with
   # BBR >= half of TCP BBR's goodput).
   bed_or_fail "200 ms, 5% loss" wan_loss 50 fwd
@@ -546,9 +548,7 @@ ctest_main() {
   # loss's repair also holds back credit, and a cut too deep leaves the link idle for seconds.
   bed_or_fail "300 ms" wan_setup 300
   single wan.bed "300 ms" 15 "nm nm-1MiB $NM1M" "$STEADY_FROM"
-  check "netmesh at 300 ms (1 MiB window) from ${STEADY_FROM} s on: $(mbit "$GF") Mbit/s >= 80% (issue 15: 90%)" "$GF >= 0.8 * $RATE"
-  check "netmesh at 300 ms: $(mbit "$RT")% of packets retransmitted <= 5%" "$RT <= 5"
-  check "netmesh at 300 ms: every event intact and in order ($STATUS)" "$OK == 1"
+  check_full_rate "300 ms (1 MiB window)"
   bed_note wan.bed
   printf '%s\n' "${NOTES[@]}"
   ((FAILS == 0)) || { echo "wan.bed: $FAILS check(s) failed; bed log:"; cat "$WAN_LOG"; exit 1; }
