@@ -56,7 +56,7 @@ void Node::track(session::Session& s, session::SentDatagram d) {
 uint64_t Node::stamp_untracked(session::Session& s, wire::Header& h, size_t payload_len,
                                session::PacketBuffer& buf) {
   uint64_t pn = s.stamp(h, payload_len, buf);
-  if (s.has(wire::capability::kSessionAck)) s.loss.on_sent_untracked(pn, now_ns());
+  if (s.has(wire::capability::kSessionAck)) s.loss.on_sent_untracked(pn, now_ns(), static_cast<uint32_t>(buf.len));
   return pn;
 }
 
@@ -151,6 +151,8 @@ void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Ou
     if (d.stream_id != wire::kControlStreamId && !d.piece && s.has(wire::capability::kSessionRelease))
       release_delivered(s, d);
   }
+  // (After the data: the largest was sent last.)
+  if (r.largest_untracked_bytes && s.pmtu) s.pmtu->on_acked(r.largest_untracked_bytes, now);
   bool congestion = false;
   for (const session::SentDatagram& d : r.lost) congestion |= on_lost(s, d);
   // (Only when a loss it judged was congestion: a black hole's are not.)

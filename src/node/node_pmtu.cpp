@@ -32,9 +32,21 @@ void Node::probe_path_mtu(session::Session& s, int64_t now, std::vector<Outgoing
 }
 
 void Node::check_for_black_hole(session::Session& s, int64_t now, std::vector<Outgoing>& out) {
-  if (!s.sized_by_pmtu() ||
-      !s.pmtu->hole_check_due(s.loss.oldest_sent_ns(), now, s.rtt.smoothed(), session::AckTracker::kMaxAckDelayNs))
+  if (!s.sized_by_pmtu()) return;
+  if (s.pmtu->black_hole_evident(now, s.rtt.min())) {
+    after_black_hole(s);
     return;
+  }
+  // The peer acknowledges every kAckEvery datagrams (every kAckEveryLargeFlight in a large
+  // flight) or after kMaxAckDelayNs: in a flight of n a round trip, the oldest's
+  // acknowledgement waits for the next of its batch, (every - 1) x srtt / n.
+  using session::AckTracker;
+  int64_t srtt = s.rtt.smoothed();
+  uint64_t flight = std::max<uint64_t>(s.loss.outstanding(), 1);
+  uint64_t every = flight >= AckTracker::kLargeFlight ? AckTracker::kAckEveryLargeFlight : AckTracker::kAckEvery;
+  int64_t ack_delay = std::min<int64_t>(AckTracker::kMaxAckDelayNs, srtt * static_cast<int64_t>(every - 1) /
+                                                                        static_cast<int64_t>(flight));
+  if (!s.pmtu->hole_check_due(s.loss.oldest_sent_ns(), now, srtt, ack_delay, AckTracker::kMaxAckDelayNs)) return;
   s.pmtu->on_hole_check_sent(now);
   send_ping(s, now, out);
 }
@@ -60,13 +72,23 @@ bool Node::pmtu_on_lost(session::Session& s, const session::SentDatagram& d, int
     // Congestion, or the start of a black hole: which one, the next round trips tell.
     if (s.cc && !s.cc_before_large_losses) s.cc_before_large_losses = s.cc->clone();
     if (!s.pmtu->on_lost(d.bytes, now, s.rtt.min())) return false;
-    // A black hole: the reductions since the first of these losses (saved just above, at
-    // the latest) are undone, and the window goes on at the smaller size.
-    if (s.cc) s.restore_controller(std::move(s.cc_before_large_losses));
+    after_black_hole(s);
   }
   // Larger than the path carries (sent before the size fell): lost to its size.
   if (s.cc) s.cc->on_discarded(d.bytes);
   return true;
+}
+
+void Node::after_black_hole(session::Session& s) {
+  // The reductions since the first of its losses (saved in pmtu_on_lost, at the latest) are
+  // undone, and the window goes on at the smaller size.
+  if (s.cc) s.restore_controller(std::move(s.cc_before_large_losses));
+  s.update_pacing_rate(static_cast<double>(config_.session_rate_bytes_per_sec));
+  // The large datagrams still in flight are lost to their size now, not one by one as
+  // later datagrams' acknowledgements would find them: their data goes again at once.
+  std::vector<session::SentDatagram> lost;
+  s.loss.declare_lost_above(s.pmtu->current(), lost);
+  for (const session::SentDatagram& d : lost) on_lost(s, d);
 }
 
 void Node::send_in_pieces(session::Session& s, const stream::Stream& st, const stream::SentPacket& p,

@@ -37,16 +37,16 @@ std::optional<SentDatagram> LossDetector::on_sent(const SentDatagram& d) {
   return given_up;
 }
 
-void LossDetector::on_sent_untracked(uint64_t pn, int64_t sent_ns) {
+void LossDetector::on_sent_untracked(uint64_t pn, int64_t sent_ns, uint32_t bytes) {
   if (untracked_.size() == kUntrackedRemembered) untracked_.pop_front();
-  untracked_.push_back(Untracked{pn, sent_ns});
+  untracked_.push_back(Untracked{pn, sent_ns, bytes});
 }
 
-std::optional<int64_t> LossDetector::newly_acked_largest_sent_ns(uint64_t largest) const {
+std::optional<LossDetector::Untracked> LossDetector::newly_acked_untracked(uint64_t largest) const {
   // Entries at or below an earlier frame's largest are gone (on_ack), so one found here was
   // never acknowledged before.
   size_t i = first_from(untracked_, largest);
-  if (i < untracked_.size() && untracked_[i].pn == largest) return untracked_[i].sent_ns;
+  if (i < untracked_.size() && untracked_[i].pn == largest) return untracked_[i];
   return std::nullopt;
 }
 
@@ -102,9 +102,11 @@ void LossDetector::on_ack(const wire::AckFrame& f, int64_t now_ns, RttStats& rtt
   out.rtt_sampled = false;
   out.persistent_congestion = false;
   out.spurious.clear();
+  out.largest_untracked_bytes = 0;
   if (f.ranges.empty()) return;
   uint64_t largest = f.ranges.front().last;
-  std::optional<int64_t> untracked_largest_sent_ns = newly_acked_largest_sent_ns(largest);
+  std::optional<Untracked> untracked_largest = newly_acked_untracked(largest);
+  if (untracked_largest) out.largest_untracked_bytes = untracked_largest->bytes;
   while (!untracked_.empty() && untracked_.front().pn <= largest) untracked_.pop_front();
   // Newly acknowledged datagrams, range by range (each a walk from its lowest number).
   for (const wire::AckRange& r : f.ranges) {
@@ -122,7 +124,9 @@ void LossDetector::on_ack(const wire::AckFrame& f, int64_t now_ns, RttStats& rtt
   auto newest = std::max_element(out.acked.begin(), out.acked.end(),
                                  [](const SentDatagram& a, const SentDatagram& b) { return a.pn < b.pn; });
   std::optional<int64_t> largest_sent_ns =
-      newest->pn == largest ? std::optional<int64_t>(newest->sent_ns) : untracked_largest_sent_ns;
+      newest->pn == largest                 ? std::optional<int64_t>(newest->sent_ns)
+      : untracked_largest ? std::optional<int64_t>(untracked_largest->sent_ns)
+                          : std::nullopt;
   if (largest_sent_ns) {
     rtt.on_sample(now_ns - *largest_sent_ns, int64_t{f.ack_delay_us} * 1000, max_ack_delay_ns_);
     out.rtt_sampled = true;
@@ -158,6 +162,16 @@ void LossDetector::detect_lost(int64_t now_ns, const RttStats& rtt, std::vector<
       loss_time_ns_ = std::min(loss_time_ns_, d.sent_ns + loss_delay);
     }
   }
+}
+
+void LossDetector::declare_lost_above(uint32_t bytes, std::vector<SentDatagram>& lost) {
+  for (size_t i = 0; i < sent_.size(); ++i) {
+    SentDatagram& d = sent_[i];
+    if (d.resolved || d.pmtu_probe || d.bytes <= bytes) continue;
+    resolve(d);
+    lost.push_back(d);
+  }
+  trim();
 }
 
 void LossDetector::on_loss_timer(int64_t now_ns, const RttStats& rtt, std::vector<SentDatagram>& lost) {

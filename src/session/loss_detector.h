@@ -70,9 +70,9 @@ class LossDetector {
   // Datagrams in increasing packet number order (only those that carry data). With
   // kMaxTracked remembered, the oldest unresolved one is given up as lost: returned.
   std::optional<SentDatagram> on_sent(const SentDatagram& d);
-  // A datagram without data (not tracked): remembered for its send time only, in case an
-  // acknowledgement names it as its largest (the last kUntrackedRemembered of them).
-  void on_sent_untracked(uint64_t pn, int64_t sent_ns);
+  // A datagram without data (not tracked): remembered for its send time and size only, in
+  // case an acknowledgement names it as its largest (the last kUntrackedRemembered of them).
+  void on_sent_untracked(uint64_t pn, int64_t sent_ns, uint32_t bytes);
 
   struct AckResult {
     std::vector<SentDatagram> acked;
@@ -80,9 +80,17 @@ class LossDetector {
     bool rtt_sampled = false;
     bool persistent_congestion = false;
     std::vector<uint64_t> spurious;  // datagrams declared lost earlier that this frame acknowledges
+    // The frame's largest, if it is a datagram without data acknowledged for the first time:
+    // its size (0: not so). The path carried it, though no data may be acknowledged.
+    uint32_t largest_untracked_bytes = 0;
   };
   // An ACK frame arrived: updates `rtt`, fills `out` (cleared first).
   void on_ack(const wire::AckFrame& f, int64_t now_ns, RttStats& rtt, AckResult& out);
+  // The path's datagram size fell below what was sent (a black hole): every unresolved
+  // datagram larger than `bytes` is lost to its size (appended to `lost`). Not remembered
+  // as losses, as a probe's is not: an acknowledgement of one after all says nothing of
+  // reordering or congestion.
+  void declare_lost_above(uint32_t bytes, std::vector<SentDatagram>& lost);
   // The loss timer: datagrams lost by time now (appended to `lost`).
   void on_loss_timer(int64_t now_ns, const RttStats& rtt, std::vector<SentDatagram>& lost);
   // When the next timer is due: the loss timer if armed, else the probe timeout if data is
@@ -112,8 +120,6 @@ class LossDetector {
   void resolve(SentDatagram& d);
   void declare_lost(SentDatagram& d);
   void find_spurious(const wire::AckRange& r, int64_t now_ns, const RttStats& rtt, std::vector<uint64_t>& spurious);
-  // When the frame's largest number was sent, if this frame is the first to acknowledge it.
-  std::optional<int64_t> newly_acked_largest_sent_ns(uint64_t largest) const;
   void trim();
 
   int64_t max_ack_delay_ns_;
@@ -131,8 +137,11 @@ class LossDetector {
   struct Untracked {
     uint64_t pn = 0;
     int64_t sent_ns = 0;
+    uint32_t bytes = 0;
   };
   stream::RingQueue<Untracked> untracked_;
+  // The frame's largest number, if it is untracked and this frame the first to acknowledge it.
+  std::optional<Untracked> newly_acked_untracked(uint64_t largest) const;
   size_t outstanding_ = 0;
   uint64_t largest_acked_ = 0;
   bool any_acked_ = false;

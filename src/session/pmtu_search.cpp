@@ -60,20 +60,30 @@ void PmtuSearch::on_probe_lost(uint32_t size, int64_t now_ns) {
 }
 
 void PmtuSearch::on_acked(uint32_t size, int64_t now_ns) {
-  if (size <= base_) return;
+  if (size <= base_) {
+    small_answered_ = true;
+    return;
+  }
   last_large_ack_ns_ = now_ns;
   large_losses_ = 0;
+  small_answered_ = false;
 }
 
 bool PmtuSearch::on_lost(uint32_t size, int64_t now_ns, int64_t min_rtt_ns) {
   if (size <= base_ || current_ <= base_) return false;
-  // Congestion loses some large datagrams while others get through: losses found by
-  // acknowledgements of later large ones. A black hole loses every one of them: their
-  // losses are found by a small datagram's acknowledgement (a hole check's ping, or a
-  // probe timeout's), with none large acknowledged for longer than the path's shortest
-  // round trip. (Not the smoothed one: with large datagrams gone, the queue they kept
-  // drains, and the ping comes back sooner than the data did.)
-  if (++large_losses_ < kBlackHoleLosses || now_ns - last_large_ack_ns_ <= min_rtt_ns) return false;
+  ++large_losses_;
+  return black_hole_evident(now_ns, min_rtt_ns);
+}
+
+bool PmtuSearch::black_hole_evident(int64_t now_ns, int64_t min_rtt_ns) {
+  // Congestion loses some large datagrams while others get through: their acknowledgements
+  // come between the losses. A black hole loses every one of them while small ones (a hole
+  // check's ping, a probe timeout's) are answered, and no large one is acknowledged for
+  // longer than the path's shortest round trip. (Not the smoothed one: with large datagrams
+  // gone, the queue they kept drains, and the ping comes back sooner than the data did.)
+  if (current_ <= base_ || large_losses_ < kBlackHoleLosses || !small_answered_ ||
+      now_ns - last_large_ack_ns_ <= min_rtt_ns)
+    return false;
   // The search below the size that vanished starts in its middle, not at its top: the
   // path's new limit is unknown, and the ceiling is tried again only by the search after
   // kRaiseIntervalNs (the path may come back).
@@ -81,6 +91,7 @@ bool PmtuSearch::on_lost(uint32_t size, int64_t now_ns, int64_t min_rtt_ns) {
   current_ = base_;
   ++black_holes_;
   large_losses_ = 0;
+  small_answered_ = false;
   last_large_ack_ns_ = now_ns;
   start_search(vanished - 1, false);
   if (narrowed()) finish_search(now_ns);
@@ -88,11 +99,11 @@ bool PmtuSearch::on_lost(uint32_t size, int64_t now_ns, int64_t min_rtt_ns) {
 }
 
 bool PmtuSearch::hole_check_due(int64_t oldest_sent_ns, int64_t now_ns, int64_t srtt_ns,
-                                int64_t max_ack_delay_ns) const {
+                                int64_t ack_delay_ns, int64_t max_ack_delay_ns) const {
   if (current_ <= base_ || oldest_sent_ns == INT64_MAX) return false;
-  int64_t answer = srtt_ns + max_ack_delay_ns;  // what an acknowledgement may take
-  int64_t gap = answer << std::min(unanswered_hole_checks_, kMaxHoleCheckBackoff);
-  return now_ns - oldest_sent_ns > answer + srtt_ns / 4 && now_ns - last_hole_check_ns_ >= gap;
+  int64_t ping_answer = srtt_ns + max_ack_delay_ns;
+  int64_t gap = ping_answer << std::min(unanswered_hole_checks_, kMaxHoleCheckBackoff);
+  return now_ns - oldest_sent_ns > srtt_ns + ack_delay_ns + srtt_ns / 8 && now_ns - last_hole_check_ns_ >= gap;
 }
 
 }  // namespace nm::session

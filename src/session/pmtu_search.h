@@ -45,14 +45,21 @@ class PmtuSearch {
   void on_acked(uint32_t size, int64_t now_ns);
   // Returns true when this loss made it fall back to the base.
   bool on_lost(uint32_t size, int64_t now_ns, int64_t min_rtt_ns);
+  // Falls back to the base (returns true) when the losses so far show a black hole: called
+  // on losses and on the node's ticks, for a hole whose last large acknowledgement was too
+  // recent when its losses were found is shown by the time that passes after.
+  bool black_hole_evident(int64_t now_ns, int64_t min_rtt_ns);
   // Whether to send a small ping now to tell a black hole from a stall: datagrams are above
-  // the base and the oldest one in flight (sent at `oldest_sent_ns`) has waited a quarter of a
-  // round trip more than its acknowledgement should take; at most one per round trip. Its
-  // acknowledgement lets the large ones be declared lost about a probe timeout sooner than
-  // the probe timeout's own ping would. Checks nothing answers wait twice as long each (a
-  // path that stalls, or a peer gone): else one per round trip would keep the probe
-  // timeout, which backs off, from ever firing.
-  bool hole_check_due(int64_t oldest_sent_ns, int64_t now_ns, int64_t srtt_ns, int64_t max_ack_delay_ns) const;
+  // the base and the oldest one in flight (sent at `oldest_sent_ns`) has waited an eighth of
+  // a round trip (as the loss detector's time threshold) more than its acknowledgement
+  // should take (`ack_delay_ns`: what the peer may hold it, waiting for the next datagrams
+  // of its flight); at most one per round trip and `max_ack_delay_ns` (what the peer may
+  // hold a lone ping's). Its acknowledgement lets the large ones be declared lost about a
+  // probe timeout sooner than the probe timeout's own ping would. Checks nothing answers
+  // wait twice as long each (a path that stalls, or a peer gone): else they would keep the
+  // probe timeout, which backs off, from ever firing.
+  bool hole_check_due(int64_t oldest_sent_ns, int64_t now_ns, int64_t srtt_ns, int64_t ack_delay_ns,
+                      int64_t max_ack_delay_ns) const;
   void on_hole_check_sent(int64_t now_ns) {
     last_hole_check_ns_ = now_ns;
     ++unanswered_hole_checks_;
@@ -83,7 +90,8 @@ class PmtuSearch {
   int64_t next_search_ns_ = 0;
   // Black-hole detection.
   int64_t last_large_ack_ns_;
-  int large_losses_ = 0;
+  int large_losses_ = 0;         // since the last large datagram was acknowledged
+  bool small_answered_ = false;  // a small datagram was acknowledged since then
   int64_t last_hole_check_ns_ = INT64_MIN / 2;
   int unanswered_hole_checks_ = 0;
   uint64_t probes_sent_ = 0, probes_lost_ = 0, black_holes_ = 0;

@@ -182,7 +182,8 @@ struct Warmed {
   int64_t now = 1000 * kMs;
 };
 Warmed warmed(CongestionAlgorithm algorithm, int rounds) {
-  Warmed w{make_congestion_controller(algorithm, kMds)};
+  Warmed w;
+  w.cc = make_congestion_controller(algorithm, kMds);
   w.rtt.on_sample(100 * kMs, 0, 0);
   for (int i = 0; i < rounds; ++i) round_trip(*w.cc, w.rtt, w.now, 100 * kMs);
   return w;

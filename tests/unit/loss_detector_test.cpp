@@ -49,29 +49,32 @@ TEST(LossDetector, ALargestWithoutDataStillSamplesTheRttWhenDataIsNewlyAcknowled
   LossDetector ld(10 * kMs);
   RttStats rtt;
   ld.on_sent(datagram(0, 0));
-  ld.on_sent_untracked(1, 2 * kMs);
+  ld.on_sent_untracked(1, 2 * kMs, 60);
   LossDetector::AckResult r;
   ld.on_ack(ack({{0, 1}}, 1000), 30 * kMs, rtt, r);
   ASSERT_EQ(r.acked.size(), 1u);
   ASSERT_TRUE(r.rtt_sampled);
   EXPECT_EQ(rtt.latest(), 30 * kMs - 2 * kMs);  // from datagram 1, not from 0
+  EXPECT_EQ(r.largest_untracked_bytes, 60u);     // (what path MTU discovery learns from it)
 }
 
 TEST(LossDetector, ALargestWithoutDataAcknowledgedBeforeGivesNoSample) {
   LossDetector ld(10 * kMs);
   RttStats rtt;
   ld.on_sent(datagram(0, 0));
-  ld.on_sent_untracked(1, 1 * kMs);
-  ld.on_sent_untracked(2, 2 * kMs);
+  ld.on_sent_untracked(1, 1 * kMs, 60);
+  ld.on_sent_untracked(2, 2 * kMs, 60);
   LossDetector::AckResult r;
   ld.on_ack(ack({{1, 2}}), 20 * kMs, rtt, r);  // only datagrams without data: nothing new
   EXPECT_TRUE(r.acked.empty());
   EXPECT_FALSE(r.rtt_sampled);
+  EXPECT_EQ(r.largest_untracked_bytes, 60u);  // but the path carried 2
   ld.on_ack(ack({{0, 2}}), 40 * kMs, rtt, r);  // 0 is new, but 2 was acknowledged at 20 ms
   EXPECT_EQ(r.acked.size(), 1u);
   EXPECT_FALSE(r.rtt_sampled);  // a sample from 2 now would count 20 ms that are not the path
   ld.on_ack(ack({{1, 1}}), 50 * kMs, rtt, r);  // a late frame: 1 is below 2, gone too
   EXPECT_FALSE(r.rtt_sampled);
+  EXPECT_EQ(r.largest_untracked_bytes, 0u);
 }
 
 TEST(LossDetector, OnlyTheLatestDatagramsWithoutDataAreRemembered) {
@@ -79,7 +82,7 @@ TEST(LossDetector, OnlyTheLatestDatagramsWithoutDataAreRemembered) {
   RttStats rtt;
   ld.on_sent(datagram(0, 0));
   uint64_t n = LossDetector::kUntrackedRemembered + 1;
-  for (uint64_t pn = 1; pn <= n; ++pn) ld.on_sent_untracked(pn, int64_t(pn) * kMs);
+  for (uint64_t pn = 1; pn <= n; ++pn) ld.on_sent_untracked(pn, int64_t(pn) * kMs, 60);
   LossDetector::AckResult r;
   ld.on_ack(ack({{0, 1}}), 500 * kMs, rtt, r);  // 1 was forgotten: no send time
   EXPECT_EQ(r.acked.size(), 1u);
@@ -127,6 +130,32 @@ TEST(LossDetector, AnAcknowledgementOfADatagramDeclaredLostMakesTheLossSpurious)
 // A path that reorders: datagram 1 is overtaken by 8 later ones, declared lost, then
 // acknowledged. The packet threshold becomes 9 (8 later acknowledged before it, plus one),
 // so the next datagram overtaken by 8 is not declared lost; one overtaken by 9 is.
+// A black hole: the datagrams in flight above the new size are lost at once, the smaller
+// ones and a probe stay in flight; an acknowledgement of one of the lost after all is not a
+// spurious loss (the thresholds stay).
+TEST(LossDetector, DatagramsAboveASizeThePathNoLongerCarriesAreLostToTheirSize) {
+  LossDetector ld(10 * kMs);
+  RttStats rtt;
+  for (uint64_t pn = 0; pn < 6; ++pn) {
+    SentDatagram d = datagram(pn, pn * kMs);
+    d.bytes = pn % 2 ? 1452 : 100;
+    d.pmtu_probe = pn == 5;
+    ld.on_sent(d);
+  }
+  std::vector<SentDatagram> lost;
+  ld.declare_lost_above(1232, lost);
+  ASSERT_EQ(lost.size(), 2u);
+  EXPECT_EQ(lost[0].pn, 1u);
+  EXPECT_EQ(lost[1].pn, 3u);
+  EXPECT_EQ(ld.outstanding(), 4u);  // 0, 2, 4 and the probe
+  LossDetector::AckResult r;
+  ld.on_ack(ack({{0, 3}}), 50 * kMs, rtt, r);
+  EXPECT_EQ(r.acked.size(), 2u);  // 0 and 2
+  EXPECT_TRUE(r.spurious.empty());
+  EXPECT_EQ(ld.packet_threshold(), LossDetector::kPacketThreshold);
+  EXPECT_EQ(ld.outstanding(), 2u);
+}
+
 TEST(LossDetector, ASpuriousLossRaisesThePacketThresholdToThePathsReordering) {
   LossDetector ld(10 * kMs);
   RttStats rtt;

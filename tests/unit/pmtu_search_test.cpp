@@ -11,6 +11,7 @@ namespace {
 
 constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kRtt = 100 * kMs;
+constexpr uint32_t kPing = 60;  // a small datagram (a hole check's ping) the path answers
 
 // Answers every probe as a path carrying `limit` bytes would, until the search ends.
 // Returns the number of probes it took.
@@ -27,6 +28,14 @@ int search(PmtuSearch& p, uint32_t limit, int64_t& now) {
     if (probes > 200) break;
   }
   return probes;
+}
+
+// A search that found 1472 bytes, and a datagram of that size acknowledged.
+PmtuSearch carrying_1472(int64_t& now) {
+  PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
+  search(p, 1472, now);
+  p.on_acked(1472, now);
+  return p;
 }
 
 TEST(PmtuSearch, StartsAtTheBaseAndFindsTheCeilingInOneProbe) {
@@ -55,6 +64,7 @@ TEST(PmtuSearch, AnIpv6PathStartsAndFallsBackAt1232) {
   ASSERT_EQ(p.current(), 1452u);
   p.on_acked(1452, now);
   now += 2 * kRtt;
+  p.on_acked(kPing, now);
   EXPECT_FALSE(p.on_lost(1232, now, kRtt));  // not above the base: says nothing of a hole
   for (int i = 0; i < PmtuSearch::kBlackHoleLosses; ++i) p.on_lost(1452, now, kRtt);
   EXPECT_EQ(p.current(), 1232u);
@@ -131,10 +141,9 @@ TEST(PmtuSearch, CongestionLossesAreNotABlackHole) {
 
 TEST(PmtuSearch, ABlackHoleFallsBackToTheBaseAndSearchesAgain) {
   int64_t now = 0;
-  PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
-  search(p, 1472, now);
-  p.on_acked(1472, now);
-  now += 2 * kRtt;  // nothing large acknowledged since
+  PmtuSearch p = carrying_1472(now);
+  now += 2 * kRtt;  // nothing large acknowledged since, a ping answered
+  p.on_acked(kPing, now);
   EXPECT_FALSE(p.on_lost(1472, now, kRtt));
   EXPECT_FALSE(p.on_lost(1472, now, kRtt));
   EXPECT_FALSE(p.on_lost(800, now, kRtt));  // small datagrams say nothing about the size
@@ -149,15 +158,14 @@ TEST(PmtuSearch, ABlackHoleFallsBackToTheBaseAndSearchesAgain) {
 }
 
 TEST(PmtuSearch, ABlackHoleIsFoundByAPingThatNoLongerWaitsInTheQueue) {
-  // A hole check's ping, sent a round trip and a quarter after the first lost datagram and
+  // A hole check's ping, sent a round trip and an eighth after the first lost datagram and
   // answered without the queue the large datagrams kept: 0.9 smoothed RTTs after the last
   // large acknowledgement, but more than the path's minimum.
   constexpr int64_t kMinRtt = 40 * kMs;
   int64_t now = 0;
-  PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
-  search(p, 1472, now);
-  p.on_acked(1472, now);
+  PmtuSearch p = carrying_1472(now);
   now += kRtt * 9 / 10;
+  p.on_acked(kPing, now);
   EXPECT_FALSE(p.on_lost(1472, now, kMinRtt));
   EXPECT_FALSE(p.on_lost(1472, now, kMinRtt));
   EXPECT_TRUE(p.on_lost(1472, now, kMinRtt));
@@ -167,22 +175,51 @@ TEST(PmtuSearch, ABlackHoleIsFoundBeforeAProbeTimeoutHasPassedTwice) {
   // The ping of the first probe timeout (srtt + 4 rttvar + ack delay after the last large
   // acknowledgement) finds the losses: that one round of losses must be enough.
   int64_t now = 0;
-  PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
-  search(p, 1472, now);
-  p.on_acked(1472, now);
+  PmtuSearch p = carrying_1472(now);
   now += kRtt + 10 * kMs;
+  p.on_acked(kPing, now);
   EXPECT_FALSE(p.on_lost(1472, now, kRtt));
   EXPECT_FALSE(p.on_lost(1472, now, kRtt));
   EXPECT_TRUE(p.on_lost(1472, now, kRtt));
   EXPECT_EQ(p.current(), PmtuSearch::kBaseIpv4);
 }
 
+TEST(PmtuSearch, ABlackHoleWhoseLossesCameTooSoonIsShownByTheTimeThatPasses) {
+  // Small datagrams answered find the large ones lost while the last large acknowledgement
+  // is still recent (the hole opened just after it): no more losses need to come, a tick
+  // once the path's minimum RTT has passed without a large acknowledgement finds the hole.
+  constexpr int64_t kMinRtt = 40 * kMs;
+  int64_t now = 0;
+  PmtuSearch p = carrying_1472(now);
+  now += 20 * kMs;
+  p.on_acked(kPing, now);
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(p.on_lost(1472, now, kMinRtt));
+  EXPECT_FALSE(p.black_hole_evident(now + kMinRtt - 20 * kMs, kMinRtt));
+  EXPECT_TRUE(p.black_hole_evident(now + kMinRtt - 20 * kMs + 1, kMinRtt));
+  EXPECT_EQ(p.current(), PmtuSearch::kBaseIpv4);
+  EXPECT_EQ(p.black_holes(), 1u);
+  EXPECT_FALSE(p.black_hole_evident(now + 10 * kRtt, kMinRtt));  // found once
+}
+
+TEST(PmtuSearch, LossesNoSmallDatagramAnsweredAreNotABlackHole) {
+  // The last large datagrams of a transfer, lost to congestion and found by a large one's
+  // acknowledgement; then nothing more is sent: silence is not a hole. Nor is a large
+  // acknowledgement after a ping's.
+  int64_t now = 0;
+  PmtuSearch p = carrying_1472(now);
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(p.on_lost(1472, now, kRtt));
+  EXPECT_FALSE(p.black_hole_evident(now + 10 * kRtt, kRtt));
+  p.on_acked(kPing, now);
+  p.on_acked(1472, now + kRtt);
+  EXPECT_FALSE(p.black_hole_evident(now + 10 * kRtt, kRtt));  // (the losses were counted before it)
+  EXPECT_EQ(p.current(), 1472u);
+}
+
 TEST(PmtuSearch, TheSearchAfterABlackHoleDoesNotTryTheSizeThatVanished) {
   int64_t now = 0;
-  PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
-  search(p, 1472, now);
-  p.on_acked(1472, now);
+  PmtuSearch p = carrying_1472(now);
   now += 2 * kRtt;
+  p.on_acked(kPing, now);
   for (int i = 0; i < PmtuSearch::kBlackHoleLosses; ++i) p.on_lost(1472, now, kRtt);
   ASSERT_EQ(p.current(), PmtuSearch::kBaseIpv4);
   uint32_t first = p.probe_due(now);
@@ -197,43 +234,46 @@ TEST(PmtuSearch, TheSearchAfterABlackHoleDoesNotTryTheSizeThatVanished) {
 }
 
 TEST(PmtuSearch, AHoleCheckIsDueWhenLargeDatagramsAnswersAreOverdue) {
-  constexpr int64_t kAckDelay = 10 * kMs;
+  constexpr int64_t kMaxAckDelay = 10 * kMs;
+  constexpr int64_t kFlightDelay = 2 * kMs;  // the oldest's acknowledgement waits for the next of a large flight
   int64_t now = 0;
   PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
-  EXPECT_FALSE(p.hole_check_due(now, now + 10 * kRtt, kRtt, kAckDelay));  // datagrams are kBase
+  EXPECT_FALSE(p.hole_check_due(now, now + 10 * kRtt, kRtt, kFlightDelay, kMaxAckDelay));  // datagrams are kBase
   search(p, 1472, now);
   int64_t sent = now;
-  EXPECT_FALSE(p.hole_check_due(INT64_MAX, now + 10 * kRtt, kRtt, kAckDelay));  // nothing in flight
-  EXPECT_FALSE(p.hole_check_due(sent, sent + kRtt + kAckDelay, kRtt, kAckDelay));  // not yet overdue
-  now = sent + kRtt + kAckDelay + kRtt / 4 + 1;
-  EXPECT_TRUE(p.hole_check_due(sent, now, kRtt, kAckDelay));
+  EXPECT_FALSE(p.hole_check_due(INT64_MAX, now + 10 * kRtt, kRtt, kFlightDelay, kMaxAckDelay));  // nothing in flight
+  now = sent + kRtt + kFlightDelay + kRtt / 8;
+  EXPECT_FALSE(p.hole_check_due(sent, now, kRtt, kFlightDelay, kMaxAckDelay));  // not yet overdue
+  EXPECT_TRUE(p.hole_check_due(sent, now + 1, kRtt, kFlightDelay, kMaxAckDelay));
   p.on_hole_check_sent(now);
   p.on_path_answered();  // (the ping's acknowledgement; the large datagrams' still overdue)
-  EXPECT_FALSE(p.hole_check_due(sent, now + kRtt / 2, kRtt, kAckDelay));  // one per round trip
-  EXPECT_TRUE(p.hole_check_due(sent, now + kRtt + kAckDelay, kRtt, kAckDelay));
+  // One per round trip and a lone ping's acknowledgement delay.
+  EXPECT_FALSE(p.hole_check_due(sent, now + kRtt + kMaxAckDelay - 1, kRtt, kFlightDelay, kMaxAckDelay));
+  EXPECT_TRUE(p.hole_check_due(sent, now + kRtt + kMaxAckDelay, kRtt, kFlightDelay, kMaxAckDelay));
 }
 
 TEST(PmtuSearch, UnansweredHoleChecksBackOffUntilThePathAnswers) {
   constexpr int64_t kAckDelay = 10 * kMs;
-  constexpr int64_t kAnswer = kRtt + kAckDelay;
+  constexpr int64_t kFlightDelay = 2 * kMs;
+  constexpr int64_t kAnswer = kRtt + kAckDelay;  // a lone ping's: the gaps are counted in it
   int64_t now = 0;
   PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
   search(p, 1472, now);
   int64_t sent = now;
   now = sent + 2 * kAnswer;
-  ASSERT_TRUE(p.hole_check_due(sent, now, kRtt, kAckDelay));
+  ASSERT_TRUE(p.hole_check_due(sent, now, kRtt, kFlightDelay, kAckDelay));
   // A stalled path answers none: each check waits twice as long as the one before.
   for (int checks = 1; checks <= 8; ++checks) {
     p.on_hole_check_sent(now);
     int64_t gap = kAnswer << std::min(checks, PmtuSearch::kMaxHoleCheckBackoff);
-    EXPECT_FALSE(p.hole_check_due(sent, now + gap - 1, kRtt, kAckDelay)) << checks;
-    EXPECT_TRUE(p.hole_check_due(sent, now + gap, kRtt, kAckDelay)) << checks;
+    EXPECT_FALSE(p.hole_check_due(sent, now + gap - 1, kRtt, kFlightDelay, kAckDelay)) << checks;
+    EXPECT_TRUE(p.hole_check_due(sent, now + gap, kRtt, kFlightDelay, kAckDelay)) << checks;
     now += gap;
   }
   // An acknowledgement: one per round trip again.
   p.on_path_answered();
   p.on_hole_check_sent(now);
-  EXPECT_TRUE(p.hole_check_due(sent, now + 2 * kAnswer, kRtt, kAckDelay));
+  EXPECT_TRUE(p.hole_check_due(sent, now + 2 * kAnswer, kRtt, kFlightDelay, kAckDelay));
 }
 
 TEST(PmtuSearch, AStaleProbeResultDoesNotDisturbTheSearch) {

@@ -113,12 +113,12 @@ static void print_session_stats(nm_node_t* node, uint64_t peer) {
          ",\"probe_timeouts\":%" PRIu64 ",\"acks_sent\":%" PRIu64 ",\"spurious_retransmissions\":%" PRIu64
          ",\"congestion_events\":%" PRIu64 ",\"congestion_events_undone\":%" PRIu64
          ",\"loss_threshold_datagrams\":%" PRIu64 ",\"loss_threshold_rtt_eighths\":%" PRIu64
-         ",\"max_datagram_bytes\":%" PRIu64
+         ",\"max_datagram_bytes\":%" PRIu64 ",\"pmtu_black_holes\":%" PRIu64
          ",\"path_migrations\":%" PRIu64 ",\"path_validations\":%" PRIu64 ",\"path_reverts\":%" PRIu64 "}",
          ss.srtt_ns / 1e6, ss.min_rtt_ns / 1e6, ss.cwnd_bytes, ss.pacing_rate_bytes_per_sec * 8 / 1e6,
          ss.datagrams_acked, ss.datagrams_lost, ss.probe_timeouts, ss.acks_sent, ss.spurious_retransmissions,
          ss.congestion_events, ss.congestion_events_undone, ss.loss_threshold_datagrams,
-         ss.loss_threshold_rtt_eighths, ss.max_datagram_bytes, ss.path_migrations, ss.path_validations,
+         ss.loss_threshold_rtt_eighths, ss.max_datagram_bytes, ss.pmtu_black_holes, ss.path_migrations, ss.path_validations,
          ss.path_reverts);
 }
 
