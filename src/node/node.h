@@ -351,15 +351,16 @@ class Node {
   // probe the search wants, if the congestion window has room for it.
   void start_path_mtu(session::Session& s, int64_t now) REQUIRES(mu_);
   void probe_path_mtu(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
-  // A black hole shown by the time passed since its losses (PmtuSearch::black_hole_evident),
-  // else a small ping when large datagrams' acknowledgements are overdue (hole_check_due).
+  // A small ping when large datagrams' acknowledgements are overdue (PmtuSearch::hole_check_due).
   void check_for_black_hole(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
   // What acknowledgements and losses tell the search (the datagram size changes with it).
   // pmtu_on_lost returns true when the datagram was lost to its size (above what the path
   // carries, found now or before): not congestion.
   void pmtu_on_acked(session::Session& s, const session::SentDatagram& d, int64_t now) REQUIRES(mu_);
   void pmtu_on_probe_lost(session::Session& s, const session::SentDatagram& d, int64_t now) REQUIRES(mu_);
-  bool pmtu_on_lost(session::Session& s, const session::SentDatagram& d, int64_t now) REQUIRES(mu_);
+  bool pmtu_on_lost(session::Session& s, const session::SentDatagram& d) REQUIRES(mu_);
+  // Once an acknowledgement's (or the loss timer's) news is all in: a black hole?
+  void pmtu_judge(session::Session& s, int64_t now) REQUIRES(mu_);
   // The search fell back to the base: the window as before the hole's losses, and what is
   // in flight above the base lost to its size.
   void after_black_hole(session::Session& s) REQUIRES(mu_);

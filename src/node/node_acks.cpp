@@ -66,7 +66,7 @@ bool Node::on_lost(session::Session& s, const session::SentDatagram& d) {
     return false;
   }
   ++s.path.datagrams_lost;
-  bool congestion = !pmtu_on_lost(s, d, now_ns());
+  bool congestion = !pmtu_on_lost(s, d);
   if (congestion && s.cc) {
     s.cc_undo.before_loss(*s.cc, d);
     s.cc->on_lost(now_ns(), d.bytes, d.sent_ns, d.flight, s.rtt);
@@ -151,8 +151,13 @@ void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Ou
     if (d.stream_id != wire::kControlStreamId && !d.piece && s.has(wire::capability::kSessionRelease))
       release_delivered(s, d);
   }
-  // (After the data: the largest was sent last.)
-  if (r.largest_untracked_bytes && s.pmtu) s.pmtu->on_acked(r.largest_untracked_bytes, now);
+  if (r.largest_untracked_bytes) {  // (after the data: the largest was sent last)
+    session::SentDatagram untracked{.sent_ns = r.largest_untracked_sent_ns,
+                                    .bytes = r.largest_untracked_bytes,
+                                    .stream_id = wire::kControlStreamId,
+                                    .delivery = {}};
+    pmtu_on_acked(s, untracked, now);
+  }
   bool congestion = false;
   for (const session::SentDatagram& d : r.lost) congestion |= on_lost(s, d);
   // (Only when a loss it judged was congestion: a black hole's are not.)
@@ -166,6 +171,7 @@ void Node::handle_session_ack(session::Session& s, Frames frames, std::vector<Ou
     s.restore_controller(std::move(before));
     ++s.path.congestion_undone;
   }
+  pmtu_judge(s, now);
   if (s.cc) s.cc->on_rate_sample(now, s.delivery.take_sample(), s.rtt, r.rtt_sampled);
   s.probe_allowance = 0;  // the path answers
   if (s.pmtu) s.pmtu->on_path_answered();
@@ -195,6 +201,7 @@ void Node::session_loss_tick(session::Session& s, int64_t now, std::vector<Outgo
     lost.clear();
     s.loss.on_loss_timer(now, s.rtt, lost);
     for (const session::SentDatagram& d : lost) on_lost(s, d);
+    pmtu_judge(s, now);
     s.update_pacing_rate(static_cast<double>(config_.session_rate_bytes_per_sec));
   } else {
     // Nothing heard for a probe timeout: one or two datagrams beyond the window (waiting

@@ -33,10 +33,6 @@ void Node::probe_path_mtu(session::Session& s, int64_t now, std::vector<Outgoing
 
 void Node::check_for_black_hole(session::Session& s, int64_t now, std::vector<Outgoing>& out) {
   if (!s.sized_by_pmtu()) return;
-  if (s.pmtu->black_hole_evident(now, s.rtt.min())) {
-    after_black_hole(s);
-    return;
-  }
   // The peer acknowledges every kAckEvery datagrams (every kAckEveryLargeFlight in a large
   // flight) or after kMaxAckDelayNs: in a flight of n a round trip, the oldest's
   // acknowledgement waits for the next of its batch, (every - 1) x srtt / n.
@@ -46,7 +42,8 @@ void Node::check_for_black_hole(session::Session& s, int64_t now, std::vector<Ou
   uint64_t every = flight >= AckTracker::kLargeFlight ? AckTracker::kAckEveryLargeFlight : AckTracker::kAckEvery;
   int64_t ack_delay = std::min<int64_t>(AckTracker::kMaxAckDelayNs, srtt * static_cast<int64_t>(every - 1) /
                                                                         static_cast<int64_t>(flight));
-  if (!s.pmtu->hole_check_due(s.loss.oldest_sent_ns(), now, srtt, ack_delay, AckTracker::kMaxAckDelayNs)) return;
+  if (!s.pmtu->hole_check_due(s.loss.oldest_sent_ns(), now, srtt, s.rtt.min(), ack_delay, AckTracker::kMaxAckDelayNs))
+    return;
   s.pmtu->on_hole_check_sent(now);
   send_ping(s, now, out);
 }
@@ -54,7 +51,7 @@ void Node::check_for_black_hole(session::Session& s, int64_t now, std::vector<Ou
 void Node::pmtu_on_acked(session::Session& s, const session::SentDatagram& d, int64_t now) {
   if (!s.pmtu) return;
   if (!d.pmtu_probe) {
-    s.pmtu->on_acked(d.bytes, now);
+    s.pmtu->on_acked(d.bytes, d.sent_ns, now);
     if (d.bytes > s.pmtu->base()) s.cc_before_large_losses.reset();  // the path carries them
   } else if (s.pmtu->on_probe_acked(d.bytes, now) && s.cc) {
     s.cc->set_max_datagram(s.max_packet());
@@ -66,17 +63,22 @@ void Node::pmtu_on_probe_lost(session::Session& s, const session::SentDatagram& 
   if (s.pmtu) s.pmtu->on_probe_lost(d.bytes, now);
 }
 
-bool Node::pmtu_on_lost(session::Session& s, const session::SentDatagram& d, int64_t now) {
-  if (!s.sized_by_pmtu() || d.bytes <= s.pmtu->base()) return false;
+bool Node::pmtu_on_lost(session::Session& s, const session::SentDatagram& d) {
+  if (!s.sized_by_pmtu()) return false;
   if (d.bytes <= s.pmtu->current()) {
-    // Congestion, or the start of a black hole: which one, the next round trips tell.
-    if (s.cc && !s.cc_before_large_losses) s.cc_before_large_losses = s.cc->clone();
-    if (!s.pmtu->on_lost(d.bytes, now, s.rtt.min())) return false;
-    after_black_hole(s);
+    // Congestion, or the start of a black hole: which one, pmtu_judge tells (the
+    // reductions until then are undone if it was a hole).
+    if (d.bytes > s.pmtu->base() && s.cc && !s.cc_before_large_losses) s.cc_before_large_losses = s.cc->clone();
+    s.pmtu->on_lost(d.bytes, d.sent_ns);
+    return false;
   }
   // Larger than the path carries (sent before the size fell): lost to its size.
   if (s.cc) s.cc->on_discarded(d.bytes);
   return true;
+}
+
+void Node::pmtu_judge(session::Session& s, int64_t now) {
+  if (s.sized_by_pmtu() && s.pmtu->black_hole_shown(now, s.rtt.min())) after_black_hole(s);
 }
 
 void Node::after_black_hole(session::Session& s) {

@@ -106,7 +106,10 @@ void LossDetector::on_ack(const wire::AckFrame& f, int64_t now_ns, RttStats& rtt
   if (f.ranges.empty()) return;
   uint64_t largest = f.ranges.front().last;
   std::optional<Untracked> untracked_largest = newly_acked_untracked(largest);
-  if (untracked_largest) out.largest_untracked_bytes = untracked_largest->bytes;
+  if (untracked_largest) {
+    out.largest_untracked_bytes = untracked_largest->bytes;
+    out.largest_untracked_sent_ns = untracked_largest->sent_ns;
+  }
   while (!untracked_.empty() && untracked_.front().pn <= largest) untracked_.pop_front();
   // Newly acknowledged datagrams, range by range (each a walk from its lowest number).
   for (const wire::AckRange& r : f.ranges) {

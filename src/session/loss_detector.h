@@ -81,8 +81,10 @@ class LossDetector {
     bool persistent_congestion = false;
     std::vector<uint64_t> spurious;  // datagrams declared lost earlier that this frame acknowledges
     // The frame's largest, if it is a datagram without data acknowledged for the first time:
-    // its size (0: not so). The path carried it, though no data may be acknowledged.
+    // its size (0: not so) and send time. The path carried it, though no data may be
+    // acknowledged.
     uint32_t largest_untracked_bytes = 0;
+    int64_t largest_untracked_sent_ns = 0;
   };
   // An ACK frame arrived: updates `rtt`, fills `out` (cleared first).
   void on_ack(const wire::AckFrame& f, int64_t now_ns, RttStats& rtt, AckResult& out);

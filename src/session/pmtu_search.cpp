@@ -5,7 +5,7 @@
 namespace nm::session {
 
 PmtuSearch::PmtuSearch(uint32_t base, uint32_t ceiling, int64_t now_ns)
-    : base_(base), ceiling_(std::max(ceiling, base)), current_(base), last_large_ack_ns_(now_ns) {
+    : base_(base), ceiling_(std::max(ceiling, base)), current_(base), last_large_acked_sent_ns_(now_ns), last_large_ack_ns_(now_ns) {
   if (ceiling_ > base_) start_search(ceiling_, true);
 }
 
@@ -59,30 +59,40 @@ void PmtuSearch::on_probe_lost(uint32_t size, int64_t now_ns) {
   if (narrowed()) finish_search(now_ns);
 }
 
-void PmtuSearch::on_acked(uint32_t size, int64_t now_ns) {
+void PmtuSearch::on_acked(uint32_t size, int64_t sent_ns, int64_t now_ns) {
   if (size <= base_) {
-    small_answered_ = true;
+    last_small_acked_sent_ns_ = std::max(last_small_acked_sent_ns_, sent_ns);
     return;
   }
+  last_large_acked_sent_ns_ = std::max(last_large_acked_sent_ns_, sent_ns);
   last_large_ack_ns_ = now_ns;
   large_losses_ = 0;
-  small_answered_ = false;
 }
 
-bool PmtuSearch::on_lost(uint32_t size, int64_t now_ns, int64_t min_rtt_ns) {
-  if (size <= base_ || current_ <= base_) return false;
-  ++large_losses_;
-  return black_hole_evident(now_ns, min_rtt_ns);
+void PmtuSearch::on_lost(uint32_t size, int64_t sent_ns) {
+  if (size > base_) {
+    ++large_losses_;
+  } else {
+    last_small_lost_sent_ns_ = std::max(last_small_lost_sent_ns_, sent_ns);
+  }
 }
 
-bool PmtuSearch::black_hole_evident(int64_t now_ns, int64_t min_rtt_ns) {
+bool PmtuSearch::black_hole_shown(int64_t now_ns, int64_t min_rtt_ns) {
   // Congestion loses some large datagrams while others get through: their acknowledgements
-  // come between the losses. A black hole loses every one of them while small ones (a hole
-  // check's ping, a probe timeout's) are answered, and no large one is acknowledged for
-  // longer than the path's shortest round trip. (Not the smoothed one: with large datagrams
-  // gone, the queue they kept drains, and the ping comes back sooner than the data did.)
-  if (current_ <= base_ || large_losses_ < kBlackHoleLosses || !small_answered_ ||
-      now_ns - last_large_ack_ns_ <= min_rtt_ns)
+  // come between the losses. A black hole loses every one of them while small ones (the
+  // sender's acknowledgements, a hole check's ping, a probe timeout's) pass:
+  //  * no large one has been acknowledged for longer than the path's shortest round trip,
+  //  * a small one sent that long after the last large one that arrived has been (send
+  //    times: a busy loop that reads acknowledgements late cannot make a hole; a full
+  //    queue that drops the few large ones a full window lets out and keeps a small one
+  //    still lets the others' acknowledgements come),
+  //  * and none sent since was lost (a path that went down loses small ones too: the hole
+  //    checks' pings sent while it was down).
+  // Not the smoothed RTT: with large datagrams gone, the queue they kept drains, and a ping
+  // comes back sooner than the data did.
+  if (current_ <= base_ || large_losses_ < kBlackHoleLosses || now_ns - last_large_ack_ns_ <= min_rtt_ns ||
+      last_small_acked_sent_ns_ - last_large_acked_sent_ns_ <= min_rtt_ns ||
+      last_small_lost_sent_ns_ > last_large_acked_sent_ns_)
     return false;
   // The search below the size that vanished starts in its middle, not at its top: the
   // path's new limit is unknown, and the ceiling is tried again only by the search after
@@ -91,19 +101,20 @@ bool PmtuSearch::black_hole_evident(int64_t now_ns, int64_t min_rtt_ns) {
   current_ = base_;
   ++black_holes_;
   large_losses_ = 0;
-  small_answered_ = false;
-  last_large_ack_ns_ = now_ns;
+  last_large_acked_sent_ns_ = last_large_ack_ns_ = now_ns;  // a hole at the new size: sent from now
   start_search(vanished - 1, false);
   if (narrowed()) finish_search(now_ns);
   return true;
 }
 
-bool PmtuSearch::hole_check_due(int64_t oldest_sent_ns, int64_t now_ns, int64_t srtt_ns,
+bool PmtuSearch::hole_check_due(int64_t oldest_sent_ns, int64_t now_ns, int64_t srtt_ns, int64_t min_rtt_ns,
                                 int64_t ack_delay_ns, int64_t max_ack_delay_ns) const {
   if (current_ <= base_ || oldest_sent_ns == INT64_MAX) return false;
   int64_t ping_answer = srtt_ns + max_ack_delay_ns;
   int64_t gap = ping_answer << std::min(unanswered_hole_checks_, kMaxHoleCheckBackoff);
-  return now_ns - oldest_sent_ns > srtt_ns + ack_delay_ns + srtt_ns / 8 && now_ns - last_hole_check_ns_ >= gap;
+  bool overdue = now_ns - oldest_sent_ns > srtt_ns + ack_delay_ns + srtt_ns / 8;
+  bool would_show = large_losses_ >= kBlackHoleLosses && now_ns - last_large_acked_sent_ns_ > min_rtt_ns;
+  return (overdue || would_show) && now_ns - last_hole_check_ns_ >= gap;
 }
 
 }  // namespace nm::session

@@ -41,25 +41,26 @@ class PmtuSearch {
   bool on_probe_acked(uint32_t size, int64_t now_ns);
   void on_probe_lost(uint32_t size, int64_t now_ns);
 
-  // Data datagrams, for black-hole detection. `min_rtt_ns`: the session's minimum RTT.
-  void on_acked(uint32_t size, int64_t now_ns);
-  // Returns true when this loss made it fall back to the base.
-  bool on_lost(uint32_t size, int64_t now_ns, int64_t min_rtt_ns);
-  // Falls back to the base (returns true) when the losses so far show a black hole: called
-  // on losses and on the node's ticks, for a hole whose last large acknowledgement was too
-  // recent when its losses were found is shown by the time that passes after.
-  bool black_hole_evident(int64_t now_ns, int64_t min_rtt_ns);
-  // Whether to send a small ping now to tell a black hole from a stall: datagrams are above
-  // the base and the oldest one in flight (sent at `oldest_sent_ns`) has waited an eighth of
-  // a round trip (as the loss detector's time threshold) more than its acknowledgement
-  // should take (`ack_delay_ns`: what the peer may hold it, waiting for the next datagrams
-  // of its flight); at most one per round trip and `max_ack_delay_ns` (what the peer may
-  // hold a lone ping's). Its acknowledgement lets the large ones be declared lost about a
-  // probe timeout sooner than the probe timeout's own ping would. Checks nothing answers
-  // wait twice as long each (a path that stalls, or a peer gone): else they would keep the
-  // probe timeout, which backs off, from ever firing.
-  bool hole_check_due(int64_t oldest_sent_ns, int64_t now_ns, int64_t srtt_ns, int64_t ack_delay_ns,
-                      int64_t max_ack_delay_ns) const;
+  // Datagrams other than probes, acknowledged (those without data too) or lost, for
+  // black-hole detection; then, once what an acknowledgement (or the loss timer) told is
+  // all in, whether they show a black hole: if so the search falls back to the base and it
+  // returns true. `min_rtt_ns`: the session's minimum RTT.
+  void on_acked(uint32_t size, int64_t sent_ns, int64_t now_ns);
+  void on_lost(uint32_t size, int64_t sent_ns);
+  bool black_hole_shown(int64_t now_ns, int64_t min_rtt_ns);
+  // Whether to send a small ping now to tell a black hole from a stall, while datagrams are
+  // above the base: the oldest one in flight (sent at `oldest_sent_ns`) has waited an
+  // eighth of a round trip (as the loss detector's time threshold) more than its
+  // acknowledgement should take (`ack_delay_ns`: what the peer may hold it, waiting for the
+  // next datagrams of its flight), or large ones were lost and a ping sent now would be the
+  // small datagram that shows a hole (a minimum RTT after the last large one that arrived).
+  // At most one per round trip and `max_ack_delay_ns` (what the peer may hold a lone
+  // ping's). Its acknowledgement lets the large ones be declared lost about a probe timeout
+  // sooner than the probe timeout's own ping would. Checks nothing answers wait twice as
+  // long each (a path that stalls, or a peer gone): else they would keep the probe timeout,
+  // which backs off, from ever firing.
+  bool hole_check_due(int64_t oldest_sent_ns, int64_t now_ns, int64_t srtt_ns, int64_t min_rtt_ns,
+                      int64_t ack_delay_ns, int64_t max_ack_delay_ns) const;
   void on_hole_check_sent(int64_t now_ns) {
     last_hole_check_ns_ = now_ns;
     ++unanswered_hole_checks_;
@@ -89,9 +90,11 @@ class PmtuSearch {
   int failures_ = 0;          // of the size being probed
   int64_t next_search_ns_ = 0;
   // Black-hole detection.
-  int64_t last_large_ack_ns_;
-  int large_losses_ = 0;         // since the last large datagram was acknowledged
-  bool small_answered_ = false;  // a small datagram was acknowledged since then
+  int64_t last_large_acked_sent_ns_;  // the latest send time of one acknowledged
+  int64_t last_large_ack_ns_;         // when one was last acknowledged
+  int64_t last_small_acked_sent_ns_ = INT64_MIN / 2;
+  int64_t last_small_lost_sent_ns_ = INT64_MIN / 2;
+  int large_losses_ = 0;  // since a large datagram was last acknowledged
   int64_t last_hole_check_ns_ = INT64_MIN / 2;
   int unanswered_hole_checks_ = 0;
   uint64_t probes_sent_ = 0, probes_lost_ = 0, black_holes_ = 0;

@@ -11,6 +11,7 @@ namespace {
 
 constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kRtt = 100 * kMs;
+constexpr int64_t kAckAfter = 40 * kMs;  // when a datagram's acknowledgement arrives, after it left
 constexpr uint32_t kPing = 60;  // a small datagram (a hole check's ping) the path answers
 
 // Answers every probe as a path carrying `limit` bytes would, until the search ends.
@@ -34,7 +35,7 @@ int search(PmtuSearch& p, uint32_t limit, int64_t& now) {
 PmtuSearch carrying_1472(int64_t& now) {
   PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
   search(p, 1472, now);
-  p.on_acked(1472, now);
+  p.on_acked(1472, now, now + kAckAfter);
   return p;
 }
 
@@ -62,11 +63,10 @@ TEST(PmtuSearch, AnIpv6PathStartsAndFallsBackAt1232) {
   EXPECT_EQ(p.current(), 1232u);
   search(p, 1452, now);
   ASSERT_EQ(p.current(), 1452u);
-  p.on_acked(1452, now);
-  now += 2 * kRtt;
-  p.on_acked(kPing, now);
-  EXPECT_FALSE(p.on_lost(1232, now, kRtt));  // not above the base: says nothing of a hole
-  for (int i = 0; i < PmtuSearch::kBlackHoleLosses; ++i) p.on_lost(1452, now, kRtt);
+  p.on_acked(1452, now, now + kAckAfter);
+  for (int i = 0; i < PmtuSearch::kBlackHoleLosses; ++i) p.on_lost(1452, now + kMs);
+  p.on_acked(kPing, now + 2 * kRtt, now + 2 * kRtt + kAckAfter);
+  EXPECT_TRUE(p.black_hole_shown(now + 3 * kRtt, kRtt));
   EXPECT_EQ(p.current(), 1232u);
   EXPECT_GT(p.probe_due(now), 1232u);
 }
@@ -123,17 +123,22 @@ TEST(PmtuSearch, SearchesAgainAfterTheRaiseInterval) {
 }
 
 TEST(PmtuSearch, CongestionLossesAreNotABlackHole) {
+  constexpr int64_t kMinRtt = 40 * kMs;
   int64_t now = 0;
-  PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
-  search(p, 1472, now);
-  // A burst of losses declared by the acknowledgement that acknowledged later datagrams.
-  p.on_acked(1472, now);
-  for (int i = 0; i < 20; ++i) EXPECT_FALSE(p.on_lost(1472, now, kRtt));
+  PmtuSearch p = carrying_1472(now);
+  // A burst of losses declared by an acknowledgement of later datagrams, large and small.
+  now += kRtt;
+  for (int i = 0; i < 20; ++i) p.on_lost(1472, now - kRtt + kMs);
+  p.on_acked(1472, now - kRtt + 10 * kMs, now - kRtt + 10 * kMs + kAckAfter);
+  p.on_acked(kPing, now - kRtt + 11 * kMs, now - kRtt + 11 * kMs + kAckAfter);
+  EXPECT_FALSE(p.black_hole_shown(now, kMinRtt));
   // Losses spread out, with acknowledgements between them.
   for (int i = 0; i < 20; ++i) {
     now += 50 * kMs;
-    EXPECT_FALSE(p.on_lost(1472, now, kRtt));
-    p.on_acked(1472, now);
+    p.on_lost(1472, now - kRtt);
+    p.on_acked(1472, now - kRtt + 5 * kMs, now - kRtt + 5 * kMs + kAckAfter);
+    p.on_acked(kPing, now - kRtt + 6 * kMs, now - kRtt + 6 * kMs + kAckAfter);
+    EXPECT_FALSE(p.black_hole_shown(now, kMinRtt));
   }
   EXPECT_EQ(p.current(), 1472u);
   EXPECT_EQ(p.black_holes(), 0u);
@@ -142,15 +147,18 @@ TEST(PmtuSearch, CongestionLossesAreNotABlackHole) {
 TEST(PmtuSearch, ABlackHoleFallsBackToTheBaseAndSearchesAgain) {
   int64_t now = 0;
   PmtuSearch p = carrying_1472(now);
-  now += 2 * kRtt;  // nothing large acknowledged since, a ping answered
-  p.on_acked(kPing, now);
-  EXPECT_FALSE(p.on_lost(1472, now, kRtt));
-  EXPECT_FALSE(p.on_lost(1472, now, kRtt));
-  EXPECT_FALSE(p.on_lost(800, now, kRtt));  // small datagrams say nothing about the size
-  EXPECT_TRUE(p.on_lost(1472, now, kRtt));
+  int64_t last_large_sent = now;
+  now += 2 * kRtt;
+  p.on_lost(1472, last_large_sent + kMs);
+  p.on_lost(1472, last_large_sent + 2 * kMs);
+  EXPECT_FALSE(p.black_hole_shown(now, kRtt));  // no small datagram answered
+  p.on_acked(kPing, now - kRtt / 2, now - kRtt / 2 + kAckAfter);  // sent 1.5 round trips after the last large one
+  EXPECT_FALSE(p.black_hole_shown(now, kRtt));  // two losses
+  p.on_lost(1472, last_large_sent + 3 * kMs);
+  EXPECT_TRUE(p.black_hole_shown(now, kRtt));
   EXPECT_EQ(p.current(), PmtuSearch::kBaseIpv4);
   EXPECT_EQ(p.black_holes(), 1u);
-  EXPECT_FALSE(p.on_lost(1472, now, kRtt));  // what was in flight before: already handled
+  EXPECT_FALSE(p.black_hole_shown(now, kRtt));  // found once
   EXPECT_TRUE(p.searching());
   search(p, 1252, now);  // the path now carries 1280-byte IP packets
   EXPECT_LE(p.current(), 1252u);
@@ -159,68 +167,90 @@ TEST(PmtuSearch, ABlackHoleFallsBackToTheBaseAndSearchesAgain) {
 
 TEST(PmtuSearch, ABlackHoleIsFoundByAPingThatNoLongerWaitsInTheQueue) {
   // A hole check's ping, sent a round trip and an eighth after the first lost datagram and
-  // answered without the queue the large datagrams kept: 0.9 smoothed RTTs after the last
-  // large acknowledgement, but more than the path's minimum.
+  // answered without the queue the large datagrams kept: sent 0.9 smoothed RTTs after the
+  // last large datagram that arrived, more than the path's minimum RTT but less than the
+  // smoothed one.
   constexpr int64_t kMinRtt = 40 * kMs;
   int64_t now = 0;
   PmtuSearch p = carrying_1472(now);
-  now += kRtt * 9 / 10;
-  p.on_acked(kPing, now);
-  EXPECT_FALSE(p.on_lost(1472, now, kMinRtt));
-  EXPECT_FALSE(p.on_lost(1472, now, kMinRtt));
-  EXPECT_TRUE(p.on_lost(1472, now, kMinRtt));
+  for (int i = 0; i < PmtuSearch::kBlackHoleLosses; ++i) p.on_lost(1472, now + kMs);
+  p.on_acked(kPing, now + kRtt * 9 / 10, now + kRtt * 9 / 10 + kAckAfter);
+  now += 2 * kRtt;
+  EXPECT_FALSE(p.black_hole_shown(now, kRtt));
+  EXPECT_TRUE(p.black_hole_shown(now, kMinRtt));
 }
 
-TEST(PmtuSearch, ABlackHoleIsFoundBeforeAProbeTimeoutHasPassedTwice) {
-  // The ping of the first probe timeout (srtt + 4 rttvar + ack delay after the last large
-  // acknowledgement) finds the losses: that one round of losses must be enough.
-  int64_t now = 0;
-  PmtuSearch p = carrying_1472(now);
-  now += kRtt + 10 * kMs;
-  p.on_acked(kPing, now);
-  EXPECT_FALSE(p.on_lost(1472, now, kRtt));
-  EXPECT_FALSE(p.on_lost(1472, now, kRtt));
-  EXPECT_TRUE(p.on_lost(1472, now, kRtt));
-  EXPECT_EQ(p.current(), PmtuSearch::kBaseIpv4);
-}
-
-TEST(PmtuSearch, ABlackHoleWhoseLossesCameTooSoonIsShownByTheTimeThatPasses) {
-  // Small datagrams answered find the large ones lost while the last large acknowledgement
-  // is still recent (the hole opened just after it): no more losses need to come, a tick
-  // once the path's minimum RTT has passed without a large acknowledgement finds the hole.
+TEST(PmtuSearch, ABlackHoleNeedsASmallDatagramSentAMinimumRttAfterTheLastLargeOneThatArrived) {
+  // The hole opened just after the last large datagram that arrived: the sender's small
+  // datagram sent 20 ms later passes and finds 10 large ones lost, but that is no evidence
+  // yet (congestion could drop 20 ms of large datagrams and keep a small one); the next
+  // small one, sent a minimum RTT after that large one, is. However late the loop reads
+  // the acknowledgements.
   constexpr int64_t kMinRtt = 40 * kMs;
   int64_t now = 0;
   PmtuSearch p = carrying_1472(now);
-  now += 20 * kMs;
-  p.on_acked(kPing, now);
-  for (int i = 0; i < 10; ++i) EXPECT_FALSE(p.on_lost(1472, now, kMinRtt));
-  EXPECT_FALSE(p.black_hole_evident(now + kMinRtt - 20 * kMs, kMinRtt));
-  EXPECT_TRUE(p.black_hole_evident(now + kMinRtt - 20 * kMs + 1, kMinRtt));
-  EXPECT_EQ(p.current(), PmtuSearch::kBaseIpv4);
+  int64_t last_large_sent = now;
+  now += 10 * kRtt;  // (a loop that read nothing for a second)
+  p.on_acked(kPing, last_large_sent + 20 * kMs, last_large_sent + 20 * kMs + kAckAfter);
+  for (int i = 0; i < 10; ++i) p.on_lost(1472, last_large_sent + 5 * kMs);
+  EXPECT_FALSE(p.black_hole_shown(now, kMinRtt));
+  p.on_acked(kPing, last_large_sent + kMinRtt, last_large_sent + kMinRtt + kAckAfter);
+  EXPECT_FALSE(p.black_hole_shown(now, kMinRtt));
+  p.on_acked(kPing, last_large_sent + kMinRtt + 1, last_large_sent + kMinRtt + 1 + kAckAfter);
+  EXPECT_TRUE(p.black_hole_shown(now, kMinRtt));
   EXPECT_EQ(p.black_holes(), 1u);
-  EXPECT_FALSE(p.black_hole_evident(now + 10 * kRtt, kMinRtt));  // found once
+}
+
+TEST(PmtuSearch, APathThatWentDownIsNotABlackHole) {
+  // Everything sent while the path was down is lost, the hole checks' pings too; the first
+  // datagram answered after it came back was a ping.
+  constexpr int64_t kMinRtt = 40 * kMs;
+  int64_t now = 0;
+  PmtuSearch p = carrying_1472(now);
+  int64_t down = now + kMs;
+  for (int i = 0; i < 50; ++i) p.on_lost(1472, down + i * kMs);
+  p.on_lost(kPing, down + 60 * kMs);
+  p.on_acked(kPing, down + 1000 * kMs, down + 1000 * kMs + kAckAfter);
+  EXPECT_FALSE(p.black_hole_shown(down + 1100 * kMs, kMinRtt));
+  EXPECT_EQ(p.current(), 1472u);
+}
+
+TEST(PmtuSearch, AFullQueueThatKeepsASmallDatagramIsNotABlackHole) {
+  // A slow start's overshoot into a full queue (BBR's startup on the WAN bed): the few large
+  // datagrams a full window lets out are dropped, a hole check's 84-byte ping fits, sent 42
+  // ms after the last large one that got through. But large ones sent before still arrive:
+  // their acknowledgements came 10 ms ago.
+  constexpr int64_t kMinRtt = 40 * kMs;
+  int64_t now = 0;
+  PmtuSearch p = carrying_1472(now);
+  p.on_acked(1472, now + kMs, now + 95 * kMs);
+  for (int i = 0; i < 11; ++i) p.on_lost(1472, now + 10 * kMs);
+  p.on_acked(kPing, now + 43 * kMs, now + 104 * kMs);
+  EXPECT_FALSE(p.black_hole_shown(now + 105 * kMs, kMinRtt));
+  EXPECT_TRUE(p.black_hole_shown(now + 136 * kMs, kMinRtt));  // (no large one for a minimum RTT: now it is)
 }
 
 TEST(PmtuSearch, LossesNoSmallDatagramAnsweredAreNotABlackHole) {
   // The last large datagrams of a transfer, lost to congestion and found by a large one's
-  // acknowledgement; then nothing more is sent: silence is not a hole. Nor is a large
-  // acknowledgement after a ping's.
+  // acknowledgement; then nothing more is sent: silence is not a hole. Nor are losses
+  // followed by a large acknowledgement, whatever small ones are answered after.
   int64_t now = 0;
   PmtuSearch p = carrying_1472(now);
-  for (int i = 0; i < 5; ++i) EXPECT_FALSE(p.on_lost(1472, now, kRtt));
-  EXPECT_FALSE(p.black_hole_evident(now + 10 * kRtt, kRtt));
-  p.on_acked(kPing, now);
-  p.on_acked(1472, now + kRtt);
-  EXPECT_FALSE(p.black_hole_evident(now + 10 * kRtt, kRtt));  // (the losses were counted before it)
+  for (int i = 0; i < 5; ++i) p.on_lost(1472, now + kMs);
+  EXPECT_FALSE(p.black_hole_shown(now + 10 * kRtt, kRtt));
+  p.on_acked(1472, now + 2 * kMs, now + 2 * kMs + kAckAfter);
+  p.on_acked(kPing, now + 2 * kRtt, now + 2 * kRtt + kAckAfter);  // (late enough, but after a large one)
+  EXPECT_FALSE(p.black_hole_shown(now + 10 * kRtt, kRtt));
   EXPECT_EQ(p.current(), 1472u);
 }
 
 TEST(PmtuSearch, TheSearchAfterABlackHoleDoesNotTryTheSizeThatVanished) {
   int64_t now = 0;
   PmtuSearch p = carrying_1472(now);
+  for (int i = 0; i < PmtuSearch::kBlackHoleLosses; ++i) p.on_lost(1472, now + kMs);
   now += 2 * kRtt;
-  p.on_acked(kPing, now);
-  for (int i = 0; i < PmtuSearch::kBlackHoleLosses; ++i) p.on_lost(1472, now, kRtt);
+  p.on_acked(kPing, now, now + kAckAfter);
+  ASSERT_TRUE(p.black_hole_shown(now, kRtt));
   ASSERT_EQ(p.current(), PmtuSearch::kBaseIpv4);
   uint32_t first = p.probe_due(now);
   EXPECT_GT(first, PmtuSearch::kBaseIpv4);
@@ -238,18 +268,32 @@ TEST(PmtuSearch, AHoleCheckIsDueWhenLargeDatagramsAnswersAreOverdue) {
   constexpr int64_t kFlightDelay = 2 * kMs;  // the oldest's acknowledgement waits for the next of a large flight
   int64_t now = 0;
   PmtuSearch p(PmtuSearch::kBaseIpv4, 1472, now);
-  EXPECT_FALSE(p.hole_check_due(now, now + 10 * kRtt, kRtt, kFlightDelay, kMaxAckDelay));  // datagrams are kBase
+  EXPECT_FALSE(p.hole_check_due(now, now + 10 * kRtt, kRtt, kRtt, kFlightDelay, kMaxAckDelay));  // datagrams are kBase
   search(p, 1472, now);
   int64_t sent = now;
-  EXPECT_FALSE(p.hole_check_due(INT64_MAX, now + 10 * kRtt, kRtt, kFlightDelay, kMaxAckDelay));  // nothing in flight
+  EXPECT_FALSE(p.hole_check_due(INT64_MAX, now + 10 * kRtt, kRtt, kRtt, kFlightDelay, kMaxAckDelay));  // nothing in flight
   now = sent + kRtt + kFlightDelay + kRtt / 8;
-  EXPECT_FALSE(p.hole_check_due(sent, now, kRtt, kFlightDelay, kMaxAckDelay));  // not yet overdue
-  EXPECT_TRUE(p.hole_check_due(sent, now + 1, kRtt, kFlightDelay, kMaxAckDelay));
+  EXPECT_FALSE(p.hole_check_due(sent, now, kRtt, kRtt, kFlightDelay, kMaxAckDelay));  // not yet overdue
+  EXPECT_TRUE(p.hole_check_due(sent, now + 1, kRtt, kRtt, kFlightDelay, kMaxAckDelay));
   p.on_hole_check_sent(now);
   p.on_path_answered();  // (the ping's acknowledgement; the large datagrams' still overdue)
   // One per round trip and a lone ping's acknowledgement delay.
-  EXPECT_FALSE(p.hole_check_due(sent, now + kRtt + kMaxAckDelay - 1, kRtt, kFlightDelay, kMaxAckDelay));
-  EXPECT_TRUE(p.hole_check_due(sent, now + kRtt + kMaxAckDelay, kRtt, kFlightDelay, kMaxAckDelay));
+  EXPECT_FALSE(p.hole_check_due(sent, now + kRtt + kMaxAckDelay - 1, kRtt, kRtt, kFlightDelay, kMaxAckDelay));
+  EXPECT_TRUE(p.hole_check_due(sent, now + kRtt + kMaxAckDelay, kRtt, kRtt, kFlightDelay, kMaxAckDelay));
+}
+
+TEST(PmtuSearch, AHoleCheckIsDueAsSoonAsItsPingWouldShowTheHole) {
+  // Large datagrams found lost (by a small datagram's acknowledgement) with nothing overdue
+  // yet: the ping goes once it leaves a minimum RTT after the last large one that arrived.
+  constexpr int64_t kMinRtt = 40 * kMs, kAckDelay = 10 * kMs;
+  int64_t now = 0;
+  PmtuSearch p = carrying_1472(now);
+  int64_t last_large_sent = now, oldest = now + kMs;
+  for (int i = 0; i < PmtuSearch::kBlackHoleLosses; ++i) p.on_lost(1472, last_large_sent + kMs);
+  EXPECT_FALSE(p.hole_check_due(oldest, last_large_sent + kMinRtt, kRtt, kMinRtt, kAckDelay, kAckDelay));
+  EXPECT_TRUE(p.hole_check_due(oldest, last_large_sent + kMinRtt + 1, kRtt, kMinRtt, kAckDelay, kAckDelay));
+  p.on_acked(1472, last_large_sent + 2 * kMs, last_large_sent + 2 * kMs + kAckAfter);  // a large one arrived after all
+  EXPECT_FALSE(p.hole_check_due(oldest, last_large_sent + kMinRtt + 1, kRtt, kMinRtt, kAckDelay, kAckDelay));
 }
 
 TEST(PmtuSearch, UnansweredHoleChecksBackOffUntilThePathAnswers) {
@@ -261,19 +305,19 @@ TEST(PmtuSearch, UnansweredHoleChecksBackOffUntilThePathAnswers) {
   search(p, 1472, now);
   int64_t sent = now;
   now = sent + 2 * kAnswer;
-  ASSERT_TRUE(p.hole_check_due(sent, now, kRtt, kFlightDelay, kAckDelay));
+  ASSERT_TRUE(p.hole_check_due(sent, now, kRtt, kRtt, kFlightDelay, kAckDelay));
   // A stalled path answers none: each check waits twice as long as the one before.
   for (int checks = 1; checks <= 8; ++checks) {
     p.on_hole_check_sent(now);
     int64_t gap = kAnswer << std::min(checks, PmtuSearch::kMaxHoleCheckBackoff);
-    EXPECT_FALSE(p.hole_check_due(sent, now + gap - 1, kRtt, kFlightDelay, kAckDelay)) << checks;
-    EXPECT_TRUE(p.hole_check_due(sent, now + gap, kRtt, kFlightDelay, kAckDelay)) << checks;
+    EXPECT_FALSE(p.hole_check_due(sent, now + gap - 1, kRtt, kRtt, kFlightDelay, kAckDelay)) << checks;
+    EXPECT_TRUE(p.hole_check_due(sent, now + gap, kRtt, kRtt, kFlightDelay, kAckDelay)) << checks;
     now += gap;
   }
   // An acknowledgement: one per round trip again.
   p.on_path_answered();
   p.on_hole_check_sent(now);
-  EXPECT_TRUE(p.hole_check_due(sent, now + 2 * kAnswer, kRtt, kFlightDelay, kAckDelay));
+  EXPECT_TRUE(p.hole_check_due(sent, now + 2 * kAnswer, kRtt, kRtt, kFlightDelay, kAckDelay));
 }
 
 TEST(PmtuSearch, AStaleProbeResultDoesNotDisturbTheSearch) {
