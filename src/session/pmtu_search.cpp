@@ -5,7 +5,11 @@
 namespace nm::session {
 
 PmtuSearch::PmtuSearch(uint32_t base, uint32_t ceiling, int64_t now_ns)
-    : base_(base), ceiling_(std::max(ceiling, base)), current_(base), last_large_acked_sent_ns_(now_ns), last_large_ack_ns_(now_ns) {
+    : base_(base),
+      ceiling_(std::max(ceiling, base)),
+      current_(base),
+      last_large_acked_sent_ns_(now_ns),
+      last_large_ack_ns_(now_ns) {
   if (ceiling_ > base_) start_search(ceiling_, true);
 }
 

@@ -271,7 +271,8 @@ TEST(PmtuSearch, AHoleCheckIsDueWhenLargeDatagramsAnswersAreOverdue) {
   EXPECT_FALSE(p.hole_check_due(now, now + 10 * kRtt, kRtt, kRtt, kFlightDelay, kMaxAckDelay));  // datagrams are kBase
   search(p, 1472, now);
   int64_t sent = now;
-  EXPECT_FALSE(p.hole_check_due(INT64_MAX, now + 10 * kRtt, kRtt, kRtt, kFlightDelay, kMaxAckDelay));  // nothing in flight
+  // Nothing in flight.
+  EXPECT_FALSE(p.hole_check_due(INT64_MAX, now + 10 * kRtt, kRtt, kRtt, kFlightDelay, kMaxAckDelay));
   now = sent + kRtt + kFlightDelay + kRtt / 8;
   EXPECT_FALSE(p.hole_check_due(sent, now, kRtt, kRtt, kFlightDelay, kMaxAckDelay));  // not yet overdue
   EXPECT_TRUE(p.hole_check_due(sent, now + 1, kRtt, kRtt, kFlightDelay, kMaxAckDelay));
