@@ -215,6 +215,14 @@ static void reordering_is_spurious_loss_and_adapts_loss_detection(void** state) 
   test_pair_free(&p);
 }
 
+/* Every datagram between `n` and `peer` in `direction` lost (NULL impairment to end it). */
+static void lose_everything(nm_node_t* n, uint64_t peer, nm_direction direction) {
+  nm_impairment_t imp;
+  nm_impairment_init(&imp, sizeof imp);
+  imp.loss = 1;
+  NM_OK_OR_FAIL(nm_node_set_impairment(n, peer, direction, &imp));
+}
+
 static uint64_t impairment_loss_drops(nm_node_t* n) {
   nm_impairment_stats_t st;
   NM_OK_OR_FAIL(nm_node_impairment_stats(n, &st, sizeof st));
@@ -232,10 +240,7 @@ static void a_peers_inbound_impairment_takes_its_compact_data(void** state) {
   nm_stream_config_t cfg = reliable_unbounded();
   nm_stream_t *sa, *sb;
   test_open_both(&p, 7, &cfg, &sa, &sb);
-  nm_impairment_t imp;
-  nm_impairment_init(&imp, sizeof imp);
-  imp.loss = 1;
-  NM_OK_OR_FAIL(nm_node_set_impairment(p.b, p.a_id, NM_INBOUND, &imp));
+  lose_everything(p.b, p.a_id, NM_INBOUND);
   uint64_t before = impairment_loss_drops(p.b);
   send_numbered(sa, 40, 64, NULL, NULL);
   /* 40 events leave in a few data datagrams, then come again as probes: wait for them */
@@ -265,10 +270,7 @@ static void a_silent_path_is_probed_not_flooded(void** state) {
   nm_stream_config_t cfg = reliable_unbounded();
   nm_stream_t *sa, *sb;
   test_open_both(&p, 6, &cfg, &sa, &sb);
-  nm_impairment_t imp;
-  nm_impairment_init(&imp, sizeof imp);
-  imp.loss = 1;
-  NM_OK_OR_FAIL(nm_node_set_impairment(p.a, p.b_id, NM_BOTH_DIRECTIONS, &imp));
+  lose_everything(p.a, p.b_id, NM_BOTH_DIRECTIONS);
   uint64_t timeouts = session_stats(p.a, p.b_id).probe_timeouts;
   send_numbered(sa, 300, 512, NULL, NULL); /* 600 KB: a window's worth goes, the rest waits */
   ASSERT_EVENTUALLY(session_stats(p.a, p.b_id).probe_timeouts > timeouts, 10000);
