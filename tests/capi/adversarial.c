@@ -146,18 +146,6 @@ void adv_live_saturate(adv* a, int on) { atomic_store(&a->saturate, on); }
 
 /* ---- set-up ---- */
 
-typedef struct accept_job {
-  nm_node_t* node;
-  uint64_t peer;
-  nm_status result;
-} accept_job;
-
-static void* accept_main(void* arg) {
-  accept_job* j = arg;
-  j->result = nm_node_accept(j->node, j->peer, 5000);
-  return NULL;
-}
-
 static void node_config(const adv_spec* spec, nm_node_config_t* c) {
   test_config(c, 0x42);
   c->heartbeat_interval_ms = spec->heartbeat_ms ? spec->heartbeat_ms : 5000;
@@ -219,13 +207,7 @@ int adv_setup(void** state) {
   NM_OK_OR_FAIL(nm_node_local_addr(a->legit, a->legit_addr, sizeof a->legit_addr));
 
   /* the legitimate node dials the victim */
-  NM_OK_OR_FAIL(nm_node_allow_peer(a->victim, a->legit_id));
-  accept_job job = {a->victim, a->legit_id, NM_ERR_INTERNAL};
-  pthread_t t;
-  assert_int_equal(pthread_create(&t, NULL, accept_main, &job), 0);
-  NM_OK_OR_FAIL(nm_node_connect(a->legit, a->victim_addr, a->victim_key, a->victim_id));
-  pthread_join(t, NULL);
-  assert_int_equal(job.result, NM_OK);
+  test_dial(a->legit, a->legit_id, a->victim, a->victim_id, a->victim_key, a->victim_addr);
 
   /* scripted neighbours */
   assert_true(spec->neighbours >= 0 && spec->neighbours <= ADV_MAX_NEIGHBOURS);

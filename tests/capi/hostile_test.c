@@ -90,6 +90,18 @@ static size_t seal(ctx* c, const nmt_packet* p, const void* plain, size_t len, u
   return n;
 }
 
+/* One event from the peer on `stream` (with its next sequence), sealed into out: the length. */
+static size_t sealed_event(ctx* c, uint64_t stream, const void* data, uint32_t len, uint8_t* out, size_t cap) {
+  uint8_t* plain = malloc(4 + (size_t)len);
+  assert_non_null(plain);
+  size_t pl = nmt_frame(plain, data, len);
+  nmt_packet p = data_spec(c, stream, pl);
+  p.event_count = 1;
+  size_t n = seal(c, &p, plain, pl, out, cap);
+  free(plain);
+  return n;
+}
+
 /* Sends `len` bytes from the peer's socket and checks the node counted exactly one more
  * drop (in `field` if not NULL) and delivered nothing. EXPECT_DROPPED_FROM_ELSEWHERE: the
  * same from a new source port (an address that is not the peer's). */
@@ -266,11 +278,8 @@ static void unseen_counter_inside_the_window_is_accepted_once(void** state) {
   (void)state;
   ctx c;
   ctx_setup(&c, NULL);
-  uint8_t plain[64], d[512];
-  size_t pl = nmt_frame(plain, "late", 4);
-  nmt_packet p = data_spec(&c, 9, pl);
-  p.event_count = 1;
-  size_t n = seal(&c, &p, plain, pl, d, sizeof d); /* held back... */
+  uint8_t d[512];
+  size_t n = sealed_event(&c, 9, "late", 4, d, sizeof d); /* held back... */
   for (int i = 0; i < 500; ++i) send_event(&c, 8, "x", 1); /* ...while 500 pass */
   assert_usable(&c);
   nm_node_stats_t b = stats_of(&c);
@@ -288,11 +297,8 @@ static void forged_tags_and_tampered_bytes_fail_authentication(void** state) {
   (void)state;
   ctx c;
   ctx_setup(&c, NULL);
-  uint8_t plain[64], d[512], m[512];
-  size_t pl = nmt_frame(plain, "forged", 6);
-  nmt_packet p = data_spec(&c, 9, pl);
-  p.event_count = 1;
-  size_t n = seal(&c, &p, plain, pl, d, sizeof d);
+  uint8_t d[512], m[512];
+  size_t n = sealed_event(&c, 9, "forged", 6, d, sizeof d);
   const size_t offsets[] = {n - 1, n - 16, 68, 68 + 4, 3 /* flags */, 8 /* subprotocol */,
                             32 /* stream id */, 40 /* seq */, 66 /* event_count */, 23 /* counter, high byte */};
   for (size_t i = 0; i < sizeof offsets / sizeof offsets[0]; ++i) {
@@ -327,12 +333,9 @@ static void forged_data_for_the_live_session_from_elsewhere(void** state) {
   (void)state;
   ctx c;
   ctx_setup(&c, NULL);
-  static uint8_t event[7000], plain[7100], d[8300], m[8400];
+  static uint8_t event[7000], d[8300], m[8400];
   memset(event, 0xA7, sizeof event);
-  size_t pl = nmt_frame(plain, event, sizeof event);
-  nmt_packet p = data_spec(&c, 9, pl);
-  p.event_count = 1;
-  size_t n = seal(&c, &p, plain, pl, d, sizeof d);
+  size_t n = sealed_event(&c, 9, event, sizeof event, d, sizeof d);
   nm_session_stats_t before;
   NM_OK_OR_FAIL(nm_node_session_stats(c.f.node, c.f.peer_id, &before, sizeof before));
   const size_t flipped[] = {n - 1 /* tag */, 68 + 100 /* ciphertext */};
@@ -357,11 +360,8 @@ static void unknown_session_id_is_dropped(void** state) {
   (void)state;
   ctx c;
   ctx_setup(&c, NULL);
-  uint8_t plain[64], d[512];
-  size_t pl = nmt_frame(plain, "who", 3);
-  nmt_packet p = data_spec(&c, 9, pl);
-  p.event_count = 1;
-  size_t n = seal(&c, &p, plain, pl, d, sizeof d);
+  uint8_t d[512];
+  size_t n = sealed_event(&c, 9, "who", 3, d, sizeof d);
   d[24] ^= 0xFF; /* session id */
   EXPECT_DROPPED(&c, d, n, drop_unknown_session);
   assert_usable(&c);
@@ -375,11 +375,7 @@ static void truncated_and_oversized_datagrams(void** state) {
   ctx c;
   ctx_setup(&c, NULL);
   static uint8_t d[70000], m[70000];
-  uint8_t plain[128];
-  size_t pl = nmt_frame(plain, "size", 4);
-  nmt_packet p = data_spec(&c, 9, pl);
-  p.event_count = 1;
-  size_t n = seal(&c, &p, plain, pl, d, sizeof d);
+  size_t n = sealed_event(&c, 9, "size", 4, d, sizeof d);
   /* every truncation of a valid packet */
   const size_t cuts[] = {1, 2, 3, 67, 68, 69, n - 17, n - 16, n - 1};
   for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; ++i) EXPECT_DROPPED(&c, d, cuts[i], drop_malformed);
@@ -579,11 +575,8 @@ static void bad_magic_and_version(void** state) {
   (void)state;
   ctx c;
   ctx_setup(&c, NULL);
-  uint8_t plain[64], d[512], m[512];
-  size_t pl = nmt_frame(plain, "magic", 5);
-  nmt_packet p = data_spec(&c, 9, pl);
-  p.event_count = 1;
-  size_t n = seal(&c, &p, plain, pl, d, sizeof d);
+  uint8_t d[512], m[512];
+  size_t n = sealed_event(&c, 9, "magic", 5, d, sizeof d);
   const uint8_t patches[][2] = {{0, 0x4E}, {1, 0x45}, {0, 'R'}, {2, 0}, {2, 2}, {2, 0xFF}};
   for (size_t i = 0; i < sizeof patches / sizeof patches[0]; ++i) {
     memcpy(m, d, n);

@@ -59,11 +59,16 @@ void test_pair_connect_at(test_pair* p, const char* b_addr) {
     snprintf(addr, sizeof addr, "%s", b_addr);
   else
     NM_OK_OR_FAIL(nm_node_local_addr(p->b, addr, sizeof addr));
-  NM_OK_OR_FAIL(nm_node_allow_peer(p->b, p->a_id)); /* no race with the accept thread */
-  accept_job job = {p->b, p->a_id, NM_ERR_INTERNAL};
+  test_dial(p->a, p->a_id, p->b, p->b_id, key, addr);
+}
+
+void test_dial(nm_node_t* dialer, uint64_t dialer_id, nm_node_t* listener, uint64_t listener_id,
+               const uint8_t listener_key[NM_KEY_SIZE], const char* addr) {
+  NM_OK_OR_FAIL(nm_node_allow_peer(listener, dialer_id)); /* no race with the accept thread */
+  accept_job job = {listener, dialer_id, NM_ERR_INTERNAL};
   pthread_t t;
   assert_int_equal(pthread_create(&t, NULL, accept_main, &job), 0);
-  NM_OK_OR_FAIL(nm_node_connect(p->a, addr, key, p->b_id));
+  NM_OK_OR_FAIL(nm_node_connect(dialer, addr, listener_key, listener_id));
   pthread_join(t, NULL);
   assert_int_equal(job.result, NM_OK);
 }

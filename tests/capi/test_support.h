@@ -36,6 +36,9 @@ void test_pair_new(test_pair* p, const nm_node_config_t* ca, const nm_node_confi
 void test_pair_connect_nodes(test_pair* p);
 /* The same, a dialling b at `b_addr` (something in between that forwards to b). */
 void test_pair_connect_at(test_pair* p, const char* b_addr);
+/* `dialer` connects to `listener` at `addr` while a thread accepts it there. */
+void test_dial(nm_node_t* dialer, uint64_t dialer_id, nm_node_t* listener, uint64_t listener_id,
+               const uint8_t listener_key[NM_KEY_SIZE], const char* addr);
 /* A routed session from a to dest (nm_node_connect_via), handed to `relay` first. */
 void test_connect_through(nm_node_t* a, nm_node_t* relay, nm_node_t* dest);
 void test_pair_free(test_pair* p);

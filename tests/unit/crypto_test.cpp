@@ -13,35 +13,14 @@
 #include "crypto/blake2s.h"
 #include "crypto/replay_window.h"
 #include "crypto/session_keys.h"
+#include "hex.h"
 
 namespace nm::crypto {
 namespace {
 
-std::vector<uint8_t> from_hex(const std::string& hex) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
-
-template <typename C>
-std::string to_hex(const C& bytes) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : bytes) {
-    s += kDigits[b >> 4];
-    s += kDigits[b & 15];
-  }
-  return s;
-}
-
-Key32 key_from_hex(const std::string& hex) {
-  Key32 k{};
-  const auto v = from_hex(hex);
-  std::copy(v.begin(), v.end(), k.begin());
-  return k;
-}
+using test::from_hex;
+using test::to_hex;
+using test::key_from_hex;
 
 Bytes ascii(const char* s) { return {reinterpret_cast<const uint8_t*>(s), std::strlen(s)}; }
 

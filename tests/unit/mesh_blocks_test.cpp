@@ -11,17 +11,12 @@
 #include "wire/header.h"
 #include "wire/pingwave.h"
 #include "wire/routing_header.h"
+#include "hex.h"
 
 namespace nm {
 namespace {
 
-std::vector<uint8_t> from_hex(const std::string& hex) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
+using test::from_hex;
 
 constexpr int64_t kSec = 1'000'000'000;
 
