@@ -506,7 +506,10 @@ void Node::handle_grants(session::Session& s, Frames frames, std::vector<Outgoin
     if (g.stream_id == wire::kHelloStreamId && !config_.compat_0_23) {
       bool first = s.peer_capabilities == 0;
       first_hello |= first;
-      s.peer_capabilities = g.total_consumed & wire::capability::kAll;
+      // What a peer can do is said once per session; its hello is only repeated until it has
+      // ours. A later hello that says otherwise is not taken: taking back session
+      // acknowledgements would leave a congestion window that nothing opens again.
+      if (first) s.peer_capabilities = g.total_consumed & wire::capability::kAll;
       if (g.total_consumed & wire::capability::kSeenYours) s.peer_has_our_hello = true;
       // The search first (the window starts at its datagram size), then the window, then
       // the first probe: every tracked datagram must be in the window's flight.

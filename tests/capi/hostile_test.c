@@ -58,6 +58,14 @@ static void ctx_setup(ctx* c, const nm_node_config_t* cfg) {
   ctx_connect(c);
 }
 
+/* ctx_setup with a peer whose hello announces `caps` (ctx_setup's announces NMT_CAP_ALL). */
+static void ctx_setup_announcing(ctx* c, uint64_t caps) {
+  ctx_node(c, NULL);
+  assert_int_equal(nmt_peer_handshake(c->f.peer, c->f.psk, caps, 2000), 0);
+  NM_OK_OR_FAIL(nm_node_accept(c->f.node, c->f.peer_id, 2000));
+  NM_OK_OR_FAIL(nm_node_open_stream(c->f.node, c->f.peer_id, kUsableStream, NULL, &c->app));
+}
+
 static void ctx_free(ctx* c) {
   if (c->app) nm_stream_free(c->app);
   peer_fixture_free(&c->f);
@@ -1117,13 +1125,9 @@ static uint64_t session_acks_received(ctx* c) {
 static void lying_session_acknowledgements_are_dropped(void** state) {
   (void)state;
   ctx c;
-  ctx_setup(&c, NULL);
+  ctx_setup_announcing(&c, NMT_CAP_ALL | NMT_CAP_SESSION_ACK);
   uint8_t plain[256], d[8300];
-  size_t n, pl;
-  /* The peer announces session acknowledgements (a second hello). */
-  pl = nmt_grant_frame(plain, 0x014853454D54454EULL, NMT_CAP_ALL | NMT_CAP_SESSION_ACK | (1ULL << 63));
-  send_control(&c, 0x0B00, plain, pl, 1, d, &n);
-  assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+  size_t n;
   ASSERT_EVENTUALLY(session_acks_received(&c) == 0, 2000);
   /* Datagrams up to number 10^6 "arrived": the node sent far fewer. */
   send_control(&c, 0x4E41, plain, session_ack_frame(plain, 1000000, 1), 1, d, &n);
@@ -1140,6 +1144,55 @@ static void lying_session_acknowledgements_are_dropped(void** state) {
   assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
   ASSERT_EVENTUALLY(session_acks_received(&c) == 1, 2000);
   assert_usable(&c);
+  ctx_free(&c);
+}
+
+/* What a peer can do is said once per session. A later hello that takes back session
+ * acknowledgements is not taken: the node would stop reading them, and the data in flight
+ * when it came would fill the congestion window for good (a fuzz_mesh finding). */
+static void a_later_hello_cannot_take_back_capabilities(void** state) {
+  (void)state;
+  ctx c;
+  ctx_setup_announcing(&c, NMT_CAP_ALL | NMT_CAP_SESSION_ACK);
+  ASSERT_EVENTUALLY(session_acks_received(&c) == 0, 2000);
+  nm_stream_config_t sc;
+  NM_OK_OR_FAIL(nm_stream_config_init(&sc, sizeof sc));
+  sc.window_bytes = 1 << 20; /* the congestion window, not credit, is what stops the sender */
+  nm_stream_t* s = NULL;
+  NM_OK_OR_FAIL(nm_node_open_stream(c.f.node, c.f.peer_id, 12, &sc, &s));
+  enum { kEvents = 200 };
+  static uint8_t ev[1000];
+  for (int i = 0; i < kEvents; ++i) {
+    nm_event_t e = {ev, sizeof ev};
+    NM_OK_OR_FAIL(nm_stream_send(s, &e, 1, NULL));
+  }
+  nm_session_stats_t st;
+  NM_OK_OR_FAIL(nm_node_session_stats(c.f.node, c.f.peer_id, &st, sizeof st));
+  assert_true(st.cwnd_bytes > 0 && st.cwnd_bytes < kEvents * sizeof ev);
+  ASSERT_EVENTUALLY((nm_node_session_stats(c.f.node, c.f.peer_id, &st, sizeof st), st.bytes_in_flight > 0), 2000);
+  /* The peer's hello, again, without session acknowledgements. */
+  uint8_t plain[64], d[512];
+  size_t n, pl = nmt_grant_frame(plain, 0x014853454D54454EULL, NMT_CAP_ALL | (1ULL << 63));
+  nm_node_stats_t b = stats_of(&c);
+  send_control(&c, 0x0B00, plain, pl, 1, d, &n);
+  assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+  wait_received(&c, &b, 1);
+  assert_int_not_equal(session_acks_received(&c), UINT64_MAX);
+  /* The peer acknowledges every datagram it gets: all the events arrive. */
+  nmt_received* r = malloc(sizeof *r);
+  assert_non_null(r);
+  static uint8_t seen[1 << 12];
+  size_t events = 0;
+  for (time_t end = time(NULL) + 10; events < kEvents && time(NULL) < end;) {
+    if (nmt_peer_recv(c.f.peer, r, 50, 0) != 0) continue;
+    assert_int_equal(nmt_peer_send_session_ack(c.f.peer, r->packet_number, r->packet_number), 0);
+    if (r->stream_id != 12 || r->sequence >= sizeof seen || seen[r->sequence]) continue;
+    seen[r->sequence] = 1;
+    events += r->event_count;
+  }
+  free(r);
+  assert_int_equal(events, kEvents);
+  nm_stream_free(s);
   ctx_free(&c);
 }
 
@@ -1176,15 +1229,9 @@ static void send_piece(ctx* c, uint32_t id, const uint8_t* inner, size_t total, 
 static void hostile_packet_pieces(void** state) {
   (void)state;
   ctx c;
-  ctx_setup(&c, NULL);
+  ctx_setup_announcing(&c, NMT_CAP_ALL | NMT_CAP_SESSION_ACK | 32u /* path MTU discovery */);
   uint8_t plain[8400], d[8400], inner[8400], junk[9000] = {0};
   size_t n, pl;
-  /* The peer announces session acknowledgements and path MTU discovery (a second hello). */
-  nm_node_stats_t b = stats_of(&c);
-  pl = nmt_grant_frame(plain, 0x014853454D54454EULL, NMT_CAP_ALL | NMT_CAP_SESSION_ACK | 32u | (1ULL << 63));
-  send_control(&c, 0x0B00, plain, pl, 1, d, &n);
-  assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
-  wait_received(&c, &b, 1);
   /* Malformed piece frames: no bytes, a total shorter than a header or longer than a packet,
    * bytes past the total, two frames in one packet. */
   const struct { uint16_t total, offset; size_t len; } bad[] = {
@@ -1230,7 +1277,7 @@ static void hostile_packet_pieces(void** state) {
   NM_OK_OR_FAIL(nm_stream_recv(c.app, got, sizeof got, &len, 2000));
   assert_int_equal(len, sizeof msg - 1);
   assert_memory_equal(got, msg, len);
-  b = stats_of(&c);
+  nm_node_stats_t b = stats_of(&c);
   assert_int_equal(nmt_send_from_new_port(c.f.addr, d, n), 0);
   nm_node_stats_t a = wait_received(&c, &b, 1);
   assert_int_equal(a.drop_replay, b.drop_replay + 1);
@@ -1283,6 +1330,7 @@ int main(void) {
       cmocka_unit_test(frame_length_past_the_payload),
       cmocka_unit_test(stray_fragments_are_dropped),
       cmocka_unit_test(netmesh_flag_without_a_hello),
+      cmocka_unit_test(a_later_hello_cannot_take_back_capabilities),
       cmocka_unit_test(malformed_and_unknown_grants),
       cmocka_unit_test(grant_for_unknown_stream_is_counted),
       cmocka_unit_test(inflated_grant_cannot_overflow_credit),

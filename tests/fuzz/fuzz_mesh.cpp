@@ -49,7 +49,10 @@
 #include <sodium.h>
 
 #include <chrono>
+#include <cstring>
+#include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "crypto/session_keys.h"
@@ -320,17 +323,44 @@ struct Mesh : fuzz::Fixture {
       nm_event_t e{"alive", 5};
       size_t sent = 0;
       nm_status status = node->send(out, std::span<const nm_event_t>(&e, 1), &sent);
-      if (status == NM_OK && nmt_peer_expect_event(p.p, kLiveStream + 1, "alive", 5, 5000) == 0) continue;
+      std::string seen;
+      if (status == NM_OK && await_event(p.p, kLiveStream + 1, "alive", seen)) continue;
       if (status == NM_OK && claimed_acks_it_never_sent(p)) continue;
       explain_no_delivery(p, out, status);
+      std::fprintf(stderr, "liveness: what the neighbour's socket got from the node in 5 s:%s\n", seen.c_str());
       fuzz::die(i == 0 ? "liveness: the node's event did not reach A" : "liveness: the node's event did not reach B");
     }
   }
 
+  // Waits up to 5 s for the node's event on p's socket; `seen` notes every datagram that came
+  // from the node meanwhile (for the failure's explanation).
+  static bool await_event(nmt_peer* p, uint64_t stream, const char* event, std::string& seen) {
+    auto r = std::make_unique<nmt_received>();
+    size_t len = std::strlen(event);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+      int got = nmt_peer_recv(p, r.get(), 50, 0);
+      if (got == -1) continue;
+      if (got != 0) {
+        seen += " [not opened]";
+        continue;
+      }
+      char note[96];
+      std::snprintf(note, sizeof note, " [sub %04x stream %llx flags %02x events %u hdr %zu]", r->subprotocol_id,
+                    static_cast<unsigned long long>(r->stream_id), r->flags, r->event_count, r->header_bytes);
+      if (seen.size() < 4000) seen += note;
+      if (r->stream_id != stream) continue;
+      for (auto e : wire::read_frames(std::span<const uint8_t>(r->plaintext, r->plaintext_len), r->event_count))
+        if (e.size() == len && std::memcmp(e.data(), event, len) == 0) return true;
+    }
+    return false;
+  }
+
   // A scripted peer acknowledges nothing. If an input's hello announced session
-  // acknowledgements for it, the node's congestion window fills with datagrams the peer
-  // never acknowledges, and its data then waits for probe timeouts that back off (as towards
-  // any path that stopped answering): no event within 5 s is the node doing right.
+  // acknowledgements for it (B's first hello: a 0.23 peer sends none; A's capabilities are
+  // its own hello's), the node's congestion window fills with datagrams the peer never
+  // acknowledges, and its data then waits for probe timeouts that back off (as towards any
+  // path that stopped answering): no event within 5 s is the node doing right.
   bool claimed_acks_it_never_sent(Peer& p) {
     nm_session_stats_t ss{};
     return node->session_stats(p.id(), ss) == NM_OK && ss.session_acks && ss.bytes_in_flight >= ss.cwnd_bytes;
@@ -346,11 +376,18 @@ struct Mesh : fuzz::Fixture {
     nm_node_stats_t ns = node->stats();
     std::fprintf(stderr,
                  "liveness: send status %d; session status %d: routed %u, session acks %u, migrations %llu, "
-                 "reverts %llu, datagrams in flight %llu; stream tx_seq %llu, credit %llu of %llu, active %u; "
+                 "validations %llu, reverts %llu, restarts %llu, max datagram %llu, "
+                 "datagrams in flight %llu (%llu bytes, cwnd %llu), probe timeouts %llu; "
+                 "stream tx_seq %llu, credit %llu of %llu, active %u; "
                  "node: sessions %llu, datagrams sent %llu, refused by network %llu, unproven %llu\n",
                  static_cast<int>(send_status), static_cast<int>(have_session), ss.routed, ss.session_acks,
-                 static_cast<unsigned long long>(ss.path_migrations), static_cast<unsigned long long>(ss.path_reverts),
-                 static_cast<unsigned long long>(ss.datagrams_in_flight), static_cast<unsigned long long>(st.tx_seq),
+                 static_cast<unsigned long long>(ss.path_migrations),
+                 static_cast<unsigned long long>(ss.path_validations), static_cast<unsigned long long>(ss.path_reverts),
+                 static_cast<unsigned long long>(ss.path_restarts),
+                 static_cast<unsigned long long>(ss.max_datagram_bytes),
+                 static_cast<unsigned long long>(ss.datagrams_in_flight),
+                 static_cast<unsigned long long>(ss.bytes_in_flight), static_cast<unsigned long long>(ss.cwnd_bytes),
+                 static_cast<unsigned long long>(ss.probe_timeouts), static_cast<unsigned long long>(st.tx_seq),
                  static_cast<unsigned long long>(st.tx_credit_remaining), static_cast<unsigned long long>(st.tx_window),
                  st.active, static_cast<unsigned long long>(ns.sessions),
                  static_cast<unsigned long long>(ns.datagrams_sent),
