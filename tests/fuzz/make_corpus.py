@@ -255,7 +255,7 @@ def seeds():
             (0, S1, sealed_fields(sub_sel=3, stream_sel=210, count=2), pw_frame + frame(pingwave(origin=7))),
             (2, A, sealed_fields(sub_sel=3, stream_sel=210), pw_frame),                # routed: ignored
             (1, B, sealed_fields(sub_sel=3, stream_sel=210), pw_frame),                # B has no kAuthPingwaves
-            (0, A, sealed_fields(sub_sel=1, stream_sel=210), frame(grant(HELLO, 3))),  # A drops kAuthPingwaves
+            (0, A, sealed_fields(sub_sel=1, stream_sel=210), frame(grant(HELLO, 3))),  # A takes back kAuthPingwaves: kept
             (1, B, sealed_fields(sub_sel=1, stream_sel=210), frame(grant(HELLO, 15))), # B: kRecovery masked
             (0, A, sealed_fields(sub_sel=2, stream_sel=210, count=2), frame(ext(1, 1, 1)) + frame(ext(3, 2, 0))),
             (1, B, sealed_fields(sub_sel=2, stream_sel=210), frame(ext(2, 3, 0, 3))),
