@@ -94,9 +94,8 @@ bool PmtuSearch::black_hole_shown(int64_t now_ns, int64_t min_rtt_ns) {
   //    checks' pings sent while it was down).
   // Not the smoothed RTT: with large datagrams gone, the queue they kept drains, and a ping
   // comes back sooner than the data did.
-  if (current_ <= base_ || large_losses_ < kBlackHoleLosses || now_ns - last_large_ack_ns_ <= min_rtt_ns ||
-      last_small_acked_sent_ns_ - last_large_acked_sent_ns_ <= min_rtt_ns ||
-      last_small_lost_sent_ns_ > last_large_acked_sent_ns_)
+  if (current_ <= base_ || !small_one_would_show(last_small_acked_sent_ns_, min_rtt_ns) ||
+      now_ns - last_large_ack_ns_ <= min_rtt_ns || last_small_lost_sent_ns_ > last_large_acked_sent_ns_)
     return false;
   // The search below the size that vanished starts in its middle, not at its top: the
   // path's new limit is unknown, and the ceiling is tried again only by the search after
@@ -117,8 +116,7 @@ bool PmtuSearch::hole_check_due(int64_t oldest_sent_ns, int64_t now_ns, int64_t 
   int64_t ping_answer = srtt_ns + max_ack_delay_ns;
   int64_t gap = ping_answer << std::min(unanswered_hole_checks_, kMaxHoleCheckBackoff);
   bool overdue = now_ns - oldest_sent_ns > srtt_ns + ack_delay_ns + srtt_ns / 8;
-  bool would_show = large_losses_ >= kBlackHoleLosses && now_ns - last_large_acked_sent_ns_ > min_rtt_ns;
-  return (overdue || would_show) && now_ns - last_hole_check_ns_ >= gap;
+  return (overdue || small_one_would_show(now_ns, min_rtt_ns)) && now_ns - last_hole_check_ns_ >= gap;
 }
 
 }  // namespace nm::session

@@ -77,6 +77,11 @@ class PmtuSearch {
   void finish_search(int64_t now_ns);
   bool narrowed() const;  // the gap left is below kResolution: the search is done
   uint32_t candidate() const;
+  // Whether a small datagram sent at `sent_ns` and acknowledged would show a hole: enough
+  // large ones lost, and it left a minimum RTT after the last large one that arrived.
+  bool small_one_would_show(int64_t sent_ns, int64_t min_rtt_ns) const {
+    return large_losses_ >= kBlackHoleLosses && sent_ns - last_large_acked_sent_ns_ > min_rtt_ns;
+  }
 
   uint32_t base_;
   uint32_t ceiling_;
