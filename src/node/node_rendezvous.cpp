@@ -94,7 +94,7 @@ void Node::on_introduce(session::Session& coordinator, const wire::PunchIntroduc
     return;
   }
   ++stats_.punches_attempted;
-  int64_t fire_at_ns = now + (static_cast<int64_t>(in.fire_at_ms) - unix_ms()) * 1'000'000;
+  int64_t fire_at_ns = PunchSchedule::firing_moment(in.fire_at_ms, unix_ms(), now);
   punches_.schedule(in.peer, coordinator.peer_node_id(), in.peer_reflex, fire_at_ns, now);
   punch_tick(now, out);
 }

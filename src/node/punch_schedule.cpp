@@ -10,6 +10,12 @@ namespace {
 constexpr int kKeepAlives = sizeof PunchSchedule::kKeepAliveOffsetsMs / sizeof PunchSchedule::kKeepAliveOffsetsMs[0];
 }
 
+int64_t PunchSchedule::firing_moment(uint64_t fire_at_unix_ms, int64_t unix_now_ms, int64_t now) {
+  if (unix_now_ms < 0 || fire_at_unix_ms <= static_cast<uint64_t>(unix_now_ms)) return now;
+  uint64_t ahead_ms = std::min<uint64_t>(fire_at_unix_ms - static_cast<uint64_t>(unix_now_ms), kWatchNs / 1'000'000);
+  return now + static_cast<int64_t>(ahead_ms) * 1'000'000;
+}
+
 void PunchSchedule::schedule(uint64_t peer, uint64_t coordinator, const sockaddr_storage& addr, int64_t fire_at_ns,
                              int64_t now) {
   std::erase_if(punches_, [&](const Punch& p) { return p.peer == peer; });

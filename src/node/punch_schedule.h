@@ -26,6 +26,10 @@ class PunchSchedule {
     int sent = 0;  // keep-alives sent so far
   };
 
+  // The monotonic moment (ns) of a firing time on the coordinator's Unix clock (ms), which
+  // the wire gives as any u64: now if it has passed, and at the latest when the watch would
+  // end (a later one could never be kept).
+  static int64_t firing_moment(uint64_t fire_at_unix_ms, int64_t unix_now_ms, int64_t now);
   // An introduction to `peer` at `addr`, to fire at `fire_at_ns` (now if in the past);
   // replaces an earlier punch towards the same peer.
   void schedule(uint64_t peer, uint64_t coordinator, const sockaddr_storage& addr, int64_t fire_at_ns, int64_t now);

@@ -37,6 +37,8 @@ uint64_t Stream::delivery_cost(const RxPacket& p, size_t max_event_bytes) const 
   if (p.frag_flags & wire::frag::kFragment) {
     // A start takes over the reservation of an event it abandons; other fragments are
     // covered by the reservation or kept nowhere.
+    // (Below 0 when a span's start reserved more: the u64 wraps, and held_bytes() + cost is
+    // still exact, as held_bytes() includes that reservation.)
     uint64_t reserved = rx_ ? rx_->reserved : 0;
     return p.frag_index == 0 ? event_reservation(max_event_bytes) - reserved : 0;
   }
@@ -163,7 +165,9 @@ void Stream::abandon_reassembly() {
 size_t Stream::deliver_fragment(RxPacket&& p, size_t max_event_bytes) {
   consume_or_defer(p.cost);
   RxState& r = rx();
-  bool continues = r.reassembling && p.frag_index == r.reassembly_next_index &&
+  // A fragment continues only a fragmented event, never the start a span tail left (that
+  // start is a slice of its packet, not a frame being put together here).
+  bool continues = r.reassembling && !r.span_start && p.frag_index == r.reassembly_next_index &&
                    p.seq == r.reassembly_next_seq;
   size_t max_frame = wire::kFrameOverhead + max_event_bytes;
   if (p.frag_index == 0) {

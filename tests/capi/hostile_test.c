@@ -708,6 +708,46 @@ static void stray_fragments_are_dropped(void** state) {
   ctx_free(&c);
 }
 
+/* A fragment that claims to continue the event a span tail (0x08) started: the node once
+ * took the tail's (empty) reassembly for a fragmented event's and, at the last fragment,
+ * wrote the frame length before an empty buffer (a crash) or past a short one. Now
+ * nothing is queued from them, and the stream still delivers what comes next. */
+static void a_fragment_cannot_continue_a_span_tail(void** state) {
+  (void)state;
+  ctx c;
+  ctx_setup(&c, NULL);
+  uint8_t plain[128], d[512];
+  char buf[64];
+  size_t got;
+  for (size_t last_len = 0; last_len <= 2; last_len += 2) {
+    uint64_t stream = 13 + last_len;
+    nm_stream_t* s = NULL;
+    NM_OK_OR_FAIL(nm_node_open_stream(c.f.node, c.f.peer_id, stream, NULL, &s));
+    const struct { uint8_t flags; uint16_t index; const char* event; } packets[] = {
+        {0x01, 0, "start"},                    /* a fragmented event begins */
+        {0x08, 0, "tail"},                     /* a span tail: a new event's start */
+        {0x03, 1, last_len ? "ab" : NULL},     /* "the last fragment" of the first */
+    };
+    for (size_t i = 0; i < sizeof packets / sizeof packets[0]; ++i) {
+      size_t pl = packets[i].event ? nmt_frame(plain, packets[i].event, strlen(packets[i].event)) : 0;
+      nmt_packet p = data_spec(&c, stream, pl);
+      p.event_count = packets[i].event ? 1 : 0;
+      p.frag_flags = packets[i].flags;
+      p.fragment_offset = packets[i].index;
+      size_t n = seal(&c, &p, plain, pl, d, sizeof d);
+      EXPECT_KEPT(&c, d, n); /* the node read it (a datagram the stream then drops) */
+    }
+    assert_int_equal(nm_stream_recv(s, buf, sizeof buf, &got, 0), NM_ERR_TIMEOUT);
+    send_event(&c, stream, "after", 5);
+    NM_OK_OR_FAIL(nm_stream_recv(s, buf, sizeof buf, &got, 2000));
+    assert_int_equal(got, 5);
+    assert_memory_equal(buf, "after", 5);
+    nm_stream_free(s);
+  }
+  assert_usable(&c);
+  ctx_free(&c);
+}
+
 /* The netmesh-data flag (0x40) makes the node read a data packet's fragment and epoch
  * fields without the sender's hello. From a peer that sent no hello, hostile uses of it are
  * counted drops, as from a netmesh peer: stray fragments, and a marked packet replayed from
@@ -1329,6 +1369,7 @@ int main(void) {
       cmocka_unit_test(event_count_lies_in_authentic_packets),
       cmocka_unit_test(frame_length_past_the_payload),
       cmocka_unit_test(stray_fragments_are_dropped),
+      cmocka_unit_test(a_fragment_cannot_continue_a_span_tail),
       cmocka_unit_test(netmesh_flag_without_a_hello),
       cmocka_unit_test(a_later_hello_cannot_take_back_capabilities),
       cmocka_unit_test(malformed_and_unknown_grants),

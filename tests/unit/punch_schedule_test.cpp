@@ -39,6 +39,17 @@ TEST(PunchSchedule, AFiringMomentInThePastMeansNow) {
   EXPECT_EQ(s.due(100 * kMs).size(), 1u);
 }
 
+// The wire's firing time is any u64 a coordinator writes: none overflows, and none is later
+// than the watch (an audit found `(int64)fire_at - unix_now` overflowing, undefined in C++).
+TEST(PunchSchedule, AFiringTimeFromTheWireIsClampedBetweenNowAndTheWatchsEnd) {
+  const int64_t now = 1000 * kMs, unix_now = 1'700'000'000'000;
+  EXPECT_EQ(PunchSchedule::firing_moment(1'700'000'000'500, unix_now, now), now + 500 * kMs);
+  EXPECT_EQ(PunchSchedule::firing_moment(0, unix_now, now), now);
+  EXPECT_EQ(PunchSchedule::firing_moment(1'699'999'999'999, unix_now, now), now);
+  for (uint64_t far : {uint64_t{1} << 62, uint64_t{1} << 63, UINT64_MAX})
+    EXPECT_EQ(PunchSchedule::firing_moment(far, unix_now, now), now + PunchSchedule::kWatchNs) << far;
+}
+
 TEST(PunchSchedule, TheKeepAliveMustComeFromExactlyThePeersAddressInTime) {
   PunchSchedule s;
   s.schedule(7, 3, at("198.51.100.7:40000"), 0, 0);

@@ -302,5 +302,39 @@ TEST(Spanning, PiecesNoSenderWritesAreDroppedAndCounted) {
   EXPECT_EQ(total, 6 * (payload.size() + wire::kPacketOverhead));
 }
 
+// A fragment that claims to continue what a span tail started (found by an audit: the
+// reassembly it continued was the tail's empty one, and completing it wrote a frame length
+// before an empty buffer or past a short one). Dropped as a stray; nothing is queued, and the
+// stream still delivers what comes after.
+TEST(Spanning, AFragmentDoesNotContinueASpansStart) {
+  for (bool ordered : {false, true}) {
+    for (size_t last_bytes : {size_t{0}, size_t{2}, size_t{6}}) {
+      SCOPED_TRACE(::testing::Message() << "ordered " << ordered << ", last fragment " << last_bytes << " B");
+      Stream rx(1, 9, config(1 << 20, ordered), true, 1, 0);
+      auto packet = [](uint64_t seq, uint8_t flags, uint16_t index, std::vector<std::vector<uint8_t>> events) {
+        std::vector<uint8_t> payload;
+        for (const auto& e : events) wire::append_frame(payload, e);
+        RxPacket p;
+        p.seq = seq;
+        p.data = SharedPayload::copy_of(payload);
+        p.events = static_cast<uint16_t>(events.size());
+        p.cost = static_cast<uint32_t>(payload.size() + wire::kPacketOverhead);
+        p.frag_flags = flags;
+        p.frag_index = index;
+        p.epoch = 1;
+        return p;
+      };
+      EXPECT_EQ(receive(rx, packet(0, wire::frag::kFragment, 0, {bytes(5, 1)}), ordered), 0u);
+      EXPECT_EQ(receive(rx, packet(1, wire::frag::kSpanTail, 0, {bytes(4, 2)}), ordered), 0u);
+      std::vector<std::vector<uint8_t>> last;
+      if (last_bytes) last.push_back(bytes(last_bytes, 3));
+      EXPECT_EQ(receive(rx, packet(2, wire::frag::kFragment | wire::frag::kLast, 1, last), ordered), 0u);
+      EXPECT_EQ(rx.inbound_pending(), 0u);
+      EXPECT_EQ(receive(rx, packet(3, 0, 0, {bytes(7, 4)}), ordered), 1u);
+      EXPECT_EQ(read_all(rx), std::vector<std::vector<uint8_t>>{bytes(7, 4)});
+    }
+  }
+}
+
 }  // namespace
 }  // namespace nm::stream
