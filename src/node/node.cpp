@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <utility>
 
 #include "crypto/session_keys.h"
 #include "wire/address.h"
@@ -496,7 +497,8 @@ bool Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
 }
 
 void Node::handle_grants(session::Session& s, Frames frames, std::vector<Outgoing>& out) {
-  bool first_hello = false;
+  // A packet's hellos count as one (its first): a peer that packs many gets one answer.
+  bool hello_seen = false, first_hello = false;
   for (auto frame : frames) {
     wire::Grant g;
     if (!wire::decode_grant(frame, g)) {
@@ -504,22 +506,7 @@ void Node::handle_grants(session::Session& s, Frames frames, std::vector<Outgoin
       continue;
     }
     if (g.stream_id == wire::kHelloStreamId && !config_.compat_0_23) {
-      bool first = s.peer_capabilities == 0;
-      first_hello |= first;
-      // What a peer can do is said once per session; its hello is only repeated until it has
-      // ours. A later hello that says otherwise is not taken: taking back session
-      // acknowledgements would leave a congestion window that nothing opens again.
-      if (first) s.peer_capabilities = g.total_consumed & wire::capability::kAll;
-      if (g.total_consumed & wire::capability::kSeenYours) s.peer_has_our_hello = true;
-      // The search first (the window starts at its datagram size), then the window, then
-      // the first probe: every tracked datagram must be in the window's flight.
-      int64_t now = now_ns();
-      start_path_mtu(s, now);
-      if (s.has(wire::capability::kSessionAck)) start_congestion_control(s);
-      probe_path_mtu(s, now, out);
-      if (first || !s.peer_has_our_hello) send_hello(s, out);  // confirms we have theirs
-      auto_direct(s, now, out);
-      hello_cv_.notify_all();
+      if (!std::exchange(hello_seen, true)) first_hello = handle_hello(s, g.total_consumed, out);
       continue;
     }
     auto it = s.streams.find(g.stream_id);
@@ -538,6 +525,31 @@ void Node::handle_grants(session::Session& s, Frames frames, std::vector<Outgoin
   }
   // Now we know the peer is netmesh: crossing dials resolve by node id on both sides.
   if (first_hello) settle_crossing(s.peer_node_id(), out);
+}
+
+bool Node::handle_hello(session::Session& s, uint64_t capabilities, std::vector<Outgoing>& out) {
+  bool first = s.peer_capabilities == 0;
+  // What a peer can do is said once per session; its hello is only repeated until it has
+  // ours. A later hello that says otherwise is not taken: taking back session
+  // acknowledgements would leave a congestion window that nothing opens again.
+  if (first) s.peer_capabilities = capabilities & wire::capability::kAll;
+  if (capabilities & wire::capability::kSeenYours) s.peer_has_our_hello = true;
+  // The search first (the window starts at its datagram size), then the window, then the
+  // first probe: every tracked datagram must be in the window's flight.
+  int64_t now = now_ns();
+  start_path_mtu(s, now);
+  if (s.has(wire::capability::kSessionAck)) start_congestion_control(s);
+  probe_path_mtu(s, now, out);
+  // Ours confirms we have theirs. A repeat (ours was lost) is answered from the response
+  // budget: a peer that keeps asking pays for the answers.
+  if (first || (!s.peer_has_our_hello && s.budget.spend(kHelloBytes))) {
+    send_hello(s, out);
+  } else if (!s.peer_has_our_hello) {
+    ++stats_.responses_deferred;
+  }
+  auto_direct(s, now, out);
+  hello_cv_.notify_all();
+  return first;
 }
 
 void Node::on_tick(uv_timer_t* handle) {

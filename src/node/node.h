@@ -312,6 +312,8 @@ class Node {
   bool handle_data(session::Session& s, const wire::Header& h, std::span<uint8_t> plaintext,
                    stream::Payload* buffer, std::vector<Outgoing>& out) REQUIRES(mu_);
   void handle_grants(session::Session& s, Frames frames, std::vector<Outgoing>& out) REQUIRES(mu_);
+  // True for the session's first hello.
+  bool handle_hello(session::Session& s, uint64_t capabilities, std::vector<Outgoing>& out) REQUIRES(mu_);
   void tick(std::vector<Outgoing>& out) REQUIRES(mu_);
   static void on_recovery_tick(uv_timer_t* handle);
   void recovery_tick(std::vector<Outgoing>& out) REQUIRES(mu_);
@@ -426,6 +428,8 @@ class Node {
   void send_hello(session::Session& s, std::vector<Outgoing>& out) REQUIRES(mu_);
   // Hellos a session sends at most when unanswered (a 0.23 peer never answers).
   static constexpr int kMaxHellos = 5;  // the first two and three repeats
+  // A hello's datagram (header, AEAD tag, one grant frame): what answering a repeat costs.
+  static constexpr uint64_t kHelloBytes = wire::kPacketOverhead + wire::kFrameOverhead + wire::kGrantSize;
   // Waits (briefly) for the peer's capability hello; a 0.23 peer never sends one.
   void wait_for_hello(MutexLock& lk, uint64_t peer_id) REQUIRES(mu_);
   static bool recovery(const session::Session& s, const stream::Stream& st);

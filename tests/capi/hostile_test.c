@@ -1236,6 +1236,37 @@ static void a_later_hello_cannot_take_back_capabilities(void** state) {
   ctx_free(&c);
 }
 
+/* One packet packed with 400 hellos that never say "seen yours" (an audit's find: each was
+ * answered, 401 datagrams and ~41 KB for one of ~8 KB). Now a packet's hellos count as one,
+ * and a repeat's answer is paid from the response budget. */
+static void a_packet_of_hellos_gets_one_answer(void** state) {
+  (void)state;
+  ctx c;
+  ctx_node(&c, NULL);
+  assert_int_equal(nmt_peer_handshake(c.f.peer, c.f.psk, 0, 2000), 0); /* no hello yet */
+  NM_OK_OR_FAIL(nm_node_accept(c.f.node, c.f.peer_id, 2000));
+  enum { kHellos = 400 };
+  static uint8_t plain[kHellos * 24], d[8300];
+  for (int round = 0; round < 2; ++round) { /* the session's first hello, then repeats */
+    size_t pl = 0;
+    for (int i = 0; i < kHellos; ++i) pl += nmt_grant_frame(plain + pl, 0x014853454D54454EULL, NMT_CAP_ALL);
+    size_t n;
+    send_control(&c, 0x0B00, plain, pl, kHellos, d, &n);
+    nm_node_stats_t b = stats_of(&c);
+    assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+    wait_received(&c, &b, 1);
+    nm_node_stats_t a;
+    /* The answer leaves with whatever else the packet caused, in one flush. */
+    ASSERT_EVENTUALLY((a = stats_of(&c), a.datagrams_sent > b.datagrams_sent), 2000);
+    if (a.datagrams_sent - b.datagrams_sent > 3)
+      fail_msg("round %d: one packet of %zu bytes made the node send %llu datagrams, %llu bytes", round, n,
+               (unsigned long long)(a.datagrams_sent - b.datagrams_sent),
+               (unsigned long long)(a.bytes_sent - b.bytes_sent));
+    assert_true(a.bytes_sent - b.bytes_sent <= n);
+  }
+  ctx_free(&c);
+}
+
 /* ---- packet pieces (path MTU discovery, wire/piece.h) ---- */
 
 /* One piece frame: u32le id, u16le total, u16le offset, then the bytes. Returns its framed
@@ -1372,6 +1403,7 @@ int main(void) {
       cmocka_unit_test(a_fragment_cannot_continue_a_span_tail),
       cmocka_unit_test(netmesh_flag_without_a_hello),
       cmocka_unit_test(a_later_hello_cannot_take_back_capabilities),
+      cmocka_unit_test(a_packet_of_hellos_gets_one_answer),
       cmocka_unit_test(malformed_and_unknown_grants),
       cmocka_unit_test(grant_for_unknown_stream_is_counted),
       cmocka_unit_test(inflated_grant_cannot_overflow_credit),
