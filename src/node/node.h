@@ -141,6 +141,8 @@ class Node {
     stream::SharedPayload plaintext;  // a data packet's frames, until it is sealed
     sockaddr_storage to;
     uint64_t peer = 0;  // 0 while the peer is not known (handshake replies)
+    // The neighbour whose address `to` is, when not `peer`'s: a routed session's next hop.
+    uint64_t hop = 0;
     // Non-empty: sent behind this routing header (a peer reached through relays).
     std::optional<wire::RoutingHeader> route;
     bool dont_fragment = false;  // sized by the session's path MTU discovery
@@ -430,6 +432,8 @@ class Node {
   static constexpr int kMaxHellos = 5;  // the first two and three repeats
   // A hello's datagram (header, AEAD tag, one grant frame): what answering a repeat costs.
   static constexpr uint64_t kHelloBytes = wire::kPacketOverhead + wire::kFrameOverhead + wire::kGrantSize;
+  // A path challenge's or response's datagram (one extension frame).
+  static constexpr uint64_t kPathFrameBytes = wire::kPacketOverhead + wire::kFrameOverhead + wire::kExtFrameSize;
   // Waits (briefly) for the peer's capability hello; a 0.23 peer never sends one.
   void wait_for_hello(MutexLock& lk, uint64_t peer_id) REQUIRES(mu_);
   static bool recovery(const session::Session& s, const stream::Stream& st);

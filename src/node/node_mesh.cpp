@@ -30,8 +30,13 @@ void Node::address_to(const session::Session& s, Outgoing& out) {
   if (!s.routed) return;
   // Behind a routing header, to the best next hop (else where the handshake came from).
   if (auto r = routes_->lookup(s.peer_node_id()); r && r->next_hop != s.peer_node_id()) {
-    if (auto it = sessions_.find(r->next_hop); it != sessions_.end() && !it->second->routed)
+    if (auto it = sessions_.find(r->next_hop); it != sessions_.end() && !it->second->routed) {
+      // The next hop's path: an address it has not proven yet gets what its own traffic
+      // would (limit_unproven), however many sessions route through it.
       out.to = it->second->peer_addr();
+      out.hop = r->next_hop;
+      note_unproven(*it->second, out);
+    }
   }
   wire::RoutingHeader rh{wire::kDefaultDataTtl, 0, 0, wire::routing_id(node_id_), s.peer_node_id()};
   uint8_t encoded[wire::kRoutingHeaderSize];

@@ -82,7 +82,7 @@ void Node::handle_path_frame(session::Session& s, const wire::ExtFrame& f, const
   // gain for whoever sends them), paid from the peer's response budget.
   if (answered) return;
   answered = true;
-  if (!s.budget.spend(wire::kPacketOverhead + wire::kFrameOverhead + wire::kExtFrameSize)) {
+  if (!s.budget.spend(kPathFrameBytes)) {
     ++stats_.responses_deferred;
     return;
   }
@@ -98,7 +98,7 @@ void Node::start_new_path(session::Session& s, int64_t now, int64_t path_rtt_ns)
 void Node::limit_unproven(std::vector<Outgoing>& out) {
   std::erase_if(out, [&](const Outgoing& o) REQUIRES(mu_) {
     if (!o.unproven) return false;
-    auto it = sessions_.find(o.peer);
+    auto it = sessions_.find(o.hop ? o.hop : o.peer);
     session::PeerAddress* path = it != sessions_.end() ? &it->second->address : nullptr;
     // The path may have moved since the datagram was built (another thread flushes it
     // later): it goes if its address answered meanwhile; not if the path went back or on.

@@ -159,6 +159,13 @@ void Node::direct_probe_tick(session::Session& s, int64_t now, std::vector<Outgo
   session::Session::DirectProbe& p = *s.direct_probe;
   int64_t interval = s.challenge_interval_ns();
   if (p.challenge.send_due(now, interval)) {
+    // The peer's packets started it (a challenge from that address, or the keep-alive that
+    // completed a punch): paid from its response budget, as an answer is. (Refused, it
+    // still counts as sent: a peer that spent its budget gets no probe.)
+    if (!s.budget.spend(kPathFrameBytes)) {
+      ++stats_.responses_deferred;
+      return;
+    }
     send_path_frame(s, wire::ExtType::kPathChallenge, p.challenge.token(), p.addr, out);
   } else if (p.challenge.exhausted(now, interval)) {
     s.direct_probe.reset();  // the punched path does not carry: the session stays relayed

@@ -22,15 +22,17 @@
 //     per stream                        20 ms (gaps older or 32 sequences behind settle):
 //                                       bounded by the peer's packet rate, not its count
 //   + ~2 KiB                            the session: keys, replay window, maps
+//   + 64 KiB                            packets in pieces (8 x 8,176 B, wire/piece.h):
+//                                       not charged, capped per session
 //   + one packet in flight              the datagram being decrypted and its copy
 //
 // and for the node: max_buffer_bytes (it covers every session's charges, streams
-// included) + max_sessions x 2 KiB + streams the local application opened beyond the
+// included) + max_sessions x 66 KiB + streams the local application opened beyond the
 // budget (charged, never refused) + process-wide caches that do not grow with peers: the
 // payload pools (at most 512 x 256 + 512 x 2048 + 512 x 8320 + 32 x 64 KiB = 7.2 MiB),
 // the replay cache (16,384 entries, ~1 MiB), the socket's batch buffers (2 MiB), and the
 // mesh tables (65,536 routes and 65,536 pingwave origins at most, ~10 MiB). With the
-// defaults: 256 + 2 + 7.2 + 3 + 10 MiB = about 280 MiB. Streams the application
+// defaults: 256 + 66 + 7.2 + 3 + 10 MiB = about 340 MiB. Streams the application
 // closed with DRAIN_THEN_CLOSE keep what was already queued readable outside the budget
 // (the application decides when it goes), and the sending side is bounded by the
 // application's own windows, not by these budgets.

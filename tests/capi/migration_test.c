@@ -139,6 +139,63 @@ static void a_stolen_session_ack_buys_the_thief_little(void** state) {
   thief_takes_one_of_as_datagrams(0x4E41);
 }
 
+static int routes_via(nm_node_t* n, uint64_t dest, uint64_t next_hop) {
+  nm_route_t r[16];
+  size_t count = 0;
+  if (nm_node_routes(n, r, 16, sizeof *r, &count) != NM_OK) return 0;
+  for (size_t i = 0; i < count && i < 16; ++i)
+    if (r[i].dest == dest && r[i].next_hop == next_hop) return 1;
+  return 0;
+}
+
+/* The same theft when b's traffic to a third node, c, goes through a (a routed session):
+ * what b relays through a to the thief's address is held to 3x as well. (An audit found it
+ * unlimited: the check looked at the routed session, always "proven", not at the next hop
+ * whose address moved; the thief of one 160-byte pingwave got 63 KB.) */
+static void a_thief_gets_no_more_of_what_is_routed_through_its_victim(void** state) {
+  (void)state;
+  nat_pair t;
+  nm_node_config_t ca;
+  test_config(&ca, 0x42);
+  ca.heartbeat_interval_ms = 100; /* a's pingwaves, one of which is stolen, come often */
+  test_pair_new(&t.p, &ca, NULL);
+  user_nat_start(&t.nat, t.p.b);
+  char inside[64], outside[64];
+  snprintf(inside, sizeof inside, "127.0.0.1:%d", user_nat_port_of(t.nat.inside));
+  test_pair_connect_at(&t.p, inside);
+  snprintf(outside, sizeof outside, "127.0.0.1:%d", user_nat_port_of(atomic_load(&t.nat.outside)));
+  nm_node_t* c = test_node(0x42);
+  uint64_t c_id = test_node_id(c);
+  uint8_t c_key[NM_KEY_SIZE];
+  char c_addr[NM_ADDR_MAX];
+  NM_OK_OR_FAIL(nm_node_public_key(c, c_key));
+  NM_OK_OR_FAIL(nm_node_local_addr(c, c_addr, sizeof c_addr));
+  test_dial(t.p.a, t.p.a_id, c, c_id, c_key, c_addr);
+  NM_OK_OR_FAIL(nm_node_connect_via(t.p.b, outside, c_key, c_id)); /* b -> c through a */
+  ASSERT_EVENTUALLY(routes_via(t.p.b, c_id, t.p.a_id), 5000);
+  nm_stream_config_t cfg;
+  nm_stream_config_init(&cfg, sizeof cfg);
+  cfg.reliability = NM_RELIABLE;
+  cfg.window_bytes = 0; /* no credit limit: the congestion window is what lets data out */
+  nm_stream_t *on_b, *on_c;
+  NM_OK_OR_FAIL(nm_node_open_stream(t.p.b, c_id, 9, &cfg, &on_b));
+  NM_OK_OR_FAIL(nm_node_open_stream(c, t.p.b_id, 9, &cfg, &on_c));
+  /* The theft first: one of a's sealed pingwaves, from the thief's address; then a's own
+   * datagrams are muted for kMuteMs, so b's session with a stays at the thief's address. */
+  atomic_store(&t.nat.steal_subprotocol, 0x4E50);
+  atomic_store(&t.nat.steal, 1);
+  ASSERT_EVENTUALLY(atomic_load(&t.nat.stolen_bytes) > 0, 5000);
+  /* Then b sends to c at once, as fast as its congestion window lets it. */
+  test_transfer_numbered(on_b, on_c, kEvents);
+  unsigned long long stolen = atomic_load(&t.nat.stolen_bytes), got = atomic_load(&t.nat.attacker_received_bytes);
+  if (got > 3 * stolen) fail_msg("the thief sent %llu bytes and received %llu", stolen, got);
+  nm_stream_free(on_b);
+  nm_stream_free(on_c);
+  NM_OK_OR_FAIL(nm_node_free(c));
+  user_nat_stop(&t.nat);
+  test_pair_free(&t.p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_rebinding_sender_keeps_its_stream),
@@ -146,6 +203,7 @@ int main(void) {
       cmocka_unit_test(a_sender_at_a_new_ip_gets_a_fresh_path),
       cmocka_unit_test(a_stolen_datagram_buys_the_thief_little),
       cmocka_unit_test(a_stolen_session_ack_buys_the_thief_little),
+      cmocka_unit_test(a_thief_gets_no_more_of_what_is_routed_through_its_victim),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
