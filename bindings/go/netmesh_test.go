@@ -95,6 +95,15 @@ func openBoth(t *testing.T, a, b *Node, id uint64, cfg StreamConfig) (sa, sb *St
 // within is a context for one call of test t. Its timer is stopped when t ends: a timer left
 // to fire later starts a goroutine in whatever test runs then, which would count against
 // TestRecvIntoAndBatchesAllocateNothing's process-wide allocation count.
+func streamStats(t *testing.T, s *Stream) StreamStats {
+	t.Helper()
+	st, err := s.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 func within(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
@@ -1527,6 +1536,111 @@ func TestSessionPacing(t *testing.T) {
 	// the pacer starts with a full bucket of 2 ms of rate; the rest waits for tokens
 	if floor := time.Duration(float64(total*size-rate*2/1000) / rate * float64(time.Second)); elapsed < floor {
 		t.Fatalf("%d bytes took %v: faster than %d B/s allows (%v)", total*size, elapsed, rate, floor)
+	}
+}
+
+// A SendBlocking that waits for credit parks in the netpoller on the writable fd and is
+// woken by the reader's grants, allocating nothing on the way.
+func TestSendBlockingThatWaitsAllocatesNothing(t *testing.T) {
+	a, b := testPair(t)
+	cfg := DefaultStreamConfig()
+	cfg.Reliability = Reliable
+	cfg.WindowBytes = 16384
+	sa, sb := openBoth(t, a, b, 41, cfg)
+	ctx := within(t, 20*time.Second)
+	events := make([][]byte, 4) // 32 KiB: twice the window, so every batch waits for credit
+	for i := range events {
+		events[i] = make([]byte, 8192)
+	}
+	const runs = 50
+	readerDone := make(chan error, 1)
+	go func() { // reads every event (AllocsPerRun makes one more call than runs), so grants keep coming
+		buf := make([]byte, 8192)
+		for i := 0; i < (runs+1)*len(events); i++ {
+			if _, err := sb.RecvInto(ctx, buf); err != nil {
+				readerDone <- err
+				return
+			}
+		}
+		readerDone <- nil
+	}()
+	before := streamStats(t, sa).BackpressureEvents
+	allocs := testing.AllocsPerRun(runs, func() {
+		if n, err := sa.SendBlocking(ctx, events...); err != nil || n != len(events) {
+			t.Fatal(n, err)
+		}
+	})
+	if err := <-readerDone; err != nil {
+		t.Fatal(err)
+	}
+	if waited := streamStats(t, sa).BackpressureEvents - before; waited < runs {
+		t.Fatalf("%d backpressure events in %d sends of twice the window: the sends did not wait", waited, runs)
+	}
+	if allocs >= 1 {
+		t.Fatalf("SendBlocking waiting for credit: %.1f allocations per call, want none", allocs)
+	}
+}
+
+// osThreads is the process's thread count (/proc/self/status).
+func osThreads(t *testing.T) int {
+	t.Helper()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status:", err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if n, ok := strings.CutPrefix(line, "Threads:"); ok {
+			var threads int
+			fmt.Sscan(n, &threads)
+			return threads
+		}
+	}
+	t.Fatal("no Threads line in /proc/self/status")
+	return 0
+}
+
+// Goroutines waiting in SendBlocking hold no OS thread each (they wait in the netpoller,
+// not in a cgo call): 64 of them add a few threads, not 64.
+func TestBlockedSendsHoldNoThreads(t *testing.T) {
+	a, b := testPair(t)
+	cfg := DefaultStreamConfig()
+	cfg.Reliability = Reliable
+	cfg.WindowBytes = 16384
+	sa, _ := openBoth(t, a, b, 42, cfg) // nobody reads: the credit never returns
+	ev := make([]byte, 8192)
+	for {
+		if _, err := sa.Send(ev); errors.Is(err, ErrBackpressure) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, refused := osThreads(t), streamStats(t, sa).BackpressureEvents
+	ctx, cancel := context.WithCancel(within(t, 20*time.Second))
+	const senders = 64
+	errs := make(chan error, senders)
+	for i := 0; i < senders; i++ {
+		go func() {
+			_, err := sa.SendBlocking(ctx, ev)
+			errs <- err
+		}()
+	}
+	// Each sender was refused once before it began to wait.
+	for deadline := time.Now().Add(10 * time.Second); streamStats(t, sa).BackpressureEvents < refused+senders; {
+		if time.Now().After(deadline) {
+			t.Fatal("the senders did not all try")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	after := osThreads(t)
+	cancel()
+	for i := 0; i < senders; i++ {
+		if err := <-errs; !errors.Is(err, context.Canceled) {
+			t.Fatalf("SendBlocking: %v, want context.Canceled", err)
+		}
+	}
+	if after-before >= senders/4 {
+		t.Fatalf("%d goroutines waiting in SendBlocking: %d threads before, %d while they wait", senders, before, after)
 	}
 }
 

@@ -52,13 +52,15 @@ func DefaultStreamConfig() StreamConfig {
 }
 
 // Stream is a handle to one stream with a peer. Several handles may name the same stream
-// (OpenStream is idempotent). Close frees the handle only; CloseStream closes the stream.
+// (OpenStream is idempotent). Close closes the stream and frees the handle; Release frees
+// the handle only.
 type Stream struct {
-	node  *Node
-	h     atomic.Uintptr // 0 once freed
-	peer  uint64
-	id    uint64
-	ready readiness // where receives wait (wait.go)
+	node     *Node
+	h        atomic.Uintptr // 0 once freed
+	peer     uint64
+	id       uint64
+	ready    readiness // where receives wait (wait.go)
+	writable readiness // where blocking sends wait
 }
 
 // OpenStream opens (or returns the already open) stream id to a connected peer. The first
@@ -139,18 +141,25 @@ func (s *Stream) sendFrames(op string, events [][]byte, mode, arg int) (int, err
 		return 0, nil
 	}
 	scratch := frameBuffers.Get().(*[]byte)
-	buf := frames(events, scratch)
+	defer putFrameBuffer(scratch)
+	return s.sendFrameBuffer(op, frames(events, scratch), mode, arg)
+}
+
+// sendFrameBuffer is one nm_bind_send_frames call; it returns how many events were taken.
+func (s *Stream) sendFrameBuffer(op string, buf []byte, mode, arg int) (int, error) {
 	sent := outParams.Get().(*uint64)
+	defer outParams.Put(sent)
 	*sent = 0
 	err := s.do(op, func(h uintptr) capi.Enum_SS_nm_status {
 		return capi.Nm_bind_send_frames(h, buf, mode, arg, sent)
 	})
-	n := int(*sent)
-	outParams.Put(sent)
-	if cap(*scratch) <= maxPooledFrames {
-		frameBuffers.Put(scratch)
+	return int(*sent), err
+}
+
+func putFrameBuffer(b *[]byte) {
+	if cap(*b) <= maxPooledFrames {
+		frameBuffers.Put(b)
 	}
-	return n, err
 }
 
 // Send sends events in order, packed into as few packets as fit, without waiting. On
@@ -169,16 +178,62 @@ func (s *Stream) SendWithRetry(maxRetries uint32, events ...[]byte) (n int, err 
 // SendBlocking is Send waiting for credit as long as ctx allows. If ctx ends first it
 // returns the number of events sent and ctx.Err().
 func (s *Stream) SendBlocking(ctx context.Context, events ...[]byte) (n int, err error) {
+	if len(events) == 0 {
+		return 0, nil
+	}
+	scratch := frameBuffers.Get().(*[]byte)
+	defer putFrameBuffer(scratch)
+	left := frames(events, scratch)
+	if done, err := s.trySend(&left, &n); done {
+		return n, err
+	}
 	for {
-		sent, err := s.sendFrames("nm_stream_send_blocking", events[n:], modeBlocking, sliceTimeout(ctx))
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		switch how, err := s.parkSend(ctx, &left, &n); how {
+		case parkDone, parkCtx:
+			return n, err
+		}
+		// No fd to park on: one slice blocked in C.
+		sent, err := s.sendFrameBuffer("nm_stream_send_blocking", left, modeBlocking, sliceTimeout(ctx))
 		n += sent
 		if !errors.Is(err, ErrTimeout) {
 			return n, err
 		}
-		if ctx.Err() != nil {
-			return n, ctx.Err()
-		}
+		left = skipFrames(left, sent)
 	}
+}
+
+// trySend is one non-blocking send of the frames in *frames: it adds the events taken to
+// *sent and leaves the rest in *frames. done is false, with no error built, on backpressure.
+func (s *Stream) trySend(frames *[]byte, sent *int) (done bool, err error) {
+	out := outParams.Get().(*uint64)
+	defer outParams.Put(out)
+	*out = 0
+	backpressure := false
+	err = s.do("nm_stream_send", func(h uintptr) capi.Enum_SS_nm_status {
+		st := capi.Nm_bind_send_frames(h, *frames, modeSend, 0, out)
+		if st == capi.NM_ERR_BACKPRESSURE {
+			backpressure = true
+			return capi.NM_OK
+		}
+		return st
+	})
+	*sent += int(*out)
+	if err == nil && backpressure {
+		*frames = skipFrames(*frames, int(*out))
+		return false, nil
+	}
+	return true, err
+}
+
+// skipFrames drops the first n frames of a frame buffer.
+func skipFrames(frames []byte, n int) []byte {
+	for ; n > 0; n-- {
+		frames = frames[4+binary.LittleEndian.Uint32(frames):]
+	}
+	return frames
 }
 
 // recvBufSize fits typical events; larger ones are retried with a buffer of their size.
@@ -377,6 +432,6 @@ func (s *Stream) Release() error {
 		return closedError("nm_stream_free", "stream handle")
 	}
 	runtime.SetFinalizer(s, nil)
-	s.closeReadiness() // a parked receive wakes and finds the handle freed
+	s.closeReadiness() // a parked receive or send wakes and finds the handle freed
 	return call("nm_stream_free", func() capi.Enum_SS_nm_status { return capi.Nm_stream_free(h) })
 }

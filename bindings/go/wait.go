@@ -11,41 +11,46 @@ import (
 	"github.com/netmesh/netmesh/bindings/go/internal/capi"
 )
 
-// A receive waits in Go's netpoller on the stream's readable fd, not inside a cgo call: a
-// goroutine blocked in C holds an OS thread, and the scheduler hands its P to another thread
-// and takes it back at every return (three times the context switches of the C flow in
-// bench/bindings). The C calls made here never block.
+// A receive waits in Go's netpoller on the stream's readable fd, and a blocking send on its
+// writable fd, not inside a cgo call: a goroutine blocked in C holds an OS thread, and the
+// scheduler hands its P to another thread and takes it back at every return (three times the
+// context switches of the C flow in bench/bindings), and keeps its sysmon thread waking every
+// 20 us to do so. The C calls made here never block.
 
 // maxPark bounds one wait in the netpoller: the fd is a level (readable while events are
-// queued) and the poller wakes on its rising edge, so a wait that began while the level was
-// stale is retried rather than trusted. It also bounds how late a cancellation that races
-// with the start of a wait is seen.
+// queued, or while a send would be taken) and the poller wakes on its rising edge, so a wait
+// that began while the level was stale is retried rather than trusted. It also bounds how
+// late a cancellation that races with the start of a wait is seen.
 const maxPark = 100 * time.Millisecond
 
-// readiness is a stream handle's readable fd, dup'd into a file the netpoller watches, and
-// the receive parked on it. No closures: the parked receive's arguments are fields, so a
-// receive allocates nothing.
+// readiness is one of a stream handle's readiness fds (readable or writable), dup'd into a
+// file the netpoller watches, and the call parked on it. No closures: the parked call's
+// arguments are fields, so a receive or send allocates nothing.
 type readiness struct {
 	once sync.Once
 	f    *os.File
 	rc   syscall.RawConn
 	err  error
-	turn chan struct{} // one receive parks at a time (the file has one read deadline)
+	turn chan struct{} // one call parks at a time (the file has one read deadline)
 
-	// The parked receive (set while holding turn): into buf (out: its length) or into batch.
+	// The parked call (set while holding turn): a receive into buf (out: its length) or into
+	// batch, or a send of the frames left in frames (sent: how many went out so far).
 	s      *Stream
 	buf    []byte
 	out    *uint64
 	batch  *Batch
+	frames []byte
+	sent   int
 	done   bool
 	result error
 	check  func(uintptr) bool // r.attempt, bound once
 }
 
-func (s *Stream) readiness() (*readiness, error) {
-	r := &s.ready
+// readiness returns r, the stream's readiness fd `which` (NM_STREAM_READABLE or _WRITABLE),
+// opening it on first use.
+func (s *Stream) readiness(r *readiness, which uint) (*readiness, error) {
 	r.once.Do(func() {
-		fd, err := s.ReadableFD()
+		fd, err := s.eventFD(which)
 		if err != nil {
 			r.err = err
 			return
@@ -55,7 +60,7 @@ func (s *Stream) readiness() (*readiness, error) {
 			r.err = errno
 			return
 		}
-		r.f = os.NewFile(dup, "netmesh stream readable") // non-blocking: the netpoller takes it
+		r.f = os.NewFile(dup, "netmesh stream readiness") // non-blocking: the netpoller takes it
 		if r.rc, r.err = r.f.SyscallConn(); r.err != nil {
 			r.f.Close()
 			r.f = nil
@@ -67,17 +72,22 @@ func (s *Stream) readiness() (*readiness, error) {
 	return r, r.err
 }
 
-// closeReadiness wakes a parked receive and drops the file (the handle is being freed).
+// closeReadiness wakes a parked call and drops the files (the handle is being freed).
 func (s *Stream) closeReadiness() {
-	r := &s.ready
-	r.once.Do(func() { r.err = errors.New("stream handle freed") })
-	if r.f != nil {
-		r.f.Close()
+	for _, r := range []*readiness{&s.ready, &s.writable} {
+		r.once.Do(func() { r.err = errors.New("stream handle freed") })
+		if r.f != nil {
+			r.f.Close()
+		}
 	}
 }
 
 func (r *readiness) attempt(uintptr) bool {
-	r.done, r.result = r.s.tryRecv(r.buf, r.out, r.batch)
+	if r.frames != nil {
+		r.done, r.result = r.s.trySend(&r.frames, &r.sent)
+	} else {
+		r.done, r.result = r.s.tryRecv(r.buf, r.out, r.batch)
+	}
 	return r.done
 }
 
@@ -92,7 +102,7 @@ func (s *Stream) recvOnce(ctx context.Context, buf []byte, out *uint64, batch *B
 	if ctx.Err() != nil {
 		return true, ctx.Err()
 	}
-	switch how, err := s.park(ctx, buf, out, batch); how {
+	switch how, err := s.parkRecv(ctx, buf, out, batch); how {
 	case parkDone:
 		return false, err
 	case parkCtx:
@@ -104,26 +114,62 @@ func (s *Stream) recvOnce(ctx context.Context, buf []byte, out *uint64, batch *B
 type parkResult int
 
 const (
-	parkDone        parkResult = iota // the receive got events or an error (its error is returned)
+	parkDone        parkResult = iota // the call got events, sent them, or failed (its error is returned)
 	parkCtx                           // ctx ended first (ctx.Err() is returned)
 	parkUnavailable                   // no fd, or the handle was freed meanwhile: block in C
 )
 
-// park waits in the netpoller until a non-blocking receive (into buf, or into batch if not
-// nil) gets events or an error, or ctx ends.
-func (s *Stream) park(ctx context.Context, buf []byte, out *uint64, batch *Batch) (parkResult, error) {
-	r, rerr := s.readiness()
-	if rerr != nil {
+// parkRecv waits in the netpoller until a non-blocking receive (into buf, or into batch if
+// not nil) gets events or an error, or ctx ends.
+func (s *Stream) parkRecv(ctx context.Context, buf []byte, out *uint64, batch *Batch) (parkResult, error) {
+	r, err := s.readiness(&s.ready, uint(capi.NM_STREAM_READABLE))
+	if err != nil {
 		return parkUnavailable, nil
 	}
-	select {
-	case r.turn <- struct{}{}:
-	case <-ctx.Done():
+	if !r.take(ctx) {
 		return parkCtx, ctx.Err()
 	}
-	defer func() { <-r.turn }()
-	r.s, r.buf, r.out, r.batch, r.done = s, buf, out, batch, false
-	defer func() { r.s, r.buf, r.out, r.batch, r.result = nil, nil, nil, nil, nil }()
+	defer r.release()
+	r.s, r.buf, r.out, r.batch = s, buf, out, batch
+	return r.wait(ctx)
+}
+
+// parkSend waits in the netpoller until non-blocking sends have taken every frame of *frames
+// or one failed with an error other than backpressure, or ctx ends. *sent counts the events
+// taken; *frames is left with those not taken.
+func (s *Stream) parkSend(ctx context.Context, frames *[]byte, sent *int) (parkResult, error) {
+	r, err := s.readiness(&s.writable, uint(capi.NM_STREAM_WRITABLE))
+	if err != nil {
+		return parkUnavailable, nil
+	}
+	if !r.take(ctx) {
+		return parkCtx, ctx.Err()
+	}
+	defer r.release()
+	r.s, r.frames, r.sent = s, *frames, *sent
+	how, err := r.wait(ctx)
+	*frames, *sent = r.frames, r.sent
+	return how, err
+}
+
+// take waits for r's turn; false if ctx ended first.
+func (r *readiness) take(ctx context.Context) bool {
+	select {
+	case r.turn <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// release clears the parked call's arguments and gives up the turn.
+func (r *readiness) release() {
+	r.s, r.buf, r.out, r.batch, r.frames, r.sent, r.done, r.result = nil, nil, nil, nil, nil, 0, false, nil
+	<-r.turn
+}
+
+// wait parks until the call's attempt is done, ctx ends, or the file is closed.
+func (r *readiness) wait(ctx context.Context) (parkResult, error) {
 	for ctx.Err() == nil {
 		deadline := time.Now().Add(maxPark)
 		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
