@@ -186,7 +186,10 @@ void LossDetector::on_loss_timer(int64_t now_ns, const RttStats& rtt, std::vecto
 int64_t LossDetector::deadline(const RttStats& rtt) const {
   if (loss_time_ns_ != INT64_MAX) return loss_time_ns_;
   if (outstanding_ == 0) return INT64_MAX;
-  int64_t pto = std::min(rtt.pto(max_ack_delay_ns_) << std::min(probes_, 16), kMaxProbeTimeoutNs);
+  // Capped before the shift too: a peer that acknowledges hours late gives an RTT sample
+  // of hours, and its probe timeout shifted 16 times would wrap into the past.
+  int64_t pto = std::min(rtt.pto(max_ack_delay_ns_), kMaxProbeTimeoutNs);
+  pto = std::min(pto << std::min(probes_, 16), kMaxProbeTimeoutNs);
   return last_sent_ns_ + pto;
 }
 

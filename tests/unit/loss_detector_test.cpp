@@ -238,6 +238,32 @@ TEST(LossDetector, TheBackoffStopsAtAMinute) {
   EXPECT_EQ(ld.deadline(rtt), LossDetector::kMaxProbeTimeoutNs);
 }
 
+// A peer that acknowledges one datagram 14 hours after it left: an RTT sample of 14 h. Its
+// probe timeout backed off 16 times once wrapped below zero (an audit: the deadline then
+// lay ~270 years in the past, and the recovery tick sent a ping every 5 ms).
+TEST(LossDetector, AnRttOfHoursStillBacksOffToAMinuteAfterTheLastDatagram) {
+  constexpr int64_t kHour = 3'600'000 * kMs;
+  LossDetector ld(10 * kMs);
+  RttStats rtt;
+  int64_t now = 1000 * kMs;
+  ld.on_sent(datagram(0, now));
+  ld.on_sent(datagram(1, now + 1));  // still in flight after the acknowledgement below
+  now += 14 * kHour;
+  LossDetector::AckResult r;
+  ld.on_ack(ack({{0, 0}}), now, rtt, r);
+  ASSERT_TRUE(r.rtt_sampled);
+  int64_t last_sent = now - 14 * kHour + 1;
+  for (uint64_t pn = 2; pn < 24; ++pn) {  // each timeout sends a probe nobody acknowledges
+    int64_t deadline = ld.deadline(rtt);
+    EXPECT_GT(deadline, last_sent) << ld.probes() << " probes";
+    EXPECT_LE(deadline - last_sent, LossDetector::kMaxProbeTimeoutNs) << ld.probes() << " probes";
+    now = std::max(now, deadline) + 5 * kMs;
+    ld.on_probe_timeout();
+    ld.on_sent(datagram(pn, now));
+    last_sent = now;
+  }
+}
+
 TEST(LossDetector, LossesSpanningSeveralProbeTimeoutsArePersistentCongestion) {
   LossDetector ld(0);
   RttStats rtt;
