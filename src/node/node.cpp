@@ -542,7 +542,7 @@ bool Node::handle_hello(session::Session& s, uint64_t capabilities, std::vector<
   probe_path_mtu(s, now, out);
   // Ours confirms we have theirs. A repeat (ours was lost) is answered from the response
   // budget: a peer that keeps asking pays for the answers.
-  if (first || (!s.peer_has_our_hello && s.budget.spend(kHelloBytes))) {
+  if (first || (!s.peer_has_our_hello && s.budget.spend(kGrantBytes))) {
     send_hello(s, out);
   } else if (!s.peer_has_our_hello) {
     ++stats_.responses_deferred;
@@ -729,10 +729,16 @@ void Node::grant_if_due(session::Session& s, const StreamPtr& st, std::vector<Ou
   // for a netmesh sender, so a ping-pong costs one grant per tick, not per event (a stalled
   // netmesh sender probes anyway), and less than a sixteenth of the window at most once
   // per `eager_gap_ns`.
+  // Paid from the peer's response budget: what its own packets consumed (its data, or the
+  // credit of packets it says were lost) is granted back, and a peer that sends nothing
+  // but claims of loss earns only what its packets do. Unpaid, the grant stays due.
+  if (s.budget.available() < kGrantBytes) return;
   uint64_t total;
   bool netmesh = s.has(wire::capability::kRecovery);
-  if (st->grant_due(&total, eager || !netmesh, now_ns(), netmesh ? eager_gap_ns : 0))
+  if (st->grant_due(&total, eager || !netmesh, now_ns(), netmesh ? eager_gap_ns : 0)) {
+    s.budget.spend(kGrantBytes);
     build_grant(s, st->id(), total, out.emplace_back());
+  }
 }
 
 void Node::build_handshake_packet(std::span<const uint8_t> noise_msg, const sockaddr_storage& to,

@@ -430,8 +430,8 @@ class Node {
   void send_hello(session::Session& s, std::vector<Outgoing>& out) REQUIRES(mu_);
   // Hellos a session sends at most when unanswered (a 0.23 peer never answers).
   static constexpr int kMaxHellos = 5;  // the first two and three repeats
-  // A hello's datagram (header, AEAD tag, one grant frame): what answering a repeat costs.
-  static constexpr uint64_t kHelloBytes = wire::kPacketOverhead + wire::kFrameOverhead + wire::kGrantSize;
+  // A datagram of one grant (a hello is one): what a grant or an answering hello costs.
+  static constexpr uint64_t kGrantBytes = wire::kPacketOverhead + wire::kFrameOverhead + wire::kGrantSize;
   // A path challenge's or response's datagram (one extension frame).
   static constexpr uint64_t kPathFrameBytes = wire::kPacketOverhead + wire::kFrameOverhead + wire::kExtFrameSize;
   // Waits (briefly) for the peer's capability hello; a 0.23 peer never sends one.

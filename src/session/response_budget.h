@@ -1,6 +1,6 @@
 // What one peer's packets may make a node send beyond new application data: retransmissions
-// (on NACK, timer or a loss the session declared), ACK/NACK packets, answers to credit
-// probes, our own credit probes.
+// (on NACK, timer or a loss the session declared), ACK/NACK packets, credit grants, answers
+// to credit probes, our own credit probes.
 // Without a bound an authenticated peer holds an amplifier: one NACK frame of 45 bytes
 // names 64 packets of 8 KiB to resend (SECURITY.md, "Amplification").
 //

@@ -1267,6 +1267,44 @@ static void a_packet_of_hellos_gets_one_answer(void** state) {
   ctx_free(&c);
 }
 
+/* Claims of loss buy no grants beyond the response budget. Empty fire-and-forget packets,
+ * each 33 sequences past the last, each saying 20,000 more bytes were charged in the gap:
+ * the node writes the gap off as lost and credits it back. An audit found a 104-byte grant
+ * answering each ~36-byte packet (2.9 x, beyond SECURITY.md's 2 x received + 4 MiB over a
+ * long run); grants are paid from the budget now, so what the node sends stays within
+ * 2 x received + the budget's initial 64 KiB. */
+static void claims_of_loss_buy_no_more_than_the_budget(void** state) {
+  (void)state;
+  ctx c;
+  ctx_setup(&c, NULL);
+  enum { kStream = 9, kBatch = 50, kPackets = 3000 };
+  nm_node_stats_t first = stats_of(&c);
+  for (int i = 0; i < kPackets; i += kBatch) {
+    nm_node_stats_t before = stats_of(&c);
+    for (int j = i; j < i + kBatch; ++j) {
+      nmt_packet p;
+      memset(&p, 0, sizeof p);
+      p.stream_id = kStream;                   /* fire-and-forget */
+      p.sequence = 33ull * (uint64_t)j;        /* a gap of 32 behind each: lost at once */
+      p.subnet_id = 1;                         /* epoch */
+      p.origin_hash = 20000ull * (uint64_t)j;  /* "charged before this packet" */
+      p.compact = 1;
+      uint8_t d[256];
+      size_t n = seal(&c, &p, "", 0, d, sizeof d);
+      assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+    }
+    wait_received(&c, &before, kBatch);
+  }
+  nm_node_stats_t last = stats_of(&c);
+  uint64_t in = last.bytes_received - first.bytes_received, out = last.bytes_sent - first.bytes_sent;
+  if (out > 2 * in + 64 * 1024 + 4096) /* + heartbeats */
+    fail_msg("%d packets, %llu bytes in: the node sent %llu bytes in %llu datagrams", kPackets,
+             (unsigned long long)in, (unsigned long long)out,
+             (unsigned long long)(last.datagrams_sent - first.datagrams_sent));
+  assert_usable(&c);
+  ctx_free(&c);
+}
+
 /* ---- packet pieces (path MTU discovery, wire/piece.h) ---- */
 
 /* One piece frame: u32le id, u16le total, u16le offset, then the bytes. Returns its framed
@@ -1404,6 +1442,7 @@ int main(void) {
       cmocka_unit_test(netmesh_flag_without_a_hello),
       cmocka_unit_test(a_later_hello_cannot_take_back_capabilities),
       cmocka_unit_test(a_packet_of_hellos_gets_one_answer),
+      cmocka_unit_test(claims_of_loss_buy_no_more_than_the_budget),
       cmocka_unit_test(malformed_and_unknown_grants),
       cmocka_unit_test(grant_for_unknown_stream_is_counted),
       cmocka_unit_test(inflated_grant_cannot_overflow_credit),
