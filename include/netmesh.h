@@ -529,7 +529,9 @@ NM_API nm_status nm_node_open_stream(nm_node_t* node, uint64_t peer_node_id, uin
  * and returns NM_ERR_TIMEOUT). */
 NM_API nm_status nm_node_close_stream(nm_node_t* node, nm_stream_t* stream);
 /* Frees the handle only (the stream stays open for other handles and the peer). Valid on
- * the handles of a closed stream or a freed node, and required for them too. */
+ * the handles of a closed stream or a freed node, and required for them too. Calls blocked
+ * on this handle in another thread (a receive, a blocking send) return
+ * NM_ERR_INVALID_HANDLE; what they waited for stays for the stream's other handles. */
 NM_API nm_status nm_stream_free(nm_stream_t* stream);
 
 /* Sends events in order, packed into as few packets as fit. Does not block: on

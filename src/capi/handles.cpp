@@ -55,7 +55,8 @@ nm_stream_t* register_stream(nm_node_t* node_handle, std::shared_ptr<node::Node>
   Registry& r = registry();
   std::unique_lock lk(r.mu);
   uint64_t t = kStreamTag | r.next++;
-  r.streams.emplace(t, StreamHandle{node, token(node_handle), std::move(stream)});
+  r.streams.emplace(t, StreamHandle{node, token(node_handle), std::move(stream),
+                                    std::make_shared<std::atomic<bool>>(false)});
   return reinterpret_cast<nm_stream_t*>(static_cast<uintptr_t>(t));
 }
 
@@ -68,13 +69,12 @@ bool find_stream(nm_stream_t* handle, StreamHandle& out) {
   return true;
 }
 
-bool unregister_stream(nm_stream_t* handle) {
-  node::StreamPtr doomed;  // released outside the registry lock
+bool unregister_stream(nm_stream_t* handle, StreamHandle& out) {
   Registry& r = registry();
   std::unique_lock lk(r.mu);
   auto it = r.streams.find(token(handle));
   if (it == r.streams.end()) return false;
-  doomed = std::move(it->second.stream);
+  out = std::move(it->second);  // its stream is released outside the registry lock
   r.streams.erase(it);
   return true;
 }

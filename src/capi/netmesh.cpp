@@ -39,7 +39,7 @@ nm_status send_with(StreamRef& s, const nm_event_t* events, size_t count, size_t
   if (count > 0 && !events) return null_arg("events");
   std::span<const nm_event_t> span(events, count);
   if (max_retries == 0) return s->send(s.stream(), span, sent);
-  return s->send_waiting(s.stream(), span, max_retries, timeout_ms, sent);
+  return s->send_waiting(s.stream(), span, max_retries, timeout_ms, sent, s.h.released.get());
 }
 
 nm_status recv_batch(StreamRef& s, void* buf, size_t buf_len, size_t* lens, size_t max_events,
@@ -48,7 +48,7 @@ nm_status recv_batch(StreamRef& s, void* buf, size_t buf_len, size_t* lens, size
   if (!buf && buf_len > 0) return null_arg("buf");
   static uint8_t empty;  // a valid pointer for zero-length buffers
   std::span<uint8_t> out(buf ? static_cast<uint8_t*>(buf) : &empty, buf_len);
-  return s->recv(s.stream(), out, std::span<size_t>(lens, max_events), out_count, timeout_ms);
+  return s->recv(s.stream(), out, std::span<size_t>(lens, max_events), out_count, timeout_ms, s.h.released.get());
 }
 
 }  // namespace
@@ -338,8 +338,11 @@ nm_status nm_node_close_stream(nm_node_t* handle, nm_stream_t* stream) {
 nm_status nm_stream_free(nm_stream_t* stream) {
   return entry([&] {
     if (!stream) return null_arg("stream");
-    if (!nm::capi::unregister_stream(stream))
+    nm::capi::StreamHandle h;
+    if (!nm::capi::unregister_stream(stream, h))
       return fail(NM_ERR_INVALID_HANDLE, "stream handle is not live (double free?)");
+    h.released->store(true);
+    if (auto node = h.node.lock()) node->wake_waiters(h.stream);  // its blocked calls return
     return NM_OK;
   });
 }

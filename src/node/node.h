@@ -90,12 +90,17 @@ class Node {
   nm_status send(const StreamPtr& stream, std::span<const nm_event_t> events, size_t* sent) EXCLUDES(mu_);
   // Retries on backpressure, waiting for credit with 5 ms -> 200 ms backoff, until
   // max_retries retries (UINT64_MAX = no limit) or the deadline (timeout_ms, -1 = none).
+  // `released`, if given, is the caller's handle: once set (and wake_waiters called), the
+  // wait ends with NM_ERR_INVALID_HANDLE; so for recv.
   nm_status send_waiting(const StreamPtr& stream, std::span<const nm_event_t> events,
-                         uint64_t max_retries, int timeout_ms, size_t* sent) EXCLUDES(mu_);
+                         uint64_t max_retries, int timeout_ms, size_t* sent,
+                         const std::atomic<bool>* released = nullptr) EXCLUDES(mu_);
   // Up to lens.size() events, back to back in buf (their sizes in lens). If the first
   // event does not fit, NM_ERR_BUFFER_TOO_SMALL with its size in lens[0].
   nm_status recv(const StreamPtr& stream, std::span<uint8_t> buf, std::span<size_t> lens,
-                 size_t* out_count, int timeout_ms) EXCLUDES(mu_);
+                 size_t* out_count, int timeout_ms, const std::atomic<bool>* released = nullptr) EXCLUDES(mu_);
+  // Wakes the calls waiting on `stream` (a handle to it was released).
+  void wake_waiters(const StreamPtr& stream) EXCLUDES(mu_);
   nm_status stream_stats(const StreamPtr& stream, nm_stream_stats_t& out) EXCLUDES(mu_);
   // nm_stream_event_fd.
   nm_status stream_event_fd(const StreamPtr& stream, stream::Stream::Direction d, int& fd) EXCLUDES(mu_);

@@ -187,8 +187,19 @@ nm_status Node::send(const StreamPtr& st, std::span<const nm_event_t> events, si
   }
 }
 
+namespace {
+bool is_set(const std::atomic<bool>* flag) { return flag && flag->load(); }
+nm_status released_while_waiting() { return fail(NM_ERR_INVALID_HANDLE, "stream handle freed while waiting"); }
+}  // namespace
+
+void Node::wake_waiters(const StreamPtr& st) {
+  MutexLock lk(mu_);
+  st->changed.notify_all();
+}
+
 nm_status Node::send_waiting(const StreamPtr& st, std::span<const nm_event_t> events,
-                             uint64_t max_retries, int timeout_ms, size_t* sent) {
+                             uint64_t max_retries, int timeout_ms, size_t* sent,
+                             const std::atomic<bool>* released) {
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
   auto backoff = std::chrono::milliseconds(5);
   *sent = 0;
@@ -205,26 +216,29 @@ nm_status Node::send_waiting(const StreamPtr& st, std::span<const nm_event_t> ev
     auto until = Clock::now() + backoff;
     if (timeout_ms >= 0) until = std::min(until, deadline);
     st->changed.wait_until(lk.native(), until, [&]() REQUIRES(mu_) {
-      return stopping_ || st->send_would_not_wait();
+      return stopping_ || st->send_would_not_wait() || is_set(released);
     });
+    if (is_set(released)) return released_while_waiting();
     backoff = std::min(backoff * 2, std::chrono::milliseconds(200));
   }
 }
 
 nm_status Node::recv(const StreamPtr& st, std::span<uint8_t> buf, std::span<size_t> lens,
-                     size_t* out_count, int timeout_ms) {
+                     size_t* out_count, int timeout_ms, const std::atomic<bool>* released) {
   *out_count = 0;
   thread_local std::vector<Outgoing> out;  // reused: reading allocates nothing
   out.clear();
   MutexLock lk(mu_);
   auto readable = [&]() REQUIRES(mu_) {
-    return stopping_ || st->inbound_pending() > 0 || st->state() == stream::StreamState::kClosed;
+    return stopping_ || st->inbound_pending() > 0 || st->state() == stream::StreamState::kClosed ||
+           is_set(released);
   };
   if (timeout_ms < 0) {
     st->changed.wait(lk.native(), readable);
   } else if (timeout_ms > 0) {
     st->changed.wait_for(lk.native(), std::chrono::milliseconds(timeout_ms), readable);
   }
+  if (is_set(released)) return released_while_waiting();  // its events stay for other handles
   if (st->inbound_pending() == 0) {
     if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
     if (st->state() != stream::StreamState::kOpen)

@@ -1,5 +1,6 @@
 /* Thread safety: many threads on one node, and freeing a node under blocked callers. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -72,14 +73,66 @@ static void concurrent_streams_from_many_threads(void** state) {
 typedef struct blocked {
   nm_stream_t* s;
   nm_status result;
+  atomic_int done;
 } blocked;
 
 static void* blocked_recv_main(void* arg) {
   blocked* b = arg;
-  char buf[8];
+  char buf[16];
   size_t n;
   b->result = nm_stream_recv(b->s, buf, sizeof buf, &n, -1);
+  atomic_store(&b->done, 1);
   return NULL;
+}
+
+static void* blocked_send_main(void* arg) {
+  blocked* b = arg;
+  static char payload[1000];
+  static nm_event_t ev[4096];
+  for (int i = 0; i < 4096; ++i) ev[i] = (nm_event_t){payload, sizeof payload};
+  size_t sent;
+  b->result = nm_stream_send_blocking(b->s, ev, 4096, -1, &sent); /* 4 MB: beyond the window */
+  atomic_store(&b->done, 1);
+  return NULL;
+}
+
+/* nm_stream_free wakes the calls blocked on that handle (they went on waiting, and a
+ * receive later took an event through the freed handle: an audit's find). The events stay
+ * for the stream's other handles. */
+static void stream_free_wakes_calls_blocked_on_the_handle(void** state) {
+  (void)state;
+  test_pair p;
+  test_pair_connect(&p);
+  nm_stream_t *a, *b, *b2, *bulk_a, *bulk_b;
+  test_open_both(&p, 7, NULL, &a, &b); /* b waits for an event here */
+  NM_OK_OR_FAIL(nm_node_open_stream(p.b, p.a_id, 7, NULL, &b2)); /* a second handle */
+  test_open_both(&p, 8, NULL, &bulk_a, &bulk_b); /* bulk_a waits for credit here */
+  blocked receiver = {b, NM_OK, 0}, sender = {bulk_a, NM_OK, 0};
+  pthread_t tr, ts;
+  pthread_create(&tr, NULL, blocked_recv_main, &receiver);
+  pthread_create(&ts, NULL, blocked_send_main, &sender);
+  /* The sender ran out of credit (b's side does not read): it waits. */
+  ASSERT_EVENTUALLY(test_stream_stats(bulk_a).backpressure_events > 0, 5000);
+  NM_OK_OR_FAIL(nm_stream_free(bulk_a));
+  ASSERT_EVENTUALLY(atomic_load(&sender.done), 5000);
+  assert_int_equal(sender.result, NM_ERR_INVALID_HANDLE);
+  /* The receiver's handle: freed while it waits (or before it began: the same answer). */
+  NM_OK_OR_FAIL(nm_stream_free(b));
+  ASSERT_EVENTUALLY(atomic_load(&receiver.done), 5000);
+  assert_int_equal(receiver.result, NM_ERR_INVALID_HANDLE);
+  pthread_join(tr, NULL);
+  pthread_join(ts, NULL);
+  /* The stream is still there for its other handle. */
+  nm_event_t e = test_event("after");
+  NM_OK_OR_FAIL(nm_stream_send(a, &e, 1, NULL));
+  char buf[16];
+  size_t n;
+  NM_OK_OR_FAIL(nm_stream_recv(b2, buf, sizeof buf, &n, 2000));
+  assert_int_equal(n, 5);
+  nm_stream_free(a);
+  nm_stream_free(b2);
+  nm_stream_free(bulk_b);
+  test_pair_free(&p);
 }
 
 static void free_wakes_blocked_callers(void** state) {
@@ -88,7 +141,7 @@ static void free_wakes_blocked_callers(void** state) {
   test_pair_connect(&p);
   nm_stream_t *a, *b;
   test_open_both(&p, 7, NULL, &a, &b);
-  blocked bl = {b, NM_OK};
+  blocked bl = {b, NM_OK, 0};
   pthread_t t;
   pthread_create(&t, NULL, blocked_recv_main, &bl);
   usleep(100 * 1000);
@@ -109,6 +162,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(concurrent_streams_from_many_threads),
       cmocka_unit_test(free_wakes_blocked_callers),
+      cmocka_unit_test(stream_free_wakes_calls_blocked_on_the_handle),
   };
   return cmocka_run_group_tests_name("threads", tests, NULL, NULL);
 }
