@@ -4,18 +4,26 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
-#include <cstdlib>
+#include <charconv>
 #include <cstring>
 
 namespace nm::wire {
 
+namespace {
+// Decimal digits only, at most `max` (strtol would take blanks, a sign, and wrap).
+bool parse_decimal(const std::string& text, uint32_t max, uint32_t& out) {
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, out);
+  return !text.empty() && ec == std::errc() && ptr == end && out <= max;
+}
+}  // namespace
+
 bool parse_address(const std::string& text, sockaddr_storage& out) {
   size_t colon = text.rfind(':');
   if (colon == std::string::npos || colon + 1 >= text.size()) return false;
-  std::string host = text.substr(0, colon), port_text = text.substr(colon + 1);
-  char* end = nullptr;
-  long port = std::strtol(port_text.c_str(), &end, 10);
-  if (*end != '\0' || port < 0 || port > 65535) return false;
+  std::string host = text.substr(0, colon);
+  uint32_t port = 0;
+  if (!parse_decimal(text.substr(colon + 1), 65535, port)) return false;
   if (host == "localhost") host = "127.0.0.1";
 
   std::memset(&out, 0, sizeof out);
@@ -29,8 +37,8 @@ bool parse_address(const std::string& text, sockaddr_storage& out) {
       std::string zone = ip.substr(pct + 1);
       ip.resize(pct);
       a6->sin6_scope_id = if_nametoindex(zone.c_str());
-      if (a6->sin6_scope_id == 0 && !zone.empty() && zone.find_first_not_of("0123456789") == std::string::npos)
-        a6->sin6_scope_id = static_cast<uint32_t>(std::strtoul(zone.c_str(), nullptr, 10));
+      uint32_t index = 0;
+      if (a6->sin6_scope_id == 0 && parse_decimal(zone, UINT32_MAX, index)) a6->sin6_scope_id = index;
       if (a6->sin6_scope_id == 0) return false;
     }
     return inet_pton(AF_INET6, ip.c_str(), &a6->sin6_addr) == 1;

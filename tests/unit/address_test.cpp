@@ -23,7 +23,12 @@ TEST(Address, TextRoundTrips) {
     EXPECT_EQ(format_address(parsed(text)), text);
   sockaddr_storage a;
   for (const char* bad : {"", ":9", "127.0.0.1", "[::1]", "::1:9", "[::1:9", "1.2.3.4:65536", "[fe80::1%]:9",
-                          "[fe80::1%no-such-interface]:9", "host.example:9"})
+                          "[fe80::1%no-such-interface]:9", "host.example:9",
+                          // a port or zone index is decimal digits only, in range (an audit:
+                          // strtol took blanks and signs, strtoul's wrap made 2^32 + 1 index 1)
+                          "127.0.0.1: 0", "127.0.0.1:+0", "127.0.0.1:-0", "127.0.0.1:\t9", "127.0.0.1:9 ",
+                          "127.0.0.1:0x10", "127.0.0.1:99999999999999999999", "[fe80::1%4294967297]:9",
+                          "[fe80::1%-1]:9", "[fe80::1%+1]:9"})
     EXPECT_FALSE(parse_address(bad, a)) << bad;
 }
 
