@@ -13,7 +13,7 @@ namespace Netmesh
     /// thread) then fail with <see cref="ShutdownException"/>. Using it after Dispose fails with
     /// <see cref="InvalidHandleException"/>: C handles are never-reused tokens, so the stale one
     /// is simply passed on and the library reports it.</remarks>
-    public sealed class Node : IDisposable
+    public sealed class Node : IDisposable, IReleasable
     {
         static Node() { NativeLoader.Load(); } // before any P/Invoke
 
@@ -415,6 +415,8 @@ namespace Netmesh
         // safe: every C function is thread-safe. GC.KeepAlive(this) after each native call above
         // keeps the finalizer from running while a call is still using the handle.
         ~Node() { Free(); }
+
+        bool IReleasable.IsReleased => Volatile.Read(ref disposed) != 0;
 
         void Free()
         {

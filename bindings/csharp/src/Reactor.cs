@@ -3,11 +3,19 @@ using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("Netmesh.Tests")] // the reactor's own tests
+
 namespace Netmesh
 {
     /// <summary>One non-blocking try of an async operation: true when it finished (result set),
     /// false when it would have waited. Throws when it failed.</summary>
     internal delegate bool Attempt<T>(out T result);
+
+    /// <summary>An owner of async operations whose handle can be freed (Poke names it then).</summary>
+    internal interface IReleasable
+    {
+        bool IsReleased { get; }
+    }
 
     /// <summary>Waits for the library's readiness fds (nm_stream_event_fd, the peer event fd) on
     /// one background thread for the whole process, and finishes async operations when theirs
@@ -55,6 +63,8 @@ namespace Netmesh
             {
                 Start();
                 waiters.Add(w);
+                // Freed before it was listed, its Poke found nothing to wake: try it now.
+                if (owner is IReleasable r && r.IsReleased) w.Poked = true;
             }
             Wake(); // to poll its fd (level-triggered: readable already if it became ready meanwhile)
             return w.Task;

@@ -12,7 +12,7 @@ namespace Netmesh
     /// <see cref="CloseStream"/> closes the stream and keeps the handle (to read what already
     /// arrived); <see cref="Release"/> frees the handle only (the stream stays open, and other
     /// handles to it keep working). Thread-safe.</remarks>
-    public sealed class Stream : IDisposable
+    public sealed class Stream : IDisposable, IReleasable
     {
         readonly IntPtr handle;
         int disposed;
@@ -436,6 +436,8 @@ namespace Netmesh
         }
 
         ~Stream() { Free(); } // handles are registry entries in the library: don't leak them
+
+        bool IReleasable.IsReleased => Volatile.Read(ref disposed) != 0;
 
         void Free()
         {

@@ -807,6 +807,30 @@ namespace Netmesh.Tests
             }
         }
 
+        /// <summary>The reactor itself, deterministically: an operation whose owner was released
+        /// before it was listed is tried again at once, not left on an fd that never becomes
+        /// readable (Release's Poke had found nothing to wake).</summary>
+        [Test]
+        public void TheReactorRetriesAnOperationWhoseOwnerWasReleasedBeforeItWasListed()
+        {
+            int neverReadable = Libc.eventfd(0, Libc.EfdCloexec | Libc.EfdNonblock);
+            int tries = 0;
+            Task<int> t = Reactor.Shared.Run(new ReleasedOwner(), () => neverReadable, (out int r) =>
+            {
+                r = 0;
+                if (Interlocked.Increment(ref tries) == 1) return false; // the first try would wait
+                throw new ObjectDisposedException("owner");
+            }, CancellationToken.None);
+            var agg = Assert.Throws<AggregateException>(() => t.Wait(Wait));
+            Assert.IsInstanceOf<ObjectDisposedException>(agg.InnerException);
+            Libc.close(neverReadable);
+        }
+
+        sealed class ReleasedOwner : IReleasable
+        {
+            public bool IsReleased => true;
+        }
+
         [Test]
         public void PendingAsyncCallsEndWithTheirHandleOrNode()
         {
