@@ -136,8 +136,11 @@ public final class Stream implements AutoCloseable {
    * limit are ignored, then set to 0 and the event's length). Returns the length.
    * @throws BufferTooSmallException if the next event needs more than dst's capacity; it
    *     stays queued
+   * @throws java.nio.ReadOnlyBufferException if dst is read-only (the library would write
+   *     through it: into a read-only mapping, a crash)
    */
   public int receive(ByteBuffer dst, Duration timeout) {
+    writable(dst);
     int n = Netmesh.interruptibly(timeout, ms -> (int) netmesh.nm_stream_recv(handle, dst, ms));
     dst.clear().limit(n);
     return n;
@@ -187,12 +190,17 @@ public final class Stream implements AutoCloseable {
    *     stays queued
    */
   public int receiveBatch(ByteBuffer dst, int[] lengths, Duration timeout) {
+    writable(dst);
     if (lengths.length == 0) throw new IllegalArgumentException("lengths must hold at least one entry");
     int n = Netmesh.interruptibly(timeout, ms -> (int) netmesh.nm_stream_recv_batch(handle, dst, lengths, ms));
     int total = 0;
     for (int i = 0; i < n; ++i) total += lengths[i];
     dst.clear().limit(total);
     return n;
+  }
+
+  private static void writable(ByteBuffer dst) {
+    if (dst.isReadOnly()) throw new java.nio.ReadOnlyBufferException();
   }
 
   public StreamStats stats() {

@@ -166,6 +166,14 @@ class ApiTest {
       assertEquals(big.length, s[1].receive(direct, Duration.ZERO));
       assertEquals(ByteBuffer.wrap(big), direct);
       assertThrows(IllegalArgumentException.class, () -> s[1].receive(ByteBuffer.allocate(10), Duration.ZERO));
+      // Read-only: refused before the library writes (a read-only mapping would crash the VM).
+      s[0].send(big);
+      awaitEquals(1, () -> s[1].stats().inboundPending(), "the receiver's pending events");
+      ByteBuffer readOnly = ByteBuffer.allocateDirect(Netmesh.MAX_EVENT_SIZE).asReadOnlyBuffer();
+      assertThrows(java.nio.ReadOnlyBufferException.class, () -> s[1].receive(readOnly, Duration.ZERO));
+      assertThrows(java.nio.ReadOnlyBufferException.class,
+          () -> s[1].receiveBatch(readOnly, new int[1], Duration.ZERO));
+      assertEquals(1, s[1].stats().inboundPending()); // still queued
     }
   }
 
