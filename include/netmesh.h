@@ -484,7 +484,8 @@ typedef enum nm_nat_type {
  * reflexive address: what a NAT on the way made of our socket's address) into buf
  * (NM_ADDR_MAX bytes is enough). The peer must be reached directly (NM_ERR_NOT_CONNECTED
  * through relays); a net-mesh 0.23 peer answers too. The request is repeated up to 3 times
- * within timeout_ms; NM_ERR_TIMEOUT without an answer. Since 0.3.0. */
+ * within timeout_ms (>= 0, else NM_ERR_INVALID_ARGUMENT); NM_ERR_TIMEOUT without an answer.
+ * Since 0.3.0. */
 NM_API nm_status nm_node_probe_reflex(nm_node_t* node, uint64_t peer_node_id, int timeout_ms, char* buf,
                                       size_t buf_len);
 /* Probes two peers reached directly at once (as net-mesh 0.23's reclassify_nat) and
@@ -492,7 +493,8 @@ NM_API nm_status nm_node_probe_reflex(nm_node_t* node, uint64_t peer_node_id, in
  * left out) NM_NAT_CONE if the others agree, NM_NAT_SYMMETRIC if not, NM_NAT_UNKNOWN with
  * a single one. Keeps the verdict and the last address seen (nm_node_nat_type,
  * nm_node_reflex_addr). NM_ERR_NOT_CONNECTED with fewer than two direct peers,
- * NM_ERR_TIMEOUT if neither answered (the previous verdict stands). Since 0.3.0. */
+ * NM_ERR_TIMEOUT if neither answered (the previous verdict stands). timeout_ms as for
+ * nm_node_probe_reflex. Since 0.3.0. */
 NM_API nm_status nm_node_classify_nat(nm_node_t* node, int timeout_ms, int* out_nat_type);
 /* The last verdict of nm_node_classify_nat (NM_NAT_UNKNOWN before one). Since 0.3.0. */
 NM_API nm_status nm_node_nat_type(nm_node_t* node, int* out_nat_type);

@@ -151,9 +151,17 @@ nm_status nm_node_local_addr(nm_node_t* handle, char* buf, size_t len) {
   return entry(handle, [&](NodeRef& n) { return write_address(n->local_address(), buf, len); });
 }
 
+// The reflex probes are spread over their timeout: it must be finite (-1, "forever"
+// elsewhere, was taken as 0: no time to answer).
+static nm_status finite_timeout(int timeout_ms) {
+  return timeout_ms < 0 ? fail(NM_ERR_INVALID_ARGUMENT, "timeout_ms must be >= 0 (the probes are spread over it)")
+                        : NM_OK;
+}
+
 nm_status nm_node_probe_reflex(nm_node_t* handle, uint64_t peer_node_id, int timeout_ms, char* buf, size_t len) {
   return entry(handle, [&](NodeRef& n) {
     if (!buf) return null_arg("buf");
+    if (nm_status s = finite_timeout(timeout_ms); s != NM_OK) return s;
     sockaddr_storage seen{};
     if (nm_status s = n->probe_reflex(peer_node_id, timeout_ms, seen); s != NM_OK) return s;
     return write_address(nm::wire::format_address(seen), buf, len);
@@ -163,6 +171,7 @@ nm_status nm_node_probe_reflex(nm_node_t* handle, uint64_t peer_node_id, int tim
 nm_status nm_node_classify_nat(nm_node_t* handle, int timeout_ms, int* out_nat_type) {
   return entry(handle, [&](NodeRef& n) {
     if (!out_nat_type) return null_arg("out_nat_type");
+    if (nm_status s = finite_timeout(timeout_ms); s != NM_OK) return s;
     nm::node::NatType type;
     std::optional<sockaddr_storage> reflex;
     if (nm_status s = n->classify_nat(timeout_ms, type, reflex); s != NM_OK) return s;

@@ -39,6 +39,10 @@ static void a_peer_sees_our_own_address_on_loopback(void** state) {
   NM_OK_OR_FAIL(nm_node_local_addr(t.ab.a, mine, sizeof mine));
   NM_OK_OR_FAIL(nm_node_probe_reflex(t.ab.a, t.ab.b_id, 2000, seen, sizeof seen));
   assert_string_equal(seen, mine);
+  /* The probes are spread over the timeout: "forever" is refused (it was taken as 0). */
+  int nat = -1;
+  assert_int_equal(nm_node_probe_reflex(t.ab.a, t.ab.b_id, -1, seen, sizeof seen), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_classify_nat(t.ab.a, -1, &nat), NM_ERR_INVALID_ARGUMENT);
   /* Either side may ask. */
   NM_OK_OR_FAIL(nm_node_local_addr(t.ab.b, mine, sizeof mine));
   NM_OK_OR_FAIL(nm_node_probe_reflex(t.ab.b, t.ab.a_id, 2000, seen, sizeof seen));

@@ -129,7 +129,8 @@ namespace Netmesh
         /// <summary>Asks the peer from which "ip:port" it sees this node's datagrams come: the
         /// node's reflexive address, what a NAT on the way made of its socket's address. The
         /// peer must be reached directly (NotConnectedException through relays); a net-mesh
-        /// 0.23 peer answers too. TimeoutException without an answer within timeout.</summary>
+        /// 0.23 peer answers too. TimeoutException without an answer within timeout, which must be
+        /// finite (the requests are spread over it): InfiniteTimeSpan is a NetmeshArgumentException.</summary>
         public string ProbeReflex(ulong peerNodeId, TimeSpan timeout)
         {
             var buf = new byte[Library.AddressMax];
@@ -142,7 +143,7 @@ namespace Netmesh
         /// <summary>Probes two peers reached directly at once and classifies the NAT (net-mesh
         /// 0.23's reclassify_nat); the node keeps the verdict (<see cref="NatType"/>,
         /// <see cref="ReflexAddress"/>). NotConnectedException with fewer than two direct
-        /// peers, TimeoutException if neither answered.</summary>
+        /// peers, TimeoutException if neither answered. timeout as for <see cref="ProbeReflex"/>.</summary>
         public NatType ClassifyNat(TimeSpan timeout)
         {
             int type;
