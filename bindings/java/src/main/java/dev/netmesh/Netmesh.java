@@ -104,6 +104,55 @@ public final class Netmesh {
     return future;
   }
 
+  /**
+   * A receive on an async thread, in native waits of at most SLICE_MS (timeout as for
+   * interruptibly), that never loses what it took: each wait, and the completion with what it
+   * returned, runs under one lock that cancelling and completing the future from outside take
+   * too. A cancel waits for the slice in progress (at most SLICE_MS); after it, no slice
+   * begins. (A cancel racing an interrupted runner could otherwise drop the event the runner
+   * had just taken from the stream.)
+   */
+  static <T> CompletableFuture<T> asyncTake(Duration timeout, Slice<T> slice) {
+    Object lock = new Object();
+    CompletableFuture<T> future = new CompletableFuture<>() {
+      @Override
+      public boolean cancel(boolean mayInterruptIfRunning) {
+        synchronized (lock) { return super.cancel(mayInterruptIfRunning); }
+      }
+      @Override
+      public boolean complete(T value) {
+        synchronized (lock) { return super.complete(value); }
+      }
+      @Override
+      public boolean completeExceptionally(Throwable e) {
+        synchronized (lock) { return super.completeExceptionally(e); }
+      }
+    };
+    int total = timeoutMillis(timeout);
+    long deadline = total < 0 ? Long.MAX_VALUE : System.nanoTime() + total * 1_000_000L;
+    ASYNC.execute(() -> {
+      while (true) {
+        synchronized (lock) {
+          if (future.isDone()) return; // cancelled (or completed from outside): take nothing
+          long left = total < 0 ? SLICE_MS : Math.max(0, (deadline - System.nanoTime() + 999_999) / 1_000_000);
+          try {
+            future.complete(slice.call((int) Math.min(SLICE_MS, left)));
+            return;
+          } catch (NetmeshTimeoutException e) {
+            if (total >= 0 && System.nanoTime() - deadline >= 0) {
+              future.completeExceptionally(e);
+              return;
+            }
+          } catch (Throwable e) {
+            future.completeExceptionally(e);
+            return;
+          }
+        }
+      }
+    });
+    return future;
+  }
+
   /** A Duration as one of the config's uint32 millisecond fields. */
   static long u32Millis(String what, Duration d) {
     long ms = d.toMillis();

@@ -111,9 +111,13 @@ public final class Stream implements AutoCloseable {
    */
   public byte[] receive(Duration timeout) { return Netmesh.interruptibly(timeout, this::receiveOnce); }
 
-  /** receive on another thread; cancelling the future interrupts it. */
+  /**
+   * receive on another thread. Cancelling the future ends the wait within 50 ms (cancel
+   * waits for the native wait in progress); an event is never taken from the stream by a
+   * cancelled future: it stays for the next receive.
+   */
   public CompletableFuture<byte[]> receiveAsync(Duration timeout) {
-    return Netmesh.async(() -> receive(timeout));
+    return Netmesh.asyncTake(timeout, this::receiveOnce);
   }
 
   private byte[] receiveOnce(int ms) {
