@@ -1,6 +1,7 @@
 package dev.netmesh;
 
 import dev.netmesh.internal.netmesh;
+import dev.netmesh.internal.nm_status;
 import dev.netmesh.internal.nm_impairment_stats_t;
 import dev.netmesh.internal.nm_impairment_t;
 import dev.netmesh.internal.nm_node_stats_t;
@@ -260,10 +261,18 @@ public final class Node implements AutoCloseable {
    */
   public boolean awaitEvents(Duration timeout) { return pollReadable(netmesh.nm_node_event_fd(handle), timeout); }
 
+  /** Interruptible as every blocking call here: polls in slices (an interrupt sends no signal). */
   private static boolean pollReadable(int fd, Duration timeout) {
-    int r = netmesh.nm_java_poll_readable(fd, Netmesh.timeoutMillis(timeout));
-    if (r < 0) throw new IllegalStateException("poll() on the node's event fd failed");
-    return r > 0;
+    try {
+      return Netmesh.interruptibly(timeout, ms -> {
+        int r = netmesh.nm_java_poll_readable(fd, ms);
+        if (r < 0) throw new IllegalStateException("poll() on the node's event fd failed");
+        if (r == 0) throw new NetmeshTimeoutException(nm_status.NM_ERR_TIMEOUT, "not readable yet");
+        return true;
+      });
+    } catch (NetmeshTimeoutException e) {
+      return false;
+    }
   }
 
   long handle() { return handle; }

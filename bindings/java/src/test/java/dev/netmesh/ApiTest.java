@@ -327,6 +327,26 @@ class ApiTest {
   }
 
   @Test
+  void awaitEventsEndsOnInterrupt() throws Exception {
+    try (Pair p = Pair.connected()) {
+      java.util.concurrent.CompletableFuture<Throwable> ended = new java.util.concurrent.CompletableFuture<>();
+      Thread waiter = new Thread(() -> {
+        try {
+          p.b.awaitEvents(null); // no event will come
+          ended.complete(null);
+        } catch (Throwable e) {
+          ended.complete(e);
+        }
+      });
+      waiter.setDaemon(true); // (a waiter that never ends must not keep the VM alive)
+      waiter.start();
+      waiter.interrupt();
+      assertTrue(ended.get(10, java.util.concurrent.TimeUnit.SECONDS) instanceof java.util.concurrent.CancellationException);
+      waiter.join();
+    }
+  }
+
+  @Test
   void awaitEventsFollowsTheEventFd() {
     try (Pair p = Pair.connected()) {
       Stream[] s = p.open(23, null);
