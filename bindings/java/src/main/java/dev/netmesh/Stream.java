@@ -3,6 +3,7 @@ package dev.netmesh;
 import dev.netmesh.internal.netmesh;
 import dev.netmesh.internal.nm_stream_stats_t;
 import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
@@ -124,7 +125,12 @@ public final class Stream implements AutoCloseable {
     ByteBuffer buf = RECV_BUFFER.get();
     while (true) {
       try {
-        int n = (int) netmesh.nm_stream_recv(handle, buf, ms);
+        int n;
+        try {
+          n = (int) netmesh.nm_stream_recv(handle, buf, ms);
+        } finally {
+          Reference.reachabilityFence(this); // as in sendFrames
+        }
         byte[] out = new byte[n];
         buf.get(0, out);
         return out;
@@ -145,7 +151,12 @@ public final class Stream implements AutoCloseable {
    */
   public int receive(ByteBuffer dst, Duration timeout) {
     writable(dst);
-    int n = Netmesh.interruptibly(timeout, ms -> (int) netmesh.nm_stream_recv(handle, dst, ms));
+    int n;
+    try {
+      n = Netmesh.interruptibly(timeout, ms -> (int) netmesh.nm_stream_recv(handle, dst, ms));
+    } finally {
+      Reference.reachabilityFence(this); // as in sendFrames
+    }
     dst.clear().limit(n);
     return n;
   }
@@ -169,7 +180,12 @@ public final class Stream implements AutoCloseable {
     ByteBuffer buf = BATCH_BUFFER.get();
     while (true) {
       try {
-        int n = (int) netmesh.nm_stream_recv_batch(handle, buf, lengths, ms);
+        int n;
+        try {
+          n = (int) netmesh.nm_stream_recv_batch(handle, buf, lengths, ms);
+        } finally {
+          Reference.reachabilityFence(this); // as in sendFrames
+        }
         List<byte[]> out = new ArrayList<>(n);
         int pos = 0;
         for (int i = 0; i < n; ++i) {
@@ -196,7 +212,12 @@ public final class Stream implements AutoCloseable {
   public int receiveBatch(ByteBuffer dst, int[] lengths, Duration timeout) {
     writable(dst);
     if (lengths.length == 0) throw new IllegalArgumentException("lengths must hold at least one entry");
-    int n = Netmesh.interruptibly(timeout, ms -> (int) netmesh.nm_stream_recv_batch(handle, dst, lengths, ms));
+    int n;
+    try {
+      n = Netmesh.interruptibly(timeout, ms -> (int) netmesh.nm_stream_recv_batch(handle, dst, lengths, ms));
+    } finally {
+      Reference.reachabilityFence(this); // as in sendFrames
+    }
     int total = 0;
     for (int i = 0; i < n; ++i) total += lengths[i];
     dst.clear().limit(total);
@@ -214,6 +235,7 @@ public final class Stream implements AutoCloseable {
       return StreamStats.from(s);
     } finally {
       s.delete();
+      Reference.reachabilityFence(this); // as in sendFrames
     }
   }
 
@@ -221,7 +243,13 @@ public final class Stream implements AutoCloseable {
    * Closes the stream with its close behaviour: every handle to it becomes stale
    * (NotConnectedException). This handle still needs close() or release().
    */
-  public void closeStream() { netmesh.nm_node_close_stream(node.handle(), handle); }
+  public void closeStream() {
+    try {
+      netmesh.nm_node_close_stream(node.handle(), handle);
+    } finally {
+      Reference.reachabilityFence(this); // as in sendFrames
+    }
+  }
 
   /**
    * Closes the stream with its close behaviour, as closeStream() (DrainThenClose waits, up to
@@ -253,7 +281,14 @@ public final class Stream implements AutoCloseable {
   /** Sends the frames in frames[offset, limit) (a direct buffer, read in place by C). */
   private int sendFrames(int mode, int arg, ByteBuffer frames, int offset) {
     ByteBuffer rest = frames.slice(offset, frames.limit() - offset);
-    return (int) netmesh.nm_jbind_send_direct(handle, rest, rest.capacity(), mode, arg);
+    try {
+      return (int) netmesh.nm_jbind_send_direct(handle, rest, rest.capacity(), mode, arg);
+    } finally {
+      // Reachable until the call returns: else the Cleaner may free the handle mid-call
+      // (`openStream(...).sendWithRetry(...)` holds no other reference), and since the free
+      // wakes the call, it would fail with InvalidHandleException.
+      Reference.reachabilityFence(this);
+    }
   }
 
   /** The offset of frame `count` in packed frames. */
