@@ -110,7 +110,9 @@ public final class Node implements AutoCloseable {
    * relay the session goes through), times a hole punch, then a path challenge on the punched path moves the session itself (same
    * streams: reliable data goes on exactly once and in order). Returns once direct (at once
    * if it already was); NetmeshTimeoutException if not within timeout: the session stays
-   * relayed and working.
+   * relayed and working. One native call (a hole punch cannot be cut into slices), so
+   * Thread.interrupt() does not end it: give it a timeout (null waits until direct or until
+   * the node is closed).
    */
   public void connectDirect(long peerNodeId, long coordinatorNodeId, Duration timeout) {
     netmesh.nm_node_connect_direct(handle, peerNodeId, coordinatorNodeId, Netmesh.timeoutMillis(timeout));
