@@ -46,20 +46,38 @@ public final class Netmesh {
    * interrupt status stays set and CancellationException is thrown.
    */
   static <T> T interruptibly(Duration timeout, Slice<T> slice) {
-    int total = timeoutMillis(timeout);
-    long deadline = total < 0 ? Long.MAX_VALUE : System.nanoTime() + total * 1_000_000L;
+    Slices slices = new Slices(timeout);
     while (true) {
       if (Thread.interrupted()) {
         Thread.currentThread().interrupt();
         throw new CancellationException("interrupted while waiting");
       }
-      long left = total < 0 ? SLICE_MS : Math.max(0, (deadline - System.nanoTime() + 999_999) / 1_000_000);
       try {
-        return slice.call((int) Math.min(SLICE_MS, left));
+        return slice.call(slices.next());
       } catch (NetmeshTimeoutException e) {
-        if (total >= 0 && System.nanoTime() - deadline >= 0) throw e;
+        if (slices.over()) throw e;
       }
     }
+  }
+
+  /** A timeout (null = forever) as native waits of at most SLICE_MS. */
+  private static final class Slices {
+    private final int total;
+    private final long deadline;
+
+    Slices(Duration timeout) {
+      total = timeoutMillis(timeout);
+      deadline = total < 0 ? Long.MAX_VALUE : System.nanoTime() + total * 1_000_000L;
+    }
+
+    /** The next wait, in milliseconds: what is left, at most SLICE_MS. */
+    int next() {
+      long left = total < 0 ? SLICE_MS : Math.max(0, (deadline - System.nanoTime() + 999_999) / 1_000_000);
+      return (int) Math.min(SLICE_MS, left);
+    }
+
+    /** The timeout ran out (never, for null). */
+    boolean over() { return total >= 0 && System.nanoTime() - deadline >= 0; }
   }
 
   /** Runs the *Async variants' blocking calls: daemon threads, made as needed, reused. */
@@ -128,18 +146,16 @@ public final class Netmesh {
         synchronized (lock) { return super.completeExceptionally(e); }
       }
     };
-    int total = timeoutMillis(timeout);
-    long deadline = total < 0 ? Long.MAX_VALUE : System.nanoTime() + total * 1_000_000L;
+    Slices slices = new Slices(timeout);
     ASYNC.execute(() -> {
       while (true) {
         synchronized (lock) {
           if (future.isDone()) return; // cancelled (or completed from outside): take nothing
-          long left = total < 0 ? SLICE_MS : Math.max(0, (deadline - System.nanoTime() + 999_999) / 1_000_000);
           try {
-            future.complete(slice.call((int) Math.min(SLICE_MS, left)));
+            future.complete(slice.call(slices.next()));
             return;
           } catch (NetmeshTimeoutException e) {
-            if (total >= 0 && System.nanoTime() - deadline >= 0) {
+            if (slices.over()) {
               future.completeExceptionally(e);
               return;
             }
