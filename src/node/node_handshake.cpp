@@ -8,6 +8,7 @@
 #include "node/clock.h"
 #include "node/node.h"
 #include "node/status.h"
+#include "node/waiter_listing.h"
 #include "wire/frames.h"
 #include "wire/little_endian.h"
 #include "wire/stream_window.h"
@@ -47,7 +48,7 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
   // dial that fails leaves nothing allowed behind.
   bool was_allowed = !app_allowed_.insert(peer_id).second;
   allowed_.add(peer_id, responder_->candidate(prologue_as_responder(peer_id)));
-  connects_.push_back(&pc);
+  WaiterListing listed(lk, connects_, &pc);
   int64_t started = now_ns();
   // The peer's own dial may give us the session first (crossing dials): that counts.
   auto have_new_session = [&]() REQUIRES(mu_) {
@@ -86,7 +87,7 @@ nm_status Node::connect(const std::string& addr_text, const crypto::Key32& peer_
     pc.cv.wait_for(lk.native(), std::chrono::milliseconds(config_.handshake_timeout_ms),
                    [&]() REQUIRES(mu_) { return pc.done || stopping_ || have_new_session(); });
   }
-  connects_.erase(std::find(connects_.begin(), connects_.end(), &pc));
+  listed.end();
   // OK whenever a usable session with the peer exists: ours, the peer's crossing dial, or
   // (our dial refused, as 0.23 refuses a second handshake from a live peer) the one we had.
   session::Session* s = session_for(peer_id);
@@ -131,14 +132,14 @@ nm_status Node::accept(uint64_t peer_id, int timeout_ms) {
   if (nm_status s = allow_peer(peer_id); s != NM_OK) return s;
   MutexLock lk(mu_);
   PendingAccept pa{peer_id, {}};
-  accepts_.push_back(&pa);
+  WaiterListing listed(lk, accepts_, &pa);
   auto ready = [&]() REQUIRES(mu_) { return stopping_ || sessions_.count(peer_id) > 0; };
   if (timeout_ms < 0) {
     pa.cv.wait(lk.native(), ready);
   } else {
     pa.cv.wait_for(lk.native(), std::chrono::milliseconds(timeout_ms), ready);
   }
-  accepts_.erase(std::find(accepts_.begin(), accepts_.end(), &pa));
+  listed.end();
   if (sessions_.count(peer_id)) {
     wait_for_hello(lk, peer_id);
     return NM_OK;

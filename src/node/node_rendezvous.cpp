@@ -12,6 +12,7 @@
 #include "node/clock.h"
 #include "node/node.h"
 #include "node/status.h"
+#include "node/waiter_listing.h"
 #include "wire/address.h"
 #include "wire/traversal.h"
 
@@ -224,7 +225,7 @@ nm_status Node::connect_direct(uint64_t peer_id, uint64_t coordinator, int timeo
   if (!s->has(wire::capability::kPathMigration))
     return fail(NM_ERR_INVALID_ARGUMENT, "peer " + std::to_string(peer_id) + " cannot move a session to a direct path");
   PendingDirect pd{peer_id, c->peer_node_id()};
-  directs_.push_back(&pd);
+  WaiterListing listed(lk, directs_, &pd);
   std::vector<Outgoing> out;
   request_punch(*c, peer_id, out);
   flush(lk, out, 0);
@@ -238,7 +239,7 @@ nm_status Node::connect_direct(uint64_t peer_id, uint64_t coordinator, int timeo
   } else {
     direct_cv_.wait_for(lk.native(), std::chrono::milliseconds(timeout_ms), direct);
   }
-  std::erase(directs_, &pd);
+  listed.end();
   if (stopping_) return fail(NM_ERR_SHUTDOWN, "node is shutting down");
   session::Session* cur = session_for(peer_id);
   if (!cur) return fail(NM_ERR_NOT_CONNECTED, "the session with peer " + std::to_string(peer_id) + " ended");

@@ -10,6 +10,7 @@
 #include "node/clock.h"
 #include "node/node.h"
 #include "node/status.h"
+#include "node/waiter_listing.h"
 #include "wire/frames.h"
 #include "wire/traversal.h"
 
@@ -107,7 +108,7 @@ nm_status Node::probe_reflex(uint64_t peer_id, int timeout_ms, sockaddr_storage&
 
 bool Node::run_reflex_probes(std::span<ReflexProbe* const> probes, int timeout_ms) {
   MutexLock lk(mu_);
-  for (ReflexProbe* p : probes) reflex_probes_.push_back(p);
+  WaiterListing listed(lk, reflex_probes_, probes);
   auto answered = [&]() REQUIRES(mu_) {
     return std::all_of(probes.begin(), probes.end(), [](const ReflexProbe* p) { return p->answer.has_value(); });
   };
@@ -125,7 +126,7 @@ bool Node::run_reflex_probes(std::span<ReflexProbe* const> probes, int timeout_m
                           [&]() REQUIRES(mu_) { return answered() || stopping_; });
   }
   // Out of the list under the lock: nothing writes the answers after this.
-  for (ReflexProbe* p : probes) std::erase(reflex_probes_, p);
+  listed.end();
   return !stopping_;
 }
 
