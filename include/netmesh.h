@@ -262,7 +262,7 @@ typedef struct nm_node_stats {
   /* hostile-network defences (SECURITY.md) */
   uint64_t bytes_received;         /* UDP payload bytes taken off the socket */
   uint64_t bytes_sent;             /* UDP payload bytes written to the socket */
-  uint64_t forward_refused;        /* routed packets not from a neighbour, or larger than a packet */
+  uint64_t forward_refused;        /* routed packets not from a neighbour's proven address, or larger than a packet */
   uint64_t pingwave_origins_refused;  /* new origins beyond a neighbour's allowance */
   uint64_t pingwave_relays_suppressed;/* re-broadcasts of raw pingwaves over their byte budget */
   uint64_t drop_handshake_rate_limited; /* msg1s beyond handshake_rate_per_sec, unexamined */

@@ -37,7 +37,7 @@ type NodeStats struct {
 	// Hostile-network defences (SECURITY.md).
 	BytesReceived            uint64 // UDP payload bytes taken off the socket
 	BytesSent                uint64 // UDP payload bytes written to the socket
-	ForwardRefused           uint64 // routed packets not from a neighbour, or larger than a packet
+	ForwardRefused           uint64 // routed packets not from a neighbour's proven address, or larger than a packet
 	PingwaveOriginsRefused   uint64 // new origins beyond a neighbour's allowance
 	PingwaveRelaysSuppressed uint64 // re-broadcasts of raw pingwaves over their byte budget
 	DropHandshakeRateLimited uint64 // msg1s beyond HandshakeRatePerSec, unexamined

@@ -61,10 +61,12 @@ void Node::handle_routed(std::span<uint8_t> d, const sockaddr_storage& from, std
     return;
   }
   // Not ours: forward on the header alone (nothing is decrypted), one hop closer. Only
-  // for a direct neighbour (else anyone could use us as an open relay), and only what
-  // fits one packet.
+  // for a direct neighbour at an address it proved (else anyone could use us as an open
+  // relay, or a thief who moved a neighbour's session to itself with one of its datagrams
+  // until the challenge went unanswered), and only what fits one packet.
   uint64_t via = neighbour_at(from);
-  if (via == 0 || inner.size() > wire::kMaxPacketSize) {
+  session::Session* neighbour = via ? session_for(via) : nullptr;
+  if (!neighbour || !neighbour->address.validated() || inner.size() > wire::kMaxPacketSize) {
     ++stats_.forward_refused;
     return;
   }

@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "test_support.h"
 #include "user_nat.h"
@@ -196,6 +198,60 @@ static void a_thief_gets_no_more_of_what_is_routed_through_its_victim(void** sta
   test_pair_free(&t.p);
 }
 
+/* The thief's second act: once it has moved b to its address (a is muted for kMuteMs),
+ * kRouted routed datagrams for the node `dest` from there. */
+enum { kRouted = 20 };
+typedef struct routing_thief {
+  user_nat* nat;
+  uint64_t dest;
+} routing_thief;
+
+static void* send_routed_once_stolen(void* arg) {
+  routing_thief* r = arg;
+  for (int waited = 0; atomic_load(&r->nat->stolen_bytes) == 0 && waited < 10000; ++waited) usleep(1000);
+  uint8_t d[200] = {0x52, 0x54, 8, 0, 0, 0}; /* "RT", ttl 8, hop 0, flags 0, reserved */
+  for (int i = 0; i < 8; ++i) d[10 + i] = (uint8_t)(r->dest >> (8 * i));
+  for (int i = 0; i < kRouted; ++i)
+    sendto(r->nat->attacker, d, sizeof d, 0, (const struct sockaddr*)&r->nat->b, sizeof r->nat->b);
+  return NULL;
+}
+
+/* The thief moves b's session with a to its own address, then sends routed datagrams from
+ * there for c, b's other neighbour: b relays only for a neighbour at an address it proved,
+ * so it refuses them all (an audit found b relaying them to c, 1:1, until the challenge
+ * went unanswered). */
+static void a_thief_at_its_victims_unproven_address_gets_nothing_relayed(void** state) {
+  (void)state;
+  nat_pair t;
+  nat_pair_up(&t);
+  nm_node_t* c = test_node(0x42);
+  uint64_t c_id = test_node_id(c);
+  uint8_t c_key[NM_KEY_SIZE];
+  char c_addr[NM_ADDR_MAX];
+  NM_OK_OR_FAIL(nm_node_public_key(c, c_key));
+  NM_OK_OR_FAIL(nm_node_local_addr(c, c_addr, sizeof c_addr));
+  test_dial(t.p.b, t.p.b_id, c, c_id, c_key, c_addr);
+  ASSERT_EVENTUALLY(routes_via(t.p.b, c_id, c_id), 5000);
+  nm_node_stats_t before = test_node_stats(t.p.b);
+  test_sender job = {t.on_a, kEvents, NM_ERR_INTERNAL};
+  routing_thief thief = {&t.nat, c_id};
+  pthread_t sender, thief_thread;
+  assert_int_equal(pthread_create(&sender, NULL, test_send_numbered, &job), 0);
+  assert_int_equal(pthread_create(&thief_thread, NULL, send_routed_once_stolen, &thief), 0);
+  test_expect_numbered(t.on_b, kEvents, steal_at_a_third, &t.nat); /* a's stream stays whole */
+  pthread_join(sender, NULL);
+  pthread_join(thief_thread, NULL);
+  assert_int_equal(job.result, NM_OK);
+  assert_true(atomic_load(&t.nat.stolen_bytes) > 0);
+  assert_true(test_session_stats(t.p.b, t.p.a_id).path_migrations >= 1); /* the thief did move b */
+  ASSERT_EVENTUALLY(test_node_stats(t.p.b).forward_refused - before.forward_refused >= kRouted ||
+                        test_node_stats(t.p.b).forwarded > before.forwarded,
+                    5000);
+  assert_int_equal(test_node_stats(t.p.b).forwarded - before.forwarded, 0);
+  NM_OK_OR_FAIL(nm_node_free(c));
+  nat_pair_down(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_rebinding_sender_keeps_its_stream),
@@ -204,6 +260,7 @@ int main(void) {
       cmocka_unit_test(a_stolen_datagram_buys_the_thief_little),
       cmocka_unit_test(a_stolen_session_ack_buys_the_thief_little),
       cmocka_unit_test(a_thief_gets_no_more_of_what_is_routed_through_its_victim),
+      cmocka_unit_test(a_thief_at_its_victims_unproven_address_gets_nothing_relayed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -125,7 +125,7 @@ namespace Netmesh
         public ulong BytesReceived { get; }
         /// <summary>UDP payload bytes written to the socket.</summary>
         public ulong BytesSent { get; }
-        /// <summary>Routed packets not from a neighbour, or larger than a packet.</summary>
+        /// <summary>Routed packets not from a neighbour's proven address, or larger than a packet.</summary>
         public ulong ForwardRefused { get; }
         /// <summary>New pingwave origins beyond a neighbour's allowance.</summary>
         public ulong PingwaveOriginsRefused { get; }
