@@ -150,6 +150,22 @@ static int routes_via(nm_node_t* n, uint64_t dest, uint64_t next_hop) {
   return 0;
 }
 
+/* A third node, c, and what a dialler needs of it. */
+typedef struct third_node {
+  nm_node_t* node;
+  uint64_t id;
+  uint8_t key[NM_KEY_SIZE];
+} third_node;
+
+static void third_node_dialled_by(third_node* c, nm_node_t* dialler, uint64_t dialler_id) {
+  char addr[NM_ADDR_MAX];
+  c->node = test_node(0x42);
+  c->id = test_node_id(c->node);
+  NM_OK_OR_FAIL(nm_node_public_key(c->node, c->key));
+  NM_OK_OR_FAIL(nm_node_local_addr(c->node, addr, sizeof addr));
+  test_dial(dialler, dialler_id, c->node, c->id, c->key, addr);
+}
+
 /* The same theft when b's traffic to a third node, c, goes through a (a routed session):
  * what b relays through a to the thief's address is held to 3x as well. (An audit found it
  * unlimited: the check looked at the routed session, always "proven", not at the next hop
@@ -166,22 +182,17 @@ static void a_thief_gets_no_more_of_what_is_routed_through_its_victim(void** sta
   snprintf(inside, sizeof inside, "127.0.0.1:%d", user_nat_port_of(t.nat.inside));
   test_pair_connect_at(&t.p, inside);
   snprintf(outside, sizeof outside, "127.0.0.1:%d", user_nat_port_of(atomic_load(&t.nat.outside)));
-  nm_node_t* c = test_node(0x42);
-  uint64_t c_id = test_node_id(c);
-  uint8_t c_key[NM_KEY_SIZE];
-  char c_addr[NM_ADDR_MAX];
-  NM_OK_OR_FAIL(nm_node_public_key(c, c_key));
-  NM_OK_OR_FAIL(nm_node_local_addr(c, c_addr, sizeof c_addr));
-  test_dial(t.p.a, t.p.a_id, c, c_id, c_key, c_addr);
-  NM_OK_OR_FAIL(nm_node_connect_via(t.p.b, outside, c_key, c_id)); /* b -> c through a */
-  ASSERT_EVENTUALLY(routes_via(t.p.b, c_id, t.p.a_id), 5000);
+  third_node c;
+  third_node_dialled_by(&c, t.p.a, t.p.a_id);
+  NM_OK_OR_FAIL(nm_node_connect_via(t.p.b, outside, c.key, c.id)); /* b -> c through a */
+  ASSERT_EVENTUALLY(routes_via(t.p.b, c.id, t.p.a_id), 5000);
   nm_stream_config_t cfg;
   nm_stream_config_init(&cfg, sizeof cfg);
   cfg.reliability = NM_RELIABLE;
   cfg.window_bytes = 0; /* no credit limit: the congestion window is what lets data out */
   nm_stream_t *on_b, *on_c;
-  NM_OK_OR_FAIL(nm_node_open_stream(t.p.b, c_id, 9, &cfg, &on_b));
-  NM_OK_OR_FAIL(nm_node_open_stream(c, t.p.b_id, 9, &cfg, &on_c));
+  NM_OK_OR_FAIL(nm_node_open_stream(t.p.b, c.id, 9, &cfg, &on_b));
+  NM_OK_OR_FAIL(nm_node_open_stream(c.node, t.p.b_id, 9, &cfg, &on_c));
   /* The theft first: one of a's sealed pingwaves, from the thief's address; then a's own
    * datagrams are muted for kMuteMs, so b's session with a stays at the thief's address. */
   atomic_store(&t.nat.steal_subprotocol, 0x4E50);
@@ -193,7 +204,7 @@ static void a_thief_gets_no_more_of_what_is_routed_through_its_victim(void** sta
   if (got > 3 * stolen) fail_msg("the thief sent %llu bytes and received %llu", stolen, got);
   nm_stream_free(on_b);
   nm_stream_free(on_c);
-  NM_OK_OR_FAIL(nm_node_free(c));
+  NM_OK_OR_FAIL(nm_node_free(c.node));
   user_nat_stop(&t.nat);
   test_pair_free(&t.p);
 }
@@ -224,17 +235,12 @@ static void a_thief_at_its_victims_unproven_address_gets_nothing_relayed(void** 
   (void)state;
   nat_pair t;
   nat_pair_up(&t);
-  nm_node_t* c = test_node(0x42);
-  uint64_t c_id = test_node_id(c);
-  uint8_t c_key[NM_KEY_SIZE];
-  char c_addr[NM_ADDR_MAX];
-  NM_OK_OR_FAIL(nm_node_public_key(c, c_key));
-  NM_OK_OR_FAIL(nm_node_local_addr(c, c_addr, sizeof c_addr));
-  test_dial(t.p.b, t.p.b_id, c, c_id, c_key, c_addr);
-  ASSERT_EVENTUALLY(routes_via(t.p.b, c_id, c_id), 5000);
+  third_node c;
+  third_node_dialled_by(&c, t.p.b, t.p.b_id);
+  ASSERT_EVENTUALLY(routes_via(t.p.b, c.id, c.id), 5000);
   nm_node_stats_t before = test_node_stats(t.p.b);
   test_sender job = {t.on_a, kEvents, NM_ERR_INTERNAL};
-  routing_thief thief = {&t.nat, c_id};
+  routing_thief thief = {&t.nat, c.id};
   pthread_t sender, thief_thread;
   assert_int_equal(pthread_create(&sender, NULL, test_send_numbered, &job), 0);
   assert_int_equal(pthread_create(&thief_thread, NULL, send_routed_once_stolen, &thief), 0);
@@ -248,7 +254,7 @@ static void a_thief_at_its_victims_unproven_address_gets_nothing_relayed(void** 
                         test_node_stats(t.p.b).forwarded > before.forwarded,
                     5000);
   assert_int_equal(test_node_stats(t.p.b).forwarded - before.forwarded, 0);
-  NM_OK_OR_FAIL(nm_node_free(c));
+  NM_OK_OR_FAIL(nm_node_free(c.node));
   nat_pair_down(&t);
 }
 
