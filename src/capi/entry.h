@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "capi/handles.h"
+#include "node/status.h"
 #include "netmesh.h"
 
 namespace nm::capi {
@@ -41,12 +42,20 @@ template <class F>
 auto entry(F&& body) noexcept -> decltype(body()) {
   using R = decltype(body());
   static_assert(std::is_same_v<R, nm_status> || std::is_same_v<R, const char*>);
-  try {
-    return body();
-  } catch (...) {
-    if constexpr (std::is_same_v<R, nm_status>) {
-      return exception_status();
-    } else {
+  if constexpr (std::is_same_v<R, nm_status>) {
+    node::begin_call();
+    nm_status s;
+    try {
+      s = body();
+    } catch (...) {
+      s = exception_status();
+    }
+    node::end_call(s);
+    return s;
+  } else {
+    try {
+      return body();
+    } catch (...) {
       return "";
     }
   }

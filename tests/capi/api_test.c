@@ -1,4 +1,5 @@
 /* The C API's face: defaults, error names, argument checks and handle safety. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,10 +212,69 @@ static void stream_id_from_key_is_xxh3(void** state) {
   assert_true(id == 0x2d06800538d394c2ULL);
 }
 
+/* The receiver of last_error_detail_outlives_calls_that_succeed: reads once the sender has
+ * met backpressure, so the sender's blocking send fails inside before it succeeds. */
+typedef struct late_reader {
+  nm_stream_t *tx, *rx;
+  nm_status result;
+} late_reader;
+
+static void* read_after_backpressure(void* arg) {
+  late_reader* r = arg;
+  static uint8_t buf[16384];
+  size_t n = 0;
+  nm_stream_stats_t st;
+  double deadline = test_now_ms() + 10000; /* (no cmocka assertions off the main thread) */
+  do {
+    usleep(1000);
+    r->result = nm_stream_stats(r->tx, &st, sizeof st);
+  } while (r->result == NM_OK && st.backpressure_events == 0 && test_now_ms() < deadline);
+  if (r->result == NM_OK) r->result = nm_stream_recv(r->rx, buf, sizeof buf, &n, 10000);
+  return NULL;
+}
+
+/* The detail of a failed call stays, at the same address, until another call fails: a call
+ * that meets a failure inside and still succeeds (a blocking send retrying after
+ * backpressure) does not replace it (an audit found it replaced, the old string freed). */
+static void last_error_detail_outlives_calls_that_succeed(void** state) {
+  (void)state;
+  test_pair p;
+  test_pair_connect(&p);
+  nm_stream_config_t cfg;
+  nm_stream_config_init(&cfg, sizeof cfg);
+  cfg.reliability = NM_RELIABLE;
+  cfg.window_bytes = NM_MIN_WINDOW_BYTES;
+  nm_stream_t *tx, *rx;
+  test_open_both(&p, 7, &cfg, &tx, &rx);
+  static uint8_t big[8000];
+  nm_event_t e = {big, sizeof big};
+  NM_OK_OR_FAIL(nm_stream_send(tx, &e, 1, NULL)); /* the window is used up */
+  assert_int_equal(nm_node_id(NULL, NULL), NM_ERR_INVALID_ARGUMENT);
+  const char* shown = nm_last_error_message();
+  char copy[256];
+  snprintf(copy, sizeof copy, "%s", shown);
+  late_reader r = {tx, rx, NM_ERR_INTERNAL};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, read_after_backpressure, &r), 0);
+  NM_OK_OR_FAIL(nm_stream_send_blocking(tx, &e, 1, 10000, NULL));
+  pthread_join(t, NULL);
+  NM_OK_OR_FAIL(r.result);
+  assert_true(test_stream_stats(tx).backpressure_events > 0);
+  assert_ptr_equal(nm_last_error_message(), shown);
+  assert_string_equal(shown, copy);
+  /* The next failure replaces it. */
+  assert_int_equal(nm_stream_recv(rx, big, sizeof big, NULL, 0), NM_ERR_INVALID_ARGUMENT);
+  assert_string_not_equal(nm_last_error_message(), copy);
+  nm_stream_free(tx);
+  nm_stream_free(rx);
+  test_pair_free(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(version_and_error_names),
       cmocka_unit_test(config_defaults),
+      cmocka_unit_test(last_error_detail_outlives_calls_that_succeed),
       cmocka_unit_test(zero_fairness_weight_is_one),
       cmocka_unit_test(null_arguments_are_errors),
       cmocka_unit_test(bad_config_and_addresses),
