@@ -528,7 +528,8 @@ NM_API nm_status nm_node_open_stream(nm_node_t* node, uint64_t peer_node_id, uin
  * (NM_ERR_NOT_CONNECTED); with DRAIN_THEN_CLOSE, events already received stay readable
  * through those handles until drained. DROP_AND_CLOSE does not block; DRAIN_THEN_CLOSE
  * blocks until everything sent is acknowledged, up to drain_timeout_ms (then closes anyway
- * and returns NM_ERR_TIMEOUT). */
+ * and returns NM_ERR_TIMEOUT). NM_OK only if everything was acknowledged: if the session
+ * ends first it returns NM_ERR_NOT_CONNECTED, if the node is freed NM_ERR_SHUTDOWN. */
 NM_API nm_status nm_node_close_stream(nm_node_t* node, nm_stream_t* stream);
 /* Frees the handle only (the stream stays open for other handles and the peer). Valid on
  * the handles of a closed stream or a freed node, and required for them too. Calls blocked

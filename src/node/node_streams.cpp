@@ -54,11 +54,19 @@ nm_status Node::close_stream(const StreamPtr& st) {
     lk.lock();
   }
   if (!drop && !st->tx_idle()) {
-    auto drained = [&]() REQUIRES(mu_) { return stopping_ || st->tx_idle() || !session_for(st->peer_node_id()); };
-    if (!st->changed.wait_for(lk.native(), std::chrono::milliseconds(config_.drain_timeout_ms), drained))
+    // Drained, or never will be: the node stops, or the stream left its session (the
+    // session ended, or the stream was evicted: what it held is abandoned).
+    auto settled = [&]() REQUIRES(mu_) { return stopping_ || st->tx_idle() || !session_of(st); };
+    bool in_time = st->changed.wait_for(lk.native(), std::chrono::milliseconds(config_.drain_timeout_ms), settled);
+    if (stopping_ && !(st->tx_idle() && session_of(st))) {
+      result = fail(NM_ERR_SHUTDOWN, stream_name(*st) + ": the node stopped before everything sent was acknowledged");
+    } else if (!session_of(st)) {
+      result = fail(NM_ERR_NOT_CONNECTED,
+                    stream_name(*st) + ": the session ended before everything sent was acknowledged");
+    } else if (!in_time) {
       result = fail(NM_ERR_TIMEOUT, stream_name(*st) + ": unacknowledged data after " +
-                                        std::to_string(config_.drain_timeout_ms) +
-                                        " ms; closed anyway");
+                                        std::to_string(config_.drain_timeout_ms) + " ms; closed anyway");
+    }
   }
   session::Session* s = session_for(st->peer_node_id());
   if (session::Session* owner = session_of(st)) {

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "netmesh_testing.h"
 #include "test_support.h"
 
 enum { kThreads = 4, kEventsPerThread = 3000 };
@@ -158,11 +159,58 @@ static void free_wakes_blocked_callers(void** state) {
   NM_OK_OR_FAIL(nm_node_free(p.a));
 }
 
+typedef struct closing {
+  nm_node_t* node;
+  nm_stream_t* stream;
+  nm_status result;
+} closing;
+
+static void* close_main(void* arg) {
+  closing* c = arg;
+  c->result = nm_node_close_stream(c->node, c->stream);
+  return NULL;
+}
+
+/* A DRAIN_THEN_CLOSE close waiting for acknowledgements when its node is freed returns
+ * NM_ERR_SHUTDOWN, not NM_OK: what it sent was never acknowledged (an audit found NM_OK). */
+static void free_during_a_drain_close_is_not_ok(void** state) {
+  (void)state;
+  nm_node_config_t ca;
+  test_config(&ca, 0x42);
+  ca.drain_timeout_ms = 60000; /* the free, not the timeout, ends the wait */
+  test_pair p;
+  test_pair_new(&p, &ca, NULL);
+  test_pair_connect_at(&p, NULL);
+  nm_stream_config_t cfg;
+  nm_stream_config_init(&cfg, sizeof cfg);
+  cfg.reliability = NM_RELIABLE;
+  cfg.close_behaviour = NM_DRAIN_THEN_CLOSE;
+  nm_stream_t *tx, *rx;
+  test_open_both(&p, 8, &cfg, &tx, &rx);
+  nm_impairment_t all_lost;
+  nm_impairment_init(&all_lost, sizeof all_lost);
+  all_lost.loss = 1.0;
+  NM_OK_OR_FAIL(nm_node_set_impairment(p.a, p.b_id, NM_OUTBOUND, &all_lost));
+  nm_event_t e = test_event("never acknowledged");
+  NM_OK_OR_FAIL(nm_stream_send(tx, &e, 1, NULL));
+  closing c = {p.a, tx, NM_ERR_INTERNAL};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, close_main, &c), 0);
+  ASSERT_EVENTUALLY(test_stream_stats(tx).active == 0, 5000); /* the close is draining */
+  NM_OK_OR_FAIL(nm_node_free(p.a));
+  pthread_join(t, NULL);
+  assert_int_equal(c.result, NM_ERR_SHUTDOWN);
+  nm_stream_free(tx);
+  nm_stream_free(rx);
+  NM_OK_OR_FAIL(nm_node_free(p.b));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(concurrent_streams_from_many_threads),
       cmocka_unit_test(free_wakes_blocked_callers),
       cmocka_unit_test(stream_free_wakes_calls_blocked_on_the_handle),
+      cmocka_unit_test(free_during_a_drain_close_is_not_ok),
   };
   return cmocka_run_group_tests_name("threads", tests, NULL, NULL);
 }
