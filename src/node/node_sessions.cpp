@@ -213,6 +213,7 @@ std::unique_ptr<session::Session> Node::take_active(uint64_t peer_id) {
     auto a = neighbour_by_addr_.find(wire::address_key(s->peer_addr()));
     if (a != neighbour_by_addr_.end() && a->second == peer_id) neighbour_by_addr_.erase(a);
   }
+  direct_cv_.notify_all();  // a connect_direct waiting on this session: it ended or is replaced
   return s;
 }
 

@@ -1,6 +1,7 @@
 /* NAT traversal through the C API: reflex probes (the address a peer sees us at) and the
  * NAT classification, directly on loopback and behind user-space NATs (user_nat.h). */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -246,12 +247,52 @@ static void misuse_gets_errors(void** state) {
   test_pair_free(&p);
 }
 
+typedef struct waiting_upgrade {
+  nm_node_t* node;
+  uint64_t peer, coordinator;
+  nm_status result;
+  atomic_int done;
+} waiting_upgrade;
+
+static void* upgrade_without_timeout(void* arg) {
+  waiting_upgrade* j = arg;
+  j->result = nm_node_connect_direct(j->node, j->peer, j->coordinator, -1);
+  atomic_store(&j->done, 1);
+  return NULL;
+}
+
+/* nm_node_connect_direct waiting for a punch (through a coordinator, c, that cannot
+ * introduce b: none comes) returns NM_OK as soon as the session goes direct another way, a
+ * direct dial here (an audit found it waiting until the node was freed). */
+static void connect_direct_ends_when_the_session_goes_direct_another_way(void** state) {
+  (void)state;
+  relayed t;
+  relayed_up(&t, test_node(0x42));
+  nm_node_t* c = test_node(0x42);
+  uint64_t c_id = test_node_id(c);
+  dial(t.a, t.a_id, c, c_id, NULL);
+  assert_int_equal(test_session_stats(t.a, t.b_id).routed, 1);
+  uint64_t refused_before = test_node_stats(c).drop_malformed;
+  waiting_upgrade up = {t.a, t.b_id, c_id, NM_ERR_INTERNAL, 0};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, upgrade_without_timeout, &up), 0);
+  ASSERT_EVENTUALLY(test_node_stats(c).drop_malformed > refused_before, 5000); /* c got the request */
+  dial(t.a, t.a_id, t.b, t.b_id, NULL);
+  assert_int_equal(test_session_stats(t.a, t.b_id).routed, 0);
+  ASSERT_EVENTUALLY(atomic_load(&up.done), 5000);
+  pthread_join(th, NULL);
+  NM_OK_OR_FAIL(up.result);
+  NM_OK_OR_FAIL(nm_node_free(c));
+  relayed_down(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_peer_sees_our_own_address_on_loopback),
       cmocka_unit_test(behind_a_mapping_per_destination_is_symmetric),
       cmocka_unit_test(a_relayed_session_moves_to_the_punched_path),
       cmocka_unit_test(auto_direct_moves_a_relayed_session_on_its_own),
+      cmocka_unit_test(connect_direct_ends_when_the_session_goes_direct_another_way),
       cmocka_unit_test(misuse_gets_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
