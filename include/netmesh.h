@@ -130,8 +130,13 @@ typedef struct nm_node_config {
   uint32_t handshake_timeout_ms;  /* per attempt, 5000 */
   uint32_t handshake_retries;     /* 3 attempts in all */
   uint32_t session_timeout_ms;    /* 30000: a peer silent for this long is not "active" */
-  uint32_t stream_idle_timeout_ms;/* 300000: idle streams are evicted */
-  uint32_t max_streams;           /* 4096 per session; beyond, the least recently used goes */
+  uint32_t stream_idle_timeout_ms;/* 300000: idle streams holding nothing (no unread or
+                                     unacknowledged events) are evicted */
+  uint32_t max_streams;           /* 4096 per session; beyond, the least recently active of
+                                     those holding nothing goes; if none of the 64 oldest
+                                     does, a new stream is refused (the peer's packet is
+                                     dropped, drop_over_budget; nm_node_open_stream returns
+                                     NM_ERR_BACKPRESSURE) */
   uint32_t default_window_bytes;  /* 65536: window of streams a peer opens towards us
                                      (0 = unbounded, else at least NM_MIN_WINDOW_BYTES) */
   uint32_t max_event_bytes;       /* 16 MiB: largest event sent or accepted (fragmented
@@ -271,7 +276,8 @@ typedef struct nm_node_stats {
   uint64_t sessions_unconfirmed;   /* now: responder sessions no authenticated packet has confirmed */
   uint64_t responses_deferred;     /* retransmissions, ACKs, probe answers held back by a peer's
                                      response budget (2x what it sent + what it acknowledged) */
-  uint64_t drop_over_budget;       /* data beyond max_session_buffer_bytes / max_buffer_bytes */
+  uint64_t drop_over_budget;       /* data beyond max_session_buffer_bytes / max_buffer_bytes,
+                                     or for a new stream refused at max_streams */
   uint64_t tx_abandoned_packets;   /* reliable packets unacknowledged when their session was
                                      replaced (the peer re-handshook) or pruned: lost */
   uint64_t tx_refused_unproven_path; /* datagrams not sent to a peer's new address beyond 3x what

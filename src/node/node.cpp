@@ -437,6 +437,10 @@ bool Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
   }
   StreamPtr st = it != s.streams.end() ? it->second
                                        : create_stream(s, h.stream_id, config_.inbound_stream, false);
+  if (!st) {
+    ++stats_.drop_over_budget;  // at the cap, and every stream holds something: it comes again
+    return false;
+  }
   stream::RxPacket p;
   p.seq = h.sequence;
   p.cost = static_cast<uint32_t>(plaintext.size() + wire::kPacketOverhead);
@@ -651,9 +655,11 @@ session::Session* Node::session_of(const StreamPtr& st) {
 StreamPtr Node::create_stream(session::Session& s, uint64_t stream_id,
                               const stream::StreamConfig& cfg, bool by_app) {
   if (config_.max_streams > 0 && s.streams.size() >= config_.max_streams) {
-    // At the cap the least recently active stream makes room.
-    StreamPtr victim = s.streams.at(s.stream_lru.oldest()->id());
-    remove_stream(s, victim, true);
+    stream::Stream* victim = s.stream_lru.oldest();
+    for (int looked = 1; victim && !holds_nothing(*victim); ++looked)
+      victim = looked < kEvictionScan ? victim->lru().newer() : nullptr;
+    if (!victim) return nullptr;
+    remove_stream(s, s.streams.at(victim->id()), true);
   }
   auto st = std::make_shared<stream::Stream>(s.peer_node_id(), stream_id, cfg, by_app,
                                              s.next_epoch(), now_ns());
@@ -700,7 +706,9 @@ void Node::evict_idle_streams(session::Session& s, int64_t now) {
   // Oldest first: the walk ends at the first stream active within the timeout.
   for (stream::Stream* st = s.stream_lru.oldest(); st && now - st->last_activity_ns() > idle_ns;) {
     stream::Stream* next = st->lru().newer();
-    if (st->inbound_pending() == 0) remove_stream(s, s.streams.at(st->id()), true);
+    // Only a stream holding nothing (the app was told its events were sent: an outage
+    // longer than the timeout loses nothing).
+    if (holds_nothing(*st)) remove_stream(s, s.streams.at(st->id()), true);
     st = next;
   }
 }

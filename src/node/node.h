@@ -494,8 +494,14 @@ class Node {
   // The session `st` belongs to and is charged to; nullptr once it left it (closed,
   // evicted, or its session replaced).
   session::Session* session_of(const StreamPtr& st) REQUIRES(mu_);
+  // A new stream in `s`; at max_streams the least recently active stream that holds nothing
+  // makes room, and if none of the oldest kEvictionScan does, nullptr (nothing is created).
   StreamPtr create_stream(session::Session& s, uint64_t stream_id, const stream::StreamConfig& cfg,
                           bool by_app) REQUIRES(mu_);
+  static constexpr int kEvictionScan = 64;  // bounds the work a new stream costs at the cap
+  // Holds no unread events and nothing unacknowledged or waiting to go: evicting it loses
+  // nothing anyone was promised.
+  static bool holds_nothing(const stream::Stream& st) { return st.inbound_pending() == 0 && st.tx_idle(); }
   // Takes `st` out of its session (the stream map and the LRU order), then closes it. (By
   // value: callers pass the map's own pointer, which the erase destroys.)
   void remove_stream(session::Session& s, StreamPtr st, bool drop_inbound) REQUIRES(mu_);

@@ -31,6 +31,9 @@ nm_status Node::open_stream(uint64_t peer_id, uint64_t stream_id, const stream::
   auto it = s->streams.find(stream_id);
   if (it == s->streams.end()) {
     out = create_stream(*s, stream_id, config, true);
+    if (!out)
+      return fail(NM_ERR_BACKPRESSURE, "max_streams streams with peer " + std::to_string(peer_id) +
+                                           " hold unread or unacknowledged events: read or close one first");
   } else {
     out = it->second;
     if (!out->opened_by_app()) out->adopt(config);  // first explicit open decides the config

@@ -351,6 +351,87 @@ static void a_node_acknowledges_and_grants_back_before_it_stops(void** state) {
   NM_OK_OR_FAIL(nm_node_free(p.a));
 }
 
+/* Idle eviction spares a stream whose sent events are not yet acknowledged: an outage
+ * longer than stream_idle_timeout_ms loses nothing the application was told was sent (an
+ * audit found the stream evicted and the event gone). An idle stream opened after the
+ * send, evicted in the same walk, shows the walk went past it. */
+static void idle_eviction_spares_unacknowledged_events(void** state) {
+  (void)state;
+  nm_node_config_t ca;
+  test_config(&ca, 0x42);
+  ca.stream_idle_timeout_ms = 1000;
+  test_pair p;
+  test_pair_new(&p, &ca, NULL);
+  test_pair_connect_at(&p, NULL);
+  nm_stream_config_t cfg;
+  nm_stream_config_init(&cfg, sizeof cfg);
+  cfg.reliability = NM_RELIABLE;
+  nm_stream_t *tx, *rx, *idle;
+  test_open_both(&p, 9, &cfg, &tx, &rx);
+  nm_impairment_t all_lost;
+  nm_impairment_init(&all_lost, sizeof all_lost);
+  all_lost.loss = 1.0;
+  NM_OK_OR_FAIL(nm_node_set_impairment(p.a, p.b_id, NM_OUTBOUND, &all_lost));
+  nm_event_t e = test_event("accepted by nm_stream_send");
+  NM_OK_OR_FAIL(nm_stream_send(tx, &e, 1, NULL));
+  NM_OK_OR_FAIL(nm_node_open_stream(p.a, p.b_id, 10, &cfg, &idle));
+  ASSERT_EVENTUALLY(test_stream_stats(idle).active == 0, 10000);
+  assert_int_equal(test_stream_stats(tx).active, 1);
+  NM_OK_OR_FAIL(nm_node_set_impairment(p.a, p.b_id, NM_OUTBOUND, NULL));
+  char buf[64];
+  size_t n = 0;
+  NM_OK_OR_FAIL(nm_stream_recv(rx, buf, sizeof buf, &n, 10000));
+  assert_memory_equal(buf, e.data, e.len);
+  nm_stream_free(idle);
+  nm_stream_free(tx);
+  nm_stream_free(rx);
+  test_pair_free(&p);
+}
+
+/* At max_streams a new stream evicts only a stream that holds nothing: with both of b's
+ * streams holding unread events, a's third stream is refused (its packet dropped and
+ * counted, the events kept) until b reads; then it arrives (repeated by a's recovery). An
+ * audit found the least recently used stream evicted with its unread events. */
+static void the_stream_cap_never_drops_unread_events(void** state) {
+  (void)state;
+  nm_node_config_t cb;
+  test_config(&cb, 0x42);
+  cb.max_streams = 2;
+  test_pair p;
+  test_pair_new(&p, NULL, &cb);
+  test_pair_connect_at(&p, NULL);
+  nm_stream_config_t cfg;
+  nm_stream_config_init(&cfg, sizeof cfg);
+  cfg.reliability = NM_RELIABLE;
+  nm_stream_t *tx[3], *rx[3];
+  nm_event_t e = test_event("acknowledged, unread");
+  for (int i = 0; i < 2; ++i) {
+    test_open_both(&p, 1 + i, &cfg, &tx[i], &rx[i]);
+    NM_OK_OR_FAIL(nm_stream_send(tx[i], &e, 1, NULL));
+    ASSERT_EVENTUALLY(test_stream_stats(rx[i]).inbound_pending == 1, 5000);
+  }
+  uint64_t dropped = test_node_stats(p.b).drop_over_budget;
+  NM_OK_OR_FAIL(nm_node_open_stream(p.a, p.b_id, 3, &cfg, &tx[2]));
+  NM_OK_OR_FAIL(nm_stream_send(tx[2], &e, 1, NULL));
+  ASSERT_EVENTUALLY(test_node_stats(p.b).drop_over_budget > dropped, 5000);
+  assert_int_equal(nm_node_open_stream(p.b, p.a_id, 3, &cfg, &rx[2]), NM_ERR_BACKPRESSURE);
+  char buf[64];
+  size_t n = 0;
+  for (int i = 0; i < 2; ++i) {
+    NM_OK_OR_FAIL(nm_stream_recv(rx[i], buf, sizeof buf, &n, 0)); /* still there */
+    assert_memory_equal(buf, e.data, e.len);
+  }
+  /* Both hold nothing now: the third stream takes the place of one of them. */
+  ASSERT_EVENTUALLY(nm_node_open_stream(p.b, p.a_id, 3, &cfg, &rx[2]) == NM_OK, 5000);
+  NM_OK_OR_FAIL(nm_stream_recv(rx[2], buf, sizeof buf, &n, 10000));
+  assert_memory_equal(buf, e.data, e.len);
+  for (int i = 0; i < 3; ++i) {
+    nm_stream_free(tx[i]);
+    nm_stream_free(rx[i]);
+  }
+  test_pair_free(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(crossing_dials_end_on_one_session),
@@ -359,6 +440,8 @@ int main(void) {
       cmocka_unit_test(reopened_023_reliable_stream_delivers_everything),
       cmocka_unit_test(unused_stream_follows_a_late_crossing_dial),
       cmocka_unit_test(a_node_acknowledges_and_grants_back_before_it_stops),
+      cmocka_unit_test(idle_eviction_spares_unacknowledged_events),
+      cmocka_unit_test(the_stream_cap_never_drops_unread_events),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
