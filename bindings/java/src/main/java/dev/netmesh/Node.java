@@ -11,6 +11,7 @@ import dev.netmesh.internal.nm_session_stats_t;
 import dev.netmesh.internal.nm_stream_config_t;
 import dev.netmesh.internal.nm_stream_stats_t;
 import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,6 +26,13 @@ public final class Node implements AutoCloseable {
   /** Frees handles nobody closed; close() is the contract, this is the safety net. */
   static final Cleaner CLEANER = Cleaner.create();
 
+  /**
+   * Every method that passes handle to a native call ends it with
+   * Reference.reachabilityFence(this), as Stream's do: once handle is read the JIT may drop
+   * `this`, and a node reached through no other reference (`new Node(cfg).stats()`, or a
+   * local whose last use is the call) could then be freed by its Cleaner mid-call, which
+   * would fail the call with ShutdownException or InvalidHandleException.
+   */
   private final long handle;
   private final Cleaner.Cleanable cleanable;
 
@@ -40,17 +48,39 @@ public final class Node implements AutoCloseable {
   }
 
   /** The node id: derived from the identity seed, announced to peers out of band. */
-  public long id() { return netmesh.nm_node_id(handle); }
+  public long id() {
+    try {
+      return netmesh.nm_node_id(handle);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
 
   /** The X25519 public key peers need to connect (32 bytes). */
-  public byte[] publicKey() { return netmesh.nm_node_public_key(handle); }
+  public byte[] publicKey() {
+    try {
+      return netmesh.nm_node_public_key(handle);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
 
   /** "ip:port" of the bound socket, e.g. "127.0.0.1:40123" or "[::1]:40123". */
-  public String localAddress() { return netmesh.nm_node_local_addr(handle); }
+  public String localAddress() {
+    try {
+      return netmesh.nm_node_local_addr(handle);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
 
   /** Initiator: handshakes with the peer; blocks up to handshake timeout x retries. */
   public void connect(String address, byte[] peerPublicKey, long peerNodeId) {
-    netmesh.nm_node_connect(handle, address, peerPublicKey, peerNodeId);
+    try {
+      netmesh.nm_node_connect(handle, address, peerPublicKey, peerNodeId);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
   }
 
   /**
@@ -60,7 +90,11 @@ public final class Node implements AutoCloseable {
    * follows the mesh's routes. Blocks up to handshake timeout x retries.
    */
   public void connectVia(String relayAddress, byte[] peerPublicKey, long peerNodeId) {
-    netmesh.nm_node_connect_via(handle, relayAddress, peerPublicKey, peerNodeId);
+    try {
+      netmesh.nm_node_connect_via(handle, relayAddress, peerPublicKey, peerNodeId);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
   }
 
   /**
@@ -68,7 +102,13 @@ public final class Node implements AutoCloseable {
    * without waiting; {@link #accept} also waits for the session. A direct handshake does not
    * name its sender, so only peers allowed here, accepted, or dialled by us get a session.
    */
-  public void allowPeer(long peerNodeId) { netmesh.nm_node_allow_peer(handle, peerNodeId); }
+  public void allowPeer(long peerNodeId) {
+    try {
+      netmesh.nm_node_allow_peer(handle, peerNodeId);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
 
   /**
    * Responder: allows peerNodeId to handshake with us from now on, and waits up to timeout
@@ -77,10 +117,14 @@ public final class Node implements AutoCloseable {
    * (CancellationException, the interrupt status kept).
    */
   public void accept(long peerNodeId, Duration timeout) {
-    Netmesh.interruptibly(timeout, ms -> {
-      netmesh.nm_node_accept(handle, peerNodeId, ms);
-      return null;
-    });
+    try {
+      Netmesh.interruptibly(timeout, ms -> {
+        netmesh.nm_node_accept(handle, peerNodeId, ms);
+        return null;
+      });
+    } finally {
+      Reference.reachabilityFence(this);
+    }
   }
 
   /**
@@ -91,7 +135,11 @@ public final class Node implements AutoCloseable {
    * (CancellationException).
    */
   public String probeReflex(long peerNodeId, Duration timeout) {
-    return Netmesh.interruptibly(timeout, ms -> netmesh.nm_node_probe_reflex(handle, peerNodeId, ms));
+    try {
+      return Netmesh.interruptibly(timeout, ms -> netmesh.nm_node_probe_reflex(handle, peerNodeId, ms));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
   }
 
   /**
@@ -101,7 +149,11 @@ public final class Node implements AutoCloseable {
    * NetmeshTimeoutException if neither answered within timeout.
    */
   public NatType classifyNat(Duration timeout) {
-    return NatType.of(Netmesh.interruptibly(timeout, ms -> netmesh.nm_node_classify_nat(handle, ms)));
+    try {
+      return NatType.of(Netmesh.interruptibly(timeout, ms -> netmesh.nm_node_classify_nat(handle, ms)));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
   }
 
   /**
@@ -115,14 +167,30 @@ public final class Node implements AutoCloseable {
    * the node is closed).
    */
   public void connectDirect(long peerNodeId, long coordinatorNodeId, Duration timeout) {
-    netmesh.nm_node_connect_direct(handle, peerNodeId, coordinatorNodeId, Netmesh.timeoutMillis(timeout));
+    try {
+      netmesh.nm_node_connect_direct(handle, peerNodeId, coordinatorNodeId, Netmesh.timeoutMillis(timeout));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
   }
 
   /** The last verdict of {@link #classifyNat} (UNKNOWN before one). */
-  public NatType natType() { return NatType.of(netmesh.nm_node_nat_type(handle)); }
+  public NatType natType() {
+    try {
+      return NatType.of(netmesh.nm_node_nat_type(handle));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
 
   /** The reflexive address the last {@link #classifyNat} saw ("" before one). */
-  public String reflexAddress() { return netmesh.nm_node_reflex_addr(handle); }
+  public String reflexAddress() {
+    try {
+      return netmesh.nm_node_reflex_addr(handle);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
 
   /**
    * Fault injection (testing): applies impairment to datagrams exchanged with peerNodeId
@@ -135,6 +203,7 @@ public final class Node implements AutoCloseable {
       netmesh.nm_node_set_impairment(handle, peerNodeId, directions.code, c);
     } finally {
       if (c != null) c.delete();
+      Reference.reachabilityFence(this);
     }
   }
 
@@ -146,6 +215,7 @@ public final class Node implements AutoCloseable {
       return ImpairmentStats.from(s);
     } finally {
       s.delete();
+      Reference.reachabilityFence(this);
     }
   }
 
@@ -156,6 +226,7 @@ public final class Node implements AutoCloseable {
       return new Stream(this, netmesh.nm_node_open_stream(handle, peerNodeId, streamId, c), peerNodeId, streamId);
     } finally {
       if (c != null) c.delete();
+      Reference.reachabilityFence(this);
     }
   }
 
@@ -169,6 +240,7 @@ public final class Node implements AutoCloseable {
       return NodeStats.from(s);
     } finally {
       s.delete();
+      Reference.reachabilityFence(this);
     }
   }
 
@@ -183,48 +255,57 @@ public final class Node implements AutoCloseable {
       return SessionStats.from(s);
     } finally {
       s.delete();
+      Reference.reachabilityFence(this);
     }
   }
 
   /** Stats of every open stream of the node. */
   public List<StreamStats> allStreamStats() {
-    while (true) {
-      long count = netmesh.nm_node_all_stream_stats(handle, null, 0);
-      nm_stream_stats_t array = netmesh.new_nm_stream_stats_array((int) Math.max(count, 1));
-      try {
-        long now = netmesh.nm_node_all_stream_stats(handle, array, count);
-        if (now > count) continue; // streams were opened in between: size again
-        List<StreamStats> out = new ArrayList<>((int) now);
-        for (int i = 0; i < now; ++i) {
-          nm_stream_stats_t item = netmesh.nm_stream_stats_array_getitem(array, i);
-          out.add(StreamStats.from(item));
-          item.delete();
+    try {
+      while (true) {
+        long count = netmesh.nm_node_all_stream_stats(handle, null, 0);
+        nm_stream_stats_t array = netmesh.new_nm_stream_stats_array((int) Math.max(count, 1));
+        try {
+          long now = netmesh.nm_node_all_stream_stats(handle, array, count);
+          if (now > count) continue; // streams were opened in between: size again
+          List<StreamStats> out = new ArrayList<>((int) now);
+          for (int i = 0; i < now; ++i) {
+            nm_stream_stats_t item = netmesh.nm_stream_stats_array_getitem(array, i);
+            out.add(StreamStats.from(item));
+            item.delete();
+          }
+          return out;
+        } finally {
+          netmesh.delete_nm_stream_stats_array(array);
         }
-        return out;
-      } finally {
-        netmesh.delete_nm_stream_stats_array(array);
       }
+    } finally {
+      Reference.reachabilityFence(this);
     }
   }
 
   /** The routes this node knows: its live neighbours and what pingwaves taught it. */
   public List<Route> routes() {
-    while (true) {
-      long count = netmesh.nm_node_routes(handle, null, 0);
-      nm_route_t array = netmesh.new_nm_route_array((int) Math.max(count, 1));
-      try {
-        long now = netmesh.nm_node_routes(handle, array, count);
-        if (now > count) continue; // routes were learnt in between: size again
-        List<Route> out = new ArrayList<>((int) now);
-        for (int i = 0; i < now; ++i) {
-          nm_route_t item = netmesh.nm_route_array_getitem(array, i);
-          out.add(Route.from(item));
-          item.delete();
+    try {
+      while (true) {
+        long count = netmesh.nm_node_routes(handle, null, 0);
+        nm_route_t array = netmesh.new_nm_route_array((int) Math.max(count, 1));
+        try {
+          long now = netmesh.nm_node_routes(handle, array, count);
+          if (now > count) continue; // routes were learnt in between: size again
+          List<Route> out = new ArrayList<>((int) now);
+          for (int i = 0; i < now; ++i) {
+            nm_route_t item = netmesh.nm_route_array_getitem(array, i);
+            out.add(Route.from(item));
+            item.delete();
+          }
+          return out;
+        } finally {
+          netmesh.delete_nm_route_array(array);
         }
-        return out;
-      } finally {
-        netmesh.delete_nm_route_array(array);
       }
+    } finally {
+      Reference.reachabilityFence(this);
     }
   }
 
@@ -246,6 +327,7 @@ public final class Node implements AutoCloseable {
       return PeerEvent.from(e);
     } finally {
       e.delete();
+      Reference.reachabilityFence(this);
     }
   }
 
@@ -254,14 +336,24 @@ public final class Node implements AutoCloseable {
    * it: Java's stand-in for polling nm_node_peer_event_fd. Returns false on timeout.
    */
   public boolean awaitPeerEvents(Duration timeout) {
-    return pollReadable(netmesh.nm_node_peer_event_fd(handle), timeout);
+    try {
+      return pollReadable(netmesh.nm_node_peer_event_fd(handle), timeout);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
   }
 
   /**
    * Waits until some stream of this node has unread events (or the node starts shutting
    * down): Java's stand-in for polling nm_node_event_fd. Returns false on timeout.
    */
-  public boolean awaitEvents(Duration timeout) { return pollReadable(netmesh.nm_node_event_fd(handle), timeout); }
+  public boolean awaitEvents(Duration timeout) {
+    try {
+      return pollReadable(netmesh.nm_node_event_fd(handle), timeout);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
 
   /** Interruptible as every blocking call here: polls in slices (an interrupt sends no signal). */
   private static boolean pollReadable(int fd, Duration timeout) {
