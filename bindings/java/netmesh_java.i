@@ -346,7 +346,9 @@ static void nmj_free_identity_file(nm_node_config_t* c) {
 #include <poll.h>
 %}
 %inline %{
-/* 1 when fd is readable, 0 after timeout_ms (-1 = forever), -1 on a poll error. */
+/* 1 when fd is readable, 0 after timeout_ms (-1 = forever), -1 on a poll error, or if fd
+ * is not open (POLLNVAL: not 'readable'; Node never polls a freed node's fd, this is the
+ * backstop). */
 int nm_java_poll_readable(int fd, int timeout_ms) {
   struct pollfd p;
   int r;
@@ -356,6 +358,6 @@ int nm_java_poll_readable(int fd, int timeout_ms) {
   do {
     r = poll(&p, 1, timeout_ms);
   } while (r < 0 && errno == EINTR); /* JVM signals: retry (the timeout restarts, rare) */
-  return r;
+  return r > 0 && (p.revents & POLLNVAL) ? -1 : r;
 }
 %}

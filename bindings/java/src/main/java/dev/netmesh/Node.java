@@ -15,11 +15,13 @@ import java.lang.ref.Reference;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A netmesh node: one UDP socket, its sessions and streams. Thread-safe. close() stops it;
- * calls blocked on it then fail with ShutdownException, later calls with
- * InvalidHandleException (the C handle is a token, so a stale one is safe to pass on).
+ * calls blocked on it then fail with ShutdownException (awaitEvents and awaitPeerEvents
+ * too), later calls with InvalidHandleException (the C handle is a token, so a stale one is
+ * safe to pass on).
  * Timeouts: a Duration, or null to wait forever.
  */
 public final class Node implements AutoCloseable {
@@ -35,6 +37,16 @@ public final class Node implements AutoCloseable {
    */
   private final long handle;
   private final Cleaner.Cleanable cleanable;
+  /**
+   * Each poll of the node's event fds holds it shared, close() exclusively while it frees the
+   * node: nm_node_free closes those fds, and a poll after it would poll a closed fd number,
+   * or one the process has reused for another file. Fair: a close() waiting for it keeps
+   * new polls from starting, so it waits for the slices in progress only (SLICE_MS at most).
+   * The Cleaner needs none of it: it runs once nothing refers to the node, so no poll runs
+   * (awaitEvents and awaitPeerEvents keep the node reachable until they return).
+   */
+  private final ReentrantReadWriteLock pollLock = new ReentrantReadWriteLock(true);
+  private boolean closed; // guarded by pollLock
 
   public Node(NodeConfig config) {
     var c = config.toNative();
@@ -332,8 +344,8 @@ public final class Node implements AutoCloseable {
   }
 
   /**
-   * Waits until a peer event is queued (or the node starts shutting down), without taking
-   * it: Java's stand-in for polling nm_node_peer_event_fd. Returns false on timeout.
+   * Waits until a peer event is queued, without taking it: Java's stand-in for polling
+   * nm_node_peer_event_fd. Returns false on timeout. Ends as {@link #awaitEvents} does.
    */
   public boolean awaitPeerEvents(Duration timeout) {
     try {
@@ -344,8 +356,13 @@ public final class Node implements AutoCloseable {
   }
 
   /**
-   * Waits until some stream of this node has unread events (or the node starts shutting
-   * down): Java's stand-in for polling nm_node_event_fd. Returns false on timeout.
+   * Waits until some stream of this node has unread events: Java's stand-in for polling
+   * nm_node_event_fd. Returns false on timeout.
+   * @throws ShutdownException if the node is closed meanwhile (close() waits for the
+   *     native poll in progress, at most 50 ms; no poll follows it)
+   * @throws InvalidHandleException if the node was closed before
+   * @throws java.util.concurrent.CancellationException if the thread is interrupted (its
+   *     interrupt status kept)
    */
   public boolean awaitEvents(Duration timeout) {
     try {
@@ -355,11 +372,21 @@ public final class Node implements AutoCloseable {
     }
   }
 
-  /** Interruptible as every blocking call here: polls in slices (an interrupt sends no signal). */
-  private static boolean pollReadable(int fd, Duration timeout) {
+  /**
+   * Interruptible as every blocking call here: polls in slices (an interrupt sends no signal),
+   * each under pollLock, and none once the node is closed (the fd may be another file's).
+   */
+  private boolean pollReadable(int fd, Duration timeout) {
     try {
       return Netmesh.interruptibly(timeout, ms -> {
-        int r = netmesh.nm_java_poll_readable(fd, ms);
+        int r;
+        pollLock.readLock().lock();
+        try {
+          if (closed) throw new ShutdownException(nm_status.NM_ERR_SHUTDOWN, "node closed while waiting");
+          r = netmesh.nm_java_poll_readable(fd, ms);
+        } finally {
+          pollLock.readLock().unlock();
+        }
         if (r < 0) throw new IllegalStateException("poll() on the node's event fd failed");
         if (r == 0) throw new NetmeshTimeoutException(nm_status.NM_ERR_TIMEOUT, "not readable yet");
         return true;
@@ -371,9 +398,21 @@ public final class Node implements AutoCloseable {
 
   long handle() { return handle; }
 
-  /** Stops the node and frees it. Idempotent. */
+  /**
+   * Stops the node and frees it. Idempotent. Waits for an awaitEvents or awaitPeerEvents
+   * slice in progress on another thread (at most 50 ms), which then ends with
+   * ShutdownException.
+   */
   @Override
-  public void close() { cleanable.clean(); }
+  public void close() {
+    pollLock.writeLock().lock();
+    try {
+      closed = true;
+      cleanable.clean();
+    } finally {
+      pollLock.writeLock().unlock();
+    }
+  }
 
   /** Runs a free call whose failure (an already stale handle) changes nothing. */
   static void quietly(Runnable free) {
