@@ -143,7 +143,9 @@ public final class Stream implements AutoCloseable {
 
   /**
    * Zero-copy receive into a direct buffer, from index 0 up to its capacity (position and
-   * limit are ignored, then set to 0 and the event's length). Returns the length.
+   * limit are ignored, then set to 0 and the event's length). Returns the length. dst's
+   * memory must stay allocated until this returns: do not close the shared Arena of a
+   * segment whose asByteBuffer() it is meanwhile (JNI cannot hold the Arena open).
    * @throws BufferTooSmallException if the next event needs more than dst's capacity; it
    *     stays queued
    * @throws java.nio.ReadOnlyBufferException if dst is read-only (the library would write
