@@ -490,8 +490,7 @@ bool Node::handle_data(session::Session& s, const wire::Header& h, std::span<uin
     if (epochs) st->settle_losses(now);
   }
   stats_.drop_bad_fragment += st->stray_fragments() - stray_before;
-  if (ordered && std::find(ack_due_.begin(), ack_due_.end(), st) == ack_due_.end())
-    ack_due_.push_back(st);
+  if (ordered) report_soon(st);
   grant_if_due(s, st, out);  // fragments and lost packets are credited without a read
   if (added > 0) {
     events_.add(static_cast<int64_t>(added));

@@ -564,7 +564,10 @@ class Node {
   std::unordered_map<uint64_t, std::unique_ptr<session::Session>> pending_ GUARDED_BY(mu_);
   std::vector<PendingConnect*> connects_ GUARDED_BY(mu_);
   std::vector<PendingAccept*> accepts_ GUARDED_BY(mu_);
-  std::vector<StreamPtr> ack_due_ GUARDED_BY(mu_);  // reliable streams that received data in this batch
+  std::vector<StreamPtr> ack_due_ GUARDED_BY(mu_);  // reliable streams to report for, each once
+  void report_soon(const StreamPtr& st) REQUIRES(mu_) {
+    if (st->ack().enlist()) ack_due_.push_back(st);
+  }
   std::vector<uint64_t> session_acks_due_ GUARDED_BY(mu_);  // peers owed a session acknowledgement
   bool pace_timer_running_ GUARDED_BY(mu_) = false;  // or asked to start (pace_kick_ sent)
   session::LossDetector::AckResult ack_result_ GUARDED_BY(mu_);  // handle_session_ack scratch

@@ -246,7 +246,7 @@ void Node::send_acks(std::vector<Outgoing>& out, bool delay_few) {
     session::Session* s = session_for(st->peer_node_id());
     int64_t interval = s ? std::max(stream::AckPolicy::kNackRepeatNs, s->rtt.smoothed()) : 0;
     switch (ack.when(delay_few, now, interval)) {
-      case stream::AckPolicy::When::kNothing: continue;
+      case stream::AckPolicy::When::kNothing: ack.delist(); continue;
       case stream::AckPolicy::When::kLater: delayed.push_back(st); continue;
       case stream::AckPolicy::When::kNow: break;
     }
@@ -257,6 +257,7 @@ void Node::send_acks(std::vector<Outgoing>& out, bool delay_few) {
       delayed.push_back(st);
       continue;
     }
+    ack.delist();
     wire::ExtFrame report[stream::AckPolicy::kMaxNackBlocks];
     n = ack.report(st->reorder(), st->id(), now, report);
     if (!s) continue;
@@ -323,7 +324,7 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
           if (added > 0) {
             events_.add(static_cast<int64_t>(added));
             st->changed.notify_all();
-            ack_due_.push_back(st);  // the sender learns what was released
+            report_soon(st);  // the sender learns what was released
             st->ack().request();
           }
         }
@@ -354,7 +355,7 @@ void Node::recovery_tick(std::vector<Outgoing>& out) {
         probe_credit(*s, *st, out);
       // Receiver: a gap that persists is NACKed again.
       if (st->ack().repeat_due(st->reorder(), now, s->path.rtt_samples ? s->rtt.smoothed() : 0)) {
-        ack_due_.push_back(st);
+        report_soon(st);
         st->ack().request();
       }
     }

@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "stream/reorder_buffer.h"
 #include "wire/extension.h"
@@ -45,6 +46,11 @@ class AckPolicy {
     urgent_ = urgent_ || fills_first_gap || opens_or_fills;
   }
   void request() { unreported_ = std::max<uint32_t>(unreported_, 1); }
+  // Whether the node has the stream on its list of streams to report for: once at most
+  // (a report the response budget defers stays listed; listing it again every tick grew
+  // the list without bound). enlist() is true if it was not listed yet.
+  bool enlist() { return !std::exchange(listed_, true); }
+  void delist() { listed_ = false; }
   uint32_t unreported() const { return unreported_; }
   void set_released_by_session(bool released) { released_by_session_ = released; }
 
@@ -100,6 +106,7 @@ class AckPolicy {
   bool urgent_ = false;  // a packet since the last report opened or filled a gap
   bool duplicate_ = false;  // a packet since the last report arrived twice
   bool released_by_session_ = false;
+  bool listed_ = false;
   int64_t last_nack_ns_ = 0;
   int64_t last_report_ns_ = INT64_MIN / 2;
 };

@@ -1305,6 +1305,41 @@ static void claims_of_loss_buy_no_more_than_the_budget(void** state) {
   ctx_free(&c);
 }
 
+/* Reliable streams whose gap never closes, from a peer that then falls silent (a PSK
+ * holder on purpose, or a peer that crashed): once the response budget is spent, each
+ * stream's NACK waits for budget in the node's list of reports, once per stream. An audit
+ * found every recovery tick adding each stream again: the list, and the work of every tick
+ * (responses_deferred counts it), grew without bound. */
+static void gaps_left_open_wait_for_budget_once_per_stream(void** state) {
+  (void)state;
+  ctx c;
+  ctx_setup(&c, NULL);
+  enum { kStreams = 64 };
+  for (int k = 0; k < kStreams; ++k) {
+    nmt_packet p;
+    memset(&p, 0, sizeof p);
+    p.flags = 0x01 | 0x40; /* RELIABLE | netmesh data */
+    p.stream_id = 1000 + (uint64_t)k;
+    p.sequence = 1; /* 0 never comes */
+    p.subnet_id = 1;
+    const void* ev[1] = {"x"};
+    size_t lens[1] = {1};
+    assert_int_equal(nmt_peer_send_events(c.f.peer, &p, ev, lens, 1), 0);
+  }
+  ASSERT_EVENTUALLY(stats_of(&c).responses_deferred > 0, 10000); /* the budget is spent */
+  /* Over a second or more: at most one deferral per stream per tick (5 ms), with room. */
+  uint64_t d0 = stats_of(&c).responses_deferred;
+  double t0 = test_now_ms();
+  while (test_now_ms() - t0 < 1500) usleep(10000);
+  uint64_t d1 = stats_of(&c).responses_deferred;
+  double ticks = (test_now_ms() - t0) / 5.0 + 10;
+  if ((double)(d1 - d0) > 2.0 * kStreams * ticks)
+    fail_msg("%llu deferrals in %.0f ms for %d streams", (unsigned long long)(d1 - d0), test_now_ms() - t0,
+             kStreams);
+  assert_usable(&c);
+  ctx_free(&c);
+}
+
 /* ---- packet pieces (path MTU discovery, wire/piece.h) ---- */
 
 /* One piece frame: u32le id, u16le total, u16le offset, then the bytes. Returns its framed
@@ -1443,6 +1478,7 @@ int main(void) {
       cmocka_unit_test(a_later_hello_cannot_take_back_capabilities),
       cmocka_unit_test(a_packet_of_hellos_gets_one_answer),
       cmocka_unit_test(claims_of_loss_buy_no_more_than_the_budget),
+      cmocka_unit_test(gaps_left_open_wait_for_budget_once_per_stream),
       cmocka_unit_test(malformed_and_unknown_grants),
       cmocka_unit_test(grant_for_unknown_stream_is_counted),
       cmocka_unit_test(inflated_grant_cannot_overflow_credit),
