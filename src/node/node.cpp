@@ -531,7 +531,7 @@ void Node::handle_grants(session::Session& s, Frames frames, std::vector<Outgoin
 }
 
 bool Node::handle_hello(session::Session& s, uint64_t capabilities, std::vector<Outgoing>& out) {
-  bool first = s.peer_capabilities == 0;
+  bool first = !std::exchange(s.peer_hello_seen, true);
   // What a peer can do is said once per session; its hello is only repeated until it has
   // ours. A later hello that says otherwise is not taken: taking back session
   // acknowledgements would leave a congestion window that nothing opens again.

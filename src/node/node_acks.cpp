@@ -190,7 +190,7 @@ void Node::session_loss_tick(session::Session& s, int64_t now, std::vector<Outgo
   // (our first data would go without recovery, and the peer would read it as 0.23's).
   // (Not while unconfirmed: a responder's early hello is the one its msg1 paid for.)
   if (s.confirmed && !s.peer_has_our_hello && s.hellos_sent > 0 && s.hellos_sent < kMaxHellos &&
-      now - s.last_hello_ns >= (s.peer_capabilities != 0 ? s.rtt.pto(session::AckTracker::kMaxAckDelayNs)
+      now - s.last_hello_ns >= (s.peer_hello_seen ? s.rtt.pto(session::AckTracker::kMaxAckDelayNs)
                                                          : s.rtt.smoothed() * 5 / 4))
     send_hello(s, out);
   probe_path_mtu(s, now, out);  // a search due again, or a probe the window had no room for

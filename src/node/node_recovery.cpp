@@ -26,7 +26,7 @@ void Node::send_hello(session::Session& s, std::vector<Outgoing>& out) {
   // Rides in a StreamWindow grant for a stream id nobody opens: 0.23 ignores it.
   uint64_t caps = wire::capability::kAll;
   if (!s.compact_bits) caps &= ~wire::capability::kCompactHeader;  // another session has its bits
-  if (s.peer_capabilities != 0) caps |= wire::capability::kSeenYours;
+  if (s.peer_hello_seen) caps |= wire::capability::kSeenYours;
   build_grant(s, wire::kHelloStreamId, caps, out.emplace_back());
   ++s.hellos_sent;
   s.last_hello_ns = now_ns();
@@ -48,7 +48,7 @@ void Node::wait_for_hello(MutexLock& lk, uint64_t peer_id) {
                       kHelloWait, kMaxHelloWait);
   hello_cv_.wait_for(lk.native(), wait, [&]() REQUIRES(mu_) {
     session::Session* s = session_for(peer_id);
-    return stopping_ || !s || s->peer_capabilities != 0;
+    return stopping_ || !s || s->peer_hello_seen;
   });
 }
 

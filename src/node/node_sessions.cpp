@@ -44,7 +44,7 @@ void Node::complete_initiator(uint64_t peer_id, const sockaddr_storage& addr, co
   ++s->path.rtt_samples;
   s->confirmed = true;  // msg2 authenticated it
   session::Session* current = session_for(peer_id);
-  if (current && crossing(*current, *s) && keeps_first(*current, *s, current->peer_capabilities != 0)) {
+  if (current && crossing(*current, *s) && keeps_first(*current, *s, current->peer_hello_seen)) {
     notify_connects(*current);  // our connect is satisfied by the peer's handshake
     park(std::move(s));
     return;
@@ -94,7 +94,7 @@ session::Session* Node::confirm(session::Session& s, bool hello, std::vector<Out
   session::Session* current = session_for(s.peer_node_id());
   s.confirmed = true;
   if (current && crossing(*current, s) &&
-      keeps_first(*current, s, hello || current->peer_capabilities != 0 || s.peer_capabilities != 0))
+      keeps_first(*current, s, hello || current->peer_hello_seen || s.peer_hello_seen))
     return nullptr;  // stays parked
   std::unique_ptr<session::Session> candidate = std::move(it->second);
   pending_.erase(it);
@@ -153,7 +153,7 @@ void Node::settle_crossing(uint64_t peer_id, std::vector<Outgoing>& out) {
 
 void Node::prefer_peers_dial(uint64_t peer_id, int64_t since, std::vector<Outgoing>& out) {
   session::Session* current = session_for(peer_id);
-  if (!current || !current->we_initiated || current->peer_capabilities != 0 || current->heard()) return;
+  if (!current || !current->we_initiated || current->peer_hello_seen || current->heard()) return;
   // No hello by now: a 0.23 peer, which ends on its own dial if it got our answer. Take the
   // newest one it made during ours now, before the application uses ours.
   auto newest = pending_.end();

@@ -107,8 +107,10 @@ class Session {
     return h;
   }
 
-  // What the peer told us in its capability hello (0 = a plain 0.23 node, so far).
+  // What the peer told us in its capability hello (0 = a plain 0.23 node, so far), and
+  // whether one came (a hello may name no capability we know: it still counts, once).
   uint64_t peer_capabilities = 0;
+  bool peer_hello_seen = false;
   bool peer_has_our_hello = false;
   int hellos_sent = 0;
   int64_t last_hello_ns = 0;

@@ -1267,6 +1267,31 @@ static void a_packet_of_hellos_gets_one_answer(void** state) {
   ctx_free(&c);
 }
 
+/* A hello that names no capability this node knows is still the peer's hello: the one that
+ * fixes the session's capabilities (a later one cannot change them) and the one answered
+ * for free. An audit found such a hello taken for no hello at all: every one was answered
+ * as the first, for free, and a later hello could still switch features on. */
+static void a_hello_naming_nothing_known_is_the_hello(void** state) {
+  (void)state;
+  ctx c;
+  ctx_node(&c, NULL);
+  assert_int_equal(nmt_peer_handshake(c.f.peer, c.f.psk, 0, 2000), 0); /* no hello yet */
+  NM_OK_OR_FAIL(nm_node_accept(c.f.node, c.f.peer_id, 2000));
+  const uint64_t hellos[2] = {1ull << 40, NMT_CAP_ALL | 16u}; /* an unknown bit alone, then session acks */
+  for (int i = 0; i < 2; ++i) {
+    uint8_t plain[64], d[8300];
+    size_t n, pl = nmt_grant_frame(plain, 0x014853454D54454EULL, hellos[i]);
+    send_control(&c, 0x0B00, plain, pl, 1, d, &n);
+    nm_node_stats_t b = stats_of(&c);
+    assert_int_equal(nmt_peer_send_raw(c.f.peer, d, n), 0);
+    wait_received(&c, &b, 1);
+  }
+  nm_session_stats_t st;
+  NM_OK_OR_FAIL(nm_node_session_stats(c.f.node, c.f.peer_id, &st, sizeof st));
+  assert_int_equal(st.session_acks, 0); /* the first hello said nothing we know */
+  ctx_free(&c);
+}
+
 /* Claims of loss buy no grants beyond the response budget. Empty fire-and-forget packets,
  * each 33 sequences past the last, each saying 20,000 more bytes were charged in the gap:
  * the node writes the gap off as lost and credits it back. An audit found a 104-byte grant
@@ -1477,6 +1502,7 @@ int main(void) {
       cmocka_unit_test(netmesh_flag_without_a_hello),
       cmocka_unit_test(a_later_hello_cannot_take_back_capabilities),
       cmocka_unit_test(a_packet_of_hellos_gets_one_answer),
+      cmocka_unit_test(a_hello_naming_nothing_known_is_the_hello),
       cmocka_unit_test(claims_of_loss_buy_no_more_than_the_budget),
       cmocka_unit_test(gaps_left_open_wait_for_budget_once_per_stream),
       cmocka_unit_test(malformed_and_unknown_grants),
