@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace Netmesh
@@ -31,11 +32,25 @@ namespace Netmesh
 
         internal const int EfdCloexec = 0x80000, EfdNonblock = 0x800;
 
-        /// <summary>Waits until fd is readable; false on timeout.</summary>
+        const int Eintr = 4;
+
+        /// <summary>Waits until fd is readable; false on timeout (timeoutMs -1: none). A signal
+        /// does not end the wait (Mono's collector suspends threads with signals, which interrupt
+        /// a poll in progress): it polls again for what is left of the timeout.</summary>
         internal static bool WaitReadable(int fd, int timeoutMs)
         {
             var p = new[] { new PollFd { Fd = fd, Events = PollIn } };
-            return poll(p, 1, timeoutMs) > 0;
+            long deadline = timeoutMs > 0 ? Stopwatch.GetTimestamp() + timeoutMs * Stopwatch.Frequency / 1000 : 0;
+            while (true)
+            {
+                int r = poll(p, 1, timeoutMs);
+                if (r >= 0) return r > 0;
+                if (Marshal.GetLastWin32Error() != Eintr) return false;
+                if (timeoutMs <= 0) continue; // 0: one look; -1: no deadline
+                long left = deadline - Stopwatch.GetTimestamp();
+                if (left <= 0) return false;
+                timeoutMs = (int)Math.Min(int.MaxValue, (left * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency);
+            }
         }
     }
 }

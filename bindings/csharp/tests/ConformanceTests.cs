@@ -898,5 +898,37 @@ namespace Netmesh.Tests
                 }
             }
         }
+
+        /// <summary>Mono's collector suspends threads with signals, which interrupt a poll in
+        /// progress (EINTR): WaitForEvents and WaitForPeerEvents wait on, for what is left of
+        /// their timeout. (They returned false, as on a timeout, at the first collection.)</summary>
+        [Test]
+        public void WaitsOutlastGarbageCollections()
+        {
+            var n = new Node(TestConfig(0x42)); // no peer, no stream: nothing wakes either wait
+            try
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                Task<bool> timed = Task.Factory.StartNew(() => n.WaitForEvents(TimeSpan.FromMilliseconds(500)),
+                                                         TaskCreationOptions.LongRunning);
+                Task<bool> endless = Task.Factory.StartNew(() => n.WaitForPeerEvents(Timeout.InfiniteTimeSpan),
+                                                           TaskCreationOptions.LongRunning);
+                while (!timed.IsCompleted) // collections all through the timed wait
+                {
+                    GC.Collect();
+                    Thread.Sleep(10);
+                }
+                Assert.IsFalse(timed.Result);
+                Assert.GreaterOrEqual(clock.ElapsedMilliseconds, 500, "the timed wait was cut short");
+                Assert.IsFalse(endless.IsCompleted, "the endless wait ended with no peer event");
+                n.Dispose();
+                Assert.IsTrue(endless.Wait(Poll.Deadline), "Dispose did not end the endless wait");
+                Assert.IsTrue(endless.Result, "woken by the shutdown");
+            }
+            finally
+            {
+                n.Dispose();
+            }
+        }
     }
 }
