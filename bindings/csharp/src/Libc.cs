@@ -15,8 +15,11 @@ namespace Netmesh
         [DllImport("libc", SetLastError = true)]
         internal static extern int poll([In, Out] PollFd[] fds, ulong nfds, int timeout);
 
+        // fcntl is variadic; its third argument is an int for F_DUPFD_CLOEXEC.
         [DllImport("libc", SetLastError = true)]
-        internal static extern int dup(int fd);
+        internal static extern int fcntl(int fd, int cmd, int arg);
+
+        internal const int FDupfdCloexec = 1030; // F_DUPFD_CLOEXEC (Linux)
 
         [DllImport("libc", SetLastError = true)]
         internal static extern int close(int fd);

@@ -19,6 +19,11 @@ namespace Netmesh
 
         readonly IntPtr handle;
         int disposed;
+        // What WaitForEvents, WaitForPeerEvents and NextPeerEventAsync wait on: the binding's
+        // duplicates of the event fd and the peer event fd, closed once the node is disposed and
+        // no wait polls them.
+        readonly ReadinessFds readiness;
+        const int Events = 0, PeerEvents = 1;
         /// <summary>The C handle; ObjectDisposedException once this node was disposed.</summary>
         internal IntPtr Handle
         {
@@ -31,6 +36,7 @@ namespace Netmesh
 
         public Node(NodeConfig config)
         {
+            readiness = new ReadinessFds(2, LibraryEventFd, nameof(Node));
             if (config == null) throw new ArgumentNullException(nameof(config));
             using (var c = config.ToNative())
                 Errors.Check(netmesh.nm_cs_node_new(c, config.BindAddress, config.IdentityFile, out handle), "nm_node_new");
@@ -72,16 +78,20 @@ namespace Netmesh
         }
 
         /// <summary>A file descriptor readable while any stream has unread events (and once the
-        /// node shuts down). Owned by the node. See <see cref="WaitForEvents"/>.</summary>
-        public int EventFd
+        /// node shuts down): the library's (nm_node_event_fd), for an event loop of your own;
+        /// poll it, do not read or close it. Valid until Dispose, which closes it: take it out of
+        /// your poll set first, for its number may then name another file.
+        /// <see cref="WaitForEvents"/> polls a duplicate of its own instead.</summary>
+        public int EventFd => LibraryEventFd(Events);
+
+        int LibraryEventFd(int which)
         {
-            get
-            {
-                int fd;
-                Errors.Check(netmesh.nm_node_event_fd(Handle, out fd), "nm_node_event_fd");
-                GC.KeepAlive(this);
-                return fd;
-            }
+            int fd;
+            nm_status s = which == Events ? netmesh.nm_node_event_fd(Handle, out fd)
+                                          : netmesh.nm_node_peer_event_fd(Handle, out fd);
+            Errors.Check(s, which == Events ? "nm_node_event_fd" : "nm_node_peer_event_fd");
+            GC.KeepAlive(this);
+            return fd;
         }
 
         /// <summary>Initiator: handshake with the peer at address, whose public key and node id
@@ -368,40 +378,42 @@ namespace Netmesh
         /// woken by <see cref="PeerEventFd"/> on the binding's reactor thread (no polling).</summary>
         public Task<PeerEvent> NextPeerEventAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Reactor.Shared.Run(this, () => PeerEventFd,
+            return Reactor.Shared.Run(this, readiness, PeerEvents,
                                       (out PeerEvent ev) => TryNextPeerEvent(TimeSpan.Zero, out ev), cancellationToken);
         }
 
         /// <summary>A file descriptor readable while peer events are queued (and once the node
-        /// shuts down). Owned by the node. See <see cref="WaitForPeerEvents"/>.</summary>
-        public int PeerEventFd
-        {
-            get
-            {
-                int fd;
-                Errors.Check(netmesh.nm_node_peer_event_fd(Handle, out fd), "nm_node_peer_event_fd");
-                GC.KeepAlive(this);
-                return fd;
-            }
-        }
+        /// shuts down): the library's (nm_node_peer_event_fd), as <see cref="EventFd"/>.
+        /// <see cref="WaitForPeerEvents"/> and <see cref="NextPeerEventAsync"/> poll a duplicate
+        /// of their own instead.</summary>
+        public int PeerEventFd => LibraryEventFd(PeerEvents);
 
-        /// <summary>Waits until a peer event is queued (or the node is shutting down); false on
-        /// timeout. Like poll() on the peer event fd in C. Linux only (libc poll).</summary>
-        public bool WaitForPeerEvents(TimeSpan timeout)
-        {
-            bool r = Libc.WaitReadable(PeerEventFd, Library.TimeoutMs(timeout));
-            GC.KeepAlive(this); // the fd belongs to the node: keep it open during poll
-            return r;
-        }
+        /// <summary>Waits until a peer event is queued (or the node is shutting down: a Dispose
+        /// on another thread ends the wait with true); false on timeout. Like poll() on the peer
+        /// event fd in C. Linux only (libc poll).</summary>
+        public bool WaitForPeerEvents(TimeSpan timeout) => WaitReadable(PeerEvents, timeout);
 
         /// <summary>Waits until some stream of this node has unread events (or the node is shutting
-        /// down); false on timeout. Lets one thread serve many streams, like poll() on the event fd
-        /// in C. Linux only (libc poll).</summary>
-        public bool WaitForEvents(TimeSpan timeout)
+        /// down: a Dispose on another thread ends the wait with true); false on timeout. Lets one
+        /// thread serve many streams, like poll() on the event fd in C. Linux only (libc poll).</summary>
+        public bool WaitForEvents(TimeSpan timeout) => WaitReadable(Events, timeout);
+
+        /// <summary>Polls the binding's duplicate of fd `which`: a Dispose meanwhile closes the
+        /// library's fd (its number may then be reused), never this one, which the library's
+        /// shutdown leaves readable.</summary>
+        bool WaitReadable(int which, TimeSpan timeout)
         {
-            bool r = Libc.WaitReadable(EventFd, Library.TimeoutMs(timeout));
-            GC.KeepAlive(this); // the fd belongs to the node: keep it open during poll
-            return r;
+            int ms = Library.TimeoutMs(timeout);
+            OwnedFd fd = readiness.Acquire(which);
+            try
+            {
+                return Libc.WaitReadable(fd.Fd, ms);
+            }
+            finally
+            {
+                fd.Release();
+                GC.KeepAlive(this); // no finalizer shuts the node down meanwhile
+            }
         }
 
 
@@ -421,8 +433,12 @@ namespace Netmesh
 
         void Free()
         {
+            if (Interlocked.Exchange(ref disposed, 1) != 0) return;
+            // First: waits for a wait duplicating one of the library's fds, which nm_node_free
+            // closes (and the process may reuse) as soon as it runs.
+            readiness.Close();
             // handle is zero if the constructor failed: nothing to free.
-            if (Interlocked.Exchange(ref disposed, 1) == 0 && handle != IntPtr.Zero) netmesh.nm_node_free(handle);
+            if (handle != IntPtr.Zero) netmesh.nm_node_free(handle);
         }
     }
 }

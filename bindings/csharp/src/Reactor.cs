@@ -17,10 +17,11 @@ namespace Netmesh
         bool IsReleased { get; }
     }
 
-    /// <summary>Waits for the library's readiness fds (nm_stream_event_fd, the peer event fd) on
-    /// one background thread for the whole process, and finishes async operations when theirs
-    /// become readable: no thread per pending operation and no polling loop. The C API never
-    /// calls into the runtime; this thread is ours, and each try it makes is a non-blocking C call.</summary>
+    /// <summary>Waits for readiness fds (the binding's duplicates of nm_stream_event_fd's and of
+    /// the peer event fd, <see cref="ReadinessFds"/>) on one background thread for the whole
+    /// process, and finishes async operations when theirs become readable: no thread per pending
+    /// operation and no polling loop. The C API never calls into the runtime; this thread is ours,
+    /// and each try it makes is a non-blocking C call.</summary>
     internal sealed class Reactor
     {
         internal static readonly Reactor Shared = new Reactor();
@@ -29,12 +30,13 @@ namespace Netmesh
         readonly List<Waiter> waiters = new List<Waiter>();
         int wakeFd = -1;
 
-        /// <summary>Finishes with attempt's result: tries it once now, then each time the fd from
-        /// readyFd is readable (and when poked), until it finishes, throws, or token is cancelled.
-        /// owner is what <see cref="Poke"/> names. readyFd is called only if the first try would
-        /// wait; its fd is borrowed for the call: the reactor waits on its own duplicate, so the
-        /// owner may free it meanwhile.</summary>
-        internal Task<T> Run<T>(object owner, Func<int> readyFd, Attempt<T> attempt, CancellationToken token)
+        /// <summary>Finishes with attempt's result: tries it once now, then each time the owner's
+        /// readiness fd `which` is readable (and when poked), until it finishes, throws, or token
+        /// is cancelled. owner is what <see cref="Poke"/> names. The fd is taken from fds only if
+        /// the first try would wait: the binding's own duplicate, with a use the reactor holds
+        /// until it no longer polls it, so the owner may be freed meanwhile (on any thread) and
+        /// the library's fd closed, and its number reused, without the reactor noticing.</summary>
+        internal Task<T> Run<T>(object owner, ReadinessFds fds, int which, Attempt<T> attempt, CancellationToken token)
         {
             if (token.IsCancellationRequested) return Task.FromCanceled<T>(token);
             try
@@ -46,22 +48,20 @@ namespace Netmesh
             {
                 return Task.FromException<T>(e);
             }
-            int own;
+            lock (gate) Start(); // before the fd is taken: nothing to give back if it throws
+            OwnedFd fd;
             try
             {
-                own = Libc.dup(readyFd());
+                fd = fds.Acquire(which); // ObjectDisposedException once the owner was freed
             }
             catch (Exception e)
             {
                 return Task.FromException<T>(e);
             }
-            if (own < 0) return Task.FromException<T>(new InvalidOperationException("dup failed: errno " +
-                                                                                     System.Runtime.InteropServices.Marshal.GetLastWin32Error()));
-            var w = new Waiter<T>(this, owner, own, attempt);
+            var w = new Waiter<T>(this, owner, fd, attempt);
             w.Watch(token); // before the reactor sees it: a cancellation may finish it at once
             lock (gate)
             {
-                Start();
                 waiters.Add(w);
                 // Freed before it was listed, its Poke found nothing to wake: try it now.
                 if (owner is IReleasable r && r.IsReleased) w.Poked = true;
@@ -111,21 +111,29 @@ namespace Netmesh
                     waiters.RemoveAll(w =>
                     {
                         if (!w.Finished) return false;
-                        Libc.close(w.Fd); // only this thread closes: never an fd it is polling
+                        // Out of the poll set first, then its use ends: the fd closes here (if the
+                        // owner was freed) or later, never while this thread polls it.
+                        w.Fd.Release();
                         return true;
                     });
                     pending.AddRange(waiters);
                 }
+                bool ended = false;
+                foreach (Waiter w in pending)
+                {
+                    // Poked (its owner was freed): try once without waiting for the fd.
+                    if (!w.Poked) continue;
+                    w.Poked = false;
+                    w.TryFinish();
+                    ended |= w.Finished;
+                }
+                // Unlisted before polling: their uses of their fds end now (a freed owner's
+                // duplicate closes), not at whatever wakes this thread next.
+                if (ended) continue;
                 if (fds.Length < pending.Count + 1) fds = new Libc.PollFd[pending.Count * 2 + 1];
                 fds[0] = new Libc.PollFd { Fd = wakeFd, Events = Libc.PollIn };
                 for (int i = 0; i < pending.Count; i++)
-                {
-                    // Newly added or poked: try once without waiting for the fd.
-                    bool now = pending[i].Poked;
-                    pending[i].Poked = false;
-                    fds[i + 1] = new Libc.PollFd { Fd = pending[i].Fd, Events = Libc.PollIn };
-                    if (now) pending[i].TryFinish();
-                }
+                    fds[i + 1] = new Libc.PollFd { Fd = pending[i].Fd.Fd, Events = Libc.PollIn };
                 if (Libc.poll(fds, (ulong)(pending.Count + 1), -1) <= 0) continue; // EINTR
                 if (fds[0].Revents != 0)
                 {
@@ -140,13 +148,13 @@ namespace Netmesh
         internal abstract class Waiter
         {
             internal readonly object Owner;
-            internal readonly int Fd; // the reactor's duplicate
+            internal readonly OwnedFd Fd; // one use of the owner's duplicate, until unlisted
             internal volatile bool Poked;
             protected readonly Reactor reactor;
             bool finished; // under lock (this): an attempt and a cancellation never both finish it
             internal bool Finished { get { lock (this) return finished; } }
 
-            protected Waiter(Reactor reactor, object owner, int fd)
+            protected Waiter(Reactor reactor, object owner, OwnedFd fd)
             {
                 this.reactor = reactor;
                 Owner = owner;
@@ -177,7 +185,7 @@ namespace Netmesh
                     if (finished) return false;
                     finished = true;
                 }
-                reactor.Wake(); // to close its fd
+                reactor.Wake(); // to unlist it and end its use of the fd
                 return true;
             }
         }
@@ -190,7 +198,7 @@ namespace Netmesh
                 new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
             CancellationTokenRegistration registration;
 
-            internal Waiter(Reactor reactor, object owner, int fd, Attempt<T> attempt) : base(reactor, owner, fd)
+            internal Waiter(Reactor reactor, object owner, OwnedFd fd, Attempt<T> attempt) : base(reactor, owner, fd)
             {
                 this.attempt = attempt;
             }

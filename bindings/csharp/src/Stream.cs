@@ -38,12 +38,19 @@ namespace Netmesh
         public ulong PeerNodeId { get; }
         public ulong StreamId { get; }
 
+        // What the async calls wait on: the binding's duplicates of the readable and writable fd
+        // (indexed by nm_stream_readiness), closed once the handle is freed and no wait polls them.
+        readonly ReadinessFds readiness;
+        const int Readable = (int)nm_stream_readiness.NM_STREAM_READABLE;
+        const int Writable = (int)nm_stream_readiness.NM_STREAM_WRITABLE;
+
         internal Stream(Node node, IntPtr handle, ulong peerNodeId, ulong streamId)
         {
             Node = node;
             this.handle = handle;
             PeerNodeId = peerNodeId;
             StreamId = streamId;
+            readiness = new ReadinessFds(2, LibraryEventFd, nameof(Stream));
         }
 
         /// <summary>Sends the events in order, packed into as few packets as fit, without waiting.
@@ -105,7 +112,7 @@ namespace Netmesh
         {
             if (events == null) throw new ArgumentNullException(nameof(events));
             int done = 0;
-            return Reactor.Shared.Run(this, () => WritableFd, (out int sent) =>
+            return Reactor.Shared.Run(this, readiness, Writable, (out int sent) =>
             {
                 while (done < events.Length)
                 {
@@ -130,7 +137,7 @@ namespace Netmesh
         /// without a byte[]. The memory must stay unchanged until the task completes.</summary>
         public Task SendAsync(ReadOnlyMemory<byte> ev, CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Reactor.Shared.Run(this, () => WritableFd, (out bool sent) =>
+            return Reactor.Shared.Run(this, readiness, Writable, (out bool sent) =>
             {
                 ulong n;
                 nm_status s = SendOne(ev.Span, out n);
@@ -346,7 +353,7 @@ namespace Netmesh
         /// <see cref="Receive(TimeSpan)"/> would (a closed stream, a disposed handle or node).</summary>
         public Task<byte[]> ReceiveAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Reactor.Shared.Run(this, () => ReadableFd,
+            return Reactor.Shared.Run(this, readiness, Readable,
                                       (out byte[] ev) => TryReceive(TimeSpan.Zero, out ev), cancellationToken);
         }
 
@@ -357,7 +364,7 @@ namespace Netmesh
         public Task<int> ReceiveAsync(Memory<byte> destination,
                                       CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Reactor.Shared.Run(this, () => ReadableFd, (out int len) =>
+            return Reactor.Shared.Run(this, readiness, Readable, (out int len) =>
             {
                 nm_status s = RecvInto(destination.Span, 0, out len);
                 if (s == nm_status.NM_ERR_TIMEOUT) return false;
@@ -367,18 +374,21 @@ namespace Netmesh
         }
 
         /// <summary>A file descriptor readable while a receive would not wait (events queued, or
-        /// the stream closed): for an event loop of your own. Owned by this handle, valid until
-        /// Dispose/Release; do not read or close it (nm_stream_event_fd).</summary>
-        public int ReadableFd => EventFd((uint)nm_stream_readiness.NM_STREAM_READABLE);
+        /// the stream closed): for an event loop of your own. The library's (nm_stream_event_fd),
+        /// the same number on every call: poll it, do not read or close it. Valid while this
+        /// handle is: after Dispose/Release the library may close it at any time, and its number
+        /// then name another file, so take it out of your poll set first. The binding's own waits
+        /// (ReceiveAsync, SendAsync) poll a duplicate of their own instead.</summary>
+        public int ReadableFd => LibraryEventFd(Readable);
 
         /// <summary>A file descriptor readable while a send would find credit (or the stream is
         /// closed). As <see cref="ReadableFd"/>.</summary>
-        public int WritableFd => EventFd((uint)nm_stream_readiness.NM_STREAM_WRITABLE);
+        public int WritableFd => LibraryEventFd(Writable);
 
-        int EventFd(uint which)
+        int LibraryEventFd(int which)
         {
             int fd;
-            Errors.Check(netmesh.nm_stream_event_fd(Handle, which, out fd), "nm_stream_event_fd");
+            Errors.Check(netmesh.nm_stream_event_fd(Handle, (uint)which, out fd), "nm_stream_event_fd");
             GC.KeepAlive(this);
             return fd;
         }
@@ -441,7 +451,11 @@ namespace Netmesh
 
         void Free()
         {
-            if (Interlocked.Exchange(ref disposed, 1) == 0) netmesh.nm_stream_free(handle);
+            if (Interlocked.Exchange(ref disposed, 1) != 0) return;
+            // First: waits for a ReceiveAsync or SendAsync duplicating the library's fd, which
+            // nm_stream_free may close (and the process reuse) as soon as it runs.
+            readiness.Close();
+            netmesh.nm_stream_free(handle);
         }
     }
 }

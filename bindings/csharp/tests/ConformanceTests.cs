@@ -814,8 +814,9 @@ namespace Netmesh.Tests
         public void TheReactorRetriesAnOperationWhoseOwnerWasReleasedBeforeItWasListed()
         {
             int neverReadable = Libc.eventfd(0, Libc.EfdCloexec | Libc.EfdNonblock);
+            var fds = new ReadinessFds(1, _ => neverReadable, "owner");
             int tries = 0;
-            Task<int> t = Reactor.Shared.Run(new ReleasedOwner(), () => neverReadable, (out int r) =>
+            Task<int> t = Reactor.Shared.Run(new ReleasedOwner(), fds, 0, (out int r) =>
             {
                 r = 0;
                 if (Interlocked.Increment(ref tries) == 1) return false; // the first try would wait
@@ -823,6 +824,7 @@ namespace Netmesh.Tests
             }, CancellationToken.None);
             var agg = Assert.Throws<AggregateException>(() => t.Wait(Wait));
             Assert.IsInstanceOf<ObjectDisposedException>(agg.InnerException);
+            fds.Close();
             Libc.close(neverReadable);
         }
 
