@@ -415,6 +415,11 @@ class Node {
   bool crossing(const session::Session& a, const session::Session& b) const REQUIRES(mu_);
   void carry_unused_streams(session::Session& from, session::Session& to) REQUIRES(mu_);
   bool keeps_first(const session::Session& a, const session::Session& b, bool netmesh) const REQUIRES(mu_);
+  // What looks like a crossing to us may be a peer that restarted and dialled us again (to
+  // it there is no crossing, only its new session): the session we keep has then heard
+  // nothing since `other` was made, for longer than a live peer takes to say something.
+  static bool gone_silent_since(const session::Session& kept, const session::Session& other, int64_t now);
+  static constexpr int64_t kCrossingGraceNs = 1'000'000'000;
   // A hello from a peer with a parked crossing handshake may change the verdict.
   void settle_crossing(uint64_t peer_id, std::vector<Outgoing>& out) REQUIRES(mu_);
   // End of our connect() to a peer that sent no hello (0.23) while it also dialled us:

@@ -94,7 +94,8 @@ session::Session* Node::confirm(session::Session& s, bool hello, std::vector<Out
   session::Session* current = session_for(s.peer_node_id());
   s.confirmed = true;
   if (current && crossing(*current, s) &&
-      keeps_first(*current, s, hello || current->peer_hello_seen || s.peer_hello_seen))
+      keeps_first(*current, s, hello || current->peer_hello_seen || s.peer_hello_seen) &&
+      !gone_silent_since(*current, s, now_ns()))
     return nullptr;  // stays parked
   std::unique_ptr<session::Session> candidate = std::move(it->second);
   pending_.erase(it);
@@ -122,6 +123,11 @@ bool Node::crossing(const session::Session& a, const session::Session& b) const 
   int64_t window = int64_t{config_.handshake_timeout_ms} * std::max<uint32_t>(1, config_.handshake_retries) * 1000000;
   return a.confirmed && b.confirmed && a.we_initiated != b.we_initiated &&
          std::abs(a.established_ns() - b.established_ns()) < window;
+}
+
+bool Node::gone_silent_since(const session::Session& kept, const session::Session& other, int64_t now) {
+  int64_t grace = std::max<int64_t>(kCrossingGraceNs, 4 * kept.rtt.smoothed());
+  return kept.last_rx_ns() < other.established_ns() && now - other.established_ns() > grace;
 }
 
 bool Node::keeps_first(const session::Session& a, const session::Session& b, bool netmesh) const {

@@ -432,10 +432,65 @@ static void the_stream_cap_never_drops_unread_events(void** state) {
   test_pair_free(&p);
 }
 
+/* A peer we dialled restarts (same identity) and dials us at once, within the window in
+ * which two dials of opposite directions count as crossing: whichever node id is lower,
+ * the two talk again within seconds, on the new session (the old one's peer is gone; a
+ * stream used there ended with it). The lower id's dial wins a crossing, so when ours was
+ * the lower the node kept the dead session (until pruned, 15 minutes later); now the
+ * session it keeps must have heard from the peer since the other was made. */
+static void a_peer_that_restarts_and_dials_us_at_once_is_heard(void** state) {
+  (void)state;
+  int seen[2] = {0, 0}; /* rounds with a's id below b's, and above: both orders, twice */
+  for (int round = 0; round < 30 && (seen[0] < 2 || seen[1] < 2); ++round) {
+    char identity[] = "/tmp/netmesh_lifecycle_XXXXXX";
+    int fd = mkstemp(identity);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(identity);
+    nm_node_config_t cfg, peer_cfg;
+    test_config(&cfg, 0x42);
+    test_config(&peer_cfg, 0x42);
+    peer_cfg.identity_file = identity;
+    node_info a = make_node(&cfg), b = make_node(&peer_cfg);
+    NM_OK_OR_FAIL(nm_node_allow_peer(b.node, a.id));
+    NM_OK_OR_FAIL(nm_node_connect(a.node, b.addr, b.key, b.id)); /* a dials b */
+    NM_OK_OR_FAIL(nm_node_free(b.node));                           /* b goes away ... */
+    node_info b2 = make_node(&peer_cfg);                           /* ... and is back */
+    NM_OK_OR_FAIL(nm_node_allow_peer(a.node, b2.id));
+    NM_OK_OR_FAIL(nm_node_connect(b2.node, a.addr, a.key, a.id)); /* and dials a */
+    nm_stream_t *on_a, *on_b;
+    NM_OK_OR_FAIL(nm_node_open_stream(a.node, b2.id, 1, NULL, &on_a));
+    NM_OK_OR_FAIL(nm_node_open_stream(b2.node, a.id, 1, NULL, &on_b));
+    nm_event_t e = test_event("hello again");
+    char buf[64];
+    size_t n = 0;
+    nm_status got = NM_ERR_TIMEOUT;
+    double deadline = test_now_ms() + 10000;
+    while (got != NM_OK && test_now_ms() < deadline) { /* fire-and-forget: send until heard */
+      nm_status sent = nm_stream_send(on_a, &e, 1, NULL);
+      if (sent == NM_ERR_NOT_CONNECTED) { /* used on the old session: it ended with it */
+        nm_stream_free(on_a);
+        NM_OK_OR_FAIL(nm_node_open_stream(a.node, b2.id, 1, NULL, &on_a));
+      } else {
+        NM_OK_OR_FAIL(sent);
+      }
+      got = nm_stream_recv(on_b, buf, sizeof buf, &n, 50);
+    }
+    if (got != NM_OK) fail_msg("round %d, a's id %s b's: a -> b %s", round, a.id < b.id ? "below" : "above", nm_strerror(got));
+    ++seen[a.id < b.id ? 0 : 1];
+    nm_stream_free(on_a);
+    nm_stream_free(on_b);
+    NM_OK_OR_FAIL(nm_node_free(a.node));
+    NM_OK_OR_FAIL(nm_node_free(b2.node));
+    unlink(identity);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(crossing_dials_end_on_one_session),
       cmocka_unit_test(restarted_peer_replaces_the_session_and_drained_events_stay),
+      cmocka_unit_test(a_peer_that_restarts_and_dials_us_at_once_is_heard),
       cmocka_unit_test(dead_peer_is_pruned_and_left_alone),
       cmocka_unit_test(reopened_023_reliable_stream_delivers_everything),
       cmocka_unit_test(unused_stream_follows_a_late_crossing_dial),
