@@ -17,7 +17,8 @@
  *    reused as soon as the call returns. Strings are NUL-terminated.
  *  - Blocking: a call blocks only where its comment says so, and never longer than stated
  *    (give or take scheduling). Calls without such a note take at most a node-wide lock
- *    for a short time; none does network round trips.
+ *    for a short time; none does network round trips. A blocking call's timeout_ms: -1
+ *    waits for ever, 0 does not wait; other negative values are NM_ERR_INVALID_ARGUMENT.
  *  - Every function is thread-safe. The library never calls back into the application;
  *    use blocking receives with timeouts, or poll nm_node_event_fd().
  *
@@ -27,7 +28,7 @@
  *    caller's sizeof, fills struct_size with it and writes defaults. The library then reads
  *    only struct_size bytes: fields a newer library added beyond them keep their defaults,
  *    so a program built against an older (smaller) struct keeps working. A struct_size
- *    smaller than the 0.2.0 layout (or not a size the struct ever had, or absurdly large:
+ *    smaller than the 0.2.0 layout (or one that does not end on one of its fields, or absurdly large:
  *    an uninitialised struct) is NM_ERR_INVALID_ARGUMENT; so is a larger struct whose
  *    bytes beyond this library's struct are not all zero (the caller set a field this
  *    library does not know: refusing beats silently ignoring it).

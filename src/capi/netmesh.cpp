@@ -42,8 +42,15 @@ nm_status send_with(StreamRef& s, const nm_event_t* events, size_t count, size_t
   return s->send_waiting(s.stream(), span, max_retries, timeout_ms, sent, s.h.released.get());
 }
 
+// A blocking call's timeout: -1 waits for ever, 0 does not wait; other negative values are
+// mistakes (they were taken as "forever").
+nm_status wait_timeout(int timeout_ms) {
+  return timeout_ms < -1 ? fail(NM_ERR_INVALID_ARGUMENT, "timeout_ms must be -1 (for ever) or >= 0") : NM_OK;
+}
+
 nm_status recv_batch(StreamRef& s, void* buf, size_t buf_len, size_t* lens, size_t max_events,
                      size_t* out_count, int timeout_ms) {
+  if (nm_status st = wait_timeout(timeout_ms); st != NM_OK) return st;
   if (!lens || max_events == 0) return fail(NM_ERR_INVALID_ARGUMENT, "lens must hold >= 1 entry");
   if (!buf && buf_len > 0) return null_arg("buf");
   static uint8_t empty;  // a valid pointer for zero-length buffers
@@ -193,7 +200,10 @@ nm_status nm_node_nat_type(nm_node_t* handle, int* out_nat_type) {
 
 nm_status nm_node_connect_direct(nm_node_t* handle, uint64_t peer_node_id, uint64_t coordinator_node_id,
                                  int timeout_ms) {
-  return entry(handle, [&](NodeRef& n) { return n->connect_direct(peer_node_id, coordinator_node_id, timeout_ms); });
+  return entry(handle, [&](NodeRef& n) {
+    if (nm_status s = wait_timeout(timeout_ms); s != NM_OK) return s;
+    return n->connect_direct(peer_node_id, coordinator_node_id, timeout_ms);
+  });
 }
 
 nm_status nm_node_reflex_addr(nm_node_t* handle, char* buf, size_t len) {
@@ -261,6 +271,7 @@ nm_status nm_node_next_peer_event(nm_node_t* handle, nm_peer_event_t* out, size_
   return entry(handle, [&](NodeRef& n) {
     if (!out) return null_arg("out");
     if (nm_status s = nm::capi::check_size<nm_peer_event_t>(out_size, "out"); s != NM_OK) return s;
+    if (nm_status s = wait_timeout(timeout_ms); s != NM_OK) return s;
     nm_peer_event_t ev{};
     if (nm_status s = n->next_peer_event(ev, timeout_ms); s != NM_OK) return s;
     nm::capi::copy_out(ev, out, out_size);
@@ -281,7 +292,10 @@ nm_status nm_node_allow_peer(nm_node_t* handle, uint64_t peer_node_id) {
 }
 
 nm_status nm_node_accept(nm_node_t* handle, uint64_t peer_node_id, int timeout_ms) {
-  return entry(handle, [&](NodeRef& n) { return n->accept(peer_node_id, timeout_ms); });
+  return entry(handle, [&](NodeRef& n) {
+    if (nm_status s = wait_timeout(timeout_ms); s != NM_OK) return s;
+    return n->accept(peer_node_id, timeout_ms);
+  });
 }
 
 nm_status nm_impairment_init(nm_impairment_t* impairment, size_t impairment_size) {
@@ -371,6 +385,7 @@ nm_status nm_stream_send_blocking(nm_stream_t* stream, const nm_event_t* events,
                                   int timeout_ms, size_t* out_sent) {
   if (out_sent) *out_sent = 0;
   return entry(stream, [&](StreamRef& s) {
+    if (nm_status st = wait_timeout(timeout_ms); st != NM_OK) return st;
     return send_with(s, events, count, out_sent, kRetryForever, timeout_ms);
   });
 }

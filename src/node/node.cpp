@@ -67,7 +67,7 @@ nm_status Node::start() {
       FailureDetectorConfig{int64_t{config_.suspect_after_ms} * 1000000,
                             int64_t{config_.fail_after_ms} * 1000000});
 
-  if (events_.fd() < 0) return fail(NM_ERR_INTERNAL, "eventfd failed");
+  if (events_.fd() < 0 || peer_events_signal_.fd() < 0) return fail(NM_ERR_INTERNAL, "eventfd failed");
   std::string error;
   if (!socket_.open(config_.bind_addr, error)) return fail(NM_ERR_ADDRESS, error);
 

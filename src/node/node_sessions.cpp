@@ -120,7 +120,9 @@ void Node::carry_unused_streams(session::Session& from, session::Session& to) {
 }
 
 bool Node::crossing(const session::Session& a, const session::Session& b) const {
-  int64_t window = int64_t{config_.handshake_timeout_ms} * std::max<uint32_t>(1, config_.handshake_retries) * 1000000;
+  // (Two u32 settings: their product fits a u64, and is capped before it becomes ns.)
+  uint64_t window_ms = uint64_t{config_.handshake_timeout_ms} * std::max<uint32_t>(1, config_.handshake_retries);
+  int64_t window = static_cast<int64_t>(std::min<uint64_t>(window_ms, INT64_MAX / 1000000)) * 1000000;
   return a.confirmed && b.confirmed && a.we_initiated != b.we_initiated &&
          std::abs(a.established_ns() - b.established_ns()) < window;
 }

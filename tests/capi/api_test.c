@@ -270,11 +270,40 @@ static void last_error_detail_outlives_calls_that_succeed(void** state) {
   test_pair_free(&p);
 }
 
+/* A blocking call's timeout is -1 (for ever) or >= 0; other negative values are refused
+ * (they were taken as "for ever"), before anything waits. */
+static void negative_timeouts_other_than_forever_are_errors(void** state) {
+  (void)state;
+  test_pair p;
+  test_pair_connect(&p);
+  nm_stream_t *a, *b;
+  test_open_both(&p, 7, NULL, &a, &b);
+  uint8_t buf[16];
+  size_t n = 0, lens[1];
+  nm_event_t e = test_event("x");
+  nm_peer_event_t ev;
+  assert_int_equal(nm_stream_recv(b, buf, sizeof buf, &n, -2), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_stream_recv_batch(b, buf, sizeof buf, lens, 1, &n, INT32_MIN), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_stream_send_blocking(a, &e, 1, -2, &n), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(n, 0);
+  assert_int_equal(nm_node_accept(p.b, p.a_id, -2), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_next_peer_event(p.a, &ev, sizeof ev, -2), NM_ERR_INVALID_ARGUMENT);
+  assert_int_equal(nm_node_connect_direct(p.a, p.b_id, 0, -2), NM_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(nm_last_error_message(), "timeout_ms"));
+  NM_OK_OR_FAIL(nm_stream_send_blocking(a, &e, 1, -1, &n)); /* -1 and 0 are fine */
+  NM_OK_OR_FAIL(nm_stream_recv(b, buf, sizeof buf, &n, -1));
+  assert_int_equal(nm_stream_recv(b, buf, sizeof buf, &n, 0), NM_ERR_TIMEOUT);
+  nm_stream_free(a);
+  nm_stream_free(b);
+  test_pair_free(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(version_and_error_names),
       cmocka_unit_test(config_defaults),
       cmocka_unit_test(last_error_detail_outlives_calls_that_succeed),
+      cmocka_unit_test(negative_timeouts_other_than_forever_are_errors),
       cmocka_unit_test(zero_fairness_weight_is_one),
       cmocka_unit_test(null_arguments_are_errors),
       cmocka_unit_test(bad_config_and_addresses),
