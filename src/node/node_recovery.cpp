@@ -210,8 +210,10 @@ void Node::handle_extension(session::Session& s, Frames frames, const sockaddr_s
     resend(s, st, resend_list, out);
     if (st.tx_idle()) st.changed.notify_all();  // a draining close may be waiting
   }
-  for (size_t i = 0; i < answers.size(); i += wire::kMaxGrantsPerPacket) {
-    size_t n = std::min(wire::kMaxGrantsPerPacket, answers.size() - i);
+  // As many as the session's datagram holds (its path MTU), not what 8 KiB would.
+  size_t per_packet = std::min(wire::kMaxGrantsPerPacket, s.payload_capacity() / (wire::kFrameOverhead + wire::kGrantSize));
+  for (size_t i = 0; i < answers.size(); i += per_packet) {
+    size_t n = std::min(per_packet, answers.size() - i);
     if (!s.budget.spend(wire::kPacketOverhead + n * (wire::kFrameOverhead + wire::kGrantSize))) {
       ++stats_.responses_deferred;
       break;

@@ -21,7 +21,10 @@ double Bbr::pacing_gain() const {
 uint64_t Bbr::inflight(double gain) const {
   double bw = bandwidth();
   if (bw == 0 || min_rtt_ns_ == INT64_MAX) return kInitialPackets * mds_;
-  return static_cast<uint64_t>(gain * bw * static_cast<double>(min_rtt_ns_) / 1e9);
+  // Clamped before the cast (out of range is undefined): a day-long RTT sample times an old
+  // bandwidth estimate goes past 2^64.
+  double bytes = gain * bw * static_cast<double>(min_rtt_ns_) / 1e9;
+  return bytes >= 0x1p62 ? uint64_t{1} << 62 : static_cast<uint64_t>(bytes);
 }
 
 double Bbr::pacing_rate(const RttStats& rtt) const {

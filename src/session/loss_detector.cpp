@@ -189,7 +189,7 @@ int64_t LossDetector::deadline(const RttStats& rtt) const {
   // Capped before the shift too: a peer that acknowledges hours late gives an RTT sample
   // of hours, and its probe timeout shifted 16 times would wrap into the past.
   int64_t pto = std::min(rtt.pto(max_ack_delay_ns_), kMaxProbeTimeoutNs);
-  pto = std::min(pto << std::min(probes_, 16), kMaxProbeTimeoutNs);
+  pto = std::min(pto << probes_, kMaxProbeTimeoutNs);
   return last_sent_ns_ + pto;
 }
 

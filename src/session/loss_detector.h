@@ -24,6 +24,7 @@
 //    pto x 2^probes, at most kMaxProbeTimeoutNs; the node then sends one or two datagrams,
 //    not the whole flight. The backoff is kept until an acknowledgement brings an RTT sample.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -64,6 +65,7 @@ class LossDetector {
   // 120 s in Linux, quic-go's stopped at 60 s): after a long outage, the path is tried again
   // within a minute of its return, not hours later.
   static constexpr int64_t kMaxProbeTimeoutNs = 60'000'000'000;
+  static constexpr int kMaxBackoffs = 16;  // doublings counted: far past the cap from any RTT
 
   explicit LossDetector(int64_t max_ack_delay_ns) : max_ack_delay_ns_(max_ack_delay_ns) {}
 
@@ -100,7 +102,7 @@ class LossDetector {
   int64_t deadline(const RttStats& rtt) const;
   bool loss_timer_armed() const { return loss_time_ns_ != INT64_MAX; }
   // The probe timeout fired (the node sends its probes): the next one waits twice as long.
-  void on_probe_timeout() { ++probes_; }
+  void on_probe_timeout() { probes_ = std::min(probes_ + 1, kMaxBackoffs); }  // (no overflow in months of timeouts)
   int probes() const { return probes_; }
   // The oldest datagrams still unresolved, to resend as probes (at most `max`).
   std::vector<SentDatagram> oldest(size_t max) const;

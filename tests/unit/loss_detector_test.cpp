@@ -264,6 +264,18 @@ TEST(LossDetector, AnRttOfHoursStillBacksOffToAMinuteAfterTheLastDatagram) {
   }
 }
 
+// Probe timeouts with nothing sent in between (every resend held back: no budget, an
+// unproven path) fire on every tick once at the cap: the count stops at kMaxBackoffs rather
+// than overflowing after months, and the timeout stays at the cap.
+TEST(LossDetector, ProbeTimeoutsWithNothingSentStopCountingAtTheCap) {
+  LossDetector ld(10 * kMs);
+  RttStats rtt;
+  ld.on_sent(datagram(0, 0));
+  for (int i = 0; i < 1000; ++i) ld.on_probe_timeout();
+  EXPECT_EQ(ld.probes(), LossDetector::kMaxBackoffs);
+  EXPECT_EQ(ld.deadline(rtt), LossDetector::kMaxProbeTimeoutNs);
+}
+
 TEST(LossDetector, LossesSpanningSeveralProbeTimeoutsArePersistentCongestion) {
   LossDetector ld(0);
   RttStats rtt;
