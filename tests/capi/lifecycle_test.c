@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "netmesh_testing.h"
 #include "test_peer.h"
+#include "netmesh_testing.h"
 #include "test_support.h"
 
 typedef struct node_info {
@@ -137,15 +137,12 @@ static void restarted_peer_replaces_the_session_and_drained_events_stay(void** s
                     5000);
   /* Reliable data towards the peer that never gets acknowledged: it is lost with the
    * session (the peer restarts), and counted. */
-  nm_impairment_t blackhole;
-  nm_impairment_init(&blackhole, sizeof blackhole);
-  blackhole.loss = 1.0;
-  NM_OK_OR_FAIL(nm_node_set_impairment(a.node, b.id, NM_OUTBOUND, &blackhole));
+  test_lose_all(a.node, b.id, NM_OUTBOUND, 1);
   NM_OK_OR_FAIL(nm_node_open_stream(a.node, b.id, 3, &rel, &a_rel));
   nm_event_t lost = test_event("lost");
   NM_OK_OR_FAIL(nm_stream_send(a_rel, &lost, 1, NULL));
   assert_int_equal(test_stream_stats(a_rel).tx_unacked_packets, 1);
-  NM_OK_OR_FAIL(nm_node_set_impairment(a.node, b.id, NM_OUTBOUND, NULL));
+  test_lose_all(a.node, b.id, NM_OUTBOUND, 0);
   nm_stream_free(b_drain);
   nm_stream_free(b_drop);
   NM_OK_OR_FAIL(nm_node_free(b.node)); /* the peer goes away without a word ... */
@@ -368,16 +365,13 @@ static void idle_eviction_spares_unacknowledged_events(void** state) {
   cfg.reliability = NM_RELIABLE;
   nm_stream_t *tx, *rx, *idle;
   test_open_both(&p, 9, &cfg, &tx, &rx);
-  nm_impairment_t all_lost;
-  nm_impairment_init(&all_lost, sizeof all_lost);
-  all_lost.loss = 1.0;
-  NM_OK_OR_FAIL(nm_node_set_impairment(p.a, p.b_id, NM_OUTBOUND, &all_lost));
+  test_lose_all(p.a, p.b_id, NM_OUTBOUND, 1);
   nm_event_t e = test_event("accepted by nm_stream_send");
   NM_OK_OR_FAIL(nm_stream_send(tx, &e, 1, NULL));
   NM_OK_OR_FAIL(nm_node_open_stream(p.a, p.b_id, 10, &cfg, &idle));
   ASSERT_EVENTUALLY(test_stream_stats(idle).active == 0, 10000);
   assert_int_equal(test_stream_stats(tx).active, 1);
-  NM_OK_OR_FAIL(nm_node_set_impairment(p.a, p.b_id, NM_OUTBOUND, NULL));
+  test_lose_all(p.a, p.b_id, NM_OUTBOUND, 0);
   char buf[64];
   size_t n = 0;
   NM_OK_OR_FAIL(nm_stream_recv(rx, buf, sizeof buf, &n, 10000));

@@ -241,10 +241,7 @@ static void peer_events_report_connect_suspect_fail_recover(void** state) {
   int fd;
   NM_OK_OR_FAIL(nm_node_peer_event_fd(a, &fd));
   /* b goes silent: all of its datagrams are dropped on the way to a */
-  nm_impairment_t imp;
-  nm_impairment_init(&imp, sizeof imp);
-  imp.loss = 1.0;
-  NM_OK_OR_FAIL(nm_node_set_impairment(a, test_node_id(b), NM_INBOUND, &imp));
+  test_lose_all(a, test_node_id(b), NM_INBOUND, 1);
   NM_OK_OR_FAIL(nm_node_next_peer_event(a, &ev, sizeof ev, 2000));
   assert_int_equal(ev.kind, NM_PEER_SUSPECTED);
   NM_OK_OR_FAIL(nm_node_next_peer_event(a, &ev, sizeof ev, 2000));

@@ -1,5 +1,7 @@
 #include "test_support.h"
 
+#include "netmesh_testing.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -82,6 +84,13 @@ void test_open_both(test_pair* p, uint64_t id, const nm_stream_config_t* cfg, nm
                     nm_stream_t** on_b) {
   NM_OK_OR_FAIL(nm_node_open_stream(p->a, p->b_id, id, cfg, on_a));
   NM_OK_OR_FAIL(nm_node_open_stream(p->b, p->a_id, id, cfg, on_b));
+}
+
+void test_lose_all(nm_node_t* n, uint64_t peer, uint32_t directions, int lost) {
+  nm_impairment_t all;
+  nm_impairment_init(&all, sizeof all);
+  all.loss = 1.0;
+  NM_OK_OR_FAIL(nm_node_set_impairment(n, peer, directions, lost ? &all : NULL));
 }
 
 nm_event_t test_event(const char* text) {

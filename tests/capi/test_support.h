@@ -62,6 +62,9 @@ double test_now_ms(void);
   } while (0)
 /* A stream's stats (failing the test if the call fails), for use in conditions. */
 nm_stream_stats_t test_stream_stats(nm_stream_t* s);
+/* Every datagram between n and peer in `directions` (NM_OUTBOUND, NM_INBOUND) is lost, or,
+ * with lost 0, none is (fault injection, netmesh_testing.h). */
+void test_lose_all(nm_node_t* n, uint64_t peer, uint32_t directions, int lost);
 nm_node_stats_t test_node_stats(nm_node_t* n);
 nm_session_stats_t test_session_stats(nm_node_t* n, uint64_t peer);
 

@@ -187,10 +187,7 @@ static void free_during_a_drain_close_is_not_ok(void** state) {
   cfg.close_behaviour = NM_DRAIN_THEN_CLOSE;
   nm_stream_t *tx, *rx;
   test_open_both(&p, 8, &cfg, &tx, &rx);
-  nm_impairment_t all_lost;
-  nm_impairment_init(&all_lost, sizeof all_lost);
-  all_lost.loss = 1.0;
-  NM_OK_OR_FAIL(nm_node_set_impairment(p.a, p.b_id, NM_OUTBOUND, &all_lost));
+  test_lose_all(p.a, p.b_id, NM_OUTBOUND, 1);
   nm_event_t e = test_event("never acknowledged");
   NM_OK_OR_FAIL(nm_stream_send(tx, &e, 1, NULL));
   closing c = {p.a, tx, NM_ERR_INTERNAL};
