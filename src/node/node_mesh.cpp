@@ -170,7 +170,14 @@ void Node::on_pingwave(wire::Pingwave pw, uint64_t via, bool raw, std::vector<Ou
     ++stats_.pingwave_origins_refused;  // a flood of invented origins from this neighbour
     return;
   }
-  routes_->offer_pingwave(pw.origin_node_id, via, pw.hop_count, pw.seq, now);
+  routes_->offer_pingwave(pw.origin_node_id, via, pw.hop_count, pw.seq, now, raw);
+  // A raw wave goes on only along the route it is part of: one the routing table refused
+  // (a forgery against an authenticated route) is not relayed, and above all not sealed to
+  // netmesh neighbours, who would take it as authenticated.
+  if (raw) {
+    auto route = routes_->lookup(pw.origin_node_id);
+    if (!route || route->next_hop != via) return;
+  }
   // Re-broadcast (the first copy of a new wave came the shortest way), never back where it
   // came from nor to its origin (split horizon), at most as far as our own waves travel.
   pw.ttl = std::min(pw.ttl, config_.pingwave_ttl);

@@ -10,12 +10,12 @@ RoutingTable::RoutingTable(uint64_t self_id, size_t max_routes)
     : self_id_(self_id), max_routes_(std::max<size_t>(max_routes, 1)) {}
 
 bool RoutingTable::offer(uint64_t dest, uint64_t next_hop, uint32_t metric, uint64_t seq,
-                         int64_t now_ns) {
+                         int64_t now_ns, bool raw) {
   if (dest == 0 || dest == self_id_ || metric == 0) return false;
   if (next_hop == 0 || next_hop == self_id_ || !is_neighbour(next_hop)) return false;
   if (is_neighbour(dest)) return false;  // pinned direct route
 
-  const Route offered{dest, next_hop, metric, now_ns, seq};
+  const Route offered{dest, next_hop, metric, now_ns, seq, raw};
   auto it = routes_.find(dest);
   if (it == routes_.end()) {
     if (routes_.size() >= max_routes_ && !make_room()) return false;
@@ -26,15 +26,19 @@ bool RoutingTable::offer(uint64_t dest, uint64_t next_hop, uint32_t metric, uint
   const bool same_path = cur.next_hop == next_hop;
   const bool better = metric < cur.metric;
   const bool current_missed_a_wave = seq >= cur.seq && seq - cur.seq >= kSeqSwitchGap;
-  if (!same_path && !better && !current_missed_a_wave) return false;
+  if (!same_path && raw != cur.raw) {
+    if (raw) return false;  // authenticated routes are not for forgers to move
+  } else if (!same_path && !better && !current_missed_a_wave) {
+    return false;
+  }
   install(offered);
   return true;
 }
 
 bool RoutingTable::offer_pingwave(uint64_t origin, uint64_t via, uint8_t hop_count,
-                                  uint64_t seq, int64_t now_ns) {
+                                  uint64_t seq, int64_t now_ns, bool raw) {
   if (hop_count >= wire::kMaxHops || origin == self_id_) return false;
-  return offer(origin, via, static_cast<uint32_t>(hop_count) + 2, seq, now_ns);
+  return offer(origin, via, static_cast<uint32_t>(hop_count) + 2, seq, now_ns, raw);
 }
 
 bool RoutingTable::should_forward_pingwave_to(uint64_t neighbour, uint64_t origin,

@@ -25,6 +25,11 @@
 //  3. otherwise refused: equal metrics keep the installed route (stability; the first
 //     path learned wins), and a refused offer does not refresh R (unlike 0.23, whose
 //     refresh-on-any-offer keeps a dead path alive while any other path exists).
+//  Before rules 2 and 3: a route learned from authenticated pingwaves (sealed in a
+//  session, or a neighbour's own) is never replaced by an offer from an unauthenticated
+//  (raw, 0.23) one, and always replaces a raw-learned route. Anyone can forge a raw
+//  pingwave from a 0.23 neighbour's address; it must not steer traffic between netmesh
+//  nodes (a forged hop count 0 and seq 2^64-1 would win rule 2 and then hold the route).
 // Routes are refreshed only through rule 1, so expire() drops a path whose next hop
 // stopped re-advertising it.
 #pragma once
@@ -45,6 +50,7 @@ struct Route {
   uint32_t metric = 0;    // 1 = direct neighbour; pingwave routes hop_count + 2
   int64_t updated_ns = 0;
   uint64_t seq = 0;  // origin's pingwave seq that last installed/refreshed it (0: none)
+  bool raw = false;  // learned from unauthenticated pingwaves
 
   friend bool operator==(const Route&, const Route&) = default;
 };
@@ -57,14 +63,14 @@ class RoutingTable {
   explicit RoutingTable(uint64_t self_id, size_t max_routes = kDefaultMaxRoutes);
 
   // Installs/refreshes per the rules above; true if the table changed.
-  bool offer(uint64_t dest, uint64_t next_hop, uint32_t metric, uint64_t seq, int64_t now_ns);
+  bool offer(uint64_t dest, uint64_t next_hop, uint32_t metric, uint64_t seq, int64_t now_ns, bool raw = false);
 
   // A pingwave from `origin` received from direct neighbour `via` with `hop_count`:
   // offer(origin, via, hop_count + 2, seq, now_ns) (0.23's metric), refused when
   // hop_count >= kMaxHops (16) or origin == self. `via` must be a neighbour (0.23 also
   // ignores pingwaves whose source address is not a directly connected peer).
   bool offer_pingwave(uint64_t origin, uint64_t via, uint8_t hop_count, uint64_t seq,
-                      int64_t now_ns);
+                      int64_t now_ns, bool raw = false);
 
   // Split horizon for re-broadcasting a pingwave from `origin` that arrived via `via`:
   // never back to the neighbour it came from, nor to its origin.

@@ -1365,6 +1365,100 @@ static void gaps_left_open_wait_for_budget_once_per_stream(void** state) {
   ctx_free(&c);
 }
 
+/* ---- routes between netmesh nodes vs raw pingwaves ---- */
+
+static nm_node_t* mesh_node(void) {
+  nm_node_config_t c;
+  test_config(&c, 0x42);
+  c.heartbeat_interval_ms = 200; /* pingwaves every 200 ms; routes live 18 intervals */
+  nm_node_t* n;
+  NM_OK_OR_FAIL(nm_node_new(&c, &n));
+  return n;
+}
+
+static void link_nodes(nm_node_t* a, nm_node_t* b) {
+  uint8_t key[NM_KEY_SIZE];
+  char addr[NM_ADDR_MAX];
+  NM_OK_OR_FAIL(nm_node_allow_peer(b, test_node_id(a)));
+  NM_OK_OR_FAIL(nm_node_public_key(b, key));
+  NM_OK_OR_FAIL(nm_node_local_addr(b, addr, sizeof addr));
+  NM_OK_OR_FAIL(nm_node_connect(a, addr, key, test_node_id(b)));
+}
+
+static uint64_t next_hop_to(nm_node_t* n, uint64_t dest) {
+  nm_route_t routes[16];
+  size_t count = 0;
+  NM_OK_OR_FAIL(nm_node_routes(n, routes, 16, sizeof *routes, &count));
+  for (size_t i = 0; i < count && i < 16; ++i)
+    if (routes[i].dest == dest) return routes[i].next_hop;
+  return 0;
+}
+
+/* A 0.23 neighbour (a scripted peer that sends no hello) keeps its session live. */
+static void heartbeat_from(nmt_peer* z) {
+  nmt_packet hb;
+  memset(&hb, 0, sizeof hb);
+  hb.flags = 0x20;
+  uint8_t d[256];
+  size_t n = nmt_peer_seal(z, &hb, NULL, 0, d, sizeof d);
+  assert_true(n > 0);
+  assert_int_equal(nmt_peer_send_raw(z, d, n), 0);
+}
+
+/* v reaches netmesh node d through netmesh node n (routes from sealed pingwaves). Raw
+ * pingwaves for d "from" v's 0.23 neighbour z (anyone can send them from z's address),
+ * with hop count 0 and seq 2^64-1, never move v's route to d, and nothing v sends d goes
+ * to z. An audit found the route taken at once and held against every real wave. */
+static void raw_pingwaves_cannot_take_a_route_between_netmesh_nodes(void** state) {
+  (void)state;
+  nm_node_t *v = mesh_node(), *n = mesh_node(), *d = mesh_node();
+  uint64_t v_id = test_node_id(v), n_id = test_node_id(n), d_id = test_node_id(d);
+  link_nodes(n, v);
+  link_nodes(d, n);
+  ASSERT_EVENTUALLY(next_hop_to(v, d_id) == n_id, 5000);
+  test_connect_through(v, n, d);
+  uint8_t key[NM_KEY_SIZE], psk[NM_KEY_SIZE];
+  char addr[NM_ADDR_MAX];
+  memset(psk, 0x42, sizeof psk);
+  NM_OK_OR_FAIL(nm_node_public_key(v, key));
+  NM_OK_OR_FAIL(nm_node_local_addr(v, addr, sizeof addr));
+  nmt_peer* z = nmt_peer_new();
+  uint64_t z_id = nmt_peer_id(z);
+  assert_int_equal(nmt_peer_target(z, addr, key, v_id), 0);
+  NM_OK_OR_FAIL(nm_node_allow_peer(v, z_id));
+  assert_int_equal(nmt_peer_handshake(z, psk, 0, 2000), 0);
+  heartbeat_from(z);
+  ASSERT_EVENTUALLY(next_hop_to(v, z_id) == z_id, 2000); /* z is a direct neighbour */
+  uint8_t pw[72];
+  nmt_pingwave(pw, d_id, UINT64_MAX, 3, 0);
+  nm_node_stats_t before = test_node_stats(v);
+  for (int i = 0; i < 10; ++i) { /* over a second: forged waves, d's real ones all along */
+    heartbeat_from(z);
+    assert_int_equal(nmt_peer_send_raw(z, pw, sizeof pw), 0);
+    usleep(100 * 1000);
+    assert_int_not_equal(next_hop_to(v, d_id), z_id);
+  }
+  ASSERT_EVENTUALLY(test_node_stats(v).pingwaves_received >= before.pingwaves_received + 10, 5000);
+  assert_int_not_equal(next_hop_to(v, d_id), z_id);
+  nm_stream_t* tx;
+  NM_OK_OR_FAIL(nm_node_open_stream(v, d_id, 5, NULL, &tx));
+  uint8_t buf[9000];
+  while (nmt_peer_recv_datagram(z, buf, sizeof buf, 0) >= 0) {
+  }
+  nm_event_t e = test_event("for d only");
+  NM_OK_OR_FAIL(nm_stream_send(tx, &e, 1, NULL));
+  for (int len; (len = nmt_peer_recv_datagram(z, buf, sizeof buf, 200)) >= 0;) {
+    uint64_t dest = 0;
+    if (len >= 18 && buf[0] == 0x52 && buf[1] == 0x54) memcpy(&dest, buf + 10, 8);
+    assert_true(dest != d_id);
+  }
+  nm_stream_free(tx);
+  nmt_peer_free(z);
+  NM_OK_OR_FAIL(nm_node_free(d));
+  NM_OK_OR_FAIL(nm_node_free(n));
+  NM_OK_OR_FAIL(nm_node_free(v));
+}
+
 /* ---- packet pieces (path MTU discovery, wire/piece.h) ---- */
 
 /* One piece frame: u32le id, u16le total, u16le offset, then the bytes. Returns its framed
@@ -1505,6 +1599,7 @@ int main(void) {
       cmocka_unit_test(a_hello_naming_nothing_known_is_the_hello),
       cmocka_unit_test(claims_of_loss_buy_no_more_than_the_budget),
       cmocka_unit_test(gaps_left_open_wait_for_budget_once_per_stream),
+      cmocka_unit_test(raw_pingwaves_cannot_take_a_route_between_netmesh_nodes),
       cmocka_unit_test(malformed_and_unknown_grants),
       cmocka_unit_test(grant_for_unknown_stream_is_counted),
       cmocka_unit_test(inflated_grant_cannot_overflow_credit),

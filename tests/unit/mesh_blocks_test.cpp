@@ -339,6 +339,27 @@ TEST(RoutingTable, StrictlyBetterMetricWinsEqualKeepsTheFirst) {
   EXPECT_EQ(t.lookup(kFar), (node::Route{kFar, kN2, 4, 30, 1}));
 }
 
+// Raw (unauthenticated, 0.23) pingwaves can be forged from a 0.23 neighbour's address by
+// anyone: one never moves a route that authenticated pingwaves made, however good its metric
+// or new its seq (a forged hop count 0 and seq 2^64-1 won the route and then held it against
+// every real wave, an audit found); an authenticated offer replaces a raw-learned route.
+TEST(RoutingTable, RawPingwavesNeverMoveAnAuthenticatedRoute) {
+  auto t = table_with_neighbours();
+  ASSERT_TRUE(t.offer_pingwave(kFar, kN1, 1, 100, 10));                        // sealed, metric 3
+  EXPECT_FALSE(t.offer_pingwave(kFar, kN2, 0, UINT64_MAX, 20, /*raw=*/true));  // forged
+  EXPECT_EQ(t.lookup(kFar)->next_hop, kN1);
+  ASSERT_TRUE(t.offer_pingwave(kFar, kN1, 1, 101, 30));  // the real path refreshes as before
+  EXPECT_EQ(t.lookup(kFar), (node::Route{kFar, kN1, 3, 30, 101, false}));
+}
+
+TEST(RoutingTable, AnAuthenticatedPathReplacesARawLearnedRoute) {
+  auto t = table_with_neighbours();
+  ASSERT_TRUE(t.offer_pingwave(kFar, kN2, 0, UINT64_MAX, 10, /*raw=*/true));  // first, and forged
+  ASSERT_TRUE(t.offer_pingwave(kFar, kN1, 3, 5, 20));  // longer, older: authenticated wins
+  EXPECT_EQ(t.lookup(kFar), (node::Route{kFar, kN1, 5, 20, 5, false}));
+  EXPECT_FALSE(t.offer_pingwave(kFar, kN2, 0, UINT64_MAX, 30, /*raw=*/true));
+}
+
 TEST(RoutingTable, CurrentNextHopRefreshesEvenWithAWorseMetricOrOlderSeq) {
   auto t = table_with_neighbours();
   ASSERT_TRUE(t.offer(kFar, kN1, 2, 10, 10));
