@@ -59,8 +59,11 @@ type Stream struct {
 	h        atomic.Uintptr // 0 once freed
 	peer     uint64
 	id       uint64
-	ready    readiness // where receives wait (wait.go)
-	writable readiness // where blocking sends wait
+	// Where receives and blocking sends wait (wait.go). Pointers, not fields: a readiness
+	// holds a method value of itself (check), and a pointer into s there would make s reach
+	// itself, which keeps the GC from ever queueing s's finalizer.
+	ready    *readiness
+	writable *readiness
 }
 
 // OpenStream opens (or returns the already open) stream id to a connected peer. The first
@@ -82,7 +85,7 @@ func (n *Node) OpenStream(peerID, streamID uint64, cfg StreamConfig) (*Stream, e
 	}); err != nil {
 		return nil, err
 	}
-	s := &Stream{node: n, peer: peerID, id: streamID}
+	s := &Stream{node: n, peer: peerID, id: streamID, ready: new(readiness), writable: new(readiness)}
 	s.h.Store(h)
 	runtime.SetFinalizer(s, (*Stream).Close) // handles are small, but not free
 	return s, nil

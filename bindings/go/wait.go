@@ -25,7 +25,10 @@ const maxPark = 100 * time.Millisecond
 
 // readiness is one of a stream handle's readiness fds (readable or writable), dup'd into a
 // file the netpoller watches, and the call parked on it. No closures: the parked call's
-// arguments are fields, so a receive or send allocates nothing.
+// arguments are fields, so a receive or send allocates nothing. A readiness is allocated on
+// its own (Stream.ready, .writable) and must never point into its Stream between calls
+// (s is set only while a call is parked): check, a method value, points to r, and were r a
+// field of the Stream the Stream would reach itself and never be finalized.
 type readiness struct {
 	once sync.Once
 	f    *os.File
@@ -74,7 +77,7 @@ func (s *Stream) readiness(r *readiness, which uint) (*readiness, error) {
 
 // closeReadiness wakes a parked call and drops the files (the handle is being freed).
 func (s *Stream) closeReadiness() {
-	for _, r := range []*readiness{&s.ready, &s.writable} {
+	for _, r := range [...]*readiness{s.ready, s.writable} {
 		r.once.Do(func() { r.err = errors.New("stream handle freed") })
 		if r.f != nil {
 			r.f.Close()
@@ -122,7 +125,7 @@ const (
 // parkRecv waits in the netpoller until a non-blocking receive (into buf, or into batch if
 // not nil) gets events or an error, or ctx ends.
 func (s *Stream) parkRecv(ctx context.Context, buf []byte, out *uint64, batch *Batch) (parkResult, error) {
-	r, err := s.readiness(&s.ready, uint(capi.NM_STREAM_READABLE))
+	r, err := s.readiness(s.ready, uint(capi.NM_STREAM_READABLE))
 	if err != nil {
 		return parkUnavailable, nil
 	}
@@ -138,7 +141,7 @@ func (s *Stream) parkRecv(ctx context.Context, buf []byte, out *uint64, batch *B
 // or one failed with an error other than backpressure, or ctx ends. *sent counts the events
 // taken; *frames is left with those not taken.
 func (s *Stream) parkSend(ctx context.Context, frames *[]byte, sent *int) (parkResult, error) {
-	r, err := s.readiness(&s.writable, uint(capi.NM_STREAM_WRITABLE))
+	r, err := s.readiness(s.writable, uint(capi.NM_STREAM_WRITABLE))
 	if err != nil {
 		return parkUnavailable, nil
 	}
