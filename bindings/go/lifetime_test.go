@@ -127,3 +127,48 @@ func TestAForgottenNodeWhoseForgottenStreamWaitedIsFreed(t *testing.T) {
 		}
 	}
 }
+
+// A forgotten handle's finalizer frees that handle only (Release): the stream stays open
+// for its other handles and the peer, and a DrainThenClose stream with unacknowledged data
+// does not hold the finalizer for its drain. (The finalizer was Close: it closed the stream
+// for every handle and the peer, after draining up to DrainTimeout on the process's one
+// finalizer goroutine.)
+func TestAForgottenHandlesFinalizerFreesOnlyThatHandle(t *testing.T) {
+	cfg := testConfig(0x42)
+	cfg.DrainTimeout = 30 * time.Second // longer than the test waits
+	a, b := testPairWith(t, cfg)
+	sc := DefaultStreamConfig()
+	sc.Reliability = Reliable
+	sc.CloseBehaviour = DrainThenClose
+	kept, peer := openBoth(t, a, b, 520, sc)
+	if _, err := kept.Send([]byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	expectEvent(t, peer, "first")
+	imp := DefaultImpairment()
+	imp.Loss = 1 // what a sends now is not acknowledged: a drain would wait for it
+	if err := a.SetImpairment(0, Outbound, &imp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kept.Send([]byte("second")); err != nil {
+		t.Fatal(err)
+	}
+	h := forgetStream(t, a, b, 520, sc, false, false)
+	if !collectUntil(waitLong, func() bool { return !handleLive(h) }) {
+		t.Fatal("the forgotten handle was not freed (its finalizer blocked, or never ran)")
+	}
+	if !mustStats(t, kept).Active || !mustStats(t, peer).Active {
+		t.Fatal("the stream was closed when the GC freed one of its handles")
+	}
+	if err := a.SetImpairment(0, Outbound, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kept.Send([]byte("third")); err != nil {
+		t.Fatalf("Send on the handle that was kept, after the GC freed another handle to its stream: %v", err)
+	}
+	for _, want := range []string{"second", "third"} { // "second" once it is resent
+		if got, err := peer.Recv(within(t, waitLong)); err != nil || string(got) != want {
+			t.Fatalf("the peer received %q, %v; want %q", got, err, want)
+		}
+	}
+}

@@ -53,7 +53,8 @@ func DefaultStreamConfig() StreamConfig {
 
 // Stream is a handle to one stream with a peer. Several handles may name the same stream
 // (OpenStream is idempotent). Close closes the stream and frees the handle; Release frees
-// the handle only.
+// the handle only. A handle that is forgotten (never Closed nor Released) is Released by its
+// finalizer: the stream stays open for its other handles and the peer.
 type Stream struct {
 	node     *Node
 	h        atomic.Uintptr // 0 once freed
@@ -87,7 +88,10 @@ func (n *Node) OpenStream(peerID, streamID uint64, cfg StreamConfig) (*Stream, e
 	}
 	s := &Stream{node: n, peer: peerID, id: streamID, ready: new(readiness), writable: new(readiness)}
 	s.h.Store(h)
-	runtime.SetFinalizer(s, (*Stream).Close) // handles are small, but not free
+	// Handles are small, but not free. Release, not Close: a forgotten handle must not close
+	// the stream for its other handles and the peer, nor block the finalizer goroutine for
+	// a DrainThenClose drain.
+	runtime.SetFinalizer(s, (*Stream).Release)
 	return s, nil
 }
 
