@@ -56,10 +56,10 @@ func DefaultStreamConfig() StreamConfig {
 // the handle only. A handle that is forgotten (never Closed nor Released) is Released by its
 // finalizer: the stream stays open for its other handles and the peer.
 type Stream struct {
-	node     *Node
-	h        atomic.Uintptr // 0 once freed
-	peer     uint64
-	id       uint64
+	node *Node
+	h    atomic.Uintptr // 0 once freed
+	peer uint64
+	id   uint64
 	// Where receives and blocking sends wait (wait.go). Pointers, not fields: a readiness
 	// holds a method value of itself (check), and a pointer into s there would make s reach
 	// itself, which keeps the GC from ever queueing s's finalizer.
@@ -399,34 +399,53 @@ func (s *Stream) Stats() (StreamStats, error) {
 
 // CloseStream closes the stream with its close behaviour (nm_node_close_stream) and keeps
 // this handle, to read what already arrived (DrainThenClose). Every handle to the stream
-// becomes stale (ErrNotConnected); the handle itself still needs Close or Release.
+// becomes stale (ErrNotConnected); the handle itself still needs Close or Release. Errors
+// are nm_node_close_stream's: ErrNotConnected if the stream was already closed, or if its
+// session ended before a drain was done; ErrShutdown if the node is closed or stopped
+// during the drain; ErrTimeout if the drain timed out (the stream is closed all the same).
 func (s *Stream) CloseStream() error {
 	nh := s.node.h.Load()
 	if nh == 0 {
-		return &Error{Op: "nm_node_close_stream", Status: int(capi.NM_ERR_SHUTDOWN), Detail: "node is closed"}
+		return nodeClosedError()
 	}
 	err := s.do("nm_node_close_stream", func(h uintptr) capi.Enum_SS_nm_status {
 		return capi.Nm_node_close_stream(nh, h)
 	})
 	runtime.KeepAlive(s.node)
+	if errors.Is(err, ErrInvalidHandle) && s.node.h.Load() == 0 {
+		// The node was closed after nh was loaded: the handle that is invalid is nh.
+		return nodeClosedError()
+	}
 	return err
+}
+
+func nodeClosedError() error {
+	return &Error{Op: "nm_node_close_stream", Status: int(capi.NM_ERR_SHUTDOWN), Detail: "node is closed"}
 }
 
 // Close closes the stream with its close behaviour, as CloseStream (DrainThenClose waits,
 // up to the node's drain timeout, until what was sent is acknowledged), and frees this
-// handle. A stream already closed (by the peer, another handle or the node's shutdown) is
-// not an error; a drain that timed out is, though the stream is closed and the handle freed
-// all the same. A second Close fails with ErrInvalidHandle.
+// handle, whatever the close returned. A stream that was already closed when Close began
+// (by the peer, another handle, eviction or the node's shutdown) is not an error. A drain
+// cut short is, as what was sent may not have arrived: ErrTimeout (timed out),
+// ErrNotConnected (the session ended first), ErrShutdown (the node stopped first); the
+// stream is closed and the handle freed all the same. A second Close fails with
+// ErrInvalidHandle.
 func (s *Stream) Close() error {
-	err := s.CloseStream()
-	if errors.Is(err, ErrInvalidHandle) {
-		return err
+	if s.h.Load() == 0 {
+		return closedError("nm_node_close_stream", "stream handle")
 	}
-	if errors.Is(err, ErrNotConnected) || errors.Is(err, ErrShutdown) {
+	// Open before the call (the stats fail once the node is closed): only then may
+	// ErrNotConnected or ErrShutdown come from a drain that did not finish, rather than from
+	// the stream being closed already.
+	st, serr := s.Stats()
+	wasOpen := serr == nil && st.Active
+	err := s.CloseStream()
+	if !wasOpen && (errors.Is(err, ErrNotConnected) || errors.Is(err, ErrShutdown)) {
 		err = nil
 	}
 	if ferr := s.Release(); ferr != nil {
-		return ferr
+		return ferr // another goroutine released it meanwhile
 	}
 	return err
 }
