@@ -203,10 +203,17 @@ func (s *Stream) SendBlocking(ctx context.Context, events ...[]byte) (n int, err
 			return n, err
 		}
 		// No fd to park on: one slice blocked in C.
-		sent, err := s.sendFrameBuffer("nm_stream_send_blocking", left, modeBlocking, sliceTimeout(ctx))
+		slice := sliceTimeout(ctx)
+		sent, err := s.sendFrameBuffer("nm_stream_send_blocking", left, modeBlocking, slice)
 		n += sent
 		if !errors.Is(err, ErrTimeout) {
 			return n, err
+		}
+		if slice == 0 { // ctx has ended, or its deadline passed before its timer fired
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+			return n, context.DeadlineExceeded
 		}
 		left = skipFrames(left, sent)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,11 +31,11 @@ const maxPark = 100 * time.Millisecond
 // (s is set only while a call is parked): check, a method value, points to r, and were r a
 // field of the Stream the Stream would reach itself and never be finalized.
 type readiness struct {
-	once sync.Once
-	f    *os.File
-	rc   syscall.RawConn
-	err  error
-	turn chan struct{} // one call parks at a time (the file has one read deadline)
+	mu    sync.Mutex    // held while opening or closing f
+	state atomic.Uint32 // readinessNone, readinessOpen (f, rc, turn, check set), readinessFreed
+	f     *os.File
+	rc    syscall.RawConn
+	turn  chan struct{} // one call parks at a time (the file has one read deadline)
 
 	// The parked call (set while holding turn): a receive into buf (out: its length) or into
 	// batch, or a send of the frames left in frames (sent: how many went out so far).
@@ -49,39 +50,59 @@ type readiness struct {
 	check  func(uintptr) bool // r.attempt, bound once
 }
 
+const (
+	readinessNone  = iota // not opened yet, or the last try failed: the next wait tries again
+	readinessOpen         // f is the netpoller's
+	readinessFreed        // the handle was freed: no wait parks again
+)
+
 // readiness returns r, the stream's readiness fd `which` (NM_STREAM_READABLE or _WRITABLE),
-// opening it on first use.
+// opening it on first use. A failure is not kept: it may be transient (EMFILE, ENFILE), and
+// the next wait tries again (until then, waits block in C in slices).
 func (s *Stream) readiness(r *readiness, which uint) (*readiness, error) {
-	r.once.Do(func() {
-		fd, err := s.eventFD(which)
-		if err != nil {
-			r.err = err
-			return
-		}
-		dup, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
-		if errno != 0 {
-			r.err = errno
-			return
-		}
-		r.f = os.NewFile(dup, "netmesh stream readiness") // non-blocking: the netpoller takes it
-		if r.rc, r.err = r.f.SyscallConn(); r.err != nil {
-			r.f.Close()
-			r.f = nil
-			return
-		}
-		r.turn = make(chan struct{}, 1)
-		r.check = r.attempt
-	})
-	return r, r.err
+	if r.state.Load() == readinessOpen {
+		return r, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch r.state.Load() {
+	case readinessOpen:
+		return r, nil
+	case readinessFreed:
+		return r, errHandleFreed
+	}
+	fd, err := s.eventFD(which)
+	if err != nil {
+		return r, err
+	}
+	dup, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
+	if errno != 0 {
+		return r, errno
+	}
+	f := os.NewFile(dup, "netmesh stream readiness") // non-blocking: the netpoller takes it
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return r, err
+	}
+	r.f, r.rc = f, rc
+	r.turn = make(chan struct{}, 1)
+	r.check = r.attempt
+	r.state.Store(readinessOpen)
+	return r, nil
 }
+
+var errHandleFreed = errors.New("stream handle freed")
 
 // closeReadiness wakes a parked call and drops the files (the handle is being freed).
 func (s *Stream) closeReadiness() {
 	for _, r := range [...]*readiness{s.ready, s.writable} {
-		r.once.Do(func() { r.err = errors.New("stream handle freed") })
+		r.mu.Lock()
+		r.state.Store(readinessFreed)
 		if r.f != nil {
 			r.f.Close()
 		}
+		r.mu.Unlock()
 	}
 }
 
@@ -111,7 +132,15 @@ func (s *Stream) recvOnce(ctx context.Context, buf []byte, out *uint64, batch *B
 	case parkCtx:
 		return true, err
 	}
-	return false, s.recvCall(buf, out, batch, sliceTimeout(ctx)) // no fd to park on
+	// No fd to park on: one slice blocked in C (non-blocking if ctx ended meanwhile).
+	err = s.recvCall(buf, out, batch, sliceTimeout(ctx))
+	if errors.Is(err, errNothingQueued) { // the slice was 0: ctx has ended, or is about to
+		if err := ctx.Err(); err != nil {
+			return true, err
+		}
+		return true, context.DeadlineExceeded
+	}
+	return false, err
 }
 
 type parkResult int
