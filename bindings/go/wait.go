@@ -21,7 +21,11 @@ import (
 // maxPark bounds one wait in the netpoller: the fd is a level (readable while events are
 // queued, or while a send would be taken) and the poller wakes on its rising edge, so a wait
 // that began while the level was stale is retried rather than trusted. It also bounds how
-// late a cancellation that races with the start of a wait is seen.
+// late a cancellation is seen: nothing wakes a parked wait on ctx.Done() (a context's
+// deadline is the park's own deadline, so deadlines are seen on time), so a receive or send
+// parked when its context is cancelled returns up to maxPark later. Waking it would take a
+// context.AfterFunc per park, an allocation, and receives and sends that wait allocate
+// nothing.
 const maxPark = 100 * time.Millisecond
 
 // readiness is one of a stream handle's readiness fds (readable or writable), dup'd into a
