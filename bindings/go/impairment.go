@@ -67,9 +67,16 @@ func toUS(d time.Duration) uint { return uint(d / time.Microsecond) }
 
 // SetImpairment applies imp to datagrams exchanged with peerID (0 = every peer without a
 // setting of its own) in the given directions; nil removes it. Counted in ImpairmentStats().
+// A duration that does not fit the C struct's uint32_t microseconds (negative, or over 71
+// minutes) is ErrInvalidArgument.
 func (n *Node) SetImpairment(peerID uint64, dir Direction, imp *Impairment) error {
 	c := capi.Nm_impairment_t(capi.SwigcptrNm_impairment_t(0)) // NULL: remove
 	if imp != nil {
+		if err := durationError("nm_node_set_impairment", time.Microsecond,
+			"ReorderWindow", imp.ReorderWindow, "Delay", imp.Delay, "Jitter", imp.Jitter,
+			"RateQueueLimit", imp.RateQueueLimit); err != nil {
+			return err
+		}
 		c = capi.NewNm_impairment_t()
 		defer capi.DeleteNm_impairment_t(c)
 		capi.Nm_impairment_init(c)

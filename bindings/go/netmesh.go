@@ -12,6 +12,8 @@ package netmesh
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -117,6 +119,21 @@ func DefaultConfig() Config {
 
 func ms(v uint) time.Duration { return time.Duration(v) * time.Millisecond }
 
+// durationError is the first of durations (name, value pairs) that does not fit a C
+// uint32_t of unit (negative, or too large: SWIG's cast would wrap it), as
+// ErrInvalidArgument of op; nil if all fit.
+func durationError(op string, unit time.Duration, durations ...any) error {
+	for i := 0; i < len(durations); i += 2 {
+		d := durations[i+1].(time.Duration)
+		if d < 0 || d/unit > math.MaxUint32 {
+			return &Error{Op: op, Status: int(capi.NM_ERR_INVALID_ARGUMENT),
+				Detail: fmt.Sprintf("%s = %v is out of range (0 to %v)", durations[i], d, math.MaxUint32*unit)}
+		}
+	}
+	return nil
+}
+
+// toMS and toUS convert a duration checked by durationError.
 func toMS(d time.Duration) uint { return uint(d / time.Millisecond) }
 
 // Node is one mesh endpoint. It is safe for concurrent use; Close frees it.
@@ -127,8 +144,16 @@ type Node struct {
 	addr string
 }
 
-// NewNode creates a node and binds its socket.
+// NewNode creates a node and binds its socket. A duration that does not fit the C config's
+// uint32_t milliseconds (negative, or over 49 days) is ErrInvalidArgument.
 func NewNode(cfg Config) (*Node, error) {
+	if err := durationError("nm_node_new", time.Millisecond,
+		"HeartbeatInterval", cfg.HeartbeatInterval, "HandshakeTimeout", cfg.HandshakeTimeout,
+		"SessionTimeout", cfg.SessionTimeout, "StreamIdleTimeout", cfg.StreamIdleTimeout,
+		"DrainTimeout", cfg.DrainTimeout, "SuspectAfter", cfg.SuspectAfter,
+		"FailAfter", cfg.FailAfter, "AutoDirect", cfg.AutoDirect); err != nil {
+		return nil, err
+	}
 	c := capi.NewNm_node_config_t()
 	defer capi.DeleteNm_node_config_t(c)
 	capi.Nm_node_config_init(c)
