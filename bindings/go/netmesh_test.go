@@ -1606,7 +1606,7 @@ func TestBlockedSendsHoldNoThreads(t *testing.T) {
 	cfg := DefaultStreamConfig()
 	cfg.Reliability = Reliable
 	cfg.WindowBytes = 16384
-	sa, _ := openBoth(t, a, b, 42, cfg) // nobody reads: the credit never returns
+	sa, _ := openBoth(t, a, b, 42, cfg) // nobody reads: the credit (nearly all) never returns
 	ev := make([]byte, 8192)
 	for {
 		if _, err := sa.Send(ev); errors.Is(err, ErrBackpressure) {
@@ -1635,8 +1635,10 @@ func TestBlockedSendsHoldNoThreads(t *testing.T) {
 	after := osThreads(t)
 	cancel()
 	for i := 0; i < senders; i++ {
-		if err := <-errs; !errors.Is(err, context.Canceled) {
-			t.Fatalf("SendBlocking: %v, want context.Canceled", err)
+		// nil is possible: a large event is taken once its first piece has credit, and the
+		// receiver returns, without a read, the credit of framing it does not hold.
+		if err := <-errs; err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatalf("SendBlocking: %v, want context.Canceled (or nil)", err)
 		}
 	}
 	if after-before >= senders/4 {
