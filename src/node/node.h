@@ -266,7 +266,10 @@ class Node {
   void handle_keepalive(std::span<const uint8_t> d, const sockaddr_storage& from, std::vector<Outgoing>& out) REQUIRES(mu_);
   void punch_tick(int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
   void start_direct_probe(session::Session& s, const sockaddr_storage& addr, int64_t now,
-                          std::vector<Outgoing>& out) REQUIRES(mu_);
+                          std::vector<Outgoing>& out, bool prepaid = false) REQUIRES(mu_);
+  // What a punch makes us send: its keep-alives, and the direct probe's challenges.
+  static constexpr uint64_t kPunchBytes =
+      3 * wire::kKeepAliveSize + session::PathChallenge::kMaxSends * (wire::kPacketOverhead + wire::kFrameOverhead + wire::kExtFrameSize);
   void direct_probe_tick(session::Session& s, int64_t now, std::vector<Outgoing>& out) REQUIRES(mu_);
   // The relay a routed session goes through (its next hop, else the neighbour its handshake
   // came through), if reached directly: it reaches both peers, so it can introduce them.

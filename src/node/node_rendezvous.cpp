@@ -94,6 +94,23 @@ void Node::on_introduce(session::Session& coordinator, const wire::PunchIntroduc
     ++stats_.drop_malformed;
     return;
   }
+  // An introduction we did not ask for never replaces a punch we asked for (whoever sends
+  // them could else keep our connect_direct from ever punching).
+  if (asked == directs_.end()) {
+    const PunchSchedule::Punch* ours = punches_.find(in.peer);
+    if (ours && std::any_of(directs_.begin(), directs_.end(), [&](const PendingDirect* d) {
+          return d->peer == in.peer && d->coordinator == ours->coordinator;
+        })) {
+      ++stats_.drop_malformed;
+      return;
+    }
+  }
+  // The coordinator pays for what the punch makes us send (keep-alives to the address it
+  // names, challenges there): not the peer, whose session it is.
+  if (!coordinator.budget.spend(kPunchBytes)) {
+    ++stats_.responses_deferred;
+    return;
+  }
   ++stats_.punches_attempted;
   int64_t fire_at_ns = PunchSchedule::firing_moment(in.fire_at_ms, unix_ms(), now);
   punches_.schedule(in.peer, coordinator.peer_node_id(), in.peer_reflex, fire_at_ns, now);
@@ -133,7 +150,7 @@ void Node::handle_keepalive(std::span<const uint8_t> d, const sockaddr_storage& 
     ack.ack = {node_id_, punch->peer, 0};
     send_rendezvous(*c, ack, out);
   }
-  if (session::Session* s = session_for(punch->peer)) start_direct_probe(*s, from, now, out);
+  if (session::Session* s = session_for(punch->peer)) start_direct_probe(*s, from, now, out, true);
 }
 
 void Node::punch_tick(int64_t now, std::vector<Outgoing>& out) {
@@ -147,12 +164,12 @@ void Node::punch_tick(int64_t now, std::vector<Outgoing>& out) {
 }
 
 void Node::start_direct_probe(session::Session& s, const sockaddr_storage& addr, int64_t now,
-                              std::vector<Outgoing>& out) {
+                              std::vector<Outgoing>& out, bool prepaid) {
   if (!s.routed || !s.has(wire::capability::kPathMigration)) return;
   if (s.direct_probe && wire::same_address(s.direct_probe->addr, addr)) return;
   uint64_t token;
   randombytes_buf(&token, sizeof token);
-  s.direct_probe = session::Session::DirectProbe{addr, session::PathChallenge(token)};
+  s.direct_probe = session::Session::DirectProbe{addr, session::PathChallenge(token), prepaid};
   direct_probe_tick(s, now, out);
 }
 
@@ -160,10 +177,10 @@ void Node::direct_probe_tick(session::Session& s, int64_t now, std::vector<Outgo
   session::Session::DirectProbe& p = *s.direct_probe;
   int64_t interval = s.challenge_interval_ns();
   if (p.challenge.send_due(now, interval)) {
-    // The peer's packets started it (a challenge from that address, or the keep-alive that
-    // completed a punch): paid from its response budget, as an answer is. (Refused, it
-    // still counts as sent: a peer that spent its budget gets no probe.)
-    if (!s.budget.spend(kPathFrameBytes)) {
+    // The peer's packets started it (a challenge from that address): paid from its
+    // response budget, as an answer is. (Refused, it still counts as sent: a peer that
+    // spent its budget gets no probe.) A punch's probe was paid by its coordinator.
+    if (!p.prepaid && !s.budget.spend(kPathFrameBytes)) {
       ++stats_.responses_deferred;
       return;
     }

@@ -23,6 +23,11 @@ void PunchSchedule::schedule(uint64_t peer, uint64_t coordinator, const sockaddr
   punches_.push_back({peer, coordinator, addr, std::max(fire_at_ns, now), now + kWatchNs, 0});
 }
 
+const PunchSchedule::Punch* PunchSchedule::find(uint64_t peer) const {
+  auto it = std::find_if(punches_.begin(), punches_.end(), [&](const Punch& p) { return p.peer == peer; });
+  return it == punches_.end() ? nullptr : &*it;
+}
+
 std::vector<sockaddr_storage> PunchSchedule::due(int64_t now) {
   std::vector<sockaddr_storage> out;
   for (Punch& p : punches_) {

@@ -33,6 +33,8 @@ class PunchSchedule {
   // An introduction to `peer` at `addr`, to fire at `fire_at_ns` (now if in the past);
   // replaces an earlier punch towards the same peer.
   void schedule(uint64_t peer, uint64_t coordinator, const sockaddr_storage& addr, int64_t fire_at_ns, int64_t now);
+  // The punch scheduled towards `peer`, if any.
+  const Punch* find(uint64_t peer) const;
   // Addresses a keep-alive is due to now (each counted as sent).
   std::vector<sockaddr_storage> due(int64_t now);
   // A keep-alive arrived from `from`: the punch it completes (taken off the schedule), if any.

@@ -216,6 +216,7 @@ class Session {
   struct DirectProbe {
     sockaddr_storage addr;
     PathChallenge challenge;
+    bool prepaid = false;  // a punch's: its coordinator paid for the challenges
   };
   std::optional<DirectProbe> direct_probe;
   // With the node's auto_direct_ms: when this relayed session next asks for a direct path

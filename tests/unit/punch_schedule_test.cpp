@@ -33,6 +33,20 @@ TEST(PunchSchedule, SendsThreeKeepAlivesFromTheFiringMoment) {
   EXPECT_EQ(s.next_deadline(), PunchSchedule::kWatchNs);
 }
 
+// find names the punch towards a peer and who introduced it: the node keeps an introduction
+// it did not ask for from replacing one it did.
+TEST(PunchSchedule, FindsThePunchTowardsAPeerAndItsCoordinator) {
+  PunchSchedule s;
+  EXPECT_EQ(s.find(7), nullptr);
+  s.schedule(7, 3, at("198.51.100.7:40000"), 0, 0);
+  s.schedule(8, 4, at("198.51.100.8:40000"), 0, 0);
+  ASSERT_NE(s.find(7), nullptr);
+  EXPECT_EQ(s.find(7)->coordinator, 3u);
+  s.schedule(7, 5, at("203.0.113.9:1"), 0, 0);  // a later introduction replaces it
+  EXPECT_EQ(s.find(7)->coordinator, 5u);
+  EXPECT_EQ(s.find(8)->coordinator, 4u);
+}
+
 TEST(PunchSchedule, AFiringMomentInThePastMeansNow) {
   PunchSchedule s;
   s.schedule(7, 3, at("198.51.100.7:40000"), -5 * kMs, 100 * kMs);
