@@ -217,7 +217,6 @@ std::unique_ptr<session::Session> Node::take_active(uint64_t peer_id) {
   if (!s->routed && s->confirmed) {
     routes_->remove_neighbour(peer_id);
     failures_->remove(peer_id);
-    pingwave_relay_->forget_neighbour(peer_id);
     auto a = neighbour_by_addr_.find(wire::address_key(s->peer_addr()));
     if (a != neighbour_by_addr_.end() && a->second == peer_id) neighbour_by_addr_.erase(a);
   }

@@ -12,15 +12,23 @@ bool PingwaveRelay::admit(uint64_t origin, uint64_t via, int64_t now_ns) {
     return true;
   }
   if (origins_.size() >= kMaxOrigins) return false;
-  auto [t, fresh] = tokens_.try_emplace(via);
-  if (fresh) t->second.refilled_ns = now_ns;
-  double refill = static_cast<double>(now_ns - t->second.refilled_ns) / interval_ns_ * kNewOriginBurst;
-  t->second.tokens = std::min<double>(kNewOriginBurst, t->second.tokens + std::max(0.0, refill));
-  t->second.refilled_ns = now_ns;
-  if (t->second.tokens < 1) return false;
-  t->second.tokens -= 1;
-  origins_[origin].heard_ns = now_ns;
+  auto [it, fresh] = tokens_.try_emplace(via);
+  Tokens& t = it->second;
+  if (fresh) t.refilled_ns = now_ns;
+  refill(t, now_ns);
+  if (t.tokens < 1 || t.held >= kMaxOriginsPerNeighbour) return false;
+  t.tokens -= 1;
+  ++t.held;
+  Origin& o = origins_[origin];
+  o.via = via;
+  o.heard_ns = now_ns;
   return true;
+}
+
+void PingwaveRelay::refill(Tokens& t, int64_t now_ns) const {
+  double earned = static_cast<double>(now_ns - t.refilled_ns) / interval_ns_ * kNewOriginBurst;
+  t.tokens = std::min<double>(kNewOriginBurst, t.tokens + std::max(0.0, earned));
+  t.refilled_ns = now_ns;
 }
 
 bool PingwaveRelay::should_relay(uint64_t origin, uint64_t seq, int64_t now_ns) {
@@ -49,8 +57,14 @@ bool PingwaveRelay::spend_raw(uint64_t bytes) {
 
 void PingwaveRelay::expire(int64_t now_ns) {
   std::erase_if(origins_, [&](const auto& kv) {
-    return now_ns - kv.second.heard_ns > kForgetIntervals * interval_ns_;
+    if (now_ns - kv.second.heard_ns <= kForgetIntervals * interval_ns_) return false;
+    if (auto t = tokens_.find(kv.second.via); t != tokens_.end()) --t->second.held;
+    return true;
   });
+  for (auto it = tokens_.begin(); it != tokens_.end();) {
+    refill(it->second, now_ns);
+    it = it->second.held == 0 && it->second.tokens >= kNewOriginBurst ? tokens_.erase(it) : std::next(it);
+  }
 }
 
 }  // namespace nm::node

@@ -15,7 +15,11 @@
 //  * Relays of unauthenticated (raw) pingwaves also spend a byte budget that only raw
 //    pingwaves received refill: whatever an off-path forger sends, the node re-broadcasts
 //    at most as many bytes as it received (plus the bucket, kRawBudgetCap).
-// Origins not relayed for kForgetIntervals intervals are forgotten (routes from them
+//  * One neighbour holds at most kMaxOriginsPerNeighbour of the kMaxOrigins tracked origins
+//    (those it brought in): one that keeps refreshing the origins it invented cannot take the
+//    whole table and lock every other neighbour's new origins out. Its tokens outlive a
+//    re-handshake (a re-dial refilled them).
+// Origins not heard for kForgetIntervals intervals are forgotten (routes from them
 // expire sooner), so the state is bounded by neighbours x kNewOriginBurst x that.
 #pragma once
 #include <cstddef>
@@ -29,6 +33,7 @@ class PingwaveRelay {
   static constexpr uint32_t kNewOriginBurst = 32;
   static constexpr int64_t kForgetIntervals = 8;
   static constexpr size_t kMaxOrigins = 65536;
+  static constexpr uint32_t kMaxOriginsPerNeighbour = kMaxOrigins / 8;
   static constexpr uint64_t kRawBudgetCap = 8192;
 
   // interval_ns: the node's heartbeat interval (how often an origin sends a new wave).
@@ -45,13 +50,14 @@ class PingwaveRelay {
   void earn_raw(uint64_t received);
   bool spend_raw(uint64_t bytes);
 
-  // Drops origins silent for kForgetIntervals, and state of neighbours that went away.
+  // Drops origins silent for kForgetIntervals, and the allowance of neighbours that hold no
+  // origin and have a full bucket (nothing left to remember).
   void expire(int64_t now_ns);
-  void forget_neighbour(uint64_t via) { tokens_.erase(via); }
   size_t origins() const { return origins_.size(); }
 
  private:
   struct Origin {
+    uint64_t via = 0;  // the neighbour that brought it in
     uint64_t relayed_seq = 0;
     int64_t relayed_ns = INT64_MIN / 2;
     int64_t heard_ns = 0;
@@ -59,7 +65,9 @@ class PingwaveRelay {
   struct Tokens {
     double tokens = kNewOriginBurst;
     int64_t refilled_ns = 0;
+    uint32_t held = 0;  // origins it brought in, still tracked
   };
+  void refill(Tokens& t, int64_t now_ns) const;
   int64_t interval_ns_;
   std::unordered_map<uint64_t, Origin> origins_;
   std::unordered_map<uint64_t, Tokens> tokens_;  // per delivering neighbour

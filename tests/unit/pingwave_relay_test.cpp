@@ -22,6 +22,36 @@ TEST(PingwaveRelay, NewOriginsPerNeighbourAreLimitedThenRefill) {
   EXPECT_TRUE(r.admit(2000, 7, now + kInterval));
 }
 
+// One neighbour that brings in its allowance of invented origins every interval and keeps
+// them fresh holds at most its share of the table: another neighbour's new origin still gets
+// in (an audit found one neighbour taking all 65,536 and locking every new origin out).
+TEST(PingwaveRelay, OneNeighbourHoldsAtMostItsShareOfTheOrigins) {
+  PingwaveRelay r(kInterval);
+  const uint64_t hog = 7, honest = 8;
+  int64_t now = kInterval;
+  uint64_t next = 1'000'000;
+  for (int interval = 0; interval < 4096; ++interval, now += kInterval) {
+    for (uint32_t i = 0; i < PingwaveRelay::kNewOriginBurst; ++i) r.admit(next++, hog, now);
+    if (interval % 4 == 0)
+      for (uint64_t o = 1'000'000; o < next; ++o) r.admit(o, hog, now);  // kept fresh
+    r.expire(now);
+  }
+  EXPECT_EQ(r.origins(), PingwaveRelay::kMaxOriginsPerNeighbour);
+  EXPECT_TRUE(r.admit(42, honest, now));
+}
+
+// A neighbour's allowance is not refilled by a re-handshake (it was forgotten with the
+// session, so each re-dial bought a fresh burst), and it is forgotten once it holds nothing.
+TEST(PingwaveRelay, TheAllowanceOutlivesTheNeighboursSessionUntilItHoldsNothing) {
+  PingwaveRelay r(kInterval);
+  int64_t now = kInterval;
+  for (uint64_t o = 0; o < PingwaveRelay::kNewOriginBurst; ++o) EXPECT_TRUE(r.admit(100 + o, 7, now));
+  EXPECT_FALSE(r.admit(999, 7, now));  // spent, whatever happened to its session meanwhile
+  r.expire(now + (PingwaveRelay::kForgetIntervals + 1) * kInterval);
+  EXPECT_EQ(r.origins(), 0u);
+  EXPECT_TRUE(r.admit(999, 7, now + (PingwaveRelay::kForgetIntervals + 1) * kInterval));
+}
+
 TEST(PingwaveRelay, AnOriginIsRelayedAtMostOncePerHalfIntervalAndOnlyForNewerWaves) {
   PingwaveRelay r(kInterval);
   int64_t now = kInterval;
