@@ -58,10 +58,9 @@ size_t RoutingTable::remove_neighbour(uint64_t peer) { return remove_next_hop(pe
 
 size_t RoutingTable::remove_next_hop(uint64_t next_hop) {
   neighbours_.erase(next_hop);
-  std::vector<uint64_t> doomed;
-  for (const auto& [dest, r] : routes_) {
-    if (r.next_hop == next_hop) doomed.push_back(dest);
-  }
+  auto hop = by_next_hop_.find(next_hop);
+  if (hop == by_next_hop_.end()) return 0;
+  std::vector<uint64_t> doomed(hop->second.begin(), hop->second.end());
   for (uint64_t dest : doomed) erase(dest);
   return doomed.size();
 }
@@ -95,18 +94,27 @@ void RoutingTable::install(const Route& r) {
   auto it = routes_.find(r.dest);
   if (it != routes_.end()) {
     by_age_.erase({it->second.updated_ns, r.dest});
+    unlink_next_hop(it->second);
     it->second = r;
   } else {
     routes_.emplace(r.dest, r);
   }
   if (!is_neighbour(r.dest)) by_age_.insert({r.updated_ns, r.dest});
+  by_next_hop_[r.next_hop].insert(r.dest);
 }
 
 void RoutingTable::erase(uint64_t dest) {
   auto it = routes_.find(dest);
   if (it == routes_.end()) return;
   by_age_.erase({it->second.updated_ns, dest});
+  unlink_next_hop(it->second);
   routes_.erase(it);
+}
+
+void RoutingTable::unlink_next_hop(const Route& r) {
+  auto hop = by_next_hop_.find(r.next_hop);
+  hop->second.erase(r.dest);
+  if (hop->second.empty()) by_next_hop_.erase(hop);
 }
 
 bool RoutingTable::make_room() {

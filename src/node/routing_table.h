@@ -100,6 +100,7 @@ class RoutingTable {
  private:
   void install(const Route& r);  // insert or overwrite, keeping by_age_ in step
   void erase(uint64_t dest);
+  void unlink_next_hop(const Route& r);  // r leaves by_next_hop_
   bool make_room();  // evicts the oldest learned route; false if none is evictable
 
   uint64_t self_id_;
@@ -107,6 +108,9 @@ class RoutingTable {
   std::unordered_map<uint64_t, Route> routes_;
   std::unordered_set<uint64_t> neighbours_;
   std::set<std::pair<int64_t, uint64_t>> by_age_;  // (updated_ns, dest), learned routes only
+  // The routes through each next hop: a neighbour that goes costs its routes, not a scan of
+  // the table (a re-dialling peer could else make every re-handshake scan 65,536 routes).
+  std::unordered_map<uint64_t, std::unordered_set<uint64_t>> by_next_hop_;
 };
 
 }  // namespace nm::node

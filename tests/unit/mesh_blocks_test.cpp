@@ -360,6 +360,22 @@ TEST(RoutingTable, AnAuthenticatedPathReplacesARawLearnedRoute) {
   EXPECT_FALSE(t.offer_pingwave(kFar, kN2, 0, UINT64_MAX, 30, /*raw=*/true));
 }
 
+// A next hop's routes are indexed: removing it takes exactly the routes through it now,
+// also after a route moved to another next hop (no scan of the table).
+TEST(RoutingTable, RemovingANextHopTakesExactlyTheRoutesThroughItNow) {
+  auto t = table_with_neighbours();
+  ASSERT_TRUE(t.offer(0x201, kN1, 5, 1, 10));
+  ASSERT_TRUE(t.offer(0x202, kN1, 5, 1, 10));
+  ASSERT_TRUE(t.offer(0x203, kN2, 5, 1, 10));
+  ASSERT_TRUE(t.offer(0x202, kN2, 4, 1, 20));  // moves to N2
+  EXPECT_EQ(t.remove_next_hop(kN1), 2u);       // 0x201 and N1's own route
+  EXPECT_FALSE(t.lookup(0x201));
+  EXPECT_EQ(t.lookup(0x202)->next_hop, kN2);
+  EXPECT_EQ(t.remove_next_hop(kN1), 0u);
+  EXPECT_EQ(t.remove_next_hop(kN2), 3u);  // 0x202, 0x203 and N2's own
+  EXPECT_EQ(t.size(), 1u);                 // N3's own
+}
+
 TEST(RoutingTable, CurrentNextHopRefreshesEvenWithAWorseMetricOrOlderSeq) {
   auto t = table_with_neighbours();
   ASSERT_TRUE(t.offer(kFar, kN1, 2, 10, 10));
