@@ -5,10 +5,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <span>
 #include <vector>
+
+#include "node/private_file.h"
 
 namespace nm::node {
 
@@ -58,36 +62,43 @@ void HandshakeGuard::remember(const crypto::Key32& ephemeral) {
   insert(k);
   if (file_.empty()) return;
   // Appended as it happens (handshakes are rate limited); compacted at twice the capacity.
+  // A compaction that fails (no room for its temporary) is tried again kCapacity records
+  // later; appending goes on meanwhile.
   if (++records_in_file_ > 2 * kCapacity) {
-    rewrite();
-    return;
+    if (rewrite()) return;
+    records_in_file_ = kCapacity;
   }
-  int fd = ::open(file_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  // (Non-blocking: a FIFO at that path must not stall the node.)
+  int fd = ::open(file_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
   if (fd < 0) return;  // best effort: the in-memory cache still protects this run
   [[maybe_unused]] ssize_t n = ::write(fd, &k, sizeof k);
   ::close(fd);
 }
 
 void HandshakeGuard::load() {
-  FILE* f = std::fopen(file_.c_str(), "rb");
-  if (!f) return;
-  Key k;
-  while (std::fread(&k, sizeof k, 1, f) == 1) {
+  // A healthy file holds at most 2 x kCapacity records (and the one that triggers the
+  // compaction). Anything else at that path (a FIFO, /dev/zero, a huge file) is not ours
+  // to read; a torn last record (a crash mid-append) is cut off, or every record appended
+  // after it would be misaligned and never found again.
+  std::vector<uint8_t> bytes;
+  int err = read_private_file(file_, (2 * kCapacity + 1) * sizeof(Key), bytes);
+  if (err == EFBIG) rewrite();  // not what we wrote: start it again
+  if (err != 0) return;
+  for (size_t at = 0; at + sizeof(Key) <= bytes.size(); at += sizeof(Key)) {
+    Key k;
+    std::memcpy(&k, bytes.data() + at, sizeof k);
     insert(k);
     ++records_in_file_;
   }
-  std::fclose(f);
+  if (bytes.size() % sizeof(Key) != 0) rewrite();
 }
 
-void HandshakeGuard::rewrite() {
-  std::string tmp = file_ + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return;
+bool HandshakeGuard::rewrite() {
   std::vector<Key> all(order_.begin(), order_.end());
-  bool ok = ::write(fd, all.data(), all.size() * sizeof(Key)) == static_cast<ssize_t>(all.size() * sizeof(Key));
-  ok = ::fsync(fd) == 0 && ok;
-  ::close(fd);
-  if (ok && std::rename(tmp.c_str(), file_.c_str()) == 0) records_in_file_ = all.size();
+  std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(all.data()), all.size() * sizeof(Key));
+  if (write_private_file(file_, bytes, /*replace=*/true) != 0) return false;
+  records_in_file_ = all.size();
+  return true;
 }
 
 }  // namespace nm::node

@@ -51,7 +51,7 @@ class HandshakeGuard {
   static Key key(const crypto::Key32& ephemeral);
   void insert(const Key& k);
   void load();
-  void rewrite();
+  bool rewrite();  // false if the file could not be replaced
 
   double rate_;
   double tokens_;

@@ -1,11 +1,12 @@
 #include "node/identity_file.h"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include <sodium.h>
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
+#include "node/private_file.h"
 #include "node/status.h"
 
 namespace nm::node {
@@ -22,34 +23,39 @@ std::string why(const std::string& what, const std::string& path) {
 
 nm_status load_or_create_identity(const std::string& path, crypto::Key32& seed,
                                   crypto::Key32& static_private) {
-  uint8_t buf[kFileSize + 1];
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    ::close(fd);
-    if (n != static_cast<ssize_t>(kFileSize) || std::memcmp(buf, kMagic, 4) != 0 || buf[4] != 1)
-      return fail(NM_ERR_INVALID_ARGUMENT, "identity file " + path + " is not a netmesh identity");
-    std::memcpy(seed.data(), buf + 5, 32);
-    std::memcpy(static_private.data(), buf + 37, 32);
-    return NM_OK;
+  // Twice at most: if another process creates the file between our look and our write,
+  // its identity is the one (the file is never replaced once there).
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::vector<uint8_t> buf;
+    int err = read_private_file(path, kFileSize, buf);
+    if (err == 0) {
+      if (buf.size() != kFileSize || std::memcmp(buf.data(), kMagic, 4) != 0 || buf[4] != 1)
+        return fail(NM_ERR_INVALID_ARGUMENT, "identity file " + path + " is not a netmesh identity");
+      std::memcpy(seed.data(), buf.data() + 5, 32);
+      std::memcpy(static_private.data(), buf.data() + 37, 32);
+      return NM_OK;
+    }
+    if (err != ENOENT) {
+      errno = err == EFBIG || err == EINVAL ? EINVAL : err;
+      return fail(NM_ERR_INVALID_ARGUMENT,
+                  err == EFBIG || err == EINVAL ? "identity file " + path + " is not a netmesh identity (not a "
+                                                      "regular file of " + std::to_string(kFileSize) + " bytes)"
+                                                : why("cannot read identity file", path));
+    }
+    uint8_t out[kFileSize];
+    std::memcpy(out, kMagic, 4);
+    out[4] = 1;
+    std::memcpy(out + 5, seed.data(), 32);
+    std::memcpy(out + 37, static_private.data(), 32);
+    err = write_private_file(path, out, /*replace=*/false);
+    sodium_memzero(out, sizeof out);
+    if (err == 0) return NM_OK;
+    if (err != EEXIST) {
+      errno = err;
+      return fail(NM_ERR_INVALID_ARGUMENT, why("cannot write identity file", path));
+    }
   }
-  if (errno != ENOENT) return fail(NM_ERR_INVALID_ARGUMENT, why("cannot read identity file", path));
-
-  std::memcpy(buf, kMagic, 4);
-  buf[4] = 1;
-  std::memcpy(buf + 5, seed.data(), 32);
-  std::memcpy(buf + 37, static_private.data(), 32);
-  // Written to a temporary name and renamed, so a crash never leaves half a key behind.
-  std::string tmp = path + ".tmp";
-  fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return fail(NM_ERR_INVALID_ARGUMENT, why("cannot create identity file", tmp));
-  bool ok = ::write(fd, buf, kFileSize) == static_cast<ssize_t>(kFileSize) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return fail(NM_ERR_INVALID_ARGUMENT, why("cannot write identity file", path));
-  }
-  return NM_OK;
+  return fail(NM_ERR_INVALID_ARGUMENT, "identity file " + path + " keeps changing");
 }
 
 }  // namespace nm::node

@@ -184,6 +184,54 @@ static void identity_file_survives_restarts(void** state) {
   unlink(path);
 }
 
+/* The identity file is written through a fresh temporary: a file or symlink planted at the
+ * old fixed name "<identity_file>.tmp" is neither written through (the victim stays as it
+ * was) nor used (the identity is 0600, its keys in no planted file); and a FIFO at the
+ * identity's path is refused at once, not waited on (an audit found both). */
+static void identity_file_is_written_through_no_planted_file(void** state) {
+  (void)state;
+  char dir[] = "/tmp/nm_identity_dir_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char path[256], tmp[300], victim[256];
+  snprintf(path, sizeof path, "%s/identity", dir);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  snprintf(victim, sizeof victim, "%s/victim", dir);
+  FILE* f = fopen(victim, "w");
+  fputs("the user's data\n", f);
+  fclose(f);
+  assert_int_equal(symlink(victim, tmp), 0);
+  nm_node_config_t c;
+  test_config(&c, 1);
+  c.identity_file = path;
+  nm_node_t* n;
+  NM_OK_OR_FAIL(nm_node_new(&c, &n));
+  NM_OK_OR_FAIL(nm_node_free(n));
+  char back[64] = {0};
+  f = fopen(victim, "r");
+  assert_non_null(fgets(back, sizeof back, f));
+  fclose(f);
+  assert_string_equal(back, "the user's data\n");
+  struct stat st;
+  assert_int_equal(lstat(path, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  assert_int_equal(st.st_mode & 0777, 0600);
+  /* A FIFO where the identity should be: refused, promptly. */
+  char fifo[256];
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  c.identity_file = fifo;
+  assert_int_equal(nm_node_new(&c, &n), NM_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(nm_last_error_message(), "regular file"));
+  unlink(fifo);
+  unlink(tmp);
+  unlink(victim);
+  unlink(path);
+  char replay[300];
+  snprintf(replay, sizeof replay, "%s.replay", path);
+  unlink(replay);
+  assert_int_equal(rmdir(dir), 0);
+}
+
 static void freed_and_forged_handles_are_errors(void** state) {
   (void)state;
   nm_node_t* n = test_node(1);
@@ -309,6 +357,7 @@ int main(void) {
       cmocka_unit_test(bad_config_and_addresses),
       cmocka_unit_test(identity_is_derived_from_the_seed),
       cmocka_unit_test(identity_file_survives_restarts),
+      cmocka_unit_test(identity_file_is_written_through_no_planted_file),
       cmocka_unit_test(freed_and_forged_handles_are_errors),
       cmocka_unit_test(stream_id_from_key_is_xxh3),
   };
