@@ -81,9 +81,18 @@ Node::Coalesce Node::add_to_open_packet(session::Session& s, const StreamPtr& st
 // The largest event sent whole or cut at one packet boundary; larger ones go as fragments
 // (equal pieces, numbered). A stream that fills its packets cuts an event of up to two
 // packets there: an 8 KiB event on an 8 KiB path takes one datagram and a bit of the
-// next, not two half-empty ones.
+// next, not two half-empty ones. But a cut event is charged both packets at once: one the
+// credit cannot cover now goes as fragments, each within one packet's credit (it waited
+// for credit a window under two packets never holds, and a blocking send woken by one
+// packet's credit spun).
 size_t Node::max_unfragmented_event(const session::Session& s, const stream::Stream& st, size_t room) {
-  return fills_packets(s, st) ? stream::Stream::max_spanned_event(room) : s.max_event_in_packet();
+  if (!fills_packets(s, st)) return s.max_event_in_packet();
+  size_t spanned = stream::Stream::max_spanned_event(room);
+  if (st.tx_credit().unbounded()) return spanned;
+  constexpr uint64_t kTwoPackets = 2 * (wire::kPacketOverhead + wire::kFrameOverhead);
+  uint64_t credit = st.tx_credit().remaining();
+  uint64_t affordable = credit > kTwoPackets ? credit - kTwoPackets : 0;
+  return std::max(s.max_event_in_packet(), static_cast<size_t>(std::min<uint64_t>(spanned, affordable)));
 }
 
 // A reliable stream to a peer that reads events cut at packet boundaries fills its

@@ -540,10 +540,76 @@ static void all_stream_stats_lists_open_streams(void** state) {
   nm_stream_free(b);
 }
 
+/* An event between one and two packets, to a peer that reads events cut at a packet
+ * boundary, once the path carries 8 KiB datagrams. */
+static void open_reliable_on_a_large_path(test_pair* p, uint64_t id, uint64_t window, nm_stream_t** tx,
+                                          nm_stream_t** rx) {
+  nm_stream_config_t cfg;
+  nm_stream_config_init(&cfg, sizeof cfg);
+  cfg.reliability = NM_RELIABLE;
+  cfg.window_bytes = window;
+  test_open_both(p, id, &cfg, tx, rx);
+  ASSERT_EVENTUALLY(test_session_stats(p->a, p->b_id).max_datagram_bytes >= 8000, 10000);
+}
+
+/* With the smallest window (one packet), such an event goes as fragments: cut at a packet
+ * boundary it is charged both packets at once, more than the window ever holds (an audit
+ * found the send waiting for ever, spinning). */
+static void an_event_over_a_packet_fits_the_smallest_window(void** state) {
+  (void)state;
+  test_pair p;
+  test_pair_connect(&p);
+  nm_stream_t *tx, *rx;
+  open_reliable_on_a_large_path(&p, 61, NM_MIN_WINDOW_BYTES, &tx, &rx);
+  static uint8_t ev[12000], got[12000];
+  for (size_t i = 0; i < sizeof ev; ++i) ev[i] = (uint8_t)i;
+  nm_event_t e = {ev, sizeof ev};
+  size_t sent = 0, n = 0;
+  NM_OK_OR_FAIL(nm_stream_send_blocking(tx, &e, 1, 10000, &sent));
+  assert_int_equal(sent, 1);
+  NM_OK_OR_FAIL(nm_stream_recv(rx, got, sizeof got, &n, 10000));
+  assert_int_equal(n, sizeof ev);
+  assert_memory_equal(got, ev, sizeof ev);
+  nm_stream_free(tx);
+  nm_stream_free(rx);
+  test_pair_free(&p);
+}
+
+/* With credit for one packet but not two left (nobody reads), a blocking send of such an
+ * event is taken as fragments rather than retried: it spun, over a million refusals in
+ * half a second (an audit). */
+static void a_blocking_send_with_one_packet_of_credit_does_not_spin(void** state) {
+  (void)state;
+  test_pair p;
+  test_pair_connect(&p);
+  nm_stream_t *tx, *rx;
+  open_reliable_on_a_large_path(&p, 62, 65536, &tx, &rx);
+  static uint8_t ev[14000];
+  nm_event_t e = {ev, sizeof ev};
+  for (int i = 0; i < 8; ++i) {
+    size_t sent = 0;
+    nm_stream_stats_t before = test_stream_stats(tx);
+    nm_status s = nm_stream_send_blocking(tx, &e, 1, 300, &sent);
+    nm_stream_stats_t after = test_stream_stats(tx);
+    if (after.backpressure_events - before.backpressure_events > 1000)
+      fail_msg("send %d: %s, %llu refusals in one call", i, nm_strerror(s),
+               (unsigned long long)(after.backpressure_events - before.backpressure_events));
+    if (s != NM_OK) {
+      assert_int_equal(s, NM_ERR_TIMEOUT);
+      break;
+    }
+  }
+  nm_stream_free(tx);
+  nm_stream_free(rx);
+  test_pair_free(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(fire_and_forget_round_trip),
       cmocka_unit_test(reliable_round_trip),
+      cmocka_unit_test(an_event_over_a_packet_fits_the_smallest_window),
+      cmocka_unit_test(a_blocking_send_with_one_packet_of_credit_does_not_spin),
       cmocka_unit_test(many_events_arrive_in_order),
       cmocka_unit_test(largest_event_and_oversize),
       cmocka_unit_test(reliable_events_of_two_packets_cross_one_boundary),
