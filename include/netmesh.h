@@ -130,23 +130,24 @@ typedef struct nm_node_config {
   uint32_t heartbeat_interval_ms; /* 5000 */
   uint32_t handshake_timeout_ms;  /* per attempt, 5000 */
   uint32_t handshake_retries;     /* 3 attempts in all */
-  uint32_t session_timeout_ms;    /* 30000: a peer silent for this long is not "active" */
+  uint32_t session_timeout_ms;    /* 30000: a peer silent for this long is not "active"; > 0 */
   uint32_t stream_idle_timeout_ms;/* 300000: idle streams holding nothing (no unread or
                                      unacknowledged events) are evicted */
   uint32_t max_streams;           /* 4096 per session; beyond, the least recently active of
                                      those holding nothing goes; if none of the 64 oldest
                                      does, a new stream is refused (the peer's packet is
                                      dropped, drop_over_budget; nm_node_open_stream returns
-                                     NM_ERR_BACKPRESSURE) */
+                                     NM_ERR_BACKPRESSURE). 0 = unlimited */
   uint32_t default_window_bytes;  /* 65536: window of streams a peer opens towards us
                                      (0 = unbounded, else at least NM_MIN_WINDOW_BYTES) */
   uint32_t max_event_bytes;       /* 16 MiB: largest event sent or accepted (fragmented
-                                     above NM_MAX_EVENT_SIZE, netmesh peers only) */
+                                     above NM_MAX_EVENT_SIZE, netmesh peers only); > 0 */
   uint32_t drain_timeout_ms;      /* 5000: how long DRAIN_THEN_CLOSE waits for acknowledgements */
   uint32_t suspect_after_ms;      /* 60000: a neighbour without heartbeats is Suspected ... */
   uint32_t fail_after_ms;         /* 90000: ... then Failed; routes through it are dropped */
   uint32_t max_sessions;          /* 1024: sessions plus unconfirmed handshakes; when full, the
-                                     oldest unconfirmed one gives way, else handshakes are refused */
+                                     oldest unconfirmed one gives way, else handshakes are
+                                     refused. 0 = unlimited (no bound: not for public nodes) */
   uint32_t handshake_rate_per_sec;/* 500: msg1s examined per second (each costs an X25519);
                                      beyond, they are dropped unexamined. 0 = unlimited */
   uint32_t reserved1;             /* zero */
@@ -533,7 +534,9 @@ NM_API nm_status nm_node_open_stream(nm_node_t* node, uint64_t peer_node_id, uin
                                      const nm_stream_config_t* config, nm_stream_t** out_stream);
 /* Closes the stream with its close behaviour. Every handle to it becomes stale
  * (NM_ERR_NOT_CONNECTED); with DRAIN_THEN_CLOSE, events already received stay readable
- * through those handles until drained. DROP_AND_CLOSE does not block; DRAIN_THEN_CLOSE
+ * through those handles until drained. DROP_AND_CLOSE does not block, and drops what was
+ * sent but has not left yet (events waiting for the session's pacer, a large event's
+ * fragments still to go) as well as what is unacknowledged; DRAIN_THEN_CLOSE
  * blocks until everything sent is acknowledged, up to drain_timeout_ms (then closes anyway
  * and returns NM_ERR_TIMEOUT). NM_OK only if everything was acknowledged: if the session
  * ends first it returns NM_ERR_NOT_CONNECTED, if the node is freed NM_ERR_SHUTDOWN. */

@@ -133,8 +133,11 @@ nm_status to_node_config(const nm_node_config_t& c, node::NodeConfig& cfg) {
   if (c.congestion_control > NM_CC_BBR)
     return fail(NM_ERR_INVALID_ARGUMENT, "congestion_control must be NM_CC_CUBIC, NM_CC_NEW_RENO or NM_CC_BBR");
   cfg.congestion_control = static_cast<session::CongestionAlgorithm>(c.congestion_control);
-  if (c.heartbeat_interval_ms == 0 || c.handshake_timeout_ms == 0)
-    return fail(NM_ERR_INVALID_ARGUMENT, "heartbeat_interval_ms and handshake_timeout_ms must be > 0");
+  if (c.heartbeat_interval_ms == 0 || c.handshake_timeout_ms == 0 || c.session_timeout_ms == 0)
+    return fail(NM_ERR_INVALID_ARGUMENT,
+                "heartbeat_interval_ms, handshake_timeout_ms and session_timeout_ms must be > 0");
+  // 0 would refuse every event but the empty one.
+  if (c.max_event_bytes == 0) return fail(NM_ERR_INVALID_ARGUMENT, "max_event_bytes must be > 0");
   // Each try costs the relay two introductions and both peers a punch.
   if (c.auto_direct_ms != 0 && c.auto_direct_ms < 1000)
     return fail(NM_ERR_INVALID_ARGUMENT, "auto_direct_ms must be 0 (off) or >= 1000");

@@ -52,7 +52,8 @@ nm_status Node::close_stream(const StreamPtr& st) {
   // acknowledged, and a large event finish, before the stream goes away.
   st->set_state(stream::StreamState::kDraining);
   if (session::Session* s = session_for(st->peer_node_id())) emit_open_packet(*s, st, out);
-  if (!out.empty()) {  // events still in an open packet were accepted: they leave first
+  if (!out.empty()) {  // events still in an open packet leave first (when paced: queued,
+                       // and DROP_AND_CLOSE drops them with the rest, as documented)
     flush(lk, out, 100);
     lk.lock();
   }

@@ -123,6 +123,13 @@ static void bad_config_and_addresses(void** state) {
   test_config(&c, 1);
   c.heartbeat_interval_ms = 0;
   assert_int_equal(nm_node_new(&c, &n), NM_ERR_INVALID_ARGUMENT);
+  /* A node that prunes every session at once, and one that refuses every event: refused. */
+  test_config(&c, 1);
+  c.session_timeout_ms = 0;
+  assert_int_equal(nm_node_new(&c, &n), NM_ERR_INVALID_ARGUMENT);
+  test_config(&c, 1);
+  c.max_event_bytes = 0;
+  assert_int_equal(nm_node_new(&c, &n), NM_ERR_INVALID_ARGUMENT);
 }
 
 static void identity_is_derived_from_the_seed(void** state) {
