@@ -48,7 +48,8 @@ typedef struct nm_impairment_stats {
   uint64_t seen;                /* datagrams that went through an impairment */
   uint64_t dropped_loss;
   uint64_t dropped_burst;
-  uint64_t dropped_rate;
+  uint64_t dropped_rate;        /* by the rate limit, or because the node already holds 64 MiB
+                                   of delayed datagrams */
   uint64_t dropped_oversize;
   uint64_t duplicated;
   uint64_t reordered;

@@ -2,12 +2,14 @@
 
 namespace nm::node {
 
-bool DelayQueue::push(DelayedDatagram&& d) {
+DelayQueue::Pushed DelayQueue::push(DelayedDatagram&& d) {
   MutexLock lk(mu_);
+  if (bytes_ + d.bytes.size() > kMaxBytes) return Pushed::kFull;
+  bytes_ += d.bytes.size();
   d.order = next_order_++;
   bool earliest = q_.empty() || d.due_ns < q_.top().due_ns;
   q_.push(std::move(d));
-  return earliest;
+  return earliest ? Pushed::kEarliest : Pushed::kQueued;
 }
 
 std::optional<DelayedDatagram> DelayQueue::pop_due(int64_t now_ns) {
@@ -16,6 +18,7 @@ std::optional<DelayedDatagram> DelayQueue::pop_due(int64_t now_ns) {
   // priority_queue::top is const; the element is moved out right before pop() discards it.
   DelayedDatagram d = std::move(const_cast<DelayedDatagram&>(q_.top()));
   q_.pop();
+  bytes_ -= d.bytes.size();
   return d;
 }
 

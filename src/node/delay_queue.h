@@ -22,8 +22,11 @@ struct DelayedDatagram {
 
 class DelayQueue {
  public:
-  // Returns true if this item is now the earliest (the timer must be re-armed).
-  bool push(DelayedDatagram&& d);
+  // What the queue holds at most: a long delay on a fast stream of datagrams (inbound ones
+  // are anyone's) must not hold memory without bound.
+  static constexpr size_t kMaxBytes = 64u << 20;
+  enum class Pushed { kEarliest, kQueued, kFull };  // kEarliest: re-arm the timer
+  Pushed push(DelayedDatagram&& d);
   std::optional<DelayedDatagram> pop_due(int64_t now_ns);
   std::optional<int64_t> next_due();
 
@@ -35,6 +38,7 @@ class DelayQueue {
   };
   Mutex mu_;
   uint64_t next_order_ GUARDED_BY(mu_) = 0;
+  size_t bytes_ GUARDED_BY(mu_) = 0;
   std::priority_queue<DelayedDatagram, std::vector<DelayedDatagram>, Later> q_ GUARDED_BY(mu_);
 };
 

@@ -86,6 +86,8 @@ class Impairment {
   // now_ns should not go backwards (the rate queue assumes a monotonic clock).
   size_t decide(size_t len, int64_t now_ns, Delivery out[2]);
   const ImpairmentCounters& counters() const { return counters_; }
+  // The node could not hold a datagram this impairment delayed (its delay queue is full).
+  void count_dropped_rate() { ++counters_.dropped_rate; }
   const ImpairmentConfig& config() const { return cfg_; }
 
  private:

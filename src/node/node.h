@@ -209,6 +209,8 @@ class Node {
   static void on_delay_timer(uv_timer_t* handle);
   void arm_delay_timer();
   void kick_delay_timer();
+  // Queues a datagram `imp` delayed (counted as its drop if the queue is full).
+  void hold(Impairment& imp, DelayedDatagram&& d);
   void handle_datagram(std::span<uint8_t> datagram, const sockaddr_storage& from,
                        std::vector<Outgoing>& out, Decrypted* decrypted = nullptr) REQUIRES(mu_);
   // The session id a header names: a compact header's bits made whole (0: no session holds

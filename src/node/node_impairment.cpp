@@ -69,8 +69,8 @@ void Node::impair_inbound(std::span<uint8_t> d, const sockaddr_storage& from, st
     if (fate[i].corrupt) copy[fate[i].corrupt_offset] ^= fate[i].corrupt_xor;
     if (fate[i].at_ns <= now) {
       handle_datagram(copy, from, out);
-    } else if (delayed_.push({fate[i].at_ns, 0, true, std::move(copy), from})) {
-      kick_delay_timer();
+    } else {
+      hold(*imp, {fate[i].at_ns, 0, true, std::move(copy), from});
     }
   }
 }
@@ -90,11 +90,19 @@ bool Node::impair_outbound(const Outgoing& o) {
     if (fate[i].corrupt) copy[fate[i].corrupt_offset] ^= fate[i].corrupt_xor;
     if (fate[i].at_ns <= now) {
       socket_.send(copy.data(), copy.size(), o.to, 0, o.dont_fragment);
-    } else if (delayed_.push({fate[i].at_ns, 0, false, std::move(copy), o.to})) {
-      kick_delay_timer();
+    } else {
+      hold(*imp, {fate[i].at_ns, 0, false, std::move(copy), o.to});
     }
   }
   return true;
+}
+
+void Node::hold(Impairment& imp, DelayedDatagram&& d) {
+  switch (delayed_.push(std::move(d))) {
+    case DelayQueue::Pushed::kEarliest: kick_delay_timer(); break;
+    case DelayQueue::Pushed::kQueued: break;
+    case DelayQueue::Pushed::kFull: imp.count_dropped_rate(); break;  // as a full rate queue
+  }
 }
 
 void Node::kick_delay_timer() {
